@@ -1,0 +1,51 @@
+/**
+ * @file sbx/client.h
+ * @brief A connection to a Koyeb-compatible control plane (Koyeb or sbxd).
+ *
+ * A client holds the API host and token, one HTTP connection (reused, calls
+ * serialised by a mutex) and one transport thread that drives every exec
+ * WebSocket of the client. It is thread-safe: any thread may use it and the
+ * sandboxes opened through it. Free it only after every sandbox and exec that
+ * uses it has been freed.
+ */
+#ifndef SBX_CLIENT_H
+#define SBX_CLIENT_H
+
+#include <stdbool.h>
+
+#include "sbx/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sbx_client;
+
+/** Options for sbx_client_new(). Zero-initialise, then set what you need. */
+struct sbx_client_opts {
+	/** Base URL, e.g. "https://app.koyeb.com" or "http://127.0.0.1:7070".
+	 *  NULL: $KOYEB_API_HOST, else https://app.koyeb.com. A trailing '/' is
+	 *  stripped. Schemes: http and https only. */
+	const char *api_host;
+	/** API token. NULL: $KOYEB_API_TOKEN. Missing → -SBX_EINVAL. Copied. */
+	const char *token;
+	/** Deadline of each REST call in milliseconds; 0 means 30000. */
+	long request_timeout_ms;
+	/** CA bundle file for https; NULL uses the system store. TLS peer and
+	 *  host verification are always on. */
+	const char *ca_file;
+};
+
+/** Creates a client and starts its transport thread. Returns 0 and the new
+ *  client in *ret (caller frees with sbx_client_free), or a negative errno. */
+int sbx_client_new(const struct sbx_client_opts *opts, struct sbx_client **ret,
+		   struct sbx_err *err);
+/** Stops the transport thread and frees the client. Accepts NULL. */
+void sbx_client_free(struct sbx_client *c);
+/** The API host in use (borrowed, lives as long as the client). */
+const char *sbx_client_api_host(const struct sbx_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,122 @@
+/**
+ * @file sbx/exec.h
+ * @brief Run commands in a sandbox over the exec WebSocket.
+ *
+ * Each exec is one WebSocket session on /v1/streams/instances/exec
+ * (koyeb-protocol.md §3). Output arrives as bytes, in order, per stream.
+ *
+ * Threading rules of the asynchronous form:
+ *  - Callbacks run on the client's transport thread, one at a time, never
+ *    concurrently for the same client. They must not block and must not call
+ *    a synchronous libsbx function (that would deadlock the transport).
+ *  - From a callback, and from any other thread, a caller may call
+ *    sbx_exec_write_stdin(), sbx_exec_close_stdin(), sbx_exec_cancel() and
+ *    sbx_exec_unref(), and start new asynchronous execs.
+ *  - on_done is called exactly once per started exec, also on failure or
+ *    cancel, and nothing is called after it.
+ *
+ * Cancel and timeout close the session, which makes the host kill the remote
+ * command and every process it started (sbxd does; for Koyeb see the doc).
+ */
+#ifndef SBX_EXEC_H
+#define SBX_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sbx/error.h"
+#include "sbx/sandbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sbx_exec;
+
+enum sbx_exec_status {
+	SBX_EXEC_FINISHED, /**< exited with code 0 */
+	SBX_EXEC_FAILED,   /**< exited non-zero (a signal death is 128+N), or error */
+	SBX_EXEC_TIMEOUT,  /**< the deadline passed; the remote command was killed */
+	SBX_EXEC_KILLED,   /**< cancelled by the caller; the remote command was killed */
+};
+
+/** "finished", "failed", "timeout", "killed". */
+const char *sbx_exec_status_name(enum sbx_exec_status s);
+
+/** What to run. Zero-initialise; set either argv or command. */
+struct sbx_exec_opts {
+	const char *const *argv;  /**< program and arguments, quoted for sh */
+	size_t argc;
+	const char *command;      /**< a shell command line, run by sh -c */
+	const char *cwd;          /**< NULL: the sandbox default */
+	const char *const *env;   /**< "KEY=VALUE" strings, exported */
+	size_t n_env;
+	double timeout_s;         /**< 0: no deadline */
+	/** Synchronous form only: bytes for stdin, sent then closed. NULL with
+	 *  stdin_len 0 closes stdin at once. */
+	const void *stdin_data;
+	size_t stdin_len;
+	/** Asynchronous form only: keep stdin open for sbx_exec_write_stdin()
+	 *  until sbx_exec_close_stdin(). When false, stdin is closed at start. */
+	bool stdin_open;
+	/** Synchronous form: when true, do not collect stdout/stderr in the
+	 *  result (use callbacks for big outputs). */
+	bool no_capture;
+};
+
+/** Outcome of an exec. */
+struct sbx_exec_result {
+	enum sbx_exec_status status;
+	int exit_code;          /**< meaningful for FINISHED/FAILED with error 0 */
+	int error;              /**< 0, or the negative errno of a transport failure */
+	char *stdout_data;      /**< collected stdout (sync, capture on), NUL-terminated */
+	size_t stdout_len;
+	char *stderr_data;
+	size_t stderr_len;
+	double duration_s;
+	char message[SBX_ERR_MSG_MAX]; /**< error text when error != 0 */
+};
+
+/** Frees the collected data. Accepts NULL and a zeroed result. */
+void sbx_exec_result_release(struct sbx_exec_result *r);
+
+/** Streaming callbacks; any may be NULL. */
+struct sbx_exec_cbs {
+	void (*on_stdout)(void *ud, const char *data, size_t n);
+	void (*on_stderr)(void *ud, const char *data, size_t n);
+	/** @p r is borrowed for the duration of the call (no collected data in
+	 *  the asynchronous form). */
+	void (*on_done)(void *ud, const struct sbx_exec_result *r);
+};
+
+/** Runs a command and waits for it. Returns 0 when the command ran to an
+ *  exit (whatever its code; look at r->status and r->exit_code), or a
+ *  negative errno when it could not run or the session failed (r->error is
+ *  set too). r must be released with sbx_exec_result_release() either way.
+ *  On timeout returns -SBX_ETIMEDOUT with r->status SBX_EXEC_TIMEOUT. */
+int sbx_exec_run(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
+		 const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec_result *r,
+		 struct sbx_err *err);
+
+/** Starts a command without waiting. On success returns 0 and a reference in
+ *  *ret that the caller drops with sbx_exec_unref() (the exec runs on even if
+ *  unreferenced; dropping the last reference does not cancel it). On failure
+ *  nothing was started and on_done is not called. */
+int sbx_exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
+		   const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec **ret,
+		   struct sbx_err *err);
+/** Queues bytes for the command's stdin (copied). -EPIPE once closed. */
+int sbx_exec_write_stdin(struct sbx_exec *e, const void *data, size_t n);
+/** Queues end of stdin. */
+int sbx_exec_close_stdin(struct sbx_exec *e);
+/** Kills the remote command; on_done follows with SBX_EXEC_KILLED. */
+int sbx_exec_cancel(struct sbx_exec *e);
+/** Bytes queued for stdin and not yet sent (for flow control). */
+size_t sbx_exec_stdin_pending(struct sbx_exec *e);
+struct sbx_exec *sbx_exec_ref(struct sbx_exec *e);
+void sbx_exec_unref(struct sbx_exec *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,14 @@
+/* timeutil.h - monotonic clock and RFC 3339 formatting. */
+#ifndef SBX_UTIL_TIMEUTIL_H
+#define SBX_UTIL_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds on the monotonic clock. */
+int64_t sbx_now_ms(void);
+/* Formats t (UTC) as RFC 3339 ("2026-11-27T10:38:47Z") into out. */
+void sbx_rfc3339(time_t t, char *out, size_t len);
+
+#endif
