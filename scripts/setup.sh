@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# setup.sh - install every Debian package that building and testing sbx needs.
+# Idempotent: when everything is present it changes nothing and exits at once.
+# Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+PKGS=(
+	build-essential cmake pkg-config git ca-certificates
+	libfuse3-dev fuse3 libcurl4-openssl-dev libwebsockets-dev libjson-c-dev libssl-dev
+	check
+	bubblewrap util-linux procps coreutils python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

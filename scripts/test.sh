@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# test.sh - set up, build and run every test of sbx:
+#   1. scripts/setup.sh (installs what is missing)
+#   2. release build + unit tests (ctest)
+#   3. ASan+UBSan build + unit tests
+#   4. end-to-end tests (real sbxd, real sandboxes) against the release build
+# Usage: scripts/test.sh [--unit-only|--e2e-only]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${1:-all}
+
+"$ROOT/scripts/setup.sh"
+
+failed=0
+if [ "$MODE" != --e2e-only ]; then
+	echo "== build (release)"
+	"$ROOT/scripts/build.sh" "$ROOT/build"
+	echo "== unit tests"
+	(cd "$ROOT/build" && ctest --output-on-failure -L unit) || failed=1
+	echo "== build (ASan + UBSan)"
+	"$ROOT/scripts/build.sh" "$ROOT/build-asan" -DSBX_SANITIZE=ON
+	echo "== unit tests under ASan + UBSan"
+	(cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -L unit) || failed=1
+fi
+if [ "$MODE" != --unit-only ]; then
+	[ -x "$ROOT/build/sbx" ] || "$ROOT/scripts/build.sh" "$ROOT/build"
+	echo "== end-to-end tests"
+	"$ROOT/tests/e2e/run.sh" "$ROOT/build" || failed=1
+fi
+if [ $failed -ne 0 ]; then
+	echo "test.sh: FAILED"
+	exit 1
+fi
+echo "test.sh: all tests passed"

@@ -1,0 +1,46 @@
+/* cli.h - shared pieces of the sbx command line.
+ *
+ * Every subcommand is a function `int cmd_x(struct cli *cli, int argc, char
+ * **argv)` returning the process exit status. Errors are reported once, here
+ * at the boundary, on stderr as "sbx: <what>: <why>".
+ */
+#ifndef SBX_CLI_CLI_H
+#define SBX_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "sbx/sbx.h"
+
+/* Exit statuses of sbx itself (a command run by `sbx exec` passes its own). */
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_TRANSPORT 255 /* like ssh: the remote side could not be reached */
+#define CLI_EXIT_TIMEOUT 124   /* like timeout(1) */
+
+struct cli {
+	bool json;                 /* --json: machine-readable output */
+	bool quiet;                /* -q: no progress notes on stderr */
+	struct sbx_client *client; /* opened on first use by cli_client() */
+	bool local;                /* talking to the embedded sbxd */
+	char *argv0_dir;           /* directory of the sbx binary (to find sbxd) */
+};
+
+/* Opens the client on first use: with $KOYEB_API_TOKEN, Koyeb (or
+ * $KOYEB_API_HOST); else the local sbxd, started on demand (said once on
+ * stderr). Returns 0 or a negative errno after printing why. */
+int cli_client(struct cli *cli, struct sbx_client **ret);
+/* Prints "sbx: <ctx>: <message or strerror>" on stderr. Returns CLI_EXIT_FAIL. */
+int cli_fail(const struct sbx_err *err, int rc, const char *ctx);
+/* Prints a progress note on stderr unless quiet. */
+void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens a sandbox by id or name; prints the error. */
+int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
+
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_ls(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_host(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,263 @@
+/* cmd_exec.c - sbx exec: run a command in a sandbox like ssh runs one on a host.
+ *
+ * stdout and stderr of the remote command go to our own as they arrive; our
+ * stdin is forwarded (unless -n) with backpressure; Ctrl-C, SIGTERM and
+ * SIGHUP cancel the exec, which kills the remote command and everything it
+ * started. The exit status is the command's; 124 on timeout (like
+ * timeout(1)); 255 when the sandbox could not be reached (like ssh).
+ *
+ * Threads: the main thread reads stdin and signals (signalfd) and waits for
+ * the done event; the libsbx transport thread calls on_stdout/on_stderr/on_done.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define MAX_ENV 256
+#define STDIN_CHUNK (64 * 1024)
+#define STDIN_HIGH_WATER (4u << 20) /* stop reading stdin past this much unsent */
+
+struct exec_ctx {
+	int done_fd;                 /* eventfd, signalled by on_done */
+	struct sbx_exec_result res;  /* copied in on_done, read after done_fd fired */
+	struct sbx_exec *exec;
+	int out_broken;              /* set on the transport thread when stdout is gone */
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void on_stdout(void *ud, const char *data, size_t n)
+{
+	struct exec_ctx *x = ud;
+
+	if (!x->out_broken && write_all(1, data, n) < 0) {
+		x->out_broken = 1;
+		sbx_exec_cancel(x->exec);
+	}
+}
+
+static void on_stderr(void *ud, const char *data, size_t n)
+{
+	(void)ud;
+	write_all(2, data, n);
+}
+
+static void on_done(void *ud, const struct sbx_exec_result *r)
+{
+	struct exec_ctx *x = ud;
+	uint64_t one = 1;
+
+	x->res = *r;
+	x->res.stdout_data = NULL;
+	x->res.stderr_data = NULL;
+	if (write(x->done_fd, &one, sizeof(one)) < 0)
+		abort(); /* an eventfd write cannot fail here; waiting forever would be worse */
+}
+
+static const char exec_usage[] =
+	"usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
+	"  -w DIR      working directory in the sandbox\n"
+	"  -e K=V      environment variable (repeatable)\n"
+	"  -t SECONDS  kill the command (and all it started) after this long\n"
+	"  -n          do not forward stdin (the command reads EOF)\n";
+
+struct exec_args {
+	const char *id;
+	struct sbx_exec_opts o;
+	const char *env[MAX_ENV];
+};
+
+static int parse_args(int argc, char **argv, struct exec_args *a)
+{
+	static const struct option longopts[] = {
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-stdin", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch;
+
+	a->o.stdin_open = true;
+	optind = 1;
+	for (;;) {
+		ch = getopt_long(argc, argv, "+w:e:t:nh", longopts, NULL);
+		if (ch == -1) {
+			/* a non-option before "--" is the sandbox */
+			if (optind < argc && !a->id && strcmp(argv[optind - 1], "--") != 0 &&
+			    argv[optind][0] != '-') {
+				a->id = argv[optind++];
+				continue;
+			}
+			break;
+		}
+		switch (ch) {
+		case 'w': a->o.cwd = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=' || a->o.n_env >= MAX_ENV) {
+				fprintf(stderr, "sbx exec: bad -e '%s' (want KEY=VALUE)\n", optarg);
+				return -1;
+			}
+			a->env[a->o.n_env++] = optarg;
+			break;
+		case 't':
+			a->o.timeout_s = strtod(optarg, &end);
+			if (end == optarg || *end || a->o.timeout_s <= 0) {
+				fprintf(stderr, "sbx exec: bad -t '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'n': a->o.stdin_open = false; break;
+		case 'h': fputs(exec_usage, stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (!a->id || optind >= argc) {
+		fputs(exec_usage, stderr);
+		return -1;
+	}
+	a->o.env = a->env;
+	a->o.argv = (const char *const *)argv + optind;
+	a->o.argc = (size_t)(argc - optind);
+	return 0;
+}
+
+/* Forwards one chunk of stdin; returns 1 at EOF, 0 otherwise, <0 on error. */
+static int pump_stdin(struct exec_ctx *x)
+{
+	char buf[STDIN_CHUNK];
+	ssize_t n = read(0, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	if (n == 0) {
+		sbx_exec_close_stdin(x->exec);
+		return 1;
+	}
+	return sbx_exec_write_stdin(x->exec, buf, (size_t)n) < 0 ? 1 : 0;
+}
+
+/* Waits for the exec to end, forwarding stdin and turning signals into a
+ * cancel. Returns the signal that cancelled it, or 0. */
+static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
+{
+	bool in_open = stdin_open;
+	int cancelled_by = 0;
+
+	for (;;) {
+		struct pollfd p[3] = { { x->done_fd, POLLIN, 0 }, { sigfd, POLLIN, 0 },
+				       { 0, POLLIN, 0 } };
+		bool throttle = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
+		nfds_t np = in_open && !throttle ? 3 : 2;
+
+		if (poll(p, np, throttle ? 20 : -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && !cancelled_by) {
+				cancelled_by = (int)si.ssi_signo;
+				sbx_exec_cancel(x->exec);
+			}
+		}
+		if (np == 3 && p[2].revents) {
+			int pr = pump_stdin(x);
+			if (pr < 0) /* unreadable stdin: the command gets EOF */
+				sbx_exec_close_stdin(x->exec);
+			if (pr != 0)
+				in_open = false;
+		}
+	}
+	return cancelled_by;
+}
+
+static int exit_status(const struct exec_ctx *x, int cancelled_by)
+{
+	const struct sbx_exec_result *r = &x->res;
+
+	if (cancelled_by)
+		return 128 + cancelled_by;
+	if (r->status == SBX_EXEC_TIMEOUT) {
+		fprintf(stderr, "sbx: exec: timed out; the command was killed\n");
+		return CLI_EXIT_TIMEOUT;
+	}
+	if (r->error) {
+		fprintf(stderr, "sbx: exec: %s\n", r->message[0] ? r->message : strerror(-r->error));
+		return CLI_EXIT_TRANSPORT;
+	}
+	if (r->exit_code < 0 || r->exit_code > 255)
+		return CLI_EXIT_TRANSPORT;
+	return r->exit_code;
+}
+
+int cmd_exec(struct cli *cli, int argc, char **argv)
+{
+	struct sbx_exec_cbs cbs = { on_stdout, on_stderr, on_done };
+	struct exec_args a = { 0 };
+	struct exec_ctx x = { .done_fd = -1 };
+	struct sbx_sandbox *sb = NULL;
+	struct sbx_err err = { 0 };
+	sigset_t mask;
+	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
+
+	if (parse_args(argc, argv, &a) < 0)
+		return CLI_EXIT_USAGE;
+	/* block before any thread exists so that the transport thread inherits it */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	x.done_fd = eventfd(0, EFD_CLOEXEC);
+	if (sigfd < 0 || x.done_fd < 0) {
+		perror("sbx: exec");
+		goto out;
+	}
+	if (cli_open_sandbox(cli, a.id, &sb) < 0) {
+		rc = CLI_EXIT_TRANSPORT;
+		goto out;
+	}
+	r = sbx_exec_start(sb, &a.o, &cbs, &x, &x.exec, &err);
+	if (r < 0) {
+		cli_fail(&err, r, "exec");
+		rc = CLI_EXIT_TRANSPORT;
+		goto out;
+	}
+	rc = exit_status(&x, wait_loop(&x, sigfd, a.o.stdin_open));
+out:
+	sbx_exec_unref(x.exec);
+	sbx_sandbox_free(sb);
+	if (sigfd >= 0)
+		close(sigfd);
+	if (x.done_fd >= 0)
+		close(x.done_fd);
+	return rc;
+}

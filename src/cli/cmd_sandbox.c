@@ -1,0 +1,289 @@
+/* cmd_sandbox.c - sbx create, ls, status, rm: the lifecycle commands. */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+#include "util/timeutil.h"
+
+#define MAX_LIST 64 /* bound on repeated options */
+
+struct strlist {
+	const char *v[MAX_LIST];
+	size_t n;
+};
+
+static int strlist_add(struct strlist *l, const char *s, const char *what)
+{
+	if (l->n >= MAX_LIST) {
+		fprintf(stderr, "sbx create: too many %s (at most %d)\n", what, MAX_LIST);
+		return -1;
+	}
+	l->v[l->n++] = s;
+	return 0;
+}
+
+static int parse_port(const char *s, int *ret)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < 1 || v > 65535)
+		return -1;
+	*ret = (int)v;
+	return 0;
+}
+
+static void print_sandbox_json(struct sbx_sandbox *sb, const char *status)
+{
+	json_object *o = json_object_new_object();
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	if (!o)
+		return;
+	sbx_json_add_str(o, "id", sbx_sandbox_id(sb));
+	sbx_json_add_str(o, "name", sbx_sandbox_name(sb));
+	sbx_json_add_str(o, "app_id", sbx_sandbox_app_id(sb));
+	sbx_json_add_str(o, "service_id", sbx_sandbox_service_id(sb));
+	sbx_json_add_str(o, "instance_id", sbx_sandbox_instance_id(sb));
+	sbx_json_add_str(o, "image", sbx_sandbox_image(sb));
+	sbx_json_add_str(o, "instance_type", sbx_sandbox_instance_type(sb));
+	sbx_json_add_str(o, "region", sbx_sandbox_region(sb));
+	sbx_json_add_str(o, "status", status);
+	if (sbx_json_dump(&b, o) == 0)
+		printf("%s\n", b.data);
+	sbx_buf_release(&b);
+	sbx_json_put(o);
+}
+
+static const char create_usage[] =
+	"usage: sbx create [--image IMAGE] [--name NAME] [--instance-type TYPE]\n"
+	"                  [--env K=V]... [--region R]... [--port P]... [--no-ports]\n"
+	"                  [--timeout SECONDS] [--no-wait] [--json] [-q]\n";
+
+int cmd_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "instance-type", required_argument, NULL, 't' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "no-ports", no_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sbx_create_opts o = { 0 };
+	struct strlist env = { 0 }, regions = { 0 };
+	int ports[MAX_LIST];
+	struct sbx_sandbox *sb = NULL;
+	struct sbx_client *c;
+	struct sbx_err err = { 0 };
+	int64_t t0;
+	int ch, r;
+
+	o.wait_ready = true;
+	while ((ch = getopt_long(argc, argv, "+i:n:t:e:r:p:jqh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': o.image = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 't': o.instance_type = optarg; break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				fprintf(stderr, "sbx create: --env wants KEY=VALUE, got '%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			if (strlist_add(&env, optarg, "--env") < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'r':
+			if (strlist_add(&regions, optarg, "--region") < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'p':
+			if (o.n_ports >= MAX_LIST || parse_port(optarg, &ports[o.n_ports]) < 0) {
+				fprintf(stderr, "sbx create: bad --port '%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o.n_ports++;
+			break;
+		case 'P': o.no_ports = true; break;
+		case 'T': o.timeout_s = strtod(optarg, NULL); break;
+		case 'W': o.wait_ready = false; break;
+		case 'j': cli->json = true; break;
+		case 'q': cli->quiet = true; break;
+		case 'h': fputs(create_usage, stdout); return 0;
+		default: fputs(create_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(create_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	o.ports = o.n_ports ? ports : NULL;
+	o.env = env.v;
+	o.n_env = env.n;
+	o.regions = regions.v;
+	o.n_regions = regions.n;
+	if (cli_client(cli, &c) < 0)
+		return CLI_EXIT_FAIL;
+	if (o.name) {
+		/* names are how people find sandboxes again: keep them unique */
+		r = sbx_sandbox_open(c, o.name, &sb, &err);
+		if (r == 0) {
+			fprintf(stderr, "sbx: create: a sandbox named '%s' already exists (%s)\n",
+				o.name, sbx_sandbox_id(sb));
+			sbx_sandbox_free(sb);
+			return CLI_EXIT_FAIL;
+		}
+		if (r != -SBX_ENOTFOUND)
+			return cli_fail(&err, r, "create");
+		sb = NULL;
+	}
+	t0 = sbx_now_ms();
+	r = sbx_sandbox_create(c, &o, &sb, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "create");
+	if (cli->json)
+		print_sandbox_json(sb, o.wait_ready ? "HEALTHY" : "STARTING");
+	else
+		printf("%s\n", sbx_sandbox_id(sb));
+	cli_note(cli, "sandbox %s (%s) %s in %.1f s", sbx_sandbox_name(sb), sbx_sandbox_id(sb),
+		 o.wait_ready ? "is ready" : "was created", (double)(sbx_now_ms() - t0) / 1000.0);
+	sbx_sandbox_free(sb);
+	return 0;
+}
+
+static int list_json(struct sbx_sandbox_info *v, size_t n)
+{
+	json_object *arr = json_object_new_array();
+	struct sbx_buf b = SBX_BUF_INIT;
+	size_t i;
+
+	if (!arr)
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		if (!o)
+			break;
+		sbx_json_add_str(o, "id", v[i].id);
+		sbx_json_add_str(o, "name", v[i].name);
+		sbx_json_add_str(o, "app_id", v[i].app_id);
+		sbx_json_add_str(o, "status", v[i].status);
+		sbx_json_add_str(o, "created_at", v[i].created_at);
+		json_object_array_add(arr, o);
+	}
+	if (sbx_json_dump(&b, arr) == 0)
+		printf("%s\n", b.data);
+	sbx_buf_release(&b);
+	sbx_json_put(arr);
+	return 0;
+}
+
+int cmd_ls(struct cli *cli, int argc, char **argv)
+{
+	struct sbx_sandbox_info *v = NULL;
+	struct sbx_client *c;
+	struct sbx_err err = { 0 };
+	size_t n = 0, i;
+	int r;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			cli->json = true;
+		} else {
+			fputs("usage: sbx ls [--json]\n", stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (cli_client(cli, &c) < 0)
+		return CLI_EXIT_FAIL;
+	r = sbx_sandbox_list(c, &v, &n, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "ls");
+	if (cli->json) {
+		r = list_json(v, n);
+	} else {
+		printf("%-36s  %-20s  %-10s  %s\n", "ID", "NAME", "STATUS", "CREATED");
+		for (i = 0; i < n; i++)
+			printf("%-36s  %-20s  %-10s  %s\n", v[i].id, v[i].name, v[i].status,
+			       v[i].created_at);
+	}
+	sbx_sandbox_info_free(v, n);
+	return r;
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct sbx_sandbox *sb = NULL;
+	struct sbx_err err = { 0 };
+	enum sbx_status st;
+	const char *id = NULL;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			cli->json = true;
+		} else if (!id && argv[i][0] != '-') {
+			id = argv[i];
+		} else {
+			id = NULL;
+			break;
+		}
+	}
+	if (!id) {
+		fputs("usage: sbx status [--json] SANDBOX\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_open_sandbox(cli, id, &sb) < 0)
+		return CLI_EXIT_FAIL;
+	r = sbx_sandbox_status(sb, &st, &err);
+	if (r < 0) {
+		sbx_sandbox_free(sb);
+		return cli_fail(&err, r, id);
+	}
+	if (cli->json)
+		print_sandbox_json(sb, sbx_status_name(st));
+	else
+		printf("%s\n", sbx_status_name(st));
+	sbx_sandbox_free(sb);
+	return 0;
+}
+
+int cmd_rm(struct cli *cli, int argc, char **argv)
+{
+	int i, rc = 0, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		struct sbx_sandbox *sb = NULL;
+		struct sbx_err err = { 0 };
+		int r;
+
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-q"))
+			continue;
+		n++;
+		if (cli_open_sandbox(cli, argv[i], &sb) < 0) {
+			rc = CLI_EXIT_FAIL;
+			continue;
+		}
+		r = sbx_sandbox_delete(sb, &err);
+		if (r < 0)
+			rc = cli_fail(&err, r, argv[i]);
+		else
+			cli_note(cli, "deleted sandbox %s (%s)", sbx_sandbox_name(sb), sbx_sandbox_id(sb));
+		sbx_sandbox_free(sb);
+	}
+	if (!n) {
+		fputs("usage: sbx rm SANDBOX...\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	return rc;
+}

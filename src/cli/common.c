@@ -1,0 +1,102 @@
+/* common.c - the client target (Koyeb or the embedded sbxd) and error output.
+ *
+ * The embedded default: without $KOYEB_API_TOKEN, sbx talks to the local
+ * host sbxd and starts it when it is not running, saying so once on stderr.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/hostctl.h"
+
+int cli_fail(const struct sbx_err *err, int rc, const char *ctx)
+{
+	if (err && err->code && err->msg[0])
+		fprintf(stderr, "sbx: %s: %s\n", ctx, err->msg);
+	else
+		fprintf(stderr, "sbx: %s: %s\n", ctx, strerror(rc < 0 ? -rc : rc));
+	return CLI_EXIT_FAIL;
+}
+
+void cli_note(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("sbx: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl_info *hi)
+{
+	bool started = false;
+	int r;
+
+	r = hostctl_ensure(cli->argv0_dir, hi, &started);
+	if (r < 0) {
+		if (r == -ECHILD)
+			fprintf(stderr, "sbx: the local host sbxd did not start; see %s/sbxd.log\n",
+				hi->state_dir.data ? hi->state_dir.data : "the state dir");
+		else
+			fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n", strerror(-r));
+		return r;
+	}
+	if (started)
+		cli_note(cli, "no KOYEB_API_TOKEN set: started the local host sbxd at %s "
+			 "(state in %s; `sbx host stop` stops it)",
+			 hi->api_host.data, hi->state_dir.data);
+	o->api_host = hi->api_host.data;
+	o->token = hi->token.data;
+	cli->local = true;
+	return 0;
+}
+
+int cli_client(struct cli *cli, struct sbx_client **ret)
+{
+	struct sbx_client_opts o = { 0 };
+	struct hostctl_info hi = { 0 };
+	struct sbx_err err = { 0 };
+	const char *tok = getenv("KOYEB_API_TOKEN");
+	int r = 0;
+
+	if (cli->client) {
+		*ret = cli->client;
+		return 0;
+	}
+	if (!tok || !*tok) {
+		r = open_local(cli, &o, &hi);
+		if (r < 0)
+			goto out;
+	}
+	r = sbx_client_new(&o, &cli->client, &err);
+	if (r < 0) {
+		cli_fail(&err, r, "cannot open the API client");
+		goto out;
+	}
+	*ret = cli->client;
+out:
+	hostctl_info_release(&hi);
+	return r;
+}
+
+int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
+{
+	struct sbx_client *c;
+	struct sbx_err err = { 0 };
+	int r;
+
+	r = cli_client(cli, &c);
+	if (r < 0)
+		return r;
+	r = sbx_sandbox_open(c, id, ret, &err);
+	if (r < 0)
+		cli_fail(&err, r, id);
+	return r;
+}

@@ -1,0 +1,119 @@
+# lib.sh - shared helpers of the end-to-end tests (sourced, not run).
+#
+# Each test script gets a private temp dir ($T), its own sbxd on a free
+# loopback port with its state in $T/state, and `sbx` pointed at it through
+# SBX_STATE_DIR. Everything it started is stopped on exit, also on failure.
+# Results: ok/not ok lines, and a closing "N passed, N failed" line.
+
+set -uo pipefail
+BUILD=${BUILD:?BUILD must point at the build dir}
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+T=$(mktemp -d /tmp/sbx-e2e.XXXXXX)
+export SBX_STATE_DIR=$T/state
+unset KOYEB_API_TOKEN KOYEB_API_HOST
+PASS=0
+FAIL=0
+SBXD_PID=
+
+sbx() { "$BUILD/sbx" -q "$@"; }
+
+cleanup() {
+	local rc=$?
+	if [ -n "$SBXD_PID" ] && kill -0 "$SBXD_PID" 2>/dev/null; then
+		kill -TERM "$SBXD_PID" 2>/dev/null
+		wait "$SBXD_PID" 2>/dev/null
+	fi
+	rm -rf "$T" 2>/dev/null
+	return $rc
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+
+# check DESC CMD... : passes when CMD exits 0
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '#   expected: %q\n#   actual:   %q\n' "$2" "$3"
+	fi
+}
+
+# Starts sbxd on a free port; sets SBXD_PID, API (base URL) and TOKEN.
+start_sbxd() {
+	mkdir -p "$SBX_STATE_DIR"
+	"$BUILD/sbxd" --state-dir "$SBX_STATE_DIR" --listen 127.0.0.1:0 \
+		>>"$T/sbxd.log" 2>&1 &
+	SBXD_PID=$!
+	local i
+	for i in $(seq 1 500); do
+		[ -s "$SBX_STATE_DIR/sbxd.json" ] && break
+		kill -0 "$SBXD_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [ ! -s "$SBX_STATE_DIR/sbxd.json" ]; then
+		echo "# sbxd did not start:"; sed 's/^/#   /' "$T/sbxd.log"
+		exit 1
+	fi
+	API=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_host"])' \
+		"$SBX_STATE_DIR/sbxd.json")
+	TOKEN=$(cat "$SBX_STATE_DIR/token")
+}
+
+stop_sbxd() {
+	kill -TERM "$SBXD_PID" 2>/dev/null
+	wait "$SBXD_PID" 2>/dev/null
+	SBXD_PID=
+}
+
+# api METHOD PATH [BODY] : prints "STATUS BODY" using the right token
+api() {
+	local m=$1 p=$2 body=${3-}
+	if [ -n "$body" ]; then
+		curl -s -o "$T/api.out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $TOKEN" \
+			-H 'Content-Type: application/json' --data-binary "$body" "$API$p"
+	else
+		curl -s -o "$T/api.out" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $TOKEN" "$API$p"
+	fi
+	echo -n " "
+	cat "$T/api.out"
+}
+
+# json_get FIELD.PATH : reads JSON on stdin and prints the value
+json_get() {
+	python3 -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"
+}
+
+# no_procs ID : true when no process mentions the sandbox's state dir
+# (bwrap's command line holds it); the [s] keeps pgrep's own line out.
+no_procs() { ! pgrep -f "[s]andboxes/$1" >/dev/null; }
+
+# wait_status ID STATUS : polls `sbx status` (bounded) until STATUS
+wait_status() {
+	local i st=
+	for i in $(seq 1 400); do
+		st=$(sbx status "$1" 2>/dev/null)
+		[ "$st" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "# status of $1 is '$st', wanted $2"
+	return 1
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}
