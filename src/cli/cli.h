@@ -42,5 +42,10 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_rm(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_host(struct cli *cli, int argc, char **argv);
+int cmd_mount(struct cli *cli, int argc, char **argv);
+int cmd_umount(struct cli *cli, int argc, char **argv);
+int cmd_up(struct cli *cli, int argc, char **argv);
+/* mount.sbxfs SPEC DIR [-sfnv] [-o OPTS], as mount(8) calls it */
+int cmd_mount_helper(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
  * the done event; the libsbx transport thread calls on_stdout/on_stderr/on_done.
  */
 #include "cli/cli.h"
+#include "cli/mounts.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -79,6 +80,8 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 
 static const char exec_usage[] =
 	"usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
+	"       sbx exec [-w DIR] ... -- CMD [ARG]...   (inside an sbxfs mount: that\n"
+	"       sandbox, in the directory matching the current one)\n"
 	"  -w DIR      working directory in the sandbox\n"
 	"  -e K=V      environment variable (repeatable)\n"
 	"  -t SECONDS  kill the command (and all it started) after this long\n"
@@ -86,6 +89,8 @@ static const char exec_usage[] =
 
 struct exec_args {
 	const char *id;
+	int id_idx;     /* index of id in argv, or 0 */
+	struct sbx_buf mnt_id, mnt_cwd; /* from the mount we run in */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
 };
@@ -111,6 +116,7 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 			/* a non-option before "--" is the sandbox */
 			if (optind < argc && !a->id && strcmp(argv[optind - 1], "--") != 0 &&
 			    argv[optind][0] != '-') {
+				a->id_idx = optind;
 				a->id = argv[optind++];
 				continue;
 			}
@@ -137,13 +143,75 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		default: return -1;
 		}
 	}
-	if (!a->id || optind >= argc) {
-		fputs(exec_usage, stderr);
-		return -1;
-	}
 	a->o.env = a->env;
 	a->o.argv = (const char *const *)argv + optind;
 	a->o.argc = (size_t)(argc - optind);
+	return 0;
+}
+
+/* When the working directory is inside an sbxfs mount, fills mnt_id with
+ * the mounted sandbox and mnt_cwd with the sandbox directory that matches
+ * the local one. 0, -ENOENT when not in a mount, -errno. */
+static int mount_context(struct exec_args *a)
+{
+	struct sbx_buf mnt = SBX_BUF_INIT, src = SBX_BUF_INIT;
+	char *cwd = getcwd(NULL, 0), *colon;
+	const char *rel, *dir;
+	int r;
+
+	if (!cwd)
+		return -errno;
+	r = mounts_find(NULL, cwd, &mnt, &src);
+	if (r < 0)
+		goto out;
+	colon = strchr(src.data, ':');
+	dir = colon ? colon + 1 : "/";
+	if (colon)
+		*colon = '\0';
+	rel = cwd + (strcmp(mnt.data, "/") ? mnt.len : 0);
+	r = sbx_buf_puts(&a->mnt_id, src.data);
+	if (r == 0)
+		r = sbx_buf_puts(&a->mnt_cwd, *dir ? dir : "/");
+	/* join dir and rel with exactly one slash */
+	while (r == 0 && a->mnt_cwd.len > 1 && a->mnt_cwd.data[a->mnt_cwd.len - 1] == '/')
+		a->mnt_cwd.data[--a->mnt_cwd.len] = '\0';
+	if (r == 0 && *rel)
+		r = sbx_buf_puts(&a->mnt_cwd, a->mnt_cwd.len == 1 ? rel + 1 : rel);
+	if (r == 0 && a->mnt_cwd.len == 0)
+		r = sbx_buf_puts(&a->mnt_cwd, "/");
+out:
+	free(cwd);
+	sbx_buf_release(&mnt);
+	sbx_buf_release(&src);
+	return r;
+}
+
+/* Decides the sandbox and directory: an explicit SANDBOX, or the mounted
+ * one when run inside a mount (then a lone word is the command). */
+static int resolve_target(struct exec_args *a, char **argv)
+{
+	bool in_mount = mount_context(a) == 0;
+
+	if (a->id && a->o.argc == 0 && in_mount) {
+		/* `sbx exec make`: inside a mount, the word is the command */
+		a->o.argv = (const char *const *)argv + a->id_idx;
+		a->o.argc = 1;
+		a->id = NULL;
+	}
+	if (a->o.argc == 0) {
+		fputs(exec_usage, stderr);
+		return -1;
+	}
+	if (!a->id) {
+		if (!in_mount) {
+			fprintf(stderr, "sbx exec: no SANDBOX given and %s\n",
+				"the current directory is not in an sbxfs mount");
+			return -1;
+		}
+		a->id = a->mnt_id.data;
+	}
+	if (in_mount && !a->o.cwd && !strcmp(a->id, a->mnt_id.data))
+		a->o.cwd = a->mnt_cwd.data;
 	return 0;
 }
 
@@ -226,8 +294,10 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	sigset_t mask;
 	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
 
-	if (parse_args(argc, argv, &a) < 0)
-		return CLI_EXIT_USAGE;
+	if (parse_args(argc, argv, &a) < 0 || resolve_target(&a, argv) < 0) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	/* block before any thread exists so that the transport thread inherits it */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -259,5 +329,7 @@ out:
 		close(sigfd);
 	if (x.done_fd >= 0)
 		close(x.done_fd);
+	sbx_buf_release(&a.mnt_id);
+	sbx_buf_release(&a.mnt_cwd);
 	return rc;
 }

@@ -22,6 +22,12 @@ static const char usage[] =
 	"  rm SANDBOX...                       delete sandboxes\n"
 	"  exec SANDBOX [-w DIR] [-e K=V] [-t SECONDS] [-n] -- CMD [ARG]...\n"
 	"                                      run a command; exit with its code\n"
+	"Mounts (FUSE, with sbxfs):\n"
+	"  up DIR                              create a sandbox and mount it at DIR\n"
+	"  mount SANDBOX[:/dir] DIR [-o OPTS]  mount a sandbox (also: mount -t sbxfs)\n"
+	"  umount DIR                          unmount it\n"
+	"  Inside a mount, `sbx exec -- CMD` runs CMD in the sandbox, in the\n"
+	"  directory that matches the local one.\n"
 	"The local host:\n"
 	"  host start|stop|status|env          manage sbxd; `eval \"$(sbx host env)\"`\n"
 	"                                      points any Koyeb client at it\n"
@@ -37,7 +43,8 @@ struct command {
 static const struct command commands[] = {
 	{ "create", cmd_create }, { "ls", cmd_ls },	{ "list", cmd_ls },
 	{ "status", cmd_status }, { "rm", cmd_rm },	{ "delete", cmd_rm },
-	{ "exec", cmd_exec },	  { "host", cmd_host },
+	{ "exec", cmd_exec },	  { "host", cmd_host },	{ "mount", cmd_mount },
+	{ "umount", cmd_umount }, { "up", cmd_up },
 };
 
 static char *self_dir(void)
@@ -54,8 +61,15 @@ static char *self_dir(void)
 int main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
+	char *base = strrchr(argv[0], '/');
 	size_t i;
 	int rc = CLI_EXIT_USAGE;
+
+	if (!strcmp(base ? base + 1 : argv[0], "mount.sbxfs")) {
+		cli.argv0_dir = self_dir();
+		rc = cmd_mount_helper(&cli, argc, argv);
+		goto out;
+	}
 
 	while (argc > 1 && argv[1][0] == '-') {
 		if (!strcmp(argv[1], "--json")) {

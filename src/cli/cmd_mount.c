@@ -1,0 +1,271 @@
+/* cmd_mount.c - sbx mount, sbx umount, sbx up, and mount.sbxfs.
+ *
+ * The mounting itself is sbxfs's job: these commands make sure the local
+ * host runs (in the embedded default), then run sbxfs, which returns once
+ * the mount is in place (or failed) and keeps serving it in the background.
+ * mount(8) runs us as `mount.sbxfs SPEC DIR [-sfnv] [-o OPTS]` for
+ * `mount -t sbxfs` and fstab lines.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/hostctl.h"
+#include "cli/mounts.h"
+#include "util/statedir.h"
+
+#define MAX_ARGS 64
+
+static int run_wait(const char *dir, const char *prog, char *const *argv)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (dir && snprintf(path, sizeof(path), "%s/%s", dir, prog) < (int)sizeof(path) &&
+		    access(path, X_OK) == 0)
+			execv(path, argv);
+		execvp(prog, argv);
+		fprintf(stderr, "sbx: cannot run %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* In the embedded default, sbxfs reads the local host's token and address
+ * from the state dir: make sure the host runs first. */
+static int ensure_local_host(struct cli *cli)
+{
+	struct hostctl_info hi = { 0 };
+	const char *tok = getenv("KOYEB_API_TOKEN");
+	bool started = false;
+	int r;
+
+	if (tok && *tok)
+		return 0;
+	r = hostctl_ensure(cli->argv0_dir, &hi, &started);
+	if (r < 0)
+		fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n",
+			r == -ECHILD ? "it exited (see sbxd.log in the state dir)" : strerror(-r));
+	else if (started)
+		cli_note(cli, "no KOYEB_API_TOKEN set: started the local host sbxd at %s",
+			 hi.api_host.data);
+	hostctl_info_release(&hi);
+	return r;
+}
+
+/* Runs sbxfs [-o OPTS] SPEC DIR; returns its exit status or -errno. */
+static int run_sbxfs(struct cli *cli, const char *spec, const char *dir, const char *opts,
+		     bool foreground)
+{
+	char *argv[8];
+	int n = 0;
+
+	argv[n++] = "sbxfs";
+	if (foreground)
+		argv[n++] = "-f";
+	if (opts && *opts) {
+		argv[n++] = "-o";
+		argv[n++] = (char *)opts;
+	}
+	argv[n++] = (char *)spec;
+	argv[n++] = (char *)dir;
+	argv[n] = NULL;
+	return run_wait(cli->argv0_dir, "sbxfs", argv);
+}
+
+static const char mount_usage[] =
+	"usage: sbx mount SANDBOX[:/remote/dir] DIR [-o OPTIONS] [-f]\n";
+
+int cmd_mount(struct cli *cli, int argc, char **argv)
+{
+	const char *opts = NULL;
+	bool fg = false;
+	int ch, r;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "o:fh")) != -1) {
+		switch (ch) {
+		case 'o': opts = optarg; break;
+		case 'f': fg = true; break;
+		case 'h': fputs(mount_usage, stdout); return 0;
+		default: fputs(mount_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(mount_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (ensure_local_host(cli) < 0)
+		return CLI_EXIT_FAIL;
+	r = run_sbxfs(cli, argv[optind], argv[optind + 1], opts, fg);
+	return r < 0 ? cli_fail(NULL, r, "mount") : r;
+}
+
+static int do_umount(const char *dir, bool lazy)
+{
+	char real[PATH_MAX];
+	char *argv[5];
+	int n = 0, r;
+
+	if (!realpath(dir, real)) {
+		/* a mount whose server died answers ENOTCONN: still unmount it */
+		if (errno != ENOTCONN || strlen(dir) >= sizeof(real))
+			return -errno;
+		snprintf(real, sizeof(real), "%s", dir);
+	}
+	r = mounts_is_sbxfs(NULL, real);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -EINVAL;
+	if (geteuid() == 0)
+		return umount2(real, lazy ? MNT_DETACH : 0) < 0 ? -errno : 0;
+	argv[n++] = "fusermount3";
+	argv[n++] = "-u";
+	if (lazy)
+		argv[n++] = "-z";
+	argv[n++] = real;
+	argv[n] = NULL;
+	r = run_wait(NULL, "fusermount3", argv);
+	return r == 0 ? 0 : -EBUSY;
+}
+
+int cmd_umount(struct cli *cli, int argc, char **argv)
+{
+	bool lazy = false;
+	int i, rc = 0, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		int r;
+
+		if (!strcmp(argv[i], "-z") || !strcmp(argv[i], "--lazy")) {
+			lazy = true;
+			continue;
+		}
+		n++;
+		r = do_umount(argv[i], lazy);
+		if (r == -EINVAL)
+			fprintf(stderr, "sbx: umount: %s is not an sbxfs mount\n", argv[i]);
+		else if (r < 0)
+			rc = cli_fail(NULL, r, argv[i]);
+		if (r < 0)
+			rc = CLI_EXIT_FAIL;
+	}
+	if (!n) {
+		fputs("usage: sbx umount [-z] DIR...\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	(void)cli;
+	return rc;
+}
+
+/* mount.sbxfs SPEC DIR [-sfnv] [-o OPTS]: the interface mount(8) uses. */
+int cmd_mount_helper(struct cli *cli, int argc, char **argv)
+{
+	const char *opts = NULL, *pos[2] = { NULL, NULL };
+	int i, np = 0, r;
+	bool fake = false;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+			opts = argv[++i];
+		} else if (!strncmp(argv[i], "-o", 2) && argv[i][2]) {
+			opts = argv[i] + 2;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			/* -s sloppy, -n no mtab, -v verbose: nothing to do; -f fake */
+			if (strchr(argv[i], 'f'))
+				fake = true;
+		} else if (np < 2) {
+			pos[np++] = argv[i];
+		} else {
+			np = 3;
+		}
+	}
+	if (np != 2) {
+		fputs("usage: mount.sbxfs SANDBOX[:/dir] DIR [-sfnv] [-o OPTIONS]\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (fake)
+		return 0;
+	cli->quiet = true;
+	if (ensure_local_host(cli) < 0)
+		return CLI_EXIT_FAIL;
+	r = run_sbxfs(cli, pos[0], pos[1], opts, false);
+	return r < 0 ? cli_fail(NULL, r, "mount") : r;
+}
+
+static const char up_usage[] = "usage: sbx up [--name NAME] [--image IMAGE] DIR\n";
+
+int cmd_up(struct cli *cli, int argc, char **argv)
+{
+	struct sbx_create_opts o = { .wait_ready = true };
+	struct sbx_sandbox *sb = NULL;
+	struct sbx_client *c;
+	struct sbx_err err = { 0 };
+	char spec[256];
+	int i, r;
+	const char *dir = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			o.name = argv[++i];
+		else if (!strcmp(argv[i], "--image") && i + 1 < argc)
+			o.image = argv[++i];
+		else if (argv[i][0] != '-' && !dir)
+			dir = argv[i];
+		else {
+			fputs(up_usage, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (!dir) {
+		fputs(up_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli_client(cli, &c) < 0)
+		return CLI_EXIT_FAIL;
+	r = sbx_mkdir_p(dir, 0755);
+	if (r < 0)
+		return cli_fail(NULL, r, dir);
+	cli_note(cli, "creating a sandbox…");
+	r = sbx_sandbox_create(c, &o, &sb, &err);
+	if (r < 0)
+		return cli_fail(&err, r, "create");
+	snprintf(spec, sizeof(spec), "%s:/", sbx_sandbox_id(sb));
+	r = run_sbxfs(cli, spec, dir, NULL, false);
+	if (r != 0) {
+		fprintf(stderr, "sbx: up: mounting failed; the sandbox %s is kept (sbx rm %s)\n",
+			sbx_sandbox_id(sb), sbx_sandbox_id(sb));
+		sbx_sandbox_free(sb);
+		return CLI_EXIT_FAIL;
+	}
+	printf("sandbox %s (%s) is mounted at %s\n\n", sbx_sandbox_name(sb), sbx_sandbox_id(sb),
+	       dir);
+	printf("Try:\n"
+	       "  ls %s/root                        # the sandbox's files\n"
+	       "  echo 'echo hi' > %s/root/hi.sh\n"
+	       "  cd %s/root && sbx exec -- sh hi.sh   # runs in the sandbox, here\n"
+	       "  echo 'uname -a' > %s/.ctl/exec      # or through the control files\n"
+	       "  cat %s/.ctl/jobs/last/output\n"
+	       "  sbx umount %s && sbx rm %s\n",
+	       dir, dir, dir, dir, dir, dir, sbx_sandbox_id(sb));
+	sbx_sandbox_free(sb);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* mounts.c - read /proc/self/mountinfo; see mounts.h.
+ *
+ * Line format (proc(5)): ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] -
+ * FSTYPE SOURCE SUPEROPTS. Fields are space-separated with spaces, tabs,
+ * newlines and backslashes octal-escaped.
+ */
+#include "cli/mounts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mounts_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* Splits one mountinfo line; returns 0 with the mount point and fs type
+ * pointing into line (unescaped), or -EINVAL. */
+static int parse_line(char *line, char **ret_mnt, char **ret_type, char **ret_src)
+{
+	char *fields[64];
+	size_t n = 0, i;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(line, " \n", &save); tok && n < 64; tok = strtok_r(NULL, " \n", &save))
+		fields[n++] = tok;
+	if (n < 7)
+		return -EINVAL;
+	for (i = 6; i < n; i++)
+		if (!strcmp(fields[i], "-"))
+			break;
+	if (i + 2 >= n)
+		return -EINVAL;
+	mounts_unescape(fields[4]);
+	mounts_unescape(fields[i + 2]);
+	*ret_mnt = fields[4];
+	*ret_type = fields[i + 1];
+	*ret_src = fields[i + 2];
+	return 0;
+}
+
+static int is_under(const char *path, const char *mnt)
+{
+	size_t n = strlen(mnt);
+
+	if (!strcmp(mnt, "/"))
+		return 1;
+	return !strncmp(path, mnt, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+int mounts_find(const char *mountinfo, const char *path, struct sbx_buf *ret_mnt,
+		struct sbx_buf *ret_src)
+{
+	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
+	char *line = NULL, *mnt, *type, *src;
+	size_t cap = 0, best = 0;
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.sbxfs") != 0)
+			continue;
+		/* later lines are mounted on top: take the innermost, last one */
+		if (is_under(path, mnt) && strlen(mnt) >= best) {
+			best = strlen(mnt);
+			sbx_buf_reset(ret_mnt);
+			r = sbx_buf_puts(ret_mnt, mnt);
+			if (r == 0 && ret_src) {
+				sbx_buf_reset(ret_src);
+				r = sbx_buf_puts(ret_src, src);
+			}
+			if (r < 0)
+				break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+int mounts_is_sbxfs(const char *mountinfo, const char *dir)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	int r = mounts_find(mountinfo, dir, &b, NULL);
+
+	if (r == 0)
+		r = !strcmp(b.data, dir);
+	else if (r == -ENOENT)
+		r = 0;
+	sbx_buf_release(&b);
+	return r;
+}
