@@ -93,7 +93,11 @@ struct sbx_exec_cbs {
  *  exit (whatever its code; look at r->status and r->exit_code), or a
  *  negative errno when it could not run or the session failed (r->error is
  *  set too). r must be released with sbx_exec_result_release() either way.
- *  On timeout returns -SBX_ETIMEDOUT with r->status SBX_EXEC_TIMEOUT. */
+ *  On timeout returns -SBX_ETIMEDOUT with r->status SBX_EXEC_TIMEOUT. When
+ *  the instance turns out to be gone (not found, before any output), the
+ *  instance id is resolved again and, if it changed, the command is run once
+ *  more on the new instance. Must not be called from an exec callback
+ *  (-EDEADLK). */
 int sbx_exec_run(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
 		 const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec_result *r,
 		 struct sbx_err *err);

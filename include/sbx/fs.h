@@ -3,13 +3,27 @@
  * @brief Filesystem primitives of the seed SDK, built on exec with POSIX
  * shell tools (koyeb-protocol.md §4).
  *
- * Paths may hold any byte but NUL; they are quoted for sh. File content never
- * goes through argv: it is streamed as stdin (write) or stdout (read), so any
- * size and any bytes work. Errors: -SBX_ENOTFOUND, -SBX_EEXIST,
- * -SBX_ENOTEMPTY, -SBX_EPERM, -SBX_EISDIR, -SBX_ENOTDIR, -SBX_ENOSPC,
- * -SBX_ENOTHEALTHY (the sandbox is not HEALTHY), -SBX_ETIMEDOUT, -SBX_ECONN,
- * -SBX_EPROTO, -SBX_EIO (anything else, with the remote stderr in the
- * message).
+ * Paths may hold any byte but NUL; they are quoted for sh (a path that
+ * starts with '-' is passed as "./-…"); NULL or "" is -SBX_EINVAL, longer
+ * than 4096 bytes -ENAMETOOLONG. Relative paths are relative to the
+ * sandbox's default working directory. File content never goes through
+ * argv: it is streamed as stdin (write) or stdout (read), so any size and
+ * any bytes work. Every script runs under LC_ALL=C. One call is one exec
+ * session (one round trip); there is no status pre-flight.
+ *
+ * Errors are the errno a local filesystem would give: -SBX_ENOTFOUND,
+ * -SBX_EEXIST, -SBX_ENOTEMPTY, -SBX_EPERM (permission denied or operation
+ * not permitted), -SBX_EISDIR, -SBX_ENOTDIR, -SBX_ENOSPC, -EROFS, and more
+ * rarely -EDQUOT, -ENAMETOOLONG, -ELOOP, -EXDEV, -EBUSY, -SBX_EINVAL;
+ * -SBX_EIO for anything else, with the remote stderr (trimmed, bounded) in
+ * the message. -SBX_ENOTFOUND only ever means "no such file": an exec that
+ * fails because the sandbox's instance is gone gives -SBX_ENOTHEALTHY.
+ * Transport failures pass through: -SBX_ECONN, -SBX_ETIMEDOUT,
+ * -SBX_EPROTO, -SBX_EAUTH, -SBX_ECANCELED. After a connection failure
+ * (-SBX_ECONN, -SBX_ETIMEDOUT) a synchronous call reads the sandbox status
+ * once and returns -SBX_ENOTHEALTHY when it is not HEALTHY (or gone); the
+ * asynchronous forms do not (that read would block the transport thread).
+ * A synchronous call made from an exec or fs callback fails with -EDEADLK.
  *
  * The asynchronous forms (…_async) follow the threading rules of exec.h: the
  * callback runs once, on the transport thread, and must not block.
@@ -34,42 +48,72 @@ struct sbx_file_spec {
 	size_t len;
 };
 
+/** Creates or truncates @p path (like `cat > P`: an existing file keeps its
+ *  mode) and writes @p len bytes. The synchronous form streams @p data
+ *  (borrowed for the call) with flow control; the asynchronous form copies
+ *  it, so prefer the synchronous form or sbx_fs_upload_file() for big data. */
 int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data,
 		      size_t len, struct sbx_err *err);
-/** Reads a whole file; *ret_data (NUL-terminated, caller frees) and *ret_len. */
+/** Reads a whole file, byte-exact; *ret_data (NUL-terminated, caller frees)
+ *  and *ret_len (may be NULL). Files over 1 GiB fail with -EFBIG: use
+ *  sbx_fs_download_file(). */
 int sbx_fs_read_file(struct sbx_sandbox *sb, const char *path, char **ret_data,
 		     size_t *ret_len, struct sbx_err *err);
+/** mkdir (-SBX_EEXIST when anything exists at @p path), or mkdir -p when
+ *  recursive (an existing directory is success, anything else -SBX_EEXIST). */
 int sbx_fs_mkdir(struct sbx_sandbox *sb, const char *path, bool recursive,
 		 struct sbx_err *err);
-/** Names in a directory (no "." or ".."), sorted bytewise. *ret_names is a
- *  NULL-terminated array; free with sbx_strv_free(). */
+/** Names in a directory (no "." or ".."), sorted bytewise, exact for any
+ *  byte (newlines too). *ret_names is a NULL-terminated array; free with
+ *  sbx_strv_free(). *ret_n may be NULL. A NULL @p path means "." (the
+ *  SDK's default). */
 int sbx_fs_list_dir(struct sbx_sandbox *sb, const char *path, char ***ret_names,
 		    size_t *ret_n, struct sbx_err *err);
+/** Removes a file or a symlink; -SBX_EISDIR for a directory. */
 int sbx_fs_delete_file(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
-/** Removes an empty directory. */
+/** Removes an empty directory (-SBX_ENOTEMPTY, -SBX_ENOTDIR). */
 int sbx_fs_delete_dir(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
+/** rename(2) semantics: @p to is the new name even when it exists. A
+ *  directory replaces an empty directory (-SBX_ENOTEMPTY otherwise); a
+ *  non-directory onto a directory is -SBX_EISDIR, a directory onto a
+ *  non-directory -SBX_ENOTDIR; an existing symlink is replaced, not
+ *  followed. Replacing a directory or a symlink to one takes two steps
+ *  (not atomic). */
 int sbx_fs_rename_file(struct sbx_sandbox *sb, const char *from, const char *to,
 		       struct sbx_err *err);
+/** mv semantics (`mv -f -- FROM TO`): when @p to is a directory (or a
+ *  symlink to one), @p from moves into it. */
 int sbx_fs_move_file(struct sbx_sandbox *sb, const char *from, const char *to,
 		     struct sbx_err *err);
-/** Writes several files in one exec session. */
+/** Writes several files in one exec session, in order (a path given twice:
+ *  the last wins), byte-exact. Not atomic: it stops at the first failure,
+ *  the files before it are written, and the message says which file ("at
+ *  file N", counted from 1, or the tool's own text with the path). Fast
+ *  with GNU head -c; elsewhere it reads with dd bs=1 (slow for big files). */
 int sbx_fs_write_files(struct sbx_sandbox *sb, const struct sbx_file_spec *files,
 		       size_t n, struct sbx_err *err);
-/** *ret is true when the path exists (is a regular file, a directory). A
- *  transport failure is an error, not false. */
+/** *ret is true when the path exists (is a regular file, a directory), as
+ *  test -e/-f/-d say: symlinks are followed, a dangling one does not exist.
+ *  A transport failure is an error, not false. */
 int sbx_fs_exists(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
 int sbx_fs_is_file(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
 int sbx_fs_is_dir(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
-/** Streams a local file into the sandbox (not held in memory whole). */
+/** Streams a local file into the sandbox (not held in memory whole: at most
+ *  a few MiB are queued). Like write_file; a failed upload may leave a
+ *  partial remote file. */
 int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path,
 		       const char *remote_path, struct sbx_err *err);
 /** Streams a sandbox file to a local file; the local file is replaced only
- *  when the whole content arrived (temporary file + rename). */
+ *  when the whole content arrived (a temporary file ".NAME.sbx-XXXX" in the
+ *  same directory, fsynced, then renamed over the target; removed on
+ *  failure). A local write error (-ENOSPC, …) cancels the transfer. */
 int sbx_fs_download_file(struct sbx_sandbox *sb, const char *remote_path,
 			 const char *local_path, struct sbx_err *err);
-/** rm, or rm -rf when recursive. */
+/** rm (like sbx_fs_delete_file), or rm -rf when recursive (a missing path
+ *  is then success, like the SDK). */
 int sbx_fs_rm(struct sbx_sandbox *sb, const char *path, bool recursive, struct sbx_err *err);
 
+/** Frees a NULL-terminated array of strings and its strings. Accepts NULL. */
 void sbx_strv_free(char **v);
 
 /** Result handed to an asynchronous callback. Borrowed for the call; a
@@ -85,9 +129,10 @@ struct sbx_fs_result {
 };
 typedef void (*sbx_fs_cb)(void *ud, struct sbx_fs_result *res);
 
-/* Asynchronous forms: return 0 when started (cb follows exactly once), or a
- * negative errno when nothing was started (cb is not called). Arguments are
- * copied before return. */
+/* Asynchronous forms: return 0 when started (cb follows exactly once, on the
+ * transport thread), or a negative errno when nothing was started (cb is not
+ * called). Arguments are copied before return. cb may be NULL. The result's
+ * err.msg is set when rc < 0. There are no asynchronous upload/download. */
 int sbx_fs_write_file_async(struct sbx_sandbox *sb, const char *path, const void *data,
 			    size_t len, sbx_fs_cb cb, void *ud);
 int sbx_fs_read_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);

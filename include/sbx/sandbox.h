@@ -80,7 +80,9 @@ int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll
 			   struct sbx_err *err);
 
 /** One GET of the instance. Returns 0 and the status in *ret; on failure a
- *  negative errno (the SDK would say ERROR; a C caller can tell why). */
+ *  negative errno (the SDK would say ERROR; a C caller can tell why). When
+ *  the instance is gone (404), the instance id is resolved again
+ *  (sbx_sandbox_refresh) and a new instance is asked once more. */
 int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err);
 
 /** true exactly when sbx_sandbox_status() succeeds with HEALTHY. */

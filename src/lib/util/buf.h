@@ -30,7 +30,8 @@ int sbx_buf_puts(struct sbx_buf *b, const char *s);
 int sbx_buf_putc(struct sbx_buf *b, char c);
 int sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int sbx_buf_vprintf(struct sbx_buf *b, const char *fmt, va_list ap);
+int sbx_buf_vprintf(struct sbx_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len). */
 void sbx_buf_consume(struct sbx_buf *b, size_t n);
 void sbx_buf_reset(struct sbx_buf *b);

@@ -1,0 +1,765 @@
+/* sandbox.c - the sandbox lifecycle of sandbox.h over the REST API.
+ *
+ * Handles are shared between threads. Every field is fixed at creation except
+ * instance_id and deployment_id, which sbx_sandbox_refresh() replaces under
+ * sb->lock. Because the accessors hand out borrowed strings, a replaced value
+ * is not freed but retired to a list freed with the handle, so a pointer a
+ * caller got earlier stays valid (refreshes are rare: one per instance
+ * replacement).
+ *
+ * Creation follows koyeb-protocol.md §2.1 and undoes what it created when a
+ * later step fails. Polls sleep on the calling thread; nothing here runs on
+ * the transport thread.
+ */
+#include "sbx/sandbox.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/bodies.h"
+#include "api/rest.h"
+#include "api/sandbox_priv.h"
+#include "client_priv.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define SCALING_POLL_MS 500
+#define NAME_PAGE	100 /* the limit= of find_by_name() */
+
+struct retired {
+	struct retired *next;
+	char *s;
+};
+
+struct sbx_sandbox {
+	struct sbx_client *c;
+	char *id, *name, *app_id, *image, *instance_type, *region, *secret;
+	pthread_mutex_t lock;
+	char *instance_id;	 /* lock */
+	char *deployment_id;	 /* lock */
+	struct retired *retired; /* lock */
+};
+
+static const char *const status_names[] = {
+    [SBX_STATUS_ALLOCATING] = "ALLOCATING", [SBX_STATUS_STARTING] = "STARTING",
+    [SBX_STATUS_HEALTHY] = "HEALTHY",	    [SBX_STATUS_UNHEALTHY] = "UNHEALTHY",
+    [SBX_STATUS_STOPPING] = "STOPPING",	    [SBX_STATUS_STOPPED] = "STOPPED",
+    [SBX_STATUS_ERROR] = "ERROR",	    [SBX_STATUS_SLEEPING] = "SLEEPING",
+};
+
+const char *sbx_status_name(enum sbx_status s)
+{
+	if ((unsigned)s < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[s];
+	return "ERROR";
+}
+
+enum sbx_status sbx_status_parse(const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return SBX_STATUS_ALLOCATING;
+	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (!strcmp(s, status_names[i]))
+			return (enum sbx_status)i;
+	return SBX_STATUS_ERROR;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Errors that no amount of polling will fix. */
+static bool permanent(int r)
+{
+	return r == -SBX_EAUTH || r == -SBX_EPERM || r == -ENOMEM || r == -SBX_EINVAL;
+}
+
+static char *xstrdup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static struct sbx_sandbox *sb_new(struct sbx_client *c)
+{
+	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
+
+	if (!sb)
+		return NULL;
+	sb->c = c;
+	pthread_mutex_init(&sb->lock, NULL);
+	return sb;
+}
+
+/* true when every string field is allocated. */
+static bool sb_complete(const struct sbx_sandbox *sb)
+{
+	return sb->id && sb->name && sb->app_id && sb->image && sb->instance_type && sb->region &&
+	       sb->secret && sb->instance_id && sb->deployment_id;
+}
+
+void sbx_sandbox_free(struct sbx_sandbox *sb)
+{
+	struct retired *r, *next;
+
+	if (!sb)
+		return;
+	for (r = sb->retired; r; r = next) {
+		next = r->next;
+		free(r->s);
+		free(r);
+	}
+	if (sb->secret)
+		explicit_bzero(sb->secret, strlen(sb->secret));
+	free(sb->secret);
+	free(sb->id);
+	free(sb->name);
+	free(sb->app_id);
+	free(sb->image);
+	free(sb->instance_type);
+	free(sb->region);
+	free(sb->instance_id);
+	free(sb->deployment_id);
+	pthread_mutex_destroy(&sb->lock);
+	free(sb);
+}
+
+/* Replaces *field with a copy of val, retiring the old value; sb->lock held. */
+static int swap_locked(struct sbx_sandbox *sb, char **field, const char *val)
+{
+	struct retired *r;
+	char *n;
+
+	if (*field && !strcmp(*field, val))
+		return 0;
+	n = strdup(val);
+	r = malloc(sizeof(*r));
+	if (!n || !r) {
+		free(n);
+		free(r);
+		return -ENOMEM;
+	}
+	r->s = *field;
+	r->next = sb->retired;
+	sb->retired = r;
+	*field = n;
+	return 0;
+}
+
+/* ---- single REST steps ---- */
+
+/* GET <pre><id><post>. */
+static int get_json(struct sbx_client *c, const char *pre, const char *id, const char *post,
+		    json_object **ret, struct sbx_err *err)
+{
+	struct sbx_buf p = SBX_BUF_INIT;
+	int r;
+
+	r = sbx_buf_printf(&p, "%s%s%s", pre, id, post);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "out of memory");
+	r = sbx_rest_call(c, "GET", p.data, NULL, ret, err);
+	sbx_buf_release(&p);
+	return r;
+}
+
+static int proto_err(struct sbx_err *err, int r, const char *what)
+{
+	if (r == -ENOMEM)
+		return sbx_err_set(err, r, 0, "out of memory");
+	return sbx_err_set(err, -SBX_EPROTO, 0, "unexpected reply to %s", what);
+}
+
+/* GET the scaling of a deployment once: instance id or NULL (none yet). */
+static int scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err)
+{
+	json_object *o = NULL;
+	int r;
+
+	r = get_json(c, "/v1/deployment/", dep, "/scaling", &o, err);
+	if (r < 0)
+		return r;
+	r = sbx_parse_scaling_reply(o, ret);
+	sbx_json_put(o);
+	return r < 0 ? proto_err(err, r, "GET scaling") : 0;
+}
+
+static int service_get(struct sbx_client *c, const char *id, struct sbx_service_info *ret,
+		       struct sbx_err *err)
+{
+	json_object *o = NULL;
+	int r;
+
+	r = get_json(c, "/v1/services/", id, "", &o, err);
+	if (r < 0)
+		return r;
+	r = sbx_parse_service_reply(o, ret);
+	sbx_json_put(o);
+	return r < 0 ? proto_err(err, r, "GET service") : 0;
+}
+
+static int deployment_get(struct sbx_client *c, const char *id, struct sbx_deploy_info *ret,
+			  struct sbx_err *err)
+{
+	json_object *o = NULL;
+	int r;
+
+	r = get_json(c, "/v1/deployments/", id, "", &o, err);
+	if (r < 0)
+		return r;
+	r = sbx_parse_deployment_reply(o, ret);
+	sbx_json_put(o);
+	return r < 0 ? proto_err(err, r, "GET deployment") : 0;
+}
+
+static int delete_one(struct sbx_client *c, const char *what, const char *id, struct sbx_err *err)
+{
+	struct sbx_buf p = SBX_BUF_INIT;
+	int r;
+
+	if (!id || !*id)
+		return 0;
+	r = sbx_buf_printf(&p, "/v1/%s/%s", what, id);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "out of memory");
+	r = sbx_rest_call(c, "DELETE", p.data, NULL, NULL, err);
+	sbx_buf_release(&p);
+	return r;
+}
+
+/* DELETE service then app, back to back; a 404 counts as deleted. Returns
+ * the first real failure. */
+static int delete_ids(struct sbx_client *c, const char *service_id, const char *app_id,
+		      struct sbx_err *err)
+{
+	struct sbx_err e2;
+	int r1, r2;
+
+	r1 = delete_one(c, "services", service_id, err);
+	if (r1 == -SBX_ENOTFOUND)
+		r1 = 0;
+	r2 = delete_one(c, "apps", app_id, r1 < 0 ? &e2 : err);
+	if (r2 == -SBX_ENOTFOUND)
+		r2 = 0;
+	return r1 < 0 ? r1 : r2;
+}
+
+/* Polls the scaling every 0.5 s until an instance appears or budget_ms
+ * passes (protocol §2.4). Transient errors are retried. */
+static int poll_instance(struct sbx_client *c, const char *dep, int64_t budget_ms, char **ret,
+			 struct sbx_err *err)
+{
+	int64_t end = sbx_now_ms() + budget_ms, left;
+	int r;
+
+	for (;;) {
+		char *id = NULL;
+
+		r = scaling_once(c, dep, &id, err);
+		if (r == 0 && id) {
+			*ret = id;
+			return 0;
+		}
+		if (r < 0 && permanent(r))
+			return r;
+		if (r < 0)
+			sbx_debug("sandbox: scaling poll: %s", err ? err->msg : "error");
+		left = end - sbx_now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(left < SCALING_POLL_MS ? left : SCALING_POLL_MS);
+	}
+	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "no instance was scheduled within %.1f s",
+			   (double)budget_ms / 1000);
+}
+
+/* ---- create ---- */
+
+static int create_app(struct sbx_client *c, const char *name, char **ret, struct sbx_err *err)
+{
+	struct sbx_buf body = SBX_BUF_INIT;
+	json_object *o = NULL;
+	int r;
+
+	r = sbx_body_create_app(&body, name, time(NULL));
+	if (r < 0)
+		return sbx_err_set(err, r, 0,
+				   r == -EINVAL ? "invalid sandbox name" : "out of memory");
+	r = sbx_rest_call(c, "POST", "/v1/apps", body.data, &o, err);
+	sbx_buf_release(&body);
+	if (r < 0)
+		return r;
+	r = sbx_parse_app_reply(o, ret);
+	sbx_json_put(o);
+	return r < 0 ? proto_err(err, r, "POST /v1/apps") : 0;
+}
+
+static int create_service(struct sbx_client *c, const char *app_id, const struct sbx_create_opts *o,
+			  const char *secret, struct sbx_service_info *ret, struct sbx_err *err)
+{
+	struct sbx_buf body = SBX_BUF_INIT;
+	json_object *j = NULL;
+	int r;
+
+	r = sbx_body_create_service(&body, app_id, o, secret);
+	if (r < 0)
+		return sbx_err_set(err, r, 0,
+				   r == -EINVAL ? "invalid sandbox options" : "out of memory");
+	r = sbx_rest_call(c, "POST", "/v1/services", body.data, &j, err);
+	explicit_bzero(body.data, body.len); /* holds the secret */
+	sbx_buf_release(&body);
+	if (r < 0)
+		return r;
+	r = sbx_parse_service_reply(j, ret);
+	sbx_json_put(j);
+	if (r == 0 && !*ret->latest_deployment_id) {
+		sbx_service_info_release(ret);
+		r = -EPROTO;
+	}
+	return r < 0 ? proto_err(err, r, "POST /v1/services") : 0;
+}
+
+/* Fills the fixed fields of a newly created sandbox. */
+static int fill_created(struct sbx_sandbox *sb, const struct sbx_create_opts *o, const char *app_id,
+			const struct sbx_service_info *svc, const char *secret, char *instance_id)
+{
+	sb->id = xstrdup(svc->id);
+	sb->name = xstrdup(o->name ? o->name : SBX_DEFAULT_NAME);
+	sb->app_id = xstrdup(app_id);
+	sb->deployment_id = xstrdup(svc->latest_deployment_id);
+	sb->image = xstrdup(o->image ? o->image : SBX_DEFAULT_IMAGE);
+	sb->instance_type =
+	    xstrdup(o->instance_type ? o->instance_type : SBX_DEFAULT_INSTANCE_TYPE);
+	sb->region = xstrdup(o->regions && o->n_regions ? o->regions[0] : SBX_DEFAULT_REGION);
+	sb->secret = xstrdup(secret);
+	sb->instance_id = instance_id;
+	return sb_complete(sb) ? 0 : -ENOMEM;
+}
+
+/* Scaling budget of protocol §2.4, in milliseconds. */
+static int64_t scaling_budget_ms(double timeout_s)
+{
+	double b = timeout_s > 60 ? (timeout_s / 2 < 60 ? timeout_s / 2 : 60) : timeout_s;
+
+	return (int64_t)(b * 1000);
+}
+
+int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
+		       struct sbx_sandbox **ret, struct sbx_err *err)
+{
+	static const struct sbx_create_opts none;
+	const struct sbx_create_opts *o = opts ? opts : &none;
+	double timeout = o->timeout_s > 0 ? o->timeout_s : 300;
+	int64_t start = sbx_now_ms(), left;
+	struct sbx_service_info svc = {0};
+	struct sbx_sandbox *sb = NULL;
+	char secret[SBX_SECRET_LEN + 1], *app_id = NULL, *inst = NULL;
+	int r;
+
+	r = sbx_secret_new(secret);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "cannot generate the sandbox secret");
+	r = create_app(c, o->name, &app_id, err);
+	if (r < 0)
+		goto out;
+	r = create_service(c, app_id, o, secret, &svc, err);
+	if (r < 0)
+		goto out;
+	r = poll_instance(c, svc.latest_deployment_id, scaling_budget_ms(timeout), &inst, err);
+	if (r < 0)
+		goto out;
+	sb = sb_new(c);
+	r = -ENOMEM;
+	if (sb) {
+		r = fill_created(sb, o, app_id, &svc, secret, inst);
+		inst = NULL; /* owned by sb now */
+	}
+	if (r < 0) {
+		sbx_err_set(err, r, 0, "out of memory");
+		goto out;
+	}
+	if (o->wait_ready) {
+		left = (int64_t)(timeout * 1000) - (sbx_now_ms() - start);
+		r = sbx_sandbox_wait_ready(sb, left > 0 ? (double)left / 1000 : 0.001,
+					   o->poll_interval_s, err);
+		if (r == -SBX_ETIMEDOUT)
+			sbx_err_set(err, r, 0, "sandbox %s not HEALTHY within %.1f s; deleted",
+				    sb->id, timeout);
+		if (r < 0)
+			goto out;
+	}
+	*ret = sb;
+	sb = NULL;
+out:
+	if (r < 0 && app_id) /* undo; keep the first error in err */
+		delete_ids(c, svc.id, app_id, NULL);
+	sbx_sandbox_free(sb);
+	sbx_service_info_release(&svc);
+	free(app_id);
+	free(inst);
+	explicit_bzero(secret, sizeof(secret));
+	return r;
+}
+
+/* ---- open ---- */
+
+static bool is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	for (i = 0; shape[i]; i++) {
+		char ch = s[i];
+
+		if (shape[i] == '-' ? ch != '-' : !strchr("0123456789abcdefABCDEF", ch) || !ch)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+/* Picks the one live service named exactly full from a list reply. */
+static int pick_by_name(json_object *o, const char *full, struct sbx_service_info *ret,
+			struct sbx_err *err)
+{
+	json_object *arr;
+	size_t i, n, found = 0;
+	bool more;
+	int r;
+
+	r = sbx_parse_services_page(o, NAME_PAGE, &arr, &n, &more);
+	if (r < 0)
+		return proto_err(err, r, "GET /v1/services");
+	for (i = 0; i < n; i++) {
+		struct sbx_service_info s = {0};
+
+		if (sbx_parse_service(json_object_array_get_idx(arr, i), &s) < 0)
+			continue;
+		if (strcmp(s.name, full) || !strcmp(s.status, "DELETED") ||
+		    !strcmp(s.status, "DELETING")) {
+			sbx_service_info_release(&s);
+			continue;
+		}
+		if (found++) {
+			sbx_service_info_release(&s);
+			sbx_service_info_release(ret);
+			return sbx_err_set(err, -SBX_EINVAL, 0,
+					   "ambiguous: several sandboxes are named %s", full);
+		}
+		*ret = s;
+	}
+	if (!found)
+		return sbx_err_set(err, -SBX_ENOTFOUND, 404, "no sandbox named %s", full);
+	return 0;
+}
+
+static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
+			struct sbx_err *err)
+{
+	const char *name = in;
+	struct sbx_buf full = SBX_BUF_INIT, path = SBX_BUF_INIT;
+	json_object *o = NULL;
+	int r;
+
+	if (!strncmp(in, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		name = in + strlen(SBX_SERVICE_PREFIX);
+	if (!sbx_name_valid(name))
+		return sbx_err_set(err, -SBX_EINVAL, 0, "not a sandbox id or name: %.100s", in);
+	r = sbx_buf_printf(&full, SBX_SERVICE_PREFIX "%s", name);
+	if (!r)
+		r = sbx_buf_puts(&path, "/v1/services?limit=100&name=");
+	if (!r)
+		r = sbx_rest_escape(&path, full.data);
+	if (r < 0) {
+		r = sbx_err_set(err, r, 0, "out of memory");
+		goto out;
+	}
+	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
+	if (r == 0)
+		r = pick_by_name(o, full.data, ret, err);
+out:
+	sbx_json_put(o);
+	sbx_buf_release(&full);
+	sbx_buf_release(&path);
+	return r;
+}
+
+static int resolve_service(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
+			   struct sbx_err *err)
+{
+	int r;
+
+	if (is_uuid(in)) {
+		r = service_get(c, in, ret, err);
+		if (r != -SBX_ENOTFOUND)
+			return r;
+	}
+	return find_by_name(c, in, ret, err);
+}
+
+static int fill_opened(struct sbx_sandbox *sb, const struct sbx_service_info *svc,
+		       const struct sbx_deploy_info *d, char *inst)
+{
+	const char *full = *d->name ? d->name : svc->name;
+
+	if (!strncmp(full, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		full += strlen(SBX_SERVICE_PREFIX);
+	sb->id = xstrdup(svc->id);
+	sb->name = xstrdup(full);
+	sb->app_id = xstrdup(svc->app_id);
+	sb->deployment_id = xstrdup(svc->latest_deployment_id);
+	sb->image = xstrdup(d->image);
+	sb->instance_type = xstrdup(d->instance_type);
+	sb->region = xstrdup(d->region);
+	sb->secret = xstrdup(d->secret);
+	sb->instance_id = inst ? inst : strdup("");
+	return sb_complete(sb) ? 0 : -ENOMEM;
+}
+
+int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+		     struct sbx_err *err)
+{
+	struct sbx_service_info svc = {0};
+	struct sbx_deploy_info d = {0};
+	struct sbx_sandbox *sb = NULL;
+	char *inst = NULL;
+	int r;
+
+	if (!id_or_name || !*id_or_name)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "no sandbox id or name");
+	r = resolve_service(c, id_or_name, &svc, err);
+	if (r < 0)
+		goto out;
+	if (!*svc.latest_deployment_id) {
+		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", svc.id);
+		goto out;
+	}
+	r = deployment_get(c, svc.latest_deployment_id, &d, err);
+	if (r < 0)
+		goto out;
+	/* no instance yet (or asleep) is not an error here; exec resolves again */
+	r = scaling_once(c, svc.latest_deployment_id, &inst, err);
+	if (r < 0 && permanent(r))
+		goto out;
+	sb = sb_new(c);
+	r = -ENOMEM;
+	if (sb) {
+		r = fill_opened(sb, &svc, &d, inst);
+		inst = NULL; /* owned by sb now */
+	}
+	if (r < 0) {
+		sbx_err_set(err, r, 0, "out of memory");
+		goto out;
+	}
+	*ret = sb;
+	sb = NULL;
+out:
+	sbx_sandbox_free(sb);
+	sbx_service_info_release(&svc);
+	sbx_deploy_info_release(&d);
+	free(inst);
+	return r;
+}
+
+/* ---- instance, status, readiness ---- */
+
+int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err)
+{
+	struct sbx_service_info svc = {0};
+	char *inst = NULL;
+	int r;
+
+	r = service_get(sb->c, sb->id, &svc, err);
+	if (r < 0)
+		return r;
+	if (!*svc.latest_deployment_id) {
+		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", sb->id);
+		goto out;
+	}
+	r = scaling_once(sb->c, svc.latest_deployment_id, &inst, err);
+	if (r < 0)
+		goto out;
+	if (!inst) {
+		r = sbx_err_set(err, -SBX_ENOTFOUND, 0, "sandbox %s has no running instance",
+				sb->id);
+		goto out;
+	}
+	pthread_mutex_lock(&sb->lock);
+	r = swap_locked(sb, &sb->deployment_id, svc.latest_deployment_id);
+	if (!r)
+		r = swap_locked(sb, &sb->instance_id, inst);
+	pthread_mutex_unlock(&sb->lock);
+	if (r < 0)
+		sbx_err_set(err, r, 0, "out of memory");
+	sbx_debug("sandbox %s: instance %s", sb->id, inst);
+out:
+	sbx_service_info_release(&svc);
+	free(inst);
+	return r;
+}
+
+int sbx_sandbox_instance_copy(struct sbx_sandbox *sb, char **ret, struct sbx_err *err)
+{
+	char *id;
+	int r;
+
+	pthread_mutex_lock(&sb->lock);
+	id = *sb->instance_id ? strdup(sb->instance_id) : NULL;
+	r = *sb->instance_id && !id ? -ENOMEM : 0;
+	pthread_mutex_unlock(&sb->lock);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "out of memory");
+	if (!id) {
+		r = sbx_sandbox_refresh(sb, err);
+		if (r < 0)
+			return r;
+		return sbx_sandbox_instance_copy(sb, ret, err);
+	}
+	*ret = id;
+	return 0;
+}
+
+static int status_of(struct sbx_sandbox *sb, const char *inst, enum sbx_status *ret,
+		     struct sbx_err *err)
+{
+	json_object *o = NULL;
+	int r;
+
+	r = get_json(sb->c, "/v1/instances/", inst, "", &o, err);
+	if (r < 0)
+		return r;
+	r = sbx_parse_instance_reply(o, ret);
+	sbx_json_put(o);
+	return r < 0 ? proto_err(err, r, "GET instance") : 0;
+}
+
+int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err)
+{
+	char *inst = NULL, *again = NULL;
+	int r;
+
+	r = sbx_sandbox_instance_copy(sb, &inst, err);
+	if (r < 0)
+		return r;
+	r = status_of(sb, inst, ret, err);
+	/* a replaced instance gets a new id (protocol §6.9): look once more */
+	if (r == -SBX_ENOTFOUND && sbx_sandbox_refresh(sb, NULL) == 0 &&
+	    sbx_sandbox_instance_copy(sb, &again, NULL) == 0 && strcmp(again, inst))
+		r = status_of(sb, again, ret, err);
+	free(inst);
+	free(again);
+	return r;
+}
+
+bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb)
+{
+	enum sbx_status st;
+
+	return sbx_sandbox_status(sb, &st, NULL) == 0 && st == SBX_STATUS_HEALTHY;
+}
+
+int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
+			   struct sbx_err *err)
+{
+	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), poll_ms, left;
+	enum sbx_status st = SBX_STATUS_ALLOCATING;
+	int r;
+
+	poll_ms = (int64_t)((poll_s > 0 ? poll_s : 2.0) * 1000);
+	for (;;) {
+		r = sbx_sandbox_status(sb, &st, err);
+		if (r == 0 && st == SBX_STATUS_HEALTHY)
+			return 0;
+		if (r == 0 && (st == SBX_STATUS_STOPPING || st == SBX_STATUS_STOPPED ||
+			       st == SBX_STATUS_ERROR))
+			return sbx_err_set(err, -SBX_ENOTHEALTHY, 0, "sandbox %s is %s", sb->id,
+					   sbx_status_name(st));
+		if (r < 0 && permanent(r))
+			return r;
+		left = end - sbx_now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(left < poll_ms ? left : poll_ms);
+	}
+	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "sandbox %s not ready after %.1f s (%s)", sb->id,
+			   timeout_s, r < 0 ? "status unknown" : sbx_status_name(st));
+}
+
+int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err)
+{
+	return delete_ids(sb->c, sb->id, sb->app_id, err);
+}
+
+/* ---- accessors ---- */
+
+const char *sbx_sandbox_id(const struct sbx_sandbox *sb)
+{
+	return sb->id;
+}
+const char *sbx_sandbox_name(const struct sbx_sandbox *sb)
+{
+	return sb->name;
+}
+const char *sbx_sandbox_app_id(const struct sbx_sandbox *sb)
+{
+	return sb->app_id;
+}
+const char *sbx_sandbox_service_id(const struct sbx_sandbox *sb)
+{
+	return sb->id;
+}
+const char *sbx_sandbox_image(const struct sbx_sandbox *sb)
+{
+	return sb->image;
+}
+const char *sbx_sandbox_instance_type(const struct sbx_sandbox *sb)
+{
+	return sb->instance_type;
+}
+const char *sbx_sandbox_region(const struct sbx_sandbox *sb)
+{
+	return sb->region;
+}
+const char *sbx_sandbox_secret(const struct sbx_sandbox *sb)
+{
+	return sb->secret;
+}
+struct sbx_client *sbx_sandbox_client(const struct sbx_sandbox *sb)
+{
+	return sb->c;
+}
+
+/* The two mutable ones: the returned pointer stays valid (see the top). */
+const char *sbx_sandbox_deployment_id(const struct sbx_sandbox *sb)
+{
+	struct sbx_sandbox *m = (struct sbx_sandbox *)sb;
+	const char *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = m->deployment_id;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+const char *sbx_sandbox_instance_id(const struct sbx_sandbox *sb)
+{
+	struct sbx_sandbox *m = (struct sbx_sandbox *)sb;
+	const char *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = m->instance_id;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
