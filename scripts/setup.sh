@@ -5,10 +5,11 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential cmake pkg-config git ca-certificates
+	build-essential cmake pkg-config ca-certificates
 	libfuse3-dev fuse3 libcurl4-openssl-dev libwebsockets-dev libjson-c-dev libssl-dev
 	check
-	bubblewrap util-linux procps coreutils python3
+	bubblewrap util-linux procps coreutils python3 curl
+	git tar vim findutils sed grep diffutils busybox
 )
 
 missing=()

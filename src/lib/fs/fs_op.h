@@ -1,0 +1,100 @@
+/* fs_op.h - internal plumbing shared by the filesystem primitives.
+ *
+ * One primitive = one exec session running one script (script.h). An fs_op
+ * starts it with sbx_exec_start(), feeds its stdin, collects its stdout
+ * (bounded) and stderr (bounded), and in on_done turns the outcome into a
+ * struct sbx_fs_result for the caller's callback: exactly once, on the
+ * transport thread.
+ *
+ * The synchronous forms are the asynchronous ones plus an fs_wait (mutex and
+ * condvar): the primitive's logic exists once.
+ */
+#ifndef SBX_LIB_FS_OP_H
+#define SBX_LIB_FS_OP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "errmap.h"
+#include "sbx/exec.h"
+#include "sbx/fs.h"
+#include "util/buf.h"
+
+/** Bound on a read_file result (use download_file beyond it). */
+#define SBX_FS_READ_MAX ((size_t)1 << 30)
+/** Bound on the output of list_dir. */
+#define SBX_FS_LIST_MAX ((size_t)64 << 20)
+/** Bound on the stderr kept for error messages and markers. */
+#define SBX_FS_STDERR_MAX ((size_t)64 << 10)
+
+/** What to do with the stdout of a successful run. */
+enum fs_parse {
+	FS_PARSE_NONE,	/**< nothing expected */
+	FS_PARSE_DATA,	/**< res.data / res.len */
+	FS_PARSE_NAMES, /**< res.names / res.n_names (sbx_fs_parse_names) */
+	FS_PARSE_FLAG,	/**< res.flag (sbx_fs_parse_flag) */
+};
+
+/** How to run one primitive. */
+struct fs_spec {
+	struct sbx_buf script;	    /**< taken by fs_op_start() (left empty) */
+	char what[SBX_FS_WHAT_MAX]; /**< "mkdir '/p'", for messages */
+	enum fs_parse parse;
+	size_t out_max; /**< bound on collected stdout (0: none kept) */
+	/** Written to stdin (copied) right after the start, then stdin is
+	 *  closed, unless stdin_open. */
+	const struct iovec *iov;
+	size_t iovcnt;
+	/** Keep stdin open: the caller feeds it through *ret_exec and closes it. */
+	bool stdin_open;
+	/** When set, stdout goes here instead of being collected; a negative
+	 *  return cancels the exec and becomes the result. Transport thread. */
+	int (*sink)(void *sink_ud, const char *data, size_t n);
+	void *sink_ud;
+};
+
+/** Initialises a spec (empty script, no stdin). */
+void fs_spec_init(struct fs_spec *s, const char *verb, const char *a, const char *b);
+/** Releases what fs_op_start() did not take. */
+void fs_spec_release(struct fs_spec *s);
+
+/** Starts the run. Returns 0 (cb follows exactly once, on the transport
+ *  thread) or a negative errno (cb is not called; err says why). With
+ *  ret_exec, the caller gets a reference to the exec (drop it with
+ *  sbx_exec_unref). */
+int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
+		struct sbx_exec **ret_exec, struct sbx_err *err);
+
+/** fs_op_start() for a spec whose script builder returned @p build_rc:
+ *  a negative build_rc fails with a message in err. Releases the spec in
+ *  every case. */
+int fs_start(struct sbx_sandbox *sb, struct fs_spec *s, int build_rc, sbx_fs_cb cb, void *ud,
+	     struct sbx_exec **ret_exec, struct sbx_err *err);
+
+/** Frees what a result still owns (data, names); leaves it empty. */
+void fs_result_release(struct sbx_fs_result *res);
+
+/** Waiter of the synchronous forms. */
+struct fs_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;		  /* guarded by mu */
+	struct sbx_fs_result res; /* guarded by mu; owned once done */
+};
+
+void fs_wait_init(struct fs_wait *w);
+/** The sbx_fs_cb of a waiter (ud = struct fs_wait *): takes the result. */
+void fs_wait_cb(void *ud, struct sbx_fs_result *res);
+/** Waits up to ms milliseconds; returns whether the run is done. */
+bool fs_wait_timed(struct fs_wait *w, long ms);
+/** Waits for the run whose start returned @p start_rc (a negative start_rc
+ *  is returned as is: the starter has filled err), then checks the
+ *  sandbox's health once after a connection failure (see fs.h) and copies
+ *  the error to err. Returns res.rc. */
+int fs_wait_finish(struct fs_wait *w, struct sbx_sandbox *sb, int start_rc, struct sbx_err *err);
+/** Frees what the result still owns and the waiter's lock. */
+void fs_wait_release(struct fs_wait *w);
+
+#endif
