@@ -73,7 +73,7 @@ void sbx_loop_free(struct sbx_loop *l)
 int sbx_loop_watch(struct sbx_loop *l, struct sbx_watch *w, int fd, uint32_t events,
 		   sbx_watch_fn fn, void *arg)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
@@ -86,7 +86,7 @@ int sbx_loop_watch(struct sbx_loop *l, struct sbx_watch *w, int fd, uint32_t eve
 
 int sbx_loop_modify(struct sbx_loop *l, struct sbx_watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
 	if (w->fd < 0)
 		return -EBADF;

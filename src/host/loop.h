@@ -27,22 +27,25 @@ typedef void (*sbx_watch_fn)(struct sbx_watch *w, uint32_t events);
 typedef void (*sbx_timer_fn)(struct sbx_timer *t);
 
 struct sbx_watch {
-	int fd;           /* -1 when not watched */
-	uint32_t events;  /* EPOLLIN / EPOLLOUT currently asked for */
+	int fd;		 /* -1 when not watched */
+	uint32_t events; /* EPOLLIN / EPOLLOUT currently asked for */
 	sbx_watch_fn fn;
-	void *arg;        /* for the owner; the loop never touches it */
+	void *arg; /* for the owner; the loop never touches it */
 };
 
 struct sbx_timer {
 	int64_t deadline; /* sbx_now_ms() value */
-	uint64_t seq;     /* arming order, to keep re-armed timers for later */
+	uint64_t seq;	  /* arming order, to keep re-armed timers for later */
 	bool armed;
 	sbx_timer_fn fn;
 	void *arg;
 	struct sbx_timer *prev, *next;
 };
 
-#define SBX_WATCH_INIT { -1, 0, 0, 0 }
+#define SBX_WATCH_INIT                                                                             \
+	{                                                                                          \
+		-1, 0, 0, 0                                                                        \
+	}
 
 /* Creates a loop. 0 or -errno; *ret untouched on failure. */
 int sbx_loop_new(struct sbx_loop **ret);

@@ -1,0 +1,545 @@
+/* exec.c - exec sessions over the WebSocket; see exec.h for the protocol.
+ *
+ * Per session: fd[0] is the command's stdin (we write), fd[1]/fd[2] its
+ * stdout/stderr (we read). A pipe is only registered in epoll while there is
+ * something to do with it (data queued for stdin; room on the socket for
+ * output): a paused pipe would otherwise keep reporting EPOLLHUP.
+ *
+ * End of output: once the command exited, output is forwarded until both
+ * pipes reach EOF, or until no byte arrived for SBX_EXEC_DRAIN_MS while the
+ * socket was keeping up (a background child may hold a pipe open forever).
+ */
+#include "host/exec.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/child.h"
+#include "host/daemon.h"
+#include "host/http/ws_frame.h"
+#include "host/runtime/nsexec.h"
+#include "host/runtime/sandbox.h"
+#include "util/b64.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define MAX_ARGC 4096
+
+enum {
+	GRPC_INVALID_ARGUMENT = 3,
+	GRPC_NOT_FOUND = 5,
+	GRPC_FAILED_PRECONDITION = 9,
+	GRPC_INTERNAL = 13
+};
+
+struct sbx_exec {
+	struct sbxd *d;
+	struct sbx_exec *prev, *next; /* in d->execs */
+	struct sbx_http_conn *conn;   /* NULL once the socket is not ours */
+	char qid[64];
+	bool q_is_service;
+	bool started, exited, finished, freed;
+	struct sbx_child child;
+	int fd[3];
+	struct sbx_watch w[3];
+	struct sbx_buf inq; /* stdin bytes not yet written */
+	size_t inq_off;
+	bool in_close_req;
+	bool out_paused; /* socket above the high water mark */
+	bool in_paused;	 /* socket reading paused for stdin */
+	int exit_code;
+	struct sbx_timer drain;
+	struct sbx_buf frame;
+	char *rbuf;
+};
+
+static void on_output(struct sbx_watch *w, uint32_t events);
+static void on_stdin_writable(struct sbx_watch *w, uint32_t events);
+
+static void free_exec(void *arg)
+{
+	struct sbx_exec *e = arg;
+
+	sbx_buf_release(&e->inq);
+	sbx_buf_release(&e->frame);
+	free(e->rbuf);
+	free(e);
+}
+
+static void close_fd(struct sbx_exec *e, int i)
+{
+	sbx_loop_unwatch(e->d->loop, &e->w[i]);
+	if (e->fd[i] >= 0)
+		close(e->fd[i]);
+	e->fd[i] = -1;
+}
+
+/* Frees the session once neither the socket nor the process needs it. */
+static void maybe_free(struct sbx_exec *e)
+{
+	int i;
+
+	if (e->freed || e->conn || (e->started && sbx_child_running(&e->child)))
+		return;
+	e->freed = true;
+	for (i = 0; i < 3; i++)
+		close_fd(e, i);
+	sbx_loop_timer_cancel(e->d->loop, &e->drain);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		e->d->execs = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	if (sbx_loop_defer(e->d->loop, free_exec, e) < 0)
+		sbx_log(SBX_LOG_WARN, "exec: leaking a session (out of memory)");
+}
+
+static void kill_tree(struct sbx_exec *e)
+{
+	if (e->started && sbx_child_running(&e->child))
+		sbx_proctree_kill(e->child.pid);
+}
+
+/* Sends one JSON text message; failures end with the socket anyway. */
+static void send_text(struct sbx_exec *e, const char *s, size_t n)
+{
+	if (e->conn)
+		sbx_ws_send(e->conn, SBX_WS_TEXT, s, n);
+}
+
+static void close_socket(struct sbx_exec *e)
+{
+	if (!e->conn)
+		return;
+	sbx_ws_close(e->conn, SBX_WS_CLOSE_NORMAL, NULL);
+	e->conn = NULL;
+}
+
+static void send_error(struct sbx_exec *e, int code, const char *msg)
+{
+	json_object *o = json_object_new_object(), *err = json_object_new_object();
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	if (o && err && sbx_json_add_int(err, "code", code) == 0 &&
+	    sbx_json_add_str(err, "message", msg) == 0 &&
+	    sbx_json_add(err, "details", json_object_new_array()) == 0 &&
+	    sbx_json_add(o, "error", json_object_get(err)) == 0 && sbx_json_dump(&b, o) == 0)
+		send_text(e, b.data, b.len);
+	sbx_json_put(err);
+	sbx_json_put(o);
+	sbx_buf_release(&b);
+	close_socket(e);
+	kill_tree(e);
+	e->finished = true;
+	maybe_free(e);
+}
+
+static void finish(struct sbx_exec *e)
+{
+	char msg[96];
+	int n, i;
+
+	if (e->finished)
+		return;
+	e->finished = true;
+	sbx_loop_timer_cancel(e->d->loop, &e->drain);
+	for (i = 0; i < 3; i++)
+		close_fd(e, i);
+	n = snprintf(msg, sizeof(msg), "{\"result\":{\"exited\":true,\"exit_code\":%d}}",
+		     e->exit_code);
+	send_text(e, msg, (size_t)n);
+	close_socket(e);
+	maybe_free(e);
+}
+
+static void on_drain_timer(struct sbx_timer *t)
+{
+	struct sbx_exec *e = t->arg;
+
+	/* bytes are still flowing, only slower than the socket takes them */
+	if (e->out_paused && e->conn) {
+		sbx_loop_timer(e->d->loop, t, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+		return;
+	}
+	finish(e);
+}
+
+/* After the exit: finish when both pipes are done, else (re)arm the drain. */
+static void check_done(struct sbx_exec *e)
+{
+	if (!e->exited || e->finished)
+		return;
+	if (e->fd[1] < 0 && e->fd[2] < 0) {
+		finish(e);
+		return;
+	}
+	sbx_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+}
+
+static void watch_outputs(struct sbx_exec *e, bool on)
+{
+	int i;
+
+	for (i = 1; i <= 2; i++) {
+		if (e->fd[i] < 0)
+			continue;
+		if (on && e->w[i].fd < 0)
+			sbx_loop_watch(e->d->loop, &e->w[i], e->fd[i], EPOLLIN, on_output, e);
+		else if (!on)
+			sbx_loop_unwatch(e->d->loop, &e->w[i]);
+	}
+	e->out_paused = !on;
+}
+
+static void send_chunk(struct sbx_exec *e, const char *stream, const char *p, size_t n)
+{
+	sbx_buf_reset(&e->frame);
+	if (sbx_buf_printf(&e->frame, "{\"result\":{\"%s\":{\"data\":\"", stream) < 0 ||
+	    sbx_b64_encode(&e->frame, p, n) < 0 || sbx_buf_puts(&e->frame, "\"}}}") < 0) {
+		send_error(e, GRPC_INTERNAL, "out of memory");
+		return;
+	}
+	send_text(e, e->frame.data, e->frame.len);
+}
+
+static void on_output(struct sbx_watch *w, uint32_t events)
+{
+	struct sbx_exec *e = w->arg;
+	int i = w == &e->w[1] ? 1 : 2;
+	ssize_t n = read(e->fd[i], e->rbuf, SBX_EXEC_CHUNK);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close_fd(e, i);
+		check_done(e);
+		return;
+	}
+	send_chunk(e, i == 1 ? "stdout" : "stderr", e->rbuf, (size_t)n);
+	if (e->finished || !e->conn)
+		return;
+	if (sbx_ws_queued(e->conn) > SBX_EXEC_HIGH_WATER)
+		watch_outputs(e, false);
+	if (e->exited)
+		sbx_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+}
+
+/* Stdin reading from the socket pauses while too much waits for the pipe. */
+static void update_in_pause(struct sbx_exec *e)
+{
+	bool want = e->inq.len - e->inq_off > SBX_EXEC_HIGH_WATER;
+
+	if (e->conn && want != e->in_paused)
+		sbx_ws_pause(e->conn, want);
+	e->in_paused = want;
+}
+
+/* Writes queued stdin; closes the pipe after the last byte when asked. */
+static void pump_stdin(struct sbx_exec *e)
+{
+	while (e->fd[0] >= 0 && e->inq_off < e->inq.len) {
+		ssize_t n = write(e->fd[0], e->inq.data + e->inq_off, e->inq.len - e->inq_off);
+
+		if (n > 0) {
+			e->inq_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		close_fd(e, 0); /* EPIPE: the command stopped reading */
+	}
+	if (e->inq_off == e->inq.len || e->fd[0] < 0) {
+		sbx_buf_reset(&e->inq);
+		e->inq_off = 0;
+	} else if (e->inq_off > SBX_EXEC_CHUNK) {
+		sbx_buf_consume(&e->inq, e->inq_off);
+		e->inq_off = 0;
+	}
+	if (e->fd[0] >= 0 && !e->inq.len && e->in_close_req)
+		close_fd(e, 0);
+	if (e->fd[0] >= 0 && e->inq.len && e->w[0].fd < 0)
+		sbx_loop_watch(e->d->loop, &e->w[0], e->fd[0], EPOLLOUT, on_stdin_writable, e);
+	else if (e->fd[0] >= 0 && !e->inq.len)
+		sbx_loop_unwatch(e->d->loop, &e->w[0]);
+	update_in_pause(e);
+}
+
+static void on_stdin_writable(struct sbx_watch *w, uint32_t events)
+{
+	pump_stdin(w->arg);
+}
+
+/* body.stdin of a message: data (standard base64) and close. */
+static void feed_stdin(struct sbx_exec *e, json_object *o)
+{
+	json_object *data = sbx_json_get(o, "body.stdin.data");
+
+	if (data && json_object_is_type(data, json_type_string) && e->fd[0] >= 0) {
+		const char *s = json_object_get_string(data);
+		size_t n = (size_t)json_object_get_string_len(data);
+		int r = sbx_b64_decode(&e->inq, s, n);
+
+		if (r < 0) {
+			send_error(e, GRPC_INVALID_ARGUMENT,
+				   r == -ENOMEM ? "out of memory" : "stdin data is not base64");
+			return;
+		}
+	}
+	if (sbx_json_bool(o, "body.stdin.close", false))
+		e->in_close_req = true;
+	pump_stdin(e);
+}
+
+static void on_child_exit(struct sbx_child *c, int wstatus)
+{
+	struct sbx_exec *e = c->arg;
+
+	e->exited = true;
+	e->exit_code = sbx_child_exit_code(wstatus);
+	close_fd(e, 0);
+	if (!e->conn || e->finished) {
+		e->finished = true;
+		maybe_free(e);
+		return;
+	}
+	check_done(e);
+}
+
+/* The id of the first message (or the query) -> the sandbox's service. */
+static struct sbx_svc *resolve(struct sbx_exec *e, json_object *o)
+{
+	const char *id = sbx_json_str(o, "id"), *type = sbx_json_str(o, "idType");
+	bool by_service = e->q_is_service;
+
+	if (!type)
+		type = sbx_json_str(o, "id_type");
+	if (!id || !*id)
+		id = e->qid;
+	else if (!type)
+		by_service = false;
+	if (type)
+		by_service = !strcmp(type, "SERVICE_ID");
+	if (!*id)
+		return NULL;
+	return by_service ? sbx_store_svc(&e->d->store, id)
+			  : sbx_store_svc_by_inst(&e->d->store, id);
+}
+
+/* body.command as a NULL-terminated argv of borrowed strings, or NULL. */
+static char **command_argv(json_object *o)
+{
+	json_object *cmd = sbx_json_get(o, "body.command");
+	size_t n, i;
+	char **argv;
+
+	if (!cmd || !json_object_is_type(cmd, json_type_array))
+		return NULL;
+	n = json_object_array_length(cmd);
+	if (!n || n > MAX_ARGC)
+		return NULL;
+	argv = calloc(n + 1, sizeof(char *));
+	for (i = 0; argv && i < n; i++) {
+		json_object *a = json_object_array_get_idx(cmd, i);
+
+		if (!json_object_is_type(a, json_type_string) ||
+		    strlen(json_object_get_string(a)) != (size_t)json_object_get_string_len(a) ||
+		    (i == 0 && !json_object_get_string_len(a))) {
+			free(argv);
+			return NULL;
+		}
+		argv[i] = (char *)json_object_get_string(a);
+	}
+	return argv;
+}
+
+/* PATH, HOME, LANG, HOSTNAME, then the service env (which wins). */
+static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
+{
+	static const char *const base[] = {
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+	    "LANG=C.UTF-8"};
+	size_t n = 0, i, j, cap = 5;
+	char **env;
+
+	for (i = 0; v->spec.env && v->spec.env[i]; i++)
+		cap++;
+	env = calloc(cap, sizeof(char *));
+	if (!env || sbx_buf_printf(host, "HOSTNAME=%s", v->spec.hostname) < 0) {
+		free(env);
+		return NULL;
+	}
+	for (i = 0; i < 3; i++)
+		env[n++] = (char *)base[i];
+	env[n++] = host->data;
+	for (i = 0; v->spec.env && v->spec.env[i]; i++) {
+		size_t kl = strcspn(v->spec.env[i], "=") + 1;
+
+		for (j = 0; j < n && strncmp(env[j], v->spec.env[i], kl); j++)
+			;
+		env[j] = v->spec.env[i];
+		if (j == n)
+			n++;
+	}
+	return env;
+}
+
+static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv)
+{
+	struct sbx_buf host = SBX_BUF_INIT;
+	struct sbx_nsexec x = {.nsenter = e->d->tools.nsenter,
+			       .target = target,
+			       .cg = sbx_sandbox_cgroups(v),
+			       .argv = argv};
+	char **env = exec_env(v, &host);
+	pid_t pid;
+	int r;
+
+	if (!env)
+		return -ENOMEM;
+	x.envp = env;
+	r = sbx_nsexec_spawn(&x, &pid, e->fd);
+	if (r == 0) {
+		r = sbx_child_watch(e->d->loop, &e->child, pid, &e->d->nchildren, on_child_exit, e);
+		if (r < 0) {
+			sbx_proctree_kill(pid);
+			for (int i = 0; i < 3; i++)
+				close_fd(e, i);
+		}
+	}
+	free(env);
+	sbx_buf_release(&host);
+	return r;
+}
+
+static void start(struct sbx_exec *e, json_object *o)
+{
+	struct sbx_svc *v = resolve(e, o);
+	char **argv = NULL, msg[128];
+	pid_t target;
+	int r;
+
+	if (!v) {
+		send_error(e, GRPC_NOT_FOUND, "instance not found");
+		return;
+	}
+	target = sbx_sandbox_pid(v);
+	if (!target) {
+		snprintf(msg, sizeof(msg), "instance is not running (status: %s)",
+			 sbx_inst_status_str(v->inst));
+		send_error(e, GRPC_FAILED_PRECONDITION, msg);
+		return;
+	}
+	argv = command_argv(o);
+	if (!argv) {
+		send_error(e, GRPC_INVALID_ARGUMENT,
+			   "body.command (a non-empty array of strings) is required in the first "
+			   "message");
+		return;
+	}
+	r = spawn(e, v, target, argv);
+	free(argv);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot start the command: %s", strerror(-r));
+		send_error(e, GRPC_INTERNAL, msg);
+		return;
+	}
+	e->started = true;
+	watch_outputs(e, true);
+	feed_stdin(e, o);
+}
+
+static void on_message(void *user, int opcode, const uint8_t *data, size_t len)
+{
+	struct sbx_exec *e = user;
+	json_object *o = NULL;
+
+	if (e->finished)
+		return;
+	if (sbx_json_parse((const char *)data, len, &o) < 0 ||
+	    !json_object_is_type(o, json_type_object)) {
+		sbx_json_put(o);
+		send_error(e, GRPC_INVALID_ARGUMENT, "a message must be one JSON object");
+		return;
+	}
+	if (!e->started)
+		start(e, o);
+	else if (!e->exited)
+		feed_stdin(e, o);
+	sbx_json_put(o);
+}
+
+static void on_drain(void *user)
+{
+	struct sbx_exec *e = user;
+
+	if (e->out_paused && !e->finished)
+		watch_outputs(e, true);
+}
+
+static void on_close(void *user, uint16_t code)
+{
+	struct sbx_exec *e = user;
+
+	e->conn = NULL;
+	if (!e->exited)
+		kill_tree(e);
+	e->finished = true;
+	maybe_free(e);
+}
+
+static const struct sbx_ws_ops EXEC_OPS = {
+    .on_message = on_message,
+    .on_drain = on_drain,
+    .on_close = on_close,
+};
+
+int sbx_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
+		    const char *id, bool id_is_service, const char *protocol)
+{
+	struct sbx_exec *e = calloc(1, sizeof(*e));
+	int r, i;
+
+	if (!e)
+		return -ENOMEM;
+	e->rbuf = malloc(SBX_EXEC_CHUNK);
+	if (!e->rbuf) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->d = d;
+	snprintf(e->qid, sizeof(e->qid), "%s", id);
+	e->q_is_service = id_is_service;
+	for (i = 0; i < 3; i++) {
+		e->fd[i] = -1;
+		e->w[i].fd = -1;
+	}
+	e->child.w.fd = -1;
+	e->conn = c;
+	r = sbx_http_conn_upgrade(c, req, protocol, &EXEC_OPS, e);
+	if (r < 0) {
+		free_exec(e);
+		return r;
+	}
+	e->next = d->execs;
+	if (d->execs)
+		d->execs->prev = e;
+	d->execs = e;
+	return 0;
+}
+
+void sbx_exec_kill_all(struct sbxd *d)
+{
+	struct sbx_exec *e;
+
+	for (e = d->execs; e; e = e->next)
+		if (!e->exited)
+			kill_tree(e);
+}

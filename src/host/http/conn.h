@@ -1,0 +1,69 @@
+/* conn.h - internals shared by server.c (accept, I/O, HTTP) and ws_conn.c
+ * (WebSocket mode). Not for use outside src/host/http/.
+ *
+ * A connection is in one mode at a time: HTTP (parsing requests), WS (after a
+ * 101), and it is "dead" once an I/O error, EOF or a finished close made it
+ * useless: a dead connection has its socket closed and waits for the deferred
+ * teardown, which notifies a still-attached WebSocket user and frees it.
+ */
+#ifndef SBX_HOST_HTTP_CONN_H
+#define SBX_HOST_HTTP_CONN_H
+
+#include "host/http/server.h"
+#include "host/http/ws_frame.h"
+
+enum conn_mode { CONN_HTTP, CONN_WS };
+
+struct sbx_http_conn {
+	struct sbx_http_server *srv;
+	struct sbx_http_conn *prev, *next; /* in srv->conns */
+	int fd;
+	struct sbx_watch w;
+	struct sbx_timer timer;	 /* idle timeout, or the closing-handshake bound */
+	struct sbx_timer resume; /* delivers buffered messages after an unpause */
+	enum conn_mode mode;
+	struct sbx_buf in;
+	struct sbx_buf out;
+	size_t out_off; /* bytes of out already written */
+	bool dead;
+	bool teardown_queued;
+	bool close_after_write; /* close the socket once out is flushed */
+	bool peer_eof;
+	bool lingering; /* write side shut, input dropped until EOF */
+	/* HTTP mode */
+	struct sbx_http_req req;
+	bool have_head;
+	bool sent_continue;
+	/* WebSocket mode */
+	struct sbx_ws_reader wsr;
+	const struct sbx_ws_ops *ops;
+	void *user; /* NULL once detached */
+	bool ws_paused;
+	bool ws_close_sent;
+	bool ws_above_low; /* the queue was above SBX_WS_LOW_WATER */
+	uint16_t ws_peer_code;
+};
+
+struct sbx_http_server {
+	struct sbx_loop *loop;
+	int lfd;
+	int port;
+	struct sbx_watch lw;
+	sbx_http_handler_fn fn;
+	void *ctx;
+	struct sbx_http_conn *conns;
+	size_t nconns;
+};
+
+/* server.c */
+size_t conn_queued(const struct sbx_http_conn *c);
+int conn_write(struct sbx_http_conn *c, const void *p, size_t n);
+void conn_fail(struct sbx_http_conn *c);
+void conn_update_events(struct sbx_http_conn *c);
+
+/* ws_conn.c */
+void ws_process(struct sbx_http_conn *c);
+void ws_after_write(struct sbx_http_conn *c);
+void ws_teardown_notify(struct sbx_http_conn *c);
+
+#endif

@@ -1,0 +1,96 @@
+/* server.h - the HTTP/1.1 + WebSocket server of sbxd (non-blocking, epoll).
+ *
+ * The server owns the listening socket and every connection. For each
+ * complete request it calls the handler once; the handler either fills a
+ * response (sent with keep-alive unless the client asked for close) or
+ * switches the connection to WebSocket with sbx_http_conn_upgrade().
+ *
+ * A WebSocket connection talks to its user through struct sbx_ws_ops. The
+ * user may call sbx_ws_send/pause/close from any callback. Teardown is never
+ * re-entrant: a connection that fails while the user is calling in is only
+ * marked dead; on_close() comes later, from the loop, and after on_close()
+ * or after the user's own sbx_ws_close() the connection is no longer the
+ * user's to touch (the server frees it on its own schedule).
+ *
+ * Limits: SBX_HTTP_MAX_CONNS connections (more are answered 503 and
+ * closed), request limits of http_parse.h, WebSocket messages up to
+ * SBX_WS_MAX_MESSAGE bytes (close 1009 past it), idle keep-alive connections
+ * closed after 60 s.
+ */
+#ifndef SBX_HOST_HTTP_SERVER_H
+#define SBX_HOST_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/http/http_parse.h"
+#include "host/loop.h"
+#include "util/buf.h"
+
+#define SBX_HTTP_MAX_CONNS 512
+#define SBX_WS_MAX_MESSAGE (4u << 20)
+
+struct sbx_http_server;
+struct sbx_http_conn;
+
+struct sbx_http_resp {
+	int status;
+	const char *content_type; /* NULL: application/json */
+	struct sbx_buf body;	  /* owned by the server, filled by the handler */
+	char extra[256];	  /* extra header lines, each ending in CRLF */
+};
+
+/* Handler results. */
+#define SBX_HTTP_RESPOND  0
+#define SBX_HTTP_UPGRADED 1
+
+/* Called once per complete request; body is borrowed for the call. Returns
+ * SBX_HTTP_RESPOND with resp filled, or SBX_HTTP_UPGRADED after a successful
+ * sbx_http_conn_upgrade(). */
+typedef int (*sbx_http_handler_fn)(void *ctx, struct sbx_http_conn *c,
+				   const struct sbx_http_req *req, const char *body, size_t len,
+				   struct sbx_http_resp *resp);
+
+struct sbx_ws_ops {
+	/* a whole text or binary message */
+	void (*on_message)(void *user, int opcode, const uint8_t *data, size_t len);
+	/* the send queue fell below SBX_WS_LOW_WATER after being above it */
+	void (*on_drain)(void *user);
+	/* the peer closed or the connection was lost; the user lets go of it */
+	void (*on_close)(void *user, uint16_t code);
+};
+
+#define SBX_WS_LOW_WATER (256u * 1024)
+
+/* Listens on "ADDR:PORT" (IPv4 dotted quad or [IPv6]; port 0 = any free
+ * port). 0 or -errno (-EINVAL for a bad address); *ret untouched on failure. */
+int sbx_http_server_new(struct sbx_loop *l, const char *listen_addr, sbx_http_handler_fn fn,
+			void *ctx, struct sbx_http_server **ret);
+/* The bound port. */
+int sbx_http_server_port(const struct sbx_http_server *s);
+/* Stops accepting (existing connections stay). */
+void sbx_http_server_stop_listening(struct sbx_http_server *s);
+/* Closes every connection (WebSocket users get on_close) and frees s.
+ * Accepts NULL. */
+void sbx_http_server_free(struct sbx_http_server *s);
+
+/* Answers req with 101 Switching Protocols (selecting protocol when non-NULL)
+ * and turns c into a WebSocket connection driven by ops/user. 0, or -EINVAL
+ * when the request is not a valid RFC 6455 upgrade (the handler then sends an
+ * error response itself), -ENOMEM. */
+int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *req,
+			  const char *protocol, const struct sbx_ws_ops *ops, void *user);
+
+/* Queues one unfragmented message. 0, -EPIPE when the connection is closing
+ * or dead (the data is dropped), -ENOMEM. */
+int sbx_ws_send(struct sbx_http_conn *c, int opcode, const void *data, size_t len);
+/* Bytes queued for the socket and not yet written. */
+size_t sbx_ws_queued(const struct sbx_http_conn *c);
+/* Stops (true) or resumes (false) reading messages from the peer. */
+void sbx_ws_pause(struct sbx_http_conn *c, bool paused);
+/* Sends a close frame, lets the peer answer (bounded wait) and closes the
+ * socket. The user is detached: no callback runs for it afterwards. */
+void sbx_ws_close(struct sbx_http_conn *c, uint16_t code, const char *reason);
+
+#endif

@@ -1,0 +1,139 @@
+/* main.c - the sbxd command line: the daemon, and the offline image
+ * subcommands on the state directory.
+ *
+ *   sbxd [--state-dir DIR] [--listen ADDR:PORT] [--foreground]
+ *   sbxd [--state-dir DIR] image add NAME ROOTFS_DIR | image ls | image rm NAME
+ *   sbxd --version | --help
+ *
+ * sbxd always runs in the foreground (daemonising is the CLI's job;
+ * --foreground is accepted for symmetry). This is the only file allowed to
+ * exit the process and to own the struct sbxd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/daemon.h"
+#include "host/images.h"
+#include "util/statedir.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:7723"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sbxd [--state-dir DIR] [--listen ADDR:PORT] [--foreground]\n"
+		   "       sbxd [--state-dir DIR] image add NAME ROOTFS_DIR\n"
+		   "       sbxd [--state-dir DIR] image ls\n"
+		   "       sbxd [--state-dir DIR] image rm NAME\n"
+		   "       sbxd --version | --help\n"
+		   "\n"
+		   "The local sandbox host: serves the Koyeb sandbox API (REST and the exec\n"
+		   "WebSocket) and runs each sandbox as an isolated process tree.\n"
+		   "\n"
+		   "  --state-dir DIR    state directory (default $SBX_STATE_DIR, else\n"
+		   "                     $XDG_STATE_HOME/sbx, else $HOME/.local/state/sbx)\n"
+		   "  --listen ADDR:PORT address to serve on (default " DEFAULT_LISTEN
+		   "; port 0 = any free port)\n"
+		   "  --foreground       accepted and ignored: sbxd never daemonises\n"
+		   "\n"
+		   "The daemon needs root (overlay mounts, namespaces, cgroups). Files in the\n"
+		   "state directory: token (the API token, 0600), sbxd.json (pid and address\n"
+		   "while serving), sbxd.lock, db.json, images.json, sandboxes/<id>/.\n");
+}
+
+/* 0, 1 (error) or 2 (usage) */
+static int image_cmd(const char *state_dir, int argc, char **argv)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	int r = 2;
+
+	if (argc < 1)
+		goto out;
+	if (sbx_mkdir_p(state_dir, 0700) < 0 ||
+	    sbx_buf_printf(&path, "%s/images.json", state_dir) < 0) {
+		fprintf(stderr, "sbxd: cannot use the state directory %s: %s\n", state_dir,
+			strerror(errno));
+		r = 1;
+		goto out;
+	}
+	if (!strcmp(argv[0], "add") && argc == 3)
+		r = sbx_images_add(path.data, argv[1], argv[2], stderr) < 0;
+	else if (!strcmp(argv[0], "rm") && argc == 2)
+		r = sbx_images_rm(path.data, argv[1], stderr) < 0;
+	else if (!strcmp(argv[0], "ls") && argc == 1)
+		r = sbx_images_ls(path.data, stdout, stderr) < 0;
+out:
+	if (r == 2)
+		usage(stderr);
+	sbx_buf_release(&path);
+	return r;
+}
+
+/* Makes sure fds 0-2 are open, so no pipe or socket lands on them. */
+static void sane_stdio(void)
+{
+	int fd;
+
+	/* no O_CLOEXEC: these become stdin, stdout, stderr */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sbxd d = {0};
+	const char *state_dir = NULL;
+	int c, r;
+
+	sane_stdio();
+	d.listen = DEFAULT_LISTEN;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': state_dir = optarg; break;
+		case 'l': d.listen = optarg; break;
+		case 'f': break;
+		case 'V': printf("sbxd %s\n", SBX_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (state_dir ? sbx_buf_puts(&d.state_dir, state_dir) < 0
+		      : sbx_state_dir(&d.state_dir) < 0) {
+		fprintf(stderr, "sbxd: no state directory: set --state-dir, $SBX_STATE_DIR or "
+				"$HOME\n");
+		return 1;
+	}
+	if (optind < argc && !strcmp(argv[optind], "image")) {
+		r = image_cmd(d.state_dir.data, argc - optind - 1, argv + optind + 1);
+		sbx_buf_release(&d.state_dir);
+		return r;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sbxd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "sbxd: must run as root (it mounts overlays and uses namespaces "
+				"and cgroups); try sudo\n");
+		return 1;
+	}
+	r = sbxd_run(&d);
+	sbx_buf_release(&d.state_dir);
+	sbx_buf_release(&d.token);
+	return r;
+}

@@ -1,0 +1,22 @@
+/* caps.h - the capabilities a sandbox's processes keep.
+ *
+ * Docker's default set, minus CAP_NET_RAW: sandboxes share the host's
+ * network namespace, where a raw or packet socket would see every host
+ * interface, loopback included (and with it the API token of every local
+ * client). Everything else, CAP_SYS_ADMIN first, is dropped from the
+ * bounding set, for the sandbox's main process (bwrap) and for every exec
+ * (setpriv).
+ */
+#ifndef SBX_HOST_CAPS_H
+#define SBX_HOST_CAPS_H
+
+#include <stddef.h>
+
+/* Lower-case names without the "cap_" prefix, NULL-terminated. */
+const char *const *sbx_caps_kept(void);
+
+/* "-all,+chown,+dac_override,..." for setpriv --bounding-set. Returns the
+ * length written (truncated to size). */
+size_t sbx_caps_setpriv_arg(char *out, size_t size);
+
+#endif

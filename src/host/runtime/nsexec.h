@@ -1,0 +1,43 @@
+/* nsexec.h - running a command inside a running sandbox, and killing it.
+ *
+ * The child sbxd forks joins the sandbox's cgroups, becomes a session
+ * leader (setsid), gets three pipes as stdin/stdout/stderr and executes
+ *   nsenter --target PID --mount --uts --ipc --pid --cgroup --root \
+ *           --wd=/proc/PID/root --
+ *     setpriv --bounding-set -all,+<kept caps> -- ARGV
+ * with an explicit environment. nsenter forks into the PID namespace, waits
+ * and re-raises a signal death of its child on itself, so the exit status
+ * sbxd sees is the command's (128+N for signal N, as a shell shows it).
+ * setpriv runs inside the sandbox: the image must provide it (util-linux).
+ *
+ * Every process of an exec keeps the session id of that first child unless
+ * it calls setsid() itself; sbx_proctree_kill() finds the session and every
+ * descendant by parent pid, so it also gets those.
+ */
+#ifndef SBX_HOST_NSEXEC_H
+#define SBX_HOST_NSEXEC_H
+
+#include <sys/types.h>
+
+#include "host/runtime/cgroup.h"
+
+struct sbx_nsexec {
+	const char *nsenter;	 /* host path of nsenter */
+	pid_t target;		 /* the sandbox's PID-namespace init */
+	const struct sbx_cg *cg; /* may be NULL */
+	char *const *argv;	 /* the command, NULL-terminated, non-empty */
+	char *const *envp;	 /* the complete environment */
+};
+
+/* Forks the exec child. On success *ret_pid is the child (a session
+ * leader), fds[0] the write end of its stdin, fds[1] and fds[2] the read
+ * ends of stdout and stderr, all O_NONBLOCK|O_CLOEXEC and owned by the
+ * caller. 0 or -errno. */
+int sbx_nsexec_spawn(const struct sbx_nsexec *x, pid_t *ret_pid, int fds[3]);
+
+/* SIGKILLs every process in session sid and every descendant of them,
+ * rescanning until none is left alive (bounded). Returns the number of
+ * signals sent. */
+int sbx_proctree_kill(pid_t sid);
+
+#endif

@@ -1,0 +1,621 @@
+/* sandbox.c - start, watch and stop one sandbox; see sandbox.h.
+ *
+ * State of a struct sbx_sandbox, in order: mounted -> bwrap running (info fd
+ * open) -> init pid known (readiness polled) -> HEALTHY -> stopping ->
+ * freed. One timer serves the readiness poll, the start timeout and the
+ * retries of cgroup removal, never two of them at once.
+ */
+#include "host/runtime/sandbox.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host/child.h"
+#include "host/daemon.h"
+#include "host/runtime/caps.h"
+#include "host/runtime/overlay.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define INFO_MAX      65536
+#define TAIL_MAX      2048
+#define READY_POLL_MS 5
+#define CG_RETRY_MS   50
+#define CG_RETRIES    100
+
+struct sbx_sandbox {
+	struct sbxd *d;
+	struct sbx_svc *v;
+	struct sbx_buf dir;
+	bool mounted;
+	bool stopping;
+	struct sbx_cg cg;
+	struct sbx_child bwrap;
+	pid_t init_pid;
+	int init_pidfd; /* signals and liveness of init_pid, never a raw kill */
+	int info_fd, con_fd;
+	struct sbx_watch info_w, con_w;
+	struct sbx_buf info;
+	char tail[TAIL_MAX];
+	size_t tail_len;
+	struct sbx_timer timer;
+	int64_t started_ms;
+	dev_t root_dev;
+	ino_t root_ino;
+	int cg_tries;
+};
+
+int sbx_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *out)
+{
+	return sbx_buf_printf(out, "%s/sandboxes/%s", d->state_dir.data, svc_id);
+}
+
+pid_t sbx_sandbox_pid(const struct sbx_svc *v)
+{
+	if (!v->sb || v->inst != SBX_INST_HEALTHY || !sbx_pidfd_alive(v->sb->init_pidfd))
+		return 0;
+	return v->sb->init_pid;
+}
+
+const struct sbx_cg *sbx_sandbox_cgroups(const struct sbx_svc *v)
+{
+	return v->sb ? &v->sb->cg : NULL;
+}
+
+static void close_watch(struct sbx_sandbox *sb, struct sbx_watch *w, int *fd)
+{
+	sbx_loop_unwatch(sb->d->loop, w);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The last non-empty line the sandbox printed (for error messages). */
+static void last_line(const struct sbx_sandbox *sb, char *out, size_t outlen)
+{
+	size_t end = sb->tail_len, start;
+
+	while (end && (sb->tail[end - 1] == '\n' || sb->tail[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start && sb->tail[start - 1] != '\n')
+		start--;
+	snprintf(out, outlen, "%.*s", (int)(end - start), sb->tail + start);
+}
+
+static void on_console(struct sbx_watch *w, uint32_t events)
+{
+	struct sbx_sandbox *sb = w->arg;
+	char buf[4096];
+	ssize_t n = read(sb->con_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close_watch(sb, &sb->con_w, &sb->con_fd);
+		return;
+	}
+	sbx_debug("sandbox %s: %.*s", sb->v->id, (int)n, buf);
+	if ((size_t)n >= TAIL_MAX) {
+		memcpy(sb->tail, buf + n - TAIL_MAX, TAIL_MAX);
+		sb->tail_len = TAIL_MAX;
+		return;
+	}
+	if (sb->tail_len + (size_t)n > TAIL_MAX) {
+		size_t drop = sb->tail_len + (size_t)n - TAIL_MAX;
+
+		memmove(sb->tail, sb->tail + drop, sb->tail_len - drop);
+		sb->tail_len -= drop;
+	}
+	memcpy(sb->tail + sb->tail_len, buf, (size_t)n);
+	sb->tail_len += (size_t)n;
+}
+
+static void free_deferred(void *arg)
+{
+	struct sbx_sandbox *sb = arg;
+
+	sbx_buf_release(&sb->info);
+	sbx_buf_release(&sb->dir);
+	free(sb);
+}
+
+/* Releases everything now, the memory at the end of the loop iteration (an
+ * event of this batch may still point at one of its watches). */
+static void free_sandbox(struct sbx_sandbox *sb)
+{
+	close_watch(sb, &sb->info_w, &sb->info_fd);
+	close_watch(sb, &sb->con_w, &sb->con_fd);
+	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
+	if (sb->init_pidfd >= 0)
+		close(sb->init_pidfd);
+	sb->init_pidfd = -1;
+	if (sbx_loop_defer(sb->d->loop, free_deferred, sb) < 0)
+		sbx_log(SBX_LOG_WARN, "leaking a sandbox record (out of memory)");
+}
+
+static void on_cg_retry(struct sbx_timer *t);
+
+/* Processes are gone: release the mount and the cgroups, then report. */
+static void finish_stop(struct sbx_sandbox *sb)
+{
+	struct sbx_svc *v = sb->v;
+	struct sbxd *d = sb->d;
+
+	close_watch(sb, &sb->info_w, &sb->info_fd);
+	close_watch(sb, &sb->con_w, &sb->con_fd);
+	if (sb->mounted) {
+		sbx_overlay_umount(sb->dir.data);
+		sb->mounted = false;
+	}
+	sbx_cg_kill_all(&sb->cg);
+	if (sbx_cg_remove(&sb->cg) == -EBUSY && sb->cg_tries++ < CG_RETRIES) {
+		sbx_loop_timer(d->loop, &sb->timer, CG_RETRY_MS, on_cg_retry, sb);
+		return;
+	}
+	if (sb->cg.n)
+		sbx_log(SBX_LOG_WARN, "sandbox %s: cgroups still busy, left in place", v->id);
+	v->sb = NULL;
+	free_sandbox(sb);
+	sbxd_sandbox_stopped(d, v);
+}
+
+static void on_cg_retry(struct sbx_timer *t)
+{
+	finish_stop(t->arg);
+}
+
+/* The sandbox died without being asked to: ERROR, and clean up. */
+static void died(struct sbx_sandbox *sb, int wstatus)
+{
+	struct sbx_svc *v = sb->v;
+	char line[256];
+
+	last_line(sb, line, sizeof(line));
+	v->inst = SBX_INST_ERROR;
+	v->terminated_at = v->updated_at = time(NULL);
+	if (sb->init_pid && v->started_at)
+		sbx_svc_message(v, "the sandbox's main process exited with status %d%s%s",
+				sbx_child_exit_code(wstatus), line[0] ? ": " : "", line);
+	else
+		sbx_svc_message(v, "the sandbox failed to start (status %d)%s%s",
+				sbx_child_exit_code(wstatus), line[0] ? ": " : "", line);
+	sbx_log(SBX_LOG_WARN, "sandbox %s: %s", v->id, v->messages[v->nmessages - 1]);
+	sb->stopping = true;
+	finish_stop(sb);
+}
+
+static void on_bwrap_exit(struct sbx_child *c, int wstatus)
+{
+	struct sbx_sandbox *sb = c->arg;
+
+	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
+	sbx_pidfd_kill(sb->init_pidfd, SIGKILL);
+	if (sb->stopping)
+		finish_stop(sb);
+	else
+		died(sb, wstatus);
+}
+
+static void on_timer_ready(struct sbx_timer *t);
+
+static void become_healthy(struct sbx_sandbox *sb)
+{
+	struct sbx_svc *v = sb->v;
+
+	v->inst = SBX_INST_HEALTHY;
+	v->started_at = v->updated_at = time(NULL);
+	sbx_log(SBX_LOG_INFO, "sandbox %s (%s) is HEALTHY, pid %d", v->id, v->spec.name,
+		(int)sb->init_pid);
+}
+
+/* Polls until the init's root is the overlay (bwrap's pivot_root is done),
+ * or the start timeout passes. */
+static void on_timer_ready(struct sbx_timer *t)
+{
+	struct sbx_sandbox *sb = t->arg;
+	char p[64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "/proc/%d/root/", (int)sb->init_pid);
+	if (sb->init_pid > 0 && sbx_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
+	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino) {
+		become_healthy(sb);
+		return;
+	}
+	if (sbx_now_ms() - sb->started_ms > SBX_START_TIMEOUT_MS) {
+		sbx_svc_message(sb->v, "the sandbox did not start within %d s",
+				SBX_START_TIMEOUT_MS / 1000);
+		sbx_child_kill(&sb->bwrap, SIGKILL);
+		return; /* on_bwrap_exit reports it */
+	}
+	sbx_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
+}
+
+static void on_info(struct sbx_watch *w, uint32_t events)
+{
+	struct sbx_sandbox *sb = w->arg;
+	json_object *o = NULL;
+	int64_t pid = 0;
+	ssize_t n;
+
+	if (sbx_buf_reserve(&sb->info, 4096) < 0)
+		return;
+	n = read(sb->info_fd, sb->info.data + sb->info.len, 4096);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		sb->info.len += (size_t)n;
+		sb->info.data[sb->info.len] = '\0';
+	}
+	if (sb->init_pid == 0 && sb->info.len &&
+	    sbx_json_parse(sb->info.data, sb->info.len, &o) == 0) {
+		if (sbx_json_int(o, "child-pid", &pid) == 0 && pid > 1) {
+			sb->init_pid = (pid_t)pid;
+			sb->init_pidfd = sbx_pidfd_open(sb->init_pid);
+			sbx_loop_timer(sb->d->loop, &sb->timer, 0, on_timer_ready, sb);
+		}
+		sbx_json_put(o);
+	}
+	if (n <= 0 || sb->info.len > INFO_MAX)
+		close_watch(sb, &sb->info_w, &sb->info_fd);
+}
+
+/* A growable NULL-terminated argv whose strings point at stable storage
+ * (the spec, the sandbox, or literals), so only the array is allocated. */
+struct argv {
+	const char **v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void arg(struct argv *a, const char *s)
+{
+	if (a->failed)
+		return;
+	if (a->n + 2 > a->cap) {
+		size_t ncap = a->cap ? 2 * a->cap : 64;
+		const char **nv = realloc(a->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			a->failed = true;
+			return;
+		}
+		a->v = nv;
+		a->cap = ncap;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void setenv_arg(struct argv *a, const char *k, const char *v)
+{
+	arg(a, "--setenv");
+	arg(a, k);
+	arg(a, v);
+}
+
+/* --setenv KEY VALUE for each "KEY=VALUE" (the '=' is split in place of a
+ * copy kept in keys, which the caller frees). */
+static void env_args(struct argv *a, char *const *env, struct sbx_buf *keys)
+{
+	size_t i, off = 0;
+
+	for (i = 0; env && env[i]; i++) {
+		size_t kl = strcspn(env[i], "=");
+
+		if (sbx_buf_append(keys, env[i], kl) < 0 || sbx_buf_putc(keys, '\0') < 0) {
+			a->failed = true;
+			return;
+		}
+	}
+	for (i = 0; env && env[i]; i++) {
+		size_t kl = strcspn(env[i], "=");
+
+		setenv_arg(a, keys->data + off, env[i][kl] ? env[i] + kl + 1 : "");
+		off += kl + 1;
+	}
+}
+
+#define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The options after "bwrap --bind ROOT /": passed through a memfd with
+ * --args, so the environment (the sandbox secret) never shows in the
+ * host's process list. (bwrap takes the command from its real argv only.) */
+static void bwrap_args(struct sbx_sandbox *sb, struct argv *a, struct sbx_buf *strs,
+		       struct sbx_buf *keys)
+{
+	static const char *const fixed[] = {
+	    "--proc",
+	    "/proc",
+	    "--dev",
+	    "/dev",
+	    "--ro-bind",
+	    "/sys",
+	    "/sys",
+	    "--unshare-pid",
+	    "--unshare-uts",
+	    "--unshare-ipc",
+	    "--unshare-cgroup-try",
+	    "--die-with-parent",
+	    "--new-session",
+	    "--cap-drop",
+	    "ALL",
+	};
+	const struct sbx_spec *sp = &sb->v->spec;
+	const char *const *c;
+	size_t i, off[32], n = 0;
+
+	/* strings built here live in strs: record offsets, it may move */
+	for (c = sbx_caps_kept(); *c && n < 32; c++) {
+		off[n++] = strs->len;
+		if (sbx_buf_puts(strs, "CAP_") < 0 || sbx_buf_puts(strs, *c) < 0 ||
+		    sbx_buf_putc(strs, '\0') < 0)
+			a->failed = true;
+		for (i = off[n - 1] + 4; !a->failed && strs->data[i]; i++)
+			strs->data[i] = (char)toupper((unsigned char)strs->data[i]);
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		arg(a, fixed[i]);
+	for (i = 0; i < n && !a->failed; i++) {
+		arg(a, "--cap-add");
+		arg(a, strs->data + off[i]);
+	}
+	arg(a, "--hostname");
+	arg(a, sp->hostname);
+	arg(a, "--clearenv");
+	setenv_arg(a, "PATH", SANDBOX_PATH);
+	setenv_arg(a, "HOME", "/root");
+	setenv_arg(a, "LANG", "C.UTF-8");
+	setenv_arg(a, "HOSTNAME", sp->hostname);
+	env_args(a, sp->env, keys);
+	arg(a, "--chdir");
+	arg(a, "/");
+	arg(a, "--info-fd");
+	arg(a, "3");
+}
+
+/* A memfd holding the NUL-separated arguments, at offset 0. fd or -errno. */
+static int args_memfd(const struct argv *a)
+{
+	int fd = memfd_create("sbxd-bwrap-args", MFD_CLOEXEC);
+	size_t i;
+
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < a->n; i++) {
+		size_t len = strlen(a->v[i]) + 1;
+
+		if (write(fd, a->v[i], len) != (ssize_t)len) {
+			int r = -errno;
+
+			close(fd);
+			return r ? r : -EIO;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* In the forked child: fds 0-4, cgroups, signals; then exec bwrap. The
+ * fds are first moved above 9 so no dup2() clobbers another. */
+static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, int info_w, int con_w,
+		       int args_fd)
+{
+	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	sigset_t none;
+	int nullfd, i, c, a;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sbx_cg_join(&sb->cg, (int)getpid());
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	i = fcntl(info_w, F_DUPFD_CLOEXEC, 10);
+	c = fcntl(con_w, F_DUPFD_CLOEXEC, 10);
+	a = fcntl(args_fd, F_DUPFD_CLOEXEC, 10);
+	if (nullfd < 0 || i < 0 || c < 0 || a < 0 || dup2(nullfd, 0) < 0 || dup2(c, 1) < 0 ||
+	    dup2(c, 2) < 0 || dup2(i, 3) < 0 || dup2(a, 4) < 0)
+		_exit(126);
+	execve(argv[0], (char *const *)argv, envp);
+	_exit(127);
+}
+
+/* bwrap --bind ROOT / --args 4 -- COMMAND...: the root path stays visible
+ * (it names the sandbox in `ps`), the options come from the memfd. */
+static void outer_argv(struct sbx_sandbox *sb, struct argv *argv, const char *root)
+{
+	char *const *cmd = sb->v->spec.argv;
+
+	arg(argv, sb->d->tools.bwrap);
+	arg(argv, "--bind");
+	arg(argv, root);
+	arg(argv, "/");
+	arg(argv, "--args");
+	arg(argv, "4");
+	arg(argv, "--");
+	while (cmd && *cmd)
+		arg(argv, *cmd++);
+}
+
+/* Forks bwrap with the info and console pipes. 0 or -errno. */
+static int spawn_bwrap(struct sbx_sandbox *sb)
+{
+	struct argv a = {0}, argv = {0};
+	struct sbx_buf strs = SBX_BUF_INIT, keys = SBX_BUF_INIT, root = SBX_BUF_INIT;
+	int info[2] = {-1, -1}, con[2] = {-1, -1}, args_fd = -1, r = 0;
+	pid_t pid;
+
+	bwrap_args(sb, &a, &strs, &keys);
+	r = a.failed ? -ENOMEM : sbx_buf_printf(&root, "%s/root", sb->dir.data);
+	if (r == 0)
+		args_fd = r = args_memfd(&a);
+	if (r < 0)
+		goto out;
+	r = 0;
+	if (pipe2(info, O_CLOEXEC) < 0 || pipe2(con, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	outer_argv(sb, &argv, root.data);
+	if (argv.failed) {
+		r = -ENOMEM;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0)
+		exec_bwrap(sb, argv.v, info[1], con[1], args_fd);
+	r = sbx_child_watch(sb->d->loop, &sb->bwrap, pid, &sb->d->nchildren, on_bwrap_exit, sb);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	sb->info_fd = info[0];
+	sb->con_fd = con[0];
+	info[0] = con[0] = -1;
+	fcntl(sb->info_fd, F_SETFL, O_NONBLOCK);
+	fcntl(sb->con_fd, F_SETFL, O_NONBLOCK);
+	sbx_loop_watch(sb->d->loop, &sb->info_w, sb->info_fd, EPOLLIN, on_info, sb);
+	sbx_loop_watch(sb->d->loop, &sb->con_w, sb->con_fd, EPOLLIN, on_console, sb);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (info[i] >= 0)
+			close(info[i]);
+		if (con[i] >= 0)
+			close(con[i]);
+	}
+	if (args_fd >= 0)
+		close(args_fd);
+	free(a.v);
+	free(argv.v);
+	sbx_buf_release(&strs);
+	sbx_buf_release(&keys);
+	sbx_buf_release(&root);
+	return r;
+}
+
+static void note_msg(void *arg, const char *msg)
+{
+	struct sbx_svc *v = arg;
+
+	sbx_svc_message(v, "%s", msg);
+	sbx_debug("sandbox %s: %s", v->id, msg);
+}
+
+/* Overlay and root identity. 0 or -errno with a message recorded. */
+static int prepare_fs(struct sbx_sandbox *sb)
+{
+	struct sbx_svc *v = sb->v;
+	struct sbx_buf root = SBX_BUF_INIT;
+	struct stat st;
+	int r;
+
+	r = sbx_overlay_prepare(sb->dir.data, v->rootfs, sb->d->state_dir.data);
+	if (r < 0) {
+		sbx_svc_message(v, "cannot prepare the sandbox filesystem: %s", strerror(-r));
+		return r;
+	}
+	r = sbx_overlay_mount(sb->dir.data, v->rootfs);
+	if (r < 0) {
+		sbx_svc_message(v, "cannot mount the overlay on %s: %s", v->rootfs, strerror(-r));
+		return r;
+	}
+	sb->mounted = true;
+	r = sbx_buf_printf(&root, "%s/root", sb->dir.data);
+	if (r == 0 && stat(root.data, &st) < 0)
+		r = -errno;
+	if (r == 0) {
+		sb->root_dev = st.st_dev;
+		sb->root_ino = st.st_ino;
+	}
+	sbx_buf_release(&root);
+	return r;
+}
+
+int sbx_sandbox_start(struct sbxd *d, struct sbx_svc *v)
+{
+	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
+	int r;
+
+	if (!sb)
+		return -ENOMEM;
+	sb->d = d;
+	sb->v = v;
+	sb->info_fd = sb->con_fd = sb->init_pidfd = -1;
+	sb->info_w.fd = sb->con_w.fd = -1;
+	sb->bwrap.w.fd = -1;
+	v->sb = sb;
+	sbx_svc_clear_messages(v);
+	v->inst = SBX_INST_STARTING;
+	v->started_at = v->terminated_at = 0;
+	v->updated_at = time(NULL);
+	r = sbx_sandbox_dir(d, v->id, &sb->dir);
+	if (r == 0)
+		r = prepare_fs(sb);
+	if (r == 0) {
+		sbx_cg_create(&d->cg, v->id, v->spec.itype, d->ncpu, &sb->cg, note_msg, v);
+		r = spawn_bwrap(sb);
+		if (r < 0)
+			sbx_svc_message(v, "cannot start bwrap: %s", strerror(-r));
+	}
+	if (r < 0) {
+		v->inst = SBX_INST_ERROR;
+		v->terminated_at = time(NULL);
+		sb->stopping = true;
+		sbx_log(SBX_LOG_WARN, "sandbox %s: %s", v->id, v->messages[v->nmessages - 1]);
+		finish_stop(sb);
+		return r;
+	}
+	sb->started_ms = sbx_now_ms();
+	sbx_loop_timer(d->loop, &sb->timer, 100, on_timer_ready, sb);
+	return 0;
+}
+
+static void on_stop_now(struct sbx_timer *t)
+{
+	finish_stop(t->arg);
+}
+
+void sbx_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
+{
+	struct sbx_sandbox *sb = v->sb;
+
+	if (!sb) {
+		sbxd_sandbox_stopped(d, v);
+		return;
+	}
+	if (sb->stopping)
+		return;
+	sb->stopping = true;
+	sbx_loop_timer_cancel(d->loop, &sb->timer);
+	if (sbx_child_running(&sb->bwrap)) {
+		sbx_child_kill(&sb->bwrap, SIGKILL);
+		sbx_pidfd_kill(sb->init_pidfd, SIGKILL);
+		sbx_cg_kill_all(&sb->cg);
+		return; /* on_bwrap_exit finishes */
+	}
+	/* never from inside the caller */
+	sbx_loop_timer(d->loop, &sb->timer, 0, on_stop_now, sb);
+}
