@@ -79,10 +79,12 @@ check "Ctrl-C killed the remote tree" \
 # many at once: 50 execs over 5 sandboxes
 ids=("$A" "$B")
 for n in 3 4 5; do ids+=("$(sbx create --name "s$n")"); done
+pids=()
 for i in $(seq 0 49); do
 	sbx exec "${ids[$((i % 5))]}" -n -- sh -c "echo job-$i" >"$T/c$i" 2>&1 &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}" # not a bare wait: sbxd is a child of this shell too
 good=0
 for i in $(seq 0 49); do [ "$(cat "$T/c$i")" = "job-$i" ] && good=$((good + 1)); done
 expect_eq "50 concurrent execs across 5 sandboxes succeed" 50 "$good"

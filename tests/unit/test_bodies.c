@@ -135,6 +135,22 @@ START_TEST(service_defaults)
 }
 END_TEST
 
+/* A caller with an array but no entries (the CLI without --region or --env)
+ * gets the defaults, not EINVAL: this used to fail every `sbx create`. */
+START_TEST(empty_lists_mean_defaults)
+{
+	static const char *const none[] = {NULL};
+	struct sbx_create_opts o = {.name = "demo", .regions = none, .n_regions = 0,
+				    .env = none, .n_env = 0};
+	json_object *j = service_body(&o);
+
+	ck_assert_uint_eq(len_of(j, "definition.regions"), 1);
+	ck_assert_str_eq(json_object_get_string(at(j, "definition.regions", 0)), "eu");
+	ck_assert_uint_eq(len_of(j, "definition.env"), 1);
+	sbx_json_put(j);
+}
+END_TEST
+
 START_TEST(service_options)
 {
 	static const char *const env[] = {"MODE=test", "SANDBOX_SECRET=mine", "EMPTY=", "EQ=a=b"};
@@ -441,6 +457,7 @@ int main(void)
 	tcase_add_test(tc, secret_shape);
 	tcase_add_test(tc, app_body);
 	tcase_add_test(tc, service_defaults);
+	tcase_add_test(tc, empty_lists_mean_defaults);
 	tcase_add_test(tc, service_options);
 	tcase_add_test(tc, service_worker);
 	tcase_add_test(tc, service_invalid);

@@ -265,13 +265,15 @@ fail:
 static int build_regions(json_object *def, const struct sbx_create_opts *o)
 {
 	json_object *arr = json_object_new_array();
-	size_t i, n = o->regions ? o->n_regions : 1;
+	/* an empty list means "not given", like NULL: the default region */
+	bool given = o->regions && o->n_regions;
+	size_t i, n = given ? o->n_regions : 1;
 	int r = 0;
 
 	if (!arr)
 		return -ENOMEM;
 	for (i = 0; !r && i < n; i++) {
-		const char *reg = o->regions ? o->regions[i] : SBX_DEFAULT_REGION;
+		const char *reg = given ? o->regions[i] : SBX_DEFAULT_REGION;
 
 		if (!reg || !*reg)
 			r = -EINVAL;
