@@ -45,19 +45,20 @@ enum sbx_status sbx_status_parse(const char *s);
 
 /** Options for sbx_sandbox_create(). Zero-initialise; every field optional. */
 struct sbx_create_opts {
-	const char *image;          /**< default "koyeb/sandbox" */
-	const char *name;           /**< default "quick-sandbox" */
-	bool wait_ready;            /**< also wait for HEALTHY (fails on timeout) */
-	const char *instance_type;  /**< default "nano" */
-	const int *ports;           /**< NULL: 3030 and 3031 (http), like the SDK */
+	const char *image;	   /**< default "koyeb/sandbox" */
+	const char *name;	   /**< default "quick-sandbox" */
+	bool wait_ready;	   /**< also wait for HEALTHY (fails on timeout) */
+	const char *instance_type; /**< default "nano" */
+	const int *ports;	   /**< NULL: 3030 and 3031 (http), like the SDK */
 	size_t n_ports;
-	bool no_ports;              /**< no ports at all (service type WORKER) */
-	const char *const *env;     /**< "KEY=VALUE" strings */
+	bool no_ports;		/**< no ports at all (service type WORKER) */
+	const char *const *env; /**< "KEY=VALUE" strings */
 	size_t n_env;
 	const char *const *regions; /**< default {"eu"} */
 	size_t n_regions;
-	double timeout_s;           /**< overall budget; 0 means 300 */
-	double poll_interval_s;     /**< wait_ready poll period; 0 means 2.0 */
+	double timeout_s;	/**< overall budget; 0 means 300 */
+	double poll_interval_s; /**< wait_ready poll period (the longest wait between polls); 0
+				   means 2.0 */
 };
 
 /** Creates a sandbox. On success returns 0 and a handle in *ret (free with
@@ -70,10 +71,11 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 /** Opens an existing sandbox by service id or by name (the name given at
  *  creation, or the full service name). Resolves the current instance id and
  *  reads the sandbox secret back from the deployment definition. */
-int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name,
-		     struct sbx_sandbox **ret, struct sbx_err *err);
+int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+		     struct sbx_err *err);
 
-/** Polls the instance every poll_s seconds (0 means 2.0) until it is HEALTHY
+/** Polls the instance, first after 50 ms and backing off to every poll_s
+ *  seconds (0 means 2.0), until it is HEALTHY
  *  (returns 0) or timeout_s passes (-SBX_ETIMEDOUT). A terminal status
  *  (STOPPING, STOPPED, ERROR) fails at once with -SBX_ENOTHEALTHY. */
 int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
@@ -96,8 +98,8 @@ void sbx_sandbox_free(struct sbx_sandbox *sb);
 
 /** Accessors; borrowed strings that live as long as the handle. Never NULL
  *  (empty string when unknown). The secret is never logged by libsbx. */
-const char *sbx_sandbox_id(const struct sbx_sandbox *sb);          /* service id */
-const char *sbx_sandbox_name(const struct sbx_sandbox *sb);        /* user name */
+const char *sbx_sandbox_id(const struct sbx_sandbox *sb);   /* service id */
+const char *sbx_sandbox_name(const struct sbx_sandbox *sb); /* user name */
 const char *sbx_sandbox_app_id(const struct sbx_sandbox *sb);
 const char *sbx_sandbox_service_id(const struct sbx_sandbox *sb);
 const char *sbx_sandbox_deployment_id(const struct sbx_sandbox *sb);
@@ -113,10 +115,10 @@ int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err);
 
 /** One entry of sbx_sandbox_list(). */
 struct sbx_sandbox_info {
-	char *id;         /**< service id */
-	char *name;       /**< user name (service name without "sandbox-service-") */
+	char *id;   /**< service id */
+	char *name; /**< user name (service name without "sandbox-service-") */
 	char *app_id;
-	char *status;     /**< service status word */
+	char *status;	  /**< service status word */
 	char *created_at; /**< RFC 3339, may be "" */
 };
 

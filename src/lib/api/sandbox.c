@@ -673,11 +673,14 @@ bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb)
 int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
 			   struct sbx_err *err)
 {
-	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), poll_ms, left;
+	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), poll_ms, left, wait_ms;
 	enum sbx_status st = SBX_STATUS_ALLOCATING;
 	int r;
 
+	/* Start fast and back off to the poll interval: a local host is ready
+	 * within tens of milliseconds, a cloud instance within seconds. */
 	poll_ms = (int64_t)((poll_s > 0 ? poll_s : 2.0) * 1000);
+	wait_ms = poll_ms < 50 ? poll_ms : 50;
 	for (;;) {
 		r = sbx_sandbox_status(sb, &st, err);
 		if (r == 0 && st == SBX_STATUS_HEALTHY)
@@ -691,7 +694,8 @@ int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll
 		left = end - sbx_now_ms();
 		if (left <= 0)
 			break;
-		sleep_ms(left < poll_ms ? left : poll_ms);
+		sleep_ms(left < wait_ms ? left : wait_ms);
+		wait_ms = wait_ms * 2 < poll_ms ? wait_ms * 2 : poll_ms;
 	}
 	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "sandbox %s not ready after %.1f s (%s)", sb->id,
 			   timeout_s, r < 0 ? "status unknown" : sbx_status_name(st));
