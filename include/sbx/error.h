@@ -18,28 +18,28 @@
 extern "C" {
 #endif
 
-#define SBX_ENOTFOUND ENOENT     /**< no such file, sandbox, instance, app */
-#define SBX_EEXIST EEXIST        /**< already exists */
-#define SBX_ENOTEMPTY ENOTEMPTY  /**< directory not empty */
-#define SBX_EPERM EACCES         /**< permission denied (in the sandbox, or 403) */
-#define SBX_ENOTHEALTHY EHOSTDOWN /**< sandbox not HEALTHY (stopping, stopped, error) */
-#define SBX_ETIMEDOUT ETIMEDOUT  /**< a deadline passed */
-#define SBX_ECONN ENOTCONN       /**< connection failed or dropped */
-#define SBX_EPROTO EPROTO        /**< the peer spoke something we do not understand */
-#define SBX_EAUTH EKEYREJECTED   /**< 401: the API token was refused */
-#define SBX_EINVAL EINVAL        /**< bad argument, or a 400 from the API */
-#define SBX_EISDIR EISDIR
-#define SBX_ENOTDIR ENOTDIR
-#define SBX_ENOSPC ENOSPC
-#define SBX_EIO EIO              /**< any other remote failure */
-#define SBX_ECANCELED ECANCELED  /**< cancelled by the caller */
+#define SBX_ENOTFOUND	ENOENT	     /**< no such file, sandbox, instance, app */
+#define SBX_EEXIST	EEXIST	     /**< already exists */
+#define SBX_ENOTEMPTY	ENOTEMPTY    /**< directory not empty */
+#define SBX_EPERM	EACCES	     /**< permission denied (in the sandbox, or 403) */
+#define SBX_ENOTHEALTHY EHOSTDOWN    /**< sandbox not HEALTHY (stopping, stopped, error) */
+#define SBX_ETIMEDOUT	ETIMEDOUT    /**< a deadline passed */
+#define SBX_ECONN	ENOTCONN     /**< connection failed or dropped */
+#define SBX_EPROTO	EPROTO	     /**< the peer spoke something we do not understand */
+#define SBX_EAUTH	EKEYREJECTED /**< 401: the API token was refused */
+#define SBX_EINVAL	EINVAL	     /**< bad argument, or a 400 from the API */
+#define SBX_EISDIR	EISDIR
+#define SBX_ENOTDIR	ENOTDIR
+#define SBX_ENOSPC	ENOSPC
+#define SBX_EIO		EIO	  /**< any other remote failure */
+#define SBX_ECANCELED	ECANCELED /**< cancelled by the caller */
 
 #define SBX_ERR_MSG_MAX 512
 
 /** Details of a failure. */
 struct sbx_err {
-	int code;        /**< negative errno, same as the return value */
-	int http_status; /**< HTTP status of the failing call, or 0 */
+	int code;		   /**< negative errno, same as the return value */
+	int http_status;	   /**< HTTP status of the failing call, or 0 */
 	char msg[SBX_ERR_MSG_MAX]; /**< human-readable, NUL-terminated; never holds a secret */
 };
 
@@ -50,7 +50,7 @@ const char *sbx_errclass(int code);
 
 /** Fills @p err (if not NULL) and returns @p code (negative errno). */
 int sbx_err_set(struct sbx_err *err, int code, int http_status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /** Maps an HTTP status to a negative errno: 400 → -SBX_EINVAL, 401 → -SBX_EAUTH,
  *  403 → -SBX_EPERM, 404 → -SBX_ENOTFOUND, 409 → -SBX_EEXIST, 408/504 →

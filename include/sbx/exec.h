@@ -45,13 +45,13 @@ const char *sbx_exec_status_name(enum sbx_exec_status s);
 
 /** What to run. Zero-initialise; set either argv or command. */
 struct sbx_exec_opts {
-	const char *const *argv;  /**< program and arguments, quoted for sh */
+	const char *const *argv; /**< program and arguments, quoted for sh */
 	size_t argc;
-	const char *command;      /**< a shell command line, run by sh -c */
-	const char *cwd;          /**< NULL: the sandbox default */
-	const char *const *env;   /**< "KEY=VALUE" strings, exported */
+	const char *command;	/**< a shell command line, run by sh -c */
+	const char *cwd;	/**< NULL: the sandbox default */
+	const char *const *env; /**< "KEY=VALUE" strings, exported */
 	size_t n_env;
-	double timeout_s;         /**< 0: no deadline */
+	double timeout_s; /**< 0: no deadline */
 	/** Synchronous form only: bytes for stdin, sent then closed. NULL with
 	 *  stdin_len 0 closes stdin at once. */
 	const void *stdin_data;
@@ -67,9 +67,9 @@ struct sbx_exec_opts {
 /** Outcome of an exec. */
 struct sbx_exec_result {
 	enum sbx_exec_status status;
-	int exit_code;          /**< meaningful for FINISHED/FAILED with error 0 */
-	int error;              /**< 0, or the negative errno of a transport failure */
-	char *stdout_data;      /**< collected stdout (sync, capture on), NUL-terminated */
+	int exit_code;	   /**< meaningful for FINISHED/FAILED with error 0 */
+	int error;	   /**< 0, or the negative errno of a transport failure */
+	char *stdout_data; /**< collected stdout (sync, capture on), NUL-terminated */
 	size_t stdout_len;
 	char *stderr_data;
 	size_t stderr_len;

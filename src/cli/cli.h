@@ -12,17 +12,17 @@
 #include "sbx/sbx.h"
 
 /* Exit statuses of sbx itself (a command run by `sbx exec` passes its own). */
-#define CLI_EXIT_USAGE 2
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE	   2
+#define CLI_EXIT_FAIL	   1
 #define CLI_EXIT_TRANSPORT 255 /* like ssh: the remote side could not be reached */
-#define CLI_EXIT_TIMEOUT 124   /* like timeout(1) */
+#define CLI_EXIT_TIMEOUT   124 /* like timeout(1) */
 
 struct cli {
-	bool json;                 /* --json: machine-readable output */
-	bool quiet;                /* -q: no progress notes on stderr */
+	bool json;		   /* --json: machine-readable output */
+	bool quiet;		   /* -q: no progress notes on stderr */
 	struct sbx_client *client; /* opened on first use by cli_client() */
-	bool local;                /* talking to the embedded sbxd */
-	char *argv0_dir;           /* directory of the sbx binary (to find sbxd) */
+	bool local;		   /* talking to the embedded sbxd */
+	char *argv0_dir;	   /* directory of the sbx binary (to find sbxd) */
 };
 
 /* Opens the client on first use: with $KOYEB_API_TOKEN, Koyeb (or

@@ -24,15 +24,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define MAX_ENV 256
-#define STDIN_CHUNK (64 * 1024)
+#define MAX_ENV		 256
+#define STDIN_CHUNK	 (64 * 1024)
 #define STDIN_HIGH_WATER (4u << 20) /* stop reading stdin past this much unsent */
 
 struct exec_ctx {
-	int done_fd;                 /* eventfd, signalled by on_done */
-	struct sbx_exec_result res;  /* copied in on_done, read after done_fd fired */
+	int done_fd;		    /* eventfd, signalled by on_done */
+	struct sbx_exec_result res; /* copied in on_done, read after done_fd fired */
 	struct sbx_exec *exec;
-	int out_broken;              /* set on the transport thread when stdout is gone */
+	int out_broken; /* set on the transport thread when stdout is gone */
 };
 
 static int write_all(int fd, const char *p, size_t n)
@@ -79,17 +79,17 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 }
 
 static const char exec_usage[] =
-	"usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
-	"       sbx exec [-w DIR] ... -- CMD [ARG]...   (inside an sbxfs mount: that\n"
-	"       sandbox, in the directory matching the current one)\n"
-	"  -w DIR      working directory in the sandbox\n"
-	"  -e K=V      environment variable (repeatable)\n"
-	"  -t SECONDS  kill the command (and all it started) after this long\n"
-	"  -n          do not forward stdin (the command reads EOF)\n";
+    "usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
+    "       sbx exec [-w DIR] ... -- CMD [ARG]...   (inside an sbxfs mount: that\n"
+    "       sandbox, in the directory matching the current one)\n"
+    "  -w DIR      working directory in the sandbox\n"
+    "  -e K=V      environment variable (repeatable)\n"
+    "  -t SECONDS  kill the command (and all it started) after this long\n"
+    "  -n          do not forward stdin (the command reads EOF)\n";
 
 struct exec_args {
 	const char *id;
-	int id_idx;     /* index of id in argv, or 0 */
+	int id_idx;			/* index of id in argv, or 0 */
 	struct sbx_buf mnt_id, mnt_cwd; /* from the mount we run in */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
@@ -98,12 +98,9 @@ struct exec_args {
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
 	static const struct option longopts[] = {
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "no-stdin", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"workdir", required_argument, NULL, 'w'}, {"env", required_argument, NULL, 'e'},
+	    {"timeout", required_argument, NULL, 't'}, {"no-stdin", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int ch;
@@ -238,8 +235,7 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 	int cancelled_by = 0;
 
 	for (;;) {
-		struct pollfd p[3] = { { x->done_fd, POLLIN, 0 }, { sigfd, POLLIN, 0 },
-				       { 0, POLLIN, 0 } };
+		struct pollfd p[3] = {{x->done_fd, POLLIN, 0}, {sigfd, POLLIN, 0}, {0, POLLIN, 0}};
 		bool throttle = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
 		nfds_t np = in_open && !throttle ? 3 : 2;
 
@@ -276,7 +272,8 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 		return CLI_EXIT_TIMEOUT;
 	}
 	if (r->error) {
-		fprintf(stderr, "sbx: exec: %s\n", r->message[0] ? r->message : strerror(-r->error));
+		fprintf(stderr, "sbx: exec: %s\n",
+			r->message[0] ? r->message : strerror(-r->error));
 		return CLI_EXIT_TRANSPORT;
 	}
 	if (r->exit_code < 0 || r->exit_code > 255)
@@ -286,11 +283,11 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	struct sbx_exec_cbs cbs = { on_stdout, on_stderr, on_done };
-	struct exec_args a = { 0 };
-	struct exec_ctx x = { .done_fd = -1 };
+	struct sbx_exec_cbs cbs = {on_stdout, on_stderr, on_done};
+	struct exec_args a = {0};
+	struct exec_ctx x = {.done_fd = -1};
 	struct sbx_sandbox *sb = NULL;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	sigset_t mask;
 	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
 

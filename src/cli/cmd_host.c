@@ -9,16 +9,16 @@
 #include "util/statedir.h"
 
 static const char host_usage[] =
-	"usage: sbx host start        start the local host sbxd (if not running)\n"
-	"       sbx host stop         stop it (sandbox files are kept; processes end)\n"
-	"       sbx host status       say whether it runs, where, and its pid\n"
-	"       sbx host env          print KOYEB_API_HOST=… and KOYEB_API_TOKEN=… lines\n"
-	"                             (use: eval \"$(sbx host env)\")\n"
-	"       sbx host image add NAME ROOTFS_DIR | image ls | image rm NAME\n";
+    "usage: sbx host start        start the local host sbxd (if not running)\n"
+    "       sbx host stop         stop it (sandbox files are kept; processes end)\n"
+    "       sbx host status       say whether it runs, where, and its pid\n"
+    "       sbx host env          print KOYEB_API_HOST=… and KOYEB_API_TOKEN=… lines\n"
+    "                             (use: eval \"$(sbx host env)\")\n"
+    "       sbx host image add NAME ROOTFS_DIR | image ls | image rm NAME\n";
 
 static int host_start(struct cli *cli)
 {
-	struct hostctl_info hi = { 0 };
+	struct hostctl_info hi = {0};
 	bool started = false;
 	int r;
 
@@ -40,7 +40,7 @@ static int host_start(struct cli *cli)
 
 static int host_status(struct cli *cli)
 {
-	struct hostctl_info hi = { 0 };
+	struct hostctl_info hi = {0};
 	int r = hostctl_query(&hi);
 
 	if (r < 0) {
@@ -71,7 +71,7 @@ static int host_status(struct cli *cli)
 
 static int host_env(struct cli *cli)
 {
-	struct hostctl_info hi = { 0 };
+	struct hostctl_info hi = {0};
 	bool started = false;
 	int r = hostctl_ensure(cli->argv0_dir, &hi, &started);
 
@@ -119,7 +119,7 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return host_env(cli);
 	if (!strcmp(argv[1], "image")) {
 		struct sbx_buf sd = SBX_BUF_INIT;
-		char *args[8] = { "--state-dir", NULL };
+		char *args[8] = {"--state-dir", NULL};
 		int n = 2;
 
 		if (sbx_state_dir(&sd) < 0)

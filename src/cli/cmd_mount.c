@@ -52,7 +52,7 @@ static int run_wait(const char *dir, const char *prog, char *const *argv)
  * from the state dir: make sure the host runs first. */
 static int ensure_local_host(struct cli *cli)
 {
-	struct hostctl_info hi = { 0 };
+	struct hostctl_info hi = {0};
 	const char *tok = getenv("KOYEB_API_TOKEN");
 	bool started = false;
 	int r;
@@ -90,8 +90,7 @@ static int run_sbxfs(struct cli *cli, const char *spec, const char *dir, const c
 	return run_wait(cli->argv0_dir, "sbxfs", argv);
 }
 
-static const char mount_usage[] =
-	"usage: sbx mount SANDBOX[:/remote/dir] DIR [-o OPTIONS] [-f]\n";
+static const char mount_usage[] = "usage: sbx mount SANDBOX[:/remote/dir] DIR [-o OPTIONS] [-f]\n";
 
 int cmd_mount(struct cli *cli, int argc, char **argv)
 {
@@ -179,7 +178,7 @@ int cmd_umount(struct cli *cli, int argc, char **argv)
 /* mount.sbxfs SPEC DIR [-sfnv] [-o OPTS]: the interface mount(8) uses. */
 int cmd_mount_helper(struct cli *cli, int argc, char **argv)
 {
-	const char *opts = NULL, *pos[2] = { NULL, NULL };
+	const char *opts = NULL, *pos[2] = {NULL, NULL};
 	int i, np = 0, r;
 	bool fake = false;
 
@@ -215,10 +214,10 @@ static const char up_usage[] = "usage: sbx up [--name NAME] [--image IMAGE] DIR\
 
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
-	struct sbx_create_opts o = { .wait_ready = true };
+	struct sbx_create_opts o = {.wait_ready = true};
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_client *c;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	char spec[256];
 	int i, r;
 	const char *dir = NULL;

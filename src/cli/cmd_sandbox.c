@@ -60,33 +60,33 @@ static void print_sandbox_json(struct sbx_sandbox *sb, const char *status)
 }
 
 static const char create_usage[] =
-	"usage: sbx create [--image IMAGE] [--name NAME] [--instance-type TYPE]\n"
-	"                  [--env K=V]... [--region R]... [--port P]... [--no-ports]\n"
-	"                  [--timeout SECONDS] [--no-wait] [--json] [-q]\n";
+    "usage: sbx create [--image IMAGE] [--name NAME] [--instance-type TYPE]\n"
+    "                  [--env K=V]... [--region R]... [--port P]... [--no-ports]\n"
+    "                  [--timeout SECONDS] [--no-wait] [--json] [-q]\n";
 
 int cmd_create(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "image", required_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "instance-type", required_argument, NULL, 't' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "no-ports", no_argument, NULL, 'P' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "no-wait", no_argument, NULL, 'W' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"image", required_argument, NULL, 'i'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"instance-type", required_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"region", required_argument, NULL, 'r'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"no-ports", no_argument, NULL, 'P'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"no-wait", no_argument, NULL, 'W'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sbx_create_opts o = { 0 };
-	struct strlist env = { 0 }, regions = { 0 };
+	struct sbx_create_opts o = {0};
+	struct strlist env = {0}, regions = {0};
 	int ports[MAX_LIST];
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_client *c;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	int64_t t0;
 	int ch, r;
 
@@ -98,7 +98,8 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		case 't': o.instance_type = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				fprintf(stderr, "sbx create: --env wants KEY=VALUE, got '%s'\n", optarg);
+				fprintf(stderr, "sbx create: --env wants KEY=VALUE, got '%s'\n",
+					optarg);
 				return CLI_EXIT_USAGE;
 			}
 			if (strlist_add(&env, optarg, "--env") < 0)
@@ -192,7 +193,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 {
 	struct sbx_sandbox_info *v = NULL;
 	struct sbx_client *c;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	size_t n = 0, i;
 	int r;
 
@@ -224,7 +225,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	struct sbx_sandbox *sb = NULL;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	enum sbx_status st;
 	const char *id = NULL;
 	int i, r;
@@ -264,7 +265,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		struct sbx_sandbox *sb = NULL;
-		struct sbx_err err = { 0 };
+		struct sbx_err err = {0};
 		int r;
 
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-q"))
@@ -278,7 +279,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		if (r < 0)
 			rc = cli_fail(&err, r, argv[i]);
 		else
-			cli_note(cli, "deleted sandbox %s (%s)", sbx_sandbox_name(sb), sbx_sandbox_id(sb));
+			cli_note(cli, "deleted sandbox %s (%s)", sbx_sandbox_name(sb),
+				 sbx_sandbox_id(sb));
 		sbx_sandbox_free(sb);
 	}
 	if (!n) {

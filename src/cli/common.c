@@ -45,11 +45,13 @@ static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl
 			fprintf(stderr, "sbx: the local host sbxd did not start; see %s/sbxd.log\n",
 				hi->state_dir.data ? hi->state_dir.data : "the state dir");
 		else
-			fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n", strerror(-r));
+			fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n",
+				strerror(-r));
 		return r;
 	}
 	if (started)
-		cli_note(cli, "no KOYEB_API_TOKEN set: started the local host sbxd at %s "
+		cli_note(cli,
+			 "no KOYEB_API_TOKEN set: started the local host sbxd at %s "
 			 "(state in %s; `sbx host stop` stops it)",
 			 hi->api_host.data, hi->state_dir.data);
 	o->api_host = hi->api_host.data;
@@ -60,9 +62,9 @@ static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl
 
 int cli_client(struct cli *cli, struct sbx_client **ret)
 {
-	struct sbx_client_opts o = { 0 };
-	struct hostctl_info hi = { 0 };
-	struct sbx_err err = { 0 };
+	struct sbx_client_opts o = {0};
+	struct hostctl_info hi = {0};
+	struct sbx_err err = {0};
 	const char *tok = getenv("KOYEB_API_TOKEN");
 	int r = 0;
 
@@ -89,7 +91,7 @@ out:
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 {
 	struct sbx_client *c;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	int r;
 
 	r = cli_client(cli, &c);

@@ -34,7 +34,7 @@ void hostctl_info_release(struct hostctl_info *hi)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -45,7 +45,7 @@ static bool can_connect(const char *url)
 {
 	char host[256], port[16];
 	const char *p = url, *colon, *end;
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo hints = {0}, *ai = NULL;
 	bool ok = false;
 	int fd;
 
@@ -117,7 +117,8 @@ static int read_token(struct hostctl_info *hi)
 		r = sbx_read_small_file(path.data, 4096, &hi->token);
 	}
 	while (r == 0 && hi->token.len &&
-	       (hi->token.data[hi->token.len - 1] == '\n' || hi->token.data[hi->token.len - 1] == '\r'))
+	       (hi->token.data[hi->token.len - 1] == '\n' ||
+		hi->token.data[hi->token.len - 1] == '\r'))
 		hi->token.data[--hi->token.len] = '\0';
 	sbx_buf_release(&path);
 	return r;
@@ -166,7 +167,7 @@ static void exec_sbxd(const char *sbxd_dir, char *const *args)
 static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir)
 {
 	struct sbx_buf log = SBX_BUF_INIT;
-	char *args[] = { "--state-dir", (char *)state_dir, NULL };
+	char *args[] = {"--state-dir", (char *)state_dir, NULL};
 	int logfd, nullfd;
 	pid_t pid;
 
@@ -230,7 +231,7 @@ int hostctl_ensure(const char *sbxd_dir, struct hostctl_info *hi, bool *started)
 
 int hostctl_stop(void)
 {
-	struct hostctl_info hi = { 0 };
+	struct hostctl_info hi = {0};
 	int64_t deadline;
 	int r;
 

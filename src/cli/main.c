@@ -12,28 +12,28 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-	"usage: sbx [--json] [-q] COMMAND [ARGS]\n"
-	"\n"
-	"Sandboxes (Koyeb with $KOYEB_API_TOKEN set, else the local host sbxd):\n"
-	"  create [--image I] [--name N] [--instance-type T] [--env K=V] [--region R]\n"
-	"         [--port P] [--no-wait]       create a sandbox, print its id\n"
-	"  ls                                  list sandboxes\n"
-	"  status SANDBOX                      print the sandbox status word\n"
-	"  rm SANDBOX...                       delete sandboxes\n"
-	"  exec SANDBOX [-w DIR] [-e K=V] [-t SECONDS] [-n] -- CMD [ARG]...\n"
-	"                                      run a command; exit with its code\n"
-	"Mounts (FUSE, with sbxfs):\n"
-	"  up DIR                              create a sandbox and mount it at DIR\n"
-	"  mount SANDBOX[:/dir] DIR [-o OPTS]  mount a sandbox (also: mount -t sbxfs)\n"
-	"  umount DIR                          unmount it\n"
-	"  Inside a mount, `sbx exec -- CMD` runs CMD in the sandbox, in the\n"
-	"  directory that matches the local one.\n"
-	"The local host:\n"
-	"  host start|stop|status|env          manage sbxd; `eval \"$(sbx host env)\"`\n"
-	"                                      points any Koyeb client at it\n"
-	"  host image add NAME DIR|ls|rm NAME  register a directory rootfs as an image\n"
-	"\n"
-	"SANDBOX is an id or a name. sbx --version prints the version.\n";
+    "usage: sbx [--json] [-q] COMMAND [ARGS]\n"
+    "\n"
+    "Sandboxes (Koyeb with $KOYEB_API_TOKEN set, else the local host sbxd):\n"
+    "  create [--image I] [--name N] [--instance-type T] [--env K=V] [--region R]\n"
+    "         [--port P] [--no-wait]       create a sandbox, print its id\n"
+    "  ls                                  list sandboxes\n"
+    "  status SANDBOX                      print the sandbox status word\n"
+    "  rm SANDBOX...                       delete sandboxes\n"
+    "  exec SANDBOX [-w DIR] [-e K=V] [-t SECONDS] [-n] -- CMD [ARG]...\n"
+    "                                      run a command; exit with its code\n"
+    "Mounts (FUSE, with sbxfs):\n"
+    "  up DIR                              create a sandbox and mount it at DIR\n"
+    "  mount SANDBOX[:/dir] DIR [-o OPTS]  mount a sandbox (also: mount -t sbxfs)\n"
+    "  umount DIR                          unmount it\n"
+    "  Inside a mount, `sbx exec -- CMD` runs CMD in the sandbox, in the\n"
+    "  directory that matches the local one.\n"
+    "The local host:\n"
+    "  host start|stop|status|env          manage sbxd; `eval \"$(sbx host env)\"`\n"
+    "                                      points any Koyeb client at it\n"
+    "  host image add NAME DIR|ls|rm NAME  register a directory rootfs as an image\n"
+    "\n"
+    "SANDBOX is an id or a name. sbx --version prints the version.\n";
 
 struct command {
 	const char *name;
@@ -41,10 +41,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "create", cmd_create }, { "ls", cmd_ls },	{ "list", cmd_ls },
-	{ "status", cmd_status }, { "rm", cmd_rm },	{ "delete", cmd_rm },
-	{ "exec", cmd_exec },	  { "host", cmd_host },	{ "mount", cmd_mount },
-	{ "umount", cmd_umount }, { "up", cmd_up },
+    {"create", cmd_create}, {"ls", cmd_ls},	    {"list", cmd_ls},	{"status", cmd_status},
+    {"rm", cmd_rm},	    {"delete", cmd_rm},	    {"exec", cmd_exec}, {"host", cmd_host},
+    {"mount", cmd_mount},   {"umount", cmd_umount}, {"up", cmd_up},
 };
 
 static char *self_dir(void)
@@ -60,7 +59,7 @@ static char *self_dir(void)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { 0 };
+	struct cli cli = {0};
 	char *base = strrchr(argv[0], '/');
 	size_t i;
 	int rc = CLI_EXIT_USAGE;

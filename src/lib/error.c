@@ -14,11 +14,16 @@ const char *sbx_errclass(int code)
 	case SBX_ENOTFOUND: return "not found";
 	case SBX_EEXIST: return "exists";
 	case SBX_ENOTEMPTY: return "not empty";
-	case SBX_EPERM: case EPERM: return "permission";
+	case SBX_EPERM:
+	case EPERM: return "permission";
 	case SBX_ENOTHEALTHY: return "not healthy";
 	case SBX_ETIMEDOUT: return "timeout";
-	case SBX_ECONN: case ECONNREFUSED: case ECONNRESET: case EPIPE: return "connection";
-	case SBX_EPROTO: case EBADMSG: return "protocol";
+	case SBX_ECONN:
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case EPIPE: return "connection";
+	case SBX_EPROTO:
+	case EBADMSG: return "protocol";
 	case SBX_EAUTH: return "auth";
 	case SBX_EINVAL: return "invalid";
 	case SBX_EISDIR: return "is a directory";
@@ -49,12 +54,14 @@ int sbx_err_set(struct sbx_err *err, int code, int http_status, const char *fmt,
 int sbx_err_from_http(int status)
 {
 	switch (status) {
-	case 400: case 422: return -SBX_EINVAL;
+	case 400:
+	case 422: return -SBX_EINVAL;
 	case 401: return -SBX_EAUTH;
 	case 403: return -SBX_EPERM;
 	case 404: return -SBX_ENOTFOUND;
 	case 409: return -SBX_EEXIST;
-	case 408: case 504: return -SBX_ETIMEDOUT;
+	case 408:
+	case 504: return -SBX_ETIMEDOUT;
 	case 503: return -SBX_ENOTHEALTHY;
 	default: return -SBX_EIO;
 	}

@@ -140,8 +140,8 @@ END_TEST
 START_TEST(empty_lists_mean_defaults)
 {
 	static const char *const none[] = {NULL};
-	struct sbx_create_opts o = {.name = "demo", .regions = none, .n_regions = 0,
-				    .env = none, .n_env = 0};
+	struct sbx_create_opts o = {
+	    .name = "demo", .regions = none, .n_regions = 0, .env = none, .n_env = 0};
 	json_object *j = service_body(&o);
 
 	ck_assert_uint_eq(len_of(j, "definition.regions"), 1);

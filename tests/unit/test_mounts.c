@@ -24,11 +24,11 @@ static void write_info(const char *text)
 }
 
 static const char INFO[] =
-	"22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
-	"40 22 0:45 / /mnt/a\\040b rw,nosuid,nodev shared:9 - fuse.sbxfs sbxfs#x rw,user_id=0\n"
-	"41 40 0:46 / /mnt/a\\040b/inner rw - fuse.sbxfs sbxfs#y rw\n"
-	"42 22 0:47 / /mnt/other rw - fuse.sshfs h:/ rw\n"
-	"43 22 0:48 / /mnt/nl\\012x rw - fuse.sbxfs sbxfs#z rw\n";
+    "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+    "40 22 0:45 / /mnt/a\\040b rw,nosuid,nodev shared:9 - fuse.sbxfs sbxfs#x rw,user_id=0\n"
+    "41 40 0:46 / /mnt/a\\040b/inner rw - fuse.sbxfs sbxfs#y rw\n"
+    "42 22 0:47 / /mnt/other rw - fuse.sshfs h:/ rw\n"
+    "43 22 0:48 / /mnt/nl\\012x rw - fuse.sbxfs sbxfs#z rw\n";
 
 START_TEST(unescape)
 {

@@ -4,18 +4,15 @@
 #include <errno.h>
 #include <stdint.h>
 
-static const char STD[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char URL[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t sbx_b64_encoded_len(size_t n)
 {
 	return (n + 2) / 3 * 4;
 }
 
-static int encode(struct sbx_buf *out, const unsigned char *s, size_t n,
-		  const char *alpha, int pad)
+static int encode(struct sbx_buf *out, const unsigned char *s, size_t n, const char *alpha, int pad)
 {
 	size_t i = 0;
 	char *o;

@@ -18,7 +18,10 @@ struct sbx_buf {
 	size_t cap;
 };
 
-#define SBX_BUF_INIT { NULL, 0, 0 }
+#define SBX_BUF_INIT                                                                               \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void sbx_buf_init(struct sbx_buf *b);
 /* Frees the storage and resets to empty. Accepts an initialised empty buffer. */
@@ -28,10 +31,9 @@ int sbx_buf_reserve(struct sbx_buf *b, size_t extra);
 int sbx_buf_append(struct sbx_buf *b, const void *p, size_t n);
 int sbx_buf_puts(struct sbx_buf *b, const char *s);
 int sbx_buf_putc(struct sbx_buf *b, char c);
-int sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sbx_buf_vprintf(struct sbx_buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len). */
 void sbx_buf_consume(struct sbx_buf *b, size_t n);
 void sbx_buf_reset(struct sbx_buf *b);

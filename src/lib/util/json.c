@@ -141,7 +141,7 @@ int sbx_json_dump(struct sbx_buf *out, json_object *o)
 {
 	size_t n;
 	const char *s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 
 	if (!s)
 		return -ENOMEM;

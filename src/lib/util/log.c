@@ -17,7 +17,7 @@ bool sbx_log_debug_enabled(void)
 
 void sbx_log(enum sbx_log_level lvl, const char *fmt, ...)
 {
-	static const char *const names[] = { "debug", "info", "warn", "error" };
+	static const char *const names[] = {"debug", "info", "warn", "error"};
 	char line[2048];
 	struct timespec ts;
 	struct tm tm;
@@ -28,9 +28,8 @@ void sbx_log(enum sbx_log_level lvl, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ld %s %s: ",
-			      ts.tv_nsec / 1000000, program_invocation_short_name,
-			      names[lvl]);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ld %s %s: ", ts.tv_nsec / 1000000,
+			      program_invocation_short_name, names[lvl]);
 	va_start(ap, fmt);
 	if (n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -13,13 +13,12 @@
 enum sbx_log_level { SBX_LOG_DEBUG, SBX_LOG_INFO, SBX_LOG_WARN, SBX_LOG_ERR };
 
 bool sbx_log_debug_enabled(void);
-void sbx_log(enum sbx_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sbx_log(enum sbx_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define sbx_debug(...)                                   \
-	do {                                             \
-		if (sbx_log_debug_enabled())             \
-			sbx_log(SBX_LOG_DEBUG, __VA_ARGS__); \
+#define sbx_debug(...)                                                                             \
+	do {                                                                                       \
+		if (sbx_log_debug_enabled())                                                       \
+			sbx_log(SBX_LOG_DEBUG, __VA_ARGS__);                                       \
 	} while (0)
 
 #endif

@@ -5,8 +5,8 @@
 
 static int is_safe(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("_@%+=:,./-", c));
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("_@%+=:,./-", c));
 }
 
 int sbx_shquote(struct sbx_buf *out, const char *s)
