@@ -11,6 +11,7 @@
  */
 #include "cli/cli.h"
 #include "cli/mounts.h"
+#include "util/statedir.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,26 +36,11 @@ struct exec_ctx {
 	int out_broken; /* set on the transport thread when stdout is gone */
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void on_stdout(void *ud, const char *data, size_t n)
 {
 	struct exec_ctx *x = ud;
 
-	if (!x->out_broken && write_all(1, data, n) < 0) {
+	if (!x->out_broken && sbx_write_all(1, data, n) < 0) {
 		x->out_broken = 1;
 		sbx_exec_cancel(x->exec);
 	}
@@ -63,7 +49,7 @@ static void on_stdout(void *ud, const char *data, size_t n)
 static void on_stderr(void *ud, const char *data, size_t n)
 {
 	(void)ud;
-	write_all(2, data, n);
+	sbx_write_all(2, data, n);
 }
 
 static void on_done(void *ud, const struct sbx_exec_result *r)

@@ -12,22 +12,6 @@
 #include "util/buf.h"
 #include "util/statedir.h"
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 {
 	struct sbx_buf tmp = SBX_BUF_INIT;
@@ -45,7 +29,7 @@ int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 		r = -errno;
 		goto out;
 	}
-	r = write_all(fd, data, n);
+	r = sbx_write_all(fd, data, n);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

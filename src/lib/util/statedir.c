@@ -76,3 +76,21 @@ int sbx_read_small_file(const char *path, size_t max, struct sbx_buf *out)
 	close(fd);
 	return r;
 }
+
+int sbx_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
