@@ -14,6 +14,7 @@
 #include "util/statedir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -76,7 +77,8 @@ static const char exec_usage[] =
 struct exec_args {
 	const char *id;
 	int id_idx;			/* index of id in argv, or 0 */
-	struct sbx_buf mnt_id, mnt_cwd; /* from the mount we run in */
+	struct sbx_buf mnt_id, mnt_cwd, mnt_path; /* from the mount we run in */
+	bool via_mount; /* running in the mounted sandbox: refresh its caches after */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
 };
@@ -154,6 +156,8 @@ static int mount_context(struct exec_args *a)
 	rel = cwd + (strcmp(mnt.data, "/") ? mnt.len : 0);
 	r = sbx_buf_puts(&a->mnt_id, src.data);
 	if (r == 0)
+		r = sbx_buf_puts(&a->mnt_path, mnt.data);
+	if (r == 0)
 		r = sbx_buf_puts(&a->mnt_cwd, *dir ? dir : "/");
 	/* join dir and rel with exactly one slash */
 	while (r == 0 && a->mnt_cwd.len > 1 && a->mnt_cwd.data[a->mnt_cwd.len - 1] == '/')
@@ -193,9 +197,30 @@ static int resolve_target(struct exec_args *a, char **argv)
 		}
 		a->id = a->mnt_id.data;
 	}
-	if (in_mount && !a->o.cwd && !strcmp(a->id, a->mnt_id.data))
+	a->via_mount = in_mount && !strcmp(a->id, a->mnt_id.data);
+	if (a->via_mount && !a->o.cwd)
 		a->o.cwd = a->mnt_cwd.data;
 	return 0;
+}
+
+/* The command ran beside the mount, not through its /.ctl: tell the driver
+ * to drop its caches so that the mount shows what the command changed (the
+ * consistency contract of design.md). Best effort: a failure only means the
+ * mount may show old attributes until its cache timeout. */
+static void refresh_mount(const struct exec_args *a)
+{
+	struct sbx_buf p = SBX_BUF_INIT;
+	int fd;
+
+	if (!a->via_mount || sbx_buf_printf(&p, "%s/.ctl/ctl", a->mnt_path.data) < 0)
+		goto out;
+	fd = open(p.data, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		sbx_write_all(fd, "drop-caches\n", 12);
+		close(fd);
+	}
+out:
+	sbx_buf_release(&p);
 }
 
 /* Forwards one chunk of stdin; returns 1 at EOF, 0 otherwise, <0 on error. */
@@ -305,6 +330,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = exit_status(&x, wait_loop(&x, sigfd, a.o.stdin_open));
+	refresh_mount(&a);
 out:
 	sbx_exec_unref(x.exec);
 	sbx_sandbox_free(sb);
@@ -314,5 +340,6 @@ out:
 		close(x.done_fd);
 	sbx_buf_release(&a.mnt_id);
 	sbx_buf_release(&a.mnt_cwd);
+	sbx_buf_release(&a.mnt_path);
 	return rc;
 }

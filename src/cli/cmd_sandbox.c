@@ -130,9 +130,9 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	o.ports = o.n_ports ? ports : NULL;
-	o.env = env.v;
+	o.env = env.n ? env.v : NULL;
 	o.n_env = env.n;
-	o.regions = regions.v;
+	o.regions = regions.n ? regions.v : NULL;
 	o.n_regions = regions.n;
 	if (cli_client(cli, &c) < 0)
 		return CLI_EXIT_FAIL;

@@ -1,0 +1,255 @@
+/**
+ * @file sbx/rfs.h
+ * @brief Remote filesystem operations for a FUSE driver, over exec.
+ *
+ * What the seed primitives of fs.h lack and a POSIX filesystem needs: lstat,
+ * a directory listing with every entry's attributes, readlink, link,
+ * symlink, chmod/chown/truncate/utimens, statfs, whole-file and ranged reads
+ * streamed into a local descriptor, and atomic (or in-place) writes streamed
+ * from a local descriptor.
+ *
+ * Each operation is ONE exec session (one round trip) running a short
+ * POSIX sh script under LC_ALL=C. The scripts use GNU find -printf for
+ * attributes (the default image has GNU findutils and coreutils); a missing
+ * tool fails with -SBX_EIO and a message that names it. Paths are absolute
+ * remote paths and may hold any byte but NUL: every one is quoted with
+ * sbx_shquote(). Machine-readable output is NUL-separated, so names with
+ * newlines are exact.
+ *
+ * Errors: file errors are the errno a local filesystem would give (-ENOENT,
+ * -EEXIST, -ENOTEMPTY, -EISDIR, -ENOTDIR, -EACCES, -EPERM, -ENOSPC, -EROFS,
+ * -EINVAL, -ENAMETOOLONG, …), mapped from the tools' LC_ALL=C stderr or from
+ * the scripts' own markers. A failure to reach the sandbox is never a file
+ * error: it is -SBX_ECONN, -SBX_ENOTHEALTHY, -SBX_ETIMEDOUT, -SBX_EPROTO or
+ * -SBX_EAUTH (sbx_rfs_is_transport_error() tells them apart).
+ *
+ * Threading: a struct sbx_rfs is thread-safe; every call here is synchronous
+ * (it blocks the calling thread until its session ends) and must not be made
+ * from an exec callback (the transport thread). Counters of requests, round
+ * trips, bytes and latency per operation are kept for /.ctl/stats.
+ */
+#ifndef SBX_RFS_H
+#define SBX_RFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "sbx/error.h"
+#include "sbx/sandbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sbx_rfs;
+
+/** Options of sbx_rfs_new(). Zero-initialise. */
+struct sbx_rfs_opts {
+	/** Deadline of one metadata operation in seconds; 0 means 60. Data
+	 *  transfers get this plus one second per MiB. */
+	double op_timeout_s;
+};
+
+/** Creates the context for @p sb (borrowed: it must outlive the context).
+ *  Returns 0 and *ret (free with sbx_rfs_free), or -ENOMEM. */
+int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct sbx_rfs **ret);
+/** Frees the context. Accepts NULL. No call may be in progress. */
+void sbx_rfs_free(struct sbx_rfs *r);
+/** The sandbox (borrowed). */
+struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
+
+/** true for the codes that say "the sandbox could not be reached or did not
+ *  answer" rather than "the file operation failed". @p code is negative. */
+bool sbx_rfs_is_transport_error(int code);
+
+/** Attributes of a remote file, as lstat(2) gives them. */
+struct sbx_rfs_attr {
+	uint32_t mode; /**< type and permission bits, like st_mode */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t blocks; /**< 512-byte blocks */
+	uint64_t ino;	 /**< remote inode number */
+	uint64_t dev;	 /**< remote device number */
+	struct timespec atime, mtime, ctime;
+};
+
+/** One entry of a listing. */
+struct sbx_rfs_dirent {
+	char *name; /**< never "." or ".."; any byte but NUL and '/' */
+	char *link; /**< symlink target, or NULL for other types */
+	struct sbx_rfs_attr attr;
+};
+
+/** A directory listing: the directory's own attributes and its entries in
+ *  the order the remote returned them. Release with sbx_rfs_dir_release(). */
+struct sbx_rfs_dir {
+	struct sbx_rfs_attr self;
+	struct sbx_rfs_dirent *ents;
+	size_t n;
+};
+void sbx_rfs_dir_release(struct sbx_rfs_dir *d);
+
+/** lstat. */
+int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
+		 struct sbx_err *err);
+/** Lists a directory with every entry's attributes and symlink targets, in
+ *  one round trip. -ENOTDIR when @p path is not a directory. At most
+ *  SBX_RFS_DIR_MAX entries (-EFBIG past it). */
+#define SBX_RFS_DIR_MAX 1000000
+int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
+		    struct sbx_err *err);
+/** The target of a symlink (caller frees); -EINVAL if not a symlink. */
+int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
+
+/** mkdir with exactly @p mode (no umask); attributes of the new dir in *ret
+ *  (may be NULL). */
+int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
+		  struct sbx_err *err);
+/** Creates a regular file (S_IFREG) or a FIFO (S_IFIFO) with exactly @p mode.
+ *  With @p excl an existing path is -EEXIST; without, an existing regular
+ *  file is opened as is (not truncated, mode kept). */
+int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
+		   struct sbx_rfs_attr *ret, struct sbx_err *err);
+/** unlink: -EISDIR for a directory. */
+int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+/** rmdir: -ENOTEMPTY, -ENOTDIR. */
+int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+
+#define SBX_RFS_NOREPLACE 1u /**< rename: fail with -EEXIST if @p to exists */
+/** rename(2) semantics: an existing target is replaced atomically (a file by
+ *  a file, a directory by a directory if empty). Flags: SBX_RFS_NOREPLACE
+ *  (checked just before the rename; not atomic against other writers).
+ *  Other flags are -EINVAL. */
+int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+		   struct sbx_err *err);
+/** Hard link @p to → @p from; attributes of the file in *ret (may be NULL).
+ *  An existing @p to is -EEXIST; a directory @p from is -EPERM. */
+int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
+		 struct sbx_err *err);
+/** Symlink @p path whose content is @p target (any bytes but NUL). */
+int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+
+/** Which members of struct sbx_rfs_setattr are set. */
+#define SBX_RFS_SET_MODE      0x01u
+#define SBX_RFS_SET_UID	      0x02u
+#define SBX_RFS_SET_GID	      0x04u
+#define SBX_RFS_SET_SIZE      0x08u
+#define SBX_RFS_SET_ATIME     0x10u /**< to atime */
+#define SBX_RFS_SET_MTIME     0x20u /**< to mtime */
+#define SBX_RFS_SET_ATIME_NOW 0x40u /**< to the remote clock's now */
+#define SBX_RFS_SET_MTIME_NOW 0x80u
+
+/** Attribute changes, applied in the order size, owner, mode, times. */
+struct sbx_rfs_setattr {
+	unsigned valid; /**< SBX_RFS_SET_* */
+	uint32_t mode;	/**< permission bits (07777) */
+	uint32_t uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+/** chmod / lchown / truncate / utimensat(AT_SYMLINK_NOFOLLOW) in one round
+ *  trip; the new attributes in *ret (may be NULL). */
+int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+/** statvfs of the filesystem holding @p path. */
+int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err);
+
+/** Size of a content validator: a string (inode, size and mtime as the
+ *  remote prints them) that names one version of a file's bytes. Two
+ *  versions with the same validator are taken to hold the same bytes. */
+#define SBX_RFS_VALIDATOR_MAX 96
+
+/** Reads a whole regular file into @p fd (written with pwrite from offset 0;
+ *  the caller truncates it first) in one round trip, together with its
+ *  attributes and validator (@p ret_validator, SBX_RFS_VALIDATOR_MAX bytes).
+ *  When @p validator is not NULL and still matches the remote file, no
+ *  content is sent and *ret_unchanged is true (fd untouched). *ret_len:
+ *  bytes written. @p size_hint (the expected size, or 0) extends the
+ *  deadline. -EISDIR for a directory; -EINVAL for anything not a regular
+ *  file. Every ret_ pointer may be NULL. */
+int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
+		  uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
+		  struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err);
+/** Reads up to @p len bytes at @p off into @p fd at @p fd_off; *ret_n gets
+ *  the count (short at EOF). */
+int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+		       uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err);
+
+/** How sbx_rfs_store() writes. Zero-initialise; set `valid` bits like
+ *  sbx_rfs_setattr() for what to apply to the stored file (mode, owner and
+ *  times: the values of the file it replaces, plus pending changes). */
+struct sbx_rfs_store_opts {
+	/** Write into the existing file (keeps its inode: hard links stay one
+	 *  file) instead of a temporary file in the same directory renamed
+	 *  over it (a reader never sees half a file). */
+	bool in_place;
+	struct sbx_rfs_setattr attrs; /**< SIZE is ignored */
+};
+/** Stores the first @p len bytes of local @p fd as the content of @p path, in
+ *  one round trip, streaming it as the session's stdin (any size, any bytes).
+ *  The attributes and validator after the store in *ret and
+ *  *ret_validator (both may be NULL). On failure the
+ *  remote file is unchanged (atomic mode) and nothing is left behind. */
+int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
+		  struct sbx_err *err);
+
+/** Sends signal @p sig_name ("TERM", "INT", "KILL", …: letters only) to every
+ *  process in the sandbox whose environment holds @p env_marker ("K=V").
+ *  *ret_count: processes signalled. Linux /proc only. */
+int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
+		       unsigned *ret_count, struct sbx_err *err);
+
+/** The operations counted by sbx_rfs_stats(). */
+enum sbx_rfs_op {
+	SBX_RFS_OP_STAT,
+	SBX_RFS_OP_READDIR,
+	SBX_RFS_OP_READLINK,
+	SBX_RFS_OP_MKDIR,
+	SBX_RFS_OP_CREATE,
+	SBX_RFS_OP_UNLINK,
+	SBX_RFS_OP_RMDIR,
+	SBX_RFS_OP_RENAME,
+	SBX_RFS_OP_LINK,
+	SBX_RFS_OP_SYMLINK,
+	SBX_RFS_OP_SETATTR,
+	SBX_RFS_OP_STATFS,
+	SBX_RFS_OP_FETCH,
+	SBX_RFS_OP_READ_RANGE,
+	SBX_RFS_OP_STORE,
+	SBX_RFS_OP_SIGNAL,
+	SBX_RFS_OP__N
+};
+/** "stat", "readdir", … (static string). */
+const char *sbx_rfs_op_name(enum sbx_rfs_op op);
+
+/** Latency histogram buckets: bucket i counts calls that took less than
+ *  2^i milliseconds (the last one: everything slower). */
+#define SBX_RFS_HIST_N 20
+
+/** Counters of one operation. */
+struct sbx_rfs_opstats {
+	uint64_t requests;    /**< calls */
+	uint64_t round_trips; /**< exec sessions opened */
+	uint64_t errors;      /**< calls that failed (any error) */
+	uint64_t bytes_in;    /**< stdout bytes received */
+	uint64_t bytes_out;   /**< stdin bytes sent */
+	uint64_t us_total;    /**< summed latency, microseconds */
+	uint64_t hist[SBX_RFS_HIST_N];
+};
+/** Copies the counters (a consistent snapshot) into out[SBX_RFS_OP__N]. */
+void sbx_rfs_stats(struct sbx_rfs *r, struct sbx_rfs_opstats *out);
+/** The latency below which @p pct percent (0 < pct <= 100) of the calls of
+ *  @p s completed, in milliseconds (a power of two, from the histogram);
+ *  0 when there were no calls. */
+uint64_t sbx_rfs_percentile_ms(const struct sbx_rfs_opstats *s, double pct);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

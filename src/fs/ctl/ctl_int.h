@@ -1,0 +1,127 @@
+/* ctl_int.h - the insides of the control tree, shared by ctl.c (the tree
+ * and its handlers), job.c (jobs: exec sessions, streams, parked reads) and
+ * files.c (the content of status, info, stats and the ctl verbs).
+ *
+ * Everything mutable in struct ctl and struct job is protected by
+ * ctl->lock, which is the innermost lock of the driver (fs.h). FUSE replies
+ * to parked reads are sent with ctl->lock held: a reply only takes
+ * libfuse's session lock, which no holder of ctl->lock waits for, and the
+ * interrupt callback takes ctl->lock without holding libfuse's.
+ */
+#ifndef SBX_FS_CTL_CTL_INT_H
+#define SBX_FS_CTL_CTL_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "fs/ctl/ctl.h"
+#include "util/buf.h"
+
+#define CTL_INO(job, kind) (CTL_BIT | ((uint64_t)(job) << 8) | (uint64_t)(kind))
+#define CTL_JOB_OF(ino)	   ((unsigned)(((ino) & ~CTL_BIT) >> 8))
+#define CTL_KIND_OF(ino)   ((int)((ino)&0xff))
+
+/* Kinds of the top level (job 0) and of a job's directory (job N). */
+enum { K_DIR = 1, K_STATUS, K_INFO, K_CTL, K_EXEC, K_NEW, K_JOBS, K_STATS, K_LAST };
+enum { J_DIR = 1, J_CTL, J_STDIN, J_STDOUT, J_STDERR, J_OUTPUT, J_STATUS, J_EXIT, J_CMD };
+
+#define JOB_MAX		      10000
+#define JOB_KEEP_OUTPUT	      256	  /* ended jobs whose output is kept */
+#define JOB_STREAM_MAX	      (64u << 20) /* bytes kept per stream; the rest is counted */
+#define JOB_STDIN_PENDING_MAX (16u << 20)
+#define JOB_CMD_MAX	      (96u << 10)
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_FINISHED, JOB_FAILED, JOB_KILLED, JOB_TIMEOUT };
+enum { S_OUT, S_ERR, S_ALL, S_EXIT };
+
+struct stream {
+	struct sbx_buf b;
+	uint64_t dropped; /* bytes past JOB_STREAM_MAX */
+};
+
+/* A read parked on a job until data or its end. */
+struct waiter {
+	fuse_req_t req;
+	int stream;	  /* S_OUT, S_ERR, S_ALL or S_EXIT */
+	uint64_t off;	  /* kernel offset, when cursor is NULL */
+	uint64_t *cursor; /* the handle's own position (.ctl/exec) */
+	size_t size;
+	bool registering; /* between parking and the interrupt hook */
+	bool interrupted;
+	struct waiter *next;
+};
+
+struct job {
+	unsigned id;
+	struct ctl *ctl;
+	enum job_state state; /* shown; final only once ended */
+	enum job_state final; /* set by the exec's on_done */
+	bool done;	      /* on_done came */
+	bool ended;	      /* done, and the caches were dropped: published */
+	bool from_exec;	      /* started by a write to .ctl/exec: no stdin */
+	bool pruned;	      /* output freed (an old ended job): reads EOF */
+	char *cmd, *cwd;
+	char **env;
+	size_t n_env;
+	double timeout_s;
+	char marker[64];    /* SBXFS_JOB=<uuid>, in the job's environment */
+	struct stream s[3]; /* S_OUT, S_ERR, S_ALL */
+	struct sbx_exec *e; /* while the session may run */
+	int exit_code;
+	char msg[SBX_ERR_MSG_MAX]; /* why it failed, when it did not run to an exit */
+	struct sbx_buf stdin_pend; /* stdin written before the start */
+	bool stdin_eof;		   /* EOF requested before the start */
+	unsigned stdin_writers;
+	struct waiter *waiters;
+	struct timespec ctime, mtime;
+};
+
+struct ctl {
+	struct sbx_fs *fs;
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* signalled when a session ends */
+	struct job **jobs; /* jobs[i] has id i + 1 */
+	size_t n_jobs, cap;
+	unsigned running; /* sessions started and not done */
+};
+
+/* A handle of a /.ctl file. */
+struct ctl_fh {
+	int kind;
+	unsigned job;
+	struct sbx_buf snap;  /* content fixed at open (status, info, …) */
+	uint64_t cursor;      /* .ctl/exec: read position in the output */
+	struct job *exec_job; /* .ctl/exec: the job its first write started */
+	bool stdin_writer;
+};
+
+/* job.c */
+const char *job_state_name(enum job_state s);
+/* Allocates a pending job; NULL with *err set (-ENOSPC, -ENOMEM). */
+struct job *job_new(struct ctl *c, int *err);
+struct job *job_get(struct ctl *c, unsigned id); /* ctl->lock held */
+/* Starts a pending job running cmd: flushes dirty files first. */
+int job_run(struct ctl *c, struct job *j, const char *cmd, size_t len);
+int job_kill(struct ctl *c, struct job *j);
+int job_signal(struct ctl *c, struct job *j, const char *name);
+/* Parks or answers a read of stream (S_*) at off, or at *cursor. */
+void job_read(fuse_req_t req, struct job *j, int stream, uint64_t off, size_t size,
+	      uint64_t *cursor);
+int job_stdin_write(struct ctl *c, struct job *j, const char *d, size_t n);
+void job_stdin_open(struct ctl *c, struct job *j);
+void job_stdin_close(struct ctl *c, struct job *j);
+/* Exit code shown in jobs/N/exit (ctl->lock held, job ended). */
+int job_exit_code(const struct job *j);
+void job_free(struct job *j);
+
+/* files.c */
+int ctl_snap_status(struct sbx_fs *fs, struct sbx_buf *out);
+int ctl_snap_info(struct sbx_fs *fs, struct sbx_buf *out);
+int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out);
+/* Runs the lines of a write to .ctl/ctl or jobs/N/ctl. */
+int ctl_verbs(struct ctl *c, const char *buf, size_t size);
+int ctl_job_verbs(struct ctl *c, struct job *j, const char *buf, size_t size);
+
+#endif

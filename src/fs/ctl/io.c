@@ -1,0 +1,204 @@
+/* io.c - open/read/write/release of the /.ctl files.
+ *
+ * status, info, stats, new, jobs/N/status and jobs/N/cmd are snapshots made
+ * at open; the streams and exit of a job are read live (job_read parks the
+ * request until there is something to say); ctl, jobs/N/ctl, jobs/N/stdin
+ * and exec take writes. Every file is direct_io: the kernel caches nothing.
+ */
+#include "fs/ctl/ctl_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ctl_fh.kind of the files of a job: FH_JOB + J_* (K_* for the top). */
+#define FH_JOB 100
+
+static struct ctl_fh *fh_of(struct fuse_file_info *fi)
+{
+	return (struct ctl_fh *)(uintptr_t)fi->fh;
+}
+
+/* Fills the snapshot of a file that has one; 0, or a negative errno. */
+static int snapshot(struct ctl *c, struct ctl_fh *fh)
+{
+	struct job *j;
+	int r = 0;
+
+	switch (fh->kind) {
+	case K_STATUS: return ctl_snap_status(c->fs, &fh->snap);
+	case K_INFO: return ctl_snap_info(c->fs, &fh->snap);
+	case K_STATS: return ctl_snap_stats(c->fs, &fh->snap);
+	case K_NEW: j = job_new(c, &r); return j ? sbx_buf_printf(&fh->snap, "%u\n", j->id) : r;
+	case FH_JOB + J_STATUS:
+	case FH_JOB + J_CMD:
+		pthread_mutex_lock(&c->lock);
+		j = job_get(c, fh->job);
+		if (!j)
+			r = -ENOENT;
+		else if (fh->kind == FH_JOB + J_STATUS)
+			r = sbx_buf_printf(&fh->snap, "%s\n", job_state_name(j->state));
+		else if (j->cmd)
+			r = sbx_buf_printf(&fh->snap, "%s\n", j->cmd);
+		pthread_mutex_unlock(&c->lock);
+		return r;
+	default: return 0;
+	}
+}
+
+void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ctl *c = fs_of(req)->ctl;
+	struct ctl_fh *fh;
+	struct job *j = NULL;
+	int kind = CTL_KIND_OF(ino), r;
+	unsigned jid = CTL_JOB_OF(ino);
+	int acc = fi->flags & O_ACCMODE;
+
+	if ((jid == 0 && (kind == K_DIR || kind == K_JOBS)) || (jid && kind == J_DIR)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	j = jid ? job_get(c, jid) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (jid && !j) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fh->kind = jid ? FH_JOB + kind : kind; /* job kinds apart from top kinds */
+	fh->job = jid;
+	r = snapshot(c, fh);
+	if (r < 0) {
+		sbx_buf_release(&fh->snap);
+		free(fh);
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	if (jid && kind == J_STDIN && acc != O_RDONLY) {
+		fh->stdin_writer = true;
+		job_stdin_open(c, j);
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->nonseekable = jid == 0 && kind == K_EXEC;
+	if (fuse_reply_open(req, fi) < 0) {
+		if (fh->stdin_writer)
+			job_stdin_close(c, j);
+		sbx_buf_release(&fh->snap);
+		free(fh);
+	}
+}
+
+static void reply_snap(fuse_req_t req, const struct ctl_fh *fh, size_t size, off_t off)
+{
+	size_t o = off > 0 ? (size_t)off : 0;
+	size_t n = o < fh->snap.len ? fh->snap.len - o : 0;
+
+	fuse_reply_buf(req, n ? fh->snap.data + o : NULL, n < size ? n : size);
+}
+
+void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct ctl *c = fs_of(req)->ctl;
+	struct ctl_fh *fh = fh_of(fi);
+	unsigned jid = CTL_JOB_OF(ino);
+	int kind = CTL_KIND_OF(ino);
+	struct job *j;
+	uint64_t o = off > 0 ? (uint64_t)off : 0;
+
+	if (jid == 0 && kind == K_EXEC) {
+		if (!fh->exec_job)
+			fuse_reply_buf(req, NULL, 0); /* nothing started on this handle */
+		else
+			job_read(req, fh->exec_job, S_ALL, 0, size, &fh->cursor);
+		return;
+	}
+	if (!jid || (kind != J_STDOUT && kind != J_STDERR && kind != J_OUTPUT && kind != J_EXIT)) {
+		reply_snap(req, fh, size, off);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	j = job_get(c, jid);
+	pthread_mutex_unlock(&c->lock);
+	if (!j) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	job_read(req, j, kind == J_EXIT ? S_EXIT : kind - J_STDOUT, o, size, NULL);
+}
+
+/* A write to .ctl/exec: its first one starts a job. */
+static int exec_write(struct ctl *c, struct ctl_fh *fh, const char *buf, size_t size)
+{
+	struct job *j;
+	int r;
+
+	if (fh->exec_job)
+		return -EBUSY;
+	j = job_new(c, &r);
+	if (!j)
+		return r;
+	j->from_exec = true;
+	r = job_run(c, j, buf, size);
+	if (r != -EINVAL)
+		fh->exec_job = j; /* a failure to start shows in its status too */
+	return r;
+}
+
+void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct ctl *c = fs_of(req)->ctl;
+	struct ctl_fh *fh = fh_of(fi);
+	unsigned jid = CTL_JOB_OF(ino);
+	int kind = CTL_KIND_OF(ino), r;
+	struct job *j = NULL;
+
+	(void)off;
+	if (jid) {
+		pthread_mutex_lock(&c->lock);
+		j = job_get(c, jid);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (jid == 0 && kind == K_CTL)
+		r = ctl_verbs(c, buf, size);
+	else if (jid == 0 && kind == K_EXEC)
+		r = exec_write(c, fh, buf, size);
+	else if (j && kind == J_CTL)
+		r = ctl_job_verbs(c, j, buf, size);
+	else if (j && kind == J_STDIN)
+		r = job_stdin_write(c, j, buf, size);
+	else
+		r = -EBADF;
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_write(req, size);
+}
+
+void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ctl *c = fs_of(req)->ctl;
+	struct ctl_fh *fh = fh_of(fi);
+	struct job *j;
+
+	if (fh->stdin_writer) {
+		pthread_mutex_lock(&c->lock);
+		j = job_get(c, CTL_JOB_OF(ino));
+		pthread_mutex_unlock(&c->lock);
+		if (j)
+			job_stdin_close(c, j);
+	}
+	sbx_buf_release(&fh->snap);
+	free(fh);
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,555 @@
+/* fcache.c - the shared local cache of an open file; see fcache.h.
+ *
+ * Ordering: every change of the content happens under fc->lock, and bumps
+ * the node's gen under fs->lock, so that an attribute answer that left the
+ * sandbox before the change is not stored over the local truth (the write
+ * counter of sshfs's cache). The node mirrors (local, local_dirty, size,
+ * mtime) are updated in the same fs->lock section as the gen.
+ */
+#include "fs/fcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/dirlist.h"
+#include "util/log.h"
+#include "util/rand.h"
+
+static int tmp_fd(struct sbx_fs *fs)
+{
+	char name[40], hex[17];
+	int fd;
+
+	fd = openat(fs->cache_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd >= 0 ? fd : -errno;
+	/* no O_TMPFILE here: a named file, unlinked at once */
+	if (sbx_rand_hex(hex, 8) < 0)
+		return -EIO;
+	snprintf(name, sizeof(name), ".sbxfs-%s", hex);
+	fd = openat(fs->cache_dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	unlinkat(fs->cache_dirfd, name, 0);
+	return fd;
+}
+
+static struct timespec now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+/* Mirrors the content state into the node (fc->lock held; takes fs->lock).
+ * touched: the content changed now (size and mtime are local). */
+static void mirror(struct sbx_fs *fs, struct fcache *fc, bool touched)
+{
+	struct node *n = fc->node;
+
+	pthread_mutex_lock(&fs->lock);
+	n->local = fc->loaded && n->fc == fc && fc->refs > 0;
+	n->local_dirty = fc->dirty && n->fc == fc;
+	if (touched) {
+		n->gen++;
+		n->attr.size = fc->size;
+		n->attr.blocks = (fc->size + 511) / 512;
+		n->attr.mtime = n->attr.ctime = now_real();
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* ---- idle caches (fs->lock held) ---- */
+
+static void idle_unlink(struct sbx_fs *fs, struct fcache *fc)
+{
+	if (!fc->idle)
+		return;
+	if (fc->idle_prev)
+		fc->idle_prev->idle_next = fc->idle_next;
+	else
+		fs->idle_head = fc->idle_next;
+	if (fc->idle_next)
+		fc->idle_next->idle_prev = fc->idle_prev;
+	else
+		fs->idle_tail = fc->idle_prev;
+	fc->idle_prev = fc->idle_next = NULL;
+	fs->idle_bytes -= fc->idle_bytes;
+	fs->idle_count--;
+	fc->idle = false;
+}
+
+static void idle_push(struct sbx_fs *fs, struct fcache *fc)
+{
+	fc->idle = true;
+	fc->idle_bytes = fc->size;
+	fs->idle_bytes += fc->idle_bytes;
+	fs->idle_count++;
+	fc->idle_next = NULL;
+	fc->idle_prev = fs->idle_tail;
+	if (fs->idle_tail)
+		fs->idle_tail->idle_next = fc;
+	else
+		fs->idle_head = fc;
+	fs->idle_tail = fc;
+}
+
+/* Detaches an unused cache from its node and queues it for fcache_reap. */
+static void to_reap(struct sbx_fs *fs, struct fcache *fc)
+{
+	idle_unlink(fs, fc);
+	if (fc->node->fc == fc)
+		fc->node->fc = NULL;
+	fc->node->local = fc->node->local_dirty = false;
+	fc->idle_next = fs->reap;
+	fs->reap = fc;
+}
+
+void fcache_evict_locked(struct sbx_fs *fs, struct node *n)
+{
+	if (n->fc && n->fc->refs == 0)
+		to_reap(fs, n->fc);
+}
+
+void fcache_reap(struct sbx_fs *fs)
+{
+	struct fcache *list, *fc;
+
+	pthread_mutex_lock(&fs->lock);
+	list = fs->reap;
+	fs->reap = NULL;
+	for (fc = list; fc; fc = fc->idle_next)
+		node_unref(&fs->nodes, fc->node); /* may free the node */
+	pthread_mutex_unlock(&fs->lock);
+	while ((fc = list)) {
+		list = fc->idle_next;
+		close(fc->fd);
+		pthread_mutex_destroy(&fc->lock);
+		free(fc);
+	}
+}
+
+void fcache_drop_idle(struct sbx_fs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	while (fs->idle_head)
+		to_reap(fs, fs->idle_head);
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+}
+
+struct fcache *fcache_get_locked(struct sbx_fs *fs, struct node *n)
+{
+	(void)fs;
+	if (!n->fc || n->fc->refs == 0)
+		return NULL;
+	n->fc->refs++;
+	return n->fc;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* May an idle cache be used without asking the sandbox? Its content is
+ * clean and the node's fresh attributes name the version it holds. */
+static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct fcache *fc)
+{
+	return fc->loaded && !fc->dirty && fs_attr_fresh(fs, n) && n->attr.ino == fc->ver.ino &&
+	       n->attr.size == fc->ver.size && same_time(&n->attr.mtime, &fc->ver.mtime);
+}
+
+/* A new cache for n with one reference (fs->lock held). */
+static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
+{
+	struct fcache *fc;
+	int fd = tmp_fd(fs);
+
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	fc = calloc(1, sizeof(*fc));
+	if (!fc) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&fc->lock, NULL);
+	fc->fd = fd;
+	fc->node = n;
+	fc->refs = 1;
+	node_ref(n);
+	n->fc = fc;
+	return fc;
+}
+
+int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret)
+{
+	struct fcache *fc = NULL;
+	struct node *n;
+	bool first = true, fresh = false;
+	int r = -ESTALE;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	if (n && n->fc) {
+		fc = n->fc;
+		first = fc->refs == 0;
+		if (fc->idle) {
+			idle_unlink(fs, fc);
+			fresh = version_fresh(fs, n, fc);
+		}
+		fc->refs++;
+	} else if (n) {
+		fc = fc_new(fs, n, &r);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return r;
+	pthread_mutex_lock(&fc->lock);
+	if (created && first) {
+		/* we just made it, empty */
+		if (fc->loaded && fc->size && ftruncate(fc->fd, 0) < 0)
+			fc->loaded = false;
+		else
+			fc->loaded = true;
+		fc->size = 0;
+		fc->revalidate = !fc->loaded;
+		fc->loaded_epoch = fs_epoch(fs);
+	} else if (first) {
+		fc->revalidate = !fresh; /* close-to-open */
+		if (fresh) {
+			fc->loaded_epoch = fs_epoch(fs);
+			FS_COUNT(fs, data_revalidated);
+		}
+	} else if (!fc->dirty) {
+		fc->revalidate = true;
+	}
+	trunc = trunc && !(created && first); /* a new file is empty already */
+	if (trunc && ftruncate(fc->fd, 0) == 0) {
+		fc->size = 0;
+		fc->loaded = true;
+		fc->dirty = true;
+		fc->revalidate = false;
+	}
+	mirror(fs, fc, trunc);
+	pthread_mutex_unlock(&fc->lock);
+	*ret = fc;
+	return 0;
+}
+
+/* Fetches or revalidates the content (fc->lock held). */
+static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	char val[SBX_RFS_VALIDATOR_MAX];
+	struct sbx_rfs_attr a;
+	uint64_t ep = fs_epoch(fs), len = 0, gen0, hint;
+	bool unchanged = false;
+	int r;
+
+	if (fc->dirty || (fc->loaded && !fc->revalidate && fc->loaded_epoch == ep)) {
+		FS_COUNT(fs, data_hit);
+		return 0;
+	}
+	pthread_mutex_lock(&fs->lock);
+	r = node_path(fc->node, fs->root, &path);
+	gen0 = fc->node->gen;
+	hint = fc->node->attr.size;
+	pthread_mutex_unlock(&fs->lock);
+	if (r == -ESTALE && fc->loaded) {
+		r = 0; /* unlinked while open: what we have is the file */
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = fs_check_alive(fs)
+		?: sbx_rfs_fetch(fs->rfs, path.data, fc->fd, fc->loaded ? fc->validator : NULL,
+				 hint, &unchanged, &len, &a, val, NULL);
+	if (r < 0) {
+		if (!unchanged)
+			fc->loaded = false; /* fd may hold part of a new version */
+		goto out;
+	}
+	if (unchanged) {
+		FS_COUNT(fs, data_revalidated);
+	} else {
+		FS_COUNT(fs, data_miss);
+		if (ftruncate(fc->fd, (off_t)len) < 0) {
+			r = -errno;
+			fc->loaded = false;
+			goto out;
+		}
+		fc->size = len;
+		memcpy(fc->validator, val, sizeof(val));
+	}
+	fc->loaded = true;
+	fc->revalidate = false;
+	fc->loaded_epoch = ep;
+	fc->ver = a;
+	pthread_mutex_lock(&fs->lock);
+	fs_node_set_attr(fs, fc->node, &a, gen0);
+	pthread_mutex_unlock(&fs->lock);
+	mirror(fs, fc, false);
+out:
+	sbx_buf_release(&path);
+	return r;
+}
+
+int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+		size_t *ret_n)
+{
+	size_t done = 0;
+	int r;
+
+	pthread_mutex_lock(&fc->lock);
+	r = ensure_loaded(fs, fc);
+	while (r == 0 && off + done < fc->size && done < size) {
+		size_t want = size - done;
+		ssize_t n;
+
+		if (want > fc->size - off - done)
+			want = (size_t)(fc->size - off - done);
+		n = pread(fc->fd, buf + done, want, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		done += (size_t)n;
+	}
+	pthread_mutex_unlock(&fc->lock);
+	*ret_n = done;
+	return r;
+}
+
+int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
+		 bool append)
+{
+	size_t done = 0;
+	int r;
+
+	pthread_mutex_lock(&fc->lock);
+	r = fc->loaded && !fc->revalidate ? 0 : ensure_loaded(fs, fc);
+	if (append)
+		off = fc->size;
+	while (r == 0 && done < size) {
+		ssize_t n = pwrite(fc->fd, buf + done, size - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (done) {
+		if (off + done > fc->size)
+			fc->size = off + done;
+		fc->dirty = true;
+		fc->pend.valid &= ~(SBX_RFS_SET_ATIME | SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW |
+				    SBX_RFS_SET_MTIME_NOW);
+		mirror(fs, fc, true);
+	}
+	pthread_mutex_unlock(&fc->lock);
+	return r;
+}
+
+int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&fc->lock);
+	if (size > 0 && (!fc->loaded || fc->revalidate))
+		r = ensure_loaded(fs, fc);
+	if (r == 0 && ftruncate(fc->fd, (off_t)size) < 0)
+		r = -errno;
+	if (r == 0) {
+		fc->size = size;
+		fc->loaded = true;
+		fc->revalidate = false;
+		fc->dirty = true;
+		mirror(fs, fc, true);
+	}
+	pthread_mutex_unlock(&fc->lock);
+	return r;
+}
+
+/* Uploads the content (fc->lock held, fc->dirty). */
+static int store(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct fs_ids sib = {.n = 0};
+	struct sbx_rfs_store_opts o = {0};
+	struct sbx_buf path = SBX_BUF_INIT;
+	char val[SBX_RFS_VALIDATOR_MAX];
+	struct sbx_rfs_attr a;
+	struct node *n = fc->node;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	r = node_path(n, fs->root, &path);
+	o.in_place = n->attr.nlink > 1;
+	o.attrs = fc->pend;
+	o.attrs.valid |= SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID;
+	o.attrs.mode = n->attr.mode & 07777;
+	o.attrs.uid = n->attr.uid;
+	o.attrs.gid = n->attr.gid;
+	pthread_mutex_unlock(&fs->lock);
+	if (r == -ESTALE) {
+		/* unlinked: its content goes with it, as on a local disk */
+		fc->dirty = false;
+		r = 0;
+		goto out;
+	}
+	r = r ?: fs_check_alive(fs);
+	if (r == 0)
+		r = sbx_rfs_store(fs->rfs, path.data, fc->fd, fc->size, &o, &a, val, NULL);
+	FS_COUNT(fs, stores);
+	if (r < 0) {
+		FS_COUNT(fs, store_errors);
+		fc->err = r;
+		goto out;
+	}
+	fc->dirty = false;
+	fc->err = 0;
+	memset(&fc->pend, 0, sizeof(fc->pend));
+	memcpy(fc->validator, val, sizeof(val));
+	fc->loaded_epoch = fs_epoch(fs);
+	fc->ver = a;
+	pthread_mutex_lock(&fs->lock);
+	n->local_dirty = false;
+	n->gen++;
+	fs_node_set_attr(fs, n, &a, n->gen);
+	if (n->parent)
+		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, NULL);
+	fs_siblings_stale(fs, n, &sib); /* written in place: one file, many names */
+	pthread_mutex_unlock(&fs->lock);
+	fs_notify_attrs(fs, &sib);
+out:
+	mirror(fs, fc, false);
+	sbx_buf_release(&path);
+	return r;
+}
+
+int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&fc->lock);
+	if (fc->dirty)
+		r = store(fs, fc);
+	pthread_mutex_unlock(&fc->lock);
+	return r;
+}
+
+int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
+{
+	struct sbx_rfs_setattr *p = &fc->pend;
+	struct timespec now = now_real();
+	struct node *n = fc->node;
+
+	pthread_mutex_lock(&fc->lock);
+	if (!fc->dirty) {
+		pthread_mutex_unlock(&fc->lock);
+		return 0;
+	}
+	p->valid |= sa->valid & ~SBX_RFS_SET_SIZE;
+	pthread_mutex_lock(&fs->lock);
+	if (sa->valid & SBX_RFS_SET_MODE)
+		p->mode = sa->mode, n->attr.mode = (n->attr.mode & S_IFMT) | (sa->mode & 07777);
+	if (sa->valid & SBX_RFS_SET_UID)
+		p->uid = sa->uid, n->attr.uid = sa->uid;
+	if (sa->valid & SBX_RFS_SET_GID)
+		p->gid = sa->gid, n->attr.gid = sa->gid;
+	if (sa->valid & SBX_RFS_SET_ATIME)
+		p->atime = sa->atime, n->attr.atime = sa->atime, p->valid &= ~SBX_RFS_SET_ATIME_NOW;
+	if (sa->valid & SBX_RFS_SET_ATIME_NOW)
+		n->attr.atime = now, p->valid &= ~SBX_RFS_SET_ATIME;
+	if (sa->valid & SBX_RFS_SET_MTIME)
+		p->mtime = sa->mtime, n->attr.mtime = sa->mtime, p->valid &= ~SBX_RFS_SET_MTIME_NOW;
+	if (sa->valid & SBX_RFS_SET_MTIME_NOW)
+		n->attr.mtime = now, p->valid &= ~SBX_RFS_SET_MTIME;
+	n->attr.ctime = now;
+	n->gen++;
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fc->lock);
+	return 1;
+}
+
+/* Keeps the content of a file that could not be stored in the cache dir. */
+static void keep_unsaved(struct sbx_fs *fs, struct fcache *fc, int err)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	char proc[64], name[96], hex[9];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fc->fd);
+	if (sbx_rand_hex(hex, 4) < 0)
+		hex[0] = '\0';
+	snprintf(name, sizeof(name), "sbxfs-unsaved-%llu-%s", (unsigned long long)fc->node->id,
+		 hex);
+	pthread_mutex_lock(&fs->lock);
+	if (node_path(fc->node, fs->root, &path) < 0)
+		sbx_buf_puts(&path, "(unlinked)");
+	pthread_mutex_unlock(&fs->lock);
+	if (linkat(AT_FDCWD, proc, fs->cache_dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		sbx_log(SBX_LOG_ERR,
+			"could not store %s in the sandbox (%s); its content is "
+			"kept in %s/%s",
+			path.data ? path.data : "?", strerror(-err),
+			fs->opts->cache_dir ? fs->opts->cache_dir : "the cache dir", name);
+	else
+		sbx_log(SBX_LOG_ERR,
+			"could not store %s in the sandbox (%s), nor keep it "
+			"locally (%s)",
+			path.data ? path.data : "?", strerror(-err), strerror(errno));
+	sbx_buf_release(&path);
+}
+
+void fcache_release(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct node *n = fc->node;
+	bool last, keep;
+	int r = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	last = --fc->refs == 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (!last)
+		return;
+	pthread_mutex_lock(&fc->lock);
+	if (fc->dirty) {
+		r = store(fs, fc);
+		if (r < 0) {
+			keep_unsaved(fs, fc, r);
+			fc->dirty = false;
+			fc->loaded = false; /* not the sandbox's version: never reuse */
+		}
+	}
+	keep = fc->loaded && fs->opts->data_cache_mb > 0;
+	pthread_mutex_unlock(&fc->lock);
+	/* unlocked before it may be reaped; refs == 0 says nobody uses it */
+	pthread_mutex_lock(&fs->lock);
+	if (fc->refs == 0 && n->fc == fc && !fc->idle) {
+		n->local = n->local_dirty = false; /* attributes are remote again */
+		if (keep && n->parent) {
+			idle_push(fs, fc);
+			while (fs->idle_bytes > ((uint64_t)fs->opts->data_cache_mb << 20) ||
+			       fs->idle_count > FCACHE_IDLE_MAX)
+				to_reap(fs, fs->idle_head);
+		} else {
+			to_reap(fs, fc);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+}

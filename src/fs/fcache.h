@@ -1,0 +1,91 @@
+/* fcache.h - the local cache of one open file, shared by all its handles.
+ *
+ * Content lives in an unnamed local file (O_TMPFILE in the cache dir). It
+ * is fetched whole on the first read or write that needs it (one round
+ * trip, streamed), revalidated on the first read after an open or after a
+ * cache drop (a conditional fetch that sends nothing when the validator
+ * still matches), written locally, and stored on flush/fsync/close (one
+ * round trip: temporary file + rename in the sandbox, or in place when the
+ * file has other hard links).
+ *
+ * Locking: fc->lock protects the content and every field below it; it is
+ * taken before fs->lock, never after. refs and the node's fc pointer are
+ * protected by fs->lock.
+ *
+ * Failure: a failed store keeps the changes (dirty) and its error, which
+ * flush/fsync return; the last release tries once more and, if that fails,
+ * keeps the content in CACHE_DIR/sbxfs-unsaved-* and logs where.
+ *
+ * Idle caches: after the last close a clean cache stays with its node
+ * (bounded: data_cache MiB and FCACHE_IDLE_MAX files in total, least
+ * recently closed dropped first,
+ * and dropped when the kernel forgets the node). The next open uses it
+ * without a round trip when the node's attributes are fresh and name the
+ * same version (inode, size, mtime) as the cached content; else the first
+ * read revalidates it (a conditional fetch: no content when unchanged).
+ */
+#ifndef SBX_FS_FCACHE_H
+#define SBX_FS_FCACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/fs.h"
+
+/* Idle caches kept at most (each holds a descriptor). */
+#define FCACHE_IDLE_MAX 1024
+
+struct fcache {
+	struct node *node;		      /* fixed: holds one ref on it */
+	unsigned refs;			      /* fs->lock: handles and temporary users */
+	bool idle;			      /* fs->lock: refs 0, in the idle list */
+	uint64_t idle_bytes;		      /* fs->lock: size accounted while idle */
+	struct fcache *idle_prev, *idle_next; /* fs->lock */
+
+	pthread_mutex_t lock;
+	int fd;		       /* the local content */
+	bool loaded;	       /* fd holds the whole content */
+	bool dirty;	       /* changes not yet stored */
+	bool revalidate;       /* check the remote version before next read */
+	uint64_t loaded_epoch; /* fs epoch of the last fetch/revalidation */
+	uint64_t size;
+	char validator[SBX_RFS_VALIDATOR_MAX]; /* of the version in fd */
+	struct sbx_rfs_attr ver;	       /* attributes of that version */
+	struct sbx_rfs_setattr pend;	       /* attribute changes to apply when storing */
+	int err;			       /* last store error (negative), 0 */
+};
+
+/* Opens (or shares) the cache of node id for a new handle. trunc: the open
+ * truncates (O_TRUNC); created: the file was just created empty by us.
+ * Returns 0 and *ret with one reference, or a negative errno. */
+int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret);
+/* Drops a reference; the last one stores what is left and frees. */
+void fcache_release(struct sbx_fs *fs, struct fcache *fc);
+/* Takes an extra reference on the cache of a node that is open (fs->lock
+ * held); NULL when it has none or only an idle one. */
+struct fcache *fcache_get_locked(struct sbx_fs *fs, struct node *n);
+/* Drops the idle cache of a node (its content is about to change
+ * remotely, or the kernel forgot the node). fs->lock held; the cache is
+ * freed later by fcache_reap(). */
+void fcache_evict_locked(struct sbx_fs *fs, struct node *n);
+/* Frees what fcache_evict_locked() and the size bound set aside (fs->lock
+ * NOT held). */
+void fcache_reap(struct sbx_fs *fs);
+/* Frees every idle cache (unmount). */
+void fcache_drop_idle(struct sbx_fs *fs);
+
+/* The operations below take fc->lock themselves. */
+int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+		size_t *ret_n);
+/* append: write at the end whatever off says (O_APPEND). *ret_off: where. */
+int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
+		 bool append);
+int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
+/* Stores the changes, if any. Returns 0 or the (negative) store error. */
+int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
+/* Applies attribute changes: kept pending (and 1 returned) when the file
+ * has unstored changes, else 0 and the caller applies them remotely. */
+int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa);
+
+#endif

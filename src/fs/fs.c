@@ -1,0 +1,386 @@
+/* fs.c - helpers shared by the handlers: errno mapping, attribute and
+ * entry replies, cache freshness, negative entries, whole-cache drops and
+ * the flush of every dirty file. See fs.h for the locking rules.
+ */
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+int fs_errno(int rc)
+{
+	if (rc >= 0)
+		return 0;
+	if (!sbx_rfs_is_transport_error(rc))
+		return -rc;
+	switch (rc) {
+	case -SBX_ETIMEDOUT:
+	case -SBX_EPROTO:
+	case -EBADMSG: return EIO;
+	default: return ENOTCONN;
+	}
+}
+
+int64_t fs_now(void)
+{
+	return sbx_now_ms();
+}
+
+int64_t fs_expiry(double timeout)
+{
+	return timeout > 0 ? sbx_now_ms() + (int64_t)(timeout * 1000) : 0;
+}
+
+double fs_left(int64_t expire)
+{
+	int64_t left = expire - sbx_now_ms();
+
+	return left > 0 ? (double)left / 1000 : 0;
+}
+
+void fs_stat_of(const struct sbx_rfs_attr *a, uint64_t id, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	/* the remote inode, with the low bits of its device on top, so that
+	 * names of one file agree (hard links) and devices do not collide */
+	st->st_ino = (ino_t)(a->ino ^ ((a->dev & 0xffff) << 48));
+	if (!st->st_ino)
+		st->st_ino = (ino_t)id;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)a->blocks;
+	st->st_blksize = 4096;
+	st->st_atim = a->atime;
+	st->st_mtim = a->mtime;
+	st->st_ctim = a->ctime;
+}
+
+bool fs_attr_fresh(struct sbx_fs *fs, const struct node *n)
+{
+	uint64_t ep = fs_epoch(fs);
+
+	if (n->local && n->local_dirty)
+		return true;
+	if (n->attr_epoch != ep || !n->attr_expire)
+		return false;
+	return n->local || n->attr_expire > fs_now();
+}
+
+void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_attr *a,
+		      uint64_t gen0)
+{
+	struct sbx_rfs_attr v = *a;
+
+	if (n->gen != gen0)
+		return; /* we changed it meanwhile: this answer may predate that */
+	if (n->local && n->local_dirty) {
+		v.size = n->attr.size;
+		v.blocks = n->attr.blocks;
+		v.mtime = n->attr.mtime;
+		v.ctime = n->attr.ctime;
+		v.mode = (v.mode & S_IFMT) | (n->attr.mode & 07777);
+		v.uid = n->attr.uid;
+		v.gid = n->attr.gid;
+	}
+	n->attr = v;
+	n->attr_expire = fs_expiry(fs->opts->attr_timeout);
+	if (!n->attr_expire)
+		n->attr_expire = 1; /* valid, but already expired for the kernel */
+	n->attr_epoch = fs_epoch(fs);
+}
+
+void fs_dir_changed(struct sbx_fs *fs, struct node *dir)
+{
+	(void)fs;
+	dirlist_unref(dir->list);
+	dir->list = NULL;
+	dir->gen++;
+	dir->attr_expire = 0;
+}
+
+/* The node's own listing when it may be changed in place, else NULL (and
+ * then any listing is dropped). */
+static struct dirlist *own_list(struct sbx_fs *fs, struct node *dir)
+{
+	struct dirlist *l = fs_fresh_list(fs, dir);
+
+	dir->gen++;
+	dir->attr_expire = 0;
+	if (l && l->refs == 1)
+		return l;
+	dirlist_unref(dir->list);
+	dir->list = NULL;
+	return NULL;
+}
+
+void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
+		      const struct sbx_rfs_attr *a, const char *link)
+{
+	struct dirlist *l = own_list(fs, dir);
+
+	if (l && dirlist_set(l, name, a, link) < 0) {
+		dirlist_unref(dir->list);
+		dir->list = NULL;
+	}
+}
+
+void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name)
+{
+	struct dirlist *l = own_list(fs, dir);
+
+	if (l)
+		dirlist_del(l, name);
+}
+
+struct sib_ctx {
+	const struct node *self;
+	struct fs_ids *ids;
+};
+
+static void find_sibling(struct node *n, void *ud)
+{
+	struct sib_ctx *c = ud;
+	const struct sbx_rfs_attr *a = &c->self->attr;
+
+	if (n != c->self && n->attr.ino == a->ino && n->attr.dev == a->dev &&
+	    !S_ISDIR(n->attr.mode) && c->ids->n < FS_IDS_MAX) {
+		n->attr_expire = 0;
+		c->ids->id[c->ids->n++] = n->id;
+	}
+}
+
+void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids)
+{
+	struct sib_ctx c = {n, ids};
+
+	if (n->attr.nlink > 1 && !S_ISDIR(n->attr.mode))
+		node_foreach(&fs->nodes, find_sibling, &c);
+}
+
+void fs_notify_attrs(struct sbx_fs *fs, const struct fs_ids *ids)
+{
+	size_t i;
+
+	for (i = 0; fs->se && i < ids->n; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, ids->id[i], -1, 0);
+}
+
+void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->id;
+	e->generation = 0;
+	fs_stat_of(&n->attr, n->id, &e->attr);
+	e->attr_timeout = n->local ? fs->opts->attr_timeout : fs_left(n->attr_expire);
+	e->entry_timeout = fs->opts->entry_timeout;
+	n->nlookup++;
+}
+
+void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req)
+{
+	struct fuse_entry_param e;
+
+	if (fs->opts->negative_timeout <= 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = fs->opts->negative_timeout;
+	fuse_reply_entry(req, &e);
+}
+
+void fs_neg_remember(struct sbx_fs *fs, const struct node *parent, const char *name)
+{
+	double t = fs->opts->dir_cache_timeout > fs->opts->negative_timeout
+		       ? fs->opts->dir_cache_timeout
+		       : fs->opts->negative_timeout;
+	struct neg_entry *ne;
+	char *copy;
+
+	if (t <= 0 || !(copy = strdup(name)))
+		return;
+	ne = &fs->negs[fs->neg_next++ % FS_NEG_MAX];
+	free(ne->name);
+	ne->parent = parent->id;
+	ne->name = copy;
+	ne->expire = fs_expiry(t);
+	ne->parent_gen = parent->gen;
+	ne->epoch = fs_epoch(fs);
+}
+
+bool fs_neg_known(struct sbx_fs *fs, const struct node *parent, const char *name)
+{
+	int64_t now = fs_now();
+	uint64_t ep = fs_epoch(fs);
+	size_t i;
+
+	if (fs->opts->dir_cache_timeout <= 0)
+		return false;
+	for (i = 0; i < FS_NEG_MAX; i++) {
+		const struct neg_entry *ne = &fs->negs[i];
+
+		if (ne->parent == parent->id && ne->name && ne->parent_gen == parent->gen &&
+		    ne->epoch == ep && ne->expire > now && !strcmp(ne->name, name))
+			return true;
+	}
+	return false;
+}
+
+struct dirlist *fs_fresh_list(struct sbx_fs *fs, struct node *n)
+{
+	struct dirlist *l = n->list;
+
+	if (!l || l->epoch != fs_epoch(fs) || l->expire <= fs_now())
+		return NULL;
+	return l;
+}
+
+int fs_path(struct sbx_fs *fs, uint64_t id, struct sbx_buf *out)
+{
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	r = n ? node_path(n, fs->root, out) : -ESTALE;
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+int fs_child_path(struct sbx_fs *fs, uint64_t parent, const char *name, struct sbx_buf *out)
+{
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, parent);
+	r = n ? node_child_path(n, fs->root, name, out) : -ESTALE;
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+int fs_check_alive(struct sbx_fs *fs)
+{
+	return __atomic_load_n(&fs->deleted, __ATOMIC_ACQUIRE) ? -SBX_ECONN : 0;
+}
+
+/* ---- whole-cache drop ---- */
+
+struct drop_ctx {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static void drop_node(struct node *n, void *ud)
+{
+	struct drop_ctx *d = ud;
+
+	dirlist_unref(n->list);
+	n->list = NULL;
+	free(n->link);
+	n->link = NULL;
+	if (!(n->local && n->local_dirty))
+		n->attr_expire = 0;
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 256;
+		uint64_t *p = realloc(d->ids, ncap * sizeof(*p));
+
+		if (!p)
+			return; /* the kernel keeps that one until its timeout */
+		d->ids = p;
+		d->cap = ncap;
+	}
+	d->ids[d->n++] = n->id;
+}
+
+void fs_drop_caches(struct sbx_fs *fs)
+{
+	struct drop_ctx d = {0};
+	struct neg_entry negs[64];
+	size_t nn = 0, i;
+	int64_t now = fs_now();
+
+	pthread_mutex_lock(&fs->lock);
+	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
+	node_foreach(&fs->nodes, drop_node, &d);
+	for (i = 0; i < FS_NEG_MAX; i++) {
+		struct neg_entry *ne = &fs->negs[i];
+
+		if (ne->name && ne->expire > now && fs->opts->negative_timeout > 0 &&
+		    nn < sizeof(negs) / sizeof(negs[0])) {
+			negs[nn++] = *ne; /* takes the name */
+			ne->name = NULL;
+		}
+		free(ne->name);
+		ne->name = NULL;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	FS_COUNT(fs, invalidations);
+	for (i = 0; fs->se && i < d.n; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, d.ids[i], 0, 0);
+	for (i = 0; i < nn; i++) {
+		if (fs->se)
+			fuse_lowlevel_notify_inval_entry(fs->se, negs[i].parent, negs[i].name,
+							 strlen(negs[i].name));
+		free(negs[i].name);
+	}
+	free(d.ids);
+}
+
+/* ---- flush of every dirty file ---- */
+
+struct flush_ctx {
+	struct sbx_fs *fs;
+	struct fcache **fcs;
+	size_t n, cap;
+};
+
+static void collect_dirty(struct node *n, void *ud)
+{
+	struct flush_ctx *f = ud;
+	struct fcache *fc;
+
+	if (!n->fc || !n->local_dirty)
+		return;
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 16;
+		struct fcache **p = realloc(f->fcs, ncap * sizeof(*p));
+
+		if (!p)
+			return;
+		f->fcs = p;
+		f->cap = ncap;
+	}
+	fc = fcache_get_locked(f->fs, n);
+	if (fc)
+		f->fcs[f->n++] = fc;
+}
+
+int fs_flush_all(struct sbx_fs *fs)
+{
+	struct flush_ctx f = {.fs = fs};
+	size_t i;
+	int r, first = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	node_foreach(&fs->nodes, collect_dirty, &f);
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; i < f.n; i++) {
+		r = fcache_flush(fs, f.fcs[i]);
+		if (r < 0 && !first)
+			first = r;
+		fcache_release(fs, f.fcs[i]);
+	}
+	free(f.fcs);
+	return first;
+}

@@ -1,0 +1,202 @@
+/* fs.h - the state of one sbxfs mount, shared by the FUSE handlers.
+ *
+ * One struct sbx_fs per mount, reached from a request through
+ * fuse_req_userdata(); no global state. Locks, in the order they may be
+ * taken (never the other way):
+ *   fc->lock (one open file's cache)  →  fs->lock (nodes, attributes,
+ *   listings, negative entries)       →  ctl->lock (jobs; see ctl/ctl.h)
+ * No remote operation runs under fs->lock or ctl->lock; an upload or a
+ * download runs under the fc->lock of its file only.
+ *
+ * Consistency (design.md): attributes and listings are cached for their
+ * timeouts and dropped on every change made through the mount; an open()
+ * revalidates the file's content on its first read (close-to-open); a
+ * completed /.ctl job drops every cache (fs->epoch) and tells the kernel.
+ */
+#ifndef SBX_FS_FS_H
+#define SBX_FS_FS_H
+
+#include "fs/fuse_inc.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fs/node.h"
+#include "fs/opts.h"
+#include "sbx/rfs.h"
+#include "sbx/sbx.h"
+
+struct ctl;
+struct inval;
+
+/* FUSE requests counted for /.ctl/stats. */
+enum fs_op {
+	FS_LOOKUP,
+	FS_FORGET,
+	FS_GETATTR,
+	FS_SETATTR,
+	FS_READLINK,
+	FS_MKNOD,
+	FS_MKDIR,
+	FS_UNLINK,
+	FS_RMDIR,
+	FS_SYMLINK,
+	FS_RENAME,
+	FS_LINK,
+	FS_OPEN,
+	FS_READ,
+	FS_WRITE,
+	FS_FLUSH,
+	FS_RELEASE,
+	FS_FSYNC,
+	FS_OPENDIR,
+	FS_READDIR,
+	FS_RELEASEDIR,
+	FS_STATFS,
+	FS_CREATE,
+	FS_OP__N
+};
+
+/* Counters; updated with atomic adds, read without a lock. */
+struct fs_stats {
+	uint64_t ops[FS_OP__N];
+	uint64_t attr_hit, attr_miss; /* lookup/getattr from cache, or remote */
+	uint64_t dir_hit, dir_miss;   /* opendir/lookup from a listing, or remote */
+	uint64_t neg_hit;	      /* lookups answered "no such name" from a listing */
+	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
+	uint64_t data_revalidated;    /* fetches that found the content unchanged */
+	uint64_t stores, store_errors;
+	uint64_t invalidations; /* whole-cache drops (jobs, drop-caches) */
+};
+
+/* A name the sandbox said does not exist: answers the next lookups of it
+ * (dir_cache_timeout) and, if the kernel caches it too (negative_timeout),
+ * tells the kernel to forget it when caches are dropped. Valid while the
+ * parent did not change through us (gen) and no drop happened (epoch). */
+struct neg_entry {
+	uint64_t parent;
+	char *name;
+	int64_t expire;
+	uint64_t parent_gen;
+	uint64_t epoch;
+};
+#define FS_NEG_MAX 4096
+
+struct sbx_fs {
+	const struct sbxfs_opts *opts; /* fixed */
+	struct sbx_client *client;     /* fixed while mounted */
+	struct sbx_sandbox *sb;	       /* fixed while mounted */
+	struct sbx_rfs *rfs;	       /* fixed while mounted */
+	struct fuse_session *se;       /* fixed while mounted */
+	const char *root;	       /* remote dir, "" for "/" (opts) */
+	struct sbx_rfs_attr root_attr; /* of the remote dir, from connect */
+	uid_t uid;		       /* the mounting user, owner of /.ctl */
+	gid_t gid;
+	struct timespec mount_time;
+	int cache_dirfd; /* directory of local cache files */
+
+	pthread_mutex_t lock;
+	struct node_table nodes;	   /* lock */
+	struct neg_entry negs[FS_NEG_MAX]; /* lock: ring */
+	unsigned neg_next;		   /* lock */
+	uint64_t epoch;			   /* atomic: bumped by every cache drop */
+	int deleted;			   /* atomic: the sandbox was deleted via /.ctl */
+
+	struct fcache *idle_head; /* lock: idle file caches, oldest first */
+	struct fcache *idle_tail; /* lock */
+	uint64_t idle_bytes;	  /* lock */
+	unsigned idle_count;	  /* lock */
+	struct fcache *reap;	  /* lock: evicted, to be freed */
+
+	struct ctl *ctl;
+	struct inval *inval;
+	struct fs_stats stats;
+};
+
+static inline struct sbx_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#define FS_COUNT(fs, field) __atomic_add_fetch(&(fs)->stats.field, 1, __ATOMIC_RELAXED)
+#define FS_COUNT_OP(fs, op) __atomic_add_fetch(&(fs)->stats.ops[op], 1, __ATOMIC_RELAXED)
+
+static inline uint64_t fs_epoch(struct sbx_fs *fs)
+{
+	return __atomic_load_n(&fs->epoch, __ATOMIC_ACQUIRE);
+}
+
+/* The positive errno to reply for a negative result of libsbx or rfs: a
+ * failure to reach the sandbox is ENOTCONN (EIO for a timeout or garbage),
+ * never a file error. */
+int fs_errno(int rc);
+/* Monotonic now in ms, an expiry `timeout` seconds from now, and the
+ * seconds left until an expiry (0 when past). */
+int64_t fs_now(void);
+int64_t fs_expiry(double timeout);
+double fs_left(int64_t expire);
+/* Fills a struct stat for a node id from remote attributes. */
+void fs_stat_of(const struct sbx_rfs_attr *a, uint64_t id, struct stat *st);
+/* true when n's cached attributes may be used (fs->lock held). */
+bool fs_attr_fresh(struct sbx_fs *fs, const struct node *n);
+/* Stores attributes into n unless n changed since gen0 (fs->lock held). A
+ * node that holds local content keeps its local size and mtime. */
+void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_attr *a,
+		      uint64_t gen0);
+/* Marks what a change in directory dir makes stale: its listing, its
+ * attributes (mtime, nlink). fs->lock held. */
+void fs_dir_changed(struct sbx_fs *fs, struct node *dir);
+/* Our own change of the entry name in dir (new attributes a, symlink target
+ * link or NULL): updates dir's cached listing in place when it is fresh and
+ * not shared, else drops it; makes dir's attributes stale. fs->lock held. */
+void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
+		      const struct sbx_rfs_attr *a, const char *link);
+/* Likewise for a name that went away. */
+void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name);
+/* Node ids to tell the kernel about. */
+#define FS_IDS_MAX 32
+struct fs_ids {
+	uint64_t id[FS_IDS_MAX];
+	size_t n;
+};
+/* The other names (nodes) of the file n, a file with hard links whose
+ * attributes changed through n: marks their attributes stale and adds
+ * them to ids (fs->lock held). */
+void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids);
+/* Makes the kernel forget the attributes of ids (fs->lock NOT held). Safe
+ * from a handler: attributes only, never the handler's own inode. */
+void fs_notify_attrs(struct sbx_fs *fs, const struct fs_ids *ids);
+/* Fills a fuse_entry_param for n (with its cached attributes and the
+ * timeouts), and counts one kernel reference. fs->lock held. */
+void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e);
+/* Replies ENOENT to a lookup: a negative entry with negative_timeout or a
+ * plain error. fs->lock NOT held. */
+void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req);
+/* Remembers that parent has no child name / asks whether it is known not
+ * to (fs->lock held). */
+void fs_neg_remember(struct sbx_fs *fs, const struct node *parent, const char *name);
+bool fs_neg_known(struct sbx_fs *fs, const struct node *parent, const char *name);
+/* A fresh listing of n, or NULL (fs->lock held). */
+struct dirlist *fs_fresh_list(struct sbx_fs *fs, struct node *n);
+/* Takes the node's path under fs->lock: 0, -ESTALE, -ENOMEM. */
+int fs_path(struct sbx_fs *fs, uint64_t id, struct sbx_buf *out);
+int fs_child_path(struct sbx_fs *fs, uint64_t parent, const char *name, struct sbx_buf *out);
+/* Fails fast once the sandbox is gone (deleted via /.ctl): -ENOTCONN. */
+int fs_check_alive(struct sbx_fs *fs);
+
+/* Drops every cache (listings, attributes, clean file contents at their
+ * next read) and collects what the kernel must forget; then tells the
+ * kernel. Must not run on a FUSE worker that holds a kernel lock the
+ * notifications need (use inval.h from callbacks). */
+void fs_drop_caches(struct sbx_fs *fs);
+
+/* Stores every file with unstored changes (before a /.ctl job starts).
+ * Returns 0 or the first error. */
+int fs_flush_all(struct sbx_fs *fs);
+
+/* The lowlevel operations table (lowlevel.c). */
+extern const struct fuse_lowlevel_ops sbxfs_ll_ops;
+
+#endif

@@ -1,0 +1,135 @@
+/* mount.c - bringing a mount's state up and down; see mount.h. */
+#include "fs/mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
+#include "fs/inval.h"
+
+int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, size_t cap)
+{
+	struct sbx_client_opts co = {0};
+	struct sbx_rfs_opts ro = {0};
+	struct sbx_err err = {0};
+	struct sbx_rfs_attr a;
+	const char *root = fs->root[0] ? fs->root : "/";
+	int r;
+
+	co.api_host = cr->api_host.len ? cr->api_host.data : NULL;
+	co.token = cr->token.data;
+	r = sbx_client_new(&co, &fs->client, &err);
+	if (r < 0) {
+		snprintf(msg, cap, "cannot open the API client: %s", err.msg);
+		goto fail;
+	}
+	r = sbx_sandbox_open(fs->client, fs->opts->sandbox, &fs->sb, &err);
+	if (r < 0) {
+		snprintf(msg, cap, "sandbox %s: %s", fs->opts->sandbox, err.msg);
+		goto fail;
+	}
+	ro.op_timeout_s = fs->opts->op_timeout;
+	r = sbx_rfs_new(fs->sb, &ro, &fs->rfs);
+	if (r < 0) {
+		snprintf(msg, cap, "out of memory");
+		goto fail;
+	}
+	r = sbx_rfs_stat(fs->rfs, root, &a, &err);
+	if (r == 0 && !S_ISDIR(a.mode)) {
+		r = -ENOTDIR;
+		snprintf(msg, cap, "%s:%s is not a directory", fs->opts->sandbox, root);
+	} else if (r < 0) {
+		snprintf(msg, cap, "%s:%s: %s", fs->opts->sandbox, root, err.msg);
+	}
+	if (r < 0)
+		goto fail;
+	fs->root_attr = a;
+	return 0;
+fail:
+	sbxfs_disconnect(fs);
+	return r;
+}
+
+void sbxfs_disconnect(struct sbx_fs *fs)
+{
+	sbx_rfs_free(fs->rfs);
+	fs->rfs = NULL;
+	sbx_sandbox_free(fs->sb);
+	fs->sb = NULL;
+	sbx_client_free(fs->client);
+	fs->client = NULL;
+}
+
+static int open_cache_dir(struct sbx_fs *fs, char *msg, size_t cap)
+{
+	const char *d = fs->opts->cache_dir;
+
+	if (!d)
+		d = getenv("TMPDIR");
+	if (!d || !*d)
+		d = "/tmp";
+	fs->cache_dirfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->cache_dirfd < 0) {
+		snprintf(msg, cap, "cache dir %s: %s", d, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int sbxfs_setup(struct sbx_fs *fs, char *msg, size_t cap)
+{
+	int r;
+
+	fs->cache_dirfd = -1;
+	fs->uid = getuid();
+	fs->gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	pthread_mutex_init(&fs->lock, NULL);
+	r = node_table_init(&fs->nodes);
+	if (r < 0) {
+		snprintf(msg, cap, "out of memory");
+		return r;
+	}
+	fs->nodes.root->attr = fs->root_attr;
+	fs->nodes.root->attr_expire = fs_expiry(fs->opts->attr_timeout);
+	r = open_cache_dir(fs, msg, cap);
+	if (r == 0 && (r = ctl_new(fs, &fs->ctl)) < 0)
+		snprintf(msg, cap, "out of memory");
+	return r;
+}
+
+void sbxfs_teardown(struct sbx_fs *fs)
+{
+	int r = fs->rfs ? fs_flush_all(fs) : 0;
+
+	if (r < 0)
+		fprintf(stderr, "sbxfs: some files could not be stored at unmount: %s\n",
+			strerror(-r));
+	ctl_shutdown(fs->ctl, 10);
+	fcache_drop_idle(fs);
+	inval_stop(fs->inval);
+	fs->inval = NULL;
+}
+
+void sbxfs_free(struct sbx_fs *fs)
+{
+	size_t i;
+
+	ctl_free(fs->ctl);
+	fs->ctl = NULL;
+	if (fs->nodes.by_id)
+		node_table_release(&fs->nodes);
+	for (i = 0; i < FS_NEG_MAX; i++)
+		free(fs->negs[i].name);
+	if (fs->cache_dirfd >= 0)
+		close(fs->cache_dirfd);
+	fs->cache_dirfd = -1;
+	pthread_mutex_destroy(&fs->lock);
+}

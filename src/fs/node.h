@@ -1,0 +1,93 @@
+/* node.h - the inode table of sbxfs: FUSE node ids ↔ remote paths.
+ *
+ * A node is one name in the remote tree (the remote has no stable handles,
+ * so identity is the path): its parent node and its name. Hard links are two
+ * nodes that report the same st_ino. A node ids is never reused (a 64-bit
+ * counter), so generation numbers are always 0.
+ *
+ * Invariants (all under the owner's lock, fs->lock):
+ *  - every node with a parent is in the name hash under (parent id, name);
+ *    a node that was unlinked or replaced is "detached": no parent, no
+ *    name, not in the name hash, still in the id hash until it is freed;
+ *  - a node is freed when nlookup (the kernel's references, matched by
+ *    forget) and refs (children, open files and directory handles) are both
+ *    0; the root is never freed;
+ *  - a child holds one ref on its parent, so a path can always be built
+ *    from a node that is attached.
+ */
+#ifndef SBX_FS_NODE_H
+#define SBX_FS_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sbx/rfs.h"
+#include "util/buf.h"
+
+#define NODE_ROOT_ID 1
+
+struct fcache;
+struct dirlist;
+
+struct node {
+	uint64_t id;	     /* the FUSE node id */
+	struct node *parent; /* NULL for the root and detached nodes */
+	char *name;	     /* NULL likewise */
+	uint64_t nlookup;
+	unsigned refs;
+
+	struct sbx_rfs_attr attr; /* last known remote attributes */
+	int64_t attr_expire;	  /* monotonic ms; 0: none */
+	uint64_t attr_epoch;	  /* the fs epoch it was fetched in */
+	uint64_t gen;		  /* bumped by every change made through us */
+
+	struct dirlist *list; /* cached listing of a directory, or NULL */
+	char *link;	      /* cached symlink target, or NULL */
+	int64_t link_expire;
+	uint64_t link_epoch;
+
+	struct fcache *fc; /* shared cache of the open file, or NULL */
+	bool local;	   /* fc holds the content: size/mtime are local */
+	bool local_dirty;  /* fc holds changes not yet stored */
+
+	struct node *next_id, *next_name; /* hash chains */
+};
+
+struct node_table {
+	struct node **by_id;
+	struct node **by_name;
+	size_t cap; /* buckets of each hash, a power of two */
+	size_t count;
+	uint64_t next_id;
+	struct node *root;
+};
+
+int node_table_init(struct node_table *t);
+/* Frees every node. */
+void node_table_release(struct node_table *t);
+
+struct node *node_get(struct node_table *t, uint64_t id);
+struct node *node_child(struct node_table *t, const struct node *parent, const char *name);
+/* Creates an attached child (nlookup 0, refs 0); NULL on ENOMEM. The caller
+ * makes sure no child of that name exists (node_child() first). */
+struct node *node_new_child(struct node_table *t, struct node *parent, const char *name);
+/* Detaches a node (see the invariants); may free it and its ancestors. */
+void node_detach(struct node_table *t, struct node *n);
+/* Moves a node to (parent, name); 0 or -ENOMEM (then nothing changed). */
+int node_move(struct node_table *t, struct node *n, struct node *parent, const char *name);
+/* Drops count kernel references; frees the node when nothing holds it. */
+void node_forget(struct node_table *t, struct node *n, uint64_t count);
+void node_ref(struct node *n);
+void node_unref(struct node_table *t, struct node *n);
+
+/* Appends the remote path of n (root prefix + names) to out: 0, -ESTALE
+ * when n is detached, or -ENOMEM. A root prefix "" makes the root "/". */
+int node_path(const struct node *n, const char *root, struct sbx_buf *out);
+/* Appends the path of the child `name` of parent. */
+int node_child_path(const struct node *parent, const char *root, const char *name,
+		    struct sbx_buf *out);
+
+/* Calls fn for every node (the table must not change meanwhile). */
+void node_foreach(struct node_table *t, void (*fn)(struct node *n, void *ud), void *ud);
+
+#endif

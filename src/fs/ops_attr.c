@@ -1,0 +1,385 @@
+/* ops_attr.c - FUSE handlers for names and attributes: lookup, forget,
+ * getattr, setattr, readlink, statfs.
+ *
+ * Lookups are answered, in order, from a node with fresh attributes, from a
+ * fresh listing of the parent (positive or negative, no round trip), or by
+ * one remote stat. Every handler replies exactly once; every positive entry
+ * reply counts one kernel reference (fs_entry_of), matched by forget.
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
+
+#define NAME_MAX_LEN 255
+
+/* Attaches (or refreshes) the child name of parent with attributes a; a
+ * node of another file type under that name is detached first (the remote
+ * replaced it). fs->lock held. NULL on ENOMEM. */
+struct node *ops_child_with_attr(struct sbx_fs *fs, struct node *parent, const char *name,
+				 const struct sbx_rfs_attr *a, int64_t expire, uint64_t gen0)
+{
+	struct node *n = node_child(&fs->nodes, parent, name);
+
+	if (n && (n->attr.mode & S_IFMT) != (a->mode & S_IFMT) && n->attr_expire) {
+		node_detach(&fs->nodes, n);
+		n = NULL;
+	}
+	if (!n) {
+		n = node_new_child(&fs->nodes, parent, name);
+		if (!n)
+			return NULL;
+		gen0 = n->gen;
+	}
+	fs_node_set_attr(fs, n, a, gen0);
+	if (expire && n->gen == gen0 && !(n->local && n->local_dirty))
+		n->attr_expire = expire;
+	return n;
+}
+
+/* Lookup from caches; true when it replied. fs->lock held on entry, released
+ * before a reply. */
+static bool lookup_cached(struct sbx_fs *fs, fuse_req_t req, struct node *p, const char *name)
+{
+	struct fuse_entry_param e;
+	const struct sbx_rfs_dirent *de;
+	struct dirlist *l;
+	struct node *n = node_child(&fs->nodes, p, name);
+
+	if (n && fs_attr_fresh(fs, n)) {
+		FS_COUNT(fs, attr_hit);
+		fs_entry_of(fs, n, &e);
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_entry(req, &e);
+		return true;
+	}
+	l = fs_fresh_list(fs, p);
+	de = l ? dirlist_find(l, name) : NULL;
+	if ((l && !de) || (!l && fs_neg_known(fs, p, name))) {
+		FS_COUNT(fs, neg_hit);
+		pthread_mutex_unlock(&fs->lock);
+		fs_reply_negative(fs, req);
+		return true;
+	}
+	if (!l)
+		return false;
+	n = ops_child_with_attr(fs, p, name, &de->attr, l->expire, n ? n->gen : 0);
+	if (!n)
+		return false;
+	FS_COUNT(fs, dir_hit);
+	fs_entry_of(fs, n, &e);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_entry(req, &e);
+	return true;
+}
+
+void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct fuse_entry_param e;
+	struct sbx_rfs_attr a;
+	struct node *p, *n;
+	uint64_t gen0 = 0, pgen0 = 0;
+	int r;
+
+	FS_COUNT_OP(fs, FS_LOOKUP);
+	if (ctl_is(parent) || (parent == NODE_ROOT_ID && !strcmp(name, CTL_NAME))) {
+		ctl_lookup(req, parent, name);
+		return;
+	}
+	if (strlen(name) > NAME_MAX_LEN) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	if (p && lookup_cached(fs, req, p, name))
+		goto out;
+	r = p ? node_child_path(p, fs->root, name, &path) : -ESTALE;
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	gen0 = n ? n->gen : 0;
+	pgen0 = p ? p->gen : 0;
+	pthread_mutex_unlock(&fs->lock);
+	FS_COUNT(fs, attr_miss);
+	r = r ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		pthread_mutex_lock(&fs->lock);
+		p = node_get(&fs->nodes, parent);
+		if (p && r == -ENOENT && p->gen == pgen0)
+			fs_neg_remember(fs, p, name);
+		pthread_mutex_unlock(&fs->lock);
+		fs_reply_negative(fs, req);
+		goto out;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		goto out;
+	}
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	n = p ? ops_child_with_attr(fs, p, name, &a, 0, gen0) : NULL;
+	if (n)
+		fs_entry_of(fs, n, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (n)
+		fuse_reply_entry(req, &e);
+	else
+		fuse_reply_err(req, p ? ENOMEM : ESTALE);
+out:
+	sbx_buf_release(&path);
+}
+
+void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct node *n;
+
+	FS_COUNT_OP(fs, FS_FORGET);
+	if (!ctl_is(ino)) {
+		pthread_mutex_lock(&fs->lock);
+		n = node_get(&fs->nodes, ino);
+		if (n && n->nlookup <= nlookup)
+			fcache_evict_locked(fs, n);
+		if (n)
+			node_forget(&fs->nodes, n, nlookup);
+		pthread_mutex_unlock(&fs->lock);
+		fcache_reap(fs);
+	}
+	fuse_reply_none(req);
+}
+
+void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct node *n;
+	size_t i;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < count; i++) {
+		FS_COUNT_OP(fs, FS_FORGET);
+		if (ctl_is(forgets[i].ino))
+			continue;
+		n = node_get(&fs->nodes, forgets[i].ino);
+		if (n && n->nlookup <= forgets[i].nlookup)
+			fcache_evict_locked(fs, n);
+		if (n)
+			node_forget(&fs->nodes, n, forgets[i].nlookup);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+	fuse_reply_none(req);
+}
+
+/* Replies the node's attributes (fs->lock held; released). */
+static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
+{
+	struct stat st;
+	double t = n->local ? fs->opts->attr_timeout : fs_left(n->attr_expire);
+
+	fs_stat_of(&n->attr, n->id, &st);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_attr(req, &st, t);
+}
+
+void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	struct node *n;
+	uint64_t gen0;
+	int r;
+
+	(void)fi;
+	FS_COUNT_OP(fs, FS_GETATTR);
+	if (ctl_is(ino)) {
+		ctl_getattr(req, ino);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	/* a detached node (unlinked, still open) has no path: its last
+	 * attributes are the truth, like fstat of an unlinked local file */
+	if (n && (fs_attr_fresh(fs, n) || (!n->parent && n->id != NODE_ROOT_ID))) {
+		FS_COUNT(fs, attr_hit);
+		reply_attr_unlock(fs, req, n);
+		return;
+	}
+	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	gen0 = n ? n->gen : 0;
+	pthread_mutex_unlock(&fs->lock);
+	FS_COUNT(fs, attr_miss);
+	r = r ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
+	sbx_buf_release(&path);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (!n || (n->attr.mode & S_IFMT) != (a.mode & S_IFMT)) {
+		/* another file took the name: the kernel must look it up again */
+		if (n && n->id != NODE_ROOT_ID)
+			node_detach(&fs->nodes, n);
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* when the node changed meanwhile through us, this keeps the newer
+	 * truth and replies it */
+	fs_node_set_attr(fs, n, &a, gen0);
+	reply_attr_unlock(fs, req, n);
+}
+
+/* FUSE setattr bits to rfs ones. */
+static void to_rfs(const struct stat *st, int to_set, struct sbx_rfs_setattr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (to_set & FUSE_SET_ATTR_MODE)
+		sa->valid |= SBX_RFS_SET_MODE, sa->mode = st->st_mode & 07777;
+	if (to_set & FUSE_SET_ATTR_UID)
+		sa->valid |= SBX_RFS_SET_UID, sa->uid = st->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		sa->valid |= SBX_RFS_SET_GID, sa->gid = st->st_gid;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		sa->valid |= SBX_RFS_SET_SIZE, sa->size = (uint64_t)st->st_size;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		sa->valid |= SBX_RFS_SET_ATIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		sa->valid |= SBX_RFS_SET_ATIME, sa->atime = st->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		sa->valid |= SBX_RFS_SET_MTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		sa->valid |= SBX_RFS_SET_MTIME, sa->mtime = st->st_mtim;
+}
+
+/* setattr on an open file: size locally, the rest pending while the file
+ * has unstored changes. Returns 1 when nothing is left to do remotely. */
+static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa)
+{
+	int r = 0;
+
+	if (sa->valid & SBX_RFS_SET_SIZE) {
+		r = fcache_truncate(fs, fc, sa->size);
+		if (r < 0)
+			return r;
+		sa->valid &= ~SBX_RFS_SET_SIZE;
+	}
+	if (!(sa->valid & ~SBX_RFS_SET_SIZE))
+		return 1;
+	return fcache_pend_attrs(fs, fc, sa);
+}
+
+void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct fs_ids sib = {.n = 0};
+	struct sbx_rfs_setattr sa;
+	struct sbx_rfs_attr a;
+	struct fcache *fc = NULL;
+	struct node *n;
+	uint64_t gen0 = 0;
+	int r;
+
+	(void)fi;
+	FS_COUNT_OP(fs, FS_SETATTR);
+	if (ctl_is(ino)) {
+		ctl_setattr(req, ino, attr, to_set);
+		return;
+	}
+	if (fs->opts->ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	to_rfs(attr, to_set, &sa);
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	fc = n ? fcache_get_locked(fs, n) : NULL;
+	if (n && !fc)
+		fcache_evict_locked(fs, n); /* the content may change remotely */
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+	r = n ? 0 : -ESTALE;
+	if (!r && fc)
+		r = setattr_local(fs, fc, &sa);
+	if (r == 0) {
+		pthread_mutex_lock(&fs->lock);
+		r = node_path(n, fs->root, &path);
+		gen0 = ++n->gen;
+		pthread_mutex_unlock(&fs->lock);
+		r = r ?: fs_check_alive(fs) ?: sbx_rfs_setattr(fs->rfs, path.data, &sa, &a, NULL);
+		if (r == 0) {
+			pthread_mutex_lock(&fs->lock);
+			fs_node_set_attr(fs, n, &a, gen0);
+			if (n->parent)
+				fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
+			fs_siblings_stale(fs, n, &sib);
+			pthread_mutex_unlock(&fs->lock);
+			fs_notify_attrs(fs, &sib);
+		}
+	}
+	if (fc)
+		fcache_release(fs, fc);
+	sbx_buf_release(&path);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	reply_attr_unlock(fs, req, n);
+}
+
+void ops_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct node *n;
+	char *target = NULL;
+	int r;
+
+	FS_COUNT_OP(fs, FS_READLINK);
+	if (ctl_is(ino)) {
+		ctl_readlink(req, ino);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n && n->link && n->link_epoch == fs_epoch(fs) && n->link_expire > fs_now())
+		target = strdup(n->link);
+	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	pthread_mutex_unlock(&fs->lock);
+	if (!target)
+		r = r ?: fs_check_alive(fs) ?: sbx_rfs_readlink(fs->rfs, path.data, &target, NULL);
+	else
+		r = 0;
+	sbx_buf_release(&path);
+	if (r < 0 || !target) {
+		fuse_reply_err(req, r < 0 ? fs_errno(r) : ENOMEM);
+		return;
+	}
+	fuse_reply_readlink(req, target);
+	free(target);
+}
+
+void ops_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct statvfs st;
+	int r;
+
+	(void)ino;
+	FS_COUNT_OP(fs, FS_STATFS);
+	r = fs_check_alive(fs) ?: sbx_rfs_statfs(fs->rfs, fs->root[0] ? fs->root : "/", &st, NULL);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_statfs(req, &st);
+}

@@ -1,0 +1,231 @@
+/* ops_dir.c - FUSE handlers for reading directories: opendir, readdir,
+ * readdirplus, releasedir.
+ *
+ * opendir takes a listing (the parent's cached one when fresh, else one
+ * remote readdir that returns every entry's attributes) and keeps a
+ * reference to it in the handle, so offsets (indexes into the sorted
+ * listing) stay stable however the directory changes. readdirplus hands the
+ * attributes to the kernel and counts one lookup for each entry that fit in
+ * the buffer, and only for those (libfuse's rule: an entry that did not fit
+ * is not returned, so it must not be counted).
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+
+struct dir_handle {
+	struct dirlist *l;
+	uint64_t id;
+};
+
+/* Refreshes the attributes of the children we know from a new listing,
+ * unless they hold newer truth (fs->lock held). */
+static void note_children(struct sbx_fs *fs, struct node *dir, const struct dirlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->d.n; i++) {
+		struct node *c = node_child(&fs->nodes, dir, l->d.ents[i].name);
+
+		if (c && !fs_attr_fresh(fs, c) &&
+		    (c->attr.mode & S_IFMT) == (l->d.ents[i].attr.mode & S_IFMT)) {
+			fs_node_set_attr(fs, c, &l->d.ents[i].attr, c->gen);
+			c->attr_expire = l->expire ? l->expire : 1;
+		}
+	}
+}
+
+/* A listing of directory id: the cached one, or one round trip. */
+static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_dir d = {0};
+	struct dirlist *l;
+	struct node *n;
+	uint64_t gen0, ep;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	l = n ? fs_fresh_list(fs, n) : NULL;
+	if (l) {
+		*ret = dirlist_ref(l);
+		pthread_mutex_unlock(&fs->lock);
+		FS_COUNT(fs, dir_hit);
+		return 0;
+	}
+	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	gen0 = n ? n->gen : 0;
+	ep = fs_epoch(fs);
+	pthread_mutex_unlock(&fs->lock);
+	FS_COUNT(fs, dir_miss);
+	r = r ?: fs_check_alive(fs) ?: sbx_rfs_readdir(fs->rfs, path.data, &d, NULL);
+	sbx_buf_release(&path);
+	if (r < 0)
+		return r;
+	l = dirlist_new(&d, fs_expiry(fs->opts->dir_cache_timeout), ep);
+	if (!l) {
+		sbx_rfs_dir_release(&d);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	if (n && n->gen == gen0 && fs->opts->dir_cache_timeout > 0 && ep == fs_epoch(fs)) {
+		dirlist_unref(n->list);
+		n->list = dirlist_ref(l);
+	}
+	if (n) {
+		fs_node_set_attr(fs, n, &l->d.self, gen0);
+		note_children(fs, n, l);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	*ret = l;
+	return 0;
+}
+
+void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct dir_handle *dh;
+	int r;
+
+	FS_COUNT_OP(fs, FS_OPENDIR);
+	if (ctl_is(ino)) {
+		ctl_opendir(req, ino, fi);
+		return;
+	}
+	dh = calloc(1, sizeof(*dh));
+	if (!dh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	dh->id = ino;
+	r = get_list(fs, ino, &dh->l);
+	if (r < 0) {
+		free(dh);
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	fi->fh = (uintptr_t)dh;
+	fuse_reply_open(req, fi);
+}
+
+/* Adds entry i of the handle to the buffer; returns its size (larger than
+ * rem when it did not fit: then nothing was counted), or 0 to skip it.
+ * fs->lock held. */
+static size_t add_entry(struct sbx_fs *fs, fuse_req_t req, struct dir_handle *dh, struct node *dir,
+			size_t i, char *p, size_t rem, bool plus)
+{
+	struct fuse_entry_param e = {0};
+	const struct sbx_rfs_dirent *de;
+	struct node *c;
+	size_t sz;
+
+	if (i < 2) {
+		e.attr.st_ino = i == 0 ? dh->id : NODE_ROOT_ID; /* 0 would hide it */
+		e.attr.st_mode = S_IFDIR;
+		return plus ? fuse_add_direntry_plus(req, p, rem, i ? ".." : ".", &e, (off_t)i + 1)
+			    : fuse_add_direntry(req, p, rem, i ? ".." : ".", &e.attr, (off_t)i + 1);
+	}
+	if (i == dh->l->d.n + 2) { /* /.ctl, listed with ctl_visible */
+		ctl_root_entry(fs, &e);
+		return plus ? fuse_add_direntry_plus(req, p, rem, CTL_NAME, &e, (off_t)i + 1)
+			    : fuse_add_direntry(req, p, rem, CTL_NAME, &e.attr, (off_t)i + 1);
+	}
+	de = &dh->l->d.ents[i - 2];
+	if (dh->id == NODE_ROOT_ID && !strcmp(de->name, CTL_NAME))
+		return 0; /* shadowed by the control tree */
+	if (!plus) {
+		fs_stat_of(&de->attr, 0, &e.attr);
+		return fuse_add_direntry(req, p, rem, de->name, &e.attr, (off_t)i + 1);
+	}
+	c = dir ? node_child(&fs->nodes, dir, de->name) : NULL;
+	if (dir && (!c || !fs_attr_fresh(fs, c)))
+		c = ops_child_with_attr(fs, dir, de->name, &de->attr, dh->l->expire,
+					c ? c->gen : 0);
+	if (!c) {
+		fs_stat_of(&de->attr, 0, &e.attr);
+		return fuse_add_direntry_plus(req, p, rem, de->name, &e, (off_t)i + 1);
+	}
+	fs_entry_of(fs, c, &e);
+	sz = fuse_add_direntry_plus(req, p, rem, de->name, &e, (off_t)i + 1);
+	if (sz > rem)
+		node_forget(&fs->nodes, c, 1);
+	return sz;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+	size_t i, rem = size, total, sz;
+	struct node *dir;
+	char *buf;
+
+	FS_COUNT_OP(fs, FS_READDIR);
+	if (ctl_is(ino)) {
+		ctl_readdir(req, ino, size, off, fi, plus);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	total = dh->l->d.n + 2 + (dh->id == NODE_ROOT_ID && fs->opts->ctl_visible);
+	pthread_mutex_lock(&fs->lock);
+	dir = node_get(&fs->nodes, dh->id);
+	if (dir && !dir->parent && dir->id != NODE_ROOT_ID)
+		dir = NULL; /* removed: list what we have, attach nothing */
+	for (i = off >= 0 ? (size_t)off : 0; i < total; i++) {
+		sz = add_entry(fs, req, dh, dir, i, buf + (size - rem), rem, plus);
+		if (sz > rem)
+			break;
+		rem -= sz;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+
+	FS_COUNT_OP(fs, FS_RELEASEDIR);
+	if (ctl_is(ino)) {
+		ctl_releasedir(req, ino, fi);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	dirlist_unref(dh->l);
+	pthread_mutex_unlock(&fs->lock);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+void ops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,230 @@
+/* ops_file.c - FUSE handlers for file content: open, create, read, write,
+ * flush, fsync, release.
+ *
+ * Handles of one node share its fcache (fcache.h): reads and writes are
+ * local once the content is there; flush (every close) and fsync store the
+ * changes and return the store's error, so close-to-open holds and a
+ * failed upload is never a silent success.
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/ctl/ctl.h"
+#include "fs/fcache.h"
+
+struct sbxfs_fh {
+	struct fcache *fc;
+	bool append;
+};
+
+static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
+{
+	return (struct sbxfs_fh *)(uintptr_t)fi->fh;
+}
+
+/* Wraps fc in a handle and replies; undoes everything if the reply fails
+ * (the open was interrupted: no release will come). e: reply a create. */
+static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
+			 struct fuse_file_info *fi, const struct fuse_entry_param *e)
+{
+	struct sbxfs_fh *fh = calloc(1, sizeof(*fh));
+	int r;
+
+	if (!fh) {
+		fcache_release(fs, fc);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fh->fc = fc;
+	fh->append = fi->flags & O_APPEND;
+	fi->fh = (uintptr_t)fh;
+	fi->keep_cache = 0;
+	fi->direct_io = 0;
+	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	if (r < 0) {
+		if (e) {
+			pthread_mutex_lock(&fs->lock);
+			struct node *n = node_get(&fs->nodes, e->ino);
+			if (n)
+				node_forget(&fs->nodes, n, 1);
+			pthread_mutex_unlock(&fs->lock);
+		}
+		fcache_release(fs, fc);
+		free(fh);
+	}
+}
+
+void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	int acc = fi->flags & O_ACCMODE;
+	struct fcache *fc;
+	struct node *n;
+	int r;
+
+	FS_COUNT_OP(fs, FS_OPEN);
+	if (ctl_is(ino)) {
+		ctl_open(req, ino, fi);
+		return;
+	}
+	if (fs->opts->ro && (acc != O_RDONLY || (fi->flags & O_TRUNC))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	r = !n ? -ESTALE : S_ISDIR(n->attr.mode) ? -EISDIR : 0;
+	pthread_mutex_unlock(&fs->lock);
+	r = r ?: fs_check_alive(fs) ?:
+		fcache_open(fs, ino, (fi->flags & O_TRUNC) && acc != O_RDONLY, false, &fc);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	reply_opened(fs, req, fc, fi, NULL);
+}
+
+void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct fuse_entry_param e;
+	struct sbx_rfs_attr a;
+	struct fcache *fc;
+	struct node *p, *n = NULL;
+	int r;
+
+	FS_COUNT_OP(fs, FS_CREATE);
+	if (ctl_is(parent) || (parent == NODE_ROOT_ID && !strcmp(name, CTL_NAME))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
+	r = r ?: fs_child_path(fs, parent, name, &path);
+	r = r
+		?: sbx_rfs_create(fs->rfs, path.data, S_IFREG | (mode & 07777), fi->flags & O_EXCL,
+				  &a, NULL);
+	sbx_buf_release(&path);
+	if (r == 0 && !S_ISREG(a.mode))
+		r = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	if (p) {
+		fs_dir_entry_set(fs, p, name, &a, NULL);
+		n = node_child(&fs->nodes, p, name);
+		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
+	}
+	if (n)
+		fs_entry_of(fs, n, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (!n) {
+		fuse_reply_err(req, p ? ENOMEM : ESTALE);
+		return;
+	}
+	r = fcache_open(fs, e.ino, fi->flags & O_TRUNC, a.size == 0, &fc);
+	if (r < 0) {
+		pthread_mutex_lock(&fs->lock);
+		node_forget(&fs->nodes, n, 1);
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	reply_opened(fs, req, fc, fi, &e);
+}
+
+void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	size_t n = 0;
+	char *buf;
+	int r;
+
+	FS_COUNT_OP(fs, FS_READ);
+	if (ctl_is(ino)) {
+		ctl_read(req, ino, size, off, fi);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = fcache_read(fs, fh_of(fi)->fc, buf, size, off < 0 ? 0 : (uint64_t)off, &n);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbxfs_fh *fh;
+	int r;
+
+	FS_COUNT_OP(fs, FS_WRITE);
+	if (ctl_is(ino)) {
+		ctl_write(req, ino, buf, size, off, fi);
+		return;
+	}
+	fh = fh_of(fi);
+	r = fs->opts->ro
+		? -EROFS
+		: fcache_write(fs, fh->fc, buf, size, off < 0 ? 0 : (uint64_t)off, fh->append);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_write(req, size);
+}
+
+void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+
+	FS_COUNT_OP(fs, FS_FLUSH);
+	if (ctl_is(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	fuse_reply_err(req, fs_errno(fcache_flush(fs, fh_of(fi)->fc)));
+}
+
+void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+
+	(void)datasync;
+	FS_COUNT_OP(fs, FS_FSYNC);
+	if (ctl_is(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	fuse_reply_err(req, fs_errno(fcache_flush(fs, fh_of(fi)->fc)));
+}
+
+void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbxfs_fh *fh;
+
+	FS_COUNT_OP(fs, FS_RELEASE);
+	if (ctl_is(ino)) {
+		ctl_release(req, ino, fi);
+		return;
+	}
+	fh = fh_of(fi);
+	fcache_release(fs, fh->fc);
+	free(fh);
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,299 @@
+/* ops_ns.c - FUSE handlers that change the namespace: mkdir, mknod,
+ * unlink, rmdir, rename, link, symlink.
+ *
+ * Each is one remote operation (which also returns the new attributes
+ * where there are any), then the same change in the node table: the
+ * parents' listings and attributes are dropped, a removed or replaced node
+ * is detached (the kernel forgets it later), a renamed node moves (its
+ * children's paths follow, since paths are built from the tree).
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
+
+#define NAME_MAX_LEN 255
+
+/* Common refusals of a change under parent/name: 0 or a positive errno. */
+static int refuse(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+{
+	if (ctl_is(parent) || (parent == NODE_ROOT_ID && name && !strcmp(name, CTL_NAME)))
+		return EPERM;
+	if (fs->opts->ro)
+		return EROFS;
+	if (name && strlen(name) > NAME_MAX_LEN)
+		return ENAMETOOLONG;
+	if (fs_check_alive(fs) < 0)
+		return ENOTCONN;
+	return 0;
+}
+
+/* Replies an entry for a new name with attributes a (and a symlink target
+ * to remember). */
+static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+		      const struct sbx_rfs_attr *a, const char *link)
+{
+	struct fuse_entry_param e;
+	struct node *p, *n = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	if (p) {
+		fs_dir_entry_set(fs, p, name, a, link);
+		n = node_child(&fs->nodes, p, name);
+		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
+	}
+	if (n && S_ISDIR(a->mode) && !n->list && fs->opts->dir_cache_timeout > 0)
+		/* we just made it: it is empty, lookups in it need no round trip */
+		n->list =
+		    dirlist_new_empty(a, fs_expiry(fs->opts->dir_cache_timeout), fs_epoch(fs));
+	if (n && link) {
+		free(n->link);
+		n->link = strdup(link);
+		n->link_expire = fs_expiry(fs->opts->attr_timeout);
+		n->link_epoch = fs_epoch(fs);
+	}
+	if (n)
+		fs_entry_of(fs, n, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (n)
+		fuse_reply_entry(req, &e);
+	else
+		fuse_reply_err(req, p ? ENOMEM : ESTALE);
+}
+
+void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r;
+
+	FS_COUNT_OP(fs, FS_MKDIR);
+	r = refuse(fs, parent, name);
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_child_path(fs, parent, name, &path)
+		?: sbx_rfs_mkdir(fs->rfs, path.data, mode & 07777, &a, NULL);
+	sbx_buf_release(&path);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		reply_new(fs, req, parent, name, &a, NULL);
+}
+
+void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r;
+
+	(void)rdev;
+	FS_COUNT_OP(fs, FS_MKNOD);
+	r = refuse(fs, parent, name);
+	if (!r && !S_ISREG(mode) && !S_ISFIFO(mode))
+		r = EPERM; /* devices and sockets cannot be made over exec */
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_child_path(fs, parent, name, &path)
+		?: sbx_rfs_create(fs->rfs, path.data, (mode & S_IFMT) | (mode & 07777), true, &a,
+				  NULL);
+	sbx_buf_release(&path);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		reply_new(fs, req, parent, name, &a, NULL);
+}
+
+/* The node table side of a removal: detach parent/name. */
+static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct fs_ids sib = {.n = 0};
+	struct node *p, *n;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	if (p)
+		fs_dir_entry_del(fs, p, name);
+	if (n) {
+		fs_siblings_stale(fs, n, &sib);
+		n->gen++;
+		n->attr_expire = 0;
+		if (n->attr.nlink > 0)
+			n->attr.nlink--;
+		fcache_evict_locked(fs, n);
+		node_detach(&fs->nodes, n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+	fs_notify_attrs(fs, &sib);
+}
+
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	int r;
+
+	FS_COUNT_OP(fs, dir ? FS_RMDIR : FS_UNLINK);
+	r = refuse(fs, parent, name);
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_child_path(fs, parent, name, &path);
+	if (r == 0)
+		r = dir ? sbx_rfs_rmdir(fs->rfs, path.data, NULL)
+			: sbx_rfs_unlink(fs->rfs, path.data, NULL);
+	sbx_buf_release(&path);
+	if (r == 0)
+		removed(fs, parent, name);
+	fuse_reply_err(req, fs_errno(r));
+}
+
+void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, false);
+}
+
+void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, true);
+}
+
+/* The node table side of a rename. */
+static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		   const char *newname)
+{
+	struct node *p, *np, *n, *t;
+	int r = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	np = node_get(&fs->nodes, newparent);
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	t = np ? node_child(&fs->nodes, np, newname) : NULL;
+	if (p)
+		fs_dir_entry_del(fs, p, name);
+	if (np && n && fs_attr_fresh(fs, n))
+		fs_dir_entry_set(fs, np, newname, &n->attr, n->link);
+	else if (np)
+		fs_dir_changed(fs, np);
+	if (t && t != n) {
+		t->gen++;
+		t->attr_expire = 0;
+		fcache_evict_locked(fs, t);
+		node_detach(&fs->nodes, t);
+	}
+	if (n && np && t != n) {
+		n->gen++;
+		if (!n->local)
+			n->attr_expire = 0; /* ctime changed */
+		r = node_move(&fs->nodes, n, np, newname);
+		if (r < 0)
+			node_detach(&fs->nodes, n);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fcache_reap(fs);
+	return r;
+}
+
+void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		const char *newname, unsigned int flags)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
+	int r;
+
+	FS_COUNT_OP(fs, FS_RENAME);
+	r = refuse(fs, parent, name) ?: refuse(fs, newparent, newname);
+	if (!r && (flags & ~RENAME_NOREPLACE))
+		r = EINVAL; /* RENAME_EXCHANGE and whiteouts cannot be done atomically here */
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_child_path(fs, parent, name, &from) ?: fs_child_path(fs, newparent, newname, &to);
+	if (r == 0)
+		r = sbx_rfs_rename(fs->rfs, from.data, to.data,
+				   (flags & RENAME_NOREPLACE) ? SBX_RFS_NOREPLACE : 0, NULL);
+	sbx_buf_release(&from);
+	sbx_buf_release(&to);
+	if (r == 0)
+		renamed(fs, parent, name, newparent, newname);
+	fuse_reply_err(req, fs_errno(r));
+}
+
+void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
+	struct fs_ids sib = {.n = 0};
+	struct sbx_rfs_attr a;
+	struct node *n;
+	int r;
+
+	FS_COUNT_OP(fs, FS_LINK);
+	r = ctl_is(ino) ? EPERM : refuse(fs, newparent, newname);
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_path(fs, ino, &from) ?: fs_child_path(fs, newparent, newname, &to);
+	if (r == 0)
+		r = sbx_rfs_link(fs->rfs, from.data, to.data, &a, NULL);
+	sbx_buf_release(&from);
+	sbx_buf_release(&to);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n) {
+		n->gen++;
+		fs_node_set_attr(fs, n, &a, n->gen); /* nlink went up */
+		if (n->parent)
+			fs_dir_entry_set(fs, n->parent, n->name, &a, NULL);
+		fs_siblings_stale(fs, n, &sib);
+	}
+	if (sib.n < FS_IDS_MAX)
+		sib.id[sib.n++] = ino; /* the kernel's copy says nlink 1 */
+	pthread_mutex_unlock(&fs->lock);
+	fs_notify_attrs(fs, &sib);
+	reply_new(fs, req, newparent, newname, &a, NULL);
+}
+
+void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r;
+
+	FS_COUNT_OP(fs, FS_SYMLINK);
+	r = refuse(fs, parent, name);
+	if (r) {
+		fuse_reply_err(req, r);
+		return;
+	}
+	r = fs_child_path(fs, parent, name, &path)
+		?: sbx_rfs_symlink(fs->rfs, link, path.data, &a, NULL);
+	sbx_buf_release(&path);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		reply_new(fs, req, parent, name, &a, link);
+}
