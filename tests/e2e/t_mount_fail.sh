@@ -103,8 +103,8 @@ except OSError as e:
 EOF
 check "mkdir fails with a connection error, not a file error ($(cat "$T/errno.out"))" \
 	grep -qE "^(ENOTCONN|EIO|EHOSTDOWN)$" "$T/errno.out"
-tm fusermount3 -u "$M1"
-expect_eq "fusermount3 -u succeeds" 0 $?
+tm "$BUILD/sbx" umount "$M1"
+expect_eq "sbx umount succeeds" 0 $?
 check "sbxfs exited" gone "$A:/srv/a" "$M1"
 
 # --- /.ctl/ctl delete ----------------------------------------------------------------------------------
@@ -158,7 +158,11 @@ except OSError as e:
     print(os.strerror(e.errno))
 EOF
 reader=$!
-sleep 1
+for i in $(seq 1 100); do
+	[ "$(cat "$M3/.ctl/jobs/last/status" 2>/dev/null)" = running ] && break
+	sleep 0.05
+done
+check "the job runs before sbxd stops" test "$(cat "$M3/.ctl/jobs/last/status")" = running
 stop_sbxd
 echo drop-caches >"$M3/.ctl/ctl"
 start=$SECONDS
@@ -173,7 +177,7 @@ for i in $(seq 1 100); do kill -0 $reader 2>/dev/null || break; sleep 0.1; done
 check "a blocked read of a job ends when the connection goes" bash -c '! kill -0 $1 2>/dev/null' _ "$reader"
 kill $reader 2>/dev/null
 wait $reader 2>/dev/null
-tm fusermount3 -u "$M3"
-expect_eq "fusermount3 -u succeeds" 0 $?
+tm "$BUILD/sbx" umount "$M3"
+expect_eq "sbx umount succeeds" 0 $?
 check "sbxfs exited" gone "$C:/" "$M3"
 finish
