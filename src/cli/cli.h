@@ -33,6 +33,11 @@ int cli_client(struct cli *cli, struct sbx_client **ret);
 int cli_fail(const struct sbx_err *err, int rc, const char *ctx);
 /* Prints a progress note on stderr unless quiet. */
 void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define CLI_NAME_MAX 32
+/* A fresh name "sandbox-XXXXXX" (6 random hex digits) in buf, returned. The
+ * SDK's default "quick-sandbox" would make every unnamed sandbox share one
+ * name, and names are how people find sandboxes again. */
+const char *cli_default_name(char buf[CLI_NAME_MAX]);
 /* Opens a sandbox by id or name; prints the error. */
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
 

@@ -215,6 +215,7 @@ static const char up_usage[] = "usage: sbx up [--name NAME] [--image IMAGE] DIR\
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
 	struct sbx_create_opts o = {.wait_ready = true};
+	char defname[CLI_NAME_MAX];
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_client *c;
 	struct sbx_err err = {0};
@@ -243,7 +244,9 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	r = sbx_mkdir_p(dir, 0755);
 	if (r < 0)
 		return cli_fail(NULL, r, dir);
-	cli_note(cli, "creating a sandbox…");
+	if (!o.name)
+		o.name = cli_default_name(defname);
+	cli_note(cli, "creating sandbox %s…", o.name);
 	r = sbx_sandbox_create(c, &o, &sb, &err);
 	if (r < 0)
 		return cli_fail(&err, r, "create");

@@ -82,6 +82,7 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct sbx_create_opts o = {0};
+	char defname[CLI_NAME_MAX];
 	struct strlist env = {0}, regions = {0};
 	int ports[MAX_LIST];
 	struct sbx_sandbox *sb = NULL;
@@ -136,7 +137,9 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	o.n_regions = regions.n;
 	if (cli_client(cli, &c) < 0)
 		return CLI_EXIT_FAIL;
-	if (o.name) {
+	if (!o.name)
+		o.name = cli_default_name(defname);
+	{
 		/* names are how people find sandboxes again: keep them unique */
 		r = sbx_sandbox_open(c, o.name, &sb, &err);
 		if (r == 0) {

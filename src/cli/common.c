@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli/hostctl.h"
+#include "util/rand.h"
 
 int cli_fail(const struct sbx_err *err, int rc, const char *ctx)
 {
@@ -86,6 +89,16 @@ int cli_client(struct cli *cli, struct sbx_client **ret)
 out:
 	hostctl_info_release(&hi);
 	return r;
+}
+
+const char *cli_default_name(char buf[CLI_NAME_MAX])
+{
+	char hex[7];
+
+	if (sbx_rand_hex(hex, 3) < 0)
+		snprintf(hex, sizeof(hex), "%06x", (unsigned)getpid() & 0xffffffu);
+	snprintf(buf, CLI_NAME_MAX, "sandbox-%s", hex);
+	return buf;
 }
 
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)

@@ -12,6 +12,10 @@ expect_eq "status by name" HEALTHY "$(sbx status alpha)"
 check "ls lists both" bash -c 'sbx() { "$BUILD/sbx" -q "$@"; }; out=$(sbx ls); grep -q alpha <<<"$out" && grep -q beta <<<"$out"'
 sbx create --name alpha >/dev/null 2>&1
 check "a second sandbox with the same name is refused" test $? -ne 0
+U1=$(sbx create) U2=$(sbx create)
+names=$("$BUILD/sbx" ls --json | python3 -c 'import json,sys; print(" ".join(sorted(x["name"] for x in json.load(sys.stdin) if x["id"] in sys.argv[1:])))' "$U1" "$U2")
+check "unnamed sandboxes get distinct names ($names)" bash -c 'set -- $1; [ "$1" != "$2" ] && [[ $1 == sandbox-* ]]' _ "$names"
+sbx rm "$U1" "$U2"
 check "ls --json parses" bash -c '"$BUILD/sbx" ls --json | python3 -c "import json,sys; assert len(json.load(sys.stdin)) == 2"'
 
 # isolation
