@@ -80,7 +80,7 @@ static int setup_state_dir(struct sbxd *d)
 	char real[PATH_MAX];
 	int r;
 
-	r = sbx_mkdirs(d->state_dir.data, 0700);
+	r = sbx_mkdir_p(d->state_dir.data, 0700);
 	if (r < 0 || !realpath(d->state_dir.data, real)) {
 		r = r < 0 ? r : -errno;
 		sbx_log(SBX_LOG_ERR, "cannot create the state directory %s: %s", d->state_dir.data,
@@ -102,7 +102,7 @@ static int setup_state_dir(struct sbxd *d)
 
 		r = sbxd_path(d, &p, "sandboxes");
 		if (r == 0)
-			r = sbx_mkdirs(p.data, 0700);
+			r = sbx_mkdir_p(p.data, 0700);
 		sbx_buf_release(&p);
 	}
 	return r;

@@ -46,10 +46,6 @@ out:
 	return r;
 }
 
-int sbx_mkdirs(const char *path, mode_t mode)
-{
-	return sbx_mkdir_p(path, mode);
-}
 
 int sbx_pathf(char *out, size_t len, const char *fmt, ...)
 {

@@ -18,8 +18,5 @@ int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode);
  * -ENAMETOOLONG (out then holds a truncated string). */
 int sbx_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Creates path and its parents, giving each created directory mode.
- * 0 or -errno. */
-int sbx_mkdirs(const char *path, mode_t mode);
 
 #endif

@@ -160,7 +160,7 @@ int sbx_overlay_prepare(const char *sbdir, const char *lower, const char *state_
 	for (i = 0; i < 3; i++) {
 		if (sbx_pathf(p, sizeof(p), "%s/%s", sbdir, sub[i]) < 0)
 			return -ENAMETOOLONG;
-		r = sbx_mkdirs(p, 0700);
+		r = sbx_mkdir_p(p, 0700);
 		if (r < 0)
 			return r;
 	}
