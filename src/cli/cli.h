@@ -29,6 +29,11 @@ struct cli {
  * $KOYEB_API_HOST); else the local sbxd, started on demand (said once on
  * stderr). Returns 0 or a negative errno after printing why. */
 int cli_client(struct cli *cli, struct sbx_client **ret);
+struct hostctl_info;
+/* Makes sure the local host sbxd runs (starting it if needed) and fills hi;
+ * says on stderr, once, that it was started, or why it could not be.
+ * 0 or a negative errno. The caller releases hi. */
+int cli_ensure_host(struct cli *cli, struct hostctl_info *hi);
 /* Prints "sbx: <ctx>: <message or strerror>" on stderr. Returns CLI_EXIT_FAIL. */
 int cli_fail(const struct sbx_err *err, int rc, const char *ctx);
 /* Prints a progress note on stderr unless quiet. */

@@ -76,7 +76,7 @@ static const char exec_usage[] =
 
 struct exec_args {
 	const char *id;
-	int id_idx;			/* index of id in argv, or 0 */
+	int id_idx;				  /* index of id in argv, or 0 */
 	struct sbx_buf mnt_id, mnt_cwd, mnt_path; /* from the mount we run in */
 	bool via_mount; /* running in the mounted sandbox: refresh its caches after */
 	struct sbx_exec_opts o;

@@ -72,15 +72,12 @@ static int host_status(struct cli *cli)
 static int host_env(struct cli *cli)
 {
 	struct hostctl_info hi = {0};
-	bool started = false;
-	int r = hostctl_ensure(cli->argv0_dir, &hi, &started);
+	int r = cli_ensure_host(cli, &hi);
 
 	if (r < 0) {
 		hostctl_info_release(&hi);
-		return cli_fail(NULL, r, "cannot start sbxd");
+		return CLI_EXIT_FAIL;
 	}
-	if (started)
-		cli_note(cli, "started the local host sbxd at %s", hi.api_host.data);
 	/* both values are made of URL-safe characters: no quoting needed, but
 	 * quote anyway so that eval is safe whatever they hold */
 	printf("KOYEB_API_HOST='%s'\nKOYEB_API_TOKEN='%s'\nexport KOYEB_API_HOST KOYEB_API_TOKEN\n",

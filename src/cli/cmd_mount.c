@@ -23,49 +23,17 @@
 #include "cli/mounts.h"
 #include "util/statedir.h"
 
-#define MAX_ARGS 64
-
-static int run_wait(const char *dir, const char *prog, char *const *argv)
-{
-	char path[PATH_MAX];
-	pid_t pid;
-	int st;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (dir && snprintf(path, sizeof(path), "%s/%s", dir, prog) < (int)sizeof(path) &&
-		    access(path, X_OK) == 0)
-			execv(path, argv);
-		execvp(prog, argv);
-		fprintf(stderr, "sbx: cannot run %s: %s\n", prog, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* In the embedded default, sbxfs reads the local host's token and address
  * from the state dir: make sure the host runs first. */
 static int ensure_local_host(struct cli *cli)
 {
 	struct hostctl_info hi = {0};
 	const char *tok = getenv("KOYEB_API_TOKEN");
-	bool started = false;
 	int r;
 
 	if (tok && *tok)
 		return 0;
-	r = hostctl_ensure(cli->argv0_dir, &hi, &started);
-	if (r < 0)
-		fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n",
-			r == -ECHILD ? "it exited (see sbxd.log in the state dir)" : strerror(-r));
-	else if (started)
-		cli_note(cli, "no KOYEB_API_TOKEN set: started the local host sbxd at %s",
-			 hi.api_host.data);
+	r = cli_ensure_host(cli, &hi);
 	hostctl_info_release(&hi);
 	return r;
 }
@@ -87,7 +55,7 @@ static int run_sbxfs(struct cli *cli, const char *spec, const char *dir, const c
 	argv[n++] = (char *)spec;
 	argv[n++] = (char *)dir;
 	argv[n] = NULL;
-	return run_wait(cli->argv0_dir, "sbxfs", argv);
+	return hostctl_run(cli->argv0_dir, "sbxfs", argv);
 }
 
 static const char mount_usage[] = "usage: sbx mount SANDBOX[:/remote/dir] DIR [-o OPTIONS] [-f]\n";
@@ -142,7 +110,7 @@ static int do_umount(const char *dir, bool lazy)
 		argv[n++] = "-z";
 	argv[n++] = real;
 	argv[n] = NULL;
-	r = run_wait(NULL, "fusermount3", argv);
+	r = hostctl_run(NULL, "fusermount3", argv);
 	return r == 0 ? 0 : -EBUSY;
 }
 

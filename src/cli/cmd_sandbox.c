@@ -137,10 +137,11 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	o.n_regions = regions.n;
 	if (cli_client(cli, &c) < 0)
 		return CLI_EXIT_FAIL;
-	if (!o.name)
+	if (!o.name) {
 		o.name = cli_default_name(defname);
-	{
-		/* names are how people find sandboxes again: keep them unique */
+	} else {
+		/* names are how people find sandboxes again: keep them unique
+		 * (a generated name needs no lookup: it is random) */
 		r = sbx_sandbox_open(c, o.name, &sb, &err);
 		if (r == 0) {
 			fprintf(stderr, "sbx: create: a sandbox named '%s' already exists (%s)\n",

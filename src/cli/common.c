@@ -37,26 +37,31 @@ void cli_note(const struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl_info *hi)
+int cli_ensure_host(struct cli *cli, struct hostctl_info *hi)
 {
 	bool started = false;
 	int r;
 
 	r = hostctl_ensure(cli->argv0_dir, hi, &started);
-	if (r < 0) {
-		if (r == -ECHILD)
-			fprintf(stderr, "sbx: the local host sbxd did not start; see %s/sbxd.log\n",
-				hi->state_dir.data ? hi->state_dir.data : "the state dir");
-		else
-			fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n",
-				strerror(-r));
-		return r;
-	}
-	if (started)
+	if (r == -ECHILD)
+		fprintf(stderr, "sbx: the local host sbxd did not start; see %s/sbxd.log\n",
+			hi->state_dir.data ? hi->state_dir.data : "the state dir");
+	else if (r < 0)
+		fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n", strerror(-r));
+	else if (started)
 		cli_note(cli,
 			 "no KOYEB_API_TOKEN set: started the local host sbxd at %s "
 			 "(state in %s; `sbx host stop` stops it)",
 			 hi->api_host.data, hi->state_dir.data);
+	return r;
+}
+
+static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl_info *hi)
+{
+	int r = cli_ensure_host(cli, hi);
+
+	if (r < 0)
+		return r;
 	o->api_host = hi->api_host.data;
 	o->token = hi->token.data;
 	cli->local = true;

@@ -148,26 +148,22 @@ int hostctl_query(struct hostctl_info *hi)
 	return 0;
 }
 
-static void exec_sbxd(const char *sbxd_dir, char *const *args)
+/* Executes dir/prog when that exists, else prog from $PATH; returns only on
+ * failure (errno set). */
+static void exec_in(const char *dir, const char *prog, char *const *argv)
 {
 	char path[4096];
-	char *argv[32];
-	size_t n = 0;
 
-	argv[n++] = "sbxd";
-	while (args && *args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	if (sbxd_dir && snprintf(path, sizeof(path), "%s/sbxd", sbxd_dir) < (int)sizeof(path) &&
+	if (dir && snprintf(path, sizeof(path), "%s/%s", dir, prog) < (int)sizeof(path) &&
 	    access(path, X_OK) == 0)
 		execv(path, argv);
-	execvp("sbxd", argv);
+	execvp(prog, argv);
 }
 
 static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir)
 {
 	struct sbx_buf log = SBX_BUF_INIT;
-	char *args[] = {"--state-dir", (char *)state_dir, NULL};
+	char *argv[] = {"sbxd", "--state-dir", (char *)state_dir, NULL};
 	int logfd, nullfd;
 	pid_t pid;
 
@@ -189,7 +185,7 @@ static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir)
 			dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		exec_sbxd(sbxd_dir, args);
+		exec_in(sbxd_dir, "sbxd", argv);
 		fprintf(stderr, "sbx: cannot run sbxd: %s\n", strerror(errno));
 		_exit(127);
 	}
@@ -258,7 +254,7 @@ out:
 	return r;
 }
 
-int hostctl_run_sbxd(const char *sbxd_dir, char *const *args)
+int hostctl_run(const char *dir, const char *prog, char *const *argv)
 {
 	pid_t pid = fork();
 	int status;
@@ -266,12 +262,24 @@ int hostctl_run_sbxd(const char *sbxd_dir, char *const *args)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		exec_sbxd(sbxd_dir, args);
-		fprintf(stderr, "sbx: cannot run sbxd: %s\n", strerror(errno));
+		exec_in(dir, prog, argv);
+		fprintf(stderr, "sbx: cannot run %s: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int hostctl_run_sbxd(const char *sbxd_dir, char *const *args)
+{
+	char *argv[32];
+	size_t n = 0;
+
+	argv[n++] = "sbxd";
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return hostctl_run(sbxd_dir, "sbxd", argv);
 }

@@ -30,6 +30,9 @@ int hostctl_ensure(const char *sbxd_dir, struct hostctl_info *hi, bool *started)
 /* Stops a running sbxd (SIGTERM, then waits up to 15 s). 0, -ESRCH if it
  * was not running, -errno. */
 int hostctl_stop(void);
+/* Runs dir/prog (else prog from $PATH) with argv, waits, and returns its
+ * exit status (128+N for a death by signal N) or -errno. */
+int hostctl_run(const char *dir, const char *prog, char *const *argv);
 /* Runs `sbxd ARGS...` in the foreground and returns its exit status. */
 int hostctl_run_sbxd(const char *sbxd_dir, char *const *args);
 

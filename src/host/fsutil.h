@@ -18,5 +18,4 @@ int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode);
  * -ENAMETOOLONG (out then holds a truncated string). */
 int sbx_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-
 #endif
