@@ -8,6 +8,7 @@ PKGS=(
 	build-essential cmake pkg-config ca-certificates
 	libfuse3-dev fuse3 libcurl4-openssl-dev libwebsockets-dev libjson-c-dev libssl-dev
 	check
+	libseccomp-dev libcap-dev slirp4netns
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
 )

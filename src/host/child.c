@@ -82,6 +82,23 @@ void sbx_child_kill(struct sbx_child *c, int sig)
 		pidfd_send_signal_(c->pidfd, sig);
 }
 
+void sbx_child_kill_reap(struct sbx_child *c)
+{
+	siginfo_t si;
+
+	if (c->pid <= 0)
+		return;
+	pidfd_send_signal_(c->pidfd, SIGKILL);
+	while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	c->pid = 0;
+	sbx_loop_unwatch(c->loop, &c->w);
+	close(c->pidfd);
+	c->pidfd = -1;
+	if (c->live && *c->live)
+		(*c->live)--;
+}
+
 int sbx_pidfd_open(pid_t pid)
 {
 	int fd = pidfd_open_(pid);

@@ -35,6 +35,11 @@ bool sbx_child_running(const struct sbx_child *c);
  * so never to a recycled pid). */
 void sbx_child_kill(struct sbx_child *c, int sig);
 
+/* SIGKILLs the child and reaps it at once (blocking for the moment a
+ * killed process takes to go); its callback never fires. For owners that
+ * are about to go away. */
+void sbx_child_kill_reap(struct sbx_child *c);
+
 /* Raw pidfd helpers for processes that are not our children. */
 int sbx_pidfd_open(pid_t pid); /* fd (O_CLOEXEC) or -errno */
 bool sbx_pidfd_alive(int fd);  /* false once it exited */

@@ -55,22 +55,20 @@ static int find_tool(const char *prog, char *out, size_t outlen)
 	return -ENOENT;
 }
 
-static int find_tools(struct sbx_tools *t)
+static int find_tools(struct sbx_tools *t, enum sbx_netmode net)
 {
-	static const char *const names[] = {"bwrap", "nsenter", "rm"};
-	char *outs[] = {t->bwrap, t->nsenter, t->rm};
-	size_t i;
+	static const char *const names[] = {"bwrap", "rm", "slirp4netns"};
+	static const char *const pkgs[] = {"bubblewrap", "coreutils", "slirp4netns"};
+	char *outs[] = {t->bwrap, t->rm, t->slirp4netns};
+	size_t i, n = net == SBX_NET_PRIVATE ? 3 : 2;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if (find_tool(names[i], outs[i], sizeof(t->bwrap)) < 0) {
-			sbx_log(SBX_LOG_ERR, "%s not found (install %s)", names[i],
-				i == 0 ? "bubblewrap" : "util-linux / coreutils");
+			sbx_log(SBX_LOG_ERR, "%s not found (install %s%s)", names[i], pkgs[i],
+				i == 2 ? ", or run sbxd --network host" : "");
 			return -ENOENT;
 		}
 	}
-	if (find_tool("setpriv", t->setpriv, sizeof(t->setpriv)) < 0)
-		sbx_log(SBX_LOG_WARN, "setpriv not found on the host: exec in the default image "
-				      "will fail (install util-linux)");
 	return 0;
 }
 
@@ -142,6 +140,15 @@ static int private_mounts(void)
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sbx_log(SBX_LOG_ERR, "making mounts private: %s", strerror(errno));
+		return -errno;
+	}
+	/* where bwrap finds each sandbox's root (see sandbox.h); this daemon's
+	 * own tmpfs, seen by no other process on the host */
+	if ((mkdir(SBX_RUN_DIR, 0755) < 0 && errno != EEXIST) ||
+	    mount("tmpfs", SBX_RUN_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0711,size=1m") < 0 ||
+	    mkdir(SBX_RUN_DIR "/sandboxes", 0711) < 0) {
+		sbx_log(SBX_LOG_ERR, "cannot set up %s: %s", SBX_RUN_DIR, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -319,7 +326,12 @@ static int start_up(struct sbxd *d)
 				d->state_dir.data, strerror(-r));
 	}
 	if (r == 0)
-		r = find_tools(&d->tools);
+		r = find_tools(&d->tools, d->network);
+	if (r == 0) {
+		r = sbx_seccomp_build(&d->filter);
+		if (r < 0)
+			sbx_log(SBX_LOG_ERR, "cannot build the seccomp filter: %s", strerror(-r));
+	}
 	if (r == 0)
 		r = private_mounts();
 	if (r < 0)
@@ -402,6 +414,7 @@ out:
 	for (size_t i = 0; i < d->store.nsvcs; i++)
 		d->store.svcs[i]->sb = NULL; /* runtime memory goes with the process */
 	sbx_store_release(&d->store);
+	sbx_seccomp_release(&d->filter);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	return r < 0 ? 1 : 0;

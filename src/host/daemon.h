@@ -13,6 +13,8 @@
 #include "host/http/server.h"
 #include "host/loop.h"
 #include "host/runtime/cgroup.h"
+#include "host/runtime/seccomp.h"
+#include "host/runtime/userns.h"
 #include "host/store/store.h"
 #include "util/buf.h"
 
@@ -21,9 +23,14 @@ struct sbx_exec;
 /* Helper programs, resolved once at start. */
 struct sbx_tools {
 	char bwrap[256];
-	char nsenter[256];
-	char setpriv[256]; /* run inside the sandbox: found through its PATH */
+	char slirp4netns[256]; /* empty with host networking */
 	char rm[256];
+};
+
+/* How sandboxes reach the network (sbxd --network). */
+enum sbx_netmode {
+	SBX_NET_PRIVATE, /* own namespace; outbound through slirp4netns, no host loopback */
+	SBX_NET_HOST,	 /* the host's namespace, loopback included: an explicit opt-in */
 };
 
 struct sbxd {
@@ -35,6 +42,9 @@ struct sbxd {
 	const char *listen;	  /* borrowed from argv */
 	char listen_host[128];	  /* host part for URLs ("127.0.0.1") */
 	struct sbx_tools tools;
+	struct sbx_idmap idmap;	   /* host ids behind every sandbox's 0..65535 */
+	enum sbx_netmode network;  /* for sandboxes started from now on */
+	struct sbx_seccomp filter; /* built at start; every sandbox process runs under it */
 	struct sbx_cg_root cg;
 	int ncpu;
 	int lock_fd;

@@ -394,10 +394,8 @@ static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
 static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
-	struct sbx_nsexec x = {.nsenter = e->d->tools.nsenter,
-			       .target = target,
-			       .cg = sbx_sandbox_cgroups(v),
-			       .argv = argv};
+	struct sbx_nsexec x = {
+	    .target = target, .cg = sbx_sandbox_cgroups(v), .filter = &e->d->filter, .argv = argv};
 	char **env = exec_env(v, &host);
 	pid_t pid;
 	int r;

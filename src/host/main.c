@@ -1,7 +1,8 @@
 /* main.c - the sbxd command line: the daemon, and the offline image
  * subcommands on the state directory.
  *
- *   sbxd [--state-dir DIR] [--listen ADDR:PORT] [--foreground]
+ *   sbxd [--state-dir DIR] [--listen ADDR:PORT] [--network private|host]
+ *        [--uid-base N] [--foreground]
  *   sbxd [--state-dir DIR] image add NAME ROOTFS_DIR | image ls | image rm NAME
  *   sbxd --version | --help
  *
@@ -25,7 +26,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sbxd [--state-dir DIR] [--listen ADDR:PORT] [--foreground]\n"
+	fprintf(f, "usage: sbxd [--state-dir DIR] [--listen ADDR:PORT] [--network private|host]\n"
+		   "            [--uid-base N] [--foreground]\n"
 		   "       sbxd [--state-dir DIR] image add NAME ROOTFS_DIR\n"
 		   "       sbxd [--state-dir DIR] image ls\n"
 		   "       sbxd [--state-dir DIR] image rm NAME\n"
@@ -38,6 +40,12 @@ static void usage(FILE *f)
 		   "                     $XDG_STATE_HOME/sbx, else $HOME/.local/state/sbx)\n"
 		   "  --listen ADDR:PORT address to serve on (default " DEFAULT_LISTEN
 		   "; port 0 = any free port)\n"
+		   "  --network MODE     private (default): each sandbox has its own network,\n"
+		   "                     outbound only, through slirp4netns, and cannot reach\n"
+		   "                     the host's loopback; host: sandboxes share the host's\n"
+		   "                     network, loopback services included (trusted code only)\n"
+		   "  --uid-base N       host uid/gid of a sandbox's root; its ids 0..65535 are\n"
+		   "                     host ids N..N+65535 (default 1000000000)\n"
 		   "  --foreground       accepted and ignored: sbxd never daemonises\n"
 		   "\n"
 		   "The daemon needs root (overlay mounts, namespaces, cgroups). Files in the\n"
@@ -73,6 +81,22 @@ out:
 	return r;
 }
 
+/* A whole decimal number that fits in a uid range start. 0 or -EINVAL. */
+static int parse_uid_base(const char *s, uid_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uid_t)v;
+	return 0;
+}
+
 /* Makes sure fds 0-2 are open, so no pipe or socket lands on them. */
 static void sane_stdio(void)
 {
@@ -91,6 +115,8 @@ int main(int argc, char **argv)
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"foreground", no_argument, NULL, 'f'},
+	    {"network", required_argument, NULL, 'n'},
+	    {"uid-base", required_argument, NULL, 'u'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -101,11 +127,26 @@ int main(int argc, char **argv)
 
 	sane_stdio();
 	d.listen = DEFAULT_LISTEN;
+	d.idmap.base = SBX_IDMAP_BASE_DEFAULT;
+	d.idmap.count = SBX_IDMAP_COUNT_DEFAULT;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': state_dir = optarg; break;
 		case 'l': d.listen = optarg; break;
 		case 'f': break;
+		case 'n':
+			if (!strcmp(optarg, "host") || !strcmp(optarg, "private")) {
+				d.network = optarg[0] == 'h' ? SBX_NET_HOST : SBX_NET_PRIVATE;
+				break;
+			}
+			fprintf(stderr, "sbxd: --network takes private or host\n");
+			return 2;
+		case 'u':
+			if (parse_uid_base(optarg, &d.idmap.base) == 0 && sbx_idmap_valid(&d.idmap))
+				break;
+			fprintf(stderr, "sbxd: --uid-base takes a host uid N such that N..N+65535 "
+					"is a free range (not 0, not containing 65534)\n");
+			return 2;
 		case 'V': printf("sbxd %s\n", SBX_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -1,11 +1,12 @@
 /* caps.h - the capabilities a sandbox's processes keep.
  *
- * Docker's default set, minus CAP_NET_RAW: sandboxes share the host's
- * network namespace, where a raw or packet socket would see every host
- * interface, loopback included (and with it the API token of every local
- * client). Everything else, CAP_SYS_ADMIN first, is dropped from the
- * bounding set, for the sandbox's main process (bwrap) and for every exec
- * (setpriv).
+ * Docker's default set, minus CAP_NET_RAW: with --network host a sandbox
+ * shares the host's network namespace, where a raw or packet socket would
+ * see every host interface, loopback included (and with it the API token
+ * of every local client). Everything else, CAP_SYS_ADMIN first, is dropped
+ * from the bounding set, for the sandbox's main process (bwrap) and for
+ * every exec (confine.c). These are capabilities inside the sandbox's user
+ * namespace: they act only on what that namespace owns.
  */
 #ifndef SBX_HOST_CAPS_H
 #define SBX_HOST_CAPS_H
@@ -14,9 +15,5 @@
 
 /* Lower-case names without the "cap_" prefix, NULL-terminated. */
 const char *const *sbx_caps_kept(void);
-
-/* "-all,+chown,+dac_override,..." for setpriv --bounding-set. Returns the
- * length written (truncated to size). */
-size_t sbx_caps_setpriv_arg(char *out, size_t size);
 
 #endif

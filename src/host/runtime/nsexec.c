@@ -1,54 +1,137 @@
-/* nsexec.c - see nsexec.h. */
+/* nsexec.c - see nsexec.h.
+ *
+ * Everything between fork() and the command's execve() is sbxd's own code:
+ * no program of the sandbox's runs while the process holds any privilege
+ * over the host (a planted nsenter, setpriv or sh in the sandbox's PATH is
+ * only ever started as the confined command itself).
+ */
 #include "host/runtime/nsexec.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "host/runtime/caps.h"
+#include "host/runtime/confine.h"
 #include "util/statedir.h"
 
 #define PIPE_SIZE   (1 << 20)
 #define KILL_ROUNDS 20
 #define MAX_PROCS   65536
 
-/* The nsenter + setpriv prefix followed by the user's argv. */
-static char **build_argv(const struct sbx_nsexec *x, char *pidbuf, size_t pidlen, char *wd,
-			 size_t wdlen, char *caps, size_t capslen)
-{
-	/* --wd takes a host path in util-linux 2.38 (opened before the chroot):
-	 * the target's root directory is the sandbox's "/" */
-	const char *pre[] = {x->nsenter, "--target", pidbuf,	       "--mount", "--uts",
-			     "--ipc",	 "--pid",    "--cgroup",       "--root",  wd,
-			     "--",	 "setpriv",  "--bounding-set", caps,	  "--"};
-	size_t np = sizeof(pre) / sizeof(pre[0]), n = 0, i;
-	char **v;
+/* Namespace types an exec joins, as /proc/PID/ns names and setns flags.
+ * The user namespace is always joined; each other type only when the
+ * sandbox has its own (with host networking, net is the host's). */
+static const struct {
+	const char *name;
+	int flag;
+} NS_TYPES[] = {
+    {"mnt", CLONE_NEWNS},  {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
+    {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+};
 
-	while (x->argv[n])
-		n++;
-	v = calloc(np + n + 1, sizeof(char *));
-	if (!v)
-		return NULL;
-	snprintf(pidbuf, pidlen, "%d", (int)x->target);
-	snprintf(wd, wdlen, "--wd=/proc/%d/root", (int)x->target);
-	sbx_caps_setpriv_arg(caps, capslen);
-	for (i = 0; i < np; i++)
-		v[i] = (char *)pre[i];
-	for (i = 0; i < n; i++)
-		v[np + i] = x->argv[i];
-	return v;
+/* Tells the exec's stderr why it did not run, then ends the child. */
+static void die(const char *what, int err, int code)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "sbxd: %s: %s\n", what, strerror(err));
+
+	if (n > 0 && write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
+		_exit(code);
+	_exit(code);
 }
 
-static void child(const struct sbx_nsexec *x, char **argv, int in_r, int out_w, int err_w)
+static bool same_ns(pid_t target, const char *name)
+{
+	char p[64];
+	struct stat a, b;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)target, name);
+	if (stat(p, &a) < 0)
+		return false;
+	snprintf(p, sizeof(p), "/proc/self/ns/%s", name);
+	return stat(p, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Joins every namespace of target at once (a pidfd setns), becomes the
+ * sandbox's root and moves to the sandbox's root directory. Still host root
+ * until the setns: that is why nothing of the sandbox's is touched before. */
+static int enter(const struct sbx_nsexec *x)
+{
+	char p[64];
+	int pidfd, rootfd, flags = CLONE_NEWUSER, r = 0;
+	size_t i;
+
+	snprintf(p, sizeof(p), "/proc/%d/root", (int)x->target);
+	rootfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	pidfd = (int)syscall(SYS_pidfd_open, x->target, 0);
+	if (rootfd < 0 || pidfd < 0)
+		return -errno;
+	for (i = 0; i < sizeof(NS_TYPES) / sizeof(NS_TYPES[0]); i++)
+		if (!same_ns(x->target, NS_TYPES[i].name))
+			flags |= NS_TYPES[i].flag;
+	if (setgroups(0, NULL) < 0 || setns(pidfd, flags) < 0)
+		r = -errno;
+	else if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		r = -errno;
+	/* the init's root: after bwrap's pivot_root, not the namespace's */
+	else if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		r = -errno;
+	close(pidfd);
+	close(rootfd);
+	return r;
+}
+
+/* The process in the sandbox's PID namespace: confine, then run. */
+static void run_command(const struct sbx_nsexec *x)
+{
+	extern char **environ;
+	int r = sbx_confine_apply(x->filter);
+
+	if (r < 0)
+		die("cannot confine the command", -r, 126);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	environ = (char **)x->envp; /* execvp searches this PATH */
+	execvp(x->argv[0], x->argv);
+	die(x->argv[0], errno, errno == ENOENT ? 127 : 126);
+}
+
+/* Waits for the command and ends the same way: its exit code, or a
+ * death by the same signal (no core dump of this process). */
+static void relay(pid_t pid)
+{
+	struct rlimit none = {0, 0};
+	int st, sig;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));
+	sig = WTERMSIG(st);
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
 {
 	sigset_t none;
+	pid_t pid;
+	int r;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (x->cg)
@@ -59,19 +142,27 @@ static void child(const struct sbx_nsexec *x, char **argv, int in_r, int out_w, 
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(126);
-	execve(argv[0], argv, x->envp);
-	_exit(127);
+	/* this is a copy of sbxd's memory: never readable by the sandbox */
+	prctl(PR_SET_DUMPABLE, 0);
+	r = enter(x);
+	if (r < 0)
+		die("cannot enter the sandbox", -r, 126);
+	pid = fork();
+	if (pid < 0)
+		die("fork", errno, 126);
+	if (pid == 0)
+		run_command(x);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	relay(pid);
 }
 
 int sbx_nsexec_spawn(const struct sbx_nsexec *x, pid_t *ret_pid, int fds[3])
 {
 	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, r = 0, i;
-	char pidbuf[16], wd[48], caps[512];
-	char **argv = build_argv(x, pidbuf, sizeof(pidbuf), wd, sizeof(wd), caps, sizeof(caps));
 	pid_t pid;
 
-	if (!argv)
-		return -ENOMEM;
+	if (!x->filter || !x->argv || !x->argv[0])
+		return -EINVAL;
 	for (i = 0; i < 3; i++) {
 		if (pipe2(p[i], O_CLOEXEC) < 0) {
 			r = -errno;
@@ -85,7 +176,7 @@ int sbx_nsexec_spawn(const struct sbx_nsexec *x, pid_t *ret_pid, int fds[3])
 		goto out;
 	}
 	if (pid == 0)
-		child(x, argv, p[0][0], p[1][1], p[2][1]);
+		child(x, p[0][0], p[1][1], p[2][1]);
 	fds[0] = p[0][1];
 	fds[1] = p[1][0];
 	fds[2] = p[2][0];
@@ -100,7 +191,6 @@ out:
 		if (p[i][1] >= 0)
 			close(p[i][1]);
 	}
-	free(argv);
 	return r;
 }
 

@@ -1,14 +1,18 @@
 /* nsexec.h - running a command inside a running sandbox, and killing it.
  *
  * The child sbxd forks joins the sandbox's cgroups, becomes a session
- * leader (setsid), gets three pipes as stdin/stdout/stderr and executes
- *   nsenter --target PID --mount --uts --ipc --pid --cgroup --root \
- *           --wd=/proc/PID/root --
- *     setpriv --bounding-set -all,+<kept caps> -- ARGV
- * with an explicit environment. nsenter forks into the PID namespace, waits
- * and re-raises a signal death of its child on itself, so the exit status
- * sbxd sees is the command's (128+N for signal N, as a shell shows it).
- * setpriv runs inside the sandbox: the image must provide it (util-linux).
+ * leader (setsid), gets three pipes as stdin/stdout/stderr, makes itself
+ * non-dumpable (it is a copy of sbxd's memory), and then, in one setns()
+ * on a pidfd of the sandbox's init, joins its user namespace and every
+ * other namespace the sandbox has of its own, becoming the sandbox's root
+ * (host uid = the sandbox's range, no power over the host) and chrooting to
+ * the init's root. It forks once more, so the command is inside the PID
+ * namespace; that grandchild drops capabilities to the kept set, sets
+ * no_new_privs and the seccomp filter (confine.h), and only then executes
+ * the command, found through the PATH of envp. The first child waits and
+ * re-raises a signal death of the command on itself, so the exit status
+ * sbxd sees is the command's (128+N for signal N, as a shell shows it);
+ * 126 or 127 with a line on stderr when the command could not be started.
  *
  * Every process of an exec keeps the session id of that first child unless
  * it calls setsid() itself; sbx_proctree_kill() finds the session and every
@@ -20,13 +24,14 @@
 #include <sys/types.h>
 
 #include "host/runtime/cgroup.h"
+#include "host/runtime/seccomp.h"
 
 struct sbx_nsexec {
-	const char *nsenter;	 /* host path of nsenter */
-	pid_t target;		 /* the sandbox's PID-namespace init */
-	const struct sbx_cg *cg; /* may be NULL */
-	char *const *argv;	 /* the command, NULL-terminated, non-empty */
-	char *const *envp;	 /* the complete environment */
+	pid_t target;			  /* the sandbox's PID-namespace init */
+	const struct sbx_cg *cg;	  /* may be NULL */
+	const struct sbx_seccomp *filter; /* required */
+	char *const *argv;		  /* the command, NULL-terminated, non-empty */
+	char *const *envp;		  /* the complete environment */
 };
 
 /* Forks the exec child. On success *ret_pid is the child (a session

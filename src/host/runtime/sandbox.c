@@ -10,11 +10,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,8 +25,11 @@
 
 #include "host/child.h"
 #include "host/daemon.h"
+#include "host/fsutil.h"
 #include "host/runtime/caps.h"
+#include "host/runtime/net.h"
 #include "host/runtime/overlay.h"
+#include "host/runtime/userns.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -41,6 +46,9 @@ struct sbx_sandbox {
 	bool mounted;
 	bool stopping;
 	struct sbx_cg cg;
+	int userns_fd;	    /* the sandbox's user namespace, kept for every exec */
+	char run_root[128]; /* SBX_RUN_DIR/sandboxes/<id>: the root bwrap binds; "" when unbound */
+	struct sbx_net net;
 	struct sbx_child bwrap;
 	pid_t init_pid;
 	int init_pidfd; /* signals and liveness of init_pid, never a raw kill */
@@ -71,6 +79,13 @@ pid_t sbx_sandbox_pid(const struct sbx_svc *v)
 const struct sbx_cg *sbx_sandbox_cgroups(const struct sbx_svc *v)
 {
 	return v->sb ? &v->sb->cg : NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 static void close_watch(struct sbx_sandbox *sb, struct sbx_watch *w, int *fd)
@@ -138,9 +153,9 @@ static void free_sandbox(struct sbx_sandbox *sb)
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
 	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
-	if (sb->init_pidfd >= 0)
-		close(sb->init_pidfd);
-	sb->init_pidfd = -1;
+	close_fd(&sb->init_pidfd);
+	close_fd(&sb->userns_fd);
+	sbx_net_stop(&sb->net);
 	if (sbx_loop_defer(sb->d->loop, free_deferred, sb) < 0)
 		sbx_log(SBX_LOG_WARN, "leaking a sandbox record (out of memory)");
 }
@@ -155,6 +170,12 @@ static void finish_stop(struct sbx_sandbox *sb)
 
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
+	sbx_net_stop(&sb->net);
+	if (sb->run_root[0]) {
+		umount2(sb->run_root, MNT_DETACH);
+		rmdir(sb->run_root);
+		sb->run_root[0] = '\0';
+	}
 	if (sb->mounted) {
 		sbx_overlay_umount(sb->dir.data);
 		sb->mounted = false;
@@ -220,8 +241,8 @@ static void become_healthy(struct sbx_sandbox *sb)
 		(int)sb->init_pid);
 }
 
-/* Polls until the init's root is the overlay (bwrap's pivot_root is done),
- * or the start timeout passes. */
+/* Polls until the init's root is the overlay (bwrap's pivot_root is done)
+ * and its network is up, or the start timeout passes. */
 static void on_timer_ready(struct sbx_timer *t)
 {
 	struct sbx_sandbox *sb = t->arg;
@@ -230,7 +251,8 @@ static void on_timer_ready(struct sbx_timer *t)
 
 	snprintf(p, sizeof(p), "/proc/%d/root/", (int)sb->init_pid);
 	if (sb->init_pid > 0 && sbx_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
-	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino) {
+	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino &&
+	    (sb->d->network == SBX_NET_HOST || sb->net.ready)) {
 		become_healthy(sb);
 		return;
 	}
@@ -241,6 +263,41 @@ static void on_timer_ready(struct sbx_timer *t)
 		return; /* on_bwrap_exit reports it */
 	}
 	sbx_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
+}
+
+static void on_net_ready(void *arg)
+{
+	struct sbx_sandbox *sb = arg;
+
+	sbx_debug("sandbox %s: network ready", sb->v->id);
+}
+
+/* A sandbox that lost its network is broken: stop it, say why. */
+static void on_net_exit(void *arg, int wstatus)
+{
+	struct sbx_sandbox *sb = arg;
+
+	if (sb->stopping)
+		return;
+	sbx_svc_message(sb->v, "slirp4netns exited with status %d: the sandbox has no network",
+			sbx_child_exit_code(wstatus));
+	sbx_log(SBX_LOG_WARN, "sandbox %s: %s", sb->v->id, sb->v->messages[sb->v->nmessages - 1]);
+	sbx_child_kill(&sb->bwrap, SIGKILL); /* on_bwrap_exit reports it */
+}
+
+/* Once the init's pid is known: its network namespace exists. */
+static void start_net(struct sbx_sandbox *sb)
+{
+	int r;
+
+	if (sb->d->network == SBX_NET_HOST)
+		return;
+	r = sbx_net_start(&sb->net, sb->d->loop, sb->d->tools.slirp4netns, sb->init_pid,
+			  &sb->d->nchildren, on_net_ready, on_net_exit, sb);
+	if (r < 0) {
+		sbx_svc_message(sb->v, "cannot start slirp4netns: %s", strerror(-r));
+		sbx_child_kill(&sb->bwrap, SIGKILL);
+	}
 }
 
 static void on_info(struct sbx_watch *w, uint32_t events)
@@ -264,6 +321,7 @@ static void on_info(struct sbx_watch *w, uint32_t events)
 		if (sbx_json_int(o, "child-pid", &pid) == 0 && pid > 1) {
 			sb->init_pid = (pid_t)pid;
 			sb->init_pidfd = sbx_pidfd_open(sb->init_pid);
+			start_net(sb);
 			sbx_loop_timer(sb->d->loop, &sb->timer, 0, on_timer_ready, sb);
 		}
 		sbx_json_put(o);
@@ -330,9 +388,48 @@ static void env_args(struct argv *a, char *const *env, struct sbx_buf *keys)
 
 #define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* The options after "bwrap --bind ROOT /": passed through a memfd with
+/* Parts of /proc that reach past the sandbox. Read-only: the kernel's
+ * tunables (writes are refused to a user namespace anyway; this makes it
+ * plain). Hidden: files that show the host's other processes or kernel
+ * memory; a file is covered by /dev/null, a directory by an empty tmpfs.
+ * Only those that exist on this kernel are named (bwrap fails on others). */
+static const char *const PROC_RO[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
+				      "/proc/fs"};
+static const char *const PROC_HIDDEN[] = {
+    "/proc/kcore",	   "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+    "/proc/latency_stats", "/proc/acpi", "/proc/scsi",	     "/sys/firmware"};
+
+static void proc_args(struct argv *a)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(PROC_RO) / sizeof(PROC_RO[0]); i++) {
+		if (stat(PROC_RO[i], &st) < 0)
+			continue;
+		arg(a, "--ro-bind");
+		arg(a, PROC_RO[i]);
+		arg(a, PROC_RO[i]);
+	}
+	for (i = 0; i < sizeof(PROC_HIDDEN) / sizeof(PROC_HIDDEN[0]); i++) {
+		if (stat(PROC_HIDDEN[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			arg(a, "--tmpfs");
+		} else {
+			arg(a, "--ro-bind");
+			arg(a, "/dev/null");
+		}
+		arg(a, PROC_HIDDEN[i]);
+	}
+}
+
+/* The options after "bwrap --bind-fd 5 /": passed through a memfd with
  * --args, so the environment (the sandbox secret) never shows in the
- * host's process list. (bwrap takes the command from its real argv only.) */
+ * host's process list. (bwrap takes the command from its real argv only.)
+ * bwrap runs as root of the sandbox's user namespace (exec_bwrap), so each
+ * namespace it creates is owned by that one; fd 6 holds the seccomp
+ * filter, applied just before the command. */
 static void bwrap_args(struct sbx_sandbox *sb, struct argv *a, struct sbx_buf *strs,
 		       struct sbx_buf *keys)
 {
@@ -352,6 +449,8 @@ static void bwrap_args(struct sbx_sandbox *sb, struct argv *a, struct sbx_buf *s
 	    "--new-session",
 	    "--cap-drop",
 	    "ALL",
+	    "--seccomp",
+	    "6",
 	};
 	const struct sbx_spec *sp = &sb->v->spec;
 	const char *const *c;
@@ -368,6 +467,9 @@ static void bwrap_args(struct sbx_sandbox *sb, struct argv *a, struct sbx_buf *s
 	}
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		arg(a, fixed[i]);
+	if (sb->d->network == SBX_NET_PRIVATE)
+		arg(a, "--unshare-net");
+	proc_args(a);
 	for (i = 0; i < n && !a->failed; i++) {
 		arg(a, "--cap-add");
 		arg(a, strs->data + off[i]);
@@ -413,14 +515,18 @@ static int args_memfd(const struct argv *a)
 	return fd;
 }
 
-/* In the forked child: fds 0-4, cgroups, signals; then exec bwrap. The
- * fds are first moved above 9 so no dup2() clobbers another. */
-static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, int info_w, int con_w,
-		       int args_fd)
+/* The descriptors bwrap gets: 0 /dev/null, 1-2 the console pipe, 3 the
+ * info pipe, 4 the arguments, 6 the seccomp filter. */
+enum { FD_INFO, FD_CON, FD_ARGS, FD_SECCOMP, FD_N };
+
+/* In the forked child: cgroups, signals, fds; then the sandbox's user
+ * namespace, and exec bwrap as its root. The fds are first moved above 9
+ * so no dup2() clobbers another. */
+static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[FD_N])
 {
 	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	int nullfd, hi[FD_N], i;
 	sigset_t none;
-	int nullfd, i, c, a;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sbx_cg_join(&sb->cg, (int)getpid());
@@ -428,25 +534,34 @@ static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, int info_w, in
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	i = fcntl(info_w, F_DUPFD_CLOEXEC, 10);
-	c = fcntl(con_w, F_DUPFD_CLOEXEC, 10);
-	a = fcntl(args_fd, F_DUPFD_CLOEXEC, 10);
-	if (nullfd < 0 || i < 0 || c < 0 || a < 0 || dup2(nullfd, 0) < 0 || dup2(c, 1) < 0 ||
-	    dup2(c, 2) < 0 || dup2(i, 3) < 0 || dup2(a, 4) < 0)
+	for (i = 0; i < FD_N; i++)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
+			_exit(126);
+	if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(hi[FD_CON], 1) < 0 ||
+	    dup2(hi[FD_CON], 2) < 0 || dup2(hi[FD_INFO], 3) < 0 || dup2(hi[FD_ARGS], 4) < 0 ||
+	    dup2(hi[FD_SECCOMP], 6) < 0)
 		_exit(126);
+	if (sbx_userns_enter(sb->userns_fd) < 0) {
+		static const char msg[] = "sbxd: cannot enter the sandbox's user namespace\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(126);
+		_exit(126);
+	}
 	execve(argv[0], (char *const *)argv, envp);
 	_exit(127);
 }
 
-/* bwrap --bind ROOT / --args 4 -- COMMAND...: the root path stays visible
- * (it names the sandbox in `ps`), the options come from the memfd. */
-static void outer_argv(struct sbx_sandbox *sb, struct argv *argv, const char *root)
+/* bwrap --bind SBX_RUN_DIR/sandboxes/ID / --args 4 -- COMMAND...: the
+ * root path stays visible (it names the sandbox in `ps`), the options come
+ * from the memfd. */
+static void outer_argv(struct sbx_sandbox *sb, struct argv *argv)
 {
 	char *const *cmd = sb->v->spec.argv;
 
 	arg(argv, sb->d->tools.bwrap);
 	arg(argv, "--bind");
-	arg(argv, root);
+	arg(argv, sb->run_root);
 	arg(argv, "/");
 	arg(argv, "--args");
 	arg(argv, "4");
@@ -459,14 +574,17 @@ static void outer_argv(struct sbx_sandbox *sb, struct argv *argv, const char *ro
 static int spawn_bwrap(struct sbx_sandbox *sb)
 {
 	struct argv a = {0}, argv = {0};
-	struct sbx_buf strs = SBX_BUF_INIT, keys = SBX_BUF_INIT, root = SBX_BUF_INIT;
-	int info[2] = {-1, -1}, con[2] = {-1, -1}, args_fd = -1, r = 0;
+	struct sbx_buf strs = SBX_BUF_INIT, keys = SBX_BUF_INIT;
+	int info[2] = {-1, -1}, con[2] = {-1, -1}, args_fd = -1, sc_fd = -1, r = 0;
 	pid_t pid;
 
 	bwrap_args(sb, &a, &strs, &keys);
-	r = a.failed ? -ENOMEM : sbx_buf_printf(&root, "%s/root", sb->dir.data);
+	outer_argv(sb, &argv);
+	r = a.failed || argv.failed ? -ENOMEM : 0;
 	if (r == 0)
 		args_fd = r = args_memfd(&a);
+	if (r >= 0)
+		sc_fd = r = sbx_seccomp_memfd(&sb->d->filter);
 	if (r < 0)
 		goto out;
 	r = 0;
@@ -474,18 +592,16 @@ static int spawn_bwrap(struct sbx_sandbox *sb)
 		r = -errno;
 		goto out;
 	}
-	outer_argv(sb, &argv, root.data);
-	if (argv.failed) {
-		r = -ENOMEM;
-		goto out;
-	}
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		goto out;
 	}
-	if (pid == 0)
-		exec_bwrap(sb, argv.v, info[1], con[1], args_fd);
+	if (pid == 0) {
+		const int fds[FD_N] = {info[1], con[1], args_fd, sc_fd};
+
+		exec_bwrap(sb, argv.v, fds);
+	}
 	r = sbx_child_watch(sb->d->loop, &sb->bwrap, pid, &sb->d->nchildren, on_bwrap_exit, sb);
 	if (r < 0) {
 		kill(pid, SIGKILL);
@@ -501,18 +617,15 @@ static int spawn_bwrap(struct sbx_sandbox *sb)
 	sbx_loop_watch(sb->d->loop, &sb->con_w, sb->con_fd, EPOLLIN, on_console, sb);
 out:
 	for (int i = 0; i < 2; i++) {
-		if (info[i] >= 0)
-			close(info[i]);
-		if (con[i] >= 0)
-			close(con[i]);
+		close_fd(&info[i]);
+		close_fd(&con[i]);
 	}
-	if (args_fd >= 0)
-		close(args_fd);
+	close_fd(&args_fd);
+	close_fd(&sc_fd);
 	free(a.v);
 	free(argv.v);
 	sbx_buf_release(&strs);
 	sbx_buf_release(&keys);
-	sbx_buf_release(&root);
 	return r;
 }
 
@@ -524,6 +637,49 @@ static void note_msg(void *arg, const char *msg)
 	sbx_debug("sandbox %s: %s", v->id, msg);
 }
 
+/* Binds the merged root where bwrap (already the sandbox's root, without
+ * access to the state dir) can reach it. 0 or -errno with a message. */
+static int bind_run_root(struct sbx_sandbox *sb, const char *root)
+{
+	char p[sizeof(sb->run_root)];
+	int r = 0;
+
+	if (sbx_pathf(p, sizeof(p), SBX_RUN_DIR "/sandboxes/%s", sb->v->id) < 0)
+		return -ENAMETOOLONG;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		r = -errno;
+	umount2(p, MNT_DETACH); /* a stale bind of an earlier attempt */
+	if (r == 0 && mount(root, p, NULL, MS_BIND, NULL) < 0) {
+		r = -errno;
+		rmdir(p);
+	}
+	if (r < 0) {
+		sbx_svc_message(sb->v, "cannot bind the root at %s: %s", p, strerror(-r));
+		return r;
+	}
+	memcpy(sb->run_root, p, sizeof(p));
+	return 0;
+}
+
+/* The writable top of the overlay belongs to the sandbox's root: the
+ * upper dir's root and the private dirs made in it. Everything else of the
+ * image stays owned by host ids outside the range: readable, not writable. */
+static int own_upper(struct sbx_sandbox *sb)
+{
+	static const char *const dirs[] = {"", "/root", "/home", "/tmp", "/var/tmp", "/run"};
+	const struct sbx_idmap *m = &sb->d->idmap;
+	char p[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (sbx_pathf(p, sizeof(p), "%s/upper%s", sb->dir.data, dirs[i]) < 0)
+			return -ENAMETOOLONG;
+		if (lchown(p, m->base, m->base) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 /* Overlay and root identity. 0 or -errno with a message recorded. */
 static int prepare_fs(struct sbx_sandbox *sb)
 {
@@ -533,6 +689,8 @@ static int prepare_fs(struct sbx_sandbox *sb)
 	int r;
 
 	r = sbx_overlay_prepare(sb->dir.data, v->rootfs, sb->d->state_dir.data);
+	if (r == 0)
+		r = own_upper(sb);
 	if (r < 0) {
 		sbx_svc_message(v, "cannot prepare the sandbox filesystem: %s", strerror(-r));
 		return r;
@@ -544,7 +702,9 @@ static int prepare_fs(struct sbx_sandbox *sb)
 	}
 	sb->mounted = true;
 	r = sbx_buf_printf(&root, "%s/root", sb->dir.data);
-	if (r == 0 && stat(root.data, &st) < 0)
+	if (r == 0)
+		r = bind_run_root(sb, root.data);
+	if (r == 0 && stat(sb->run_root, &st) < 0)
 		r = -errno;
 	if (r == 0) {
 		sb->root_dev = st.st_dev;
@@ -563,7 +723,8 @@ int sbx_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 		return -ENOMEM;
 	sb->d = d;
 	sb->v = v;
-	sb->info_fd = sb->con_fd = sb->init_pidfd = -1;
+	sb->info_fd = sb->con_fd = sb->init_pidfd = sb->userns_fd = -1;
+	sbx_net_init(&sb->net);
 	sb->info_w.fd = sb->con_w.fd = -1;
 	sb->bwrap.w.fd = -1;
 	v->sb = sb;
@@ -572,7 +733,9 @@ int sbx_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 	v->started_at = v->terminated_at = 0;
 	v->updated_at = time(NULL);
 	r = sbx_sandbox_dir(d, v->id, &sb->dir);
-	if (r == 0)
+	if (r == 0 && (r = sb->userns_fd = sbx_userns_open(&d->idmap)) < 0)
+		sbx_svc_message(v, "cannot create the sandbox's user namespace: %s", strerror(-r));
+	if (r >= 0)
 		r = prepare_fs(sb);
 	if (r == 0) {
 		sbx_cg_create(&d->cg, v->id, v->spec.itype, d->ncpu, &sb->cg, note_msg, v);

@@ -1,10 +1,16 @@
 /* sandbox.h - one running sandbox: overlay, cgroups and the bwrap process.
  *
- * Start: the overlay is prepared and mounted, the cgroups made, and bwrap
- * started inside them with new PID, UTS, IPC, cgroup and mount namespaces
- * (--die-with-parent, so sandboxes never outlive sbxd). The instance is
- * STARTING until bwrap's info fd gave the namespace's init pid *and* that
- * process's root is the overlay (its pivot_root is done), then HEALTHY.
+ * Start: a user namespace is made for the sandbox (userns.h), the overlay
+ * prepared and mounted and bound at SBX_RUN_DIR/sandboxes/<id> (the state
+ * dir is closed to the sandbox's uids; that tmpfs exists only in sbxd's
+ * mount namespace), the cgroups made, and bwrap started inside them as
+ * root of that user namespace, with new PID, UTS, IPC, cgroup, mount and
+ * (unless sbxd runs with --network host) network namespaces, /proc's
+ * kernel-wide parts read-only or hidden, the kept capabilities and the
+ * seccomp filter (--die-with-parent, so sandboxes never outlive sbxd).
+ * The instance is STARTING until bwrap's info fd gave the namespace's init
+ * pid, that process's root is the overlay (its pivot_root is done) and its
+ * network is up (net.h), then HEALTHY.
  *
  * Stop: bwrap and the namespace's init get SIGKILL (the PID namespace dies
  * with its init, taking every sandbox process, exec'd ones included), the
@@ -25,6 +31,7 @@
 struct sbxd;
 
 #define SBX_START_TIMEOUT_MS 30000
+#define SBX_RUN_DIR	     "/run/sbxd"
 
 /* Starts v's sandbox; v->sb is set while runtime state exists. On failure
  * the instance is ERROR with a message and v->sb is NULL. 0 or -errno. */
