@@ -23,6 +23,7 @@ cleanup() {
 		kill -TERM "$SBXD_PID" 2>/dev/null
 		wait "$SBXD_PID" 2>/dev/null
 	fi
+	[ -n "${SBX_KEEP_LOG:-}" ] && cp "$T/sbxd.log" "$SBX_KEEP_LOG" 2>/dev/null
 	rm -rf "$T" 2>/dev/null
 	return $rc
 }
