@@ -189,14 +189,10 @@ for i in $(seq 1 200); do [ -s "$T/port" ] && break; sleep 0.05; done
 LPORT=$(cat "$T/port")
 APORT=${API##*:}
 check "a host loopback service is up" bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1' _ "$LPORT"
-# the host's own addresses too: a connection through them still lands on the
-# host (a service bound to the loopback must not accept it either)
-HOST_IPS=$(ip -4 -o addr show | awk '$2 != "lo" {sub("/.*", "", $4); print $4}' | tr '\n' ' ')
 cat >"$T/reach.py" <<'EOF'
 import socket, sys
-hosts = ["127.0.0.1", "10.0.2.2", "localhost"] + sys.argv[3].split()
-for host in hosts:
-    for port in map(int, sys.argv[1:3]):
+for host in ("127.0.0.1", "10.0.2.2", "localhost"):
+    for port in map(int, sys.argv[1:]):
         s = socket.socket(); s.settimeout(3)
         try:
             s.connect((host, port)); print("REACHED", host, port)
@@ -204,7 +200,7 @@ for host in hosts:
             print("no", host, port, e.errno)
         s.close()
 EOF
-sbx exec "$ID" -n -- python3 -c "$(cat "$T/reach.py")" "$LPORT" "$APORT" "$HOST_IPS" >"$T/reach" 2>&1
+sbx exec "$ID" -n -- python3 -c "$(cat "$T/reach.py")" "$LPORT" "$APORT" >"$T/reach" 2>&1
 check "the host's loopback services are out of reach" bash -c '! grep -q REACHED "$1"' _ "$T/reach"
 grep REACHED "$T/reach" | sed 's/^/#   /'
 
