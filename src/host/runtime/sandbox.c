@@ -24,7 +24,7 @@
 #include "host/child.h"
 #include "host/daemon.h"
 #include "host/runtime/caps.h"
-#include "host/runtime/overlay.h"
+#include "host/runtime/rootfs.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -156,7 +156,7 @@ static void finish_stop(struct sbx_sandbox *sb)
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
 	if (sb->mounted) {
-		sbx_overlay_umount(sb->dir.data);
+		sbx_rootfs_umount(sb->dir.data); /* the disk too: delete may follow */
 		sb->mounted = false;
 	}
 	sbx_cg_kill_all(&sb->cg);
@@ -524,22 +524,39 @@ static void note_msg(void *arg, const char *msg)
 	sbx_debug("sandbox %s: %s", v->id, msg);
 }
 
-/* Overlay and root identity. 0 or -errno with a message recorded. */
+/* The sandbox's disk and root filesystem (rootfs.h), and the root's
+ * identity for the readiness check. 0 or -errno with a message recorded. */
 static int prepare_fs(struct sbx_sandbox *sb)
 {
+	/* TODO(lead, userns merge): take d->idmap and the sandbox's userns fd
+	 * here; until then the default range, and a namespace of that range is
+	 * made just for the idmapped mount of a registered image */
+	static const struct sbx_idmap idmap = {SBX_IDMAP_BASE_DEFAULT, SBX_IDMAP_COUNT_DEFAULT};
 	struct sbx_svc *v = sb->v;
-	struct sbx_buf root = SBX_BUF_INIT;
+	struct sbx_buf root = SBX_BUF_INIT, resolv = SBX_BUF_INIT;
+	struct sbx_rootfs rf = {
+	    .sbdir = sb->dir.data,
+	    .image = v->rootfs,
+	    .state = sb->d->state_dir.data,
+	    .hostname = v->spec.hostname,
+	    .disk_size = v->spec.itype->disk,
+	    .idmap = &idmap,
+	    .userns_fd = -1,
+	};
+	char why[128] = "";
 	struct stat st;
 	int r;
 
-	r = sbx_overlay_prepare(sb->dir.data, v->rootfs, sb->d->state_dir.data);
+	/* host network: the host's resolver (the lead's private network passes
+	 * "nameserver 10.0.2.3\n" instead) */
+	r = sbx_rootfs_host_resolv(&resolv);
+	rf.resolv = resolv.data;
+	if (r == 0)
+		r = sbx_rootfs_mount(&rf, why, sizeof(why));
+	sbx_buf_release(&resolv);
 	if (r < 0) {
-		sbx_svc_message(v, "cannot prepare the sandbox filesystem: %s", strerror(-r));
-		return r;
-	}
-	r = sbx_overlay_mount(sb->dir.data, v->rootfs);
-	if (r < 0) {
-		sbx_svc_message(v, "cannot mount the overlay on %s: %s", v->rootfs, strerror(-r));
+		sbx_svc_message(v, "cannot prepare the sandbox filesystem%s%s: %s",
+				why[0] ? ": " : "", why, strerror(-r));
 		return r;
 	}
 	sb->mounted = true;
