@@ -10,6 +10,7 @@ PKGS=(
 	check
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
+	e2fsprogs
 )
 
 missing=()
