@@ -76,6 +76,13 @@ check "the sandbox comes back after a restart" wait_status "$ID" HEALTHY
 expect_eq "with its files in /root /etc /var/lib /opt /tmp" "kept kept kept kept kept" \
 	"$(in_sb 'cat /root/k /etc/k /var/lib/k /opt/k /tmp/k' | xargs)"
 
+kill -9 "$SBXD_PID"
+wait "$SBXD_PID" 2>/dev/null
+rm -f "$SBX_STATE_DIR/sbxd.json" # a killed sbxd leaves it behind
+start_sbxd
+check "after sbxd was killed (-9), the sandbox comes back" wait_status "$ID" HEALTHY
+expect_eq "with its files" kept "$(in_sb 'cat /root/k')"
+
 # ---- the disk limit
 free_before=$(df -B1 --output=avail "$SBX_STATE_DIR" | tail -1)
 out=$(in_sb 'dd if=/dev/zero of=/root/fill bs=1M 2>&1; echo rc=$?; stat -c %s /root/fill')

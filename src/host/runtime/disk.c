@@ -28,8 +28,10 @@
 #include "util/buf.h"
 #include "util/statedir.h"
 
-#define LOOP_ATTEMPTS 8
-#define LOOP_MAJOR    7
+#define LOOP_ATTEMPTS  8
+#define LOOP_MAJOR     7
+#define UNBIND_POLLS   100
+#define UNBIND_POLL_US 20000
 
 static void say(char *why, size_t len, const char *msg)
 {
@@ -189,11 +191,15 @@ static int attach(int imgfd, char *dev, size_t devlen)
 int sbx_disk_mount(const char *img, const char *dir, char *why, size_t whylen)
 {
 	char real[PATH_MAX], dev[64];
-	int imgfd = -1, lfd = -1, r;
+	int imgfd = -1, lfd = -1, r, i;
 
 	if (!realpath(img, real))
 		return -errno;
-	r = check_unbound(real);
+	/* the mounts of a sandbox that just died (or of an sbxd killed a
+	 * moment ago) go when its last process is reaped, a few ms later:
+	 * the kernel sends no event we could wait for, so poll, bounded */
+	for (i = 0; (r = check_unbound(real)) == -EBUSY && i < UNBIND_POLLS; i++)
+		usleep(UNBIND_POLL_US);
 	if (r < 0) {
 		say(why, whylen, "a loop device is still bound to the disk image");
 		return r;

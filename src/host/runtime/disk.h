@@ -12,9 +12,10 @@
  * Mounted through a loop device set up with LOOP_CONFIGURE and
  * LO_FLAGS_AUTOCLEAR: the device frees itself when the last mount of it
  * goes. sbxd's mounts live in its private mount namespace, so a crash of
- * sbxd unmounts everything and frees the devices too; a device still bound
- * to the image (an old mount that some process keeps alive) is detected and
- * refused (-EBUSY) rather than mounting the filesystem twice.
+ * sbxd unmounts everything and frees the devices too, once the last process
+ * of the old sandboxes is gone. A device still bound to the image is waited
+ * for (up to 2 s, blocking), then refused (-EBUSY) rather than mounting the
+ * filesystem twice.
  */
 #ifndef SBX_HOST_DISK_H
 #define SBX_HOST_DISK_H
