@@ -10,7 +10,7 @@
 BASE=1000000000             # SBX_IDMAP_BASE_DEFAULT
 NANO_DISK=$((2 * 1024 ** 3)) # spec.c: the nano disk
 PLANT="/srv/sbx-test-$$ /opt/sbx-test-$$ /var/lib/sbx-test-$$"
-trap 'rm -rf $PLANT /tmp/sbx-test-escape-$$; cleanup' EXIT
+trap 'rm -rf $PLANT /tmp/sbx-test-escape-$$ /tmp/sbx-test-link-$$; cleanup' EXIT
 for d in $PLANT; do
 	mkdir -p "$d" && echo "host secret" >"$d/secret"
 done
@@ -76,12 +76,19 @@ check "the sandbox comes back after a restart" wait_status "$ID" HEALTHY
 expect_eq "with its files in /root /etc /var/lib /opt /tmp" "kept kept kept kept kept" \
 	"$(in_sb 'cat /root/k /etc/k /var/lib/k /opt/k /tmp/k' | xargs)"
 
+# a link planted where sbxd writes at start (/etc/resolv.conf) must not
+# lead it outside the sandbox
+mkdir -p "/tmp/sbx-test-link-$$"
+in_sb "mv /etc /etc.old && ln -s /tmp/sbx-test-link-$$ /etc"
 kill -9 "$SBXD_PID"
 wait "$SBXD_PID" 2>/dev/null
 rm -f "$SBX_STATE_DIR/sbxd.json" # a killed sbxd leaves it behind
 start_sbxd
 check "after sbxd was killed (-9), the sandbox comes back" wait_status "$ID" HEALTHY
 expect_eq "with its files" kept "$(in_sb 'cat /root/k')"
+check "sbxd wrote nothing through the link the sandbox planted at /etc" \
+	test -z "$(ls -A "/tmp/sbx-test-link-$$")"
+in_sb 'rm /etc && mv /etc.old /etc'
 
 # ---- the disk limit
 free_before=$(df -B1 --output=avail "$SBX_STATE_DIR" | tail -1)
