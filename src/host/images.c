@@ -197,7 +197,7 @@ int sbx_images_ls(const char *path, FILE *out, FILE *err)
 			    sbx_json_str(val, "rootfs") ? sbx_json_str(val, "rootfs") : "?");
 	}
 	fprintf(out, "%-40s %s\n", "(koyeb/sandbox, ubuntu, ... by default)",
-		SBX_IMAGE_DEFAULT_ROOT);
+		"generated: the host's /usr read-only, nothing else of the host");
 	sbx_json_put(reg);
 	return 0;
 }
