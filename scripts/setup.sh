@@ -11,6 +11,7 @@ PKGS=(
 	libseccomp-dev libcap-dev slirp4netns
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
+	e2fsprogs
 )
 
 missing=()

@@ -14,7 +14,8 @@ static const char host_usage[] =
     "       sbx host status       say whether it runs, where, and its pid\n"
     "       sbx host env          print KOYEB_API_HOST=… and KOYEB_API_TOKEN=… lines\n"
     "                             (use: eval \"$(sbx host env)\")\n"
-    "       sbx host image add NAME ROOTFS_DIR | image ls | image rm NAME\n";
+    "       sbx host image add NAME ROOTFS_DIR | image import NAME FILE.tar\n"
+    "       sbx host image ls | image rm NAME\n";
 
 static int host_start(struct cli *cli)
 {

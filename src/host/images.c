@@ -94,7 +94,7 @@ static json_object *images_of(json_object *reg)
 	return sbx_json_get(reg, "images");
 }
 
-static bool name_ok(const char *n)
+bool sbx_image_name_ok(const char *n)
 {
 	size_t i, len = strlen(n);
 
@@ -113,7 +113,7 @@ int sbx_images_add(const char *path, const char *name, const char *dir, FILE *er
 	struct stat st;
 	int r;
 
-	if (!name_ok(name)) {
+	if (!sbx_image_name_ok(name)) {
 		fprintf(err, "sbxd: bad image name '%s' (1-%d printable characters)\n", name,
 			MAX_NAME);
 		return -EINVAL;
@@ -121,6 +121,11 @@ int sbx_images_add(const char *path, const char *name, const char *dir, FILE *er
 	if (!realpath(dir, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(err, "sbxd: %s is not a directory\n", dir);
 		return -ENOTDIR;
+	}
+	if (!strcmp(real, "/")) {
+		/* the host's own root would show the sandbox every host file */
+		fprintf(err, "sbxd: the host's root / cannot be an image\n");
+		return -EINVAL;
 	}
 	r = sbx_images_load(path, &reg);
 	if (r < 0) {
@@ -192,7 +197,7 @@ int sbx_images_ls(const char *path, FILE *out, FILE *err)
 			    sbx_json_str(val, "rootfs") ? sbx_json_str(val, "rootfs") : "?");
 	}
 	fprintf(out, "%-40s %s\n", "(koyeb/sandbox, ubuntu, ... by default)",
-		SBX_IMAGE_DEFAULT_ROOT);
+		"generated: the host's /usr read-only, nothing else of the host");
 	sbx_json_put(reg);
 	return 0;
 }

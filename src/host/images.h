@@ -5,7 +5,9 @@
  * `sbxd image add` works while sbxd runs. Without a registration, the names
  * the Koyeb SDK uses by default (koyeb/sandbox[:tag], docker.io/koyeb/sandbox*,
  * ubuntu, ubuntu:latest, docker.io/library/ubuntu:latest) mean the default
- * image: the host's root "/", read-only beneath each sandbox's overlay.
+ * image, written "/" (SBX_IMAGE_DEFAULT_ROOT): a generated tree over the
+ * host's read-only /usr that holds no other host file (runtime/rootfs.h).
+ * The host's "/" itself cannot be registered.
  */
 #ifndef SBX_HOST_IMAGES_H
 #define SBX_HOST_IMAGES_H
@@ -17,6 +19,9 @@
 #include "util/json.h"
 
 #define SBX_IMAGE_DEFAULT_ROOT "/"
+
+/* True for a name 1-255 printable, non-space characters long. */
+bool sbx_image_name_ok(const char *name);
 
 /* True for the SDK default names listed above. */
 bool sbx_image_is_default_name(const char *name);

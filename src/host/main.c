@@ -3,7 +3,8 @@
  *
  *   sbxd [--state-dir DIR] [--listen ADDR:PORT] [--network private|host]
  *        [--uid-base N] [--foreground]
- *   sbxd [--state-dir DIR] image add NAME ROOTFS_DIR | image ls | image rm NAME
+ *   sbxd [--state-dir DIR] image add NAME ROOTFS_DIR | image import NAME FILE.tar
+ *   sbxd [--state-dir DIR] image ls | image rm NAME
  *   sbxd --version | --help
  *
  * sbxd always runs in the foreground (daemonising is the CLI's job;
@@ -20,6 +21,7 @@
 
 #include "host/daemon.h"
 #include "host/images.h"
+#include "host/imgimport.h"
 #include "util/statedir.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7723"
@@ -29,6 +31,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: sbxd [--state-dir DIR] [--listen ADDR:PORT] [--network private|host]\n"
 		   "            [--uid-base N] [--foreground]\n"
 		   "       sbxd [--state-dir DIR] image add NAME ROOTFS_DIR\n"
+		   "       sbxd [--state-dir DIR] image import NAME FILE.tar\n"
 		   "       sbxd [--state-dir DIR] image ls\n"
 		   "       sbxd [--state-dir DIR] image rm NAME\n"
 		   "       sbxd --version | --help\n"
@@ -48,9 +51,26 @@ static void usage(FILE *f)
 		   "                     host ids N..N+65535 (default 1000000000)\n"
 		   "  --foreground       accepted and ignored: sbxd never daemonises\n"
 		   "\n"
-		   "The daemon needs root (overlay mounts, namespaces, cgroups). Files in the\n"
-		   "state directory: token (the API token, 0600), sbxd.json (pid and address\n"
-		   "while serving), sbxd.lock, db.json, images.json, sandboxes/<id>/.\n");
+		   "The daemon and image import need root (mounts, namespaces, cgroups). Files\n"
+		   "in the state directory: token (the API token, 0600), sbxd.json (pid and\n"
+		   "address while serving), sbxd.lock, db.json, images.json, images/ (imported\n"
+		   "images), sandboxes/<id>/.\n");
+}
+
+/* image rm: the registration, and the files of an imported image. */
+static int image_rm(const char *state_dir, const char *reg_path, const char *name)
+{
+	json_object *reg = NULL;
+	char root[4096] = "";
+
+	if (sbx_images_load(reg_path, &reg) == 0)
+		sbx_image_resolve(reg, name, root, sizeof(root));
+	sbx_json_put(reg);
+	if (sbx_images_rm(reg_path, name, stderr) < 0)
+		return 1;
+	if (root[0])
+		sbx_images_drop_imported(state_dir, root);
+	return 0;
 }
 
 /* 0, 1 (error) or 2 (usage) */
@@ -70,8 +90,10 @@ static int image_cmd(const char *state_dir, int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "add") && argc == 3)
 		r = sbx_images_add(path.data, argv[1], argv[2], stderr) < 0;
+	else if (!strcmp(argv[0], "import") && argc == 3)
+		r = sbx_images_import(state_dir, argv[1], argv[2], stderr) < 0;
 	else if (!strcmp(argv[0], "rm") && argc == 2)
-		r = sbx_images_rm(path.data, argv[1], stderr) < 0;
+		r = image_rm(state_dir, path.data, argv[1]);
 	else if (!strcmp(argv[0], "ls") && argc == 1)
 		r = sbx_images_ls(path.data, stdout, stderr) < 0;
 out:

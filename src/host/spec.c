@@ -22,17 +22,19 @@
 #define MAX_ARG	    (64u * 1024)
 
 #define MiB (1024ull * 1024)
-/* one instance type per line reads best */
+#define GiB (1024ull * MiB)
+/* one instance type per line reads best. Disk sizes are ours, chosen to
+ * grow with memory (8x, 2 GiB at least), not taken from Koyeb */
 /* clang-format off */
 static const struct sbx_itype ITYPES[] = {
-	{ "nano",    256 * MiB,   250,  256 },
-	{ "micro",   512 * MiB,   500,  512 },
-	{ "small",   1024 * MiB,  1000, 1024 },
-	{ "medium",  2048 * MiB,  1000, 2048 },
-	{ "large",   4096 * MiB,  2000, 4096 },
-	{ "xlarge",  8192 * MiB,  2000, 4096 },
-	{ "2xlarge", 16384 * MiB, 2000, 8192 },
-	{ NULL,      0,           0,    0 },
+	{ "nano",    256 * MiB,   250,  256,  2 * GiB },
+	{ "micro",   512 * MiB,   500,  512,  4 * GiB },
+	{ "small",   1024 * MiB,  1000, 1024, 8 * GiB },
+	{ "medium",  2048 * MiB,  1000, 2048, 16 * GiB },
+	{ "large",   4096 * MiB,  2000, 4096, 32 * GiB },
+	{ "xlarge",  8192 * MiB,  2000, 4096, 64 * GiB },
+	{ "2xlarge", 16384 * MiB, 2000, 8192, 128 * GiB },
+	{ NULL,      0,           0,    0,    0 },
 };
 /* clang-format on */
 

@@ -22,6 +22,7 @@ struct sbx_itype {
 	uint64_t memory; /* bytes */
 	int cpu_milli;	 /* 1000 = one core */
 	int pids;
+	uint64_t disk; /* bytes: the sandbox's disk (runtime/disk.h) */
 };
 
 /* The instance type called name, or NULL. */

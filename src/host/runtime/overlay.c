@@ -42,7 +42,8 @@ static bool in_hidden(const char *p)
 }
 
 /* mkdir upper/rel with the attributes of lower/rel (or mode when absent). */
-static int mkdir_like(const char *upper, const char *lower, const char *rel, mode_t mode)
+static int mkdir_like(const char *upper, const char *lower, const char *rel, mode_t mode,
+		      uid_t shift)
 {
 	char up[PATH_MAX], low[PATH_MAX];
 	struct stat st;
@@ -60,9 +61,10 @@ static int mkdir_like(const char *upper, const char *lower, const char *rel, mod
 	}
 	/* mkdir applies the umask: set the exact mode and owner */
 	if (have) {
-		if (chown(up, st.st_uid, st.st_gid) < 0 || chmod(up, st.st_mode & 07777) < 0)
+		if (chown(up, st.st_uid + shift, st.st_gid + shift) < 0 ||
+		    chmod(up, st.st_mode & 07777) < 0)
 			return -errno;
-	} else if (chmod(up, mode) < 0) {
+	} else if (chown(up, shift, shift) < 0 || chmod(up, mode) < 0) {
 		return -errno;
 	}
 	return 0;
@@ -80,7 +82,8 @@ static bool is_link_in_lower(const char *lower, const char *rel)
 }
 
 /* Creates upper/rel (and its parents) and marks it opaque. */
-static int make_opaque(const char *upper, const char *lower, const char *rel, mode_t mode)
+static int make_opaque(const char *upper, const char *lower, const char *rel, mode_t mode,
+		       uid_t shift)
 {
 	char part[PATH_MAX];
 	size_t i, n = strlen(rel);
@@ -95,7 +98,7 @@ static int make_opaque(const char *upper, const char *lower, const char *rel, mo
 		part[i] = '\0';
 		if (is_link_in_lower(lower, part))
 			return 0;
-		r = mkdir_like(upper, lower, part, i == n ? mode : 0755);
+		r = mkdir_like(upper, lower, part, i == n ? mode : 0755, shift);
 		if (r < 0)
 			return r;
 	}
@@ -122,65 +125,26 @@ static const char *state_rel(const char *lower, const char *state_dir)
 	return in_hidden(rel) ? NULL : rel;
 }
 
-/* /etc/resolv.conf is often a link into /run (systemd-resolved), which the
- * sandbox sees empty: give the sandbox a copy of the file as it is now, so
- * name resolution works. Best effort; an existing copy is left alone. */
-static void copy_resolv_conf(const char *upper, const char *lower)
+int sbx_overlay_prepare(const char *upper, const char *lower, const char *state_dir, uid_t shift)
 {
-	char link[PATH_MAX], target[PATH_MAX], dst[PATH_MAX];
-	const char *lr = strcmp(lower, "/") ? lower : "";
-	struct sbx_buf data = SBX_BUF_INIT;
-	struct stat st;
-	ssize_t n;
-
-	if (sbx_pathf(link, sizeof(link), "%s/etc/resolv.conf", lr) < 0 ||
-	    sbx_pathf(dst, sizeof(dst), "%s/etc/resolv.conf", upper) < 0 || lstat(dst, &st) == 0)
-		return;
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0 || target[0] != '/')
-		return;
-	target[n] = '\0';
-	if (!in_hidden(target) || sbx_pathf(link, sizeof(link), "%s%s", lr, target) < 0 ||
-	    sbx_read_small_file(link, 65536, &data) < 0)
-		goto out;
-	if (mkdir_like(upper, lower, "/etc", 0755) == 0)
-		sbx_write_atomic(dst, data.data ? data.data : "", data.len, 0644);
-out:
-	sbx_buf_release(&data);
-}
-
-int sbx_overlay_prepare(const char *sbdir, const char *lower, const char *state_dir)
-{
-	static const char *const sub[] = {"upper", "work", "root"};
-	char p[PATH_MAX];
 	const char *srel;
 	size_t i;
 	int r;
 
-	for (i = 0; i < 3; i++) {
-		if (sbx_pathf(p, sizeof(p), "%s/%s", sbdir, sub[i]) < 0)
-			return -ENAMETOOLONG;
-		r = sbx_mkdir_p(p, 0700);
-		if (r < 0)
-			return r;
-	}
 	/* the merged root must be traversable by every user of the image */
-	if (sbx_pathf(p, sizeof(p), "%s/upper", sbdir) < 0)
-		return -ENAMETOOLONG;
-	if (chmod(p, 0755) < 0)
+	if (chown(upper, shift, shift) < 0 || chmod(upper, 0755) < 0)
 		return -errno;
 	for (i = 0; i < sizeof(HIDDEN) / sizeof(HIDDEN[0]); i++) {
 		mode_t mode = (!strcmp(HIDDEN[i], "/tmp") || !strcmp(HIDDEN[i], "/var/tmp")) ? 01777
 			      : !strcmp(HIDDEN[i], "/root")				     ? 0700
 											     : 0755;
-		r = make_opaque(p, lower, HIDDEN[i], mode);
+		r = make_opaque(upper, lower, HIDDEN[i], mode, shift);
 		if (r < 0)
 			return r;
 	}
-	copy_resolv_conf(p, lower);
 	srel = state_rel(lower, state_dir);
 	if (srel && strcmp(srel, "/"))
-		return make_opaque(p, lower, srel, 0700);
+		return make_opaque(upper, lower, srel, 0700, shift);
 	return 0;
 }
 
@@ -189,28 +153,16 @@ static bool opt_safe(const char *s)
 	return !strpbrk(s, ",:\\");
 }
 
-int sbx_overlay_mount(const char *sbdir, const char *lower)
+int sbx_overlay_mount(const char *root, const char *lower, const char *upper, const char *work)
 {
-	char opts[3 * PATH_MAX + 64], root[PATH_MAX];
+	char opts[3 * PATH_MAX + 64];
 
-	if (!opt_safe(sbdir) || !opt_safe(lower))
+	if (!opt_safe(lower) || !opt_safe(upper) || !opt_safe(work))
 		return -EINVAL;
-	if (sbx_pathf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower,
-		      sbdir, sbdir) < 0 ||
-	    sbx_pathf(root, sizeof(root), "%s/root", sbdir) < 0)
+	if (sbx_pathf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
+		      work) < 0)
 		return -ENAMETOOLONG;
-	sbx_overlay_umount(sbdir); /* a stale mount of an earlier attempt */
-	if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+	if (mount("overlay", root, "overlay", MS_NODEV | MS_NOSUID, opts) < 0)
 		return -errno;
 	return 0;
-}
-
-void sbx_overlay_umount(const char *sbdir)
-{
-	char root[PATH_MAX];
-
-	if (sbx_pathf(root, sizeof(root), "%s/root", sbdir) < 0)
-		return;
-	while (umount2(root, MNT_DETACH) == 0)
-		; /* stacked mounts, if any */
 }

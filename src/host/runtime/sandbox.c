@@ -28,7 +28,7 @@
 #include "host/fsutil.h"
 #include "host/runtime/caps.h"
 #include "host/runtime/net.h"
-#include "host/runtime/overlay.h"
+#include "host/runtime/rootfs.h"
 #include "host/runtime/userns.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -177,7 +177,7 @@ static void finish_stop(struct sbx_sandbox *sb)
 		sb->run_root[0] = '\0';
 	}
 	if (sb->mounted) {
-		sbx_overlay_umount(sb->dir.data);
+		sbx_rootfs_umount(sb->dir.data); /* the disk too: delete may follow */
 		sb->mounted = false;
 	}
 	sbx_cg_kill_all(&sb->cg);
@@ -649,7 +649,7 @@ static int bind_run_root(struct sbx_sandbox *sb, const char *root)
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		r = -errno;
 	umount2(p, MNT_DETACH); /* a stale bind of an earlier attempt */
-	if (r == 0 && mount(root, p, NULL, MS_BIND, NULL) < 0) {
+	if (r == 0 && mount(root, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		r = -errno;
 		rmdir(p);
 	}
@@ -661,43 +661,38 @@ static int bind_run_root(struct sbx_sandbox *sb, const char *root)
 	return 0;
 }
 
-/* The writable top of the overlay belongs to the sandbox's root: the
- * upper dir's root and the private dirs made in it. Everything else of the
- * image stays owned by host ids outside the range: readable, not writable. */
-static int own_upper(struct sbx_sandbox *sb)
-{
-	static const char *const dirs[] = {"", "/root", "/home", "/tmp", "/var/tmp", "/run"};
-	const struct sbx_idmap *m = &sb->d->idmap;
-	char p[PATH_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (sbx_pathf(p, sizeof(p), "%s/upper%s", sb->dir.data, dirs[i]) < 0)
-			return -ENAMETOOLONG;
-		if (lchown(p, m->base, m->base) < 0 && errno != ENOENT)
-			return -errno;
-	}
-	return 0;
-}
-
-/* Overlay and root identity. 0 or -errno with a message recorded. */
+/* The sandbox's disk and root filesystem (rootfs.h), and the root's
+ * identity for the readiness check. 0 or -errno with a message recorded. */
 static int prepare_fs(struct sbx_sandbox *sb)
 {
 	struct sbx_svc *v = sb->v;
-	struct sbx_buf root = SBX_BUF_INIT;
+	struct sbx_buf root = SBX_BUF_INIT, resolv = SBX_BUF_INIT;
+	struct sbx_rootfs rf = {
+	    .sbdir = sb->dir.data,
+	    .image = v->rootfs,
+	    .state = sb->d->state_dir.data,
+	    .hostname = v->spec.hostname,
+	    .disk_size = v->spec.itype->disk,
+	    .idmap = &sb->d->idmap,
+	    .userns_fd = sb->userns_fd,
+	};
+	char why[128] = "";
 	struct stat st;
 	int r;
 
-	r = sbx_overlay_prepare(sb->dir.data, v->rootfs, sb->d->state_dir.data);
+	/* a private network resolves through slirp4netns; the host's shares
+	 * the host's resolver */
+	if (sb->d->network == SBX_NET_PRIVATE)
+		r = sbx_buf_puts(&resolv, "nameserver " SBX_NET_DNS "\n");
+	else
+		r = sbx_rootfs_host_resolv(&resolv);
+	rf.resolv = resolv.data;
 	if (r == 0)
-		r = own_upper(sb);
+		r = sbx_rootfs_mount(&rf, why, sizeof(why));
+	sbx_buf_release(&resolv);
 	if (r < 0) {
-		sbx_svc_message(v, "cannot prepare the sandbox filesystem: %s", strerror(-r));
-		return r;
-	}
-	r = sbx_overlay_mount(sb->dir.data, v->rootfs);
-	if (r < 0) {
-		sbx_svc_message(v, "cannot mount the overlay on %s: %s", v->rootfs, strerror(-r));
+		sbx_svc_message(v, "cannot prepare the sandbox filesystem%s%s: %s",
+				why[0] ? ": " : "", why, strerror(-r));
 		return r;
 	}
 	sb->mounted = true;
