@@ -80,7 +80,8 @@ EOF
 	done' >"$T/plantable"
 # move them into place only now: the planting itself needed the real sh and cat
 if [ -s "$T/plantable" ]; then
-	in_sb /bin/dash -c 'while read -r p; do /bin/mv -f "$p.planted" "$p"; done' <"$T/plantable"
+	sbx exec "$ID" -- /bin/dash -c 'while read -r p; do /bin/mv -f "$p.planted" "$p"; done' \
+		<"$T/plantable"
 fi
 echo "# planted in: $(tr '\n' ' ' <"$T/plantable")"
 sbx exec "$ID" -n -- true
@@ -105,7 +106,7 @@ check "every planted program ran with no_new_privs and seccomp" \
 check "no planted program could mount" bash -c '! grep -q MOUNTED "$1"' _ "$T/planted.log"
 check "no planted program could touch a network" bash -c '! grep -q ADDR_ADDED "$1"' _ "$T/planted.log"
 # take them out again so the rest runs the real tools
-in_sb /bin/dash -c 'while read -r p; do /bin/rm -f "$p"; done' <"$T/plantable"
+sbx exec "$ID" -- /bin/dash -c 'while read -r p; do /bin/rm -f "$p"; done' <"$T/plantable"
 
 # --- 3. mounts, namespaces and the kernel's dangerous system calls ---------
 in_sb mount -t tmpfs none /mnt 2>/dev/null

@@ -27,9 +27,10 @@ ip netns add "$NS" &&
 	ip netns exec "$NS" ip link set lo up
 check "a test host in its own network namespace" test $? -eq 0
 
-# serve TCP: one line to every connection (bounded: the test ends it)
+# serve TCP: one line to every connection (bounded: the test ends it). The
+# exec makes the background job's pid the server's own, so the trap ends it.
 serve() {
-	python3 -c '
+	exec python3 -c '
 import socket, sys
 s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)
@@ -82,6 +83,8 @@ for i in $(seq 1 500); do [ -s "$SBX_STATE_DIR/sbxd.json" ] && break; sleep 0.01
 H=$(sbx create --name hostnet)
 check "a sandbox with --network host" test -n "$H"
 expect_eq "it reaches the host's loopback" loopback "$(get "$H" 127.0.0.1 "$LPORT")"
+expect_eq "and resolves names as the host does" "$(grep -m1 nameserver /etc/resolv.conf)" \
+	"$(sbx exec "$H" -n -- grep -m1 nameserver /etc/resolv.conf)"
 check "it sees the host's interfaces" bash -c \
 	'"$1" -q exec "$2" -n -- cat /proc/net/dev | grep -q "$3"' _ "$BUILD/sbx" "$H" "$VH"
 sbx rm "$H"

@@ -32,7 +32,7 @@ check "the host's /root and /home are not shown" in_sb '[ -z "$(ls -A /root)$(ls
 check "passwd has no hash and no host user" \
 	in_sb '! cut -d: -f2 /etc/passwd | grep -qv "^x\$" && grep -q "^root:x:0:0:" /etc/passwd &&
 	! grep -q ":/home/" /etc/passwd'
-expect_eq "resolv.conf is the host's (host network)" "$(cat /etc/resolv.conf)" \
+expect_eq "resolv.conf points at the private network's DNS" "nameserver 10.0.2.3" \
 	"$(in_sb 'cat /etc/resolv.conf')"
 expect_eq "/tmp is 1777, /root 0700" "1777 700" "$(in_sb 'stat -c %a /tmp /root' | xargs)"
 
