@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Modes: the tree is its owner's alone (access.h refuses everyone else
+ * but root; the modes say so too, and the kernel checks them when
+ * default_permissions is on): no group or other bits, write-only files
+ * 0200, read-only 0400, exec 0600, directories 0700. */
 struct ent {
 	const char *name;
 	int kind;
@@ -24,17 +28,17 @@ struct ent {
 };
 
 static const struct ent top[] = {
-    {"status", K_STATUS, S_IFREG | 0444}, {"info", K_INFO, S_IFREG | 0444},
+    {"status", K_STATUS, S_IFREG | 0400}, {"info", K_INFO, S_IFREG | 0400},
     {"ctl", K_CTL, S_IFREG | 0200},	  {"exec", K_EXEC, S_IFREG | 0600},
-    {"new", K_NEW, S_IFREG | 0444},	  {"jobs", K_JOBS, S_IFDIR | 0555},
-    {"stats", K_STATS, S_IFREG | 0444},
+    {"new", K_NEW, S_IFREG | 0400},	  {"jobs", K_JOBS, S_IFDIR | 0700},
+    {"stats", K_STATS, S_IFREG | 0400},
 };
 
 static const struct ent jobf[] = {
     {"ctl", J_CTL, S_IFREG | 0200},	  {"stdin", J_STDIN, S_IFREG | 0200},
-    {"stdout", J_STDOUT, S_IFREG | 0444}, {"stderr", J_STDERR, S_IFREG | 0444},
-    {"output", J_OUTPUT, S_IFREG | 0444}, {"status", J_STATUS, S_IFREG | 0444},
-    {"exit", J_EXIT, S_IFREG | 0444},	  {"cmd", J_CMD, S_IFREG | 0444},
+    {"stdout", J_STDOUT, S_IFREG | 0400}, {"stderr", J_STDERR, S_IFREG | 0400},
+    {"output", J_OUTPUT, S_IFREG | 0400}, {"status", J_STATUS, S_IFREG | 0400},
+    {"exit", J_EXIT, S_IFREG | 0400},	  {"cmd", J_CMD, S_IFREG | 0400},
 };
 
 #define N_TOP  (sizeof(top) / sizeof(top[0]))
@@ -112,7 +116,7 @@ static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 			if (top[i].kind == kind)
 				st->st_mode = top[i].mode, r = 0;
 		if (kind == K_DIR)
-			st->st_mode = S_IFDIR | 0555, r = 0;
+			st->st_mode = S_IFDIR | 0700, r = 0;
 		if (kind == K_LAST && c->n_jobs)
 			st->st_mode = S_IFLNK | 0777, r = 0;
 		if (kind == K_JOBS || kind == K_DIR)
@@ -124,7 +128,7 @@ static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 			if (jobf[i].kind == kind)
 				st->st_mode = jobf[i].mode, r = 0;
 		if (kind == J_DIR)
-			st->st_mode = S_IFDIR | 0555, st->st_nlink = 2, r = 0;
+			st->st_mode = S_IFDIR | 0700, st->st_nlink = 2, r = 0;
 		if (kind >= J_STDOUT && kind <= J_OUTPUT)
 			st->st_size = (off_t)j->s[kind - J_STDOUT].b.len;
 	}
