@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "fs/access.h"
 #include "fs/node.h"
 #include "fs/opts.h"
 #include "sbx/rfs.h"
@@ -69,6 +70,7 @@ struct fs_stats {
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t stores, store_errors;
 	uint64_t invalidations; /* whole-cache drops (jobs, drop-caches) */
+	uint64_t refused;	/* requests refused to other users (access.h) */
 };
 
 /* A name the sandbox said does not exist: answers the next lookups of it
@@ -94,6 +96,7 @@ struct sbx_fs {
 	struct sbx_rfs_attr root_attr; /* of the remote dir, from connect */
 	uid_t uid;		       /* the mounting user, owner of /.ctl */
 	gid_t gid;
+	struct fs_access access; /* fixed: who may use the mount (access.h) */
 	struct timespec mount_time;
 	int cache_dirfd; /* directory of local cache files */
 

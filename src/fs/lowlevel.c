@@ -5,10 +5,201 @@
  * ATOMIC_O_TRUNC (open with O_TRUNC needs no separate setattr round trip).
  * Not asked for: the writeback cache (writes are ours to store at close)
  * and splice (contents come from a local file anyway).
+ *
+ * Every request but those that only free something (forget, release,
+ * releasedir) passes the access guard first (access.h): a caller who may
+ * not make it gets EACCES, its one reply, and the handler never runs.
+ * Freeing requests are exempt because the kernel may send them on behalf
+ * of anyone (the last close of a shared descriptor) and they must run.
  */
 #include "fs/fs.h"
 
+#include <errno.h>
+#include <string.h>
+
+#include "fs/ctl/ctl.h"
 #include "fs/ops.h"
+
+/* true when the request was refused (and answered). */
+static bool refused(fuse_req_t req, bool ctl)
+{
+	struct sbx_fs *fs = fs_of(req);
+	int r =
+	    fs_access_check(&fs->access, fuse_req_ctx(req)->uid, ctl ? FS_AREA_CTL : FS_AREA_FILES);
+
+	if (r == 0)
+		return false;
+	FS_COUNT(fs, refused);
+	fuse_reply_err(req, -r);
+	return true;
+}
+
+/* Whether parent/name is in /.ctl or is /.ctl itself. */
+static bool ctl_name(fuse_ino_t parent, const char *name)
+{
+	return ctl_is(parent) || (parent == NODE_ROOT_ID && name && !strcmp(name, CTL_NAME));
+}
+
+static void g_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_lookup(req, parent, name);
+}
+
+static void g_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_getattr(req, ino, fi);
+}
+
+static void g_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_setattr(req, ino, attr, to_set, fi);
+}
+
+static void g_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_readlink(req, ino);
+}
+
+static void g_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_mknod(req, parent, name, mode, rdev);
+}
+
+static void g_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_mkdir(req, parent, name, mode);
+}
+
+static void g_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_unlink(req, parent, name);
+}
+
+static void g_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_rmdir(req, parent, name);
+}
+
+static void g_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_symlink(req, link, parent, name);
+}
+
+static void g_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags)
+{
+	if (refused(req, ctl_name(parent, name) || ctl_name(newparent, newname)))
+		return;
+	ops_rename(req, parent, name, newparent, newname, flags);
+}
+
+static void g_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	if (refused(req, ctl_is(ino) || ctl_name(newparent, newname)))
+		return;
+	ops_link(req, ino, newparent, newname);
+}
+
+static void g_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_open(req, ino, fi);
+}
+
+static void g_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_read(req, ino, size, off, fi);
+}
+
+static void g_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_write(req, ino, buf, size, off, fi);
+}
+
+static void g_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_flush(req, ino, fi);
+}
+
+static void g_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_fsync(req, ino, datasync, fi);
+}
+
+static void g_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_opendir(req, ino, fi);
+}
+
+static void g_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_readdir(req, ino, size, off, fi);
+}
+
+static void g_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_readdirplus(req, ino, size, off, fi);
+}
+
+static void g_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_fsyncdir(req, ino, datasync, fi);
+}
+
+static void g_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_statfs(req, ino);
+}
+
+static void g_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi)
+{
+	if (refused(req, ctl_name(parent, name)))
+		return;
+	ops_create(req, parent, name, mode, fi);
+}
 
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -27,30 +218,30 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 
 const struct fuse_lowlevel_ops sbxfs_ll_ops = {
     .init = ll_init,
-    .lookup = ops_lookup,
+    .lookup = g_lookup,
     .forget = ops_forget,
     .forget_multi = ops_forget_multi,
-    .getattr = ops_getattr,
-    .setattr = ops_setattr,
-    .readlink = ops_readlink,
-    .mknod = ops_mknod,
-    .mkdir = ops_mkdir,
-    .unlink = ops_unlink,
-    .rmdir = ops_rmdir,
-    .symlink = ops_symlink,
-    .rename = ops_rename,
-    .link = ops_link,
-    .open = ops_open,
-    .read = ops_read,
-    .write = ops_write,
-    .flush = ops_flush,
+    .getattr = g_getattr,
+    .setattr = g_setattr,
+    .readlink = g_readlink,
+    .mknod = g_mknod,
+    .mkdir = g_mkdir,
+    .unlink = g_unlink,
+    .rmdir = g_rmdir,
+    .symlink = g_symlink,
+    .rename = g_rename,
+    .link = g_link,
+    .open = g_open,
+    .read = g_read,
+    .write = g_write,
+    .flush = g_flush,
     .release = ops_release,
-    .fsync = ops_fsync,
-    .opendir = ops_opendir,
-    .readdir = ops_readdir,
-    .readdirplus = ops_readdirplus,
+    .fsync = g_fsync,
+    .opendir = g_opendir,
+    .readdir = g_readdir,
+    .readdirplus = g_readdirplus,
     .releasedir = ops_releasedir,
-    .fsyncdir = ops_fsyncdir,
-    .statfs = ops_statfs,
-    .create = ops_create,
+    .fsyncdir = g_fsyncdir,
+    .statfs = g_statfs,
+    .create = g_create,
 };

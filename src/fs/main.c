@@ -57,21 +57,17 @@ static int serve(struct fuse_session *se, const struct sbxfs_opts *o)
 }
 
 /* Names the mount: type fuse.sbxfs, source SANDBOX:/remote/dir (what
- * `sbx exec` and `sbx umount` look for in /proc/self/mountinfo). */
-static int name_mount(struct fuse_args *args, const struct sbxfs_opts *o)
+ * `sbx exec` and `sbx umount` look for in /proc/self/mountinfo); adds
+ * default_permissions with allow_other (opts.h). */
+static int mount_args(struct fuse_args *args, const struct sbxfs_opts *o)
 {
-	struct sbx_buf src = SBX_BUF_INIT;
 	char *opt = NULL;
 	int r;
 
-	r = sbx_buf_printf(&src, "fsname=%s:%s", o->sandbox,
-			   o->remote_dir[0] ? o->remote_dir : "/");
-	r = r ?: fuse_opt_add_opt_escaped(&opt, src.data);
-	r = r ?: fuse_opt_add_opt(&opt, "subtype=sbxfs");
+	r = sbxfs_opts_mount_args(o, &opt);
 	r = r ?: fuse_opt_add_arg(args, "-o");
 	r = r ?: fuse_opt_add_arg(args, opt);
 	free(opt);
-	sbx_buf_release(&src);
 	return r;
 }
 
@@ -83,7 +79,7 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 	char msg[1024];
 	int rc = 1;
 
-	if (name_mount(args, o) < 0)
+	if (mount_args(args, o) < 0)
 		return 1;
 	se = fuse_session_new(args, &sbxfs_ll_ops, sizeof(sbxfs_ll_ops), fs);
 	if (!se)

@@ -90,6 +90,8 @@ int sbxfs_setup(struct sbx_fs *fs, char *msg, size_t cap)
 	fs->cache_dirfd = -1;
 	fs->uid = getuid();
 	fs->gid = getgid();
+	fs->access.owner = fs->uid;
+	fs->access.allow_other = fs->opts->allow_other != 0;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	pthread_mutex_init(&fs->lock, NULL);
 	r = node_table_init(&fs->nodes);

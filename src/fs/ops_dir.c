@@ -133,6 +133,8 @@ static size_t add_entry(struct sbx_fs *fs, fuse_req_t req, struct dir_handle *dh
 			    : fuse_add_direntry(req, p, rem, i ? ".." : ".", &e.attr, (off_t)i + 1);
 	}
 	if (i == dh->l->d.n + 2) { /* /.ctl, listed with ctl_visible */
+		if (fs_access_check(&fs->access, fuse_req_ctx(req)->uid, FS_AREA_CTL) < 0)
+			return 0; /* not to those who may not use it */
 		ctl_root_entry(fs, &e);
 		return plus ? fuse_add_direntry_plus(req, p, rem, CTL_NAME, &e, (off_t)i + 1)
 			    : fuse_add_direntry(req, p, rem, CTL_NAME, &e.attr, (off_t)i + 1);

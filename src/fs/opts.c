@@ -25,6 +25,8 @@ enum {
 	KEY_HELP,
 	KEY_VERSION,
 	KEY_TOKEN,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
 };
 
 #define OPT(t, p, v)                                                                               \
@@ -40,7 +42,8 @@ static const struct fuse_opt table[] = {
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
     OPT("max_threads=%d", max_threads, 0), OPT("data_cache=%d", data_cache_mb, 0),
     OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
-    FUSE_OPT_KEY("token=", KEY_TOKEN),
+    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
     FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
@@ -74,8 +77,10 @@ void sbxfs_usage(const char *prog)
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
 	       "  -o transport=shell     remote operations over exec + POSIX sh\n"
-	       "Also: allow_other, default_permissions, fsname=, and the other\n"
-	       "options of mount.fuse3(8); _netdev, noauto, user, nofail are ignored.\n",
+	       "  -o allow_other         other users may use the files (modes are then\n"
+	       "                         checked: default_permissions); /.ctl stays yours\n"
+	       "Also: fsname=, and the other options of mount.fuse3(8);\n"
+	       "_netdev, noauto, user, nofail are ignored.\n",
 	       prog, SBXFS_DEF_ATTR_TIMEOUT, SBXFS_DEF_ENTRY_TIMEOUT, SBXFS_DEF_NEGATIVE_TIMEOUT,
 	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_MAX_THREADS,
 	       SBXFS_DEF_DATA_CACHE_MB);
@@ -169,7 +174,9 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_HELP: o->show_help = 1; return 0;
 	case KEY_VERSION: o->show_version = 1; return 0;
 	case KEY_TOKEN: o->token_given = 1; return 0;
-	default: return 1; /* for libfuse */
+	case KEY_ALLOW_OTHER: o->allow_other = 1; return 1;		    /* and for libfuse */
+	case KEY_DEFAULT_PERMISSIONS: o->default_permissions = 1; return 1; /* likewise */
+	default: return 1;						    /* for libfuse */
 	}
 }
 
@@ -227,6 +234,27 @@ void sbxfs_opts_release(struct sbxfs_opts *o)
 	free(o->cache_dir);
 	free(o->transport);
 	memset(o, 0, sizeof(*o));
+}
+
+int sbxfs_opts_mount_args(const struct sbxfs_opts *o, char **ret)
+{
+	struct sbx_buf src = SBX_BUF_INIT;
+	char *opt = NULL;
+	int r;
+
+	r = sbx_buf_printf(&src, "fsname=%s:%s", o->sandbox ? o->sandbox : "",
+			   o->remote_dir && o->remote_dir[0] ? o->remote_dir : "/");
+	r = r ?: fuse_opt_add_opt_escaped(&opt, src.data);
+	r = r ?: fuse_opt_add_opt(&opt, "subtype=sbxfs");
+	if (!r && o->allow_other && !o->default_permissions)
+		r = fuse_opt_add_opt(&opt, "default_permissions");
+	sbx_buf_release(&src);
+	if (r < 0) {
+		free(opt);
+		return -ENOMEM;
+	}
+	*ret = opt;
+	return 0;
 }
 
 /* Reads a token file: the first line, surrounding whitespace trimmed. */

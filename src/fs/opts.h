@@ -6,7 +6,10 @@
  * argument list for libfuse (allow_other, default_permissions, fsname, …),
  * except the fstab-only options (_netdev, noauto, auto, user, users, nofail,
  * defaults), which are accepted and dropped. `token=` is refused: a token is
- * never taken from argv (use token_file= or $KOYEB_API_TOKEN).
+ * never taken from argv (use token_file= or $KOYEB_API_TOKEN). allow_other
+ * and default_permissions are noted (access.h) and still passed on; with
+ * allow_other the driver adds default_permissions (sbxfs_opts_mount_args),
+ * so that the kernel checks modes for the other users.
  *
  * Credentials (sbxfs_creds_resolve): the token from token_file=, else
  * $KOYEB_API_TOKEN, else STATE/token of the local host sbxd (state dir rule
@@ -47,6 +50,9 @@ struct sbxfs_opts {
 	int foreground, debug, singlethread; /* -f, -d, -s */
 	int show_help, show_version;
 	int token_given; /* token= was on the command line: refused */
+	/* seen on their way to libfuse (they stay in its arguments) */
+	int allow_other;	 /* other users may use the files (never /.ctl) */
+	int default_permissions; /* the kernel checks modes */
 };
 
 /* Default values of the timeouts (seconds). */
@@ -65,6 +71,11 @@ struct sbxfs_opts {
  * the positional arguments. */
 int sbxfs_opts_parse(struct fuse_args *args, struct sbxfs_opts *o);
 void sbxfs_opts_release(struct sbxfs_opts *o);
+/* The mount options sbxfs itself adds for libfuse, as one comma-separated
+ * string (escaped as fuse_opt wants): fsname=SANDBOX:/dir, subtype=sbxfs,
+ * and default_permissions when allow_other was given without it. Returns
+ * 0 and a malloc'd string in *ret (the caller frees), or -ENOMEM. */
+int sbxfs_opts_mount_args(const struct sbxfs_opts *o, char **ret);
 void sbxfs_usage(const char *prog);
 
 /* Splits "SANDBOX[:/dir]" into a sandbox and a normalised absolute remote

@@ -98,6 +98,47 @@ START_TEST(options_and_positionals)
 }
 END_TEST
 
+/* allow_other is noted and still passed on; the mount options sbxfs adds
+ * force default_permissions with it (access.h), and only with it. */
+START_TEST(allow_other_forces_permissions)
+{
+	const char *with[] = {"sbxfs", "-o", "allow_other", "box:/srv", "/tmp", NULL};
+	const char *both[] = {"sbxfs", "-o",   "allow_other,default_permissions",
+			      "box",   "/tmp", NULL};
+	const char *without[] = {"sbxfs", "box", "/tmp", NULL};
+	struct fuse_args args;
+	struct sbxfs_opts o;
+	char *m;
+
+	ck_assert_int_eq(parse(&o, &args, with), 0);
+	ck_assert_int_eq(o.allow_other, 1);
+	ck_assert_int_eq(o.default_permissions, 0);
+	ck_assert(has_arg(&args, "allow_other"));
+	ck_assert_int_eq(sbxfs_opts_mount_args(&o, &m), 0);
+	ck_assert_str_eq(m, "fsname=box:/srv,subtype=sbxfs,default_permissions");
+	free(m);
+	sbxfs_opts_release(&o);
+	fuse_opt_free_args(&args);
+
+	ck_assert_int_eq(parse(&o, &args, both), 0);
+	ck_assert_int_eq(o.default_permissions, 1);
+	ck_assert(has_arg(&args, "default_permissions"));
+	ck_assert_int_eq(sbxfs_opts_mount_args(&o, &m), 0);
+	ck_assert_str_eq(m, "fsname=box:/,subtype=sbxfs"); /* given once already */
+	free(m);
+	sbxfs_opts_release(&o);
+	fuse_opt_free_args(&args);
+
+	ck_assert_int_eq(parse(&o, &args, without), 0);
+	ck_assert_int_eq(o.allow_other, 0);
+	ck_assert_int_eq(sbxfs_opts_mount_args(&o, &m), 0);
+	ck_assert_str_eq(m, "fsname=box:/,subtype=sbxfs");
+	free(m);
+	sbxfs_opts_release(&o);
+	fuse_opt_free_args(&args);
+}
+END_TEST
+
 START_TEST(debug_implies_foreground)
 {
 	const char *argv[] = {"sbxfs", "-d", "box", "/tmp", NULL};
@@ -218,6 +259,7 @@ int main(void)
 
 	tcase_add_test(tc, spec_forms);
 	tcase_add_test(tc, options_and_positionals);
+	tcase_add_test(tc, allow_other_forces_permissions);
 	tcase_add_test(tc, debug_implies_foreground);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, credentials);

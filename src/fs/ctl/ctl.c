@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Modes: the tree is its owner's alone (access.h refuses everyone else
+ * but root; the modes say so too, and the kernel checks them when
+ * default_permissions is on): no group or other bits, write-only files
+ * 0200, read-only 0400, exec 0600, directories 0700. */
 struct ent {
 	const char *name;
 	int kind;
@@ -24,17 +28,17 @@ struct ent {
 };
 
 static const struct ent top[] = {
-    {"status", K_STATUS, S_IFREG | 0444}, {"info", K_INFO, S_IFREG | 0444},
+    {"status", K_STATUS, S_IFREG | 0400}, {"info", K_INFO, S_IFREG | 0400},
     {"ctl", K_CTL, S_IFREG | 0200},	  {"exec", K_EXEC, S_IFREG | 0600},
-    {"new", K_NEW, S_IFREG | 0444},	  {"jobs", K_JOBS, S_IFDIR | 0555},
-    {"stats", K_STATS, S_IFREG | 0444},
+    {"new", K_NEW, S_IFREG | 0400},	  {"jobs", K_JOBS, S_IFDIR | 0700},
+    {"stats", K_STATS, S_IFREG | 0400},
 };
 
 static const struct ent jobf[] = {
     {"ctl", J_CTL, S_IFREG | 0200},	  {"stdin", J_STDIN, S_IFREG | 0200},
-    {"stdout", J_STDOUT, S_IFREG | 0444}, {"stderr", J_STDERR, S_IFREG | 0444},
-    {"output", J_OUTPUT, S_IFREG | 0444}, {"status", J_STATUS, S_IFREG | 0444},
-    {"exit", J_EXIT, S_IFREG | 0444},	  {"cmd", J_CMD, S_IFREG | 0444},
+    {"stdout", J_STDOUT, S_IFREG | 0400}, {"stderr", J_STDERR, S_IFREG | 0400},
+    {"output", J_OUTPUT, S_IFREG | 0400}, {"status", J_STATUS, S_IFREG | 0400},
+    {"exit", J_EXIT, S_IFREG | 0400},	  {"cmd", J_CMD, S_IFREG | 0400},
 };
 
 #define N_TOP  (sizeof(top) / sizeof(top[0]))
@@ -91,6 +95,12 @@ void ctl_free(struct ctl *c)
 	free(c);
 }
 
+/* The id of the newest job kept, 0 when none (ctl->lock held). */
+static unsigned newest(const struct ctl *c)
+{
+	return c->n_jobs ? c->jobs[c->n_jobs - 1]->id : 0;
+}
+
 /* Attributes of a ctl node; 0 or -ENOENT. */
 static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 {
@@ -112,24 +122,24 @@ static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 			if (top[i].kind == kind)
 				st->st_mode = top[i].mode, r = 0;
 		if (kind == K_DIR)
-			st->st_mode = S_IFDIR | 0555, r = 0;
+			st->st_mode = S_IFDIR | 0700, r = 0;
 		if (kind == K_LAST && c->n_jobs)
 			st->st_mode = S_IFLNK | 0777, r = 0;
 		if (kind == K_JOBS || kind == K_DIR)
 			st->st_nlink = 2;
-	} else if ((j = job_get(c, jid))) {
+	} else if ((j = jobtab_get(c, jid))) {
 		st->st_atim = st->st_ctim = j->ctime;
 		st->st_mtim = j->mtime;
 		for (i = 0; i < N_JOBF; i++)
 			if (jobf[i].kind == kind)
 				st->st_mode = jobf[i].mode, r = 0;
 		if (kind == J_DIR)
-			st->st_mode = S_IFDIR | 0555, st->st_nlink = 2, r = 0;
+			st->st_mode = S_IFDIR | 0700, st->st_nlink = 2, r = 0;
 		if (kind >= J_STDOUT && kind <= J_OUTPUT)
 			st->st_size = (off_t)j->s[kind - J_STDOUT].b.len;
 	}
 	if (kind == K_LAST && jid == 0 && r == 0)
-		st->st_size = snprintf(NULL, 0, "%zu", c->n_jobs);
+		st->st_size = snprintf(NULL, 0, "%u", newest(c));
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -163,7 +173,7 @@ static uint64_t child_of(struct ctl *c, uint64_t parent, const char *name)
 		if (!strcmp(name, "last"))
 			return CTL_INO(0, K_LAST);
 		n = strtoul(name, &end, 10);
-		if (*end || name[0] == '0' || n == 0 || n > JOB_MAX)
+		if (*end || name[0] == '0' || n == 0 || n > JOB_ID_MAX)
 			return 0;
 		return CTL_INO(n, J_DIR);
 	}
@@ -222,16 +232,16 @@ void ctl_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ctl *c = ctl_of(req);
 	char buf[32];
-	size_t n;
+	unsigned n;
 
 	pthread_mutex_lock(&c->lock);
-	n = c->n_jobs;
+	n = newest(c);
 	pthread_mutex_unlock(&c->lock);
 	if (ino != CTL_INO(0, K_LAST) || !n) {
 		fuse_reply_err(req, ino == CTL_INO(0, K_LAST) ? ENOENT : EINVAL);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%zu", n);
+	snprintf(buf, sizeof(buf), "%u", n);
 	fuse_reply_readlink(req, buf);
 }
 
@@ -249,13 +259,22 @@ void ctl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Entry i of a ctl directory (after "." and ".."): name into buf, id. */
-static bool dir_entry(struct ctl *c, uint64_t dir, size_t i, char *buf, size_t cap,
-		      uint64_t *ret_id)
+/* Readdir offsets of jobs/: an entry for job N is at JOBS_POS(N) (ids
+ * never change, so reaping between two reads skips or repeats nothing
+ * else), then "last" at LAST_POS. Other ctl directories: entry i at i + 2. */
+#define JOBS_POS(id) ((off_t)(id) + 1)
+#define LAST_POS     JOBS_POS((off_t)JOB_ID_MAX + 1)
+
+/* The entry at offset off (>= 2) of a ctl directory, or the first one
+ * after it: name into buf, its id, and the offset that follows it. */
+static bool dir_entry(struct ctl *c, uint64_t dir, off_t off, char *buf, size_t cap,
+		      uint64_t *ret_id, off_t *ret_next)
 {
 	unsigned jid = CTL_JOB_OF(dir);
-	size_t n_jobs;
+	size_t i = (size_t)off - 2, k;
+	bool found = false;
 
+	*ret_next = off + 1;
 	if (jid == 0 && CTL_KIND_OF(dir) == K_DIR) {
 		if (i >= N_TOP)
 			return false;
@@ -271,18 +290,20 @@ static bool dir_entry(struct ctl *c, uint64_t dir, size_t i, char *buf, size_t c
 		return true;
 	}
 	pthread_mutex_lock(&c->lock);
-	n_jobs = c->n_jobs;
-	pthread_mutex_unlock(&c->lock);
-	if (i > n_jobs || !n_jobs)
-		return false;
-	if (i == n_jobs) {
+	k = off < LAST_POS ? jobtab_from(c, (unsigned)(off - 1)) : c->n_jobs;
+	if (k < c->n_jobs) {
+		snprintf(buf, cap, "%u", c->jobs[k]->id);
+		*ret_id = CTL_INO(c->jobs[k]->id, J_DIR);
+		*ret_next = JOBS_POS(c->jobs[k]->id) + 1;
+		found = true;
+	} else if (off <= LAST_POS && c->n_jobs) {
 		snprintf(buf, cap, "last");
 		*ret_id = CTL_INO(0, K_LAST);
-	} else {
-		snprintf(buf, cap, "%zu", i + 1);
-		*ret_id = CTL_INO(i + 1, J_DIR);
+		*ret_next = LAST_POS + 1;
+		found = true;
 	}
-	return true;
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }
 
 void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
@@ -291,7 +312,8 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	struct ctl *c = ctl_of(req);
 	struct fuse_entry_param e;
 	char *buf = malloc(size ? size : 1), name[32];
-	size_t rem = size, i, sz;
+	size_t rem = size, sz;
+	off_t next;
 	uint64_t id;
 
 	(void)fi;
@@ -299,22 +321,22 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (i = off > 0 ? (size_t)off : 0;; i++) {
+	for (off = off > 0 ? off : 0;; off = next) {
 		memset(&e, 0, sizeof(e));
-		if (i < 2) {
-			snprintf(name, sizeof(name), "%s", i ? ".." : ".");
+		next = off + 1;
+		if (off < 2) {
+			snprintf(name, sizeof(name), "%s", off ? ".." : ".");
 			e.attr.st_mode = S_IFDIR;
-			e.attr.st_ino = i ? NODE_ROOT_ID : ino;
-		} else if (!dir_entry(c, ino, i - 2, name, sizeof(name), &id) ||
-			   ctl_stat(c, id, &e.attr) < 0) {
+			e.attr.st_ino = off ? NODE_ROOT_ID : ino;
+		} else if (!dir_entry(c, ino, off, name, sizeof(name), &id, &next)) {
 			break;
+		} else if (ctl_stat(c, id, &e.attr) < 0) {
+			continue; /* reaped meanwhile */
 		} else if (plus) {
 			e.ino = id; /* ctl ids are not counted: forget ignores them */
 		}
-		sz = plus ? fuse_add_direntry_plus(req, buf + size - rem, rem, name, &e,
-						   (off_t)i + 1)
-			  : fuse_add_direntry(req, buf + size - rem, rem, name, &e.attr,
-					      (off_t)i + 1);
+		sz = plus ? fuse_add_direntry_plus(req, buf + size - rem, rem, name, &e, next)
+			  : fuse_add_direntry(req, buf + size - rem, rem, name, &e.attr, next);
 		if (sz > rem)
 			break;
 		rem -= sz;

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "fs/ctl/ctl.h"
@@ -27,7 +28,10 @@
 enum { K_DIR = 1, K_STATUS, K_INFO, K_CTL, K_EXEC, K_NEW, K_JOBS, K_STATS, K_LAST };
 enum { J_DIR = 1, J_CTL, J_STDIN, J_STDOUT, J_STDERR, J_OUTPUT, J_STATUS, J_EXIT, J_CMD };
 
-#define JOB_MAX		      10000
+/* Bounds of the job table (jobtab.c). Ids count up and are never reused. */
+#define JOB_KEEP_MAX	      1000	  /* jobs kept; older ended ones are reaped */
+#define JOB_PENDING_MAX	      64	  /* pending jobs (made by .ctl/new) per user */
+#define JOB_ID_MAX	      1000000000u /* past it, no new job (ENOSPC) */
 #define JOB_KEEP_OUTPUT	      256	  /* ended jobs whose output is kept */
 #define JOB_STREAM_MAX	      (64u << 20) /* bytes kept per stream; the rest is counted */
 #define JOB_STDIN_PENDING_MAX (16u << 20)
@@ -56,6 +60,9 @@ struct waiter {
 struct job {
 	unsigned id;
 	struct ctl *ctl;
+	unsigned refs;	      /* the table's, and each user's outside the lock */
+	uid_t uid;	      /* who made it (the pending limit is per user) */
+	struct job *next;     /* on a list of reaped jobs */
 	enum job_state state; /* shown; final only once ended */
 	enum job_state final; /* set by the exec's on_done */
 	bool done;	      /* on_done came */
@@ -82,8 +89,9 @@ struct ctl {
 	struct sbx_fs *fs;
 	pthread_mutex_t lock;
 	pthread_cond_t cv; /* signalled when a session ends */
-	struct job **jobs; /* jobs[i] has id i + 1 */
+	struct job **jobs; /* the jobs kept, in id order (jobtab.c) */
 	size_t n_jobs, cap;
+	unsigned last_id; /* the newest id given out */
 	unsigned running; /* sessions started and not done */
 };
 
@@ -97,11 +105,37 @@ struct ctl_fh {
 	bool stdin_writer;
 };
 
+/* jobtab.c: the table of jobs (ctl->lock held for all of these).
+ * A job is reachable by its id while it is in the table; the table holds
+ * one reference, and whoever uses a job outside ctl->lock holds another
+ * (job_find/job_put), so that a reaped job lives until its last user is
+ * done. */
+struct job *jobtab_get(const struct ctl *c, unsigned id);
+/* Index of the first job kept whose id is >= id (n_jobs when none). */
+size_t jobtab_from(const struct ctl *c, unsigned id);
+/* Adds j (made by j->uid; a pending one unless j->from_exec), gives it
+ * the next id and takes the table's reference. Refused with -EAGAIN when
+ * that user already has JOB_PENDING_MAX pending jobs, or when JOB_KEEP_MAX
+ * jobs are kept and none of them has ended; -ENOSPC past JOB_ID_MAX;
+ * -ENOMEM. To make room, ended jobs without parked reads are unlinked,
+ * oldest first, and chained on *reaped (their table reference goes with
+ * them: the caller drops it with job_put after unlocking). */
+int jobtab_add(struct ctl *c, struct job *j, struct job **reaped);
+/* Unlinks j; the table's reference goes to the caller. */
+void jobtab_remove(struct ctl *c, struct job *j);
+
 /* job.c */
 const char *job_state_name(enum job_state s);
-/* Allocates a pending job; NULL with *err set (-ENOSPC, -ENOMEM). */
-struct job *job_new(struct ctl *c, int *err);
-struct job *job_get(struct ctl *c, unsigned id); /* ctl->lock held */
+/* Makes a job for uid (a pending one unless from_exec) and returns it with
+ * a reference for the caller (job_put); NULL with *err set (jobtab_add's
+ * errors). */
+struct job *job_new(struct ctl *c, uid_t uid, bool from_exec, int *err);
+/* The job with that id and a reference to it (job_put), or NULL. */
+struct job *job_find(struct ctl *c, unsigned id);
+/* Drops a reference; frees the job when it was the last. Accepts NULL. */
+void job_put(struct ctl *c, struct job *j);
+/* Unlinks a job that will never run (an empty command). */
+void job_discard(struct ctl *c, struct job *j);
 /* Starts a pending job running cmd: flushes dirty files first. */
 int job_run(struct ctl *c, struct job *j, const char *cmd, size_t len);
 int job_kill(struct ctl *c, struct job *j);

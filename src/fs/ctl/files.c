@@ -119,11 +119,13 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     "cache.data hits=%llu misses=%llu revalidated=%llu\n"
 				     "store count=%llu errors=%llu\n"
 				     "invalidations %llu\n"
+				     "refused %llu\n"
 				     "jobs total=%zu running=%zu\n",
 				     LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit),
 				     LD(s->dir_miss), LD(s->neg_hit), LD(s->data_hit),
 				     LD(s->data_miss), LD(s->data_revalidated), LD(s->stores),
-				     LD(s->store_errors), LD(s->invalidations), jobs, running);
+				     LD(s->store_errors), LD(s->invalidations), LD(s->refused),
+				     jobs, running);
 }
 
 /* Next line of [*p, end): its start and length (no '\n', no trailing '\r'

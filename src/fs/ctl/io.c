@@ -21,8 +21,9 @@ static struct ctl_fh *fh_of(struct fuse_file_info *fi)
 	return (struct ctl_fh *)(uintptr_t)fi->fh;
 }
 
-/* Fills the snapshot of a file that has one; 0, or a negative errno. */
-static int snapshot(struct ctl *c, struct ctl_fh *fh)
+/* Fills the snapshot of a file that has one; 0, or a negative errno. uid:
+ * the caller (.ctl/new makes a job of theirs). */
+static int snapshot(struct ctl *c, struct ctl_fh *fh, uid_t uid)
 {
 	struct job *j;
 	int r = 0;
@@ -31,11 +32,16 @@ static int snapshot(struct ctl *c, struct ctl_fh *fh)
 	case K_STATUS: return ctl_snap_status(c->fs, &fh->snap);
 	case K_INFO: return ctl_snap_info(c->fs, &fh->snap);
 	case K_STATS: return ctl_snap_stats(c->fs, &fh->snap);
-	case K_NEW: j = job_new(c, &r); return j ? sbx_buf_printf(&fh->snap, "%u\n", j->id) : r;
+	case K_NEW:
+		j = job_new(c, uid, false, &r);
+		if (j)
+			r = sbx_buf_printf(&fh->snap, "%u\n", j->id);
+		job_put(c, j);
+		return r;
 	case FH_JOB + J_STATUS:
 	case FH_JOB + J_CMD:
 		pthread_mutex_lock(&c->lock);
-		j = job_get(c, fh->job);
+		j = jobtab_get(c, fh->job);
 		if (!j)
 			r = -ENOENT;
 		else if (fh->kind == FH_JOB + J_STATUS)
@@ -61,27 +67,20 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	pthread_mutex_lock(&c->lock);
-	j = jid ? job_get(c, jid) : NULL;
-	pthread_mutex_unlock(&c->lock);
+	j = jid ? job_find(c, jid) : NULL;
 	if (jid && !j) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	r = -ENOMEM;
 	fh = calloc(1, sizeof(*fh));
-	if (!fh) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+	if (fh) {
+		fh->kind = jid ? FH_JOB + kind : kind; /* job kinds apart from top kinds */
+		fh->job = jid;
+		r = snapshot(c, fh, fuse_req_ctx(req)->uid);
 	}
-	fh->kind = jid ? FH_JOB + kind : kind; /* job kinds apart from top kinds */
-	fh->job = jid;
-	r = snapshot(c, fh);
-	if (r < 0) {
-		sbx_buf_release(&fh->snap);
-		free(fh);
-		fuse_reply_err(req, fs_errno(r));
-		return;
-	}
+	if (r < 0)
+		goto fail;
 	if (jid && kind == J_STDIN && acc != O_RDONLY) {
 		fh->stdin_writer = true;
 		job_stdin_open(c, j);
@@ -90,12 +89,18 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->nonseekable = jid == 0 && kind == K_EXEC;
-	if (fuse_reply_open(req, fi) < 0) {
-		if (fh->stdin_writer)
-			job_stdin_close(c, j);
+	if (fuse_reply_open(req, fi) == 0)
+		fh = NULL; /* the kernel holds it now */
+	else if (fh->stdin_writer)
+		job_stdin_close(c, j); /* the open is undone */
+	r = 0;
+fail:
+	if (fh)
 		sbx_buf_release(&fh->snap);
-		free(fh);
-	}
+	free(fh);
+	job_put(c, j);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
 }
 
 static void reply_snap(fuse_req_t req, const struct ctl_fh *fh, size_t size, off_t off)
@@ -126,31 +131,34 @@ void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		reply_snap(req, fh, size, off);
 		return;
 	}
-	pthread_mutex_lock(&c->lock);
-	j = job_get(c, jid);
-	pthread_mutex_unlock(&c->lock);
+	j = job_find(c, jid);
 	if (!j) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	job_read(req, j, kind == J_EXIT ? S_EXIT : kind - J_STDOUT, o, size, NULL);
+	job_put(c, j);
 }
 
-/* A write to .ctl/exec: its first one starts a job. */
-static int exec_write(struct ctl *c, struct ctl_fh *fh, const char *buf, size_t size)
+/* A write to .ctl/exec by uid: its first one starts a job, which the
+ * handle keeps a reference to. */
+static int exec_write(struct ctl *c, struct ctl_fh *fh, uid_t uid, const char *buf, size_t size)
 {
 	struct job *j;
 	int r;
 
 	if (fh->exec_job)
 		return -EBUSY;
-	j = job_new(c, &r);
+	j = job_new(c, uid, true, &r);
 	if (!j)
 		return r;
-	j->from_exec = true;
 	r = job_run(c, j, buf, size);
-	if (r != -EINVAL)
+	if (r != -EINVAL) {
 		fh->exec_job = j; /* a failure to start shows in its status too */
+		return r;
+	}
+	job_discard(c, j); /* no command: it would stay pending forever */
+	job_put(c, j);
 	return r;
 }
 
@@ -164,21 +172,19 @@ void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct job *j = NULL;
 
 	(void)off;
-	if (jid) {
-		pthread_mutex_lock(&c->lock);
-		j = job_get(c, jid);
-		pthread_mutex_unlock(&c->lock);
-	}
+	if (jid)
+		j = job_find(c, jid);
 	if (jid == 0 && kind == K_CTL)
 		r = ctl_verbs(c, buf, size);
 	else if (jid == 0 && kind == K_EXEC)
-		r = exec_write(c, fh, buf, size);
+		r = exec_write(c, fh, fuse_req_ctx(req)->uid, buf, size);
 	else if (j && kind == J_CTL)
 		r = ctl_job_verbs(c, j, buf, size);
 	else if (j && kind == J_STDIN)
 		r = job_stdin_write(c, j, buf, size);
 	else
 		r = -EBADF;
+	job_put(c, j);
 	if (r < 0)
 		fuse_reply_err(req, fs_errno(r));
 	else
@@ -192,12 +198,12 @@ void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct job *j;
 
 	if (fh->stdin_writer) {
-		pthread_mutex_lock(&c->lock);
-		j = job_get(c, CTL_JOB_OF(ino));
-		pthread_mutex_unlock(&c->lock);
+		j = job_find(c, CTL_JOB_OF(ino));
 		if (j)
 			job_stdin_close(c, j);
+		job_put(c, j);
 	}
+	job_put(c, fh->exec_job);
 	sbx_buf_release(&fh->snap);
 	free(fh);
 	fuse_reply_err(req, 0);

@@ -40,14 +40,9 @@ const char *job_state_name(enum job_state s)
 	return "failed";
 }
 
-struct job *job_get(struct ctl *c, unsigned id)
+struct job *job_new(struct ctl *c, uid_t uid, bool from_exec, int *err)
 {
-	return id >= 1 && id <= c->n_jobs ? c->jobs[id - 1] : NULL;
-}
-
-struct job *job_new(struct ctl *c, int *err)
-{
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = calloc(1, sizeof(*j)), *reaped = NULL, *o;
 	char uuid[37];
 
 	*err = j ? sbx_rand_uuid(uuid) : -ENOMEM;
@@ -56,33 +51,62 @@ struct job *job_new(struct ctl *c, int *err)
 		return NULL;
 	}
 	j->ctl = c;
+	j->refs = 1; /* the caller's */
+	j->uid = uid;
+	j->from_exec = from_exec;
 	snprintf(j->marker, sizeof(j->marker), "SBXFS_JOB=%s", uuid);
 	clock_gettime(CLOCK_REALTIME, &j->ctime);
 	j->mtime = j->ctime;
 	pthread_mutex_lock(&c->lock);
-	if (c->n_jobs >= JOB_MAX) {
-		*err = -ENOSPC;
-	} else if (c->n_jobs == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
-		struct job **p = realloc(c->jobs, ncap * sizeof(*p));
-
-		if (p) {
-			c->jobs = p;
-			c->cap = ncap;
-		} else {
-			*err = -ENOMEM;
-		}
-	}
-	if (*err == 0) {
-		c->jobs[c->n_jobs++] = j;
-		j->id = (unsigned)c->n_jobs;
-	}
+	*err = jobtab_add(c, j, &reaped);
 	pthread_mutex_unlock(&c->lock);
+	while ((o = reaped)) {
+		reaped = o->next;
+		job_put(c, o); /* the table's reference */
+	}
 	if (*err < 0) {
 		free(j);
 		return NULL;
 	}
 	return j;
+}
+
+struct job *job_find(struct ctl *c, unsigned id)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&c->lock);
+	j = jobtab_get(c, id);
+	if (j)
+		j->refs++;
+	pthread_mutex_unlock(&c->lock);
+	return j;
+}
+
+void job_put(struct ctl *c, struct job *j)
+{
+	bool last;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&c->lock);
+	last = --j->refs == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		job_free(j);
+}
+
+void job_discard(struct ctl *c, struct job *j)
+{
+	bool linked;
+
+	pthread_mutex_lock(&c->lock);
+	linked = jobtab_get(c, j->id) == j;
+	if (linked)
+		jobtab_remove(c, j);
+	pthread_mutex_unlock(&c->lock);
+	if (linked)
+		job_put(c, j); /* the table's reference */
 }
 
 void job_free(struct job *j)
@@ -175,15 +199,19 @@ static void serve_all(struct job *j)
 	}
 }
 
+/* The interrupt hook gets the ctl, not the job: libfuse may call it after
+ * the read was answered, when the job may already be reaped. */
 static void on_interrupt(fuse_req_t req, void *data)
 {
-	struct job *j = data;
-	struct ctl *c = j->ctl;
-	struct waiter *w;
+	struct ctl *c = data;
+	struct waiter *w = NULL;
+	struct job *j = NULL;
+	size_t i;
 
 	pthread_mutex_lock(&c->lock);
-	for (w = j->waiters; w && w->req != req; w = w->next)
-		;
+	for (i = 0; !w && i < c->n_jobs; i++)
+		for (j = c->jobs[i], w = j->waiters; w && w->req != req; w = w->next)
+			;
 	if (w) {
 		w->interrupted = true;
 		if (!w->registering) {
@@ -221,7 +249,7 @@ void job_read(fuse_req_t req, struct job *j, int stream, uint64_t off, size_t si
 	j->waiters = w;
 	pthread_mutex_unlock(&c->lock);
 	/* may call on_interrupt at once, which then only marks w */
-	fuse_req_interrupt_func(req, on_interrupt, j);
+	fuse_req_interrupt_func(req, on_interrupt, c);
 	pthread_mutex_lock(&c->lock);
 	w->registering = false;
 	if (try_serve(j, w)) {

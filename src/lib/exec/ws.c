@@ -629,7 +629,13 @@ static int make_context(struct sbx_wsc *t, const char *ca_file)
 	/* the sessions, the cancel pipe and a margin */
 	info.fd_limit_per_thread = SBX_WSC_MAX_SESSIONS + 16;
 	info.pt_serv_buf_size = 65536;
-	info.timeout_secs = 30;
+	/* lws's own deadline for a server that does not answer (the handshake
+	 * among others). A session's deadline (sbx_wsc_open) must be what ends
+	 * it, as a timeout: so this backstop, for sessions without one, is as
+	 * long as the keepalive hang-up below and longer than the default
+	 * deadline of a remote file operation (60 s). At 30 s it cut every
+	 * operation of a stalled server short with a connection error. */
+	info.timeout_secs = 120;
 	info.connect_timeout_secs = 20;
 	t->ctx = lws_create_context(&info);
 	return t->ctx ? 0 : -ENOMEM;

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# t_mount_access.sh - an sbxfs mount serves its owner (and root) only.
+#
+# A second local user, made by this test and removed on exit (also on
+# failure), tries against mounts made by root: listing and reading files,
+# writing one, running a command through .ctl/exec, reading the owner's
+# jobs (cmd, output), allocating jobs (.ctl/new). Without allow_other all of
+# it is refused; with allow_other the files follow their modes (the kernel
+# checks them: default_permissions is forced) and /.ctl stays refused. The
+# owner keeps working throughout. Then the bounds of the job table: the
+# pending-job limit (EAGAIN past it) and the reaping of old ended jobs.
+. "$(dirname "$0")/lib.sh"
+
+M1=$T/priv
+M2=$T/open
+U=sbxt$$ # the second user
+U_MADE=
+on_exit() {
+	local rc=$?
+	for m in "$M1" "$M2"; do fusermount3 -u -z "$m" 2>/dev/null; done
+	[ -n "$U_MADE" ] && userdel "$U" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap on_exit EXIT
+tm() { timeout 60 "$@"; }
+
+if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null || ! command -v setpriv >/dev/null; then
+	echo "# needs root, useradd and setpriv: skipped"
+	finish
+	exit
+fi
+# a system user: no home, no group of its own, no subordinate ids
+useradd --system --no-create-home --no-user-group --gid nogroup --shell /usr/sbin/nologin "$U" ||
+	{ echo "# useradd failed"; exit 1; }
+U_MADE=1
+U_UID=$(id -u "$U")
+U_GID=$(id -g "$U")
+# as_u CMD...: runs CMD as the second user, with no supplementary groups
+as_u() { tm setpriv --reuid="$U_UID" --regid="$U_GID" --clear-groups -- "$@"; }
+# refused DESC CMD...: CMD, run as the second user, must fail
+refused() {
+	local d=$1
+	shift
+	if as_u "$@" >"$T/u.out" 2>&1; then
+		not_ok "$d: refused"
+		sed 's/^/#   /' "$T/u.out" | head -5
+	else
+		ok "$d: refused ($(head -c 70 "$T/u.out" | tr '\n' ' '))"
+	fi
+}
+chmod 711 "$T" # the second user must reach the mount points
+
+start_sbxd
+A=$(sbx create --name access-a --region eu)
+rx() { timeout 60 "$BUILD/sbx" -q exec "$A" -- "$@"; }
+rx sh -c 'mkdir -p /srv/d && echo public >/srv/d/pub.txt && chmod 644 /srv/d/pub.txt &&
+	echo secret >/srv/d/secret.txt && chmod 600 /srv/d/secret.txt && chmod 755 /srv/d'
+mkdir -p "$M1" "$M2"
+
+# job_output DIR: runs a job through DIR/.ctl/exec as the owner, prints its output
+job_output() { tm sh -c 'echo "echo owner-job-ran" >"$1/.ctl/exec" && cat "$1/.ctl/jobs/last/output"' _ "$1"; }
+# jobs_in DIR: the number of jobs listed (as the owner)
+jobs_in() { ls "$1/.ctl/jobs" | grep -c '^[0-9]'; }
+
+# --- without allow_other: nothing for the second user ------------------------------------------
+tm "$BUILD/sbxfs" "$A:/srv/d" "$M1"
+check "mounted without allow_other" mountpoint -q "$M1"
+expect_eq "owner: a job runs" owner-job-ran "$(job_output "$M1")"
+N1=$(jobs_in "$M1")
+refused "private: list the mount" ls "$M1"
+refused "private: read a 0644 file" cat "$M1/pub.txt"
+refused "private: write a file" sh -c 'echo x >"$1/new.txt"' _ "$M1"
+refused "private: echo id > .ctl/exec" sh -c 'echo id >"$1/.ctl/exec"' _ "$M1"
+refused "private: read jobs/1/cmd" cat "$M1/.ctl/jobs/1/cmd"
+refused "private: read jobs/1/output" cat "$M1/.ctl/jobs/1/output"
+refused "private: cat .ctl/new" cat "$M1/.ctl/new"
+expect_eq "private: no job was made by the second user" "$N1" "$(jobs_in "$M1")"
+check "private: no new.txt in the sandbox" bash -c '! "$1" -q exec "$2" -- test -e /srv/d/new.txt' \
+	_ "$BUILD/sbx" "$A"
+expect_eq "owner: still reads" public "$(tm cat "$M1/pub.txt")"
+check "owner: still writes" tm sh -c 'echo mine >"$1/mine.txt"' _ "$M1"
+expect_eq "owner: still runs jobs" owner-job-ran "$(job_output "$M1")"
+
+# --- with allow_other: the files by their modes, /.ctl never -----------------------------------
+tm "$BUILD/sbxfs" -o allow_other,ctl_visible "$A:/srv/d" "$M2"
+check "mounted with allow_other" mountpoint -q "$M2"
+check "default_permissions is forced on" \
+	bash -c 'grep " $1 " /proc/self/mountinfo | grep -q default_permissions' _ "$M2"
+expect_eq "owner: a job runs" owner-job-ran "$(job_output "$M2")"
+N2=$(jobs_in "$M2")
+as_u ls -a "$M2" >"$T/u.ls"
+expect_eq "second user: lists the mount (a 0755 dir)" 0 $?
+check "second user: does not see .ctl listed (ctl_visible)" bash -c '! grep -qx .ctl "$1"' _ "$T/u.ls"
+check "the owner does" bash -c 'ls -a "$1" | grep -qx .ctl' _ "$M2"
+expect_eq "second user: reads a 0644 file" public "$(as_u cat "$M2/pub.txt")"
+refused "open: read a 0600 file of root" cat "$M2/secret.txt"
+refused "open: write a file in a 0755 dir of root" sh -c 'echo x >"$1/new.txt"' _ "$M2"
+refused "open: append to a 0644 file of root" sh -c 'echo x >>"$1/pub.txt"' _ "$M2"
+refused "open: list .ctl" ls "$M2/.ctl"
+refused "open: echo id > .ctl/exec" sh -c 'echo id >"$1/.ctl/exec"' _ "$M2"
+refused "open: read jobs/1/cmd" cat "$M2/.ctl/jobs/1/cmd"
+refused "open: read jobs/1/output" cat "$M2/.ctl/jobs/1/output"
+refused "open: read jobs/last/output" cat "$M2/.ctl/jobs/last/output"
+refused "open: cat .ctl/new" cat "$M2/.ctl/new"
+refused "open: read .ctl/status" cat "$M2/.ctl/status"
+refused "open: write .ctl/ctl" sh -c 'echo drop-caches >"$1/.ctl/ctl"' _ "$M2"
+expect_eq "open: no job was made by the second user" "$N2" "$(jobs_in "$M2")"
+expect_eq "secret.txt is unchanged, pub.txt too" "secret public" \
+	"$(rx cat /srv/d/secret.txt /srv/d/pub.txt | tr '\n' ' ' | sed 's/ $//')"
+check "open: /.ctl files have no group or other bits" \
+	bash -c '[ -z "$(find "$1/.ctl" "$1/.ctl/jobs/1" -perm /077 ! -type l)" ]' _ "$M2"
+check "stats count the refused requests" \
+	bash -c 'awk "/^refused /{exit !(\$2 > 0)}" "$1/.ctl/stats"' _ "$M2"
+expect_eq "owner: still reads" public "$(tm cat "$M2/pub.txt")"
+check "owner (root): still writes" tm sh -c 'echo mine2 >"$1/mine2.txt"' _ "$M2"
+expect_eq "owner: still runs jobs" owner-job-ran "$(job_output "$M2")"
+tm fusermount3 -u "$M2"
+
+# --- the job table: pending jobs per user, old ended jobs reaped ----------------------------------
+C=$M1/.ctl
+for i in $(seq 1 64); do tm cat "$C/new" >>"$T/pending" || break; done
+expect_eq "64 pending jobs can be made" 64 "$(wc -l <"$T/pending")"
+tm cat "$C/new" >/dev/null 2>"$T/err"
+check "the 65th fails" test $? -ne 0
+check "with EAGAIN ($(cat "$T/err"))" grep -q "Resource temporarily unavailable" "$T/err"
+expect_eq "a command through .ctl/exec still runs" owner-job-ran "$(job_output "$M1")"
+echo kill >"$C/jobs/$(head -1 "$T/pending")/ctl"
+check "a killed pending job frees a place" bash -c 'timeout 60 cat "$1/new" >/dev/null' _ "$C"
+tm sh -c 'while read n; do echo kill >"$1/jobs/$n/ctl"; done <"$2" 2>/dev/null' _ "$C" "$T/pending"
+python3 - "$C/exec" >"$T/long.out" 2>&1 <<'EOF' &
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b"echo long-job-started; sleep 600")
+while os.read(fd, 4096):
+    pass
+EOF
+LONG_READER=$!
+for i in $(seq 1 200); do grep -q long-job-started "$T/long.out" && break; sleep 0.05; done
+LONG=$(readlink "$C/jobs/last")
+expect_eq "a long job runs" running "$(cat "$C/jobs/$LONG/status")"
+FIRST=$(ls "$C/jobs" | grep '^[0-9]' | sort -n | head -1)
+# 1100 more jobs, each ended at once (killed while pending): all local
+tm bash -c 'for i in $(seq 1 1100); do n=$(cat "$1/new") && echo kill >"$1/jobs/$n/ctl" || exit 1; done' \
+	_ "$C"
+expect_eq "1100 jobs made and ended" 0 $?
+check "at most 1000 jobs are kept" test "$(jobs_in "$M1")" -le 1000
+check "the oldest ended ones were reaped (jobs/$FIRST)" test ! -e "$C/jobs/$FIRST"
+expect_eq "the running job was not" running "$(cat "$C/jobs/$LONG/status")"
+expect_eq "jobs/last is the newest" "$(ls "$C/jobs" | grep '^[0-9]' | sort -n | tail -1)" \
+	"$(readlink "$C/jobs/last")"
+echo kill >"$C/jobs/$LONG/ctl"
+wait $LONG_READER
+expect_eq "the long job ends when killed" 137 "$(cat "$C/jobs/$LONG/exit")"
+tm fusermount3 -u "$M1"
+finish
