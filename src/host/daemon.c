@@ -132,6 +132,52 @@ static int take_lock(struct sbxd *d)
 }
 
 /* Every overlay lives in sbxd's own mount namespace and dies with it. */
+/* Undoes the \ooo escapes of a mountinfo path field, in place. */
+static void unescape_mount_path(char *p)
+{
+	char *o = p;
+
+	for (; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+/* Our copy of the host's mount table holds every FUSE mount that existed
+ * when sbxd started. Kept, such a copy would keep its driver alive after
+ * the user unmounts it on the host (fusermount -u only detaches the host's
+ * copy): sbxfs would never see its unmount. Detach them all; sbxd never
+ * needs a FUSE filesystem. Best effort: a failure only costs that delay. */
+static void drop_fuse_mounts(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], mp[4096], type[256];
+	int n = 0;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		/* id parent major:minor root MOUNTPOINT ... - TYPE SOURCE OPTIONS */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%255s", type) != 1 || strncmp(type, "fuse", 4))
+			continue;
+		unescape_mount_path(mp);
+		if (umount2(mp, MNT_DETACH) == 0)
+			n++;
+	}
+	fclose(f);
+	if (n)
+		sbx_debug("detached %d FUSE mounts from sbxd's mount namespace", n);
+}
+
 static int private_mounts(void)
 {
 	if (unshare(CLONE_NEWNS) < 0) {
@@ -142,6 +188,7 @@ static int private_mounts(void)
 		sbx_log(SBX_LOG_ERR, "making mounts private: %s", strerror(errno));
 		return -errno;
 	}
+	drop_fuse_mounts();
 	/* where bwrap finds each sandbox's root (see sandbox.h); this daemon's
 	 * own tmpfs, seen by no other process on the host */
 	if ((mkdir(SBX_RUN_DIR, 0755) < 0 && errno != EEXIST) ||

@@ -301,9 +301,17 @@ expect_eq "a file changed in the sandbox shows at the next open" changed "$(cat 
 
 # --- unmount -----------------------------------------------------------------------------------------------
 section "unmount"
+# a second sbxd started while the mount exists copies the mount table into
+# its own namespace: it must not keep the mount (and so sbxfs) alive
+mkdir -p "$T/state2"
+"$BUILD/sbxd" --state-dir "$T/state2" --listen 127.0.0.1:0 >>"$T/sbxd2.log" 2>&1 &
+SBXD2=$!
+for i in $(seq 1 500); do [ -s "$T/state2/sbxd.json" ] && break; sleep 0.01; done
+check "a second sbxd started during the mount" test -s "$T/state2/sbxd.json"
 tm fusermount3 -u "$MNT"
 expect_eq "fusermount3 -u" 0 $?
 for i in $(seq 1 300); do pgrep -f "sbxfs $ID:/srv/work $MNT" >/dev/null || break; sleep 0.1; done
 check "sbxfs exited after the unmount" bash -c '! pgrep -f "sbxfs $1:/srv/work $2" >/dev/null' _ "$ID" "$MNT"
+kill -TERM "$SBXD2" && wait "$SBXD2"
 sbx rm "$ID" >/dev/null
 finish
