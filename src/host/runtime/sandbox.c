@@ -49,6 +49,7 @@ struct sbx_sandbox {
 	int userns_fd;	    /* the sandbox's user namespace, kept for every exec */
 	char run_root[128]; /* SBX_RUN_DIR/sandboxes/<id>: the root bwrap binds; "" when unbound */
 	struct sbx_net net;
+	bool net_started;
 	struct sbx_child bwrap;
 	pid_t init_pid;
 	int init_pidfd; /* signals and liveness of init_pid, never a raw kill */
@@ -241,30 +242,6 @@ static void become_healthy(struct sbx_sandbox *sb)
 		(int)sb->init_pid);
 }
 
-/* Polls until the init's root is the overlay (bwrap's pivot_root is done)
- * and its network is up, or the start timeout passes. */
-static void on_timer_ready(struct sbx_timer *t)
-{
-	struct sbx_sandbox *sb = t->arg;
-	char p[64];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "/proc/%d/root/", (int)sb->init_pid);
-	if (sb->init_pid > 0 && sbx_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
-	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino &&
-	    (sb->d->network == SBX_NET_HOST || sb->net.ready)) {
-		become_healthy(sb);
-		return;
-	}
-	if (sbx_now_ms() - sb->started_ms > SBX_START_TIMEOUT_MS) {
-		sbx_svc_message(sb->v, "the sandbox did not start within %d s",
-				SBX_START_TIMEOUT_MS / 1000);
-		sbx_child_kill(&sb->bwrap, SIGKILL);
-		return; /* on_bwrap_exit reports it */
-	}
-	sbx_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
-}
-
 static void on_net_ready(void *arg)
 {
 	struct sbx_sandbox *sb = arg;
@@ -285,19 +262,48 @@ static void on_net_exit(void *arg, int wstatus)
 	sbx_child_kill(&sb->bwrap, SIGKILL); /* on_bwrap_exit reports it */
 }
 
-/* Once the init's pid is known: its network namespace exists. */
+/* Once bwrap is done with the network namespace (see on_timer_ready). */
 static void start_net(struct sbx_sandbox *sb)
 {
 	int r;
 
-	if (sb->d->network == SBX_NET_HOST)
-		return;
+	sb->net_started = true;
 	r = sbx_net_start(&sb->net, sb->d->loop, sb->d->tools.slirp4netns, sb->init_pid,
 			  &sb->d->nchildren, on_net_ready, on_net_exit, sb);
 	if (r < 0) {
 		sbx_svc_message(sb->v, "cannot start slirp4netns: %s", strerror(-r));
 		sbx_child_kill(&sb->bwrap, SIGKILL);
 	}
+}
+
+/* Polls until the init's root is the overlay (bwrap's pivot_root is done)
+ * and its network is up, or the start timeout passes. */
+static void on_timer_ready(struct sbx_timer *t)
+{
+	struct sbx_sandbox *sb = t->arg;
+	char p[64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "/proc/%d/root/", (int)sb->init_pid);
+	if (sb->init_pid > 0 && sbx_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
+	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino) {
+		/* bwrap set up the namespace's loopback before its pivot_root:
+		 * only now may slirp4netns touch the namespace (concurrent
+		 * netlink requests made bwrap's fail now and then) */
+		if (sb->d->network == SBX_NET_HOST || sb->net.ready) {
+			become_healthy(sb);
+			return;
+		}
+		if (!sb->net_started)
+			start_net(sb);
+	}
+	if (sbx_now_ms() - sb->started_ms > SBX_START_TIMEOUT_MS) {
+		sbx_svc_message(sb->v, "the sandbox did not start within %d s",
+				SBX_START_TIMEOUT_MS / 1000);
+		sbx_child_kill(&sb->bwrap, SIGKILL);
+		return; /* on_bwrap_exit reports it */
+	}
+	sbx_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
 }
 
 static void on_info(struct sbx_watch *w, uint32_t events)
@@ -321,7 +327,6 @@ static void on_info(struct sbx_watch *w, uint32_t events)
 		if (sbx_json_int(o, "child-pid", &pid) == 0 && pid > 1) {
 			sb->init_pid = (pid_t)pid;
 			sb->init_pidfd = sbx_pidfd_open(sb->init_pid);
-			start_net(sb);
 			sbx_loop_timer(sb->d->loop, &sb->timer, 0, on_timer_ready, sb);
 		}
 		sbx_json_put(o);
