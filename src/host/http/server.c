@@ -84,7 +84,11 @@ void conn_update_events(struct sbx_http_conn *c)
 	if (!c->peer_eof && !(c->mode == CONN_WS && c->ws_paused) &&
 	    !(c->mode == CONN_HTTP && c->in.len > MAX_IN_HTTP))
 		ev |= EPOLLIN;
-	if (conn_queued(c))
+	/* A drain owed to the WebSocket user keeps EPOLLOUT: a flush outside the
+	 * EPOLLOUT path (conn_write, e.g. of a PONG) may empty the queue, and
+	 * on_drain must then still come from the loop, never from inside a
+	 * write (the user may be calling in). */
+	if (conn_queued(c) || (c->mode == CONN_WS && c->ws_above_low))
 		ev |= EPOLLOUT;
 	if (sbx_loop_modify(c->srv->loop, &c->w, ev) < 0)
 		conn_fail(c);
