@@ -72,7 +72,7 @@ out=$($ABUSE pipeline --host "$API" --token "$TOKEN" --pid "$SBXD_PID" --mb 21)
 echo "# pipelined GETs, replies never read: $out"
 grew=$(sed -n 's/.*grew \(-\?[0-9]*\) kB/\1/p' <<<"$out")
 check "pipelining without reading grows sbxd by < 32 MiB" test "${grew:-99999999}" -lt $RSS_BOUND_KB
-out=$($ABUSE pingflood --host "$API" --token "$TOKEN" --iid "$IID" --pid "$SBXD_PID" --mb 21)
+out=$($ABUSE pingflood --host "$API" --token "$TOKEN" --iid "$IID" --pid "$SBXD_PID" --mb 64)
 echo "# ping flood, pongs never read: $out"
 grew=$(sed -n 's/.*grew \(-\?[0-9]*\) kB/\1/p' <<<"$out")
 check "a ping flood without reading grows sbxd by < 32 MiB" test "${grew:-99999999}" -lt $RSS_BOUND_KB
