@@ -5,6 +5,9 @@
 # the read is of a file made inside the sandbox and is checked locally. Both
 # checksums must match. SBX_STRESS=N repeats the pair N times. Every transfer
 # is bounded (timeout) so a stall fails the test instead of hanging it.
+# A round takes 6 to 7 minutes on a 2-core machine (the shell transport of
+# sbxfs runs at ~12 MB/s, bound by sbxfs's own CPU), hence the budget:
+# e2e-timeout-per-round: 900
 . "$(dirname "$0")/lib.sh"
 
 SIZE_MB=${SBX_BIGFILE_MB:-2048}
