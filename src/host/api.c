@@ -14,6 +14,7 @@
 
 #include "host/daemon.h"
 #include "host/exec.h"
+#include "host/http/utf8.h"
 #include "host/render.h"
 #include "host/token.h"
 #include "util/log.h"
@@ -95,6 +96,11 @@ json_object *sbx_api_body(struct sbx_api_call *k)
 
 	if (!k->len) {
 		sbx_api_error(k, 400, NULL, "a JSON object body is required");
+		return NULL;
+	}
+	/* what is stored (db.json) and echoed must stay valid UTF-8 */
+	if (!sbx_utf8_valid(k->body, k->len)) {
+		sbx_api_error(k, 400, NULL, "the body is not valid UTF-8");
 		return NULL;
 	}
 	if (sbx_json_parse(k->body, k->len, &o) < 0) {
@@ -215,6 +221,7 @@ static int exec_route(struct sbx_api_call *k, struct sbx_http_conn *c, bool head
 		sbx_api_error(k, 401, NULL, "a valid API token is required");
 		return SBX_HTTP_RESPOND;
 	}
+	sbx_http_conn_set_authed(c);
 	if (!sbx_http_header_has_token(req, "Upgrade", "websocket")) {
 		sbx_api_error(k, 426, NULL, "this endpoint only speaks WebSocket");
 		snprintf(k->resp->extra, sizeof(k->resp->extra), "Upgrade: websocket\r\n");
@@ -288,6 +295,10 @@ int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req
 	bool auth_ok = authorized(k.d, header_token(req));
 	const char *dummy = NULL;
 	int r = SBX_HTTP_RESPOND;
+
+	/* a connection that showed the token keeps its reserved slot */
+	if (auth_ok)
+		sbx_http_conn_set_authed(c);
 
 	if (n == 4 && match("v1/streams/instances/exec", segs, n, &dummy)) {
 		if (!strcmp(req->method, "GET"))

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "host/daemon.h"
+#include "host/http/utf8.h"
 #include "host/images.h"
 #include "host/render.h"
 #include "host/spec.h"
@@ -151,6 +152,13 @@ void sbx_api_apps_create(struct sbx_api_call *k)
 	name = sbx_json_str(body, "name");
 	if (!name || !*name || strlen(name) > APP_NAME_MAX) {
 		sbx_verr_add(&errs, "name", "is required (1 to %d bytes)", APP_NAME_MAX);
+		sbx_api_field_errors(k, &errs, "validation error");
+		goto out;
+	}
+	/* the JSON length also counts what a \u0000 escape would cut off */
+	if ((size_t)json_object_get_string_len(sbx_json_get(body, "name")) != strlen(name) ||
+	    !sbx_utf8_printable(name, strlen(name))) {
+		sbx_verr_add(&errs, "name", "must not hold NUL or control characters");
 		sbx_api_field_errors(k, &errs, "validation error");
 		goto out;
 	}

@@ -6,6 +6,8 @@
  */
 #include "host/spec.h"
 
+#include "host/http/utf8.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -229,8 +231,10 @@ static int parse_env_entry(json_object *e, size_t i, char ***env, size_t *n, str
 
 	snprintf(field, sizeof(field), "definition.env[%zu]", i);
 	key = get_str(e, "key", MAX_ENV_KEY, &bad);
-	if (!key || strchr(key, '=')) {
-		sbx_verr_add(errs, field, "key must be a non-empty string without '='");
+	if (!key || strchr(key, '=') || !sbx_utf8_printable(key, strlen(key))) {
+		sbx_verr_add(
+		    errs, field,
+		    "key must be a non-empty string without '=', NUL or control characters");
 		return 0;
 	}
 	val = get_str(e, "value", MAX_ENV_VAL, &bad);
@@ -387,8 +391,12 @@ static int parse_identity(json_object *def, struct sbx_spec *spec, struct sbx_ve
 	bool bad;
 
 	name = get_str(def, "name", MAX_NAME, &bad);
-	if (!name)
+	if (!name) {
 		sbx_verr_add(errs, "definition.name", "is required (1 to %d bytes)", MAX_NAME);
+	} else if (!sbx_utf8_printable(name, strlen(name))) {
+		sbx_verr_add(errs, "definition.name", "must not hold control characters");
+		name = NULL;
+	}
 	image = get_str(sbx_json_get(def, "docker"), "image", MAX_IMAGE, &bad);
 	if (!image)
 		sbx_verr_add(errs, "definition.docker.image", "is required");

@@ -12,7 +12,11 @@ fail=0
 for t in "${tests[@]}"; do
 	echo "== $(basename "$t")"
 	out=$(mktemp)
-	timeout 600 bash "$t" 2>&1 | tee "$out"
+	# 600 s each, unless the script states a budget per round of SBX_STRESS
+	per=$(sed -n 's/^# e2e-timeout-per-round: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
+	limit=600
+	[ -n "$per" ] && limit=$((per * ${SBX_STRESS:-1}))
+	timeout "$limit" bash "$t" 2>&1 | tee "$out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
 	if [ -z "$line" ]; then
 		echo "not ok - $(basename "$t") ended without a result line"

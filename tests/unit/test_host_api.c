@@ -123,6 +123,13 @@ START_TEST(spec_errors)
 	ck_assert(has_field(&e, "definition.docker.args"));
 	ck_assert(has_field(&e, "definition.scalings[0]"));
 	json_object_put(d);
+	e.n = 0;
+	d = J("{\"name\":\"a\\nb\",\"docker\":{\"image\":\"i\"},"
+	      "\"env\":[{\"key\":\"K\\u0007\",\"value\":\"x\"}]}");
+	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), -EINVAL);
+	ck_assert(has_field(&e, "definition.name"));
+	ck_assert(has_field(&e, "definition.env[0]"));
+	json_object_put(d);
 }
 END_TEST
 
@@ -276,6 +283,18 @@ START_TEST(api_auth_and_errors)
 	    404);
 	json_object_put(o);
 	ck_assert_int_eq(call(&t, "GET", "/v1/apps?limit=-1", TOK, NULL, &o), 400);
+	json_object_put(o);
+	/* names that would make db.json and replies invalid UTF-8 or cut them */
+	ck_assert_int_eq(call(&t, "POST", "/v1/apps", TOK, "{\"name\":\"a\xff\"}", &o), 400);
+	ck_assert_str_eq(sbx_json_str(o, "message"), "the body is not valid UTF-8");
+	json_object_put(o);
+	ck_assert_int_eq(call(&t, "POST", "/v1/apps", TOK, "{\"name\":\"a\\u0000b\"}", &o), 400);
+	ck_assert_str_eq(
+	    sbx_json_str(json_object_array_get_idx(sbx_json_get(o, "fields"), 0), "field"), "name");
+	json_object_put(o);
+	ck_assert_int_eq(call(&t, "POST", "/v1/apps", TOK, "{\"name\":\"a\\u001bb\"}", &o), 400);
+	json_object_put(o);
+	ck_assert_int_eq(call(&t, "POST", "/v1/apps", TOK, "{\"name\":\"caf\xc3\xa9\"}", &o), 200);
 	json_object_put(o);
 	td_release(&t);
 }

@@ -190,6 +190,51 @@ START_TEST(reasons)
 }
 END_TEST
 
+/* Parses n bytes (which may hold NULs); returns the status or 0 when parsed. */
+static int status_of(const char *s, size_t n, const char **why)
+{
+	struct sbx_http_req req;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	r = sbx_http_parse_head(s, n, &req);
+	*why = req.error_message;
+	if (r > 0) {
+		sbx_http_req_release(&req);
+		return 0;
+	}
+	ck_assert_int_eq(r, -EBADMSG);
+	return req.error_status;
+}
+
+#define STATUS(lit, why) status_of(lit, sizeof(lit) - 1, why)
+
+START_TEST(bad_bytes)
+{
+	const char *why;
+
+	/* a NUL inside a value used to cut the head silently there */
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: a\0b\r\nAuthorization: x\r\n\r\n", &why),
+			 400);
+	ck_assert_str_eq(why, "the request head holds a NUL byte");
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n", &why), 400);
+	ck_assert_str_eq(why, "a header value holds a control character");
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", &why), 400);
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: \xff\xfe\r\n\r\n", &why), 400);
+	ck_assert_str_eq(why, "a header value is not valid UTF-8");
+	/* overlong '/', a surrogate, a truncated sequence */
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: \xc0\xaf\r\n\r\n", &why), 400);
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: \xed\xa0\x80\r\n\r\n", &why), 400);
+	ck_assert_int_eq(STATUS("GET / HTTP/1.1\r\nX-A: \xe2\x82\r\n\r\n", &why), 400);
+	ck_assert_int_eq(STATUS("GET /a\xff HTTP/1.1\r\n\r\n", &why), 400);
+	ck_assert_str_eq(why, "the request target is not valid UTF-8");
+	/* well-formed UTF-8 and tabs are fine */
+	ck_assert_int_eq(STATUS("GET /caf\xc3\xa9 HTTP/1.1\r\nX-A: \xe2\x82\xac\tx\r\n\r\n", &why),
+			 0);
+	ck_assert_ptr_null(why);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_parse");
@@ -206,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, query_get);
 	tcase_add_test(tc, reasons);
+	tcase_add_test(tc, bad_bytes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

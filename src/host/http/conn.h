@@ -14,12 +14,23 @@
 
 enum conn_mode { CONN_HTTP, CONN_WS };
 
+/* What the connection's deadline (timer) is currently bounding; see
+ * conn_arm_deadline() in server.c. */
+enum conn_phase {
+	PHASE_NONE,	/* no deadline: a WebSocket past its first message */
+	PHASE_HEAD,	/* a request head is due: fixed, from the phase's start */
+	PHASE_BODY,	/* the body of a parsed head is due: fixed */
+	PHASE_IDLE,	/* keep-alive between requests: restarted by traffic */
+	PHASE_STALLED,	/* reading stopped, the queue is full: restarted by writes */
+	PHASE_WS_FIRST, /* the first WebSocket message is due: fixed */
+};
+
 struct sbx_http_conn {
 	struct sbx_http_server *srv;
 	struct sbx_http_conn *prev, *next; /* in srv->conns */
 	int fd;
 	struct sbx_watch w;
-	struct sbx_timer timer;	 /* idle timeout, or the closing-handshake bound */
+	struct sbx_timer timer;	 /* the phase's deadline, or the closing bound */
 	struct sbx_timer resume; /* delivers buffered messages after an unpause */
 	enum conn_mode mode;
 	struct sbx_buf in;
@@ -30,6 +41,9 @@ struct sbx_http_conn {
 	bool close_after_write; /* close the socket once out is flushed */
 	bool peer_eof;
 	bool lingering; /* write side shut, input dropped until EOF */
+	bool authed;	/* presented the API token once (see server.h) */
+	bool served;	/* answered at least one request */
+	enum conn_phase phase;
 	/* HTTP mode */
 	struct sbx_http_req req;
 	bool have_head;
@@ -40,7 +54,8 @@ struct sbx_http_conn {
 	void *user; /* NULL once detached */
 	bool ws_paused;
 	bool ws_close_sent;
-	bool ws_above_low; /* the queue was above SBX_WS_LOW_WATER */
+	bool ws_above_low;   /* the queue was above SBX_WS_LOW_WATER */
+	bool ws_got_message; /* the peer sent a data message */
 	uint16_t ws_peer_code;
 };
 
@@ -51,8 +66,9 @@ struct sbx_http_server {
 	struct sbx_watch lw;
 	sbx_http_handler_fn fn;
 	void *ctx;
-	struct sbx_http_conn *conns;
-	size_t nconns;
+	struct sbx_http_conn *conns; /* newest first; dead ones until teardown */
+	size_t nconns;		     /* live (not dead) connections */
+	size_t nunauth;		     /* live connections not authed */
 };
 
 /* server.c */
@@ -60,6 +76,8 @@ size_t conn_queued(const struct sbx_http_conn *c);
 int conn_write(struct sbx_http_conn *c, const void *p, size_t n);
 void conn_fail(struct sbx_http_conn *c);
 void conn_update_events(struct sbx_http_conn *c);
+/* True while reading must wait for the send queue to drain. */
+bool conn_backlogged(const struct sbx_http_conn *c);
 
 /* ws_conn.c */
 void ws_process(struct sbx_http_conn *c);

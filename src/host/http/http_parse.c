@@ -4,8 +4,14 @@
  * LF). Empty lines before the request line are skipped. The head is copied
  * once into req->storage and split in place with NULs, so every pointer in
  * the request stays valid until sbx_http_req_release().
+ *
+ * A NUL anywhere in the head, a control byte or malformed UTF-8 in a header
+ * value or the target is a 400: C strings would otherwise cut the value (and
+ * the head) silently, and values end up in replies and logs.
  */
 #include "host/http/http_parse.h"
+
+#include "host/http/utf8.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -23,9 +29,18 @@ static bool is_tchar(unsigned char c)
 
 static int fail(struct sbx_http_req *req, int status)
 {
+	const char *why = req->error_message;
+
 	sbx_http_req_release(req);
 	req->error_status = status;
+	req->error_message = why;
 	return -EBADMSG;
+}
+
+static int bad(struct sbx_http_req *req, const char *why)
+{
+	req->error_message = why;
+	return 400;
 }
 
 /* Length of the head (through the blank line) in buf, 0 when incomplete.
@@ -80,7 +95,9 @@ static int parse_request_line(struct sbx_http_req *req, char *line)
 	*sp2 = '\0';
 	for (p = sp1 + 1; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return 400;
+			return bad(req, "the request target holds a control character");
+	if (!sbx_utf8_valid(sp1 + 1, (size_t)(p - sp1 - 1)))
+		return bad(req, "the request target is not valid UTF-8");
 	if (sp1[1] != '/')
 		return 400;
 	if (strncmp(sp2 + 1, "HTTP/", 5) != 0)
@@ -123,7 +140,9 @@ static int parse_header_line(struct sbx_http_req *req, char *line)
 			return 400;
 	for (p = colon + 1; *p; p++)
 		if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f)
-			return 400;
+			return bad(req, "a header value holds a control character");
+	if (!sbx_utf8_valid(colon + 1, (size_t)(p - colon - 1)))
+		return bad(req, "a header value is not valid UTF-8");
 	if (req->nheaders == SBX_HTTP_MAX_HEADERS)
 		return 431;
 	req->headers[req->nheaders].name = line;
@@ -182,6 +201,8 @@ int sbx_http_parse_head(const char *buf, size_t len, struct sbx_http_req *req)
 		return fail(req, 500);
 	memcpy(req->storage, buf + skip, end - skip);
 	req->storage[end - skip] = '\0';
+	if (memchr(req->storage, '\0', end - skip))
+		return fail(req, bad(req, "the request head holds a NUL byte"));
 
 	line = req->storage;
 	next = next_line(line);

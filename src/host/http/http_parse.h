@@ -9,7 +9,9 @@
  * Limits (everything here comes from the network): the head, including the
  * request line, is at most SBX_HTTP_MAX_HEAD bytes (431 past it), at most
  * SBX_HTTP_MAX_HEADERS header lines (431), a body at most SBX_HTTP_MAX_BODY
- * bytes (413). Transfer-Encoding (chunked bodies) is refused with 411.
+ * bytes (413). Transfer-Encoding (chunked bodies) is refused with 411. A NUL
+ * byte anywhere in the head, control bytes (but tab) or malformed UTF-8 in a
+ * header value or the target are refused with 400 (error_message says which).
  *
  * Ownership: every string in struct sbx_http_req points into req->storage,
  * which the request owns; sbx_http_req_release() frees it.
@@ -40,8 +42,9 @@ struct sbx_http_req {
 	size_t nheaders;
 	size_t head_len; /* bytes of the head in the input, blank line included */
 	size_t content_length;
-	bool keep_alive;  /* from the version and the Connection header */
-	int error_status; /* set when parsing failed: 400, 411, 413, 431, 505 */
+	bool keep_alive;	   /* from the version and the Connection header */
+	int error_status;	   /* set when parsing failed: 400, 411, 413, 431, 505 */
+	const char *error_message; /* static text saying why, or NULL */
 };
 
 /* Parses the head at the start of buf[0..len).

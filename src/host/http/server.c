@@ -7,6 +7,13 @@
  * ("lingering close"): once its last response is flushed the write side is
  * shut down and input is read and dropped until EOF or a short timeout, so a
  * client still sending does not get a reset that would destroy the response.
+ *
+ * Bounds (server.h): input is not read while more than SBX_HTTP_MAX_QUEUED
+ * bytes wait for the peer, and requests already buffered are not handled
+ * then either, so a client that never reads its replies costs at most that
+ * much; one timer per connection carries the deadline of its current phase
+ * (conn_arm_deadline); the limit on connections reserves every slot above
+ * SBX_HTTP_MAX_UNAUTH for clients that presented the token.
  */
 #include "host/http/conn.h"
 
@@ -26,7 +33,6 @@
 
 #define READ_CHUNK   (64u * 1024)
 #define READS_PER_EV 4
-#define IDLE_MS	     60000
 #define LINGER_MS    2000
 #define MAX_IN_HTTP  (SBX_HTTP_MAX_HEAD + SBX_HTTP_MAX_BODY + READ_CHUNK)
 
@@ -49,7 +55,6 @@ static void conn_teardown(void *arg)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	s->nconns--;
 	sbx_http_req_release(&c->req);
 	sbx_ws_reader_release(&c->wsr);
 	sbx_buf_release(&c->in);
@@ -64,6 +69,9 @@ void conn_fail(struct sbx_http_conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	c->srv->nconns--;
+	if (!c->authed)
+		c->srv->nunauth--;
 	sbx_loop_unwatch(l, &c->w);
 	sbx_loop_timer_cancel(l, &c->timer);
 	sbx_loop_timer_cancel(l, &c->resume);
@@ -75,16 +83,25 @@ void conn_fail(struct sbx_http_conn *c)
 	/* on -ENOMEM the struct leaks: freeing it now could be unsafe */
 }
 
+bool conn_backlogged(const struct sbx_http_conn *c)
+{
+	return conn_queued(c) > SBX_HTTP_MAX_QUEUED;
+}
+
 void conn_update_events(struct sbx_http_conn *c)
 {
 	uint32_t ev = 0;
 
 	if (c->dead || c->lingering)
 		return;
-	if (!c->peer_eof && !(c->mode == CONN_WS && c->ws_paused) &&
+	if (!c->peer_eof && !conn_backlogged(c) && !(c->mode == CONN_WS && c->ws_paused) &&
 	    !(c->mode == CONN_HTTP && c->in.len > MAX_IN_HTTP))
 		ev |= EPOLLIN;
-	if (conn_queued(c))
+	/* A drain owed to the WebSocket user keeps EPOLLOUT: a flush outside the
+	 * EPOLLOUT path (conn_write, e.g. of a PONG) may empty the queue, and
+	 * on_drain must then still come from the loop, never from inside a
+	 * write (the user may be calling in). */
+	if (conn_queued(c) || (c->mode == CONN_WS && c->ws_above_low))
 		ev |= EPOLLOUT;
 	if (sbx_loop_modify(c->srv->loop, &c->w, ev) < 0)
 		conn_fail(c);
@@ -191,10 +208,12 @@ static const char *error_code_for(int status)
 static void send_parse_error(struct sbx_http_conn *c, int status)
 {
 	struct sbx_http_resp resp = {.status = status};
+	const char *why = c->req.error_message;
 
 	sbx_buf_init(&resp.body);
+	/* both texts are our own constants: no escaping needed */
 	if (sbx_buf_printf(&resp.body, "{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}", status,
-			   error_code_for(status), sbx_http_reason(status)) == 0)
+			   error_code_for(status), why ? why : sbx_http_reason(status)) == 0)
 		send_response(c, &resp, false);
 	else
 		conn_fail(c);
@@ -230,7 +249,8 @@ static void http_process(struct sbx_http_conn *c)
 	size_t total;
 	int r;
 
-	while (!c->dead && c->mode == CONN_HTTP && !c->close_after_write && c->in.len) {
+	while (!c->dead && c->mode == CONN_HTTP && !c->close_after_write && c->in.len &&
+	       !conn_backlogged(c)) {
 		if (!c->have_head) {
 			r = sbx_http_parse_head(c->in.data, c->in.len, &c->req);
 			if (r == 0)
@@ -248,6 +268,8 @@ static void http_process(struct sbx_http_conn *c)
 			break;
 		}
 		dispatch(c, c->in.data + c->req.head_len, c->req.content_length);
+		c->served = true;
+		c->phase = PHASE_NONE; /* the next request gets a deadline of its own */
 		sbx_buf_consume(&c->in, total);
 		sbx_http_req_release(&c->req);
 		c->have_head = false;
@@ -256,9 +278,55 @@ static void http_process(struct sbx_http_conn *c)
 		ws_process(c);
 }
 
-static void on_idle_timeout(struct sbx_timer *t)
+static void on_deadline(struct sbx_timer *t)
 {
-	conn_fail(t->arg);
+	struct sbx_http_conn *c = t->arg;
+
+	sbx_debug("http: closing a connection past its deadline (phase %d)", (int)c->phase);
+	conn_fail(c);
+}
+
+static enum conn_phase phase_of(const struct sbx_http_conn *c)
+{
+	if (c->mode == CONN_WS)
+		return c->ws_got_message ? PHASE_NONE : PHASE_WS_FIRST;
+	if (conn_backlogged(c))
+		return PHASE_STALLED;
+	if (c->have_head)
+		return PHASE_BODY;
+	if (c->in.len || !c->served)
+		return PHASE_HEAD;
+	return PHASE_IDLE;
+}
+
+static int64_t phase_ms(const struct sbx_http_conn *c, enum conn_phase p)
+{
+	switch (p) {
+	case PHASE_BODY: return SBX_HTTP_BODY_MS;
+	case PHASE_IDLE: return c->authed ? SBX_HTTP_IDLE_MS : SBX_HTTP_HEAD_MS;
+	case PHASE_STALLED: return SBX_HTTP_IDLE_MS;
+	default: return SBX_HTTP_HEAD_MS;
+	}
+}
+
+/* Arms the deadline of the phase c is in. A fixed deadline (head, body,
+ * first message) runs from the phase's start whatever trickles in, which is
+ * what stops a slow client; idle and stalled restart on progress. The
+ * closing states (lingering, close handshake) own the timer themselves. */
+static void conn_arm_deadline(struct sbx_http_conn *c, bool progress)
+{
+	enum conn_phase p;
+
+	if (c->dead || c->lingering || c->close_after_write || c->ws_close_sent)
+		return;
+	p = phase_of(c);
+	if (p == c->phase && !(progress && (p == PHASE_IDLE || p == PHASE_STALLED)))
+		return;
+	c->phase = p;
+	if (p == PHASE_NONE)
+		sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+	else
+		sbx_loop_timer(c->srv->loop, &c->timer, phase_ms(c, p), on_deadline, c);
 }
 
 /* Reads what is available (bounded per event for fairness). */
@@ -322,9 +390,6 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 		conn_read(c);
 	if (c->dead)
 		return;
-	/* any traffic restarts the idle clock of a keep-alive connection */
-	if (c->mode == CONN_HTTP && (events & EPOLLIN))
-		sbx_loop_timer(c->srv->loop, &c->timer, IDLE_MS, on_idle_timeout, c);
 	if (c->mode == CONN_HTTP)
 		http_process(c);
 	else
@@ -341,6 +406,7 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 		start_linger(c);
 		return;
 	}
+	conn_arm_deadline(c, (events & (EPOLLIN | EPOLLOUT)) != 0);
 	conn_update_events(c);
 }
 
@@ -370,7 +436,33 @@ static void conn_new(struct sbx_http_server *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
-	sbx_loop_timer(s->loop, &c->timer, IDLE_MS, on_idle_timeout, c);
+	s->nunauth++;
+	c->phase = PHASE_HEAD;
+	sbx_loop_timer(s->loop, &c->timer, SBX_HTTP_HEAD_MS, on_deadline, c);
+}
+
+void sbx_http_conn_set_authed(struct sbx_http_conn *c)
+{
+	if (!c || c->authed || c->dead)
+		return;
+	c->authed = true;
+	c->srv->nunauth--;
+}
+
+/* Closes the oldest live connection that is not authenticated, to make room
+ * for a newcomer. False when there is none. */
+static bool evict_unauth(struct sbx_http_server *s)
+{
+	struct sbx_http_conn *c, *oldest = NULL;
+
+	for (c = s->conns; c; c = c->next)
+		if (!c->dead && !c->authed)
+			oldest = c;
+	if (!oldest)
+		return false;
+	sbx_debug("http: evicting an unauthenticated connection (%zu open)", s->nconns);
+	conn_fail(oldest);
+	return true;
 }
 
 static void refuse(int fd)
@@ -406,7 +498,8 @@ static void on_accept(struct sbx_watch *w, uint32_t events)
 				sbx_log(SBX_LOG_WARN, "accept: %s", strerror(errno));
 			return;
 		}
-		if (s->nconns >= SBX_HTTP_MAX_CONNS) {
+		if ((s->nunauth >= SBX_HTTP_MAX_UNAUTH || s->nconns >= SBX_HTTP_MAX_CONNS) &&
+		    !evict_unauth(s)) {
 			refuse(fd);
 			continue;
 		}

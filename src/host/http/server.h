@@ -12,10 +12,24 @@
  * or after the user's own sbx_ws_close() the connection is no longer the
  * user's to touch (the server frees it on its own schedule).
  *
- * Limits: SBX_HTTP_MAX_CONNS connections (more are answered 503 and
- * closed), request limits of http_parse.h, WebSocket messages up to
- * SBX_WS_MAX_MESSAGE bytes (close 1009 past it), idle keep-alive connections
- * closed after 60 s.
+ * Limits (everything a client controls is bounded):
+ *  - at most SBX_HTTP_MAX_CONNS live connections, of which at most
+ *    SBX_HTTP_MAX_UNAUTH not yet authenticated. A connection is
+ *    authenticated once the handler calls sbx_http_conn_set_authed() (it
+ *    presented the API token). A new connection beyond either limit evicts
+ *    the oldest unauthenticated one, so slow or unauthenticated clients can
+ *    never take the slots of a client that holds the token; when every slot
+ *    is authenticated, the new connection is answered 503 and closed;
+ *  - deadlines: a request head within SBX_HTTP_HEAD_MS of its first byte (or
+ *    of the accept), its body within SBX_HTTP_BODY_MS, the first WebSocket
+ *    message within SBX_HTTP_HEAD_MS of the upgrade; idle keep-alive
+ *    connections close after SBX_HTTP_IDLE_MS (SBX_HTTP_HEAD_MS when not
+ *    authenticated), and a connection whose queued output makes no progress
+ *    for SBX_HTTP_IDLE_MS closes;
+ *  - no reading (HTTP pipelining and WebSocket alike, PONGs included) while
+ *    more than SBX_HTTP_MAX_QUEUED bytes wait to be sent to the peer;
+ *  - request limits of http_parse.h, WebSocket messages up to
+ *    SBX_WS_MAX_MESSAGE bytes (close 1009 past it).
  */
 #ifndef SBX_HOST_HTTP_SERVER_H
 #define SBX_HOST_HTTP_SERVER_H
@@ -28,8 +42,13 @@
 #include "host/loop.h"
 #include "util/buf.h"
 
-#define SBX_HTTP_MAX_CONNS 512
-#define SBX_WS_MAX_MESSAGE (4u << 20)
+#define SBX_HTTP_MAX_CONNS  1024
+#define SBX_HTTP_MAX_UNAUTH 128
+#define SBX_HTTP_MAX_QUEUED (1u << 20)
+#define SBX_HTTP_HEAD_MS    10000
+#define SBX_HTTP_BODY_MS    30000
+#define SBX_HTTP_IDLE_MS    60000
+#define SBX_WS_MAX_MESSAGE  (4u << 20)
 
 struct sbx_http_server;
 struct sbx_http_conn;
@@ -81,6 +100,11 @@ void sbx_http_server_free(struct sbx_http_server *s);
  * error response itself), -ENOMEM. */
 int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *req,
 			  const char *protocol, const struct sbx_ws_ops *ops, void *user);
+
+/* Marks c as authenticated: it no longer counts against
+ * SBX_HTTP_MAX_UNAUTH and is never evicted for a newcomer. Accepts NULL
+ * (a handler called without a connection, as in the unit tests). */
+void sbx_http_conn_set_authed(struct sbx_http_conn *c);
 
 /* Queues one unfragmented message. 0, -EPIPE when the connection is closing
  * or dead (the data is dropped), -ENOMEM. */

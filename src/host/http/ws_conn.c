@@ -165,6 +165,11 @@ static bool handle_event(struct sbx_http_conn *c, const struct sbx_ws_event *ev)
 {
 	switch (ev->type) {
 	case SBX_WS_EV_MESSAGE:
+		if (!c->ws_got_message && c->phase == PHASE_WS_FIRST && !c->ws_close_sent) {
+			c->phase = PHASE_NONE; /* the deadline for a first message is met */
+			sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+		}
+		c->ws_got_message = true;
 		if (c->user && !c->ws_close_sent && c->ops->on_message)
 			c->ops->on_message(c->user, ev->opcode, ev->data, ev->len);
 		return true;
@@ -198,7 +203,8 @@ void ws_process(struct sbx_http_conn *c)
 {
 	size_t pos = 0;
 
-	while (!c->dead && !c->close_after_write && !c->ws_paused && pos < c->in.len) {
+	while (!c->dead && !c->close_after_write && !c->ws_paused && pos < c->in.len &&
+	       !conn_backlogged(c)) {
 		struct sbx_ws_event ev;
 		size_t used = 0;
 
