@@ -623,7 +623,6 @@ struct async_one {
 	int kind; /* 0 flag true, 1 flag false, 2 data "abc", 3 names == 2, 4 rc 0, 5 ENOENT */
 };
 
-
 /* Names of a listing but the temporaries of stores running meanwhile
  * (".sbx~*", beside the file they replace: see src/lib/fs/store.h). */
 static size_t real_names(const struct sbx_fs_result *res)

@@ -847,6 +847,11 @@ START_TEST(write_cut_stream)
 	RUN_CHECK(write_s(&s, "f", "uvw", 3), w, "u", 1, -SBX_EIO);
 	run_release(&r);
 	expect_clean(w);
+	/* the tools' own errors still come through (tee on a full device;
+	 * busybox's tee says "I/O error" whatever the errno) */
+	RUN_CHECK(write_s(&s, "/dev/full", "abc", 3), w, "abc", 3,
+		  strcmp(shells[_i].name, "busybox") ? -SBX_ENOSPC : -SBX_EIO);
+	run_release(&r);
 	free(p);
 	free(q);
 	free(w);
@@ -899,7 +904,7 @@ START_TEST(script_text)
 	ck_assert_ptr_nonnull(
 	    strstr(s.data, "\nsbx_put \"$p\" \"$t\" 6 "
 			   "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
-			   " cat\n"));
+			   "\n"));
 	ck_assert_ptr_null(strstr(s.data, "secret"));
 	sbx_buf_release(&s);
 	sbx_buf_init(&s);

@@ -683,6 +683,10 @@ START_TEST(store_cut_stream)
 	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
 	ck_assert_int_eq(op(&s, P("src"), &r), -EIO);
 	run_release(&r);
+	/* the tools' own errors still come through (tee on a full device) */
+	ck_assert_int_eq(sbx_rfs_script_store(&s, "/dev/full", &o, &chk), 0);
+	ck_assert_int_eq(op(&s, P("src"), &r), -ENOSPC);
+	run_release(&r);
 	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, NULL), -EINVAL);
 	chk.sha256[0] = 'X';
 	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), -EINVAL);

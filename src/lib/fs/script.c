@@ -40,7 +40,8 @@ static const char preamble[] =
     "}\n"
     "sbx_isdir() { [ -d \"$1\" ] || { [ -e \"$1\" ] && sbx_fail ENOTDIR; sbx_why \"$1\"; }; }\n";
 
-/* sbx_put P T N S CMD...: the stdout of CMD becomes the content of P. A
+/* sbx_put P T N S [CMD...]: stdin (or the stdout of CMD) becomes the
+ * content of P, hashed on the way (sbxs_recv). A
  * new P, or a regular file with one link, is replaced through the guarded
  * temporary T (store.h) that first gets P's mode and owner (stat -c is in
  * GNU coreutils and busybox; without it, in place); a symlink, a special
@@ -63,10 +64,10 @@ static const char put_fn[] =
     "\t\t\tchown \"${sbx_o% *}\" -- \"$sbx_pt\" 2>/dev/null\n"
     "\t\t\tchmod \"${sbx_a%% *}\" -- \"$sbx_pt\" || { sbxs_drop; exit 1; }\n"
     "\t\tfi\n"
-    "\t\t\"$@\" >\"$sbx_pt\" || { sbxs_drop; exit 1; }\n"
+    "\t\tsbxs_recv \"$sbx_pt\" \"$@\" || { sbxs_drop; exit 1; }\n"
     "\t\tsbxs_commit \"$sbx_pt\" \"$sbx_pp\" \"$sbx_pn\" \"$sbx_ps\"\n"
     "\telse\n"
-    "\t\t\"$@\" >\"$sbx_pp\" || exit 1\n"
+    "\t\tsbxs_recv \"$sbx_pp\" \"$@\" || exit 1\n"
     "\t\t[ ! -f \"$sbx_pp\" ] || sbxs_check \"$sbx_pp\" \"$sbx_pn\" \"$sbx_ps\" ||\n"
     "\t\t\tsbxs_die \"$sbxs_why\"\n"
     "\tfi\n"
@@ -216,7 +217,7 @@ int sbx_fs_script_write(struct sbx_buf *out, const char *path, const struct sbx_
 	if (!r)
 		r = sbx_fs_store_check_args(out, c);
 	sbx_buf_release(&t);
-	return r ? r : finish(out, " cat\n");
+	return r ? r : finish(out, "\n");
 }
 
 int sbx_fs_script_read(struct sbx_buf *out, const char *path)

@@ -73,10 +73,14 @@ int sbx_fs_store_tmp_path(struct sbx_buf *b, const char *path, const char *suffi
  *   sbxs_begin T          register T in the journal, then create it
  *                         exclusively; status 1 (unregistered) if it
  *                         cannot be created;
+ *   sbxs_recv F [CMD...]  the bytes of stdin (or CMD's output) into F,
+ *                         hashed on the way when sha256sum exists;
+ *                         status 1 if writing F failed;
  *   sbxs_commit T P N S   T holds N bytes with SHA-256 S: rename it to P
  *                         and unregister; else remove it, unregister and
  *                         fail with the marker "@sbx:EIO ..." (exit 3);
- *   sbxs_check F N S      status 0 when F holds N bytes (and SHA-256 S);
+ *   sbxs_check F N S      status 0 when F holds N bytes (and SHA-256 S,
+ *                         taken by the last sbxs_recv or computed now);
  *                         sbxs_why says what is wrong, sbxs_v what was
  *                         checked ("sha256" or "length");
  *   sbxs_drop             remove the temporary and unregister it;

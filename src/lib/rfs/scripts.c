@@ -323,7 +323,7 @@ int sbx_rfs_script_store(struct sbx_buf *b, const char *path, const struct sbx_r
 		/* the temporary is registered in the journal and removed on any
 		 * failure; only a complete, verified one is renamed (fs/store.h) */
 		r = emit(b, "t=", Q(tmp.data), "\nif sbxs_begin \"$t\"; then\n",
-			 "  cat > \"$t\" || { sbxs_drop; exit 1; }\n  (\n", END)
+			 "  sbxs_recv \"$t\" || { sbxs_drop; exit 1; }\n  (\n", END)
 			?: apply_attrs(b, "\"$t\"", &o->attrs, true);
 		/* in a subshell, each "|| exit 1" of apply_attrs only leaves the
 		 * subshell, so that the temporary is dropped on any failure */
@@ -334,8 +334,8 @@ int sbx_rfs_script_store(struct sbx_buf *b, const char *path, const struct sbx_r
 	/* in place (hard links) cannot keep the old content; it still
 	 * reports a short store */
 	if (!r)
-		r = emit(b, "  cat > ", Q(path), " || exit 1\n  sbxs_check ", Q(path), args.data,
-			 " || sbxs_die \"$sbxs_why\"\n", END)
+		r = emit(b, "  sbxs_recv ", Q(path), " || exit 1\n  sbxs_check ", Q(path),
+			 args.data, " || sbxs_die \"$sbxs_why\"\n", END)
 			?: apply_attrs_path(b, path, &o->attrs, true);
 	if (!r && !o->in_place)
 		r = emit(b, "fi\n", END);
