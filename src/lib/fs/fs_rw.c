@@ -292,17 +292,20 @@ static int open_local(const char *local_path, const char *what, struct sbx_fs_st
 		      struct sbx_err *err)
 {
 	struct stat st;
-	int e, fd = open(local_path, O_RDONLY | O_CLOEXEC);
+	int r, e = 0, fd = open(local_path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return sbx_err_set(err, -errno, 0, "%s: opening the local file: %s", what,
 				   strerror(errno));
-	e = fstat(fd, &st) < 0	   ? errno
-	    : S_ISDIR(st.st_mode)  ? EISDIR
-	    : !S_ISREG(st.st_mode) ? EINVAL
-				   : 0;
-	if (e == 0)
-		e = -sbx_fs_store_suffix(c) ?: -sbx_fs_store_digest_fd(c, fd, (uint64_t)st.st_size);
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL; /* a pipe or a device: no length to promise */
+	else if ((r = sbx_fs_store_suffix(c)) < 0 ||
+		 (r = sbx_fs_store_digest_fd(c, fd, (uint64_t)st.st_size)) < 0)
+		e = -r;
 	if (e) {
 		close(fd);
 		return sbx_err_set(err, -e, 0, "%s: local file: %s", what, strerror(e));
