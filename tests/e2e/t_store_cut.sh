@@ -37,7 +37,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 mount_fs() {
 	local i
 	mkdir -p "$T/cache"
-	"$BUILD/sbxfs" -f -o attr_timeout=0,entry_timeout=0,dir_cache_timeout=0 \
+	SBX_DEBUG=1 "$BUILD/sbxfs" -f -o attr_timeout=0,entry_timeout=0,dir_cache_timeout=0 \
 		-o cache_dir="$T/cache" "$ID:/srv/w" "$MNT" 2>>"$T/sbxfs.log" &
 	FS_PID=$!
 	for i in $(seq 1 1000); do
@@ -77,6 +77,14 @@ restart_sbxd() {
 # leftovers: temporaries of stores in the sandbox's dir, and journal entries
 temporaries() { rx sh -c 'find /srv/w -name ".sbx~*" | wc -l'; }
 journal() { rx sh -c 'ls -A /var/tmp/.sbx-stores-$(id -u) 2>/dev/null | wc -l'; }
+# live_stores: the processes of the journal's entries that still run
+live_stores() {
+	rx sh -c 'for e in /var/tmp/.sbx-stores-$(id -u)/*; do
+		[ -L "$e" ] || continue
+		p=${e##*/}; p=${p#*.}; p=${p%%.*}
+		[ -d "/proc/$p" ] && echo "$p $(tr "\000" " " <"/proc/$p/cmdline" | head -c 60)"
+	done'
+}
 
 start_sbxd
 PORT=${API##*:}
@@ -151,9 +159,24 @@ done
 # the unmount does not reach that copy); it is stopped at the end.
 fusermount3 -u "$MNT"
 OLD_FS=$FS_PID
+# a store whose client was killed runs until sbxd kills it: the sweep
+# rightly spares it until then, so wait for that (bounded)
+t0=$(now_ms)
+for i in $(seq 1 300); do
+	[ -z "$(live_stores)" ] && break
+	[ "$i" = 1 ] && live_stores | sed 's/^/# still running: /'
+	sleep 0.1
+done
+echo "# stores of killed clients all ended $(($(now_ms) - t0)) ms after the last trial's checks"
 check "mounted again after the trials" mount_fs
 LEFT=$(temporaries)
 JOURNAL=$(journal)
+if [ "$LEFT$JOURNAL" != 00 ]; then
+	echo "# left after the sweep (journal entries SUFFIX.PID.START, and processes):"
+	rx sh -c 'ls -l /var/tmp/.sbx-stores-$(id -u); find /srv/w -name ".sbx~*"; ps -eo pid,lstart,args' |
+		sed 's/^/#   /'
+	grep -i sweep "$T/sbxfs.log" | tail -4 | sed 's/^/#   /'
+fi
 check "the mount still stores" timeout 120 cp "$T/old" "$MNT/after"
 expect_eq "whole" "$OLD" "$(rx sha256sum /srv/w/after | cut -d' ' -f1)"
 
