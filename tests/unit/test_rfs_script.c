@@ -761,6 +761,28 @@ static bool wait_size(const char *rel, off_t want)
 	return false;
 }
 
+/* Waits (bounded) until pid is a zombie. */
+static bool wait_zombie(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2] == 'Z')
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* A store killed mid-stream leaves its temporary, registered; the sweep
  * spares it while the store runs and removes it once the store is gone. */
 START_TEST(store_killed_then_swept)
@@ -794,10 +816,12 @@ START_TEST(store_killed_then_swept)
 	ck_assert_uint_eq(sweep_now(), 0); /* in flight: spared */
 	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), 0);
 	ck_assert_int_eq(kill(-pid, SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	close(wfd);
+	/* dead but not reaped yet (a zombie) is dead: swept */
+	ck_assert(wait_zombie(pid));
 	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), 0); /* left behind */
 	ck_assert_uint_eq(sweep_now(), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(wfd);
 	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), -1);
 	ck_assert_int_eq(entries(P("journal")), 0);
 	ck_assert_str_eq(content("dst"), "old");

@@ -20,12 +20,15 @@
 #define DIGEST_CHUNK ((size_t)256 << 10)
 
 /* sbxs_start PID: sbxs_s = start time of PID (field 22 of its stat, i.e.
- * the 20th after the command name, which may hold spaces and parens). */
+ * the 20th after the command name, which may hold spaces and parens);
+ * status 1 when PID is gone, or dead and not yet reaped (state Z or X: a
+ * killed store lingers so until its parent waits for it). */
 #define SH_START                                                                                   \
 	"sbxs_start() {\n"                                                                         \
 	"\tread -r sbxs_s 2>/dev/null </proc/$1/stat || return 1\n"                                \
 	"\tset -- ${sbxs_s##*\\) }\n"                                                              \
 	"\t[ $# -ge 20 ] || return 1\n"                                                            \
+	"\tcase $1 in Z | X) return 1 ;; esac\n"                                                   \
 	"\tshift 19\n"                                                                             \
 	"\tsbxs_s=$1\n"                                                                            \
 	"\tcase $1 in '' | *[!0-9]*) return 1 ;; esac\n"                                           \
