@@ -71,7 +71,9 @@ restart_sbxd() {
 		kill -0 "$SBXD_PID" 2>/dev/null || break
 		sleep 0.01
 	done
-	wait_status "$ID" HEALTHY
+	wait_status "$ID" HEALTHY && return 0
+	tail -5 "$T/sbxd.log" | sed 's/^/#   sbxd: /'
+	return 1
 }
 
 # leftovers: temporaries of stores in the sandbox's dir, and journal entries
