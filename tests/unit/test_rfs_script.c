@@ -859,6 +859,20 @@ START_TEST(sweep_bad_entries)
 }
 END_TEST
 
+/* Every counted operation has a name for .ctl/stats (the sweep too). */
+START_TEST(op_names)
+{
+	int i;
+
+	for (i = 0; i < SBX_RFS_OP__N; i++) {
+		const char *n = sbx_rfs_op_name((enum sbx_rfs_op)i);
+
+		ck_assert_msg(n && *n && strcmp(n, "?"), "operation %d has no name", i);
+	}
+	ck_assert_str_eq(sbx_rfs_op_name(SBX_RFS_OP_SWEEP), "sweep");
+}
+END_TEST
+
 START_TEST(read_range)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
@@ -928,6 +942,7 @@ int main(void)
 	tcase_add_test(tc, store_length_only);
 	tcase_add_test(tc, store_killed_then_swept);
 	tcase_add_test(tc, sweep_bad_entries);
+	tcase_add_test(tc, op_names);
 	tcase_add_test(tc, read_range);
 	tcase_add_test(tc, signal_by_env);
 	suite_add_tcase(s, tc);
