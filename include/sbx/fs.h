@@ -48,8 +48,14 @@ struct sbx_file_spec {
 	size_t len;
 };
 
-/** Creates or truncates @p path (like `cat > P`: an existing file keeps its
- *  mode) and writes @p len bytes. The synchronous form streams @p data
+/** Creates or replaces @p path with @p len bytes (an existing file keeps
+ *  its mode and, for root, its owner). The content goes to a temporary
+ *  beside the file that is renamed over it only when all @p len bytes
+ *  arrived with the right SHA-256 (length only without `sha256sum` in the
+ *  sandbox): a cut transfer fails with -EIO (or the transport's error) and
+ *  leaves the old file as it was (src/lib/fs/store.h). A symlink, a special
+ *  file or a file with several hard links is written in place instead (a
+ *  short write still fails). The synchronous form streams @p data
  *  (borrowed for the call) with flow control; the asynchronous form copies
  *  it, so prefer the synchronous form or sbx_fs_upload_file() for big data. */
 int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data, size_t len,
@@ -84,7 +90,9 @@ int sbx_fs_rename_file(struct sbx_sandbox *sb, const char *from, const char *to,
  *  symlink to one), @p from moves into it. */
 int sbx_fs_move_file(struct sbx_sandbox *sb, const char *from, const char *to, struct sbx_err *err);
 /** Writes several files in one exec session, in order (a path given twice:
- *  the last wins), byte-exact. Not atomic: it stops at the first failure,
+ *  the last wins), byte-exact, each like sbx_fs_write_file() (a file whose
+ *  content is cut keeps its old content). Not atomic as a whole: it stops
+ *  at the first failure,
  *  the files before it are written, and the message says which file ("at
  *  file N", counted from 1, or the tool's own text with the path). Fast
  *  with GNU head -c; elsewhere it reads with dd bs=1 (slow for big files). */
@@ -96,9 +104,10 @@ int sbx_fs_write_files(struct sbx_sandbox *sb, const struct sbx_file_spec *files
 int sbx_fs_exists(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
 int sbx_fs_is_file(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
 int sbx_fs_is_dir(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
-/** Streams a local file into the sandbox (not held in memory whole: at most
- *  a few MiB are queued). Like write_file; a failed upload may leave a
- *  partial remote file. */
+/** Streams a local regular file into the sandbox (not held in memory
+ *  whole: at most a few MiB are queued; anything but a regular file is
+ *  -EINVAL, since its length cannot be promised). Like write_file: a failed
+ *  upload leaves the remote file as it was. */
 int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path, const char *remote_path,
 		       struct sbx_err *err);
 /** Streams a sandbox file to a local file; the local file is replaced only

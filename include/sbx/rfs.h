@@ -193,8 +193,13 @@ struct sbx_rfs_store_opts {
 /** Stores the first @p len bytes of local @p fd as the content of @p path, in
  *  one round trip, streaming it as the session's stdin (any size, any bytes).
  *  The attributes and validator after the store in *ret and
- *  *ret_validator (both may be NULL). On failure the
- *  remote file is unchanged (atomic mode) and nothing is left behind. */
+ *  *ret_validator (both may be NULL). The sandbox renames the new content
+ *  over @p path only when all @p len bytes arrived and their SHA-256
+ *  matches (the length alone without `sha256sum` there); a stream cut
+ *  short fails with -EIO (or the transport's error). On failure the remote
+ *  file is unchanged (atomic mode) and the temporary is removed, or, if the
+ *  store was killed, left for sbx_rfs_sweep(). In place, a failed store may
+ *  leave the file short, but still fails. */
 int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
 		  struct sbx_err *err);
@@ -204,6 +209,14 @@ int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
  *  *ret_count: processes signalled. Linux /proc only. */
 int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
 		       unsigned *ret_count, struct sbx_err *err);
+
+/** Removes what stores killed mid-way (client or sbxd gone) left behind:
+ *  each store registers its temporary in a journal of the sandbox
+ *  (/var/tmp/.sbx-stores-UID, see src/lib/fs/store.h); the entries whose
+ *  store process no longer runs are removed with their temporaries. Stores
+ *  in flight, from any client, are left alone. One round trip; cheap (it
+ *  reads the journal, never the filesystem). *ret_removed may be NULL. */
+int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err);
 
 /** The operations counted by sbx_rfs_stats(). */
 enum sbx_rfs_op {
@@ -223,6 +236,7 @@ enum sbx_rfs_op {
 	SBX_RFS_OP_READ_RANGE,
 	SBX_RFS_OP_STORE,
 	SBX_RFS_OP_SIGNAL,
+	SBX_RFS_OP_SWEEP,
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */

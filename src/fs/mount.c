@@ -13,6 +13,23 @@
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
 #include "fs/inval.h"
+#include "util/log.h"
+
+/* Removes the temporaries of stores that were killed mid-way (a previous
+ * sbxfs or sbxd killed): see sbx_rfs_sweep(). Not on a read-only mount; a
+ * failed sweep does not fail the mount (the next one retries). */
+static void sweep(struct sbx_fs *fs)
+{
+	struct sbx_err err = {0};
+	unsigned n = 0;
+
+	if (fs->opts->ro)
+		return;
+	if (sbx_rfs_sweep(fs->rfs, &n, &err) < 0)
+		sbx_debug("sbxfs: sweep of interrupted stores failed: %s", err.msg);
+	else if (n)
+		sbx_debug("sbxfs: removed %u temporaries of interrupted stores", n);
+}
 
 int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, size_t cap)
 {
@@ -51,6 +68,7 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 	if (r < 0)
 		goto fail;
 	fs->root_attr = a;
+	sweep(fs);
 	return 0;
 fail:
 	sbxfs_disconnect(fs);

@@ -11,6 +11,7 @@
  * "Permission denied" errors.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -26,6 +27,7 @@
 
 #include "lib/fs/errmap.h"
 #include "lib/fs/script.h"
+#include "lib/fs/store.h"
 #include "util/buf.h"
 
 /* Shells to run the scripts under; filled in main(). */
@@ -135,6 +137,31 @@ static int run(int si, const char *cwd, const char *script, const void *data, si
 	       struct run *r)
 {
 	return run_as(si, cwd, script, data, len, 0, r);
+}
+
+/* The store check of data, with a fixed suffix (tests want fixed scripts). */
+static struct sbx_fs_store_check chk_of(const void *data, size_t len)
+{
+	struct sbx_fs_store_check c = {0};
+	struct iovec v = {(void *)data, len};
+
+	ck_assert_int_eq(sbx_fs_store_digest_iov(&c, &v, 1), 0);
+	memcpy(c.suffix, "0123456789abcdef", SBX_FS_STORE_SUFFIX);
+	return c;
+}
+
+/* sbx_fs_script_write promising data[0..len). */
+static int write_s(struct sbx_buf *b, const char *path, const void *data, size_t len)
+{
+	struct sbx_fs_store_check c = chk_of(data, len);
+
+	return sbx_fs_script_write(b, path, &c);
+}
+
+/* The write of an empty content (a builder of one path). */
+static int write0(struct sbx_buf *b, const char *path)
+{
+	return write_s(b, path, "", 0);
 }
 
 /* The errno the run maps to (0 for exit 0). */
@@ -285,7 +312,7 @@ static void file_cycle(int _i, const char *w, const char *name)
 	struct run r;
 
 	content_of(name, &c);
-	RUN_CHECK(sbx_fs_script_write(&s, name), w, c.data, c.len, 0);
+	RUN_CHECK(write_s(&s, name, c.data, c.len), w, c.data, c.len, 0);
 	expect_content(w, name, c.data, c.len);
 	run_release(&r);
 
@@ -335,7 +362,7 @@ START_TEST(files_in_subdirs)
 	abs = join(w, path.data);
 	file_cycle(_i, "/", abs);
 
-	RUN_CHECK(sbx_fs_script_write(&s, abs), "/", "z", 1, 0);
+	RUN_CHECK(write_s(&s, abs, "z", 1), "/", "z", 1, 0);
 	expect_content(w, path.data, "z", 1);
 	run_release(&r);
 	free(abs);
@@ -364,7 +391,7 @@ START_TEST(write_errors)
 	put_dir(w, "dir");
 	put_file(w, "file", "f", 1);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		RUN_CHECK(sbx_fs_script_write(&s, cases[k].path), w, "data", 4, cases[k].want);
+		RUN_CHECK(write_s(&s, cases[k].path, "data", 4), w, "data", 4, cases[k].want);
 		run_release(&r);
 	}
 	expect_content(w, "file", "f", 1);
@@ -632,9 +659,12 @@ START_TEST(permission_denied)
 		int (*build)(struct sbx_buf *, const char *);
 		const char *path;
 	} cases[] = {
-	    {sbx_fs_script_write, "new"},	    {mkdir1, "newdir"},
-	    {sbx_fs_script_delete_file, "f"},	    {sbx_fs_script_list, "private"},
-	    {sbx_fs_script_read, "private/secret"}, {sbx_fs_script_read, "private/x/y"},
+	    {write0, "new"},
+	    {mkdir1, "newdir"},
+	    {sbx_fs_script_delete_file, "f"},
+	    {sbx_fs_script_list, "private"},
+	    {sbx_fs_script_read, "private/secret"},
+	    {sbx_fs_script_read, "private/x/y"},
 	};
 	char *w = mkwork(), *p = join(w, "private");
 
@@ -656,7 +686,9 @@ static void files_stdin(const struct sbx_file_spec *f, size_t n, struct sbx_buf 
 {
 	sbx_buf_init(in);
 	for (size_t k = 0; k < n; k++) {
-		ck_assert_int_eq(sbx_fs_write_files_head(in, &f[k]), 0);
+		struct sbx_fs_store_check c = chk_of(f[k].data, f[k].len);
+
+		ck_assert_int_eq(sbx_fs_write_files_head(in, &f[k], c.sha256), 0);
 		sbx_buf_append(in, f[k].data, f[k].len);
 	}
 }
@@ -666,7 +698,7 @@ static void run_files(int _i, const char *w, const struct sbx_file_spec *f, size
 	struct sbx_buf s, in;
 
 	files_stdin(f, n, &in);
-	SCRIPT(s, sbx_fs_script_write_files(&s));
+	SCRIPT(s, sbx_fs_script_write_files(&s, "0123abcd"));
 	run(_i, w, s.data, in.data, in.len, r);
 	sbx_buf_release(&s);
 	sbx_buf_release(&in);
@@ -738,10 +770,113 @@ START_TEST(write_files_failures)
 	EXPECT_RC(&r, 0);
 	run_release(&r);
 
-	RUN_CHECK(sbx_fs_script_write_files(&s), w, "3 1 5\nabc.hel", 13, -SBX_EIO);
+	RUN_CHECK(sbx_fs_script_write_files(&s, "0123abcd"), w, "3 1 5\nabc.hel", 13, -SBX_EIO);
 	run_release(&r);
-	RUN_CHECK(sbx_fs_script_write_files(&s), w, "x y z\n", 6, -SBX_EIO);
+	RUN_CHECK(sbx_fs_script_write_files(&s, "0123abcd"), w, "x y z\n", 6, -SBX_EIO);
 	run_release(&r);
+	free(w);
+}
+END_TEST
+
+/* Entries of dir whose name starts with prefix (NULL: any but . and ..). */
+static int count_names(const char *dir, const char *prefix)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (prefix ? !strncmp(e->d_name, prefix, strlen(prefix))
+			   : strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char journal[128];
+
+/* No temporary in w and no journal entry: nothing of a store is left. */
+static void expect_clean(const char *w)
+{
+	ck_assert_int_eq(count_names(w, SBX_FS_STORE_TMP), 0);
+	ck_assert_int_eq(count_names(journal, NULL), 0);
+}
+
+/* A stream cut short (or too long, or altered) never replaces the file and
+ * leaves nothing behind; the whole stream does, keeping mode and inode
+ * rules: a regular file is replaced, a hard-linked one and a symlink's
+ * target are written in place. */
+START_TEST(write_cut_stream)
+{
+	static const char nu[] = "new content, all of it";
+	const size_t n = sizeof(nu) - 1;
+	char *w = mkwork(), *p = join(w, "f"), *q = join(w, "g");
+	struct stat st0, st;
+	struct run r;
+
+	put_file(w, "f", "old", 3);
+	ck_assert_int_eq(chmod(p, 0751), 0);
+	ck_assert_int_eq(stat(p, &st0), 0);
+	RUN_CHECK(write_s(&s, "f", nu, n), w, nu, 7, -SBX_EIO); /* cut */
+	ck_assert_ptr_nonnull(strstr(r.err.data, "incomplete: 7 of 22 bytes"));
+	run_release(&r);
+	RUN_CHECK(write_s(&s, "f", nu, n), w, "new content, all of it!", n + 1, -SBX_EIO);
+	run_release(&r);
+	RUN_CHECK(write_s(&s, "f", nu, n), w, "NEW content, all of it", n, -SBX_EIO);
+	run_release(&r);
+	RUN_CHECK(write_s(&s, "f", nu, n), w, NULL, 0, -SBX_EIO); /* nothing arrived */
+	run_release(&r);
+	expect_content(w, "f", "old", 3);
+	expect_clean(w);
+
+	RUN_CHECK(write_s(&s, "f", nu, n), w, nu, n, 0);
+	run_release(&r);
+	expect_content(w, "f", nu, n);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_ne(st.st_ino, st0.st_ino); /* replaced whole */
+	ck_assert_uint_eq(st.st_mode & 07777, 0751);
+	expect_clean(w);
+
+	/* hard links stay one file: in place, still checked */
+	ck_assert_int_eq(link(p, q), 0);
+	RUN_CHECK(write_s(&s, "f", "xyz", 3), w, "xyz", 3, 0);
+	run_release(&r);
+	expect_content(w, "g", "xyz", 3);
+	RUN_CHECK(write_s(&s, "f", "uvw", 3), w, "u", 1, -SBX_EIO);
+	run_release(&r);
+	expect_clean(w);
+	/* the tools' own errors still come through (tee on a full device;
+	 * busybox's tee says "I/O error" whatever the errno) */
+	RUN_CHECK(write_s(&s, "/dev/full", "abc", 3), w, "abc", 3,
+		  strcmp(shells[_i].name, "busybox") ? -SBX_ENOSPC : -SBX_EIO);
+	run_release(&r);
+	free(p);
+	free(q);
+	free(w);
+}
+END_TEST
+
+/* write_files: the file whose content is cut keeps its old content. */
+START_TEST(write_files_cut_stream)
+{
+	char *w = mkwork();
+	struct sbx_file_spec f[2] = {{"a", "AAAA", 4}, {"b", "BBBBBBBB", 8}};
+	struct sbx_buf s, in;
+	struct run r;
+
+	put_file(w, "b", "old", 3);
+	files_stdin(f, 2, &in);
+	SCRIPT(s, sbx_fs_script_write_files(&s, "0123abcd"));
+	run(_i, w, s.data, in.data, in.len - 3, &r);
+	EXPECT_RC(&r, -SBX_EIO);
+	expect_content(w, "a", "AAAA", 4);
+	expect_content(w, "b", "old", 3);
+	expect_clean(w);
+	run_release(&r);
+	sbx_buf_release(&s);
+	sbx_buf_release(&in);
 	free(w);
 }
 END_TEST
@@ -752,6 +887,8 @@ START_TEST(script_text)
 	struct sbx_buf s;
 	char *long_path;
 	struct sbx_file_spec f[1];
+	const char *sum = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+	const char *bad = "2BB80D537B1DA3E38BD30361AA855686BDE0EACD7162FEF6A25FE97BF527A25B";
 
 	SCRIPT(s, sbx_fs_script_read(&s, "-x"));
 	ck_assert_ptr_nonnull(strstr(s.data, "\np=./-x\n"));
@@ -759,10 +896,19 @@ START_TEST(script_text)
 	ck_assert_ptr_nonnull(strstr(s.data, "cat -- \"$p\""));
 	sbx_buf_release(&s);
 
-	SCRIPT(s, sbx_fs_script_write(&s, "it's"));
+	/* the content is promised by length and digest, never in argv */
+	SCRIPT(s, write_s(&s, "it's", "secret", 6));
 	ck_assert_ptr_nonnull(strstr(s.data, "\np='it'\"'\"'s'\n"));
 	ck_assert_ptr_nonnull(strstr(s.data, "\nd=.\n"));
-	ck_assert_ptr_nonnull(strstr(s.data, "cat > \"$p\""));
+	ck_assert_ptr_nonnull(strstr(s.data, "\nt='./.sbx~0123456789abcdef'\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s.data, "\nsbx_put \"$p\" \"$t\" 6 "
+			   "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+			   "\n"));
+	ck_assert_ptr_null(strstr(s.data, "secret"));
+	sbx_buf_release(&s);
+	sbx_buf_init(&s);
+	ck_assert_int_eq(sbx_fs_script_write(&s, "x", NULL), -SBX_EINVAL);
 	sbx_buf_release(&s);
 
 	SCRIPT(s, sbx_fs_script_move(&s, "-a", "/b c"));
@@ -787,17 +933,25 @@ START_TEST(script_text)
 	ck_assert_uint_le(s.len, SBX_FS_SCRIPT_MAX);
 	sbx_buf_release(&s);
 	f[0] = (struct sbx_file_spec){"-a\nb", "xy", 2};
-	SCRIPT(s, sbx_fs_write_files_head(&s, &f[0]));
-	ck_assert_uint_eq(s.len, 13);
-	ck_assert(memcmp(s.data, "6 1 2\n./-a\nb.", 13) == 0);
+	SCRIPT(s, sbx_fs_write_files_head(&s, &f[0], sum));
+	ck_assert_uint_eq(s.len, 13 + 65);
+	ck_assert(memcmp(s.data, "6 1 2 ", 6) == 0);
+	ck_assert(memcmp(s.data + 6, sum, 64) == 0);
+	ck_assert(memcmp(s.data + 70, "\n./-a\nb.", 8) == 0);
 	sbx_buf_release(&s);
 	sbx_buf_init(&s);
 	f[0] = (struct sbx_file_spec){"", "", 0};
-	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0]), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], sum), -SBX_EINVAL);
 	f[0] = (struct sbx_file_spec){"x", NULL, 1};
-	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0]), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], sum), -SBX_EINVAL);
+	f[0] = (struct sbx_file_spec){"x", "", 0};
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], NULL), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], "abc"), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], bad), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_script_write_files(&s, "0g"), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_fs_script_write_files(&s, ""), -SBX_EINVAL);
 	f[0] = (struct sbx_file_spec){long_path, "", 0};
-	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0]), 0);
+	ck_assert_int_eq(sbx_fs_write_files_head(&s, &f[0], sum), 0);
 	sbx_buf_release(&s);
 	free(long_path);
 }
@@ -866,6 +1020,9 @@ static int setup_root(void)
 		return -1;
 	}
 	chmod(root, 0755);
+	/* the stores' journal goes here, not to the host's /var/tmp */
+	snprintf(journal, sizeof(journal), "%s/journal", root);
+	setenv("SBX_STORE_JOURNAL", journal, 1);
 	return 0;
 }
 
@@ -916,6 +1073,8 @@ int main(void)
 	tcase_add_loop_test(real, rename_and_move, 0, n_shells);
 	tcase_add_loop_test(real, write_files_framing, 0, n_shells);
 	tcase_add_loop_test(real, write_files_failures, 0, n_shells);
+	tcase_add_loop_test(real, write_cut_stream, 0, n_shells);
+	tcase_add_loop_test(real, write_files_cut_stream, 0, n_shells);
 	tcase_add_loop_test(real, permission_denied, 0, n_shells);
 	suite_add_tcase(su, pure);
 	suite_add_tcase(su, real);

@@ -5,6 +5,7 @@
  * together against the local filesystem as the reference.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/fs/errmap.h"
+#include "lib/fs/store.h"
 #include "lib/rfs/parse.h"
 #include "lib/rfs/scripts.h"
 #include "util/buf.h"
@@ -148,6 +150,8 @@ static void setup(void)
 {
 	snprintf(root, sizeof(root), "/tmp/test_rfs.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(root));
+	/* the stores' journal goes here, not to the host's /var/tmp */
+	setenv("SBX_STORE_JOURNAL", P("journal"), 1);
 }
 
 static void teardown(void)
@@ -538,8 +542,35 @@ START_TEST(fetch_and_validator)
 }
 END_TEST
 
+/* The store check of data, with the suffix "abc123". */
+static struct sbx_fs_store_check chk_of(const void *data, size_t len)
+{
+	struct sbx_fs_store_check c = {0};
+	struct iovec v = {(void *)data, len};
+
+	ck_assert_int_eq(sbx_fs_store_digest_iov(&c, &v, 1), 0);
+	memcpy(c.suffix, "abc123", 7);
+	return c;
+}
+
+/* Entries of a directory but . and .. (0 when it does not exist). */
+static int entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
 START_TEST(store_atomic_and_in_place)
 {
+	struct sbx_fs_store_check chk;
 	struct sbx_buf s = SBX_BUF_INIT;
 	struct sbx_rfs_store_opts o = {0};
 	struct sbx_rfs_attr a;
@@ -560,13 +591,17 @@ START_TEST(store_atomic_and_in_place)
 	o.attrs.valid = SBX_RFS_SET_MODE | SBX_RFS_SET_MTIME;
 	o.attrs.mode = 0640;
 	o.attrs.mtime.tv_sec = 1500000000;
-	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, "abc123"), 0);
+	chk = chk_of("new\0content", 11);
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
 	ck_assert_int_eq(op(&s, P("src"), &r), 0);
 	p = r.out.data;
 	n = r.out.len;
 	ck_assert(sbx_rfs_next_field(&p, &n, &f, &len));
 	ck_assert_int_eq(sbx_rfs_parse_attr(f, len, &a), 0);
 	ck_assert(sbx_rfs_next_field(&p, &n, &f, &len));
+	ck_assert(sbx_rfs_next_field(&p, &n, &f, &len));
+	ck_assert_uint_eq(len, 6);
+	ck_assert_mem_eq(f, "sha256", 6); /* sha256sum is here */
 	ck_assert_uint_eq(n, 0);
 	run_release(&r);
 	ck_assert_uint_eq(a.size, 11);
@@ -575,6 +610,7 @@ START_TEST(store_atomic_and_in_place)
 	ck_assert_int_eq(lstat(P("dst"), &st), 0);
 	ck_assert_uint_ne(st.st_ino, st0.st_ino); /* replaced: atomic */
 	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), -1);
+	ck_assert_int_eq(entries(P("journal")), 0);
 	fd = open(P("dst"), O_RDONLY);
 	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 11);
 	close(fd);
@@ -584,7 +620,8 @@ START_TEST(store_atomic_and_in_place)
 	ck_assert_int_eq(link(P("dst"), P("dst2")), 0);
 	o.in_place = true;
 	put("src", "zz");
-	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, "abc123"), 0);
+	chk = chk_of("zz", 2);
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
 	ck_assert_int_eq(op(&s, P("src"), &r), 0);
 	run_release(&r);
 	ck_assert_int_eq(lstat(P("dst2"), &st0), 0);
@@ -593,14 +630,246 @@ START_TEST(store_atomic_and_in_place)
 
 	/* a failure leaves nothing behind and the old file intact */
 	o.in_place = false;
-	ck_assert_int_eq(sbx_rfs_script_store(&s, P("nodir/x"), &o, "abc123"), 0);
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("nodir/x"), &o, &chk), 0);
 	ck_assert_int_eq(op(&s, P("src"), &r), -ENOENT);
 	run_release(&r);
 	ck_assert_int_eq(mkdir(P("isdir"), 0755), 0);
-	ck_assert_int_eq(sbx_rfs_script_store(&s, P("isdir"), &o, "abc123"), 0);
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("isdir"), &o, &chk), 0);
 	ck_assert_int_eq(op(&s, P("src"), &r), -EISDIR);
 	run_release(&r);
 	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), -1);
+	ck_assert_int_eq(entries(P("journal")), 0);
+}
+END_TEST
+
+/* The content of a file under root (at most 255 bytes) as a string. */
+static const char *content(const char *rel)
+{
+	static char buf[256];
+	FILE *f = fopen(P(rel), "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A stream cut short, too long or altered never replaces the file, and
+ * the failed store leaves neither its temporary nor its journal entry. */
+START_TEST(store_cut_stream)
+{
+	static const char *const bad[] = {"01234", "0123456789X", "0123456780", ""};
+	struct sbx_fs_store_check chk = chk_of("0123456789", 10);
+	struct sbx_rfs_store_opts o = {0};
+	struct sbx_buf s = SBX_BUF_INIT;
+	struct run r;
+	size_t k;
+
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		put("dst", "old");
+		put("src", bad[k]);
+		ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
+		ck_assert_int_eq(op(&s, P("src"), &r), -EIO);
+		run_release(&r);
+		ck_assert_str_eq(content("dst"), "old");
+		ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), -1);
+		ck_assert_int_eq(entries(P("journal")), 0);
+	}
+	/* in place cannot keep the old bytes, but still reports the cut */
+	o.in_place = true;
+	put("src", "01");
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
+	ck_assert_int_eq(op(&s, P("src"), &r), -EIO);
+	run_release(&r);
+	/* the tools' own errors still come through (tee on a full device) */
+	ck_assert_int_eq(sbx_rfs_script_store(&s, "/dev/full", &o, &chk), 0);
+	ck_assert_int_eq(op(&s, P("src"), &r), -ENOSPC);
+	run_release(&r);
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, NULL), -EINVAL);
+	chk.sha256[0] = 'X';
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), -EINVAL);
+	sbx_buf_release(&s);
+}
+END_TEST
+
+/* Without sha256sum in the sandbox the length alone is checked, and the
+ * store says so. */
+START_TEST(store_length_only)
+{
+	static const char *const tools[] = {"find", "cat",   "mv",    "rm",    "ln",   "id",
+					    "wc",   "mkdir", "chmod", "chown", "touch"};
+	struct sbx_fs_store_check chk = chk_of("abc", 3);
+	struct sbx_rfs_store_opts o = {0};
+	struct sbx_buf s = SBX_BUF_INIT, cmd = SBX_BUF_INIT;
+	const char *p, *f, *old = getenv("PATH");
+	char *saved = strdup(old ? old : "/usr/bin:/bin");
+	size_t n, len, k;
+	struct run r;
+
+	ck_assert_int_eq(mkdir(P("bin"), 0755), 0);
+	for (k = 0; k < sizeof(tools) / sizeof(tools[0]); k++) {
+		sbx_buf_printf(&cmd, "ln -s \"$(command -v %s)\" %s/%s", tools[k], P("bin"),
+			       tools[k]);
+		ck_assert_int_eq(system(cmd.data), 0);
+		cmd.len = 0;
+	}
+	put("src", "abc");
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
+	setenv("PATH", P("bin"), 1);
+	ck_assert_int_eq(op(&s, P("src"), &r), 0);
+	setenv("PATH", saved, 1);
+	p = r.out.data;
+	n = r.out.len;
+	ck_assert(sbx_rfs_next_field(&p, &n, &f, &len) && sbx_rfs_next_field(&p, &n, &f, &len));
+	ck_assert(sbx_rfs_next_field(&p, &n, &f, &len));
+	ck_assert_uint_eq(len, 6);
+	ck_assert_mem_eq(f, "length", 6);
+	run_release(&r);
+	ck_assert_str_eq(content("dst"), "abc");
+	free(saved);
+	sbx_buf_release(&cmd);
+}
+END_TEST
+
+/* Runs the sweep; returns what it removed. */
+static unsigned sweep_now(void)
+{
+	struct sbx_buf s = SBX_BUF_INIT;
+	unsigned n = 99;
+	struct run r;
+
+	ck_assert_int_eq(sbx_fs_store_sweep_script(&s), 0);
+	ck_assert_int_eq(op(&s, NULL, &r), 0);
+	ck_assert_int_eq(sbx_fs_store_sweep_parse(r.out.data, r.out.len, &n), 0);
+	run_release(&r);
+	return n;
+}
+
+/* Waits (bounded) until the file at rel holds want bytes. */
+static bool wait_size(const char *rel, off_t want)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (stat(P(rel), &st) == 0 && st.st_size == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Waits (bounded) until pid is a zombie. */
+static bool wait_zombie(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2] == 'Z')
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A store killed mid-stream leaves its temporary, registered; the sweep
+ * spares it while the store runs and removes it once the store is gone. */
+START_TEST(store_killed_then_swept)
+{
+	struct sbx_fs_store_check chk = chk_of("0123456789", 10);
+	struct sbx_rfs_store_opts o = {0};
+	struct sbx_buf s = SBX_BUF_INIT;
+	int wfd, st;
+	pid_t pid;
+
+	put("dst", "old");
+	ck_assert_int_eq(sbx_rfs_script_store(&s, P("dst"), &o, &chk), 0);
+	ck_assert_int_eq(mkfifo(P("fifo"), 0600), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int in = open(P("fifo"), O_RDONLY), nul = open("/dev/null", O_WRONLY);
+
+		setpgid(0, 0);
+		dup2(in, 0);
+		dup2(nul, 1);
+		execl("/bin/sh", "sh", "-c", s.data, (char *)NULL);
+		_exit(127);
+	}
+	sbx_buf_release(&s);
+	wfd = open(P("fifo"), O_WRONLY);
+	ck_assert_int_ge(wfd, 0);
+	ck_assert_int_eq(write(wfd, "01234", 5), 5);
+	ck_assert(wait_size(".sbx~abc123", 5));
+	ck_assert_int_eq(entries(P("journal")), 1);
+	ck_assert_uint_eq(sweep_now(), 0); /* in flight: spared */
+	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), 0);
+	ck_assert_int_eq(kill(-pid, SIGKILL), 0);
+	/* dead but not reaped yet (a zombie) is dead: swept */
+	ck_assert(wait_zombie(pid));
+	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), 0); /* left behind */
+	ck_assert_uint_eq(sweep_now(), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(wfd);
+	ck_assert_int_eq(access(P(".sbx~abc123"), F_OK), -1);
+	ck_assert_int_eq(entries(P("journal")), 0);
+	ck_assert_str_eq(content("dst"), "old");
+	ck_assert_uint_eq(sweep_now(), 0);
+}
+END_TEST
+
+/* The sweep removes only temporaries: a bad entry never costs a file. */
+START_TEST(sweep_bad_entries)
+{
+	unsigned n;
+
+	ck_assert_int_eq(mkdir(P("journal"), 0700), 0);
+	put("precious", "x");
+	/* a dead store whose entry names something else */
+	ck_assert_int_eq(symlink(P("precious"), P("journal/ab.999999999.5")), 0);
+	/* not an entry at all: kept */
+	ck_assert_int_eq(symlink(P("precious"), P("journal/garbage")), 0);
+	ck_assert_int_eq(symlink(P(".sbx~12"), P("journal/12.x.5")), 0);
+	ck_assert_uint_eq(sweep_now(), 1);
+	ck_assert_str_eq(content("precious"), "x");
+	ck_assert_int_eq(entries(P("journal")), 2);
+	/* a journal that is a symlink is not ours: not read */
+	ck_assert_int_eq(symlink(P("journal"), P("j2")), 0);
+	setenv("SBX_STORE_JOURNAL", P("j2"), 1);
+	ck_assert_int_eq(symlink(P(".sbx~ff"), P("journal/ff.999999999.5")), 0);
+	put(".sbx~ff", "t");
+	ck_assert_uint_eq(sweep_now(), 0);
+	ck_assert_int_eq(access(P(".sbx~ff"), F_OK), 0);
+	ck_assert_int_eq(sbx_fs_store_sweep_parse("12\n", 3, &n), 0);
+	ck_assert_uint_eq(n, 12);
+	ck_assert_int_eq(sbx_fs_store_sweep_parse("12", 2, &n), -EPROTO);
+	ck_assert_int_eq(sbx_fs_store_sweep_parse("x\n", 2, &n), -EPROTO);
+	ck_assert_int_eq(sbx_fs_store_sweep_parse("99999999999\n", 12, &n), -EPROTO);
+}
+END_TEST
+
+/* Every counted operation has a name for .ctl/stats (the sweep too). */
+START_TEST(op_names)
+{
+	int i;
+
+	for (i = 0; i < SBX_RFS_OP__N; i++) {
+		const char *n = sbx_rfs_op_name((enum sbx_rfs_op)i);
+
+		ck_assert_msg(n && *n && strcmp(n, "?"), "operation %d has no name", i);
+	}
+	ck_assert_str_eq(sbx_rfs_op_name(SBX_RFS_OP_SWEEP), "sweep");
 }
 END_TEST
 
@@ -669,6 +938,11 @@ int main(void)
 	tcase_add_test(tc, statfs_real);
 	tcase_add_test(tc, fetch_and_validator);
 	tcase_add_test(tc, store_atomic_and_in_place);
+	tcase_add_test(tc, store_cut_stream);
+	tcase_add_test(tc, store_length_only);
+	tcase_add_test(tc, store_killed_then_swept);
+	tcase_add_test(tc, sweep_bad_entries);
+	tcase_add_test(tc, op_names);
 	tcase_add_test(tc, read_range);
 	tcase_add_test(tc, signal_by_env);
 	suite_add_tcase(s, tc);

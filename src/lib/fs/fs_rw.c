@@ -2,7 +2,9 @@
  * download_file.
  *
  * Content never travels in argv: writes stream it as stdin frames into
- * `cat > P` (or head -c / dd per file for write_files), reads collect the
+ * the guarded store of store.h (`cat`, or head -c / dd per file for
+ * write_files, into a temporary renamed over P only when its length and
+ * SHA-256 match those computed here first), reads collect the
  * stdout of `cat -- P` as bytes. upload_file feeds a local file in chunks
  * and keeps at most SBX_FS_UPLOAD_HIGH bytes queued in the exec
  * (sbx_exec_stdin_pending); download_file appends chunks to a temporary
@@ -21,6 +23,7 @@
 
 #include "fs_op.h"
 #include "script.h"
+#include "store.h"
 #include "util/rand.h"
 
 /** Upload chunk read from the local file. */
@@ -30,6 +33,17 @@
 /** Poll period of the upload pause (the exec has no drain callback). */
 #define SBX_FS_UPLOAD_POLL_MS 2
 
+/* The script of a guarded store of the content of iov (store.h). */
+static int script_write_iov(struct fs_spec *s, const char *path, const struct iovec *iov, size_t n)
+{
+	struct sbx_fs_store_check c = {0};
+	int r = sbx_fs_store_suffix(&c);
+
+	if (!r)
+		r = sbx_fs_store_digest_iov(&c, iov, n);
+	return r ? r : sbx_fs_script_write(&s->script, path, &c);
+}
+
 static int write_file_start(struct sbx_sandbox *sb, const char *path, const void *data, size_t len,
 			    sbx_fs_cb cb, void *ud, struct sbx_err *err)
 {
@@ -38,7 +52,7 @@ static int write_file_start(struct sbx_sandbox *sb, const char *path, const void
 	int r;
 
 	fs_spec_init(&s, "write_file", path, NULL);
-	r = (!data && len) ? -SBX_EINVAL : sbx_fs_script_write(&s.script, path);
+	r = (!data && len) ? -SBX_EINVAL : script_write_iov(&s, path, &iov, 1);
 	s.iov = &iov;
 	s.iovcnt = 1;
 	return fs_start(sb, &s, r, cb, ud, NULL, err);
@@ -152,7 +166,7 @@ int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data
 	int r;
 
 	fs_spec_init(&s, "write_file", path, NULL);
-	r = (!data && len) ? -SBX_EINVAL : sbx_fs_script_write(&s.script, path);
+	r = (!data && len) ? -SBX_EINVAL : script_write_iov(&s, path, &iov, 1);
 	return send_stream(sb, &s, r, &src, err);
 }
 
@@ -209,6 +223,7 @@ static void files_in_release(struct files_in *in)
 static int write_files_prep(struct fs_spec *s, const struct sbx_file_spec *files, size_t n,
 			    struct files_in *in)
 {
+	struct sbx_fs_store_check c = {0};
 	size_t i, start, *ends = NULL;
 	int r;
 
@@ -221,9 +236,16 @@ static int write_files_prep(struct fs_spec *s, const struct sbx_file_spec *files
 		return -ENOMEM;
 	in->iov = calloc(2 * n + 1, sizeof(*in->iov));
 	ends = calloc(n + 1, sizeof(*ends));
-	r = (in->iov && ends) ? sbx_fs_script_write_files(&s->script) : -ENOMEM;
+	r = (in->iov && ends) ? sbx_fs_store_suffix(&c) : -ENOMEM;
+	if (!r)
+		r = sbx_fs_script_write_files(&s->script, c.suffix);
 	for (i = 0; !r && i < n; i++) {
-		r = sbx_fs_write_files_head(&in->heads, &files[i]);
+		struct iovec one = {(void *)files[i].data, files[i].len};
+
+		r = (!files[i].data && files[i].len) ? -SBX_EINVAL
+						     : sbx_fs_store_digest_iov(&c, &one, 1);
+		if (!r)
+			r = sbx_fs_write_files_head(&in->heads, &files[i], c.sha256);
 		ends[i] = in->heads.len;
 	}
 	for (i = 0, start = 0; !r && i < n; start = ends[i++]) {
@@ -263,18 +285,28 @@ int sbx_fs_write_files(struct sbx_sandbox *sb, const struct sbx_file_spec *files
 	return r;
 }
 
-/* Opens the local file of an upload; a directory is refused. */
-static int open_local(const char *local_path, const char *what, struct sbx_err *err)
+/* Opens the local file of an upload and takes its length and digest
+ * into *c: only a regular file can be promised (a directory is EISDIR,
+ * anything else EINVAL). */
+static int open_local(const char *local_path, const char *what, struct sbx_fs_store_check *c,
+		      struct sbx_err *err)
 {
 	struct stat st;
-	int fd = open(local_path, O_RDONLY | O_CLOEXEC);
+	int r, e = 0, fd = open(local_path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return sbx_err_set(err, -errno, 0, "%s: opening the local file: %s", what,
 				   strerror(errno));
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL; /* a pipe or a device: no length to promise */
+	else if ((r = sbx_fs_store_suffix(c)) < 0 ||
+		 (r = sbx_fs_store_digest_fd(c, fd, (uint64_t)st.st_size)) < 0)
+		e = -r;
+	if (e) {
 		close(fd);
 		return sbx_err_set(err, -e, 0, "%s: local file: %s", what, strerror(e));
 	}
@@ -285,6 +317,7 @@ int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path, const cha
 		       struct sbx_err *err)
 {
 	struct feed_src src = {-1, NULL, 0, 0, 0};
+	struct sbx_fs_store_check c = {0};
 	struct fs_spec s;
 	int rc;
 
@@ -293,10 +326,12 @@ int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path, const cha
 		fs_spec_release(&s);
 		return sbx_err_set(err, -SBX_EINVAL, 0, "%s: no local path", s.what);
 	}
-	src.fd = open_local(local_path, s.what, err);
-	if (src.fd < 0)
+	src.fd = open_local(local_path, s.what, &c, err);
+	if (src.fd < 0) {
+		fs_spec_release(&s);
 		return src.fd;
-	rc = send_stream(sb, &s, sbx_fs_script_write(&s.script, remote_path), &src, err);
+	}
+	rc = send_stream(sb, &s, sbx_fs_script_write(&s.script, remote_path, &c), &src, err);
 	close(src.fd);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
 #include "util/shquote.h"
 
 static const char preamble[] =
@@ -38,6 +39,39 @@ static const char preamble[] =
     "\tsbx_fail ENOENT\n"
     "}\n"
     "sbx_isdir() { [ -d \"$1\" ] || { [ -e \"$1\" ] && sbx_fail ENOTDIR; sbx_why \"$1\"; }; }\n";
+
+/* sbx_put P T N S [CMD...]: stdin (or the stdout of CMD) becomes the
+ * content of P, hashed on the way (sbxs_recv). A
+ * new P, or a regular file with one link, is replaced through the guarded
+ * temporary T (store.h) that first gets P's mode and owner (stat -c is in
+ * GNU coreutils and busybox; without it, in place); a symlink, a special
+ * file or a file with other links is written in place, as `cat > P` would
+ * (a regular one is still checked, so a short store fails). */
+static const char put_fn[] =
+    "sbx_put() {\n"
+    "\tsbx_a=\n"
+    "\tif [ -f \"$1\" ] && [ ! -L \"$1\" ]; then\n"
+    "\t\tsbx_a=$(stat -c '%a %u:%g %h' -- \"$1\" 2>/dev/null) || sbx_a=i\n"
+    "\t\tcase $sbx_a in *' 1') ;; *) sbx_a=i ;; esac\n"
+    "\telif [ -e \"$1\" ] || [ -L \"$1\" ]; then\n"
+    "\t\tsbx_a=i\n"
+    "\tfi\n"
+    "\tsbx_pp=$1 sbx_pt=$2 sbx_pn=$3 sbx_ps=$4\n"
+    "\tshift 4\n"
+    "\tif [ \"$sbx_a\" != i ] && sbxs_begin \"$sbx_pt\"; then\n"
+    "\t\tif [ -n \"$sbx_a\" ]; then\n"
+    "\t\t\tsbx_o=${sbx_a#* }\n"
+    "\t\t\tchown \"${sbx_o% *}\" -- \"$sbx_pt\" 2>/dev/null\n"
+    "\t\t\tchmod \"${sbx_a%% *}\" -- \"$sbx_pt\" || { sbxs_drop; exit 1; }\n"
+    "\t\tfi\n"
+    "\t\tsbxs_recv \"$sbx_pt\" \"$@\" || { sbxs_drop; exit 1; }\n"
+    "\t\tsbxs_commit \"$sbx_pt\" \"$sbx_pp\" \"$sbx_pn\" \"$sbx_ps\"\n"
+    "\telse\n"
+    "\t\tsbxs_recv \"$sbx_pp\" \"$@\" || exit 1\n"
+    "\t\t[ ! -f \"$sbx_pp\" ] || sbxs_check \"$sbx_pp\" \"$sbx_pn\" \"$sbx_ps\" ||\n"
+    "\t\t\tsbxs_die \"$sbxs_why\"\n"
+    "\tfi\n"
+    "}\n";
 
 /* write_files: stdin is, per file, a line "PLEN QLEN DLEN" then PLEN bytes
  * of path, QLEN bytes of its parent directory and DLEN bytes of content.
@@ -63,20 +97,18 @@ static const char files_body[] =
     "\t[ ${#sbx_s} -eq \"$1\" ] || sbx_fail \"EIO bad stream\"\n"
     "}\n"
     "sbx_i=0\n"
-    "while read -r sbx_pl sbx_ql sbx_dl; do\n"
+    "while read -r sbx_pl sbx_ql sbx_dl sbx_sum; do\n"
     "\tsbx_i=$((sbx_i + 1))\n"
     "\tcase \"$sbx_pl:$sbx_ql:$sbx_dl\" in\n"
     "\t*[!0-9:]* | :* | *::* | *:) sbx_fail \"EIO bad stream\" ;;\n"
     "\tesac\n"
+    "\tcase $sbx_sum in '' | *[!0-9a-f]*) sbx_fail \"EIO bad stream\" ;; esac\n"
     "\tsbx_str \"$sbx_pl\"; p=$sbx_s\n"
     "\tsbx_str \"$sbx_ql\"; d=$sbx_s\n"
     "\t[ -d \"$p\" ] && sbx_fail EISDIR\n"
     "\tsbx_isdir \"$d\"\n"
-    "\tsbx_rd \"$sbx_dl\" > \"$p\" || exit 1\n"
-    "\tif [ -f \"$p\" ]; then\n"
-    "\t\tsbx_n=$(wc -c < \"$p\") || exit 1\n"
-    "\t\t[ $sbx_n -eq \"$sbx_dl\" ] || sbx_fail \"EIO short write\"\n"
-    "\tfi\n"
+    "\tsbx_put \"$p\" \"$d/" SBX_FS_STORE_TMP "$sbx_sfx$sbx_i\" \"$sbx_dl\" \"$sbx_sum\" "
+    "sbx_rd \"$sbx_dl\"\n"
     "done\n";
 
 int sbx_fs_path_check(const char *path)
@@ -158,14 +190,34 @@ static int finish(struct sbx_buf *out, const char *body)
 	return r;
 }
 
-int sbx_fs_script_write(struct sbx_buf *out, const char *path)
+/* The store helpers of store.h and sbx_put. */
+static int put_helpers(struct sbx_buf *out)
 {
-	int r = begin(out, path, true);
+	int r = sbx_fs_store_helpers(out);
 
-	return r ? r
-		 : finish(out, "[ -d \"$p\" ] && sbx_fail EISDIR\n"
-			       "sbx_isdir \"$d\"\n"
-			       "cat > \"$p\"\n");
+	return r ? r : sbx_buf_puts(out, put_fn);
+}
+
+int sbx_fs_script_write(struct sbx_buf *out, const char *path, const struct sbx_fs_store_check *c)
+{
+	struct sbx_buf t = SBX_BUF_INIT;
+	int r = c ? begin(out, path, true) : -SBX_EINVAL;
+
+	if (!r)
+		r = sbx_fs_store_tmp_path(&t, path, c->suffix);
+	if (!r)
+		r = put_var(out, "t", t.data);
+	if (!r)
+		r = sbx_buf_puts(out, "[ -d \"$p\" ] && sbx_fail EISDIR\n"
+				      "sbx_isdir \"$d\"\n");
+	if (!r)
+		r = put_helpers(out);
+	if (!r)
+		r = sbx_buf_puts(out, "sbx_put \"$p\" \"$t\"");
+	if (!r)
+		r = sbx_fs_store_check_args(out, c);
+	sbx_buf_release(&t);
+	return r ? r : finish(out, "\n");
 }
 
 int sbx_fs_script_read(struct sbx_buf *out, const char *path)
@@ -302,10 +354,21 @@ int sbx_fs_script_rm(struct sbx_buf *out, const char *path, bool recursive)
 	return r ? r : finish(out, "rm -rf -- \"$p\" </dev/null\n");
 }
 
-int sbx_fs_script_write_files(struct sbx_buf *out)
+int sbx_fs_script_write_files(struct sbx_buf *out, const char *suffix)
 {
-	int r = sbx_buf_puts(out, preamble);
+	size_t i;
+	int r;
 
+	for (i = 0; suffix && suffix[i]; i++)
+		if (!strchr("0123456789abcdef", suffix[i]))
+			return -SBX_EINVAL;
+	if (!suffix || !*suffix)
+		return -SBX_EINVAL;
+	r = sbx_buf_puts(out, preamble);
+	if (!r)
+		r = put_helpers(out);
+	if (!r)
+		r = sbx_buf_printf(out, "sbx_sfx=%s\n", suffix);
 	return r ? r : sbx_buf_puts(out, files_body);
 }
 
@@ -317,13 +380,14 @@ static int put_raw(struct sbx_buf *b, const char *path)
 	return r ? r : sbx_buf_puts(b, path);
 }
 
-int sbx_fs_write_files_head(struct sbx_buf *out, const struct sbx_file_spec *f)
+int sbx_fs_write_files_head(struct sbx_buf *out, const struct sbx_file_spec *f, const char *sha256)
 {
 	char *parent;
 	size_t pl, ql;
 	int r = sbx_fs_path_check(f->path);
 
-	if (!r && !f->data && f->len)
+	if (!r && ((!f->data && f->len) || !sha256 || strlen(sha256) != SBX_FS_SHA256_HEX - 1 ||
+		   strspn(sha256, "0123456789abcdef") != SBX_FS_SHA256_HEX - 1))
 		r = -SBX_EINVAL;
 	if (r)
 		return r;
@@ -332,7 +396,7 @@ int sbx_fs_write_files_head(struct sbx_buf *out, const struct sbx_file_spec *f)
 		return -ENOMEM;
 	pl = strlen(f->path) + (f->path[0] == '-' ? 2 : 0);
 	ql = strlen(parent) + (parent[0] == '-' ? 2 : 0);
-	r = sbx_buf_printf(out, "%zu %zu %zu\n", pl, ql, f->len);
+	r = sbx_buf_printf(out, "%zu %zu %zu %s\n", pl, ql, f->len, sha256);
 	if (!r)
 		r = put_raw(out, f->path);
 	if (!r)

@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "sbx/fs.h"
+#include "store.h"
 #include "util/buf.h"
 
 /** Prefix of the marker line a script prints to stderr before exiting. */
@@ -56,8 +57,12 @@ int sbx_fs_path_check(const char *path);
  *  NULL on ENOMEM. */
 char *sbx_fs_parent(const char *path);
 
-/** write_file / upload_file: stdin is the content, written with cat > P. */
-int sbx_fs_script_write(struct sbx_buf *out, const char *path);
+/** write_file / upload_file: stdin is the content, stored by the guarded
+ *  store of store.h: into the temporary named by @p c (beside P, with P's
+ *  mode and owner), renamed over P only when it holds c->len bytes with
+ *  c->sha256 (else EIO and no temporary left). A symlink, special file or
+ *  file with several links is written in place (and still checked). */
+int sbx_fs_script_write(struct sbx_buf *out, const char *path, const struct sbx_fs_store_check *c);
 /** read_file / download_file: the content on stdout (cat -- P). */
 int sbx_fs_script_read(struct sbx_buf *out, const char *path);
 /** mkdir -- P, or mkdir -p -- P. */
@@ -82,14 +87,17 @@ int sbx_fs_script_test(struct sbx_buf *out, const char *path, enum sbx_fs_test t
 int sbx_fs_script_rm(struct sbx_buf *out, const char *path, bool recursive);
 /** The script of write_files: the same for any files. Its stdin is, for
  *  each file in order, the head of sbx_fs_write_files_head() followed by
- *  the file's content. It stops at the first failure (the files before it
- *  are written); a marker then names the file as "at file N", from 1. */
-int sbx_fs_script_write_files(struct sbx_buf *out);
+ *  the file's content; each file is stored like write_file, through the
+ *  temporary ".sbx~" @p suffix N (N: its number, from 1; @p suffix is
+ *  lowercase hex). It stops at the first failure (the files before it are
+ *  written); a marker then names the file as "at file N", from 1. */
+int sbx_fs_script_write_files(struct sbx_buf *out, const char *suffix);
 /** Appends the head of one file to the stdin of write_files:
- *  "PLEN QLEN DLEN\n", then the path and its parent directory as raw bytes
- *  (each "./"-prefixed when it starts with '-'). 0, -SBX_EINVAL (no path,
- *  or NULL data with a length), -ENAMETOOLONG or -ENOMEM. */
-int sbx_fs_write_files_head(struct sbx_buf *out, const struct sbx_file_spec *f);
+ *  "PLEN QLEN DLEN SHA256\n", then the path and its parent directory as raw
+ *  bytes (each "./"-prefixed when it starts with '-'). 0, -SBX_EINVAL (no
+ *  path, NULL data with a length, or @p sha256 not 64 lowercase hex
+ *  digits), -ENAMETOOLONG or -ENOMEM. */
+int sbx_fs_write_files_head(struct sbx_buf *out, const struct sbx_file_spec *f, const char *sha256);
 
 /** Splits the output of sbx_fs_script_list() into a NULL-terminated array
  *  of names sorted bytewise (caller frees with sbx_strv_free). Returns 0,

@@ -3,8 +3,9 @@
  * fetch streams `cat` of the remote file into the descriptor as it arrives
  * (on the transport thread, with pwrite at a running offset), behind a small
  * header with the attributes and the validator; store streams the
- * descriptor as the session's stdin into `cat > TMP && mv TMP PATH` (or
- * `cat > PATH` in place). Neither holds a whole file in memory.
+ * descriptor as the session's stdin into the guarded store of fs/store.h
+ * (a temporary renamed over PATH only when its length and SHA-256 match),
+ * or `cat > PATH` in place. Neither holds a whole file in memory.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "rfs/call.h"
 #include "rfs/parse.h"
 #include "rfs/scripts.h"
-#include "util/rand.h"
+#include "util/log.h"
 
 /* pwrite all of d[0..n) at *off, advancing it. */
 static int put_all(int fd, uint64_t *off, const char *d, size_t n)
@@ -141,22 +142,43 @@ out:
 	return rc;
 }
 
+/* Parses the store's output: attributes, validator, what was checked. */
+static int store_parse(const struct rfs_call *c, struct sbx_rfs_attr *a, char *ret_validator,
+		       bool *ret_sha)
+{
+	const char *p = c->out.data ? c->out.data : "", *attr, *val, *chk;
+	size_t n = c->out.len, alen, vlen, clen;
+
+	if (!sbx_rfs_next_field(&p, &n, &attr, &alen) || !sbx_rfs_next_field(&p, &n, &val, &vlen) ||
+	    !sbx_rfs_next_field(&p, &n, &chk, &clen) || n != 0 || vlen >= SBX_RFS_VALIDATOR_MAX ||
+	    sbx_rfs_parse_attr(attr, alen, a) < 0)
+		return -SBX_EPROTO;
+	if (ret_validator) {
+		memcpy(ret_validator, val, vlen);
+		ret_validator[vlen] = '\0';
+	}
+	*ret_sha = clen == 6 && !memcmp(chk, "sha256", 6);
+	return 0;
+}
+
 int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
 		  struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
-	char what[SBX_FS_WHAT_MAX], suffix[17];
-	const char *p, *attr, *val;
+	struct sbx_fs_store_check chk = {0};
+	char what[SBX_FS_WHAT_MAX];
 	struct sbx_rfs_attr a;
 	struct rfs_call c;
-	size_t n, alen, vlen;
+	bool sha = false;
 	int rc;
 
 	sbx_fs_describe(what, sizeof(what), "write", path, NULL);
-	rc = sbx_rand_hex(suffix, 8);
+	/* the digest is taken before the session: what the sandbox checks is
+	 * exactly what the descriptor held when the store began */
+	rc = sbx_fs_store_suffix(&chk) ?: sbx_fs_store_digest_fd(&chk, fd, len);
 	if (rc == 0)
-		rc = sbx_rfs_script_store(&s, path, o, suffix);
+		rc = sbx_rfs_script_store(&s, path, o, &chk);
 	if (rc < 0) {
 		rfs_count_local_failure(r, SBX_RFS_OP_STORE);
 		rc = sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
@@ -167,22 +189,12 @@ int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 	c.in_len = len;
 	c.xfer_len = len;
 	rc = rfs_call_run(&c, err);
-	if (rc == 0) {
-		p = c.out.data ? c.out.data : "";
-		n = c.out.len;
-		if (!sbx_rfs_next_field(&p, &n, &attr, &alen) ||
-		    !sbx_rfs_next_field(&p, &n, &val, &vlen) || n != 0 ||
-		    vlen >= SBX_RFS_VALIDATOR_MAX || sbx_rfs_parse_attr(attr, alen, &a) < 0) {
-			rc = sbx_err_set(err, -SBX_EPROTO, 0, "%s: unexpected output", what);
-		} else {
-			if (ret)
-				*ret = a;
-			if (ret_validator) {
-				memcpy(ret_validator, val, vlen);
-				ret_validator[vlen] = '\0';
-			}
-		}
-	}
+	if (rc == 0 && store_parse(&c, &a, ret_validator, &sha) < 0)
+		rc = sbx_err_set(err, -SBX_EPROTO, 0, "%s: unexpected output", what);
+	if (rc == 0 && ret)
+		*ret = a;
+	if (rc == 0 && !sha)
+		sbx_debug("rfs store %s: no sha256sum in the sandbox, length checked only", what);
 	rfs_call_release(&c);
 out:
 	sbx_buf_release(&s);

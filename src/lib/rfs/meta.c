@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/errmap.h"
+#include "fs/store.h"
 #include "rfs/call.h"
 #include "rfs/parse.h"
 #include "rfs/scripts.h"
@@ -263,6 +264,21 @@ int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *si
 		 sbx_rfs_script_signal_env(&s, env_marker, sig_name), &s, &out, err);
 	if (rc == 0 && ret_count)
 		*ret_count = (unsigned)strtoul(out.data ? out.data : "0", NULL, 10);
+	sbx_buf_release(&out);
+	return rc;
+}
+
+int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
+{
+	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
+	unsigned n = 0;
+	int rc;
+
+	rc = run(r, SBX_RFS_OP_SWEEP, "sweep", sbx_fs_store_sweep_script(&s), &s, &out, err);
+	if (rc == 0 && sbx_fs_store_sweep_parse(out.data ? out.data : "", out.len, &n) < 0)
+		rc = sbx_err_set(err, -SBX_EPROTO, 0, "sweep: unexpected output from the sandbox");
+	if (rc == 0 && ret_removed)
+		*ret_removed = n;
 	sbx_buf_release(&out);
 	return rc;
 }

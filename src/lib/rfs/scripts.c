@@ -302,50 +302,47 @@ int sbx_rfs_script_read_range(struct sbx_buf *b, const char *path, uint64_t off,
 		    " count=", l, " status=none\n", END);
 }
 
-/* Directory part of an absolute path ("/" for "/x"). */
-static int dir_of(struct sbx_buf *b, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash == path ? sbx_buf_puts(b, "/")
-			     : sbx_buf_append(b, path, (size_t)(slash - path));
-}
+/* The attributes of a stored file, then what its check covered. */
+#define STORE_TAIL                                                                                 \
+	" -maxdepth 0 -printf '" SBX_RFS_ATTR_FMT "\\0" SBX_RFS_VALID_FMT "\\0'\n"                 \
+	"printf '%s\\0' \"${sbxs_v:-none}\"\n"
 
 int sbx_rfs_script_store(struct sbx_buf *b, const char *path, const struct sbx_rfs_store_opts *o,
-			 const char *tmp_suffix)
+			 const struct sbx_fs_store_check *chk)
 {
-	struct sbx_buf tmp = SBX_BUF_INIT;
+	struct sbx_buf tmp = SBX_BUF_INIT, args = SBX_BUF_INIT;
 	int r;
 
-	if (abs_path(path) || !o || !tmp_suffix || !*tmp_suffix || strchr(tmp_suffix, '/'))
+	if (abs_path(path) || !o || !chk)
 		return -EINVAL;
-	r = dir_of(&tmp, path);
+	r = sbx_fs_store_tmp_path(&tmp, path, chk->suffix) ?: sbx_fs_store_check_args(&args, chk);
 	if (!r)
-		r = sbx_buf_printf(&tmp, "%s.sbx~%s", tmp.len > 1 ? "/" : "", tmp_suffix);
-	if (!r)
-		r = emit(b, PREAMBLE "umask 077\nif [ -d ", Q(path), " ]; then m EISDIR; fi\n",
-			 END);
+		r = emit(b, PREAMBLE "umask 077\nif [ -d ", Q(path), " ]; then m EISDIR; fi\n", END)
+			?: sbx_fs_store_helpers(b);
 	if (!r && !o->in_place) {
-		r = emit(b, "t=", Q(tmp.data), "\nif (set -C; : > \"$t\") 2>/dev/null; then\n",
-			 "  if cat > \"$t\"; then :; else rm -f -- \"$t\"; exit 1; fi\n", END);
-		if (!r)
-			r = emit(b, "  (\n", END) ?: apply_attrs(b, "\"$t\"", &o->attrs, true);
+		/* the temporary is registered in the journal and removed on any
+		 * failure; only a complete, verified one is renamed (fs/store.h) */
+		r = emit(b, "t=", Q(tmp.data), "\nif sbxs_begin \"$t\"; then\n",
+			 "  sbxs_recv \"$t\" || { sbxs_drop; exit 1; }\n  (\n", END)
+			?: apply_attrs(b, "\"$t\"", &o->attrs, true);
 		/* in a subshell, each "|| exit 1" of apply_attrs only leaves the
-		 * subshell, so that $t is removed on any failure */
+		 * subshell, so that the temporary is dropped on any failure */
 		if (!r)
-			r = emit(b, "  :\n  ) || { rm -f -- \"$t\"; exit 1; }\n  mv -f -- \"$t\" ",
-				 Q(path), " || { rm -f -- \"$t\"; exit 1; }\nelse\n", END);
+			r = emit(b, "  :\n  ) || { sbxs_drop; exit 1; }\n  sbxs_commit \"$t\" ",
+				 Q(path), args.data, "\nelse\n", END);
 	}
+	/* in place (hard links) cannot keep the old content; it still
+	 * reports a short store */
 	if (!r)
-		r = emit(b, "  cat > ", Q(path), " || exit 1\n", END)
+		r = emit(b, "  sbxs_recv ", Q(path), " || exit 1\n  sbxs_check ", Q(path),
+			 args.data, " || sbxs_die \"$sbxs_why\"\n", END)
 			?: apply_attrs_path(b, path, &o->attrs, true);
 	if (!r && !o->in_place)
 		r = emit(b, "fi\n", END);
 	if (!r)
-		r = emit(b, "find ", Q(path),
-			 " -maxdepth 0 -printf '" SBX_RFS_ATTR_FMT "\\0" SBX_RFS_VALID_FMT "\\0'\n",
-			 END);
+		r = emit(b, "find ", Q(path), STORE_TAIL, END);
 	sbx_buf_release(&tmp);
+	sbx_buf_release(&args);
 	return r;
 }
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fs/store.h"
 #include "sbx/rfs.h"
 #include "util/buf.h"
 
@@ -39,9 +40,14 @@ int sbx_rfs_script_statfs(struct sbx_buf *b, const char *path);
 /* validator: NULL for an unconditional fetch. */
 int sbx_rfs_script_fetch(struct sbx_buf *b, const char *path, const char *validator);
 int sbx_rfs_script_read_range(struct sbx_buf *b, const char *path, uint64_t off, uint64_t len);
-/* tmp_suffix: a random [0-9a-f] string naming the temporary file. */
+/* The guarded store of fs/store.h: the content (stdin) goes to a
+ * temporary named by chk->suffix, registered in the journal, and is renamed
+ * over path only when it holds chk->len bytes with chk->sha256 (in place
+ * when o->in_place: then only checked). Prints the attributes, the
+ * validator and what the check covered ("sha256" or "length"), each
+ * NUL-terminated. */
 int sbx_rfs_script_store(struct sbx_buf *b, const char *path, const struct sbx_rfs_store_opts *o,
-			 const char *tmp_suffix);
+			 const struct sbx_fs_store_check *chk);
 int sbx_rfs_script_signal_env(struct sbx_buf *b, const char *env_marker, const char *sig_name);
 
 #endif
