@@ -101,7 +101,7 @@ int ctl_cmd_next(const char **p, const char *end, bool job, struct ctl_cmd *cmd)
 {
 	const struct verb_def *d;
 	const char *line;
-	bool has_arg;
+	bool has_arg = false;
 	size_t n;
 
 	memset(cmd, 0, sizeof(*cmd));
