@@ -98,9 +98,10 @@ END_TEST
 
 START_TEST(top_bad_lines)
 {
-	static const char *const bad[] = {"delete now",	   "drop-caches x",  "wait-ready 0",
-					  "wait-ready -3", "wait-ready 1e9", "run ls",
-					  "kill",	   "cwd /",	     "bogus"};
+	static const char *const bad[] = {
+	    "delete now",	    "drop-caches x", "wait-ready 0",   "wait-ready -3",
+	    "wait-ready 1e9",	    "run ls",	     "wait-ready nan", "wait-ready -nan",
+	    "wait-ready nanait-re", "kill",	     "cwd /",	       "bogus"};
 	struct tc t;
 	size_t i;
 

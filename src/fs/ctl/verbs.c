@@ -59,7 +59,7 @@ static void check_arg(struct ctl_cmd *cmd)
 	switch (cmd->verb) {
 	case CTL_V_WAIT_READY:
 		t = strtod(cmd->arg, NULL);
-		if (t <= 0 || t > CTL_WAIT_READY_MAX)
+		if (!(t > 0 && t <= CTL_WAIT_READY_MAX)) /* NaN too */
 			cmd->err = -EINVAL;
 		cmd->seconds = t;
 		break;
