@@ -10,6 +10,8 @@ PKGS=(
 	check
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
+	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
+	clang-14 libclang-rt-14-dev
 )
 
 missing=()
