@@ -88,7 +88,7 @@ report() {
 	fi
 	art=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -n 1 | sed 's/.* to //')
 	printf 'FAIL %-12s exit %s: %s\n' "$name" "$rc" \
-		"$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|Assertion|deadly signal' "$log" || echo 'see the log')"
+		"$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|no such target' "$log" || echo 'see the log')"
 	[ -n "$art" ] && echo "     input: $art"
 	sed -n '/^==[0-9]*==ERROR\|runtime error:/,/^SUMMARY/p' "$log" | head -n 40 | sed 's/^/     /'
 	return 1
@@ -98,7 +98,7 @@ start=$(date +%s)
 running=0
 for t in $targets; do
 	if [ ! -x "$BUILD/tests/fuzz/fuzz_$t" ]; then
-		echo "fuzz.sh: no target fuzz_$t" >&2
+		echo "no such target: fuzz_$t" >"$TMP/$t.log"
 		echo 1 >"$TMP/$t.rc"
 		continue
 	fi
