@@ -3,7 +3,9 @@
 #   1. scripts/setup.sh (installs what is missing)
 #   2. release build + unit tests (ctest)
 #   3. ASan+UBSan build + unit tests
-#   4. end-to-end tests (real sbxd, real sandboxes) against the release build
+#   4. fuzzing: every libFuzzer target of tests/fuzz for FUZZ_SECONDS (20)
+#      under ASan+UBSan (scripts/fuzz.sh, two at a time: under 4 minutes)
+#   5. end-to-end tests (real sbxd, real sandboxes) against the release build
 # Usage: scripts/test.sh [--unit-only|--e2e-only]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +24,8 @@ if [ "$MODE" != --e2e-only ]; then
 	echo "== unit tests under ASan + UBSan"
 	(cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -L unit) || failed=1
+	echo "== fuzzing (libFuzzer, ASan + UBSan)"
+	"$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}" || failed=1
 fi
 if [ "$MODE" != --unit-only ]; then
 	[ -x "$ROOT/build/sbx" ] || "$ROOT/scripts/build.sh" "$ROOT/build"

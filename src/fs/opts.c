@@ -199,11 +199,17 @@ static int check(struct sbxfs_opts *o)
 			o->transport);
 		return -EINVAL;
 	}
-	if (o->attr_timeout < 0 || o->entry_timeout < 0 || o->negative_timeout < 0 ||
-	    o->dir_cache_timeout < 0 || o->op_timeout <= 0 || o->max_threads < 1 ||
+	/* written so that NaN fails too */
+	if (!(o->attr_timeout >= 0 && o->attr_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->entry_timeout >= 0 && o->entry_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->negative_timeout >= 0 && o->negative_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->dir_cache_timeout >= 0 && o->dir_cache_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->op_timeout > 0 && o->op_timeout <= SBXFS_TIMEOUT_MAX) || o->max_threads < 1 ||
 	    o->max_threads > 1024 || o->data_cache_mb < 0) {
-		fprintf(stderr, "sbxfs: a timeout or data_cache is negative, or max_threads is "
-				"out of 1..1024\n");
+		fprintf(stderr,
+			"sbxfs: a timeout is not a number of seconds in 0..%.0f, "
+			"data_cache is negative, or max_threads is out of 1..1024\n",
+			SBXFS_TIMEOUT_MAX);
 		return -EINVAL;
 	}
 	return 0;

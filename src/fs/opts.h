@@ -61,8 +61,11 @@ struct sbxfs_opts {
 #define SBXFS_DEF_NEGATIVE_TIMEOUT  0.0
 #define SBXFS_DEF_DIR_CACHE_TIMEOUT 5.0
 #define SBXFS_DEF_OP_TIMEOUT	    60.0
-#define SBXFS_DEF_MAX_THREADS	    16
-#define SBXFS_DEF_DATA_CACHE_MB	    256
+/* Longest timeout accepted (one year): a deadline in milliseconds must fit
+ * an int64_t. NaN and infinity are refused. */
+#define SBXFS_TIMEOUT_MAX	31536000.0
+#define SBXFS_DEF_MAX_THREADS	16
+#define SBXFS_DEF_DATA_CACHE_MB 256
 
 /* Parses args (argv[0] included). On success returns 0, fills *o, and leaves
  * in args what libfuse must see (argv[0], options it knows, -f/-d handled by

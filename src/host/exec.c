@@ -20,6 +20,7 @@
 
 #include "host/child.h"
 #include "host/daemon.h"
+#include "host/exec_msg.h"
 #include "host/http/ws_frame.h"
 #include "host/runtime/nsexec.h"
 #include "host/runtime/sandbox.h"
@@ -27,8 +28,6 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
-
-#define MAX_ARGC 4096
 
 enum {
 	GRPC_INVALID_ARGUMENT = 3,
@@ -278,14 +277,10 @@ static void on_stdin_writable(struct sbx_watch *w, uint32_t events)
 }
 
 /* body.stdin of a message: data (standard base64) and close. */
-static void feed_stdin(struct sbx_exec *e, json_object *o)
+static void feed_stdin(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 {
-	json_object *data = sbx_json_get(o, "body.stdin.data");
-
-	if (data && json_object_is_type(data, json_type_string) && e->fd[0] >= 0) {
-		const char *s = json_object_get_string(data);
-		size_t n = (size_t)json_object_get_string_len(data);
-		int r = sbx_b64_decode(&e->inq, s, n);
+	if (m->stdin_b64 && e->fd[0] >= 0) {
+		int r = sbxd_exec_msg_stdin(m, &e->inq);
 
 		if (r < 0) {
 			send_error(e, GRPC_INVALID_ARGUMENT,
@@ -293,7 +288,7 @@ static void feed_stdin(struct sbx_exec *e, json_object *o)
 			return;
 		}
 	}
-	if (sbx_json_bool(o, "body.stdin.close", false))
+	if (m->stdin_close)
 		e->in_close_req = true;
 	pump_stdin(e);
 }
@@ -314,50 +309,15 @@ static void on_child_exit(struct sbx_child *c, int wstatus)
 }
 
 /* The id of the first message (or the query) -> the sandbox's service. */
-static struct sbx_svc *resolve(struct sbx_exec *e, json_object *o)
+static struct sbx_svc *resolve(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 {
-	const char *id = sbx_json_str(o, "id"), *type = sbx_json_str(o, "idType");
-	bool by_service = e->q_is_service;
+	const char *id;
+	bool by_service;
 
-	if (!type)
-		type = sbx_json_str(o, "id_type");
-	if (!id || !*id)
-		id = e->qid;
-	else if (!type)
-		by_service = false;
-	if (type)
-		by_service = !strcmp(type, "SERVICE_ID");
-	if (!*id)
+	if (!sbxd_exec_msg_target(m, e->qid, e->q_is_service, &id, &by_service))
 		return NULL;
 	return by_service ? sbx_store_svc(&e->d->store, id)
 			  : sbx_store_svc_by_inst(&e->d->store, id);
-}
-
-/* body.command as a NULL-terminated argv of borrowed strings, or NULL. */
-static char **command_argv(json_object *o)
-{
-	json_object *cmd = sbx_json_get(o, "body.command");
-	size_t n, i;
-	char **argv;
-
-	if (!cmd || !json_object_is_type(cmd, json_type_array))
-		return NULL;
-	n = json_object_array_length(cmd);
-	if (!n || n > MAX_ARGC)
-		return NULL;
-	argv = calloc(n + 1, sizeof(char *));
-	for (i = 0; argv && i < n; i++) {
-		json_object *a = json_object_array_get_idx(cmd, i);
-
-		if (!json_object_is_type(a, json_type_string) ||
-		    strlen(json_object_get_string(a)) != (size_t)json_object_get_string_len(a) ||
-		    (i == 0 && !json_object_get_string_len(a))) {
-			free(argv);
-			return NULL;
-		}
-		argv[i] = (char *)json_object_get_string(a);
-	}
-	return argv;
 }
 
 /* PATH, HOME, LANG, HOSTNAME, then the service env (which wins). */
@@ -417,9 +377,9 @@ static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **arg
 	return r;
 }
 
-static void start(struct sbx_exec *e, json_object *o)
+static void start(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 {
-	struct sbx_svc *v = resolve(e, o);
+	struct sbx_svc *v = resolve(e, m);
 	char **argv = NULL, msg[128];
 	pid_t target;
 	int r;
@@ -435,7 +395,7 @@ static void start(struct sbx_exec *e, json_object *o)
 		send_error(e, GRPC_FAILED_PRECONDITION, msg);
 		return;
 	}
-	argv = command_argv(o);
+	argv = sbxd_exec_msg_argv(m);
 	if (!argv) {
 		send_error(e, GRPC_INVALID_ARGUMENT,
 			   "body.command (a non-empty array of strings) is required in the first "
@@ -451,27 +411,25 @@ static void start(struct sbx_exec *e, json_object *o)
 	}
 	e->started = true;
 	watch_outputs(e, true);
-	feed_stdin(e, o);
+	feed_stdin(e, m);
 }
 
 static void on_message(void *user, int opcode, const uint8_t *data, size_t len)
 {
 	struct sbx_exec *e = user;
-	json_object *o = NULL;
+	struct sbxd_exec_msg m;
 
 	if (e->finished)
 		return;
-	if (sbx_json_parse((const char *)data, len, &o) < 0 ||
-	    !json_object_is_type(o, json_type_object)) {
-		sbx_json_put(o);
+	if (sbxd_exec_msg_parse(data, len, &m) < 0) {
 		send_error(e, GRPC_INVALID_ARGUMENT, "a message must be one JSON object");
 		return;
 	}
 	if (!e->started)
-		start(e, o);
+		start(e, &m);
 	else if (!e->exited)
-		feed_stdin(e, o);
-	sbx_json_put(o);
+		feed_stdin(e, &m);
+	sbxd_exec_msg_release(&m);
 }
 
 static void on_drain(void *user)

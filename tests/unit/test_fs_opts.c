@@ -181,6 +181,32 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* a timeout must be a number a deadline can be computed from: no NaN, no
+ * infinity, nothing whose milliseconds overflow an int64_t */
+START_TEST(timeouts_are_finite)
+{
+	static const char *const bad[] = {
+	    "attr_timeout=nan",	    "entry_timeout=-nan",
+	    "negative_timeout=inf", "dir_cache_timeout=1e300",
+	    "op_timeout=nan",	    "op_timeout=inf",
+	    "op_timeout=0",	    "attr_timeout=31536001",
+	};
+	const char *argv[] = {"sbxfs", "-o", NULL, "box", "/tmp", NULL};
+	struct fuse_args args;
+	struct sbxfs_opts o;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		argv[2] = bad[i];
+		ck_assert_msg(parse(&o, &args, argv) == -EINVAL, "%s", bad[i]);
+		sbxfs_opts_release(&o), fuse_opt_free_args(&args);
+	}
+	argv[2] = "attr_timeout=31536000,op_timeout=0.5,negative_timeout=0";
+	ck_assert_int_eq(parse(&o, &args, argv), 0);
+	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
+}
+END_TEST
+
 static char dir[64];
 
 static void write_file(const char *name, const char *data)
@@ -262,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, allow_other_forces_permissions);
 	tcase_add_test(tc, debug_implies_foreground);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, timeouts_are_finite);
 	tcase_add_test(tc, credentials);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -5,6 +5,7 @@
  * (never sbx_sandbox_secret(), never the API token).
  */
 #include "fs/ctl/ctl_int.h"
+#include "fs/ctl/verbs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,90 +129,44 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     jobs, running);
 }
 
-/* Next line of [*p, end): its start and length (no '\n', no trailing '\r'
- * or blanks); false at the end. */
-static bool next_line(const char **p, const char *end, const char **ret, size_t *ret_len)
-{
-	const char *s = *p, *nl;
-	size_t n;
-
-	if (s >= end)
-		return false;
-	nl = memchr(s, '\n', (size_t)(end - s));
-	n = nl ? (size_t)(nl - s) : (size_t)(end - s);
-	*p = nl ? nl + 1 : end;
-	while (n && strchr("\r \t", s[n - 1]))
-		n--;
-	*ret = s;
-	*ret_len = n;
-	return true;
-}
-
-/* Is the line "verb" or "verb ARG"? *arg gets ARG (or NULL). */
-static bool verb_is(const char *line, size_t n, const char *verb, char **arg)
-{
-	size_t vl = strlen(verb);
-
-	*arg = NULL;
-	if (n < vl || memcmp(line, verb, vl) || (n > vl && line[vl] != ' '))
-		return false;
-	if (n > vl + 1)
-		*arg = strndup(line + vl + 1, n - vl - 1);
-	return true;
-}
-
-static int wait_ready(struct sbx_fs *fs, const char *arg)
+static int wait_ready(struct sbx_fs *fs, double t)
 {
 	struct sbx_err err = {0};
-	double t = arg ? strtod(arg, NULL) : 300;
 
-	if (t <= 0 || t > 86400)
-		return -EINVAL;
 	return fs_check_alive(fs) ?: sbx_sandbox_wait_ready(fs->sb, t, 1.0, &err);
 }
 
 int ctl_verbs(struct ctl *c, const char *buf, size_t size)
 {
 	struct sbx_fs *fs = c->fs;
-	const char *p = buf, *end = buf + size, *line;
+	const char *p = buf, *end = buf + size;
 	struct sbx_err err = {0};
-	size_t n;
-	char *arg = NULL;
-	int r = 0;
+	struct ctl_cmd cmd;
+	int r = 0, k;
 
-	while (!r && next_line(&p, end, &line, &n)) {
-		if (n == 0)
-			continue;
-		if (verb_is(line, n, "wait-ready", &arg)) {
-			r = wait_ready(fs, arg);
-		} else if (verb_is(line, n, "delete", &arg) && !arg) {
+	while (!r && (k = ctl_cmd_next(&p, end, false, &cmd)) != 0) {
+		if (k < 0)
+			return k;
+		switch (cmd.verb) {
+		case CTL_V_WAIT_READY: r = cmd.err ?: wait_ready(fs, cmd.seconds); break;
+		case CTL_V_DELETE:
 			r = fs_check_alive(fs) ?: sbx_sandbox_delete(fs->sb, &err);
 			if (r == 0)
 				__atomic_store_n(&fs->deleted, 1, __ATOMIC_RELEASE);
-		} else if (verb_is(line, n, "drop-caches", &arg) && !arg) {
-			fs_drop_caches(fs);
-		} else {
-			r = -EINVAL;
+			break;
+		case CTL_V_DROP_CACHES: fs_drop_caches(fs); break;
+		default: r = -EINVAL; break;
 		}
-		free(arg);
-		arg = NULL;
+		ctl_cmd_release(&cmd);
 	}
 	return r;
 }
 
-/* env KEY=VALUE: KEY must be a shell name. */
+/* env KEY=VALUE (KEY checked by verbs.c). */
 static int add_env(struct job *j, const char *kv)
 {
-	const char *eq = strchr(kv, '=');
 	char **v, *copy;
-	size_t i;
 
-	if (!eq || eq == kv)
-		return -EINVAL;
-	for (i = 0; kv + i < eq; i++)
-		if (!(kv[i] == '_' || (kv[i] >= 'A' && kv[i] <= 'Z') ||
-		      (kv[i] >= 'a' && kv[i] <= 'z') || (i && kv[i] >= '0' && kv[i] <= '9')))
-			return -EINVAL;
 	if (j->n_env >= 256)
 		return -E2BIG;
 	copy = strdup(kv);
@@ -226,64 +181,57 @@ static int add_env(struct job *j, const char *kv)
 }
 
 /* cwd, env and timeout: only before the start. ctl->lock held. */
-static int job_setting(struct ctl *c, struct job *j, const char *line, size_t n)
+static int job_setting(struct ctl *c, struct job *j, struct ctl_cmd *cmd)
 {
-	char *arg = NULL, *end;
-	double t;
-	int r = -EINVAL;
+	int r = cmd->err;
 
 	if (j->state != JOB_PENDING)
 		return -EBUSY;
-	if (verb_is(line, n, "cwd", &arg) && arg) {
+	if (r)
+		return r;
+	switch (cmd->verb) {
+	case CTL_V_CWD:
 		free(j->cwd);
 		j->cwd = NULL;
-		if (arg[0] == '/') {
-			j->cwd = arg;
-			arg = NULL;
-			r = 0;
+		if (cmd->arg[0] == '/') {
+			j->cwd = cmd->arg;
+			cmd->arg = NULL;
 		} else {
 			/* relative to the mounted directory */
 			struct sbx_buf b = SBX_BUF_INIT;
 
-			r = sbx_buf_printf(&b, "%s/%s", c->fs->root, arg);
+			r = sbx_buf_printf(&b, "%s/%s", c->fs->root, cmd->arg);
 			j->cwd = r ? NULL : sbx_buf_detach(&b, NULL);
 			sbx_buf_release(&b);
 		}
-	} else if (verb_is(line, n, "env", &arg) && arg) {
-		r = add_env(j, arg);
-	} else if (verb_is(line, n, "timeout", &arg) && arg) {
-		t = strtod(arg, &end);
-		if (!*end && t >= 0 && t <= 31 * 86400)
-			j->timeout_s = t, r = 0;
+		return r;
+	case CTL_V_ENV: return add_env(j, cmd->arg);
+	case CTL_V_TIMEOUT: j->timeout_s = cmd->seconds; return 0;
+	default: return -EINVAL;
 	}
-	free(arg);
-	return r;
 }
 
 int ctl_job_verbs(struct ctl *c, struct job *j, const char *buf, size_t size)
 {
-	const char *p = buf, *end = buf + size, *line;
-	char *arg = NULL;
-	size_t n;
-	int r = 0;
+	const char *p = buf, *end = buf + size;
+	struct ctl_cmd cmd;
+	int r = 0, k;
 
-	while (!r && next_line(&p, end, &line, &n)) {
-		if (n == 0)
-			continue;
-		if (n >= 4 && !memcmp(line, "run ", 4)) {
-			/* the command is the rest of the write, newlines included */
-			return job_run(c, j, line + 4, (size_t)(end - line) - 4);
-		} else if (verb_is(line, n, "kill", &arg) && !arg) {
+	while (!r && (k = ctl_cmd_next(&p, end, true, &cmd)) != 0) {
+		if (k < 0)
+			return k;
+		if (cmd.verb == CTL_V_RUN) {
+			r = job_run(c, j, cmd.run, cmd.run_len);
+		} else if (cmd.verb == CTL_V_KILL) {
 			r = job_kill(c, j);
-		} else if (verb_is(line, n, "signal", &arg) && arg) {
-			r = job_signal(c, j, arg);
+		} else if (cmd.verb == CTL_V_SIGNAL) {
+			r = job_signal(c, j, cmd.arg);
 		} else {
 			pthread_mutex_lock(&c->lock);
-			r = job_setting(c, j, line, n);
+			r = job_setting(c, j, &cmd);
 			pthread_mutex_unlock(&c->lock);
 		}
-		free(arg);
-		arg = NULL;
+		ctl_cmd_release(&cmd);
 	}
 	return r;
 }

@@ -1,0 +1,63 @@
+/* fuzz_http_parse.c - sbxd's HTTP/1.x request head parser
+ * (src/host/http/http_parse.c) on arbitrary bytes from a client.
+ *
+ * The input is what a connection has received so far. Every prefix the
+ * server would try is parsed too (the server reparses from the start as
+ * bytes arrive), and on a parsed head the lookups the router does run on it:
+ * headers, Connection tokens, and query parameters.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/http/http_parse.h"
+
+/* The lookups sbxd makes on a parsed request. */
+static void use(const struct sbx_http_req *req)
+{
+	static const char *const keys[] = {"id", "idType", "name", "limit", "offset", ""};
+	char out[256];
+	size_t i;
+
+	sbx_http_header(req, "Authorization");
+	sbx_http_header(req, "Sec-WebSocket-Key");
+	sbx_http_header_has_token(req, "Connection", "upgrade");
+	sbx_http_header_has_token(req, "Upgrade", "websocket");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		sbx_http_query_get(req->query, keys[i], out, sizeof(out));
+		sbx_http_query_get(req->query, keys[i], out, 2);
+	}
+	sbx_http_reason(req->error_status);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sbx_http_req req;
+	char *buf;
+	int r;
+
+	/* the server hands the parser its own buffer: no terminating NUL */
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	memset(&req, 0, sizeof(req));
+	r = sbx_http_parse_head(buf, size, &req);
+	if (r > 0) {
+		if ((size_t)r != req.head_len || req.head_len > size)
+			abort();
+		use(&req);
+		sbx_http_req_release(&req);
+		/* a shorter input that still holds the whole head parses alike */
+		memset(&req, 0, sizeof(req));
+		if (sbx_http_parse_head(buf, (size_t)r, &req) != r)
+			abort();
+	} else if (r < 0) {
+		if (req.error_status < 400 || req.error_status > 599)
+			abort();
+	}
+	sbx_http_req_release(&req);
+	free(buf);
+	return 0;
+}
