@@ -263,7 +263,7 @@ void sbx_cg_create(const struct sbx_cg_root *root, const char *id, const struct 
 	}
 }
 
-void sbx_cg_join(const struct sbx_cg *cg, int pid)
+int sbx_cg_join(const struct sbx_cg *cg, int pid)
 {
 	char v[24];
 	size_t j, n = 0;
@@ -279,14 +279,17 @@ void sbx_cg_join(const struct sbx_cg *cg, int pid)
 		v[j] = tmp[n - 1 - j];
 	v[n] = '\0';
 	for (j = 0; j < cg->n; j++) {
-		int fd = open(cg->procs[j], O_WRONLY | O_CLOEXEC);
+		int fd = open(cg->procs[j], O_WRONLY | O_CLOEXEC), r = 0;
 
-		if (fd >= 0) {
-			ssize_t w = write(fd, v, n);
-			(void)w;
-			close(fd);
-		}
+		if (fd < 0)
+			return -errno;
+		if (write(fd, v, n) != (ssize_t)n)
+			r = errno ? -errno : -EIO;
+		close(fd);
+		if (r < 0)
+			return r;
 	}
+	return 0;
 }
 
 int sbx_cg_kill_all(const struct sbx_cg *cg)

@@ -41,8 +41,10 @@ void sbx_cg_create(const struct sbx_cg_root *root, const char *id, const struct 
 		   int ncpu, struct sbx_cg *cg, void (*note)(void *, const char *), void *arg);
 
 /* Writes pid into every group of cg (used by a forked child for itself).
- * Only async-signal-safe calls. */
-void sbx_cg_join(const struct sbx_cg *cg, int pid);
+ * Only async-signal-safe calls. 0, or -errno for the first group that could
+ * not be joined: the caller must then not run anything of the sandbox's,
+ * which would escape the sandbox's limits. */
+int sbx_cg_join(const struct sbx_cg *cg, int pid);
 
 /* SIGKILLs every process in the groups. Returns how many were signalled. */
 int sbx_cg_kill_all(const struct sbx_cg *cg);

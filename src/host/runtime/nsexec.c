@@ -134,14 +134,14 @@ static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
 	int r;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (x->cg)
-		sbx_cg_join(x->cg, (int)getpid());
 	setsid();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(126);
+	if (x->cg && (r = sbx_cg_join(x->cg, (int)getpid())) < 0)
+		die("cannot join the sandbox's cgroups", -r, 126);
 	/* this is a copy of sbxd's memory: never readable by the sandbox */
 	prctl(PR_SET_DUMPABLE, 0);
 	r = enter(x);

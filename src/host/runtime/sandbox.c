@@ -524,6 +524,14 @@ static int args_memfd(const struct argv *a)
  * info pipe, 4 the arguments, 6 the seccomp filter. */
 enum { FD_INFO, FD_CON, FD_ARGS, FD_SECCOMP, FD_N };
 
+/* Ends the bwrap child with msg on its console (the sandbox's error). */
+static void fail_child(const char *msg)
+{
+	if (write(2, msg, strlen(msg)) < 0)
+		_exit(126);
+	_exit(126);
+}
+
 /* In the forked child: cgroups, signals, fds; then the sandbox's user
  * namespace, and exec bwrap as its root. The fds are first moved above 9
  * so no dup2() clobbers another. */
@@ -534,7 +542,6 @@ static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[
 	sigset_t none;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	sbx_cg_join(&sb->cg, (int)getpid());
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -546,13 +553,10 @@ static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[
 	    dup2(hi[FD_CON], 2) < 0 || dup2(hi[FD_INFO], 3) < 0 || dup2(hi[FD_ARGS], 4) < 0 ||
 	    dup2(hi[FD_SECCOMP], 6) < 0)
 		_exit(126);
-	if (sbx_userns_enter(sb->userns_fd) < 0) {
-		static const char msg[] = "sbxd: cannot enter the sandbox's user namespace\n";
-
-		if (write(2, msg, sizeof(msg) - 1) < 0)
-			_exit(126);
-		_exit(126);
-	}
+	if (sbx_cg_join(&sb->cg, (int)getpid()) < 0)
+		fail_child("sbxd: cannot join the sandbox's cgroups\n");
+	if (sbx_userns_enter(sb->userns_fd) < 0)
+		fail_child("sbxd: cannot enter the sandbox's user namespace\n");
 	execve(argv[0], (char *const *)argv, envp);
 	_exit(127);
 }
