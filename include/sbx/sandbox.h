@@ -93,6 +93,14 @@ bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb);
 /** Deletes the service, then the app (back to back, like the SDK). */
 int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err);
 
+/** After sbx_sandbox_delete(): waits until the control plane no longer has
+ *  the service (404, or status DELETED), polling with the back-off of
+ *  sbx_sandbox_wait_ready(). Deletion is asynchronous in the API (the
+ *  service is DELETING while its instance stops), so a caller that needs
+ *  the name free again, or the sandbox gone from listings, waits here.
+ *  -SBX_ETIMEDOUT after @p timeout_s seconds. */
+int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sbx_err *err);
+
 /** Frees the handle (not the sandbox). Accepts NULL. */
 void sbx_sandbox_free(struct sbx_sandbox *sb);
 

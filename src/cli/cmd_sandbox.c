@@ -263,6 +263,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* How long rm waits for the control plane to finish a deletion. */
+#define RM_WAIT_S 120.0
+
 int cmd_rm(struct cli *cli, int argc, char **argv)
 {
 	int i, rc = 0, n = 0;
@@ -280,6 +283,10 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		r = sbx_sandbox_delete(sb, &err);
+		/* like docker rm: return once it is gone, so the name is free
+		 * and ls no longer shows it */
+		if (r == 0)
+			r = sbx_sandbox_wait_deleted(sb, RM_WAIT_S, &err);
 		if (r < 0)
 			rc = cli_fail(&err, r, argv[i]);
 		else

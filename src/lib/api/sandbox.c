@@ -706,6 +706,34 @@ int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err)
 	return delete_ids(sb->c, sb->id, sb->app_id, err);
 }
 
+int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sbx_err *err)
+{
+	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), left, wait_ms = 20;
+	struct sbx_service_info svc;
+	bool gone;
+	int r;
+
+	for (;;) {
+		memset(&svc, 0, sizeof(svc));
+		r = service_get(sb->c, sb->id, &svc, err);
+		if (r == -SBX_ENOTFOUND)
+			return 0;
+		gone = r == 0 && !strcmp(svc.status, "DELETED");
+		sbx_service_info_release(&svc);
+		if (gone)
+			return 0;
+		if (r < 0 && permanent(r))
+			return r;
+		left = end - sbx_now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(left < wait_ms ? left : wait_ms);
+		wait_ms = wait_ms * 2 < 1000 ? wait_ms * 2 : 1000;
+	}
+	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "sandbox %s still being deleted after %.1f s",
+			   sb->id, timeout_s);
+}
+
 /* ---- accessors ---- */
 
 const char *sbx_sandbox_id(const struct sbx_sandbox *sb)
