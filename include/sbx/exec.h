@@ -87,6 +87,10 @@ struct sbx_exec_cbs {
 	/** @p r is borrowed for the duration of the call (no collected data in
 	 *  the asynchronous form). */
 	void (*on_done)(void *ud, const struct sbx_exec_result *r);
+	/** Asynchronous form: stdin bytes left the queue; @p pending is what
+	 *  sbx_exec_stdin_pending() would say now. Lets a writer that keeps a
+	 *  bounded window wait for an event instead of polling. */
+	void (*on_stdin_sent)(void *ud, size_t pending);
 };
 
 /** Runs a command and waits for it. Returns 0 when the command ran to an

@@ -294,7 +294,8 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	struct sbx_exec_cbs cbs = {on_stdout, on_stderr, on_done};
+	struct sbx_exec_cbs cbs = {
+	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
 	struct exec_args a = {0};
 	struct exec_ctx x = {.done_fd = -1};
 	struct sbx_sandbox *sb = NULL;

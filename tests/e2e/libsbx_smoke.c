@@ -232,7 +232,7 @@ static void t_concurrent(struct sbx_sandbox *sb)
 	int f0 = failures;
 	static struct async_ctx c;
 	static struct slot_ud uds[50];
-	struct sbx_exec_cbs cbs = {a_out2, NULL, a_done};
+	struct sbx_exec_cbs cbs = {.on_stdout = a_out2, .on_done = a_done};
 	char cmds[50][64];
 	double t0 = now_s();
 	int i, ok = 0, started = 0;
@@ -272,7 +272,7 @@ static void t_async_stdin_cancel(struct sbx_sandbox *sb)
 	int f0 = failures;
 	static struct async_ctx c;
 	static struct slot_ud u0 = {&c, 0}, u1 = {&c, 1};
-	struct sbx_exec_cbs cbs = {a_out2, NULL, a_done};
+	struct sbx_exec_cbs cbs = {.on_stdout = a_out2, .on_done = a_done};
 	struct sbx_exec_opts o = {.command = "wc -c", .stdin_open = true, .timeout_s = 60};
 	struct sbx_exec_opts s = {.command = "sleep 100", .timeout_s = 60};
 	struct sbx_exec *e = NULL, *k = NULL;

@@ -163,11 +163,16 @@ static int next_frame_locked(struct sbx_exec *e, struct sbx_buf *out)
 static int on_writable(void *ud, struct sbx_buf *out)
 {
 	struct sbx_exec *e = ud;
+	size_t before, after;
 	int r;
 
 	pthread_mutex_lock(&e->c->lock);
+	before = e->q.len - e->q_off;
 	r = next_frame_locked(e, out);
+	after = e->q.len - e->q_off;
 	pthread_mutex_unlock(&e->c->lock);
+	if (after < before && e->cbs.on_stdin_sent)
+		e->cbs.on_stdin_sent(e->ud, after);
 	return r;
 }
 
@@ -459,7 +464,8 @@ static int run_once(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
 		    struct sbx_err *err, bool *got_data)
 {
 	struct sync_ctx s = {.user = cbs, .user_ud = ud};
-	struct sbx_exec_cbs mine = {sync_stdout, sync_stderr, sync_done};
+	struct sbx_exec_cbs mine = {
+	    .on_stdout = sync_stdout, .on_stderr = sync_stderr, .on_done = sync_done};
 	struct sbx_exec *e = NULL;
 	struct sbx_err local = {0};
 	int rc;

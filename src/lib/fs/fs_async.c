@@ -248,7 +248,8 @@ static void feed_stdin(struct fs_op *op, struct sbx_exec *e, const struct fs_spe
 int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
 		struct sbx_exec **ret_exec, struct sbx_err *err)
 {
-	static const struct sbx_exec_cbs cbs = {on_stdout, on_stderr, on_done};
+	static const struct sbx_exec_cbs cbs = {
+	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
 	struct sbx_exec_opts opts;
 	struct sbx_exec *e = NULL;
 	struct fs_op *op;
