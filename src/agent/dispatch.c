@@ -1,0 +1,88 @@
+/* dispatch.c - from a decoded request to its handler, and HELLO.
+ *
+ * The order of refusals is fixed: malformed or unknown (decode), id 0,
+ * no HELLO yet, credentials the kernel refuses; only then the op runs.
+ */
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "ops.h"
+
+static const agent_op_fn ops[] = {
+    [SBXA_OP_LSTAT] = op_lstat,
+    [SBXA_OP_READDIR] = op_readdir,
+    [SBXA_OP_READLINK] = op_readlink,
+    [SBXA_OP_MKDIR] = op_mkdir,
+    [SBXA_OP_MKNOD] = op_mknod,
+    [SBXA_OP_UNLINK] = op_unlink,
+    [SBXA_OP_RMDIR] = op_rmdir,
+    [SBXA_OP_RENAME] = op_rename,
+    [SBXA_OP_LINK] = op_link,
+    [SBXA_OP_SYMLINK] = op_symlink,
+    [SBXA_OP_SETATTR] = op_setattr,
+    [SBXA_OP_STATFS] = op_statfs,
+    [SBXA_OP_OPEN] = op_open,
+    [SBXA_OP_TMPFILE] = op_tmpfile,
+    [SBXA_OP_PREAD] = op_pread,
+    [SBXA_OP_PWRITE] = op_pwrite,
+    [SBXA_OP_FSYNC] = op_fsync,
+    [SBXA_OP_COMMIT] = op_commit,
+    [SBXA_OP_CLOSE] = op_close,
+    [SBXA_OP_READ] = op_read,
+    [SBXA_OP_GETXATTR] = op_getxattr,
+    [SBXA_OP_SETXATTR] = op_setxattr,
+    [SBXA_OP_LISTXATTR] = op_listxattr,
+    [SBXA_OP_REMOVEXATTR] = op_removexattr,
+    [SBXA_OP_JOB_START] = op_job_start,
+    [SBXA_OP_JOB_STDIN] = op_job_stdin,
+    [SBXA_OP_JOB_SIGNAL] = op_job_signal,
+    [SBXA_OP_WATCH] = op_watch,
+    [SBXA_OP_UNWATCH] = op_unwatch,
+};
+
+static int op_hello(struct agent *a, const struct agent_req *q)
+{
+	struct utsname u;
+	size_t at;
+
+	if (q->num != SBXA_MAGIC)
+		return -EPROTO;
+	if (q->num2 != SBXA_VERSION)
+		return -EPROTONOSUPPORT;
+	if (uname(&u) < 0)
+		return -errno;
+	at = out_reply(&a->out, q->id, q->op, 0);
+	sbxa_put_u32(&a->out.w, SBXA_MAGIC);
+	sbxa_put_u32(&a->out.w, SBXA_VERSION);
+	sbxa_put_u32(&a->out.w, SBXA_FRAME_MAX);
+	sbxa_put_u32(&a->out.w, (uint32_t)getpid());
+	sbxa_put_u32(&a->out.w, a->ids.uid);
+	sbxa_put_u32(&a->out.w, a->ids.gid);
+	sbxa_put_cstr(&a->out.w, u.machine);
+	out_end(&a->out, at);
+	a->hello = true;
+	return 0;
+}
+
+void agent_handle_frame(struct agent *a, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
+{
+	struct agent_req *q = &a->req;
+	int r = agent_req_decode(q, id, type, p, n);
+
+	if (!r && !id)
+		r = -EPROTO;
+	if (!r && type != SBXA_OP_HELLO && !a->hello)
+		r = -EPROTO;
+	if (!r && type != SBXA_OP_HELLO)
+		r = cred_apply(&a->ids, &q->cred);
+	if (!r && type == SBXA_OP_HELLO)
+		r = op_hello(a, q);
+	else if (!r && (type >= sizeof(ops) / sizeof(ops[0]) || !ops[type]))
+		r = -ENOSYS;
+	else if (!r)
+		r = ops[type](a, q);
+	if (r < 0)
+		out_status(&a->out, id, type, r);
+	agent_req_release(q);
+}

@@ -1,0 +1,161 @@
+/* fsops.c - the path operations that are one system call each.
+ *
+ * Each answers with the kernel's own errno. Operations that create a name
+ * answer with its attributes, taken with lstat after the fact. Nothing
+ * here follows a symlink in the last component of a path.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+int reply_lstat(struct agent *a, const struct agent_req *q, const char *path)
+{
+	struct stat st;
+	size_t at;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	at = out_reply(&a->out, q->id, q->op, 0);
+	out_put_stat(&a->out, &st);
+	out_end(&a->out, at);
+	return 0;
+}
+
+int op_lstat(struct agent *a, const struct agent_req *q)
+{
+	return reply_lstat(a, q, q->path);
+}
+
+int op_readlink(struct agent *a, const struct agent_req *q)
+{
+	char buf[SBXA_PATH_MAX + 1];
+	ssize_t n = readlink(q->path, buf, sizeof(buf));
+	size_t at;
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	at = out_reply(&a->out, q->id, q->op, 0);
+	sbxa_put_str(&a->out.w, buf, (size_t)n);
+	out_end(&a->out, at);
+	return 0;
+}
+
+int op_mkdir(struct agent *a, const struct agent_req *q)
+{
+	if (mkdir(q->path, q->mode & 07777) < 0)
+		return -errno;
+	return reply_lstat(a, q, q->path);
+}
+
+/* A regular file: mknod(S_IFREG) is open(O_CREAT|O_EXCL) without opening
+ * (so no read permission is needed and nothing blocks). Without
+ * SBXA_MKNOD_EXCL an existing regular file is kept as it is. */
+static int mknod_reg(struct agent *a, const struct agent_req *q)
+{
+	struct stat st;
+
+	if (mknod(q->path, S_IFREG | (q->mode & 07777), 0) == 0)
+		return reply_lstat(a, q, q->path);
+	if (errno != EEXIST || (q->flags & SBXA_MKNOD_EXCL))
+		return -errno;
+	if (lstat(q->path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EEXIST;
+	return reply_lstat(a, q, q->path);
+}
+
+int op_mknod(struct agent *a, const struct agent_req *q)
+{
+	mode_t type = q->mode & S_IFMT;
+
+	if (q->flags & ~SBXA_MKNOD_EXCL)
+		return -EINVAL;
+	switch (type) {
+	case 0:
+	case S_IFREG: return mknod_reg(a, q);
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		if (mknod(q->path, type | (q->mode & 07777), (dev_t)q->rdev) < 0)
+			return -errno;
+		return reply_lstat(a, q, q->path);
+	default: return -EINVAL;
+	}
+}
+
+int op_unlink(struct agent *a, const struct agent_req *q)
+{
+	if (unlink(q->path) < 0)
+		return -errno;
+	out_status(&a->out, q->id, q->op, 0);
+	return 0;
+}
+
+int op_rmdir(struct agent *a, const struct agent_req *q)
+{
+	if (rmdir(q->path) < 0)
+		return -errno;
+	out_status(&a->out, q->id, q->op, 0);
+	return 0;
+}
+
+int op_rename(struct agent *a, const struct agent_req *q)
+{
+	if (renameat2(AT_FDCWD, q->path, AT_FDCWD, q->path2, q->flags) < 0)
+		return -errno;
+	out_status(&a->out, q->id, q->op, 0);
+	return 0;
+}
+
+int op_link(struct agent *a, const struct agent_req *q)
+{
+	/* linkat without AT_SYMLINK_FOLLOW links a symlink itself */
+	if (linkat(AT_FDCWD, q->path, AT_FDCWD, q->path2, 0) < 0)
+		return -errno;
+	return reply_lstat(a, q, q->path2);
+}
+
+int op_symlink(struct agent *a, const struct agent_req *q)
+{
+	if (symlink(q->path2, q->path) < 0)
+		return -errno;
+	return reply_lstat(a, q, q->path);
+}
+
+int op_statfs(struct agent *a, const struct agent_req *q)
+{
+	struct statvfs v;
+	struct sbxa_statfs s;
+	size_t at;
+
+	if (statvfs(q->path, &v) < 0)
+		return -errno;
+	s = (struct sbxa_statfs){
+	    .bsize = v.f_bsize,
+	    .frsize = v.f_frsize,
+	    .blocks = v.f_blocks,
+	    .bfree = v.f_bfree,
+	    .bavail = v.f_bavail,
+	    .files = v.f_files,
+	    .ffree = v.f_ffree,
+	    .favail = v.f_favail,
+	    .fsid = v.f_fsid,
+	    .flag = v.f_flag,
+	    .namemax = v.f_namemax,
+	};
+	at = out_reply(&a->out, q->id, q->op, 0);
+	sbxa_put_statfs(&a->out.w, &s);
+	out_end(&a->out, at);
+	return 0;
+}

@@ -1,0 +1,240 @@
+/* stream.c - the replies of more than one frame: READDIR and READ.
+ *
+ * READDIR is answered whole at once (one directory's entries; each frame
+ * at most SBXA_IO_MAX bytes of payload). READ sends its first frame at
+ * once and the rest through reads_pump() (see stream.h).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+#define ATTR_LEN 92u /* bytes of an attr block on the wire */
+
+static size_t payload_of(const struct agent_out *o, size_t at)
+{
+	return o->w.len - at - SBXA_HDR_LEN;
+}
+
+/* One entry; a name that went away since readdir saw it is left out. */
+static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const char *name,
+		      size_t *at)
+{
+	char target[SBXA_PATH_MAX + 1];
+	size_t nlen = strlen(name), tlen = 0;
+	struct stat st;
+	ssize_t n;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(dfd, name, target, sizeof(target));
+		tlen = n > 0 && (size_t)n < sizeof(target) ? (size_t)n : 0;
+	}
+	if (payload_of(&a->out, *at) + 8 + nlen + ATTR_LEN + tlen > SBXA_IO_MAX) {
+		out_end(&a->out, *at);
+		*at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
+	}
+	sbxa_put_str(&a->out.w, name, nlen);
+	out_put_stat(&a->out, &st);
+	sbxa_put_str(&a->out.w, target, tlen);
+}
+
+int op_readdir(struct agent *a, const struct agent_req *q)
+{
+	struct dirent *e;
+	struct stat st;
+	size_t at;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = open(q->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !(d = fdopendir(fd))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
+	out_put_stat(&a->out, &st);
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e) {
+			r = -errno;
+			break;
+		}
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			put_entry(a, q, fd, e->d_name, &at);
+	}
+	closedir(d);
+	if (r < 0) {
+		/* frames already queued stand; a last one carries the error */
+		out_end(&a->out, at);
+		out_status(&a->out, q->id, q->op, r);
+		return 0;
+	}
+	out_set_flags(&a->out, at, 0);
+	out_end(&a->out, at);
+	return 0;
+}
+
+static bool same_version(const struct stat *st, const struct sbxa_validator *v)
+{
+	return st->st_ino == v->ino && (uint64_t)st->st_size == v->size &&
+	       st->st_mtim.tv_sec == v->mtime.sec && st->st_mtim.tv_nsec == v->mtime.nsec &&
+	       st->st_ctim.tv_sec == v->ctime.sec && st->st_ctim.tv_nsec == v->ctime.nsec;
+}
+
+/* Appends up to len bytes of fd at off to the frame being built. The
+ * number read, or -errno (the frame's bytes are then not appended). */
+static ssize_t put_chunk(struct agent_out *o, int fd, uint64_t off, uint64_t len)
+{
+	size_t want = len > SBXA_IO_MAX ? SBXA_IO_MAX : (size_t)len, base = o->w.len;
+	uint8_t *buf = sbxa_w_room(&o->w, want);
+	ssize_t n;
+
+	if (!buf)
+		return o->w.err;
+	do
+		n = pread(fd, buf, want, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		n = -errno;
+	o->w.len = base + (n > 0 ? (size_t)n : 0);
+	return n;
+}
+
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd;
+
+	if (lstat(path, st) < 0)
+		return -errno;
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Keeps a READ going; false when the table is full. */
+static bool add_stream(struct agent_reads *rs, const struct agent_read *r)
+{
+	struct agent_read *nr;
+
+	if (rs->n == rs->cap) {
+		if (rs->cap >= SBXA_INFLIGHT_MAX)
+			return false;
+		nr = realloc(rs->r, (rs->cap ? rs->cap * 2 : 8) * sizeof(*nr));
+		if (!nr)
+			return false;
+		rs->r = nr;
+		rs->cap = rs->cap ? rs->cap * 2 : 8;
+	}
+	rs->r[rs->n++] = *r;
+	return true;
+}
+
+int op_read(struct agent *a, const struct agent_req *q)
+{
+	struct agent_read rd = {.id = q->id, .off = q->off, .left = q->len};
+	struct stat st;
+	size_t at;
+	ssize_t n;
+
+	if ((q->flags & ~SBXA_READ_IF_CHANGED) || q->off > INT64_MAX)
+		return -EINVAL;
+	if (a->reads.n >= SBXA_INFLIGHT_MAX)
+		return -EAGAIN;
+	rd.fd = open_regular(q->path, &st);
+	if (rd.fd < 0)
+		return rd.fd;
+	at = out_reply(&a->out, q->id, q->op, 0);
+	out_put_stat(&a->out, &st);
+	if ((q->flags & SBXA_READ_IF_CHANGED) && same_version(&st, &q->val)) {
+		sbxa_put_u32(&a->out.w, 1);
+		out_end(&a->out, at);
+		close(rd.fd);
+		return 0;
+	}
+	sbxa_put_u32(&a->out.w, 0);
+	n = put_chunk(&a->out, rd.fd, rd.off, rd.left);
+	if (n < 0) {
+		a->out.w.len = at;
+		close(rd.fd);
+		return (int)n;
+	}
+	rd.off += (uint64_t)n;
+	rd.left -= (uint64_t)n;
+	if (n < SBXA_IO_MAX || !rd.left) {
+		close(rd.fd);
+		out_end(&a->out, at);
+		return 0;
+	}
+	out_set_flags(&a->out, at, SBXA_F_MORE);
+	out_end(&a->out, at);
+	if (!add_stream(&a->reads, &rd)) {
+		close(rd.fd);
+		out_status(&a->out, q->id, q->op, -ENOMEM); /* never a silent short read */
+	}
+	return 0;
+}
+
+/* One more chunk of rd; true when it was the last. */
+static bool pump_one(struct agent *a, struct agent_read *rd)
+{
+	size_t at = out_reply(&a->out, rd->id, SBXA_OP_READ, SBXA_F_MORE);
+	ssize_t n = put_chunk(&a->out, rd->fd, rd->off, rd->left);
+
+	if (n < 0) {
+		a->out.w.len = at;
+		out_status(&a->out, rd->id, SBXA_OP_READ, (int)n);
+		return true;
+	}
+	rd->off += (uint64_t)n;
+	rd->left -= (uint64_t)n;
+	if (n < SBXA_IO_MAX || !rd->left) {
+		out_set_flags(&a->out, at, 0);
+		out_end(&a->out, at);
+		return true;
+	}
+	out_end(&a->out, at);
+	return false;
+}
+
+void reads_pump(struct agent *a)
+{
+	struct agent_reads *rs = &a->reads;
+	size_t i = 0;
+
+	while (i < rs->n && out_pending(&a->out) < AGENT_OUT_HIGH) {
+		if (pump_one(a, &rs->r[i])) {
+			close(rs->r[i].fd);
+			rs->r[i] = rs->r[--rs->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+void reads_release(struct agent_reads *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		close(rs->r[i].fd);
+	free(rs->r);
+	rs->r = NULL;
+	rs->n = rs->cap = 0;
+}

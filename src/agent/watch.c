@@ -1,0 +1,158 @@
+/* watch.c - WATCH, UNWATCH and the EV_CHANGE events (see watch.h).
+ *
+ * inotify's events map to the protocol's bits: IN_ATTRIB -> ATTRIB,
+ * IN_CLOSE_WRITE -> DATA, IN_CREATE/IN_MOVED_TO -> CREATE,
+ * IN_DELETE/IN_MOVED_FROM -> DELETE, IN_DELETE_SELF/IN_MOVE_SELF/
+ * IN_IGNORED -> GONE, IN_Q_OVERFLOW -> wd 0 OVERFLOW.
+ */
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+#define WATCH_MASK                                                                                 \
+	(IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |        \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+
+void watch_init(struct agent_watches *ws)
+{
+	ws->fd = -1;
+	ws->wd = NULL;
+	ws->n = ws->cap = 0;
+}
+
+void watch_release(struct agent_watches *ws)
+{
+	if (ws->fd >= 0)
+		close(ws->fd);
+	free(ws->wd);
+	watch_init(ws);
+}
+
+static ssize_t wd_index(const struct agent_watches *ws, int wd)
+{
+	size_t i;
+
+	for (i = 0; i < ws->n; i++)
+		if (ws->wd[i] == wd)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void wd_forget(struct agent_watches *ws, int wd)
+{
+	ssize_t i = wd_index(ws, wd);
+
+	if (i >= 0)
+		ws->wd[i] = ws->wd[--ws->n];
+}
+
+/* Records wd (a new one, or one inotify gave again for the same inode). */
+static int wd_add(struct agent_watches *ws, int wd)
+{
+	int *nw;
+
+	if (wd_index(ws, wd) >= 0)
+		return 0;
+	if (ws->n == ws->cap) {
+		nw = realloc(ws->wd, (ws->cap ? ws->cap * 2 : 16) * sizeof(*nw));
+		if (!nw)
+			return -ENOMEM;
+		ws->wd = nw;
+		ws->cap = ws->cap ? ws->cap * 2 : 16;
+	}
+	ws->wd[ws->n++] = wd;
+	return 0;
+}
+
+int op_watch(struct agent *a, const struct agent_req *q)
+{
+	struct agent_watches *ws = &a->watches;
+	size_t at;
+	int wd, r;
+
+	if (ws->n >= SBXA_WATCH_MAX)
+		return -ENOSPC;
+	if (ws->fd < 0) {
+		ws->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (ws->fd < 0)
+			return -errno;
+	}
+	wd = inotify_add_watch(ws->fd, q->path, WATCH_MASK);
+	if (wd < 0)
+		return -errno;
+	r = wd_add(ws, wd);
+	if (r < 0) {
+		inotify_rm_watch(ws->fd, wd);
+		return r;
+	}
+	at = out_reply(&a->out, q->id, q->op, 0);
+	sbxa_put_u32(&a->out.w, (uint32_t)wd);
+	out_end(&a->out, at);
+	return 0;
+}
+
+int op_unwatch(struct agent *a, const struct agent_req *q)
+{
+	struct agent_watches *ws = &a->watches;
+
+	if (q->num > INT32_MAX || wd_index(ws, (int)q->num) < 0)
+		return -EINVAL;
+	if (inotify_rm_watch(ws->fd, (int)q->num) < 0)
+		return -errno;
+	wd_forget(ws, (int)q->num);
+	out_status(&a->out, q->id, q->op, 0);
+	return 0;
+}
+
+static uint32_t map_mask(uint32_t m)
+{
+	uint32_t c = 0;
+
+	c |= (m & IN_ATTRIB) ? SBXA_CH_ATTRIB : 0;
+	c |= (m & IN_CLOSE_WRITE) ? SBXA_CH_DATA : 0;
+	c |= (m & (IN_CREATE | IN_MOVED_TO)) ? SBXA_CH_CREATE : 0;
+	c |= (m & (IN_DELETE | IN_MOVED_FROM)) ? SBXA_CH_DELETE : 0;
+	c |= (m & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) ? SBXA_CH_GONE : 0;
+	c |= (m & IN_Q_OVERFLOW) ? SBXA_CH_OVERFLOW : 0;
+	return c;
+}
+
+static void send_event(struct agent *a, const struct inotify_event *e)
+{
+	uint32_t mask = map_mask(e->mask);
+	size_t at;
+
+	if (!mask)
+		return;
+	at = out_begin(&a->out, 0, SBXA_EV_CHANGE, 0);
+	sbxa_put_u32(&a->out.w, (e->mask & IN_Q_OVERFLOW) ? 0 : (uint32_t)e->wd);
+	sbxa_put_u32(&a->out.w, mask);
+	sbxa_put_str(&a->out.w, e->name, e->len ? strnlen(e->name, e->len) : 0);
+	out_end(&a->out, at);
+	if (e->mask & IN_IGNORED)
+		wd_forget(&a->watches, e->wd);
+}
+
+void watch_on_event(struct agent *a)
+{
+	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t n;
+	size_t off;
+
+	for (;;) {
+		n = read(a->watches.fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (off = 0; off + sizeof(*e) <= (size_t)n; off += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(buf + off);
+			if (off + sizeof(*e) + e->len > (size_t)n)
+				break;
+			send_event(a, e);
+		}
+	}
+}
