@@ -5,7 +5,8 @@
 #   3. ASan+UBSan build + unit tests
 #   4. fuzzing: every libFuzzer target of tests/fuzz for FUZZ_SECONDS (20)
 #      under ASan+UBSan (scripts/fuzz.sh, two at a time: under 4 minutes)
-#   5. end-to-end tests (real sbxd, real sandboxes) against the release build
+#   5. end-to-end tests (real sbxd, real sandboxes) against the release build,
+#      then the mount suites once more over the shell transport
 # Usage: scripts/test.sh [--unit-only|--e2e-only]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,11 @@ if [ "$MODE" != --unit-only ]; then
 	[ -x "$ROOT/build/sbx" ] || "$ROOT/scripts/build.sh" "$ROOT/build"
 	echo "== end-to-end tests"
 	"$ROOT/tests/e2e/run.sh" "$ROOT/build" || failed=1
+	# the mounts above use the agent; the portable transport gets the
+	# everyday-tools suite too
+	echo "== end-to-end mount tests over the shell transport"
+	SBX_E2E_TRANSPORT=shell "$ROOT/tests/e2e/run.sh" "$ROOT/build" \
+		"$ROOT/tests/e2e/t_mount.sh" "$ROOT/tests/e2e/t_mount_ctl.sh" || failed=1
 fi
 if [ $failed -ne 0 ]; then
 	echo "test.sh: FAILED"

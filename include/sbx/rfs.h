@@ -46,11 +46,24 @@ extern "C" {
 
 struct sbx_rfs;
 
+/** How remote operations travel (see sbx_rfs_connect()). */
+enum sbx_rfs_transport {
+	/** the agent where it can run, else the shell transport */
+	SBX_RFS_TRANSPORT_AUTO,
+	/** sbx-agent over one long-lived exec session: requests pipelined,
+	 *  one message each way per operation, no process per operation */
+	SBX_RFS_TRANSPORT_AGENT,
+	/** one exec session per operation running a POSIX sh script: works
+	 *  on any image with sh, coreutils and findutils */
+	SBX_RFS_TRANSPORT_SHELL,
+};
+
 /** Options of sbx_rfs_new(). Zero-initialise. */
 struct sbx_rfs_opts {
 	/** Deadline of one metadata operation in seconds; 0 means 60. Data
 	 *  transfers get this plus one second per MiB. */
 	double op_timeout_s;
+	enum sbx_rfs_transport transport;
 };
 
 /** Creates the context for @p sb (borrowed: it must outlive the context).
@@ -60,6 +73,20 @@ int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct 
 void sbx_rfs_free(struct sbx_rfs *r);
 /** The sandbox (borrowed). */
 struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
+
+/** Chooses the transport. With SBX_RFS_TRANSPORT_AGENT or _AUTO it starts
+ *  sbx-agent in the sandbox: the agent built into libsbx is uploaded once
+ *  (to /var/tmp or /tmp of the sandbox, checked by SHA-256, then shared by
+ *  every later client) and started over one exec session. With _AUTO a
+ *  sandbox where it cannot run (another architecture, nowhere to put it,
+ *  no sha256sum) gets the shell transport, and sbx_rfs_transport_note()
+ *  says why; with _AGENT that is an error. A context never connected uses
+ *  the shell transport. Call once, before any operation. */
+int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err);
+/** "agent" or "shell" (static string). */
+const char *sbx_rfs_transport_name(const struct sbx_rfs *r);
+/** Why the transport is not the agent ("" when it is): borrowed. */
+const char *sbx_rfs_transport_note(const struct sbx_rfs *r);
 
 /** true for the codes that say "the sandbox could not be reached or did not
  *  answer" rather than "the file operation failed". @p code is negative. */
@@ -120,10 +147,12 @@ int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
 int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
 
 #define SBX_RFS_NOREPLACE 1u /**< rename: fail with -EEXIST if @p to exists */
+#define SBX_RFS_EXCHANGE  2u /**< rename: swap the two (agent transport only) */
 /** rename(2) semantics: an existing target is replaced atomically (a file by
  *  a file, a directory by a directory if empty). Flags: SBX_RFS_NOREPLACE
- *  (checked just before the rename; not atomic against other writers).
- *  Other flags are -EINVAL. */
+ *  (atomic with the agent; with the shell transport checked just before the
+ *  rename, so not atomic against other writers) and SBX_RFS_EXCHANGE (the
+ *  agent only: -EINVAL with the shell transport). Other flags: -EINVAL. */
 int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
 		   struct sbx_err *err);
 /** Hard link @p to → @p from; attributes of the file in *ret (may be NULL).
@@ -249,7 +278,8 @@ const char *sbx_rfs_op_name(enum sbx_rfs_op op);
 /** Counters of one operation. */
 struct sbx_rfs_opstats {
 	uint64_t requests;    /**< calls */
-	uint64_t round_trips; /**< exec sessions opened */
+	uint64_t round_trips; /**< requests that went to the sandbox: exec
+				 sessions (shell), agent requests (agent) */
 	uint64_t errors;      /**< calls that failed (any error) */
 	uint64_t bytes_in;    /**< stdout bytes received */
 	uint64_t bytes_out;   /**< stdin bytes sent */

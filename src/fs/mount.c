@@ -31,6 +31,15 @@ static void sweep(struct sbx_fs *fs)
 		sbx_debug("sbxfs: removed %u temporaries of interrupted stores", n);
 }
 
+static enum sbx_rfs_transport transport_of(const char *name)
+{
+	if (name && !strcmp(name, "agent"))
+		return SBX_RFS_TRANSPORT_AGENT;
+	if (name && !strcmp(name, "shell"))
+		return SBX_RFS_TRANSPORT_SHELL;
+	return SBX_RFS_TRANSPORT_AUTO;
+}
+
 int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, size_t cap)
 {
 	struct sbx_client_opts co = {0};
@@ -53,9 +62,15 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 		goto fail;
 	}
 	ro.op_timeout_s = fs->opts->op_timeout;
+	ro.transport = transport_of(fs->opts->transport);
 	r = sbx_rfs_new(fs->sb, &ro, &fs->rfs);
 	if (r < 0) {
 		snprintf(msg, cap, "out of memory");
+		goto fail;
+	}
+	r = sbx_rfs_connect(fs->rfs, &err);
+	if (r < 0) {
+		snprintf(msg, cap, "sandbox %s: %s", fs->opts->sandbox, err.msg);
 		goto fail;
 	}
 	r = sbx_rfs_stat(fs->rfs, root, &a, &err);

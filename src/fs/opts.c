@@ -76,7 +76,9 @@ void sbxfs_usage(const char *prog)
 	       "  -o ctl_visible         list /.ctl in the root directory\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
-	       "  -o transport=shell     remote operations over exec + POSIX sh\n"
+	       "  -o transport=T         agent: sbx-agent in the sandbox over one session;\n"
+	       "                         shell: one exec + POSIX sh per operation;\n"
+	       "                         auto (default): agent, else shell\n"
 	       "  -o allow_other         other users may use the files (modes are then\n"
 	       "                         checked: default_permissions); /.ctl stays yours\n"
 	       "Also: fsname=, and the other options of mount.fuse3(8);\n"
@@ -194,8 +196,9 @@ static int check(struct sbxfs_opts *o)
 			o->sandbox ? "MOUNTPOINT" : "SANDBOX and MOUNTPOINT");
 		return -EINVAL;
 	}
-	if (o->transport && strcmp(o->transport, "shell")) {
-		fprintf(stderr, "sbxfs: transport '%s' is not available (only 'shell')\n",
+	if (o->transport && strcmp(o->transport, "shell") && strcmp(o->transport, "agent") &&
+	    strcmp(o->transport, "auto")) {
+		fprintf(stderr, "sbxfs: unknown transport '%s' (agent, shell or auto)\n",
 			o->transport);
 		return -EINVAL;
 	}

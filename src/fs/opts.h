@@ -37,7 +37,7 @@ struct sbxfs_opts {
 	char *token_file;
 	char *api_host;
 	char *cache_dir; /* local cache files; default $TMPDIR or /tmp */
-	char *transport; /* "shell" (the only one so far) */
+	char *transport; /* "agent", "shell", "auto" or NULL (auto) */
 	double attr_timeout;
 	double entry_timeout;
 	double negative_timeout;

@@ -5,6 +5,20 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [TEST...]}" && pwd)
 shift
+# SBX_E2E_TRANSPORT=shell|agent: run the tests with every sbxfs they start
+# using that transport (a private BUILD of symlinks whose sbxfs adds the
+# option after the test's own arguments, so command lines keep their shape)
+if [ -n "${SBX_E2E_TRANSPORT:-}" ]; then
+	wrap=$(mktemp -d /tmp/sbx-e2e-build.XXXXXX)
+	trap 'rm -rf "$wrap"' EXIT
+	for f in "$BUILD"/*; do ln -s "$f" "$wrap/"; done
+	rm "$wrap/sbxfs"
+	printf '#!/bin/bash\nexec -a "$0" %q "$@" -o transport=%s\n' "$BUILD/sbxfs" \
+		"$SBX_E2E_TRANSPORT" >"$wrap/sbxfs"
+	chmod 755 "$wrap/sbxfs"
+	echo "# every sbxfs uses -o transport=$SBX_E2E_TRANSPORT"
+	export BUILD=$wrap
+fi
 tests=("$@")
 [ ${#tests[@]} -eq 0 ] && tests=("$HERE"/t_*.sh)
 pass=0

@@ -52,7 +52,8 @@ int ctl_snap_info(struct sbx_fs *fs, struct sbx_buf *out)
 	r = r ?: sbx_json_add_str(j, "api_host", sbx_client_api_host(fs->client)) ?:
 	    sbx_json_add_str(j, "remote_dir", fs->root[0] ? fs->root : "/") ?:
 	    sbx_json_add_str(j, "mountpoint", o->mountpoint ? o->mountpoint : "") ?:
-	    sbx_json_add_str(j, "transport", "shell") ?:
+	    sbx_json_add_str(j, "transport", sbx_rfs_transport_name(fs->rfs)) ?:
+	    sbx_json_add_str(j, "transport_note", sbx_rfs_transport_note(fs->rfs)) ?:
 	    sbx_json_add_str(j, "mounted_at", mounted) ?:
 	    sbx_json_add_str(j, "version", SBX_VERSION) ?:
 	    sbx_json_add_bool(j, "deleted", fs_check_alive(fs) < 0);

@@ -7,6 +7,7 @@
  * its input) and never queues more than RFS_STDIN_WINDOW bytes.
  */
 #include "rfs/call.h"
+#include "rfs/transport.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,9 +55,10 @@ bool sbx_rfs_is_transport_error(int code)
 	}
 }
 
-static void count(struct sbx_rfs *r, const struct rfs_call *c, bool session, int rc, int64_t us)
+void rfs_count(struct sbx_rfs *r, enum sbx_rfs_op op, unsigned round_trips, int rc, int64_t us,
+	       uint64_t bytes_in, uint64_t bytes_out)
 {
-	struct sbx_rfs_opstats *s = &r->stats[c ? c->op : 0];
+	struct sbx_rfs_opstats *s = &r->stats[op];
 	uint64_t ms = us > 0 ? (uint64_t)us / 1000 : 0;
 	int b = 0;
 
@@ -64,15 +66,18 @@ static void count(struct sbx_rfs *r, const struct rfs_call *c, bool session, int
 		b++;
 	pthread_mutex_lock(&r->lock);
 	s->requests++;
-	s->round_trips += session;
+	s->round_trips += round_trips;
 	s->errors += rc < 0;
-	if (c) {
-		s->bytes_in += c->bytes_in;
-		s->bytes_out += c->bytes_out;
-	}
+	s->bytes_in += bytes_in;
+	s->bytes_out += bytes_out;
 	s->us_total += us > 0 ? (uint64_t)us : 0;
 	s->hist[b]++;
 	pthread_mutex_unlock(&r->lock);
+}
+
+static void count(struct sbx_rfs *r, const struct rfs_call *c, bool session, int rc, int64_t us)
+{
+	rfs_count(r, c->op, session, rc, us, c->bytes_in, c->bytes_out);
 }
 
 void rfs_count_local_failure(struct sbx_rfs *r, enum sbx_rfs_op op)

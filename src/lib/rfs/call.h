@@ -28,9 +28,16 @@
 /* Collected stdout of metadata calls (a listing of a huge directory). */
 #define RFS_OUT_MAX (512u << 20)
 
+struct rfs_agent;
+struct rfs_transport;
+
 struct sbx_rfs {
 	struct sbx_sandbox *sb; /* borrowed */
 	double op_timeout_s;
+	enum sbx_rfs_transport pref;		     /* fixed */
+	const struct rfs_transport *tp;		     /* set by sbx_rfs_connect, then fixed */
+	struct rfs_agent *agent;		     /* owned; NULL with the shell transport */
+	char note[SBX_ERR_MSG_MAX + 32];	     /* why not the agent */
 	pthread_mutex_t lock;			     /* stats */
 	struct sbx_rfs_opstats stats[SBX_RFS_OP__N]; /* lock */
 };

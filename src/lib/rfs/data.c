@@ -14,6 +14,7 @@
 
 #include "fs/errmap.h"
 #include "rfs/call.h"
+#include "rfs/shell.h"
 #include "rfs/parse.h"
 #include "rfs/scripts.h"
 #include "util/log.h"
@@ -57,9 +58,9 @@ static int fetch_sink(void *ud, const char *d, size_t n)
 	return sbx_rfs_fetchp_feed(&f->p, d, n, fetch_content, f);
 }
 
-int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
-		  uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
-		  struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err)
+int rfs_shell_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
+		    uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
+		    struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	struct fetch_ctx f = {.fd = fd};
@@ -113,8 +114,8 @@ static int range_sink(void *ud, const char *d, size_t n)
 	return put_all(g->fd, &g->off, d, n);
 }
 
-int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
-		       uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err)
+int rfs_shell_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	struct range_ctx g = {.fd = fd, .off = fd_off, .max = len};
@@ -161,9 +162,9 @@ static int store_parse(const struct rfs_call *c, struct sbx_rfs_attr *a, char *r
 	return 0;
 }
 
-int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
-		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
-		  struct sbx_err *err)
+int rfs_shell_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
+		    char *ret_validator, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	struct sbx_fs_store_check chk = {0};

@@ -10,35 +10,7 @@
 #include "rfs/call.h"
 #include "rfs/parse.h"
 #include "rfs/scripts.h"
-
-int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct sbx_rfs **ret)
-{
-	struct sbx_rfs *r;
-
-	if (!sb || !ret)
-		return -EINVAL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->sb = sb;
-	r->op_timeout_s = opts && opts->op_timeout_s > 0 ? opts->op_timeout_s : 60;
-	pthread_mutex_init(&r->lock, NULL);
-	*ret = r;
-	return 0;
-}
-
-void sbx_rfs_free(struct sbx_rfs *r)
-{
-	if (!r)
-		return;
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r)
-{
-	return r->sb;
-}
+#include "rfs/shell.h"
 
 /* Parses output that is exactly one attribute record and its NUL. */
 static int one_attr(const struct sbx_buf *out, struct sbx_rfs_attr *ret, const char *what,
@@ -95,7 +67,8 @@ static int run_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, int
 	return rc;
 }
 
-int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
+int rfs_shell_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
+		   struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -104,8 +77,8 @@ int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret, 
 	return run_attr(r, SBX_RFS_OP_STAT, what, sbx_rfs_script_stat(&s, path), &s, ret, err);
 }
 
-int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
-		    struct sbx_err *err)
+int rfs_shell_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
+		      struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -126,7 +99,7 @@ int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret
 	return rc;
 }
 
-int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
+int rfs_shell_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -157,8 +130,8 @@ out:
 	return rc;
 }
 
-int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
-		  struct sbx_err *err)
+int rfs_shell_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
+		    struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -168,8 +141,8 @@ int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx
 			err);
 }
 
-int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-		   struct sbx_rfs_attr *ret, struct sbx_err *err)
+int rfs_shell_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
+		     struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -179,7 +152,7 @@ int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl
 			ret, err);
 }
 
-int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+int rfs_shell_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -188,7 +161,7 @@ int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
 	return run(r, SBX_RFS_OP_UNLINK, what, sbx_rfs_script_unlink(&s, path), &s, NULL, err);
 }
 
-int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+int rfs_shell_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -197,8 +170,8 @@ int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
 	return run(r, SBX_RFS_OP_RMDIR, what, sbx_rfs_script_rmdir(&s, path), &s, NULL, err);
 }
 
-int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
-		   struct sbx_err *err)
+int rfs_shell_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+		     struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -208,8 +181,8 @@ int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned
 		   err);
 }
 
-int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
-		 struct sbx_err *err)
+int rfs_shell_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
+		   struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -218,8 +191,8 @@ int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx
 	return run_attr(r, SBX_RFS_OP_LINK, what, sbx_rfs_script_link(&s, from, to), &s, ret, err);
 }
 
-int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+int rfs_shell_symlink(struct sbx_rfs *r, const char *target, const char *path,
+		      struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -229,8 +202,8 @@ int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
 			ret, err);
 }
 
-int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+int rfs_shell_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
+		      struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -240,7 +213,7 @@ int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_se
 			err);
 }
 
-int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)
+int rfs_shell_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
 	char what[SBX_FS_WHAT_MAX];
@@ -254,8 +227,8 @@ int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, str
 	return rc;
 }
 
-int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
-		       unsigned *ret_count, struct sbx_err *err)
+int rfs_shell_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
+			 unsigned *ret_count, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
 	int rc;
@@ -268,7 +241,7 @@ int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *si
 	return rc;
 }
 
-int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
+int rfs_shell_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
 {
 	struct sbx_buf s = SBX_BUF_INIT, out = SBX_BUF_INIT;
 	unsigned n = 0;

@@ -8,6 +8,9 @@
 
 /* Milliseconds on the monotonic clock. */
 int64_t sbx_now_ms(void);
+/* The monotonic time ms milliseconds from now, for pthread_cond_timedwait
+ * on a condition variable set to CLOCK_MONOTONIC. */
+void sbx_deadline_ts(struct timespec *ts, int64_t ms);
 /* Formats t (UTC) as RFC 3339 ("2026-11-27T10:38:47Z") into out. */
 void sbx_rfc3339(time_t t, char *out, size_t len);
 

@@ -1,0 +1,92 @@
+/* agent.h - the agent transport's session: sbx-agent running in the sandbox
+ * over one exec session, its requests multiplexed by id (src/agent/proto.h).
+ *
+ * Any number of threads send requests at once; each waits for its own
+ * reply, so requests from different threads are pipelined on the one
+ * session, and one thread may send several requests before waiting (a
+ * store sends its writes and its commit back to back). Frames reach the
+ * request's on_frame on the transport thread, under the session lock, in
+ * the order the agent sent them; on_frame must be quick (a pwrite to a
+ * local file is fine) and must not call into libsbx.
+ *
+ * When the exec session ends (the link dropped, sbxd restarted, the agent
+ * was killed), every request in flight fails with -SBX_ECONN and the next
+ * send starts a new session (the agent is still in the sandbox, so that
+ * costs one exec and one HELLO). A request that passes its deadline is
+ * forgotten (a late reply is dropped) and fails with -SBX_ETIMEDOUT.
+ *
+ * Lock order: the session lock (a->m) is taken before libsbx's exec lock,
+ * never the other way round (exec callbacks run without it).
+ */
+#ifndef SBX_LIB_RFS_AGENT_H
+#define SBX_LIB_RFS_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/proto.h"
+#include "sbx/rfs.h"
+
+struct rfs_agent;
+
+/* One request in flight. The caller owns it (usually on its stack) and
+ * must see it through rfs_agent_wait() once rfs_agent_send() succeeded. */
+struct agent_req {
+	/* Set by the caller. Called for every frame of the reply with the
+	 * whole payload (status included); a negative return fails the
+	 * request with that code (later frames are then dropped). NULL: only
+	 * the status is kept. */
+	int (*on_frame)(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+	void *ud;
+	/* Results (the session lock) */
+	int status; /* the first frame's status, or the first failure */
+	bool done;
+	/* Internal (the session lock) */
+	uint32_t id;
+	bool got_first;
+	struct agent_req *next;
+};
+
+/* Starts the agent in r's sandbox, uploading it first if the sandbox has
+ * no copy: 0 and *ret, or a negative errno with err saying why (the
+ * caller may then use the shell transport). */
+int rfs_agent_new(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err);
+/* Ends the session (the agent exits at the end of its stdin) and frees.
+ * Accepts NULL. No request may be in flight. */
+void rfs_agent_free(struct rfs_agent *a);
+
+/* Begins a request frame of type op in w (reset first) with the agent's
+ * own credentials; the caller appends the op's fields. */
+void rfs_agent_begin(struct sbxa_w *w, uint16_t op);
+/* Sends the frame in w (its id is assigned here) and registers q. On
+ * failure nothing was sent and q needs no wait. */
+int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err);
+/* Waits for q's last frame or deadline_ms (sbx_now_ms() clock); returns
+ * q->status. q is unregistered when this returns. */
+int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms,
+		   struct sbx_err *err);
+/* The sandbox's machine as the agent reported it (borrowed). */
+const char *rfs_agent_machine(const struct rfs_agent *a);
+
+/* ---- agent_boot.c: delivery ---- */
+
+/* The agent built into libsbx, its SHA-256 in hex (65 bytes) and size. */
+void rfs_agent_blob(const uint8_t **ret, size_t *ret_len);
+int rfs_agent_blob_sha256(char *hex65);
+/* The command that starts a verified copy of the agent, or exits 97 when
+ * the sandbox has none and 98 when it is another machine than this one.
+ * Caller frees. */
+char *rfs_agent_boot_command(const char *hex, const char *machine);
+/* The directories a copy may live in, in the boot command's order. */
+#define RFS_AGENT_DIRS 3
+/* Stores the agent in the dir-th of /var/tmp, /tmp, /dev/shm (shell
+ * transport's store: renamed into place only when length and SHA-256
+ * match). */
+int rfs_agent_upload(struct sbx_rfs *r, const char *hex, unsigned dir, struct sbx_err *err);
+
+/* Handles of OPEN and TMPFILE: a free one (-EMFILE when all are used),
+ * and back. */
+int rfs_agent_handle_get(struct rfs_agent *a, uint32_t *ret);
+void rfs_agent_handle_put(struct rfs_agent *a, uint32_t h);
+
+#endif

@@ -1,0 +1,759 @@
+/* agent_ops.c - the agent transport: each operation of rfs.h as requests
+ * to sbx-agent (src/agent/proto.h) on the context's session.
+ *
+ * A metadata operation is one request and one reply. A store sends all of
+ * its requests (TMPFILE or OPEN, the PWRITEs, COMMIT or CLOSE) back to back
+ * and then waits, so a small file costs one round trip; a large one keeps
+ * at most STORE_WINDOW writes unanswered. The agent's COMMIT puts the new
+ * content in place only when the temporary holds exactly the length sent,
+ * and the client checks every write's reply as well, so a store that lost
+ * a write fails. Statistics count one round trip per wait for the sandbox
+ * (a pipelined batch counts once).
+ *
+ * The signal and sweep operations have no agent request: they use the
+ * shell transport's.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/errmap.h"
+#include "rfs/agent.h"
+#include "rfs/call.h"
+#include "rfs/shell.h"
+#include "rfs/transport.h"
+#include "util/timeutil.h"
+
+#define STORE_WINDOW 16 /* PWRITEs unanswered at once */
+
+_Static_assert(SBX_RFS_SET_MODE == SBXA_SET_MODE && SBX_RFS_SET_UID == SBXA_SET_UID &&
+		   SBX_RFS_SET_GID == SBXA_SET_GID && SBX_RFS_SET_SIZE == SBXA_SET_SIZE &&
+		   SBX_RFS_SET_ATIME == SBXA_SET_ATIME && SBX_RFS_SET_MTIME == SBXA_SET_MTIME &&
+		   SBX_RFS_SET_ATIME_NOW == SBXA_SET_ATIME_NOW &&
+		   SBX_RFS_SET_MTIME_NOW == SBXA_SET_MTIME_NOW,
+	       "rfs.h and proto.h setattr bits agree");
+
+static void to_ts(struct timespec *ts, struct sbxa_time t)
+{
+	ts->tv_sec = (time_t)t.sec;
+	ts->tv_nsec = (long)t.nsec;
+}
+
+static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
+{
+	o->mode = a->mode;
+	o->nlink = a->nlink;
+	o->uid = a->uid;
+	o->gid = a->gid;
+	o->size = a->size;
+	o->blocks = a->blocks;
+	o->ino = a->ino;
+	o->dev = a->dev;
+	to_ts(&o->atime, a->atime);
+	to_ts(&o->mtime, a->mtime);
+	to_ts(&o->ctime, a->ctime);
+}
+
+static struct sbxa_time from_ts(const struct timespec *ts)
+{
+	struct sbxa_time t = {.sec = ts->tv_sec, .nsec = (uint32_t)ts->tv_nsec};
+
+	return t;
+}
+
+static void to_setattr(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa)
+{
+	memset(o, 0, sizeof(*o));
+	o->valid = sa->valid;
+	o->mode = sa->mode;
+	o->uid = sa->uid;
+	o->gid = sa->gid;
+	o->size = sa->size;
+	o->atime = from_ts(&sa->atime);
+	o->mtime = from_ts(&sa->mtime);
+}
+
+/* "A<ino>:<size>:<mtime>:<ctime>": names one version of a file's bytes. */
+static void validator_of(char *out, const struct sbxa_attr *a)
+{
+	snprintf(out, SBX_RFS_VALIDATOR_MAX,
+		 "A%" PRIu64 ":%" PRIu64 ":%" PRId64 ".%09u:%" PRId64 ".%09u", a->ino, a->size,
+		 a->mtime.sec, a->mtime.nsec, a->ctime.sec, a->ctime.nsec);
+}
+
+static bool parse_validator(const char *s, struct sbxa_validator *v)
+{
+	unsigned mns, cns;
+	int n = 0;
+
+	if (!s || s[0] != 'A')
+		return false;
+	memset(v, 0, sizeof(*v));
+	if (sscanf(s, "A%" SCNu64 ":%" SCNu64 ":%" SCNd64 ".%u:%" SCNd64 ".%u%n", &v->ino, &v->size,
+		   &v->mtime.sec, &mns, &v->ctime.sec, &cns, &n) != 6 ||
+	    s[n] || mns >= 1000000000u || cns >= 1000000000u)
+		return false;
+	v->mtime.nsec = mns;
+	v->ctime.nsec = cns;
+	return true;
+}
+
+static int64_t deadline(const struct sbx_rfs *r, uint64_t bytes)
+{
+	return sbx_now_ms() + (int64_t)(r->op_timeout_s * 1000) + (int64_t)(bytes >> 20) * 1000;
+}
+
+/* Sends the request in w, waits for its reply, counts it. */
+static int call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
+		struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err)
+{
+	int64_t t0 = sbx_now_ms();
+	uint64_t out = w->len;
+	int rc;
+
+	rc = rfs_agent_send(r->agent, q, w, err);
+	if (rc == 0)
+		rc = rfs_agent_wait(r->agent, q, deadline(r, bytes_in_hint), err);
+	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
+		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
+	rfs_count(r, op, 1, rc, (sbx_now_ms() - t0) * 1000, bytes_in_hint, out);
+	sbxa_w_release(w);
+	return rc;
+}
+
+/* on_frame of the replies that are one attr. */
+static int attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct sbxa_attr *a = ud;
+	struct sbxa_r rd;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	sbxa_get_attr(&rd, a);
+	return rd.err;
+}
+
+/* A request on one path whose reply is an attr (ret may be NULL). */
+static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, struct sbxa_w *w,
+		     const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	struct sbxa_attr a;
+	struct agent_req q = {.on_frame = attr_frame, .ud = &a};
+	char what[SBX_FS_WHAT_MAX];
+	int rc;
+
+	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
+	rc = call(r, op, what, w, &q, 0, err);
+	if (rc == 0 && ret)
+		to_attr(ret, &a);
+	return rc;
+}
+
+static int ag_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
+		   struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_LSTAT);
+	sbxa_put_cstr(&w, path);
+	return path_attr(r, SBX_RFS_OP_STAT, "stat", &w, path, ret, err);
+}
+
+static int ag_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
+		    struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_MKDIR);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_u32(&w, mode & 07777);
+	return path_attr(r, SBX_RFS_OP_MKDIR, "mkdir", &w, path, ret, err);
+}
+
+static int ag_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
+		     struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	if (!(mode & S_IFMT))
+		mode |= S_IFREG;
+	rfs_agent_begin(&w, SBXA_OP_MKNOD);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_u32(&w, mode);
+	sbxa_put_u64(&w, 0);
+	sbxa_put_u32(&w, excl ? SBXA_MKNOD_EXCL : 0);
+	return path_attr(r, SBX_RFS_OP_CREATE, "create", &w, path, ret, err);
+}
+
+static int path_only(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, uint16_t aop,
+		     const char *path, struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+	struct agent_req q = {0};
+	char what[SBX_FS_WHAT_MAX];
+
+	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
+	rfs_agent_begin(&w, aop);
+	sbxa_put_cstr(&w, path);
+	return call(r, op, what, &w, &q, 0, err);
+}
+
+static int ag_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+{
+	return path_only(r, SBX_RFS_OP_UNLINK, "unlink", SBXA_OP_UNLINK, path, err);
+}
+
+static int ag_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+{
+	return path_only(r, SBX_RFS_OP_RMDIR, "rmdir", SBXA_OP_RMDIR, path, err);
+}
+
+static int ag_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+		     struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+	struct agent_req q = {0};
+	char what[SBX_FS_WHAT_MAX];
+	uint32_t f = 0;
+
+	sbx_fs_describe(what, sizeof(what), "rename", from, to);
+	if (flags & ~(SBX_RFS_NOREPLACE | SBX_RFS_EXCHANGE) ||
+	    (flags & SBX_RFS_NOREPLACE && flags & SBX_RFS_EXCHANGE))
+		return sbx_err_set(err, -EINVAL, 0, "%s: unsupported flags", what);
+	f |= flags & SBX_RFS_NOREPLACE ? 1u : 0; /* RENAME_NOREPLACE */
+	f |= flags & SBX_RFS_EXCHANGE ? 2u : 0;	 /* RENAME_EXCHANGE */
+	rfs_agent_begin(&w, SBXA_OP_RENAME);
+	sbxa_put_cstr(&w, from);
+	sbxa_put_cstr(&w, to);
+	sbxa_put_u32(&w, f);
+	return call(r, SBX_RFS_OP_RENAME, what, &w, &q, 0, err);
+}
+
+static int ag_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
+		   struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_LINK);
+	sbxa_put_cstr(&w, from);
+	sbxa_put_cstr(&w, to);
+	return path_attr(r, SBX_RFS_OP_LINK, "link", &w, to, ret, err);
+}
+
+static int ag_symlink(struct sbx_rfs *r, const char *target, const char *path,
+		      struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_SYMLINK);
+	sbxa_put_cstr(&w, target);
+	sbxa_put_cstr(&w, path);
+	return path_attr(r, SBX_RFS_OP_SYMLINK, "symlink", &w, path, ret, err);
+}
+
+static int ag_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
+		      struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+	struct sbxa_setattr s;
+
+	to_setattr(&s, sa);
+	rfs_agent_begin(&w, SBXA_OP_SETATTR);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_setattr(&w, &s);
+	return path_attr(r, SBX_RFS_OP_SETATTR, "setattr", &w, path, ret, err);
+}
+
+struct str_ud {
+	char *s;
+};
+
+static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct str_ud *u = ud;
+	struct sbxa_r rd;
+	const char *s;
+	size_t len;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	s = sbxa_get_str(&rd, SBXA_PATH_MAX, &len);
+	if (!s)
+		return -EPROTO;
+	u->s = strndup(s, len);
+	return u->s ? 0 : -ENOMEM;
+}
+
+static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
+{
+	struct str_ud u = {0};
+	struct agent_req q = {.on_frame = str_frame, .ud = &u};
+	struct sbxa_w w = {0};
+	char what[SBX_FS_WHAT_MAX];
+	int rc;
+
+	sbx_fs_describe(what, sizeof(what), "readlink", path, NULL);
+	rfs_agent_begin(&w, SBXA_OP_READLINK);
+	sbxa_put_cstr(&w, path);
+	rc = call(r, SBX_RFS_OP_READLINK, what, &w, &q, 0, err);
+	if (rc == 0)
+		*ret = u.s;
+	else
+		free(u.s);
+	return rc;
+}
+
+static int statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct sbxa_statfs *s = ud;
+	struct sbxa_r rd;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	sbxa_get_statfs(&rd, s);
+	return rd.err;
+}
+
+static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)
+{
+	struct sbxa_statfs s;
+	struct agent_req q = {.on_frame = statfs_frame, .ud = &s};
+	struct sbxa_w w = {0};
+	char what[SBX_FS_WHAT_MAX];
+	int rc;
+
+	sbx_fs_describe(what, sizeof(what), "statfs", path, NULL);
+	rfs_agent_begin(&w, SBXA_OP_STATFS);
+	sbxa_put_cstr(&w, path);
+	rc = call(r, SBX_RFS_OP_STATFS, what, &w, &q, 0, err);
+	if (rc == 0) {
+		memset(ret, 0, sizeof(*ret));
+		ret->f_bsize = s.bsize;
+		ret->f_frsize = s.frsize;
+		ret->f_blocks = s.blocks;
+		ret->f_bfree = s.bfree;
+		ret->f_bavail = s.bavail;
+		ret->f_files = s.files;
+		ret->f_ffree = s.ffree;
+		ret->f_favail = s.favail;
+		ret->f_fsid = s.fsid;
+		ret->f_flag = s.flag;
+		ret->f_namemax = s.namemax;
+	}
+	return rc;
+}
+
+/* ---- readdir ---- */
+
+struct dir_ud {
+	struct sbx_rfs_dir *d;
+	size_t cap;
+	bool first;
+};
+
+static int dir_entry(struct dir_ud *u, struct sbxa_r *rd)
+{
+	struct sbx_rfs_dirent *e;
+	const char *name, *link;
+	size_t nlen, llen;
+	struct sbxa_attr a;
+
+	name = sbxa_get_str(rd, SBXA_NAME_MAX, &nlen);
+	sbxa_get_attr(rd, &a);
+	link = sbxa_get_str(rd, SBXA_PATH_MAX, &llen);
+	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen))
+		return -EPROTO;
+	if (u->d->n >= SBX_RFS_DIR_MAX)
+		return -EFBIG;
+	if (u->d->n == u->cap) {
+		size_t ncap = u->cap ? u->cap * 2 : 64;
+		struct sbx_rfs_dirent *ne = realloc(u->d->ents, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		u->d->ents = ne;
+		u->cap = ncap;
+	}
+	e = &u->d->ents[u->d->n];
+	memset(e, 0, sizeof(*e));
+	to_attr(&e->attr, &a);
+	e->name = strndup(name, nlen);
+	e->link = S_ISLNK(a.mode) ? strndup(link, llen) : NULL;
+	if (!e->name || (S_ISLNK(a.mode) && !e->link)) {
+		free(e->name);
+		free(e->link);
+		return -ENOMEM;
+	}
+	u->d->n++;
+	return 0;
+}
+
+static int dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct dir_ud *u = ud;
+	struct sbxa_attr self;
+	struct sbxa_r rd;
+	int rc = 0;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	if (u->first) {
+		u->first = false;
+		sbxa_get_attr(&rd, &self);
+		to_attr(&u->d->self, &self);
+	}
+	while (rc == 0 && !rd.err && sbxa_r_left(&rd) > 0)
+		rc = dir_entry(u, &rd);
+	return rc < 0 ? rc : rd.err;
+}
+
+static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
+		      struct sbx_err *err)
+{
+	struct dir_ud u = {.d = ret, .first = true};
+	struct agent_req q = {.on_frame = dir_frame, .ud = &u};
+	struct sbxa_w w = {0};
+	char what[SBX_FS_WHAT_MAX];
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
+	rfs_agent_begin(&w, SBXA_OP_READDIR);
+	sbxa_put_cstr(&w, path);
+	rc = call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
+	if (rc < 0)
+		sbx_rfs_dir_release(ret);
+	return rc;
+}
+
+/* ---- reads ---- */
+
+struct read_ud {
+	int fd;
+	uint64_t fd_off, n;
+	bool first, want_head, unchanged;
+	struct sbxa_attr a;
+};
+
+static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = pwrite(fd, d, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		d += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct read_ud *u = ud;
+	struct sbxa_r rd;
+	size_t left;
+	int rc;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	if (u->first) {
+		u->first = false;
+		sbxa_get_attr(&rd, &u->a);
+		u->unchanged = sbxa_get_u32(&rd) != 0;
+		if (rd.err)
+			return rd.err;
+	}
+	left = sbxa_r_left(&rd);
+	if (!left)
+		return 0;
+	rc = put_all(u->fd, u->fd_off + u->n, p + rd.off, left);
+	if (rc == 0)
+		u->n += left;
+	return rc;
+}
+
+static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint64_t off,
+		   uint64_t len, const struct sbxa_validator *v, struct read_ud *u,
+		   uint64_t size_hint, struct sbx_err *err)
+{
+	struct agent_req q = {.on_frame = read_frame, .ud = u};
+	struct sbxa_w w = {0};
+	char what[SBX_FS_WHAT_MAX];
+	struct sbxa_validator none = {0};
+
+	u->first = true;
+	sbx_fs_describe(what, sizeof(what), op == SBX_RFS_OP_FETCH ? "read" : "read range", path,
+			NULL);
+	rfs_agent_begin(&w, SBXA_OP_READ);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_u64(&w, off);
+	sbxa_put_u64(&w, len);
+	sbxa_put_u32(&w, v ? SBXA_READ_IF_CHANGED : 0);
+	sbxa_put_validator(&w, v ? v : &none);
+	return call(r, op, what, &w, &q, size_hint, err);
+}
+
+static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
+		    uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
+		    struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err)
+{
+	struct read_ud u = {.fd = fd};
+	struct sbxa_validator v;
+	bool have_v = parse_validator(validator, &v);
+	int rc;
+
+	rc = ag_read(r, SBX_RFS_OP_FETCH, path, 0, UINT64_MAX, have_v ? &v : NULL, &u, size_hint,
+		     err);
+	if (rc < 0)
+		return rc;
+	if (ret_unchanged)
+		*ret_unchanged = u.unchanged;
+	if (ret_len)
+		*ret_len = u.n;
+	if (ret_attr)
+		to_attr(ret_attr, &u.a);
+	if (ret_validator)
+		validator_of(ret_validator, &u.a);
+	return 0;
+}
+
+static int ag_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err)
+{
+	struct read_ud u = {.fd = fd, .fd_off = fd_off};
+	int rc;
+
+	rc = ag_read(r, SBX_RFS_OP_READ_RANGE, path, off, len, NULL, &u, len, err);
+	if (rc == 0 && ret_n)
+		*ret_n = u.n;
+	return rc;
+}
+
+/* ---- store ---- */
+
+struct store {
+	struct sbx_rfs *r;
+	uint32_t h;
+	struct agent_req win[STORE_WINDOW];
+	unsigned inflight, head; /* ring of PWRITE requests */
+	int first_err;
+	struct sbx_err err;
+	uint64_t bytes_out;
+};
+
+static void store_note(struct store *s, int rc)
+{
+	if (rc < 0 && !s->first_err)
+		s->first_err = rc;
+}
+
+/* Waits for the oldest PWRITE. */
+static void store_wait_one(struct store *s, int64_t end)
+{
+	struct agent_req *q = &s->win[s->head];
+
+	store_note(s, rfs_agent_wait(s->r->agent, q, end, &s->err));
+	s->head = (s->head + 1) % STORE_WINDOW;
+	s->inflight--;
+}
+
+/* Sends one chunk of fd as a PWRITE, keeping at most STORE_WINDOW open. */
+static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t end)
+{
+	struct agent_req *q;
+	struct sbxa_w w = {0};
+	uint8_t *dst;
+	ssize_t got;
+	int rc;
+
+	if (s->inflight == STORE_WINDOW)
+		store_wait_one(s, end);
+	rfs_agent_begin(&w, SBXA_OP_PWRITE);
+	sbxa_put_u32(&w, s->h);
+	sbxa_put_u64(&w, off);
+	dst = sbxa_w_room(&w, n);
+	if (!dst) {
+		sbxa_w_release(&w);
+		return -ENOMEM;
+	}
+	got = pread(fd, dst, n, (off_t)off);
+	if (got != (ssize_t)n) {
+		sbxa_w_release(&w);
+		return got < 0 ? -errno : -EIO; /* the local copy is shorter */
+	}
+	sbxa_frame_end(&w, 0);
+	q = &s->win[(s->head + s->inflight) % STORE_WINDOW];
+	memset(q, 0, sizeof(*q));
+	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
+	if (rc == 0) {
+		s->inflight++;
+		s->bytes_out += w.len;
+	}
+	sbxa_w_release(&w);
+	return rc;
+}
+
+/* The request that opens the file to write: TMPFILE (atomic) or OPEN. */
+static int store_open(struct store *s, const char *path, const struct sbx_rfs_store_opts *o,
+		      struct agent_req *q)
+{
+	struct sbxa_w w = {0};
+	int rc;
+
+	if (o->in_place) {
+		rfs_agent_begin(&w, SBXA_OP_OPEN);
+		sbxa_put_u32(&w, s->h);
+		sbxa_put_cstr(&w, path);
+		sbxa_put_u32(&w, SBXA_O_WRONLY | SBXA_O_CREAT | SBXA_O_TRUNC);
+		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
+	} else {
+		rfs_agent_begin(&w, SBXA_OP_TMPFILE);
+		sbxa_put_u32(&w, s->h);
+		sbxa_put_cstr(&w, path);
+		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
+	}
+	sbxa_frame_end(&w, 0);
+	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
+	s->bytes_out += w.len;
+	sbxa_w_release(&w);
+	return rc;
+}
+
+/* The closing request: COMMIT (atomic) or CLOSE then SETATTR (in place). */
+static int store_finish(struct store *s, const char *path, uint64_t len,
+			const struct sbx_rfs_store_opts *o, struct agent_req *q,
+			struct agent_req *q2, struct sbxa_attr *a)
+{
+	struct sbx_rfs_setattr sa = o->attrs;
+	struct sbxa_setattr set;
+	struct sbxa_w w = {0};
+	int rc;
+
+	sa.valid &= ~SBX_RFS_SET_SIZE;
+	to_setattr(&set, &sa);
+	q->on_frame = o->in_place ? NULL : attr_frame;
+	q->ud = a;
+	rfs_agent_begin(&w, o->in_place ? SBXA_OP_CLOSE : SBXA_OP_COMMIT);
+	sbxa_put_u32(&w, s->h);
+	if (!o->in_place) {
+		sbxa_put_cstr(&w, path);
+		sbxa_put_u64(&w, len);
+		sbxa_put_setattr(&w, &set);
+	}
+	sbxa_frame_end(&w, 0);
+	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
+	if (rc < 0 || !o->in_place) {
+		sbxa_w_release(&w);
+		return rc;
+	}
+	/* in place: the attributes after the close, and the new attr */
+	q2->on_frame = attr_frame;
+	q2->ud = a;
+	rfs_agent_begin(&w, SBXA_OP_SETATTR);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_setattr(&w, &set);
+	sbxa_frame_end(&w, 0);
+	rc = rfs_agent_send(s->r->agent, q2, &w, &s->err);
+	sbxa_w_release(&w);
+	store_note(s, rc);
+	return rc < 0 ? 0 : 1; /* the CLOSE was sent: it is waited for */
+}
+
+static void store_abort(struct store *s, int64_t end)
+{
+	struct agent_req q = {0};
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_CLOSE);
+	sbxa_put_u32(&w, s->h);
+	sbxa_frame_end(&w, 0);
+	if (rfs_agent_send(s->r->agent, &q, &w, NULL) == 0)
+		rfs_agent_wait(s->r->agent, &q, end, NULL);
+	sbxa_w_release(&w);
+}
+
+static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
+		    char *ret_validator, struct sbx_err *err)
+{
+	struct store s = {.r = r};
+	struct agent_req qo = {0}, qf = {0}, qs = {0};
+	struct sbx_rfs_store_opts none = {0};
+	int64_t t0 = sbx_now_ms(), end = deadline(r, len);
+	char what[SBX_FS_WHAT_MAX];
+	struct sbxa_attr a;
+	uint64_t off = 0;
+	bool opened = false;
+	int rc, fin = -1;
+
+	o = o ? o : &none;
+	sbx_fs_describe(what, sizeof(what), "store", path, NULL);
+	rc = rfs_agent_handle_get(r->agent, &s.h);
+	if (rc < 0)
+		goto out;
+	rc = store_open(&s, path, o, &qo);
+	opened = rc == 0;
+	while (rc == 0 && off < len) {
+		size_t n = len - off < SBXA_IO_MAX ? (size_t)(len - off) : SBXA_IO_MAX;
+
+		rc = store_chunk(&s, fd, off, n, end);
+		off += n;
+	}
+	if (rc == 0)
+		rc = fin = store_finish(&s, path, len, o, &qf, &qs, &a);
+	/* every request sent is waited for */
+	if (opened)
+		store_note(&s, rfs_agent_wait(r->agent, &qo, end, &s.err));
+	while (s.inflight)
+		store_wait_one(&s, end);
+	if (fin >= 0)
+		store_note(&s, rfs_agent_wait(r->agent, &qf, end, &s.err));
+	if (fin == 1)
+		store_note(&s, rfs_agent_wait(r->agent, &qs, end, &s.err));
+	store_note(&s, rc);
+	rc = s.first_err;
+	if (rc < 0 && opened && fin < 0 && !sbx_rfs_is_transport_error(rc))
+		store_abort(&s, end);
+	rfs_agent_handle_put(r->agent, s.h);
+out:
+	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
+		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
+	else if (rc < 0 && err)
+		*err = s.err;
+	if (rc == 0 && ret)
+		to_attr(ret, &a);
+	if (rc == 0 && ret_validator)
+		validator_of(ret_validator, &a);
+	rfs_count(r, SBX_RFS_OP_STORE, 1, rc, (sbx_now_ms() - t0) * 1000, 0, s.bytes_out);
+	return rc;
+}
+
+const struct rfs_transport rfs_agent_transport = {
+    .name = "agent",
+    .stat = ag_stat,
+    .readdir = ag_readdir,
+    .readlink = ag_readlink,
+    .mkdir = ag_mkdir,
+    .create = ag_create,
+    .unlink = ag_unlink,
+    .rmdir = ag_rmdir,
+    .rename = ag_rename,
+    .link = ag_link,
+    .symlink = ag_symlink,
+    .setattr = ag_setattr,
+    .statfs = ag_statfs,
+    .fetch = ag_fetch,
+    .read_range = ag_read_range,
+    .store = ag_store,
+    .signal_env = rfs_shell_signal_env,
+    .sweep = rfs_shell_sweep,
+};

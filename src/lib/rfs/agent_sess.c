@@ -1,0 +1,560 @@
+/* agent_sess.c - one exec session running sbx-agent, and the requests in
+ * flight on it (see agent.h).
+ *
+ * A session (struct sess) lives from its exec start until on_done; the
+ * agent context points at the current one. Bytes from the agent's stdout
+ * are cut into frames on the transport thread (at most SBXA_FRAME_MAX
+ * each: a longer length ends the session, since the stream cannot be
+ * resynchronised) and handed to the request with that id.
+ *
+ * stdin is a window: a sender waits while more than AGENT_STDIN_WINDOW
+ * bytes are queued in libsbx, woken by on_stdin_sent, so a large store
+ * never queues more than that in memory.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "rfs/agent.h"
+#include "rfs/call.h"
+#include "sbx/exec.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define AGENT_STDIN_WINDOW (8u << 20)
+#define AGENT_STDERR_MAX   4096u
+/* exit codes of the boot command (agent_boot.c) */
+#define BOOT_NEED_UPLOAD 97
+#define BOOT_OTHER_ARCH	 98
+/* deadline of the start and HELLO */
+#define AGENT_START_MS 30000
+/* how long freeing waits for the agent to exit by itself */
+#define AGENT_CLOSE_MS 2000
+
+struct sess {
+	struct rfs_agent *a;
+	struct sbx_exec *e;	   /* a->m; NULL once over */
+	struct sbx_buf in;	   /* transport thread: a partial frame */
+	struct sbx_buf errb;	   /* a->m: the agent's stderr, first bytes */
+	bool over;		   /* a->m */
+	int exit_code;		   /* a->m: when over; -1 if it did not exit */
+	char why[SBX_ERR_MSG_MAX]; /* a->m: how it ended */
+	struct sess *next_dead;	   /* a->m: ended sessions, freed with a */
+};
+
+struct rfs_agent {
+	struct sbx_rfs *r; /* borrowed */
+	char hex[65];	   /* fixed: the agent's SHA-256 */
+	char machine[65];  /* fixed: this machine */
+	char *boot;	   /* fixed: the boot command */
+	pthread_mutex_t m;
+	pthread_cond_t cv;	/* m: a reply, the end of a session, stdin drained */
+	struct sess *cur;	/* m: the session in use, or NULL */
+	struct sess *dead;	/* m: ended sessions, freed with the context */
+	bool starting;		/* m: a thread is starting a session */
+	struct agent_req *reqs; /* m: in flight */
+	uint32_t next_id;	/* m */
+	char agent_machine[65]; /* m: from HELLO */
+	uint64_t handles[SBXA_HANDLES_MAX / 64]; /* m: handles in use */
+};
+
+/* ---- requests ---- */
+
+static struct agent_req *req_find(struct rfs_agent *a, uint32_t id)
+{
+	struct agent_req *q;
+
+	for (q = a->reqs; q; q = q->next)
+		if (q->id == id)
+			return q;
+	return NULL;
+}
+
+static void req_unlink(struct rfs_agent *a, struct agent_req *q)
+{
+	struct agent_req **pp;
+
+	for (pp = &a->reqs; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			return;
+		}
+}
+
+/* Ends every request in flight with code; a->m held. */
+static void fail_all(struct rfs_agent *a, int code)
+{
+	struct agent_req *q;
+
+	for (q = a->reqs; q; q = q->next)
+		if (!q->done) {
+			q->status = q->got_first && q->status < 0 ? q->status : code;
+			q->done = true;
+		}
+	a->reqs = NULL;
+	pthread_cond_broadcast(&a->cv);
+}
+
+/* One whole frame from the agent; a->m held. */
+static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t flags,
+		    const uint8_t *p, size_t n)
+{
+	struct agent_req *q;
+	struct sbxa_r rd;
+	int st, rc;
+
+	if (id == 0)
+		return 0; /* events: nothing watches yet */
+	q = req_find(a, id);
+	if (!q)
+		return 0; /* its caller gave up (deadline) */
+	if (n < 4)
+		return -EPROTO;
+	sbxa_r_init(&rd, p, n);
+	st = sbxa_get_i32(&rd);
+	if (!q->got_first) {
+		q->got_first = true;
+		q->status = st > 0 ? -EPROTO : st;
+	}
+	if (q->status == 0 && q->on_frame) {
+		rc = q->on_frame(q->ud, type, flags, p, n);
+		if (rc < 0)
+			q->status = rc;
+	}
+	if (!(flags & SBXA_F_MORE)) {
+		q->done = true;
+		req_unlink(a, q);
+		pthread_cond_broadcast(&a->cv);
+	}
+	return 0;
+}
+
+/* ---- session callbacks (transport thread) ---- */
+
+static void on_out(void *ud, const char *d, size_t n)
+{
+	struct sess *s = ud;
+	struct rfs_agent *a = s->a;
+	uint32_t plen, id;
+	uint16_t type, flags;
+	int rc = 0;
+
+	if (sbx_buf_append(&s->in, d, n) < 0)
+		rc = -ENOMEM;
+	pthread_mutex_lock(&a->m);
+	while (rc == 0 && s->in.len >= SBXA_HDR_LEN) {
+		rc = sbxa_hdr_decode((const uint8_t *)s->in.data, &plen, &id, &type, &flags);
+		if (rc < 0 || s->in.len < SBXA_HDR_LEN + plen)
+			break;
+		if (s == a->cur)
+			rc = dispatch(a, id, type, flags,
+				      (const uint8_t *)s->in.data + SBXA_HDR_LEN, plen);
+		sbx_buf_consume(&s->in, SBXA_HDR_LEN + plen);
+	}
+	if (rc < 0 && s->e) {
+		snprintf(s->why, sizeof(s->why), "malformed reply from the agent");
+		sbx_exec_cancel(s->e);
+	}
+	pthread_mutex_unlock(&a->m);
+}
+
+static void on_err(void *ud, const char *d, size_t n)
+{
+	struct sess *s = ud;
+	size_t room;
+
+	pthread_mutex_lock(&s->a->m);
+	room = AGENT_STDERR_MAX - s->errb.len;
+	sbx_buf_append(&s->errb, d, n < room ? n : room);
+	pthread_mutex_unlock(&s->a->m);
+}
+
+static void on_sent(void *ud, size_t pending)
+{
+	struct sess *s = ud;
+
+	if (pending <= AGENT_STDIN_WINDOW / 2) {
+		pthread_mutex_lock(&s->a->m);
+		pthread_cond_broadcast(&s->a->cv);
+		pthread_mutex_unlock(&s->a->m);
+	}
+}
+
+static void on_done(void *ud, const struct sbx_exec_result *res)
+{
+	struct sess *s = ud;
+	struct rfs_agent *a = s->a;
+
+	pthread_mutex_lock(&a->m);
+	s->over = true;
+	s->exit_code = res->error ? -1 : res->exit_code;
+	if (!s->why[0])
+		snprintf(s->why, sizeof(s->why), "%s",
+			 res->error ? res->message : "the agent exited");
+	if (s->e) {
+		sbx_exec_unref(s->e);
+		s->e = NULL;
+	}
+	if (a->cur == s) {
+		a->cur = NULL;
+		fail_all(a, -SBX_ECONN);
+	}
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->m);
+	sbx_debug("agent session ended: %s (exit %d)", s->why, s->exit_code);
+}
+
+/* ---- starting a session ---- */
+
+/* Starts the boot command; the new session in *ret (on a's dead list
+ * once over). a->m not held. */
+static int sess_start(struct rfs_agent *a, struct sess **ret, struct sbx_err *err)
+{
+	struct sbx_exec_cbs cbs = {
+	    .on_stdout = on_out, .on_stderr = on_err, .on_done = on_done, .on_stdin_sent = on_sent};
+	struct sbx_exec_opts eo = {.command = a->boot, .stdin_open = true};
+	struct sess *s = calloc(1, sizeof(*s));
+	struct sbx_exec *e = NULL;
+	int rc;
+
+	if (!s)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	s->a = a;
+	pthread_mutex_lock(&a->m);
+	s->next_dead = a->dead; /* kept until the context is freed */
+	a->dead = s;
+	a->cur = s;
+	pthread_mutex_unlock(&a->m);
+	rc = sbx_exec_start(sbx_rfs_sandbox(a->r), &eo, &cbs, s, &e, err);
+	pthread_mutex_lock(&a->m);
+	if (rc < 0) {
+		s->over = true;
+		if (a->cur == s)
+			a->cur = NULL;
+	} else if (s->over) {
+		sbx_exec_unref(e); /* it already ended */
+	} else {
+		s->e = e;
+	}
+	pthread_mutex_unlock(&a->m);
+	*ret = s;
+	return rc;
+}
+
+/* HELLO's reply: the agent's machine. */
+static int hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct rfs_agent *a = ud;
+	struct sbxa_r rd;
+	const char *mach;
+	size_t mlen;
+	uint32_t magic, version;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	magic = sbxa_get_u32(&rd);
+	version = sbxa_get_u32(&rd);
+	sbxa_get_u32(&rd); /* frame_max */
+	sbxa_get_u32(&rd); /* pid */
+	sbxa_get_u32(&rd); /* uid */
+	sbxa_get_u32(&rd); /* gid */
+	mach = sbxa_get_str(&rd, sizeof(a->agent_machine) - 1, &mlen);
+	if (rd.err || magic != SBXA_MAGIC || version != SBXA_VERSION)
+		return -EPROTO;
+	memcpy(a->agent_machine, mach, mlen);
+	a->agent_machine[mlen] = '\0';
+	return 0;
+}
+
+/* Sends HELLO on the current session and waits for its answer. */
+static int hello(struct rfs_agent *a, struct sbx_err *err)
+{
+	struct agent_req q = {.on_frame = hello_frame, .ud = a};
+	struct sbxa_w w = {0};
+	size_t at;
+	int rc;
+
+	at = sbxa_frame_begin(&w, 0, SBXA_OP_HELLO, 0);
+	sbxa_put_u32(&w, SBXA_MAGIC);
+	sbxa_put_u32(&w, SBXA_VERSION);
+	sbxa_frame_end(&w, at);
+	rc = rfs_agent_send(a, &q, &w, err);
+	if (rc == 0)
+		rc = rfs_agent_wait(a, &q, sbx_now_ms() + AGENT_START_MS, err);
+	sbxa_w_release(&w);
+	return rc;
+}
+
+/* After a failed HELLO: waits for the session's end (bounded) and says
+ * what its exit code means. */
+static int why_failed(struct rfs_agent *a, struct sess *s, int rc, struct sbx_err *err)
+{
+	int64_t end = sbx_now_ms() + AGENT_START_MS;
+	struct timespec ts;
+
+	pthread_mutex_lock(&a->m);
+	while (!s->over && sbx_now_ms() < end) {
+		sbx_deadline_ts(&ts, 100);
+		pthread_cond_timedwait(&a->cv, &a->m, &ts);
+	}
+	if (s->over && s->exit_code == BOOT_NEED_UPLOAD)
+		rc = -ENOENT;
+	else if (s->over && s->exit_code == BOOT_OTHER_ARCH)
+		rc = sbx_err_set(err, -ENOEXEC, 0, "the sandbox is not a %s machine", a->machine);
+	else
+		rc = sbx_err_set(
+		    err, rc < 0 ? rc : -SBX_EPROTO, 0, "the agent did not start: %s%s%.*s", s->why,
+		    s->errb.len ? ": " : "", (int)s->errb.len, s->errb.data ? s->errb.data : "");
+	pthread_mutex_unlock(&a->m);
+	if (!s->over && s->e)
+		sbx_exec_cancel(s->e);
+	return rc;
+}
+
+/* Starts a session and greets the agent; -ENOENT when the sandbox needs
+ * the agent uploaded first. */
+static int sess_open(struct rfs_agent *a, struct sbx_err *err)
+{
+	struct sess *s = NULL;
+	int rc;
+
+	rc = sess_start(a, &s, err);
+	if (rc < 0)
+		return rc;
+	rc = hello(a, err);
+	if (rc < 0)
+		rc = why_failed(a, s, rc, err);
+	return rc;
+}
+
+/* Makes sure a session is up; a->m held on entry and exit. Only one
+ * thread starts a session; the others wait for it. */
+static int ensure_session(struct rfs_agent *a, struct sbx_err *err)
+{
+	int rc;
+
+	while (a->starting)
+		pthread_cond_wait(&a->cv, &a->m);
+	if (a->cur && !a->cur->over)
+		return 0;
+	a->starting = true;
+	pthread_mutex_unlock(&a->m);
+	rc = sess_open(a, err);
+	pthread_mutex_lock(&a->m);
+	a->starting = false;
+	pthread_cond_broadcast(&a->cv);
+	return rc;
+}
+
+/* ---- public (agent.h) ---- */
+
+void rfs_agent_begin(struct sbxa_w *w, uint16_t op)
+{
+	w->len = 0;
+	w->err = 0;
+	sbxa_frame_begin(w, 0, op, 0);
+	sbxa_put_cred(w, SBXA_ID_SELF, SBXA_ID_SELF, 0, NULL);
+}
+
+int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err)
+{
+	struct sess *s;
+	int rc = 0;
+
+	sbxa_frame_end(w, 0);
+	if (w->err)
+		return sbx_err_set(err, w->err, 0, "request too large for the agent");
+	q->done = false;
+	q->got_first = false;
+	q->status = 0;
+	pthread_mutex_lock(&a->m);
+	/* HELLO is sent by the thread starting the session */
+	if (!(a->starting && w->len >= 10 && w->p[8] == SBXA_OP_HELLO && w->p[9] == 0))
+		rc = ensure_session(a, err);
+	while (rc == 0 && (s = a->cur) && s->e && sbx_exec_stdin_pending(s->e) > AGENT_STDIN_WINDOW)
+		pthread_cond_wait(&a->cv, &a->m);
+	s = a->cur;
+	if (rc == 0 && (!s || !s->e))
+		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
+	if (rc == 0) {
+		if (++a->next_id == 0)
+			a->next_id = 1;
+		q->id = a->next_id;
+		w->p[4] = (uint8_t)q->id;
+		w->p[5] = (uint8_t)(q->id >> 8);
+		w->p[6] = (uint8_t)(q->id >> 16);
+		w->p[7] = (uint8_t)(q->id >> 24);
+		rc = sbx_exec_write_stdin(s->e, w->p, w->len);
+		if (rc < 0)
+			rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
+		else {
+			q->next = a->reqs;
+			a->reqs = q;
+		}
+	}
+	pthread_mutex_unlock(&a->m);
+	return rc;
+}
+
+int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms,
+		   struct sbx_err *err)
+{
+	struct timespec ts;
+	int64_t left;
+	int rc;
+
+	pthread_mutex_lock(&a->m);
+	while (!q->done && (left = deadline_ms - sbx_now_ms()) > 0) {
+		sbx_deadline_ts(&ts, left);
+		pthread_cond_timedwait(&a->cv, &a->m, &ts);
+	}
+	if (!q->done) {
+		req_unlink(a, q);
+		q->done = true;
+		q->status = -SBX_ETIMEDOUT;
+	}
+	rc = q->status;
+	pthread_mutex_unlock(&a->m);
+	if (rc == -SBX_ETIMEDOUT)
+		sbx_err_set(err, rc, 0, "the agent did not answer in time");
+	else if (rc == -SBX_ECONN)
+		sbx_err_set(err, rc, 0, "the agent session ended");
+	return rc;
+}
+
+const char *rfs_agent_machine(const struct rfs_agent *a)
+{
+	return a->agent_machine;
+}
+
+static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err)
+{
+	struct rfs_agent *a = calloc(1, sizeof(*a));
+	pthread_condattr_t ca;
+	struct utsname u;
+
+	if (!a)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	a->r = r;
+	pthread_mutex_init(&a->m, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	*ret = a;
+	if (uname(&u) < 0 || rfs_agent_blob_sha256(a->hex) < 0)
+		return sbx_err_set(err, -ENOEXEC, 0, "no agent built into libsbx");
+	snprintf(a->machine, sizeof(a->machine), "%s", u.machine);
+	a->boot = rfs_agent_boot_command(a->hex, a->machine);
+	if (!a->boot)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	return 0;
+}
+
+int rfs_agent_new(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err)
+{
+	struct rfs_agent *a = NULL;
+	unsigned dir;
+	int rc;
+
+	rc = agent_alloc(r, &a, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&a->m);
+		rc = ensure_session(a, err);
+		pthread_mutex_unlock(&a->m);
+	}
+	/* no usable copy: upload to each place in turn until one runs */
+	for (dir = 0; rc == -ENOENT && dir < RFS_AGENT_DIRS; dir++) {
+		rc = rfs_agent_upload(r, a->hex, dir, err);
+		if (rc < 0 && !sbx_rfs_is_transport_error(rc)) {
+			rc = -ENOENT;
+			continue;
+		}
+		if (rc == 0) {
+			pthread_mutex_lock(&a->m);
+			rc = ensure_session(a, err);
+			pthread_mutex_unlock(&a->m);
+		}
+	}
+	if (rc == -ENOENT)
+		rc = sbx_err_set(err, -ENOEXEC, 0,
+				 "no place in the sandbox where the agent can be stored, verified "
+				 "(sha256sum) and run");
+	if (rc < 0) {
+		rfs_agent_free(a);
+		return rc;
+	}
+	sbx_debug("agent %.12s running on %s", a->hex, a->agent_machine);
+	*ret = a;
+	return 0;
+}
+
+int rfs_agent_handle_get(struct rfs_agent *a, uint32_t *ret)
+{
+	uint32_t i;
+	int rc = -EMFILE;
+
+	pthread_mutex_lock(&a->m);
+	for (i = 0; i < SBXA_HANDLES_MAX; i++)
+		if (!(a->handles[i / 64] & (1ull << (i % 64)))) {
+			a->handles[i / 64] |= 1ull << (i % 64);
+			*ret = i;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&a->m);
+	return rc;
+}
+
+void rfs_agent_handle_put(struct rfs_agent *a, uint32_t h)
+{
+	if (h >= SBXA_HANDLES_MAX)
+		return;
+	pthread_mutex_lock(&a->m);
+	a->handles[h / 64] &= ~(1ull << (h % 64));
+	pthread_mutex_unlock(&a->m);
+}
+
+void rfs_agent_free(struct rfs_agent *a)
+{
+	struct sess *s, *next;
+	struct timespec ts;
+	int64_t end;
+
+	if (!a)
+		return;
+	/* the agent exits at the end of its stdin, removing its temporaries;
+	 * one that does not within AGENT_CLOSE_MS is cancelled */
+	pthread_mutex_lock(&a->m);
+	for (s = a->dead; s; s = s->next_dead)
+		if (!s->over && s->e)
+			sbx_exec_close_stdin(s->e);
+	end = sbx_now_ms() + AGENT_CLOSE_MS;
+	for (s = a->dead; s; s = s->next_dead)
+		while (!s->over && sbx_now_ms() < end) {
+			sbx_deadline_ts(&ts, end - sbx_now_ms());
+			pthread_cond_timedwait(&a->cv, &a->m, &ts);
+		}
+	for (s = a->dead; s; s = s->next_dead)
+		if (!s->over && s->e)
+			sbx_exec_cancel(s->e);
+	for (s = a->dead; s; s = s->next_dead)
+		while (!s->over)
+			pthread_cond_wait(&a->cv, &a->m);
+	pthread_mutex_unlock(&a->m);
+	for (s = a->dead; s; s = next) {
+		next = s->next_dead;
+		sbx_buf_release(&s->in);
+		sbx_buf_release(&s->errb);
+		free(s);
+	}
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->m);
+	free(a->boot);
+	free(a);
+}

@@ -1,0 +1,183 @@
+/* rfs.c - the public face of rfs.h: the context, the choice of transport,
+ * and every operation handed to the transport's table (transport.h).
+ *
+ * The transport is chosen once, by sbx_rfs_connect() (or, for a context
+ * that was never connected, it is the shell one: it needs no setup). With
+ * SBX_RFS_TRANSPORT_AUTO a failure to start the agent is not an error: the
+ * context uses the shell transport and keeps the reason for .ctl/info.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfs/agent.h"
+#include "rfs/call.h"
+#include "rfs/transport.h"
+#include "util/log.h"
+
+int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct sbx_rfs **ret)
+{
+	struct sbx_rfs *r;
+
+	if (!sb || !ret)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->sb = sb;
+	r->op_timeout_s = opts && opts->op_timeout_s > 0 ? opts->op_timeout_s : 60;
+	r->pref = opts ? opts->transport : SBX_RFS_TRANSPORT_AUTO;
+	r->tp = &rfs_shell_transport;
+	pthread_mutex_init(&r->lock, NULL);
+	*ret = r;
+	return 0;
+}
+
+void sbx_rfs_free(struct sbx_rfs *r)
+{
+	if (!r)
+		return;
+	rfs_agent_free(r->agent);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r)
+{
+	return r->sb;
+}
+
+int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err)
+{
+	struct sbx_err local = {0};
+	int rc;
+
+	if (r->pref == SBX_RFS_TRANSPORT_SHELL) {
+		snprintf(r->note, sizeof(r->note), "asked for");
+		return 0;
+	}
+	rc = rfs_agent_new(r, &r->agent, &local);
+	if (rc == 0) {
+		r->tp = &rfs_agent_transport;
+		r->note[0] = '\0';
+		return 0;
+	}
+	snprintf(r->note, sizeof(r->note), "agent unavailable: %s", local.msg);
+	if (r->pref == SBX_RFS_TRANSPORT_AGENT) {
+		if (err)
+			*err = local;
+		return rc;
+	}
+	sbx_debug("rfs: %s; using the shell transport", r->note);
+	return 0;
+}
+
+const char *sbx_rfs_transport_name(const struct sbx_rfs *r)
+{
+	return r->tp->name;
+}
+
+const char *sbx_rfs_transport_note(const struct sbx_rfs *r)
+{
+	return r->note;
+}
+
+int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->stat(r, path, ret, err);
+}
+
+int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
+		    struct sbx_err *err)
+{
+	return r->tp->readdir(r, path, ret, err);
+}
+
+int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
+{
+	return r->tp->readlink(r, path, ret, err);
+}
+
+int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
+		  struct sbx_err *err)
+{
+	return r->tp->mkdir(r, path, mode, ret, err);
+}
+
+int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
+		   struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->create(r, path, mode, excl, ret, err);
+}
+
+int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+{
+	return r->tp->unlink(r, path, err);
+}
+
+int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+{
+	return r->tp->rmdir(r, path, err);
+}
+
+int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+		   struct sbx_err *err)
+{
+	return r->tp->rename(r, from, to, flags, err);
+}
+
+int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
+		 struct sbx_err *err)
+{
+	return r->tp->link(r, from, to, ret, err);
+}
+
+int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->symlink(r, target, path, ret, err);
+}
+
+int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->setattr(r, path, sa, ret, err);
+}
+
+int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)
+{
+	return r->tp->statfs(r, path, ret, err);
+}
+
+int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
+		  uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
+		  struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err)
+{
+	return r->tp->fetch(r, path, fd, validator, size_hint, ret_unchanged, ret_len, ret_attr,
+			    ret_validator, err);
+}
+
+int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+		       uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err)
+{
+	return r->tp->read_range(r, path, off, len, fd, fd_off, ret_n, err);
+}
+
+int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
+		  struct sbx_err *err)
+{
+	return r->tp->store(r, path, fd, len, o, ret, ret_validator, err);
+}
+
+int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
+		       unsigned *ret_count, struct sbx_err *err)
+{
+	return r->tp->signal_env(r, env_marker, sig_name, ret_count, err);
+}
+
+int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
+{
+	return r->tp->sweep(r, ret_removed, err);
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# t_agent.sh - the agent transport of sbxfs against a real sbxd: the agent
+# is delivered once and reused, a copy changed inside the sandbox is not
+# run (replaced), a killed agent is restarted on the next operation, the
+# shell transport still works when asked for, and the agent answers many
+# operations with one request each (round trips from /.ctl/stats).
+. "$(dirname "$0")/lib.sh"
+
+MNT=$T/mnt
+on_exit() {
+	local rc=$?
+	fusermount3 -u -z "$MNT" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap on_exit EXIT
+tm() { timeout 120 "$@"; }
+rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
+rt() { sed -n 's/^rfs.total requests=[0-9]* round_trips=//p' "$MNT/.ctl/stats"; }
+info() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+	"$MNT/.ctl/info" "$1"; }
+mnt() { tm "$BUILD/sbxfs" "$@" "$ID:/srv/a" "$MNT"; }
+umnt() { fusermount3 -u "$MNT"; }
+copies() { rx sh -c 'ls -1 /var/tmp/.sbx-agent-* /tmp/.sbx-agent-* /dev/shm/.sbx-agent-* 2>/dev/null | wc -l'; }
+
+start_sbxd
+ID=$(sbx create --name agent1)
+check "sandbox created" test -n "$ID"
+rx mkdir -p /srv/a
+mkdir -p "$MNT"
+
+expect_eq "no agent in a new sandbox" 0 "$(copies)"
+mnt -o transport=agent
+expect_eq "mounts with transport=agent" 0 $?
+expect_eq ".ctl/info says agent" agent "$(info transport)"
+expect_eq "one copy of the agent, in /var/tmp" 1 "$(rx sh -c 'ls /var/tmp/.sbx-agent-* | wc -l')"
+check "the copy is executable and root's" rx sh -c 'f=$(ls /var/tmp/.sbx-agent-*); test -x "$f" && [ "$(stat -c %U "$f")" = root ]'
+
+# --- everyday operations through the agent --------------------------------
+mkdir "$MNT/d" && printf 'hello\n' >"$MNT/d/f"
+expect_eq "a file written through the agent is in the sandbox" hello "$(rx cat /srv/a/d/f)"
+ln -s f "$MNT/d/l" && ln "$MNT/d/f" "$MNT/d/h"
+expect_eq "symlink" f "$(readlink "$MNT/d/l")"
+expect_eq "hard link count seen in the sandbox" 2 "$(rx stat -c %h /srv/a/d/f)"
+chmod 640 "$MNT/d/f"
+expect_eq "chmod" 640 "$(rx stat -c %a /srv/a/d/f)"
+touch -d '2001-02-03 04:05:06.789 UTC' "$MNT/d/f"
+expect_eq "utimens to the nanosecond" "2001-02-03 04:05:06.789000000" \
+	"$(rx sh -c 'TZ=UTC stat -c %y /srv/a/d/f' | cut -c1-29)"
+truncate -s 1G "$MNT/d/sparse"
+expect_eq "truncate -s 1G is sparse in the sandbox" 0 "$(rx stat -c %b /srv/a/d/sparse)"
+mv "$MNT/d/f" "$MNT/d/g"
+check "rename" bash -c '[ -e "$1/d/g" ] && [ ! -e "$1/d/f" ]' _ "$MNT"
+rx sh -c 'printf "from inside\n" > /srv/a/d/in'
+expect_eq "a file made in the sandbox reads back" "from inside" "$(cat "$MNT/d/in")"
+check "rmdir of a non-empty dir is ENOTEMPTY" bash -c 'rmdir "$1/d" 2>&1 | grep -q "not empty"' _ "$MNT"
+head -c 5000000 /dev/urandom >"$T/big"
+cp "$T/big" "$MNT/big"
+expect_eq "5 MB through the agent, checksum in the sandbox" "$(sha256sum <"$T/big" | cut -c1-64)" \
+	"$(rx sha256sum /srv/a/big | cut -c1-64)"
+expect_eq "and back" "$(sha256sum <"$T/big")" "$(sha256sum <"$MNT/big")"
+df "$MNT" >/dev/null
+expect_eq "statfs" 0 $?
+
+# --- round trips: one request per operation --------------------------------
+before=$(rt)
+stat "$MNT/d/g" "$MNT/d/l" "$MNT/d/h" >/dev/null
+mkdir -p "$T/tree"
+for i in $(seq 1 50); do echo "file $i" >"$T/tree/f$i"; done
+r0=$(rt)
+cp -r "$T/tree" "$MNT/tree"
+r1=$(rt)
+echo "# cp -r of 50 small files: $((r1 - r0)) round trips"
+check "cp -r of 50 files takes at most 4 requests a file ($((r1 - r0)))" test $((r1 - r0)) -le 200
+check "the copy is whole" diff -r "$T/tree" "$MNT/tree"
+umnt
+
+# --- the copy is reused; a changed copy is replaced -----------------------
+mnt -o transport=agent
+expect_eq "a second mount reuses the copy" 1 "$(copies)"
+umnt
+rx sh -c 'for f in /var/tmp/.sbx-agent-*; do printf "#!/bin/sh\necho planted\n" > "$f"; done'
+mnt -o transport=agent
+expect_eq "a changed copy: mount still uses the agent" agent "$(info transport)"
+check "the planted script was replaced by the agent" \
+	rx sh -c '! grep -q planted /var/tmp/.sbx-agent-*'
+expect_eq "and files still read" hello "$(cat "$MNT/d/g")"
+
+# --- a killed agent is restarted ---------------------------------------------
+rx sh -c 'pkill -KILL -f "^/var/tmp/.sbx-agent-" ; true'
+expect_eq "after kill -9 of the agent, the next read works" hello "$(cat "$MNT/d/h")"
+echo again >"$MNT/d/after"
+expect_eq "and writes" again "$(rx cat /srv/a/d/after)"
+umnt
+
+# --- shell when asked ------------------------------------------------------------
+mnt -o transport=shell
+expect_eq "transport=shell mounts with the shell transport" shell "$(info transport)"
+expect_eq "and reads the same files" hello "$(cat "$MNT/d/g")"
+umnt
+
+# --- auto: where the agent cannot run, the shell transport --------------------
+mnt
+expect_eq "the default (auto) uses the agent" agent "$(info transport)"
+umnt
+# a sandbox whose sha256sum lies cannot verify the agent: auto falls back
+rx sh -c 'mkdir -p /usr/local/bin && printf "#!/bin/sh\necho 0000  -\n" > /usr/local/bin/sha256sum && chmod 755 /usr/local/bin/sha256sum'
+mnt
+expect_eq "auto, agent unverifiable: the shell transport" shell "$(info transport)"
+check "and .ctl/info says why" bash -c 'grep -q "agent unavailable" "$1/.ctl/info"' _ "$MNT"
+expect_eq "reads work over shell" hello "$(cat "$MNT/d/g")"
+umnt
+check "transport=agent refuses to mount there" bash -c '! timeout 120 "$BUILD/sbxfs" -o transport=agent "$1:/srv/a" "$2" 2>/dev/null' _ "$ID" "$MNT"
+rx rm -f /usr/local/bin/sha256sum
+finish
