@@ -169,6 +169,8 @@ static int commit(struct agent *a, struct agent_handle *h, const struct agent_re
 	size_t at;
 	int r;
 
+	if (h->err)
+		return h->err;
 	if (fstat(h->fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size != q->len)

@@ -203,6 +203,10 @@ static void get_ops_io(struct dec *d, struct agent_req *q, size_t n)
 		sbxa_get_setattr(&d->r, &q->sa);
 		break;
 	case SBXA_OP_CLOSE: q->handle = sbxa_get_u32(&d->r); break;
+	case SBXA_OP_FTRUNCATE:
+		q->handle = sbxa_get_u32(&d->r);
+		q->off = sbxa_get_u64(&d->r);
+		break;
 	case SBXA_OP_JOB_START: get_job(d, q, n); break;
 	case SBXA_OP_JOB_STDIN:
 		q->num = sbxa_get_u32(&d->r);
@@ -220,7 +224,7 @@ static void get_ops_io(struct dec *d, struct agent_req *q, size_t n)
 
 static bool known_op(uint16_t type)
 {
-	return (type >= SBXA_OP_HELLO && type <= SBXA_OP_REMOVEXATTR) ||
+	return (type >= SBXA_OP_HELLO && type <= SBXA_OP_FTRUNCATE) ||
 	       (type >= SBXA_OP_JOB_START && type <= SBXA_OP_JOB_SIGNAL) || type == SBXA_OP_WATCH ||
 	       type == SBXA_OP_UNWATCH;
 }

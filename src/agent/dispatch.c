@@ -29,6 +29,7 @@ static const agent_op_fn ops[] = {
     [SBXA_OP_FSYNC] = op_fsync,
     [SBXA_OP_COMMIT] = op_commit,
     [SBXA_OP_CLOSE] = op_close,
+    [SBXA_OP_FTRUNCATE] = op_ftruncate,
     [SBXA_OP_READ] = op_read,
     [SBXA_OP_GETXATTR] = op_getxattr,
     [SBXA_OP_SETXATTR] = op_setxattr,

@@ -38,6 +38,7 @@ void handle_drop(struct agent_handle *h)
 	free(h->name);
 	h->fd = -1;
 	h->tmp = false;
+	h->err = 0;
 	h->name = NULL;
 }
 
@@ -133,18 +134,24 @@ int op_pwrite(struct agent *a, const struct agent_req *q)
 
 	if (!h)
 		return -EBADF;
-	if (q->off > INT64_MAX)
+	if (q->off > INT64_MAX) {
+		h->err = h->err ? h->err : -EINVAL;
 		return -EINVAL;
+	}
 	while (done < q->data_len) {
 		n = pwrite(h->fd, q->data + done, q->data_len - done, (off_t)(q->off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && done == 0)
+		if (n < 0 && done == 0) {
+			h->err = h->err ? h->err : -errno;
 			return -errno;
+		}
 		if (n <= 0)
 			break; /* a short write: the count says how far it got */
 		done += (size_t)n;
 	}
+	if (done < q->data_len && !h->err)
+		h->err = -EIO;
 	at = out_reply(&a->out, q->id, q->op, 0);
 	sbxa_put_u32(&a->out.w, (uint32_t)done);
 	out_end(&a->out, at);
@@ -159,6 +166,22 @@ int op_fsync(struct agent *a, const struct agent_req *q)
 		return -EBADF;
 	if ((q->num ? fdatasync(h->fd) : fsync(h->fd)) < 0)
 		return -errno;
+	out_status(&a->out, q->id, q->op, 0);
+	return 0;
+}
+
+int op_ftruncate(struct agent *a, const struct agent_req *q)
+{
+	struct agent_handle *h = handle_get(&a->hs, q->handle);
+
+	if (!h)
+		return -EBADF;
+	if (q->off > INT64_MAX)
+		return -EINVAL;
+	if (ftruncate(h->fd, (off_t)q->off) < 0) {
+		h->err = h->err ? h->err : -errno;
+		return -errno;
+	}
 	out_status(&a->out, q->id, q->op, 0);
 	return 0;
 }

@@ -17,6 +17,7 @@
 struct agent_handle {
 	int fd;	    /**< -1: not in use */
 	bool tmp;   /**< made by TMPFILE, not yet committed */
+	int err;    /**< first failed or short PWRITE/FTRUNCATE (negative), 0 */
 	char *name; /**< the named temporary's path (owned), NULL for O_TMPFILE */
 };
 

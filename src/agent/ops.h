@@ -42,6 +42,7 @@ int op_pread(struct agent *a, const struct agent_req *q);
 int op_pwrite(struct agent *a, const struct agent_req *q);
 int op_fsync(struct agent *a, const struct agent_req *q);
 int op_close(struct agent *a, const struct agent_req *q);
+int op_ftruncate(struct agent *a, const struct agent_req *q);
 /* commit.c */
 int op_tmpfile(struct agent *a, const struct agent_req *q);
 int op_commit(struct agent *a, const struct agent_req *q);

@@ -108,13 +108,17 @@ enum sbxa_op {
 	 * ".sbx~" name removed on CLOSE or when the session ends), written
 	 * with PWRITE and put in place by COMMIT. */
 	SBXA_OP_TMPFILE = 15,
-	SBXA_OP_PREAD = 16,  /* u32 handle, u64 off, u32 len <= SBXA_IO_MAX -> bytes */
-	SBXA_OP_PWRITE = 17, /* u32 handle, u64 off, bytes (rest of payload) -> u32 n */
-	SBXA_OP_FSYNC = 18,  /* u32 handle, u32 datasync -> */
+	SBXA_OP_PREAD = 16, /* u32 handle, u64 off, u32 len <= SBXA_IO_MAX -> bytes */
+	/* u32 handle, u64 off, bytes (rest of payload) -> u32 n. A failure or
+	 * a short write is also remembered by the handle (see COMMIT). */
+	SBXA_OP_PWRITE = 17,
+	SBXA_OP_FSYNC = 18, /* u32 handle, u32 datasync -> */
 	/* u32 handle (a TMPFILE), path, u64 length, setattr block (SIZE
 	 * ignored) -> attr. The file is put at path (replacing what is there,
-	 * atomically) only if its size is exactly length; otherwise -EIO and
-	 * nothing changes. The handle is closed either way. */
+	 * atomically) only if no PWRITE or FTRUNCATE on the handle failed or
+	 * wrote short (else the first such error, -EIO for a short write) and
+	 * its size is exactly length (else -EIO); otherwise nothing changes.
+	 * The handle is closed either way. */
 	SBXA_OP_COMMIT = 19,
 	SBXA_OP_CLOSE = 20, /* u32 handle -> (an uncommitted TMPFILE is dropped) */
 	/* path, u64 off, u64 len (UINT64_MAX: to the end), u32 flags,
@@ -127,6 +131,9 @@ enum sbxa_op {
 	SBXA_OP_SETXATTR = 23,	  /* path, str name, str value, u32 flags (XATTR_*) -> */
 	SBXA_OP_LISTXATTR = 24,	  /* path, u32 size -> u32 len, bytes (none if size 0) */
 	SBXA_OP_REMOVEXATTR = 25, /* path, str name -> */
+	/* u32 handle, u64 size -> . ftruncate(2): a file can be given its
+	 * length first and only its data written (holes stay holes). */
+	SBXA_OP_FTRUNCATE = 26,
 	/* u32 argc, str argv[argc], u32 envc, str env[envc] ("K=V"), str cwd
 	 * (empty: "/"), u32 flags (SBXA_JOB_*) -> first frame (SBXA_F_MORE):
 	 * u32 pid. Then SBXA_EV_STDOUT / SBXA_EV_STDERR frames (SBXA_F_MORE)

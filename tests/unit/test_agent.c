@@ -1387,6 +1387,57 @@ START_TEST(oversized_length_ends)
 }
 END_TEST
 
+/* FTRUNCATE gives a temporary its length without writing zeros, and a
+ * failed PWRITE poisons the handle: COMMIT then refuses whatever the size */
+START_TEST(commit_sparse_and_poisoned)
+{
+	struct sbxa_setattr sa = {0};
+	struct sbxa_w w = {0};
+	struct sbxa_attr a;
+	struct frame f;
+	struct sess s;
+	struct stat st;
+	char p[128];
+	size_t at;
+
+	sess_start(&s);
+	path_of(p, sizeof(p), "sparse");
+	put_file(p, "old");
+	ck_assert_int_eq(tmpfile_h(&s, 3, p), 0);
+	at = req(&w, 60, SBXA_OP_FTRUNCATE, SBXA_ID_SELF);
+	sbxa_put_u32(&w, 3);
+	sbxa_put_u64(&w, 1ull << 30);
+	send_w(&s, &w, at);
+	f = recv_f(&s);
+	ck_assert_int_eq(f.status, 0);
+	frame_free(&f);
+	pwrite_h(&s, 61, 3, 0, "x");
+	f = recv_f(&s);
+	ck_assert_int_eq(f.status, 0);
+	frame_free(&f);
+	ck_assert_int_eq(commit_h(&s, 3, p, 1ull << 30, &sa, &a), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, 1ll << 30);
+	ck_assert_int_lt(st.st_blocks, 1024); /* holes, not a GiB of zeros */
+
+	/* a PWRITE that failed, then good ones of the right length */
+	put_file(p, "old");
+	ck_assert_int_eq(tmpfile_h(&s, 4, p), 0);
+	pwrite_h(&s, 62, 4, 1ull << 63, "zz");
+	f = recv_f(&s);
+	ck_assert_int_eq(f.status, -EINVAL);
+	frame_free(&f);
+	pwrite_h(&s, 63, 4, 0, "abc");
+	f = recv_f(&s);
+	ck_assert_int_eq(f.status, 0);
+	frame_free(&f);
+	ck_assert_int_eq(commit_h(&s, 4, p, 3, &sa, NULL), -EINVAL);
+	ck_assert_str_eq(get_file(p), "old");
+	ck_assert_uint_eq(temps_left(), 0);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1407,6 +1458,7 @@ int main(void)
 	tcase_add_test(tc, handles_io);
 	tcase_add_test(tc, commit_otmpfile);
 	tcase_add_test(tc, commit_named);
+	tcase_add_test(tc, commit_sparse_and_poisoned);
 	tcase_add_test(tc, killed_session_leaves_no_temp);
 	tcase_add_test(tc, read_streamed);
 	tcase_add_test(tc, xattrs);

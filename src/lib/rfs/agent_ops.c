@@ -4,11 +4,13 @@
  * A metadata operation is one request and one reply. A store sends all of
  * its requests (TMPFILE or OPEN, the PWRITEs, COMMIT or CLOSE) back to back
  * and then waits, so a small file costs one round trip; a large one keeps
- * at most STORE_WINDOW writes unanswered. The agent's COMMIT puts the new
- * content in place only when the temporary holds exactly the length sent,
- * and the client checks every write's reply as well, so a store that lost
- * a write fails. Statistics count one round trip per wait for the sandbox
- * (a pipelined batch counts once).
+ * at most STORE_WINDOW writes unanswered. The new content is first given
+ * its length (FTRUNCATE) and then only the data extents of the local copy
+ * are sent, so a sparse file stays sparse. The agent's COMMIT puts it in
+ * place only when no write on the handle failed or wrote short and the
+ * size is the length sent, and the client checks every write's reply as
+ * well, so a store that lost a write fails. Statistics count one round
+ * trip per wait for the sandbox (a pipelined batch counts once).
  *
  * The signal and sweep operations have no agent request: they use the
  * shell transport's.
@@ -544,7 +546,8 @@ struct store {
 	struct sbx_rfs *r;
 	uint32_t h;
 	struct agent_req win[STORE_WINDOW];
-	unsigned inflight, head; /* ring of PWRITE requests */
+	uint32_t want[STORE_WINDOW]; /* bytes each PWRITE must report */
+	unsigned inflight, head;     /* ring of PWRITE requests */
 	int first_err;
 	struct sbx_err err;
 	uint64_t bytes_out;
@@ -564,6 +567,21 @@ static void store_wait_one(struct store *s, int64_t end)
 	store_note(s, rfs_agent_wait(s->r->agent, q, end, &s->err));
 	s->head = (s->head + 1) % STORE_WINDOW;
 	s->inflight--;
+}
+
+/* A PWRITE's reply: all of the chunk was written, or the store fails. */
+static int pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	const uint32_t *want = ud;
+	struct sbxa_r rd;
+	uint32_t got;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	got = sbxa_get_u32(&rd);
+	if (rd.err)
+		return rd.err;
+	return got == *want ? 0 : -EIO;
 }
 
 /* Sends one chunk of fd as a PWRITE, keeping at most STORE_WINDOW open. */
@@ -593,6 +611,9 @@ static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t 
 	sbxa_frame_end(&w, 0);
 	q = &s->win[(s->head + s->inflight) % STORE_WINDOW];
 	memset(q, 0, sizeof(*q));
+	s->want[(s->head + s->inflight) % STORE_WINDOW] = (uint32_t)n;
+	q->on_frame = pwrite_frame;
+	q->ud = &s->want[(s->head + s->inflight) % STORE_WINDOW];
 	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
 	if (rc == 0) {
 		s->inflight++;
@@ -622,6 +643,22 @@ static int store_open(struct store *s, const char *path, const struct sbx_rfs_st
 		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
 	}
 	sbxa_frame_end(&w, 0);
+	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
+	s->bytes_out += w.len;
+	sbxa_w_release(&w);
+	return rc;
+}
+
+/* FTRUNCATE of the new content to its length, so that only data needs
+ * sending. */
+static int store_length(struct store *s, uint64_t len, struct agent_req *q)
+{
+	struct sbxa_w w = {0};
+	int rc;
+
+	rfs_agent_begin(&w, SBXA_OP_FTRUNCATE);
+	sbxa_put_u32(&w, s->h);
+	sbxa_put_u64(&w, len);
 	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
 	s->bytes_out += w.len;
 	sbxa_w_release(&w);
@@ -686,13 +723,13 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		    char *ret_validator, struct sbx_err *err)
 {
 	struct store s = {.r = r};
-	struct agent_req qo = {0}, qf = {0}, qs = {0};
+	struct agent_req qo = {0}, qt = {0}, qf = {0}, qs = {0};
 	struct sbx_rfs_store_opts none = {0};
 	int64_t t0 = sbx_now_ms(), end = deadline(r, len);
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_attr a;
 	uint64_t off = 0;
-	bool opened = false;
+	bool opened = false, truncated = false;
 	int rc, fin = -1;
 
 	o = o ? o : &none;
@@ -702,17 +739,35 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		goto out;
 	rc = store_open(&s, path, o, &qo);
 	opened = rc == 0;
+	if (rc == 0)
+		rc = store_length(&s, len, &qt);
+	truncated = rc == 0;
+	/* only the data: holes of the local copy stay holes in the sandbox */
 	while (rc == 0 && off < len) {
-		size_t n = len - off < SBXA_IO_MAX ? (size_t)(len - off) : SBXA_IO_MAX;
+		uint64_t hole = len;
+		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
 
-		rc = store_chunk(&s, fd, off, n, end);
-		off += n;
+		if (d < 0 && errno == ENXIO)
+			break; /* a hole up to the end */
+		if (d >= 0) {
+			off = (uint64_t)d;
+			h = lseek(fd, d, SEEK_HOLE);
+			hole = h >= 0 && (uint64_t)h < len ? (uint64_t)h : len;
+		}
+		while (rc == 0 && off < hole) {
+			size_t n = hole - off < SBXA_IO_MAX ? (size_t)(hole - off) : SBXA_IO_MAX;
+
+			rc = store_chunk(&s, fd, off, n, end);
+			off += n;
+		}
 	}
 	if (rc == 0)
 		rc = fin = store_finish(&s, path, len, o, &qf, &qs, &a);
 	/* every request sent is waited for */
 	if (opened)
 		store_note(&s, rfs_agent_wait(r->agent, &qo, end, &s.err));
+	if (truncated)
+		store_note(&s, rfs_agent_wait(r->agent, &qt, end, &s.err));
 	while (s.inflight)
 		store_wait_one(&s, end);
 	if (fin >= 0)
