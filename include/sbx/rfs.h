@@ -58,12 +58,36 @@ enum sbx_rfs_transport {
 	SBX_RFS_TRANSPORT_SHELL,
 };
 
+struct sbx_rfs_attr;
+
+/** Bits of a change event (sbx_rfs_change_fn). */
+#define SBX_RFS_CH_ATTRIB 0x01u /**< metadata of the name changed */
+#define SBX_RFS_CH_DATA	  0x02u /**< its content changed */
+#define SBX_RFS_CH_CREATE 0x04u /**< the name appeared (create, mkdir, link, moved in) */
+#define SBX_RFS_CH_DELETE 0x08u /**< the name went away (unlink, rmdir, moved out) */
+#define SBX_RFS_CH_GONE	  0x10u /**< the watched directory itself went away */
+/** Changes may have been missed (the agent's queue overflowed, or its
+ *  session was restarted): drop everything cached. dir and name are "". */
+#define SBX_RFS_CH_RESET 0x40u
+
+/** A change in a watched directory (sbx_rfs_watch()), seen by the sandbox's
+ *  kernel: @p dir the directory as it was watched, @p name the entry ("":
+ *  the directory itself), @p attr the entry's attributes right after the
+ *  change, or NULL when it no longer exists; @p seq the event's place in
+ *  the stream (see sbx_rfs_attr.seq; attr->seq is the same). Called on
+ *  libsbx's transport thread: it must not block and must not call libsbx. */
+typedef void (*sbx_rfs_change_fn)(void *ud, const char *dir, const char *name, unsigned mask,
+				  const struct sbx_rfs_attr *attr, uint64_t seq);
+
 /** Options of sbx_rfs_new(). Zero-initialise. */
 struct sbx_rfs_opts {
 	/** Deadline of one metadata operation in seconds; 0 means 60. Data
 	 *  transfers get this plus one second per MiB. */
 	double op_timeout_s;
 	enum sbx_rfs_transport transport;
+	/** Change events of watched directories (agent transport only). */
+	sbx_rfs_change_fn on_change;
+	void *change_ud;
 };
 
 /** Creates the context for @p sb (borrowed: it must outlive the context).
@@ -83,6 +107,18 @@ struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
  *  says why; with _AGENT that is an error. A context never connected uses
  *  the shell transport. Call once, before any operation. */
 int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err);
+/** Reports the changes made in directory @p dir by anyone in the sandbox
+ *  to opts.on_change, from now on (agent transport with on_change only:
+ *  -ENOTSUP otherwise). Costs no round trip (nothing waits for the
+ *  agent's answer); asking again for a watched directory does nothing.
+ *  Watches survive a new agent session (after a SBX_RFS_CH_RESET event).
+ *  At most 65536 directories (-ENOSPC past it). */
+int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *err);
+/** Stops change events: once it returns, on_change is not running and is
+ *  never called again for this context. */
+void sbx_rfs_events_off(struct sbx_rfs *r);
+/** true when sbx_rfs_watch() works: the agent transport and on_change. */
+bool sbx_rfs_reports_changes(const struct sbx_rfs *r);
 /** "agent" or "shell" (static string). */
 const char *sbx_rfs_transport_name(const struct sbx_rfs *r);
 /** Why the transport is not the agent ("" when it is): borrowed. */
@@ -102,6 +138,10 @@ struct sbx_rfs_attr {
 	uint64_t ino;	 /**< remote inode number */
 	uint64_t dev;	 /**< remote device number */
 	struct timespec atime, mtime, ctime;
+	/** When the sandbox reported these: larger is later, in the order of
+	 *  the agent's stream (replies and change events alike), so a cache
+	 *  can tell a stale report from a fresh one. 0: unknown (shell). */
+	uint64_t seq;
 };
 
 /** One entry of a listing. */

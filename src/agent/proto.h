@@ -159,8 +159,12 @@ enum sbxa_ev {
 	 * signal number). The last frame of a job. */
 	SBXA_EV_EXIT = 0x4003,
 	/* id 0: u32 wd, u32 mask (SBXA_CH_*), str name (empty: the directory
-	 * itself). wd 0 with SBXA_CH_OVERFLOW: events were lost; the client
-	 * must drop everything it cached. */
+	 * itself), u32 has_attr, then attr when has_attr is 1: the name's
+	 * lstat taken when the event was read, so that a client can update
+	 * its cache instead of dropping it (and tell its own changes, whose
+	 * attributes it already has, from others'). wd 0 with
+	 * SBXA_CH_OVERFLOW: events were lost; the client must drop everything
+	 * it cached. */
 	SBXA_EV_CHANGE = 0x4010,
 };
 
@@ -168,7 +172,7 @@ enum sbxa_ev {
 #define SBXA_EXIT_SIGNAL 2u
 
 #define SBXA_CH_ATTRIB	 0x01u /* metadata of name changed */
-#define SBXA_CH_DATA	 0x02u /* content of name changed (written and closed) */
+#define SBXA_CH_DATA	 0x02u /* content of name changed (written) */
 #define SBXA_CH_CREATE	 0x04u /* name appeared (create, mkdir, link, moved in) */
 #define SBXA_CH_DELETE	 0x08u /* name went away (unlink, rmdir, moved out) */
 #define SBXA_CH_GONE	 0x10u /* the watched directory itself is gone */

@@ -6,27 +6,37 @@
  * IN_IGNORED -> GONE, IN_Q_OVERFLOW -> wd 0 OVERFLOW.
  */
 #include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include "ops.h"
 
 #define WATCH_MASK                                                                                 \
-	(IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM |        \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+	(IN_ATTRIB | IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE |            \
+	 IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |             \
+	 IN_EXCL_UNLINK)
 
 void watch_init(struct agent_watches *ws)
 {
 	ws->fd = -1;
 	ws->wd = NULL;
+	ws->dir = NULL;
 	ws->n = ws->cap = 0;
 }
 
 void watch_release(struct agent_watches *ws)
 {
+	size_t i;
+
 	if (ws->fd >= 0)
 		close(ws->fd);
+	for (i = 0; i < ws->n; i++)
+		free(ws->dir[i]);
 	free(ws->wd);
+	free(ws->dir);
 	watch_init(ws);
 }
 
@@ -44,25 +54,45 @@ static void wd_forget(struct agent_watches *ws, int wd)
 {
 	ssize_t i = wd_index(ws, wd);
 
-	if (i >= 0)
-		ws->wd[i] = ws->wd[--ws->n];
+	if (i < 0)
+		return;
+	free(ws->dir[i]);
+	ws->n--;
+	ws->wd[i] = ws->wd[ws->n];
+	ws->dir[i] = ws->dir[ws->n];
 }
 
-/* Records wd (a new one, or one inotify gave again for the same inode). */
-static int wd_add(struct agent_watches *ws, int wd)
+/* Records wd and its directory (a new one, or one inotify gave again for
+ * the same inode: then the newer path wins). */
+static int wd_add(struct agent_watches *ws, int wd, const char *path)
 {
+	ssize_t i = wd_index(ws, wd);
+	char *d = strdup(path), **nd;
 	int *nw;
 
-	if (wd_index(ws, wd) >= 0)
+	if (!d)
+		return -ENOMEM;
+	if (i >= 0) {
+		free(ws->dir[i]);
+		ws->dir[i] = d;
 		return 0;
-	if (ws->n == ws->cap) {
-		nw = realloc(ws->wd, (ws->cap ? ws->cap * 2 : 16) * sizeof(*nw));
-		if (!nw)
-			return -ENOMEM;
-		ws->wd = nw;
-		ws->cap = ws->cap ? ws->cap * 2 : 16;
 	}
-	ws->wd[ws->n++] = wd;
+	if (ws->n == ws->cap) {
+		size_t ncap = ws->cap ? ws->cap * 2 : 16;
+
+		nw = realloc(ws->wd, ncap * sizeof(*nw));
+		if (nw)
+			ws->wd = nw;
+		nd = nw ? realloc(ws->dir, ncap * sizeof(*nd)) : NULL;
+		if (!nd) {
+			free(d);
+			return -ENOMEM;
+		}
+		ws->dir = nd;
+		ws->cap = ncap;
+	}
+	ws->wd[ws->n] = wd;
+	ws->dir[ws->n++] = d;
 	return 0;
 }
 
@@ -82,7 +112,7 @@ int op_watch(struct agent *a, const struct agent_req *q)
 	wd = inotify_add_watch(ws->fd, q->path, WATCH_MASK);
 	if (wd < 0)
 		return -errno;
-	r = wd_add(ws, wd);
+	r = wd_add(ws, wd, q->path);
 	if (r < 0) {
 		inotify_rm_watch(ws->fd, wd);
 		return r;
@@ -111,7 +141,7 @@ static uint32_t map_mask(uint32_t m)
 	uint32_t c = 0;
 
 	c |= (m & IN_ATTRIB) ? SBXA_CH_ATTRIB : 0;
-	c |= (m & IN_CLOSE_WRITE) ? SBXA_CH_DATA : 0;
+	c |= (m & (IN_MODIFY | IN_CLOSE_WRITE)) ? SBXA_CH_DATA : 0;
 	c |= (m & (IN_CREATE | IN_MOVED_TO)) ? SBXA_CH_CREATE : 0;
 	c |= (m & (IN_DELETE | IN_MOVED_FROM)) ? SBXA_CH_DELETE : 0;
 	c |= (m & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) ? SBXA_CH_GONE : 0;
@@ -119,17 +149,40 @@ static uint32_t map_mask(uint32_t m)
 	return c;
 }
 
+/* lstat of dir/name into *st; false when it is gone (or too long). */
+static bool stat_entry(const char *dir, const char *name, size_t nlen, struct stat *st)
+{
+	char p[SBXA_PATH_MAX + 1];
+	size_t dl = strlen(dir);
+
+	if (!nlen || dl + 1 + nlen > SBXA_PATH_MAX)
+		return false;
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nlen);
+	p[dl + 1 + nlen] = '\0';
+	return lstat(dl == 1 ? p + 1 : p, st) == 0;
+}
+
 static void send_event(struct agent *a, const struct inotify_event *e)
 {
 	uint32_t mask = map_mask(e->mask);
-	size_t at;
+	size_t nlen = e->len ? strnlen(e->name, e->len) : 0, at;
+	ssize_t i = wd_index(&a->watches, e->wd);
+	struct stat st;
+	bool have;
 
 	if (!mask)
 		return;
+	have = i >= 0 && !(mask & (SBXA_CH_GONE | SBXA_CH_OVERFLOW)) &&
+	       stat_entry(a->watches.dir[i], e->name, nlen, &st);
 	at = out_begin(&a->out, 0, SBXA_EV_CHANGE, 0);
 	sbxa_put_u32(&a->out.w, (e->mask & IN_Q_OVERFLOW) ? 0 : (uint32_t)e->wd);
 	sbxa_put_u32(&a->out.w, mask);
-	sbxa_put_str(&a->out.w, e->name, e->len ? strnlen(e->name, e->len) : 0);
+	sbxa_put_str(&a->out.w, e->name, nlen);
+	sbxa_put_u32(&a->out.w, have);
+	if (have)
+		out_put_stat(&a->out, &st);
 	out_end(&a->out, at);
 	if (e->mask & IN_IGNORED)
 		wd_forget(&a->watches, e->wd);

@@ -12,6 +12,7 @@
 struct agent_watches {
 	int fd; /**< -1 until the first WATCH */
 	int *wd;
+	char **dir; /**< dir[i]: the path wd[i] watches (owned) */
 	size_t n, cap;
 };
 

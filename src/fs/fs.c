@@ -14,6 +14,61 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+static bool watched(const struct sbx_fs *fs, const struct node *dir)
+{
+	return fs->watching && dir && dir->watched;
+}
+
+double fs_attr_timeout(struct sbx_fs *fs, const struct node *dir)
+{
+	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->attr_timeout;
+}
+
+double fs_entry_timeout(struct sbx_fs *fs, const struct node *dir)
+{
+	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->entry_timeout;
+}
+
+double fs_list_timeout(struct sbx_fs *fs, const struct node *dir)
+{
+	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->dir_cache_timeout;
+}
+
+double fs_neg_timeout(struct sbx_fs *fs, const struct node *dir)
+{
+	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->negative_timeout;
+}
+
+void fs_watch_dir(struct sbx_fs *fs, struct node *dir)
+{
+	struct sbx_buf p = SBX_BUF_INIT;
+
+	if (!fs->watching || dir->watched || !S_ISDIR(dir->attr.mode))
+		return;
+	if (node_path(dir, fs->root, &p) == 0 && sbx_rfs_watch(fs->rfs, p.data, NULL) == 0)
+		dir->watched = true;
+	sbx_buf_release(&p);
+}
+
+static bool below(const struct node *n, const struct node *top)
+{
+	for (; n; n = n->parent)
+		if (n == top)
+			return true;
+	return false;
+}
+
+static void unwatch_one(struct node *n, void *ud)
+{
+	if (n->watched && below(n, ud))
+		n->watched = false;
+}
+
+void fs_unwatch_subtree(struct sbx_fs *fs, struct node *dir)
+{
+	node_foreach(&fs->nodes, unwatch_one, dir);
+}
+
 int fs_errno(int rc)
 {
 	if (rc >= 0)
@@ -83,6 +138,8 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 
 	if (n->gen != gen0)
 		return; /* we changed it meanwhile: this answer may predate that */
+	if (a->seq && n->attr.seq > a->seq)
+		return; /* a change event newer than this answer came first */
 	if (n->local && n->local_dirty) {
 		v.size = n->attr.size;
 		v.blocks = n->attr.blocks;
@@ -93,7 +150,7 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 		v.gid = n->attr.gid;
 	}
 	n->attr = v;
-	n->attr_expire = fs_expiry(fs->opts->attr_timeout);
+	n->attr_expire = fs_expiry(fs_attr_timeout(fs, n->parent));
 	if (!n->attr_expire)
 		n->attr_expire = 1; /* valid, but already expired for the kernel */
 	n->attr_epoch = fs_epoch(fs);
@@ -181,29 +238,29 @@ void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e)
 	e->ino = n->id;
 	e->generation = 0;
 	fs_stat_of(&n->attr, n->id, &e->attr);
-	e->attr_timeout = n->local ? fs->opts->attr_timeout : fs_left(n->attr_expire);
-	e->entry_timeout = fs->opts->entry_timeout;
+	e->attr_timeout = n->local ? fs_attr_timeout(fs, n->parent) : fs_left(n->attr_expire);
+	e->entry_timeout = fs_entry_timeout(fs, n->parent);
 	n->nlookup++;
 }
 
-void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req)
+void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req, double t)
 {
 	struct fuse_entry_param e;
 
-	if (fs->opts->negative_timeout <= 0) {
+	if (t <= 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	memset(&e, 0, sizeof(e));
-	e.entry_timeout = fs->opts->negative_timeout;
+	e.entry_timeout = t;
 	fuse_reply_entry(req, &e);
 }
 
 void fs_neg_remember(struct sbx_fs *fs, const struct node *parent, const char *name)
 {
-	double t = fs->opts->dir_cache_timeout > fs->opts->negative_timeout
-		       ? fs->opts->dir_cache_timeout
-		       : fs->opts->negative_timeout;
+	double t = fs_list_timeout(fs, parent) > fs_neg_timeout(fs, parent)
+		       ? fs_list_timeout(fs, parent)
+		       : fs_neg_timeout(fs, parent);
 	struct neg_entry *ne;
 	char *copy;
 
@@ -224,7 +281,7 @@ bool fs_neg_known(struct sbx_fs *fs, const struct node *parent, const char *name
 	uint64_t ep = fs_epoch(fs);
 	size_t i;
 
-	if (fs->opts->dir_cache_timeout <= 0)
+	if (fs_list_timeout(fs, parent) <= 0)
 		return false;
 	for (i = 0; i < FS_NEG_MAX; i++) {
 		const struct neg_entry *ne = &fs->negs[i];
@@ -279,7 +336,34 @@ int fs_check_alive(struct sbx_fs *fs)
 struct drop_ctx {
 	uint64_t *ids;
 	size_t n, cap;
+	/* with change events the kernel keeps names for watch_timeout: they
+	 * are dropped too (parent id and a copy of the name) */
+	bool names;
+	struct {
+		uint64_t parent;
+		char *name;
+	} * ents;
+	size_t ne, cape;
 };
+
+static void drop_name(struct drop_ctx *d, const struct node *n)
+{
+	if (!d->names || !n->parent || !n->name)
+		return;
+	if (d->ne == d->cape) {
+		size_t ncap = d->cape ? d->cape * 2 : 256;
+		void *p = realloc(d->ents, ncap * sizeof(*d->ents));
+
+		if (!p)
+			return;
+		d->ents = p;
+		d->cape = ncap;
+	}
+	d->ents[d->ne].parent = n->parent->id;
+	d->ents[d->ne].name = strdup(n->name);
+	if (d->ents[d->ne].name)
+		d->ne++;
+}
 
 static void drop_node(struct node *n, void *ud)
 {
@@ -291,6 +375,7 @@ static void drop_node(struct node *n, void *ud)
 	n->link = NULL;
 	if (!(n->local && n->local_dirty))
 		n->attr_expire = 0;
+	drop_name(d, n);
 	if (d->n == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 256;
 		uint64_t *p = realloc(d->ids, ncap * sizeof(*p));
@@ -310,6 +395,7 @@ void fs_drop_caches(struct sbx_fs *fs)
 	size_t nn = 0, i;
 	int64_t now = fs_now();
 
+	d.names = fs->watching;
 	pthread_mutex_lock(&fs->lock);
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
 	node_foreach(&fs->nodes, drop_node, &d);
@@ -334,6 +420,13 @@ void fs_drop_caches(struct sbx_fs *fs)
 							 strlen(negs[i].name));
 		free(negs[i].name);
 	}
+	for (i = 0; i < d.ne; i++) {
+		if (fs->se)
+			fuse_lowlevel_notify_inval_entry(fs->se, d.ents[i].parent, d.ents[i].name,
+							 strlen(d.ents[i].name));
+		free(d.ents[i].name);
+	}
+	free(d.ents);
 	free(d.ids);
 }
 

@@ -70,6 +70,7 @@ struct fs_stats {
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t stores, store_errors;
 	uint64_t invalidations; /* whole-cache drops (jobs, drop-caches) */
+	uint64_t changes;	/* change events from the sandbox applied */
 	uint64_t refused;	/* requests refused to other users (access.h) */
 };
 
@@ -114,7 +115,8 @@ struct sbx_fs {
 	struct fcache *reap;	  /* lock: evicted, to be freed */
 
 	struct ctl *ctl;
-	struct inval *inval;
+	struct inval *inval; /* atomic: read by the change callback */
+	bool watching;	     /* fixed once connected: change events on */
 	struct fs_stats stats;
 };
 
@@ -174,9 +176,10 @@ void fs_notify_attrs(struct sbx_fs *fs, const struct fs_ids *ids);
 /* Fills a fuse_entry_param for n (with its cached attributes and the
  * timeouts), and counts one kernel reference. fs->lock held. */
 void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e);
-/* Replies ENOENT to a lookup: a negative entry with negative_timeout or a
- * plain error. fs->lock NOT held. */
-void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req);
+/* Replies ENOENT to a lookup: a negative entry the kernel keeps timeout
+ * seconds (fs_neg_timeout), or a plain error when that is 0. fs->lock NOT
+ * held. */
+void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req, double timeout);
 /* Remembers that parent has no child name / asks whether it is known not
  * to (fs->lock held). */
 void fs_neg_remember(struct sbx_fs *fs, const struct node *parent, const char *name);
@@ -188,6 +191,21 @@ int fs_path(struct sbx_fs *fs, uint64_t id, struct sbx_buf *out);
 int fs_child_path(struct sbx_fs *fs, uint64_t parent, const char *name, struct sbx_buf *out);
 /* Fails fast once the sandbox is gone (deleted via /.ctl): -ENOTCONN. */
 int fs_check_alive(struct sbx_fs *fs);
+
+/* How long the caches of a child of dir (attributes, kernel entry), of the
+ * listing of dir and of a missing name in dir may be kept: long when the
+ * agent reports dir's changes (watch_timeout), else the plain options. */
+double fs_attr_timeout(struct sbx_fs *fs, const struct node *dir);
+double fs_entry_timeout(struct sbx_fs *fs, const struct node *dir);
+double fs_list_timeout(struct sbx_fs *fs, const struct node *dir);
+double fs_neg_timeout(struct sbx_fs *fs, const struct node *dir);
+/* Asks the agent to report dir's changes (no round trip), so its caches
+ * may live long; nothing with the shell transport. fs->lock held. */
+void fs_watch_dir(struct sbx_fs *fs, struct node *dir);
+/* Our rename moved dir: its path and those below changed, so their
+ * watches no longer name them; they are asked again when used (fs->lock
+ * held). */
+void fs_unwatch_subtree(struct sbx_fs *fs, struct node *dir);
 
 /* Drops every cache (listings, attributes, clean file contents at their
  * next read) and collects what the kernel must forget; then tells the

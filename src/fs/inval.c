@@ -2,7 +2,11 @@
  *
  * Tasks run in the order they were posted. Consecutive tasks share one
  * cache drop: every task taken from the queue in one go was posted before
- * the drop started, so the drop covers all their changes.
+ * the drop started, so the drop covers all their changes. A change event
+ * asks for no drop of its own: it is applied where it happened
+ * (changes.c), unless its batch drops everything anyway. Change events
+ * waiting are bounded (CHANGES_MAX): past that they are replaced by one
+ * whole-cache drop, which covers whatever they said.
  */
 #include "fs/inval.h"
 
@@ -11,11 +15,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "fs/changes.h"
 #include "fs/fs.h"
 
+#define CHANGES_MAX 20000
+
 struct task {
-	void (*fn)(void *ud);
+	void (*fn)(void *ud); /* NULL: a change event */
 	void *ud;
+	struct fs_change *ch; /* owned */
 	struct task *next;
 };
 
@@ -27,28 +35,50 @@ struct inval {
 	struct task *head, *tail; /* lock */
 	bool stopping;		  /* lock */
 	bool stopped;		  /* lock: the thread is gone */
+	unsigned changes;	  /* lock: change events queued */
+	bool overflow;		  /* lock: some were dropped: drop everything */
 };
+
+/* Runs one batch: one drop if any task needs it, then the tasks. */
+static void run_batch(struct inval *iv, struct task *batch, bool overflow)
+{
+	bool drop = overflow;
+	struct task *t;
+
+	for (t = batch; t && !drop; t = t->next)
+		drop = t->fn || (t->ch->mask & SBX_RFS_CH_RESET);
+	if (drop)
+		fs_drop_caches(iv->fs);
+	while ((t = batch)) {
+		batch = t->next;
+		if (t->fn)
+			t->fn(t->ud);
+		else if (!drop)
+			fs_apply_change(iv->fs, t->ch);
+		fs_change_free(t->ch);
+		free(t);
+	}
+}
 
 static void *run(void *arg)
 {
 	struct inval *iv = arg;
-	struct task *batch, *t;
+	struct task *batch;
+	bool overflow;
 
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
-		while (!iv->head && !iv->stopping)
+		while (!iv->head && !iv->overflow && !iv->stopping)
 			pthread_cond_wait(&iv->cv, &iv->lock);
-		if (!iv->head)
+		if (!iv->head && !iv->overflow)
 			break;
 		batch = iv->head;
+		overflow = iv->overflow;
 		iv->head = iv->tail = NULL;
+		iv->changes = 0;
+		iv->overflow = false;
 		pthread_mutex_unlock(&iv->lock);
-		fs_drop_caches(iv->fs);
-		while ((t = batch)) {
-			batch = t->next;
-			t->fn(t->ud);
-			free(t);
-		}
+		run_batch(iv, batch, overflow);
 		pthread_mutex_lock(&iv->lock);
 	}
 	iv->stopped = true;
@@ -77,16 +107,23 @@ int inval_start(struct sbx_fs *fs, struct inval **ret)
 	return 0;
 }
 
-static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud)
+static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud, struct fs_change *ch)
 {
 	struct task *t = calloc(1, sizeof(*t));
 	bool queued;
 
 	pthread_mutex_lock(&iv->lock);
 	queued = !iv->stopped && t;
-	if (queued) {
+	if (queued && ch && iv->changes >= CHANGES_MAX) {
+		iv->overflow = true; /* the drop covers this change */
+		pthread_cond_signal(&iv->cv);
+		fs_change_free(ch);
+		free(t);
+	} else if (queued) {
+		iv->changes += ch != NULL;
 		t->fn = fn;
 		t->ud = ud;
+		t->ch = ch;
 		if (iv->tail)
 			iv->tail->next = t;
 		else
@@ -102,8 +139,14 @@ static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud)
 
 void inval_post(struct inval *iv, void (*fn)(void *ud), void *ud)
 {
-	if (!queue(iv, fn, ud))
+	if (!queue(iv, fn, ud, NULL))
 		fn(ud);
+}
+
+void inval_post_change(struct inval *iv, struct fs_change *ch)
+{
+	if (!queue(iv, NULL, NULL, ch))
+		fs_change_free(ch);
 }
 
 void inval_stop(struct inval *iv)

@@ -14,11 +14,15 @@
 
 struct sbx_fs;
 struct inval;
+struct fs_change;
 
 int inval_start(struct sbx_fs *fs, struct inval **ret);
 /* Queues: drop all caches, then fn(ud). Never blocks. After inval_stop,
  * fn runs at once on the caller's thread (no kernel to tell). */
 void inval_post(struct inval *iv, void (*fn)(void *ud), void *ud);
+/* Queues a change event (taken: freed here), applied in order with the
+ * other tasks (changes.h). Never blocks; dropped once stopped. */
+void inval_post_change(struct inval *iv, struct fs_change *ch);
 /* Runs what is queued, then stops the thread and frees. Accepts NULL. */
 void inval_stop(struct inval *iv);
 

@@ -76,6 +76,7 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 {
 	const struct sbxfs_opts *o = fs->opts;
 	struct fuse_session *se;
+	struct inval *iv = NULL;
 	char msg[1024];
 	int rc = 1;
 
@@ -94,8 +95,9 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 		fprintf(stderr, "sbxfs: %s\n", msg);
 		goto out_unmount;
 	}
-	if (inval_start(fs, &fs->inval) < 0) /* threads, after the fork */
+	if (inval_start(fs, &iv) < 0) /* threads, after the fork */
 		goto out_unmount;
+	__atomic_store_n(&fs->inval, iv, __ATOMIC_RELEASE); /* change reports may come now */
 	fs->se = se;
 	rc = serve(se, o) == 0 ? 0 : 1;
 	fuse_session_unmount(se);

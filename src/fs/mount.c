@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/changes.h"
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
@@ -63,6 +64,8 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 	}
 	ro.op_timeout_s = fs->opts->op_timeout;
 	ro.transport = transport_of(fs->opts->transport);
+	ro.on_change = fs_on_change;
+	ro.change_ud = fs;
 	r = sbx_rfs_new(fs->sb, &ro, &fs->rfs);
 	if (r < 0) {
 		snprintf(msg, cap, "out of memory");
@@ -73,6 +76,7 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 		snprintf(msg, cap, "sandbox %s: %s", fs->opts->sandbox, err.msg);
 		goto fail;
 	}
+	fs->watching = sbx_rfs_reports_changes(fs->rfs) && fs->opts->watch_timeout > 0;
 	r = sbx_rfs_stat(fs->rfs, root, &a, &err);
 	if (r == 0 && !S_ISDIR(a.mode)) {
 		r = -ENOTDIR;
@@ -149,8 +153,10 @@ void sbxfs_teardown(struct sbx_fs *fs)
 			strerror(-r));
 	ctl_shutdown(fs->ctl, 10);
 	fcache_drop_idle(fs);
+	if (fs->rfs)
+		sbx_rfs_events_off(fs->rfs); /* no report may reach the queue freed below */
 	inval_stop(fs->inval);
-	fs->inval = NULL;
+	__atomic_store_n(&fs->inval, NULL, __ATOMIC_RELEASE);
 }
 
 void sbxfs_free(struct sbx_fs *fs)

@@ -48,6 +48,7 @@ struct node {
 
 	struct fcache *fc; /* shared cache of the open file, or NULL */
 	bool local;	   /* fc holds the content: size/mtime are local */
+	bool watched;	   /* a directory whose changes the agent reports */
 	bool local_dirty;  /* fc holds changes not yet stored */
 
 	struct node *next_id, *next_name; /* hash chains */

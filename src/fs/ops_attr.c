@@ -61,9 +61,11 @@ static bool lookup_cached(struct sbx_fs *fs, fuse_req_t req, struct node *p, con
 	l = fs_fresh_list(fs, p);
 	de = l ? dirlist_find(l, name) : NULL;
 	if ((l && !de) || (!l && fs_neg_known(fs, p, name))) {
+		double t = fs_neg_timeout(fs, p);
+
 		FS_COUNT(fs, neg_hit);
 		pthread_mutex_unlock(&fs->lock);
-		fs_reply_negative(fs, req);
+		fs_reply_negative(fs, req, t);
 		return true;
 	}
 	if (!l)
@@ -102,6 +104,8 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (p && lookup_cached(fs, req, p, name))
 		goto out;
 	r = p ? node_child_path(p, fs->root, name, &path) : -ESTALE;
+	if (p)
+		fs_watch_dir(fs, p); /* before the stat: no change is missed */
 	n = p ? node_child(&fs->nodes, p, name) : NULL;
 	gen0 = n ? n->gen : 0;
 	pgen0 = p ? p->gen : 0;
@@ -111,10 +115,12 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r == -ENOENT || r == -ENOTDIR) {
 		pthread_mutex_lock(&fs->lock);
 		p = node_get(&fs->nodes, parent);
+		double t = p ? fs_neg_timeout(fs, p) : 0;
+
 		if (p && r == -ENOENT && p->gen == pgen0)
 			fs_neg_remember(fs, p, name);
 		pthread_mutex_unlock(&fs->lock);
-		fs_reply_negative(fs, req);
+		fs_reply_negative(fs, req, t);
 		goto out;
 	}
 	if (r < 0) {
@@ -180,7 +186,7 @@ void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 {
 	struct stat st;
-	double t = n->local ? fs->opts->attr_timeout : fs_left(n->attr_expire);
+	double t = n->local ? fs_attr_timeout(fs, n->parent) : fs_left(n->attr_expire);
 
 	fs_stat_of(&n->attr, n->id, &st);
 	pthread_mutex_unlock(&fs->lock);

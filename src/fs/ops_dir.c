@@ -48,6 +48,7 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 	struct dirlist *l;
 	struct node *n;
 	uint64_t gen0, ep;
+	double t;
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
@@ -60,6 +61,9 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 		return 0;
 	}
 	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	if (n)
+		fs_watch_dir(fs, n); /* before the listing: no change is missed */
+	t = n ? fs_list_timeout(fs, n) : 0;
 	gen0 = n ? n->gen : 0;
 	ep = fs_epoch(fs);
 	pthread_mutex_unlock(&fs->lock);
@@ -68,14 +72,14 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 	sbx_buf_release(&path);
 	if (r < 0)
 		return r;
-	l = dirlist_new(&d, fs_expiry(fs->opts->dir_cache_timeout), ep);
+	l = dirlist_new(&d, fs_expiry(t), ep);
 	if (!l) {
 		sbx_rfs_dir_release(&d);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, id);
-	if (n && n->gen == gen0 && fs->opts->dir_cache_timeout > 0 && ep == fs_epoch(fs)) {
+	if (n && n->gen == gen0 && t > 0 && ep == fs_epoch(fs)) {
 		dirlist_unref(n->list);
 		n->list = dirlist_ref(l);
 	}

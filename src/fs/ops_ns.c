@@ -49,14 +49,18 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
 	}
+	/* we just made it: it is empty, lookups in it need no round trip. The
+	 * watch starts only now, so what the sandbox may have put there since
+	 * is seen when this short-lived listing expires */
 	if (n && S_ISDIR(a->mode) && !n->list && fs->opts->dir_cache_timeout > 0)
-		/* we just made it: it is empty, lookups in it need no round trip */
 		n->list =
 		    dirlist_new_empty(a, fs_expiry(fs->opts->dir_cache_timeout), fs_epoch(fs));
+	if (n && S_ISDIR(a->mode))
+		fs_watch_dir(fs, n);
 	if (n && link) {
 		free(n->link);
 		n->link = strdup(link);
-		n->link_expire = fs_expiry(fs->opts->attr_timeout);
+		n->link_expire = fs_expiry(fs_attr_timeout(fs, p));
 		n->link_epoch = fs_epoch(fs);
 	}
 	if (n)
@@ -204,6 +208,8 @@ static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_
 		r = node_move(&fs->nodes, n, np, newname);
 		if (r < 0)
 			node_detach(&fs->nodes, n);
+		else if (S_ISDIR(n->attr.mode))
+			fs_unwatch_subtree(fs, n);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fcache_reap(fs);

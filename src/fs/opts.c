@@ -40,9 +40,10 @@ static const struct fuse_opt table[] = {
     OPT("attr_timeout=%lf", attr_timeout, 0), OPT("entry_timeout=%lf", entry_timeout, 0),
     OPT("negative_timeout=%lf", negative_timeout, 0),
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
-    OPT("max_threads=%d", max_threads, 0), OPT("data_cache=%d", data_cache_mb, 0),
-    OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
-    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    OPT("watch_timeout=%lf", watch_timeout, 0), OPT("max_threads=%d", max_threads, 0),
+    OPT("data_cache=%d", data_cache_mb, 0), OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1),
+    OPT("rw", ro, 0), FUSE_OPT_KEY("token=", KEY_TOKEN),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -72,6 +73,8 @@ void sbxfs_usage(const char *prog)
 	       "  -o negative_timeout=S  cache of missing names (default %g)\n"
 	       "  -o dir_cache_timeout=S directory listings (default %g)\n"
 	       "  -o op_timeout=S        deadline of one remote operation (default %g)\n"
+	       "  -o watch_timeout=S     caches of directories whose changes the agent\n"
+	       "                         reports (default %g; 0: no change events)\n"
 	       "  -o cache_dir=DIR       local file cache (default $TMPDIR or /tmp)\n"
 	       "  -o ctl_visible         list /.ctl in the root directory\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
@@ -84,8 +87,8 @@ void sbxfs_usage(const char *prog)
 	       "Also: fsname=, and the other options of mount.fuse3(8);\n"
 	       "_netdev, noauto, user, nofail are ignored.\n",
 	       prog, SBXFS_DEF_ATTR_TIMEOUT, SBXFS_DEF_ENTRY_TIMEOUT, SBXFS_DEF_NEGATIVE_TIMEOUT,
-	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_MAX_THREADS,
-	       SBXFS_DEF_DATA_CACHE_MB);
+	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_WATCH_TIMEOUT,
+	       SBXFS_DEF_MAX_THREADS, SBXFS_DEF_DATA_CACHE_MB);
 }
 
 /* Appends "/comp" for each path component, resolving "." and refusing "..". */
@@ -207,6 +210,7 @@ static int check(struct sbxfs_opts *o)
 	    !(o->entry_timeout >= 0 && o->entry_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->negative_timeout >= 0 && o->negative_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->dir_cache_timeout >= 0 && o->dir_cache_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->watch_timeout >= 0 && o->watch_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->op_timeout > 0 && o->op_timeout <= SBXFS_TIMEOUT_MAX) || o->max_threads < 1 ||
 	    o->max_threads > 1024 || o->data_cache_mb < 0) {
 		fprintf(stderr,
@@ -225,6 +229,7 @@ int sbxfs_opts_parse(struct fuse_args *args, struct sbxfs_opts *o)
 	o->entry_timeout = SBXFS_DEF_ENTRY_TIMEOUT;
 	o->negative_timeout = SBXFS_DEF_NEGATIVE_TIMEOUT;
 	o->dir_cache_timeout = SBXFS_DEF_DIR_CACHE_TIMEOUT;
+	o->watch_timeout = SBXFS_DEF_WATCH_TIMEOUT;
 	o->op_timeout = SBXFS_DEF_OP_TIMEOUT;
 	o->max_threads = SBXFS_DEF_MAX_THREADS;
 	o->data_cache_mb = SBXFS_DEF_DATA_CACHE_MB;

@@ -42,7 +42,8 @@ struct sbxfs_opts {
 	double entry_timeout;
 	double negative_timeout;
 	double dir_cache_timeout;
-	double op_timeout; /* one remote metadata operation */
+	double watch_timeout; /* caches of directories the agent watches; 0: no events */
+	double op_timeout;    /* one remote metadata operation */
 	int ctl_visible;
 	int ro; /* enforced by sbxfs, so that /.ctl stays writable */
 	int max_threads;
@@ -61,6 +62,7 @@ struct sbxfs_opts {
 #define SBXFS_DEF_NEGATIVE_TIMEOUT  0.0
 #define SBXFS_DEF_DIR_CACHE_TIMEOUT 5.0
 #define SBXFS_DEF_OP_TIMEOUT	    60.0
+#define SBXFS_DEF_WATCH_TIMEOUT	    300.0
 /* Longest timeout accepted (one year): a deadline in milliseconds must fit
  * an int64_t. NaN and infinity are refused. */
 #define SBXFS_TIMEOUT_MAX	31536000.0

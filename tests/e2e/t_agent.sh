@@ -51,8 +51,37 @@ truncate -s 1G "$MNT/d/sparse"
 expect_eq "truncate -s 1G is sparse in the sandbox" 0 "$(rx stat -c %b /srv/a/d/sparse)"
 mv "$MNT/d/f" "$MNT/d/g"
 check "rename" bash -c '[ -e "$1/d/g" ] && [ ! -e "$1/d/f" ]' _ "$MNT"
+# --- changes made in the sandbox show without waiting for a timeout --------
+expect_eq "the mount reports changes" True "$(info change_events)"
+ls "$MNT/d" >/dev/null # listed (and so watched) before the change
+# seen: waits (bounded) until the mount shows what the sandbox just did;
+# the report travels on the agent's session, the exec's end on another,
+# so a few milliseconds either way; the time is printed
+seen() {
+	local t0=$(date +%s%N) i
+	for i in $(seq 1 200); do
+		if eval "$1"; then
+			echo "# seen after $((($(date +%s%N) - t0) / 1000000)) ms: $2"
+			return 0
+		fi
+		sleep 0.01
+	done
+	return 1
+}
 rx sh -c 'printf "from inside\n" > /srv/a/d/in'
-expect_eq "a file made in the sandbox reads back" "from inside" "$(cat "$MNT/d/in")"
+check "a file made in the sandbox shows in the listing" seen '[ -e "$MNT/d/in" ]' create
+expect_eq "and reads back" "from inside" "$(cat "$MNT/d/in")"
+rx sh -c 'printf "changed inside\n" > /srv/a/d/in'
+check "a change of its content shows" seen '[ "$(cat "$MNT/d/in")" = "changed inside" ]' write
+rx chmod 600 /srv/a/d/in
+check "a chmod shows" seen '[ "$(stat -c %a "$MNT/d/in")" = 600 ]' chmod
+rx rm /srv/a/d/in
+check "a removal shows" seen '[ ! -e "$MNT/d/in" ]' unlink
+rx mkdir /srv/a/d/sub
+check "a new directory shows" seen '[ -d "$MNT/d/sub" ]' mkdir
+rx rmdir /srv/a/d/sub
+expect_eq "the caches lived on: no whole-cache drop" 0 \
+	"$(sed -n 's/^invalidations //p' "$MNT/.ctl/stats")"
 check "rmdir of a non-empty dir is ENOTEMPTY" bash -c 'rmdir "$1/d" 2>&1 | grep -q "not empty"' _ "$MNT"
 head -c 5000000 /dev/urandom >"$T/big"
 cp "$T/big" "$MNT/big"

@@ -1219,6 +1219,7 @@ END_TEST
 
 START_TEST(watch_events)
 {
+	struct sbxa_attr ea;
 	struct sess s;
 	struct sbxa_w w = {0};
 	struct frame f;
@@ -1244,6 +1245,10 @@ START_TEST(watch_events)
 	ck_assert(mask & SBXA_CH_CREATE);
 	ck_assert(sbxa_get_path(&f.r, name, 255, false));
 	ck_assert_str_eq(name, "new");
+	ck_assert_uint_eq(sbxa_get_u32(&f.r), 1); /* the name's attributes come along */
+	sbxa_get_attr(&f.r, &ea);
+	ck_assert(S_ISREG(ea.mode));
+	ck_assert_int_eq(f.r.err, 0);
 	frame_free(&f);
 	f = recv_f(&s);
 	ck_assert_uint_eq(f.type, SBXA_EV_CHANGE);

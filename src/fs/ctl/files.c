@@ -54,6 +54,7 @@ int ctl_snap_info(struct sbx_fs *fs, struct sbx_buf *out)
 	    sbx_json_add_str(j, "mountpoint", o->mountpoint ? o->mountpoint : "") ?:
 	    sbx_json_add_str(j, "transport", sbx_rfs_transport_name(fs->rfs)) ?:
 	    sbx_json_add_str(j, "transport_note", sbx_rfs_transport_note(fs->rfs)) ?:
+	    sbx_json_add_bool(j, "change_events", fs->watching) ?:
 	    sbx_json_add_str(j, "mounted_at", mounted) ?:
 	    sbx_json_add_str(j, "version", SBX_VERSION) ?:
 	    sbx_json_add_bool(j, "deleted", fs_check_alive(fs) < 0);
@@ -121,13 +122,14 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     "cache.data hits=%llu misses=%llu revalidated=%llu\n"
 				     "store count=%llu errors=%llu\n"
 				     "invalidations %llu\n"
+				     "changes %llu\n"
 				     "refused %llu\n"
 				     "jobs total=%zu running=%zu\n",
 				     LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit),
 				     LD(s->dir_miss), LD(s->neg_hit), LD(s->data_hit),
 				     LD(s->data_miss), LD(s->data_revalidated), LD(s->stores),
-				     LD(s->store_errors), LD(s->invalidations), LD(s->refused),
-				     jobs, running);
+				     LD(s->store_errors), LD(s->invalidations), LD(s->changes),
+				     LD(s->refused), jobs, running);
 }
 
 static int wait_ready(struct sbx_fs *fs, double t)

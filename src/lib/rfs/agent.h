@@ -38,9 +38,17 @@ struct agent_req {
 	 * the status is kept. */
 	int (*on_frame)(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 	void *ud;
+	/* Set by the caller, may be NULL: forgets what on_frame gathered,
+	 * before the request is sent again on a new session. */
+	void (*on_reset)(void *ud);
 	/* Results (the session lock) */
 	int status; /* the first frame's status, or the first failure */
 	bool done;
+	/* Set by the caller: nobody waits; the session frees the request
+	 * (free()) once it is done, failed or dropped. */
+	bool detached;
+	/* Result: the stream position (agent_int.h: seq) of the last frame */
+	uint64_t seq;
 	/* Internal (the session lock) */
 	uint32_t id;
 	bool got_first;
@@ -65,6 +73,23 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
  * q->status. q is unregistered when this returns. */
 int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms,
 		   struct sbx_err *err);
+/* ---- agent_watch.c: change events ---- */
+
+/* Watches dir: sends WATCH without waiting (the wd is recorded when the
+ * reply comes), so it costs no round trip; a directory already watched is
+ * not sent again. Watches are sent again on every new session, preceded
+ * by a SBX_RFS_CH_RESET event (what changed in between is unknown). */
+int rfs_agent_watch(struct rfs_agent *a, const char *dir, struct sbx_err *err);
+/* Internal, a->m held: an EV_CHANGE frame; the session's start. */
+struct sbx_rfs;
+int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t seq);
+void rfs_agent_rewatch_locked(struct rfs_agent *a);
+/* No more on_change calls once this returns (they run under a->m). */
+void rfs_agent_events_off(struct rfs_agent *a);
+/* Internal: sends a request whose reply nobody waits for (q detached,
+ * heap-allocated); a->m held. 0 or -SBX_ECONN (q freed). */
+int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w);
+
 /* The sandbox's machine as the agent reported it (borrowed). */
 const char *rfs_agent_machine(const struct rfs_agent *a);
 

@@ -47,6 +47,7 @@ static void to_ts(struct timespec *ts, struct sbxa_time t)
 
 static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
 {
+	memset(o, 0, sizeof(*o));
 	o->mode = a->mode;
 	o->nlink = a->nlink;
 	o->uid = a->uid;
@@ -110,16 +111,38 @@ static int64_t deadline(const struct sbx_rfs *r, uint64_t bytes)
 }
 
 /* Sends the request in w, waits for its reply, counts it. */
+/* Operations that may run twice: a read, or one whose repetition finds
+ * the same state. They are sent again, once, on a new session when the
+ * session they were on ended (the agent killed, sbxd restarted, the link
+ * dropped): the caller sees nothing of it. Others fail. */
+static bool idempotent(enum sbx_rfs_op op)
+{
+	switch (op) {
+	case SBX_RFS_OP_STAT:
+	case SBX_RFS_OP_READDIR:
+	case SBX_RFS_OP_READLINK:
+	case SBX_RFS_OP_STATFS:
+	case SBX_RFS_OP_FETCH:
+	case SBX_RFS_OP_READ_RANGE:
+	case SBX_RFS_OP_SETATTR: return true;
+	default: return false;
+	}
+}
+
 static int call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
 		struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err)
 {
 	int64_t t0 = sbx_now_ms();
 	uint64_t out = w->len;
-	int rc;
+	int rc, tries = idempotent(op) ? 2 : 1;
 
-	rc = rfs_agent_send(r->agent, q, w, err);
-	if (rc == 0)
-		rc = rfs_agent_wait(r->agent, q, deadline(r, bytes_in_hint), err);
+	do {
+		if (q->on_reset)
+			q->on_reset(q->ud);
+		rc = rfs_agent_send(r->agent, q, w, err);
+		if (rc == 0)
+			rc = rfs_agent_wait(r->agent, q, deadline(r, bytes_in_hint), err);
+	} while (rc == -SBX_ECONN && --tries > 0);
 	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
 		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
 	rfs_count(r, op, 1, rc, (sbx_now_ms() - t0) * 1000, bytes_in_hint, out);
@@ -150,8 +173,10 @@ static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, 
 
 	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
 	rc = call(r, op, what, w, &q, 0, err);
-	if (rc == 0 && ret)
+	if (rc == 0 && ret) {
 		to_attr(ret, &a);
+		ret->seq = q.seq;
+	}
 	return rc;
 }
 
@@ -274,6 +299,14 @@ struct str_ud {
 	char *s;
 };
 
+static void str_reset(void *ud)
+{
+	struct str_ud *u = ud;
+
+	free(u->s);
+	u->s = NULL;
+}
+
 static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct str_ud *u = ud;
@@ -293,7 +326,7 @@ static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
 {
 	struct str_ud u = {0};
-	struct agent_req q = {.on_frame = str_frame, .ud = &u};
+	struct agent_req q = {.on_frame = str_frame, .on_reset = str_reset, .ud = &u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
@@ -413,11 +446,22 @@ static int dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 	return rc < 0 ? rc : rd.err;
 }
 
+static void dir_reset(void *ud)
+{
+	struct dir_ud *u = ud;
+
+	sbx_rfs_dir_release(u->d);
+	memset(u->d, 0, sizeof(*u->d));
+	u->cap = 0;
+	u->first = true;
+}
+
 static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		      struct sbx_err *err)
 {
 	struct dir_ud u = {.d = ret, .first = true};
-	struct agent_req q = {.on_frame = dir_frame, .ud = &u};
+	size_t i;
+	struct agent_req q = {.on_frame = dir_frame, .on_reset = dir_reset, .ud = &u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
@@ -427,9 +471,14 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
 	rc = call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
-	if (rc < 0)
+	if (rc < 0) {
 		sbx_rfs_dir_release(ret);
-	return rc;
+		return rc;
+	}
+	ret->self.seq = q.seq;
+	for (i = 0; i < ret->n; i++)
+		ret->ents[i].attr.seq = q.seq;
+	return 0;
 }
 
 /* ---- reads ---- */
@@ -439,6 +488,7 @@ struct read_ud {
 	uint64_t fd_off, n;
 	bool first, want_head, unchanged;
 	struct sbxa_attr a;
+	uint64_t seq;
 };
 
 static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
@@ -483,14 +533,24 @@ static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p,
 	return rc;
 }
 
+static void read_reset(void *ud)
+{
+	struct read_ud *u = ud;
+
+	u->n = 0;
+	u->first = true;
+	u->unchanged = false;
+}
+
 static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint64_t off,
 		   uint64_t len, const struct sbxa_validator *v, struct read_ud *u,
 		   uint64_t size_hint, struct sbx_err *err)
 {
-	struct agent_req q = {.on_frame = read_frame, .ud = u};
+	struct agent_req q = {.on_frame = read_frame, .on_reset = read_reset, .ud = u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_validator none = {0};
+	int rc;
 
 	u->first = true;
 	sbx_fs_describe(what, sizeof(what), op == SBX_RFS_OP_FETCH ? "read" : "read range", path,
@@ -501,7 +561,9 @@ static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint
 	sbxa_put_u64(&w, len);
 	sbxa_put_u32(&w, v ? SBXA_READ_IF_CHANGED : 0);
 	sbxa_put_validator(&w, v ? v : &none);
-	return call(r, op, what, &w, &q, size_hint, err);
+	rc = call(r, op, what, &w, &q, size_hint, err);
+	u->seq = q.seq;
+	return rc;
 }
 
 static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
@@ -521,8 +583,10 @@ static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *val
 		*ret_unchanged = u.unchanged;
 	if (ret_len)
 		*ret_len = u.n;
-	if (ret_attr)
+	if (ret_attr) {
 		to_attr(ret_attr, &u.a);
+		ret_attr->seq = u.seq;
+	}
 	if (ret_validator)
 		validator_of(ret_validator, &u.a);
 	return 0;
@@ -784,8 +848,10 @@ out:
 		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
 	else if (rc < 0 && err)
 		*err = s.err;
-	if (rc == 0 && ret)
+	if (rc == 0 && ret) {
 		to_attr(ret, &a);
+		ret->seq = fin == 1 ? qs.seq : qf.seq;
+	}
 	if (rc == 0 && ret_validator)
 		validator_of(ret_validator, &a);
 	rfs_count(r, SBX_RFS_OP_STORE, 1, rc, (sbx_now_ms() - t0) * 1000, 0, s.bytes_out);

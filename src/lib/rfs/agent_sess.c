@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "rfs/agent.h"
+#include "rfs/agent_int.h"
 #include "rfs/call.h"
 #include "sbx/exec.h"
 #include "util/buf.h"
@@ -35,33 +36,6 @@
 #define AGENT_START_MS 30000
 /* how long freeing waits for the agent to exit by itself */
 #define AGENT_CLOSE_MS 2000
-
-struct sess {
-	struct rfs_agent *a;
-	struct sbx_exec *e;	   /* a->m; NULL once over */
-	struct sbx_buf in;	   /* transport thread: a partial frame */
-	struct sbx_buf errb;	   /* a->m: the agent's stderr, first bytes */
-	bool over;		   /* a->m */
-	int exit_code;		   /* a->m: when over; -1 if it did not exit */
-	char why[SBX_ERR_MSG_MAX]; /* a->m: how it ended */
-	struct sess *next_dead;	   /* a->m: ended sessions, freed with a */
-};
-
-struct rfs_agent {
-	struct sbx_rfs *r; /* borrowed */
-	char hex[65];	   /* fixed: the agent's SHA-256 */
-	char machine[65];  /* fixed: this machine */
-	char *boot;	   /* fixed: the boot command */
-	pthread_mutex_t m;
-	pthread_cond_t cv;	/* m: a reply, the end of a session, stdin drained */
-	struct sess *cur;	/* m: the session in use, or NULL */
-	struct sess *dead;	/* m: ended sessions, freed with the context */
-	bool starting;		/* m: a thread is starting a session */
-	struct agent_req *reqs; /* m: in flight */
-	uint32_t next_id;	/* m */
-	char agent_machine[65]; /* m: from HELLO */
-	uint64_t handles[SBXA_HANDLES_MAX / 64]; /* m: handles in use */
-};
 
 /* ---- requests ---- */
 
@@ -91,11 +65,19 @@ static void fail_all(struct rfs_agent *a, int code)
 {
 	struct agent_req *q;
 
-	for (q = a->reqs; q; q = q->next)
+	struct agent_req *next;
+
+	for (q = a->reqs; q; q = next) {
+		next = q->next;
+		if (q->detached) {
+			free(q);
+			continue;
+		}
 		if (!q->done) {
 			q->status = q->got_first && q->status < 0 ? q->status : code;
 			q->done = true;
 		}
+	}
 	a->reqs = NULL;
 	pthread_cond_broadcast(&a->cv);
 }
@@ -108,13 +90,15 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 	struct sbxa_r rd;
 	int st, rc;
 
+	a->seq++;
 	if (id == 0)
-		return 0; /* events: nothing watches yet */
+		return type == SBXA_EV_CHANGE ? rfs_agent_on_event(a, p, n, a->seq) : 0;
 	q = req_find(a, id);
 	if (!q)
 		return 0; /* its caller gave up (deadline) */
 	if (n < 4)
 		return -EPROTO;
+	q->seq = a->seq;
 	sbxa_r_init(&rd, p, n);
 	st = sbxa_get_i32(&rd);
 	if (!q->got_first) {
@@ -129,6 +113,8 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 	if (!(flags & SBXA_F_MORE)) {
 		q->done = true;
 		req_unlink(a, q);
+		if (q->detached)
+			free(q);
 		pthread_cond_broadcast(&a->cv);
 	}
 	return 0;
@@ -346,6 +332,8 @@ static int ensure_session(struct rfs_agent *a, struct sbx_err *err)
 	pthread_mutex_unlock(&a->m);
 	rc = sess_open(a, err);
 	pthread_mutex_lock(&a->m);
+	if (rc == 0)
+		rfs_agent_rewatch_locked(a);
 	a->starting = false;
 	pthread_cond_broadcast(&a->cv);
 	return rc;
@@ -359,6 +347,44 @@ void rfs_agent_begin(struct sbxa_w *w, uint16_t op)
 	w->err = 0;
 	sbxa_frame_begin(w, 0, op, 0);
 	sbxa_put_cred(w, SBXA_ID_SELF, SBXA_ID_SELF, 0, NULL);
+}
+
+/* Assigns an id, writes the frame and registers q; a->m held and the
+ * session up. */
+static int send_frame_locked(struct rfs_agent *a, struct sess *s, struct agent_req *q,
+			     struct sbxa_w *w)
+{
+	int rc;
+
+	if (++a->next_id == 0)
+		a->next_id = 1;
+	q->id = a->next_id;
+	w->p[4] = (uint8_t)q->id;
+	w->p[5] = (uint8_t)(q->id >> 8);
+	w->p[6] = (uint8_t)(q->id >> 16);
+	w->p[7] = (uint8_t)(q->id >> 24);
+	rc = sbx_exec_write_stdin(s->e, w->p, w->len);
+	if (rc < 0)
+		return -SBX_ECONN;
+	q->next = a->reqs;
+	a->reqs = q;
+	return 0;
+}
+
+int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w)
+{
+	struct sess *s = a->cur;
+	int rc = -SBX_ECONN;
+
+	q->done = false;
+	q->got_first = false;
+	q->status = 0;
+	sbxa_frame_end(w, 0);
+	if (!w->err && s && s->e)
+		rc = send_frame_locked(a, s, q, w);
+	if (rc < 0 && q->detached)
+		free(q);
+	return w->err ? w->err : rc;
 }
 
 int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err)
@@ -381,22 +407,8 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
 	s = a->cur;
 	if (rc == 0 && (!s || !s->e))
 		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
-	if (rc == 0) {
-		if (++a->next_id == 0)
-			a->next_id = 1;
-		q->id = a->next_id;
-		w->p[4] = (uint8_t)q->id;
-		w->p[5] = (uint8_t)(q->id >> 8);
-		w->p[6] = (uint8_t)(q->id >> 16);
-		w->p[7] = (uint8_t)(q->id >> 24);
-		rc = sbx_exec_write_stdin(s->e, w->p, w->len);
-		if (rc < 0)
-			rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
-		else {
-			q->next = a->reqs;
-			a->reqs = q;
-		}
-	}
+	if (rc == 0 && send_frame_locked(a, s, q, w) < 0)
+		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
 	pthread_mutex_unlock(&a->m);
 	return rc;
 }
@@ -441,6 +453,8 @@ static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err
 	if (!a)
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	a->r = r;
+	a->on_change = r->on_change;
+	a->change_ud = r->change_ud;
 	pthread_mutex_init(&a->m, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -553,6 +567,9 @@ void rfs_agent_free(struct rfs_agent *a)
 		sbx_buf_release(&s->errb);
 		free(s);
 	}
+	while (a->n_watches)
+		free(a->watches[--a->n_watches].dir);
+	free(a->watches);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->m);
 	free(a->boot);

@@ -28,6 +28,8 @@ int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct 
 	r->sb = sb;
 	r->op_timeout_s = opts && opts->op_timeout_s > 0 ? opts->op_timeout_s : 60;
 	r->pref = opts ? opts->transport : SBX_RFS_TRANSPORT_AUTO;
+	r->on_change = opts ? opts->on_change : NULL;
+	r->change_ud = opts ? opts->change_ud : NULL;
 	r->tp = &rfs_shell_transport;
 	pthread_mutex_init(&r->lock, NULL);
 	*ret = r;
@@ -71,6 +73,24 @@ int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err)
 	}
 	sbx_debug("rfs: %s; using the shell transport", r->note);
 	return 0;
+}
+
+int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *err)
+{
+	if (!r->agent || !r->on_change)
+		return sbx_err_set(err, -ENOTSUP, 0, "change events need the agent transport");
+	return rfs_agent_watch(r->agent, dir, err);
+}
+
+void sbx_rfs_events_off(struct sbx_rfs *r)
+{
+	if (r->agent)
+		rfs_agent_events_off(r->agent);
+}
+
+bool sbx_rfs_reports_changes(const struct sbx_rfs *r)
+{
+	return r->agent && r->on_change;
 }
 
 const char *sbx_rfs_transport_name(const struct sbx_rfs *r)

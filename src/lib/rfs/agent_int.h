@@ -1,0 +1,56 @@
+/* agent_int.h - the state of the agent transport, shared by its files
+ * (agent_sess.c: sessions and requests; agent_watch.c: change events).
+ * Nothing outside src/lib/rfs/agent_*.c uses it.
+ */
+#ifndef SBX_LIB_RFS_AGENT_INT_H
+#define SBX_LIB_RFS_AGENT_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rfs/agent.h"
+#include "util/buf.h"
+
+/* A directory the client asked to watch. The agent's wd is known once the
+ * WATCH reply came (live); a new session sends it again. */
+struct agent_watch {
+	char *dir;    /* owned */
+	uint32_t wd;  /* valid when live */
+	bool live;    /* the current session's agent watches it */
+	bool pending; /* a WATCH is on its way */
+};
+
+struct sess {
+	struct rfs_agent *a;
+	struct sbx_exec *e;	   /* a->m; NULL once over */
+	struct sbx_buf in;	   /* transport thread: a partial frame */
+	struct sbx_buf errb;	   /* a->m: the agent's stderr, first bytes */
+	bool over;		   /* a->m */
+	int exit_code;		   /* a->m: when over; -1 if it did not exit */
+	char why[SBX_ERR_MSG_MAX]; /* a->m: how it ended */
+	struct sess *next_dead;	   /* a->m: ended sessions, freed with a */
+};
+
+struct rfs_agent {
+	struct sbx_rfs *r; /* borrowed */
+	char hex[65];	   /* fixed: the agent's SHA-256 */
+	char machine[65];  /* fixed: this machine */
+	char *boot;	   /* fixed: the boot command */
+	pthread_mutex_t m;
+	pthread_cond_t cv;	/* m: a reply, the end of a session, stdin drained */
+	struct sess *cur;	/* m: the session in use, or NULL */
+	struct sess *dead;	/* m: ended sessions, freed with the context */
+	bool starting;		/* m: a thread is starting a session */
+	struct agent_req *reqs; /* m: in flight */
+	uint32_t next_id;	/* m */
+	uint64_t seq;		/* m: frames received, over all sessions */
+	char agent_machine[65]; /* m: from HELLO */
+	uint64_t handles[SBXA_HANDLES_MAX / 64]; /* m: handles in use */
+	sbx_rfs_change_fn on_change;		 /* fixed */
+	void *change_ud;			 /* fixed */
+	struct agent_watch *watches;		 /* m: every directory asked for */
+	size_t n_watches, cap_watches;		 /* m */
+};
+
+#endif
