@@ -85,6 +85,11 @@ struct sbx_rfs_opts {
 	 *  transfers get this plus one second per MiB. */
 	double op_timeout_s;
 	enum sbx_rfs_transport transport;
+	/** Listings bring along the content of regular files of at most
+	 *  prefetch_file_max bytes, up to prefetch_total_max bytes per
+	 *  listing (agent transport only; 0: never). Bounded by 256 KiB and
+	 *  64 MiB. */
+	uint32_t prefetch_file_max, prefetch_total_max;
 	/** Change events of watched directories (agent transport only). */
 	sbx_rfs_change_fn on_change;
 	void *change_ud;
@@ -149,6 +154,12 @@ struct sbx_rfs_dirent {
 	char *name; /**< never "." or ".."; any byte but NUL and '/' */
 	char *link; /**< symlink target, or NULL for other types */
 	struct sbx_rfs_attr attr;
+	/** The file's whole content when the listing brought it along
+	 *  (sbx_rfs_opts.prefetch_*; agent only): data_len bytes, and attr
+	 *  is that of the version read. NULL otherwise. Freed with the dir;
+	 *  a caller may take it (and set it to NULL). */
+	char *data;
+	size_t data_len;
 };
 
 /** A directory listing: the directory's own attributes and its entries in
@@ -232,6 +243,11 @@ int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, str
  *  remote prints them) that names one version of a file's bytes. Two
  *  versions with the same validator are taken to hold the same bytes. */
 #define SBX_RFS_VALIDATOR_MAX 96
+/** The validator the transport would give the version of a file with
+ *  attributes @p a (for content that came another way, e.g. a listing's
+ *  data), into @p out (SBX_RFS_VALIDATOR_MAX bytes); -ENOTSUP with the
+ *  shell transport. */
+int sbx_rfs_validator(const struct sbx_rfs *r, const struct sbx_rfs_attr *a, char *out);
 
 /** Reads a whole regular file into @p fd (written with pwrite from offset 0;
  *  the caller truncates it first) in one round trip, together with its

@@ -102,8 +102,20 @@ static void get_job(struct dec *d, struct agent_req *q, size_t n)
 static void get_ops_fs(struct dec *d, struct agent_req *q)
 {
 	switch (q->op) {
-	case SBXA_OP_LSTAT:
 	case SBXA_OP_READDIR:
+		get_abs(d, q->path);
+		q->flags = q->num = 0;
+		q->len = 0;
+		if (sbxa_r_left(&d->r)) { /* the optional data request */
+			q->flags = sbxa_get_u32(&d->r);
+			q->num = sbxa_get_u32(&d->r);
+			q->len = sbxa_get_u32(&d->r);
+			if (q->flags & ~SBXA_DIR_DATA || q->num > SBXA_DIR_FILE_MAX ||
+			    q->len > SBXA_DIR_TOTAL_MAX)
+				d->r.err = -EPROTO;
+		}
+		break;
+	case SBXA_OP_LSTAT:
 	case SBXA_OP_READLINK:
 	case SBXA_OP_UNLINK:
 	case SBXA_OP_RMDIR:

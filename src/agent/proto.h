@@ -77,10 +77,18 @@ enum sbxa_op {
 	 * the agent does not speak is -EPROTONOSUPPORT. */
 	SBXA_OP_HELLO = 1,
 	SBXA_OP_LSTAT = 2, /* path -> attr */
-	/* path -> attr of the directory, then entries, each: str name, attr,
-	 * str link target (empty unless a symlink). Entries fill frames of at
-	 * most SBXA_IO_MAX bytes, SBXA_F_MORE on all but the last; "." and ".."
-	 * are left out. The self attr is in the first frame only. */
+	/* path [, u32 flags, u32 file_max, u32 total_max] -> attr of the
+	 * directory, then entries, each: str name, attr, str link target
+	 * (empty unless a symlink). Entries fill frames of at most
+	 * SBXA_IO_MAX bytes, SBXA_F_MORE on all but the last; "." and ".."
+	 * are left out. The self attr is in the first frame only.
+	 * With SBXA_DIR_DATA in flags every entry also carries u32 has_data
+	 * and, when 1, str data: the whole content of a regular file of at
+	 * most file_max bytes (<= SBXA_DIR_FILE_MAX), as long as the data of
+	 * the reply stays within total_max (<= SBXA_DIR_TOTAL_MAX); the
+	 * entry's attr is then the open file's, so data and attr agree. A
+	 * client reading a whole directory's small files saves a round trip
+	 * per file. */
 	SBXA_OP_READDIR = 3,
 	SBXA_OP_READLINK = 4, /* path -> str target */
 	SBXA_OP_MKDIR = 5,    /* path, u32 mode -> attr (umask is 0: mode exact) */
@@ -178,6 +186,10 @@ enum sbxa_ev {
 #define SBXA_CH_GONE	 0x10u /* the watched directory itself is gone */
 #define SBXA_CH_OVERFLOW 0x20u
 
+/* READDIR flags and bounds */
+#define SBXA_DIR_DATA	   1u
+#define SBXA_DIR_FILE_MAX  (256u << 10)
+#define SBXA_DIR_TOTAL_MAX (64u << 20)
 /* MKNOD flags */
 #define SBXA_MKNOD_EXCL 1u
 /* READ flags */

@@ -18,12 +18,45 @@ static size_t payload_of(const struct agent_out *o, size_t at)
 	return o->w.len - at - SBXA_HDR_LEN;
 }
 
-/* One entry; a name that went away since readdir saw it is left out. */
+/* The whole content of the regular file name of dfd into buf (at most max
+ * bytes), with the open file's attributes in *st; false when it is not a
+ * regular file of at most max bytes, or changed size while read. */
+static bool read_small(int dfd, const char *name, char *buf, size_t max, struct stat *st)
+{
+	size_t got = 0;
+	ssize_t n = 0;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > max) {
+		close(fd);
+		return false;
+	}
+	for (;;) {
+		n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got > max)
+			break;
+	}
+	close(fd);
+	return n == 0 && got == (size_t)st->st_size;
+}
+
+/* One entry; a name that went away since readdir saw it is left out. With
+ * SBXA_DIR_DATA a small regular file's content comes along while the
+ * reply's budget (*budget bytes) lasts. */
 static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const char *name,
-		      size_t *at)
+		      size_t *at, char *buf, uint64_t *budget)
 {
 	char target[SBXA_PATH_MAX + 1];
-	size_t nlen = strlen(name), tlen = 0;
+	size_t nlen = strlen(name), tlen = 0, dlen = 0;
+	bool data = false;
 	struct stat st;
 	ssize_t n;
 
@@ -33,18 +66,36 @@ static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const
 		n = readlinkat(dfd, name, target, sizeof(target));
 		tlen = n > 0 && (size_t)n < sizeof(target) ? (size_t)n : 0;
 	}
-	if (payload_of(&a->out, *at) + 8 + nlen + ATTR_LEN + tlen > SBXA_IO_MAX) {
+	if (buf && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= q->num &&
+	    (uint64_t)st.st_size <= *budget) {
+		struct stat fst;
+
+		data = read_small(dfd, name, buf, q->num, &fst) && (uint64_t)fst.st_size <= *budget;
+		if (data) {
+			st = fst;
+			dlen = (size_t)fst.st_size;
+			*budget -= dlen;
+		}
+	}
+	if (payload_of(&a->out, *at) + 16 + nlen + ATTR_LEN + tlen + dlen > SBXA_IO_MAX) {
 		out_end(&a->out, *at);
 		*at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
 	}
 	sbxa_put_str(&a->out.w, name, nlen);
 	out_put_stat(&a->out, &st);
 	sbxa_put_str(&a->out.w, target, tlen);
+	if (q->flags & SBXA_DIR_DATA) {
+		sbxa_put_u32(&a->out.w, data);
+		if (data)
+			sbxa_put_str(&a->out.w, buf, dlen);
+	}
 }
 
 int op_readdir(struct agent *a, const struct agent_req *q)
 {
 	struct dirent *e;
+	uint64_t budget;
+	char *buf = NULL;
 	struct stat st;
 	size_t at;
 	DIR *d;
@@ -58,6 +109,9 @@ int op_readdir(struct agent *a, const struct agent_req *q)
 		close(fd);
 		return r;
 	}
+	if (q->flags & SBXA_DIR_DATA && q->num && q->len)
+		buf = malloc((size_t)q->num + 1); /* none: entries go without data */
+	budget = q->len;
 	at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
 	out_put_stat(&a->out, &st);
 	for (;;) {
@@ -68,8 +122,9 @@ int op_readdir(struct agent *a, const struct agent_req *q)
 			break;
 		}
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			put_entry(a, q, fd, e->d_name, &at);
+			put_entry(a, q, fd, e->d_name, &at, buf, &budget);
 	}
+	free(buf);
 	closedir(d);
 	if (r < 0) {
 		/* frames already queued stand; a last one carries the error */

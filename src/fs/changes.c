@@ -137,7 +137,10 @@ static void node_set(struct sbx_fs *fs, struct node *dn, struct node *c,
 		return; /* our own change, already known */
 	}
 	if ((c->attr.mode & S_IFMT) != (a->mode & S_IFMT)) {
-		node_detach(&fs->nodes, c); /* replaced by another kind of file */
+		/* replaced by another kind of file: the next lookup makes a
+		 * new node (ops_child_with_attr), the kernel is told to ask */
+		if (!(c->local && c->local_dirty))
+			c->attr_expire = 0;
 		nt->parent = dn->id;
 		return;
 	}
@@ -177,8 +180,12 @@ static void entry_gone(struct sbx_fs *fs, struct node *dn, const struct fs_chang
 	struct node *c = node_child(&fs->nodes, dn, ch->name);
 
 	list_del(dn, ch->name, ch->seq);
-	if (c && c->attr.seq <= ch->seq && !(c->local && c->local_dirty)) {
-		node_detach(&fs->nodes, c);
+	/* not detached: a file of it open with unstored changes must still
+	 * try its old path and report the failure; the next lookup finds
+	 * the name missing, and the kernel is told to ask */
+	if (c && c->attr.seq <= ch->seq) {
+		if (!(c->local && c->local_dirty))
+			c->attr_expire = 0;
 		nt->parent = dn->id;
 	}
 }

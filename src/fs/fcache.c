@@ -135,6 +135,52 @@ void fcache_reap(struct sbx_fs *fs)
 	}
 }
 
+/* Keeps the idle caches within data_cache and FCACHE_IDLE_MAX. */
+static void idle_trim(struct sbx_fs *fs)
+{
+	while (fs->idle_head && (fs->idle_bytes > ((uint64_t)fs->opts->data_cache_mb << 20) ||
+				 fs->idle_count > FCACHE_IDLE_MAX))
+		to_reap(fs, fs->idle_head);
+}
+
+static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err);
+
+void fcache_prime_locked(struct sbx_fs *fs, struct node *n, const char *data, size_t len,
+			 const struct sbx_rfs_attr *a, const char *val)
+{
+	struct fcache *fc;
+	size_t off = 0;
+	ssize_t w;
+	int r;
+
+	if (n->fc || fs->opts->data_cache_mb <= 0 || !n->parent ||
+	    len > ((uint64_t)fs->opts->data_cache_mb << 20))
+		return;
+	fc = fc_new(fs, n, &r);
+	if (!fc)
+		return;
+	while (off < len) {
+		w = pwrite(fc->fd, data + off, len - off, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	fc->refs = 0;
+	if (off < len) {
+		to_reap(fs, fc);
+		return;
+	}
+	fc->loaded = true;
+	fc->size = len;
+	fc->ver = *a;
+	snprintf(fc->validator, sizeof(fc->validator), "%s", val);
+	fc->loaded_epoch = fs_epoch(fs);
+	idle_push(fs, fc);
+	idle_trim(fs);
+}
+
 void fcache_drop_idle(struct sbx_fs *fs)
 {
 	pthread_mutex_lock(&fs->lock);
@@ -543,9 +589,7 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 		n->local = n->local_dirty = false; /* attributes are remote again */
 		if (keep && n->parent) {
 			idle_push(fs, fc);
-			while (fs->idle_bytes > ((uint64_t)fs->opts->data_cache_mb << 20) ||
-			       fs->idle_count > FCACHE_IDLE_MAX)
-				to_reap(fs, fs->idle_head);
+			idle_trim(fs);
 		} else {
 			to_reap(fs, fc);
 		}

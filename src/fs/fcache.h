@@ -72,6 +72,13 @@ void fcache_evict_locked(struct sbx_fs *fs, struct node *n);
 /* Frees what fcache_evict_locked() and the size bound set aside (fs->lock
  * NOT held). */
 void fcache_reap(struct sbx_fs *fs);
+/* Makes an idle cache of node n holding data (len bytes, the version with
+ * attributes a and validator val), as if it had been read and closed: the
+ * next open of a fresh n reads it without a round trip. Nothing when n has
+ * a cache already or data_cache is 0. fs->lock held; the caller runs
+ * fcache_reap() after releasing it (the size bound may evict others). */
+void fcache_prime_locked(struct sbx_fs *fs, struct node *n, const char *data, size_t len,
+			 const struct sbx_rfs_attr *a, const char *val);
 /* Frees every idle cache (unmount). */
 void fcache_drop_idle(struct sbx_fs *fs);
 

@@ -336,34 +336,7 @@ int fs_check_alive(struct sbx_fs *fs)
 struct drop_ctx {
 	uint64_t *ids;
 	size_t n, cap;
-	/* with change events the kernel keeps names for watch_timeout: they
-	 * are dropped too (parent id and a copy of the name) */
-	bool names;
-	struct {
-		uint64_t parent;
-		char *name;
-	} * ents;
-	size_t ne, cape;
 };
-
-static void drop_name(struct drop_ctx *d, const struct node *n)
-{
-	if (!d->names || !n->parent || !n->name)
-		return;
-	if (d->ne == d->cape) {
-		size_t ncap = d->cape ? d->cape * 2 : 256;
-		void *p = realloc(d->ents, ncap * sizeof(*d->ents));
-
-		if (!p)
-			return;
-		d->ents = p;
-		d->cape = ncap;
-	}
-	d->ents[d->ne].parent = n->parent->id;
-	d->ents[d->ne].name = strdup(n->name);
-	if (d->ents[d->ne].name)
-		d->ne++;
-}
 
 static void drop_node(struct node *n, void *ud)
 {
@@ -375,7 +348,6 @@ static void drop_node(struct node *n, void *ud)
 	n->link = NULL;
 	if (!(n->local && n->local_dirty))
 		n->attr_expire = 0;
-	drop_name(d, n);
 	if (d->n == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 256;
 		uint64_t *p = realloc(d->ids, ncap * sizeof(*p));
@@ -395,7 +367,6 @@ void fs_drop_caches(struct sbx_fs *fs)
 	size_t nn = 0, i;
 	int64_t now = fs_now();
 
-	d.names = fs->watching;
 	pthread_mutex_lock(&fs->lock);
 	__atomic_add_fetch(&fs->epoch, 1, __ATOMIC_RELEASE);
 	node_foreach(&fs->nodes, drop_node, &d);
@@ -420,13 +391,6 @@ void fs_drop_caches(struct sbx_fs *fs)
 							 strlen(negs[i].name));
 		free(negs[i].name);
 	}
-	for (i = 0; i < d.ne; i++) {
-		if (fs->se)
-			fuse_lowlevel_notify_inval_entry(fs->se, d.ents[i].parent, d.ents[i].name,
-							 strlen(d.ents[i].name));
-		free(d.ents[i].name);
-	}
-	free(d.ents);
 	free(d.ids);
 }
 

@@ -65,6 +65,10 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 	ro.op_timeout_s = fs->opts->op_timeout;
 	ro.transport = transport_of(fs->opts->transport);
 	ro.on_change = fs_on_change;
+	if (fs->opts->prefetch_kb > 0 && fs->opts->data_cache_mb > 0) {
+		ro.prefetch_file_max = (uint32_t)fs->opts->prefetch_kb << 10;
+		ro.prefetch_total_max = SBXFS_PREFETCH_DIR_MAX;
+	}
 	ro.change_ud = fs;
 	r = sbx_rfs_new(fs->sb, &ro, &fs->rfs);
 	if (r < 0) {

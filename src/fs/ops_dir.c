@@ -17,6 +17,7 @@
 
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
+#include "fs/fcache.h"
 
 struct dir_handle {
 	struct dirlist *l;
@@ -38,6 +39,42 @@ static void note_children(struct sbx_fs *fs, struct node *dir, const struct dirl
 			c->attr_expire = l->expire ? l->expire : 1;
 		}
 	}
+}
+
+/* The small files whose content the listing brought along (prefetch)
+ * become idle file caches, so that reading them (grep -r, cp -a, git)
+ * costs no round trip; the data is taken out of the listing either way. */
+static void prime_files(struct sbx_fs *fs, uint64_t id, struct sbx_rfs_dir *d, uint64_t gen0,
+			uint64_t ep)
+{
+	char val[SBX_RFS_VALIDATOR_MAX];
+	struct node *n, *c;
+	size_t i, primed = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	for (i = 0; i < d->n; i++) {
+		struct sbx_rfs_dirent *e = &d->ents[i];
+
+		if (!e->data)
+			continue;
+		if (n && n->gen == gen0 && ep == fs_epoch(fs) &&
+		    sbx_rfs_validator(fs->rfs, &e->attr, val) == 0) {
+			c = node_child(&fs->nodes, n, e->name);
+			c = ops_child_with_attr(fs, n, e->name, &e->attr, 0, c ? c->gen : 0);
+			if (c && (c->attr.mode & S_IFMT) == S_IFREG && c->attr.ino == e->attr.ino &&
+			    c->attr.size == e->data_len) {
+				fcache_prime_locked(fs, c, e->data, e->data_len, &e->attr, val);
+				primed++;
+			}
+		}
+		free(e->data);
+		e->data = NULL;
+		e->data_len = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (primed)
+		fcache_reap(fs);
 }
 
 /* A listing of directory id: the cached one, or one round trip. */
@@ -72,6 +109,7 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 	sbx_buf_release(&path);
 	if (r < 0)
 		return r;
+	prime_files(fs, id, &d, gen0, ep);
 	l = dirlist_new(&d, fs_expiry(t), ep);
 	if (!l) {
 		sbx_rfs_dir_release(&d);

@@ -97,11 +97,29 @@ stat "$MNT/d/g" "$MNT/d/l" "$MNT/d/h" >/dev/null
 mkdir -p "$T/tree"
 for i in $(seq 1 50); do echo "file $i" >"$T/tree/f$i"; done
 r0=$(rt)
+cp "$MNT/.ctl/stats" "$T/stats0"
 cp -r "$T/tree" "$MNT/tree"
 r1=$(rt)
+diff "$T/stats0" "$MNT/.ctl/stats" | sed -n 's/^> \(rfs\.[a-z_]* requests=[0-9]*\).*/# \1/p'
 echo "# cp -r of 50 small files: $((r1 - r0)) round trips"
 check "cp -r of 50 files takes at most 4 requests a file ($((r1 - r0)))" test $((r1 - r0)) -le 200
 check "the copy is whole" diff -r "$T/tree" "$MNT/tree"
+umnt
+
+# --- a listing brings the small files along (prefetch) ------------------------
+mnt -o transport=agent
+r0=$(rt)
+check "cold: every file of the tree reads back" diff -r "$T/tree" "$MNT/tree"
+r1=$(rt)
+echo "# cold diff -r of 50 small files: $((r1 - r0)) round trips"
+check "cold read of 50 small files takes at most 5 round trips ($((r1 - r0)))" test $((r1 - r0)) -le 5
+umnt
+mnt -o transport=agent,prefetch=0
+r0=$(rt)
+check "without prefetch too" diff -r "$T/tree" "$MNT/tree"
+r1=$(rt)
+echo "# the same with prefetch=0: $((r1 - r0)) round trips"
+check "without prefetch a file costs a round trip ($((r1 - r0)))" test $((r1 - r0)) -ge 50
 umnt
 
 # --- the copy is reused; a changed copy is replaced -----------------------

@@ -159,8 +159,10 @@ START_TEST(refusals)
 	const char *tok[] = {"sbxfs", "-o", "token=secret", "box", "/tmp", NULL};
 	const char *missing[] = {"sbxfs", "box", NULL};
 	const char *extra[] = {"sbxfs", "box", "/tmp", "/other", NULL};
-	const char *transport[] = {"sbxfs", "-o", "transport=agent", "box", "/tmp", NULL};
+	const char *transport[] = {"sbxfs", "-o", "transport=ssh", "box", "/tmp", NULL};
 	const char *neg[] = {"sbxfs", "-o", "attr_timeout=-1", "box", "/tmp", NULL};
+	const char *pf[] = {"sbxfs", "-o", "prefetch=257", "box", "/tmp", NULL};
+	const char *wt[] = {"sbxfs", "-o", "watch_timeout=-2", "box", "/tmp", NULL};
 	const char *help[] = {"sbxfs", "-h", NULL};
 	struct fuse_args args;
 	struct sbxfs_opts o;
@@ -174,6 +176,10 @@ START_TEST(refusals)
 	ck_assert_int_eq(parse(&o, &args, transport), -EINVAL);
 	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
 	ck_assert_int_eq(parse(&o, &args, neg), -EINVAL);
+	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
+	ck_assert_int_eq(parse(&o, &args, pf), -EINVAL);
+	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
+	ck_assert_int_eq(parse(&o, &args, wt), -EINVAL);
 	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
 	ck_assert_int_eq(parse(&o, &args, help), 0);
 	ck_assert_int_eq(o.show_help, 1);

@@ -90,6 +90,10 @@ void rfs_agent_events_off(struct rfs_agent *a);
  * heap-allocated); a->m held. 0 or -SBX_ECONN (q freed). */
 int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w);
 
+/* The agent transport's validator of a version with attributes a (out:
+ * SBX_RFS_VALIDATOR_MAX bytes). */
+void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out);
+
 /* The sandbox's machine as the agent reported it (borrowed). */
 const char *rfs_agent_machine(const struct rfs_agent *a);
 

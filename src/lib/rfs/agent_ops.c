@@ -81,11 +81,20 @@ static void to_setattr(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa)
 }
 
 /* "A<ino>:<size>:<mtime>:<ctime>": names one version of a file's bytes. */
-static void validator_of(char *out, const struct sbxa_attr *a)
+void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out)
 {
 	snprintf(out, SBX_RFS_VALIDATOR_MAX,
-		 "A%" PRIu64 ":%" PRIu64 ":%" PRId64 ".%09u:%" PRId64 ".%09u", a->ino, a->size,
-		 a->mtime.sec, a->mtime.nsec, a->ctime.sec, a->ctime.nsec);
+		 "A%" PRIu64 ":%" PRIu64 ":%" PRId64 ".%09ld:%" PRId64 ".%09ld", a->ino, a->size,
+		 (int64_t)a->mtime.tv_sec, a->mtime.tv_nsec, (int64_t)a->ctime.tv_sec,
+		 a->ctime.tv_nsec);
+}
+
+static void validator_of(char *out, const struct sbxa_attr *a)
+{
+	struct sbx_rfs_attr ra;
+
+	to_attr(&ra, a);
+	rfs_agent_validator(&ra, out);
 }
 
 static bool parse_validator(const char *s, struct sbxa_validator *v)
@@ -388,19 +397,23 @@ struct dir_ud {
 	struct sbx_rfs_dir *d;
 	size_t cap;
 	bool first;
+	bool data; /* entries carry has_data (SBXA_DIR_DATA) */
 };
 
 static int dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 {
 	struct sbx_rfs_dirent *e;
-	const char *name, *link;
-	size_t nlen, llen;
+	const char *name, *link, *data = NULL;
+	size_t nlen, llen, dlen = 0;
 	struct sbxa_attr a;
 
 	name = sbxa_get_str(rd, SBXA_NAME_MAX, &nlen);
 	sbxa_get_attr(rd, &a);
 	link = sbxa_get_str(rd, SBXA_PATH_MAX, &llen);
-	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen))
+	if (u->data && sbxa_get_u32(rd))
+		data = sbxa_get_str(rd, SBXA_DIR_FILE_MAX, &dlen);
+	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen) ||
+	    (data && (!S_ISREG(a.mode) || dlen != a.size)))
 		return -EPROTO;
 	if (u->d->n >= SBX_RFS_DIR_MAX)
 		return -EFBIG;
@@ -418,9 +431,16 @@ static int dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 	to_attr(&e->attr, &a);
 	e->name = strndup(name, nlen);
 	e->link = S_ISLNK(a.mode) ? strndup(link, llen) : NULL;
-	if (!e->name || (S_ISLNK(a.mode) && !e->link)) {
+	if (data) {
+		e->data = malloc(dlen ? dlen : 1);
+		if (e->data)
+			memcpy(e->data, data, dlen);
+		e->data_len = dlen;
+	}
+	if (!e->name || (S_ISLNK(a.mode) && !e->link) || (data && !e->data)) {
 		free(e->name);
 		free(e->link);
+		free(e->data);
 		return -ENOMEM;
 	}
 	u->d->n++;
@@ -459,7 +479,7 @@ static void dir_reset(void *ud)
 static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		      struct sbx_err *err)
 {
-	struct dir_ud u = {.d = ret, .first = true};
+	struct dir_ud u = {.d = ret, .first = true, .data = r->prefetch_file_max > 0};
 	size_t i;
 	struct agent_req q = {.on_frame = dir_frame, .on_reset = dir_reset, .ud = &u};
 	struct sbxa_w w = {0};
@@ -470,6 +490,11 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
+	if (u.data) {
+		sbxa_put_u32(&w, SBXA_DIR_DATA);
+		sbxa_put_u32(&w, r->prefetch_file_max);
+		sbxa_put_u32(&w, r->prefetch_total_max);
+	}
 	rc = call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc < 0) {
 		sbx_rfs_dir_release(ret);

@@ -37,6 +37,8 @@ struct sbx_rfs {
 	enum sbx_rfs_transport pref;		     /* fixed */
 	const struct rfs_transport *tp;		     /* set by sbx_rfs_connect, then fixed */
 	struct rfs_agent *agent;		     /* owned; NULL with the shell transport */
+	uint32_t prefetch_file_max;		     /* fixed: opts, bounded */
+	uint32_t prefetch_total_max;		     /* fixed: opts, bounded */
 	sbx_rfs_change_fn on_change;		     /* fixed: opts */
 	void *change_ud;			     /* fixed: opts */
 	char note[SBX_ERR_MSG_MAX + 32];	     /* why not the agent */

@@ -150,6 +150,7 @@ void sbx_rfs_dir_release(struct sbx_rfs_dir *d)
 	for (i = 0; i < d->n; i++) {
 		free(d->ents[i].name);
 		free(d->ents[i].link);
+		free(d->ents[i].data);
 	}
 	free(d->ents);
 	d->ents = NULL;

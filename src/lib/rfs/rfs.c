@@ -29,6 +29,14 @@ int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct 
 	r->op_timeout_s = opts && opts->op_timeout_s > 0 ? opts->op_timeout_s : 60;
 	r->pref = opts ? opts->transport : SBX_RFS_TRANSPORT_AUTO;
 	r->on_change = opts ? opts->on_change : NULL;
+	if (opts && opts->prefetch_file_max && opts->prefetch_total_max) {
+		r->prefetch_file_max = opts->prefetch_file_max < SBXA_DIR_FILE_MAX
+					   ? opts->prefetch_file_max
+					   : SBXA_DIR_FILE_MAX;
+		r->prefetch_total_max = opts->prefetch_total_max < SBXA_DIR_TOTAL_MAX
+					    ? opts->prefetch_total_max
+					    : SBXA_DIR_TOTAL_MAX;
+	}
 	r->change_ud = opts ? opts->change_ud : NULL;
 	r->tp = &rfs_shell_transport;
 	pthread_mutex_init(&r->lock, NULL);
@@ -80,6 +88,14 @@ int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *err)
 	if (!r->agent || !r->on_change)
 		return sbx_err_set(err, -ENOTSUP, 0, "change events need the agent transport");
 	return rfs_agent_watch(r->agent, dir, err);
+}
+
+int sbx_rfs_validator(const struct sbx_rfs *r, const struct sbx_rfs_attr *a, char *out)
+{
+	if (!r->agent)
+		return -ENOTSUP;
+	rfs_agent_validator(a, out);
+	return 0;
 }
 
 void sbx_rfs_events_off(struct sbx_rfs *r)
