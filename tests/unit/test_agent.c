@@ -1387,6 +1387,94 @@ START_TEST(oversized_length_ends)
 }
 END_TEST
 
+/* 20 MB from a job and a 64 MiB READ at once, read back while the agent
+ * holds its output queue to its bound: every byte arrives, in order. */
+START_TEST(big_streams)
+{
+	static const char *const gen[] = {"head", "-c", "20000000", "/dev/zero", NULL};
+	struct sess s;
+	struct frame f;
+	struct sbxa_attr a;
+	char p[128];
+	uint64_t job_bytes = 0, read_bytes = 0;
+	bool job_done = false, read_done = false, started = false, read_first = false;
+	char tail[3] = {0};
+	int fd;
+
+	sess_start(&s);
+	path_of(p, sizeof(p), "sparse");
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_eq(ftruncate(fd, 64 << 20), 0);
+	ck_assert_int_eq(pwrite(fd, "end", 3, (64 << 20) - 3), 3);
+	close(fd);
+	job_req(&s, 130, gen, 0, SBXA_ID_SELF);
+	read_req(&s, 131, p, 0, UINT64_MAX, 0, NULL);
+	while (!job_done || !read_done) {
+		f = recv_f(&s);
+		if (f.id == 130 && f.type == (SBXA_REPLY | SBXA_OP_JOB_START)) {
+			ck_assert_int_eq(f.status, 0);
+			started = true;
+		} else if (f.id == 130 && f.type == SBXA_EV_STDOUT) {
+			ck_assert(started);
+			job_bytes += f.n;
+		} else if (f.id == 130) {
+			ck_assert_uint_eq(f.type, SBXA_EV_EXIT);
+			job_done = true;
+		} else {
+			ck_assert_uint_eq(f.id, 131);
+			ck_assert_int_eq(f.status, 0);
+			if (!read_first) {
+				sbxa_get_attr(&f.r, &a);
+				ck_assert_uint_eq(sbxa_get_u32(&f.r), 0);
+				read_first = true;
+			}
+			if (sbxa_r_left(&f.r) >= 3)
+				memcpy(tail, f.p + f.n - 3, 3);
+			read_done = !(f.flags & SBXA_F_MORE);
+			read_bytes += sbxa_r_left(&f.r);
+		}
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(job_bytes, 20000000);
+	ck_assert_uint_eq(read_bytes, 64 << 20);
+	ck_assert_int_eq(memcmp(tail, "end", 3), 0);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
+/* stdin's end: what was asked before it is still answered, then exit 0 */
+START_TEST(eof_drains)
+{
+	struct sess s;
+	struct sbxa_w w = {0};
+	struct frame f;
+	uint32_t i;
+	size_t at;
+	uint8_t b;
+	int st;
+
+	sess_start(&s);
+	for (i = 0; i < 50; i++) {
+		at = req(&w, 200 + i, SBXA_OP_LSTAT, SBXA_ID_SELF);
+		sbxa_put_cstr(&w, dir);
+		ck_assert_int_eq(sbxa_frame_end(&w, at), 0);
+	}
+	write_all(s.to, w.p, w.len);
+	sbxa_w_release(&w);
+	close(s.to);
+	for (i = 0; i < 50; i++) {
+		f = recv_f(&s);
+		ck_assert_uint_eq(f.id, 200 + i);
+		ck_assert_int_eq(f.status, 0);
+		frame_free(&f);
+	}
+	ck_assert_int_eq(read(s.from, &b, 1), 0);
+	close(s.from);
+	ck_assert_int_eq(waitpid(s.pid, &st, 0), s.pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1417,6 +1505,8 @@ int main(void)
 	tcase_add_test(tc, credentials);
 	tcase_add_test(tc, malformed_and_unknown);
 	tcase_add_test(tc, oversized_length_ends);
+	tcase_add_test(tc, big_streams);
+	tcase_add_test(tc, eof_drains);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
