@@ -1475,6 +1475,58 @@ START_TEST(eof_drains)
 }
 END_TEST
 
+/* a job that never reads its stdin: JOB_STDIN queues up to the bound and
+ * is refused past it; what is queued is answered -EPIPE when the job ends */
+START_TEST(jobs_stdin_bound)
+{
+	static const char *const sleeper[] = {"sleep", "100", NULL};
+	struct sess s;
+	struct sbxa_w w = {0};
+	struct frame f;
+	char *chunk = malloc(1000001);
+	unsigned i, epipe = 0;
+	bool exited = false;
+	size_t at;
+
+	memset(chunk, 'x', 1000000);
+	chunk[1000000] = '\0';
+	sess_start(&s);
+	job_req(&s, 140, sleeper, SBXA_JOB_STDIN, SBXA_ID_SELF);
+	job_started(&s, 140);
+	for (i = 0; i < 4; i++)
+		job_stdin(&s, 141 + i, 140, chunk); /* 4 MB queued: no answer yet */
+	job_stdin(&s, 145, 140, chunk);
+	f = recv_f(&s);
+	ck_assert_uint_eq(f.id, 145);
+	ck_assert_int_eq(f.status, -ENOBUFS);
+	frame_free(&f);
+	at = req(&w, 146, SBXA_OP_JOB_SIGNAL, SBXA_ID_SELF);
+	sbxa_put_u32(&w, 140);
+	sbxa_put_u32(&w, SIGKILL);
+	send_w(&s, &w, at);
+	while (!exited) {
+		f = recv_f(&s);
+		if (f.id == 140) {
+			ck_assert_uint_eq(f.type, SBXA_EV_EXIT);
+			ck_assert_uint_eq(sbxa_get_i32(&f.r), 0);
+			ck_assert_uint_eq(sbxa_get_u32(&f.r), SBXA_EXIT_SIGNAL);
+			ck_assert_int_eq(sbxa_get_i32(&f.r), SIGKILL);
+			exited = true;
+		} else if (f.id >= 141 && f.id <= 144) {
+			ck_assert_int_eq(f.status, -EPIPE);
+			epipe++;
+		} else {
+			ck_assert_uint_eq(f.id, 146);
+			ck_assert_int_eq(f.status, 0);
+		}
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(epipe, 4);
+	free(chunk);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1507,6 +1559,7 @@ int main(void)
 	tcase_add_test(tc, oversized_length_ends);
 	tcase_add_test(tc, big_streams);
 	tcase_add_test(tc, eof_drains);
+	tcase_add_test(tc, jobs_stdin_bound);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
