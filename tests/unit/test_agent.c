@@ -69,7 +69,9 @@ static void teardown(void)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void sess_start_env(struct sess *s, bool no_tmpfile)
+/* no_tmpfile: the agent acts as if O_TMPFILE were refused; ignored: it
+ * starts with SIGCHLD and SIGTERM ignored (dispositions survive exec) */
+static void sess_start_opts(struct sess *s, bool no_tmpfile, bool ignored)
 {
 	int in[2], out[2];
 
@@ -82,6 +84,10 @@ static void sess_start_env(struct sess *s, bool no_tmpfile)
 		dup2(out[1], 1);
 		if (no_tmpfile)
 			setenv("SBX_AGENT_NO_OTMPFILE", "1", 1);
+		if (ignored) {
+			signal(SIGCHLD, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+		}
 		execl(SBX_AGENT_BIN, "sbx-agent", (char *)NULL);
 		_exit(127);
 	}
@@ -90,6 +96,11 @@ static void sess_start_env(struct sess *s, bool no_tmpfile)
 	s->to = in[1];
 	s->from = out[0];
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static void sess_start_env(struct sess *s, bool no_tmpfile)
+{
+	sess_start_opts(s, no_tmpfile, false);
 }
 
 static void write_all(int fd, const void *p, size_t n)
@@ -1527,6 +1538,33 @@ START_TEST(jobs_stdin_bound)
 }
 END_TEST
 
+/* started with SIGCHLD and SIGTERM ignored (as some exec paths leave
+ * them), the agent still sees its jobs end and still ends on SIGTERM */
+START_TEST(inherited_ignored_signals)
+{
+	static const char *const argv[] = {"sh", "-c", "exit 7", NULL};
+	struct sess s;
+	char out[64], err[64];
+	uint32_t how;
+	int32_t code;
+	unsigned others = 0;
+	int st;
+
+	sess_start_opts(&s, false, true);
+	hello(&s);
+	job_req(&s, 150, argv, 0, SBXA_ID_SELF);
+	job_started(&s, 150);
+	job_wait(&s, 150, out, err, &how, &code, &others);
+	ck_assert_uint_eq(how, SBXA_EXIT_CODE);
+	ck_assert_int_eq(code, 7);
+	kill(s.pid, SIGTERM);
+	ck_assert_int_eq(waitpid(s.pid, &st, 0), s.pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(s.to);
+	close(s.from);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1560,6 +1598,7 @@ int main(void)
 	tcase_add_test(tc, big_streams);
 	tcase_add_test(tc, eof_drains);
 	tcase_add_test(tc, jobs_stdin_bound);
+	tcase_add_test(tc, inherited_ignored_signals);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
