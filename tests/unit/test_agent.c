@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1565,6 +1567,72 @@ START_TEST(inherited_ignored_signals)
 }
 END_TEST
 
+static void write_proc(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	write_all(fd, text, strlen(text));
+	close(fd);
+}
+
+/* The agent in a user namespace whose setgroups file says "deny", as in
+ * sbxd's sandboxes: per-request credentials still work (the agent holds
+ * no supplementary group, so keeping its own grants nothing). */
+START_TEST(credentials_setgroups_denied)
+{
+	static const char *const idu[] = {"id", "-u", NULL};
+	int in[2], out[2], ready[2], go[2];
+	char p[128], c = 0, o[64], e[64];
+	struct sess s;
+	uint32_t how;
+	int32_t code;
+	unsigned others = 0;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	s.pid = fork();
+	ck_assert_int_ge(s.pid, 0);
+	if (s.pid == 0) {
+		if (setgroups(0, NULL) < 0 || unshare(CLONE_NEWUSER) < 0)
+			_exit(126);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(126);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(SBX_AGENT_BIN, "sbx-agent", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	write_proc(s.pid, "uid_map", "0 0 65536\n");
+	write_proc(s.pid, "setgroups", "deny");
+	write_proc(s.pid, "gid_map", "0 0 65536\n");
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	close(in[0]);
+	close(out[1]);
+	s.to = in[1];
+	s.from = out[0];
+	signal(SIGPIPE, SIG_IGN);
+	hello(&s);
+	path_of(p, sizeof(p), "denied");
+	ck_assert_int_eq(mknod_as(&s, p, S_IFREG | 0644, 0, SBXA_MKNOD_EXCL, 65534), 0);
+	ck_assert_uint_eq(lstat_of(&s, p).uid, 65534);
+	job_req(&s, 160, idu, 0, 65534);
+	job_started(&s, 160);
+	job_wait(&s, 160, o, e, &how, &code, &others);
+	ck_assert_str_eq(o, "65534\n");
+	path_of(p, sizeof(p), "self");
+	ck_assert_int_eq(mknod_as(&s, p, S_IFREG | 0644, 0, 0, SBXA_ID_SELF), 0);
+	ck_assert_uint_eq(lstat_of(&s, p).uid, 0);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1599,6 +1667,7 @@ int main(void)
 	tcase_add_test(tc, eof_drains);
 	tcase_add_test(tc, jobs_stdin_bound);
 	tcase_add_test(tc, inherited_ignored_signals);
+	tcase_add_test(tc, credentials_setgroups_denied);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
