@@ -487,11 +487,11 @@ START_TEST(rename_flags)
 }
 END_TEST
 
-static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *sa,
-		   struct sbxa_attr *out)
+static int setattr_as(struct sess *s, const char *path, const struct sbxa_setattr *sa,
+		      struct sbxa_attr *out, uint32_t uid)
 {
 	struct sbxa_w w = {0};
-	size_t at = req(&w, 12, SBXA_OP_SETATTR, SBXA_ID_SELF);
+	size_t at = req(&w, 12, SBXA_OP_SETATTR, uid);
 	struct frame f;
 	int r;
 
@@ -504,6 +504,12 @@ static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *
 		sbxa_get_attr(&f.r, out);
 	frame_free(&f);
 	return r;
+}
+
+static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *sa,
+		   struct sbxa_attr *out)
+{
+	return setattr_as(s, path, sa, out, SBXA_ID_SELF);
 }
 
 START_TEST(setattr_all)
@@ -1315,6 +1321,22 @@ START_TEST(credentials)
 	f = call_path(&s, SBXA_OP_UNLINK, p, 65534);
 	ck_assert_int_eq(f.status, -EACCES);
 	frame_free(&f);
+	/* SETATTR as 65534: its own file yes (through /proc/self/fd), root's no */
+	{
+		struct sbxa_setattr sa = {
+		    .valid = SBXA_SET_MODE | SBXA_SET_SIZE, .mode = 0600, .size = 10};
+		struct sbxa_attr a;
+
+		path_of(p, sizeof(p), "nobody");
+		ck_assert_int_eq(setattr_as(&s, p, &sa, &a, 65534), 0);
+		ck_assert_uint_eq(a.mode, S_IFREG | 0600);
+		ck_assert_uint_eq(a.size, 10);
+		path_of(p, sizeof(p), "rootonly/x");
+		sa.valid = SBXA_SET_MODE;
+		ck_assert_int_eq(setattr_as(&s, p, &sa, NULL, 65534), -EPERM);
+		sa.valid = SBXA_SET_SIZE;
+		ck_assert_int_eq(setattr_as(&s, p, &sa, NULL, 65534), -EACCES);
+	}
 	/* a job with that cred runs with those real ids */
 	job_req(&s, 110, idu, 0, 65534);
 	job_started(&s, 110);
