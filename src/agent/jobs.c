@@ -64,9 +64,8 @@ static _Noreturn void child_fail(int ep)
 static _Noreturn void child_run(const struct agent *a, const struct agent_req *q, const int fds[3],
 				int ep)
 {
-	gid_t g[SBXA_GROUPS_MAX];
 	sigset_t none;
-	uint32_t i;
+	bool changed;
 	int s;
 
 	for (s = 1; s < NSIG; s++)
@@ -81,10 +80,8 @@ static _Noreturn void child_run(const struct agent *a, const struct agent_req *q
 	close_from(3, ep);
 	umask(a->jobs.umask);
 	if (!a->ids.cur_self) {
-		for (i = 0; i < q->cred.ngroups; i++)
-			g[i] = q->cred.groups[i];
-		if (setgroups(q->cred.ngroups, g) < 0 || setgid(q->cred.gid) < 0 ||
-		    setuid(q->cred.uid) < 0)
+		errno = -cred_setgroups(&a->ids, &q->cred, &changed);
+		if (errno || setgid(q->cred.gid) < 0 || setuid(q->cred.uid) < 0)
 			child_fail(ep);
 	}
 	if (chdir(q->path) < 0)

@@ -176,8 +176,10 @@ int agent_run(struct agent *a)
 			r = -errno;
 			break;
 		}
-		if (dispatch(a, p, &eof))
+		if (dispatch(a, p, &eof)) {
+			r = 1;
 			break;
+		}
 		if (room(a))
 			reads_pump(a);
 		r = take_frames(a);
@@ -185,8 +187,10 @@ int agent_run(struct agent *a)
 			r = r < 0 ? r : a->out.w.err;
 			break;
 		}
-		if (out_flush(&a->out, a->out_fd) < 0)
+		if (out_flush(&a->out, a->out_fd) < 0) {
+			r = 1;
 			break;
+		}
 		if (eof && !a->reads.n && !frame_ready(a))
 			break;
 	}

@@ -11,10 +11,11 @@
 
 #include "agent.h"
 
-/** Serves the session until it ends. 0 at stdin's end, on SIGTERM, SIGHUP
- * or SIGINT, or when stdout's reader is gone; -EPROTO for a frame length
- * out of bounds (nothing after it can be read); another -errno for a
- * failure of the agent itself (out of memory, poll). */
+/** Serves the session until it ends. 0 at stdin's end (what is queued may
+ * still be written); 1 on SIGTERM, SIGHUP or SIGINT, or when stdout's
+ * reader is gone (nobody may read it: do not wait for stdout); -EPROTO for
+ * a frame length out of bounds (nothing after it can be read); another
+ * -errno for a failure of the agent itself (out of memory, poll). */
 int agent_run(struct agent *a);
 
 /** Handles one complete request frame: decodes it, applies its

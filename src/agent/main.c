@@ -41,6 +41,12 @@ static int sig_open(void)
 	sigaddset(&set, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
+	/* an ignored signal is dropped even while blocked: an agent started
+	 * with SIGCHLD ignored would never see a job end (nor reap it) */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
@@ -55,6 +61,7 @@ static void set_nonblock(int fd)
 static int session(mode_t job_umask)
 {
 	const char *no_tmp = getenv("SBX_AGENT_NO_OTMPFILE");
+	const struct agent_cred self = {.uid = SBXA_ID_SELF};
 	struct agent *a = calloc(1, sizeof(*a));
 	int r;
 
@@ -73,6 +80,8 @@ static int session(mode_t job_umask)
 	jobs_init(&a->jobs, job_umask);
 	watch_init(&a->watches);
 	r = agent_run(a);
+	/* the temporaries may belong to another uid than the last request's */
+	cred_apply(&a->ids, &self);
 	handles_release(&a->hs);
 	jobs_release(&a->jobs);
 	reads_release(&a->reads);
@@ -81,7 +90,7 @@ static int session(mode_t job_umask)
 		fprintf(stderr, "sbx-agent: frame length out of bounds: session ended\n");
 	else if (r < 0)
 		fprintf(stderr, "sbx-agent: %s\n", strerror(-r));
-	else
+	else if (r == 0)
 		out_drain(&a->out, a->out_fd);
 	out_release(&a->out);
 	agent_req_release(&a->req);

@@ -86,6 +86,8 @@ int out_flush(struct agent_out *o, int fd)
 	}
 	if (o->sent == o->w.len) {
 		o->sent = o->w.len = 0;
+		if (o->w.cap > 4 * (size_t)AGENT_OUT_HIGH)
+			sbxa_w_release(&o->w); /* one huge READDIR: do not keep its memory */
 	} else if (o->sent > (1u << 20) && o->sent > o->w.len / 2) {
 		/* keep the queue from creeping: move the rest to the front */
 		memmove(o->w.p, o->w.p + o->sent, o->w.len - o->sent);

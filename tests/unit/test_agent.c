@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +71,9 @@ static void teardown(void)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void sess_start_env(struct sess *s, bool no_tmpfile)
+/* no_tmpfile: the agent acts as if O_TMPFILE were refused; ignored: it
+ * starts with SIGCHLD and SIGTERM ignored (dispositions survive exec) */
+static void sess_start_opts(struct sess *s, bool no_tmpfile, bool ignored)
 {
 	int in[2], out[2];
 
@@ -82,6 +86,10 @@ static void sess_start_env(struct sess *s, bool no_tmpfile)
 		dup2(out[1], 1);
 		if (no_tmpfile)
 			setenv("SBX_AGENT_NO_OTMPFILE", "1", 1);
+		if (ignored) {
+			signal(SIGCHLD, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+		}
 		execl(SBX_AGENT_BIN, "sbx-agent", (char *)NULL);
 		_exit(127);
 	}
@@ -90,6 +98,11 @@ static void sess_start_env(struct sess *s, bool no_tmpfile)
 	s->to = in[1];
 	s->from = out[0];
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static void sess_start_env(struct sess *s, bool no_tmpfile)
+{
+	sess_start_opts(s, no_tmpfile, false);
 }
 
 static void write_all(int fd, const void *p, size_t n)
@@ -474,11 +487,11 @@ START_TEST(rename_flags)
 }
 END_TEST
 
-static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *sa,
-		   struct sbxa_attr *out)
+static int setattr_as(struct sess *s, const char *path, const struct sbxa_setattr *sa,
+		      struct sbxa_attr *out, uint32_t uid)
 {
 	struct sbxa_w w = {0};
-	size_t at = req(&w, 12, SBXA_OP_SETATTR, SBXA_ID_SELF);
+	size_t at = req(&w, 12, SBXA_OP_SETATTR, uid);
 	struct frame f;
 	int r;
 
@@ -491,6 +504,12 @@ static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *
 		sbxa_get_attr(&f.r, out);
 	frame_free(&f);
 	return r;
+}
+
+static int setattr(struct sess *s, const char *path, const struct sbxa_setattr *sa,
+		   struct sbxa_attr *out)
+{
+	return setattr_as(s, path, sa, out, SBXA_ID_SELF);
 }
 
 START_TEST(setattr_all)
@@ -1307,6 +1326,22 @@ START_TEST(credentials)
 	f = call_path(&s, SBXA_OP_UNLINK, p, 65534);
 	ck_assert_int_eq(f.status, -EACCES);
 	frame_free(&f);
+	/* SETATTR as 65534: its own file yes (through /proc/self/fd), root's no */
+	{
+		struct sbxa_setattr sa = {
+		    .valid = SBXA_SET_MODE | SBXA_SET_SIZE, .mode = 0600, .size = 10};
+		struct sbxa_attr a;
+
+		path_of(p, sizeof(p), "nobody");
+		ck_assert_int_eq(setattr_as(&s, p, &sa, &a, 65534), 0);
+		ck_assert_uint_eq(a.mode, S_IFREG | 0600);
+		ck_assert_uint_eq(a.size, 10);
+		path_of(p, sizeof(p), "rootonly/x");
+		sa.valid = SBXA_SET_MODE;
+		ck_assert_int_eq(setattr_as(&s, p, &sa, NULL, 65534), -EPERM);
+		sa.valid = SBXA_SET_SIZE;
+		ck_assert_int_eq(setattr_as(&s, p, &sa, NULL, 65534), -EACCES);
+	}
 	/* a job with that cred runs with those real ids */
 	job_req(&s, 110, idu, 0, 65534);
 	job_started(&s, 110);
@@ -1443,6 +1478,239 @@ START_TEST(commit_sparse_and_poisoned)
 }
 END_TEST
 
+/* 20 MB from a job and a 64 MiB READ at once, read back while the agent
+ * holds its output queue to its bound: every byte arrives, in order. */
+START_TEST(big_streams)
+{
+	static const char *const gen[] = {"head", "-c", "20000000", "/dev/zero", NULL};
+	struct sess s;
+	struct frame f;
+	struct sbxa_attr a;
+	char p[128];
+	uint64_t job_bytes = 0, read_bytes = 0;
+	bool job_done = false, read_done = false, started = false, read_first = false;
+	char tail[3] = {0};
+	int fd;
+
+	sess_start(&s);
+	path_of(p, sizeof(p), "sparse");
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_eq(ftruncate(fd, 64 << 20), 0);
+	ck_assert_int_eq(pwrite(fd, "end", 3, (64 << 20) - 3), 3);
+	close(fd);
+	job_req(&s, 130, gen, 0, SBXA_ID_SELF);
+	read_req(&s, 131, p, 0, UINT64_MAX, 0, NULL);
+	while (!job_done || !read_done) {
+		f = recv_f(&s);
+		if (f.id == 130 && f.type == (SBXA_REPLY | SBXA_OP_JOB_START)) {
+			ck_assert_int_eq(f.status, 0);
+			started = true;
+		} else if (f.id == 130 && f.type == SBXA_EV_STDOUT) {
+			ck_assert(started);
+			job_bytes += f.n;
+		} else if (f.id == 130) {
+			ck_assert_uint_eq(f.type, SBXA_EV_EXIT);
+			job_done = true;
+		} else {
+			ck_assert_uint_eq(f.id, 131);
+			ck_assert_int_eq(f.status, 0);
+			if (!read_first) {
+				sbxa_get_attr(&f.r, &a);
+				ck_assert_uint_eq(sbxa_get_u32(&f.r), 0);
+				read_first = true;
+			}
+			if (sbxa_r_left(&f.r) >= 3)
+				memcpy(tail, f.p + f.n - 3, 3);
+			read_done = !(f.flags & SBXA_F_MORE);
+			read_bytes += sbxa_r_left(&f.r);
+		}
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(job_bytes, 20000000);
+	ck_assert_uint_eq(read_bytes, 64 << 20);
+	ck_assert_int_eq(memcmp(tail, "end", 3), 0);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
+/* stdin's end: what was asked before it is still answered, then exit 0 */
+START_TEST(eof_drains)
+{
+	struct sess s;
+	struct sbxa_w w = {0};
+	struct frame f;
+	uint32_t i;
+	size_t at;
+	uint8_t b;
+	int st;
+
+	sess_start(&s);
+	for (i = 0; i < 50; i++) {
+		at = req(&w, 200 + i, SBXA_OP_LSTAT, SBXA_ID_SELF);
+		sbxa_put_cstr(&w, dir);
+		ck_assert_int_eq(sbxa_frame_end(&w, at), 0);
+	}
+	write_all(s.to, w.p, w.len);
+	sbxa_w_release(&w);
+	close(s.to);
+	for (i = 0; i < 50; i++) {
+		f = recv_f(&s);
+		ck_assert_uint_eq(f.id, 200 + i);
+		ck_assert_int_eq(f.status, 0);
+		frame_free(&f);
+	}
+	ck_assert_int_eq(read(s.from, &b, 1), 0);
+	close(s.from);
+	ck_assert_int_eq(waitpid(s.pid, &st, 0), s.pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
+/* a job that never reads its stdin: JOB_STDIN queues up to the bound and
+ * is refused past it; what is queued is answered -EPIPE when the job ends */
+START_TEST(jobs_stdin_bound)
+{
+	static const char *const sleeper[] = {"sleep", "100", NULL};
+	struct sess s;
+	struct sbxa_w w = {0};
+	struct frame f;
+	char *chunk = malloc(1000001);
+	unsigned i, epipe = 0;
+	bool exited = false;
+	size_t at;
+
+	memset(chunk, 'x', 1000000);
+	chunk[1000000] = '\0';
+	sess_start(&s);
+	job_req(&s, 140, sleeper, SBXA_JOB_STDIN, SBXA_ID_SELF);
+	job_started(&s, 140);
+	for (i = 0; i < 4; i++)
+		job_stdin(&s, 141 + i, 140, chunk); /* 4 MB queued: no answer yet */
+	job_stdin(&s, 145, 140, chunk);
+	f = recv_f(&s);
+	ck_assert_uint_eq(f.id, 145);
+	ck_assert_int_eq(f.status, -ENOBUFS);
+	frame_free(&f);
+	at = req(&w, 146, SBXA_OP_JOB_SIGNAL, SBXA_ID_SELF);
+	sbxa_put_u32(&w, 140);
+	sbxa_put_u32(&w, SIGKILL);
+	send_w(&s, &w, at);
+	while (!exited) {
+		f = recv_f(&s);
+		if (f.id == 140) {
+			ck_assert_uint_eq(f.type, SBXA_EV_EXIT);
+			ck_assert_uint_eq(sbxa_get_i32(&f.r), 0);
+			ck_assert_uint_eq(sbxa_get_u32(&f.r), SBXA_EXIT_SIGNAL);
+			ck_assert_int_eq(sbxa_get_i32(&f.r), SIGKILL);
+			exited = true;
+		} else if (f.id >= 141 && f.id <= 144) {
+			ck_assert_int_eq(f.status, -EPIPE);
+			epipe++;
+		} else {
+			ck_assert_uint_eq(f.id, 146);
+			ck_assert_int_eq(f.status, 0);
+		}
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(epipe, 4);
+	free(chunk);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
+/* started with SIGCHLD and SIGTERM ignored (as some exec paths leave
+ * them), the agent still sees its jobs end and still ends on SIGTERM */
+START_TEST(inherited_ignored_signals)
+{
+	static const char *const argv[] = {"sh", "-c", "exit 7", NULL};
+	struct sess s;
+	char out[64], err[64];
+	uint32_t how;
+	int32_t code;
+	unsigned others = 0;
+	int st;
+
+	sess_start_opts(&s, false, true);
+	hello(&s);
+	job_req(&s, 150, argv, 0, SBXA_ID_SELF);
+	job_started(&s, 150);
+	job_wait(&s, 150, out, err, &how, &code, &others);
+	ck_assert_uint_eq(how, SBXA_EXIT_CODE);
+	ck_assert_int_eq(code, 7);
+	kill(s.pid, SIGTERM);
+	ck_assert_int_eq(waitpid(s.pid, &st, 0), s.pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(s.to);
+	close(s.from);
+}
+END_TEST
+
+static void write_proc(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	write_all(fd, text, strlen(text));
+	close(fd);
+}
+
+/* The agent in a user namespace whose setgroups file says "deny", as in
+ * sbxd's sandboxes: per-request credentials still work (the agent holds
+ * no supplementary group, so keeping its own grants nothing). */
+START_TEST(credentials_setgroups_denied)
+{
+	static const char *const idu[] = {"id", "-u", NULL};
+	int in[2], out[2], ready[2], go[2];
+	char p[128], c = 0, o[64], e[64];
+	struct sess s;
+	uint32_t how;
+	int32_t code;
+	unsigned others = 0;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	s.pid = fork();
+	ck_assert_int_ge(s.pid, 0);
+	if (s.pid == 0) {
+		if (setgroups(0, NULL) < 0 || unshare(CLONE_NEWUSER) < 0)
+			_exit(126);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(126);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(SBX_AGENT_BIN, "sbx-agent", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	write_proc(s.pid, "uid_map", "0 0 65536\n");
+	write_proc(s.pid, "setgroups", "deny");
+	write_proc(s.pid, "gid_map", "0 0 65536\n");
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	close(in[0]);
+	close(out[1]);
+	s.to = in[1];
+	s.from = out[0];
+	signal(SIGPIPE, SIG_IGN);
+	hello(&s);
+	path_of(p, sizeof(p), "denied");
+	ck_assert_int_eq(mknod_as(&s, p, S_IFREG | 0644, 0, SBXA_MKNOD_EXCL, 65534), 0);
+	ck_assert_uint_eq(lstat_of(&s, p).uid, 65534);
+	job_req(&s, 160, idu, 0, 65534);
+	job_started(&s, 160);
+	job_wait(&s, 160, o, e, &how, &code, &others);
+	ck_assert_str_eq(o, "65534\n");
+	path_of(p, sizeof(p), "self");
+	ck_assert_int_eq(mknod_as(&s, p, S_IFREG | 0644, 0, 0, SBXA_ID_SELF), 0);
+	ck_assert_uint_eq(lstat_of(&s, p).uid, 0);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("agent");
@@ -1474,6 +1742,11 @@ int main(void)
 	tcase_add_test(tc, credentials);
 	tcase_add_test(tc, malformed_and_unknown);
 	tcase_add_test(tc, oversized_length_ends);
+	tcase_add_test(tc, big_streams);
+	tcase_add_test(tc, eof_drains);
+	tcase_add_test(tc, jobs_stdin_bound);
+	tcase_add_test(tc, inherited_ignored_signals);
+	tcase_add_test(tc, credentials_setgroups_denied);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
