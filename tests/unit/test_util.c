@@ -81,6 +81,10 @@ START_TEST(b64_decode_wrapped_and_unpadded)
 	ck_assert_uint_eq(d.len, 10);
 	ck_assert_mem_eq(d.data, "foobarfoob", 10);
 	sbx_buf_reset(&d);
+	ck_assert_int_eq(sbx_b64_decode(&d, "Zm9\nvYm Fy", 10), 0); /* inside a group */
+	ck_assert_uint_eq(d.len, 6);
+	ck_assert_mem_eq(d.data, "foobar", 6);
+	sbx_buf_reset(&d);
 	ck_assert_int_eq(sbx_b64_decode(&d, "Zm9vYg", 6), 0); /* padding optional */
 	ck_assert_uint_eq(d.len, 4);
 	ck_assert_mem_eq(d.data, "foob", 4);

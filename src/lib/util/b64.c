@@ -60,59 +60,73 @@ int sbx_b64url_encode(struct sbx_buf *out, const void *src, size_t n)
 	return encode(out, src, n, URL, 0);
 }
 
-static int val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int is_space(unsigned char c)
-{
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
-}
+/* 1 + the value of each byte of the standard alphabet; SP: ASCII
+ * whitespace (skipped), PAD: '=', 0: anything else. So "value - 1" has
+ * no bit above the sixth exactly for the alphabet. */
+enum { SP = 65, PAD = 66 };
+static const unsigned char DEC[256] = {
+    ['A'] = 1,	 ['B'] = 2,  ['C'] = 3,	  ['D'] = 4,   ['E'] = 5,   ['F'] = 6,	 ['G'] = 7,
+    ['H'] = 8,	 ['I'] = 9,  ['J'] = 10,  ['K'] = 11,  ['L'] = 12,  ['M'] = 13,	 ['N'] = 14,
+    ['O'] = 15,	 ['P'] = 16, ['Q'] = 17,  ['R'] = 18,  ['S'] = 19,  ['T'] = 20,	 ['U'] = 21,
+    ['V'] = 22,	 ['W'] = 23, ['X'] = 24,  ['Y'] = 25,  ['Z'] = 26,  ['a'] = 27,	 ['b'] = 28,
+    ['c'] = 29,	 ['d'] = 30, ['e'] = 31,  ['f'] = 32,  ['g'] = 33,  ['h'] = 34,	 ['i'] = 35,
+    ['j'] = 36,	 ['k'] = 37, ['l'] = 38,  ['m'] = 39,  ['n'] = 40,  ['o'] = 41,	 ['p'] = 42,
+    ['q'] = 43,	 ['r'] = 44, ['s'] = 45,  ['t'] = 46,  ['u'] = 47,  ['v'] = 48,	 ['w'] = 49,
+    ['x'] = 50,	 ['y'] = 51, ['z'] = 52,  ['0'] = 53,  ['1'] = 54,  ['2'] = 55,	 ['3'] = 56,
+    ['4'] = 57,	 ['5'] = 58, ['6'] = 59,  ['7'] = 60,  ['8'] = 61,  ['9'] = 62,	 ['+'] = 63,
+    ['/'] = 64,	 [' '] = SP, ['\n'] = SP, ['\r'] = SP, ['\t'] = SP, ['\v'] = SP, ['\f'] = SP,
+    ['='] = PAD,
+};
 
 int sbx_b64_decode(struct sbx_buf *out, const char *src, size_t n)
 {
+	const unsigned char *s = (const unsigned char *)src;
 	uint32_t acc = 0;
 	int bits = 0, pads = 0, r;
-	size_t i;
+	size_t i = 0;
+	char *o;
 
 	r = sbx_buf_reserve(out, n / 4 * 3 + 3);
 	if (r < 0)
 		return r;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-		int v;
+	o = out->data + out->len;
+	for (;;) {
+		/* the common case: whole groups of four alphabet characters */
+		while (!bits && i + 4 <= n) {
+			uint32_t a = DEC[s[i]] - 1u, b = DEC[s[i + 1]] - 1u, c = DEC[s[i + 2]] - 1u,
+				 d = DEC[s[i + 3]] - 1u;
 
-		if (is_space(c))
+			if ((a | b | c | d) & ~63u)
+				break;
+			acc = a << 18 | b << 12 | c << 6 | d;
+			o[0] = (char)(acc >> 16);
+			o[1] = (char)(acc >> 8 & 0xff);
+			o[2] = (char)(acc & 0xff);
+			o += 3;
+			i += 4;
+		}
+		if (i >= n)
+			break;
+		/* one character at a time: whitespace, padding, a group's end */
+		unsigned char v = DEC[s[i++]];
+
+		if (v == SP)
 			continue;
-		if (c == '=') {
+		if (v == PAD) {
 			pads++;
 			continue;
 		}
-		if (pads)
-			return -EINVAL; /* data after padding */
-		v = val(c);
-		if (v < 0)
-			return -EINVAL;
-		acc = acc << 6 | (uint32_t)v;
+		if (pads || !v)
+			return -EINVAL; /* data after padding, or not base64 */
+		acc = acc << 6 | (uint32_t)(v - 1);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			out->data[out->len++] = (char)(acc >> bits & 0xff);
+			*o++ = (char)(acc >> bits & 0xff);
 		}
 	}
-	/* leftover bits must be fewer than a byte and zero-free is not enforced;
-	 * a single leftover sextet (6 bits) means a truncated quantum */
+	out->len = (size_t)(o - out->data);
+	/* a single leftover sextet (6 bits) means a truncated quantum */
 	if (bits >= 6 || pads > 2)
 		return -EINVAL;
 	out->data[out->len] = '\0';
