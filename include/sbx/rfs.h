@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "sbx/error.h"
+#include "sbx/exec.h"
 #include "sbx/sandbox.h"
 
 #ifdef __cplusplus
@@ -302,6 +303,37 @@ int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *si
  *  in flight, from any client, are left alone. One round trip; cheap (it
  *  reads the journal, never the filesystem). *ret_removed may be NULL. */
 int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err);
+
+/** A command started with sbx_rfs_proc_start(). */
+struct sbx_rfs_proc;
+
+/** Starts a command like sbx_exec_start(): the same options, callbacks,
+ *  threading rules and outcome (on_done exactly once when 0 is returned,
+ *  never otherwise), over the context's transport. With the agent it is a
+ *  job on the agent's session (no exec session per command), its
+ *  environment the sandbox's default plus opts->env, and every change
+ *  report of what it did in watched directories arrives before its
+ *  on_done (sbx_rfs_proc_ordered()). With the shell transport it is
+ *  sbx_exec_start(). *ret: the caller's reference (sbx_rfs_proc_unref). */
+int sbx_rfs_proc_start(struct sbx_rfs *r, const struct sbx_exec_opts *opts,
+		       const struct sbx_exec_cbs *cbs, void *ud, struct sbx_rfs_proc **ret,
+		       struct sbx_err *err);
+/** Queues stdin bytes (copied); waits while much is unsent. -EPIPE once
+ *  stdin was closed or the command ended. */
+int sbx_rfs_proc_write_stdin(struct sbx_rfs_proc *p, const void *data, size_t n);
+/** Ends the command's stdin. */
+int sbx_rfs_proc_close_stdin(struct sbx_rfs_proc *p);
+/** Kills the command and what it started; on_done follows (KILLED). */
+int sbx_rfs_proc_cancel(struct sbx_rfs_proc *p);
+/** Stdin bytes queued and not yet delivered. */
+size_t sbx_rfs_proc_stdin_pending(struct sbx_rfs_proc *p);
+/** true when the change reports of the command's effects all come before
+ *  its on_done (the agent transport). */
+bool sbx_rfs_proc_ordered(const struct sbx_rfs_proc *p);
+/** Another reference, dropped with sbx_rfs_proc_unref(). */
+struct sbx_rfs_proc *sbx_rfs_proc_ref(struct sbx_rfs_proc *p);
+/** Drops a reference; the command runs on. Accepts NULL. */
+void sbx_rfs_proc_unref(struct sbx_rfs_proc *p);
 
 /** The operations counted by sbx_rfs_stats(). */
 enum sbx_rfs_op {

@@ -60,6 +60,21 @@ static _Noreturn void child_fail(int ep)
 	_exit(127);
 }
 
+/* In the child: each "K=V" of env set in the inherited environment. */
+static void add_env(char **env, int ep)
+{
+	for (; *env; env++) {
+		char *eq = strchr(*env, '=');
+
+		if (!eq || eq == *env)
+			continue;
+		*eq = '\0'; /* the child's copy of the request */
+		if (setenv(*env, eq + 1, 1) < 0)
+			child_fail(ep);
+		*eq = '=';
+	}
+}
+
 /* In the child: fds[0..2] become 0-2, ep reports a failure. */
 static _Noreturn void child_run(const struct agent *a, const struct agent_req *q, const int fds[3],
 				int ep)
@@ -86,7 +101,10 @@ static _Noreturn void child_run(const struct agent *a, const struct agent_req *q
 	}
 	if (chdir(q->path) < 0)
 		child_fail(ep);
-	environ = q->envp;
+	if (q->flags & SBXA_JOB_ENV_ADD)
+		add_env(q->envp, ep);
+	else
+		environ = q->envp;
 	execvp(q->argv[0], q->argv);
 	child_fail(ep);
 }
@@ -167,7 +185,7 @@ int op_job_start(struct agent *a, const struct agent_req *q)
 	size_t at;
 	pid_t pid;
 
-	if (q->flags & ~SBXA_JOB_STDIN)
+	if (q->flags & ~(SBXA_JOB_STDIN | SBXA_JOB_ENV_ADD))
 		return -EINVAL;
 	if (job_find(&a->jobs, q->id))
 		return -EEXIST;
@@ -351,6 +369,9 @@ static void job_exited(struct agent *a, struct agent_job *j, int status)
 	}
 	while (j->head)
 		stdin_answer(a, j, -EPIPE);
+	/* the changes the job made are reported before its end (proto.h) */
+	if (a->watches.fd >= 0)
+		watch_on_event(a);
 	at = out_begin(&a->out, j->id, SBXA_EV_EXIT, 0);
 	sbxa_put_i32(&a->out.w, 0);
 	sbxa_put_u32(&a->out.w, WIFSIGNALED(status) ? SBXA_EXIT_SIGNAL : SBXA_EXIT_CODE);

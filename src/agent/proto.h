@@ -164,7 +164,11 @@ enum sbxa_ev {
 	SBXA_EV_STDOUT = 0x4001, /* bytes (a job's id) */
 	SBXA_EV_STDERR = 0x4002, /* bytes */
 	/* i32 status (0), u32 how (SBXA_EXIT_*), i32 code (exit code or
-	 * signal number). The last frame of a job. */
+	 * signal number). The last frame of a job. Every change event the
+	 * job's own changes caused in watched directories comes before it
+	 * (the agent reads its inotify queue after the job's process ended
+	 * and before it sends this), so a client that applied the events up
+	 * to here sees what the job did. */
 	SBXA_EV_EXIT = 0x4003,
 	/* id 0: u32 wd, u32 mask (SBXA_CH_*), str name (empty: the directory
 	 * itself), u32 has_attr, then attr when has_attr is 1: the name's
@@ -196,6 +200,9 @@ enum sbxa_ev {
 #define SBXA_READ_IF_CHANGED 1u
 /* JOB_START flags */
 #define SBXA_JOB_STDIN 1u /* keep stdin open for JOB_STDIN (else /dev/null) */
+/* env[] adds to (or replaces in) the agent's own environment, which is
+ * the sandbox's default one, instead of being the whole environment */
+#define SBXA_JOB_ENV_ADD 2u
 
 /* OPEN flags: the wire's own values, mapped to O_* by the agent. */
 #define SBXA_O_RDONLY	 0x00u

@@ -23,6 +23,7 @@
 struct task {
 	void (*fn)(void *ud); /* NULL: a change event */
 	void *ud;
+	bool drop;	      /* fn needs every cache dropped first */
 	struct fs_change *ch; /* owned */
 	struct task *next;
 };
@@ -46,7 +47,7 @@ static void run_batch(struct inval *iv, struct task *batch, bool overflow)
 	struct task *t;
 
 	for (t = batch; t && !drop; t = t->next)
-		drop = t->fn || (t->ch->mask & SBX_RFS_CH_RESET);
+		drop = t->fn ? t->drop : (t->ch->mask & SBX_RFS_CH_RESET) != 0;
 	if (drop)
 		fs_drop_caches(iv->fs);
 	while ((t = batch)) {
@@ -107,7 +108,7 @@ int inval_start(struct sbx_fs *fs, struct inval **ret)
 	return 0;
 }
 
-static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud, struct fs_change *ch)
+static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud, struct fs_change *ch, bool drop)
 {
 	struct task *t = calloc(1, sizeof(*t));
 	bool queued;
@@ -124,6 +125,7 @@ static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud, struct fs_ch
 		t->fn = fn;
 		t->ud = ud;
 		t->ch = ch;
+		t->drop = drop;
 		if (iv->tail)
 			iv->tail->next = t;
 		else
@@ -139,13 +141,19 @@ static bool queue(struct inval *iv, void (*fn)(void *ud), void *ud, struct fs_ch
 
 void inval_post(struct inval *iv, void (*fn)(void *ud), void *ud)
 {
-	if (!queue(iv, fn, ud, NULL))
+	if (!queue(iv, fn, ud, NULL, true))
+		fn(ud);
+}
+
+void inval_post_ordered(struct inval *iv, void (*fn)(void *ud), void *ud)
+{
+	if (!queue(iv, fn, ud, NULL, false))
 		fn(ud);
 }
 
 void inval_post_change(struct inval *iv, struct fs_change *ch)
 {
-	if (!queue(iv, NULL, NULL, ch))
+	if (!queue(iv, NULL, NULL, ch, false))
 		fs_change_free(ch);
 }
 

@@ -20,6 +20,10 @@ int inval_start(struct sbx_fs *fs, struct inval **ret);
 /* Queues: drop all caches, then fn(ud). Never blocks. After inval_stop,
  * fn runs at once on the caller's thread (no kernel to tell). */
 void inval_post(struct inval *iv, void (*fn)(void *ud), void *ud);
+/* Queues fn(ud) to run after the change events queued before it, with no
+ * cache drop: for the end of a job whose effects those events report
+ * (sbx_rfs_proc_ordered). Never blocks. */
+void inval_post_ordered(struct inval *iv, void (*fn)(void *ud), void *ud);
 /* Queues a change event (taken: freed here), applied in order with the
  * other tasks (changes.h). Never blocks; dropped once stopped. */
 void inval_post_change(struct inval *iv, struct fs_change *ch);

@@ -72,7 +72,7 @@ void ctl_shutdown(struct ctl *c, double timeout_s)
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->n_jobs; i++)
 		if (c->jobs[i]->e && !c->jobs[i]->done)
-			sbx_exec_cancel(c->jobs[i]->e);
+			sbx_rfs_proc_cancel(c->jobs[i]->e);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += (time_t)timeout_s;
 	while (c->running > 0)

@@ -73,9 +73,9 @@ struct job {
 	char **env;
 	size_t n_env;
 	double timeout_s;
-	char marker[64];    /* SBXFS_JOB=<uuid>, in the job's environment */
-	struct stream s[3]; /* S_OUT, S_ERR, S_ALL */
-	struct sbx_exec *e; /* while the session may run */
+	char marker[64];	/* SBXFS_JOB=<uuid>, in the job's environment */
+	struct stream s[3];	/* S_OUT, S_ERR, S_ALL */
+	struct sbx_rfs_proc *e; /* while the command may run */
 	int exit_code;
 	char msg[SBX_ERR_MSG_MAX]; /* why it failed, when it did not run to an exit */
 	struct sbx_buf stdin_pend; /* stdin written before the start */

@@ -124,7 +124,7 @@ void job_free(struct job *j)
 	free(j->cwd);
 	sbx_buf_release(&j->stdin_pend);
 	if (j->e)
-		sbx_exec_unref(j->e);
+		sbx_rfs_proc_unref(j->e);
 	free(j);
 }
 
@@ -357,7 +357,12 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 	c->running--;
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->lock);
-	inval_post(c->fs->inval, publish, j);
+	/* with change events the job's effects were reported before its end
+	 * (sbx_rfs_proc_ordered): they are applied first, no cache drop */
+	if (c->fs->watching)
+		inval_post_ordered(c->fs->inval, publish, j);
+	else
+		inval_post(c->fs->inval, publish, j);
 }
 
 /* ---- starting and steering ---- */
@@ -371,7 +376,7 @@ static int start(struct ctl *c, struct job *j)
 	struct sbx_err err = {0};
 	const char **env = calloc(j->n_env + 1, sizeof(*env));
 	struct sbx_buf cmd = SBX_BUF_INIT;
-	struct sbx_exec *e = NULL;
+	struct sbx_rfs_proc *e = NULL;
 	size_t i;
 	int r;
 
@@ -391,7 +396,7 @@ static int start(struct ctl *c, struct job *j)
 	o.n_env = j->n_env + 1;
 	o.timeout_s = j->timeout_s;
 	o.stdin_open = !j->from_exec;
-	r = fs_check_alive(fs) ?: sbx_exec_start(fs->sb, &o, &cbs, j, &e, &err);
+	r = fs_check_alive(fs) ?: sbx_rfs_proc_start(fs->rfs, &o, &cbs, j, &e, &err);
 	free(env);
 	sbx_buf_release(&cmd);
 	pthread_mutex_lock(&c->lock);
@@ -405,10 +410,10 @@ static int start(struct ctl *c, struct job *j)
 	} else {
 		j->e = e;
 		if (j->stdin_pend.len)
-			sbx_exec_write_stdin(e, j->stdin_pend.data, j->stdin_pend.len);
+			sbx_rfs_proc_write_stdin(e, j->stdin_pend.data, j->stdin_pend.len);
 		sbx_buf_release(&j->stdin_pend);
 		if (j->stdin_eof && o.stdin_open)
-			sbx_exec_close_stdin(e);
+			sbx_rfs_proc_close_stdin(e);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
@@ -446,7 +451,7 @@ int job_run(struct ctl *c, struct job *j, const char *cmd, size_t len)
 
 int job_kill(struct ctl *c, struct job *j)
 {
-	struct sbx_exec *e = NULL;
+	struct sbx_rfs_proc *e = NULL;
 	int r = 0;
 
 	pthread_mutex_lock(&c->lock);
@@ -455,14 +460,14 @@ int job_kill(struct ctl *c, struct job *j)
 		j->done = j->ended = true;
 		serve_all(j);
 	} else if (j->e && !j->done) {
-		e = sbx_exec_ref(j->e);
+		e = sbx_rfs_proc_ref(j->e);
 	} else {
 		r = -ESRCH;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (e) {
-		sbx_exec_cancel(e);
-		sbx_exec_unref(e);
+		sbx_rfs_proc_cancel(e);
+		sbx_rfs_proc_unref(e);
 	}
 	return r;
 }
@@ -491,8 +496,8 @@ int job_signal(struct ctl *c, struct job *j, const char *name)
 
 int job_stdin_write(struct ctl *c, struct job *j, const char *d, size_t n)
 {
-	struct sbx_exec *e = NULL;
-	int r = 0, tries = 0;
+	struct sbx_rfs_proc *e = NULL;
+	int r = 0;
 
 	pthread_mutex_lock(&c->lock);
 	if (j->done || j->from_exec)
@@ -502,15 +507,12 @@ int job_stdin_write(struct ctl *c, struct job *j, const char *d, size_t n)
 			? -EFBIG
 			: sbx_buf_append(&j->stdin_pend, d, n);
 	else if (j->e)
-		e = sbx_exec_ref(j->e);
+		e = sbx_rfs_proc_ref(j->e);
 	pthread_mutex_unlock(&c->lock);
 	if (!e)
 		return r;
-	/* flow control: wait while libsbx holds much unsent stdin */
-	while (sbx_exec_stdin_pending(e) > (8u << 20) && tries++ < 60000)
-		usleep(1000);
-	r = sbx_exec_write_stdin(e, d, n);
-	sbx_exec_unref(e);
+	r = sbx_rfs_proc_write_stdin(e, d, n); /* waits while much is unsent */
+	sbx_rfs_proc_unref(e);
 	return r;
 }
 
@@ -523,18 +525,18 @@ void job_stdin_open(struct ctl *c, struct job *j)
 
 void job_stdin_close(struct ctl *c, struct job *j)
 {
-	struct sbx_exec *e = NULL;
+	struct sbx_rfs_proc *e = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	if (j->stdin_writers && --j->stdin_writers == 0) {
 		if (j->state == JOB_PENDING)
 			j->stdin_eof = true;
 		else if (j->e && !j->done)
-			e = sbx_exec_ref(j->e);
+			e = sbx_rfs_proc_ref(j->e);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (e) {
-		sbx_exec_close_stdin(e);
-		sbx_exec_unref(e);
+		sbx_rfs_proc_close_stdin(e);
+		sbx_rfs_proc_unref(e);
 	}
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "agent/proto.h"
+#include "sbx/exec.h"
 #include "sbx/rfs.h"
 
 struct rfs_agent;
@@ -41,6 +42,9 @@ struct agent_req {
 	/* Set by the caller, may be NULL: forgets what on_frame gathered,
 	 * before the request is sent again on a new session. */
 	void (*on_reset)(void *ud);
+	/* Set by the caller, may be NULL: the request ended with an error
+	 * status or its session ended (code), under the session lock. */
+	void (*on_fail)(void *ud, int code);
 	/* Results (the session lock) */
 	int status; /* the first frame's status, or the first failure */
 	bool done;
@@ -93,6 +97,24 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
 /* The agent transport's validator of a version with attributes a (out:
  * SBX_RFS_VALIDATOR_MAX bytes). */
 void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out);
+
+/* ---- agent_job.c: commands on the agent's session ---- */
+
+struct agent_job;
+/* Like sbx_exec_start(): on_done exactly once when 0 is returned, never
+ * otherwise; callbacks on the transport thread, not under any lock. */
+int rfs_agent_job_start(struct rfs_agent *a, const struct sbx_exec_opts *o,
+			const struct sbx_exec_cbs *cbs, void *ud, struct agent_job **ret,
+			struct sbx_err *err);
+int rfs_agent_job_write_stdin(struct agent_job *j, const void *d, size_t n);
+int rfs_agent_job_close_stdin(struct agent_job *j);
+int rfs_agent_job_cancel(struct agent_job *j);
+size_t rfs_agent_job_stdin_pending(struct agent_job *j);
+void rfs_agent_job_unref(struct agent_job *j);
+/* Internal: runs the callbacks queued by jobs' frames (transport thread,
+ * a->m NOT held); stops the deadline thread (at free). */
+void rfs_agent_deliver(struct rfs_agent *a);
+void rfs_agent_timer_stop(struct rfs_agent *a);
 
 /* The sandbox's machine as the agent reported it (borrowed). */
 const char *rfs_agent_machine(const struct rfs_agent *a);

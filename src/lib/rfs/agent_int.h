@@ -21,6 +21,9 @@ struct agent_watch {
 	bool pending; /* a WATCH is on its way */
 };
 
+struct job_ev;
+struct agent_job;
+
 struct sess {
 	struct rfs_agent *a;
 	struct sbx_exec *e;	   /* a->m; NULL once over */
@@ -51,6 +54,11 @@ struct rfs_agent {
 	void *change_ud;			 /* fixed */
 	struct agent_watch *watches;		 /* m: every directory asked for */
 	size_t n_watches, cap_watches;		 /* m */
+	struct job_ev *jobq, *jobq_tail;	 /* m: callbacks waiting (agent_job.c) */
+	struct agent_job *timed;		 /* m: jobs with a deadline */
+	pthread_t timer;			 /* the deadline thread, when timer_on */
+	pthread_cond_t tcv;			 /* m: wakes it */
+	bool timer_on, timer_stop;		 /* m */
 };
 
 #endif

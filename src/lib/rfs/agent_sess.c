@@ -69,6 +69,8 @@ static void fail_all(struct rfs_agent *a, int code)
 
 	for (q = a->reqs; q; q = next) {
 		next = q->next;
+		if (q->on_fail)
+			q->on_fail(q->ud, q->got_first && q->status < 0 ? q->status : code);
 		if (q->detached) {
 			free(q);
 			continue;
@@ -96,15 +98,20 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 	q = req_find(a, id);
 	if (!q)
 		return 0; /* its caller gave up (deadline) */
-	if (n < 4)
-		return -EPROTO;
 	q->seq = a->seq;
-	sbxa_r_init(&rd, p, n);
-	st = sbxa_get_i32(&rd);
-	if (!q->got_first) {
-		q->got_first = true;
-		q->status = st > 0 ? -EPROTO : st;
+	/* a reply starts with its status; a job's output events are bare
+	 * bytes (proto.h) */
+	if (type & SBXA_REPLY) {
+		if (n < 4)
+			return -EPROTO;
+		sbxa_r_init(&rd, p, n);
+		st = sbxa_get_i32(&rd);
+		if (!q->got_first)
+			q->status = st > 0 ? -EPROTO : st;
+	} else if (type != SBXA_EV_STDOUT && type != SBXA_EV_STDERR && type != SBXA_EV_EXIT) {
+		return -EPROTO;
 	}
+	q->got_first = true;
 	if (q->status == 0 && q->on_frame) {
 		rc = q->on_frame(q->ud, type, flags, p, n);
 		if (rc < 0)
@@ -113,6 +120,8 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 	if (!(flags & SBXA_F_MORE)) {
 		q->done = true;
 		req_unlink(a, q);
+		if (q->status < 0 && q->on_fail)
+			q->on_fail(q->ud, q->status);
 		if (q->detached)
 			free(q);
 		pthread_cond_broadcast(&a->cv);
@@ -147,6 +156,7 @@ static void on_out(void *ud, const char *d, size_t n)
 		sbx_exec_cancel(s->e);
 	}
 	pthread_mutex_unlock(&a->m);
+	rfs_agent_deliver(a);
 }
 
 static void on_err(void *ud, const char *d, size_t n)
@@ -177,7 +187,6 @@ static void on_done(void *ud, const struct sbx_exec_result *res)
 	struct rfs_agent *a = s->a;
 
 	pthread_mutex_lock(&a->m);
-	s->over = true;
 	s->exit_code = res->error ? -1 : res->exit_code;
 	if (!s->why[0])
 		snprintf(s->why, sizeof(s->why), "%s",
@@ -190,6 +199,12 @@ static void on_done(void *ud, const struct sbx_exec_result *res)
 		a->cur = NULL;
 		fail_all(a, -SBX_ECONN);
 	}
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->m);
+	/* the jobs' last callbacks, before anyone may free the context */
+	rfs_agent_deliver(a);
+	pthread_mutex_lock(&a->m);
+	s->over = true;
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->m);
 	sbx_debug("agent session ended: %s (exit %d)", s->why, s->exit_code);
@@ -459,6 +474,7 @@ static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cv, &ca);
+	pthread_cond_init(&a->tcv, &ca);
 	pthread_condattr_destroy(&ca);
 	*ret = a;
 	if (uname(&u) < 0 || rfs_agent_blob_sha256(a->hex) < 0)
@@ -567,10 +583,12 @@ void rfs_agent_free(struct rfs_agent *a)
 		sbx_buf_release(&s->errb);
 		free(s);
 	}
+	rfs_agent_timer_stop(a);
 	while (a->n_watches)
 		free(a->watches[--a->n_watches].dir);
 	free(a->watches);
 	pthread_cond_destroy(&a->cv);
+	pthread_cond_destroy(&a->tcv);
 	pthread_mutex_destroy(&a->m);
 	free(a->boot);
 	free(a);
