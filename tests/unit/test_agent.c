@@ -44,7 +44,8 @@ struct frame {
 	int status;
 };
 
-static char dir[64];
+static char top[64]; /* the suite's directory (made in the runner, removed at the end) */
+static char dir[96]; /* this test's, inside top */
 
 static void path_of(char *out, size_t n, const char *name)
 {
@@ -59,16 +60,24 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return remove(p);
 }
 
-static void setup(void)
+/* unchecked: in the runner, so that a failed test's files go too */
+static void suite_setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/sbxa-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	chmod(dir, 0777);
+	snprintf(top, sizeof(top), "/tmp/sbxa-test.XXXXXX");
+	if (!mkdtemp(top) || chmod(top, 0755) < 0)
+		abort();
 }
 
-static void teardown(void)
+static void suite_teardown(void)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "%s/t.XXXXXX", top);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0777);
 }
 
 /* no_tmpfile: the agent acts as if O_TMPFILE were refused; ignored: it
@@ -1718,7 +1727,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, hello_first);
 	tcase_add_test(tc, lstat_and_errors);
