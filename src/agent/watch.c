@@ -190,11 +190,14 @@ static void send_event(struct agent *a, const struct inotify_event *e)
 
 void watch_on_event(struct agent *a)
 {
+	const struct agent_cred self = {.uid = SBXA_ID_SELF, .gid = SBXA_ID_SELF};
 	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *e;
 	ssize_t n;
 	size_t off;
 
+	/* the lstat of each report is the agent's own, not the last caller's */
+	cred_apply(&a->ids, &self);
 	for (;;) {
 		n = read(a->watches.fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
