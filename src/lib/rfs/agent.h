@@ -53,6 +53,7 @@ struct agent_req {
 	bool detached;
 	/* Result: the stream position (agent_int.h: seq) of the last frame */
 	uint64_t seq;
+	int64_t sent_ms; /* internal: when it was sent */
 	/* Internal (the session lock) */
 	uint32_t id;
 	bool got_first;

@@ -48,6 +48,8 @@ struct rfs_agent {
 	struct agent_req *reqs; /* m: in flight */
 	uint32_t next_id;	/* m */
 	uint64_t seq;		/* m: frames received, over all sessions */
+	int64_t last_rx_ms;	/* m: when the last frame arrived */
+	int64_t stall_until;	/* m: a silent session: fail fast until then */
 	char agent_machine[65]; /* m: from HELLO */
 	uint64_t handles[SBXA_HANDLES_MAX / 64]; /* m: handles in use */
 	sbx_rfs_change_fn on_change;		 /* fixed */

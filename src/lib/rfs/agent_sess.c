@@ -34,6 +34,8 @@
 #define BOOT_OTHER_ARCH	 98
 /* deadline of the start and HELLO */
 #define AGENT_START_MS 30000
+/* how long requests fail at once after one met a silent session */
+#define AGENT_STALL_MS 5000
 /* how long freeing waits for the agent to exit by itself */
 #define AGENT_CLOSE_MS 2000
 
@@ -142,6 +144,8 @@ static void on_out(void *ud, const char *d, size_t n)
 	if (sbx_buf_append(&s->in, d, n) < 0)
 		rc = -ENOMEM;
 	pthread_mutex_lock(&a->m);
+	a->last_rx_ms = sbx_now_ms();
+	a->stall_until = 0; /* it answers again */
 	while (rc == 0 && s->in.len >= SBXA_HDR_LEN) {
 		rc = sbxa_hdr_decode((const uint8_t *)s->in.data, &plen, &id, &type, &flags);
 		if (rc < 0 || s->in.len < SBXA_HDR_LEN + plen)
@@ -381,6 +385,7 @@ static int send_frame_locked(struct rfs_agent *a, struct sess *s, struct agent_r
 	rc = sbx_exec_write_stdin(s->e, w->p, w->len);
 	if (rc < 0)
 		return -SBX_ECONN;
+	q->sent_ms = sbx_now_ms();
 	q->next = a->reqs;
 	a->reqs = q;
 	return 0;
@@ -422,6 +427,11 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
 	s = a->cur;
 	if (rc == 0 && (!s || !s->e))
 		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
+	/* a request just waited op_timeout for a session that said nothing:
+	 * the next ones fail at once for a while rather than wait as long
+	 * each (a syscall may need several); any frame ends this */
+	if (rc == 0 && a->stall_until > sbx_now_ms())
+		rc = sbx_err_set(err, -SBX_ETIMEDOUT, 0, "the sandbox does not answer");
 	if (rc == 0 && send_frame_locked(a, s, q, w) < 0)
 		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
 	pthread_mutex_unlock(&a->m);
@@ -444,6 +454,8 @@ int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms
 		req_unlink(a, q);
 		q->done = true;
 		q->status = -SBX_ETIMEDOUT;
+		if (a->last_rx_ms < q->sent_ms) /* nothing came since it went out */
+			a->stall_until = sbx_now_ms() + AGENT_STALL_MS;
 	}
 	rc = q->status;
 	pthread_mutex_unlock(&a->m);
