@@ -36,7 +36,7 @@ expect_eq "a second exec reuses the spawner" "$SP" \
 
 # --- what an exec'd command is: the same confinement as the one-fork path --
 # (pgrep -x: the CLI on the host has the same words in its command line)
-"$BUILD/sbx" -q exec "$A" -- sleep 3001 &
+"$BUILD/sbx" -q exec "$A" -t 60 -- sleep 3001 &
 EXEC=$!
 for i in $(seq 1 200); do
 	CMD=$(pgrep -fx "sleep 3001" | head -1)
@@ -100,7 +100,7 @@ kill "$EXEC" 2>/dev/null
 wait "$EXEC" 2>/dev/null
 
 # --- killed: the running exec dies with it, the next exec gets a new one ---
-"$BUILD/sbx" -q exec "$A" -- sleep 3002 &
+"$BUILD/sbx" -q exec "$A" -t 60 -- sleep 3002 & # -t: never hangs the test
 EXEC=$!
 for i in $(seq 1 200); do
 	pgrep -fx "sleep 3002" >/dev/null && break
