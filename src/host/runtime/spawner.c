@@ -221,11 +221,6 @@ bool sbx_spawner_usable(const struct sbx_spawner *s)
 	return s && !s->lost;
 }
 
-pid_t sbx_spawner_pid(const struct sbx_spawner *s)
-{
-	return s && sbx_child_running(&s->proc) ? s->pid : 0;
-}
-
 bool sbx_spawn_job_active(const struct sbx_spawn_job *j)
 {
 	return j->s != NULL;

@@ -68,9 +68,6 @@ int sbx_spawner_new(struct sbx_loop *l, const struct sbx_spawner_cfg *cfg, const
 /* False once the spawner is known to be lost (it is then only freed). */
 bool sbx_spawner_usable(const struct sbx_spawner *s);
 
-/* The spawner's host pid (logs and tests), 0 once it is gone. */
-pid_t sbx_spawner_pid(const struct sbx_spawner *s);
-
 /* Sends pkt (a SPAWN from sbx_spawn_msg_encode; its id is set here) with
  * fds (borrowed: the caller closes its copies once STARTED or RETRY came).
  * 0: j is active and fn will fire as above. -errno (nothing was sent,
