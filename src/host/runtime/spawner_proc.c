@@ -74,6 +74,9 @@ static int setup(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg)
 	if (cfg->cg && (r = sbx_cg_join(cfg->cg, (int)getpid())) < 0)
 		return r;
 	r = sbx_nsexec_enter(cfg->target);
+	/* a change of uid resets dumpability to fs.suid_dumpable: set it again */
+	if (r == 0 && prctl(PR_SET_DUMPABLE, 0) < 0)
+		r = -errno;
 	return r < 0 ? r : sigfd;
 }
 
