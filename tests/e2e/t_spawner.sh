@@ -111,9 +111,23 @@ wait "$EXEC"
 expect_eq "an exec running when its spawner is killed ends as SIGKILLed" 137 $?
 check "sbxd logged the loss" wait_log "exec spawner \\(pid $SP\\) (ended|closed its socket)"
 check "no command of the dead spawner is left" bash -c '! pgrep -fx "sleep 3002" >/dev/null'
+
+# a command that cleared its parent-death signal is killed by sbxd instead
+"$BUILD/sbx" -q exec "$A" -t 60 -- python3 -c \
+	'import ctypes, time; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); print("ready", flush=True); time.sleep(3003)' >"$T/o" &
+EXEC=$!
+for i in $(seq 1 400); do
+	[ -s "$T/o" ] && break
+	sleep 0.025
+done
+SPK=$(spawner_pid "$A") # started by this exec
+[ -z "$SPK" ] || kill -9 "$SPK"
+wait "$EXEC"
+expect_eq "a command without PR_SET_PDEATHSIG still ends with its spawner" 137 $?
+check "and is gone from the sandbox" bash -c '! pgrep -f "^python3 -c .*3003" >/dev/null'
 expect_eq "the next exec runs" again "$(sbx exec "$A" -- echo again)"
 SP2=$(spawner_pid "$A")
-check "through a new spawner ($SP -> $SP2)" test -n "$SP2" -a "$SP2" != "$SP"
+check "through a new spawner ($SPK -> $SP2)" test -n "$SP2" -a "$SP2" != "$SPK"
 
 # --- stopped: sbxd's loop goes on, the exec meets its deadline ---------------
 kill -STOP "$SP2"

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host/runtime/nsexec.h"
 #include "host/runtime/spawn_msg.h"
 #include "util/log.h"
 
@@ -55,9 +56,15 @@ static void fail_jobs(struct sbx_spawner *s)
 		struct sbx_spawn_job *j = s->jobs;
 
 		detach(j);
-		if (j->pid)
+		/* PR_SET_PDEATHSIG killed it, unless it cleared that: kill its
+		 * tree too, so the SIGKILL we report is true. Its pid may just
+		 * have been freed (the sandbox's init reaps it now), but pids are
+		 * handed out in sequence: a stranger would need the counter to
+		 * wrap around in between. */
+		if (j->pid) {
+			sbx_proctree_kill(j->pid);
 			j->fn(j, SBX_SPAWN_EV_EXITED, SIGKILL);
-		else
+		} else
 			j->fn(j, SBX_SPAWN_EV_RETRY, -ESRCH);
 	}
 }

@@ -22,7 +22,8 @@
  * SIGKILL the spawner. When its pidfd says it is gone, every job still
  * waiting for STARTED gets RETRY (its child, if it forked one, got no go
  * and died with the spawner), and every started one gets EXITED with
- * SIGKILL (the kernel killed it with its parent: PR_SET_PDEATHSIG). A dead
+ * SIGKILL (the kernel killed it with its parent, PR_SET_PDEATHSIG, and sbxd
+ * kills its process tree in case it cleared that). A dead
  * spawner is never reused; the next exec starts another.
  */
 #ifndef SBX_HOST_SPAWNER_H
