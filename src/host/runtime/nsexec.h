@@ -1,6 +1,10 @@
 /* nsexec.h - running a command inside a running sandbox, and killing it.
  *
- * The child sbxd forks joins the sandbox's cgroups, becomes a session
+ * Two users: the spawner (spawner_proc.h), which enters a sandbox once with
+ * sbx_nsexec_enter() and runs every command through sbx_nsexec_run(), and
+ * the one-fork path below, the fallback when no spawner takes a request.
+ *
+ * On the one-fork path, the child sbxd forks joins the sandbox's cgroups, becomes a session
  * leader (setsid), gets three pipes as stdin/stdout/stderr, makes itself
  * non-dumpable (it is a copy of sbxd's memory), and then, in one setns()
  * on a pidfd of the sandbox's init, joins its user namespace and every
