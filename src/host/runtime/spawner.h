@@ -18,13 +18,15 @@
  *
  * Failures, all logged with the sandbox's id: a request not answered with
  * STARTED or FAILED within SBX_SPAWNER_DEADLINE_MS (a stopped or stuck
- * spawner), a malformed reply, the socket's EOF or a full socket make sbxd
- * SIGKILL the spawner. When its pidfd says it is gone, every job still
- * waiting for STARTED gets RETRY (its child, if it forked one, got no go
- * and died with the spawner), and every started one gets EXITED with
- * SIGKILL (the kernel killed it with its parent, PR_SET_PDEATHSIG, and sbxd
- * kills its process tree in case it cleared that). A dead
- * spawner is never reused; the next exec starts another.
+ * spawner), a malformed reply or the socket's EOF make sbxd SIGKILL the
+ * spawner. When its pidfd says it is gone, every job still waiting for
+ * STARTED gets RETRY (its child, if it forked one, got no go and died with
+ * the spawner), and every started one gets EXITED with SIGKILL (the kernel
+ * killed it with its parent, PR_SET_PDEATHSIG, and sbxd kills its process
+ * tree in case it cleared that). A dead spawner is never reused; the next
+ * exec starts another. A FAILED reply (the spawner could not fork) is a
+ * RETRY too, and a full socket fails only that one sbx_spawner_spawn(): the
+ * deadlines of the requests already queued judge the spawner.
  */
 #ifndef SBX_HOST_SPAWNER_H
 #define SBX_HOST_SPAWNER_H
