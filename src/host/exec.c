@@ -24,6 +24,8 @@
 #include "host/http/ws_frame.h"
 #include "host/runtime/nsexec.h"
 #include "host/runtime/sandbox.h"
+#include "host/runtime/spawn_msg.h"
+#include "host/runtime/spawner.h"
 #include "util/b64.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -43,7 +45,13 @@ struct sbx_exec {
 	char qid[64];
 	bool q_is_service;
 	bool started, exited, finished, freed;
-	struct sbx_child child;
+	struct sbx_child child;	  /* the command, on the one-fork path */
+	struct sbx_spawn_job job; /* the command, when the sandbox's spawner runs it */
+	bool via_spawner;
+	bool kill_pending;  /* asked to die before its pid was known */
+	char svc_id[64];    /* to find the sandbox again for a fallback */
+	struct sbx_buf pkt; /* argv and env as sent to the spawner, for a fallback */
+	int cfd[3];	    /* the command's ends of the pipes, until it started */
 	int fd[3];
 	struct sbx_watch w[3];
 	struct sbx_buf inq; /* stdin bytes not yet written */
@@ -66,6 +74,7 @@ static void free_exec(void *arg)
 
 	sbx_buf_release(&e->inq);
 	sbx_buf_release(&e->frame);
+	sbx_buf_release(&e->pkt);
 	free(e->rbuf);
 	free(e);
 }
@@ -78,14 +87,34 @@ static void close_fd(struct sbx_exec *e, int i)
 	e->fd[i] = -1;
 }
 
+static void close_cfds(struct sbx_exec *e)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (e->cfd[i] >= 0)
+			close(e->cfd[i]);
+		e->cfd[i] = -1;
+	}
+}
+
+/* True from the start until the exit status is known. */
+static bool running(const struct sbx_exec *e)
+{
+	if (!e->started)
+		return false;
+	return e->via_spawner ? sbx_spawn_job_active(&e->job) : sbx_child_running(&e->child);
+}
+
 /* Frees the session once neither the socket nor the process needs it. */
 static void maybe_free(struct sbx_exec *e)
 {
 	int i;
 
-	if (e->freed || e->conn || (e->started && sbx_child_running(&e->child)))
+	if (e->freed || e->conn || running(e))
 		return;
 	e->freed = true;
+	close_cfds(e);
 	for (i = 0; i < 3; i++)
 		close_fd(e, i);
 	sbx_loop_timer_cancel(e->d->loop, &e->drain);
@@ -99,10 +128,18 @@ static void maybe_free(struct sbx_exec *e)
 		sbx_log(SBX_LOG_WARN, "exec: leaking a session (out of memory)");
 }
 
+/* The command leads its own session, also under the spawner, whose pid is
+ * the host's: the same tree kill works on both paths. */
 static void kill_tree(struct sbx_exec *e)
 {
-	if (e->started && sbx_child_running(&e->child))
+	if (!running(e))
+		return;
+	if (!e->via_spawner)
 		sbx_proctree_kill(e->child.pid);
+	else if (e->job.pid)
+		sbx_proctree_kill(e->job.pid); /* unreaped until we RELEASE it */
+	else
+		e->kill_pending = true;
 }
 
 /* Sends one JSON text message; failures end with the socket anyway. */
@@ -293,10 +330,8 @@ static void feed_stdin(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 	pump_stdin(e);
 }
 
-static void on_child_exit(struct sbx_child *c, int wstatus)
+static void exited(struct sbx_exec *e, int wstatus)
 {
-	struct sbx_exec *e = c->arg;
-
 	e->exited = true;
 	e->exit_code = sbx_child_exit_code(wstatus);
 	close_fd(e, 0);
@@ -306,6 +341,11 @@ static void on_child_exit(struct sbx_child *c, int wstatus)
 		return;
 	}
 	check_done(e);
+}
+
+static void on_child_exit(struct sbx_child *c, int wstatus)
+{
+	exited(c->arg, wstatus);
 }
 
 /* The id of the first message (or the query) -> the sandbox's service. */
@@ -351,27 +391,99 @@ static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
 	return env;
 }
 
+/* The one-fork path (nsexec.h): always there, also when no spawner is. */
+static int start_direct(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char *const *argv,
+			char *const *envp)
+{
+	struct sbx_nsexec x = {.target = target,
+			       .cg = sbx_sandbox_cgroups(v),
+			       .filter = &e->d->filter,
+			       .argv = argv,
+			       .envp = envp};
+	pid_t pid;
+	int r = sbx_nsexec_start(&x, e->cfd, &pid);
+
+	close_cfds(e);
+	e->via_spawner = false;
+	if (r == 0) {
+		r = sbx_child_watch(e->d->loop, &e->child, pid, &e->d->nchildren, on_child_exit, e);
+		if (r < 0)
+			sbx_proctree_kill(pid);
+	}
+	return r;
+}
+
+/* The spawner was lost before the command started: it never ran. */
+static void fallback(struct sbx_exec *e, int err)
+{
+	struct sbx_svc *v = sbx_store_svc(&e->d->store, e->svc_id);
+	pid_t target = v ? sbx_sandbox_pid(v) : 0;
+	struct sbx_spawn_req *req = malloc(sizeof(*req));
+	char msg[128];
+	int r = -ENOMEM;
+
+	e->via_spawner = false;
+	if (!target || e->kill_pending) {
+		free(req);
+		close_cfds(e);
+		send_error(e, GRPC_FAILED_PRECONDITION, "instance is not running");
+		return;
+	}
+	sbx_log(SBX_LOG_INFO, "sandbox %s: exec not run by the spawner (%s); forking it directly",
+		e->svc_id, strerror(-err));
+	if (req && sbx_spawn_msg_decode(e->pkt.data, e->pkt.len, req) == 0)
+		r = start_direct(e, v, target, req->argv, req->envp);
+	free(req);
+	if (r < 0) {
+		close_cfds(e);
+		snprintf(msg, sizeof(msg), "cannot start the command: %s", strerror(-r));
+		send_error(e, GRPC_INTERNAL, msg);
+	}
+}
+
+static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
+{
+	struct sbx_exec *e = j->arg;
+
+	switch (ev) {
+	case SBX_SPAWN_EV_STARTED:
+		close_cfds(e);
+		if (e->kill_pending)
+			sbx_proctree_kill(value);
+		break;
+	case SBX_SPAWN_EV_EXITED: exited(e, value); break;
+	case SBX_SPAWN_EV_RETRY: fallback(e, value); break;
+	}
+}
+
+/* Through the sandbox's spawner when it takes the request, else forked
+ * here; on both paths the same pipes, environment and confinement. */
 static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
-	struct sbx_nsexec x = {
-	    .target = target, .cg = sbx_sandbox_cgroups(v), .filter = &e->d->filter, .argv = argv};
 	char **env = exec_env(v, &host);
-	pid_t pid;
-	int r;
+	struct sbx_spawner *sp;
+	int r, i;
 
 	if (!env)
 		return -ENOMEM;
-	x.envp = env;
-	r = sbx_nsexec_spawn(&x, &pid, e->fd);
-	if (r == 0) {
-		r = sbx_child_watch(e->d->loop, &e->child, pid, &e->d->nchildren, on_child_exit, e);
-		if (r < 0) {
-			sbx_proctree_kill(pid);
-			for (int i = 0; i < 3; i++)
-				close_fd(e, i);
-		}
+	r = sbx_nsexec_pipes(e->fd, e->cfd);
+	if (r < 0)
+		goto out;
+	snprintf(e->svc_id, sizeof(e->svc_id), "%s", v->id);
+	r = sbx_spawn_msg_encode(&e->pkt, 0, argv, env);
+	if (r == 0 && (sp = sbx_sandbox_spawner(v)) &&
+	    (r = sbx_spawner_spawn(sp, &e->job, &e->pkt, e->cfd, on_job, e)) == 0) {
+		e->via_spawner = true;
+		goto out;
 	}
+	sbx_log(SBX_LOG_INFO, "sandbox %s: exec not run by the spawner (%s); forking it directly",
+		v->id, r < 0 ? strerror(-r) : "no spawner");
+	r = start_direct(e, v, target, argv, env);
+	if (r < 0)
+		for (i = 0; i < 3; i++)
+			close_fd(e, i);
+out:
 	free(env);
 	sbx_buf_release(&host);
 	return r;
@@ -474,7 +586,7 @@ int sbx_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_ht
 	snprintf(e->qid, sizeof(e->qid), "%s", id);
 	e->q_is_service = id_is_service;
 	for (i = 0; i < 3; i++) {
-		e->fd[i] = -1;
+		e->fd[i] = e->cfd[i] = -1;
 		e->w[i].fd = -1;
 	}
 	e->child.w.fd = -1;

@@ -43,7 +43,7 @@ static const struct {
 };
 
 /* Tells the exec's stderr why it did not run, then ends the child. */
-static void die(const char *what, int err, int code)
+_Noreturn static void die(const char *what, int err, int code)
 {
 	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "sbxd: %s: %s\n", what, strerror(err));
@@ -68,19 +68,21 @@ static bool same_ns(pid_t target, const char *name)
 /* Joins every namespace of target at once (a pidfd setns), becomes the
  * sandbox's root and moves to the sandbox's root directory. Still host root
  * until the setns: that is why nothing of the sandbox's is touched before. */
-static int enter(const struct sbx_nsexec *x)
+int sbx_nsexec_enter(pid_t target)
 {
 	char p[64];
 	int pidfd, rootfd, flags = CLONE_NEWUSER, r = 0;
 	size_t i;
 
-	snprintf(p, sizeof(p), "/proc/%d/root", (int)x->target);
+	snprintf(p, sizeof(p), "/proc/%d/root", (int)target);
 	rootfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	pidfd = (int)syscall(SYS_pidfd_open, x->target, 0);
-	if (rootfd < 0 || pidfd < 0)
-		return -errno;
+	pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (rootfd < 0 || pidfd < 0) {
+		r = -errno;
+		goto out;
+	}
 	for (i = 0; i < sizeof(NS_TYPES) / sizeof(NS_TYPES[0]); i++)
-		if (!same_ns(x->target, NS_TYPES[i].name))
+		if (!same_ns(target, NS_TYPES[i].name))
 			flags |= NS_TYPES[i].flag;
 	if (setgroups(0, NULL) < 0 || setns(pidfd, flags) < 0)
 		r = -errno;
@@ -89,23 +91,25 @@ static int enter(const struct sbx_nsexec *x)
 	/* the init's root: after bwrap's pivot_root, not the namespace's */
 	else if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 		r = -errno;
-	close(pidfd);
-	close(rootfd);
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (rootfd >= 0)
+		close(rootfd);
 	return r;
 }
 
-/* The process in the sandbox's PID namespace: confine, then run. */
-static void run_command(const struct sbx_nsexec *x)
+void sbx_nsexec_run(const struct sbx_seccomp *filter, char *const *argv, char *const *envp)
 {
 	extern char **environ;
-	int r = sbx_confine_apply(x->filter);
+	int r = sbx_confine_apply(filter);
 
 	if (r < 0)
 		die("cannot confine the command", -r, 126);
 	syscall(SYS_close_range, 3, ~0U, 0);
-	environ = (char **)x->envp; /* execvp searches this PATH */
-	execvp(x->argv[0], x->argv);
-	die(x->argv[0], errno, errno == ENOENT ? 127 : 126);
+	environ = (char **)envp; /* execvp searches this PATH */
+	execvp(argv[0], argv);
+	die(argv[0], errno, errno == ENOENT ? 127 : 126);
 }
 
 /* Waits for the command and ends the same way: its exit code, or a
@@ -144,54 +148,59 @@ static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
 		die("cannot join the sandbox's cgroups", -r, 126);
 	/* this is a copy of sbxd's memory: never readable by the sandbox */
 	prctl(PR_SET_DUMPABLE, 0);
-	r = enter(x);
+	r = sbx_nsexec_enter(x->target);
 	if (r < 0)
 		die("cannot enter the sandbox", -r, 126);
 	pid = fork();
 	if (pid < 0)
 		die("fork", errno, 126);
 	if (pid == 0)
-		run_command(x);
+		sbx_nsexec_run(x->filter, x->argv, x->envp);
 	syscall(SYS_close_range, 3, ~0U, 0);
 	relay(pid);
 }
 
-int sbx_nsexec_spawn(const struct sbx_nsexec *x, pid_t *ret_pid, int fds[3])
+int sbx_nsexec_pipes(int parent[3], int child[3])
 {
-	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, r = 0, i;
+	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, i;
+
+	for (i = 0; i < 3; i++) {
+		if (pipe2(p[i], O_CLOEXEC) < 0) {
+			int r = -errno;
+
+			while (i-- > 0) {
+				close(p[i][0]);
+				close(p[i][1]);
+			}
+			return r;
+		}
+		fcntl(p[i][0], F_SETPIPE_SZ, PIPE_SIZE);
+	}
+	/* stdin: the child reads p[0][0]; stdout, stderr: the child writes */
+	child[0] = p[0][0];
+	parent[0] = p[0][1];
+	for (i = 1; i < 3; i++) {
+		parent[i] = p[i][0];
+		child[i] = p[i][1];
+	}
+	for (i = 0; i < 3; i++)
+		fcntl(parent[i], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+int sbx_nsexec_start(const struct sbx_nsexec *x, const int child_fds[3], pid_t *ret_pid)
+{
 	pid_t pid;
 
 	if (!x->filter || !x->argv || !x->argv[0])
 		return -EINVAL;
-	for (i = 0; i < 3; i++) {
-		if (pipe2(p[i], O_CLOEXEC) < 0) {
-			r = -errno;
-			goto out;
-		}
-		fcntl(p[i][0], F_SETPIPE_SZ, PIPE_SIZE);
-	}
 	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (pid < 0)
+		return -errno;
 	if (pid == 0)
-		child(x, p[0][0], p[1][1], p[2][1]);
-	fds[0] = p[0][1];
-	fds[1] = p[1][0];
-	fds[2] = p[2][0];
-	p[0][1] = p[1][0] = p[2][0] = -1;
-	for (i = 0; i < 3; i++)
-		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		child(x, child_fds[0], child_fds[1], child_fds[2]);
 	*ret_pid = pid;
-out:
-	for (i = 0; i < 3; i++) {
-		if (p[i][0] >= 0)
-			close(p[i][0]);
-		if (p[i][1] >= 0)
-			close(p[i][1]);
-	}
-	return r;
+	return 0;
 }
 
 struct proc {

@@ -29,6 +29,7 @@
 #include "host/runtime/caps.h"
 #include "host/runtime/net.h"
 #include "host/runtime/rootfs.h"
+#include "host/runtime/spawner.h"
 #include "host/runtime/userns.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -52,7 +53,8 @@ struct sbx_sandbox {
 	bool net_started;
 	struct sbx_child bwrap;
 	pid_t init_pid;
-	int init_pidfd; /* signals and liveness of init_pid, never a raw kill */
+	int init_pidfd;		     /* signals and liveness of init_pid, never a raw kill */
+	struct sbx_spawner *spawner; /* started by the first exec; NULL before */
 	int info_fd, con_fd;
 	struct sbx_watch info_w, con_w;
 	struct sbx_buf info;
@@ -72,9 +74,39 @@ int sbx_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *ou
 
 pid_t sbx_sandbox_pid(const struct sbx_svc *v)
 {
-	if (!v->sb || v->inst != SBX_INST_HEALTHY || !sbx_pidfd_alive(v->sb->init_pidfd))
+	if (!v->sb || v->sb->stopping || v->inst != SBX_INST_HEALTHY ||
+	    !sbx_pidfd_alive(v->sb->init_pidfd))
 		return 0;
 	return v->sb->init_pid;
+}
+
+struct sbx_spawner *sbx_sandbox_spawner(struct sbx_svc *v)
+{
+	struct sbx_sandbox *sb = v->sb;
+	pid_t target = sbx_sandbox_pid(v);
+	struct sbx_spawner_cfg cfg = {target, &sb->cg, &sb->d->filter};
+	int r;
+
+	if (!target)
+		return NULL;
+	if (sbx_spawner_usable(sb->spawner))
+		return sb->spawner;
+	sbx_spawner_free(sb->spawner); /* a lost one: its jobs were settled */
+	sb->spawner = NULL;
+	r = sbx_spawner_new(sb->d->loop, &cfg, v->id, &sb->d->nchildren, &sb->spawner);
+	if (r < 0)
+		sbx_log(SBX_LOG_WARN, "sandbox %s: cannot start an exec spawner: %s", v->id,
+			strerror(-r));
+	return sb->spawner;
+}
+
+/* Before the cgroups are emptied: the spawner is in them. */
+static void stop_spawner(struct sbx_sandbox *sb)
+{
+	struct sbx_spawner *s = sb->spawner;
+
+	sb->spawner = NULL;
+	sbx_spawner_free(s);
 }
 
 const struct sbx_cg *sbx_sandbox_cgroups(const struct sbx_svc *v)
@@ -154,6 +186,7 @@ static void free_sandbox(struct sbx_sandbox *sb)
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
 	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
+	stop_spawner(sb);
 	close_fd(&sb->init_pidfd);
 	close_fd(&sb->userns_fd);
 	sbx_net_stop(&sb->net);
@@ -171,6 +204,7 @@ static void finish_stop(struct sbx_sandbox *sb)
 
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
+	stop_spawner(sb);
 	sbx_net_stop(&sb->net);
 	if (sb->run_root[0]) {
 		umount2(sb->run_root, MNT_DETACH);
@@ -777,6 +811,7 @@ void sbx_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
 		return;
 	sb->stopping = true;
 	sbx_loop_timer_cancel(d->loop, &sb->timer);
+	stop_spawner(sb);
 	if (sbx_child_running(&sb->bwrap)) {
 		sbx_child_kill(&sb->bwrap, SIGKILL);
 		sbx_pidfd_kill(sb->init_pidfd, SIGKILL);

@@ -12,7 +12,8 @@
  * pid, that process's root is the overlay (its pivot_root is done) and its
  * network is up (net.h), then HEALTHY.
  *
- * Stop: bwrap and the namespace's init get SIGKILL (the PID namespace dies
+ * Stop: the exec spawner (spawner.h) is killed and reaped, bwrap and the
+ * namespace's init get SIGKILL (the PID namespace dies
  * with its init, taking every sandbox process, exec'd ones included), the
  * cgroups are emptied and removed, the overlay detached. Then
  * sbxd_sandbox_stopped() is called. Files are never removed here.
@@ -29,6 +30,7 @@
 #include "host/store/store.h"
 
 struct sbxd;
+struct sbx_spawner;
 
 #define SBX_START_TIMEOUT_MS 30000
 #define SBX_RUN_DIR	     "/run/sbxd"
@@ -43,6 +45,12 @@ void sbx_sandbox_stop(struct sbxd *d, struct sbx_svc *v);
 
 /* The host pid of the sandbox's PID-namespace init, 0 when not running. */
 pid_t sbx_sandbox_pid(const struct sbx_svc *v);
+
+/* The sandbox's exec spawner (spawner.h), started now if there is none or
+ * the last one was lost; NULL when the sandbox is not running or no
+ * spawner could be started (the caller then forks the exec itself).
+ * Borrowed: valid until the sandbox stops (which frees it). */
+struct sbx_spawner *sbx_sandbox_spawner(struct sbx_svc *v);
 
 /* The sandbox's cgroups (for exec children), or NULL. Borrowed. */
 const struct sbx_cg *sbx_sandbox_cgroups(const struct sbx_svc *v);

@@ -623,7 +623,9 @@ static int make_context(struct sbx_wsc *t, const char *ca_file)
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* Without TLS, no TLS init: with it lws builds a client SSL context and
+	 * loads the system's CA store (~30 ms, more than a local exec takes). */
+	info.options = t->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
 	info.user = t;
 	info.client_ssl_ca_filepath = ca_file;
 	/* the sessions, the cancel pipe and a margin */
