@@ -193,6 +193,12 @@ int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx
  *  file is opened as is (not truncated, mode kept). */
 int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
 		   struct sbx_rfs_attr *ret, struct sbx_err *err);
+/** mknod(2) of any type with exactly @p mode: a socket or a device node
+ *  (@p rdev) too with the agent transport, the sandbox kernel's errno
+ *  (EPERM for devices it does not allow); with the shell transport only
+ *  S_IFREG and S_IFIFO (-EPERM otherwise). An existing name is -EEXIST. */
+int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
+		  struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** unlink: -EISDIR for a directory. */
 int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
 /** rmdir: -ENOTEMPTY, -ENOTDIR. */

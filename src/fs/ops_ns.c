@@ -101,18 +101,17 @@ void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct sbx_rfs_attr a;
 	int r;
 
-	(void)rdev;
 	FS_COUNT_OP(fs, FS_MKNOD);
 	r = refuse(fs, parent, name);
-	if (!r && !S_ISREG(mode) && !S_ISFIFO(mode))
-		r = EPERM; /* devices and sockets cannot be made over exec */
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
 	}
+	/* sockets and devices with the agent (the sandbox kernel decides);
+	 * without it files and FIFOs only (EPERM) */
 	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_create(fs->rfs, path.data, (mode & S_IFMT) | (mode & 07777), true, &a,
-				  NULL);
+		?: sbx_rfs_mknod(fs->rfs, path.data, (mode & S_IFMT) | (mode & 07777),
+				 (uint64_t)rdev, &a, NULL);
 	sbx_buf_release(&path);
 	if (r < 0)
 		fuse_reply_err(req, fs_errno(r));

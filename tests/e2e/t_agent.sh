@@ -90,6 +90,13 @@ expect_eq "5 MB through the agent, checksum in the sandbox" "$(sha256sum <"$T/bi
 expect_eq "and back" "$(sha256sum <"$T/big")" "$(sha256sum <"$MNT/big")"
 df "$MNT" >/dev/null
 expect_eq "statfs" 0 $?
+mkfifo "$MNT/d/fifo"
+expect_eq "mkfifo makes a FIFO in the sandbox" fifo "$(rx stat -c %F /srv/a/d/fifo)"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$MNT/d/sock"
+expect_eq "bind of a unix socket makes a socket node there" socket "$(rx stat -c %F /srv/a/d/sock)"
+check "a device node gets the sandbox kernel's refusal" \
+	bash -c 'mknod "$1/d/null" c 1 3 2>&1 | grep -q "Operation not permitted"' _ "$MNT"
+rm "$MNT/d/fifo" "$MNT/d/sock"
 
 # --- round trips: one request per operation --------------------------------
 before=$(rt)

@@ -99,6 +99,10 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
  * SBX_RFS_VALIDATOR_MAX bytes). */
 void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out);
 
+/* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
+int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+
 /* ---- agent_job.c: commands on the agent's session ---- */
 
 struct agent_job;

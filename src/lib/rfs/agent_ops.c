@@ -225,6 +225,19 @@ static int ag_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool ex
 	return path_attr(r, SBX_RFS_OP_CREATE, "create", &w, path, ret, err);
 }
 
+int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
+		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	struct sbxa_w w = {0};
+
+	rfs_agent_begin(&w, SBXA_OP_MKNOD);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_u32(&w, mode);
+	sbxa_put_u64(&w, rdev);
+	sbxa_put_u32(&w, SBXA_MKNOD_EXCL);
+	return path_attr(r, SBX_RFS_OP_CREATE, "mknod", &w, path, ret, err);
+}
+
 static int path_only(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, uint16_t aop,
 		     const char *path, struct sbx_err *err)
 {

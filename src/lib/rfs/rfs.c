@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rfs/agent.h"
 #include "rfs/call.h"
@@ -107,6 +108,17 @@ void sbx_rfs_events_off(struct sbx_rfs *r)
 bool sbx_rfs_reports_changes(const struct sbx_rfs *r)
 {
 	return r->agent && r->on_change;
+}
+
+int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
+		  struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	if (r->agent)
+		return rfs_agent_mknod(r, path, mode, rdev, ret, err);
+	if (!S_ISREG(mode) && !S_ISFIFO(mode))
+		return sbx_err_set(err, -EPERM, 0,
+				   "mknod %s: only files and FIFOs without the agent", path);
+	return r->tp->create(r, path, mode, true, ret, err);
 }
 
 const char *sbx_rfs_transport_name(const struct sbx_rfs *r)
