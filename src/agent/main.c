@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,6 +115,9 @@ int main(int argc, char **argv)
 			"usage: sbx-agent [--version] (speaks its protocol on stdin/stdout)\n");
 		return 2;
 	}
+	/* other processes of the sandbox, root there too, must not reach our
+	 * descriptors or memory through /proc (forged replies, stolen files) */
+	prctl(PR_SET_DUMPABLE, 0);
 	job_umask = umask(0);
 	signal(SIGPIPE, SIG_IGN);
 	hold_std_fds();

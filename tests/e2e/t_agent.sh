@@ -145,6 +145,22 @@ rx sh -c 'pkill -KILL -f "^/var/tmp/.sbx-agent-" ; true'
 expect_eq "after kill -9 of the agent, the next read works" hello "$(cat "$MNT/d/h")"
 echo again >"$MNT/d/after"
 expect_eq "and writes" again "$(rx cat /srv/a/d/after)"
+# --- a sandbox that forges the agent's replies -----------------------------------
+# code in the sandbox is root there and may try to write into the agent's
+# stdout (a frame with a length past the bound, then noise). The agent is
+# not dumpable, so /proc/PID/fd of it is closed to the sandbox; were it
+# open, sbxfs would drop that session as malformed and start a new one.
+forge() {
+	rx sh -c 'p=$(pgrep -f "^/var/tmp/.sbx-agent-" | head -1); [ -n "$p" ] || exit 3
+		{ printf "\377\377\377\177\001\000\000\000\001\200\000\000"; head -c 100000 /dev/urandom; } > /proc/$p/fd/1' 2>/dev/null
+}
+cat "$MNT/d/h" >/dev/null
+forge
+rc=$?
+check "the sandbox cannot write into the agent's stdout (exit $rc)" test "$rc" -eq 2
+echo after-forgery >"$MNT/d/forged"
+expect_eq "after the attempt, writes still reach the sandbox" after-forgery "$(rx cat /srv/a/d/forged)"
+expect_eq "and reads come back" hello "$(cat "$MNT/d/g")"
 umnt
 
 # --- shell when asked ------------------------------------------------------------
