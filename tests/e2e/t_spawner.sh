@@ -30,6 +30,7 @@ expect_eq "first exec runs" hi "$(sbx exec "$A" -- echo hi)"
 SP=$(spawner_pid "$A")
 check "the first exec started a spawner ($SP)" test -n "$SP"
 check "the spawner is a child of sbxd" test "$(awk '{print $4}' "/proc/$SP/stat")" = "$SBXD_PID"
+expect_eq "it is named for the host's ps" sbxd-spawner "$(cat "/proc/$SP/comm")"
 check "the spawner is not dumpable (root-owned /proc files)" test "$(stat -c %u "/proc/$SP/mem")" = 0
 expect_eq "a second exec reuses the spawner" "$SP" \
 	"$(sbx exec "$A" -- true && spawner_pid "$A")"

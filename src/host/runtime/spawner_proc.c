@@ -55,6 +55,7 @@ static int setup(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg)
 
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "sbxd-spawner"); /* for the host's ps; argv stays sbxd's */
 	if (getppid() != parent)
 		return -ESRCH;
 	setsid();
