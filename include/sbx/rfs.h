@@ -172,6 +172,20 @@ struct sbx_rfs_dir {
 };
 void sbx_rfs_dir_release(struct sbx_rfs_dir *d);
 
+/** One directory of a tree listing. */
+struct sbx_rfs_tree_dir {
+	char *path;		/**< absolute remote path */
+	struct sbx_rfs_dir dir; /**< its whole listing */
+	bool watched;		/**< its changes are reported (watched before it was read) */
+};
+/** A tree listing: dirs[0] is the directory asked for, the others below
+ *  it, breadth first (a parent before its children). */
+struct sbx_rfs_tree {
+	struct sbx_rfs_tree_dir *dirs;
+	size_t n;
+};
+void sbx_rfs_tree_release(struct sbx_rfs_tree *t);
+
 /** lstat. */
 int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
 		 struct sbx_err *err);
@@ -181,6 +195,17 @@ int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
 #define SBX_RFS_DIR_MAX 1000000
 int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		    struct sbx_err *err);
+/** Lists @p path and the directories below it in one round trip (agent
+ *  transport only; -ENOTSUP otherwise), breadth first, at most
+ *  @p max_entries entries in all (<= 100000): a directory the bound cut
+ *  short is left out, and so are those not reached. Subdirectories on
+ *  another filesystem are not entered. Small files come along as in
+ *  sbx_rfs_readdir(), within the same per-listing budget. With change
+ *  reports on (opts.on_change), every directory is watched before it is
+ *  read, so no change after the listing is missed. dirs[0] is @p path
+ *  (-ENOTDIR and friends as readdir). Release with sbx_rfs_tree_release. */
+int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+		     struct sbx_rfs_tree *ret, struct sbx_err *err);
 /** The target of a symlink (caller frees); -EINVAL if not a symlink. */
 int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
 

@@ -110,8 +110,11 @@ static void get_ops_fs(struct dec *d, struct agent_req *q)
 			q->flags = sbxa_get_u32(&d->r);
 			q->num = sbxa_get_u32(&d->r);
 			q->len = sbxa_get_u32(&d->r);
-			if (q->flags & ~SBXA_DIR_DATA || q->num > SBXA_DIR_FILE_MAX ||
-			    q->len > SBXA_DIR_TOTAL_MAX)
+			if (q->flags & SBXA_DIR_TREE)
+				q->num2 = sbxa_get_u32(&d->r);
+			if (q->flags & ~(SBXA_DIR_DATA | SBXA_DIR_TREE | SBXA_DIR_WATCH) ||
+			    q->num > SBXA_DIR_FILE_MAX || q->len > SBXA_DIR_TOTAL_MAX ||
+			    q->num2 > SBXA_TREE_MAX)
 				d->r.err = -EPROTO;
 		}
 		break;

@@ -88,7 +88,8 @@ enum sbxa_op {
 	 * the reply stays within total_max (<= SBXA_DIR_TOTAL_MAX); the
 	 * entry's attr is then the open file's, so data and attr agree. A
 	 * client reading a whole directory's small files saves a round trip
-	 * per file. */
+	 * per file. With SBXA_DIR_TREE the reply is the whole subtree as
+	 * records instead (see SBXA_REC_*). */
 	SBXA_OP_READDIR = 3,
 	SBXA_OP_READLINK = 4, /* path -> str target */
 	SBXA_OP_MKDIR = 5,    /* path, u32 mode -> attr (umask is 0: mode exact) */
@@ -191,7 +192,27 @@ enum sbxa_ev {
 #define SBXA_CH_OVERFLOW 0x20u
 
 /* READDIR flags and bounds */
-#define SBXA_DIR_DATA	   1u
+#define SBXA_DIR_DATA 1u
+/* The whole subtree, breadth first, as records (see SBXA_REC_*), up to
+ * max_entries entries (a fourth u32 of the request, <= SBXA_TREE_MAX)
+ * and total_max bytes of data; subdirectories on another filesystem are
+ * not entered. A directory whose SBXA_REC_END did not come was cut short
+ * by a bound: its listing is incomplete and must not be used. */
+#define SBXA_DIR_TREE 2u
+/* With SBXA_DIR_TREE: the agent watches each directory (as WATCH does)
+ * before it reads it and sends the wd in its SBXA_REC_DIR */
+#define SBXA_DIR_WATCH 4u
+#define SBXA_TREE_MAX  100000u
+/* Records of a SBXA_DIR_TREE reply; each starts with u32 kind and never
+ * spans frames:
+ *   SBXA_REC_DIR:   str path relative to the request's ("" for itself),
+ *                   attr, u32 wd (0: not watched) - the listing that follows
+ *   SBXA_REC_ENTRY: an entry as in a plain READDIR reply (with data when
+ *                   SBXA_DIR_DATA)
+ *   SBXA_REC_END:   the listing of the last SBXA_REC_DIR is complete */
+#define SBXA_REC_DIR	   1u
+#define SBXA_REC_ENTRY	   2u
+#define SBXA_REC_END	   3u
 #define SBXA_DIR_FILE_MAX  (256u << 10)
 #define SBXA_DIR_TOTAL_MAX (64u << 20)
 /* MKNOD flags */

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,11 +49,12 @@ static bool read_small(int dfd, const char *name, char *buf, size_t max, struct 
 	return n == 0 && got == (size_t)st->st_size;
 }
 
-/* One entry; a name that went away since readdir saw it is left out. With
- * SBXA_DIR_DATA a small regular file's content comes along while the
- * reply's budget (*budget bytes) lasts. */
-static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const char *name,
-		      size_t *at, char *buf, uint64_t *budget)
+/* One entry; a name that went away since readdir saw it is left out (0
+ * is returned, else its mode). With SBXA_DIR_DATA a small regular file's
+ * content comes along while the reply's budget (*budget bytes) lasts. In
+ * a tree reply (rec) it is a SBXA_REC_ENTRY record. */
+static mode_t put_entry(struct agent *a, const struct agent_req *q, int dfd, const char *name,
+			size_t *at, char *buf, uint64_t *budget, bool rec)
 {
 	char target[SBXA_PATH_MAX + 1];
 	size_t nlen = strlen(name), tlen = 0, dlen = 0;
@@ -61,7 +63,7 @@ static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const
 	ssize_t n;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return;
+		return 0;
 	if (S_ISLNK(st.st_mode)) {
 		n = readlinkat(dfd, name, target, sizeof(target));
 		tlen = n > 0 && (size_t)n < sizeof(target) ? (size_t)n : 0;
@@ -77,10 +79,12 @@ static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const
 			*budget -= dlen;
 		}
 	}
-	if (payload_of(&a->out, *at) + 16 + nlen + ATTR_LEN + tlen + dlen > SBXA_IO_MAX) {
+	if (payload_of(&a->out, *at) + 20 + nlen + ATTR_LEN + tlen + dlen > SBXA_IO_MAX) {
 		out_end(&a->out, *at);
 		*at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
 	}
+	if (rec)
+		sbxa_put_u32(&a->out.w, SBXA_REC_ENTRY);
 	sbxa_put_str(&a->out.w, name, nlen);
 	out_put_stat(&a->out, &st);
 	sbxa_put_str(&a->out.w, target, tlen);
@@ -89,6 +93,148 @@ static void put_entry(struct agent *a, const struct agent_req *q, int dfd, const
 		if (data)
 			sbxa_put_str(&a->out.w, buf, dlen);
 	}
+	return st.st_mode;
+}
+
+/* ---- SBXA_DIR_TREE: the subtree, breadth first ---- */
+
+struct tree {
+	struct agent *a;
+	const struct agent_req *q;
+	int root;     /* the request's directory */
+	dev_t dev;    /* its filesystem: others are not entered */
+	char **queue; /* paths relative to root, waiting */
+	size_t head, tail, cap;
+	size_t entries; /* sent so far */
+	uint64_t budget;
+	char *buf;
+	size_t at; /* the frame being filled */
+};
+
+static void tree_room(struct tree *t, size_t need)
+{
+	if (payload_of(&t->a->out, t->at) + need > SBXA_IO_MAX) {
+		out_end(&t->a->out, t->at);
+		t->at = out_reply(&t->a->out, t->q->id, t->q->op, SBXA_F_MORE);
+	}
+}
+
+static void tree_push(struct tree *t, const char *rel, const char *name)
+{
+	size_t rl = strlen(rel), nl = strlen(name);
+	char *p, **nq;
+
+	if (rl + 1 + nl > SBXA_PATH_MAX - strlen(t->q->path) - 1 || t->tail >= SBXA_TREE_MAX)
+		return; /* not entered: listed on demand later */
+	if (t->tail == t->cap) {
+		nq = realloc(t->queue, (t->cap ? t->cap * 2 : 64) * sizeof(*nq));
+		if (!nq)
+			return;
+		t->queue = nq;
+		t->cap = t->cap ? t->cap * 2 : 64;
+	}
+	p = malloc(rl + nl + 2);
+	if (!p)
+		return;
+	if (rl) {
+		memcpy(p, rel, rl);
+		p[rl] = '/';
+		memcpy(p + rl + 1, name, nl + 1);
+	} else {
+		memcpy(p, name, nl + 1);
+	}
+	t->queue[t->tail++] = p;
+}
+
+/* The watch of rel before it is read (0 when none could be made). */
+static uint32_t tree_watch(struct tree *t, const char *rel)
+{
+	char p[SBXA_PATH_MAX + 1];
+	int n, wd;
+
+	if (!(t->q->flags & SBXA_DIR_WATCH))
+		return 0;
+	n = rel[0] ? snprintf(p, sizeof(p), "%s/%s", strcmp(t->q->path, "/") ? t->q->path : "", rel)
+		   : snprintf(p, sizeof(p), "%s", t->q->path);
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return 0;
+	wd = watch_add(t->a, p);
+	return wd > 0 ? (uint32_t)wd : 0;
+}
+
+/* Lists one directory of the tree; false when a bound cut it short. */
+static bool tree_dir(struct tree *t, const char *rel)
+{
+	struct dirent *e;
+	struct stat st;
+	uint32_t wd;
+	mode_t m;
+	DIR *d;
+	int fd;
+
+	fd = rel[0] ? openat(t->root, rel,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+		    : dup(t->root);
+	if (fd < 0)
+		return true; /* gone meanwhile: skipped */
+	if (fstat(fd, &st) < 0 || (rel[0] && st.st_dev != t->dev) || !(d = fdopendir(fd))) {
+		close(fd);
+		return true;
+	}
+	wd = tree_watch(t, rel);
+	tree_room(t, 16 + strlen(rel) + ATTR_LEN);
+	sbxa_put_u32(&t->a->out.w, SBXA_REC_DIR);
+	sbxa_put_cstr(&t->a->out.w, rel);
+	out_put_stat(&t->a->out, &st);
+	sbxa_put_u32(&t->a->out.w, wd);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (t->entries >= t->q->num2) {
+			closedir(d);
+			return false;
+		}
+		m = put_entry(t->a, t->q, dirfd(d), e->d_name, &t->at, t->buf, &t->budget, true);
+		t->entries += m != 0;
+		if (S_ISDIR(m))
+			tree_push(t, rel, e->d_name);
+	}
+	closedir(d);
+	tree_room(t, 4);
+	sbxa_put_u32(&t->a->out.w, SBXA_REC_END);
+	return true;
+}
+
+static int op_readtree(struct agent *a, const struct agent_req *q)
+{
+	struct tree t = {.a = a, .q = q, .budget = q->len};
+	struct stat st;
+	size_t i;
+
+	t.root = open(q->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (t.root < 0)
+		return -errno;
+	if (fstat(t.root, &st) < 0) {
+		close(t.root);
+		return -errno;
+	}
+	t.dev = st.st_dev;
+	if (q->flags & SBXA_DIR_DATA && q->num && q->len)
+		t.buf = malloc((size_t)q->num + 1);
+	t.at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
+	tree_push(&t, "", "");
+	if (t.tail == 1) { /* "" + "" pushed as "" */
+		while (t.head < t.tail && tree_dir(&t, t.queue[t.head]))
+			t.head++;
+	}
+	for (i = 0; i < t.tail; i++)
+		free(t.queue[i]);
+	free(t.queue);
+	free(t.buf);
+	close(t.root);
+	out_set_flags(&a->out, t.at, 0);
+	out_end(&a->out, t.at);
+	return 0;
 }
 
 int op_readdir(struct agent *a, const struct agent_req *q)
@@ -101,6 +247,8 @@ int op_readdir(struct agent *a, const struct agent_req *q)
 	DIR *d;
 	int fd, r = 0;
 
+	if (q->flags & SBXA_DIR_TREE)
+		return op_readtree(a, q);
 	fd = open(q->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
@@ -122,7 +270,7 @@ int op_readdir(struct agent *a, const struct agent_req *q)
 			break;
 		}
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			put_entry(a, q, fd, e->d_name, &at, buf, &budget);
+			put_entry(a, q, fd, e->d_name, &at, buf, &budget, false);
 	}
 	free(buf);
 	closedir(d);

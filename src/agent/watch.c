@@ -96,10 +96,9 @@ static int wd_add(struct agent_watches *ws, int wd, const char *path)
 	return 0;
 }
 
-int op_watch(struct agent *a, const struct agent_req *q)
+int watch_add(struct agent *a, const char *path)
 {
 	struct agent_watches *ws = &a->watches;
-	size_t at;
 	int wd, r;
 
 	if (ws->n >= SBXA_WATCH_MAX)
@@ -109,14 +108,24 @@ int op_watch(struct agent *a, const struct agent_req *q)
 		if (ws->fd < 0)
 			return -errno;
 	}
-	wd = inotify_add_watch(ws->fd, q->path, WATCH_MASK);
+	wd = inotify_add_watch(ws->fd, path, WATCH_MASK);
 	if (wd < 0)
 		return -errno;
-	r = wd_add(ws, wd, q->path);
+	r = wd_add(ws, wd, path);
 	if (r < 0) {
 		inotify_rm_watch(ws->fd, wd);
 		return r;
 	}
+	return wd;
+}
+
+int op_watch(struct agent *a, const struct agent_req *q)
+{
+	int wd = watch_add(a, q->path);
+	size_t at;
+
+	if (wd < 0)
+		return wd;
 	at = out_reply(&a->out, q->id, q->op, 0);
 	sbxa_put_u32(&a->out.w, (uint32_t)wd);
 	out_end(&a->out, at);

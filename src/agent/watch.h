@@ -20,6 +20,9 @@ struct agent;
 
 void watch_init(struct agent_watches *ws);
 
+/** Watches the directory path (as WATCH does): the wd, or -errno. */
+int watch_add(struct agent *a, const char *path);
+
 /** Reads the inotify descriptor and sends an EV_CHANGE per event. */
 void watch_on_event(struct agent *a);
 

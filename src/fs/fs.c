@@ -158,7 +158,7 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 
 void fs_dir_changed(struct sbx_fs *fs, struct node *dir)
 {
-	(void)fs;
+	fs->dir_changes++;
 	dirlist_unref(dir->list);
 	dir->list = NULL;
 	dir->gen++;
@@ -171,6 +171,7 @@ static struct dirlist *own_list(struct sbx_fs *fs, struct node *dir)
 {
 	struct dirlist *l = fs_fresh_list(fs, dir);
 
+	fs->dir_changes++;
 	dir->gen++;
 	dir->attr_expire = 0;
 	if (l && l->refs == 1)

@@ -106,6 +106,7 @@ struct sbx_fs {
 	struct neg_entry negs[FS_NEG_MAX]; /* lock: ring */
 	unsigned neg_next;		   /* lock */
 	uint64_t epoch;			   /* atomic: bumped by every cache drop */
+	uint64_t dir_changes;		   /* lock: our own changes of directories */
 	int deleted;			   /* atomic: the sandbox was deleted via /.ctl */
 
 	struct fcache *idle_head; /* lock: idle file caches, oldest first */

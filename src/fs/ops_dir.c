@@ -41,25 +41,22 @@ static void note_children(struct sbx_fs *fs, struct node *dir, const struct dirl
 	}
 }
 
-/* The small files whose content the listing brought along (prefetch)
+/* The small files whose content a listing of n brought along (prefetch)
  * become idle file caches, so that reading them (grep -r, cp -a, git)
- * costs no round trip; the data is taken out of the listing either way. */
-static void prime_files(struct sbx_fs *fs, uint64_t id, struct sbx_rfs_dir *d, uint64_t gen0,
-			uint64_t ep)
+ * costs no round trip; the data is taken out of the listing either way.
+ * n NULL: dropped only. fs->lock held; the number primed. */
+static size_t prime_locked(struct sbx_fs *fs, struct node *n, struct sbx_rfs_dir *d)
 {
 	char val[SBX_RFS_VALIDATOR_MAX];
-	struct node *n, *c;
 	size_t i, primed = 0;
+	struct node *c;
 
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, id);
 	for (i = 0; i < d->n; i++) {
 		struct sbx_rfs_dirent *e = &d->ents[i];
 
 		if (!e->data)
 			continue;
-		if (n && n->gen == gen0 && ep == fs_epoch(fs) &&
-		    sbx_rfs_validator(fs->rfs, &e->attr, val) == 0) {
+		if (n && sbx_rfs_validator(fs->rfs, &e->attr, val) == 0) {
 			c = node_child(&fs->nodes, n, e->name);
 			c = ops_child_with_attr(fs, n, e->name, &e->attr, 0, c ? c->gen : 0);
 			if (c && (c->attr.mode & S_IFMT) == S_IFREG && c->attr.ino == e->attr.ino &&
@@ -72,9 +69,113 @@ static void prime_files(struct sbx_fs *fs, uint64_t id, struct sbx_rfs_dir *d, u
 		e->data = NULL;
 		e->data_len = 0;
 	}
+	return primed;
+}
+
+static void prime_files(struct sbx_fs *fs, uint64_t id, struct sbx_rfs_dir *d, uint64_t gen0,
+			uint64_t ep)
+{
+	struct node *n;
+	size_t primed;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	if (n && (n->gen != gen0 || ep != fs_epoch(fs)))
+		n = NULL;
+	primed = prime_locked(fs, n, d);
 	pthread_mutex_unlock(&fs->lock);
 	if (primed)
 		fcache_reap(fs);
+}
+
+/* The node of the directory path below top (whose remote path is tpath),
+ * made from attr when only its last name is missing; NULL when it cannot
+ * be placed. fs->lock held. */
+static struct node *subdir_node(struct sbx_fs *fs, struct node *top, const char *tpath,
+				const char *path, const struct sbx_rfs_attr *attr)
+{
+	size_t tl = strlen(tpath);
+	const char *p = path + (tl == 1 ? 0 : tl), *e;
+	struct node *n = top, *c;
+	char comp[256];
+
+	if (strncmp(path, tpath, tl) || *p != '/')
+		return NULL;
+	while (*p == '/') {
+		p++;
+		e = strchr(p, '/');
+		e = e ? e : p + strlen(p);
+		if ((size_t)(e - p) >= sizeof(comp) || e == p)
+			return NULL;
+		memcpy(comp, p, (size_t)(e - p));
+		comp[e - p] = '\0';
+		c = node_child(&fs->nodes, n, comp);
+		if (!c && !*e)
+			c = ops_child_with_attr(fs, n, comp, attr, 0, 0);
+		if (!c || !S_ISDIR(c->attr.mode))
+			return NULL;
+		n = c;
+		p = e;
+	}
+	return n;
+}
+
+/* The listings of the directories below the one asked for (a tree
+ * listing's dirs[1..]): cached as if each had been listed, unless we
+ * changed a directory meanwhile (own0) or caches were dropped (ep). */
+static void install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath,
+			    struct sbx_rfs_tree *t, uint64_t ep, uint64_t own0)
+{
+	struct node *top, *n;
+	struct dirlist *l;
+	size_t i, primed = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	top = node_get(&fs->nodes, id);
+	if (ep != fs_epoch(fs) || fs->dir_changes != own0)
+		top = NULL;
+	for (i = 1; i < t->n; i++) {
+		struct sbx_rfs_tree_dir *td = &t->dirs[i];
+
+		n = top ? subdir_node(fs, top, tpath, td->path, &td->dir.self) : NULL;
+		if (n && n->list && fs_fresh_list(fs, n))
+			n = NULL; /* keep what is cached */
+		primed += prime_locked(fs, n, &td->dir);
+		if (!n)
+			continue;
+		n->watched = n->watched || (td->watched && fs->watching);
+		l = dirlist_new(&td->dir, fs_expiry(fs_list_timeout(fs, n)), ep);
+		if (!l)
+			continue;
+		dirlist_unref(n->list);
+		n->list = l;
+		fs_node_set_attr(fs, n, &l->d.self, n->gen);
+		note_children(fs, n, l);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (primed)
+		fcache_reap(fs);
+}
+
+/* The listing of path: with change reports, the whole subtree in one
+ * round trip (its directories cached too, each watched before it was
+ * read); else one directory. *d gets dirs[0]'s listing. */
+static int list_remote(struct sbx_fs *fs, uint64_t id, const char *path, struct sbx_rfs_dir *d,
+		       uint64_t ep, uint64_t own0)
+{
+	struct sbx_rfs_tree t = {0};
+	int r;
+
+	if (!fs->watching || fs->opts->tree_entries <= 0)
+		return sbx_rfs_readdir(fs->rfs, path, d, NULL);
+	r = sbx_rfs_readtree(fs->rfs, path, (uint32_t)fs->opts->tree_entries, &t, NULL);
+	if (r < 0)
+		return r;
+	install_subdirs(fs, id, path, &t, ep, own0);
+	*d = t.dirs[0].dir; /* taken */
+	memset(&t.dirs[0].dir, 0, sizeof(t.dirs[0].dir));
+	sbx_rfs_tree_release(&t);
+	return 0;
 }
 
 /* A listing of directory id: the cached one, or one round trip. */
@@ -84,7 +185,7 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 	struct sbx_rfs_dir d = {0};
 	struct dirlist *l;
 	struct node *n;
-	uint64_t gen0, ep;
+	uint64_t gen0, ep, own0;
 	double t;
 	int r;
 
@@ -102,10 +203,11 @@ static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 		fs_watch_dir(fs, n); /* before the listing: no change is missed */
 	t = n ? fs_list_timeout(fs, n) : 0;
 	gen0 = n ? n->gen : 0;
+	own0 = fs->dir_changes;
 	ep = fs_epoch(fs);
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, dir_miss);
-	r = r ?: fs_check_alive(fs) ?: sbx_rfs_readdir(fs->rfs, path.data, &d, NULL);
+	r = r ?: fs_check_alive(fs) ?: list_remote(fs, id, path.data, &d, ep, own0);
 	sbx_buf_release(&path);
 	if (r < 0)
 		return r;

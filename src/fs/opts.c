@@ -41,9 +41,10 @@ static const struct fuse_opt table[] = {
     OPT("negative_timeout=%lf", negative_timeout, 0),
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
     OPT("watch_timeout=%lf", watch_timeout, 0), OPT("prefetch=%d", prefetch_kb, 0),
-    OPT("max_threads=%d", max_threads, 0), OPT("data_cache=%d", data_cache_mb, 0),
-    OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
-    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    OPT("tree=%d", tree_entries, 0), OPT("max_threads=%d", max_threads, 0),
+    OPT("data_cache=%d", data_cache_mb, 0), OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1),
+    OPT("rw", ro, 0), FUSE_OPT_KEY("token=", KEY_TOKEN),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -77,6 +78,9 @@ void sbxfs_usage(const char *prog)
 	       "                         reports (default %g; 0: no change events)\n"
 	       "  -o prefetch=KIB        a listing brings the files of at most KIB\n"
 	       "                         (default %d, 0..256; 0: none; agent only)\n"
+	       "  -o tree=N              a listing brings its whole subtree, up to N\n"
+	       "                         entries (default %d; 0: one directory;\n"
+	       "                         agent with change reports only)\n"
 	       "  -o cache_dir=DIR       local file cache (default $TMPDIR or /tmp)\n"
 	       "  -o ctl_visible         list /.ctl in the root directory\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
@@ -90,7 +94,8 @@ void sbxfs_usage(const char *prog)
 	       "_netdev, noauto, user, nofail are ignored.\n",
 	       prog, SBXFS_DEF_ATTR_TIMEOUT, SBXFS_DEF_ENTRY_TIMEOUT, SBXFS_DEF_NEGATIVE_TIMEOUT,
 	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_WATCH_TIMEOUT,
-	       SBXFS_DEF_PREFETCH_KB, SBXFS_DEF_MAX_THREADS, SBXFS_DEF_DATA_CACHE_MB);
+	       SBXFS_DEF_PREFETCH_KB, SBXFS_DEF_TREE_ENTRIES, SBXFS_DEF_MAX_THREADS,
+	       SBXFS_DEF_DATA_CACHE_MB);
 }
 
 /* Appends "/comp" for each path component, resolving "." and refusing "..". */
@@ -215,11 +220,11 @@ static int check(struct sbxfs_opts *o)
 	    !(o->watch_timeout >= 0 && o->watch_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->op_timeout > 0 && o->op_timeout <= SBXFS_TIMEOUT_MAX) || o->max_threads < 1 ||
 	    o->max_threads > 1024 || o->data_cache_mb < 0 || o->prefetch_kb < 0 ||
-	    o->prefetch_kb > 256) {
+	    o->prefetch_kb > 256 || o->tree_entries < 0 || o->tree_entries > 100000) {
 		fprintf(stderr,
 			"sbxfs: a timeout is not a number of seconds in 0..%.0f, "
-			"data_cache is negative, prefetch is out of 0..256, or max_threads is "
-			"out of 1..1024\n",
+			"data_cache is negative, prefetch is out of 0..256, tree is out of "
+			"0..100000, or max_threads is out of 1..1024\n",
 			SBXFS_TIMEOUT_MAX);
 		return -EINVAL;
 	}
@@ -235,6 +240,7 @@ int sbxfs_opts_parse(struct fuse_args *args, struct sbxfs_opts *o)
 	o->dir_cache_timeout = SBXFS_DEF_DIR_CACHE_TIMEOUT;
 	o->watch_timeout = SBXFS_DEF_WATCH_TIMEOUT;
 	o->prefetch_kb = SBXFS_DEF_PREFETCH_KB;
+	o->tree_entries = SBXFS_DEF_TREE_ENTRIES;
 	o->op_timeout = SBXFS_DEF_OP_TIMEOUT;
 	o->max_threads = SBXFS_DEF_MAX_THREADS;
 	o->data_cache_mb = SBXFS_DEF_DATA_CACHE_MB;

@@ -44,6 +44,7 @@ struct sbxfs_opts {
 	double dir_cache_timeout;
 	double watch_timeout; /* caches of directories the agent watches; 0: no events */
 	int prefetch_kb;      /* listings bring files of at most this many KiB */
+	int tree_entries;     /* a listing brings its subtree, up to this many entries */
 	double op_timeout;    /* one remote metadata operation */
 	int ctl_visible;
 	int ro; /* enforced by sbxfs, so that /.ctl stays writable */
@@ -65,6 +66,7 @@ struct sbxfs_opts {
 #define SBXFS_DEF_OP_TIMEOUT	    60.0
 #define SBXFS_DEF_WATCH_TIMEOUT	    300.0
 #define SBXFS_DEF_PREFETCH_KB	    64
+#define SBXFS_DEF_TREE_ENTRIES	    20000
 #define SBXFS_PREFETCH_DIR_MAX	    (8u << 20) /* bytes of files per listing */
 /* Longest timeout accepted (one year): a deadline in milliseconds must fit
  * an int64_t. NaN and infinity are refused. */

@@ -121,6 +121,27 @@ r1=$(rt)
 echo "# cold diff -r of 50 small files: $((r1 - r0)) round trips"
 check "cold read of 50 small files takes at most 5 round trips ($((r1 - r0)))" test $((r1 - r0)) -le 5
 umnt
+# --- a listing brings its subtree along ---------------------------------------
+rx sh -c 'mkdir -p /srv/a/deep/a/b/c/d /srv/a/deep/x/y && for d in a a/b a/b/c a/b/c/d x x/y; do
+	for i in 1 2 3; do echo "$d $i" > /srv/a/deep/$d/f$i; done; done'
+mnt -o transport=agent
+r0=$(rt)
+lsr=$(ls -lR "$MNT/deep" | wc -l)
+r1=$(rt)
+echo "# cold ls -lR of 7 directories: $((r1 - r0)) round trips"
+check "cold ls -lR of a 7-directory tree takes at most 3 round trips ($((r1 - r0)))" \
+	test $((r1 - r0)) -le 3
+check "and lists every file ($lsr lines)" test "$lsr" -ge 40
+# (grep calls statfs, which is never cached: counted apart)
+rtx() { echo $(($(rt) - $(sed -n 's/^rfs.statfs requests=[0-9]* round_trips=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats"))); }
+r0=$(rtx)
+grep -r "c 3" "$MNT/deep" >/dev/null
+r1=$(rtx)
+expect_eq "grep -r of the whole tree then needs no round trip but statfs" 0 $((r1 - r0))
+rx sh -c 'echo new > /srv/a/deep/a/b/c/d/late'
+check "a change deep in the listed subtree shows (watched by the listing)" \
+	seen '[ -e "$MNT/deep/a/b/c/d/late" ]' deep-create
+umnt
 mnt -o transport=agent,prefetch=0
 r0=$(rt)
 check "without prefetch too" diff -r "$T/tree" "$MNT/tree"

@@ -656,6 +656,100 @@ START_TEST(readdir_chunks)
 }
 END_TEST
 
+/* SBXA_DIR_TREE: the subtree breadth first as records, each directory
+ * watched before it is read, small files with their data, and a bound on
+ * entries that cuts a directory short (no SBXA_REC_END for it). */
+static unsigned tree_walk(struct sess *s, uint32_t id, const char *d, uint32_t max, char dirs[][64],
+			  bool *ended, unsigned *entries, unsigned *datas)
+{
+	struct sbxa_w w = {0};
+	size_t at = req(&w, id, SBXA_OP_READDIR, SBXA_ID_SELF);
+	unsigned nd = 0;
+	struct frame f;
+	bool more = true;
+
+	sbxa_put_cstr(&w, d);
+	sbxa_put_u32(&w, SBXA_DIR_TREE | SBXA_DIR_WATCH | SBXA_DIR_DATA);
+	sbxa_put_u32(&w, 1024);
+	sbxa_put_u32(&w, 1 << 20);
+	sbxa_put_u32(&w, max);
+	send_w(s, &w, at);
+	*entries = *datas = 0;
+	while (more) {
+		f = recv_f(s);
+		ck_assert_int_eq(f.status, 0);
+		while (sbxa_r_left(&f.r)) {
+			uint32_t kind = sbxa_get_u32(&f.r);
+			char name[256], rel[256], target[256];
+			struct sbxa_attr a;
+
+			if (kind == SBXA_REC_DIR) {
+				ck_assert(sbxa_get_path(&f.r, rel, 255, true));
+				sbxa_get_attr(&f.r, &a);
+				ck_assert(S_ISDIR(a.mode));
+				ck_assert_uint_gt(sbxa_get_u32(&f.r), 0); /* watched */
+				snprintf(dirs[nd], 64, "%s", rel);
+				ended[nd++] = false;
+			} else if (kind == SBXA_REC_ENTRY) {
+				ck_assert(sbxa_get_path(&f.r, name, 255, false));
+				sbxa_get_attr(&f.r, &a);
+				ck_assert(sbxa_get_path(&f.r, target, 255, true));
+				if (sbxa_get_u32(&f.r)) {
+					size_t n;
+
+					sbxa_get_str(&f.r, 1024, &n);
+					ck_assert_uint_eq(n, a.size);
+					(*datas)++;
+				}
+				(*entries)++;
+			} else {
+				ck_assert_uint_eq(kind, SBXA_REC_END);
+				ended[nd - 1] = true;
+			}
+			ck_assert_int_eq(f.r.err, 0);
+		}
+		more = f.flags & SBXA_F_MORE;
+		frame_free(&f);
+	}
+	return nd;
+}
+
+START_TEST(readdir_tree)
+{
+	char d[128], p[256], dirs[16][64];
+	unsigned n, entries, datas;
+	bool ended[16];
+	struct sess s;
+
+	sess_start(&s);
+	path_of(d, sizeof(d), "t");
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	snprintf(p, sizeof(p), "%s/a", d);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/a/b", d);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/z", d);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/f", d);
+	put_file(p, "top");
+	snprintf(p, sizeof(p), "%s/a/b/g", d);
+	put_file(p, "deep");
+	n = tree_walk(&s, 70, d, 1000, dirs, ended, &entries, &datas);
+	ck_assert_uint_eq(n, 4); /* t, then a and z (either order), then a/b */
+	ck_assert_str_eq(dirs[0], "");
+	ck_assert_str_eq(dirs[3], "a/b");
+	ck_assert(ended[0] && ended[1] && ended[2] && ended[3]);
+	ck_assert_uint_eq(entries, 5); /* a, z, f, b, g */
+	ck_assert_uint_eq(datas, 2);
+	/* 2 entries at most: the top is cut short, nothing after it */
+	n = tree_walk(&s, 71, d, 2, dirs, ended, &entries, &datas);
+	ck_assert_uint_eq(n, 1);
+	ck_assert(!ended[0]);
+	ck_assert_uint_eq(entries, 2);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 static int open_h(struct sess *s, uint32_t id, uint32_t h, const char *path, uint32_t flags,
 		  uint32_t mode, bool wait)
 {
@@ -1738,6 +1832,7 @@ int main(void)
 	tcase_add_test(tc, setattr_all);
 	tcase_add_test(tc, statfs_block);
 	tcase_add_test(tc, readdir_chunks);
+	tcase_add_test(tc, readdir_tree);
 	tcase_add_test(tc, handles_io);
 	tcase_add_test(tc, commit_otmpfile);
 	tcase_add_test(tc, commit_named);

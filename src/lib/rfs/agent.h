@@ -99,6 +99,23 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
  * SBX_RFS_VALIDATOR_MAX bytes). */
 void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out);
 
+/* agent_tree.c: rfs.h's sbx_rfs_readtree. */
+int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+		       struct sbx_rfs_tree *ret, struct sbx_err *err);
+/* agent_watch.c: records that the agent watches dir as wd (a->m held). */
+void rfs_agent_watch_known_locked(struct rfs_agent *a, const char *dir, uint32_t wd);
+/* agent_ops.c: the entry decoder shared with agent_tree.c. */
+struct dir_ud {
+	struct sbx_rfs_dir *d;
+	size_t cap;
+	bool first;
+	bool data; /* entries carry has_data (SBXA_DIR_DATA) */
+};
+int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd);
+void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a);
+int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
+		   struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err);
+
 /* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
 int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
 		    struct sbx_rfs_attr *ret, struct sbx_err *err);

@@ -45,7 +45,7 @@ static void to_ts(struct timespec *ts, struct sbxa_time t)
 	ts->tv_nsec = (long)t.nsec;
 }
 
-static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
+void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
 {
 	memset(o, 0, sizeof(*o));
 	o->mode = a->mode;
@@ -59,6 +59,11 @@ static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
 	to_ts(&o->atime, a->atime);
 	to_ts(&o->mtime, a->mtime);
 	to_ts(&o->ctime, a->ctime);
+}
+
+static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
+{
+	rfs_agent_attr(o, a);
 }
 
 static struct sbxa_time from_ts(const struct timespec *ts)
@@ -138,8 +143,8 @@ static bool idempotent(enum sbx_rfs_op op)
 	}
 }
 
-static int call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
-		struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err)
+int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
+		   struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err)
 {
 	int64_t t0 = sbx_now_ms();
 	uint64_t out = w->len;
@@ -181,7 +186,7 @@ static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, 
 	int rc;
 
 	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
-	rc = call(r, op, what, w, &q, 0, err);
+	rc = rfs_agent_call(r, op, what, w, &q, 0, err);
 	if (rc == 0 && ret) {
 		to_attr(ret, &a);
 		ret->seq = q.seq;
@@ -248,7 +253,7 @@ static int path_only(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, 
 	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
 	rfs_agent_begin(&w, aop);
 	sbxa_put_cstr(&w, path);
-	return call(r, op, what, &w, &q, 0, err);
+	return rfs_agent_call(r, op, what, &w, &q, 0, err);
 }
 
 static int ag_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
@@ -279,7 +284,7 @@ static int ag_rename(struct sbx_rfs *r, const char *from, const char *to, unsign
 	sbxa_put_cstr(&w, from);
 	sbxa_put_cstr(&w, to);
 	sbxa_put_u32(&w, f);
-	return call(r, SBX_RFS_OP_RENAME, what, &w, &q, 0, err);
+	return rfs_agent_call(r, SBX_RFS_OP_RENAME, what, &w, &q, 0, err);
 }
 
 static int ag_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
@@ -356,7 +361,7 @@ static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct s
 	sbx_fs_describe(what, sizeof(what), "readlink", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READLINK);
 	sbxa_put_cstr(&w, path);
-	rc = call(r, SBX_RFS_OP_READLINK, what, &w, &q, 0, err);
+	rc = rfs_agent_call(r, SBX_RFS_OP_READLINK, what, &w, &q, 0, err);
 	if (rc == 0)
 		*ret = u.s;
 	else
@@ -386,7 +391,7 @@ static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, s
 	sbx_fs_describe(what, sizeof(what), "statfs", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_STATFS);
 	sbxa_put_cstr(&w, path);
-	rc = call(r, SBX_RFS_OP_STATFS, what, &w, &q, 0, err);
+	rc = rfs_agent_call(r, SBX_RFS_OP_STATFS, what, &w, &q, 0, err);
 	if (rc == 0) {
 		memset(ret, 0, sizeof(*ret));
 		ret->f_bsize = s.bsize;
@@ -406,14 +411,7 @@ static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, s
 
 /* ---- readdir ---- */
 
-struct dir_ud {
-	struct sbx_rfs_dir *d;
-	size_t cap;
-	bool first;
-	bool data; /* entries carry has_data (SBXA_DIR_DATA) */
-};
-
-static int dir_entry(struct dir_ud *u, struct sbxa_r *rd)
+int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 {
 	struct sbx_rfs_dirent *e;
 	const char *name, *link, *data = NULL;
@@ -475,7 +473,7 @@ static int dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 		to_attr(&u->d->self, &self);
 	}
 	while (rc == 0 && !rd.err && sbxa_r_left(&rd) > 0)
-		rc = dir_entry(u, &rd);
+		rc = rfs_agent_dir_entry(u, &rd);
 	return rc < 0 ? rc : rd.err;
 }
 
@@ -508,7 +506,7 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 		sbxa_put_u32(&w, r->prefetch_file_max);
 		sbxa_put_u32(&w, r->prefetch_total_max);
 	}
-	rc = call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
+	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc < 0) {
 		sbx_rfs_dir_release(ret);
 		return rc;
@@ -599,7 +597,7 @@ static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint
 	sbxa_put_u64(&w, len);
 	sbxa_put_u32(&w, v ? SBXA_READ_IF_CHANGED : 0);
 	sbxa_put_validator(&w, v ? v : &none);
-	rc = call(r, op, what, &w, &q, size_hint, err);
+	rc = rfs_agent_call(r, op, what, &w, &q, size_hint, err);
 	u->seq = q.seq;
 	return rc;
 }

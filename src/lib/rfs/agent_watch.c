@@ -140,6 +140,40 @@ out:
 	return rc;
 }
 
+void rfs_agent_watch_known_locked(struct rfs_agent *a, const char *dir, uint32_t wd)
+{
+	struct agent_watch *nw;
+	size_t i, at = a->n_watches;
+
+	for (i = 0; i < a->n_watches; i++) {
+		if (!strcmp(a->watches[i].dir, dir))
+			at = i;
+		else if (a->watches[i].live && a->watches[i].wd == wd)
+			a->watches[i].live = false; /* the same directory, moved */
+	}
+	if (at == a->n_watches) {
+		if (a->n_watches >= WATCH_LIST_MAX)
+			return;
+		if (a->n_watches == a->cap_watches) {
+			size_t ncap = a->cap_watches ? a->cap_watches * 2 : 64;
+
+			nw = realloc(a->watches, ncap * sizeof(*nw));
+			if (!nw)
+				return;
+			a->watches = nw;
+			a->cap_watches = ncap;
+		}
+		memset(&a->watches[at], 0, sizeof(a->watches[at]));
+		a->watches[at].dir = strdup(dir);
+		if (!a->watches[at].dir)
+			return;
+		a->n_watches++;
+	}
+	a->watches[at].wd = wd;
+	a->watches[at].live = true;
+	a->watches[at].pending = false;
+}
+
 void rfs_agent_events_off(struct rfs_agent *a)
 {
 	pthread_mutex_lock(&a->m);

@@ -110,6 +110,29 @@ bool sbx_rfs_reports_changes(const struct sbx_rfs *r)
 	return r->agent && r->on_change;
 }
 
+int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+		     struct sbx_rfs_tree *ret, struct sbx_err *err)
+{
+	if (!r->agent)
+		return sbx_err_set(err, -ENOTSUP, 0, "tree listings need the agent transport");
+	return rfs_agent_readtree(r, path, max_entries, ret, err);
+}
+
+void sbx_rfs_tree_release(struct sbx_rfs_tree *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->n; i++) {
+		free(t->dirs[i].path);
+		sbx_rfs_dir_release(&t->dirs[i].dir);
+	}
+	free(t->dirs);
+	t->dirs = NULL;
+	t->n = 0;
+}
+
 int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
 		  struct sbx_rfs_attr *ret, struct sbx_err *err)
 {

@@ -1,0 +1,164 @@
+/* agent_tree.c - sbx_rfs_readtree over the agent: one READDIR with
+ * SBXA_DIR_TREE, whose records (proto.h: SBXA_REC_*) become one listing
+ * per directory. A directory whose SBXA_REC_END did not come was cut
+ * short by the entry bound and is dropped, with everything after it. The
+ * agent watched each directory before reading it (SBXA_DIR_WATCH): those
+ * watches are recorded as if WATCH had made them, so change reports of
+ * them are delivered from the start.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/errmap.h"
+#include "rfs/agent_int.h"
+#include "rfs/call.h"
+
+struct tree_ud {
+	struct sbx_rfs *r;
+	const char *root; /* the path asked for */
+	struct sbx_rfs_tree *t;
+	size_t cap;
+	struct dir_ud cur; /* the listing being filled: t->dirs[t->n - 1] */
+	bool open;	   /* a DIR came and its END not yet */
+};
+
+/* root joined with rel ("" for root itself). */
+static char *join(const char *root, const char *rel, size_t rlen)
+{
+	size_t n = strlen(root);
+	char *p;
+
+	if (!rlen)
+		return strdup(root);
+	if (n == 1) /* "/" */
+		n = 0;
+	p = malloc(n + 1 + rlen + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, root, n);
+	p[n] = '/';
+	memcpy(p + n + 1, rel, rlen);
+	p[n + 1 + rlen] = '\0';
+	return p;
+}
+
+static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
+{
+	struct sbx_rfs_tree_dir *d, *nd;
+	struct sbxa_attr self;
+	const char *rel;
+	size_t rlen;
+	uint32_t wd;
+
+	rel = sbxa_get_str(rd, SBXA_PATH_MAX, &rlen);
+	sbxa_get_attr(rd, &self);
+	wd = sbxa_get_u32(rd);
+	if (rd->err || memchr(rel, '\0', rlen) || (u->t->n == 0) != (rlen == 0))
+		return -EPROTO;
+	if (u->open)
+		return -EPROTO; /* the previous one must have ended */
+	if (u->t->n == u->cap) {
+		size_t ncap = u->cap ? u->cap * 2 : 16;
+
+		nd = realloc(u->t->dirs, ncap * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		u->t->dirs = nd;
+		u->cap = ncap;
+	}
+	d = &u->t->dirs[u->t->n];
+	memset(d, 0, sizeof(*d));
+	d->path = join(u->root, rel, rlen);
+	if (!d->path)
+		return -ENOMEM;
+	rfs_agent_attr(&d->dir.self, &self);
+	d->watched = wd != 0;
+	u->t->n++;
+	u->cur = (struct dir_ud){.d = &d->dir, .data = u->r->prefetch_file_max > 0};
+	u->open = true;
+	if (wd)
+		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
+	return 0;
+}
+
+static int tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct tree_ud *u = ud;
+	struct sbxa_r rd;
+	uint32_t kind;
+	int rc = 0;
+
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	while (rc == 0 && !rd.err && sbxa_r_left(&rd) > 0) {
+		kind = sbxa_get_u32(&rd);
+		if (kind == SBXA_REC_DIR) {
+			rc = rec_dir(u, &rd);
+		} else if (kind == SBXA_REC_ENTRY && u->open) {
+			/* the listing's array may move: point again */
+			u->cur.d = &u->t->dirs[u->t->n - 1].dir;
+			rc = rfs_agent_dir_entry(&u->cur, &rd);
+		} else if (kind == SBXA_REC_END && u->open) {
+			u->open = false;
+		} else {
+			rc = -EPROTO;
+		}
+	}
+	return rc < 0 ? rc : rd.err;
+}
+
+static void tree_reset(void *ud)
+{
+	struct tree_ud *u = ud;
+
+	sbx_rfs_tree_release(u->t);
+	u->cap = 0;
+	u->open = false;
+}
+
+int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+		       struct sbx_rfs_tree *ret, struct sbx_err *err)
+{
+	struct tree_ud u = {.r = r, .root = path, .t = ret};
+	struct agent_req q = {.on_frame = tree_frame, .on_reset = tree_reset, .ud = &u};
+	uint32_t flags = SBXA_DIR_TREE;
+	struct sbxa_w w = {0};
+	char what[SBX_FS_WHAT_MAX];
+	size_t i;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (max_entries > SBXA_TREE_MAX)
+		max_entries = SBXA_TREE_MAX;
+	flags |= r->on_change ? SBXA_DIR_WATCH : 0;
+	flags |= r->prefetch_file_max ? SBXA_DIR_DATA : 0;
+	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
+	rfs_agent_begin(&w, SBXA_OP_READDIR);
+	sbxa_put_cstr(&w, path);
+	sbxa_put_u32(&w, flags);
+	sbxa_put_u32(&w, r->prefetch_file_max);
+	sbxa_put_u32(&w, r->prefetch_total_max);
+	sbxa_put_u32(&w, max_entries);
+	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
+	if (rc == 0 && u.open) {
+		/* the last one was cut short by the bound */
+		sbx_rfs_dir_release(&ret->dirs[ret->n - 1].dir);
+		free(ret->dirs[ret->n - 1].path);
+		ret->n--;
+	}
+	if (rc == 0 && ret->n == 0)
+		rc = sbx_err_set(err, -SBX_EPROTO, 0, "%s: an empty tree listing", what);
+	if (rc < 0) {
+		sbx_rfs_tree_release(ret);
+		return rc;
+	}
+	for (i = 0; i < ret->n; i++) {
+		size_t k;
+
+		ret->dirs[i].dir.self.seq = q.seq;
+		for (k = 0; k < ret->dirs[i].dir.n; k++)
+			ret->dirs[i].dir.ents[k].attr.seq = q.seq;
+	}
+	return 0;
+}
