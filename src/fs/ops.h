@@ -17,6 +17,11 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 void ops_readlink(fuse_req_t req, fuse_ino_t ino);
 void ops_statfs(fuse_req_t req, fuse_ino_t ino);
 /* Attaches or refreshes a child with remote attributes (fs->lock held). */
+/* The listing of directory id (a reference the caller drops with
+ * dirlist_unref): the cached one, or one round trip (with change reports,
+ * the whole subtree: ops_dir.c). fs->lock NOT held. */
+struct dirlist;
+int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret);
 struct node *ops_child_with_attr(struct sbx_fs *fs, struct node *parent, const char *name,
 				 const struct sbx_rfs_attr *a, int64_t expire, uint64_t gen0);
 

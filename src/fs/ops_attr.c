@@ -80,12 +80,21 @@ static bool lookup_cached(struct sbx_fs *fs, fuse_req_t req, struct node *p, con
 	return true;
 }
 
+/* Should a lookup miss in p list p instead of asking for the one name?
+ * With change reports and tree listings on, when p has no listing yet. */
+static bool list_first(struct sbx_fs *fs, struct node *p)
+{
+	return fs->watching && fs->opts->tree_entries > 0 && S_ISDIR(p->attr.mode) &&
+	       !fs_fresh_list(fs, p);
+}
+
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct fuse_entry_param e;
 	struct sbx_rfs_attr a;
+	struct dirlist *l = NULL;
 	struct node *p, *n;
 	uint64_t gen0 = 0, pgen0 = 0;
 	int r;
@@ -103,6 +112,17 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	p = node_get(&fs->nodes, parent);
 	if (p && lookup_cached(fs, req, p, name))
 		goto out;
+	if (p && list_first(fs, p)) {
+		/* list the directory (its subtree) rather than stat one name:
+		 * the lookups that follow (git status, make) need no round trip */
+		pthread_mutex_unlock(&fs->lock);
+		if (ops_get_list(fs, parent, &l) == 0)
+			dirlist_unref(l);
+		pthread_mutex_lock(&fs->lock);
+		p = node_get(&fs->nodes, parent);
+		if (p && lookup_cached(fs, req, p, name))
+			goto out;
+	}
 	r = p ? node_child_path(p, fs->root, name, &path) : -ESTALE;
 	if (p)
 		fs_watch_dir(fs, p); /* before the stat: no change is missed */

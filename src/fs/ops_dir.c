@@ -179,7 +179,7 @@ static int list_remote(struct sbx_fs *fs, uint64_t id, const char *path, struct 
 }
 
 /* A listing of directory id: the cached one, or one round trip. */
-static int get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
+int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 {
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_dir d = {0};
@@ -249,7 +249,7 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	dh->id = ino;
-	r = get_list(fs, ino, &dh->l);
+	r = ops_get_list(fs, ino, &dh->l);
 	if (r < 0) {
 		free(dh);
 		fuse_reply_err(req, fs_errno(r));
