@@ -68,7 +68,7 @@ static pid_t start_echo(int *ret_port)
 	if (pid == 0) {
 		signal(SIGCHLD, SIG_IGN); /* no zombies from the per-connection children */
 		signal(SIGTERM, SIG_DFL); /* not Check's handler, which kills the group */
-		while ((c = accept(l, NULL, NULL)) >= 0) {
+		while ((c = accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			if (fork() == 0)
 				echo_conn(c);
 			close(c);
@@ -272,6 +272,9 @@ START_TEST(bad_arguments_refused)
 
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+			dup2(null, 2); /* the usage text is expected */
 			execl(SBX_DELAYPROXY, "sbx-delayproxy", "-t", "127.0.0.1:1", "-d", bad[i],
 			      (char *)NULL);
 			_exit(127);
