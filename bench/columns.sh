@@ -60,7 +60,8 @@ col_umount() {
 	local c=$1 m i
 	m=$(col_mnt "$c")
 	note_hwm "$c"
-	fusermount3 -u "$m" 2>/dev/null || return 1
+	# a mount whose FUSE process died needs the lazy form
+	fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || return 1
 	if col_is_sbx "$c"; then
 		for i in $(seq 1 600); do kill -0 "${FSPID[$c]}" 2>/dev/null || break; sleep 0.05; done
 		stop_pid "${FSPID[$c]}"
@@ -72,6 +73,15 @@ col_umount() {
 
 # remount COL: a cold start (see bench/README.md, "cold")
 remount() { col_umount "$1" && col_mount "$1"; }
+
+# alive COL: the mount still answers (an sbxfs that died leaves ENOTCONN)
+alive() {
+	if col_is_sbx "$1"; then
+		[ -e "$(col_mnt "$1")/.ctl/stats" ] && kill -0 "${FSPID[$1]:-0}" 2>/dev/null
+	else
+		stat "$(col_mnt "$1")/." >/dev/null 2>&1
+	fi
+}
 
 # rt COL: round trips the column's sbxfs has spent so far
 rt() { sed -n 's/^rfs.total requests=[0-9]* round_trips=//p' "$(col_mnt "$1")/.ctl/stats"; }

@@ -31,6 +31,7 @@ DESC = {
     "read.warm": "sequential read, warm",
     "ctl_exec": "true via .ctl/exec | ssh true",
     "sbx_exec": "sbx exec -- true | ssh true",
+    "mount-died": "(the mount died; remounted)",
 }
 PER_CALL = ("ctl_exec", "sbx_exec")
 

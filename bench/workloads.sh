@@ -53,6 +53,13 @@ run_one() {
 	local D=$1 W=$2 c=$3 R=$4 M r0= r1= t0 t1 rc secs
 	M=$(col_mnt "$c")
 	col_is_sbx "$c" || [ "$W" != sbx_exec ] || return 0 # sshfs: ssh is timed in ctl_exec
+	if ! alive "$c"; then
+		log "the $c mount died before $W at $D ms (see logs/); mounting it again"
+		printf '%s\tmount-died\t%s\t%s\tfail\t\n' "$D" "$c" "$R" >>"$RAW"
+		col_is_sbx "$c" && stop_pid "${FSPID[$c]:-}"
+		col_umount "$c"
+		col_mount "$c" || die "$c does not mount again"
+	fi
 	case $W in *.cold) remount "$c" || die "remount of $c failed" ;; esac
 	col_is_sbx "$c" && r0=$(rt "$c")
 	t0=$EPOCHREALTIME

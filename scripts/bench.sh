@@ -103,6 +103,8 @@ stop_pid() {
 cleanup() {
 	local rc=$? m
 	trap - EXIT INT TERM
+	# the logs outlive the run: a failed workload or a dead mount is explained there
+	mkdir -p "$OUT/logs" && cp "$T"/*.log "$OUT/logs/" 2>/dev/null
 	for m in "$T"/mnt-*; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null; }
 	done
@@ -242,6 +244,26 @@ for c in "${COLS[@]}"; do
 done
 for c in "${COLS[@]}"; do col_umount "$c"; done
 
+# --- what the run is (written first: report.py also reads a partial raw.tsv) ----------
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "host=$(uname -n), $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "sshfs=$(sshfs --version 2>&1 | head -1)"
+	echo "ssh=$(ssh -V 2>&1)"
+	echo "sbx=$(git -C "$SRC" describe --always --dirty 2>/dev/null)"
+	echo "tree=$(head -1 "$CACHE/SOURCE")"
+	for c in "${COLS[@]}"; do echo "files_$c=$(cat "$T/tree-$(col_files "$c").info")"; done
+	for tr in "${TR_LIST[@]}"; do
+		[ -n "${NA[$tr]:-}" ] && echo "na_$tr=${NA[$tr]}"
+	done
+	echo "reps=$REPS"
+	echo "delays=$DELAYS"
+	echo "transports=$TRANSPORTS"
+	echo "bigmb=$BIGMB"
+	echo "saves=$SAVES"
+	echo "execs=$EXECS"
+} >"$OUT/meta.txt"
+
 # --- measuring -----------------------------------------------------------------------------------------
 RAW=$OUT/raw.tsv
 printf 'delay_ms\tworkload\tcolumn\trep\tseconds\tround_trips\n' >"$RAW"
@@ -264,25 +286,11 @@ ELAPSED=$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 
 # --- report -----------------------------------------------------------------------------------------------
 {
-	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "host=$(uname -n), $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "sshfs=$(sshfs --version 2>&1 | head -1)"
-	echo "ssh=$(ssh -V 2>&1)"
-	echo "sbx=$(git -C "$SRC" describe --always --dirty 2>/dev/null)"
-	echo "tree=$(head -1 "$CACHE/SOURCE")"
-	for c in "${COLS[@]}"; do echo "files_$c=$(cat "$T/tree-$(col_files "$c").info")"; done
 	for tr in "${TR_LIST[@]}"; do
-		[ -n "${NA[$tr]:-}" ] && echo "na_$tr=${NA[$tr]}"
 		[ -n "${HWM[$tr]:-}" ] && echo "vmhwm_kb_$tr=${HWM[$tr]}"
 	done
-	echo "reps=$REPS"
-	echo "delays=$DELAYS"
-	echo "transports=$TRANSPORTS"
-	echo "bigmb=$BIGMB"
-	echo "saves=$SAVES"
-	echo "execs=$EXECS"
 	echo "elapsed_s=$ELAPSED"
-} >"$OUT/meta.txt"
+} >>"$OUT/meta.txt"
 python3 "$SRC/bench/report.py" "$OUT" || die "report failed"
 cat "$OUT/table.txt"
 log "results in $OUT (measuring took ${ELAPSED} s)"
