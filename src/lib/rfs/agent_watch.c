@@ -28,25 +28,6 @@ struct watch_req {
 	size_t idx;
 };
 
-static void to_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a)
-{
-	memset(o, 0, sizeof(*o));
-	o->mode = a->mode;
-	o->nlink = a->nlink;
-	o->uid = a->uid;
-	o->gid = a->gid;
-	o->size = a->size;
-	o->blocks = a->blocks;
-	o->ino = a->ino;
-	o->dev = a->dev;
-	o->atime.tv_sec = (time_t)a->atime.sec;
-	o->atime.tv_nsec = (long)a->atime.nsec;
-	o->mtime.tv_sec = (time_t)a->mtime.sec;
-	o->mtime.tv_nsec = (long)a->mtime.nsec;
-	o->ctime.tv_sec = (time_t)a->ctime.sec;
-	o->ctime.tv_nsec = (long)a->ctime.nsec;
-}
-
 /* WATCH's reply: the wd of the directory. */
 static int watch_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
@@ -235,7 +216,7 @@ int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t
 	if (!aw)
 		return 0; /* a directory forgotten, or a reply still on its way */
 	if (has) {
-		to_attr(&attr, &wa);
+		rfs_agent_attr(&attr, &wa);
 		attr.seq = seq;
 	}
 	a->on_change(a->change_ud, aw->dir, name, mask & 0x1fu, has ? &attr : NULL, seq);
