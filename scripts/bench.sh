@@ -82,7 +82,7 @@ OUT=$(cd "$OUT" && pwd)
 T=$(mktemp -d /tmp/sbx-bench.XXXXXX)
 export SBX_STATE_DIR=$T/state
 unset KOYEB_API_TOKEN KOYEB_API_HOST
-SBXD_PID= SSHD_PID= ID= PX_API= PX_SSH=
+SBXD_PID='' SSHD_PID='' ID='' PX_API='' PX_SSH=''
 declare -A FSPID # sbxfs process of a mounted column
 mkdir -p "$T/ssh" "$T/out" "$T/sshdir"
 
