@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/columns.sh - the mounts that scripts/bench.sh compares (sourced by it).
 #
 # A column is one mount: "agent" and "shell" are sbxfs with that transport
@@ -17,9 +18,6 @@ col_mnt() { echo "$T/mnt-$1"; }
 ssh_col_of() {
 	if [ "$1" = shell ] && [ "$SHELL_FILES" != "$NFILES" ]; then echo ssh-s; else echo ssh; fi
 }
-
-SSH_OPTS=(-o "IdentityFile=$T/ssh/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-	-o BatchMode=yes -o LogLevel=ERROR)
 
 # col_mount COL: mounts it through the proxies; 1 if it did not mount
 col_mount() {

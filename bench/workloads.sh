@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/workloads.sh - what scripts/bench.sh times (sourced by it).
 #
 # A workload name is BASE or BASE.cold / BASE.warm: .cold remounts the
@@ -50,7 +51,7 @@ work() {
 
 # run_one DELAY W COL R: times W on COL and appends a line to $RAW
 run_one() {
-	local D=$1 W=$2 c=$3 R=$4 M r0= r1= t0 t1 rc secs
+	local D=$1 W=$2 c=$3 R=$4 M r0='' r1='' t0 t1 rc secs
 	M=$(col_mnt "$c")
 	col_is_sbx "$c" || [ "$W" != sbx_exec ] || return 0 # sshfs: ssh is timed in ctl_exec
 	if ! alive "$c"; then

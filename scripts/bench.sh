@@ -82,7 +82,7 @@ OUT=$(cd "$OUT" && pwd)
 T=$(mktemp -d /tmp/sbx-bench.XXXXXX)
 export SBX_STATE_DIR=$T/state
 unset KOYEB_API_TOKEN KOYEB_API_HOST
-SBXD_PID= SSHD_PID= ID= PX_API= PX_SSH=
+SBXD_PID='' SSHD_PID='' ID='' PX_API='' PX_SSH=''
 declare -A FSPID # sbxfs process of a mounted column
 mkdir -p "$T/ssh" "$T/out" "$T/sshdir"
 
@@ -223,13 +223,25 @@ head -c $((BIGMB * 1024 * 1024)) /dev/urandom >"$T/big"
 log "preparing at 0 ms: probing transports, creating the git repos"
 proxies 0
 COLS=()
+# the transport a mount really uses (.ctl/info "transport"; empty if not said)
+in_use() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("transport",""), "-", d.get("transport_note",""))' \
+		"$(col_mnt "$1")/.ctl/info" 2>/dev/null
+}
 for tr in "${TR_LIST[@]}"; do
-	if col_mount "$tr"; then
-		COLS+=("$tr")
-	else
+	if ! col_mount "$tr"; then
 		NA[$tr]=$(tail -3 "$T/sbxfs-$tr.log" | tr '\n' ' ')
 		log "transport $tr refused: ${NA[$tr]}"
+		continue
 	fi
+	u=$(in_use "$tr")
+	case $u in
+	"$tr "* | "" | " "*) COLS+=("$tr") ;;
+	*) # sbxfs fell back to another transport: its figures would be mislabelled
+		NA[$tr]="mounted, but with transport ${u}"
+		log "transport $tr not in use: ${NA[$tr]}"
+		col_umount "$tr" ;;
+	esac
 done
 need_ssh=() # the sshfs columns the available transports are compared with
 for c in "${COLS[@]}"; do need_ssh+=("$(ssh_col_of "$c")"); done
