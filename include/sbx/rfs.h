@@ -199,8 +199,8 @@ int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret
  *  transport only; -ENOTSUP otherwise), breadth first, at most
  *  @p max_entries entries in all (<= 100000): a directory the bound cut
  *  short is left out, and so are those not reached. Subdirectories on
- *  another filesystem are not entered. Small files come along as in
- *  sbx_rfs_readdir(), within the same per-listing budget. With change
+ *  another filesystem are not entered. No file contents come along (a
+ *  plain sbx_rfs_readdir() of one directory brings them). With change
  *  reports on (opts.on_change), every directory is watched before it is
  *  read, so no change after the listing is missed. dirs[0] is @p path
  *  (-ENOTDIR and friends as readdir). Release with sbx_rfs_tree_release. */

@@ -46,10 +46,11 @@ struct node {
 	int64_t link_expire;
 	uint64_t link_epoch;
 
-	struct fcache *fc; /* shared cache of the open file, or NULL */
-	bool local;	   /* fc holds the content: size/mtime are local */
-	bool watched;	   /* a directory whose changes the agent reports */
-	bool local_dirty;  /* fc holds changes not yet stored */
+	struct fcache *fc;   /* shared cache of the open file, or NULL */
+	bool local;	     /* fc holds the content: size/mtime are local */
+	bool watched;	     /* a directory whose changes the agent reports */
+	uint64_t data_epoch; /* fs epoch + 1 of the last listing with contents */
+	bool local_dirty;    /* fc holds changes not yet stored */
 
 	struct node *next_id, *next_name; /* hash chains */
 };

@@ -22,6 +22,10 @@ void ops_statfs(fuse_req_t req, fuse_ino_t ino);
  * the whole subtree: ops_dir.c). fs->lock NOT held. */
 struct dirlist;
 int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret);
+/* The contents a listing of n brought along become idle file caches of
+ * n's children (taken out of d either way; n NULL: dropped). fs->lock
+ * held; returns how many, and the caller runs fcache_reap() after. */
+size_t ops_prime_locked(struct sbx_fs *fs, struct node *n, struct sbx_rfs_dir *d);
 struct node *ops_child_with_attr(struct sbx_fs *fs, struct node *parent, const char *name,
 				 const struct sbx_rfs_attr *a, int64_t expire, uint64_t gen0);
 

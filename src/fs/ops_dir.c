@@ -45,7 +45,7 @@ static void note_children(struct sbx_fs *fs, struct node *dir, const struct dirl
  * become idle file caches, so that reading them (grep -r, cp -a, git)
  * costs no round trip; the data is taken out of the listing either way.
  * n NULL: dropped only. fs->lock held; the number primed. */
-static size_t prime_locked(struct sbx_fs *fs, struct node *n, struct sbx_rfs_dir *d)
+size_t ops_prime_locked(struct sbx_fs *fs, struct node *n, struct sbx_rfs_dir *d)
 {
 	char val[SBX_RFS_VALIDATOR_MAX];
 	size_t i, primed = 0;
@@ -82,7 +82,7 @@ static void prime_files(struct sbx_fs *fs, uint64_t id, struct sbx_rfs_dir *d, u
 	n = node_get(&fs->nodes, id);
 	if (n && (n->gen != gen0 || ep != fs_epoch(fs)))
 		n = NULL;
-	primed = prime_locked(fs, n, d);
+	primed = ops_prime_locked(fs, n, d);
 	pthread_mutex_unlock(&fs->lock);
 	if (primed)
 		fcache_reap(fs);
@@ -140,7 +140,7 @@ static void install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath,
 		n = top ? subdir_node(fs, top, tpath, td->path, &td->dir.self) : NULL;
 		if (n && n->list && fs_fresh_list(fs, n))
 			n = NULL; /* keep what is cached */
-		primed += prime_locked(fs, n, &td->dir);
+		primed += ops_prime_locked(fs, n, &td->dir);
 		if (!n)
 			continue;
 		n->watched = n->watched || (td->watched && fs->watching);

@@ -75,7 +75,7 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rfs_agent_attr(&d->dir.self, &self);
 	d->watched = wd != 0;
 	u->t->n++;
-	u->cur = (struct dir_ud){.d = &d->dir, .data = u->r->prefetch_file_max > 0};
+	u->cur = (struct dir_ud){.d = &d->dir, .data = false};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
@@ -131,14 +131,15 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 	memset(ret, 0, sizeof(*ret));
 	if (max_entries > SBXA_TREE_MAX)
 		max_entries = SBXA_TREE_MAX;
+	/* no contents: a walk (ls -lR, find) needs none, and a reader gets a
+	 * directory's small files with its first open (sbxfs) */
 	flags |= r->on_change ? SBXA_DIR_WATCH : 0;
-	flags |= r->prefetch_file_max ? SBXA_DIR_DATA : 0;
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_u32(&w, flags);
-	sbxa_put_u32(&w, r->prefetch_file_max);
-	sbxa_put_u32(&w, r->prefetch_total_max);
+	sbxa_put_u32(&w, 0);
+	sbxa_put_u32(&w, 0);
 	sbxa_put_u32(&w, max_entries);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc == 0 && u.open) {
