@@ -83,6 +83,19 @@ static void sleep_ms(int64_t ms)
 }
 
 /* Errors that no amount of polling will fix. */
+/* Sleeps the next step of a back-off (doubling up to cap_ms), cut at end;
+ * false, without sleeping, once end has passed. */
+static bool backoff(int64_t end, int64_t *wait_ms, int64_t cap_ms)
+{
+	int64_t left = end - sbx_now_ms();
+
+	if (left <= 0)
+		return false;
+	sleep_ms(left < *wait_ms ? left : *wait_ms);
+	*wait_ms = *wait_ms * 2 < cap_ms ? *wait_ms * 2 : cap_ms;
+	return true;
+}
+
 static bool permanent(int r)
 {
 	return r == -SBX_EAUTH || r == -SBX_EPERM || r == -ENOMEM || r == -SBX_EINVAL;
@@ -673,7 +686,7 @@ bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb)
 int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
 			   struct sbx_err *err)
 {
-	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), poll_ms, left, wait_ms;
+	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), poll_ms, wait_ms;
 	enum sbx_status st = SBX_STATUS_ALLOCATING;
 	int r;
 
@@ -691,11 +704,8 @@ int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll
 					   sbx_status_name(st));
 		if (r < 0 && permanent(r))
 			return r;
-		left = end - sbx_now_ms();
-		if (left <= 0)
+		if (!backoff(end, &wait_ms, poll_ms))
 			break;
-		sleep_ms(left < wait_ms ? left : wait_ms);
-		wait_ms = wait_ms * 2 < poll_ms ? wait_ms * 2 : poll_ms;
 	}
 	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "sandbox %s not ready after %.1f s (%s)", sb->id,
 			   timeout_s, r < 0 ? "status unknown" : sbx_status_name(st));
@@ -708,7 +718,7 @@ int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err)
 
 int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sbx_err *err)
 {
-	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), left, wait_ms = 20;
+	int64_t end = sbx_now_ms() + (int64_t)(timeout_s * 1000), wait_ms = 20;
 	struct sbx_service_info svc;
 	bool gone;
 	int r;
@@ -724,11 +734,8 @@ int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sb
 			return 0;
 		if (r < 0 && permanent(r))
 			return r;
-		left = end - sbx_now_ms();
-		if (left <= 0)
+		if (!backoff(end, &wait_ms, 1000))
 			break;
-		sleep_ms(left < wait_ms ? left : wait_ms);
-		wait_ms = wait_ms * 2 < 1000 ? wait_ms * 2 : 1000;
 	}
 	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "sandbox %s still being deleted after %.1f s",
 			   sb->id, timeout_s);

@@ -138,9 +138,6 @@ void rfs_agent_job_unref(struct agent_job *j);
 void rfs_agent_deliver(struct rfs_agent *a);
 void rfs_agent_timer_stop(struct rfs_agent *a);
 
-/* The sandbox's machine as the agent reported it (borrowed). */
-const char *rfs_agent_machine(const struct rfs_agent *a);
-
 /* ---- agent_boot.c: delivery ---- */
 
 /* The agent built into libsbx, its SHA-256 in hex (65 bytes) and size. */

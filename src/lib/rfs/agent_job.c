@@ -36,7 +36,6 @@ struct agent_job {
 	double timeout_s;	      /* fixed */
 	int64_t t0, deadline;	      /* fixed; deadline 0: none */
 	int refs;		      /* a->m */
-	bool started;		      /* a->m: JOB_START was sent */
 	bool ended;		      /* a->m: the last event is queued */
 	bool cancelled, timed_out;    /* a->m */
 	bool stdin_closed;	      /* a->m */
@@ -353,7 +352,6 @@ int rfs_agent_job_start(struct rfs_agent *a, const struct sbx_exec_opts *o,
 		return rc;
 	}
 	pthread_mutex_lock(&a->m);
-	j->started = true;
 	if (j->deadline && !j->ended && arm_locked(j) < 0)
 		sbx_debug("agent job: no timer thread; its deadline is not kept");
 	pthread_mutex_unlock(&a->m);

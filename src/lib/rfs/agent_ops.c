@@ -522,7 +522,7 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 struct read_ud {
 	int fd;
 	uint64_t fd_off, n;
-	bool first, want_head, unchanged;
+	bool first, unchanged;
 	struct sbxa_attr a;
 	uint64_t seq;
 };

@@ -288,8 +288,14 @@ static int hello(struct rfs_agent *a, struct sbx_err *err)
 	sbxa_put_u32(&w, SBXA_MAGIC);
 	sbxa_put_u32(&w, SBXA_VERSION);
 	sbxa_frame_end(&w, at);
-	rc = rfs_agent_send(a, &q, &w, err);
-	if (rc == 0)
+	/* straight onto the session being started (rfs_agent_send would wait
+	 * for the start, which is this) */
+	pthread_mutex_lock(&a->m);
+	rc = rfs_agent_send_locked(a, &q, &w);
+	pthread_mutex_unlock(&a->m);
+	if (rc < 0)
+		sbx_err_set(err, rc, 0, "the agent session ended before HELLO");
+	else
 		rc = rfs_agent_wait(a, &q, sbx_now_ms() + AGENT_START_MS, err);
 	sbxa_w_release(&w);
 	return rc;
@@ -419,9 +425,7 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
 	q->got_first = false;
 	q->status = 0;
 	pthread_mutex_lock(&a->m);
-	/* HELLO is sent by the thread starting the session */
-	if (!(a->starting && w->len >= 10 && w->p[8] == SBXA_OP_HELLO && w->p[9] == 0))
-		rc = ensure_session(a, err);
+	rc = ensure_session(a, err);
 	while (rc == 0 && (s = a->cur) && s->e && sbx_exec_stdin_pending(s->e) > AGENT_STDIN_WINDOW)
 		pthread_cond_wait(&a->cv, &a->m);
 	s = a->cur;
@@ -464,11 +468,6 @@ int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms
 	else if (rc == -SBX_ECONN)
 		sbx_err_set(err, rc, 0, "the agent session ended");
 	return rc;
-}
-
-const char *rfs_agent_machine(const struct rfs_agent *a)
-{
-	return a->agent_machine;
 }
 
 static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err)
