@@ -199,13 +199,16 @@ int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret
  *  transport only; -ENOTSUP otherwise), breadth first, at most
  *  @p max_entries entries in all (<= 100000): a directory the bound cut
  *  short is left out, and so are those not reached. Subdirectories on
- *  another filesystem are not entered. No file contents come along (a
- *  plain sbx_rfs_readdir() of one directory brings them). With change
+ *  another filesystem are not entered. File contents come along only with
+ *  SBX_RFS_TREE_DATA in @p flags (within opts.prefetch_*, the total bound
+ *  applying to the whole tree, filled breadth first). With change
  *  reports on (opts.on_change), every directory is watched before it is
  *  read, so no change after the listing is missed. dirs[0] is @p path
  *  (-ENOTDIR and friends as readdir). Release with sbx_rfs_tree_release. */
-int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
 		     struct sbx_rfs_tree *ret, struct sbx_err *err);
+/** sbx_rfs_readtree() flag: small files' contents come along. */
+#define SBX_RFS_TREE_DATA 1u
 /** The target of a symlink (caller frees); -EINVAL if not a symlink. */
 int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
 

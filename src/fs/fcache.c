@@ -18,6 +18,7 @@
 
 #include "fs/dirlist.h"
 #include "fs/ops.h"
+#include "fs/prefetch.h"
 #include "util/log.h"
 #include "util/rand.h"
 
@@ -153,12 +154,26 @@ static int put_all_at(int fd, const char *d, size_t n)
 	return 0;
 }
 
-/* Keeps the idle caches within data_cache and FCACHE_IDLE_MAX. */
+unsigned fcache_idle_limit(uint64_t nofile)
+{
+	const uint64_t reserve = 512;
+	uint64_t n = nofile > reserve ? (nofile - reserve) / 2 : 0;
+
+	if (n < FCACHE_IDLE_MIN)
+		return FCACHE_IDLE_MIN;
+	return n > FCACHE_IDLE_MAX ? FCACHE_IDLE_MAX : (unsigned)n;
+}
+
+/* Keeps the idle caches within data_cache and fs->idle_max. */
 static void idle_trim(struct sbx_fs *fs)
 {
+	unsigned max = fs->idle_max ? fs->idle_max : FCACHE_IDLE_MIN;
+
 	while (fs->idle_head && (fs->idle_bytes > ((uint64_t)fs->opts->data_cache_mb << 20) ||
-				 fs->idle_count > FCACHE_IDLE_MAX))
+				 fs->idle_count > max)) {
 		to_reap(fs, fs->idle_head);
+		fs->idle_evicted++;
+	}
 }
 
 static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err);
@@ -310,45 +325,18 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 	return 0;
 }
 
-/* The first file of a directory read (for this cache epoch) brings the
- * small files of its whole directory in one listing: the tree listings
- * carry no contents, so that ls and find move no data, and grep or cp get
- * a directory's files for one round trip. 1 when fc was filled from the
- * listing, else 0 (fetch as usual). fc->lock held. */
-static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
+/* Fills fc (node n, in directory listing d) from d's entry for n, if it
+ * brought n's content. fs->lock held; 1 when filled. */
+static int fill_one(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_dir *d, uint64_t ep)
 {
-	struct sbx_buf pp = SBX_BUF_INIT;
-	struct sbx_rfs_dir d = {0};
+	struct node *n = fc->node;
 	char val[SBX_RFS_VALIDATOR_MAX];
-	uint64_t ep = fs_epoch(fs);
-	struct node *n, *p;
-	size_t i, primed;
-	int filled = 0;
+	size_t i;
 
-	if (!fs->watching || fs->opts->prefetch_kb <= 0 || fc->loaded || fc->dirty)
-		return 0;
-	pthread_mutex_lock(&fs->lock);
-	n = fc->node;
-	p = n->parent;
-	if (!p || p->data_epoch == ep + 1 ||
-	    n->attr.size > ((uint64_t)fs->opts->prefetch_kb << 10) ||
-	    node_path(p, fs->root, &pp) < 0) {
-		pthread_mutex_unlock(&fs->lock);
-		sbx_buf_release(&pp);
-		return 0;
-	}
-	p->data_epoch = ep + 1;
-	pthread_mutex_unlock(&fs->lock);
-	if (sbx_rfs_readdir(fs->rfs, pp.data, &d, NULL) < 0) {
-		sbx_buf_release(&pp);
-		return 0;
-	}
-	sbx_buf_release(&pp);
-	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < d.n && !filled; i++) {
-		struct sbx_rfs_dirent *e = &d.ents[i];
+	for (i = 0; i < d->n; i++) {
+		struct sbx_rfs_dirent *e = &d->ents[i];
 
-		if (!e->data || n->parent != p || !n->name || strcmp(e->name, n->name) ||
+		if (!e->data || !n->name || strcmp(e->name, n->name) ||
 		    sbx_rfs_validator(fs->rfs, &e->attr, val) < 0 || ftruncate(fc->fd, 0) < 0 ||
 		    put_all_at(fc->fd, e->data, e->data_len) < 0)
 			continue;
@@ -359,13 +347,108 @@ static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
 		fc->ver = e->attr;
 		memcpy(fc->validator, val, sizeof(val));
 		fs_node_set_attr(fs, n, &e->attr, n->gen);
-		filled = 1;
+		return 1;
 	}
-	primed = ops_prime_locked(fs, n->parent == p ? p : NULL, &d);
+	return 0;
+}
+
+/* The part of fill_from_dir after the listing: n's own content, then the
+ * rest as idle caches. t->dirs[0] is top's (id tid) listing; n's directory
+ * (id pid) has remote path ppath. */
+static int fill_from_tree(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_tree *t,
+			  uint64_t tid, uint64_t pid, const char *ppath, uint64_t ep, uint64_t own0)
+{
+	struct node *top, *p;
+	size_t i, primed;
+	int filled = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, pid);
+	for (i = 0; p && fc->node->parent == p && i < t->n && !filled; i++)
+		if (!strcmp(t->dirs[i].path, ppath))
+			filled = fill_one(fs, fc, &t->dirs[i].dir, ep);
+	top = node_get(&fs->nodes, tid);
+	primed = ops_prime_locked(fs, top, &t->dirs[0].dir);
 	pthread_mutex_unlock(&fs->lock);
-	sbx_rfs_dir_release(&d);
 	if (primed)
 		fcache_reap(fs);
+	if (t->n > 1)
+		ops_install_subdirs(fs, tid, t->dirs[0].path, t, ep, own0, true);
+	return filled;
+}
+
+/* A one-directory tree: path's listing with contents (tree listings off). */
+static int tree_of_one(struct sbx_fs *fs, const char *path, struct sbx_rfs_tree *t)
+{
+	int r;
+
+	t->n = 0;
+	t->dirs = calloc(1, sizeof(*t->dirs));
+	if (!t->dirs)
+		return -ENOMEM;
+	t->dirs[0].path = strdup(path);
+	r = t->dirs[0].path ? sbx_rfs_readdir(fs->rfs, path, &t->dirs[0].dir, NULL) : -ENOMEM;
+	t->n = 1;
+	if (r < 0)
+		sbx_rfs_tree_release(t);
+	return r;
+}
+
+/* The first file of a directory read (for this cache epoch) brings the
+ * small files of a whole subtree (prefetch.h says which) in one listing:
+ * the listings made for lookups and readdir carry no contents, so that ls
+ * and find move no data, and grep, cp or git get a tree's files for one
+ * round trip. 1 when fc was filled from the listing, else 0 (fetch as
+ * usual). fc->lock held. */
+static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
+{
+	uint64_t ep = fs_epoch(fs), pid, tid, own0, fmax = (uint64_t)fs->opts->prefetch_kb << 10;
+	struct sbx_buf pp = SBX_BUF_INIT, tp = SBX_BUF_INIT;
+	struct sbx_rfs_tree t = {0};
+	struct node *n, *p, *top;
+	int filled = 0, r;
+
+	if (!fs->watching || fmax == 0 || fc->loaded || fc->dirty)
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	n = fc->node;
+	p = n->parent;
+	/* once per directory and epoch, unless the size bounds dropped idle
+	 * caches since (else a re-read tree would cost a round trip a file) */
+	if (!p || (p->data_epoch == ep + 1 && p->data_evicted == fs->idle_evicted) ||
+	    n->attr.size > fmax || node_path(p, fs->root, &pp) < 0) {
+		pthread_mutex_unlock(&fs->lock);
+		sbx_buf_release(&pp);
+		return 0;
+	}
+	top = fs->opts->tree_entries > 0 ? prefetch_top(fs, p, fmax, SBXFS_PREFETCH_DIR_MAX,
+							(uint64_t)fs->opts->tree_entries)
+					 : p;
+	if (node_path(top, fs->root, &tp) < 0)
+		top = NULL;
+	p->data_epoch = ep + 1;
+	p->data_evicted = fs->idle_evicted;
+	if (top) {
+		top->data_epoch = ep + 1;
+		top->data_evicted = fs->idle_evicted;
+	}
+	pid = p->id;
+	tid = top ? top->id : 0;
+	own0 = fs->dir_changes;
+	pthread_mutex_unlock(&fs->lock);
+	if (!tid)
+		r = -ENOMEM;
+	else if (fs->opts->tree_entries > 0)
+		r = sbx_rfs_readtree(fs->rfs, tp.data, (uint32_t)fs->opts->tree_entries,
+				     SBX_RFS_TREE_DATA, &t, NULL);
+	else
+		r = tree_of_one(fs, tp.data, &t);
+	if (r == 0) {
+		filled = fill_from_tree(fs, fc, &t, tid, pid, pp.data, ep, own0);
+		sbx_rfs_tree_release(&t);
+	}
+	sbx_buf_release(&pp);
+	sbx_buf_release(&tp);
 	if (filled) {
 		FS_COUNT(fs, data_miss);
 		mirror(fs, fc, false);

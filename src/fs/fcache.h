@@ -17,9 +17,12 @@
  * keeps the content in CACHE_DIR/sbxfs-unsaved-* and logs where.
  *
  * Idle caches: after the last close a clean cache stays with its node
- * (bounded: data_cache MiB and FCACHE_IDLE_MAX files in total, least
- * recently closed dropped first,
- * and dropped when the kernel forgets the node). The next open uses it
+ * (bounded: data_cache MiB and fs->idle_max files in total, least
+ * recently closed dropped first, and dropped when the kernel forgets the
+ * node). Each idle cache holds a descriptor, so idle_max follows the
+ * descriptor limit (fcache_idle_limit): a fixed small bound made a tree
+ * read twice in the same order (grep -r) evict every file before its
+ * second read. The next open uses it
  * without a round trip when the node's attributes are fresh and name the
  * same version (inode, size, mtime) as the cached content; else the first
  * read revalidates it (a conditional fetch: no content when unchanged).
@@ -33,8 +36,14 @@
 
 #include "fs/fs.h"
 
-/* Idle caches kept at most (each holds a descriptor). */
-#define FCACHE_IDLE_MAX 1024
+/* Idle caches kept at most by default and with any descriptor limit. */
+#define FCACHE_IDLE_MIN 64
+#define FCACHE_IDLE_MAX 65536
+
+/* The idle-cache bound for a descriptor limit of nofile: half of what
+ * is left after a reserve for open files and the connection, within
+ * FCACHE_IDLE_MIN..FCACHE_IDLE_MAX. */
+unsigned fcache_idle_limit(uint64_t nofile);
 
 struct fcache {
 	struct node *node;		      /* fixed: holds one ref on it */

@@ -113,6 +113,8 @@ struct sbx_fs {
 	struct fcache *idle_tail; /* lock */
 	uint64_t idle_bytes;	  /* lock */
 	unsigned idle_count;	  /* lock */
+	unsigned idle_max;	  /* fixed: idle caches kept at most (fcache_idle_limit) */
+	uint64_t idle_evicted;	  /* lock: idle caches dropped to keep the bounds */
 	struct fcache *reap;	  /* lock: evicted, to be freed */
 
 	struct ctl *ctl;

@@ -12,12 +12,14 @@
 #include "fs/fuse_inc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fs/fcache.h"
 #include "fs/fs.h"
 #include "fs/inval.h"
 #include "fs/mount.h"
@@ -114,15 +116,21 @@ out_destroy:
 }
 
 /* Open files and idle caches each hold a descriptor: allow what the hard
- * limit allows. */
-static void raise_nofile(void)
+ * limit allows, and size the idle caches' bound by it. */
+static void raise_nofile(struct sbx_fs *fs)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		fs->idle_max = FCACHE_IDLE_MIN;
+		return;
 	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fs->idle_max = fcache_idle_limit(rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur);
 }
 
 int main(int argc, char **argv)
@@ -150,7 +158,7 @@ int main(int argc, char **argv)
 	}
 	fs.opts = &o;
 	fs.root = o.remote_dir;
-	raise_nofile();
+	raise_nofile(&fs);
 	if (resolve(&o, &cr) < 0)
 		goto out;
 	if (sbxfs_connect(&fs, &cr, msg, sizeof(msg)) < 0) {

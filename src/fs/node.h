@@ -50,6 +50,7 @@ struct node {
 	bool local;	     /* fc holds the content: size/mtime are local */
 	bool watched;	     /* a directory whose changes the agent reports */
 	uint64_t data_epoch; /* fs epoch + 1 of the last listing with contents */
+	uint64_t data_evicted; /* fs->idle_evicted at that listing */
 	bool local_dirty;    /* fc holds changes not yet stored */
 
 	struct node *next_id, *next_name; /* hash chains */

@@ -30,6 +30,16 @@ struct node *ops_child_with_attr(struct sbx_fs *fs, struct node *parent, const c
 				 const struct sbx_rfs_attr *a, int64_t expire, uint64_t gen0);
 
 /* ops_dir.c */
+/* The listings of the directories below the one a tree listing t of
+ * tpath (directory id) was asked for, t->dirs[1..]: cached as if each had
+ * been listed, unless we changed a directory meanwhile (own0) or caches
+ * were dropped (ep); contents that came along become idle caches. With
+ * with_data (a SBX_RFS_TREE_DATA listing) a directory all of whose small
+ * files came is marked filled, so its first read costs no round trip.
+ * fs->lock NOT held. */
+struct sbx_rfs_tree;
+void ops_install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath,
+			 struct sbx_rfs_tree *t, uint64_t ep, uint64_t own0, bool with_data);
 void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void ops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -120,15 +120,29 @@ static struct node *subdir_node(struct sbx_fs *fs, struct node *top, const char 
 	return n;
 }
 
-/* The listings of the directories below the one asked for (a tree
- * listing's dirs[1..]): cached as if each had been listed, unless we
- * changed a directory meanwhile (own0) or caches were dropped (ep). */
-static void install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath,
-			    struct sbx_rfs_tree *t, uint64_t ep, uint64_t own0)
+/* Does listing d hold the content of every file a prefetch could have
+ * brought (regular, within prefetch_kb)? Before ops_prime_locked. */
+static bool all_small_files_came(const struct sbx_fs *fs, const struct sbx_rfs_dir *d)
+{
+	uint64_t max = (uint64_t)fs->opts->prefetch_kb << 10;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct sbx_rfs_dirent *e = &d->ents[i];
+
+		if (S_ISREG(e->attr.mode) && e->attr.size <= max && !e->data)
+			return false;
+	}
+	return true;
+}
+
+void ops_install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath, struct sbx_rfs_tree *t,
+			 uint64_t ep, uint64_t own0, bool with_data)
 {
 	struct node *top, *n;
 	struct dirlist *l;
 	size_t i, primed = 0;
+	bool keep;
 
 	pthread_mutex_lock(&fs->lock);
 	top = node_get(&fs->nodes, id);
@@ -138,10 +152,13 @@ static void install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath,
 		struct sbx_rfs_tree_dir *td = &t->dirs[i];
 
 		n = top ? subdir_node(fs, top, tpath, td->path, &td->dir.self) : NULL;
-		if (n && n->list && fs_fresh_list(fs, n))
-			n = NULL; /* keep what is cached */
+		if (n && with_data && all_small_files_came(fs, &td->dir)) {
+			n->data_epoch = ep + 1; /* its first read needs no listing */
+			n->data_evicted = fs->idle_evicted;
+		}
+		keep = n && n->list && fs_fresh_list(fs, n); /* keep what is cached */
 		primed += ops_prime_locked(fs, n, &td->dir);
-		if (!n)
+		if (!n || keep)
 			continue;
 		n->watched = n->watched || (td->watched && fs->watching);
 		l = dirlist_new(&td->dir, fs_expiry(fs_list_timeout(fs, n)), ep);
@@ -168,10 +185,10 @@ static int list_remote(struct sbx_fs *fs, uint64_t id, const char *path, struct 
 
 	if (!fs->watching || fs->opts->tree_entries <= 0)
 		return sbx_rfs_readdir(fs->rfs, path, d, NULL);
-	r = sbx_rfs_readtree(fs->rfs, path, (uint32_t)fs->opts->tree_entries, &t, NULL);
+	r = sbx_rfs_readtree(fs->rfs, path, (uint32_t)fs->opts->tree_entries, 0, &t, NULL);
 	if (r < 0)
 		return r;
-	install_subdirs(fs, id, path, &t, ep, own0);
+	ops_install_subdirs(fs, id, path, &t, ep, own0, false);
 	*d = t.dirs[0].dir; /* taken */
 	memset(&t.dirs[0].dir, 0, sizeof(t.dirs[0].dir));
 	sbx_rfs_tree_release(&t);

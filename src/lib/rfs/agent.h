@@ -100,7 +100,7 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
 void rfs_agent_validator(const struct sbx_rfs_attr *a, char *out);
 
 /* agent_tree.c: rfs.h's sbx_rfs_readtree. */
-int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
 		       struct sbx_rfs_tree *ret, struct sbx_err *err);
 /* agent_watch.c: records that the agent watches dir as wd (a->m held). */
 void rfs_agent_watch_known_locked(struct rfs_agent *a, const char *dir, uint32_t wd);

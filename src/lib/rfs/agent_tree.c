@@ -20,6 +20,7 @@ struct tree_ud {
 	struct sbx_rfs_tree *t;
 	size_t cap;
 	struct dir_ud cur; /* the listing being filled: t->dirs[t->n - 1] */
+	bool data;	   /* entries carry has_data (SBXA_DIR_DATA) */
 	bool open;	   /* a DIR came and its END not yet */
 };
 
@@ -75,7 +76,7 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rfs_agent_attr(&d->dir.self, &self);
 	d->watched = wd != 0;
 	u->t->n++;
-	u->cur = (struct dir_ud){.d = &d->dir, .data = false};
+	u->cur = (struct dir_ud){.d = &d->dir, .data = u->data};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
@@ -117,12 +118,15 @@ static void tree_reset(void *ud)
 	u->open = false;
 }
 
-int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
 		       struct sbx_rfs_tree *ret, struct sbx_err *err)
 {
-	struct tree_ud u = {.r = r, .root = path, .t = ret};
+	struct tree_ud u = {.r = r,
+			    .root = path,
+			    .t = ret,
+			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0};
 	struct agent_req q = {.on_frame = tree_frame, .on_reset = tree_reset, .ud = &u};
-	uint32_t flags = SBXA_DIR_TREE;
+	uint32_t aflags = SBXA_DIR_TREE;
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	size_t i;
@@ -131,15 +135,14 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 	memset(ret, 0, sizeof(*ret));
 	if (max_entries > SBXA_TREE_MAX)
 		max_entries = SBXA_TREE_MAX;
-	/* no contents: a walk (ls -lR, find) needs none, and a reader gets a
-	 * directory's small files with its first open (sbxfs) */
-	flags |= r->on_change ? SBXA_DIR_WATCH : 0;
+	aflags |= r->on_change ? SBXA_DIR_WATCH : 0;
+	aflags |= u.data ? SBXA_DIR_DATA : 0;
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
-	sbxa_put_u32(&w, flags);
-	sbxa_put_u32(&w, 0);
-	sbxa_put_u32(&w, 0);
+	sbxa_put_u32(&w, aflags);
+	sbxa_put_u32(&w, u.data ? r->prefetch_file_max : 0);
+	sbxa_put_u32(&w, u.data ? r->prefetch_total_max : 0);
 	sbxa_put_u32(&w, max_entries);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc == 0 && u.open) {

@@ -110,12 +110,14 @@ bool sbx_rfs_reports_changes(const struct sbx_rfs *r)
 	return r->agent && r->on_change;
 }
 
-int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
 		     struct sbx_rfs_tree *ret, struct sbx_err *err)
 {
 	if (!r->agent)
 		return sbx_err_set(err, -ENOTSUP, 0, "tree listings need the agent transport");
-	return rfs_agent_readtree(r, path, max_entries, ret, err);
+	if (flags & ~SBX_RFS_TREE_DATA)
+		return sbx_err_set(err, -EINVAL, 0, "unknown tree listing flags");
+	return rfs_agent_readtree(r, path, max_entries, flags, ret, err);
 }
 
 void sbx_rfs_tree_release(struct sbx_rfs_tree *t)
