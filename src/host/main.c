@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "host/daemon.h"
@@ -148,6 +149,10 @@ int main(int argc, char **argv)
 	int c, r;
 
 	sane_stdio();
+	/* descriptors of whoever started us (a shell, a supervisor) are not
+	 * ours, and no sandbox may inherit one: an fd of a host directory
+	 * is a way out of any mount namespace */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	d.listen = DEFAULT_LISTEN;
 	d.idmap.base = SBX_IDMAP_BASE_DEFAULT;
 	d.idmap.count = SBX_IDMAP_COUNT_DEFAULT;

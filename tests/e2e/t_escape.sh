@@ -30,10 +30,21 @@ restore_host() {
 }
 trap 'restore_host; cleanup' EXIT
 
-start_sbxd
+# sbxd is started holding descriptors it did not open (a shell's, a
+# supervisor's): one to a host file, one to a host directory. No sandbox
+# process may inherit them (an fd of a host directory is a way out).
+echo "HOST-SECRET-$$" >"$T/inherited"
+mkdir -p "$T/inherited-dir"
+start_sbxd 7<"$T/inherited" 8<"$T/inherited-dir"
 ID=$(sbx create --name escape)
 check "a sandbox to attack" test -n "$ID"
 in_sb() { sbx exec "$ID" -n -- "$@"; }
+
+leaked=$(in_sb sh -c 'for f in /proc/[0-9]*/fd/*; do
+	t=$(readlink "$f" 2>/dev/null) || continue
+	case "$t" in *inherited*) echo "$f -> $t";; esac
+	[ -f "$f" ] && grep -l "HOST-SECRET" "$f" 2>/dev/null; done; true')
+expect_eq "no sandbox process holds a descriptor sbxd inherited" "" "$leaked"
 
 # --- 1. /proc/sys and friends ---------------------------------------------
 in_sb sh -c 'echo "|/bin/true %p" > /proc/sys/kernel/core_pattern' 2>/dev/null

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "host/child.h"
@@ -463,7 +464,7 @@ static void proc_args(struct argv *a)
 	}
 }
 
-/* The options after "bwrap --bind-fd 5 /": passed through a memfd with
+/* The options after "bwrap --bind ROOT /": passed through a memfd with
  * --args, so the environment (the sandbox secret) never shows in the
  * host's process list. (bwrap takes the command from its real argv only.)
  * bwrap runs as root of the sandbox's user namespace (exec_bwrap), so each
@@ -591,6 +592,9 @@ static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[
 		fail_child("sbxd: cannot join the sandbox's cgroups\n");
 	if (sbx_userns_enter(sb->userns_fd) < 0)
 		fail_child("sbxd: cannot enter the sandbox's user namespace\n");
+	/* nothing else crosses into the sandbox, whatever sbxd holds */
+	if (syscall(SYS_close_range, 5, 5, 0) < 0 || syscall(SYS_close_range, 7, ~0U, 0) < 0)
+		fail_child("sbxd: cannot close the descriptors a sandbox must not get\n");
 	execve(argv[0], (char *const *)argv, envp);
 	_exit(127);
 }
