@@ -388,6 +388,9 @@ enum sbx_rfs_op {
 	SBX_RFS_OP_STORE,
 	SBX_RFS_OP_SIGNAL,
 	SBX_RFS_OP_SWEEP,
+	/** agent sessions started again after a loss: requests = attempts,
+	 *  errors = failures, no round trips counted */
+	SBX_RFS_OP_CONNECT,
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */

@@ -49,10 +49,12 @@ expect_eq() {
 	fi
 }
 
-# Starts sbxd on a free port; sets SBXD_PID, API (base URL) and TOKEN.
+# Starts sbxd on a free port (or at ADDR, e.g. the one it had before a
+# restart); sets SBXD_PID, API (base URL) and TOKEN.
 start_sbxd() {
 	mkdir -p "$SBX_STATE_DIR"
-	"$BUILD/sbxd" --state-dir "$SBX_STATE_DIR" --listen 127.0.0.1:0 \
+	rm -f "$SBX_STATE_DIR/sbxd.json"
+	"$BUILD/sbxd" --state-dir "$SBX_STATE_DIR" --listen "${1:-127.0.0.1:0}" \
 		>>"$T/sbxd.log" 2>&1 &
 	SBXD_PID=$!
 	local i

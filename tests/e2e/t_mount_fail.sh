@@ -163,6 +163,7 @@ for i in $(seq 1 100); do
 	sleep 0.05
 done
 check "the job runs before sbxd stops" test "$(cat "$M3/.ctl/jobs/last/status")" = running
+exec {kfd}<"$M3/kept" {wfd}>"$M3/written-across"
 stop_sbxd
 echo drop-caches >"$M3/.ctl/ctl"
 start=$SECONDS
@@ -177,6 +178,33 @@ for i in $(seq 1 100); do kill -0 $reader 2>/dev/null || break; sleep 0.1; done
 check "a blocked read of a job ends when the connection goes" bash -c '! kill -0 $1 2>/dev/null' _ "$reader"
 kill $reader 2>/dev/null
 wait $reader 2>/dev/null
+# while the host is down, requests fail at once and the session is tried
+# again with a growing delay, not by every request
+connects() { sed -n 's/^rfs.connect requests=\([0-9]*\).*/\1/p' "$M3/.ctl/stats"; }
+n0=$(connects)
+for i in $(seq 1 30); do stat "$M3/gone-$i" >/dev/null 2>&1; done
+n1=$(connects)
+echo "# 30 operations while the host is down: $((n1 - n0)) session attempts"
+check "they try a new session a few times, not 30 ($((n1 - n0)))" test $((n1 - n0)) -le 5
+# the host comes back at the same address: the mount works again, files
+# open before still read, and what was written through them is stored
+start_sbxd "${API#http://}"
+check "sbxd restarted at the same address" test -n "$SBXD_PID"
+wait_status "$C" HEALTHY
+ok_back=
+for i in $(seq 1 100); do
+	[ "$(cat "$M3/kept" 2>/dev/null)" = kept ] && ok_back=1 && break
+	sleep 0.1 # the backoff (at most 5 s) passes: no event to wait for
+done
+check "after the host restarts the mount reads again" test -n "$ok_back"
+check "a file open across the restart still reads" test "$(cat <&"$kfd")" = kept
+echo across >&"$wfd"
+exec {kfd}<&- {wfd}>&-
+expect_eq "one open for writing across the restart stores on close" across \
+	"$(rx "$C" cat /written-across 2>/dev/null)"
+echo back >"$M3/after-restart"
+expect_eq "and writes reach the sandbox" back "$(rx "$C" cat /after-restart 2>/dev/null)"
+expect_eq "the session was started again" 1 $(($(connects) > n1))
 tm "$BUILD/sbx" umount "$M3"
 expect_eq "sbx umount succeeds" 0 $?
 check "sbxfs exited" gone "$C:/" "$M3"

@@ -50,6 +50,9 @@ struct rfs_agent {
 	uint64_t seq;		/* m: frames received, over all sessions */
 	int64_t last_rx_ms;	/* m: when the last frame arrived */
 	int64_t stall_until;	/* m: a silent session: fail fast until then */
+	int64_t retry_at;	/* m: no new session before (backoff after a failure) */
+	int64_t backoff_ms;	/* m: the wait after the next failure; 0 after a success */
+	int retry_err;		/* m: why the last start failed */
 	char agent_machine[65]; /* m: from HELLO */
 	uint64_t handles[SBXA_HANDLES_MAX / 64]; /* m: handles in use */
 	sbx_rfs_change_fn on_change;		 /* fixed */

@@ -22,6 +22,7 @@
 #include "rfs/agent.h"
 #include "rfs/agent_int.h"
 #include "rfs/call.h"
+#include "rfs/transport.h"
 #include "sbx/exec.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -343,22 +344,45 @@ static int sess_open(struct rfs_agent *a, struct sbx_err *err)
 	return rc;
 }
 
+/* After a failed start, the next waits AGENT_BACKOFF_MIN_MS, doubling up
+ * to AGENT_BACKOFF_MAX_MS: requests meanwhile fail at once, so a host that
+ * is down is not asked again by every FUSE request. */
+#define AGENT_BACKOFF_MIN_MS 100
+#define AGENT_BACKOFF_MAX_MS 5000
+
 /* Makes sure a session is up; a->m held on entry and exit. Only one
  * thread starts a session; the others wait for it. */
 static int ensure_session(struct rfs_agent *a, struct sbx_err *err)
 {
+	int64_t t0, now;
 	int rc;
 
 	while (a->starting)
 		pthread_cond_wait(&a->cv, &a->m);
 	if (a->cur && !a->cur->over)
 		return 0;
+	now = sbx_now_ms();
+	if (now < a->retry_at)
+		return sbx_err_set(err, a->retry_err, 0,
+				   "the agent session is down (%s); next try in %lld ms",
+				   strerror(-a->retry_err), (long long)(a->retry_at - now));
 	a->starting = true;
 	pthread_mutex_unlock(&a->m);
+	t0 = sbx_now_ms();
 	rc = sess_open(a, err);
+	rfs_count(a->r, SBX_RFS_OP_CONNECT, 0, rc, (sbx_now_ms() - t0) * 1000, 0, 0);
 	pthread_mutex_lock(&a->m);
-	if (rc == 0)
+	if (rc == 0) {
+		a->backoff_ms = 0;
+		a->retry_at = 0;
 		rfs_agent_rewatch_locked(a);
+	} else {
+		a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : AGENT_BACKOFF_MIN_MS;
+		if (a->backoff_ms > AGENT_BACKOFF_MAX_MS)
+			a->backoff_ms = AGENT_BACKOFF_MAX_MS;
+		a->retry_at = sbx_now_ms() + a->backoff_ms;
+		a->retry_err = sbx_rfs_is_transport_error(rc) ? rc : -SBX_ECONN;
+	}
 	a->starting = false;
 	pthread_cond_broadcast(&a->cv);
 	return rc;
