@@ -542,6 +542,7 @@ int rfs_agent_new(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err
 		}
 		if (rc == 0) {
 			pthread_mutex_lock(&a->m);
+			a->retry_at = 0; /* the copy is new: no backoff */
 			rc = ensure_session(a, err);
 			pthread_mutex_unlock(&a->m);
 		}
