@@ -19,6 +19,7 @@
 #include "fs/fuse_inc.h"
 
 #include <pthread.h>
+#include <sys/statvfs.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -116,6 +117,8 @@ struct sbx_fs {
 	unsigned idle_max;	  /* fixed: idle caches kept at most (fcache_idle_limit) */
 	uint64_t idle_evicted;	  /* lock: idle caches dropped to keep the bounds */
 	struct fcache *reap;	  /* lock: evicted, to be freed */
+	struct statvfs statfs;	  /* lock: the last statfs answer */
+	int64_t statfs_expire;	  /* lock: it serves until then (attr_timeout) */
 
 	struct ctl *ctl;
 	struct inval *inval; /* atomic: read by the change callback */

@@ -15,6 +15,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "util/timeutil.h"
 
 #define NAME_MAX_LEN 255
 
@@ -403,9 +404,23 @@ void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 
 	(void)ino;
 	FS_COUNT_OP(fs, FS_STATFS);
-	r = fs_check_alive(fs) ?: sbx_rfs_statfs(fs->rfs, fs->root[0] ? fs->root : "/", &st, NULL);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
-	else
+	/* cached like attributes: grep -r and find call it on every walk */
+	pthread_mutex_lock(&fs->lock);
+	r = fs->statfs_expire > sbx_now_ms();
+	st = fs->statfs;
+	pthread_mutex_unlock(&fs->lock);
+	if (r && fs_check_alive(fs) == 0) {
 		fuse_reply_statfs(req, &st);
+		return;
+	}
+	r = fs_check_alive(fs) ?: sbx_rfs_statfs(fs->rfs, fs->root[0] ? fs->root : "/", &st, NULL);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	fs->statfs = st;
+	fs->statfs_expire = fs_expiry(fs->opts->attr_timeout);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_statfs(req, &st);
 }
