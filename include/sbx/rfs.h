@@ -388,8 +388,8 @@ enum sbx_rfs_op {
 	SBX_RFS_OP_STORE,
 	SBX_RFS_OP_SIGNAL,
 	SBX_RFS_OP_SWEEP,
-	/** agent sessions started again after a loss: requests = attempts,
-	 *  errors = failures, no round trips counted */
+	/** agent session starts, the first one included: requests =
+	 *  attempts, errors = failures, no round trips counted */
 	SBX_RFS_OP_CONNECT,
 	SBX_RFS_OP__N
 };
