@@ -172,6 +172,16 @@ expect_eq "many: a second grep -r finds them too" 1200 "$(grep -rl f "$MNT/many"
 r1=$(rtx)
 expect_eq "many: and needs no round trip besides statfs" 0 $((r1 - r0))
 umnt
+# hundreds of directories watched by one tree listing (the watch list's
+# indexes grow several times): a change in the last ones still shows
+rx sh -c 'i=0; while [ $i -lt 400 ]; do mkdir -p /srv/a/wide/$i; i=$((i+1)); done'
+mnt -o transport=agent
+expect_eq "wide: 400 directories listed" 400 "$(ls "$MNT/wide" | wc -l)"
+ls -R "$MNT/wide" >/dev/null
+rx sh -c 'echo late > /srv/a/wide/399/new && echo early > /srv/a/wide/0/new'
+check "wide: a file made in the last directory shows" seen '[ -e "$MNT/wide/399/new" ]' wide-last
+check "wide: and in the first" seen '[ -e "$MNT/wide/0/new" ]' wide-first
+umnt
 mnt -o transport=agent,prefetch=0
 r0=$(rt)
 check "without prefetch too" diff -r "$T/tree" "$MNT/tree"

@@ -59,6 +59,9 @@ struct rfs_agent {
 	void *change_ud;			 /* fixed */
 	struct agent_watch *watches;		 /* m: every directory asked for */
 	size_t n_watches, cap_watches;		 /* m */
+	size_t *dir_tab, dir_cap; /* m: watches' indexes by directory (agent_watch.c) */
+	uint32_t *wd_tab;	  /* m: index + 1 of the live watch of each wd, 0: none */
+	size_t wd_cap;		  /* m */
 	struct job_ev *jobq, *jobq_tail;	 /* m: callbacks waiting (agent_job.c) */
 	struct agent_job *timed;		 /* m: jobs with a deadline */
 	pthread_t timer;			 /* the deadline thread, when timer_on */

@@ -623,6 +623,8 @@ void rfs_agent_free(struct rfs_agent *a)
 	while (a->n_watches)
 		free(a->watches[--a->n_watches].dir);
 	free(a->watches);
+	free(a->dir_tab);
+	free(a->wd_tab);
 	pthread_cond_destroy(&a->cv);
 	pthread_cond_destroy(&a->tcv);
 	pthread_mutex_destroy(&a->m);

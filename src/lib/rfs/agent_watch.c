@@ -12,8 +12,16 @@
  *
  * Everything here runs with a->m held; on_change is the caller's and must
  * only queue the event (rfs.h).
+ *
+ * Lookups are indexed (a tree listing records thousands of directories, and
+ * every event names a wd). The list only grows (a directory reported gone
+ * keeps its slot, which asking again reuses), so the index by directory is
+ * insert-only: open addressing in a power-of-two table kept at most half
+ * full. wds are the agent's inotify descriptors, small integers counted
+ * from 1 in each session: a direct table up to WD_DIRECT_MAX, a scan past.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +29,136 @@
 #include "sbx/rfs.h"
 
 #define WATCH_LIST_MAX 65536u
+#define WD_DIRECT_MAX  (1u << 20)
+
+/* ---- indexes ---- */
+
+static size_t str_hash(const char *p)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (*p)
+		h = (h ^ (uint8_t)*p++) * 1099511628211ull;
+	return (size_t)h;
+}
+
+/* The index of dir in the list, or a->n_watches. */
+static size_t dir_find(const struct rfs_agent *a, const char *dir)
+{
+	size_t m, i;
+
+	if (!a->dir_cap)
+		return a->n_watches;
+	m = a->dir_cap - 1;
+	for (i = str_hash(dir) & m; a->dir_tab[i] != SIZE_MAX; i = (i + 1) & m)
+		if (!strcmp(a->watches[a->dir_tab[i]].dir, dir))
+			return a->dir_tab[i];
+	return a->n_watches;
+}
+
+static void dir_put(size_t *tab, size_t cap, const struct agent_watch *w, size_t idx)
+{
+	size_t m = cap - 1, i;
+
+	for (i = str_hash(w[idx].dir) & m; tab[i] != SIZE_MAX; i = (i + 1) & m)
+		;
+	tab[i] = idx;
+}
+
+/* Indexes watches[idx], the newest (those before it are indexed). */
+static int dir_index(struct rfs_agent *a, size_t idx)
+{
+	size_t ncap, i, *t;
+
+	if ((idx + 1) * 2 > a->dir_cap) {
+		ncap = a->dir_cap ? a->dir_cap * 2 : 128;
+		t = malloc(ncap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		memset(t, 0xff, ncap * sizeof(*t));
+		for (i = 0; i < idx; i++)
+			dir_put(t, ncap, a->watches, i);
+		free(a->dir_tab);
+		a->dir_tab = t;
+		a->dir_cap = ncap;
+	}
+	dir_put(a->dir_tab, a->dir_cap, a->watches, idx);
+	return 0;
+}
+
+/* The live watch of wd, or NULL. */
+static struct agent_watch *by_wd(struct rfs_agent *a, uint32_t wd)
+{
+	size_t i;
+
+	if (wd < a->wd_cap) {
+		i = a->wd_tab[wd];
+		return i && a->watches[i - 1].live && a->watches[i - 1].wd == wd
+			   ? &a->watches[i - 1]
+			   : NULL;
+	}
+	for (i = 0; i < a->n_watches; i++) /* never indexed: past the table */
+		if (a->watches[i].live && a->watches[i].wd == wd)
+			return &a->watches[i];
+	return NULL;
+}
+
+/* watches[idx] is live with wd from now on; the one that had wd (the same
+ * directory, moved) is not any more. */
+static void wd_assign(struct rfs_agent *a, size_t idx, uint32_t wd)
+{
+	struct agent_watch *old = by_wd(a, wd);
+	size_t ncap;
+	uint32_t *t;
+
+	if (old && old != &a->watches[idx])
+		old->live = false;
+	a->watches[idx].wd = wd;
+	a->watches[idx].live = true;
+	if (wd >= WD_DIRECT_MAX)
+		return;
+	if (wd >= a->wd_cap) {
+		ncap = a->wd_cap ? a->wd_cap : 256;
+		while (ncap <= wd)
+			ncap *= 2;
+		t = realloc(a->wd_tab, ncap * sizeof(*t));
+		if (!t)
+			return; /* found by a scan instead */
+		memset(t + a->wd_cap, 0, (ncap - a->wd_cap) * sizeof(*t));
+		a->wd_tab = t;
+		a->wd_cap = ncap;
+	}
+	a->wd_tab[wd] = (uint32_t)idx + 1;
+}
+
+/* Appends dir to the list: its index, or a->n_watches on failure. */
+static size_t watch_append(struct rfs_agent *a, const char *dir)
+{
+	struct agent_watch *nw;
+	size_t i = a->n_watches;
+
+	if (i >= WATCH_LIST_MAX)
+		return i;
+	if (i == a->cap_watches) {
+		size_t ncap = a->cap_watches ? a->cap_watches * 2 : 64;
+
+		nw = realloc(a->watches, ncap * sizeof(*nw));
+		if (!nw)
+			return i;
+		a->watches = nw;
+		a->cap_watches = ncap;
+	}
+	memset(&a->watches[i], 0, sizeof(a->watches[i]));
+	a->watches[i].dir = strdup(dir);
+	if (!a->watches[i].dir)
+		return i;
+	if (dir_index(a, i) < 0) {
+		free(a->watches[i].dir);
+		return i;
+	}
+	a->n_watches++;
+	return i;
+}
 
 struct watch_req {
 	struct agent_req q; /* first: freed as the request */
@@ -32,22 +170,16 @@ struct watch_req {
 static int watch_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct watch_req *w = ud;
-	struct agent_watch *aw = &w->a->watches[w->idx];
 	struct sbxa_r rd;
 	uint32_t wd;
-	size_t i;
 
-	aw->pending = false;
+	w->a->watches[w->idx].pending = false;
 	sbxa_r_init(&rd, p, n);
 	sbxa_get_i32(&rd);
 	wd = sbxa_get_u32(&rd);
 	if (rd.err)
 		return rd.err;
-	for (i = 0; i < w->a->n_watches; i++) /* the same directory, moved */
-		if (i != w->idx && w->a->watches[i].live && w->a->watches[i].wd == wd)
-			w->a->watches[i].live = false;
-	aw->wd = wd;
-	aw->live = true;
+	wd_assign(w->a, w->idx, wd);
 	return 0;
 }
 
@@ -77,41 +209,20 @@ static int send_watch(struct rfs_agent *a, size_t idx)
 
 int rfs_agent_watch(struct rfs_agent *a, const char *dir, struct sbx_err *err)
 {
-	struct agent_watch *nw;
 	size_t i;
 	int rc = 0;
 
 	if (dir[0] != '/' || strlen(dir) > SBXA_PATH_MAX)
 		return sbx_err_set(err, -EINVAL, 0, "watch: not an absolute path");
 	pthread_mutex_lock(&a->m);
-	for (i = 0; i < a->n_watches; i++)
-		if (!strcmp(a->watches[i].dir, dir))
-			break;
+	i = dir_find(a, dir);
 	if (i < a->n_watches && (a->watches[i].live || a->watches[i].pending))
 		goto out; /* already watched */
-	if (i == a->n_watches) {
-		if (a->n_watches >= WATCH_LIST_MAX) {
-			rc = sbx_err_set(err, -ENOSPC, 0, "watch: too many directories");
-			goto out;
-		}
-		if (a->n_watches == a->cap_watches) {
-			size_t ncap = a->cap_watches ? a->cap_watches * 2 : 64;
-
-			nw = realloc(a->watches, ncap * sizeof(*nw));
-			if (!nw) {
-				rc = sbx_err_set(err, -ENOMEM, 0, "out of memory");
-				goto out;
-			}
-			a->watches = nw;
-			a->cap_watches = ncap;
-		}
-		memset(&a->watches[i], 0, sizeof(a->watches[i]));
-		a->watches[i].dir = strdup(dir);
-		if (!a->watches[i].dir) {
-			rc = sbx_err_set(err, -ENOMEM, 0, "out of memory");
-			goto out;
-		}
-		a->n_watches++;
+	if (i == a->n_watches && (i = watch_append(a, dir)) == a->n_watches) {
+		rc = a->n_watches >= WATCH_LIST_MAX
+			 ? sbx_err_set(err, -ENOSPC, 0, "watch: too many directories")
+			 : sbx_err_set(err, -ENOMEM, 0, "out of memory");
+		goto out;
 	}
 	rc = send_watch(a, i);
 	if (rc < 0)
@@ -123,35 +234,11 @@ out:
 
 void rfs_agent_watch_known_locked(struct rfs_agent *a, const char *dir, uint32_t wd)
 {
-	struct agent_watch *nw;
-	size_t i, at = a->n_watches;
+	size_t at = dir_find(a, dir);
 
-	for (i = 0; i < a->n_watches; i++) {
-		if (!strcmp(a->watches[i].dir, dir))
-			at = i;
-		else if (a->watches[i].live && a->watches[i].wd == wd)
-			a->watches[i].live = false; /* the same directory, moved */
-	}
-	if (at == a->n_watches) {
-		if (a->n_watches >= WATCH_LIST_MAX)
-			return;
-		if (a->n_watches == a->cap_watches) {
-			size_t ncap = a->cap_watches ? a->cap_watches * 2 : 64;
-
-			nw = realloc(a->watches, ncap * sizeof(*nw));
-			if (!nw)
-				return;
-			a->watches = nw;
-			a->cap_watches = ncap;
-		}
-		memset(&a->watches[at], 0, sizeof(a->watches[at]));
-		a->watches[at].dir = strdup(dir);
-		if (!a->watches[at].dir)
-			return;
-		a->n_watches++;
-	}
-	a->watches[at].wd = wd;
-	a->watches[at].live = true;
+	if (at == a->n_watches && (at = watch_append(a, dir)) == a->n_watches)
+		return;
+	wd_assign(a, at, wd);
 	a->watches[at].pending = false;
 }
 
@@ -170,22 +257,14 @@ void rfs_agent_rewatch_locked(struct rfs_agent *a)
 		return; /* a first session: nothing was watched before */
 	if (a->on_change)
 		a->on_change(a->change_ud, "", "", SBX_RFS_CH_RESET, NULL, a->seq);
+	if (a->wd_cap) /* the new agent counts wds afresh */
+		memset(a->wd_tab, 0, a->wd_cap * sizeof(*a->wd_tab));
 	for (i = 0; i < a->n_watches; i++) {
 		a->watches[i].live = false;
 		a->watches[i].pending = false;
 		if (a->watches[i].dir[0])
 			send_watch(a, i);
 	}
-}
-
-static struct agent_watch *by_wd(struct rfs_agent *a, uint32_t wd)
-{
-	size_t i;
-
-	for (i = 0; i < a->n_watches; i++)
-		if (a->watches[i].live && a->watches[i].wd == wd)
-			return &a->watches[i];
-	return NULL;
 }
 
 int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t seq)
