@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/changes.h"
 #include "fs/dirlist.h"
+#include "fs/inval.h"
 #include "fs/ops.h"
 #include "fs/prefetch.h"
 #include "util/log.h"
@@ -640,6 +642,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	fc->ver = a;
 	pthread_mutex_lock(&fs->lock);
 	n->local_dirty = false;
+	n->unstored = false; /* it exists now: its inode number is known */
 	n->gen++;
 	fs_node_set_attr(fs, n, &a, n->gen);
 	if (n->parent)
@@ -662,6 +665,61 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 		r = store(fs, fc);
 	pthread_mutex_unlock(&fc->lock);
 	return r;
+}
+
+void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->dirty = true;
+	pthread_mutex_unlock(&fc->lock);
+	mirror(fs, fc, false);
+}
+
+int fcache_settle(struct sbx_fs *fs, uint64_t id)
+{
+	struct fcache *fc = NULL;
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	if (n && n->unstored)
+		fc = fcache_get_locked(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return 0;
+	r = fcache_flush(fs, fc);
+	fcache_release(fs, fc);
+	return r;
+}
+
+/* A file created here whose store failed for good never was in the
+ * sandbox: its name goes from the listing and the kernel's cache (as if
+ * the sandbox had removed it). fs->lock NOT held. */
+static void forget_unstored(struct sbx_fs *fs, struct node *n)
+{
+	struct fs_change *ch = calloc(1, sizeof(*ch));
+	struct sbx_buf dir = SBX_BUF_INIT;
+	struct inval *iv;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	r = n->unstored && n->parent && n->name ? node_path(n->parent, fs->root, &dir) : -ENOENT;
+	n->unstored = false;
+	if (r == 0 && ch) {
+		ch->dir = strdup(dir.data);
+		ch->name = strdup(n->name);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	sbx_buf_release(&dir);
+	iv = __atomic_load_n(&fs->inval, __ATOMIC_ACQUIRE);
+	if (r < 0 || !ch || !ch->dir || !ch->name || !iv) {
+		fs_change_free(ch);
+		return;
+	}
+	ch->mask = SBX_RFS_CH_DELETE;
+	ch->seq = UINT64_MAX; /* newer than anything we have of it */
+	inval_post_change(iv, ch);
 }
 
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
@@ -745,6 +803,7 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 			keep_unsaved(fs, fc, r);
 			fc->dirty = false;
 			fc->loaded = false; /* not the sandbox's version: never reuse */
+			forget_unstored(fs, n);
 		}
 	}
 	keep = fc->loaded && fs->opts->data_cache_mb > 0;

@@ -69,6 +69,13 @@ struct fcache {
  * truncates (O_TRUNC); created: the file was just created empty by us.
  * Returns 0 and *ret with one reference, or a negative errno. */
 int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret);
+/* A file created here and not yet in the sandbox (node->unstored): its
+ * first store makes it, so it counts as changed even if never written. */
+void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc);
+/* Makes the file of node id exist in the sandbox if it was only created
+ * here (stores it), before an operation that needs it there by name
+ * (rename, link, unlink, xattrs). 0 or the store's error. */
+int fcache_settle(struct sbx_fs *fs, uint64_t id);
 /* Drops a reference; the last one stores what is left and frees. */
 void fcache_release(struct sbx_fs *fs, struct fcache *fc);
 /* Takes an extra reference on the cache of a node that is open (fs->lock

@@ -240,6 +240,8 @@ void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e)
 	e->generation = 0;
 	fs_stat_of(&n->attr, n->id, &e->attr);
 	e->attr_timeout = n->local ? fs_attr_timeout(fs, n->parent) : fs_left(n->attr_expire);
+	if (n->unstored)
+		e->attr_timeout = 0; /* its inode number comes with the store */
 	e->entry_timeout = fs_entry_timeout(fs, n->parent);
 	n->nlookup++;
 }

@@ -70,9 +70,10 @@ struct fs_stats {
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t stores, store_errors;
-	uint64_t invalidations; /* whole-cache drops (jobs, drop-caches) */
-	uint64_t changes;	/* change events from the sandbox applied */
-	uint64_t refused;	/* requests refused to other users (access.h) */
+	uint64_t creates_deferred; /* creates made by their first store */
+	uint64_t invalidations;	   /* whole-cache drops (jobs, drop-caches) */
+	uint64_t changes;	   /* change events from the sandbox applied */
+	uint64_t refused;	   /* requests refused to other users (access.h) */
 };
 
 /* A name the sandbox said does not exist: answers the next lookups of it
@@ -117,6 +118,9 @@ struct sbx_fs {
 	unsigned idle_max;	  /* fixed: idle caches kept at most (fcache_idle_limit) */
 	uint64_t idle_evicted;	  /* lock: idle caches dropped to keep the bounds */
 	struct fcache *reap;	  /* lock: evicted, to be freed */
+	bool create_ids_known;	  /* lock: create_uid/gid are known */
+	uint32_t create_uid;	  /* lock: owner and group of a file the agent creates */
+	uint32_t create_gid;	  /* lock: (in a directory without set-group-id) */
 	struct statvfs statfs;	  /* lock: the last statfs answer */
 	int64_t statfs_expire;	  /* lock: it serves until then (attr_timeout) */
 

@@ -46,12 +46,13 @@ struct node {
 	int64_t link_expire;
 	uint64_t link_epoch;
 
-	struct fcache *fc;   /* shared cache of the open file, or NULL */
-	bool local;	     /* fc holds the content: size/mtime are local */
-	bool watched;	     /* a directory whose changes the agent reports */
-	uint64_t data_epoch; /* fs epoch + 1 of the last listing with contents */
+	struct fcache *fc;     /* shared cache of the open file, or NULL */
+	bool local;	       /* fc holds the content: size/mtime are local */
+	bool watched;	       /* a directory whose changes the agent reports */
+	uint64_t data_epoch;   /* fs epoch + 1 of the last listing with contents */
 	uint64_t data_evicted; /* fs->idle_evicted at that listing */
-	bool local_dirty;    /* fc holds changes not yet stored */
+	bool unstored;	       /* created here, not yet in the sandbox (deferred create) */
+	bool local_dirty;      /* fc holds changes not yet stored */
 
 	struct node *next_id, *next_name; /* hash chains */
 };

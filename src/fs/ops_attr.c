@@ -207,7 +207,9 @@ void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 {
 	struct stat st;
-	double t = n->local ? fs_attr_timeout(fs, n->parent) : fs_left(n->attr_expire);
+	double t = n->unstored ? 0 /* inode number to come */
+		   : n->local  ? fs_attr_timeout(fs, n->parent)
+			       : fs_left(n->attr_expire);
 
 	fs_stat_of(&n->attr, n->id, &st);
 	pthread_mutex_unlock(&fs->lock);

@@ -12,8 +12,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
 #include "fs/fcache.h"
 
 struct sbxfs_fh {
@@ -88,6 +90,38 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	reply_opened(fs, req, fc, fi, NULL);
 }
 
+/* Can the create of name in parent wait for the file's first store? When
+ * change reports keep parent's listing true and it has no such name, the
+ * sandbox would create it (the kernel checked the caller's permissions,
+ * or the caller is the agent's own user): the reply is made here with the
+ * attributes the create would give, and the store at flush, fsync or close
+ * makes the file, so a `tar x` or `cp -r` pays one round trip a file, not
+ * two. The first create of a mount is never deferred: its reply tells the
+ * owner and group the agent's files get. fs->lock held. */
+static bool create_here(struct sbx_fs *fs, struct node *p, const char *name, mode_t mode,
+			struct sbx_rfs_attr *a)
+{
+	struct dirlist *l;
+	struct timespec now;
+
+	if (fs->opts->sync_create || !fs->watching || !fs->create_ids_known || !p || !p->watched ||
+	    !S_ISDIR(p->attr.mode))
+		return false;
+	l = fs_fresh_list(fs, p);
+	if (!l || dirlist_find(l, name))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(a, 0, sizeof(*a));
+	a->mode = S_IFREG | (mode & 07777);
+	a->nlink = 1;
+	a->uid = fs->create_uid;
+	a->gid = (p->attr.mode & S_ISGID) ? p->attr.gid : fs->create_gid;
+	/* ino and dev 0: the node id stands in for the inode number (distinct
+	 * names must not look like one file: vim tests for that) */
+	a->atime = a->mtime = a->ctime = now;
+	return true;
+}
+
 void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi)
 {
@@ -97,6 +131,7 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct sbx_rfs_attr a;
 	struct fcache *fc;
 	struct node *p, *n = NULL;
+	bool here = false;
 	int r;
 
 	FS_COUNT_OP(fs, FS_CREATE);
@@ -105,10 +140,16 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		return;
 	}
 	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
-	r = r ?: fs_child_path(fs, parent, name, &path);
+	if (r == 0) {
+		pthread_mutex_lock(&fs->lock);
+		here = create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	r = r ?: here ? 0 : fs_child_path(fs, parent, name, &path);
 	r = r
-		?: sbx_rfs_create(fs->rfs, path.data, S_IFREG | (mode & 07777), fi->flags & O_EXCL,
-				  &a, NULL);
+		?: here ? 0
+			: sbx_rfs_create(fs->rfs, path.data, S_IFREG | (mode & 07777),
+					 fi->flags & O_EXCL, &a, NULL);
 	sbx_buf_release(&path);
 	if (r == 0 && !S_ISREG(a.mode))
 		r = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
@@ -118,26 +159,41 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	}
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
+	if (p && !here && !fs->create_ids_known && !(p->attr.mode & S_ISGID)) {
+		/* a create made in the sandbox tells whose files the agent makes */
+		fs->create_uid = a.uid;
+		fs->create_gid = a.gid;
+		fs->create_ids_known = true;
+	}
 	if (p) {
 		fs_dir_entry_set(fs, p, name, &a, NULL);
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
 	}
-	if (n)
+	if (n) {
+		n->unstored = here;
 		fs_entry_of(fs, n, &e);
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (!n) {
 		fuse_reply_err(req, p ? ENOMEM : ESTALE);
 		return;
 	}
 	r = fcache_open(fs, e.ino, fi->flags & O_TRUNC, a.size == 0, &fc);
+	if (r == 0 && here)
+		fcache_mark_unstored(fs, fc);
 	if (r < 0) {
 		pthread_mutex_lock(&fs->lock);
+		if (here)
+			fs_dir_entry_del(fs, p, name); /* it never was */
+		n->unstored = false;
 		node_forget(&fs->nodes, n, 1);
 		pthread_mutex_unlock(&fs->lock);
 		fuse_reply_err(req, fs_errno(r));
 		return;
 	}
+	if (here)
+		FS_COUNT(fs, creates_deferred);
 	reply_opened(fs, req, fc, fi, &e);
 }
 

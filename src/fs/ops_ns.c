@@ -144,6 +144,22 @@ static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 	fs_notify_attrs(fs, &sib);
 }
 
+/* A file created here but not yet stored must exist in the sandbox
+ * before an operation reaches it there by name (fcache_settle). */
+static int settle_name(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct node *p, *n;
+	uint64_t id = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	if (n && n->unstored)
+		id = n->id;
+	pthread_mutex_unlock(&fs->lock);
+	return id ? fcache_settle(fs, id) : 0;
+}
+
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
 	struct sbx_fs *fs = fs_of(req);
@@ -156,7 +172,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = fs_child_path(fs, parent, name, &path);
+	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
 	if (r == 0)
 		r = dir ? sbx_rfs_rmdir(fs->rfs, path.data, NULL)
 			: sbx_rfs_unlink(fs->rfs, path.data, NULL);
@@ -230,7 +246,8 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = fs_child_path(fs, parent, name, &from) ?: fs_child_path(fs, newparent, newname, &to);
+	r = settle_name(fs, parent, name) ?: fs_child_path(fs, parent, name, &from)
+		?: fs_child_path(fs, newparent, newname, &to);
 	if (r == 0)
 		r = sbx_rfs_rename(fs->rfs, from.data, to.data,
 				   (flags & RENAME_NOREPLACE) ? SBX_RFS_NOREPLACE : 0, NULL);
@@ -256,7 +273,8 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = fs_path(fs, ino, &from) ?: fs_child_path(fs, newparent, newname, &to);
+	r = fcache_settle(fs, ino) ?: fs_path(fs, ino, &from)
+		?: fs_child_path(fs, newparent, newname, &to);
 	if (r == 0)
 		r = sbx_rfs_link(fs->rfs, from.data, to.data, &a, NULL);
 	sbx_buf_release(&from);

@@ -42,9 +42,9 @@ static const struct fuse_opt table[] = {
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
     OPT("watch_timeout=%lf", watch_timeout, 0), OPT("prefetch=%d", prefetch_kb, 0),
     OPT("tree=%d", tree_entries, 0), OPT("max_threads=%d", max_threads, 0),
-    OPT("data_cache=%d", data_cache_mb, 0), OPT("ctl_visible", ctl_visible, 1), OPT("ro", ro, 1),
-    OPT("rw", ro, 0), FUSE_OPT_KEY("token=", KEY_TOKEN),
-    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    OPT("data_cache=%d", data_cache_mb, 0), OPT("ctl_visible", ctl_visible, 1),
+    OPT("sync_create", sync_create, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
+    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -83,6 +83,8 @@ void sbxfs_usage(const char *prog)
 	       "                         agent with change reports only)\n"
 	       "  -o cache_dir=DIR       local file cache (default $TMPDIR or /tmp)\n"
 	       "  -o ctl_visible         list /.ctl in the root directory\n"
+	       "  -o sync_create         a create waits for the sandbox (default: deferred to the\n"
+	       "                         first store when the listing shows the name is free)\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
 	       "  -o transport=T         agent: sbx-agent in the sandbox over one session;\n"

@@ -47,7 +47,8 @@ struct sbxfs_opts {
 	int tree_entries;     /* a listing brings its subtree, up to this many entries */
 	double op_timeout;    /* one remote metadata operation */
 	int ctl_visible;
-	int ro; /* enforced by sbxfs, so that /.ctl stays writable */
+	int sync_create; /* every create waits for the sandbox (no deferred creates) */
+	int ro;		 /* enforced by sbxfs, so that /.ctl stays writable */
 	int max_threads;
 	int data_cache_mb;		     /* idle file contents kept after close */
 	int foreground, debug, singlethread; /* -f, -d, -s */

@@ -120,7 +120,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     "cache.attr hits=%llu misses=%llu\n"
 				     "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
 				     "cache.data hits=%llu misses=%llu revalidated=%llu\n"
-				     "store count=%llu errors=%llu\n"
+				     "store count=%llu errors=%llu creates_deferred=%llu\n"
 				     "invalidations %llu\n"
 				     "changes %llu\n"
 				     "refused %llu\n"
@@ -128,8 +128,9 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit),
 				     LD(s->dir_miss), LD(s->neg_hit), LD(s->data_hit),
 				     LD(s->data_miss), LD(s->data_revalidated), LD(s->stores),
-				     LD(s->store_errors), LD(s->invalidations), LD(s->changes),
-				     LD(s->refused), jobs, running);
+				     LD(s->store_errors), LD(s->creates_deferred),
+				     LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
+				     running);
 }
 
 static int wait_ready(struct sbx_fs *fs, double t)
