@@ -65,15 +65,6 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 		abort(); /* an eventfd write cannot fail here; waiting forever would be worse */
 }
 
-static const char exec_usage[] =
-    "usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
-    "       sbx exec [-w DIR] ... -- CMD [ARG]...   (inside an sbxfs mount: that\n"
-    "       sandbox, in the directory matching the current one)\n"
-    "  -w DIR      working directory in the sandbox\n"
-    "  -e K=V      environment variable (repeatable)\n"
-    "  -t SECONDS  kill the command (and all it started) after this long\n"
-    "  -n          do not forward stdin (the command reads EOF)\n";
-
 struct exec_args {
 	const char *id;
 	int id_idx;				  /* index of id in argv, or 0 */
@@ -81,22 +72,25 @@ struct exec_args {
 	bool via_mount; /* running in the mounted sandbox: refresh its caches after */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
+	bool tty; /* -t: a terminal in the sandbox */
 };
 
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
 	static const struct option longopts[] = {
 	    {"workdir", required_argument, NULL, 'w'}, {"env", required_argument, NULL, 'e'},
-	    {"timeout", required_argument, NULL, 't'}, {"no-stdin", no_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, 'T'}, {"no-stdin", no_argument, NULL, 'n'},
+	    {"interactive", no_argument, NULL, 'i'},   {"tty", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int ch;
 
 	a->o.stdin_open = true;
-	optind = 1;
+	optind = 0; /* a full restart: sbx shell ran getopt before us */
+	opterr = 0;
 	for (;;) {
-		ch = getopt_long(argc, argv, "+w:e:t:nh", longopts, NULL);
+		ch = getopt_long(argc, argv, "+w:e:T:nith", longopts, NULL);
 		if (ch == -1) {
 			/* a non-option before "--" is the sandbox */
 			if (optind < argc && !a->id && strcmp(argv[optind - 1], "--") != 0 &&
@@ -110,28 +104,27 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		switch (ch) {
 		case 'w': a->o.cwd = optarg; break;
 		case 'e':
-			if (!strchr(optarg, '=') || optarg[0] == '=' || a->o.n_env >= MAX_ENV) {
-				fprintf(stderr, "sbx exec: bad -e '%s' (want KEY=VALUE)\n", optarg);
-				return -1;
-			}
+			if (!strchr(optarg, '=') || optarg[0] == '=' || a->o.n_env >= MAX_ENV)
+				return cli_usage_error("exec", "bad -e '%s' (want KEY=VALUE)",
+						       optarg);
 			a->env[a->o.n_env++] = optarg;
 			break;
-		case 't':
+		case 'T':
 			a->o.timeout_s = strtod(optarg, &end);
-			if (end == optarg || *end || a->o.timeout_s <= 0) {
-				fprintf(stderr, "sbx exec: bad -t '%s'\n", optarg);
-				return -1;
-			}
+			if (end == optarg || *end || !(a->o.timeout_s > 0) || a->o.timeout_s > 1e7)
+				return cli_usage_error("exec", "bad --timeout '%s'", optarg);
 			break;
 		case 'n': a->o.stdin_open = false; break;
-		case 'h': fputs(exec_usage, stdout); exit(0);
-		default: return -1;
+		case 'i': a->o.stdin_open = true; break;
+		case 't': a->tty = true; break;
+		case 'h': cli_help("exec"); return 0;
+		default: return cli_bad_option("exec", argv);
 		}
 	}
 	a->o.env = a->env;
 	a->o.argv = (const char *const *)argv + optind;
 	a->o.argc = (size_t)(argc - optind);
-	return 0;
+	return 1;
 }
 
 /* When the working directory is inside an sbxfs mount, fills mnt_id with
@@ -185,16 +178,12 @@ static int resolve_target(struct exec_args *a, char **argv)
 		a->o.argc = 1;
 		a->id = NULL;
 	}
-	if (a->o.argc == 0) {
-		fputs(exec_usage, stderr);
-		return -1;
-	}
+	if (a->o.argc == 0)
+		return -cli_usage_error("exec", "no command given");
 	if (!a->id) {
-		if (!in_mount) {
-			fprintf(stderr, "sbx exec: no SANDBOX given and %s\n",
-				"the current directory is not in an sbxfs mount");
-			return -1;
-		}
+		if (!in_mount)
+			return -cli_usage_error("exec", "no SANDBOX given and %s",
+						"the current directory is not in an sbxfs mount");
 		a->id = a->mnt_id.data;
 	}
 	a->via_mount = in_mount && !strcmp(a->id, a->mnt_id.data);
@@ -303,7 +292,12 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	sigset_t mask;
 	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
 
-	if (parse_args(argc, argv, &a) < 0 || resolve_target(&a, argv) < 0) {
+	r = parse_args(argc, argv, &a);
+	if (r != 1) {
+		rc = r;
+		goto out;
+	}
+	if (resolve_target(&a, argv) < 0) {
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -326,7 +320,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	}
 	r = sbx_exec_start(sb, &a.o, &cbs, &x, &x.exec, &err);
 	if (r < 0) {
-		cli_fail(&err, r, "exec");
+		cli_fail(cli, &err, r, "exec");
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
