@@ -62,6 +62,13 @@ struct sbx_exec_opts {
 	/** Synchronous form: when true, do not collect stdout/stderr in the
 	 *  result (use callbacks for big outputs). */
 	bool no_capture;
+	/** Asynchronous form with stdin_open: run the command on a terminal
+	 *  in the sandbox (disableTty false). Its stdin, stdout and stderr are
+	 *  then that terminal: all output arrives through on_stdout, with the
+	 *  terminal's line handling; a 0x03 byte on stdin is a Ctrl-C. */
+	bool tty;
+	/** The terminal's size; 0 leaves the host's default. */
+	unsigned short tty_rows, tty_cols;
 };
 
 /** Outcome of an exec. */
@@ -119,6 +126,10 @@ int sbx_exec_write_stdin(struct sbx_exec *e, const void *data, size_t n);
 int sbx_exec_close_stdin(struct sbx_exec *e);
 /** Kills the remote command; on_done follows with SBX_EXEC_KILLED. */
 int sbx_exec_cancel(struct sbx_exec *e);
+/** Tells the terminal of a tty exec its new size (on SIGWINCH, say); the
+ *  last size set before the frame leaves is the one sent. -EINVAL when the
+ *  exec has no terminal or a side is 0; -EPIPE once the session is over. */
+int sbx_exec_resize(struct sbx_exec *e, unsigned short rows, unsigned short cols);
 /** Bytes queued for stdin and not yet sent (for flow control). */
 size_t sbx_exec_stdin_pending(struct sbx_exec *e);
 struct sbx_exec *sbx_exec_ref(struct sbx_exec *e);

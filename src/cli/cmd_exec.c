@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -212,6 +214,46 @@ out:
 	sbx_buf_release(&p);
 }
 
+/* -t: our terminal in raw mode while the remote one runs, so that every
+ * key (Ctrl-C too) goes to the sandbox as typed. */
+struct rawmode {
+	bool on;
+	struct termios saved;
+};
+
+static void raw_enter(struct rawmode *rm)
+{
+	struct termios t;
+
+	if (!isatty(0) || tcgetattr(0, &rm->saved) < 0)
+		return;
+	t = rm->saved;
+	cfmakeraw(&t);
+	if (tcsetattr(0, TCSADRAIN, &t) == 0)
+		rm->on = true;
+}
+
+static void raw_leave(struct rawmode *rm)
+{
+	if (rm->on)
+		tcsetattr(0, TCSADRAIN, &rm->saved);
+	rm->on = false;
+}
+
+/* The size of our terminal (stdin's, else stdout's); false if neither is. */
+static bool term_size(unsigned short *rows, unsigned short *cols)
+{
+	struct winsize ws;
+
+	if (ioctl(0, TIOCGWINSZ, &ws) < 0 && ioctl(1, TIOCGWINSZ, &ws) < 0)
+		return false;
+	if (!ws.ws_row || !ws.ws_col)
+		return false;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return true;
+}
+
 /* Forwards one chunk of stdin; returns 1 at EOF, 0 otherwise, <0 on error. */
 static int pump_stdin(struct exec_ctx *x)
 {
@@ -245,7 +287,14 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 			break;
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && !cancelled_by) {
+			unsigned short rows, cols;
+
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGWINCH) {
+				if (term_size(&rows, &cols))
+					sbx_exec_resize(x->exec, rows, cols);
+			} else if (!cancelled_by) {
 				cancelled_by = (int)si.ssi_signo;
 				sbx_exec_cancel(x->exec);
 			}
@@ -287,6 +336,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
 	struct exec_args a = {0};
 	struct exec_ctx x = {.done_fd = -1};
+	struct rawmode rm = {0};
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_err err = {0};
 	sigset_t mask;
@@ -306,6 +356,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	if (a.tty)
+		sigaddset(&mask, SIGWINCH);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -318,13 +370,22 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
+	if (a.tty) {
+		a.o.tty = true;
+		a.o.stdin_open = true;
+		term_size(&a.o.tty_rows, &a.o.tty_cols);
+		raw_enter(&rm);
+	}
 	r = sbx_exec_start(sb, &a.o, &cbs, &x, &x.exec, &err);
 	if (r < 0) {
+		raw_leave(&rm);
 		cli_fail(cli, &err, r, "exec");
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
-	rc = exit_status(&x, wait_loop(&x, sigfd, a.o.stdin_open));
+	r = wait_loop(&x, sigfd, a.o.stdin_open);
+	raw_leave(&rm);
+	rc = exit_status(&x, r);
 	refresh_mount(&a);
 out:
 	sbx_exec_unref(x.exec);
