@@ -74,7 +74,8 @@ struct exec_args {
 	bool via_mount; /* running in the mounted sandbox: refresh its caches after */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
-	bool tty; /* -t: a terminal in the sandbox */
+	bool tty;	    /* -t: a terminal in the sandbox */
+	char term_env[128]; /* "TERM=..." passed on with -t */
 };
 
 static int parse_args(int argc, char **argv, struct exec_args *a)
@@ -240,6 +241,25 @@ static void raw_leave(struct rawmode *rm)
 	rm->on = false;
 }
 
+/* With -t, the sandbox's terminal is described as ours (as ssh and docker
+ * do), unless -e TERM=... said otherwise. */
+static void add_term(struct exec_args *a)
+{
+	const char *term = getenv("TERM");
+	size_t i;
+	int n;
+
+	if (!term || !*term || a->o.n_env >= MAX_ENV)
+		return;
+	for (i = 0; i < a->o.n_env; i++)
+		if (!strncmp(a->env[i], "TERM=", 5))
+			return;
+	n = snprintf(a->term_env, sizeof(a->term_env), "TERM=%s", term);
+	if (n < 0 || (size_t)n >= sizeof(a->term_env))
+		return; /* no terminal type is that long */
+	a->env[a->o.n_env++] = a->term_env;
+}
+
 /* The size of our terminal (stdin's, else stdout's); false if neither is. */
 static bool term_size(unsigned short *rows, unsigned short *cols)
 {
@@ -371,6 +391,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (a.tty) {
+		add_term(&a);
 		a.o.tty = true;
 		a.o.stdin_open = true;
 		term_size(&a.o.tty_rows, &a.o.tty_cols);

@@ -23,6 +23,7 @@ def set_size(fd, rows, cols):
 
 pid, fd = pty.fork()
 if pid == 0:
+    os.environ["TERM"] = "xterm-256color"
     os.execv(SBX, [SBX, "-q", "exec", "-it", BOX, "--", "sh"])
 set_size(fd, 24, 80)
 buf = b""
@@ -61,6 +62,8 @@ expect(b"/dev/pts/", "tty names a terminal device")
 expect(b"T-DONE", "tty finished")
 send("stty size\n")
 expect(b"24 80", "the first size is the local one")
+send("echo T=$TERM.\n")
+expect(b"T=xterm-256color.", "TERM is ours")
 set_size(fd, 33, 111)  # the kernel sends SIGWINCH to sbx
 # the resize travels asynchronously: ask until the new size is seen
 end = time.time() + DEADLINE
