@@ -440,6 +440,7 @@ static int parse(struct cp *c, int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"archive", no_argument, NULL, 'a'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -452,6 +453,7 @@ static int parse(struct cp *c, int argc, char **argv)
 		switch (ch) {
 		case 'a': c->archive = true; break;
 		case 'q': c->cli->quiet = true; break;
+		case 'j': c->cli->json = true; break;
 		case 'h': cli_help("cp"); return 0;
 		default: return cli_bad_option("cp", argv);
 		}

@@ -75,14 +75,15 @@ static const struct usage usages[] = {
     {"shell", "usage: sbx shell SANDBOX [-w DIR] [-e K=V]... [SHELL]\n"
 	      "Runs an interactive shell (default: bash if present, else sh) in the\n"
 	      "sandbox on a terminal: the same as sbx exec -it SANDBOX -- SHELL.\n"},
-    {"cp", "usage: sbx cp [-a] [-q] SRC DST\n"
+    {"cp", "usage: sbx cp [-a] [-q] [--json] SRC DST\n"
 	   "Copies a file or a directory tree between this machine and a sandbox.\n"
 	   "Exactly one of SRC and DST is SANDBOX:/path. A directory is copied\n"
 	   "recursively, as cp -r does; DST names the copy, or an existing\n"
 	   "directory to copy into. The bytes stream through exec (tar); a\n"
 	   "progress bar shows on a terminal (not with -q or when piped).\n"
 	   "  -a, --archive  keep modes, times and, as root, owners\n"
-	   "  -q, --quiet    no progress bar\n"},
+	   "  -q, --quiet    no progress bar\n"
+	   "  --json         print {\"bytes\":N,\"seconds\":S} (or the error) on stdout\n"},
     {"mount", "usage: sbx mount [-f] [-o OPTIONS] SANDBOX[:/remote/dir] DIR\n"
 	      "Mounts a sandbox's files at DIR with sbxfs (see sbxfs(1)).\n"
 	      "  -f          stay in the foreground\n"
