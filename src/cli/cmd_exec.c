@@ -31,9 +31,11 @@
 #define MAX_ENV		 256
 #define STDIN_CHUNK	 (64 * 1024)
 #define STDIN_HIGH_WATER (4u << 20) /* stop reading stdin past this much unsent */
+#define STDIN_LOW_WATER	 (1u << 20) /* and read again once it fell to this */
 
 struct exec_ctx {
 	int done_fd;		    /* eventfd, signalled by on_done */
+	int room_fd;		    /* eventfd, signalled when unsent stdin fell low */
 	struct sbx_exec_result res; /* copied in on_done, read after done_fd fired */
 	struct sbx_exec *exec;
 	int out_broken; /* set on the transport thread when stdout is gone */
@@ -53,6 +55,15 @@ static void on_stderr(void *ud, const char *data, size_t n)
 {
 	(void)ud;
 	sbx_write_all(2, data, n);
+}
+
+static void on_stdin_sent(void *ud, size_t pending)
+{
+	struct exec_ctx *x = ud;
+	uint64_t one = 1;
+
+	if (pending <= STDIN_LOW_WATER && write(x->room_fd, &one, sizeof(one)) < 0)
+		abort(); /* an eventfd write cannot fail here */
 }
 
 static void on_done(void *ud, const struct sbx_exec_result *r)
@@ -297,11 +308,15 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 	int cancelled_by = 0;
 
 	for (;;) {
-		struct pollfd p[3] = {{x->done_fd, POLLIN, 0}, {sigfd, POLLIN, 0}, {0, POLLIN, 0}};
-		bool throttle = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
-		nfds_t np = in_open && !throttle ? 3 : 2;
+		/* past the high water mark, wait for room instead of reading stdin */
+		bool full = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
+		struct pollfd p[3] = {{x->done_fd, POLLIN, 0},
+				      {sigfd, POLLIN, 0},
+				      {full ? x->room_fd : 0, POLLIN, 0}};
+		nfds_t np = in_open ? 3 : 2;
+		uint64_t v;
 
-		if (poll(p, np, throttle ? 20 : -1) < 0 && errno != EINTR)
+		if (poll(p, np, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
@@ -319,7 +334,10 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 				sbx_exec_cancel(x->exec);
 			}
 		}
-		if (np == 3 && p[2].revents) {
+		if (np == 3 && full && p[2].revents) {
+			if (read(x->room_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				break;
+		} else if (np == 3 && p[2].revents) {
 			int pr = pump_stdin(x);
 			if (pr < 0) /* unreadable stdin: the command gets EOF */
 				sbx_exec_close_stdin(x->exec);
@@ -352,10 +370,12 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	struct sbx_exec_cbs cbs = {
-	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
+	struct sbx_exec_cbs cbs = {.on_stdout = on_stdout,
+				   .on_stderr = on_stderr,
+				   .on_done = on_done,
+				   .on_stdin_sent = on_stdin_sent};
 	struct exec_args a = {0};
-	struct exec_ctx x = {.done_fd = -1};
+	struct exec_ctx x = {.done_fd = -1, .room_fd = -1};
 	struct rawmode rm = {0};
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_err err = {0};
@@ -382,7 +402,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	x.done_fd = eventfd(0, EFD_CLOEXEC);
-	if (sigfd < 0 || x.done_fd < 0) {
+	x.room_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sigfd < 0 || x.done_fd < 0 || x.room_fd < 0) {
 		perror("sbx: exec");
 		goto out;
 	}
@@ -415,6 +436,8 @@ out:
 		close(sigfd);
 	if (x.done_fd >= 0)
 		close(x.done_fd);
+	if (x.room_fd >= 0)
+		close(x.room_fd);
 	sbx_buf_release(&a.mnt_id);
 	sbx_buf_release(&a.mnt_cwd);
 	sbx_buf_release(&a.mnt_path);
