@@ -106,7 +106,7 @@ script -qfec "'$S' cp cpbox:/tmp/big4 '$T/big5'" "$T/tty2.log" >/dev/null </dev/
 check "a progress bar going out" grep -qa '100%' "$T/tty2.log"
 TERM=xterm script -qfec "'$S' cp '$T/big' cpbox:/tmp/big6" "$T/tty4.log" >/dev/null </dev/null
 check "colour on a terminal" grep -qa $'\033\\[32m' "$T/tty4.log"
-tr '\r' '\n' <"$T/tty4.log" | grep -a ETA | head -1 | sed 's/^/# /'
+tr '\r' '\n' <"$T/tty4.log" | grep -a ETA | head -1 | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g; s/^/# /'
 NO_COLOR=1 TERM=xterm script -qfec "'$S' cp '$T/big' cpbox:/tmp/big6" "$T/tty3.log" >/dev/null </dev/null
 if grep -qa $'\033\\[32m' "$T/tty3.log"; then not_ok "NO_COLOR: no colour"; else ok "NO_COLOR: no colour"; fi
 check "NO_COLOR: still a bar" grep -qa '100%' "$T/tty3.log"
