@@ -12,6 +12,9 @@ PKGS=(
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
 	e2fsprogs
+	# t_cli_install.sh renders the man pages (man -l, groff -ww); t_cli_cp.sh
+	# and t_cli_tty.sh drive sbx on a terminal with script(1)
+	man-db groff-base bsdutils
 	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
 	clang-14 libclang-rt-14-dev
 )

@@ -38,12 +38,12 @@ struct sbx_client_opts {
 
 /** Creates a client and starts its transport thread. Returns 0 and the new
  *  client in *ret (caller frees with sbx_client_free), or a negative errno. */
-int sbx_client_new(const struct sbx_client_opts *opts, struct sbx_client **ret,
-		   struct sbx_err *err);
+SBX_API int sbx_client_new(const struct sbx_client_opts *opts, struct sbx_client **ret,
+			   struct sbx_err *err);
 /** Stops the transport thread and frees the client. Accepts NULL. */
-void sbx_client_free(struct sbx_client *c);
+SBX_API void sbx_client_free(struct sbx_client *c);
 /** The API host in use (borrowed, lives as long as the client). */
-const char *sbx_client_api_host(const struct sbx_client *c);
+SBX_API const char *sbx_client_api_host(const struct sbx_client *c);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 
+#include "sbx/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -46,16 +48,16 @@ struct sbx_err {
 /** Short name of an error class: "not found", "exists", "not empty",
  *  "permission", "not healthy", "timeout", "connection", "protocol",
  *  "auth", "invalid", … Never NULL. @p code is negative or positive errno. */
-const char *sbx_errclass(int code);
+SBX_API const char *sbx_errclass(int code);
 
 /** Fills @p err (if not NULL) and returns @p code (negative errno). */
-int sbx_err_set(struct sbx_err *err, int code, int http_status, const char *fmt, ...)
+SBX_API int sbx_err_set(struct sbx_err *err, int code, int http_status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /** Maps an HTTP status to a negative errno: 400 → -SBX_EINVAL, 401 → -SBX_EAUTH,
  *  403 → -SBX_EPERM, 404 → -SBX_ENOTFOUND, 409 → -SBX_EEXIST, 408/504 →
  *  -SBX_ETIMEDOUT, 503 → -SBX_ENOTHEALTHY, other 4xx/5xx → -SBX_EIO. */
-int sbx_err_from_http(int status);
+SBX_API int sbx_err_from_http(int status);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,7 @@ enum sbx_exec_status {
 };
 
 /** "finished", "failed", "timeout", "killed". */
-const char *sbx_exec_status_name(enum sbx_exec_status s);
+SBX_API const char *sbx_exec_status_name(enum sbx_exec_status s);
 
 /** What to run. Zero-initialise; set either argv or command. */
 struct sbx_exec_opts {
@@ -62,6 +62,13 @@ struct sbx_exec_opts {
 	/** Synchronous form: when true, do not collect stdout/stderr in the
 	 *  result (use callbacks for big outputs). */
 	bool no_capture;
+	/** Asynchronous form with stdin_open: run the command on a terminal
+	 *  in the sandbox (disableTty false). Its stdin, stdout and stderr are
+	 *  then that terminal: all output arrives through on_stdout, with the
+	 *  terminal's line handling; a 0x03 byte on stdin is a Ctrl-C. */
+	bool tty;
+	/** The terminal's size; 0 leaves the host's default. */
+	unsigned short tty_rows, tty_cols;
 };
 
 /** Outcome of an exec. */
@@ -78,7 +85,7 @@ struct sbx_exec_result {
 };
 
 /** Frees the collected data. Accepts NULL and a zeroed result. */
-void sbx_exec_result_release(struct sbx_exec_result *r);
+SBX_API void sbx_exec_result_release(struct sbx_exec_result *r);
 
 /** Streaming callbacks; any may be NULL. */
 struct sbx_exec_cbs {
@@ -102,27 +109,31 @@ struct sbx_exec_cbs {
  *  instance id is resolved again and, if it changed, the command is run once
  *  more on the new instance. Must not be called from an exec callback
  *  (-EDEADLK). */
-int sbx_exec_run(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
-		 const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec_result *r,
-		 struct sbx_err *err);
+SBX_API int sbx_exec_run(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
+			 const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec_result *r,
+			 struct sbx_err *err);
 
 /** Starts a command without waiting. On success returns 0 and a reference in
  *  *ret that the caller drops with sbx_exec_unref() (the exec runs on even if
  *  unreferenced; dropping the last reference does not cancel it). On failure
  *  nothing was started and on_done is not called. */
-int sbx_exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
-		   const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec **ret,
-		   struct sbx_err *err);
+SBX_API int sbx_exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
+			   const struct sbx_exec_cbs *cbs, void *ud, struct sbx_exec **ret,
+			   struct sbx_err *err);
 /** Queues bytes for the command's stdin (copied). -EPIPE once closed. */
-int sbx_exec_write_stdin(struct sbx_exec *e, const void *data, size_t n);
+SBX_API int sbx_exec_write_stdin(struct sbx_exec *e, const void *data, size_t n);
 /** Queues end of stdin. */
-int sbx_exec_close_stdin(struct sbx_exec *e);
+SBX_API int sbx_exec_close_stdin(struct sbx_exec *e);
 /** Kills the remote command; on_done follows with SBX_EXEC_KILLED. */
-int sbx_exec_cancel(struct sbx_exec *e);
+SBX_API int sbx_exec_cancel(struct sbx_exec *e);
+/** Tells the terminal of a tty exec its new size (on SIGWINCH, say); the
+ *  last size set before the frame leaves is the one sent. -EINVAL when the
+ *  exec has no terminal or a side is 0; -EPIPE once the session is over. */
+SBX_API int sbx_exec_resize(struct sbx_exec *e, unsigned short rows, unsigned short cols);
 /** Bytes queued for stdin and not yet sent (for flow control). */
-size_t sbx_exec_stdin_pending(struct sbx_exec *e);
-struct sbx_exec *sbx_exec_ref(struct sbx_exec *e);
-void sbx_exec_unref(struct sbx_exec *e);
+SBX_API size_t sbx_exec_stdin_pending(struct sbx_exec *e);
+SBX_API struct sbx_exec *sbx_exec_ref(struct sbx_exec *e);
+SBX_API void sbx_exec_unref(struct sbx_exec *e);
 
 #ifdef __cplusplus
 }

@@ -58,37 +58,39 @@ struct sbx_file_spec {
  *  short write still fails). The synchronous form streams @p data
  *  (borrowed for the call) with flow control; the asynchronous form copies
  *  it, so prefer the synchronous form or sbx_fs_upload_file() for big data. */
-int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data, size_t len,
-		      struct sbx_err *err);
+SBX_API int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data,
+			      size_t len, struct sbx_err *err);
 /** Reads a whole file, byte-exact; *ret_data (NUL-terminated, caller frees)
  *  and *ret_len (may be NULL). Files over 1 GiB fail with -EFBIG: use
  *  sbx_fs_download_file(). */
-int sbx_fs_read_file(struct sbx_sandbox *sb, const char *path, char **ret_data, size_t *ret_len,
-		     struct sbx_err *err);
+SBX_API int sbx_fs_read_file(struct sbx_sandbox *sb, const char *path, char **ret_data,
+			     size_t *ret_len, struct sbx_err *err);
 /** mkdir (-SBX_EEXIST when anything exists at @p path), or mkdir -p when
  *  recursive (an existing directory is success, anything else -SBX_EEXIST). */
-int sbx_fs_mkdir(struct sbx_sandbox *sb, const char *path, bool recursive, struct sbx_err *err);
+SBX_API int sbx_fs_mkdir(struct sbx_sandbox *sb, const char *path, bool recursive,
+			 struct sbx_err *err);
 /** Names in a directory (no "." or ".."), sorted bytewise, exact for any
  *  byte (newlines too). *ret_names is a NULL-terminated array; free with
  *  sbx_strv_free(). *ret_n may be NULL. A NULL @p path means "." (the
  *  SDK's default). */
-int sbx_fs_list_dir(struct sbx_sandbox *sb, const char *path, char ***ret_names, size_t *ret_n,
-		    struct sbx_err *err);
+SBX_API int sbx_fs_list_dir(struct sbx_sandbox *sb, const char *path, char ***ret_names,
+			    size_t *ret_n, struct sbx_err *err);
 /** Removes a file or a symlink; -SBX_EISDIR for a directory. */
-int sbx_fs_delete_file(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
+SBX_API int sbx_fs_delete_file(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
 /** Removes an empty directory (-SBX_ENOTEMPTY, -SBX_ENOTDIR). */
-int sbx_fs_delete_dir(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
+SBX_API int sbx_fs_delete_dir(struct sbx_sandbox *sb, const char *path, struct sbx_err *err);
 /** rename(2) semantics: @p to is the new name even when it exists. A
  *  directory replaces an empty directory (-SBX_ENOTEMPTY otherwise); a
  *  non-directory onto a directory is -SBX_EISDIR, a directory onto a
  *  non-directory -SBX_ENOTDIR; an existing symlink is replaced, not
  *  followed. Replacing a directory or a symlink to one takes two steps
  *  (not atomic). */
-int sbx_fs_rename_file(struct sbx_sandbox *sb, const char *from, const char *to,
-		       struct sbx_err *err);
+SBX_API int sbx_fs_rename_file(struct sbx_sandbox *sb, const char *from, const char *to,
+			       struct sbx_err *err);
 /** mv semantics (`mv -f -- FROM TO`): when @p to is a directory (or a
  *  symlink to one), @p from moves into it. */
-int sbx_fs_move_file(struct sbx_sandbox *sb, const char *from, const char *to, struct sbx_err *err);
+SBX_API int sbx_fs_move_file(struct sbx_sandbox *sb, const char *from, const char *to,
+			     struct sbx_err *err);
 /** Writes several files in one exec session, in order (a path given twice:
  *  the last wins), byte-exact, each like sbx_fs_write_file() (a file whose
  *  content is cut keeps its old content). Not atomic as a whole: it stops
@@ -96,32 +98,34 @@ int sbx_fs_move_file(struct sbx_sandbox *sb, const char *from, const char *to, s
  *  the files before it are written, and the message says which file ("at
  *  file N", counted from 1, or the tool's own text with the path). Fast
  *  with GNU head -c; elsewhere it reads with dd bs=1 (slow for big files). */
-int sbx_fs_write_files(struct sbx_sandbox *sb, const struct sbx_file_spec *files, size_t n,
-		       struct sbx_err *err);
+SBX_API int sbx_fs_write_files(struct sbx_sandbox *sb, const struct sbx_file_spec *files, size_t n,
+			       struct sbx_err *err);
 /** *ret is true when the path exists (is a regular file, a directory), as
  *  test -e/-f/-d say: symlinks are followed, a dangling one does not exist.
  *  A transport failure is an error, not false. */
-int sbx_fs_exists(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
-int sbx_fs_is_file(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
-int sbx_fs_is_dir(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
+SBX_API int sbx_fs_exists(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
+SBX_API int sbx_fs_is_file(struct sbx_sandbox *sb, const char *path, bool *ret,
+			   struct sbx_err *err);
+SBX_API int sbx_fs_is_dir(struct sbx_sandbox *sb, const char *path, bool *ret, struct sbx_err *err);
 /** Streams a local regular file into the sandbox (not held in memory
  *  whole: at most a few MiB are queued; anything but a regular file is
  *  -EINVAL, since its length cannot be promised). Like write_file: a failed
  *  upload leaves the remote file as it was. */
-int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path, const char *remote_path,
-		       struct sbx_err *err);
+SBX_API int sbx_fs_upload_file(struct sbx_sandbox *sb, const char *local_path,
+			       const char *remote_path, struct sbx_err *err);
 /** Streams a sandbox file to a local file; the local file is replaced only
  *  when the whole content arrived (a temporary file ".NAME.sbx-XXXX" in the
  *  same directory, fsynced, then renamed over the target; removed on
  *  failure). A local write error (-ENOSPC, …) cancels the transfer. */
-int sbx_fs_download_file(struct sbx_sandbox *sb, const char *remote_path, const char *local_path,
-			 struct sbx_err *err);
+SBX_API int sbx_fs_download_file(struct sbx_sandbox *sb, const char *remote_path,
+				 const char *local_path, struct sbx_err *err);
 /** rm (like sbx_fs_delete_file), or rm -rf when recursive (a missing path
  *  is then success, like the SDK). */
-int sbx_fs_rm(struct sbx_sandbox *sb, const char *path, bool recursive, struct sbx_err *err);
+SBX_API int sbx_fs_rm(struct sbx_sandbox *sb, const char *path, bool recursive,
+		      struct sbx_err *err);
 
 /** Frees a NULL-terminated array of strings and its strings. Accepts NULL. */
-void sbx_strv_free(char **v);
+SBX_API void sbx_strv_free(char **v);
 
 /** Result handed to an asynchronous callback. Borrowed for the call; a
  *  callback that wants data or names sets the pointer to NULL to take it. */
@@ -140,25 +144,28 @@ typedef void (*sbx_fs_cb)(void *ud, struct sbx_fs_result *res);
  * transport thread), or a negative errno when nothing was started (cb is not
  * called). Arguments are copied before return. cb may be NULL. The result's
  * err.msg is set when rc < 0. There are no asynchronous upload/download. */
-int sbx_fs_write_file_async(struct sbx_sandbox *sb, const char *path, const void *data, size_t len,
-			    sbx_fs_cb cb, void *ud);
-int sbx_fs_read_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_mkdir_async(struct sbx_sandbox *sb, const char *path, bool recursive, sbx_fs_cb cb,
-		       void *ud);
-int sbx_fs_list_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_delete_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_delete_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_rename_file_async(struct sbx_sandbox *sb, const char *from, const char *to, sbx_fs_cb cb,
-			     void *ud);
-int sbx_fs_move_file_async(struct sbx_sandbox *sb, const char *from, const char *to, sbx_fs_cb cb,
-			   void *ud);
-int sbx_fs_write_files_async(struct sbx_sandbox *sb, const struct sbx_file_spec *files, size_t n,
-			     sbx_fs_cb cb, void *ud);
-int sbx_fs_exists_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_is_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_is_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
-int sbx_fs_rm_async(struct sbx_sandbox *sb, const char *path, bool recursive, sbx_fs_cb cb,
-		    void *ud);
+SBX_API int sbx_fs_write_file_async(struct sbx_sandbox *sb, const char *path, const void *data,
+				    size_t len, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_read_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb,
+				   void *ud);
+SBX_API int sbx_fs_mkdir_async(struct sbx_sandbox *sb, const char *path, bool recursive,
+			       sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_list_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_delete_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb,
+				     void *ud);
+SBX_API int sbx_fs_delete_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb,
+				    void *ud);
+SBX_API int sbx_fs_rename_file_async(struct sbx_sandbox *sb, const char *from, const char *to,
+				     sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_move_file_async(struct sbx_sandbox *sb, const char *from, const char *to,
+				   sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_write_files_async(struct sbx_sandbox *sb, const struct sbx_file_spec *files,
+				     size_t n, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_exists_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_is_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_is_dir_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, void *ud);
+SBX_API int sbx_fs_rm_async(struct sbx_sandbox *sb, const char *path, bool recursive, sbx_fs_cb cb,
+			    void *ud);
 
 #ifdef __cplusplus
 }

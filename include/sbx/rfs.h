@@ -36,6 +36,12 @@
 #include <stdint.h>
 #include <sys/statvfs.h>
 #include <time.h>
+/* struct timespec is POSIX (and C11): glibc's <time.h> hides it in strict
+ * C99 mode, where only <pthread.h> (a POSIX header) declares it */
+#if !defined(__cplusplus) && defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) &&              \
+    (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
+#include <pthread.h>
+#endif
 
 #include "sbx/error.h"
 #include "sbx/exec.h"
@@ -98,11 +104,12 @@ struct sbx_rfs_opts {
 
 /** Creates the context for @p sb (borrowed: it must outlive the context).
  *  Returns 0 and *ret (free with sbx_rfs_free), or -ENOMEM. */
-int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct sbx_rfs **ret);
+SBX_API int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts,
+			struct sbx_rfs **ret);
 /** Frees the context. Accepts NULL. No call may be in progress. */
-void sbx_rfs_free(struct sbx_rfs *r);
+SBX_API void sbx_rfs_free(struct sbx_rfs *r);
 /** The sandbox (borrowed). */
-struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
+SBX_API struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
 
 /** Chooses the transport. With SBX_RFS_TRANSPORT_AGENT or _AUTO it starts
  *  sbx-agent in the sandbox: the agent built into libsbx is uploaded once
@@ -112,27 +119,27 @@ struct sbx_sandbox *sbx_rfs_sandbox(const struct sbx_rfs *r);
  *  no sha256sum) gets the shell transport, and sbx_rfs_transport_note()
  *  says why; with _AGENT that is an error. A context never connected uses
  *  the shell transport. Call once, before any operation. */
-int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err);
+SBX_API int sbx_rfs_connect(struct sbx_rfs *r, struct sbx_err *err);
 /** Reports the changes made in directory @p dir by anyone in the sandbox
  *  to opts.on_change, from now on (agent transport with on_change only:
  *  -ENOTSUP otherwise). Costs no round trip (nothing waits for the
  *  agent's answer); asking again for a watched directory does nothing.
  *  Watches survive a new agent session (after a SBX_RFS_CH_RESET event).
  *  At most 65536 directories (-ENOSPC past it). */
-int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *err);
+SBX_API int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *err);
 /** Stops change events: once it returns, on_change is not running and is
  *  never called again for this context. */
-void sbx_rfs_events_off(struct sbx_rfs *r);
+SBX_API void sbx_rfs_events_off(struct sbx_rfs *r);
 /** true when sbx_rfs_watch() works: the agent transport and on_change. */
-bool sbx_rfs_reports_changes(const struct sbx_rfs *r);
+SBX_API bool sbx_rfs_reports_changes(const struct sbx_rfs *r);
 /** "agent" or "shell" (static string). */
-const char *sbx_rfs_transport_name(const struct sbx_rfs *r);
+SBX_API const char *sbx_rfs_transport_name(const struct sbx_rfs *r);
 /** Why the transport is not the agent ("" when it is): borrowed. */
-const char *sbx_rfs_transport_note(const struct sbx_rfs *r);
+SBX_API const char *sbx_rfs_transport_note(const struct sbx_rfs *r);
 
 /** true for the codes that say "the sandbox could not be reached or did not
  *  answer" rather than "the file operation failed". @p code is negative. */
-bool sbx_rfs_is_transport_error(int code);
+SBX_API bool sbx_rfs_is_transport_error(int code);
 
 /** Attributes of a remote file, as lstat(2) gives them. */
 struct sbx_rfs_attr {
@@ -170,7 +177,7 @@ struct sbx_rfs_dir {
 	struct sbx_rfs_dirent *ents;
 	size_t n;
 };
-void sbx_rfs_dir_release(struct sbx_rfs_dir *d);
+SBX_API void sbx_rfs_dir_release(struct sbx_rfs_dir *d);
 
 /** One directory of a tree listing. */
 struct sbx_rfs_tree_dir {
@@ -184,17 +191,17 @@ struct sbx_rfs_tree {
 	struct sbx_rfs_tree_dir *dirs;
 	size_t n;
 };
-void sbx_rfs_tree_release(struct sbx_rfs_tree *t);
+SBX_API void sbx_rfs_tree_release(struct sbx_rfs_tree *t);
 
 /** lstat. */
-int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
-		 struct sbx_err *err);
+SBX_API int sbx_rfs_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
+			 struct sbx_err *err);
 /** Lists a directory with every entry's attributes and symlink targets, in
  *  one round trip. -ENOTDIR when @p path is not a directory. At most
  *  SBX_RFS_DIR_MAX entries (-EFBIG past it). */
 #define SBX_RFS_DIR_MAX 1000000
-int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
-		    struct sbx_err *err);
+SBX_API int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
+			    struct sbx_err *err);
 /** Lists @p path and the directories below it in one round trip (agent
  *  transport only; -ENOTSUP otherwise), breadth first, at most
  *  @p max_entries entries in all (<= 100000): a directory the bound cut
@@ -205,32 +212,32 @@ int sbx_rfs_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret
  *  reports on (opts.on_change), every directory is watched before it is
  *  read, so no change after the listing is missed. dirs[0] is @p path
  *  (-ENOTDIR and friends as readdir). Release with sbx_rfs_tree_release. */
-int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
-		     struct sbx_rfs_tree *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries,
+			     unsigned flags, struct sbx_rfs_tree *ret, struct sbx_err *err);
 /** sbx_rfs_readtree() flag: small files' contents come along. */
 #define SBX_RFS_TREE_DATA 1u
 /** The target of a symlink (caller frees); -EINVAL if not a symlink. */
-int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
+SBX_API int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
 
 /** mkdir with exactly @p mode (no umask); attributes of the new dir in *ret
  *  (may be NULL). */
-int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
-		  struct sbx_err *err);
+SBX_API int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode,
+			  struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** Creates a regular file (S_IFREG) or a FIFO (S_IFIFO) with exactly @p mode.
  *  With @p excl an existing path is -EEXIST; without, an existing regular
  *  file is opened as is (not truncated, mode kept). */
-int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-		   struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
+			   struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** mknod(2) of any type with exactly @p mode: a socket or a device node
  *  (@p rdev) too with the agent transport, the sandbox kernel's errno
  *  (EPERM for devices it does not allow); with the shell transport only
  *  S_IFREG and S_IFIFO (-EPERM otherwise). An existing name is -EEXIST. */
-int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
-		  struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
+			  struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** unlink: -EISDIR for a directory. */
-int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+SBX_API int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
 /** rmdir: -ENOTEMPTY, -ENOTDIR. */
-int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+SBX_API int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
 
 #define SBX_RFS_NOREPLACE 1u /**< rename: fail with -EEXIST if @p to exists */
 #define SBX_RFS_EXCHANGE  2u /**< rename: swap the two (agent transport only) */
@@ -239,15 +246,15 @@ int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
  *  (atomic with the agent; with the shell transport checked just before the
  *  rename, so not atomic against other writers) and SBX_RFS_EXCHANGE (the
  *  agent only: -EINVAL with the shell transport). Other flags: -EINVAL. */
-int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
-		   struct sbx_err *err);
+SBX_API int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+			   struct sbx_err *err);
 /** Hard link @p to → @p from; attributes of the file in *ret (may be NULL).
  *  An existing @p to is -EEXIST; a directory @p from is -EPERM. */
-int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
-		 struct sbx_err *err);
+SBX_API int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to,
+			 struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** Symlink @p path whose content is @p target (any bytes but NUL). */
-int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
+			    struct sbx_rfs_attr *ret, struct sbx_err *err);
 
 /** Which members of struct sbx_rfs_setattr are set. */
 #define SBX_RFS_SET_MODE      0x01u
@@ -269,10 +276,11 @@ struct sbx_rfs_setattr {
 };
 /** chmod / lchown / truncate / utimensat(AT_SYMLINK_NOFOLLOW) in one round
  *  trip; the new attributes in *ret (may be NULL). */
-int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
+			    struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** statvfs of the filesystem holding @p path. */
-int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret,
+			   struct sbx_err *err);
 
 /** Size of a content validator: a string (inode, size and mtime as the
  *  remote prints them) that names one version of a file's bytes. Two
@@ -282,7 +290,7 @@ int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, str
  *  attributes @p a (for content that came another way, e.g. a listing's
  *  data), into @p out (SBX_RFS_VALIDATOR_MAX bytes); -ENOTSUP with the
  *  shell transport. */
-int sbx_rfs_validator(const struct sbx_rfs *r, const struct sbx_rfs_attr *a, char *out);
+SBX_API int sbx_rfs_validator(const struct sbx_rfs *r, const struct sbx_rfs_attr *a, char *out);
 
 /** Reads a whole regular file into @p fd (written with pwrite from offset 0;
  *  the caller truncates it first) in one round trip, together with its
@@ -292,13 +300,13 @@ int sbx_rfs_validator(const struct sbx_rfs *r, const struct sbx_rfs_attr *a, cha
  *  bytes written. @p size_hint (the expected size, or 0) extends the
  *  deadline. -EISDIR for a directory; -EINVAL for anything not a regular
  *  file. Every ret_ pointer may be NULL. */
-int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
-		  uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
-		  struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err);
+SBX_API int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const char *validator,
+			  uint64_t size_hint, bool *ret_unchanged, uint64_t *ret_len,
+			  struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err);
 /** Reads up to @p len bytes at @p off into @p fd at @p fd_off; *ret_n gets
  *  the count (short at EOF). */
-int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
-		       uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err);
+SBX_API int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len,
+			       int fd, uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err);
 
 /** How sbx_rfs_store() writes. Zero-initialise; set `valid` bits like
  *  sbx_rfs_setattr() for what to apply to the stored file (mode, owner and
@@ -320,15 +328,15 @@ struct sbx_rfs_store_opts {
  *  file is unchanged (atomic mode) and the temporary is removed, or, if the
  *  store was killed, left for sbx_rfs_sweep(). In place, a failed store may
  *  leave the file short, but still fails. */
-int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
-		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
-		  struct sbx_err *err);
+SBX_API int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+			  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
+			  char *ret_validator, struct sbx_err *err);
 
 /** Sends signal @p sig_name ("TERM", "INT", "KILL", …: letters only) to every
  *  process in the sandbox whose environment holds @p env_marker ("K=V").
  *  *ret_count: processes signalled. Linux /proc only. */
-int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
-		       unsigned *ret_count, struct sbx_err *err);
+SBX_API int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
+			       unsigned *ret_count, struct sbx_err *err);
 
 /** Removes what stores killed mid-way (client or sbxd gone) left behind:
  *  each store registers its temporary in a journal of the sandbox
@@ -336,7 +344,7 @@ int sbx_rfs_signal_env(struct sbx_rfs *r, const char *env_marker, const char *si
  *  store process no longer runs are removed with their temporaries. Stores
  *  in flight, from any client, are left alone. One round trip; cheap (it
  *  reads the journal, never the filesystem). *ret_removed may be NULL. */
-int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err);
+SBX_API int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err);
 
 /** A command started with sbx_rfs_proc_start(). */
 struct sbx_rfs_proc;
@@ -349,25 +357,25 @@ struct sbx_rfs_proc;
  *  report of what it did in watched directories arrives before its
  *  on_done (sbx_rfs_proc_ordered()). With the shell transport it is
  *  sbx_exec_start(). *ret: the caller's reference (sbx_rfs_proc_unref). */
-int sbx_rfs_proc_start(struct sbx_rfs *r, const struct sbx_exec_opts *opts,
-		       const struct sbx_exec_cbs *cbs, void *ud, struct sbx_rfs_proc **ret,
-		       struct sbx_err *err);
+SBX_API int sbx_rfs_proc_start(struct sbx_rfs *r, const struct sbx_exec_opts *opts,
+			       const struct sbx_exec_cbs *cbs, void *ud, struct sbx_rfs_proc **ret,
+			       struct sbx_err *err);
 /** Queues stdin bytes (copied); waits while much is unsent. -EPIPE once
  *  stdin was closed or the command ended. */
-int sbx_rfs_proc_write_stdin(struct sbx_rfs_proc *p, const void *data, size_t n);
+SBX_API int sbx_rfs_proc_write_stdin(struct sbx_rfs_proc *p, const void *data, size_t n);
 /** Ends the command's stdin. */
-int sbx_rfs_proc_close_stdin(struct sbx_rfs_proc *p);
+SBX_API int sbx_rfs_proc_close_stdin(struct sbx_rfs_proc *p);
 /** Kills the command and what it started; on_done follows (KILLED). */
-int sbx_rfs_proc_cancel(struct sbx_rfs_proc *p);
+SBX_API int sbx_rfs_proc_cancel(struct sbx_rfs_proc *p);
 /** Stdin bytes queued and not yet delivered. */
-size_t sbx_rfs_proc_stdin_pending(struct sbx_rfs_proc *p);
+SBX_API size_t sbx_rfs_proc_stdin_pending(struct sbx_rfs_proc *p);
 /** true when the change reports of the command's effects all come before
  *  its on_done (the agent transport). */
-bool sbx_rfs_proc_ordered(const struct sbx_rfs_proc *p);
+SBX_API bool sbx_rfs_proc_ordered(const struct sbx_rfs_proc *p);
 /** Another reference, dropped with sbx_rfs_proc_unref(). */
-struct sbx_rfs_proc *sbx_rfs_proc_ref(struct sbx_rfs_proc *p);
+SBX_API struct sbx_rfs_proc *sbx_rfs_proc_ref(struct sbx_rfs_proc *p);
 /** Drops a reference; the command runs on. Accepts NULL. */
-void sbx_rfs_proc_unref(struct sbx_rfs_proc *p);
+SBX_API void sbx_rfs_proc_unref(struct sbx_rfs_proc *p);
 
 /** The operations counted by sbx_rfs_stats(). */
 enum sbx_rfs_op {
@@ -394,7 +402,7 @@ enum sbx_rfs_op {
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */
-const char *sbx_rfs_op_name(enum sbx_rfs_op op);
+SBX_API const char *sbx_rfs_op_name(enum sbx_rfs_op op);
 
 /** Latency histogram buckets: bucket i counts calls that took less than
  *  2^i milliseconds (the last one: everything slower). */
@@ -412,11 +420,11 @@ struct sbx_rfs_opstats {
 	uint64_t hist[SBX_RFS_HIST_N];
 };
 /** Copies the counters (a consistent snapshot) into out[SBX_RFS_OP__N]. */
-void sbx_rfs_stats(struct sbx_rfs *r, struct sbx_rfs_opstats *out);
+SBX_API void sbx_rfs_stats(struct sbx_rfs *r, struct sbx_rfs_opstats *out);
 /** The latency below which @p pct percent (0 < pct <= 100) of the calls of
  *  @p s completed, in milliseconds (a power of two, from the histogram);
  *  0 when there were no calls. */
-uint64_t sbx_rfs_percentile_ms(const struct sbx_rfs_opstats *s, double pct);
+SBX_API uint64_t sbx_rfs_percentile_ms(const struct sbx_rfs_opstats *s, double pct);
 
 #ifdef __cplusplus
 }

@@ -38,10 +38,10 @@ enum sbx_status {
 };
 
 /** "HEALTHY", "STOPPED", … (static string). */
-const char *sbx_status_name(enum sbx_status s);
+SBX_API const char *sbx_status_name(enum sbx_status s);
 /** Parses an upper-case status; unknown or NULL gives SBX_STATUS_ALLOCATING
  *  for NULL (the API default) and SBX_STATUS_ERROR for anything unknown. */
-enum sbx_status sbx_status_parse(const char *s);
+SBX_API enum sbx_status sbx_status_parse(const char *s);
 
 /** Options for sbx_sandbox_create(). Zero-initialise; every field optional. */
 struct sbx_create_opts {
@@ -65,33 +65,33 @@ struct sbx_create_opts {
  *  sbx_sandbox_free; the sandbox itself lives on until sbx_sandbox_delete).
  *  If a step after the app creation fails, what was created is deleted
  *  again before returning the error. */
-int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
-		       struct sbx_sandbox **ret, struct sbx_err *err);
+SBX_API int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
+			       struct sbx_sandbox **ret, struct sbx_err *err);
 
 /** Opens an existing sandbox by service id or by name (the name given at
  *  creation, or the full service name). Resolves the current instance id and
  *  reads the sandbox secret back from the deployment definition. */
-int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
-		     struct sbx_err *err);
+SBX_API int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+			     struct sbx_err *err);
 
 /** Polls the instance, first after 50 ms and backing off to every poll_s
  *  seconds (0 means 2.0), until it is HEALTHY
  *  (returns 0) or timeout_s passes (-SBX_ETIMEDOUT). A terminal status
  *  (STOPPING, STOPPED, ERROR) fails at once with -SBX_ENOTHEALTHY. */
-int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
-			   struct sbx_err *err);
+SBX_API int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll_s,
+				   struct sbx_err *err);
 
 /** One GET of the instance. Returns 0 and the status in *ret; on failure a
  *  negative errno (the SDK would say ERROR; a C caller can tell why). When
  *  the instance is gone (404), the instance id is resolved again
  *  (sbx_sandbox_refresh) and a new instance is asked once more. */
-int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err);
+SBX_API int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err);
 
 /** true exactly when sbx_sandbox_status() succeeds with HEALTHY. */
-bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb);
+SBX_API bool sbx_sandbox_is_healthy(struct sbx_sandbox *sb);
 
 /** Deletes the service, then the app (back to back, like the SDK). */
-int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err);
+SBX_API int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err);
 
 /** After sbx_sandbox_delete(): waits until the control plane no longer has
  *  the service (404, or status DELETED), polling with the back-off of
@@ -99,27 +99,27 @@ int sbx_sandbox_delete(struct sbx_sandbox *sb, struct sbx_err *err);
  *  service is DELETING while its instance stops), so a caller that needs
  *  the name free again, or the sandbox gone from listings, waits here.
  *  -SBX_ETIMEDOUT after @p timeout_s seconds. */
-int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sbx_err *err);
+SBX_API int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sbx_err *err);
 
 /** Frees the handle (not the sandbox). Accepts NULL. */
-void sbx_sandbox_free(struct sbx_sandbox *sb);
+SBX_API void sbx_sandbox_free(struct sbx_sandbox *sb);
 
 /** Accessors; borrowed strings that live as long as the handle. Never NULL
  *  (empty string when unknown). The secret is never logged by libsbx. */
-const char *sbx_sandbox_id(const struct sbx_sandbox *sb);   /* service id */
-const char *sbx_sandbox_name(const struct sbx_sandbox *sb); /* user name */
-const char *sbx_sandbox_app_id(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_service_id(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_deployment_id(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_instance_id(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_image(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_instance_type(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_region(const struct sbx_sandbox *sb);
-const char *sbx_sandbox_secret(const struct sbx_sandbox *sb);
-struct sbx_client *sbx_sandbox_client(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_id(const struct sbx_sandbox *sb);   /* service id */
+SBX_API const char *sbx_sandbox_name(const struct sbx_sandbox *sb); /* user name */
+SBX_API const char *sbx_sandbox_app_id(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_service_id(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_deployment_id(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_instance_id(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_image(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_instance_type(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_region(const struct sbx_sandbox *sb);
+SBX_API const char *sbx_sandbox_secret(const struct sbx_sandbox *sb);
+SBX_API struct sbx_client *sbx_sandbox_client(const struct sbx_sandbox *sb);
 
 /** Re-resolves the instance id (after an instance was replaced). */
-int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err);
+SBX_API int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err);
 
 /** One entry of sbx_sandbox_list(). */
 struct sbx_sandbox_info {
@@ -133,9 +133,9 @@ struct sbx_sandbox_info {
 /** Lists the sandboxes of the account (services named sandbox-service-*).
  *  Returns 0, an array in *ret and its length in *n; free with
  *  sbx_sandbox_info_free(*ret, *n). */
-int sbx_sandbox_list(struct sbx_client *c, struct sbx_sandbox_info **ret, size_t *n,
-		     struct sbx_err *err);
-void sbx_sandbox_info_free(struct sbx_sandbox_info *v, size_t n);
+SBX_API int sbx_sandbox_list(struct sbx_client *c, struct sbx_sandbox_info **ret, size_t *n,
+			     struct sbx_err *err);
+SBX_API void sbx_sandbox_info_free(struct sbx_sandbox_info *v, size_t n);
 
 #ifdef __cplusplus
 }

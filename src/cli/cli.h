@@ -34,8 +34,24 @@ struct hostctl_info;
  * says on stderr, once, that it was started, or why it could not be.
  * 0 or a negative errno. The caller releases hi. */
 int cli_ensure_host(struct cli *cli, struct hostctl_info *hi);
-/* Prints "sbx: <ctx>: <message or strerror>" on stderr. Returns CLI_EXIT_FAIL. */
-int cli_fail(const struct sbx_err *err, int rc, const char *ctx);
+/* Reports a failure once: "sbx: <ctx>: <message or strerror>" on stderr,
+ * or with --json one object {"error":{"context","message","class","errno"}}
+ * on stdout. err may be NULL. Returns CLI_EXIT_FAIL. */
+int cli_fail(const struct cli *cli, const struct sbx_err *err, int rc, const char *ctx);
+/* The same with a formatted message and no errno. */
+int cli_failf(const struct cli *cli, const char *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prints the usage of cmd (NULL: of sbx) on stdout. 0, -ENOENT if unknown. */
+int cli_help(const char *cmd);
+/* Prints "sbx CMD: <why>" (when fmt is not NULL) and the usage of cmd on
+ * stderr. Returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After getopt returned '?': says which option was bad, then the usage,
+ * on stderr (getopt's own message is off: opterr = 0). CLI_EXIT_USAGE. */
+int cli_bad_option(const char *cmd, char **argv);
+/* true when colour may be used on fd: a terminal, TERM not "dumb", and
+ * NO_COLOR unset or empty (https://no-color.org). */
+bool cli_color(int fd);
 /* Prints a progress note on stderr unless quiet. */
 void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define CLI_NAME_MAX 32
@@ -55,6 +71,11 @@ int cmd_host(struct cli *cli, int argc, char **argv);
 int cmd_mount(struct cli *cli, int argc, char **argv);
 int cmd_umount(struct cli *cli, int argc, char **argv);
 int cmd_up(struct cli *cli, int argc, char **argv);
+int cmd_shell(struct cli *cli, int argc, char **argv);
+int cmd_cp(struct cli *cli, int argc, char **argv);
+int cmd_help(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_completion(struct cli *cli, int argc, char **argv);
 /* mount.sbxfs SPEC DIR [-sfnv] [-o OPTS], as mount(8) calls it */
 int cmd_mount_helper(struct cli *cli, int argc, char **argv);
 

@@ -22,16 +22,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #define MAX_ENV		 256
 #define STDIN_CHUNK	 (64 * 1024)
 #define STDIN_HIGH_WATER (4u << 20) /* stop reading stdin past this much unsent */
+#define STDIN_LOW_WATER	 (1u << 20) /* and read again once it fell to this */
 
 struct exec_ctx {
 	int done_fd;		    /* eventfd, signalled by on_done */
+	int room_fd;		    /* eventfd, signalled when unsent stdin fell low */
 	struct sbx_exec_result res; /* copied in on_done, read after done_fd fired */
 	struct sbx_exec *exec;
 	int out_broken; /* set on the transport thread when stdout is gone */
@@ -53,6 +57,15 @@ static void on_stderr(void *ud, const char *data, size_t n)
 	sbx_write_all(2, data, n);
 }
 
+static void on_stdin_sent(void *ud, size_t pending)
+{
+	struct exec_ctx *x = ud;
+	uint64_t one = 1;
+
+	if (pending <= STDIN_LOW_WATER && write(x->room_fd, &one, sizeof(one)) < 0)
+		abort(); /* an eventfd write cannot fail here */
+}
+
 static void on_done(void *ud, const struct sbx_exec_result *r)
 {
 	struct exec_ctx *x = ud;
@@ -65,15 +78,6 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 		abort(); /* an eventfd write cannot fail here; waiting forever would be worse */
 }
 
-static const char exec_usage[] =
-    "usage: sbx exec SANDBOX [-w DIR] [-e K=V]... [-t SECONDS] [-n] -- CMD [ARG]...\n"
-    "       sbx exec [-w DIR] ... -- CMD [ARG]...   (inside an sbxfs mount: that\n"
-    "       sandbox, in the directory matching the current one)\n"
-    "  -w DIR      working directory in the sandbox\n"
-    "  -e K=V      environment variable (repeatable)\n"
-    "  -t SECONDS  kill the command (and all it started) after this long\n"
-    "  -n          do not forward stdin (the command reads EOF)\n";
-
 struct exec_args {
 	const char *id;
 	int id_idx;				  /* index of id in argv, or 0 */
@@ -81,22 +85,26 @@ struct exec_args {
 	bool via_mount; /* running in the mounted sandbox: refresh its caches after */
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
+	bool tty;	    /* -t: a terminal in the sandbox */
+	char term_env[128]; /* "TERM=..." passed on with -t */
 };
 
 static int parse_args(int argc, char **argv, struct exec_args *a)
 {
 	static const struct option longopts[] = {
 	    {"workdir", required_argument, NULL, 'w'}, {"env", required_argument, NULL, 'e'},
-	    {"timeout", required_argument, NULL, 't'}, {"no-stdin", no_argument, NULL, 'n'},
+	    {"timeout", required_argument, NULL, 'T'}, {"no-stdin", no_argument, NULL, 'n'},
+	    {"interactive", no_argument, NULL, 'i'},   {"tty", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
 	int ch;
 
 	a->o.stdin_open = true;
-	optind = 1;
+	optind = 0; /* a full restart: sbx shell ran getopt before us */
+	opterr = 0;
 	for (;;) {
-		ch = getopt_long(argc, argv, "+w:e:t:nh", longopts, NULL);
+		ch = getopt_long(argc, argv, "+w:e:T:nith", longopts, NULL);
 		if (ch == -1) {
 			/* a non-option before "--" is the sandbox */
 			if (optind < argc && !a->id && strcmp(argv[optind - 1], "--") != 0 &&
@@ -110,28 +118,27 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		switch (ch) {
 		case 'w': a->o.cwd = optarg; break;
 		case 'e':
-			if (!strchr(optarg, '=') || optarg[0] == '=' || a->o.n_env >= MAX_ENV) {
-				fprintf(stderr, "sbx exec: bad -e '%s' (want KEY=VALUE)\n", optarg);
-				return -1;
-			}
+			if (!strchr(optarg, '=') || optarg[0] == '=' || a->o.n_env >= MAX_ENV)
+				return cli_usage_error("exec", "bad -e '%s' (want KEY=VALUE)",
+						       optarg);
 			a->env[a->o.n_env++] = optarg;
 			break;
-		case 't':
+		case 'T':
 			a->o.timeout_s = strtod(optarg, &end);
-			if (end == optarg || *end || a->o.timeout_s <= 0) {
-				fprintf(stderr, "sbx exec: bad -t '%s'\n", optarg);
-				return -1;
-			}
+			if (end == optarg || *end || !(a->o.timeout_s > 0) || a->o.timeout_s > 1e7)
+				return cli_usage_error("exec", "bad --timeout '%s'", optarg);
 			break;
 		case 'n': a->o.stdin_open = false; break;
-		case 'h': fputs(exec_usage, stdout); exit(0);
-		default: return -1;
+		case 'i': a->o.stdin_open = true; break;
+		case 't': a->tty = true; break;
+		case 'h': cli_help("exec"); return 0;
+		default: return cli_bad_option("exec", argv);
 		}
 	}
 	a->o.env = a->env;
 	a->o.argv = (const char *const *)argv + optind;
 	a->o.argc = (size_t)(argc - optind);
-	return 0;
+	return 1;
 }
 
 /* When the working directory is inside an sbxfs mount, fills mnt_id with
@@ -185,16 +192,12 @@ static int resolve_target(struct exec_args *a, char **argv)
 		a->o.argc = 1;
 		a->id = NULL;
 	}
-	if (a->o.argc == 0) {
-		fputs(exec_usage, stderr);
-		return -1;
-	}
+	if (a->o.argc == 0)
+		return -cli_usage_error("exec", "no command given");
 	if (!a->id) {
-		if (!in_mount) {
-			fprintf(stderr, "sbx exec: no SANDBOX given and %s\n",
-				"the current directory is not in an sbxfs mount");
-			return -1;
-		}
+		if (!in_mount)
+			return -cli_usage_error("exec", "no SANDBOX given and %s",
+						"the current directory is not in an sbxfs mount");
 		a->id = a->mnt_id.data;
 	}
 	a->via_mount = in_mount && !strcmp(a->id, a->mnt_id.data);
@@ -223,6 +226,65 @@ out:
 	sbx_buf_release(&p);
 }
 
+/* -t: our terminal in raw mode while the remote one runs, so that every
+ * key (Ctrl-C too) goes to the sandbox as typed. */
+struct rawmode {
+	bool on;
+	struct termios saved;
+};
+
+static void raw_enter(struct rawmode *rm)
+{
+	struct termios t;
+
+	if (!isatty(0) || tcgetattr(0, &rm->saved) < 0)
+		return;
+	t = rm->saved;
+	cfmakeraw(&t);
+	if (tcsetattr(0, TCSADRAIN, &t) == 0)
+		rm->on = true;
+}
+
+static void raw_leave(struct rawmode *rm)
+{
+	if (rm->on)
+		tcsetattr(0, TCSADRAIN, &rm->saved);
+	rm->on = false;
+}
+
+/* With -t, the sandbox's terminal is described as ours (as ssh and docker
+ * do), unless -e TERM=... said otherwise. */
+static void add_term(struct exec_args *a)
+{
+	const char *term = getenv("TERM");
+	size_t i;
+	int n;
+
+	if (!term || !*term || a->o.n_env >= MAX_ENV)
+		return;
+	for (i = 0; i < a->o.n_env; i++)
+		if (!strncmp(a->env[i], "TERM=", 5))
+			return;
+	n = snprintf(a->term_env, sizeof(a->term_env), "TERM=%s", term);
+	if (n < 0 || (size_t)n >= sizeof(a->term_env))
+		return; /* no terminal type is that long */
+	a->env[a->o.n_env++] = a->term_env;
+}
+
+/* The size of our terminal (stdin's, else stdout's); false if neither is. */
+static bool term_size(unsigned short *rows, unsigned short *cols)
+{
+	struct winsize ws;
+
+	if (ioctl(0, TIOCGWINSZ, &ws) < 0 && ioctl(1, TIOCGWINSZ, &ws) < 0)
+		return false;
+	if (!ws.ws_row || !ws.ws_col)
+		return false;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return true;
+}
+
 /* Forwards one chunk of stdin; returns 1 at EOF, 0 otherwise, <0 on error. */
 static int pump_stdin(struct exec_ctx *x)
 {
@@ -246,22 +308,36 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 	int cancelled_by = 0;
 
 	for (;;) {
-		struct pollfd p[3] = {{x->done_fd, POLLIN, 0}, {sigfd, POLLIN, 0}, {0, POLLIN, 0}};
-		bool throttle = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
-		nfds_t np = in_open && !throttle ? 3 : 2;
+		/* past the high water mark, wait for room instead of reading stdin */
+		bool full = in_open && sbx_exec_stdin_pending(x->exec) > STDIN_HIGH_WATER;
+		struct pollfd p[3] = {{x->done_fd, POLLIN, 0},
+				      {sigfd, POLLIN, 0},
+				      {full ? x->room_fd : 0, POLLIN, 0}};
+		nfds_t np = in_open ? 3 : 2;
+		uint64_t v;
 
-		if (poll(p, np, throttle ? 20 : -1) < 0 && errno != EINTR)
+		if (poll(p, np, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si) && !cancelled_by) {
+			unsigned short rows, cols;
+
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGWINCH) {
+				if (term_size(&rows, &cols))
+					sbx_exec_resize(x->exec, rows, cols);
+			} else if (!cancelled_by) {
 				cancelled_by = (int)si.ssi_signo;
 				sbx_exec_cancel(x->exec);
 			}
 		}
-		if (np == 3 && p[2].revents) {
+		if (np == 3 && full && p[2].revents) {
+			if (read(x->room_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				break;
+		} else if (np == 3 && p[2].revents) {
 			int pr = pump_stdin(x);
 			if (pr < 0) /* unreadable stdin: the command gets EOF */
 				sbx_exec_close_stdin(x->exec);
@@ -294,16 +370,24 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-	struct sbx_exec_cbs cbs = {
-	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
+	struct sbx_exec_cbs cbs = {.on_stdout = on_stdout,
+				   .on_stderr = on_stderr,
+				   .on_done = on_done,
+				   .on_stdin_sent = on_stdin_sent};
 	struct exec_args a = {0};
-	struct exec_ctx x = {.done_fd = -1};
+	struct exec_ctx x = {.done_fd = -1, .room_fd = -1};
+	struct rawmode rm = {0};
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_err err = {0};
 	sigset_t mask;
 	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
 
-	if (parse_args(argc, argv, &a) < 0 || resolve_target(&a, argv) < 0) {
+	r = parse_args(argc, argv, &a);
+	if (r != 1) {
+		rc = r;
+		goto out;
+	}
+	if (resolve_target(&a, argv) < 0) {
 		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
@@ -312,11 +396,14 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	if (a.tty)
+		sigaddset(&mask, SIGWINCH);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	x.done_fd = eventfd(0, EFD_CLOEXEC);
-	if (sigfd < 0 || x.done_fd < 0) {
+	x.room_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sigfd < 0 || x.done_fd < 0 || x.room_fd < 0) {
 		perror("sbx: exec");
 		goto out;
 	}
@@ -324,13 +411,23 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
+	if (a.tty) {
+		add_term(&a);
+		a.o.tty = true;
+		a.o.stdin_open = true;
+		term_size(&a.o.tty_rows, &a.o.tty_cols);
+		raw_enter(&rm);
+	}
 	r = sbx_exec_start(sb, &a.o, &cbs, &x, &x.exec, &err);
 	if (r < 0) {
-		cli_fail(&err, r, "exec");
+		raw_leave(&rm);
+		cli_fail(cli, &err, r, "exec");
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
-	rc = exit_status(&x, wait_loop(&x, sigfd, a.o.stdin_open));
+	r = wait_loop(&x, sigfd, a.o.stdin_open);
+	raw_leave(&rm);
+	rc = exit_status(&x, r);
 	refresh_mount(&a);
 out:
 	sbx_exec_unref(x.exec);
@@ -339,6 +436,8 @@ out:
 		close(sigfd);
 	if (x.done_fd >= 0)
 		close(x.done_fd);
+	if (x.room_fd >= 0)
+		close(x.room_fd);
 	sbx_buf_release(&a.mnt_id);
 	sbx_buf_release(&a.mnt_cwd);
 	sbx_buf_release(&a.mnt_path);

@@ -21,6 +21,7 @@
 
 #include "cli/hostctl.h"
 #include "cli/mounts.h"
+#include "util/json.h"
 #include "util/statedir.h"
 
 /* In the embedded default, sbxfs reads the local host's token and address
@@ -58,31 +59,34 @@ static int run_sbxfs(struct cli *cli, const char *spec, const char *dir, const c
 	return hostctl_run(cli->argv0_dir, "sbxfs", argv);
 }
 
-static const char mount_usage[] = "usage: sbx mount SANDBOX[:/remote/dir] DIR [-o OPTIONS] [-f]\n";
-
 int cmd_mount(struct cli *cli, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+	    {"options", required_argument, NULL, 'o'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	const char *opts = NULL;
 	bool fg = false;
 	int ch, r;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "o:fh")) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "o:fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': opts = optarg; break;
 		case 'f': fg = true; break;
-		case 'h': fputs(mount_usage, stdout); return 0;
-		default: fputs(mount_usage, stderr); return CLI_EXIT_USAGE;
+		case 'h': return cli_help("mount");
+		default: return cli_bad_option("mount", argv);
 		}
 	}
-	if (argc - optind != 2) {
-		fputs(mount_usage, stderr);
-		return CLI_EXIT_USAGE;
-	}
+	if (argc - optind != 2)
+		return cli_usage_error("mount", "want SANDBOX[:/dir] and DIR");
 	if (ensure_local_host(cli) < 0)
 		return CLI_EXIT_FAIL;
 	r = run_sbxfs(cli, argv[optind], argv[optind + 1], opts, fg);
-	return r < 0 ? cli_fail(NULL, r, "mount") : r;
+	return r < 0 ? cli_fail(cli, NULL, r, "mount") : r;
 }
 
 static int do_umount(const char *dir, bool lazy)
@@ -116,30 +120,33 @@ static int do_umount(const char *dir, bool lazy)
 
 int cmd_umount(struct cli *cli, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+	    {"lazy", no_argument, NULL, 'z'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	bool lazy = false;
-	int i, rc = 0, n = 0;
+	int i, ch, rc = 0;
 
-	for (i = 1; i < argc; i++) {
-		int r;
-
-		if (!strcmp(argv[i], "-z") || !strcmp(argv[i], "--lazy")) {
-			lazy = true;
-			continue;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "zh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'z': lazy = true; break;
+		case 'h': return cli_help("umount");
+		default: return cli_bad_option("umount", argv);
 		}
-		n++;
-		r = do_umount(argv[i], lazy);
+	}
+	if (optind == argc)
+		return cli_usage_error("umount", "want at least one DIR");
+	for (i = optind; i < argc; i++) {
+		int r = do_umount(argv[i], lazy);
+
 		if (r == -EINVAL)
-			fprintf(stderr, "sbx: umount: %s is not an sbxfs mount\n", argv[i]);
+			rc = cli_failf(cli, "umount", "%s is not an sbxfs mount", argv[i]);
 		else if (r < 0)
-			rc = cli_fail(NULL, r, argv[i]);
-		if (r < 0)
-			rc = CLI_EXIT_FAIL;
+			rc = cli_fail(cli, NULL, r, argv[i]);
 	}
-	if (!n) {
-		fputs("usage: sbx umount [-z] DIR...\n", stderr);
-		return CLI_EXIT_USAGE;
-	}
-	(void)cli;
 	return rc;
 }
 
@@ -151,6 +158,13 @@ int cmd_mount_helper(struct cli *cli, int argc, char **argv)
 	bool fake = false;
 
 	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(
+			    "usage: mount.sbxfs SANDBOX[:/dir] DIR [-sfnv] [-o OPTIONS]\n"
+			    "The helper mount(8) runs for `mount -t sbxfs`; see mount.sbxfs(8).\n",
+			    stdout);
+			return 0;
+		}
 		if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			opts = argv[++i];
 		} else if (!strncmp(argv[i], "-o", 2) && argv[i][2]) {
@@ -175,10 +189,19 @@ int cmd_mount_helper(struct cli *cli, int argc, char **argv)
 	if (ensure_local_host(cli) < 0)
 		return CLI_EXIT_FAIL;
 	r = run_sbxfs(cli, pos[0], pos[1], opts, false);
-	return r < 0 ? cli_fail(NULL, r, "mount") : r;
+	return r < 0 ? cli_fail(cli, NULL, r, "mount") : r;
 }
 
-static const char up_usage[] = "usage: sbx up [--name NAME] [--image IMAGE] DIR\n";
+static void print_json_str(const char *s)
+{
+	json_object *o = json_object_new_string(s);
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	if (o && sbx_json_dump(&b, o) == 0)
+		fputs(b.data, stdout);
+	sbx_buf_release(&b);
+	sbx_json_put(o);
+}
 
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
@@ -192,39 +215,45 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	const char *dir = NULL;
 
 	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return cli_help("up");
 		if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			o.name = argv[++i];
 		else if (!strcmp(argv[i], "--image") && i + 1 < argc)
 			o.image = argv[++i];
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
-		else {
-			fputs(up_usage, stderr);
-			return CLI_EXIT_USAGE;
-		}
+		else
+			return cli_usage_error("up", "unexpected '%s'", argv[i]);
 	}
-	if (!dir) {
-		fputs(up_usage, stderr);
-		return CLI_EXIT_USAGE;
-	}
+	if (!dir)
+		return cli_usage_error("up", "no DIR given");
 	if (cli_client(cli, &c) < 0)
 		return CLI_EXIT_FAIL;
 	r = sbx_mkdir_p(dir, 0755);
 	if (r < 0)
-		return cli_fail(NULL, r, dir);
+		return cli_fail(cli, NULL, r, dir);
 	if (!o.name)
 		o.name = cli_default_name(defname);
 	cli_note(cli, "creating sandbox %s…", o.name);
 	r = sbx_sandbox_create(c, &o, &sb, &err);
 	if (r < 0)
-		return cli_fail(&err, r, "create");
+		return cli_fail(cli, &err, r, "create");
 	snprintf(spec, sizeof(spec), "%s:/", sbx_sandbox_id(sb));
 	r = run_sbxfs(cli, spec, dir, NULL, false);
 	if (r != 0) {
-		fprintf(stderr, "sbx: up: mounting failed; the sandbox %s is kept (sbx rm %s)\n",
-			sbx_sandbox_id(sb), sbx_sandbox_id(sb));
+		cli_failf(cli, "up", "mounting failed; the sandbox %s is kept (sbx rm %s)",
+			  sbx_sandbox_id(sb), sbx_sandbox_id(sb));
 		sbx_sandbox_free(sb);
 		return CLI_EXIT_FAIL;
+	}
+	if (cli->json) {
+		printf("{\"id\":\"%s\",\"name\":\"%s\",\"mountpoint\":", sbx_sandbox_id(sb),
+		       sbx_sandbox_name(sb));
+		print_json_str(dir);
+		printf("}\n");
+		sbx_sandbox_free(sb);
+		return 0;
 	}
 	printf("sandbox %s (%s) is mounted at %s\n\n", sbx_sandbox_name(sb), sbx_sandbox_id(sb),
 	       dir);

@@ -19,7 +19,7 @@ struct strlist {
 static int strlist_add(struct strlist *l, const char *s, const char *what)
 {
 	if (l->n >= MAX_LIST) {
-		fprintf(stderr, "sbx create: too many %s (at most %d)\n", what, MAX_LIST);
+		cli_usage_error("create", "too many %s (at most %d)", what, MAX_LIST);
 		return -1;
 	}
 	l->v[l->n++] = s;
@@ -34,6 +34,17 @@ static int parse_port(const char *s, int *ret)
 	if (end == s || *end || v < 1 || v > 65535)
 		return -1;
 	*ret = (int)v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *ret)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v > 0) || v > 1e7)
+		return -1;
+	*ret = v;
 	return 0;
 }
 
@@ -58,11 +69,6 @@ static void print_sandbox_json(struct sbx_sandbox *sb, const char *status)
 	sbx_buf_release(&b);
 	sbx_json_put(o);
 }
-
-static const char create_usage[] =
-    "usage: sbx create [--image IMAGE] [--name NAME] [--instance-type TYPE]\n"
-    "                  [--env K=V]... [--region R]... [--port P]... [--no-ports]\n"
-    "                  [--timeout SECONDS] [--no-wait] [--json] [-q]\n";
 
 int cmd_create(struct cli *cli, int argc, char **argv)
 {
@@ -92,6 +98,8 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	int ch, r;
 
 	o.wait_ready = true;
+	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+i:n:t:e:r:p:jqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': o.image = optarg; break;
@@ -99,9 +107,8 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		case 't': o.instance_type = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				fprintf(stderr, "sbx create: --env wants KEY=VALUE, got '%s'\n",
-					optarg);
-				return CLI_EXIT_USAGE;
+				return cli_usage_error("create", "--env wants KEY=VALUE, got '%s'",
+						       optarg);
 			}
 			if (strlist_add(&env, optarg, "--env") < 0)
 				return CLI_EXIT_USAGE;
@@ -112,24 +119,24 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'p':
 			if (o.n_ports >= MAX_LIST || parse_port(optarg, &ports[o.n_ports]) < 0) {
-				fprintf(stderr, "sbx create: bad --port '%s'\n", optarg);
-				return CLI_EXIT_USAGE;
+				return cli_usage_error("create", "bad --port '%s'", optarg);
 			}
 			o.n_ports++;
 			break;
 		case 'P': o.no_ports = true; break;
-		case 'T': o.timeout_s = strtod(optarg, NULL); break;
+		case 'T':
+			if (parse_seconds(optarg, &o.timeout_s) < 0)
+				return cli_usage_error("create", "bad --timeout '%s'", optarg);
+			break;
 		case 'W': o.wait_ready = false; break;
 		case 'j': cli->json = true; break;
 		case 'q': cli->quiet = true; break;
-		case 'h': fputs(create_usage, stdout); return 0;
-		default: fputs(create_usage, stderr); return CLI_EXIT_USAGE;
+		case 'h': return cli_help("create");
+		default: return cli_bad_option("create", argv);
 		}
 	}
-	if (optind != argc) {
-		fputs(create_usage, stderr);
-		return CLI_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_usage_error("create", "unexpected '%s'", argv[optind]);
 	o.ports = o.n_ports ? ports : NULL;
 	o.env = env.n ? env.v : NULL;
 	o.n_env = env.n;
@@ -144,19 +151,19 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		 * (a generated name needs no lookup: it is random) */
 		r = sbx_sandbox_open(c, o.name, &sb, &err);
 		if (r == 0) {
-			fprintf(stderr, "sbx: create: a sandbox named '%s' already exists (%s)\n",
-				o.name, sbx_sandbox_id(sb));
+			cli_failf(cli, "create", "a sandbox named '%s' already exists (%s)", o.name,
+				  sbx_sandbox_id(sb));
 			sbx_sandbox_free(sb);
 			return CLI_EXIT_FAIL;
 		}
 		if (r != -SBX_ENOTFOUND)
-			return cli_fail(&err, r, "create");
+			return cli_fail(cli, &err, r, "create");
 		sb = NULL;
 	}
 	t0 = sbx_now_ms();
 	r = sbx_sandbox_create(c, &o, &sb, &err);
 	if (r < 0)
-		return cli_fail(&err, r, "create");
+		return cli_fail(cli, &err, r, "create");
 	if (cli->json)
 		print_sandbox_json(sb, o.wait_ready ? "HEALTHY" : "STARTING");
 	else
@@ -165,6 +172,31 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 		 o.wait_ready ? "is ready" : "was created", (double)(sbx_now_ms() - t0) / 1000.0);
 	sbx_sandbox_free(sb);
 	return 0;
+}
+
+/* Options of ls, status, rm: --json, -q, -h. Returns 1 to go on (operands
+ * from optind), 0 after printing help, -CLI_EXIT_USAGE on a bad option. */
+static int simple_opts(struct cli *cli, const char *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': cli->json = true; break;
+		case 'q': cli->quiet = true; break;
+		case 'h': cli_help(cmd); return 0;
+		default: cli_bad_option(cmd, argv); return -CLI_EXIT_USAGE;
+		}
+	}
+	return 1;
 }
 
 static int list_json(struct sbx_sandbox_info *v, size_t n)
@@ -201,19 +233,16 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	size_t n = 0, i;
 	int r;
 
-	for (i = 1; i < (size_t)argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			cli->json = true;
-		} else {
-			fputs("usage: sbx ls [--json]\n", stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
+	r = simple_opts(cli, "ls", argc, argv);
+	if (r <= 0)
+		return -r;
+	if (optind != argc)
+		return cli_usage_error("ls", "unexpected '%s'", argv[optind]);
 	if (cli_client(cli, &c) < 0)
 		return CLI_EXIT_FAIL;
 	r = sbx_sandbox_list(c, &v, &n, &err);
 	if (r < 0)
-		return cli_fail(&err, r, "ls");
+		return cli_fail(cli, &err, r, "ls");
 	if (cli->json) {
 		r = list_json(v, n);
 	} else {
@@ -231,29 +260,21 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct sbx_sandbox *sb = NULL;
 	struct sbx_err err = {0};
 	enum sbx_status st;
-	const char *id = NULL;
-	int i, r;
+	const char *id;
+	int r;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			cli->json = true;
-		} else if (!id && argv[i][0] != '-') {
-			id = argv[i];
-		} else {
-			id = NULL;
-			break;
-		}
-	}
-	if (!id) {
-		fputs("usage: sbx status [--json] SANDBOX\n", stderr);
-		return CLI_EXIT_USAGE;
-	}
+	r = simple_opts(cli, "status", argc, argv);
+	if (r <= 0)
+		return -r;
+	if (argc - optind != 1)
+		return cli_usage_error("status", "want one SANDBOX");
+	id = argv[optind];
 	if (cli_open_sandbox(cli, id, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	r = sbx_sandbox_status(sb, &st, &err);
 	if (r < 0) {
 		sbx_sandbox_free(sb);
-		return cli_fail(&err, r, id);
+		return cli_fail(cli, &err, r, id);
 	}
 	if (cli->json)
 		print_sandbox_json(sb, sbx_status_name(st));
@@ -268,16 +289,20 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
 {
-	int i, rc = 0, n = 0;
+	json_object *done = NULL;
+	int i, rc = 0, r;
 
-	for (i = 1; i < argc; i++) {
+	r = simple_opts(cli, "rm", argc, argv);
+	if (r <= 0)
+		return -r;
+	if (optind == argc)
+		return cli_usage_error("rm", "want at least one SANDBOX");
+	if (cli->json)
+		done = json_object_new_array();
+	for (i = optind; i < argc; i++) {
 		struct sbx_sandbox *sb = NULL;
 		struct sbx_err err = {0};
-		int r;
 
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-q"))
-			continue;
-		n++;
 		if (cli_open_sandbox(cli, argv[i], &sb) < 0) {
 			rc = CLI_EXIT_FAIL;
 			continue;
@@ -287,16 +312,28 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 		 * and ls no longer shows it */
 		if (r == 0)
 			r = sbx_sandbox_wait_deleted(sb, RM_WAIT_S, &err);
-		if (r < 0)
-			rc = cli_fail(&err, r, argv[i]);
-		else
+		if (r < 0) {
+			rc = cli_fail(cli, &err, r, argv[i]);
+		} else if (done) {
+			json_object *o = json_object_new_object();
+
+			sbx_json_add_str(o, "id", sbx_sandbox_id(sb));
+			sbx_json_add_str(o, "name", sbx_sandbox_name(sb));
+			if (o)
+				json_object_array_add(done, o);
+		} else {
 			cli_note(cli, "deleted sandbox %s (%s)", sbx_sandbox_name(sb),
 				 sbx_sandbox_id(sb));
+		}
 		sbx_sandbox_free(sb);
 	}
-	if (!n) {
-		fputs("usage: sbx rm SANDBOX...\n", stderr);
-		return CLI_EXIT_USAGE;
+	if (done) {
+		struct sbx_buf b = SBX_BUF_INIT;
+
+		if (sbx_json_dump(&b, done) == 0)
+			printf("%s\n", b.data);
+		sbx_buf_release(&b);
+		sbx_json_put(done);
 	}
 	return rc;
 }

@@ -13,15 +13,66 @@
 #include <unistd.h>
 
 #include "cli/hostctl.h"
+#include "util/json.h"
 #include "util/rand.h"
 
-int cli_fail(const struct sbx_err *err, int rc, const char *ctx)
+static void fail_json(const char *ctx, const char *msg, int rc)
 {
-	if (err && err->code && err->msg[0])
-		fprintf(stderr, "sbx: %s: %s\n", ctx, err->msg);
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	struct sbx_buf b = SBX_BUF_INIT;
+
+	if (!o || !e) {
+		sbx_json_put(o);
+		sbx_json_put(e);
+		return;
+	}
+	sbx_json_add_str(e, "context", ctx);
+	sbx_json_add_str(e, "message", msg);
+	sbx_json_add_str(e, "class", rc ? sbx_errclass(rc < 0 ? rc : -rc) : "failed");
+	sbx_json_add_int(e, "errno", rc < 0 ? -rc : rc);
+	json_object_object_add(o, "error", e);
+	if (sbx_json_dump(&b, o) == 0)
+		printf("%s\n", b.data);
+	fflush(stdout);
+	sbx_buf_release(&b);
+	sbx_json_put(o);
+}
+
+int cli_fail(const struct cli *cli, const struct sbx_err *err, int rc, const char *ctx)
+{
+	const char *msg = err && err->code && err->msg[0] ? err->msg : strerror(rc < 0 ? -rc : rc);
+
+	if (cli && cli->json)
+		fail_json(ctx, msg, rc);
 	else
-		fprintf(stderr, "sbx: %s: %s\n", ctx, strerror(rc < 0 ? -rc : rc));
+		fprintf(stderr, "sbx: %s: %s\n", ctx, msg);
 	return CLI_EXIT_FAIL;
+}
+
+int cli_failf(const struct cli *cli, const char *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cli && cli->json)
+		fail_json(ctx, msg, 0);
+	else
+		fprintf(stderr, "sbx: %s: %s\n", ctx, msg);
+	return CLI_EXIT_FAIL;
+}
+
+bool cli_color(int fd)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (nc && *nc)
+		return false;
+	if (!term || !strcmp(term, "dumb"))
+		return false;
+	return isatty(fd) == 1;
 }
 
 void cli_note(const struct cli *cli, const char *fmt, ...)
@@ -44,15 +95,16 @@ int cli_ensure_host(struct cli *cli, struct hostctl_info *hi)
 
 	r = hostctl_ensure(cli->argv0_dir, hi, &started);
 	if (r == -ECHILD)
-		fprintf(stderr, "sbx: the local host sbxd did not start; see %s/sbxd.log\n",
-			hi->state_dir.data ? hi->state_dir.data : "the state dir");
+		cli_failf(cli, "host", "the local host sbxd did not start; see %s/sbxd.log",
+			  hi->state_dir.data ? hi->state_dir.data : "the state dir");
 	else if (r < 0)
-		fprintf(stderr, "sbx: cannot start the local host sbxd: %s\n", strerror(-r));
+		cli_failf(cli, "host", "cannot start the local host sbxd: %s", strerror(-r));
 	else if (started)
 		cli_note(cli,
-			 "no KOYEB_API_TOKEN set: started the local host sbxd at %s "
+			 "no KOYEB_API_TOKEN set: started the local host sbxd at %s%s "
 			 "(state in %s; `sbx host stop` stops it)",
-			 hi->api_host.data, hi->state_dir.data);
+			 hi->api_host.data, hi->moved_port ? " (the default port is taken)" : "",
+			 hi->state_dir.data);
 	return r;
 }
 
@@ -87,7 +139,7 @@ int cli_client(struct cli *cli, struct sbx_client **ret)
 	}
 	r = sbx_client_new(&o, &cli->client, &err);
 	if (r < 0) {
-		cli_fail(&err, r, "cannot open the API client");
+		cli_fail(cli, &err, r, "cannot open the API client");
 		goto out;
 	}
 	*ret = cli->client;
@@ -117,6 +169,6 @@ int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 		return r;
 	r = sbx_sandbox_open(c, id, ret, &err);
 	if (r < 0)
-		cli_fail(&err, r, id);
+		cli_fail(cli, &err, r, id);
 	return r;
 }

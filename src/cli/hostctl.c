@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,10 +162,26 @@ static void exec_in(const char *dir, const char *prog, char *const *argv)
 	execvp(prog, argv);
 }
 
-static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir)
+/* true when 127.0.0.1:port cannot be bound because someone holds it */
+static bool port_taken(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int one = 1, fd, r;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+	return r < 0 && errno == EADDRINUSE;
+}
+
+static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir, bool any_port)
 {
 	struct sbx_buf log = SBX_BUF_INIT;
-	char *argv[] = {"sbxd", "--state-dir", (char *)state_dir, NULL};
+	char *argv[] = {"sbxd", "--state-dir", (char *)state_dir, NULL, NULL, NULL};
 	int logfd, nullfd;
 	pid_t pid;
 
@@ -173,6 +191,10 @@ static pid_t spawn_daemon(const char *sbxd_dir, const char *state_dir)
 	sbx_buf_release(&log);
 	if (logfd < 0)
 		return -errno;
+	if (any_port) {
+		argv[3] = "--listen";
+		argv[4] = "127.0.0.1:0";
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(logfd);
@@ -206,7 +228,8 @@ int hostctl_ensure(const char *sbxd_dir, struct hostctl_info *hi, bool *started)
 	r = sbx_mkdir_p(hi->state_dir.data, 0700);
 	if (r < 0)
 		return r;
-	child = spawn_daemon(sbxd_dir, hi->state_dir.data);
+	hi->moved_port = port_taken(HOSTCTL_DEFAULT_PORT);
+	child = spawn_daemon(sbxd_dir, hi->state_dir.data, hi->moved_port);
 	if (child < 0)
 		return (int)child;
 	deadline = sbx_now_ms() + 10000;

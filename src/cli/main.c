@@ -1,7 +1,9 @@
-/* main.c - sbx: the command line of sbx, and mount.sbxfs (later).
+/* main.c - sbx: the command line of sbx, and mount.sbxfs.
  *
  * Dispatches to one function per subcommand (cli.h). Global options: --json
- * for machine-readable output, -q for no progress notes.
+ * for machine-readable output, -q for no progress notes. Conventions every
+ * subcommand keeps: -h/--help prints its usage on stdout and exits 0; a
+ * usage error prints the reason and the usage on stderr and exits 2.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -10,30 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-
-static const char usage[] =
-    "usage: sbx [--json] [-q] COMMAND [ARGS]\n"
-    "\n"
-    "Sandboxes (Koyeb with $KOYEB_API_TOKEN set, else the local host sbxd):\n"
-    "  create [--image I] [--name N] [--instance-type T] [--env K=V] [--region R]\n"
-    "         [--port P] [--no-wait]       create a sandbox, print its id\n"
-    "  ls                                  list sandboxes\n"
-    "  status SANDBOX                      print the sandbox status word\n"
-    "  rm SANDBOX...                       delete sandboxes\n"
-    "  exec SANDBOX [-w DIR] [-e K=V] [-t SECONDS] [-n] -- CMD [ARG]...\n"
-    "                                      run a command; exit with its code\n"
-    "Mounts (FUSE, with sbxfs):\n"
-    "  up DIR                              create a sandbox and mount it at DIR\n"
-    "  mount SANDBOX[:/dir] DIR [-o OPTS]  mount a sandbox (also: mount -t sbxfs)\n"
-    "  umount DIR                          unmount it\n"
-    "  Inside a mount, `sbx exec -- CMD` runs CMD in the sandbox, in the\n"
-    "  directory that matches the local one.\n"
-    "The local host:\n"
-    "  host start|stop|status|env          manage sbxd; `eval \"$(sbx host env)\"`\n"
-    "                                      points any Koyeb client at it\n"
-    "  host image add NAME DIR|ls|rm NAME  register a directory rootfs as an image\n"
-    "\n"
-    "SANDBOX is an id or a name. sbx --version prints the version.\n";
+#include "util/json.h"
 
 struct command {
 	const char *name;
@@ -41,9 +20,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"create", cmd_create}, {"ls", cmd_ls},	    {"list", cmd_ls},	{"status", cmd_status},
-    {"rm", cmd_rm},	    {"delete", cmd_rm},	    {"exec", cmd_exec}, {"host", cmd_host},
-    {"mount", cmd_mount},   {"umount", cmd_umount}, {"up", cmd_up},
+    {"create", cmd_create},   {"ls", cmd_ls},
+    {"list", cmd_ls},	      {"status", cmd_status},
+    {"rm", cmd_rm},	      {"delete", cmd_rm},
+    {"exec", cmd_exec},	      {"shell", cmd_shell},
+    {"cp", cmd_cp},	      {"host", cmd_host},
+    {"mount", cmd_mount},     {"umount", cmd_umount},
+    {"up", cmd_up},	      {"help", cmd_help},
+    {"version", cmd_version}, {"completion", cmd_completion},
 };
 
 static char *self_dir(void)
@@ -57,40 +41,70 @@ static char *self_dir(void)
 	return strdup(dirname(buf));
 }
 
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return cli_help("version");
+		if (!strcmp(argv[i], "--json"))
+			cli->json = true;
+		else
+			return cli_usage_error("version", "unexpected '%s'", argv[i]);
+	}
+	if (cli->json)
+		printf("{\"version\":\"%s\"}\n", SBX_VERSION);
+	else
+		printf("sbx %s\n", SBX_VERSION);
+	return 0;
+}
+
+/* Global options before the command; returns how many argv words they
+ * took, or -1 after handling an option that ends the run (*rc set). */
+static int global_opts(struct cli *cli, int argc, char **argv, int *rc)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			cli->json = true;
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+			cli->quiet = true;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			*rc = cmd_version(cli, 1, argv);
+			return -1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			*rc = cli_help(NULL);
+			return -1;
+		} else {
+			*rc = cli_usage_error(NULL, "unknown option '%s'", argv[i]);
+			return -1;
+		}
+	}
+	return i - 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {0};
 	char *base = strrchr(argv[0], '/');
 	size_t i;
-	int rc = CLI_EXIT_USAGE;
+	int rc = CLI_EXIT_USAGE, n;
 
 	if (!strcmp(base ? base + 1 : argv[0], "mount.sbxfs")) {
 		cli.argv0_dir = self_dir();
 		rc = cmd_mount_helper(&cli, argc, argv);
 		goto out;
 	}
-
-	while (argc > 1 && argv[1][0] == '-') {
-		if (!strcmp(argv[1], "--json")) {
-			cli.json = true;
-		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
-			cli.quiet = true;
-		} else if (!strcmp(argv[1], "--version")) {
-			printf("sbx %s\n", SBX_VERSION);
-			return 0;
-		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "sbx: unknown option '%s'\n%s", argv[1], usage);
-			return CLI_EXIT_USAGE;
-		}
-		argv++;
-		argc--;
-	}
+	n = global_opts(&cli, argc, argv, &rc);
+	if (n < 0)
+		goto out;
+	argc -= n;
+	argv += n;
 	if (argc < 2) {
-		fputs(usage, stderr);
-		return CLI_EXIT_USAGE;
+		rc = cli_usage_error(NULL, NULL);
+		goto out;
 	}
 	cli.argv0_dir = self_dir();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -99,7 +113,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "sbx: unknown command '%s'\n%s", argv[1], usage);
+	rc = cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 out:
 	sbx_client_free(cli.client);
 	free(cli.argv0_dir);

@@ -5,6 +5,10 @@
  * something to do with it (data queued for stdin; room on the socket for
  * output): a paused pipe would otherwise keep reporting EPOLLHUP.
  *
+ * With a terminal (exec_tty.h), fd[0] and fd[1] are the master and fd[2] is
+ * -1; reading the master fails with EIO once no process holds the terminal,
+ * which ends the output like a pipe's EOF.
+ *
  * End of output: once the command exited, output is forwarded until both
  * pipes reach EOF, or until no byte arrived for SBX_EXEC_DRAIN_MS while the
  * socket was keeping up (a background child may hold a pipe open forever).
@@ -21,6 +25,7 @@
 #include "host/child.h"
 #include "host/daemon.h"
 #include "host/exec_msg.h"
+#include "host/exec_tty.h"
 #include "host/http/ws_frame.h"
 #include "host/runtime/nsexec.h"
 #include "host/runtime/sandbox.h"
@@ -59,6 +64,7 @@ struct sbx_exec {
 	bool in_close_req;
 	bool out_paused; /* socket above the high water mark */
 	bool in_paused;	 /* socket reading paused for stdin */
+	bool tty;	 /* fd[0] and fd[1] are a terminal's master (exec_tty.h) */
 	int exit_code;
 	struct sbx_timer drain;
 	struct sbx_buf frame;
@@ -313,9 +319,12 @@ static void on_stdin_writable(struct sbx_watch *w, uint32_t events)
 	pump_stdin(w->arg);
 }
 
-/* body.stdin of a message: data (standard base64) and close. */
+/* body.stdin of a message: data (standard base64) and close; and
+ * body.tty_size, a window size change, for a terminal. */
 static void feed_stdin(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 {
+	if (e->tty && m->rows && e->fd[1] >= 0)
+		sbxd_exec_tty_resize(e->fd[1], m->rows, m->cols);
 	if (m->stdin_b64 && e->fd[0] >= 0) {
 		int r = sbxd_exec_msg_stdin(m, &e->inq);
 
@@ -458,7 +467,8 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 
 /* Through the sandbox's spawner when it takes the request, else forked
  * here; on both paths the same pipes, environment and confinement. */
-static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv)
+static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv, unsigned rows,
+		 unsigned cols)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
 	char **env = exec_env(v, &host);
@@ -467,7 +477,8 @@ static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **arg
 
 	if (!env)
 		return -ENOMEM;
-	r = sbx_nsexec_pipes(e->fd, e->cfd);
+	r = e->tty ? sbxd_exec_tty_open(target, rows, cols, e->fd, e->cfd)
+		   : sbx_nsexec_pipes(e->fd, e->cfd);
 	if (r < 0)
 		goto out;
 	snprintf(e->svc_id, sizeof(e->svc_id), "%s", v->id);
@@ -514,7 +525,8 @@ static void start(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 			   "message");
 		return;
 	}
-	r = spawn(e, v, target, argv);
+	e->tty = m->want_tty;
+	r = spawn(e, v, target, argv, m->rows, m->cols);
 	free(argv);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot start the command: %s", strerror(-r));

@@ -10,8 +10,10 @@
  * {"error":{"code":C,"message":M,"details":[]}} followed by a close: 3
  * invalid argument, 5 not found, 9 sandbox not HEALTHY, 13 internal.
  *
- * No TTY is ever allocated (disableTty and tty_size are accepted and
- * ignored): stdout and stderr stay separate, as the SDK's parsing expects.
+ * A terminal is allocated only when the first message says disableTty:
+ * false (the Koyeb CLI's interactive case); tty_size sizes it, then and in
+ * any later message. Otherwise (the SDKs send true or nothing) stdout and
+ * stderr stay separate pipes, as their parsing expects. See exec_tty.h.
  *
  * Lifetime: a session lives until both its WebSocket is gone and its process
  * was reaped. A client that goes away before the command exited gets the

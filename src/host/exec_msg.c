@@ -11,6 +11,25 @@
 
 #include "util/b64.h"
 
+/* body.tty_size: both sides or neither, each in 1..65535 */
+static void tty_size(json_object *root, unsigned *rows, unsigned *cols)
+{
+	json_object *h = sbx_json_get(root, "body.tty_size.height");
+	json_object *w = sbx_json_get(root, "body.tty_size.width");
+	int64_t hv, wv;
+
+	*rows = *cols = 0;
+	if (!h || !w || !json_object_is_type(h, json_type_int) ||
+	    !json_object_is_type(w, json_type_int))
+		return;
+	hv = json_object_get_int64(h);
+	wv = json_object_get_int64(w);
+	if (hv < 1 || hv > 65535 || wv < 1 || wv > 65535)
+		return;
+	*rows = (unsigned)hv;
+	*cols = (unsigned)wv;
+}
+
 int sbxd_exec_msg_parse(const void *data, size_t len, struct sbxd_exec_msg *ret)
 {
 	struct sbxd_exec_msg m = {.root = NULL};
@@ -33,6 +52,9 @@ int sbxd_exec_msg_parse(const void *data, size_t len, struct sbxd_exec_msg *ret)
 		m.stdin_b64_len = (size_t)json_object_get_string_len(v);
 	}
 	m.stdin_close = sbx_json_bool(m.root, "body.stdin.close", false);
+	v = sbx_json_get(m.root, "body.disableTty");
+	m.want_tty = v && json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v);
+	tty_size(m.root, &m.rows, &m.cols);
 	*ret = m;
 	return 0;
 }

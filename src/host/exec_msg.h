@@ -6,7 +6,8 @@
  * from the first message only); body.stdin.data carries stdin bytes as
  * standard base64; body.stdin.close: true ends stdin. Unknown members are
  * ignored, as are members of the wrong type (apart from body.command, which
- * must then be valid).
+ * must then be valid). body.disableTty: false asks for a terminal (absent
+ * means none, as the SDKs expect); body.tty_size.height/.width size it.
  *
  * Ownership: a parsed message owns its JSON tree; every string it hands out
  * is borrowed from it and lives until sbxd_exec_msg_release().
@@ -29,7 +30,9 @@ struct sbxd_exec_msg {
 	const char *id_type;   /* "idType", else "id_type", when a string, else NULL */
 	const char *stdin_b64; /* body.stdin.data when a string, else NULL */
 	size_t stdin_b64_len;
-	bool stdin_close; /* body.stdin.close is true */
+	bool stdin_close;    /* body.stdin.close is true */
+	bool want_tty;	     /* body.disableTty is present and false */
+	unsigned rows, cols; /* body.tty_size, when both are in 1..65535; else 0 */
 };
 
 /* Decodes one message of len bytes. 0 with *ret filled (release it), or

@@ -219,7 +219,7 @@ grep REACHED "$T/reach" | sed 's/^/#   /'
 # --- 5. bounded floods: processes and memory ------------------------------
 # nano: 256 processes at most; the loop stops at 2000 either way. Each child
 # becomes a small sleep at once, so memory is not what stops it.
-res=$(sbx exec "$ID" -n -t 60 -- python3 -c '
+res=$(sbx exec "$ID" -n --timeout 60 -- python3 -c '
 import os
 n = 0
 kids = []
@@ -235,7 +235,7 @@ for k in kids: os.kill(k, 9)
 print(n)')
 check "a fork loop stops at the process limit ($res forks)" test "${res:-2000}" -lt 300
 # nano: 256 MiB; the hog asks for 1 GiB, touched page by page
-sbx exec "$ID" -n -t 60 -- python3 -c '
+sbx exec "$ID" -n --timeout 60 -- python3 -c '
 b = bytearray(1 << 30)
 for i in range(0, len(b), 4096): b[i] = 1
 print("ALLOCATED")' >"$T/hog" 2>&1

@@ -63,7 +63,7 @@ expect_eq "20 MB of output arrives intact" \
 
 # timeout and interrupt kill the whole tree
 start=$(date +%s)
-sbx exec "$A" -n -t 1 -- sh -c 'sleep 100 & sleep 100'
+sbx exec "$A" -n --timeout 1 -- sh -c 'sleep 100 & sleep 100'
 expect_eq "timeout exits 124" 124 $?
 check "timeout returns promptly" test $(($(date +%s) - start)) -lt 10
 check "timeout killed every process it started" \

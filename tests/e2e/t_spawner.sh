@@ -37,7 +37,7 @@ expect_eq "a second exec reuses the spawner" "$SP" \
 
 # --- what an exec'd command is: the same confinement as the one-fork path --
 # (pgrep -x: the CLI on the host has the same words in its command line)
-"$BUILD/sbx" -q exec "$A" -t 60 -- sleep 3001 &
+"$BUILD/sbx" -q exec "$A" --timeout 60 -- sleep 3001 &
 EXEC=$!
 for i in $(seq 1 200); do
 	CMD=$(pgrep -fx "sleep 3001" | head -1)
@@ -101,7 +101,7 @@ kill "$EXEC" 2>/dev/null
 wait "$EXEC" 2>/dev/null
 
 # --- killed: the running exec dies with it, the next exec gets a new one ---
-"$BUILD/sbx" -q exec "$A" -t 60 -- sleep 3002 & # -t: never hangs the test
+"$BUILD/sbx" -q exec "$A" --timeout 60 -- sleep 3002 & # -t: never hangs the test
 EXEC=$!
 for i in $(seq 1 200); do
 	pgrep -fx "sleep 3002" >/dev/null && break
@@ -114,7 +114,7 @@ check "sbxd logged the loss" wait_log "exec spawner \\(pid $SP\\) (ended|closed 
 check "no command of the dead spawner is left" bash -c '! pgrep -fx "sleep 3002" >/dev/null'
 
 # a command that cleared its parent-death signal is killed by sbxd instead
-"$BUILD/sbx" -q exec "$A" -t 60 -- python3 -c \
+"$BUILD/sbx" -q exec "$A" --timeout 60 -- python3 -c \
 	'import ctypes, time; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); print("ready", flush=True); time.sleep(3003)' >"$T/o" &
 EXEC=$!
 for i in $(seq 1 400); do
@@ -133,7 +133,7 @@ check "through a new spawner ($SPK -> $SP2)" test -n "$SP2" -a "$SP2" != "$SPK"
 # --- stopped: sbxd's loop goes on, the exec meets its deadline ---------------
 kill -STOP "$SP2"
 start=$(date +%s%N)
-"$BUILD/sbx" -q exec "$A" -t 20 -- sh -c 'echo once >>/tmp/spawn-count; cat /tmp/spawn-count' >"$T/o" &
+"$BUILD/sbx" -q exec "$A" --timeout 20 -- sh -c 'echo once >>/tmp/spawn-count; cat /tmp/spawn-count' >"$T/o" &
 EXEC=$!
 sleep 0.2 # the request is now queued on the stopped spawner's socket
 expect_eq "sbxd answers while the spawner is stopped" HEALTHY "$(timeout 5 "$BUILD/sbx" -q status "$A")"

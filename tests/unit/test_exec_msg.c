@@ -26,6 +26,47 @@ START_TEST(not_an_object)
 }
 END_TEST
 
+START_TEST(tty_request_and_size)
+{
+	struct sbxd_exec_msg m;
+
+	parse("{\"body\":{\"command\":[\"sh\"]}}", &m);
+	ck_assert(!m.want_tty); /* absent: no terminal, as the SDKs expect */
+	ck_assert_uint_eq(m.rows, 0);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"command\":[\"sh\"],\"disableTty\":true}}", &m);
+	ck_assert(!m.want_tty);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"command\":[\"sh\"],\"disableTty\":false,"
+	      "\"tty_size\":{\"height\":40,\"width\":120}}}",
+	      &m);
+	ck_assert(m.want_tty);
+	ck_assert_uint_eq(m.rows, 40);
+	ck_assert_uint_eq(m.cols, 120);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"tty_size\":{\"height\":25,\"width\":80}}}", &m);
+	ck_assert_uint_eq(m.rows, 25);
+	ck_assert_uint_eq(m.cols, 80);
+	sbxd_exec_msg_release(&m);
+	/* out of range, half a size, or the wrong type: no size at all */
+	parse("{\"body\":{\"tty_size\":{\"height\":0,\"width\":80}}}", &m);
+	ck_assert_uint_eq(m.rows, 0);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"tty_size\":{\"height\":70000,\"width\":80}}}", &m);
+	ck_assert_uint_eq(m.rows, 0);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"tty_size\":{\"height\":25}}}", &m);
+	ck_assert_uint_eq(m.rows, 0);
+	sbxd_exec_msg_release(&m);
+	parse("{\"body\":{\"tty_size\":{\"height\":\"25\",\"width\":80},"
+	      "\"disableTty\":\"false\"}}",
+	      &m);
+	ck_assert_uint_eq(m.rows, 0);
+	ck_assert(!m.want_tty);
+	sbxd_exec_msg_release(&m);
+}
+END_TEST
+
 START_TEST(first_message)
 {
 	struct sbxd_exec_msg m;
@@ -128,6 +169,7 @@ int main(void)
 
 	tcase_add_test(tc, not_an_object);
 	tcase_add_test(tc, first_message);
+	tcase_add_test(tc, tty_request_and_size);
 	tcase_add_test(tc, targets);
 	tcase_add_test(tc, bad_commands_and_stdin);
 	suite_add_tcase(s, tc);

@@ -53,6 +53,34 @@ START_TEST(first_frame)
 }
 END_TEST
 
+START_TEST(tty_frames)
+{
+	struct sbx_buf b = SBX_BUF_INIT;
+	json_object *o;
+	int64_t v;
+
+	ck_assert_int_eq(sbx_frame_first_tty(&b, "inst-1", ARGV, 3, 40, 120), 0);
+	o = parse(&b);
+	check_head(o);
+	ck_assert(!sbx_json_bool(o, "body.disableTty", true));
+	ck_assert_int_eq(sbx_json_int(o, "body.tty_size.height", &v), 0);
+	ck_assert_int_eq(v, 40);
+	ck_assert_int_eq(sbx_json_int(o, "body.tty_size.width", &v), 0);
+	ck_assert_int_eq(v, 120);
+	sbx_json_put(o);
+	sbx_buf_reset(&b);
+	ck_assert_int_eq(sbx_frame_first_tty(&b, "inst-1", ARGV, 3, 0, 0), 0);
+	o = parse(&b);
+	ck_assert_ptr_null(sbx_json_get(o, "body.tty_size"));
+	sbx_json_put(o);
+	sbx_buf_reset(&b);
+	/* a resize carries no id, as the Koyeb CLI sends it */
+	ck_assert_int_eq(sbx_frame_resize(&b, 33, 111), 0);
+	ck_assert_str_eq(b.data, "{\"body\":{\"tty_size\":{\"height\":33,\"width\":111}}}");
+	sbx_buf_release(&b);
+}
+END_TEST
+
 START_TEST(stdin_frame)
 {
 	struct sbx_buf b = SBX_BUF_INIT, d = SBX_BUF_INIT;
@@ -263,6 +291,7 @@ int main(void)
 
 	tcase_add_test(tc, first_frame);
 	tcase_add_test(tc, stdin_frame);
+	tcase_add_test(tc, tty_frames);
 	tcase_add_test(tc, close_frame);
 	tcase_add_test(tc, id_is_escaped);
 	tcase_add_test(tc, decode_data);

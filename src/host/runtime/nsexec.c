@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -102,8 +103,15 @@ out:
 void sbx_nsexec_run(const struct sbx_seccomp *filter, char *const *argv, char *const *envp)
 {
 	extern char **environ;
-	int r = sbx_confine_apply(filter);
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	int r, sig;
 
+	/* every signal at its default, whatever sbxd inherited: started by a
+	 * shell as `sbxd &`, it ignores SIGINT and SIGQUIT, and an ignored
+	 * signal stays ignored across exec (Ctrl-C on a terminal did nothing) */
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	r = sbx_confine_apply(filter);
 	if (r < 0)
 		die("cannot confine the command", -r, 126);
 	syscall(SYS_close_range, 3, ~0U, 0);
@@ -144,6 +152,9 @@ static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(126);
+	/* a terminal (exec_tty.h) becomes the session's: Ctrl-C is a SIGINT */
+	if (isatty(0))
+		ioctl(0, TIOCSCTTY, 0);
 	if (x->cg && (r = sbx_cg_join(x->cg, (int)getpid())) < 0)
 		die("cannot join the sandbox's cgroups", -r, 126);
 	/* this is a copy of sbxd's memory: never readable by the sandbox */

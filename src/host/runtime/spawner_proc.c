@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -97,6 +98,9 @@ _Noreturn static void kid_main(struct spawner *s, const int fds[3], const int go
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
 		_exit(126);
+	/* a terminal (exec_tty.h) becomes the session's: Ctrl-C is a SIGINT */
+	if (isatty(0))
+		ioctl(0, TIOCSCTTY, 0);
 	close(go[1]); /* else the spawner's death would not be an EOF */
 	while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR)
 		;

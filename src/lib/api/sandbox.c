@@ -443,9 +443,10 @@ static bool is_uuid(const char *s)
 	return s[i] == '\0';
 }
 
-/* Picks the one live service named exactly full from a list reply. */
-static int pick_by_name(json_object *o, const char *full, struct sbx_service_info *ret,
-			struct sbx_err *err)
+/* Picks the one live service named exactly full from a list reply. Errors
+ * name the sandbox as the caller wrote it (asked), not by its service name. */
+static int pick_by_name(json_object *o, const char *full, const char *asked,
+			struct sbx_service_info *ret, struct sbx_err *err)
 {
 	json_object *arr;
 	size_t i, n, found = 0;
@@ -469,12 +470,12 @@ static int pick_by_name(json_object *o, const char *full, struct sbx_service_inf
 			sbx_service_info_release(&s);
 			sbx_service_info_release(ret);
 			return sbx_err_set(err, -SBX_EINVAL, 0,
-					   "ambiguous: several sandboxes are named %s", full);
+					   "ambiguous: several sandboxes are named %.100s", asked);
 		}
 		*ret = s;
 	}
 	if (!found)
-		return sbx_err_set(err, -SBX_ENOTFOUND, 404, "no sandbox named %s", full);
+		return sbx_err_set(err, -SBX_ENOTFOUND, 404, "no sandbox named %.100s", asked);
 	return 0;
 }
 
@@ -501,7 +502,7 @@ static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service
 	}
 	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
 	if (r == 0)
-		r = pick_by_name(o, full.data, ret, err);
+		r = pick_by_name(o, full.data, in, ret, err);
 out:
 	sbx_json_put(o);
 	sbx_buf_release(&full);

@@ -51,6 +51,9 @@ struct sbx_exec {
 	bool stdin_open;	 /* fixed: write_stdin allowed */
 	int64_t start_ms;	 /* fixed */
 	double timeout_s;	 /* fixed */
+	bool tty;		 /* fixed: on a terminal */
+	unsigned rows, cols;	 /* c->lock: the terminal size to send */
+	bool resize_pending;	 /* c->lock */
 
 	int refs;		   /* c->lock */
 	struct sbx_wsc_sess *sess; /* c->lock: NULL once over */
@@ -133,7 +136,12 @@ static int next_frame_locked(struct sbx_exec *e, struct sbx_buf *out)
 
 	if (!e->first_sent) {
 		e->first_sent = true;
-		r = sbx_frame_first(out, e->instance_id, av, e->argc);
+		e->resize_pending = false;
+		r = e->tty ? sbx_frame_first_tty(out, e->instance_id, av, e->argc, e->rows, e->cols)
+			   : sbx_frame_first(out, e->instance_id, av, e->argc);
+	} else if (e->resize_pending) {
+		e->resize_pending = false;
+		r = sbx_frame_resize(out, e->rows, e->cols);
 	} else if (e->src_off < e->stdin_len) {
 		n = e->stdin_len - e->src_off;
 		n = n < SBX_FRAME_STDIN_MAX ? n : SBX_FRAME_STDIN_MAX;
@@ -303,6 +311,11 @@ static int exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *o,
 	e->stdin_open = stdin_open;
 	e->stdin_eof = !stdin_open;
 	e->timeout_s = o->timeout_s > 0 ? o->timeout_s : 0;
+	e->tty = o->tty && stdin_open; /* the asynchronous form only */
+	if (e->tty && o->tty_rows && o->tty_cols) {
+		e->rows = o->tty_rows;
+		e->cols = o->tty_cols;
+	}
 	e->start_ms = sbx_now_ms();
 	if (e->timeout_s > 0)
 		deadline = e->start_ms + (int64_t)(e->timeout_s * 1000);
@@ -374,6 +387,25 @@ int sbx_exec_cancel(struct sbx_exec *e)
 	}
 	pthread_mutex_unlock(&e->c->lock);
 	return 0;
+}
+
+int sbx_exec_resize(struct sbx_exec *e, unsigned short rows, unsigned short cols)
+{
+	int r = 0;
+
+	if (!e->tty || !rows || !cols)
+		return -EINVAL;
+	pthread_mutex_lock(&e->c->lock);
+	if (!e->sess) {
+		r = -EPIPE;
+	} else {
+		e->rows = rows;
+		e->cols = cols;
+		e->resize_pending = true;
+		sbx_wsc_want_write(e->sess);
+	}
+	pthread_mutex_unlock(&e->c->lock);
+	return r;
 }
 
 size_t sbx_exec_stdin_pending(struct sbx_exec *e)

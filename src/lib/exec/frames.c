@@ -59,6 +59,26 @@ int sbx_frame_first(struct sbx_buf *out, const char *id, const char *const *argv
 	return r;
 }
 
+int sbx_frame_first_tty(struct sbx_buf *out, const char *id, const char *const *argv, size_t argc,
+			unsigned rows, unsigned cols)
+{
+	int r = frame_head(out, id, argv, argc);
+
+	if (!r)
+		r = sbx_buf_puts(out, ",\"disableTty\":false");
+	if (!r && rows && cols)
+		r = sbx_buf_printf(out, ",\"tty_size\":{\"height\":%u,\"width\":%u}", rows, cols);
+	if (!r)
+		r = sbx_buf_puts(out, "}}");
+	return r;
+}
+
+int sbx_frame_resize(struct sbx_buf *out, unsigned rows, unsigned cols)
+{
+	return sbx_buf_printf(out, "{\"body\":{\"tty_size\":{\"height\":%u,\"width\":%u}}}", rows,
+			      cols);
+}
+
 int sbx_frame_stdin(struct sbx_buf *out, const char *id, const char *const *argv, size_t argc,
 		    const void *data, size_t n)
 {

@@ -24,6 +24,14 @@
  *   {"id":I,"idType":"INSTANCE_ID","body":{"command":[…],"disableTty":true}}
  * 0, -EINVAL (argc 0) or -ENOMEM. */
 int sbx_frame_first(struct sbx_buf *out, const char *id, const char *const *argv, size_t argc);
+/* Appends the first frame of a command on a terminal of rows x cols (0:
+ * no size): as above with "disableTty":false and, with a size,
+ * "tty_size":{"height":R,"width":C}. */
+int sbx_frame_first_tty(struct sbx_buf *out, const char *id, const char *const *argv, size_t argc,
+			unsigned rows, unsigned cols);
+/* Appends a terminal resize frame, as the Koyeb CLI sends it (no id):
+ *   {"body":{"tty_size":{"height":R,"width":C}}} */
+int sbx_frame_resize(struct sbx_buf *out, unsigned rows, unsigned cols);
 /* Appends a stdin frame carrying n bytes (n <= SBX_FRAME_STDIN_MAX):
  *   {"id":I,"idType":"INSTANCE_ID","body":{"command":[…],"stdin":{"data":B64}}} */
 int sbx_frame_stdin(struct sbx_buf *out, const char *id, const char *const *argv, size_t argc,
