@@ -1,9 +1,10 @@
 /* api_handlers.c - the REST handlers: apps, services, deployments, scaling,
  * instances. See api.h; the JSON shapes are in render.c.
  *
- * Lists answer {"<kind>":[...],"limit":L,"offset":O,"count":N} where count
- * is the number of matches before paging; deleted records (tombstones) are
- * not listed but still answer GET by id.
+ * Lists answer {"<kind>":[...],"limit":L,"offset":O,"count":N,
+ * "has_next":B} where count is the number of matches before paging and
+ * has_next says a later page holds more (Koyeb's paging field); deleted
+ * records (tombstones) are not listed but still answer GET by id.
  */
 #include "host/api.h"
 
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "host/daemon.h"
+#include "host/executor.h"
 #include "host/http/utf8.h"
 #include "host/images.h"
 #include "host/render.h"
@@ -87,7 +89,8 @@ static void lister_reply(struct sbx_api_call *k, struct lister *l, const char *k
 	if (!o || l->failed || sbx_json_add(o, key, l->arr) < 0 ||
 	    sbx_json_add_int(o, "limit", l->limit) < 0 ||
 	    sbx_json_add_int(o, "offset", l->offset) < 0 ||
-	    sbx_json_add_int(o, "count", l->count) < 0) {
+	    sbx_json_add_int(o, "count", l->count) < 0 ||
+	    sbx_json_add_bool(o, "has_next", l->count > l->offset + l->limit) < 0) {
 		if (!o || l->failed)
 			sbx_json_put(l->arr);
 		sbx_json_put(o);
@@ -355,9 +358,13 @@ void sbx_api_services_delete(struct sbx_api_call *k)
 void sbx_api_deployments_get(struct sbx_api_call *k)
 {
 	struct sbx_svc *v = find_svc(k, sbx_store_svc_by_dep(&k->d->store, k->id), "deployment");
+	json_object *dep = v ? sbx_render_deployment(v) : NULL;
 
-	if (v)
-		sbx_api_reply(k, 200, wrap("deployment", sbx_render_deployment(v)));
+	if (!v)
+		return;
+	if (dep && sbxd_executor_metadata(k->d, v, dep) < 0)
+		sbx_log(SBX_LOG_WARN, "deployment %s: no executor metadata", v->dep_id);
+	sbx_api_reply(k, 200, wrap("deployment", dep));
 }
 
 void sbx_api_scaling_get(struct sbx_api_call *k)

@@ -355,6 +355,11 @@ static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs
 		else
 			sbx_verr_add(errs, "definition.regions[0]", "must be a short region name");
 	}
+	/* a privileged container would hold the host's power: refused, never
+	 * silently run unprivileged */
+	if (sbx_json_bool(def, "docker.privileged", false))
+		sbx_verr_add(errs, "definition.docker.privileged",
+			     "privileged containers are not supported by sbxd");
 	if (type && (!strcmp(type, "WEB") || !strcmp(type, "WORKER") || !strcmp(type, "DATABASE") ||
 		     !strcmp(type, "SANDBOX")))
 		snprintf(spec->type, sizeof(spec->type), "%s", type);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# t_executor.sh - the executor API (docs/executor-protocol.md) as Koyeb's
+# current SDKs use it, driven by an executor-era client written in Python
+# from the protocol (executor_client.py) against a real sbxd; then the
+# service fields around it: docker.privileged refused, sbx ls lists a
+# sandbox created that way.
+. "$(dirname "$0")/lib.sh"
+start_sbxd
+
+python3 "$SRC/tests/e2e/executor_client.py" "$API" "$TOKEN" >"$T/client.out" 2>&1
+cat "$T/client.out"
+PASS=$((PASS + $(grep -c '^ok - ' "$T/client.out")))
+FAIL=$((FAIL + $(grep -c '^not ok - ' "$T/client.out")))
+check "the client ran to its end" grep -q '^# executor checks done' "$T/client.out"
+
+check "sbx ls lists the sandbox the SDK way named" bash -c '"$BUILD/sbx" -q ls | grep -q exec-era'
+
+app=$(api POST /v1/apps '{"name":"priv"}' | cut -d' ' -f2- | json_get app.id)
+out=$(api POST /v1/services "{\"app_id\":\"$app\",\"definition\":{\"name\":\"priv\",\"docker\":{\"image\":\"koyeb/sandbox\",\"privileged\":true}}}")
+check "docker.privileged is refused with 400 ($out)" bash -c '[[ $1 == 400* && $1 == *privileged* ]]' _ "$out"
+
+finish
