@@ -68,8 +68,14 @@ struct sbx_service_info {
 	char *status;
 	char *latest_deployment_id;
 	char *created_at;
+	char *type; /* "WEB", "SANDBOX", …; "" when the reply has none */
 };
 void sbx_service_info_release(struct sbx_service_info *s);
+
+/* The sandbox name of a service, or NULL when it is not a sandbox: ours
+ * are named SBX_SERVICE_PREFIX + name; the current official SDKs name the
+ * service after the sandbox and give it the type SANDBOX. Borrowed from s. */
+const char *sbx_service_sandbox_name(const struct sbx_service_info *s);
 
 /* What open() needs from a deployment definition. */
 struct sbx_deploy_info {
@@ -95,7 +101,8 @@ int sbx_parse_instance_reply(json_object *o, enum sbx_status *ret);
 /* {"deployment":{"definition":{…}}} → info. */
 int sbx_parse_deployment_reply(json_object *o, struct sbx_deploy_info *ret);
 /* {"services":[…]} → the array (borrowed), its length, and whether the
- * server says there is more (has_more, or a full page when absent). */
+ * server says there is more (has_next as Koyeb spells it, has_more as
+ * older sbxd did, or a full page when neither is there). */
 int sbx_parse_services_page(json_object *o, size_t limit, json_object **ret_arr, size_t *ret_n,
 			    bool *ret_more);
 
