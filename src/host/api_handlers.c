@@ -281,6 +281,27 @@ static bool validate_service(struct sbx_api_call *k, json_object *body, struct s
 	return true;
 }
 
+/* life_cycle.delete_when_empty of a definition (borrowed, may be NULL):
+ * the app goes once no live service is left in it, also when the create
+ * that was to fill it failed (the current SDKs make the app first). */
+static void delete_app_if_empty(struct sbxd *d, const char *app_id, json_object *def)
+{
+	struct sbx_app *a = app_id ? sbx_store_app(&d->store, app_id) : NULL;
+	size_t i;
+
+	if (!a || a->tomb || a->deleting ||
+	    !sbx_json_bool(def, "life_cycle.delete_when_empty", false))
+		return;
+	for (i = 0; i < d->store.nsvcs; i++) {
+		const struct sbx_svc *v = d->store.svcs[i];
+
+		if (!v->tomb && !v->deleting && !strcmp(v->app_id, app_id))
+			return;
+	}
+	sbx_log(SBX_LOG_INFO, "app %s is empty and asked to go (delete_when_empty)", app_id);
+	sbxd_app_delete(d, a);
+}
+
 void sbx_api_services_create(struct sbx_api_call *k)
 {
 	json_object *body = sbx_api_body(k);
@@ -289,8 +310,12 @@ void sbx_api_services_create(struct sbx_api_call *k)
 	char root[4096], dry[8] = "";
 	int r;
 
-	if (!body || !validate_service(k, body, &spec, root, sizeof(root)))
+	if (!body || !validate_service(k, body, &spec, root, sizeof(root))) {
+		if (body)
+			delete_app_if_empty(k->d, sbx_json_str(body, "app_id"),
+					    sbx_json_get(body, "definition"));
 		goto out;
+	}
 	v = sbx_svc_new(sbx_json_str(body, "app_id"), sbx_json_get(body, "definition"), &spec,
 			root);
 	if (!v) {
@@ -350,8 +375,10 @@ void sbx_api_services_delete(struct sbx_api_call *k)
 
 	if (!v)
 		return;
-	if (!v->tomb && !v->deleting)
+	if (!v->tomb && !v->deleting) {
 		sbxd_service_delete(k->d, v);
+		delete_app_if_empty(k->d, v->app_id, v->definition);
+	}
 	sbx_api_reply(k, 200, json_object_new_object());
 }
 

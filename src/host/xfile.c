@@ -154,7 +154,15 @@ int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, c
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret)
 {
-	pid_t target = sbx_sandbox_pid(v), pid;
+	return sbxd_xfile_start_pid(d, sbx_sandbox_pid(v), op, path, data, len, mode, fn, user,
+				    ret);
+}
+
+int sbxd_xfile_start_pid(struct sbxd *d, pid_t target, enum sbxd_xfile_op op, const char *path,
+			 const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
+			 struct sbxd_xfile **ret)
+{
+	pid_t pid;
 	struct sbxd_xfile *f;
 	int p[2], r;
 

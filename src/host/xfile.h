@@ -19,6 +19,7 @@
 #define SBX_HOST_XFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "util/buf.h"
 
@@ -51,6 +52,12 @@ typedef void (*sbxd_xfile_fn)(void *user, int err, const struct sbx_buf *body);
 int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, const char *path,
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret);
+
+/* The same in the sandbox whose init is pid (for a sandbox not yet
+ * HEALTHY: its config files are written before it is). */
+int sbxd_xfile_start_pid(struct sbxd *d, pid_t pid, enum sbxd_xfile_op op, const char *path,
+			 const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
+			 struct sbxd_xfile **ret);
 
 /* The caller no longer wants the answer: the child is killed, fn never
  * fires. Accepts NULL. */
