@@ -1,5 +1,5 @@
 /* test_bodies.c - lifecycle bodies and reply parsers (src/lib/api/bodies.c):
- * create-app and create-service bodies field by field (koyeb-protocol.md
+ * create-app and create-service bodies field by field (docs/executor-protocol.md
  * §2.2/§2.3), the secret's shape, WORKER without ports, the user's
  * SANDBOX_SECRET overridden, and the reply parsers with int64 as strings,
  * missing fields and hostile ids. */

@@ -1,7 +1,7 @@
 /* bodies.h - JSON bodies of the lifecycle calls and parsers of their replies.
  *
  * Pure functions: no I/O, no clock, no randomness except in sbx_secret_new().
- * The builders produce exactly the shapes of koyeb-protocol.md §2.2/§2.3; the
+ * The builders produce exactly the shapes of docs/executor-protocol.md §2.2/§2.3; the
  * parsers accept what §0 asks for (missing and unknown fields, int64 as
  * strings) and refuse what a path or header could be built from unless it is
  * a plausible id (sbx_id_valid), because ids from replies end up in URLs.

@@ -7,7 +7,7 @@
  * caller got earlier stays valid (refreshes are rare: one per instance
  * replacement).
  *
- * Creation follows koyeb-protocol.md §2.1 and undoes what it created when a
+ * Creation follows docs/executor-protocol.md §2.1 and undoes what it created when a
  * later step fails. Polls sleep on the calling thread; nothing here runs on
  * the transport thread.
  */
