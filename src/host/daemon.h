@@ -53,6 +53,7 @@ struct sbxd {
 	struct sbx_watch sig_w;
 	struct sbx_exec *execs;		/* live exec sessions */
 	struct sbxd_executor *executor; /* executor API state (executor.h), or NULL */
+	size_t nxfiles;			/* live file-operation children (xfile.h) */
 	size_t nchildren;		/* live children watched by pidfd */
 	struct sbx_timer start_timer;	/* starts services waiting in ALLOCATING */
 	bool stopping;

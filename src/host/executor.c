@@ -228,8 +228,9 @@ static void file_op(struct xcall *k, enum sbxd_xfile_op op, int *ret)
 			     &q->f);
 	if (r < 0) {
 		free(q);
-		xec_text(k, r == -ESRCH ? 503 : 500,
-			 r == -ESRCH ? "Service Unavailable" : "Internal Server Error");
+		xec_text(k, r == -ESRCH || r == -EAGAIN ? 503 : 500,
+			 r == -ESRCH || r == -EAGAIN ? "Service Unavailable"
+						     : "Internal Server Error");
 		goto out;
 	}
 	sbx_http_defer(k->c, k->req, &XF_OPS, q);
@@ -398,12 +399,14 @@ int sbxd_executor_metadata(struct sbxd *d, struct sbx_svc *v, json_object *dep)
 	json_object *md = json_object_new_object(), *sb = json_object_new_object();
 	json_object *pp = json_object_new_array();
 	struct sbx_buf url = SBX_BUF_INIT;
-	int port = v->tomb || v->deleting ? -1 : sbxd_portfwd_port(d, v), r = -ENOMEM;
+	int port = v->tomb || v->deleting || d->test_mode ? -1 : sbxd_portfwd_port(d, v);
+	int r = -ENOMEM;
 
 	if (!md || !sb || !pp)
 		goto out;
-	if (sbx_buf_printf(&url, "http://%s:%d%s/%s", d->listen_host, sbx_http_server_port(d->http),
-			   SBXD_EXECUTOR_PREFIX, v->id) < 0 ||
+	if (sbx_buf_printf(&url, "http://%s:%d%s/%s", d->listen_host,
+			   d->http ? sbx_http_server_port(d->http) : 0, SBXD_EXECUTOR_PREFIX,
+			   v->id) < 0 ||
 	    sbx_json_add_str(sb, "public_url", url.data) < 0 ||
 	    sbx_json_add_str(sb, "routing_key", v->id) < 0)
 		goto out;

@@ -67,6 +67,7 @@ static void maybe_done(struct sbxd_xfile *f)
 	f->fn = NULL;
 	close_pipe(f);
 	sbx_loop_timer_cancel(f->d->loop, &f->deadline);
+	f->d->nxfiles--;
 	if (fn)
 		fn(f->user, f->err, &f->out);
 	if (sbx_loop_defer(f->d->loop, free_f, f) < 0)
@@ -168,6 +169,8 @@ int sbxd_xfile_start_pid(struct sbxd *d, pid_t target, enum sbxd_xfile_op op, co
 
 	if (!target)
 		return -ESRCH;
+	if (d->nxfiles >= SBX_XFILE_MAX_LIVE)
+		return -EAGAIN;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -206,6 +209,7 @@ int sbxd_xfile_start_pid(struct sbxd *d, pid_t target, enum sbxd_xfile_op op, co
 		return r;
 	}
 	sbx_loop_timer(d->loop, &f->deadline, SBX_XFILE_DEADLINE_MS, on_deadline, f);
+	d->nxfiles++;
 	*ret = f;
 	return 0;
 }

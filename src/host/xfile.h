@@ -13,7 +13,8 @@
  * texts, "open /x: no such file or directory"); the parent collects it
  * without blocking. Bounds: a file read is at most SBX_XFILE_MAX_READ bytes
  * (an error past it), a listing at most SBX_XFILE_MAX_ENTRIES names, and a
- * child that has not answered within SBX_XFILE_DEADLINE_MS is killed.
+ * child that has not answered within SBX_XFILE_DEADLINE_MS is killed, and
+ * at most SBX_XFILE_MAX_LIVE children run at once.
  */
 #ifndef SBX_HOST_XFILE_H
 #define SBX_HOST_XFILE_H
@@ -30,6 +31,7 @@ struct sbxd_xfile;
 #define SBX_XFILE_MAX_READ    (8u << 20)
 #define SBX_XFILE_MAX_ENTRIES 100000
 #define SBX_XFILE_DEADLINE_MS 30000
+#define SBX_XFILE_MAX_LIVE    64 /* children at once; more are -EAGAIN */
 
 enum sbxd_xfile_op {
 	SBXD_XF_WRITE,	    /* {"success":true} | {"success":false,"error"} */
@@ -48,7 +50,7 @@ typedef void (*sbxd_xfile_fn)(void *user, int err, const struct sbx_buf *body);
 
 /* Starts op on path (borrowed; copied by the fork) with data (write only).
  * mode is for SBXD_XF_CONFIGFILE. 0 with *ret, -ESRCH when the sandbox is
- * not running, -errno. */
+ * not running, -EAGAIN when too many run already, -errno. */
 int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, const char *path,
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret);
