@@ -133,7 +133,7 @@ fail:
 
 char **xec_argv(const struct xcmdreq *r)
 {
-	char **a = calloc(6, sizeof(char *));
+	char **a = calloc(7, sizeof(char *)); /* six at most, then NULL */
 
 	if (!a)
 		return NULL;

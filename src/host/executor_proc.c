@@ -256,6 +256,8 @@ static void proc_free(struct xproc *p)
 	sbxd_xfile_cancel(p->check);
 	reply_json(&p->starter, 500,
 		   "{\"id\":\"\",\"pid\":0,\"status\":\"\",\"error\":\"sandbox stopped\"}");
+	if (p->starter) /* gone already: on_close must not find p */
+		sbx_http_defer_abandon(p->starter);
 	while (p->follows) {
 		struct xfollow *f = p->follows;
 

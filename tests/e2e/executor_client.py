@@ -13,6 +13,7 @@ import secrets
 import base64
 import socket
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -144,6 +145,19 @@ def main():
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
     app_id, svc = create_sandbox("exec-era", secret)
     x, H, md = wait_executor(svc, secret)
+    # a command longer than the server's request deadlines (10 s for a
+    # head, 30 s for a body) runs alongside the rest and must still answer
+    slow = {}
+
+    def run_slow():
+        c = Http("http://%s:%d%s" % (x.host, x.port, x.prefix))
+        try:
+            slow["r"] = c.request("POST", "/run", {"cmd": "sleep 12; echo late"}, H)
+        except Exception as e:
+            slow["r"] = repr(e)
+        c.close()
+    t = threading.Thread(target=run_slow)
+    t.start()
     for check in (check_auth, check_run, check_streaming, check_files, check_escape,
                   check_processes, check_ports, check_config):
         try:
@@ -151,6 +165,10 @@ def main():
         except Exception as e:  # a crash is one failure, the rest still runs
             ok(False, "%s did not crash" % check.__name__, repr(e))
             x.close()
+    t.join()
+    r = slow.get("r")
+    ok(isinstance(r, tuple) and r[0] == 200 and json.loads(r[2]).get("stdout") == "late\n",
+       "a /run longer than the request deadlines still answers", r)
     st, lst = rest("GET", "/v1/services?limit=1")
     ok(st == 200 and "has_next" in lst and "has_more" not in lst, "lists page with has_next", lst)
     print("# executor checks done")

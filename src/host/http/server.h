@@ -114,6 +114,9 @@ int sbx_http_stream_write(struct sbx_http_conn *c, const void *data, size_t len)
 int sbx_http_stream_end(struct sbx_http_conn *c);
 /* Bytes queued for the socket and not yet written. */
 size_t sbx_http_stream_queued(const struct sbx_http_conn *c);
+/* The owner goes away without a reply: the user is detached (on_close
+ * never comes) and the connection is closed. */
+void sbx_http_defer_abandon(struct sbx_http_conn *c);
 
 /* Listens on "ADDR:PORT" (IPv4 dotted quad or [IPv6]; port 0 = any free
  * port). 0 or -errno (-EINVAL for a bad address); *ret untouched on failure. */

@@ -18,6 +18,9 @@ int sbx_http_defer(struct sbx_http_conn *c, const struct sbx_http_req *req,
 {
 	if (!c || c->dead)
 		return -EINVAL;
+	/* the request's head/body deadline is over; the owner bounds the rest */
+	sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+	c->phase = PHASE_NONE;
 	c->deferred = true;
 	c->defer_keep_alive = req->keep_alive;
 	c->defer_streaming = false;
@@ -96,6 +99,15 @@ int sbx_http_stream_end(struct sbx_http_conn *c)
 		conn_write(c, "0\r\n\r\n", 5);
 	defer_end(c);
 	return 0;
+}
+
+void sbx_http_defer_abandon(struct sbx_http_conn *c)
+{
+	if (!c->deferred)
+		return;
+	c->duser = NULL;
+	c->dops = NULL;
+	conn_fail(c);
 }
 
 size_t sbx_http_stream_queued(const struct sbx_http_conn *c)
