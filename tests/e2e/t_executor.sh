@@ -14,6 +14,8 @@ FAIL=$((FAIL + $(grep -c '^not ok - ' "$T/client.out")))
 check "the client ran to its end" grep -q '^# executor checks done' "$T/client.out"
 
 check "sbx ls lists the sandbox the SDK way named" bash -c '"$BUILD/sbx" -q ls | grep -q exec-era'
+expect_eq "sbx finds it by its bare name" HEALTHY "$(sbx status exec-era)"
+expect_eq "sbx exec reaches it by name too" hi "$(sbx exec exec-era -- echo hi)"
 
 app=$(api POST /v1/apps '{"name":"priv"}' | cut -d' ' -f2- | json_get app.id)
 out=$(api POST /v1/services "{\"app_id\":\"$app\",\"definition\":{\"name\":\"priv\",\"docker\":{\"image\":\"koyeb/sandbox\",\"privileged\":true}}}")
