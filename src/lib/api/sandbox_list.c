@@ -63,6 +63,7 @@ static int collect_page(json_object *arr, size_t n, struct sbx_sandbox_info **v,
 		e->created_at = s.created_at;
 		free(s.name);
 		free(s.latest_deployment_id);
+		free(s.type);
 		if (!e->name)
 			return -ENOMEM;
 	}
