@@ -3,7 +3,7 @@
  * @brief Run commands in a sandbox over the exec WebSocket.
  *
  * Each exec is one WebSocket session on /v1/streams/instances/exec
- * (koyeb-protocol.md §3). Output arrives as bytes, in order, per stream.
+ * (docs/executor-protocol.md §3). Output arrives as bytes, in order, per stream.
  *
  * Threading rules of the asynchronous form:
  *  - Callbacks run on the client's transport thread, one at a time, never

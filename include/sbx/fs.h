@@ -1,7 +1,7 @@
 /**
  * @file sbx/fs.h
  * @brief Filesystem primitives of the seed SDK, built on exec with POSIX
- * shell tools (koyeb-protocol.md §4).
+ * shell tools (docs/executor-protocol.md §4).
  *
  * Paths may hold any byte but NUL; they are quoted for sh (a path that
  * starts with '-' is passed as "./-…"); NULL or "" is -SBX_EINVAL, longer

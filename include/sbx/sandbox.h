@@ -3,7 +3,7 @@
  * @brief Sandbox lifecycle: create, open, wait_ready, status, delete, list.
  *
  * A sandbox is the Koyeb triple of app, service and instance, created through
- * the REST sequence of koyeb-protocol.md §2 (POST /v1/apps, POST /v1/services
+ * the REST sequence of docs/executor-protocol.md §2 (POST /v1/apps, POST /v1/services
  * with a deployment definition, GET /v1/deployment/{id}/scaling until an
  * instance id appears, GET /v1/instances/{id} until HEALTHY). Its id is the
  * service id, which survives instance replacement. A `struct sbx_sandbox` is a
@@ -25,7 +25,7 @@ extern "C" {
 
 struct sbx_sandbox;
 
-/** Instance status (koyeb-protocol.md §2.5). */
+/** Instance status (docs/executor-protocol.md §2.5). */
 enum sbx_status {
 	SBX_STATUS_ALLOCATING,
 	SBX_STATUS_STARTING,

@@ -14,6 +14,7 @@
 
 #include "host/daemon.h"
 #include "host/exec.h"
+#include "host/executor.h"
 #include "host/http/utf8.h"
 #include "host/render.h"
 #include "host/token.h"
@@ -300,7 +301,10 @@ int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req
 	if (auth_ok)
 		sbx_http_conn_set_authed(c);
 
-	if (n == 4 && match("v1/streams/instances/exec", segs, n, &dummy)) {
+	if (sbxd_executor_path(req->path)) {
+		/* the sandbox's executor: its own token (the sandbox secret) */
+		return sbxd_executor_handle(k.d, c, req, body, len, resp);
+	} else if (n == 4 && match("v1/streams/instances/exec", segs, n, &dummy)) {
 		if (!strcmp(req->method, "GET"))
 			r = exec_route(&k, c, auth_ok);
 		else if (!auth_ok)

@@ -1,7 +1,7 @@
 /* api.h - the REST API of sbxd: routing, authentication, error bodies.
  *
  * Serves the subset of the Koyeb API that sandboxes use (see docs/sbxd.md
- * and koyeb-protocol.md): apps, services, deployments, deployment scaling,
+ * and docs/executor-protocol.md): apps, services, deployments, deployment scaling,
  * instances, and the exec WebSocket. Every request needs the API token, as
  * "Authorization: Bearer T" or, on the exec WebSocket, as the subprotocol
  * pair "Sec-WebSocket-Protocol: Bearer, T". Errors use the Error body

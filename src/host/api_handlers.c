@@ -1,9 +1,10 @@
 /* api_handlers.c - the REST handlers: apps, services, deployments, scaling,
  * instances. See api.h; the JSON shapes are in render.c.
  *
- * Lists answer {"<kind>":[...],"limit":L,"offset":O,"count":N} where count
- * is the number of matches before paging; deleted records (tombstones) are
- * not listed but still answer GET by id.
+ * Lists answer {"<kind>":[...],"limit":L,"offset":O,"count":N,
+ * "has_next":B} where count is the number of matches before paging and
+ * has_next says a later page holds more (Koyeb's paging field); deleted
+ * records (tombstones) are not listed but still answer GET by id.
  */
 #include "host/api.h"
 
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "host/daemon.h"
+#include "host/executor.h"
 #include "host/http/utf8.h"
 #include "host/images.h"
 #include "host/render.h"
@@ -87,7 +89,8 @@ static void lister_reply(struct sbx_api_call *k, struct lister *l, const char *k
 	if (!o || l->failed || sbx_json_add(o, key, l->arr) < 0 ||
 	    sbx_json_add_int(o, "limit", l->limit) < 0 ||
 	    sbx_json_add_int(o, "offset", l->offset) < 0 ||
-	    sbx_json_add_int(o, "count", l->count) < 0) {
+	    sbx_json_add_int(o, "count", l->count) < 0 ||
+	    sbx_json_add_bool(o, "has_next", l->count > l->offset + l->limit) < 0) {
 		if (!o || l->failed)
 			sbx_json_put(l->arr);
 		sbx_json_put(o);
@@ -278,6 +281,27 @@ static bool validate_service(struct sbx_api_call *k, json_object *body, struct s
 	return true;
 }
 
+/* life_cycle.delete_when_empty of a definition (borrowed, may be NULL):
+ * the app goes once no live service is left in it, also when the create
+ * that was to fill it failed (the current SDKs make the app first). */
+static void delete_app_if_empty(struct sbxd *d, const char *app_id, json_object *def)
+{
+	struct sbx_app *a = app_id ? sbx_store_app(&d->store, app_id) : NULL;
+	size_t i;
+
+	if (!a || a->tomb || a->deleting ||
+	    !sbx_json_bool(def, "life_cycle.delete_when_empty", false))
+		return;
+	for (i = 0; i < d->store.nsvcs; i++) {
+		const struct sbx_svc *v = d->store.svcs[i];
+
+		if (!v->tomb && !v->deleting && !strcmp(v->app_id, app_id))
+			return;
+	}
+	sbx_log(SBX_LOG_INFO, "app %s is empty and asked to go (delete_when_empty)", app_id);
+	sbxd_app_delete(d, a);
+}
+
 void sbx_api_services_create(struct sbx_api_call *k)
 {
 	json_object *body = sbx_api_body(k);
@@ -286,8 +310,12 @@ void sbx_api_services_create(struct sbx_api_call *k)
 	char root[4096], dry[8] = "";
 	int r;
 
-	if (!body || !validate_service(k, body, &spec, root, sizeof(root)))
+	if (!body || !validate_service(k, body, &spec, root, sizeof(root))) {
+		if (body)
+			delete_app_if_empty(k->d, sbx_json_str(body, "app_id"),
+					    sbx_json_get(body, "definition"));
 		goto out;
+	}
 	v = sbx_svc_new(sbx_json_str(body, "app_id"), sbx_json_get(body, "definition"), &spec,
 			root);
 	if (!v) {
@@ -347,17 +375,23 @@ void sbx_api_services_delete(struct sbx_api_call *k)
 
 	if (!v)
 		return;
-	if (!v->tomb && !v->deleting)
+	if (!v->tomb && !v->deleting) {
 		sbxd_service_delete(k->d, v);
+		delete_app_if_empty(k->d, v->app_id, v->definition);
+	}
 	sbx_api_reply(k, 200, json_object_new_object());
 }
 
 void sbx_api_deployments_get(struct sbx_api_call *k)
 {
 	struct sbx_svc *v = find_svc(k, sbx_store_svc_by_dep(&k->d->store, k->id), "deployment");
+	json_object *dep = v ? sbx_render_deployment(v) : NULL;
 
-	if (v)
-		sbx_api_reply(k, 200, wrap("deployment", sbx_render_deployment(v)));
+	if (!v)
+		return;
+	if (dep && sbxd_executor_metadata(k->d, v, dep) < 0)
+		sbx_log(SBX_LOG_WARN, "deployment %s: no executor metadata", v->dep_id);
+	sbx_api_reply(k, 200, wrap("deployment", dep));
 }
 
 void sbx_api_scaling_get(struct sbx_api_call *k)

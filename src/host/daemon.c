@@ -28,6 +28,7 @@
 
 #include "host/api.h"
 #include "host/exec.h"
+#include "host/executor.h"
 #include "host/fsutil.h"
 #include "host/runtime/sandbox.h"
 #include "host/store/db.h"
@@ -276,6 +277,7 @@ static void begin_shutdown(struct sbxd *d)
 	sbx_http_server_stop_listening(d->http);
 	remove_runfile(d);
 	sbx_exec_kill_all(d);
+	sbxd_executor_free(d);
 	for (i = 0; i < d->store.nsvcs; i++)
 		if (d->store.svcs[i]->sb)
 			sbx_sandbox_stop(d, d->store.svcs[i]);
@@ -426,6 +428,7 @@ static void tear_down(struct sbxd *d)
 			sbx_buf_release(&dir);
 		}
 	}
+	sbxd_executor_free(d);
 	sbx_http_server_free(d->http);
 	d->http = NULL;
 	if (d->sig_fd >= 0) {

@@ -19,6 +19,7 @@
 #include "util/buf.h"
 
 struct sbx_exec;
+struct sbxd_executor;
 
 /* Helper programs, resolved once at start. */
 struct sbx_tools {
@@ -50,9 +51,11 @@ struct sbxd {
 	int lock_fd;
 	int sig_fd;
 	struct sbx_watch sig_w;
-	struct sbx_exec *execs;	      /* live exec sessions */
-	size_t nchildren;	      /* live children watched by pidfd */
-	struct sbx_timer start_timer; /* starts services waiting in ALLOCATING */
+	struct sbx_exec *execs;		/* live exec sessions */
+	struct sbxd_executor *executor; /* executor API state (executor.h), or NULL */
+	size_t nxfiles;			/* live file-operation children (xfile.h) */
+	size_t nchildren;		/* live children watched by pidfd */
+	struct sbx_timer start_timer;	/* starts services waiting in ALLOCATING */
 	bool stopping;
 	int64_t stop_deadline;
 	struct sbx_timer stop_timer;

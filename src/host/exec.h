@@ -1,5 +1,5 @@
 /* exec.h - exec sessions: the /v1/streams/instances/exec WebSocket
- * (koyeb-protocol.md section 3) bound to a process in a sandbox.
+ * (docs/executor-protocol.md section 3) bound to a process in a sandbox.
  *
  * A session starts with the first client message, which must carry
  * body.command; later messages carry stdin (base64) and its close, and may

@@ -1,5 +1,5 @@
 /* exec_msg.h - decoding of what a client sends on the exec WebSocket
- * (koyeb-protocol.md section 3.2); pure functions, no I/O.
+ * (docs/executor-protocol.md section 3.2); pure functions, no I/O.
  *
  * A message is one JSON object. id with idType (or id_type) names the
  * target, "INSTANCE_ID" or "SERVICE_ID"; body.command is the argv (used

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "host/child.h"
+#include "host/executor.h"
 #include "host/runtime/sandbox.h"
 #include "host/store/db.h"
 #include "util/log.h"
@@ -179,6 +180,7 @@ void sbxd_service_delete(struct sbxd *d, struct sbx_svc *v)
 		v->inst = SBX_INST_STOPPING;
 	sbxd_save(d);
 	sbx_log(SBX_LOG_INFO, "deleting sandbox %s", v->id);
+	sbxd_executor_forget(d, v->id);
 	sbx_sandbox_stop(d, v);
 }
 

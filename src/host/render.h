@@ -1,6 +1,6 @@
 /* render.h - the JSON objects of the Koyeb API built from sbxd's records.
  *
- * Field names and enum spellings follow koyeb-protocol.md exactly. Time
+ * Field names and enum spellings follow docs/executor-protocol.md exactly. Time
  * fields are RFC 3339; a time that is not set is left out (the generated
  * clients parse every present time field as a date). Each function returns
  * a new json_object the caller puts, or NULL on ENOMEM.

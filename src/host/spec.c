@@ -337,6 +337,38 @@ static void parse_scalings(json_object *def, struct sbx_verrs *errs)
 	}
 }
 
+/* config_files: [{path (absolute), content, permissions ("0644")}]; they
+ * are written into the sandbox at start (configfiles.h). */
+static void parse_config_files(json_object *def, struct sbx_verrs *errs)
+{
+	json_object *a = sbx_json_get(def, "config_files");
+	size_t i, n;
+
+	if (!a)
+		return;
+	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) > 64) {
+		sbx_verr_add(errs, "definition.config_files",
+			     "must be an array of at most 64 files");
+		return;
+	}
+	n = json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i), *c = sbx_json_get(e, "content");
+		const char *path = sbx_json_str(e, "path"), *perm = sbx_json_str(e, "permissions");
+
+		if (!path || path[0] != '/' || strlen(path) > 4096 ||
+		    (c && !json_object_is_type(c, json_type_string)) ||
+		    (perm &&
+		     (!perm[0] || strspn(perm, "01234567") != strlen(perm) || strlen(perm) > 4))) {
+			sbx_verr_add(errs, "definition.config_files",
+				     "entry %zu needs an absolute path, a string content and octal "
+				     "permissions",
+				     i);
+			return;
+		}
+	}
+}
+
 static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
 {
 	json_object *regions = sbx_json_get(def, "regions"), *ports = sbx_json_get(def, "ports");
@@ -355,6 +387,12 @@ static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs
 		else
 			sbx_verr_add(errs, "definition.regions[0]", "must be a short region name");
 	}
+	/* a privileged container would hold the host's power: refused, never
+	 * silently run unprivileged */
+	parse_config_files(def, errs);
+	if (sbx_json_bool(def, "docker.privileged", false))
+		sbx_verr_add(errs, "definition.docker.privileged",
+			     "privileged containers are not supported by sbxd");
 	if (type && (!strcmp(type, "WEB") || !strcmp(type, "WORKER") || !strcmp(type, "DATABASE") ||
 		     !strcmp(type, "SANDBOX")))
 		snprintf(spec->type, sizeof(spec->type), "%s", type);

@@ -1,6 +1,6 @@
 /* spec.h - a service's deployment definition, validated (pure functions).
  *
- * POST /v1/services carries a Koyeb DeploymentDefinition (koyeb-protocol.md
+ * POST /v1/services carries a Koyeb DeploymentDefinition (docs/executor-protocol.md
  * 2.3). sbxd keeps the JSON as posted (clients read it back) and derives the
  * runtime spec from it here. Unknown members are ignored; integers are read
  * leniently (number or digit string).

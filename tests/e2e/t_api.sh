@@ -27,7 +27,7 @@ expect_eq "unknown service -> 404" 404 "${out%% *}"
 out=$(api GET /v1/nothing-here)
 expect_eq "unknown path -> 404" 404 "${out%% *}"
 
-# The sequence of the Python SDK (koyeb-protocol.md 2.1), bodies as it sends them.
+# The sequence of the Python SDK (docs/executor-protocol.md 2.1), bodies as it sends them.
 now=$(date +%s)
 out=$(api POST /v1/apps "{\"name\": \"sandbox-app-t-$now\"}")
 expect_eq "create app -> 200" 200 "${out%% *}"

@@ -5,7 +5,7 @@ Usage:
   ws_client.py --host http://127.0.0.1:PORT --token-file F --id INSTANCE
                [--stdin-file F|-] [--cli-style] [--timeout S] -- argv...
 
-Speaks /v1/streams/instances/exec (koyeb-protocol.md section 3) with the
+Speaks /v1/streams/instances/exec (docs/executor-protocol.md section 3) with the
 standard library only. By default it frames exactly like the Koyeb Python SDK:
 subprotocols "Bearer, <token>" plus "Authorization: Bearer <token>", the id in
 the query, and a first message {"id": ..., "body": {"command": [...]}} with no

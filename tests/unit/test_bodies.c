@@ -1,5 +1,5 @@
 /* test_bodies.c - lifecycle bodies and reply parsers (src/lib/api/bodies.c):
- * create-app and create-service bodies field by field (koyeb-protocol.md
+ * create-app and create-service bodies field by field (docs/executor-protocol.md
  * §2.2/§2.3), the secret's shape, WORKER without ports, the user's
  * SANDBOX_SECRET overridden, and the reply parsers with int64 as strings,
  * missing fields and hostile ids. */
@@ -422,6 +422,43 @@ START_TEST(parse_services_page)
 	o = js("{\"services\":{}}");
 	ck_assert_int_eq(sbx_parse_services_page(o, 100, &arr, &n, &more), -EPROTO);
 	sbx_json_put(o);
+	/* Koyeb spells it has_next: a short page that says so is not the end,
+	 * a full page that says false is */
+	o = js("{\"services\":[{\"id\":\"a\"}],\"has_next\":true}");
+	ck_assert_int_eq(sbx_parse_services_page(o, 100, &arr, &n, &more), 0);
+	ck_assert(more);
+	sbx_json_put(o);
+	o = js("{\"services\":[{\"id\":\"a\"}],\"has_next\":false}");
+	ck_assert_int_eq(sbx_parse_services_page(o, 1, &arr, &n, &more), 0);
+	ck_assert(!more);
+	sbx_json_put(o);
+}
+END_TEST
+
+START_TEST(sandbox_names)
+{
+	struct sbx_service_info s = {0};
+	json_object *o;
+
+	o = js("{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"sandbox-service-a\"}");
+	ck_assert_int_eq(sbx_parse_service(o, &s), 0);
+	ck_assert_str_eq(sbx_service_sandbox_name(&s), "a");
+	sbx_service_info_release(&s);
+	sbx_json_put(o);
+	/* the current SDKs: the bare name on a SANDBOX service */
+	o = js("{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"b\",\"type\":"
+	       "\"SANDBOX\"}");
+	ck_assert_int_eq(sbx_parse_service(o, &s), 0);
+	ck_assert_str_eq(sbx_service_sandbox_name(&s), "b");
+	sbx_service_info_release(&s);
+	sbx_json_put(o);
+	/* any other service is not a sandbox */
+	o = js("{\"id\":\"11111111-1111-1111-1111-111111111111\",\"name\":\"web\",\"type\":"
+	       "\"WEB\"}");
+	ck_assert_int_eq(sbx_parse_service(o, &s), 0);
+	ck_assert_ptr_null(sbx_service_sandbox_name(&s));
+	sbx_service_info_release(&s);
+	sbx_json_put(o);
 }
 END_TEST
 
@@ -466,6 +503,7 @@ int main(void)
 	tcase_add_test(tc, parse_instance);
 	tcase_add_test(tc, parse_deployment);
 	tcase_add_test(tc, parse_services_page);
+	tcase_add_test(tc, sandbox_names);
 	tcase_add_test(tc, id_and_name_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

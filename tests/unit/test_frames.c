@@ -1,6 +1,6 @@
 /* test_frames.c - exec WebSocket message codec (src/lib/exec/frames.c):
  * the three client frames field by field, every server frame shape of
- * koyeb-protocol.md §3.3 (data, exit, both in one frame, missing exit_code,
+ * docs/executor-protocol.md §3.3 (data, exit, both in one frame, missing exit_code,
  * error frames), and what must be refused (bad base64, non-objects). */
 #include <check.h>
 #include <errno.h>

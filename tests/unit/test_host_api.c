@@ -381,11 +381,16 @@ START_TEST(api_sdk_sequence)
 	snprintf(path, sizeof(path), "/v1/deployments/%s", dep);
 	ck_assert_int_eq(call(&t, "GET", path, TOK, NULL, &o), 200);
 	ck_assert_str_eq(sbx_json_str(o, "deployment.definition.name"), "sandbox-service-x");
+	/* the current SDKs find the executor through the metadata */
+	ck_assert_str_eq(sbx_json_str(o, "deployment.metadata.sandbox.routing_key"), svc);
+	ck_assert_ptr_nonnull(
+	    strstr(sbx_json_str(o, "deployment.metadata.sandbox.public_url"), svc));
 	json_object_put(o);
 
 	snprintf(path, sizeof(path), "/v1/services?app_id=%s", app);
 	ck_assert_int_eq(call(&t, "GET", path, TOK, NULL, &o), 200);
 	ck_assert_int_eq(json_object_array_length(sbx_json_get(o, "services")), 1);
+	ck_assert(!sbx_json_bool(o, "has_next", true)); /* Koyeb's paging field */
 	json_object_put(o);
 
 	snprintf(path, sizeof(path), "/v1/services/%s", svc);

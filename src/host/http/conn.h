@@ -57,6 +57,13 @@ struct sbx_http_conn {
 	bool ws_above_low;   /* the queue was above SBX_WS_LOW_WATER */
 	bool ws_got_message; /* the peer sent a data message */
 	uint16_t ws_peer_code;
+	/* a deferred HTTP reply (stream.c): no request is handled meanwhile */
+	bool deferred;
+	bool defer_keep_alive; /* the deferred request's keep-alive */
+	bool defer_streaming;  /* a chunked head was sent */
+	bool defer_above_low;  /* the queue was above SBX_WS_LOW_WATER */
+	const struct sbx_http_defer_ops *dops;
+	void *duser; /* NULL once detached */
 };
 
 struct sbx_http_server {
@@ -74,10 +81,20 @@ struct sbx_http_server {
 /* server.c */
 size_t conn_queued(const struct sbx_http_conn *c);
 int conn_write(struct sbx_http_conn *c, const void *p, size_t n);
+/* Queues a whole response; with !keep_alive the connection closes after. */
+int conn_send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool keep_alive);
 void conn_fail(struct sbx_http_conn *c);
 void conn_update_events(struct sbx_http_conn *c);
 /* True while reading must wait for the send queue to drain. */
 bool conn_backlogged(const struct sbx_http_conn *c);
+
+/* Handles buffered requests again once a deferred reply ended (from the
+ * loop, never inside the caller). */
+void conn_resume_http(struct sbx_http_conn *c);
+
+/* stream.c */
+void defer_after_write(struct sbx_http_conn *c);
+void defer_teardown_notify(struct sbx_http_conn *c);
 
 /* ws_conn.c */
 void ws_process(struct sbx_http_conn *c);

@@ -37,6 +37,7 @@
 #define MAX_IN_HTTP  (SBX_HTTP_MAX_HEAD + SBX_HTTP_MAX_BODY + READ_CHUNK)
 
 static void on_conn_event(struct sbx_watch *w, uint32_t events);
+static void conn_after_events(struct sbx_http_conn *c, bool progress);
 
 size_t conn_queued(const struct sbx_http_conn *c)
 {
@@ -49,6 +50,7 @@ static void conn_teardown(void *arg)
 	struct sbx_http_server *s = c->srv;
 
 	ws_teardown_notify(c);
+	defer_teardown_notify(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -101,7 +103,8 @@ void conn_update_events(struct sbx_http_conn *c)
 	 * EPOLLOUT path (conn_write, e.g. of a PONG) may empty the queue, and
 	 * on_drain must then still come from the loop, never from inside a
 	 * write (the user may be calling in). */
-	if (conn_queued(c) || (c->mode == CONN_WS && c->ws_above_low))
+	if (conn_queued(c) || (c->mode == CONN_WS && c->ws_above_low) ||
+	    (c->deferred && c->defer_above_low))
 		ev |= EPOLLOUT;
 	if (sbx_loop_modify(c->srv->loop, &c->w, ev) < 0)
 		conn_fail(c);
@@ -170,7 +173,7 @@ int conn_write(struct sbx_http_conn *c, const void *p, size_t n)
 	return 0;
 }
 
-static int send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool keep_alive)
+int conn_send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool keep_alive)
 {
 	struct sbx_buf h = SBX_BUF_INIT;
 	int r;
@@ -214,7 +217,7 @@ static void send_parse_error(struct sbx_http_conn *c, int status)
 	/* both texts are our own constants: no escaping needed */
 	if (sbx_buf_printf(&resp.body, "{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}", status,
 			   error_code_for(status), why ? why : sbx_http_reason(status)) == 0)
-		send_response(c, &resp, false);
+		conn_send_response(c, &resp, false);
 	else
 		conn_fail(c);
 	sbx_buf_release(&resp.body);
@@ -227,8 +230,8 @@ static void dispatch(struct sbx_http_conn *c, const char *body, size_t len)
 
 	sbx_buf_init(&resp.body);
 	r = c->srv->fn(c->srv->ctx, c, &c->req, body, len, &resp);
-	if (r != SBX_HTTP_UPGRADED)
-		send_response(c, &resp, c->req.keep_alive);
+	if (r != SBX_HTTP_UPGRADED && r != SBX_HTTP_DEFERRED)
+		conn_send_response(c, &resp, c->req.keep_alive);
 	sbx_buf_release(&resp.body);
 }
 
@@ -249,8 +252,8 @@ static void http_process(struct sbx_http_conn *c)
 	size_t total;
 	int r;
 
-	while (!c->dead && c->mode == CONN_HTTP && !c->close_after_write && c->in.len &&
-	       !conn_backlogged(c)) {
+	while (!c->dead && c->mode == CONN_HTTP && !c->close_after_write && !c->deferred &&
+	       c->in.len && !conn_backlogged(c)) {
 		if (!c->have_head) {
 			r = sbx_http_parse_head(c->in.data, c->in.len, &c->req);
 			if (r == 0)
@@ -292,6 +295,8 @@ static enum conn_phase phase_of(const struct sbx_http_conn *c)
 		return c->ws_got_message ? PHASE_NONE : PHASE_WS_FIRST;
 	if (conn_backlogged(c))
 		return PHASE_STALLED;
+	if (c->deferred)
+		return PHASE_NONE; /* the reply's owner bounds its own work */
 	if (c->have_head)
 		return PHASE_BODY;
 	if (c->in.len || !c->served)
@@ -385,6 +390,8 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 			return;
 		if (c->mode == CONN_WS)
 			ws_after_write(c);
+		else if (c->deferred)
+			defer_after_write(c);
 	}
 	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
@@ -394,8 +401,18 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 		http_process(c);
 	else
 		ws_process(c);
+	conn_after_events(c, (events & (EPOLLIN | EPOLLOUT)) != 0);
+}
+
+/* What every pass over a connection ends with: end it, or re-arm. */
+static void conn_after_events(struct sbx_http_conn *c, bool progress)
+{
 	if (c->dead)
 		return;
+	if (c->peer_eof && c->deferred) {
+		conn_fail(c); /* the client went away before its reply: on_close */
+		return;
+	}
 	if (c->peer_eof && c->mode == CONN_WS && !c->close_after_write) {
 		conn_fail(c); /* lost without a close frame: on_close gets 1006 */
 		return;
@@ -406,8 +423,24 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 		start_linger(c);
 		return;
 	}
-	conn_arm_deadline(c, (events & (EPOLLIN | EPOLLOUT)) != 0);
+	conn_arm_deadline(c, progress);
 	conn_update_events(c);
+}
+
+static void on_resume_http(struct sbx_timer *t)
+{
+	struct sbx_http_conn *c = t->arg;
+
+	if (c->dead || c->mode != CONN_HTTP)
+		return;
+	http_process(c);
+	conn_after_events(c, true);
+}
+
+void conn_resume_http(struct sbx_http_conn *c)
+{
+	if (!c->dead)
+		sbx_loop_timer(c->srv->loop, &c->resume, 0, on_resume_http, c);
 }
 
 static void conn_new(struct sbx_http_server *s, int fd)

@@ -63,6 +63,7 @@ struct sbx_http_resp {
 /* Handler results. */
 #define SBX_HTTP_RESPOND  0
 #define SBX_HTTP_UPGRADED 1
+#define SBX_HTTP_DEFERRED 2 /* after sbx_http_defer(): the reply comes later */
 
 /* Called once per complete request; body is borrowed for the call. Returns
  * SBX_HTTP_RESPOND with resp filled, or SBX_HTTP_UPGRADED after a successful
@@ -81,6 +82,41 @@ struct sbx_ws_ops {
 };
 
 #define SBX_WS_LOW_WATER (256u * 1024)
+
+/* A reply that is not ready when the handler returns (a command still
+ * running) or that streams (server-sent events). While it is pending no
+ * other request of the connection is handled; the connection is still read,
+ * so a client that goes away is noticed at once. */
+struct sbx_http_defer_ops {
+	/* the send queue fell below SBX_WS_LOW_WATER after being above it */
+	void (*on_drain)(void *user);
+	/* the connection was lost before the reply ended; the user lets go */
+	void (*on_close)(void *user);
+};
+
+/* From a handler, which then returns SBX_HTTP_DEFERRED: the reply to req
+ * comes later through sbx_http_defer_reply() or the stream calls. 0, or
+ * -EINVAL when c is NULL. */
+int sbx_http_defer(struct sbx_http_conn *c, const struct sbx_http_req *req,
+		   const struct sbx_http_defer_ops *ops, void *user);
+/* Sends the whole reply and ends the deferral: 0, the user is detached (a
+ * failed send fails the connection quietly). -EPIPE: the connection is
+ * gone, the user is not detached and on_close comes from the loop. */
+int sbx_http_defer_reply(struct sbx_http_conn *c, struct sbx_http_resp *resp);
+/* Sends the head of a chunked reply (extra: header lines ending in CRLF,
+ * or NULL). 0 or -errno. */
+int sbx_http_stream_begin(struct sbx_http_conn *c, int status, const char *content_type,
+			  const char *extra);
+/* Sends one chunk (empty data sends nothing). 0 or -errno. */
+int sbx_http_stream_write(struct sbx_http_conn *c, const void *data, size_t len);
+/* Sends the last chunk and ends the deferral; 0 and -EPIPE as for
+ * sbx_http_defer_reply(). */
+int sbx_http_stream_end(struct sbx_http_conn *c);
+/* Bytes queued for the socket and not yet written. */
+size_t sbx_http_stream_queued(const struct sbx_http_conn *c);
+/* The owner goes away without a reply: the user is detached (on_close
+ * never comes) and the connection is closed. */
+void sbx_http_defer_abandon(struct sbx_http_conn *c);
 
 /* Listens on "ADDR:PORT" (IPv4 dotted quad or [IPv6]; port 0 = any free
  * port). 0 or -errno (-EINVAL for a bad address); *ret untouched on failure. */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "host/child.h"
+#include "host/configfiles.h"
 #include "host/daemon.h"
 #include "host/fsutil.h"
 #include "host/runtime/caps.h"
@@ -66,6 +67,7 @@ struct sbx_sandbox {
 	dev_t root_dev;
 	ino_t root_ino;
 	int cg_tries;
+	struct sbxd_cfgw *cfgw; /* config files being written before HEALTHY */
 };
 
 int sbx_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *out)
@@ -187,6 +189,8 @@ static void free_sandbox(struct sbx_sandbox *sb)
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
 	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
+	sbxd_config_files_cancel(sb->cfgw);
+	sb->cfgw = NULL;
 	stop_spawner(sb);
 	close_fd(&sb->init_pidfd);
 	close_fd(&sb->userns_fd);
@@ -267,7 +271,7 @@ static void on_bwrap_exit(struct sbx_child *c, int wstatus)
 
 static void on_timer_ready(struct sbx_timer *t);
 
-static void become_healthy(struct sbx_sandbox *sb)
+static void mark_healthy(struct sbx_sandbox *sb)
 {
 	struct sbx_svc *v = sb->v;
 
@@ -275,6 +279,27 @@ static void become_healthy(struct sbx_sandbox *sb)
 	v->started_at = v->updated_at = time(NULL);
 	sbx_log(SBX_LOG_INFO, "sandbox %s (%s) is HEALTHY, pid %d", v->id, v->spec.name,
 		(int)sb->init_pid);
+}
+
+static void on_config_written(void *arg)
+{
+	struct sbx_sandbox *sb = arg;
+
+	sb->cfgw = NULL;
+	if (!sb->stopping)
+		mark_healthy(sb);
+}
+
+/* The definition's config_files go in first (configfiles.h). */
+static void become_healthy(struct sbx_sandbox *sb)
+{
+	if (sb->cfgw)
+		return;
+	if (sbxd_config_files_write(sb->d, sb->v, sb->init_pid, on_config_written, sb, &sb->cfgw) <
+	    0) {
+		sb->cfgw = NULL;
+		mark_healthy(sb);
+	}
 }
 
 static void on_net_ready(void *arg)

@@ -378,7 +378,21 @@ void sbx_service_info_release(struct sbx_service_info *s)
 	free(s->status);
 	free(s->latest_deployment_id);
 	free(s->created_at);
+	free(s->type);
 	memset(s, 0, sizeof(*s));
+}
+
+const char *sbx_service_sandbox_name(const struct sbx_service_info *s)
+{
+	size_t plen = strlen(SBX_SERVICE_PREFIX);
+
+	if (!s->name)
+		return NULL;
+	if (!strncmp(s->name, SBX_SERVICE_PREFIX, plen))
+		return s->name + plen;
+	if (s->type && !strcmp(s->type, "SANDBOX") && s->name[0])
+		return s->name;
+	return NULL;
 }
 
 int sbx_parse_service(json_object *svc, struct sbx_service_info *ret)
@@ -399,6 +413,8 @@ int sbx_parse_service(json_object *svc, struct sbx_service_info *ret)
 		r = dup_id(svc, "latest_deployment_id", false, &s.latest_deployment_id);
 	if (!r)
 		r = dup_field(svc, "created_at", false, &s.created_at);
+	if (!r)
+		r = dup_field(svc, "type", false, &s.type);
 	if (r < 0) {
 		sbx_service_info_release(&s);
 		return r;
@@ -532,7 +548,9 @@ int sbx_parse_services_page(json_object *o, size_t limit, json_object **ret_arr,
 		return -EPROTO;
 	*ret_arr = arr;
 	*ret_n = json_object_array_length(arr);
-	hm = sbx_json_get(o, "has_more");
+	hm = sbx_json_get(o, "has_next");
+	if (!hm)
+		hm = sbx_json_get(o, "has_more");
 	if (hm && json_object_is_type(hm, json_type_boolean))
 		*ret_more = json_object_get_boolean(hm);
 	else

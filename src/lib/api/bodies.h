@@ -1,7 +1,7 @@
 /* bodies.h - JSON bodies of the lifecycle calls and parsers of their replies.
  *
  * Pure functions: no I/O, no clock, no randomness except in sbx_secret_new().
- * The builders produce exactly the shapes of koyeb-protocol.md §2.2/§2.3; the
+ * The builders produce exactly the shapes of docs/executor-protocol.md §2.2/§2.3; the
  * parsers accept what §0 asks for (missing and unknown fields, int64 as
  * strings) and refuse what a path or header could be built from unless it is
  * a plausible id (sbx_id_valid), because ids from replies end up in URLs.
@@ -68,8 +68,14 @@ struct sbx_service_info {
 	char *status;
 	char *latest_deployment_id;
 	char *created_at;
+	char *type; /* "WEB", "SANDBOX", …; "" when the reply has none */
 };
 void sbx_service_info_release(struct sbx_service_info *s);
+
+/* The sandbox name of a service, or NULL when it is not a sandbox: ours
+ * are named SBX_SERVICE_PREFIX + name; the current official SDKs name the
+ * service after the sandbox and give it the type SANDBOX. Borrowed from s. */
+const char *sbx_service_sandbox_name(const struct sbx_service_info *s);
 
 /* What open() needs from a deployment definition. */
 struct sbx_deploy_info {
@@ -95,7 +101,8 @@ int sbx_parse_instance_reply(json_object *o, enum sbx_status *ret);
 /* {"deployment":{"definition":{…}}} → info. */
 int sbx_parse_deployment_reply(json_object *o, struct sbx_deploy_info *ret);
 /* {"services":[…]} → the array (borrowed), its length, and whether the
- * server says there is more (has_more, or a full page when absent). */
+ * server says there is more (has_next as Koyeb spells it, has_more as
+ * older sbxd did, or a full page when neither is there). */
 int sbx_parse_services_page(json_object *o, size_t limit, json_object **ret_arr, size_t *ret_n,
 			    bool *ret_more);
 

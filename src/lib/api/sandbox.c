@@ -7,7 +7,7 @@
  * caller got earlier stays valid (refreshes are rare: one per instance
  * replacement).
  *
- * Creation follows koyeb-protocol.md §2.1 and undoes what it created when a
+ * Creation follows docs/executor-protocol.md §2.1 and undoes what it created when a
  * later step fails. Polls sleep on the calling thread; nothing here runs on
  * the transport thread.
  */
@@ -479,34 +479,56 @@ static int pick_by_name(json_object *o, const char *full, const char *asked,
 	return 0;
 }
 
+/* GET /v1/services?name=FULL and the one live sandbox of that name
+ * (errors name it as asked). */
+static int lookup_name(struct sbx_client *c, const char *full, const char *asked,
+		       struct sbx_service_info *ret, struct sbx_err *err)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	json_object *o = NULL;
+	int r;
+
+	r = sbx_buf_puts(&path, "/v1/services?limit=100&name=");
+	if (!r)
+		r = sbx_rest_escape(&path, full);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "out of memory");
+	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
+	if (r == 0)
+		r = pick_by_name(o, full, asked, ret, err);
+	sbx_json_put(o);
+	sbx_buf_release(&path);
+	return r;
+}
+
+/* Our naming first (sandbox-service-NAME), then the current SDKs' (the
+ * bare NAME on a service of type SANDBOX). */
 static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
 			struct sbx_err *err)
 {
 	const char *name = in;
-	struct sbx_buf full = SBX_BUF_INIT, path = SBX_BUF_INIT;
-	json_object *o = NULL;
+	struct sbx_buf full = SBX_BUF_INIT;
 	int r;
 
 	if (!strncmp(in, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
 		name = in + strlen(SBX_SERVICE_PREFIX);
 	if (!sbx_name_valid(name))
 		return sbx_err_set(err, -SBX_EINVAL, 0, "not a sandbox id or name: %.100s", in);
-	r = sbx_buf_printf(&full, SBX_SERVICE_PREFIX "%s", name);
-	if (!r)
-		r = sbx_buf_puts(&path, "/v1/services?limit=100&name=");
-	if (!r)
-		r = sbx_rest_escape(&path, full.data);
-	if (r < 0) {
-		r = sbx_err_set(err, r, 0, "out of memory");
-		goto out;
+	if (sbx_buf_printf(&full, SBX_SERVICE_PREFIX "%s", name) < 0)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	r = lookup_name(c, full.data, in, ret, err);
+	if (r == -SBX_ENOTFOUND && name == in) {
+		struct sbx_service_info s = {0};
+		struct sbx_err e2 = {0};
+
+		if (lookup_name(c, name, in, &s, &e2) == 0 && sbx_service_sandbox_name(&s) == s.name) {
+			*ret = s;
+			r = 0;
+		} else {
+			sbx_service_info_release(&s);
+		}
 	}
-	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
-	if (r == 0)
-		r = pick_by_name(o, full.data, in, ret, err);
-out:
-	sbx_json_put(o);
 	sbx_buf_release(&full);
-	sbx_buf_release(&path);
 	return r;
 }
 

@@ -1,8 +1,9 @@
 /* sandbox_list.c - sbx_sandbox_list(): the account's sandboxes.
  *
  * Pages through GET /v1/services?limit=100&offset=N (at most LIST_MAX_PAGES
- * pages) and keeps the services whose name starts with "sandbox-service-",
- * which is how a sandbox is told apart from any other service.
+ * pages) and keeps the services that are sandboxes: named
+ * "sandbox-service-<name>" (ours and the early SDK's) or of type SANDBOX
+ * (the current SDKs, which name the service after the sandbox).
  */
 #include "sbx/sandbox.h"
 
@@ -34,15 +35,17 @@ void sbx_sandbox_info_free(struct sbx_sandbox_info *v, size_t n)
 /* Appends the sandboxes of one page to *v. */
 static int collect_page(json_object *arr, size_t n, struct sbx_sandbox_info **v, size_t *nv)
 {
-	size_t i, plen = strlen(SBX_SERVICE_PREFIX);
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		struct sbx_service_info s = {0};
 		struct sbx_sandbox_info *nvv, *e;
+		const char *name;
 
 		if (sbx_parse_service(json_object_array_get_idx(arr, i), &s) < 0)
 			continue;
-		if (strncmp(s.name, SBX_SERVICE_PREFIX, plen)) {
+		name = sbx_service_sandbox_name(&s);
+		if (!name) {
 			sbx_service_info_release(&s);
 			continue;
 		}
@@ -54,12 +57,13 @@ static int collect_page(json_object *arr, size_t n, struct sbx_sandbox_info **v,
 		*v = nvv;
 		e = &nvv[(*nv)++];
 		e->id = s.id;
-		e->name = strdup(s.name + plen);
+		e->name = strdup(name);
 		e->app_id = s.app_id;
 		e->status = s.status;
 		e->created_at = s.created_at;
 		free(s.name);
 		free(s.latest_deployment_id);
+		free(s.type);
 		if (!e->name)
 			return -ENOMEM;
 	}

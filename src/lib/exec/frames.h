@@ -1,6 +1,6 @@
 /* frames.h - encoding and decoding of exec WebSocket messages.
  *
- * Pure functions over the JSON shapes of koyeb-protocol.md §3.2/§3.3. Client
+ * Pure functions over the JSON shapes of docs/executor-protocol.md §3.2/§3.3. Client
  * frames are the Koyeb CLI's: every frame repeats id, idType and
  * body.command; the first frame carries body.disableTty = true; stdin data is
  * standard base64 with padding, at most SBX_FRAME_STDIN_MAX raw bytes per

@@ -7,7 +7,7 @@
  * one at a time, with no transport lock held, so they may take the caller's
  * own locks and call back into this API.
  *
- * Handshake (koyeb-protocol.md §3.1): ws:// or wss:// from the API host,
+ * Handshake (docs/executor-protocol.md §3.1): ws:// or wss:// from the API host,
  * path <base>/v1/streams/instances/exec?id=…, "Authorization: Bearer <token>"
  * and subprotocols "Bearer, <token>"; a reply that selects "Bearer" or no
  * subprotocol is accepted. TLS verification is always on.
