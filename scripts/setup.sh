@@ -12,6 +12,8 @@ PKGS=(
 	bubblewrap util-linux procps coreutils python3 curl
 	git tar vim findutils sed grep diffutils busybox
 	e2fsprogs
+	# tests/e2e/t_posix.sh: setfattr and getfattr, through the mount and in the sandbox
+	attr
 	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
 	clang-14 libclang-rt-14-dev
 )

@@ -136,6 +136,7 @@ static void node_set(struct sbx_fs *fs, struct node *dn, struct node *c,
 		c->attr.seq = a->seq;
 		return; /* our own change, already known */
 	}
+	c->nocap = c->xlist_ok = false; /* an xattr may be what changed */
 	if ((c->attr.mode & S_IFMT) != (a->mode & S_IFMT)) {
 		/* replaced by another kind of file: the next lookup makes a
 		 * new node (ops_child_with_attr), the kernel is told to ask */

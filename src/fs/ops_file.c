@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/cred.h"
 #include "fs/ctl/ctl.h"
 #include "fs/fcache.h"
 
@@ -27,11 +28,13 @@ static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 }
 
 /* Wraps fc in a handle and replies; undoes everything if the reply fails
- * (the open was interrupted: no release will come). e: reply a create. */
+ * (the open was interrupted: no release will come). e: reply a create.
+ * A writable open makes its caller the one the stores act as. */
 static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 			 struct fuse_file_info *fi, const struct fuse_entry_param *e)
 {
 	struct sbxfs_fh *fh = calloc(1, sizeof(*fh));
+	struct sbx_rfs_cred cb;
 	int r;
 
 	if (!fh) {
@@ -41,6 +44,8 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	}
 	fh->fc = fc;
 	fh->append = fi->flags & O_APPEND;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb));
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
@@ -93,6 +98,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct fuse_entry_param e;
 	struct sbx_rfs_attr a;
 	struct fcache *fc;
@@ -107,8 +114,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
 	r = r ?: fs_child_path(fs, parent, name, &path);
 	r = r
-		?: sbx_rfs_create(fs->rfs, path.data, S_IFREG | (mode & 07777), fi->flags & O_EXCL,
-				  &a, NULL);
+		?: sbx_rfs_create(fs->rfs, cred, path.data, S_IFREG | (mode & 07777),
+				  fi->flags & O_EXCL, &a, NULL);
 	sbx_buf_release(&path);
 	if (r == 0 && !S_ISREG(a.mode))
 		r = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
@@ -123,6 +130,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
 	}
+	if (n && a.nlink == 1 && a.size == 0)
+		fs_nocap_set_locked(fs, n); /* we made it (or it is empty): no capability */
 	if (n)
 		fs_entry_of(fs, n, &e);
 	pthread_mutex_unlock(&fs->lock);
