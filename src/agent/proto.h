@@ -48,11 +48,16 @@
 #define SBXA_MAGIC   0x41584253u /* "SBXA" little-endian, in HELLO */
 #define SBXA_VERSION 1u
 
-#define SBXA_HDR_LEN	  12u		       /* len + id + type + flags */
-#define SBXA_IO_MAX	  (1u << 20)	       /* data bytes in one frame */
-#define SBXA_FRAME_MAX	  (SBXA_IO_MAX + 8192) /* value of len, at most */
-#define SBXA_PATH_MAX	  4095u		       /* bytes of a path, NUL excluded */
-#define SBXA_NAME_MAX	  255u		       /* bytes of one name / xattr name */
+#define SBXA_HDR_LEN   12u		    /* len + id + type + flags */
+#define SBXA_IO_MAX    (1u << 20)	    /* data bytes in one frame */
+#define SBXA_FRAME_MAX (SBXA_IO_MAX + 8192) /* value of len, at most */
+#define SBXA_PATH_MAX  4095u		    /* bytes of a path the kernel takes, NUL excluded */
+/* Bytes of an absolute path on the wire: past SBXA_PATH_MAX too. The agent
+ * resolves a longer one in steps (src/agent/longpath.h), so a name deep
+ * below a long root is reached as the kernel reaches it relative to a
+ * directory; longer ones are -ENAMETOOLONG. */
+#define SBXA_LONGPATH_MAX 32767u
+#define SBXA_NAME_MAX	  255u /* bytes of one name / xattr name */
 #define SBXA_GROUPS_MAX	  64u
 #define SBXA_ARGS_MAX	  4096u	       /* argv or env entries of a job */
 #define SBXA_ARG_MAX	  (128u << 10) /* bytes of one argv or env entry */
