@@ -16,6 +16,11 @@
  * sbx_shquote(). Machine-readable output is NUL-separated, so names with
  * newlines are exact.
  *
+ * Paths: with the agent transport a path may be up to SBX_RFS_PATH_MAX
+ * bytes, longer than the kernel's PATH_MAX (the agent reaches it in steps,
+ * docs/agent-protocol.md); with the shell one the sandbox's tools give
+ * -ENAMETOOLONG past PATH_MAX.
+ *
  * Errors: file errors are the errno a local filesystem would give (-ENOENT,
  * -EEXIST, -ENOTEMPTY, -EISDIR, -ENOTDIR, -EACCES, -EPERM, -ENOSPC, -EROFS,
  * -EINVAL, -ENAMETOOLONG, …), mapped from the tools' LC_ALL=C stderr or from
@@ -77,6 +82,8 @@ enum sbx_rfs_transport {
 
 struct sbx_rfs_attr;
 
+/** Bytes of a path with the agent transport (longer: -ENAMETOOLONG). */
+#define SBX_RFS_PATH_MAX 32767
 /** Supplementary groups a credential carries at most. */
 #define SBX_RFS_GROUPS_MAX 64
 /** Whose operation it is: the sandbox's uid, gid and supplementary groups

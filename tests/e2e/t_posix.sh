@@ -59,7 +59,9 @@ ROOT=/srv/posix-a-mount-root-whose-name-is-long-on-purpose-0123456789
 rx sh -c "mkdir -p $ROOT/sticky && chmod 1777 $ROOT/sticky && chmod 777 $ROOT"
 mkdir -p "$MNT"
 chmod 711 "$T" # the other users must reach the mount point
-tm "$BUILD/sbxfs" "$ID:$ROOT" "$MNT" -o allow_other,default_permissions
+# the local copies on tmpfs, which takes any size: a size the sandbox's
+# filesystem refuses must be refused by the sandbox, not by the host's disk
+tm "$BUILD/sbxfs" "$ID:$ROOT" "$MNT" -o allow_other,default_permissions,cache_dir=/dev/shm
 check "mounted with allow_other,default_permissions" mountpoint -q "$MNT"
 if [ "$(sed -n 's/.*"transport": *"\([a-z]*\)".*/\1/p' "$MNT/.ctl/info")" != agent ]; then
 	echo "# not the agent transport: skipped"
@@ -208,8 +210,8 @@ echo small >"$S/big"
 rx sh -c "echo small >/tmp/ref"
 want=$(rx truncate -s 999999999999999 /tmp/ref 2>&1 | sed 's/.*: //')
 expect_eq "the sandbox's own answer" "File too large" "$want"
-fails_with "truncate -s 999999999999999 through the mount" "$want" \
-	truncate -s 999999999999999 "$S/big"
+fails_with "truncate -s 999999999999999 through the mount: the call fails" \
+	"failed to truncate.*$want" truncate -s 999999999999999 "$S/big"
 expect_eq "  ... the file is unchanged" small "$(rx cat "$ROOT/sticky/big")"
 check "truncate -s 1G through the mount" tm truncate -s 1G "$S/big"
 expect_eq "  ... 1 GiB in the sandbox" 1073741824 "$(rx stat -c %s "$ROOT/sticky/big")"

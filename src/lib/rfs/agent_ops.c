@@ -38,7 +38,8 @@ _Static_assert(SBX_RFS_SET_MODE == SBXA_SET_MODE && SBX_RFS_SET_UID == SBXA_SET_
 		   SBX_RFS_SET_ATIME_NOW == SBXA_SET_ATIME_NOW &&
 		   SBX_RFS_SET_MTIME_NOW == SBXA_SET_MTIME_NOW,
 	       "rfs.h and proto.h setattr bits agree");
-_Static_assert(SBX_RFS_GROUPS_MAX == SBXA_GROUPS_MAX && SBX_RFS_XATTR_MAX == SBXA_XATTR_MAX,
+_Static_assert(SBX_RFS_GROUPS_MAX == SBXA_GROUPS_MAX && SBX_RFS_XATTR_MAX == SBXA_XATTR_MAX &&
+		   SBX_RFS_PATH_MAX == SBXA_LONGPATH_MAX,
 	       "rfs.h and proto.h bounds agree");
 
 static void to_ts(struct timespec *ts, struct sbxa_time t)
