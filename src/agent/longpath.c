@@ -85,7 +85,9 @@ int longpath_enter(struct agent_req *q, bool *entered)
 	if (r < 0)
 		return r;
 	*entered = true;
-	memmove(q->path, rest, strlen(rest) + 1);
+	/* "./" keeps a '/' in it for the ops that split off a directory */
+	memmove(q->path + 2, rest, strlen(rest) + 1);
+	memcpy(q->path, "./", 2);
 	return 0;
 }
 

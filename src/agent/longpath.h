@@ -36,7 +36,7 @@
 int longpath_at(const char *path, int *ret_fd, const char **rest);
 
 /* For an op of one path: when q->path is long, moves the agent into the
- * directory holding its last part and makes q->path that part (relative).
+ * directory holding its last part and makes q->path "./" and that part.
  * *entered: longpath_leave() must follow the op. 0 or -errno. */
 int longpath_enter(struct agent_req *q, bool *entered);
 /* Back to "/". */

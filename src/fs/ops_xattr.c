@@ -9,10 +9,12 @@
  * trip, from two per-node caches (node.h):
  *  - nocap: a file we created has no security.capability (it is never
  *    inherited), and neither has one that a getxattr found without;
- *  - xlist: the names the sandbox listed (fetched once, with the
- *    transport's own ids so the list is complete, on the first getxattr
- *    or listxattr of the node); a name not in it is ENODATA, a name in it
- *    is one request for the value, with the caller's ids.
+ *  - xlist: the names the sandbox listed: brought by the listing of the
+ *    node's directory (the agent sends every entry's names), or fetched
+ *    once, with the transport's own ids so the list is complete, on the
+ *    first getxattr or listxattr of the node; a name not in it is
+ *    ENODATA, a name in it is one request for the value, with the
+ *    caller's ids.
  * Both are kept true by our own setxattr and removexattr, by change
  * events about the node (changes.c) and by every cache drop (the fs
  * epoch); xlist also lives no longer than the node's attributes. A file
@@ -33,18 +35,45 @@
 
 #include "fs/cred.h"
 #include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
 #include "fs/xlist.h"
 
 #define CAP_NAME "security.capability"
+#define ACL_NAME "system.posix_acl_access"
 
 /* What the caches say of a name (fs->lock held). */
 enum known { UNKNOWN, ABSENT, LISTED };
 
+/* Takes the names a fresh listing of n's parent brought for n (the
+ * listing is kept true like the attributes it carries). fs->lock held. */
+static void adopt_listed_locked(struct sbx_fs *fs, struct node *n)
+{
+	struct dirlist *l = n->parent && n->name ? fs_fresh_list(fs, n->parent) : NULL;
+	const struct sbx_rfs_dirent *e = l ? dirlist_find(l, n->name) : NULL;
+	char *copy;
+
+	if (!e || !e->xattrs || e->attr.ino != n->attr.ino)
+		return;
+	copy = malloc(e->xattrs_len ? e->xattrs_len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, e->xattrs, e->xattrs_len);
+	free(n->xlist);
+	n->xlist = copy;
+	n->xlist_len = e->xattrs_len;
+	n->xlist_ok = true;
+	n->xlist_epoch = fs_epoch(fs);
+}
+
 /* true when n's cached list may answer (fs->lock held) */
 static bool list_fresh_locked(struct sbx_fs *fs, struct node *n)
 {
-	return (S_ISDIR(n->attr.mode) || n->attr.nlink <= 1) && n->xlist_ok &&
-	       n->xlist_epoch == fs_epoch(fs) && fs_attr_fresh(fs, n);
+	if (!S_ISDIR(n->attr.mode) && n->attr.nlink > 1)
+		return false;
+	if (!(n->xlist_ok && n->xlist_epoch == fs_epoch(fs)))
+		adopt_listed_locked(fs, n);
+	return n->xlist_ok && n->xlist_epoch == fs_epoch(fs) && fs_attr_fresh(fs, n);
 }
 
 static enum known lookup_locked(struct sbx_fs *fs, struct node *n, const char *name)
@@ -134,11 +163,44 @@ static int fetch_list(struct sbx_fs *fs, fuse_ino_t ino, const char *path, uint6
 	return 0;
 }
 
-/* After a change of name on ino through us: what is cached of it. */
-static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, bool removed)
+/* An access ACL set through us changed the file's mode bits in the
+ * sandbox (cp -a sets one instead of chmod): an open file with unstored
+ * changes keeps its own mode until it is stored, so it takes this one as
+ * a pending chmod, or its store would undo the ACL's. */
+static void acl_mode(struct sbx_fs *fs, fuse_ino_t ino, uint32_t mode)
 {
+	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_MODE, .mode = mode & 07777};
+	struct fcache *fc;
 	struct node *n;
 
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	fc = n ? fcache_get_locked(fs, n) : NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return;
+	fcache_pend_attrs(fs, fc, &sa);
+	fcache_release(fs, fc);
+}
+
+/* After a change of name on ino through us: what is cached of it. The
+ * attributes are read again (an ACL sets mode bits, and a store of the file
+ * applies the mode sbxfs holds); a failure just leaves them stale. */
+static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, bool removed,
+			  const char *path)
+{
+	struct sbx_rfs_attr a;
+	uint64_t gen0 = 0;
+	struct node *n;
+	bool fresh;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	gen0 = n ? ++n->gen : 0; /* what the stat below saw, unless changed since */
+	pthread_mutex_unlock(&fs->lock);
+	fresh = path && sbx_rfs_stat(fs->rfs, path, &a, NULL) == 0;
+	if (fresh && !strncmp(name, ACL_NAME, strlen(ACL_NAME)))
+		acl_mode(fs, ino, a.mode);
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
 	if (n && !strcmp(name, CAP_NAME)) {
@@ -151,6 +213,10 @@ static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, b
 		if (!n->local)
 			n->attr_expire = 0; /* its ctime moved */
 	}
+	if (n && fresh)
+		fs_node_set_attr(fs, n, &a, gen0);
+	if (n && n->parent) /* its entry there no longer has the right names */
+		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -263,9 +329,9 @@ void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL);
-	sbx_buf_release(&path);
 	if (r == 0)
-		xattr_changed(fs, ino, name, false);
+		xattr_changed(fs, ino, name, false, path.data);
+	sbx_buf_release(&path);
 	fuse_reply_err(req, fs_errno(r));
 }
 
@@ -283,8 +349,8 @@ void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
-	sbx_buf_release(&path);
 	if (r == 0)
-		xattr_changed(fs, ino, name, true);
+		xattr_changed(fs, ino, name, true, path.data);
+	sbx_buf_release(&path);
 	fuse_reply_err(req, fs_errno(r));
 }
