@@ -195,6 +195,11 @@ struct sbx_rfs_dirent {
 	 *  a caller may take it (and set it to NULL). */
 	char *data;
 	size_t data_len;
+	/** The names of its extended attributes, NUL-terminated one after the
+	 *  other (listxattr(2)'s form, xattrs_len bytes), when the listing
+	 *  brought them (agent only); NULL when not known. Freed with the dir. */
+	char *xattrs;
+	size_t xattrs_len;
 };
 
 /** A directory listing: the directory's own attributes and its entries in

@@ -122,7 +122,8 @@ static void get_ops_fs(struct dec *d, struct agent_req *q)
 			q->len = sbxa_get_u32(&d->r);
 			if (q->flags & SBXA_DIR_TREE)
 				q->num2 = sbxa_get_u32(&d->r);
-			if (q->flags & ~(SBXA_DIR_DATA | SBXA_DIR_TREE | SBXA_DIR_WATCH) ||
+			if (q->flags & ~(SBXA_DIR_DATA | SBXA_DIR_TREE | SBXA_DIR_WATCH |
+					 SBXA_DIR_XATTRS) ||
 			    q->num > SBXA_DIR_FILE_MAX || q->len > SBXA_DIR_TOTAL_MAX ||
 			    q->num2 > SBXA_TREE_MAX)
 				d->r.err = -EPROTO;

@@ -113,7 +113,8 @@ struct dir_ud {
 	struct sbx_rfs_dir *d;
 	size_t cap;
 	bool first;
-	bool data; /* entries carry has_data (SBXA_DIR_DATA) */
+	bool data;   /* entries carry has_data (SBXA_DIR_DATA) */
+	bool xattrs; /* entries carry has_names (SBXA_DIR_XATTRS) */
 };
 int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd);
 void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a);

@@ -420,8 +420,8 @@ static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, s
 int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 {
 	struct sbx_rfs_dirent *e;
-	const char *name, *link, *data = NULL;
-	size_t nlen, llen, dlen = 0;
+	const char *name, *link, *data = NULL, *xn = NULL;
+	size_t nlen, llen, dlen = 0, xlen = 0;
 	struct sbxa_attr a;
 
 	name = sbxa_get_str(rd, SBXA_NAME_MAX, &nlen);
@@ -429,6 +429,8 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 	link = sbxa_get_str(rd, SBXA_PATH_MAX, &llen);
 	if (u->data && sbxa_get_u32(rd))
 		data = sbxa_get_str(rd, SBXA_DIR_FILE_MAX, &dlen);
+	if (u->xattrs && sbxa_get_u32(rd))
+		xn = sbxa_get_str(rd, SBXA_DIR_XNAMES_MAX, &xlen);
 	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen) ||
 	    (data && (!S_ISREG(a.mode) || dlen != a.size)))
 		return -EPROTO;
@@ -454,10 +456,17 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 			memcpy(e->data, data, dlen);
 		e->data_len = dlen;
 	}
-	if (!e->name || (S_ISLNK(a.mode) && !e->link) || (data && !e->data)) {
+	if (xn) {
+		e->xattrs = malloc(xlen ? xlen : 1);
+		if (e->xattrs)
+			memcpy(e->xattrs, xn, xlen);
+		e->xattrs_len = xlen;
+	}
+	if (!e->name || (S_ISLNK(a.mode) && !e->link) || (data && !e->data) || (xn && !e->xattrs)) {
 		free(e->name);
 		free(e->link);
 		free(e->data);
+		free(e->xattrs);
 		return -ENOMEM;
 	}
 	u->d->n++;
@@ -496,7 +505,8 @@ static void dir_reset(void *ud)
 static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		      struct sbx_err *err)
 {
-	struct dir_ud u = {.d = ret, .first = true, .data = r->prefetch_file_max > 0};
+	struct dir_ud u = {
+	    .d = ret, .first = true, .data = r->prefetch_file_max > 0, .xattrs = true};
 	size_t i;
 	struct agent_req q = {.on_frame = dir_frame, .on_reset = dir_reset, .ud = &u};
 	struct sbxa_w w = {0};
@@ -507,11 +517,9 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
-	if (u.data) {
-		sbxa_put_u32(&w, SBXA_DIR_DATA);
-		sbxa_put_u32(&w, r->prefetch_file_max);
-		sbxa_put_u32(&w, r->prefetch_total_max);
-	}
+	sbxa_put_u32(&w, SBXA_DIR_XATTRS | (u.data ? SBXA_DIR_DATA : 0));
+	sbxa_put_u32(&w, u.data ? r->prefetch_file_max : 0);
+	sbxa_put_u32(&w, u.data ? r->prefetch_total_max : 0);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc < 0) {
 		sbx_rfs_dir_release(ret);

@@ -75,7 +75,7 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rfs_agent_attr(&d->dir.self, &self);
 	d->watched = wd != 0;
 	u->t->n++;
-	u->cur = (struct dir_ud){.d = &d->dir, .data = false};
+	u->cur = (struct dir_ud){.d = &d->dir, .data = false, .xattrs = true};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
@@ -122,7 +122,7 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 {
 	struct tree_ud u = {.r = r, .root = path, .t = ret};
 	struct agent_req q = {.on_frame = tree_frame, .on_reset = tree_reset, .ud = &u};
-	uint32_t flags = SBXA_DIR_TREE;
+	uint32_t flags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	size_t i;
