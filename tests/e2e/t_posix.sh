@@ -141,6 +141,9 @@ check "  ... listed" bash -c 'getfattr --absolute-names -d "$1" | grep -qx "user
 fails_with "user 2 cannot set one on user 1's 0644 file" "Permission denied" \
 	as2 setfattr -n user.y -v no "$S/f1r"
 fails_with "a missing one is ENODATA" "No such attribute" getfattr -n user.missing "$S/f1r"
+echo rewritten >"$S/f0" && setfattr -n user.keep -v k "$S/f0" && echo more >>"$S/f0"
+expect_eq "a file's xattrs survive a write through the mount (a store)" k \
+	"$(rx getfattr --only-values -n user.keep "$ROOT/sticky/f0" 2>/dev/null)"
 check "setfattr -x removes it" as1 setfattr -x user.x "$S/f1r"
 check "  ... gone in the sandbox" bash -c '! "$@" 2>/dev/null' _ \
 	rx getfattr -n user.x "$ROOT/sticky/f1r"
@@ -202,6 +205,13 @@ expect_eq "  ... and in the sandbox" deep \
 	"$(rx sh -c "cd $ROOT && for i in \$(seq 1 16); do cd $N250; done && cat $LAST" 2>&1 | cut -c1-80)"
 check "  ... renamed at that depth" sh -c 'cd "$1" && mv "$2" "$2.r" 2>&1 | cut -c1-30,4090- && test -e "$2.r"' _ \
 	"$MNT" "$REL"
+# at depth 15 with a name of 200 bytes the path is 4,088 bytes: past a
+# step (4,000), its last part a bare name
+D15=${REL%/*/*}
+N200=$(printf 'g%.0s' $(seq 1 200))
+(cd "$MNT" && cd "$D15" && echo near >"$N200" && echo again >>"$N200")
+expect_eq "a file written twice at a sandbox path of $((${#ROOT} + 1 + ${#D15} + 1 + 200)) bytes" \
+	"near again" "$(rx sh -c "cd $ROOT && for i in \$(seq 1 15); do cd $N250; done && cat $N200" | tr '\n' ' ' | sed 's/ $//')"
 check "  ... removed at that depth" sh -c 'cd "$1" && rm "$2.r" 2>/dev/null && ! test -e "$2.r"' _ "$MNT" "$REL"
 
 # --- EFBIG -------------------------------------------------------------------------------------
