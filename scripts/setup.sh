@@ -15,6 +15,8 @@ PKGS=(
 	# t_cli_install.sh renders the man pages (man -l, groff -ww); t_cli_cp.sh
 	# and t_cli_tty.sh drive sbx on a terminal with script(1)
 	man-db groff-base bsdutils
+	# tests/e2e/t_posix.sh: setfattr and getfattr, through the mount and in the sandbox
+	attr
 	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
 	clang-14 libclang-rt-14-dev
 )

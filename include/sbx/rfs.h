@@ -16,12 +16,33 @@
  * sbx_shquote(). Machine-readable output is NUL-separated, so names with
  * newlines are exact.
  *
+ * Paths: with the agent transport a path may be up to SBX_RFS_PATH_MAX
+ * bytes, longer than the kernel's PATH_MAX (the agent reaches it in steps,
+ * docs/agent-protocol.md); with the shell one the sandbox's tools give
+ * -ENAMETOOLONG past PATH_MAX.
+ *
  * Errors: file errors are the errno a local filesystem would give (-ENOENT,
  * -EEXIST, -ENOTEMPTY, -EISDIR, -ENOTDIR, -EACCES, -EPERM, -ENOSPC, -EROFS,
  * -EINVAL, -ENAMETOOLONG, …), mapped from the tools' LC_ALL=C stderr or from
  * the scripts' own markers. A failure to reach the sandbox is never a file
  * error: it is -SBX_ECONN, -SBX_ENOTHEALTHY, -SBX_ETIMEDOUT, -SBX_EPROTO or
  * -SBX_EAUTH (sbx_rfs_is_transport_error() tells them apart).
+ *
+ * Credentials: the operations that create, remove, rename or change a
+ * file (and the xattr ones) take a `const struct sbx_rfs_cred *cred`: the
+ * filesystem ids and groups the sandbox's kernel checks that one operation
+ * with, so ownership of new files, sticky directories, chown and utimes
+ * rules are its own. NULL means the transport's own ids (the sandbox user
+ * the agent or the shell runs as), which is what every caller got before
+ * credentials existed. The credential is a plain value given per call:
+ * no state is kept between calls, so threads acting for different users
+ * share one context. The agent transport sends it on the request frame
+ * (the agent switches with setfsuid/setfsgid/setgroups for that request);
+ * the shell transport IGNORES it (each script runs as the exec user), so
+ * with the shell transport every operation acts as that user. Reads
+ * (stat, listings, readlink, fetch, read_range, statfs) always use the
+ * transport's own ids: a caller that serves several users checks their
+ * read access itself (sbxfs: the kernel's default_permissions).
  *
  * Threading: a struct sbx_rfs is thread-safe; every call here is synchronous
  * (it blocks the calling thread until its session ends) and must not be made
@@ -66,6 +87,19 @@ enum sbx_rfs_transport {
 };
 
 struct sbx_rfs_attr;
+
+/** Bytes of a path with the agent transport (longer: -ENAMETOOLONG). */
+#define SBX_RFS_PATH_MAX 32767
+/** Supplementary groups a credential carries at most. */
+#define SBX_RFS_GROUPS_MAX 64
+/** Whose operation it is: the sandbox's uid, gid and supplementary groups
+ *  it acts with (see the file comment). Ids are the sandbox's own: the
+ *  caller maps its users to them. */
+struct sbx_rfs_cred {
+	uint32_t uid, gid;
+	uint32_t ngroups; /**< <= SBX_RFS_GROUPS_MAX (-EINVAL past it) */
+	uint32_t groups[SBX_RFS_GROUPS_MAX];
+};
 
 /** Bits of a change event (sbx_rfs_change_fn). */
 #define SBX_RFS_CH_ATTRIB 0x01u /**< metadata of the name changed */
@@ -168,6 +202,11 @@ struct sbx_rfs_dirent {
 	 *  a caller may take it (and set it to NULL). */
 	char *data;
 	size_t data_len;
+	/** The names of its extended attributes, NUL-terminated one after the
+	 *  other (listxattr(2)'s form, xattrs_len bytes), when the listing
+	 *  brought them (agent only); NULL when not known. Freed with the dir. */
+	char *xattrs;
+	size_t xattrs_len;
 };
 
 /** A directory listing: the directory's own attributes and its entries in
@@ -221,23 +260,26 @@ SBX_API int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, st
 
 /** mkdir with exactly @p mode (no umask); attributes of the new dir in *ret
  *  (may be NULL). */
-SBX_API int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode,
-			  struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_mkdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			  uint32_t mode, struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** Creates a regular file (S_IFREG) or a FIFO (S_IFIFO) with exactly @p mode.
  *  With @p excl an existing path is -EEXIST; without, an existing regular
  *  file is opened as is (not truncated, mode kept). */
-SBX_API int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-			   struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_create(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			   uint32_t mode, bool excl, struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** mknod(2) of any type with exactly @p mode: a socket or a device node
  *  (@p rdev) too with the agent transport, the sandbox kernel's errno
  *  (EPERM for devices it does not allow); with the shell transport only
  *  S_IFREG and S_IFIFO (-EPERM otherwise). An existing name is -EEXIST. */
-SBX_API int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
-			  struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			  uint32_t mode, uint64_t rdev, struct sbx_rfs_attr *ret,
+			  struct sbx_err *err);
 /** unlink: -EISDIR for a directory. */
-SBX_API int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+SBX_API int sbx_rfs_unlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			   struct sbx_err *err);
 /** rmdir: -ENOTEMPTY, -ENOTDIR. */
-SBX_API int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+SBX_API int sbx_rfs_rmdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			  struct sbx_err *err);
 
 #define SBX_RFS_NOREPLACE 1u /**< rename: fail with -EEXIST if @p to exists */
 #define SBX_RFS_EXCHANGE  2u /**< rename: swap the two (agent transport only) */
@@ -246,15 +288,15 @@ SBX_API int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *e
  *  (atomic with the agent; with the shell transport checked just before the
  *  rename, so not atomic against other writers) and SBX_RFS_EXCHANGE (the
  *  agent only: -EINVAL with the shell transport). Other flags: -EINVAL. */
-SBX_API int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
-			   struct sbx_err *err);
+SBX_API int sbx_rfs_rename(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+			   const char *to, unsigned flags, struct sbx_err *err);
 /** Hard link @p to → @p from; attributes of the file in *ret (may be NULL).
  *  An existing @p to is -EEXIST; a directory @p from is -EPERM. */
-SBX_API int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to,
-			 struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_link(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+			 const char *to, struct sbx_rfs_attr *ret, struct sbx_err *err);
 /** Symlink @p path whose content is @p target (any bytes but NUL). */
-SBX_API int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
-			    struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_symlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *target,
+			    const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err);
 
 /** Which members of struct sbx_rfs_setattr are set. */
 #define SBX_RFS_SET_MODE      0x01u
@@ -276,8 +318,31 @@ struct sbx_rfs_setattr {
 };
 /** chmod / lchown / truncate / utimensat(AT_SYMLINK_NOFOLLOW) in one round
  *  trip; the new attributes in *ret (may be NULL). */
-SBX_API int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-			    struct sbx_rfs_attr *ret, struct sbx_err *err);
+SBX_API int sbx_rfs_setattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			    const struct sbx_rfs_setattr *sa, struct sbx_rfs_attr *ret,
+			    struct sbx_err *err);
+/** Extended attributes of @p path itself (never through a symlink), as
+ *  the l*xattr(2) calls with the sandbox kernel's errno (-ENODATA, -ERANGE,
+ *  -E2BIG, -ENOTSUP, …). Agent transport only: -ENOTSUP with the shell
+ *  one. Names are at most 255 bytes, values and lists at most
+ *  SBX_RFS_XATTR_MAX. */
+#define SBX_RFS_XATTR_MAX 65536
+/** The value of @p name into @p buf (@p size bytes; size 0: only its
+ *  length). *ret_len: the value's length. -ERANGE when size is too small. */
+SBX_API int sbx_rfs_getxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			     const char *name, void *buf, size_t size, size_t *ret_len,
+			     struct sbx_err *err);
+/** The NUL-separated list of names into @p buf, like sbx_rfs_getxattr. */
+SBX_API int sbx_rfs_listxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			      void *buf, size_t size, size_t *ret_len, struct sbx_err *err);
+/** Sets @p name to @p len bytes of @p value; @p flags XATTR_CREATE or
+ *  XATTR_REPLACE (or 0). */
+SBX_API int sbx_rfs_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			     const char *name, const void *value, size_t len, int flags,
+			     struct sbx_err *err);
+SBX_API int sbx_rfs_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred,
+				const char *path, const char *name, struct sbx_err *err);
+
 /** statvfs of the filesystem holding @p path. */
 SBX_API int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret,
 			   struct sbx_err *err);
@@ -317,6 +382,9 @@ struct sbx_rfs_store_opts {
 	 *  over it (a reader never sees half a file). */
 	bool in_place;
 	struct sbx_rfs_setattr attrs; /**< SIZE is ignored */
+	/** Whose store it is (NULL: the transport's own ids), as for
+	 *  sbx_rfs_setattr(); borrowed for the call. */
+	const struct sbx_rfs_cred *cred;
 };
 /** Stores the first @p len bytes of local @p fd as the content of @p path, in
  *  one round trip, streaming it as the session's stdin (any size, any bytes).
@@ -399,6 +467,7 @@ enum sbx_rfs_op {
 	/** agent session starts, the first one included: requests =
 	 *  attempts, errors = failures, no round trips counted */
 	SBX_RFS_OP_CONNECT,
+	SBX_RFS_OP_XATTR, /**< any of the four xattr calls */
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */

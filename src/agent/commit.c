@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +163,27 @@ static int link_anon(struct agent_handles *hs, int fd, const char *path, char *n
 	return -EEXIST;
 }
 
+/* The extended attributes of the file at path (the one being replaced)
+ * onto the new content, so that a store keeps them (ACLs, user.*), as an
+ * in-place write would. Best effort: a name the request may not set is
+ * left out. security.capability is never carried over: the kernel drops
+ * it on every write to a file, and this is one. */
+static void copy_xattrs(const char *path, int fd)
+{
+	char *names = malloc(SBXA_XATTR_MAX), *val = malloc(SBXA_XATTR_MAX), *p;
+	ssize_t n = names ? llistxattr(path, names, SBXA_XATTR_MAX) : -1, v;
+
+	for (p = names; val && n > 0 && p < names + n; p += strlen(p) + 1) {
+		if (!strcmp(p, "security.capability"))
+			continue;
+		v = lgetxattr(path, p, val, SBXA_XATTR_MAX);
+		if (v >= 0)
+			(void)fsetxattr(fd, p, val, (size_t)v, 0);
+	}
+	free(names);
+	free(val);
+}
+
 static int commit(struct agent *a, struct agent_handle *h, const struct agent_req *q)
 {
 	char name[SBXA_PATH_MAX + 1];
@@ -175,6 +197,7 @@ static int commit(struct agent *a, struct agent_handle *h, const struct agent_re
 		return -errno;
 	if ((uint64_t)st.st_size != q->len)
 		return -EIO;
+	copy_xattrs(q->path, h->fd); /* before the mode: an ACL sets mode bits */
 	r = apply_fd(h->fd, &q->sa);
 	if (r < 0)
 		return r;

@@ -10,6 +10,7 @@
 struct dec {
 	struct sbxa_r r;
 	bool relative;
+	bool toolong;
 };
 
 static void get_cred(struct dec *d, struct agent_cred *c)
@@ -27,10 +28,19 @@ static void get_cred(struct dec *d, struct agent_cred *c)
 		c->groups[i] = sbxa_get_u32(&d->r);
 }
 
-/* An absolute path; a relative one is noted (-EINVAL), not malformed. */
+/* An absolute path (out: SBXA_LONGPATH_MAX + 1 bytes); a relative one is
+ * noted (-EINVAL), and so is one too long (-ENAMETOOLONG), not malformed. */
 static void get_abs(struct dec *d, char *out)
 {
-	if (sbxa_get_path(&d->r, out, SBXA_PATH_MAX, false) && out[0] != '/')
+	struct sbxa_r peek = d->r;
+	size_t n;
+
+	if (sbxa_get_u32(&peek) > SBXA_LONGPATH_MAX && sbxa_get_str(&d->r, SIZE_MAX, &n)) {
+		d->toolong = true;
+		memcpy(out, "/", 2);
+		return;
+	}
+	if (sbxa_get_path(&d->r, out, SBXA_LONGPATH_MAX, false) && out[0] != '/')
 		d->relative = true;
 }
 
@@ -112,7 +122,8 @@ static void get_ops_fs(struct dec *d, struct agent_req *q)
 			q->len = sbxa_get_u32(&d->r);
 			if (q->flags & SBXA_DIR_TREE)
 				q->num2 = sbxa_get_u32(&d->r);
-			if (q->flags & ~(SBXA_DIR_DATA | SBXA_DIR_TREE | SBXA_DIR_WATCH) ||
+			if (q->flags & ~(SBXA_DIR_DATA | SBXA_DIR_TREE | SBXA_DIR_WATCH |
+					 SBXA_DIR_XATTRS) ||
 			    q->num > SBXA_DIR_FILE_MAX || q->len > SBXA_DIR_TOTAL_MAX ||
 			    q->num2 > SBXA_TREE_MAX)
 				d->r.err = -EPROTO;
@@ -255,7 +266,7 @@ void agent_req_release(struct agent_req *q)
 
 int agent_req_decode(struct agent_req *q, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
 {
-	struct dec d = {.relative = false};
+	struct dec d = {.relative = false, .toolong = false};
 
 	agent_req_release(q);
 	q->id = id;
@@ -276,7 +287,7 @@ int agent_req_decode(struct agent_req *q, uint32_t id, uint16_t type, const uint
 	}
 	if (!d.r.err && sbxa_r_left(&d.r))
 		d.r.err = -EPROTO;
-	q->err = d.r.err ? d.r.err : d.relative ? -EINVAL : 0;
+	q->err = d.r.err ? d.r.err : d.relative ? -EINVAL : d.toolong ? -ENAMETOOLONG : 0;
 	if (q->err)
 		agent_req_release(q);
 	return q->err;

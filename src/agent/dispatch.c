@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "longpath.h"
 #include "loop.h"
 #include "ops.h"
 
@@ -66,6 +67,20 @@ static int op_hello(struct agent *a, const struct agent_req *q)
 	return 0;
 }
 
+/* Runs the op, in the directory of a long path's last part if need be.
+ * Credentials are already the request's: the steps are its own lookups. */
+static int run_op(struct agent *a, struct agent_req *q)
+{
+	bool entered;
+	int r = longpath_enter(q, &entered);
+
+	if (r == 0)
+		r = ops[q->op](a, q);
+	if (entered)
+		longpath_leave();
+	return r;
+}
+
 void agent_handle_frame(struct agent *a, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
 {
 	struct agent_req *q = &a->req;
@@ -82,8 +97,15 @@ void agent_handle_frame(struct agent *a, uint32_t id, uint16_t type, const uint8
 	else if (!r && (type >= sizeof(ops) / sizeof(ops[0]) || !ops[type]))
 		r = -ENOSYS;
 	else if (!r)
-		r = ops[type](a, q);
+		r = run_op(a, q);
 	if (r < 0)
 		out_status(&a->out, id, type, r);
+	/* a request's ids are its own: what the loop does between requests
+	 * (change events' lstat, streamed reads) runs with the agent's */
+	if (!a->ids.cur_self) {
+		const struct agent_cred self = {.uid = SBXA_ID_SELF};
+
+		cred_apply(&a->ids, &self);
+	}
 	agent_req_release(q);
 }

@@ -11,14 +11,20 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "longpath.h"
 #include "ops.h"
 
 int reply_lstat(struct agent *a, const struct agent_req *q, const char *path)
 {
+	return reply_lstat_at(a, q, AT_FDCWD, path);
+}
+
+int reply_lstat_at(struct agent *a, const struct agent_req *q, int dirfd, const char *path)
+{
 	struct stat st;
 	size_t at;
 
-	if (lstat(path, &st) < 0)
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	at = out_reply(&a->out, q->id, q->op, 0);
 	out_put_stat(&a->out, &st);
@@ -110,20 +116,55 @@ int op_rmdir(struct agent *a, const struct agent_req *q)
 	return 0;
 }
 
+/* Both paths of RENAME or LINK as (directory, rest): long ones in steps
+ * (longpath.h). The caller closes the descriptors (close_at()). */
+static int two_at(const struct agent_req *q, int fd[2], const char *rel[2])
+{
+	int r = longpath_at(q->path, &fd[0], &rel[0]);
+
+	if (r < 0)
+		return r;
+	r = longpath_at(q->path2, &fd[1], &rel[1]);
+	if (r < 0 && fd[0] >= 0)
+		close(fd[0]);
+	return r;
+}
+
+static void close_at(const int fd[2])
+{
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
+}
+
 int op_rename(struct agent *a, const struct agent_req *q)
 {
-	if (renameat2(AT_FDCWD, q->path, AT_FDCWD, q->path2, q->flags) < 0)
-		return -errno;
-	out_status(&a->out, q->id, q->op, 0);
-	return 0;
+	const char *rel[2];
+	int fd[2], r = two_at(q, fd, rel);
+
+	if (r < 0)
+		return r;
+	r = renameat2(fd[0], rel[0], fd[1], rel[1], q->flags) < 0 ? -errno : 0;
+	close_at(fd);
+	if (r == 0)
+		out_status(&a->out, q->id, q->op, 0);
+	return r;
 }
 
 int op_link(struct agent *a, const struct agent_req *q)
 {
+	const char *rel[2];
+	int fd[2], r = two_at(q, fd, rel);
+
+	if (r < 0)
+		return r;
 	/* linkat without AT_SYMLINK_FOLLOW links a symlink itself */
-	if (linkat(AT_FDCWD, q->path, AT_FDCWD, q->path2, 0) < 0)
-		return -errno;
-	return reply_lstat(a, q, q->path2);
+	r = linkat(fd[0], rel[0], fd[1], rel[1], 0) < 0 ? -errno : 0;
+	if (r == 0)
+		r = reply_lstat_at(a, q, fd[1], rel[1]);
+	close_at(fd);
+	return r;
 }
 
 int op_symlink(struct agent *a, const struct agent_req *q)

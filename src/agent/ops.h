@@ -59,5 +59,7 @@ bool setattr_times(const struct sbxa_setattr *s, struct timespec t[2]);
 
 /** Queues the reply "status 0, attr of path (lstat)"; -errno if lstat fails. */
 int reply_lstat(struct agent *a, const struct agent_req *q, const char *path);
+/* The same for path relative to dirfd (AT_FDCWD: as reply_lstat). */
+int reply_lstat_at(struct agent *a, const struct agent_req *q, int dirfd, const char *path);
 
 #endif

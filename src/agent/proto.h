@@ -48,11 +48,16 @@
 #define SBXA_MAGIC   0x41584253u /* "SBXA" little-endian, in HELLO */
 #define SBXA_VERSION 1u
 
-#define SBXA_HDR_LEN	  12u		       /* len + id + type + flags */
-#define SBXA_IO_MAX	  (1u << 20)	       /* data bytes in one frame */
-#define SBXA_FRAME_MAX	  (SBXA_IO_MAX + 8192) /* value of len, at most */
-#define SBXA_PATH_MAX	  4095u		       /* bytes of a path, NUL excluded */
-#define SBXA_NAME_MAX	  255u		       /* bytes of one name / xattr name */
+#define SBXA_HDR_LEN   12u		    /* len + id + type + flags */
+#define SBXA_IO_MAX    (1u << 20)	    /* data bytes in one frame */
+#define SBXA_FRAME_MAX (SBXA_IO_MAX + 8192) /* value of len, at most */
+#define SBXA_PATH_MAX  4095u		    /* bytes of a path the kernel takes, NUL excluded */
+/* Bytes of an absolute path on the wire: past SBXA_PATH_MAX too. The agent
+ * resolves a longer one in steps (src/agent/longpath.h), so a name deep
+ * below a long root is reached as the kernel reaches it relative to a
+ * directory; longer ones are -ENAMETOOLONG. */
+#define SBXA_LONGPATH_MAX 32767u
+#define SBXA_NAME_MAX	  255u /* bytes of one name / xattr name */
 #define SBXA_GROUPS_MAX	  64u
 #define SBXA_ARGS_MAX	  4096u	       /* argv or env entries of a job */
 #define SBXA_ARG_MAX	  (128u << 10) /* bytes of one argv or env entry */
@@ -127,7 +132,10 @@ enum sbxa_op {
 	 * atomically) only if no PWRITE or FTRUNCATE on the handle failed or
 	 * wrote short (else the first such error, -EIO for a short write) and
 	 * its size is exactly length (else -EIO); otherwise nothing changes.
-	 * The handle is closed either way. */
+	 * The extended attributes of the file it replaces are copied onto it
+	 * first (those the request may set; never security.capability, which
+	 * a write drops), then the setattr block applies. The handle is
+	 * closed either way. */
 	SBXA_OP_COMMIT = 19,
 	SBXA_OP_CLOSE = 20, /* u32 handle -> (an uncommitted TMPFILE is dropped) */
 	/* path, u64 off, u64 len (UINT64_MAX: to the end), u32 flags,
@@ -202,7 +210,15 @@ enum sbxa_ev {
 /* With SBXA_DIR_TREE: the agent watches each directory (as WATCH does)
  * before it reads it and sends the wd in its SBXA_REC_DIR */
 #define SBXA_DIR_WATCH 4u
-#define SBXA_TREE_MAX  100000u
+/* Every entry also carries u32 has_names and, when 1, str names: the
+ * names of its extended attributes as llistxattr(2) gives them, when they
+ * fit in SBXA_DIR_XNAMES_MAX bytes (0: not known, ask LISTXATTR). They come
+ * after the data fields (SBXA_DIR_DATA). A client then answers a getxattr
+ * of a name the file lacks (ls -l asks every file for ACLs and labels)
+ * with no round trip. */
+#define SBXA_DIR_XATTRS	    8u
+#define SBXA_DIR_XNAMES_MAX 4096u
+#define SBXA_TREE_MAX	    100000u
 /* Records of a SBXA_DIR_TREE reply; each starts with u32 kind and never
  * spans frames:
  *   SBXA_REC_DIR:   str path relative to the request's ("" for itself),

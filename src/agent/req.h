@@ -20,13 +20,14 @@ struct agent_cred {
 struct agent_req {
 	uint32_t id;
 	uint16_t op;
-	/** 0; -EPROTO (malformed payload), -EINVAL (a relative path), -ENOSYS
-	 * (an unknown op). When not 0 no other field may be used. */
+	/** 0; -EPROTO (malformed payload), -EINVAL (a relative path),
+	 * -ENAMETOOLONG (a path past SBXA_LONGPATH_MAX), -ENOSYS (an unknown
+	 * op). When not 0 no other field may be used. */
 	int err;
 	struct agent_cred cred;
-	char path[SBXA_PATH_MAX + 1];
-	char path2[SBXA_PATH_MAX + 1]; /**< RENAME/LINK: the second path; SYMLINK: target */
-	char name[SBXA_NAME_MAX + 1];  /**< xattr name */
+	char path[SBXA_LONGPATH_MAX + 1];
+	char path2[SBXA_LONGPATH_MAX + 1]; /**< RENAME/LINK: the second path; SYMLINK: target */
+	char name[SBXA_NAME_MAX + 1];	   /**< xattr name */
 	uint32_t handle, mode, flags;
 	uint32_t num;  /**< HELLO magic, WATCH/UNWATCH wd, job id, xattr size, datasync */
 	uint32_t num2; /**< HELLO version, JOB_SIGNAL signal */

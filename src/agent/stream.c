@@ -6,8 +6,10 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ops.h"
@@ -52,15 +54,30 @@ static bool read_small(int dfd, const char *name, char *buf, size_t max, struct 
 /* One entry; a name that went away since readdir saw it is left out (0
  * is returned, else its mode). With SBXA_DIR_DATA a small regular file's
  * content comes along while the reply's budget (*budget bytes) lasts. In
- * a tree reply (rec) it is a SBXA_REC_ENTRY record. */
+ * a tree reply (rec) it is a SBXA_REC_ENTRY record. With SBXA_DIR_XATTRS
+ * the names of its xattrs come last. */
+/* The names of the xattrs of name in directory dfd into xb
+ * (SBXA_DIR_XNAMES_MAX bytes): their length, or -1 when not known (more
+ * than fit, no /proc, a filesystem without xattrs, an error). There is no
+ * llistxattrat: /proc/self/fd names the directory, and the last name is
+ * not followed. */
+static ssize_t xattr_names(int dfd, const char *name, char *xb)
+{
+	char p[64 + NAME_MAX + 1];
+
+	if ((size_t)snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dfd, name) >= sizeof(p))
+		return -1;
+	return llistxattr(p, xb, SBXA_DIR_XNAMES_MAX);
+}
+
 static mode_t put_entry(struct agent *a, const struct agent_req *q, int dfd, const char *name,
 			size_t *at, char *buf, uint64_t *budget, bool rec)
 {
-	char target[SBXA_PATH_MAX + 1];
+	char target[SBXA_PATH_MAX + 1], xb[SBXA_DIR_XNAMES_MAX];
 	size_t nlen = strlen(name), tlen = 0, dlen = 0;
 	bool data = false;
+	ssize_t n, xlen = -1;
 	struct stat st;
-	ssize_t n;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
@@ -79,7 +96,11 @@ static mode_t put_entry(struct agent *a, const struct agent_req *q, int dfd, con
 			*budget -= dlen;
 		}
 	}
-	if (payload_of(&a->out, *at) + 20 + nlen + ATTR_LEN + tlen + dlen > SBXA_IO_MAX) {
+	if (q->flags & SBXA_DIR_XATTRS)
+		xlen = xattr_names(dfd, name, xb);
+	if (payload_of(&a->out, *at) + 28 + nlen + ATTR_LEN + tlen + dlen +
+		(xlen > 0 ? (size_t)xlen : 0) >
+	    SBXA_IO_MAX) {
 		out_end(&a->out, *at);
 		*at = out_reply(&a->out, q->id, q->op, SBXA_F_MORE);
 	}
@@ -92,6 +113,11 @@ static mode_t put_entry(struct agent *a, const struct agent_req *q, int dfd, con
 		sbxa_put_u32(&a->out.w, data);
 		if (data)
 			sbxa_put_str(&a->out.w, buf, dlen);
+	}
+	if (q->flags & SBXA_DIR_XATTRS) {
+		sbxa_put_u32(&a->out.w, xlen >= 0);
+		if (xlen >= 0)
+			sbxa_put_str(&a->out.w, xb, (size_t)xlen);
 	}
 	return st.st_mode;
 }

@@ -12,6 +12,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "longpath.h"
 #include "ops.h"
 
 #define WATCH_MASK                                                                                 \
@@ -101,6 +102,8 @@ int watch_add(struct agent *a, const char *path)
 	struct agent_watches *ws = &a->watches;
 	int wd, r;
 
+	if (path[0] != '/')
+		return -ENAMETOOLONG; /* from a long path's request (longpath.h): kept for later */
 	if (ws->n >= SBXA_WATCH_MAX)
 		return -ENOSPC;
 	if (ws->fd < 0) {
@@ -158,19 +161,28 @@ static uint32_t map_mask(uint32_t m)
 	return c;
 }
 
-/* lstat of dir/name into *st; false when it is gone (or too long). */
+/* lstat of dir/name into *st; false when it is gone. A path past
+ * PATH_MAX is taken in steps (longpath.h). */
 static bool stat_entry(const char *dir, const char *name, size_t nlen, struct stat *st)
 {
-	char p[SBXA_PATH_MAX + 1];
+	char p[SBXA_LONGPATH_MAX + 1];
 	size_t dl = strlen(dir);
+	const char *rest;
+	bool ok;
+	int fd;
 
-	if (!nlen || dl + 1 + nlen > SBXA_PATH_MAX)
+	if (!nlen || dl + 1 + nlen > SBXA_LONGPATH_MAX)
 		return false;
 	memcpy(p, dir, dl);
 	p[dl] = '/';
 	memcpy(p + dl + 1, name, nlen);
 	p[dl + 1 + nlen] = '\0';
-	return lstat(dl == 1 ? p + 1 : p, st) == 0;
+	if (longpath_at(dl == 1 ? p + 1 : p, &fd, &rest) < 0)
+		return false;
+	ok = fstatat(fd, rest, st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 static void send_event(struct agent *a, const struct inotify_event *e)

@@ -136,6 +136,11 @@ static void node_set(struct sbx_fs *fs, struct node *dn, struct node *c,
 		c->attr.seq = a->seq;
 		return; /* our own change, already known */
 	}
+	/* an xattr change moves the ctime alone; a write (ours too, reported
+	 * back) moves the mtime as well and adds no xattr */
+	if (!version && (c->attr.ctime.tv_sec != a->ctime.tv_sec ||
+			 c->attr.ctime.tv_nsec != a->ctime.tv_nsec))
+		c->nocap = c->xlist_ok = false;
 	if ((c->attr.mode & S_IFMT) != (a->mode & S_IFMT)) {
 		/* replaced by another kind of file: the next lookup makes a
 		 * new node (ops_child_with_attr), the kernel is told to ask */

@@ -96,6 +96,7 @@ int dirlist_set(struct dirlist *l, const char *name, const struct sbx_rfs_attr *
 	if (found) {
 		free(l->d.ents[i].name);
 		free(l->d.ents[i].link);
+		free(l->d.ents[i].xattrs); /* no longer known */
 		l->d.ents[i] = e;
 		return 0;
 	}
@@ -122,6 +123,7 @@ void dirlist_del(struct dirlist *l, const char *name)
 		return;
 	free(l->d.ents[i].name);
 	free(l->d.ents[i].link);
+	free(l->d.ents[i].xattrs);
 	memmove(&l->d.ents[i], &l->d.ents[i + 1], (l->d.n - i - 1) * sizeof(l->d.ents[0]));
 	l->d.n--;
 }

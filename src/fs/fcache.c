@@ -614,10 +614,15 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	r = node_path(n, fs->root, &path);
 	o.in_place = n->attr.nlink > 1;
 	o.attrs = fc->pend;
-	o.attrs.valid |= SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID;
-	o.attrs.mode = n->attr.mode & 07777;
-	o.attrs.uid = n->attr.uid;
-	o.attrs.gid = n->attr.gid;
+	o.cred = fc->has_writer ? &fc->writer : NULL;
+	if (o.cred) {
+		o.in_place = true; /* see has_writer in fcache.h */
+	} else {
+		o.attrs.valid |= SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID;
+		o.attrs.mode = n->attr.mode & 07777;
+		o.attrs.uid = n->attr.uid;
+		o.attrs.gid = n->attr.gid;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (r == -ESTALE) {
 		/* unlinked: its content goes with it, as on a local disk */
@@ -720,6 +725,30 @@ static void forget_unstored(struct sbx_fs *fs, struct node *n)
 	ch->mask = SBX_RFS_CH_DELETE;
 	ch->seq = UINT64_MAX; /* newer than anything we have of it */
 	inval_post_change(iv, ch);
+}
+
+void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
+{
+	pthread_mutex_lock(&fc->lock);
+	fc->has_writer = cred != NULL;
+	if (cred)
+		fc->writer = *cred;
+	pthread_mutex_unlock(&fc->lock);
+}
+
+bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
+{
+	bool clean;
+
+	pthread_mutex_lock(&fc->lock);
+	clean = !fc->dirty;
+	if (clean) {
+		fc->loaded = false;
+		fc->revalidate = true;
+		mirror(fs, fc, false);
+	}
+	pthread_mutex_unlock(&fc->lock);
+	return clean;
 }
 
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)

@@ -63,6 +63,14 @@ struct fcache {
 	struct sbx_rfs_attr ver;	       /* attributes of that version */
 	struct sbx_rfs_setattr pend;	       /* attribute changes to apply when storing */
 	int err;			       /* last store error (negative), 0 */
+	/* Whose stores these are: the caller of the last writable open
+	 * (fs/cred.h); has_writer false: the mount owner's (the transport's
+	 * own ids). Another user's store is written in place with only the
+	 * pending attribute changes: replacing the file would need write
+	 * access to its directory and would chown a new inode, which only
+	 * root may do. */
+	struct sbx_rfs_cred writer;
+	bool has_writer;
 };
 
 /* Opens (or shares) the cache of node id for a new handle. trunc: the open
@@ -107,6 +115,14 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
+/* The next stores act as cred (NULL: the mount owner). */
+void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
+/* A request of ours is about to change the file in the sandbox (a size
+ * sent there, so that its errno, e.g. EFBIG, is the sandbox's): when the
+ * cache holds no unstored changes its content is forgotten (the next read
+ * fetches it) and true is returned; false, and nothing changed, when it
+ * does (the change must then be made locally and stored). */
+bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc);
 /* Applies attribute changes: kept pending (and 1 returned) when the file
  * has unstored changes, else 0 and the caller applies them remotely. */
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa);

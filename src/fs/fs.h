@@ -58,6 +58,10 @@ enum fs_op {
 	FS_RELEASEDIR,
 	FS_STATFS,
 	FS_CREATE,
+	FS_GETXATTR,
+	FS_SETXATTR,
+	FS_LISTXATTR,
+	FS_REMOVEXATTR,
 	FS_OP__N
 };
 
@@ -67,6 +71,7 @@ struct fs_stats {
 	uint64_t attr_hit, attr_miss; /* lookup/getattr from cache, or remote */
 	uint64_t dir_hit, dir_miss;   /* opendir/lookup from a listing, or remote */
 	uint64_t neg_hit;	      /* lookups answered "no such name" from a listing */
+	uint64_t xattr_hit;	      /* getxattr/listxattr answered from the caches */
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t stores, store_errors;

@@ -201,6 +201,35 @@ static void g_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	ops_create(req, parent, name, mode, fi);
 }
 
+static void g_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_getxattr(req, ino, name, size);
+}
+
+static void g_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		       size_t size, int flags)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_setxattr(req, ino, name, value, size, flags);
+}
+
+static void g_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_listxattr(req, ino, size);
+}
+
+static void g_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	if (refused(req, ctl_is(ino)))
+		return;
+	ops_removexattr(req, ino, name);
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -244,4 +273,8 @@ const struct fuse_lowlevel_ops sbxfs_ll_ops = {
     .fsyncdir = g_fsyncdir,
     .statfs = g_statfs,
     .create = g_create,
+    .getxattr = g_getxattr,
+    .setxattr = g_setxattr,
+    .listxattr = g_listxattr,
+    .removexattr = g_removexattr,
 };

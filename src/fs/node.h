@@ -53,6 +53,21 @@ struct node {
 	uint64_t data_evicted; /* fs->idle_evicted at that listing */
 	bool unstored;	       /* created here, not yet in the sandbox (deferred create) */
 	bool local_dirty;      /* fc holds changes not yet stored */
+	/* The file is known to have no security.capability, which the
+	 * kernel asks about before every write: valid while nocap_epoch is
+	 * the fs epoch (ops_xattr.c). Set by a getxattr that found none and
+	 * by our creates; cleared by our setxattr and by change events. */
+	bool nocap;
+	uint64_t nocap_epoch;
+	/* The names of its extended attributes (xlist.h), as the sandbox
+	 * listed them: valid while xlist_ok, xlist_epoch is the fs epoch and
+	 * the attributes are fresh. Lets a getxattr of an absent name (ls -l
+	 * asks for ACLs and security labels of every file) cost nothing. */
+	char *xlist;
+	size_t xlist_len;
+	bool xlist_ok;
+	uint64_t xlist_epoch;
+	uint64_t xlist_gen; /* bumped by our own xattr changes */
 
 	struct node *next_id, *next_name; /* hash chains */
 };

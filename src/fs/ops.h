@@ -68,4 +68,13 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
+/* ops_xattr.c */
+void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags);
+void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* A node we just created has no security.capability (fs->lock held). */
+void fs_nocap_set_locked(struct sbx_fs *fs, struct node *n);
+
 #endif

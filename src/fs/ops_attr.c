@@ -14,6 +14,7 @@
 
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
+#include "fs/cred.h"
 #include "fs/fcache.h"
 #include "util/timeutil.h"
 
@@ -288,12 +289,17 @@ static void to_rfs(const struct stat *st, int to_set, struct sbx_rfs_setattr *sa
 		sa->valid |= SBX_RFS_SET_MTIME, sa->mtime = st->st_mtim;
 }
 
-/* setattr on an open file: size locally, the rest pending while the file
- * has unstored changes. Returns 1 when nothing is left to do remotely. */
+/* setattr on an open file: the rest pending while the file has unstored
+ * changes. A size goes to the sandbox when the file has none (its kernel
+ * answers, e.g. EFBIG past its filesystem's largest file, and a truncate
+ * to 1 GiB costs no upload), else it is applied locally and stored with
+ * the rest. Returns 1 when nothing is left to do remotely. */
 static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa)
 {
 	int r = 0;
 
+	if ((sa->valid & SBX_RFS_SET_SIZE) && fcache_forget_clean(fs, fc))
+		return 0;
 	if (sa->valid & SBX_RFS_SET_SIZE) {
 		r = fcache_truncate(fs, fc, sa->size);
 		if (r < 0)
@@ -310,6 +316,8 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct fs_ids sib = {.n = 0};
 	struct sbx_rfs_setattr sa;
 	struct sbx_rfs_attr a;
@@ -344,7 +352,7 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		r = node_path(n, fs->root, &path);
 		gen0 = ++n->gen;
 		pthread_mutex_unlock(&fs->lock);
-		r = r ?: fs_check_alive(fs) ?: sbx_rfs_setattr(fs->rfs, path.data, &sa, &a, NULL);
+		r = r ?: fs_check_alive(fs) ?: sbx_rfs_setattr(fs->rfs, cred, path.data, &sa, &a, NULL);
 		if (r == 0) {
 			pthread_mutex_lock(&fs->lock);
 			fs_node_set_attr(fs, n, &a, gen0);

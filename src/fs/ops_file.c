@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fs/cred.h"
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
@@ -29,11 +30,13 @@ static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 }
 
 /* Wraps fc in a handle and replies; undoes everything if the reply fails
- * (the open was interrupted: no release will come). e: reply a create. */
+ * (the open was interrupted: no release will come). e: reply a create.
+ * A writable open makes its caller the one the stores act as. */
 static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 			 struct fuse_file_info *fi, const struct fuse_entry_param *e)
 {
 	struct sbxfs_fh *fh = calloc(1, sizeof(*fh));
+	struct sbx_rfs_cred cb;
 	int r;
 
 	if (!fh) {
@@ -43,6 +46,8 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	}
 	fh->fc = fc;
 	fh->append = fi->flags & O_APPEND;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb));
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
@@ -127,6 +132,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct fuse_entry_param e;
 	struct sbx_rfs_attr a;
 	struct fcache *fc;
@@ -142,13 +149,14 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
 	if (r == 0) {
 		pthread_mutex_lock(&fs->lock);
-		here = create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
+		/* others' creates wait: ownership and group rules are the sandbox's */
+		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	r = r ?: here ? 0 : fs_child_path(fs, parent, name, &path);
 	r = r
 		?: here ? 0
-			: sbx_rfs_create(fs->rfs, path.data, S_IFREG | (mode & 07777),
+			: sbx_rfs_create(fs->rfs, cred, path.data, S_IFREG | (mode & 07777),
 					 fi->flags & O_EXCL, &a, NULL);
 	sbx_buf_release(&path);
 	if (r == 0 && !S_ISREG(a.mode))
@@ -159,7 +167,7 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	}
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
-	if (p && !here && !fs->create_ids_known && !(p->attr.mode & S_ISGID)) {
+	if (p && !here && !cred && !fs->create_ids_known && !(p->attr.mode & S_ISGID)) {
 		/* a create made in the sandbox tells whose files the agent makes */
 		fs->create_uid = a.uid;
 		fs->create_gid = a.gid;
@@ -170,6 +178,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
 	}
+	if (n && a.nlink == 1 && a.size == 0)
+		fs_nocap_set_locked(fs, n); /* we made it (or it is empty): no capability */
 	if (n) {
 		n->unstored = here;
 		fs_entry_of(fs, n, &e);

@@ -6,6 +6,9 @@
  * parents' listings and attributes are dropped, a removed or replaced node
  * is detached (the kernel forgets it later), a renamed node moves (its
  * children's paths follow, since paths are built from the tree).
+ *
+ * Every change acts with the caller's credential (cred.h), so the
+ * sandbox's kernel applies its own ownership and sticky-directory rules.
  */
 #include "fs/ops.h"
 
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/cred.h"
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
@@ -57,6 +61,8 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		    dirlist_new_empty(a, fs_expiry(fs->opts->dir_cache_timeout), fs_epoch(fs));
 	if (n && S_ISDIR(a->mode))
 		fs_watch_dir(fs, n);
+	if (n && S_ISREG(a->mode) && a->nlink == 1)
+		fs_nocap_set_locked(fs, n); /* a new file has none */
 	if (n && link) {
 		free(n->link);
 		n->link = strdup(link);
@@ -76,6 +82,8 @@ void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct sbx_rfs_attr a;
 	int r;
 
@@ -86,7 +94,7 @@ void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		return;
 	}
 	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_mkdir(fs->rfs, path.data, mode & 07777, &a, NULL);
+		?: sbx_rfs_mkdir(fs->rfs, cred, path.data, mode & 07777, &a, NULL);
 	sbx_buf_release(&path);
 	if (r < 0)
 		fuse_reply_err(req, fs_errno(r));
@@ -98,6 +106,8 @@ void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct sbx_rfs_attr a;
 	int r;
 
@@ -110,7 +120,7 @@ void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	/* sockets and devices with the agent (the sandbox kernel decides);
 	 * without it files and FIFOs only (EPERM) */
 	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_mknod(fs->rfs, path.data, (mode & S_IFMT) | (mode & 07777),
+		?: sbx_rfs_mknod(fs->rfs, cred, path.data, (mode & S_IFMT) | (mode & 07777),
 				 (uint64_t)rdev, &a, NULL);
 	sbx_buf_release(&path);
 	if (r < 0)
@@ -164,6 +174,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	int r;
 
 	FS_COUNT_OP(fs, dir ? FS_RMDIR : FS_UNLINK);
@@ -174,8 +186,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	}
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
 	if (r == 0)
-		r = dir ? sbx_rfs_rmdir(fs->rfs, path.data, NULL)
-			: sbx_rfs_unlink(fs->rfs, path.data, NULL);
+		r = dir ? sbx_rfs_rmdir(fs->rfs, cred, path.data, NULL)
+			: sbx_rfs_unlink(fs->rfs, cred, path.data, NULL);
 	sbx_buf_release(&path);
 	if (r == 0)
 		removed(fs, parent, name);
@@ -192,10 +204,53 @@ void ops_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, parent, name, true);
 }
 
+/* The replaced target t of a rename goes (fs->lock held): its other names
+ * (hard links) lost a link, so their attributes are stale at once. */
+static void replaced(struct sbx_fs *fs, struct node *t, struct fs_ids *sib)
+{
+	fs_siblings_stale(fs, t, sib);
+	t->gen++;
+	t->attr_expire = 0;
+	fcache_evict_locked(fs, t);
+	node_detach(&fs->nodes, t);
+}
+
+/* RENAME_EXCHANGE: n and t trade places; both stay the same inodes (the
+ * kernel swapped its dentries too). fs->lock held. */
+static int exchanged(struct sbx_fs *fs, struct node *p, const char *name, struct node *np,
+		     const char *newname, struct node *n, struct node *t)
+{
+	int r = 0;
+
+	fs_dir_changed(fs, p);
+	fs_dir_changed(fs, np);
+	if (n) {
+		n->gen++;
+		n->attr_expire = n->local ? n->attr_expire : 0; /* ctime changed */
+		r = node_move(&fs->nodes, n, np, newname);
+		if (r < 0)
+			node_detach(&fs->nodes, n);
+	}
+	if (t) {
+		t->gen++;
+		t->attr_expire = t->local ? t->attr_expire : 0;
+		if (node_move(&fs->nodes, t, p, name) < 0) {
+			node_detach(&fs->nodes, t);
+			r = -ENOMEM;
+		}
+	}
+	if (n && S_ISDIR(n->attr.mode))
+		fs_unwatch_subtree(fs, n);
+	if (t && S_ISDIR(t->attr.mode))
+		fs_unwatch_subtree(fs, t);
+	return r;
+}
+
 /* The node table side of a rename. */
 static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		   const char *newname)
+		   const char *newname, bool exchange)
 {
+	struct fs_ids sib = {.n = 0};
 	struct node *p, *np, *n, *t;
 	int r = 0;
 
@@ -204,18 +259,18 @@ static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_
 	np = node_get(&fs->nodes, newparent);
 	n = p ? node_child(&fs->nodes, p, name) : NULL;
 	t = np ? node_child(&fs->nodes, np, newname) : NULL;
+	if (exchange && p && np) {
+		r = exchanged(fs, p, name, np, newname, n, t);
+		goto out;
+	}
 	if (p)
 		fs_dir_entry_del(fs, p, name);
 	if (np && n && fs_attr_fresh(fs, n))
 		fs_dir_entry_set(fs, np, newname, &n->attr, n->link);
 	else if (np)
 		fs_dir_changed(fs, np);
-	if (t && t != n) {
-		t->gen++;
-		t->attr_expire = 0;
-		fcache_evict_locked(fs, t);
-		node_detach(&fs->nodes, t);
-	}
+	if (t && t != n)
+		replaced(fs, t, &sib);
 	if (n && np && t != n) {
 		n->gen++;
 		if (!n->local)
@@ -226,8 +281,10 @@ static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_
 		else if (S_ISDIR(n->attr.mode))
 			fs_unwatch_subtree(fs, n);
 	}
+out:
 	pthread_mutex_unlock(&fs->lock);
 	fcache_reap(fs);
+	fs_notify_attrs(fs, &sib);
 	return r;
 }
 
@@ -236,25 +293,31 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	unsigned rf = 0;
 	int r;
 
 	FS_COUNT_OP(fs, FS_RENAME);
 	r = refuse(fs, parent, name) ?: refuse(fs, newparent, newname);
-	if (!r && (flags & ~RENAME_NOREPLACE))
-		r = EINVAL; /* RENAME_EXCHANGE and whiteouts cannot be done atomically here */
+	if (!r && (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		r = EINVAL; /* whiteouts are overlayfs's, not ours */
 	if (r) {
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = settle_name(fs, parent, name) ?: fs_child_path(fs, parent, name, &from)
+	rf |= (flags & RENAME_NOREPLACE) ? SBX_RFS_NOREPLACE : 0;
+	rf |= (flags & RENAME_EXCHANGE) ? SBX_RFS_EXCHANGE : 0; /* the shell's: EINVAL */
+	r = settle_name(fs, parent, name)
+		?: ((flags & RENAME_EXCHANGE) ? settle_name(fs, newparent, newname) : 0)
+		?: fs_child_path(fs, parent, name, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
 	if (r == 0)
-		r = sbx_rfs_rename(fs->rfs, from.data, to.data,
-				   (flags & RENAME_NOREPLACE) ? SBX_RFS_NOREPLACE : 0, NULL);
+		r = sbx_rfs_rename(fs->rfs, cred, from.data, to.data, rf, NULL);
 	sbx_buf_release(&from);
 	sbx_buf_release(&to);
 	if (r == 0)
-		renamed(fs, parent, name, newparent, newname);
+		renamed(fs, parent, name, newparent, newname, flags & RENAME_EXCHANGE);
 	fuse_reply_err(req, fs_errno(r));
 }
 
@@ -262,6 +325,8 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct fs_ids sib = {.n = 0};
 	struct sbx_rfs_attr a;
 	struct node *n;
@@ -276,7 +341,7 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 	r = fcache_settle(fs, ino) ?: fs_path(fs, ino, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
 	if (r == 0)
-		r = sbx_rfs_link(fs->rfs, from.data, to.data, &a, NULL);
+		r = sbx_rfs_link(fs->rfs, cred, from.data, to.data, &a, NULL);
 	sbx_buf_release(&from);
 	sbx_buf_release(&to);
 	if (r < 0) {
@@ -303,6 +368,8 @@ void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct sbx_rfs_attr a;
 	int r;
 
@@ -313,7 +380,7 @@ void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		return;
 	}
 	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_symlink(fs->rfs, link, path.data, &a, NULL);
+		?: sbx_rfs_symlink(fs->rfs, cred, link, path.data, &a, NULL);
 	sbx_buf_release(&path);
 	if (r < 0)
 		fuse_reply_err(req, fs_errno(r));

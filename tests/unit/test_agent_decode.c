@@ -60,6 +60,41 @@ START_TEST(hello_and_cred)
 }
 END_TEST
 
+/* A path past PATH_MAX is taken (the agent walks it in steps); one past
+ * SBXA_LONGPATH_MAX is ENAMETOOLONG, not malformed; RENAME's second too. */
+START_TEST(long_paths)
+{
+	static char p[SBXA_LONGPATH_MAX + 2];
+	struct sbxa_w w = {0};
+
+	memset(p, 'a', sizeof(p) - 1);
+	p[0] = '/';
+	p[5000] = '\0';
+	cred(&w);
+	sbxa_put_cstr(&w, p);
+	ck_assert_int_eq(decode(SBXA_OP_LSTAT, &w), 0);
+	ck_assert_uint_eq(strlen(q->path), 5000);
+	p[5000] = 'a';
+	p[SBXA_LONGPATH_MAX] = '\0';
+	cred(&w);
+	sbxa_put_cstr(&w, p);
+	ck_assert_int_eq(decode(SBXA_OP_UNLINK, &w), 0);
+	p[SBXA_LONGPATH_MAX] = 'a';
+	cred(&w);
+	sbxa_put_cstr(&w, p);
+	ck_assert_int_eq(decode(SBXA_OP_UNLINK, &w), -ENAMETOOLONG);
+	cred(&w);
+	sbxa_put_cstr(&w, "/a");
+	sbxa_put_cstr(&w, p);
+	sbxa_put_u32(&w, 0);
+	ck_assert_int_eq(decode(SBXA_OP_RENAME, &w), -ENAMETOOLONG);
+	cred(&w);
+	sbxa_put_cstr(&w, p);
+	sbxa_put_u32(&w, 1); /* trailing bytes: malformed wins */
+	ck_assert_int_eq(decode(SBXA_OP_UNLINK, &w), -EPROTO);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	struct sbxa_w w = {0};
@@ -203,6 +238,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hello_and_cred);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, long_paths);
 	tcase_add_test(tc, symlink_target_and_setattr);
 	tcase_add_test(tc, data_is_borrowed);
 	tcase_add_test(tc, job_start);

@@ -64,9 +64,10 @@ int ctl_snap_info(struct sbx_fs *fs, struct sbx_buf *out)
 }
 
 static const char *const op_names[FS_OP__N] = {
-    "lookup",  "forget",  "getattr", "setattr", "readlink",   "mknod",	"mkdir",  "unlink",
-    "rmdir",   "symlink", "rename",  "link",	"open",	      "read",	"write",  "flush",
-    "release", "fsync",	  "opendir", "readdir", "releasedir", "statfs", "create",
+    "lookup", "forget", "getattr",  "setattr",	"readlink",  "mknod",	    "mkdir",
+    "unlink", "rmdir",	"symlink",  "rename",	"link",	     "open",	    "read",
+    "write",  "flush",	"release",  "fsync",	"opendir",   "readdir",	    "releasedir",
+    "statfs", "create", "getxattr", "setxattr", "listxattr", "removexattr",
 };
 
 #define LD(x) ((unsigned long long)__atomic_load_n(&(x), __ATOMIC_RELAXED))
@@ -119,6 +120,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 		   ?: sbx_buf_printf(out,
 				     "cache.attr hits=%llu misses=%llu\n"
 				     "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
+				     "cache.xattr hits=%llu\n"
 				     "cache.data hits=%llu misses=%llu revalidated=%llu\n"
 				     "store count=%llu errors=%llu creates_deferred=%llu\n"
 				     "invalidations %llu\n"
@@ -126,9 +128,9 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 				     "refused %llu\n"
 				     "jobs total=%zu running=%zu\n",
 				     LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit),
-				     LD(s->dir_miss), LD(s->neg_hit), LD(s->data_hit),
-				     LD(s->data_miss), LD(s->data_revalidated), LD(s->stores),
-				     LD(s->store_errors), LD(s->creates_deferred),
+				     LD(s->dir_miss), LD(s->neg_hit), LD(s->xattr_hit),
+				     LD(s->data_hit), LD(s->data_miss), LD(s->data_revalidated),
+				     LD(s->stores), LD(s->store_errors), LD(s->creates_deferred),
 				     LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
 				     running);
 }

@@ -71,6 +71,10 @@ void rfs_agent_free(struct rfs_agent *a);
 /* Begins a request frame of type op in w (reset first) with the agent's
  * own credentials; the caller appends the op's fields. */
 void rfs_agent_begin(struct sbxa_w *w, uint16_t op);
+/* The same with the credential block of cred (NULL: the agent's own).
+ * A credential the wire cannot carry (more than SBXA_GROUPS_MAX groups,
+ * or a uid of SBXA_ID_SELF) makes the frame fail at send with -EINVAL. */
+void rfs_agent_begin_as(struct sbxa_w *w, uint16_t op, const struct sbx_rfs_cred *cred);
 /* Sends the frame in w (its id is assigned here) and registers q. On
  * failure nothing was sent and q needs no wait. */
 int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err);
@@ -109,7 +113,8 @@ struct dir_ud {
 	struct sbx_rfs_dir *d;
 	size_t cap;
 	bool first;
-	bool data; /* entries carry has_data (SBXA_DIR_DATA) */
+	bool data;   /* entries carry has_data (SBXA_DIR_DATA) */
+	bool xattrs; /* entries carry has_names (SBXA_DIR_XATTRS) */
 };
 int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd);
 void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a);
@@ -117,8 +122,20 @@ int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, stru
 		   struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err);
 
 /* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
-int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err);
+int rfs_agent_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		    uint32_t mode, uint64_t rdev, struct sbx_rfs_attr *ret, struct sbx_err *err);
+
+/* agent_xattr.c: rfs.h's xattr calls (the transport table's entries). */
+int rfs_agent_getxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		       const char *name, void *buf, size_t size, size_t *ret_len,
+		       struct sbx_err *err);
+int rfs_agent_listxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			void *buf, size_t size, size_t *ret_len, struct sbx_err *err);
+int rfs_agent_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		       const char *name, const void *value, size_t len, int flags,
+		       struct sbx_err *err);
+int rfs_agent_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			  const char *name, struct sbx_err *err);
 
 /* ---- agent_job.c: commands on the agent's session ---- */
 

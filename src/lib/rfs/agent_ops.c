@@ -38,6 +38,9 @@ _Static_assert(SBX_RFS_SET_MODE == SBXA_SET_MODE && SBX_RFS_SET_UID == SBXA_SET_
 		   SBX_RFS_SET_ATIME_NOW == SBXA_SET_ATIME_NOW &&
 		   SBX_RFS_SET_MTIME_NOW == SBXA_SET_MTIME_NOW,
 	       "rfs.h and proto.h setattr bits agree");
+_Static_assert(SBX_RFS_GROUPS_MAX == SBXA_GROUPS_MAX && SBX_RFS_XATTR_MAX == SBXA_XATTR_MAX &&
+		   SBX_RFS_PATH_MAX == SBXA_LONGPATH_MAX,
+	       "rfs.h and proto.h bounds agree");
 
 static void to_ts(struct timespec *ts, struct sbxa_time t)
 {
@@ -204,25 +207,25 @@ static int ag_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret
 	return path_attr(r, SBX_RFS_OP_STAT, "stat", &w, path, ret, err);
 }
 
-static int ag_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
-		    struct sbx_err *err)
+static int ag_mkdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		    uint32_t mode, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_MKDIR);
+	rfs_agent_begin_as(&w, SBXA_OP_MKDIR, cred);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_u32(&w, mode & 07777);
 	return path_attr(r, SBX_RFS_OP_MKDIR, "mkdir", &w, path, ret, err);
 }
 
-static int ag_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-		     struct sbx_rfs_attr *ret, struct sbx_err *err)
+static int ag_create(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		     uint32_t mode, bool excl, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
 	if (!(mode & S_IFMT))
 		mode |= S_IFREG;
-	rfs_agent_begin(&w, SBXA_OP_MKNOD);
+	rfs_agent_begin_as(&w, SBXA_OP_MKNOD, cred);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_u32(&w, mode);
 	sbxa_put_u64(&w, 0);
@@ -230,12 +233,12 @@ static int ag_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool ex
 	return path_attr(r, SBX_RFS_OP_CREATE, "create", &w, path, ret, err);
 }
 
-int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+int rfs_agent_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		    uint32_t mode, uint64_t rdev, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_MKNOD);
+	rfs_agent_begin_as(&w, SBXA_OP_MKNOD, cred);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_u32(&w, mode);
 	sbxa_put_u64(&w, rdev);
@@ -243,31 +246,33 @@ int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t
 	return path_attr(r, SBX_RFS_OP_CREATE, "mknod", &w, path, ret, err);
 }
 
-static int path_only(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, uint16_t aop,
-		     const char *path, struct sbx_err *err)
+static int path_only(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, enum sbx_rfs_op op,
+		     const char *opname, uint16_t aop, const char *path, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 	struct agent_req q = {0};
 	char what[SBX_FS_WHAT_MAX];
 
 	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
-	rfs_agent_begin(&w, aop);
+	rfs_agent_begin_as(&w, aop, cred);
 	sbxa_put_cstr(&w, path);
 	return rfs_agent_call(r, op, what, &w, &q, 0, err);
 }
 
-static int ag_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
-{
-	return path_only(r, SBX_RFS_OP_UNLINK, "unlink", SBXA_OP_UNLINK, path, err);
-}
-
-static int ag_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
-{
-	return path_only(r, SBX_RFS_OP_RMDIR, "rmdir", SBXA_OP_RMDIR, path, err);
-}
-
-static int ag_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+static int ag_unlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 		     struct sbx_err *err)
+{
+	return path_only(r, cred, SBX_RFS_OP_UNLINK, "unlink", SBXA_OP_UNLINK, path, err);
+}
+
+static int ag_rmdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		    struct sbx_err *err)
+{
+	return path_only(r, cred, SBX_RFS_OP_RMDIR, "rmdir", SBXA_OP_RMDIR, path, err);
+}
+
+static int ag_rename(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		     const char *to, unsigned flags, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 	struct agent_req q = {0};
@@ -280,43 +285,44 @@ static int ag_rename(struct sbx_rfs *r, const char *from, const char *to, unsign
 		return sbx_err_set(err, -EINVAL, 0, "%s: unsupported flags", what);
 	f |= flags & SBX_RFS_NOREPLACE ? 1u : 0; /* RENAME_NOREPLACE */
 	f |= flags & SBX_RFS_EXCHANGE ? 2u : 0;	 /* RENAME_EXCHANGE */
-	rfs_agent_begin(&w, SBXA_OP_RENAME);
+	rfs_agent_begin_as(&w, SBXA_OP_RENAME, cred);
 	sbxa_put_cstr(&w, from);
 	sbxa_put_cstr(&w, to);
 	sbxa_put_u32(&w, f);
 	return rfs_agent_call(r, SBX_RFS_OP_RENAME, what, &w, &q, 0, err);
 }
 
-static int ag_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
-		   struct sbx_err *err)
+static int ag_link(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		   const char *to, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_LINK);
+	rfs_agent_begin_as(&w, SBXA_OP_LINK, cred);
 	sbxa_put_cstr(&w, from);
 	sbxa_put_cstr(&w, to);
 	return path_attr(r, SBX_RFS_OP_LINK, "link", &w, to, ret, err);
 }
 
-static int ag_symlink(struct sbx_rfs *r, const char *target, const char *path,
-		      struct sbx_rfs_attr *ret, struct sbx_err *err)
+static int ag_symlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *target,
+		      const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_SYMLINK);
+	rfs_agent_begin_as(&w, SBXA_OP_SYMLINK, cred);
 	sbxa_put_cstr(&w, target);
 	sbxa_put_cstr(&w, path);
 	return path_attr(r, SBX_RFS_OP_SYMLINK, "symlink", &w, path, ret, err);
 }
 
-static int ag_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-		      struct sbx_rfs_attr *ret, struct sbx_err *err)
+static int ag_setattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		      const struct sbx_rfs_setattr *sa, struct sbx_rfs_attr *ret,
+		      struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 	struct sbxa_setattr s;
 
 	to_setattr(&s, sa);
-	rfs_agent_begin(&w, SBXA_OP_SETATTR);
+	rfs_agent_begin_as(&w, SBXA_OP_SETATTR, cred);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_setattr(&w, &s);
 	return path_attr(r, SBX_RFS_OP_SETATTR, "setattr", &w, path, ret, err);
@@ -414,8 +420,8 @@ static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, s
 int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 {
 	struct sbx_rfs_dirent *e;
-	const char *name, *link, *data = NULL;
-	size_t nlen, llen, dlen = 0;
+	const char *name, *link, *data = NULL, *xn = NULL;
+	size_t nlen, llen, dlen = 0, xlen = 0;
 	struct sbxa_attr a;
 
 	name = sbxa_get_str(rd, SBXA_NAME_MAX, &nlen);
@@ -423,6 +429,8 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 	link = sbxa_get_str(rd, SBXA_PATH_MAX, &llen);
 	if (u->data && sbxa_get_u32(rd))
 		data = sbxa_get_str(rd, SBXA_DIR_FILE_MAX, &dlen);
+	if (u->xattrs && sbxa_get_u32(rd))
+		xn = sbxa_get_str(rd, SBXA_DIR_XNAMES_MAX, &xlen);
 	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen) ||
 	    (data && (!S_ISREG(a.mode) || dlen != a.size)))
 		return -EPROTO;
@@ -448,10 +456,17 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 			memcpy(e->data, data, dlen);
 		e->data_len = dlen;
 	}
-	if (!e->name || (S_ISLNK(a.mode) && !e->link) || (data && !e->data)) {
+	if (xn) {
+		e->xattrs = malloc(xlen ? xlen : 1);
+		if (e->xattrs)
+			memcpy(e->xattrs, xn, xlen);
+		e->xattrs_len = xlen;
+	}
+	if (!e->name || (S_ISLNK(a.mode) && !e->link) || (data && !e->data) || (xn && !e->xattrs)) {
 		free(e->name);
 		free(e->link);
 		free(e->data);
+		free(e->xattrs);
 		return -ENOMEM;
 	}
 	u->d->n++;
@@ -490,7 +505,8 @@ static void dir_reset(void *ud)
 static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		      struct sbx_err *err)
 {
-	struct dir_ud u = {.d = ret, .first = true, .data = r->prefetch_file_max > 0};
+	struct dir_ud u = {
+	    .d = ret, .first = true, .data = r->prefetch_file_max > 0, .xattrs = true};
 	size_t i;
 	struct agent_req q = {.on_frame = dir_frame, .on_reset = dir_reset, .ud = &u};
 	struct sbxa_w w = {0};
@@ -501,11 +517,9 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
 	rfs_agent_begin(&w, SBXA_OP_READDIR);
 	sbxa_put_cstr(&w, path);
-	if (u.data) {
-		sbxa_put_u32(&w, SBXA_DIR_DATA);
-		sbxa_put_u32(&w, r->prefetch_file_max);
-		sbxa_put_u32(&w, r->prefetch_total_max);
-	}
+	sbxa_put_u32(&w, SBXA_DIR_XATTRS | (u.data ? SBXA_DIR_DATA : 0));
+	sbxa_put_u32(&w, u.data ? r->prefetch_file_max : 0);
+	sbxa_put_u32(&w, u.data ? r->prefetch_total_max : 0);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
 	if (rc < 0) {
 		sbx_rfs_dir_release(ret);
@@ -644,6 +658,7 @@ static int ag_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint
 
 struct store {
 	struct sbx_rfs *r;
+	const struct sbx_rfs_cred *cred; /* borrowed: o->cred */
 	uint32_t h;
 	struct agent_req win[STORE_WINDOW];
 	uint32_t want[STORE_WINDOW]; /* bytes each PWRITE must report */
@@ -695,7 +710,7 @@ static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t 
 
 	if (s->inflight == STORE_WINDOW)
 		store_wait_one(s, end);
-	rfs_agent_begin(&w, SBXA_OP_PWRITE);
+	rfs_agent_begin_as(&w, SBXA_OP_PWRITE, s->cred);
 	sbxa_put_u32(&w, s->h);
 	sbxa_put_u64(&w, off);
 	dst = sbxa_w_room(&w, n);
@@ -731,13 +746,13 @@ static int store_open(struct store *s, const char *path, const struct sbx_rfs_st
 	int rc;
 
 	if (o->in_place) {
-		rfs_agent_begin(&w, SBXA_OP_OPEN);
+		rfs_agent_begin_as(&w, SBXA_OP_OPEN, s->cred);
 		sbxa_put_u32(&w, s->h);
 		sbxa_put_cstr(&w, path);
 		sbxa_put_u32(&w, SBXA_O_WRONLY | SBXA_O_CREAT | SBXA_O_TRUNC);
 		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
 	} else {
-		rfs_agent_begin(&w, SBXA_OP_TMPFILE);
+		rfs_agent_begin_as(&w, SBXA_OP_TMPFILE, s->cred);
 		sbxa_put_u32(&w, s->h);
 		sbxa_put_cstr(&w, path);
 		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
@@ -756,7 +771,7 @@ static int store_length(struct store *s, uint64_t len, struct agent_req *q)
 	struct sbxa_w w = {0};
 	int rc;
 
-	rfs_agent_begin(&w, SBXA_OP_FTRUNCATE);
+	rfs_agent_begin_as(&w, SBXA_OP_FTRUNCATE, s->cred);
 	sbxa_put_u32(&w, s->h);
 	sbxa_put_u64(&w, len);
 	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
@@ -779,7 +794,7 @@ static int store_finish(struct store *s, const char *path, uint64_t len,
 	to_setattr(&set, &sa);
 	q->on_frame = o->in_place ? NULL : attr_frame;
 	q->ud = a;
-	rfs_agent_begin(&w, o->in_place ? SBXA_OP_CLOSE : SBXA_OP_COMMIT);
+	rfs_agent_begin_as(&w, o->in_place ? SBXA_OP_CLOSE : SBXA_OP_COMMIT, s->cred);
 	sbxa_put_u32(&w, s->h);
 	if (!o->in_place) {
 		sbxa_put_cstr(&w, path);
@@ -795,7 +810,7 @@ static int store_finish(struct store *s, const char *path, uint64_t len,
 	/* in place: the attributes after the close, and the new attr */
 	q2->on_frame = attr_frame;
 	q2->ud = a;
-	rfs_agent_begin(&w, SBXA_OP_SETATTR);
+	rfs_agent_begin_as(&w, SBXA_OP_SETATTR, s->cred);
 	sbxa_put_cstr(&w, path);
 	sbxa_put_setattr(&w, &set);
 	sbxa_frame_end(&w, 0);
@@ -810,7 +825,7 @@ static void store_abort(struct store *s, int64_t end)
 	struct agent_req q = {0};
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_CLOSE);
+	rfs_agent_begin_as(&w, SBXA_OP_CLOSE, s->cred);
 	sbxa_put_u32(&w, s->h);
 	sbxa_frame_end(&w, 0);
 	if (rfs_agent_send(s->r->agent, &q, &w, NULL) == 0)
@@ -833,6 +848,7 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 	int rc, fin = -1;
 
 	o = o ? o : &none;
+	s.cred = o->cred;
 	sbx_fs_describe(what, sizeof(what), "store", path, NULL);
 	rc = rfs_agent_handle_get(r->agent, &s.h);
 	if (rc < 0)
@@ -907,6 +923,10 @@ const struct rfs_transport rfs_agent_transport = {
     .link = ag_link,
     .symlink = ag_symlink,
     .setattr = ag_setattr,
+    .getxattr = rfs_agent_getxattr,
+    .listxattr = rfs_agent_listxattr,
+    .setxattr = rfs_agent_setxattr,
+    .removexattr = rfs_agent_removexattr,
     .statfs = ag_statfs,
     .fetch = ag_fetch,
     .read_range = ag_read_range,

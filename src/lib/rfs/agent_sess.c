@@ -392,10 +392,20 @@ static int ensure_session(struct rfs_agent *a, struct sbx_err *err)
 
 void rfs_agent_begin(struct sbxa_w *w, uint16_t op)
 {
+	rfs_agent_begin_as(w, op, NULL);
+}
+
+void rfs_agent_begin_as(struct sbxa_w *w, uint16_t op, const struct sbx_rfs_cred *cred)
+{
 	w->len = 0;
 	w->err = 0;
 	sbxa_frame_begin(w, 0, op, 0);
-	sbxa_put_cred(w, SBXA_ID_SELF, SBXA_ID_SELF, 0, NULL);
+	if (!cred)
+		sbxa_put_cred(w, SBXA_ID_SELF, SBXA_ID_SELF, 0, NULL);
+	else if (cred->ngroups > SBXA_GROUPS_MAX || cred->uid == SBXA_ID_SELF)
+		w->err = -EINVAL; /* the frame is refused at send */
+	else
+		sbxa_put_cred(w, cred->uid, cred->gid, cred->ngroups, cred->groups);
 }
 
 /* Assigns an id, writes the frame and registers q; a->m held and the
@@ -444,7 +454,9 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
 
 	sbxa_frame_end(w, 0);
 	if (w->err)
-		return sbx_err_set(err, w->err, 0, "request too large for the agent");
+		return sbx_err_set(
+		    err, w->err, 0,
+		    "request the agent cannot take (too large, or a bad credential)");
 	q->done = false;
 	q->got_first = false;
 	q->status = 0;

@@ -76,7 +76,7 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rfs_agent_attr(&d->dir.self, &self);
 	d->watched = wd != 0;
 	u->t->n++;
-	u->cur = (struct dir_ud){.d = &d->dir, .data = u->data};
+	u->cur = (struct dir_ud){.d = &d->dir, .data = u->data, .xattrs = true};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
@@ -126,7 +126,7 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 			    .t = ret,
 			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0};
 	struct agent_req q = {.on_frame = tree_frame, .on_reset = tree_reset, .ud = &u};
-	uint32_t aflags = SBXA_DIR_TREE;
+	uint32_t aflags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	size_t i;

@@ -151,6 +151,7 @@ void sbx_rfs_dir_release(struct sbx_rfs_dir *d)
 		free(d->ents[i].name);
 		free(d->ents[i].link);
 		free(d->ents[i].data);
+		free(d->ents[i].xattrs);
 	}
 	free(d->ents);
 	d->ents = NULL;

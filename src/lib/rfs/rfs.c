@@ -135,15 +135,15 @@ void sbx_rfs_tree_release(struct sbx_rfs_tree *t)
 	t->n = 0;
 }
 
-int sbx_rfs_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
-		  struct sbx_rfs_attr *ret, struct sbx_err *err)
+int sbx_rfs_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		  uint32_t mode, uint64_t rdev, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	if (r->agent)
-		return rfs_agent_mknod(r, path, mode, rdev, ret, err);
+		return rfs_agent_mknod(r, cred, path, mode, rdev, ret, err);
 	if (!S_ISREG(mode) && !S_ISFIFO(mode))
 		return sbx_err_set(err, -EPERM, 0,
 				   "mknod %s: only files and FIFOs without the agent", path);
-	return r->tp->create(r, path, mode, true, ret, err);
+	return r->tp->create(r, cred, path, mode, true, ret, err);
 }
 
 const char *sbx_rfs_transport_name(const struct sbx_rfs *r)
@@ -172,50 +172,77 @@ int sbx_rfs_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx
 	return r->tp->readlink(r, path, ret, err);
 }
 
-int sbx_rfs_mkdir(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
-		  struct sbx_err *err)
+int sbx_rfs_mkdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		  uint32_t mode, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
-	return r->tp->mkdir(r, path, mode, ret, err);
+	return r->tp->mkdir(r, cred, path, mode, ret, err);
 }
 
-int sbx_rfs_create(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-		   struct sbx_rfs_attr *ret, struct sbx_err *err)
+int sbx_rfs_create(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		   uint32_t mode, bool excl, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
-	return r->tp->create(r, path, mode, excl, ret, err);
+	return r->tp->create(r, cred, path, mode, excl, ret, err);
 }
 
-int sbx_rfs_unlink(struct sbx_rfs *r, const char *path, struct sbx_err *err)
-{
-	return r->tp->unlink(r, path, err);
-}
-
-int sbx_rfs_rmdir(struct sbx_rfs *r, const char *path, struct sbx_err *err)
-{
-	return r->tp->rmdir(r, path, err);
-}
-
-int sbx_rfs_rename(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+int sbx_rfs_unlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 		   struct sbx_err *err)
 {
-	return r->tp->rename(r, from, to, flags, err);
+	return r->tp->unlink(r, cred, path, err);
 }
 
-int sbx_rfs_link(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
-		 struct sbx_err *err)
+int sbx_rfs_rmdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		  struct sbx_err *err)
 {
-	return r->tp->link(r, from, to, ret, err);
+	return r->tp->rmdir(r, cred, path, err);
 }
 
-int sbx_rfs_symlink(struct sbx_rfs *r, const char *target, const char *path,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+int sbx_rfs_rename(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		   const char *to, unsigned flags, struct sbx_err *err)
 {
-	return r->tp->symlink(r, target, path, ret, err);
+	return r->tp->rename(r, cred, from, to, flags, err);
 }
 
-int sbx_rfs_setattr(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-		    struct sbx_rfs_attr *ret, struct sbx_err *err)
+int sbx_rfs_link(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		 const char *to, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
-	return r->tp->setattr(r, path, sa, ret, err);
+	return r->tp->link(r, cred, from, to, ret, err);
+}
+
+int sbx_rfs_symlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *target,
+		    const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->symlink(r, cred, target, path, ret, err);
+}
+
+int sbx_rfs_setattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		    const struct sbx_rfs_setattr *sa, struct sbx_rfs_attr *ret, struct sbx_err *err)
+{
+	return r->tp->setattr(r, cred, path, sa, ret, err);
+}
+
+int sbx_rfs_getxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		     const char *name, void *buf, size_t size, size_t *ret_len, struct sbx_err *err)
+{
+	return r->tp->getxattr(r, cred, path, name, buf, size, ret_len, err);
+}
+
+int sbx_rfs_listxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		      void *buf, size_t size, size_t *ret_len, struct sbx_err *err)
+{
+	return r->tp->listxattr(r, cred, path, buf, size, ret_len, err);
+}
+
+int sbx_rfs_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		     const char *name, const void *value, size_t len, int flags,
+		     struct sbx_err *err)
+{
+	return r->tp->setxattr(r, cred, path, name, value, len, flags, err);
+}
+
+int sbx_rfs_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			const char *name, struct sbx_err *err)
+{
+	return r->tp->removexattr(r, cred, path, name, err);
 }
 
 int sbx_rfs_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)

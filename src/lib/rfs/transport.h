@@ -7,6 +7,10 @@
  * the contract of the public function of the same name in sbx/rfs.h; a
  * transport that has no better way for an operation points the entry at
  * the shell one. Statistics are kept by the transport (rfs_count()).
+ * The operations that act for someone take the caller's credential
+ * (NULL: the transport's own ids); the shell transport drops it (shell.c).
+ * A transport without extended attributes points the xattr entries at
+ * functions that answer -ENOTSUP.
  */
 #ifndef SBX_LIB_RFS_TRANSPORT_H
 #define SBX_LIB_RFS_TRANSPORT_H
@@ -20,20 +24,33 @@ struct rfs_transport {
 	int (*readdir)(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		       struct sbx_err *err);
 	int (*readlink)(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err);
-	int (*mkdir)(struct sbx_rfs *r, const char *path, uint32_t mode, struct sbx_rfs_attr *ret,
-		     struct sbx_err *err);
-	int (*create)(struct sbx_rfs *r, const char *path, uint32_t mode, bool excl,
-		      struct sbx_rfs_attr *ret, struct sbx_err *err);
-	int (*unlink)(struct sbx_rfs *r, const char *path, struct sbx_err *err);
-	int (*rmdir)(struct sbx_rfs *r, const char *path, struct sbx_err *err);
-	int (*rename)(struct sbx_rfs *r, const char *from, const char *to, unsigned flags,
+	int (*mkdir)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		     uint32_t mode, struct sbx_rfs_attr *ret, struct sbx_err *err);
+	int (*create)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		      uint32_t mode, bool excl, struct sbx_rfs_attr *ret, struct sbx_err *err);
+	int (*unlink)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 		      struct sbx_err *err);
-	int (*link)(struct sbx_rfs *r, const char *from, const char *to, struct sbx_rfs_attr *ret,
-		    struct sbx_err *err);
-	int (*symlink)(struct sbx_rfs *r, const char *target, const char *path,
-		       struct sbx_rfs_attr *ret, struct sbx_err *err);
-	int (*setattr)(struct sbx_rfs *r, const char *path, const struct sbx_rfs_setattr *sa,
-		       struct sbx_rfs_attr *ret, struct sbx_err *err);
+	int (*rmdir)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		     struct sbx_err *err);
+	int (*rename)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		      const char *to, unsigned flags, struct sbx_err *err);
+	int (*link)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *from,
+		    const char *to, struct sbx_rfs_attr *ret, struct sbx_err *err);
+	int (*symlink)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *target,
+		       const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err);
+	int (*setattr)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+		       const struct sbx_rfs_setattr *sa, struct sbx_rfs_attr *ret,
+		       struct sbx_err *err);
+	int (*getxattr)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			const char *name, void *buf, size_t size, size_t *ret_len,
+			struct sbx_err *err);
+	int (*listxattr)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			 void *buf, size_t size, size_t *ret_len, struct sbx_err *err);
+	int (*setxattr)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			const char *name, const void *value, size_t len, int flags,
+			struct sbx_err *err);
+	int (*removexattr)(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
+			   const char *name, struct sbx_err *err);
 	int (*statfs)(struct sbx_rfs *r, const char *path, struct statvfs *ret,
 		      struct sbx_err *err);
 	int (*fetch)(struct sbx_rfs *r, const char *path, int fd, const char *validator,

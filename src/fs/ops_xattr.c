@@ -1,0 +1,356 @@
+/* ops_xattr.c - FUSE handlers of extended attributes: getxattr,
+ * setxattr, listxattr, removexattr, each at most one agent request acting
+ * with the caller's credential (cred.h), the sandbox kernel's errno as
+ * answer.
+ *
+ * The kernel asks for security.capability before every write(2), and
+ * `ls -l` asks every file for its ACL and security label; nearly no file
+ * has any. So what is known to be absent is answered here, with no round
+ * trip, from two per-node caches (node.h):
+ *  - nocap: a file we created has no security.capability (it is never
+ *    inherited), and neither has one that a getxattr found without;
+ *  - xlist: the names the sandbox listed: brought by the listing of the
+ *    node's directory (the agent sends every entry's names), or fetched
+ *    once, with the transport's own ids so the list is complete, on the
+ *    first getxattr or listxattr of the node; a name not in it is
+ *    ENODATA, a name in it is one request for the value, with the
+ *    caller's ids.
+ * Both are kept true by our own setxattr and removexattr, by change
+ * events about the node (changes.c) and by every cache drop (the fs
+ * epoch); xlist also lives no longer than the node's attributes. A file
+ * with several hard links is never answered from them: a change through
+ * another name would not reach this node. Another user than the owner,
+ * not root, is not shown trusted.* names (the sandbox's kernel would not
+ * list them to it either).
+ *
+ * /.ctl has no extended attributes: ENODATA, and ENOTSUP to set one. With
+ * the shell transport every call is ENOTSUP (the kernel's answer for a
+ * filesystem without them).
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/cred.h"
+#include "fs/ctl/ctl.h"
+#include "fs/dirlist.h"
+#include "fs/fcache.h"
+#include "fs/xlist.h"
+
+#define CAP_NAME "security.capability"
+#define ACL_NAME "system.posix_acl_access"
+
+/* What the caches say of a name (fs->lock held). */
+enum known { UNKNOWN, ABSENT, LISTED };
+
+/* Takes the names a fresh listing of n's parent brought for n (the
+ * listing is kept true like the attributes it carries). fs->lock held. */
+static void adopt_listed_locked(struct sbx_fs *fs, struct node *n)
+{
+	struct dirlist *l = n->parent && n->name ? fs_fresh_list(fs, n->parent) : NULL;
+	const struct sbx_rfs_dirent *e = l ? dirlist_find(l, n->name) : NULL;
+	char *copy;
+
+	if (!e || !e->xattrs || e->attr.ino != n->attr.ino)
+		return;
+	copy = malloc(e->xattrs_len ? e->xattrs_len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, e->xattrs, e->xattrs_len);
+	free(n->xlist);
+	n->xlist = copy;
+	n->xlist_len = e->xattrs_len;
+	n->xlist_ok = true;
+	n->xlist_epoch = fs_epoch(fs);
+}
+
+/* true when n's cached list may answer (fs->lock held) */
+static bool list_fresh_locked(struct sbx_fs *fs, struct node *n)
+{
+	if (!S_ISDIR(n->attr.mode) && n->attr.nlink > 1)
+		return false;
+	if (!(n->xlist_ok && n->xlist_epoch == fs_epoch(fs)))
+		adopt_listed_locked(fs, n);
+	return n->xlist_ok && n->xlist_epoch == fs_epoch(fs) && fs_attr_fresh(fs, n);
+}
+
+static enum known lookup_locked(struct sbx_fs *fs, struct node *n, const char *name)
+{
+	if (!strcmp(name, CAP_NAME) && n->nocap && n->nocap_epoch == fs_epoch(fs) &&
+	    n->attr.nlink <= 1)
+		return ABSENT;
+	if (!list_fresh_locked(fs, n))
+		return UNKNOWN;
+	return xlist_has(n->xlist, n->xlist_len, name) ? LISTED : ABSENT;
+}
+
+void fs_nocap_set_locked(struct sbx_fs *fs, struct node *n)
+{
+	n->nocap = true;
+	n->nocap_epoch = fs_epoch(fs);
+}
+
+/* The node's path, and a copy of its cached list when usable (*list NULL
+ * otherwise; the caller frees it). *gen: xlist_gen now. */
+static int prepare(struct sbx_fs *fs, fuse_ino_t ino, struct sbx_buf *path, const char *name,
+		   enum known *k, char **list, size_t *len, uint64_t *gen)
+{
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	r = n ? node_path(n, fs->root, path) : -ESTALE;
+	if (n && k)
+		*k = lookup_locked(fs, n, name);
+	if (n && list && list_fresh_locked(fs, n)) {
+		*list = malloc(n->xlist_len ? n->xlist_len : 1);
+		if (*list) {
+			memcpy(*list, n->xlist, n->xlist_len);
+			*len = n->xlist_len;
+		}
+	}
+	if (n && gen)
+		*gen = n->xlist_gen;
+	pthread_mutex_unlock(&fs->lock);
+	return r ?: fs_check_alive(fs);
+}
+
+/* Keeps a list fetched from the sandbox unless one of our own changes
+ * came in between (gen0). */
+static void keep_list(struct sbx_fs *fs, fuse_ino_t ino, const char *list, size_t len,
+		      uint64_t gen0)
+{
+	struct node *n;
+	char *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, list, len);
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n && n->xlist_gen == gen0) {
+		free(n->xlist);
+		n->xlist = copy;
+		n->xlist_len = len;
+		n->xlist_ok = true;
+		n->xlist_epoch = fs_epoch(fs);
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(copy);
+}
+
+/* Fetches the node's list with the transport's own ids into a new buffer
+ * (*ret, caller frees) and caches it. */
+static int fetch_list(struct sbx_fs *fs, fuse_ino_t ino, const char *path, uint64_t gen0,
+		      char **ret, size_t *ret_len)
+{
+	char *buf = malloc(SBX_RFS_XATTR_MAX);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = sbx_rfs_listxattr(fs->rfs, NULL, path, buf, SBX_RFS_XATTR_MAX, ret_len, NULL);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	keep_list(fs, ino, buf, *ret_len, gen0);
+	*ret = buf;
+	return 0;
+}
+
+/* An access ACL set through us changed the file's mode bits in the
+ * sandbox (cp -a sets one instead of chmod): an open file with unstored
+ * changes keeps its own mode until it is stored, so it takes this one as
+ * a pending chmod, or its store would undo the ACL's. */
+static void acl_mode(struct sbx_fs *fs, fuse_ino_t ino, uint32_t mode)
+{
+	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_MODE, .mode = mode & 07777};
+	struct fcache *fc;
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	fc = n ? fcache_get_locked(fs, n) : NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return;
+	fcache_pend_attrs(fs, fc, &sa);
+	fcache_release(fs, fc);
+}
+
+/* After a change of name on ino through us: what is cached of it. The
+ * attributes are read again (an ACL sets mode bits, and a store of the file
+ * applies the mode sbxfs holds); a failure just leaves them stale. */
+static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, bool removed,
+			  const char *path)
+{
+	struct sbx_rfs_attr a;
+	uint64_t gen0 = 0;
+	struct node *n;
+	bool fresh;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	gen0 = n ? ++n->gen : 0; /* what the stat below saw, unless changed since */
+	pthread_mutex_unlock(&fs->lock);
+	fresh = path && sbx_rfs_stat(fs->rfs, path, &a, NULL) == 0;
+	if (fresh && !strncmp(name, ACL_NAME, strlen(ACL_NAME)))
+		acl_mode(fs, ino, a.mode);
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n && !strcmp(name, CAP_NAME)) {
+		n->nocap = removed;
+		n->nocap_epoch = fs_epoch(fs);
+	}
+	if (n) {
+		n->xlist_ok = false;
+		n->xlist_gen++;
+		if (!n->local)
+			n->attr_expire = 0; /* its ctime moved */
+	}
+	if (n && fresh)
+		fs_node_set_attr(fs, n, &a, gen0);
+	if (n && n->parent) /* its entry there no longer has the right names */
+		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* Replies a sized answer: the length for size 0, else the bytes. */
+static void reply_sized(fuse_req_t req, int r, const char *buf, size_t len, size_t size)
+{
+	if (r == 0 && size && len > size)
+		r = -ERANGE;
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
+/* The value of name, known to be listed or not known at all. */
+static int get_value(struct sbx_fs *fs, const struct sbx_rfs_cred *cred, fuse_ino_t ino,
+		     const char *path, const char *name, enum known k, uint64_t gen0, char **buf,
+		     size_t size, size_t *len)
+{
+	char *list = NULL;
+	size_t llen = 0;
+	int r;
+
+	if (k == UNKNOWN) {
+		r = fetch_list(fs, ino, path, gen0, &list, &llen);
+		if (r == 0 && !xlist_has(list, llen, name))
+			r = -ENODATA;
+		free(list);
+		if (r < 0)
+			return r; /* absent, or the list failed as the value would */
+	}
+	*buf = size ? malloc(size) : NULL;
+	if (size && !*buf)
+		return -ENOMEM;
+	return sbx_rfs_getxattr(fs->rfs, cred, path, name, *buf, size, len, NULL);
+}
+
+void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	enum known k = UNKNOWN;
+	uint64_t gen0 = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	FS_COUNT_OP(fs, FS_GETXATTR);
+	if (ctl_is(ino)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	size = size > SBX_RFS_XATTR_MAX ? SBX_RFS_XATTR_MAX : size;
+	r = prepare(fs, ino, &path, name, &k, NULL, NULL, &gen0);
+	if (r == 0 && k == ABSENT) {
+		FS_COUNT(fs, xattr_hit);
+		r = -ENODATA;
+	} else if (r == 0) {
+		r = get_value(fs, cred, ino, path.data, name, k, gen0, &buf, size, &len);
+	}
+	sbx_buf_release(&path);
+	reply_sized(req, r, buf, len, size);
+	free(buf);
+}
+
+void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	uint64_t gen0 = 0;
+	char *list = NULL;
+	size_t len = 0;
+	int r;
+
+	FS_COUNT_OP(fs, FS_LISTXATTR);
+	if (ctl_is(ino)) {
+		reply_sized(req, 0, "", 0, size);
+		return;
+	}
+	r = prepare(fs, ino, &path, NULL, NULL, &list, &len, &gen0);
+	if (r == 0 && list)
+		FS_COUNT(fs, xattr_hit);
+	else if (r == 0)
+		r = fetch_list(fs, ino, path.data, gen0, &list, &len);
+	if (r == 0 && cred && cred->uid != 0)
+		len = xlist_drop_prefix(list, len, "trusted.");
+	sbx_buf_release(&path);
+	reply_sized(req, r, list, len, size);
+	free(list);
+}
+
+void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	int r;
+
+	FS_COUNT_OP(fs, FS_SETXATTR);
+	r = ctl_is(ino)	   ? -ENOTSUP
+	    : fs->opts->ro ? -EROFS
+			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
+	if (r == 0)
+		r = sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL);
+	if (r == 0)
+		xattr_changed(fs, ino, name, false, path.data);
+	sbx_buf_release(&path);
+	fuse_reply_err(req, fs_errno(r));
+}
+
+void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	int r;
+
+	FS_COUNT_OP(fs, FS_REMOVEXATTR);
+	r = ctl_is(ino)	   ? -ENODATA
+	    : fs->opts->ro ? -EROFS
+			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
+	if (r == 0)
+		r = sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
+	if (r == 0)
+		xattr_changed(fs, ino, name, true, path.data);
+	sbx_buf_release(&path);
+	fuse_reply_err(req, fs_errno(r));
+}
