@@ -159,6 +159,26 @@ expect_eq "a job sees writes made before it (file still open)" "written, not clo
 	"$(run_exec 'cat unclosed')"
 exec 8>&-
 
+# --- a reader of .ctl/exec killed while it waits --------------------------------------------------
+# Its handle is released while its read is parked on the job: the job's
+# later output must not be written to the freed handle (under ASan this
+# aborted sbxfs), and the job goes on to its end.
+cat >"$T/killed.py" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b"sleep 1; echo late")
+print("started", flush=True)
+os.read(fd, 4096)
+EOF
+python3 "$T/killed.py" "$C/exec" >"$T/killed.out" &
+kpid=$!
+for i in $(seq 1 100); do grep -q started "$T/killed.out" 2>/dev/null && break; sleep 0.05; done
+kill -9 $kpid
+wait $kpid 2>/dev/null
+for i in $(seq 1 100); do [ "$(cat "$C/jobs/last/status" 2>/dev/null)" = running ] || break; sleep 0.05; done
+expect_eq "the killed reader's job ran to its end" late "$(tm cat "$C/jobs/last/output")"
+check "and the mount still answers" bash -c 'tm() { timeout 60 "$@"; }; tm cat "$1" >/dev/null' _ "$C/info"
+
 # --- stats ------------------------------------------------------------------------------------
 check "stats count round trips" bash -c \
 	'grep -qE "^rfs.total requests=[1-9][0-9]* round_trips=[1-9]" "$1/stats"' _ "$C"

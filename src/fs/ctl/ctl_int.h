@@ -103,6 +103,11 @@ struct ctl_fh {
 	uint64_t cursor;      /* .ctl/exec: read position in the output */
 	struct job *exec_job; /* .ctl/exec: the job its first write started */
 	bool stdin_writer;
+	/* ctl->lock: a read or write may still run when the kernel releases
+	 * the handle (its caller was killed): readers hold it busy, and the
+	 * last one frees a released handle (io.c) */
+	unsigned busy;
+	bool released;
 };
 
 /* jobtab.c: the table of jobs (ctl->lock held for all of these).
@@ -140,6 +145,9 @@ void job_discard(struct ctl *c, struct job *j);
 int job_run(struct ctl *c, struct job *j, const char *cmd, size_t len);
 int job_kill(struct ctl *c, struct job *j);
 int job_signal(struct ctl *c, struct job *j, const char *name);
+/* A handle whose position parked reads of j point at (cursor) is going:
+ * those reads end with EINTR now. ctl->lock held. */
+void job_forget_cursor_locked(struct job *j, const uint64_t *cursor);
 /* Parks or answers a read of stream (S_*) at off, or at *cursor. */
 void job_read(fuse_req_t req, struct job *j, int stream, uint64_t off, size_t size,
 	      uint64_t *cursor);

@@ -103,6 +103,34 @@ fail:
 		fuse_reply_err(req, fs_errno(r));
 }
 
+/* A handle in use by a request (ctl->lock). */
+static struct ctl_fh *fh_hold(struct ctl *c, struct ctl_fh *fh)
+{
+	pthread_mutex_lock(&c->lock);
+	fh->busy++;
+	pthread_mutex_unlock(&c->lock);
+	return fh;
+}
+
+static void fh_free(struct ctl *c, struct ctl_fh *fh)
+{
+	job_put(c, fh->exec_job);
+	sbx_buf_release(&fh->snap);
+	free(fh);
+}
+
+/* Ends the use fh_hold began; frees a handle released meanwhile. */
+static void fh_unhold(struct ctl *c, struct ctl_fh *fh)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->lock);
+	last = --fh->busy == 0 && fh->released;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		fh_free(c, fh);
+}
+
 static void reply_snap(fuse_req_t req, const struct ctl_fh *fh, size_t size, off_t off)
 {
 	size_t o = off > 0 ? (size_t)off : 0;
@@ -111,10 +139,20 @@ static void reply_snap(fuse_req_t req, const struct ctl_fh *fh, size_t size, off
 	fuse_reply_buf(req, n ? fh->snap.data + o : NULL, n < size ? n : size);
 }
 
+static void read_held(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct ctl_fh *fh);
+
 void ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ctl *c = fs_of(req)->ctl;
-	struct ctl_fh *fh = fh_of(fi);
+	struct ctl_fh *fh = fh_hold(c, fh_of(fi));
+
+	read_held(req, ino, size, off, fh);
+	fh_unhold(c, fh);
+}
+
+static void read_held(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct ctl_fh *fh)
+{
+	struct ctl *c = fs_of(req)->ctl;
 	unsigned jid = CTL_JOB_OF(ino);
 	int kind = CTL_KIND_OF(ino);
 	struct job *j;
@@ -166,7 +204,7 @@ void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	       struct fuse_file_info *fi)
 {
 	struct ctl *c = fs_of(req)->ctl;
-	struct ctl_fh *fh = fh_of(fi);
+	struct ctl_fh *fh = fh_hold(c, fh_of(fi));
 	unsigned jid = CTL_JOB_OF(ino);
 	int kind = CTL_KIND_OF(ino), r;
 	struct job *j = NULL;
@@ -185,6 +223,7 @@ void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	else
 		r = -EBADF;
 	job_put(c, j);
+	fh_unhold(c, fh);
 	if (r < 0)
 		fuse_reply_err(req, fs_errno(r));
 	else
@@ -196,6 +235,7 @@ void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ctl *c = fs_of(req)->ctl;
 	struct ctl_fh *fh = fh_of(fi);
 	struct job *j;
+	bool last;
 
 	if (fh->stdin_writer) {
 		j = job_find(c, CTL_JOB_OF(ino));
@@ -203,8 +243,15 @@ void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			job_stdin_close(c, j);
 		job_put(c, j);
 	}
-	job_put(c, fh->exec_job);
-	sbx_buf_release(&fh->snap);
-	free(fh);
+	pthread_mutex_lock(&c->lock);
+	/* a read of .ctl/exec parked on the job points at this handle's
+	 * position: it must not outlive the handle */
+	if (fh->exec_job)
+		job_forget_cursor_locked(fh->exec_job, &fh->cursor);
+	fh->released = true;
+	last = fh->busy == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		fh_free(c, fh);
 	fuse_reply_err(req, 0);
 }

@@ -223,6 +223,27 @@ static void on_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void job_forget_cursor_locked(struct job *j, const uint64_t *cursor)
+{
+	struct waiter **pp = &j->waiters, *w;
+
+	while ((w = *pp)) {
+		if (w->cursor != cursor) {
+			pp = &w->next;
+			continue;
+		}
+		w->cursor = NULL;
+		w->interrupted = true;
+		if (w->registering) { /* job_read ends it */
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		fuse_reply_err(w->req, EINTR);
+		free(w);
+	}
+}
+
 void job_read(fuse_req_t req, struct job *j, int stream, uint64_t off, size_t size,
 	      uint64_t *cursor)
 {
