@@ -698,6 +698,35 @@ int fcache_settle(struct sbx_fs *fs, uint64_t id)
 	return r;
 }
 
+bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
+{
+	struct fcache *fc = NULL;
+	struct node *n = NULL;
+	bool done = false;
+
+	pthread_mutex_lock(&fs->lock);
+	n = id ? node_get(&fs->nodes, id) : NULL;
+	if (n && n->unstored)
+		fc = fcache_get_locked(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return false;
+	/* under fc->lock no store is running: unstored still set means none
+	 * began */
+	pthread_mutex_lock(&fc->lock);
+	pthread_mutex_lock(&fs->lock);
+	done = n->unstored;
+	n->unstored = false;
+	pthread_mutex_unlock(&fs->lock);
+	if (done)
+		fc->dirty = false;
+	pthread_mutex_unlock(&fc->lock);
+	if (done)
+		mirror(fs, fc, false);
+	fcache_release(fs, fc);
+	return done;
+}
+
 /* A file created here whose store failed for good never was in the
  * sandbox: its name goes from the listing and the kernel's cache (as if
  * the sandbox had removed it). fs->lock NOT held. */

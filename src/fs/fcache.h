@@ -84,6 +84,11 @@ void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc);
  * here (stores it), before an operation that needs it there by name
  * (rename, link, unlink, xattrs). 0 or the store's error. */
 int fcache_settle(struct sbx_fs *fs, uint64_t id);
+/* The owner unlinks the file of node id that was only created here: it
+ * will never be stored (its content goes with the name, as an unlinked
+ * file's does). true when so, and then nothing needs the sandbox; false
+ * when id is 0 or the file is in the sandbox (or on its way there). */
+bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
 /* Drops a reference; the last one stores what is left and frees. */
 void fcache_release(struct sbx_fs *fs, struct fcache *fc);
 /* Takes an extra reference on the cache of a node that is open (fs->lock

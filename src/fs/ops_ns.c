@@ -156,7 +156,7 @@ static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 
 /* A file created here but not yet stored must exist in the sandbox
  * before an operation reaches it there by name (fcache_settle). */
-static int settle_name(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+static uint64_t unstored_id(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 {
 	struct node *p, *n;
 	uint64_t id = 0;
@@ -167,6 +167,13 @@ static int settle_name(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 	if (n && n->unstored)
 		id = n->id;
 	pthread_mutex_unlock(&fs->lock);
+	return id;
+}
+
+static int settle_name(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+{
+	uint64_t id = unstored_id(fs, parent, name);
+
 	return id ? fcache_settle(fs, id) : 0;
 }
 
@@ -182,6 +189,12 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	r = refuse(fs, parent, name);
 	if (r) {
 		fuse_reply_err(req, r);
+		return;
+	}
+	if (!dir && !cred && fcache_drop_unstored(fs, unstored_id(fs, parent, name))) {
+		/* never in the sandbox: a lock file given up (git), a temporary */
+		removed(fs, parent, name);
+		fuse_reply_err(req, 0);
 		return;
 	}
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);

@@ -104,6 +104,17 @@ expect_eq "linked while open: both names in the sandbox" "2" "$(rx stat -c %h /s
 check "unlinked while open: not in the sandbox" rx sh -c '! test -e /srv/d/in/open4'
 check "nor in the mount" test ! -e "$MNT/in/open4"
 
+# a file created and removed while open never reaches the sandbox (tmpfile;
+# one process: a shell's children would close their copies, and a close stores)
+r0=$(rt)
+python3 -c 'import os, sys
+f = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(f, b"scratch\n"); os.unlink(sys.argv[1]); os.write(f, b"more\n"); os.close(f)' "$MNT/in/tmpx"
+r1=$(rt)
+expect_eq "create, unlink, write, close: no round trip" 0 $((r1 - r0))
+check "it is in neither place" bash -c '! test -e "$1" && ! "$2" -q exec "$3" -- test -e /srv/d/in/tmpx' \
+	_ "$MNT/in/tmpx" "$BUILD/sbx" "$ID"
+
 # --- a store that fails for good: the name goes --------------------------------
 mkdir "$MNT/in/doomed"
 ls "$MNT/in/doomed" >/dev/null
