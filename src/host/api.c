@@ -246,7 +246,7 @@ static int exec_route(struct sbx_api_call *k, struct sbx_http_conn *c, bool head
 			return SBX_HTTP_RESPOND;
 		}
 	}
-	r = sbx_exec_accept(k->d, c, req, id, by_service, offered_bearer ? "Bearer" : NULL);
+	r = sbxd_exec_accept(k->d, c, req, id, by_service, offered_bearer ? "Bearer" : NULL);
 	if (r == -EINVAL) {
 		sbx_api_error(k, 400, NULL, "not a valid WebSocket (RFC 6455) upgrade request");
 		return SBX_HTTP_RESPOND;

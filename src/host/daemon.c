@@ -276,11 +276,11 @@ static void begin_shutdown(struct sbxd *d)
 	sbx_log(SBX_LOG_INFO, "stopping: every sandbox's processes end, their files stay");
 	sbx_http_server_stop_listening(d->http);
 	remove_runfile(d);
-	sbx_exec_kill_all(d);
+	sbxd_exec_kill_all(d);
 	sbxd_executor_free(d);
 	for (i = 0; i < d->store.nsvcs; i++)
 		if (d->store.svcs[i]->sb)
-			sbx_sandbox_stop(d, d->store.svcs[i]);
+			sbxd_sandbox_stop(d, d->store.svcs[i]);
 	d->stop_deadline = sbx_now_ms() + STOP_GRACE_MS;
 	sbx_loop_timer(d->loop, &d->stop_timer, 0, on_stop_poll, d);
 }
@@ -333,7 +333,7 @@ static void restore(struct sbxd *d)
 		struct sbx_svc *v = d->store.svcs[i];
 
 		if (v->deleting)
-			sbx_sandbox_stop(d, v);
+			sbxd_sandbox_stop(d, v);
 		else
 			sbxd_sandbox_schedule(d, v);
 	}
@@ -419,7 +419,7 @@ static void tear_down(struct sbxd *d)
 		if (d->store.svcs[i]->sb) {
 			struct sbx_buf dir = SBX_BUF_INIT;
 
-			if (sbx_sandbox_dir(d, d->store.svcs[i]->id, &dir) == 0) {
+			if (sbxd_sandbox_dir(d, d->store.svcs[i]->id, &dir) == 0) {
 				char root[PATH_MAX];
 
 				if (sbx_pathf(root, sizeof(root), "%s/root", dir.data) == 0)

@@ -18,7 +18,7 @@
 #include "host/store/store.h"
 #include "util/buf.h"
 
-struct sbx_exec;
+struct sbxd_exec;
 struct sbxd_executor;
 
 /* Helper programs, resolved once at start. */
@@ -51,7 +51,7 @@ struct sbxd {
 	int lock_fd;
 	int sig_fd;
 	struct sbx_watch sig_w;
-	struct sbx_exec *execs;		/* live exec sessions */
+	struct sbxd_exec *execs;	/* live exec sessions */
 	struct sbxd_executor *executor; /* executor API state (executor.h), or NULL */
 	size_t nxfiles;			/* live file-operation children (xfile.h) */
 	size_t nchildren;		/* live children watched by pidfd */

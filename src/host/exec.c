@@ -43,10 +43,10 @@ enum {
 	GRPC_INTERNAL = 13
 };
 
-struct sbx_exec {
+struct sbxd_exec {
 	struct sbxd *d;
-	struct sbx_exec *prev, *next; /* in d->execs */
-	struct sbx_http_conn *conn;   /* NULL once the socket is not ours */
+	struct sbxd_exec *prev, *next; /* in d->execs */
+	struct sbx_http_conn *conn;    /* NULL once the socket is not ours */
 	char qid[64];
 	bool q_is_service;
 	bool started, exited, finished, freed;
@@ -76,7 +76,7 @@ static void on_stdin_writable(struct sbx_watch *w, uint32_t events);
 
 static void free_exec(void *arg)
 {
-	struct sbx_exec *e = arg;
+	struct sbxd_exec *e = arg;
 
 	sbx_buf_release(&e->inq);
 	sbx_buf_release(&e->frame);
@@ -85,7 +85,7 @@ static void free_exec(void *arg)
 	free(e);
 }
 
-static void close_fd(struct sbx_exec *e, int i)
+static void close_fd(struct sbxd_exec *e, int i)
 {
 	sbx_loop_unwatch(e->d->loop, &e->w[i]);
 	if (e->fd[i] >= 0)
@@ -93,7 +93,7 @@ static void close_fd(struct sbx_exec *e, int i)
 	e->fd[i] = -1;
 }
 
-static void close_cfds(struct sbx_exec *e)
+static void close_cfds(struct sbxd_exec *e)
 {
 	int i;
 
@@ -105,7 +105,7 @@ static void close_cfds(struct sbx_exec *e)
 }
 
 /* True from the start until the exit status is known. */
-static bool running(const struct sbx_exec *e)
+static bool running(const struct sbxd_exec *e)
 {
 	if (!e->started)
 		return false;
@@ -113,7 +113,7 @@ static bool running(const struct sbx_exec *e)
 }
 
 /* Frees the session once neither the socket nor the process needs it. */
-static void maybe_free(struct sbx_exec *e)
+static void maybe_free(struct sbxd_exec *e)
 {
 	int i;
 
@@ -136,7 +136,7 @@ static void maybe_free(struct sbx_exec *e)
 
 /* The command leads its own session, also under the spawner, whose pid is
  * the host's: the same tree kill works on both paths. */
-static void kill_tree(struct sbx_exec *e)
+static void kill_tree(struct sbxd_exec *e)
 {
 	if (!running(e))
 		return;
@@ -149,13 +149,13 @@ static void kill_tree(struct sbx_exec *e)
 }
 
 /* Sends one JSON text message; failures end with the socket anyway. */
-static void send_text(struct sbx_exec *e, const char *s, size_t n)
+static void send_text(struct sbxd_exec *e, const char *s, size_t n)
 {
 	if (e->conn)
 		sbx_ws_send(e->conn, SBX_WS_TEXT, s, n);
 }
 
-static void close_socket(struct sbx_exec *e)
+static void close_socket(struct sbxd_exec *e)
 {
 	if (!e->conn)
 		return;
@@ -163,7 +163,7 @@ static void close_socket(struct sbx_exec *e)
 	e->conn = NULL;
 }
 
-static void send_error(struct sbx_exec *e, int code, const char *msg)
+static void send_error(struct sbxd_exec *e, int code, const char *msg)
 {
 	json_object *o = json_object_new_object(), *err = json_object_new_object();
 	struct sbx_buf b = SBX_BUF_INIT;
@@ -182,7 +182,7 @@ static void send_error(struct sbx_exec *e, int code, const char *msg)
 	maybe_free(e);
 }
 
-static void finish(struct sbx_exec *e)
+static void finish(struct sbxd_exec *e)
 {
 	char msg[96];
 	int n, i;
@@ -202,7 +202,7 @@ static void finish(struct sbx_exec *e)
 
 static void on_drain_timer(struct sbx_timer *t)
 {
-	struct sbx_exec *e = t->arg;
+	struct sbxd_exec *e = t->arg;
 
 	/* bytes are still flowing, only slower than the socket takes them */
 	if (e->out_paused && e->conn) {
@@ -213,7 +213,7 @@ static void on_drain_timer(struct sbx_timer *t)
 }
 
 /* After the exit: finish when both pipes are done, else (re)arm the drain. */
-static void check_done(struct sbx_exec *e)
+static void check_done(struct sbxd_exec *e)
 {
 	if (!e->exited || e->finished)
 		return;
@@ -224,7 +224,7 @@ static void check_done(struct sbx_exec *e)
 	sbx_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
 }
 
-static void watch_outputs(struct sbx_exec *e, bool on)
+static void watch_outputs(struct sbxd_exec *e, bool on)
 {
 	int i;
 
@@ -239,7 +239,7 @@ static void watch_outputs(struct sbx_exec *e, bool on)
 	e->out_paused = !on;
 }
 
-static void send_chunk(struct sbx_exec *e, const char *stream, const char *p, size_t n)
+static void send_chunk(struct sbxd_exec *e, const char *stream, const char *p, size_t n)
 {
 	sbx_buf_reset(&e->frame);
 	if (sbx_buf_printf(&e->frame, "{\"result\":{\"%s\":{\"data\":\"", stream) < 0 ||
@@ -252,7 +252,7 @@ static void send_chunk(struct sbx_exec *e, const char *stream, const char *p, si
 
 static void on_output(struct sbx_watch *w, uint32_t events)
 {
-	struct sbx_exec *e = w->arg;
+	struct sbxd_exec *e = w->arg;
 	int i = w == &e->w[1] ? 1 : 2;
 	ssize_t n = read(e->fd[i], e->rbuf, SBX_EXEC_CHUNK);
 
@@ -273,7 +273,7 @@ static void on_output(struct sbx_watch *w, uint32_t events)
 }
 
 /* Stdin reading from the socket pauses while too much waits for the pipe. */
-static void update_in_pause(struct sbx_exec *e)
+static void update_in_pause(struct sbxd_exec *e)
 {
 	bool want = e->inq.len - e->inq_off > SBX_EXEC_HIGH_WATER;
 
@@ -283,7 +283,7 @@ static void update_in_pause(struct sbx_exec *e)
 }
 
 /* Writes queued stdin; closes the pipe after the last byte when asked. */
-static void pump_stdin(struct sbx_exec *e)
+static void pump_stdin(struct sbxd_exec *e)
 {
 	while (e->fd[0] >= 0 && e->inq_off < e->inq.len) {
 		ssize_t n = write(e->fd[0], e->inq.data + e->inq_off, e->inq.len - e->inq_off);
@@ -321,7 +321,7 @@ static void on_stdin_writable(struct sbx_watch *w, uint32_t events)
 
 /* body.stdin of a message: data (standard base64) and close; and
  * body.tty_size, a window size change, for a terminal. */
-static void feed_stdin(struct sbx_exec *e, const struct sbxd_exec_msg *m)
+static void feed_stdin(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 {
 	if (e->tty && m->rows && e->fd[1] >= 0)
 		sbxd_exec_tty_resize(e->fd[1], m->rows, m->cols);
@@ -339,7 +339,7 @@ static void feed_stdin(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 	pump_stdin(e);
 }
 
-static void exited(struct sbx_exec *e, int wstatus)
+static void exited(struct sbxd_exec *e, int wstatus)
 {
 	e->exited = true;
 	e->exit_code = sbx_child_exit_code(wstatus);
@@ -358,7 +358,7 @@ static void on_child_exit(struct sbx_child *c, int wstatus)
 }
 
 /* The id of the first message (or the query) -> the sandbox's service. */
-static struct sbx_svc *resolve(struct sbx_exec *e, const struct sbxd_exec_msg *m)
+static struct sbx_svc *resolve(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 {
 	const char *id;
 	bool by_service;
@@ -401,11 +401,11 @@ static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
 }
 
 /* The one-fork path (nsexec.h): always there, also when no spawner is. */
-static int start_direct(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char *const *argv,
+static int start_direct(struct sbxd_exec *e, struct sbx_svc *v, pid_t target, char *const *argv,
 			char *const *envp)
 {
 	struct sbx_nsexec x = {.target = target,
-			       .cg = sbx_sandbox_cgroups(v),
+			       .cg = sbxd_sandbox_cgroups(v),
 			       .filter = &e->d->filter,
 			       .argv = argv,
 			       .envp = envp};
@@ -423,10 +423,10 @@ static int start_direct(struct sbx_exec *e, struct sbx_svc *v, pid_t target, cha
 }
 
 /* The spawner was lost before the command started: it never ran. */
-static void fallback(struct sbx_exec *e, int err)
+static void fallback(struct sbxd_exec *e, int err)
 {
 	struct sbx_svc *v = sbx_store_svc(&e->d->store, e->svc_id);
-	pid_t target = v ? sbx_sandbox_pid(v) : 0;
+	pid_t target = v ? sbxd_sandbox_pid(v) : 0;
 	struct sbx_spawn_req *req = malloc(sizeof(*req));
 	char msg[128];
 	int r = -ENOMEM;
@@ -452,7 +452,7 @@ static void fallback(struct sbx_exec *e, int err)
 
 static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 {
-	struct sbx_exec *e = j->arg;
+	struct sbxd_exec *e = j->arg;
 
 	switch (ev) {
 	case SBX_SPAWN_EV_STARTED:
@@ -467,7 +467,7 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 
 /* Through the sandbox's spawner when it takes the request, else forked
  * here; on both paths the same pipes, environment and confinement. */
-static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **argv, unsigned rows,
+static int spawn(struct sbxd_exec *e, struct sbx_svc *v, pid_t target, char **argv, unsigned rows,
 		 unsigned cols)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
@@ -483,7 +483,7 @@ static int spawn(struct sbx_exec *e, struct sbx_svc *v, pid_t target, char **arg
 		goto out;
 	snprintf(e->svc_id, sizeof(e->svc_id), "%s", v->id);
 	r = sbx_spawn_msg_encode(&e->pkt, 0, argv, env);
-	if (r == 0 && (sp = sbx_sandbox_spawner(v)) &&
+	if (r == 0 && (sp = sbxd_sandbox_spawner(v)) &&
 	    (r = sbx_spawner_spawn(sp, &e->job, &e->pkt, e->cfd, on_job, e)) == 0) {
 		e->via_spawner = true;
 		goto out;
@@ -500,7 +500,7 @@ out:
 	return r;
 }
 
-static void start(struct sbx_exec *e, const struct sbxd_exec_msg *m)
+static void start(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 {
 	struct sbx_svc *v = resolve(e, m);
 	char **argv = NULL, msg[128];
@@ -511,7 +511,7 @@ static void start(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 		send_error(e, GRPC_NOT_FOUND, "instance not found");
 		return;
 	}
-	target = sbx_sandbox_pid(v);
+	target = sbxd_sandbox_pid(v);
 	if (!target) {
 		snprintf(msg, sizeof(msg), "instance is not running (status: %s)",
 			 sbx_inst_status_str(v->inst));
@@ -540,7 +540,7 @@ static void start(struct sbx_exec *e, const struct sbxd_exec_msg *m)
 
 static void on_message(void *user, int opcode, const uint8_t *data, size_t len)
 {
-	struct sbx_exec *e = user;
+	struct sbxd_exec *e = user;
 	struct sbxd_exec_msg m;
 
 	if (e->finished)
@@ -558,7 +558,7 @@ static void on_message(void *user, int opcode, const uint8_t *data, size_t len)
 
 static void on_drain(void *user)
 {
-	struct sbx_exec *e = user;
+	struct sbxd_exec *e = user;
 
 	if (e->out_paused && !e->finished)
 		watch_outputs(e, true);
@@ -566,7 +566,7 @@ static void on_drain(void *user)
 
 static void on_close(void *user, uint16_t code)
 {
-	struct sbx_exec *e = user;
+	struct sbxd_exec *e = user;
 
 	e->conn = NULL;
 	if (!e->exited)
@@ -581,10 +581,10 @@ static const struct sbx_ws_ops EXEC_OPS = {
     .on_close = on_close,
 };
 
-int sbx_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
-		    const char *id, bool id_is_service, const char *protocol)
+int sbxd_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
+		     const char *id, bool id_is_service, const char *protocol)
 {
-	struct sbx_exec *e = calloc(1, sizeof(*e));
+	struct sbxd_exec *e = calloc(1, sizeof(*e));
 	int r, i;
 
 	if (!e)
@@ -615,9 +615,9 @@ int sbx_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_ht
 	return 0;
 }
 
-void sbx_exec_kill_all(struct sbxd *d)
+void sbxd_exec_kill_all(struct sbxd *d)
 {
-	struct sbx_exec *e;
+	struct sbxd_exec *e;
 
 	for (e = d->execs; e; e = e->next)
 		if (!e->exited)

@@ -348,7 +348,7 @@ static int serve(struct xcall *k, const char *ep)
 		if (!strcmp(EPS[i].name, ep))
 			e = &EPS[i];
 	if (!strcmp(ep, "health")) {
-		if (k->v->inst == SBX_INST_HEALTHY && sbx_sandbox_pid(k->v))
+		if (k->v->inst == SBX_INST_HEALTHY && sbxd_sandbox_pid(k->v))
 			xec_json(k, 200, "{\"status\":\"ok\"}");
 		else
 			xec_text(k, 503, "Service Unavailable");
@@ -367,7 +367,7 @@ static int serve(struct xcall *k, const char *ep)
 		xec_text(k, 405, "Method not allowed");
 		return SBX_HTTP_RESPOND;
 	}
-	if (k->v->inst != SBX_INST_HEALTHY || !sbx_sandbox_pid(k->v) || !xec_get(k->d)) {
+	if (k->v->inst != SBX_INST_HEALTHY || !sbxd_sandbox_pid(k->v) || !xec_get(k->d)) {
 		xec_text(k, 503, "Service Unavailable");
 		return SBX_HTTP_RESPOND;
 	}

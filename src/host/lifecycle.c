@@ -65,7 +65,7 @@ static void on_start_timer(struct sbx_timer *t)
 		struct sbx_svc *v = d->store.svcs[i];
 
 		if (!v->tomb && !v->deleting && !v->sb && v->inst == SBX_INST_ALLOCATING)
-			sbx_sandbox_start(d, v);
+			sbxd_sandbox_start(d, v);
 	}
 }
 
@@ -133,7 +133,7 @@ static void remove_state(struct sbxd *d, struct sbx_svc *v)
 	struct sbx_buf dir = SBX_BUF_INIT;
 	char *argv[6];
 	pid_t pid;
-	int r = job ? sbx_sandbox_dir(d, v->id, &dir) : -ENOMEM;
+	int r = job ? sbxd_sandbox_dir(d, v->id, &dir) : -ENOMEM;
 
 	if (r == 0) {
 		argv[0] = d->tools.rm;
@@ -181,7 +181,7 @@ void sbxd_service_delete(struct sbxd *d, struct sbx_svc *v)
 	sbxd_save(d);
 	sbx_log(SBX_LOG_INFO, "deleting sandbox %s", v->id);
 	sbxd_executor_forget(d, v->id);
-	sbx_sandbox_stop(d, v);
+	sbxd_sandbox_stop(d, v);
 }
 
 void sbxd_app_delete(struct sbxd *d, struct sbx_app *a)

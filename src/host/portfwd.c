@@ -196,7 +196,7 @@ out:
 static void start_conn(struct sbxd_portfwd *f, int cfd)
 {
 	struct sbx_svc *v = sbx_store_svc(&f->d->store, f->svc_id);
-	pid_t pid = v ? sbx_sandbox_pid(v) : 0;
+	pid_t pid = v ? sbxd_sandbox_pid(v) : 0;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	struct fconn *k;
 	int sfd;

@@ -222,8 +222,8 @@ static void on_started_timer(struct sbx_timer *t)
 static int start_direct(struct sbxd_xcmd *x, struct sbx_svc *v, char *const *argv,
 			char *const *envp)
 {
-	struct sbx_nsexec n = {.target = sbx_sandbox_pid(v),
-			       .cg = sbx_sandbox_cgroups(v),
+	struct sbx_nsexec n = {.target = sbxd_sandbox_pid(v),
+			       .cg = sbxd_sandbox_cgroups(v),
 			       .filter = &x->d->filter,
 			       .argv = argv,
 			       .envp = envp};
@@ -328,7 +328,7 @@ static int spawn(struct sbxd_xcmd *x, struct sbx_svc *v, char *const *argv, char
 	close(x->fd[0]); /* stdin is empty: the command sees EOF */
 	x->fd[0] = -1;
 	r = sbx_spawn_msg_encode(&x->pkt, 0, argv, env);
-	if (r == 0 && (sp = sbx_sandbox_spawner(v)) &&
+	if (r == 0 && (sp = sbxd_sandbox_spawner(v)) &&
 	    (r = sbx_spawner_spawn(sp, &x->job, &x->pkt, x->cfd, on_job, x)) == 0) {
 		x->via_spawner = true;
 		goto out;
@@ -349,7 +349,7 @@ int sbxd_xcmd_start(struct sbxd *d, struct sbx_svc *v, char *const *argv, char *
 	struct sbxd_xcmd *x;
 	int r;
 
-	if (!sbx_sandbox_pid(v))
+	if (!sbxd_sandbox_pid(v))
 		return -ESRCH;
 	x = calloc(1, sizeof(*x));
 	if (!x || !(x->rbuf = malloc(SBX_XCMD_CHUNK))) {

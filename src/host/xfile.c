@@ -155,7 +155,7 @@ int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, c
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret)
 {
-	return sbxd_xfile_start_pid(d, sbx_sandbox_pid(v), op, path, data, len, mode, fn, user,
+	return sbxd_xfile_start_pid(d, sbxd_sandbox_pid(v), op, path, data, len, mode, fn, user,
 				    ret);
 }
 

@@ -1,6 +1,6 @@
 /* sandbox.c - start, watch and stop one sandbox; see sandbox.h.
  *
- * State of a struct sbx_sandbox, in order: mounted -> bwrap running (info fd
+ * State of a struct sbxd_sandbox, in order: mounted -> bwrap running (info fd
  * open) -> init pid known (readiness polled) -> HEALTHY -> stopping ->
  * freed. One timer serves the readiness poll, the start timeout and the
  * retries of cgroup removal, never two of them at once.
@@ -42,7 +42,7 @@
 #define CG_RETRY_MS   50
 #define CG_RETRIES    100
 
-struct sbx_sandbox {
+struct sbxd_sandbox {
 	struct sbxd *d;
 	struct sbx_svc *v;
 	struct sbx_buf dir;
@@ -70,12 +70,12 @@ struct sbx_sandbox {
 	struct sbxd_cfgw *cfgw; /* config files being written before HEALTHY */
 };
 
-int sbx_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *out)
+int sbxd_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *out)
 {
 	return sbx_buf_printf(out, "%s/sandboxes/%s", d->state_dir.data, svc_id);
 }
 
-pid_t sbx_sandbox_pid(const struct sbx_svc *v)
+pid_t sbxd_sandbox_pid(const struct sbx_svc *v)
 {
 	if (!v->sb || v->sb->stopping || v->inst != SBX_INST_HEALTHY ||
 	    !sbx_pidfd_alive(v->sb->init_pidfd))
@@ -83,10 +83,10 @@ pid_t sbx_sandbox_pid(const struct sbx_svc *v)
 	return v->sb->init_pid;
 }
 
-struct sbx_spawner *sbx_sandbox_spawner(struct sbx_svc *v)
+struct sbx_spawner *sbxd_sandbox_spawner(struct sbx_svc *v)
 {
-	struct sbx_sandbox *sb = v->sb;
-	pid_t target = sbx_sandbox_pid(v);
+	struct sbxd_sandbox *sb = v->sb;
+	pid_t target = sbxd_sandbox_pid(v);
 	struct sbx_spawner_cfg cfg = {target, &sb->cg, &sb->d->filter};
 	int r;
 
@@ -104,7 +104,7 @@ struct sbx_spawner *sbx_sandbox_spawner(struct sbx_svc *v)
 }
 
 /* Before the cgroups are emptied: the spawner is in them. */
-static void stop_spawner(struct sbx_sandbox *sb)
+static void stop_spawner(struct sbxd_sandbox *sb)
 {
 	struct sbx_spawner *s = sb->spawner;
 
@@ -112,7 +112,7 @@ static void stop_spawner(struct sbx_sandbox *sb)
 	sbx_spawner_free(s);
 }
 
-const struct sbx_cg *sbx_sandbox_cgroups(const struct sbx_svc *v)
+const struct sbx_cg *sbxd_sandbox_cgroups(const struct sbx_svc *v)
 {
 	return v->sb ? &v->sb->cg : NULL;
 }
@@ -124,7 +124,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void close_watch(struct sbx_sandbox *sb, struct sbx_watch *w, int *fd)
+static void close_watch(struct sbxd_sandbox *sb, struct sbx_watch *w, int *fd)
 {
 	sbx_loop_unwatch(sb->d->loop, w);
 	if (*fd >= 0)
@@ -133,7 +133,7 @@ static void close_watch(struct sbx_sandbox *sb, struct sbx_watch *w, int *fd)
 }
 
 /* The last non-empty line the sandbox printed (for error messages). */
-static void last_line(const struct sbx_sandbox *sb, char *out, size_t outlen)
+static void last_line(const struct sbxd_sandbox *sb, char *out, size_t outlen)
 {
 	size_t end = sb->tail_len, start;
 
@@ -147,7 +147,7 @@ static void last_line(const struct sbx_sandbox *sb, char *out, size_t outlen)
 
 static void on_console(struct sbx_watch *w, uint32_t events)
 {
-	struct sbx_sandbox *sb = w->arg;
+	struct sbxd_sandbox *sb = w->arg;
 	char buf[4096];
 	ssize_t n = read(sb->con_fd, buf, sizeof(buf));
 
@@ -175,7 +175,7 @@ static void on_console(struct sbx_watch *w, uint32_t events)
 
 static void free_deferred(void *arg)
 {
-	struct sbx_sandbox *sb = arg;
+	struct sbxd_sandbox *sb = arg;
 
 	sbx_buf_release(&sb->info);
 	sbx_buf_release(&sb->dir);
@@ -184,7 +184,7 @@ static void free_deferred(void *arg)
 
 /* Releases everything now, the memory at the end of the loop iteration (an
  * event of this batch may still point at one of its watches). */
-static void free_sandbox(struct sbx_sandbox *sb)
+static void free_sandbox(struct sbxd_sandbox *sb)
 {
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
@@ -202,7 +202,7 @@ static void free_sandbox(struct sbx_sandbox *sb)
 static void on_cg_retry(struct sbx_timer *t);
 
 /* Processes are gone: release the mount and the cgroups, then report. */
-static void finish_stop(struct sbx_sandbox *sb)
+static void finish_stop(struct sbxd_sandbox *sb)
 {
 	struct sbx_svc *v = sb->v;
 	struct sbxd *d = sb->d;
@@ -238,7 +238,7 @@ static void on_cg_retry(struct sbx_timer *t)
 }
 
 /* The sandbox died without being asked to: ERROR, and clean up. */
-static void died(struct sbx_sandbox *sb, int wstatus)
+static void died(struct sbxd_sandbox *sb, int wstatus)
 {
 	struct sbx_svc *v = sb->v;
 	char line[256];
@@ -259,7 +259,7 @@ static void died(struct sbx_sandbox *sb, int wstatus)
 
 static void on_bwrap_exit(struct sbx_child *c, int wstatus)
 {
-	struct sbx_sandbox *sb = c->arg;
+	struct sbxd_sandbox *sb = c->arg;
 
 	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
 	sbx_pidfd_kill(sb->init_pidfd, SIGKILL);
@@ -271,7 +271,7 @@ static void on_bwrap_exit(struct sbx_child *c, int wstatus)
 
 static void on_timer_ready(struct sbx_timer *t);
 
-static void mark_healthy(struct sbx_sandbox *sb)
+static void mark_healthy(struct sbxd_sandbox *sb)
 {
 	struct sbx_svc *v = sb->v;
 
@@ -283,7 +283,7 @@ static void mark_healthy(struct sbx_sandbox *sb)
 
 static void on_config_written(void *arg)
 {
-	struct sbx_sandbox *sb = arg;
+	struct sbxd_sandbox *sb = arg;
 
 	sb->cfgw = NULL;
 	if (!sb->stopping)
@@ -291,7 +291,7 @@ static void on_config_written(void *arg)
 }
 
 /* The definition's config_files go in first (configfiles.h). */
-static void become_healthy(struct sbx_sandbox *sb)
+static void become_healthy(struct sbxd_sandbox *sb)
 {
 	if (sb->cfgw)
 		return;
@@ -304,7 +304,7 @@ static void become_healthy(struct sbx_sandbox *sb)
 
 static void on_net_ready(void *arg)
 {
-	struct sbx_sandbox *sb = arg;
+	struct sbxd_sandbox *sb = arg;
 
 	sbx_debug("sandbox %s: network ready", sb->v->id);
 }
@@ -312,7 +312,7 @@ static void on_net_ready(void *arg)
 /* A sandbox that lost its network is broken: stop it, say why. */
 static void on_net_exit(void *arg, int wstatus)
 {
-	struct sbx_sandbox *sb = arg;
+	struct sbxd_sandbox *sb = arg;
 
 	if (sb->stopping)
 		return;
@@ -323,7 +323,7 @@ static void on_net_exit(void *arg, int wstatus)
 }
 
 /* Once bwrap is done with the network namespace (see on_timer_ready). */
-static void start_net(struct sbx_sandbox *sb)
+static void start_net(struct sbxd_sandbox *sb)
 {
 	int r;
 
@@ -340,7 +340,7 @@ static void start_net(struct sbx_sandbox *sb)
  * and its network is up, or the start timeout passes. */
 static void on_timer_ready(struct sbx_timer *t)
 {
-	struct sbx_sandbox *sb = t->arg;
+	struct sbxd_sandbox *sb = t->arg;
 	char p[64];
 	struct stat st;
 
@@ -368,7 +368,7 @@ static void on_timer_ready(struct sbx_timer *t)
 
 static void on_info(struct sbx_watch *w, uint32_t events)
 {
-	struct sbx_sandbox *sb = w->arg;
+	struct sbxd_sandbox *sb = w->arg;
 	json_object *o = NULL;
 	int64_t pid = 0;
 	ssize_t n;
@@ -495,7 +495,7 @@ static void proc_args(struct argv *a)
  * bwrap runs as root of the sandbox's user namespace (exec_bwrap), so each
  * namespace it creates is owned by that one; fd 6 holds the seccomp
  * filter, applied just before the command. */
-static void bwrap_args(struct sbx_sandbox *sb, struct argv *a, struct sbx_buf *strs,
+static void bwrap_args(struct sbxd_sandbox *sb, struct argv *a, struct sbx_buf *strs,
 		       struct sbx_buf *keys)
 {
 	static const char *const fixed[] = {
@@ -595,7 +595,7 @@ static void fail_child(const char *msg)
 /* In the forked child: cgroups, signals, fds; then the sandbox's user
  * namespace, and exec bwrap as its root. The fds are first moved above 9
  * so no dup2() clobbers another. */
-static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[FD_N])
+static void exec_bwrap(struct sbxd_sandbox *sb, const char **argv, const int fds[FD_N])
 {
 	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 	int nullfd, hi[FD_N], i;
@@ -627,7 +627,7 @@ static void exec_bwrap(struct sbx_sandbox *sb, const char **argv, const int fds[
 /* bwrap --bind SBX_RUN_DIR/sandboxes/ID / --args 4 -- COMMAND...: the
  * root path stays visible (it names the sandbox in `ps`), the options come
  * from the memfd. */
-static void outer_argv(struct sbx_sandbox *sb, struct argv *argv)
+static void outer_argv(struct sbxd_sandbox *sb, struct argv *argv)
 {
 	char *const *cmd = sb->v->spec.argv;
 
@@ -643,7 +643,7 @@ static void outer_argv(struct sbx_sandbox *sb, struct argv *argv)
 }
 
 /* Forks bwrap with the info and console pipes. 0 or -errno. */
-static int spawn_bwrap(struct sbx_sandbox *sb)
+static int spawn_bwrap(struct sbxd_sandbox *sb)
 {
 	struct argv a = {0}, argv = {0};
 	struct sbx_buf strs = SBX_BUF_INIT, keys = SBX_BUF_INIT;
@@ -711,7 +711,7 @@ static void note_msg(void *arg, const char *msg)
 
 /* Binds the merged root where bwrap (already the sandbox's root, without
  * access to the state dir) can reach it. 0 or -errno with a message. */
-static int bind_run_root(struct sbx_sandbox *sb, const char *root)
+static int bind_run_root(struct sbxd_sandbox *sb, const char *root)
 {
 	char p[sizeof(sb->run_root)];
 	int r = 0;
@@ -735,7 +735,7 @@ static int bind_run_root(struct sbx_sandbox *sb, const char *root)
 
 /* The sandbox's disk and root filesystem (rootfs.h), and the root's
  * identity for the readiness check. 0 or -errno with a message recorded. */
-static int prepare_fs(struct sbx_sandbox *sb)
+static int prepare_fs(struct sbxd_sandbox *sb)
 {
 	struct sbx_svc *v = sb->v;
 	struct sbx_buf root = SBX_BUF_INIT, resolv = SBX_BUF_INIT;
@@ -781,9 +781,9 @@ static int prepare_fs(struct sbx_sandbox *sb)
 	return r;
 }
 
-int sbx_sandbox_start(struct sbxd *d, struct sbx_svc *v)
+int sbxd_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 {
-	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
+	struct sbxd_sandbox *sb = calloc(1, sizeof(*sb));
 	int r;
 
 	if (!sb)
@@ -799,7 +799,7 @@ int sbx_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 	v->inst = SBX_INST_STARTING;
 	v->started_at = v->terminated_at = 0;
 	v->updated_at = time(NULL);
-	r = sbx_sandbox_dir(d, v->id, &sb->dir);
+	r = sbxd_sandbox_dir(d, v->id, &sb->dir);
 	if (r == 0 && (r = sb->userns_fd = sbx_userns_open(&d->idmap)) < 0)
 		sbx_svc_message(v, "cannot create the sandbox's user namespace: %s", strerror(-r));
 	if (r >= 0)
@@ -828,9 +828,9 @@ static void on_stop_now(struct sbx_timer *t)
 	finish_stop(t->arg);
 }
 
-void sbx_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
+void sbxd_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
 {
-	struct sbx_sandbox *sb = v->sb;
+	struct sbxd_sandbox *sb = v->sb;
 
 	if (!sb) {
 		sbxd_sandbox_stopped(d, v);

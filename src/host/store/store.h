@@ -60,7 +60,7 @@ struct sbx_app {
 	bool tomb;     /* deleted: DELETED until evicted */
 };
 
-struct sbx_sandbox; /* runtime state, owned by runtime/sandbox.c */
+struct sbxd_sandbox; /* runtime state, owned by runtime/sandbox.c */
 
 struct sbx_svc {
 	char id[37], app_id[37], dep_id[37], inst_id[37];
@@ -73,7 +73,7 @@ struct sbx_svc {
 	size_t nmessages;
 	bool deleting; /* DELETE received: stopping, then removal */
 	bool tomb;
-	struct sbx_sandbox *sb; /* NULL when no runtime state exists */
+	struct sbxd_sandbox *sb; /* NULL when no runtime state exists */
 };
 
 struct sbx_store {
