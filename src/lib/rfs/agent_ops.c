@@ -103,6 +103,14 @@ static void validator_of(char *out, const struct sbxa_attr *a)
 	rfs_agent_validator(&ra, out);
 }
 
+/* Whether a names the version v names. */
+static bool same_version(const struct sbxa_attr *a, const struct sbxa_validator *v)
+{
+	return a->ino == v->ino && a->size == v->size && a->mtime.sec == v->mtime.sec &&
+	       a->mtime.nsec == v->mtime.nsec && a->ctime.sec == v->ctime.sec &&
+	       a->ctime.nsec == v->ctime.nsec;
+}
+
 static bool parse_validator(const char *s, struct sbxa_validator *v)
 {
 	unsigned mns, cns;
@@ -118,13 +126,6 @@ static bool parse_validator(const char *s, struct sbxa_validator *v)
 	v->mtime.nsec = mns;
 	v->ctime.nsec = cns;
 	return true;
-}
-
-static bool same_version(const struct sbxa_attr *a, const struct sbxa_validator *v)
-{
-	return a->ino == v->ino && a->size == v->size && a->mtime.sec == v->mtime.sec &&
-	       a->mtime.nsec == v->mtime.nsec && a->ctime.sec == v->ctime.sec &&
-	       a->ctime.nsec == v->ctime.nsec;
 }
 
 static int64_t deadline(const struct sbx_rfs *r, uint64_t bytes)
