@@ -10,8 +10,8 @@
  * result must keep its contract, and everything must be freed (the
  * fuzz build has LeakSanitizer).
  *
- * Input: u8 nreq (1 + n % 8), u8 pieces, then per request u8 kind, u8 a,
- * u8 b; then the stream (frames, proto.h).
+ * Input: u8 nreq (1 + n % 8), u8 pieces (bit 7: no change reports), then
+ * per request u8 kind, u8 a, u8 b; then the stream (frames, proto.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -200,12 +200,41 @@ static void finish(struct fz_req *f, struct rfs_agent *a)
 	}
 }
 
+/* The requests the session owns (detached), sent by the library's own
+ * calls; a STDIN with no job before it sends nothing. */
+static void send_async(struct rfs_agent *a, struct fz_req *f, struct fz_req *prev, uint8_t pa)
+{
+	char dir[16];
+
+	f->mine = false;
+	switch (f->kind) {
+	case K_WATCH: /* detached: the session owns it */
+		snprintf(dir, sizeof(dir), "/w%u", pa);
+		f->sent = rfs_agent_watch(a, dir, NULL) == 0;
+		return;
+	case K_JOB: {
+		struct sbx_exec_opts o = {.command = "true", .stdin_open = true};
+		struct sbx_exec_cbs cbs = {
+		    .on_stdout = on_out, .on_stderr = on_out, .on_done = on_done};
+
+		f->sent = rfs_agent_job_start(a, &o, &cbs, &f->js, &f->job, NULL) == 0;
+		return;
+	}
+	case K_STDIN:
+		if (prev && prev->kind == K_JOB && prev->sent && !(pa & 1))
+			f->sent = rfs_agent_job_write_stdin(prev->job, "x", 1) == 0;
+		else if (prev && prev->kind == K_JOB && prev->sent)
+			f->sent = rfs_agent_job_close_stdin(prev->job) == 0;
+		return;
+	default: return;
+	}
+}
+
 /* Sends request f of the kind the input chose, as the library does. */
 static void send_one(struct rfs_agent *a, struct fz_req *f, struct fz_req *prev, uint8_t pa,
 		     uint8_t pb)
 {
 	struct sbxa_w w = {0};
-	char dir[16];
 
 	f->mine = true;
 	f->q.ud = f;
@@ -266,28 +295,7 @@ static void send_one(struct rfs_agent *a, struct fz_req *f, struct fz_req *prev,
 		f->q.on_frame = rfs_agent_hello_frame;
 		f->q.ud = a;
 		break;
-	case K_WATCH: /* detached: the session owns it */
-		f->mine = false;
-		snprintf(dir, sizeof(dir), "/w%u", pa);
-		f->sent = rfs_agent_watch(a, dir, NULL) == 0;
-		return;
-	case K_JOB: {
-		struct sbx_exec_opts o = {.command = "true", .stdin_open = true};
-		struct sbx_exec_cbs cbs = {
-		    .on_stdout = on_out, .on_stderr = on_out, .on_done = on_done};
-
-		f->mine = false;
-		f->sent = rfs_agent_job_start(a, &o, &cbs, &f->js, &f->job, NULL) == 0;
-		return;
-	}
-	case K_STDIN:
-		f->mine = false;
-		if (prev && prev->kind == K_JOB && prev->sent && !(pa & 1))
-			f->sent = rfs_agent_job_write_stdin(prev->job, "x", 1) == 0;
-		else if (prev && prev->kind == K_JOB && prev->sent)
-			f->sent = rfs_agent_job_close_stdin(prev->job) == 0;
-		return;
-	default: return;
+	default: send_async(a, f, prev, pa); return;
 	}
 	rfs_agent_begin(&w, SBXA_OP_LSTAT);
 	f->sent = rfs_agent_send(a, &f->q, &w, NULL) == 0;
