@@ -123,7 +123,8 @@ static uint64_t check_dir(const struct sbx_rfs_dir *d, const struct dir_ud *u)
 static void check_tree(struct fz_req *f)
 {
 	const struct sbx_rfs_tree *t = &f->tree;
-	size_t i, rl = strlen(f->tu.root), n = 0;
+	/* "/" joins as "/name", another root as "root/name" */
+	size_t i, rl = strcmp(f->tu.root, "/") ? strlen(f->tu.root) : 0, n = 0;
 	uint64_t data = 0;
 	const char *p;
 

@@ -85,6 +85,7 @@ def seeds():
                       reply(1, 'READDIR', tree2), pieces=2)
     treed = (u32(REC_DIR) + s('') + attr(S_IFDIR | 0o755) + u32(0) +
              u32(REC_ENTRY) + entry('f', size=2, data='hi', with_data=True) + u32(REC_END))
+    out['tree_root'] = inp([(TREE, 1, 10)], reply(1, 'READDIR', tree + tree2))
     out['tree_data'] = inp([(TREE, 1 | 2 | 8, 10)], reply(1, 'READDIR', treed))
     out['tree_cut'] = inp([(TREE, 1, 1)], reply(1, 'READDIR', tree[:-4]))
     out['readlink'] = inp([(READLINK, 0, 0)], reply(1, 'READLINK', s('../target')))
