@@ -113,13 +113,29 @@ struct dir_ud {
 	struct sbx_rfs_dir *d;
 	size_t cap;
 	bool first;
-	bool data;   /* entries carry has_data (SBXA_DIR_DATA) */
-	bool xattrs; /* entries carry has_names (SBXA_DIR_XATTRS) */
+	bool data;	    /* entries carry has_data (SBXA_DIR_DATA) */
+	uint32_t file_max;  /* data of one file, at most (as asked) */
+	uint64_t total_max; /* data of the reply, at most (as asked) */
+	uint64_t total;	    /* data taken so far */
+	bool xattrs;	    /* entries carry has_names (SBXA_DIR_XATTRS) */
 };
 int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd);
 void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a);
 int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
 		   struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err);
+
+/* agent_ops.c: a READ's reply into a local descriptor (agent_io.c too).
+ * on_frame pwrites the bytes at fd_off + n as they come. */
+struct read_ud {
+	int fd;
+	uint64_t fd_off, n;
+	uint64_t max; /* bytes taken at most (the length asked for); 0: any */
+	bool first, unchanged;
+	struct sbxa_attr a;
+	uint64_t seq;
+};
+int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+void rfs_agent_read_reset(void *ud);
 
 /* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
 int rfs_agent_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,

@@ -30,6 +30,8 @@ struct sess {
 	struct sbx_buf in;	   /* transport thread: a partial frame */
 	struct sbx_buf errb;	   /* a->m: the agent's stderr, first bytes */
 	bool over;		   /* a->m */
+	bool broken;		   /* a->m: its output was malformed; ignored since */
+	bool offline;		   /* fixed: no exec (agent_dec.h: tests) */
 	int exit_code;		   /* a->m: when over; -1 if it did not exit */
 	char why[SBX_ERR_MSG_MAX]; /* a->m: how it ended */
 	struct sess *next_dead;	   /* a->m: ended sessions, freed with a */

@@ -92,7 +92,10 @@ static void queue_ev(struct agent_job *j, uint16_t type, int code, const void *d
 	a->jobq_tail = ev;
 }
 
-/* JOB_START's frames (a->m held): queued for rfs_agent_deliver(). */
+/* JOB_START's frames (a->m held): queued for rfs_agent_deliver(). EV_EXIT
+ * and only it is the last frame: a job that ends otherwise (or goes on
+ * after it) fails with -EPROTO through job_fail, so on_done comes exactly
+ * once and nothing after it. */
 static int job_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct agent_job *j = ud;
@@ -100,6 +103,8 @@ static int job_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 	uint32_t how;
 	int32_t code;
 
+	if ((type == SBXA_EV_EXIT) == !!(flags & SBXA_F_MORE))
+		return -EPROTO;
 	sbxa_r_init(&rd, p, n);
 	switch (type) {
 	case SBXA_EV_STDOUT:
@@ -111,8 +116,10 @@ static int job_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 		sbxa_get_i32(&rd); /* its status: 0 */
 		how = sbxa_get_u32(&rd);
 		code = sbxa_get_i32(&rd);
-		if (rd.err)
-			return rd.err;
+		if (rd.err ||
+		    !(how == SBXA_EXIT_CODE ? code >= 0 && code <= 255
+					    : how == SBXA_EXIT_SIGNAL && code > 0 && code < 128))
+			return -EPROTO;
 		j->ended = true;
 		queue_ev(j, SBXA_EV_EXIT, how == SBXA_EXIT_SIGNAL ? 128 + code : code, NULL, 0);
 		return 0;

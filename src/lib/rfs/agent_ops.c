@@ -25,6 +25,7 @@
 
 #include "fs/errmap.h"
 #include "rfs/agent.h"
+#include "rfs/agent_dec.h"
 #include "rfs/call.h"
 #include "rfs/shell.h"
 #include "rfs/transport.h"
@@ -105,6 +106,14 @@ static void validator_of(char *out, const struct sbxa_attr *a)
 	rfs_agent_validator(&ra, out);
 }
 
+/* Whether a names the version v names. */
+static bool same_version(const struct sbxa_attr *a, const struct sbxa_validator *v)
+{
+	return a->ino == v->ino && a->size == v->size && a->mtime.sec == v->mtime.sec &&
+	       a->mtime.nsec == v->mtime.nsec && a->ctime.sec == v->ctime.sec &&
+	       a->ctime.nsec == v->ctime.nsec;
+}
+
 static bool parse_validator(const char *s, struct sbxa_validator *v)
 {
 	unsigned mns, cns;
@@ -168,7 +177,7 @@ int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, stru
 }
 
 /* on_frame of the replies that are one attr. */
-static int attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct sbxa_attr *a = ud;
 	struct sbxa_r rd;
@@ -184,7 +193,7 @@ static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, 
 		     const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)
 {
 	struct sbxa_attr a;
-	struct agent_req q = {.on_frame = attr_frame, .ud = &a};
+	struct agent_req q = {.on_frame = rfs_agent_attr_frame, .ud = &a};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
 
@@ -328,11 +337,7 @@ static int ag_setattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const 
 	return path_attr(r, SBX_RFS_OP_SETATTR, "setattr", &w, path, ret, err);
 }
 
-struct str_ud {
-	char *s;
-};
-
-static void str_reset(void *ud)
+void rfs_agent_str_reset(void *ud)
 {
 	struct str_ud *u = ud;
 
@@ -340,7 +345,7 @@ static void str_reset(void *ud)
 	u->s = NULL;
 }
 
-static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct str_ud *u = ud;
 	struct sbxa_r rd;
@@ -350,7 +355,8 @@ static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 	sbxa_r_init(&rd, p, n);
 	sbxa_get_i32(&rd);
 	s = sbxa_get_str(&rd, SBXA_PATH_MAX, &len);
-	if (!s)
+	/* one frame, one string with no NUL (it would cut the target short) */
+	if (!s || u->s || memchr(s, '\0', len))
 		return -EPROTO;
 	u->s = strndup(s, len);
 	return u->s ? 0 : -ENOMEM;
@@ -359,7 +365,8 @@ static int str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct sbx_err *err)
 {
 	struct str_ud u = {0};
-	struct agent_req q = {.on_frame = str_frame, .on_reset = str_reset, .ud = &u};
+	struct agent_req q = {
+	    .on_frame = rfs_agent_str_frame, .on_reset = rfs_agent_str_reset, .ud = &u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
@@ -375,7 +382,7 @@ static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct s
 	return rc;
 }
 
-static int statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct sbxa_statfs *s = ud;
 	struct sbxa_r rd;
@@ -389,7 +396,7 @@ static int statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *
 static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, struct sbx_err *err)
 {
 	struct sbxa_statfs s;
-	struct agent_req q = {.on_frame = statfs_frame, .ud = &s};
+	struct agent_req q = {.on_frame = rfs_agent_statfs_frame, .ud = &s};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
@@ -432,7 +439,11 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 	if (u->xattrs && sbxa_get_u32(rd))
 		xn = sbxa_get_str(rd, SBXA_DIR_XNAMES_MAX, &xlen);
 	if (rd->err || !nlen || memchr(name, '/', nlen) || memchr(name, '\0', nlen) ||
-	    (data && (!S_ISREG(a.mode) || dlen != a.size)))
+	    (nlen <= 2 && !memcmp(name, "..", nlen)))
+		return -EPROTO;
+	/* data only within the bounds asked for, and only the whole file */
+	if (data && (!S_ISREG(a.mode) || dlen != a.size || dlen > u->file_max ||
+		     dlen > u->total_max - u->total))
 		return -EPROTO;
 	if (u->d->n >= SBX_RFS_DIR_MAX)
 		return -EFBIG;
@@ -469,11 +480,12 @@ int rfs_agent_dir_entry(struct dir_ud *u, struct sbxa_r *rd)
 		free(e->xattrs);
 		return -ENOMEM;
 	}
+	u->total += dlen;
 	u->d->n++;
 	return 0;
 }
 
-static int dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct dir_ud *u = ud;
 	struct sbxa_attr self;
@@ -492,7 +504,7 @@ static int dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, 
 	return rc < 0 ? rc : rd.err;
 }
 
-static void dir_reset(void *ud)
+void rfs_agent_dir_reset(void *ud)
 {
 	struct dir_ud *u = ud;
 
@@ -500,15 +512,21 @@ static void dir_reset(void *ud)
 	memset(u->d, 0, sizeof(*u->d));
 	u->cap = 0;
 	u->first = true;
+	u->total = 0;
 }
 
 static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *ret,
 		      struct sbx_err *err)
 {
-	struct dir_ud u = {
-	    .d = ret, .first = true, .data = r->prefetch_file_max > 0, .xattrs = true};
+	struct dir_ud u = {.d = ret,
+			   .first = true,
+			   .data = r->prefetch_file_max > 0,
+			   .file_max = r->prefetch_file_max,
+			   .total_max = r->prefetch_total_max,
+			   .xattrs = true};
 	size_t i;
-	struct agent_req q = {.on_frame = dir_frame, .on_reset = dir_reset, .ud = &u};
+	struct agent_req q = {
+	    .on_frame = rfs_agent_dir_frame, .on_reset = rfs_agent_dir_reset, .ud = &u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
@@ -533,14 +551,6 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 
 /* ---- reads ---- */
 
-struct read_ud {
-	int fd;
-	uint64_t fd_off, n;
-	bool first, unchanged;
-	struct sbxa_attr a;
-	uint64_t seq;
-};
-
 static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
 {
 	ssize_t w;
@@ -558,7 +568,7 @@ static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
 	return 0;
 }
 
-static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct read_ud *u = ud;
 	struct sbxa_r rd;
@@ -577,13 +587,16 @@ static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p,
 	left = sbxa_r_left(&rd);
 	if (!left)
 		return 0;
+	/* no bytes with "unchanged", none past the length asked for */
+	if (u->unchanged || (u->max && left > u->max - u->n))
+		return -EPROTO;
 	rc = put_all(u->fd, u->fd_off + u->n, p + rd.off, left);
 	if (rc == 0)
 		u->n += left;
 	return rc;
 }
 
-static void read_reset(void *ud)
+void rfs_agent_read_reset(void *ud)
 {
 	struct read_ud *u = ud;
 
@@ -596,7 +609,8 @@ static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint
 		   uint64_t len, const struct sbxa_validator *v, struct read_ud *u,
 		   uint64_t size_hint, struct sbx_err *err)
 {
-	struct agent_req q = {.on_frame = read_frame, .on_reset = read_reset, .ud = u};
+	struct agent_req q = {
+	    .on_frame = rfs_agent_read_frame, .on_reset = rfs_agent_read_reset, .ud = u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_validator none = {0};
@@ -623,12 +637,16 @@ static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *val
 	struct read_ud u = {.fd = fd};
 	struct sbxa_validator v;
 	bool have_v = parse_validator(validator, &v);
+
 	int rc;
 
 	rc = ag_read(r, SBX_RFS_OP_FETCH, path, 0, UINT64_MAX, have_v ? &v : NULL, &u, size_hint,
 		     err);
 	if (rc < 0)
 		return rc;
+	/* "unchanged" only answers a validator, and names the same version */
+	if (u.unchanged && (!have_v || !same_version(&u.a, &v)))
+		return sbx_err_set(err, -SBX_EPROTO, 0, "read '%s': unchanged from what?", path);
 	if (ret_unchanged)
 		*ret_unchanged = u.unchanged;
 	if (ret_len)
@@ -645,7 +663,7 @@ static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *val
 static int ag_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
 			 uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err)
 {
-	struct read_ud u = {.fd = fd, .fd_off = fd_off};
+	struct read_ud u = {.fd = fd, .fd_off = fd_off, .max = len};
 	int rc;
 
 	rc = ag_read(r, SBX_RFS_OP_READ_RANGE, path, off, len, NULL, &u, len, err);
@@ -685,7 +703,7 @@ static void store_wait_one(struct store *s, int64_t end)
 }
 
 /* A PWRITE's reply: all of the chunk was written, or the store fails. */
-static int pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	const uint32_t *want = ud;
 	struct sbxa_r rd;
@@ -727,7 +745,7 @@ static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t 
 	q = &s->win[(s->head + s->inflight) % STORE_WINDOW];
 	memset(q, 0, sizeof(*q));
 	s->want[(s->head + s->inflight) % STORE_WINDOW] = (uint32_t)n;
-	q->on_frame = pwrite_frame;
+	q->on_frame = rfs_agent_pwrite_frame;
 	q->ud = &s->want[(s->head + s->inflight) % STORE_WINDOW];
 	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
 	if (rc == 0) {
@@ -792,7 +810,7 @@ static int store_finish(struct store *s, const char *path, uint64_t len,
 
 	sa.valid &= ~SBX_RFS_SET_SIZE;
 	to_setattr(&set, &sa);
-	q->on_frame = o->in_place ? NULL : attr_frame;
+	q->on_frame = o->in_place ? NULL : rfs_agent_attr_frame;
 	q->ud = a;
 	rfs_agent_begin_as(&w, o->in_place ? SBXA_OP_CLOSE : SBXA_OP_COMMIT, s->cred);
 	sbxa_put_u32(&w, s->h);
@@ -808,7 +826,7 @@ static int store_finish(struct store *s, const char *path, uint64_t len,
 		return rc;
 	}
 	/* in place: the attributes after the close, and the new attr */
-	q2->on_frame = attr_frame;
+	q2->on_frame = rfs_agent_attr_frame;
 	q2->ud = a;
 	rfs_agent_begin_as(&w, SBXA_OP_SETATTR, s->cred);
 	sbxa_put_cstr(&w, path);

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "rfs/agent.h"
+#include "rfs/agent_dec.h"
 #include "rfs/agent_int.h"
 #include "rfs/call.h"
 #include "rfs/transport.h"
@@ -39,6 +40,9 @@
 #define AGENT_STALL_MS 5000
 /* how long freeing waits for the agent to exit by itself */
 #define AGENT_CLOSE_MS 2000
+/* a reply's status is 0 or -errno: the kernel's errno values are all
+ * below 512, and FUSE refuses to answer with a larger one */
+#define AGENT_ERRNO_MAX 511
 
 /* ---- requests ---- */
 
@@ -110,7 +114,7 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 		sbxa_r_init(&rd, p, n);
 		st = sbxa_get_i32(&rd);
 		if (!q->got_first)
-			q->status = st > 0 ? -EPROTO : st;
+			q->status = st > 0 || st < -AGENT_ERRNO_MAX ? -EPROTO : st;
 	} else if (type != SBXA_EV_STDOUT && type != SBXA_EV_STDERR && type != SBXA_EV_EXIT) {
 		return -EPROTO;
 	}
@@ -134,17 +138,21 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 
 /* ---- session callbacks (transport thread) ---- */
 
-static void on_out(void *ud, const char *d, size_t n)
+/* Bytes of the agent's stdout: cut into frames (s->in holds a partial
+ * one) and dispatched; a->m held. A negative return: the stream is broken
+ * (a length out of bounds, a malformed frame) and the session must end;
+ * nothing it sends afterwards is looked at. */
+static int sess_input_locked(struct sess *s, const char *d, size_t n)
 {
-	struct sess *s = ud;
 	struct rfs_agent *a = s->a;
 	uint32_t plen, id;
 	uint16_t type, flags;
 	int rc = 0;
 
+	if (s->broken)
+		return -EPROTO;
 	if (sbx_buf_append(&s->in, d, n) < 0)
 		rc = -ENOMEM;
-	pthread_mutex_lock(&a->m);
 	a->last_rx_ms = sbx_now_ms();
 	a->stall_until = 0; /* it answers again */
 	while (rc == 0 && s->in.len >= SBXA_HDR_LEN) {
@@ -156,7 +164,20 @@ static void on_out(void *ud, const char *d, size_t n)
 				      (const uint8_t *)s->in.data + SBXA_HDR_LEN, plen);
 		sbx_buf_consume(&s->in, SBXA_HDR_LEN + plen);
 	}
-	if (rc < 0 && s->e) {
+	if (rc < 0) {
+		s->broken = true;
+		sbx_buf_release(&s->in);
+	}
+	return rc;
+}
+
+static void on_out(void *ud, const char *d, size_t n)
+{
+	struct sess *s = ud;
+	struct rfs_agent *a = s->a;
+
+	pthread_mutex_lock(&a->m);
+	if (!s->broken && sess_input_locked(s, d, n) < 0 && s->e) {
 		snprintf(s->why, sizeof(s->why), "malformed reply from the agent");
 		sbx_exec_cancel(s->e);
 	}
@@ -253,7 +274,7 @@ static int sess_start(struct rfs_agent *a, struct sess **ret, struct sbx_err *er
 }
 
 /* HELLO's reply: the agent's machine. */
-static int hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct rfs_agent *a = ud;
 	struct sbxa_r rd;
@@ -280,7 +301,7 @@ static int hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p
 /* Sends HELLO on the current session and waits for its answer. */
 static int hello(struct rfs_agent *a, struct sbx_err *err)
 {
-	struct agent_req q = {.on_frame = hello_frame, .ud = a};
+	struct agent_req q = {.on_frame = rfs_agent_hello_frame, .ud = a};
 	struct sbxa_w w = {0};
 	size_t at;
 	int rc;
@@ -422,7 +443,7 @@ static int send_frame_locked(struct rfs_agent *a, struct sess *s, struct agent_r
 	w->p[5] = (uint8_t)(q->id >> 8);
 	w->p[6] = (uint8_t)(q->id >> 16);
 	w->p[7] = (uint8_t)(q->id >> 24);
-	rc = sbx_exec_write_stdin(s->e, w->p, w->len);
+	rc = s->offline ? 0 : sbx_exec_write_stdin(s->e, w->p, w->len);
 	if (rc < 0)
 		return -SBX_ECONN;
 	q->sent_ms = sbx_now_ms();
@@ -440,7 +461,7 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
 	q->got_first = false;
 	q->status = 0;
 	sbxa_frame_end(w, 0);
-	if (!w->err && s && s->e)
+	if (!w->err && s && (s->e || s->offline))
 		rc = send_frame_locked(a, s, q, w);
 	if (rc < 0 && q->detached)
 		free(q);
@@ -465,7 +486,7 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
 	while (rc == 0 && (s = a->cur) && s->e && sbx_exec_stdin_pending(s->e) > AGENT_STDIN_WINDOW)
 		pthread_cond_wait(&a->cv, &a->m);
 	s = a->cur;
-	if (rc == 0 && (!s || !s->e))
+	if (rc == 0 && (!s || (!s->e && !s->offline)))
 		rc = sbx_err_set(err, -SBX_ECONN, 0, "the agent session ended");
 	/* a request just waited op_timeout for a session that said nothing:
 	 * the next ones fail at once for a while rather than wait as long
@@ -506,14 +527,14 @@ int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms
 	return rc;
 }
 
-static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err)
+/* A context with no session and no agent identity yet. */
+static struct rfs_agent *agent_calloc(struct sbx_rfs *r)
 {
 	struct rfs_agent *a = calloc(1, sizeof(*a));
 	pthread_condattr_t ca;
-	struct utsname u;
 
 	if (!a)
-		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+		return NULL;
 	a->r = r;
 	a->on_change = r->on_change;
 	a->change_ud = r->change_ud;
@@ -523,6 +544,16 @@ static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err
 	pthread_cond_init(&a->cv, &ca);
 	pthread_cond_init(&a->tcv, &ca);
 	pthread_condattr_destroy(&ca);
+	return a;
+}
+
+static int agent_alloc(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err)
+{
+	struct rfs_agent *a = agent_calloc(r);
+	struct utsname u;
+
+	if (!a)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	*ret = a;
 	if (uname(&u) < 0 || rfs_agent_blob_sha256(a->hex) < 0)
 		return sbx_err_set(err, -ENOEXEC, 0, "no agent built into libsbx");
@@ -642,4 +673,51 @@ void rfs_agent_free(struct rfs_agent *a)
 	pthread_mutex_destroy(&a->m);
 	free(a->boot);
 	free(a);
+}
+
+/* ---- offline sessions (agent_dec.h) ---- */
+
+int rfs_agent_offline(struct sbx_rfs *r, struct rfs_agent **ret)
+{
+	struct rfs_agent *a = agent_calloc(r);
+	struct sess *s = calloc(1, sizeof(*s));
+
+	if (!a || !s) {
+		free(s);
+		rfs_agent_free(a);
+		return -ENOMEM;
+	}
+	s->a = a;
+	s->offline = true;
+	a->cur = a->dead = s;
+	*ret = a;
+	return 0;
+}
+
+int rfs_agent_offline_feed(struct rfs_agent *a, const void *d, size_t n)
+{
+	struct sess *s;
+	int rc = -SBX_ECONN;
+
+	pthread_mutex_lock(&a->m);
+	s = a->cur;
+	if (s && s->offline)
+		rc = sess_input_locked(s, d, n);
+	pthread_mutex_unlock(&a->m);
+	rfs_agent_deliver(a);
+	return rc;
+}
+
+void rfs_agent_offline_end(struct rfs_agent *a)
+{
+	struct sbx_exec_result res = {.error = -SBX_ECONN};
+	struct sess *s;
+
+	pthread_mutex_lock(&a->m);
+	s = a->cur && a->cur->offline ? a->cur : NULL;
+	pthread_mutex_unlock(&a->m);
+	if (s) {
+		snprintf(res.message, sizeof(res.message), "the offline session ended");
+		on_done(s, &res);
+	}
 }

@@ -5,24 +5,41 @@
  * agent watched each directory before reading it (SBXA_DIR_WATCH): those
  * watches are recorded as if WATCH had made them, so change reports of
  * them are delivered from the start.
+ *
+ * Nothing the agent says is taken on trust: a directory's path must be a
+ * plain relative path (no "", "." or ".." component: the listing stays
+ * under the root), every directory but the root must have been announced
+ * by a directory entry before, and the entries and file data stay within
+ * the bounds the request asked for.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs/errmap.h"
+#include "rfs/agent_dec.h"
 #include "rfs/agent_int.h"
 #include "rfs/call.h"
 
-struct tree_ud {
-	struct sbx_rfs *r;
-	const char *root; /* the path asked for */
-	struct sbx_rfs_tree *t;
-	size_t cap;
-	struct dir_ud cur; /* the listing being filled: t->dirs[t->n - 1] */
-	bool data;	   /* entries carry has_data (SBXA_DIR_DATA) */
-	bool open;	   /* a DIR came and its END not yet */
-};
+/* Whether rel (n bytes) is a relative path of names: no NUL, no leading,
+ * trailing or double '/', no "." or "..". */
+static bool rel_ok(const char *rel, size_t n)
+{
+	size_t i = 0, k;
+
+	if (memchr(rel, '\0', n))
+		return false;
+	while (i < n) {
+		for (k = i; k < n && rel[k] != '/'; k++)
+			;
+		if (k == i || (k - i <= 2 && !memcmp(rel + i, "..", k - i)) ||
+		    (k < n && k + 1 == n))
+			return false;
+		i = k + 1;
+	}
+	return true;
+}
 
 /* root joined with rel ("" for root itself). */
 static char *join(const char *root, const char *rel, size_t rlen)
@@ -55,10 +72,12 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rel = sbxa_get_str(rd, SBXA_PATH_MAX, &rlen);
 	sbxa_get_attr(rd, &self);
 	wd = sbxa_get_u32(rd);
-	if (rd->err || memchr(rel, '\0', rlen) || (u->t->n == 0) != (rlen == 0))
+	if (rd->err || (u->t->n == 0) != (rlen == 0) || !rel_ok(rel, rlen))
 		return -EPROTO;
 	if (u->open)
 		return -EPROTO; /* the previous one must have ended */
+	if (u->t->n > u->subdirs)
+		return -EPROTO; /* no directory entry announced it */
 	if (u->t->n == u->cap) {
 		size_t ncap = u->cap ? u->cap * 2 : 16;
 
@@ -76,14 +95,20 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 	rfs_agent_attr(&d->dir.self, &self);
 	d->watched = wd != 0;
 	u->t->n++;
-	u->cur = (struct dir_ud){.d = &d->dir, .data = u->data, .xattrs = true};
+	/* the data bounds hold for the whole tree */
+	u->cur = (struct dir_ud){.d = &d->dir,
+				 .data = u->data,
+				 .file_max = u->cur.file_max,
+				 .total_max = u->cur.total_max,
+				 .total = u->cur.total,
+				 .xattrs = true};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
 	return 0;
 }
 
-static int tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct tree_ud *u = ud;
 	struct sbxa_r rd;
@@ -96,10 +121,13 @@ static int tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p,
 		kind = sbxa_get_u32(&rd);
 		if (kind == SBXA_REC_DIR) {
 			rc = rec_dir(u, &rd);
-		} else if (kind == SBXA_REC_ENTRY && u->open) {
+		} else if (kind == SBXA_REC_ENTRY && u->open && u->entries < u->max_entries) {
 			/* the listing's array may move: point again */
 			u->cur.d = &u->t->dirs[u->t->n - 1].dir;
 			rc = rfs_agent_dir_entry(&u->cur, &rd);
+			u->entries++;
+			if (rc == 0 && S_ISDIR(u->cur.d->ents[u->cur.d->n - 1].attr.mode))
+				u->subdirs++;
 		} else if (kind == SBXA_REC_END && u->open) {
 			u->open = false;
 		} else {
@@ -109,13 +137,29 @@ static int tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p,
 	return rc < 0 ? rc : rd.err;
 }
 
-static void tree_reset(void *ud)
+void rfs_agent_tree_reset(void *ud)
 {
 	struct tree_ud *u = ud;
 
 	sbx_rfs_tree_release(u->t);
 	u->cap = 0;
 	u->open = false;
+	u->entries = u->subdirs = 0;
+	u->cur.total = 0;
+}
+
+int rfs_agent_tree_finish(struct tree_ud *u)
+{
+	struct sbx_rfs_tree *t = u->t;
+
+	if (u->open) {
+		/* the last one was cut short by the bound */
+		sbx_rfs_dir_release(&t->dirs[t->n - 1].dir);
+		free(t->dirs[t->n - 1].path);
+		t->n--;
+		u->open = false;
+	}
+	return t->n ? 0 : -EPROTO;
 }
 
 int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
@@ -125,7 +169,8 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 			    .root = path,
 			    .t = ret,
 			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0};
-	struct agent_req q = {.on_frame = tree_frame, .on_reset = tree_reset, .ud = &u};
+	struct agent_req q = {
+	    .on_frame = rfs_agent_tree_frame, .on_reset = rfs_agent_tree_reset, .ud = &u};
 	uint32_t aflags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
@@ -135,6 +180,9 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 	memset(ret, 0, sizeof(*ret));
 	if (max_entries > SBXA_TREE_MAX)
 		max_entries = SBXA_TREE_MAX;
+	u.max_entries = max_entries;
+	u.cur.file_max = u.data ? r->prefetch_file_max : 0;
+	u.cur.total_max = u.data ? r->prefetch_total_max : 0;
 	aflags |= r->on_change ? SBXA_DIR_WATCH : 0;
 	aflags |= u.data ? SBXA_DIR_DATA : 0;
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
@@ -145,13 +193,7 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 	sbxa_put_u32(&w, u.data ? r->prefetch_total_max : 0);
 	sbxa_put_u32(&w, max_entries);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
-	if (rc == 0 && u.open) {
-		/* the last one was cut short by the bound */
-		sbx_rfs_dir_release(&ret->dirs[ret->n - 1].dir);
-		free(ret->dirs[ret->n - 1].path);
-		ret->n--;
-	}
-	if (rc == 0 && ret->n == 0)
+	if (rc == 0 && rfs_agent_tree_finish(&u) < 0)
 		rc = sbx_err_set(err, -SBX_EPROTO, 0, "%s: an empty tree listing", what);
 	if (rc < 0) {
 		sbx_rfs_tree_release(ret);

@@ -283,7 +283,7 @@ int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t
 	has = sbxa_get_u32(&rd);
 	if (has)
 		sbxa_get_attr(&rd, &wa);
-	if (rd.err || has > 1 || strchr(name, '/'))
+	if (rd.err || has > 1 || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return -EPROTO;
 	if (!a->on_change)
 		return 0;

@@ -1,0 +1,78 @@
+/* agent_dec.h - the client's decoders of sbx-agent's replies (the
+ * on_frame callbacks of the agent transport's requests), and an offline
+ * session that feeds them bytes as if the agent had sent them. For the
+ * fuzz target tests/fuzz/fuzz_agent_replies.c and the unit tests; the
+ * library itself only uses the decoders through its own requests.
+ *
+ * Every decoder keeps its contract whatever the bytes: a negative return
+ * (-EPROTO for a malformed or out-of-bounds reply) and nothing kept but
+ * what its reset or release frees.
+ */
+#ifndef SBX_LIB_RFS_AGENT_DEC_H
+#define SBX_LIB_RFS_AGENT_DEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfs/agent.h"
+
+/* ---- decoders: the on_frame (and on_reset) of each kind of request ---- */
+
+/* agent_sess.c: HELLO; ud is the context (its agent_machine is set). */
+int rfs_agent_hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* agent_ops.c: one attr (LSTAT, MKDIR, MKNOD, LINK, SYMLINK, SETATTR,
+ * COMMIT); ud is a struct sbxa_attr. */
+int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* agent_ops.c: statfs block; ud is a struct sbxa_statfs. */
+int rfs_agent_statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* agent_ops.c: PWRITE's count; ud is the uint32_t it must be. */
+int rfs_agent_pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* agent_ops.c: READLINK's target (one frame); s is the caller's to free. */
+struct str_ud {
+	char *s;
+};
+int rfs_agent_str_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+void rfs_agent_str_reset(void *ud);
+/* agent_ops.c: a plain READDIR (ud: struct dir_ud, agent.h; first set,
+ * the data bounds as asked); on failure the caller releases u->d. */
+int rfs_agent_dir_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+void rfs_agent_dir_reset(void *ud);
+
+/* agent_tree.c: a SBXA_DIR_TREE reply into t. Set by the caller: r, root,
+ * t (zeroed), data, max_entries and cur's file_max and total_max. */
+struct tree_ud {
+	struct sbx_rfs *r;
+	const char *root; /* the path asked for */
+	struct sbx_rfs_tree *t;
+	size_t cap;
+	struct dir_ud cur;    /* the listing being filled: t->dirs[t->n - 1] */
+	bool data;	      /* entries carry has_data (SBXA_DIR_DATA) */
+	bool open;	      /* a DIR came and its END not yet */
+	uint32_t max_entries; /* entries of the whole tree, at most (as asked) */
+	uint32_t entries;     /* entries taken so far */
+	uint32_t subdirs;     /* of them directories: the DIRs that may follow */
+};
+int rfs_agent_tree_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+void rfs_agent_tree_reset(void *ud);
+/* After the last frame: drops a last directory whose END did not come;
+ * -EPROTO when no directory is left. The caller releases t either way. */
+int rfs_agent_tree_finish(struct tree_ud *u);
+
+/* ---- offline sessions ---- */
+
+/* A context for r (which must outlive it) whose session has no exec:
+ * requests are registered (ids 1, 2, ... in the order sent) but their
+ * frames go nowhere, and the agent's output is whatever
+ * rfs_agent_offline_feed() is given. 0 or -ENOMEM. */
+int rfs_agent_offline(struct sbx_rfs *r, struct rfs_agent **ret);
+/* n bytes of the agent's stdout, cut into frames and dispatched by the
+ * session's own code, then the jobs' callbacks run (as on the transport
+ * thread). A negative return: the stream is broken (a real session would
+ * be cancelled); later bytes are ignored. */
+int rfs_agent_offline_feed(struct rfs_agent *a, const void *d, size_t n);
+/* Ends the session as a dropped link does: every request in flight
+ * fails with -SBX_ECONN and the jobs get on_done. Then rfs_agent_free(). */
+void rfs_agent_offline_end(struct rfs_agent *a);
+
+#endif
