@@ -48,6 +48,7 @@ struct tree_ud {
 	size_t cap;
 	struct dir_ud cur;    /* the listing being filled: t->dirs[t->n - 1] */
 	bool data;	      /* entries carry has_data (SBXA_DIR_DATA) */
+	bool xattrs;	      /* entries carry has_names (SBXA_DIR_XATTRS) */
 	bool open;	      /* a DIR came and its END not yet */
 	uint32_t max_entries; /* entries of the whole tree, at most (as asked) */
 	uint32_t entries;     /* entries taken so far */

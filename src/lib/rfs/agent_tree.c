@@ -101,7 +101,7 @@ static int rec_dir(struct tree_ud *u, struct sbxa_r *rd)
 				 .file_max = u->cur.file_max,
 				 .total_max = u->cur.total_max,
 				 .total = u->cur.total,
-				 .xattrs = true};
+				 .xattrs = u->xattrs};
 	u->open = true;
 	if (wd)
 		rfs_agent_watch_known_locked(u->r->agent, d->path, wd);
@@ -168,7 +168,8 @@ int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries
 	struct tree_ud u = {.r = r,
 			    .root = path,
 			    .t = ret,
-			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0};
+			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0,
+			    .xattrs = true};
 	struct agent_req q = {
 	    .on_frame = rfs_agent_tree_frame, .on_reset = rfs_agent_tree_reset, .ud = &u};
 	uint32_t aflags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
