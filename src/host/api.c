@@ -26,27 +26,27 @@
 struct route {
 	const char *method;
 	const char *pattern;
-	void (*fn)(struct sbx_api_call *k);
+	void (*fn)(struct sbxd_api_call *k);
 };
 
 static const struct route ROUTES[] = {
-    {"POST", "v1/apps", sbx_api_apps_create},
-    {"GET", "v1/apps", sbx_api_apps_list},
-    {"GET", "v1/apps/*", sbx_api_apps_get},
-    {"DELETE", "v1/apps/*", sbx_api_apps_delete},
-    {"POST", "v1/services", sbx_api_services_create},
-    {"GET", "v1/services", sbx_api_services_list},
-    {"GET", "v1/services/*", sbx_api_services_get},
-    {"DELETE", "v1/services/*", sbx_api_services_delete},
-    {"GET", "v1/deployments/*", sbx_api_deployments_get},
-    {"GET", "v1/deployment/*/scaling", sbx_api_scaling_get},
-    {"GET", "v1/deployments/*/scaling", sbx_api_scaling_get},
-    {"GET", "v1/instances", sbx_api_instances_list},
-    {"GET", "v1/instances/*", sbx_api_instances_get},
+    {"POST", "v1/apps", sbxd_api_apps_create},
+    {"GET", "v1/apps", sbxd_api_apps_list},
+    {"GET", "v1/apps/*", sbxd_api_apps_get},
+    {"DELETE", "v1/apps/*", sbxd_api_apps_delete},
+    {"POST", "v1/services", sbxd_api_services_create},
+    {"GET", "v1/services", sbxd_api_services_list},
+    {"GET", "v1/services/*", sbxd_api_services_get},
+    {"DELETE", "v1/services/*", sbxd_api_services_delete},
+    {"GET", "v1/deployments/*", sbxd_api_deployments_get},
+    {"GET", "v1/deployment/*/scaling", sbxd_api_scaling_get},
+    {"GET", "v1/deployments/*/scaling", sbxd_api_scaling_get},
+    {"GET", "v1/instances", sbxd_api_instances_list},
+    {"GET", "v1/instances/*", sbxd_api_instances_get},
     {"GET", "v1/streams/instances/exec", NULL}, /* WebSocket, see exec_route() */
 };
 
-void sbx_api_reply(struct sbx_api_call *k, int status, json_object *o)
+void sbxd_api_reply(struct sbxd_api_call *k, int status, json_object *o)
 {
 	sbx_buf_reset(&k->resp->body);
 	if (!o || sbx_json_dump(&k->resp->body, o) < 0) {
@@ -75,7 +75,7 @@ static const char *default_code(int status)
 	}
 }
 
-void sbx_api_error(struct sbx_api_call *k, int status, const char *code, const char *fmt, ...)
+void sbxd_api_error(struct sbxd_api_call *k, int status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -83,34 +83,35 @@ void sbx_api_error(struct sbx_api_call *k, int status, const char *code, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	sbx_api_reply(k, status, sbx_render_error(status, code ? code : default_code(status), msg));
+	sbxd_api_reply(k, status,
+		       sbxd_render_error(status, code ? code : default_code(status), msg));
 }
 
-void sbx_api_field_errors(struct sbx_api_call *k, const struct sbx_verrs *errs, const char *msg)
+void sbxd_api_field_errors(struct sbxd_api_call *k, const struct sbxd_verrs *errs, const char *msg)
 {
-	sbx_api_reply(k, 400, sbx_render_field_errors(errs, msg));
+	sbxd_api_reply(k, 400, sbxd_render_field_errors(errs, msg));
 }
 
-json_object *sbx_api_body(struct sbx_api_call *k)
+json_object *sbxd_api_body(struct sbxd_api_call *k)
 {
 	json_object *o = NULL;
 
 	if (!k->len) {
-		sbx_api_error(k, 400, NULL, "a JSON object body is required");
+		sbxd_api_error(k, 400, NULL, "a JSON object body is required");
 		return NULL;
 	}
 	/* what is stored (db.json) and echoed must stay valid UTF-8 */
-	if (!sbx_utf8_valid(k->body, k->len)) {
-		sbx_api_error(k, 400, NULL, "the body is not valid UTF-8");
+	if (!sbxd_utf8_valid(k->body, k->len)) {
+		sbxd_api_error(k, 400, NULL, "the body is not valid UTF-8");
 		return NULL;
 	}
 	if (sbx_json_parse(k->body, k->len, &o) < 0) {
-		sbx_api_error(k, 400, NULL, "the body is not valid JSON");
+		sbxd_api_error(k, 400, NULL, "the body is not valid JSON");
 		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		sbx_json_put(o);
-		sbx_api_error(k, 400, NULL, "the body must be a JSON object");
+		sbxd_api_error(k, 400, NULL, "the body must be a JSON object");
 		return NULL;
 	}
 	return o;
@@ -156,9 +157,9 @@ static bool match(const char *pattern, char segs[MAX_SEGS][MAX_SEG], int n, cons
 }
 
 /* The bearer token of the Authorization header, or NULL. */
-static const char *header_token(const struct sbx_http_req *req)
+static const char *header_token(const struct sbxd_http_req *req)
 {
-	const char *a = sbx_http_header(req, "Authorization");
+	const char *a = sbxd_http_header(req, "Authorization");
 
 	if (!a || strncasecmp(a, "Bearer ", 7))
 		return NULL;
@@ -170,7 +171,7 @@ static const char *header_token(const struct sbx_http_req *req)
 
 /* Looks at every offered subprotocol: *offered_bearer when "Bearer" is one,
  * and the token is the entry right after it. Copies it into tok. */
-static void subprotocol_token(const struct sbx_http_req *req, bool *offered_bearer, char *tok,
+static void subprotocol_token(const struct sbxd_http_req *req, bool *offered_bearer, char *tok,
 			      size_t toklen)
 {
 	bool after_bearer = false;
@@ -204,55 +205,55 @@ static void subprotocol_token(const struct sbx_http_req *req, bool *offered_bear
 
 static bool authorized(const struct sbxd *d, const char *t)
 {
-	return t && sbx_token_equal(d->token.data, d->token.len, t, strlen(t));
+	return t && sbxd_token_equal(d->token.data, d->token.len, t, strlen(t));
 }
 
 /* GET /v1/streams/instances/exec: authenticate, check the id, upgrade. */
-static int exec_route(struct sbx_api_call *k, struct sbx_http_conn *c, bool header_ok)
+static int exec_route(struct sbxd_api_call *k, struct sbxd_http_conn *c, bool header_ok)
 {
-	const struct sbx_http_req *req = k->req;
-	const char *ver = sbx_http_header(req, "Sec-WebSocket-Version");
+	const struct sbxd_http_req *req = k->req;
+	const char *ver = sbxd_http_header(req, "Sec-WebSocket-Version");
 	char tok[256], id[64] = "", type[32] = "";
 	bool offered_bearer, by_service;
-	struct sbx_svc *v;
+	struct sbxd_svc *v;
 	int r;
 
 	subprotocol_token(req, &offered_bearer, tok, sizeof(tok));
 	if (!header_ok && !authorized(k->d, tok[0] ? tok : NULL)) {
-		sbx_api_error(k, 401, NULL, "a valid API token is required");
+		sbxd_api_error(k, 401, NULL, "a valid API token is required");
 		return SBX_HTTP_RESPOND;
 	}
-	sbx_http_conn_set_authed(c);
-	if (!sbx_http_header_has_token(req, "Upgrade", "websocket")) {
-		sbx_api_error(k, 426, NULL, "this endpoint only speaks WebSocket");
+	sbxd_http_conn_set_authed(c);
+	if (!sbxd_http_header_has_token(req, "Upgrade", "websocket")) {
+		sbxd_api_error(k, 426, NULL, "this endpoint only speaks WebSocket");
 		snprintf(k->resp->extra, sizeof(k->resp->extra), "Upgrade: websocket\r\n");
 		return SBX_HTTP_RESPOND;
 	}
 	if (!ver || strcmp(ver, "13")) {
-		sbx_api_error(k, 426, NULL, "WebSocket version 13 is required");
+		sbxd_api_error(k, 426, NULL, "WebSocket version 13 is required");
 		snprintf(k->resp->extra, sizeof(k->resp->extra), "Sec-WebSocket-Version: 13\r\n");
 		return SBX_HTTP_RESPOND;
 	}
-	sbx_http_query_get(req->query, "id", id, sizeof(id));
-	if (sbx_http_query_get(req->query, "id_type", type, sizeof(type)) < 0)
-		sbx_http_query_get(req->query, "idType", type, sizeof(type));
+	sbxd_http_query_get(req->query, "id", id, sizeof(id));
+	if (sbxd_http_query_get(req->query, "id_type", type, sizeof(type)) < 0)
+		sbxd_http_query_get(req->query, "idType", type, sizeof(type));
 	by_service = !strcmp(type, "SERVICE_ID");
 	if (id[0]) {
-		v = by_service ? sbx_store_svc(&k->d->store, id)
-			       : sbx_store_svc_by_inst(&k->d->store, id);
+		v = by_service ? sbxd_store_svc(&k->d->store, id)
+			       : sbxd_store_svc_by_inst(&k->d->store, id);
 		if (!v) {
-			sbx_api_error(k, 404, NULL, "%s not found",
-				      by_service ? "service" : "instance");
+			sbxd_api_error(k, 404, NULL, "%s not found",
+				       by_service ? "service" : "instance");
 			return SBX_HTTP_RESPOND;
 		}
 	}
 	r = sbxd_exec_accept(k->d, c, req, id, by_service, offered_bearer ? "Bearer" : NULL);
 	if (r == -EINVAL) {
-		sbx_api_error(k, 400, NULL, "not a valid WebSocket (RFC 6455) upgrade request");
+		sbxd_api_error(k, 400, NULL, "not a valid WebSocket (RFC 6455) upgrade request");
 		return SBX_HTTP_RESPOND;
 	}
 	if (r < 0) {
-		sbx_api_error(k, 500, NULL, "cannot start the session: %s", strerror(-r));
+		sbxd_api_error(k, 500, NULL, "cannot start the session: %s", strerror(-r));
 		return SBX_HTTP_RESPOND;
 	}
 	return SBX_HTTP_UPGRADED;
@@ -260,7 +261,7 @@ static int exec_route(struct sbx_api_call *k, struct sbx_http_conn *c, bool head
 
 /* Dispatches through ROUTES: 404 for an unknown path, 405 (with Allow) for
  * a known path with another method. */
-static void route(struct sbx_api_call *k, char segs[MAX_SEGS][MAX_SEG], int n)
+static void route(struct sbxd_api_call *k, char segs[MAX_SEGS][MAX_SEG], int n)
 {
 	char allow[128] = "";
 	size_t i;
@@ -279,18 +280,18 @@ static void route(struct sbx_api_call *k, char segs[MAX_SEGS][MAX_SEG], int n)
 			 allow[0] ? ", " : "", ROUTES[i].method);
 	}
 	if (!allow[0]) {
-		sbx_api_error(k, 404, NULL, "no such path: %s", k->req->path);
+		sbxd_api_error(k, 404, NULL, "no such path: %s", k->req->path);
 		return;
 	}
-	sbx_api_error(k, 405, NULL, "method %s is not allowed here (allowed: %s)", k->req->method,
-		      allow);
+	sbxd_api_error(k, 405, NULL, "method %s is not allowed here (allowed: %s)", k->req->method,
+		       allow);
 	snprintf(k->resp->extra, sizeof(k->resp->extra), "Allow: %s\r\n", allow);
 }
 
-int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req *req,
-		   const char *body, size_t len, struct sbx_http_resp *resp)
+int sbxd_api_handle(void *ctx, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+		    const char *body, size_t len, struct sbxd_http_resp *resp)
 {
-	struct sbx_api_call k = {.d = ctx, .req = req, .body = body, .len = len, .resp = resp};
+	struct sbxd_api_call k = {.d = ctx, .req = req, .body = body, .len = len, .resp = resp};
 	char segs[MAX_SEGS][MAX_SEG];
 	int n = split_path(req->path, segs);
 	bool auth_ok = authorized(k.d, header_token(req));
@@ -299,7 +300,7 @@ int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req
 
 	/* a connection that showed the token keeps its reserved slot */
 	if (auth_ok)
-		sbx_http_conn_set_authed(c);
+		sbxd_http_conn_set_authed(c);
 
 	if (sbxd_executor_path(req->path)) {
 		/* the sandbox's executor: its own token (the sandbox secret) */
@@ -308,13 +309,13 @@ int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req
 		if (!strcmp(req->method, "GET"))
 			r = exec_route(&k, c, auth_ok);
 		else if (!auth_ok)
-			sbx_api_error(&k, 401, NULL, "a valid API token is required");
+			sbxd_api_error(&k, 401, NULL, "a valid API token is required");
 		else
 			route(&k, segs, n);
 	} else if (!auth_ok) {
-		sbx_api_error(&k, 401, NULL, "a valid API token is required");
+		sbxd_api_error(&k, 401, NULL, "a valid API token is required");
 	} else if (n < 0) {
-		sbx_api_error(&k, 404, NULL, "no such path");
+		sbxd_api_error(&k, 404, NULL, "no such path");
 	} else {
 		route(&k, segs, n);
 	}

@@ -19,43 +19,43 @@
 struct sbxd;
 
 /* The server's handler (ctx is the struct sbxd). */
-int sbx_api_handle(void *ctx, struct sbx_http_conn *c, const struct sbx_http_req *req,
-		   const char *body, size_t len, struct sbx_http_resp *resp);
+int sbxd_api_handle(void *ctx, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+		    const char *body, size_t len, struct sbxd_http_resp *resp);
 
 /* --- for api.c and api_handlers.c only --- */
 
 /* A request as the handlers see it. */
-struct sbx_api_call {
+struct sbxd_api_call {
 	struct sbxd *d;
-	const struct sbx_http_req *req;
+	const struct sbxd_http_req *req;
 	const char *body;
 	size_t len;
-	struct sbx_http_resp *resp;
+	struct sbxd_http_resp *resp;
 	const char *id; /* the {id} path segment, or NULL */
 };
 
 /* Sets resp to status with o serialised (takes o; NULL means 500). */
-void sbx_api_reply(struct sbx_api_call *k, int status, json_object *o);
+void sbxd_api_reply(struct sbxd_api_call *k, int status, json_object *o);
 /* Sets resp to an Error body. */
-void sbx_api_error(struct sbx_api_call *k, int status, const char *code, const char *fmt, ...)
+void sbxd_api_error(struct sbxd_api_call *k, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets resp to a 400 ErrorWithFields. */
-void sbx_api_field_errors(struct sbx_api_call *k, const struct sbx_verrs *errs, const char *msg);
+void sbxd_api_field_errors(struct sbxd_api_call *k, const struct sbxd_verrs *errs, const char *msg);
 /* Parses the body as one JSON object; on failure the 400 is already set and
  * NULL returned. New reference. */
-json_object *sbx_api_body(struct sbx_api_call *k);
+json_object *sbxd_api_body(struct sbxd_api_call *k);
 
-void sbx_api_apps_create(struct sbx_api_call *k);
-void sbx_api_apps_list(struct sbx_api_call *k);
-void sbx_api_apps_get(struct sbx_api_call *k);
-void sbx_api_apps_delete(struct sbx_api_call *k);
-void sbx_api_services_create(struct sbx_api_call *k);
-void sbx_api_services_list(struct sbx_api_call *k);
-void sbx_api_services_get(struct sbx_api_call *k);
-void sbx_api_services_delete(struct sbx_api_call *k);
-void sbx_api_deployments_get(struct sbx_api_call *k);
-void sbx_api_scaling_get(struct sbx_api_call *k);
-void sbx_api_instances_list(struct sbx_api_call *k);
-void sbx_api_instances_get(struct sbx_api_call *k);
+void sbxd_api_apps_create(struct sbxd_api_call *k);
+void sbxd_api_apps_list(struct sbxd_api_call *k);
+void sbxd_api_apps_get(struct sbxd_api_call *k);
+void sbxd_api_apps_delete(struct sbxd_api_call *k);
+void sbxd_api_services_create(struct sbxd_api_call *k);
+void sbxd_api_services_list(struct sbxd_api_call *k);
+void sbxd_api_services_get(struct sbxd_api_call *k);
+void sbxd_api_services_delete(struct sbxd_api_call *k);
+void sbxd_api_deployments_get(struct sbxd_api_call *k);
+void sbxd_api_scaling_get(struct sbxd_api_call *k);
+void sbxd_api_instances_list(struct sbxd_api_call *k);
+void sbxd_api_instances_get(struct sbxd_api_call *k);
 
 #endif

@@ -27,26 +27,26 @@
 #define APP_NAME_MAX 128
 
 /* limit/offset of the query; false (400 set) when malformed. */
-static bool paging(struct sbx_api_call *k, long *limit, long *offset)
+static bool paging(struct sbxd_api_call *k, long *limit, long *offset)
 {
 	char v[32];
 	char *end;
 
 	*limit = LIST_DEFAULT;
 	*offset = 0;
-	if (sbx_http_query_get(k->req->query, "limit", v, sizeof(v)) == 0 && v[0]) {
+	if (sbxd_http_query_get(k->req->query, "limit", v, sizeof(v)) == 0 && v[0]) {
 		*limit = strtol(v, &end, 10);
 		if (*end || *limit < 0) {
-			sbx_api_error(k, 400, NULL, "limit must be a non-negative integer");
+			sbxd_api_error(k, 400, NULL, "limit must be a non-negative integer");
 			return false;
 		}
 		if (*limit == 0 || *limit > LIST_MAX)
 			*limit = *limit ? LIST_MAX : LIST_DEFAULT;
 	}
-	if (sbx_http_query_get(k->req->query, "offset", v, sizeof(v)) == 0 && v[0]) {
+	if (sbxd_http_query_get(k->req->query, "offset", v, sizeof(v)) == 0 && v[0]) {
 		*offset = strtol(v, &end, 10);
 		if (*end || *offset < 0) {
-			sbx_api_error(k, 400, NULL, "offset must be a non-negative integer");
+			sbxd_api_error(k, 400, NULL, "offset must be a non-negative integer");
 			return false;
 		}
 	}
@@ -54,11 +54,11 @@ static bool paging(struct sbx_api_call *k, long *limit, long *offset)
 }
 
 /* A query filter: true when absent or equal to val. */
-static bool filter_ok(struct sbx_api_call *k, const char *key, const char *val)
+static bool filter_ok(struct sbxd_api_call *k, const char *key, const char *val)
 {
 	char v[256];
 
-	if (sbx_http_query_get(k->req->query, key, v, sizeof(v)) < 0 || !v[0])
+	if (sbxd_http_query_get(k->req->query, key, v, sizeof(v)) < 0 || !v[0])
 		return true;
 	return val && !strcmp(v, val);
 }
@@ -82,7 +82,7 @@ static void lister_add(struct lister *l, json_object *item)
 	}
 }
 
-static void lister_reply(struct sbx_api_call *k, struct lister *l, const char *key)
+static void lister_reply(struct sbxd_api_call *k, struct lister *l, const char *key)
 {
 	json_object *o = json_object_new_object();
 
@@ -96,17 +96,17 @@ static void lister_reply(struct sbx_api_call *k, struct lister *l, const char *k
 		sbx_json_put(o);
 		o = NULL;
 	}
-	sbx_api_reply(k, 200, o);
+	sbxd_api_reply(k, 200, o);
 }
 
-static bool lister_init(struct sbx_api_call *k, struct lister *l)
+static bool lister_init(struct sbxd_api_call *k, struct lister *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (!paging(k, &l->limit, &l->offset))
 		return false;
 	l->arr = json_object_new_array();
 	if (!l->arr) {
-		sbx_api_error(k, 500, NULL, "out of memory");
+		sbxd_api_error(k, 500, NULL, "out of memory");
 		return false;
 	}
 	return true;
@@ -126,62 +126,62 @@ static json_object *wrap(const char *key, json_object *o)
 	return w;
 }
 
-static struct sbx_app *find_app(struct sbx_api_call *k)
+static struct sbxd_app *find_app(struct sbxd_api_call *k)
 {
-	struct sbx_app *a = sbx_store_app(&k->d->store, k->id);
+	struct sbxd_app *a = sbxd_store_app(&k->d->store, k->id);
 
 	if (!a)
-		sbx_api_error(k, 404, NULL, "app not found");
+		sbxd_api_error(k, 404, NULL, "app not found");
 	return a;
 }
 
-static struct sbx_svc *find_svc(struct sbx_api_call *k, struct sbx_svc *v, const char *what)
+static struct sbxd_svc *find_svc(struct sbxd_api_call *k, struct sbxd_svc *v, const char *what)
 {
 	if (!v)
-		sbx_api_error(k, 404, NULL, "%s not found", what);
+		sbxd_api_error(k, 404, NULL, "%s not found", what);
 	return v;
 }
 
-void sbx_api_apps_create(struct sbx_api_call *k)
+void sbxd_api_apps_create(struct sbxd_api_call *k)
 {
-	json_object *body = sbx_api_body(k);
-	struct sbx_verrs errs = {.n = 0};
+	json_object *body = sbxd_api_body(k);
+	struct sbxd_verrs errs = {.n = 0};
 	const char *name;
-	struct sbx_app *a;
+	struct sbxd_app *a;
 	int r;
 
 	if (!body)
 		return;
 	name = sbx_json_str(body, "name");
 	if (!name || !*name || strlen(name) > APP_NAME_MAX) {
-		sbx_verr_add(&errs, "name", "is required (1 to %d bytes)", APP_NAME_MAX);
-		sbx_api_field_errors(k, &errs, "validation error");
+		sbxd_verr_add(&errs, "name", "is required (1 to %d bytes)", APP_NAME_MAX);
+		sbxd_api_field_errors(k, &errs, "validation error");
 		goto out;
 	}
 	/* the JSON length also counts what a \u0000 escape would cut off */
 	if ((size_t)json_object_get_string_len(sbx_json_get(body, "name")) != strlen(name) ||
-	    !sbx_utf8_printable(name, strlen(name))) {
-		sbx_verr_add(&errs, "name", "must not hold NUL or control characters");
-		sbx_api_field_errors(k, &errs, "validation error");
+	    !sbxd_utf8_printable(name, strlen(name))) {
+		sbxd_verr_add(&errs, "name", "must not hold NUL or control characters");
+		sbxd_api_field_errors(k, &errs, "validation error");
 		goto out;
 	}
-	a = sbx_app_new(name);
-	r = a ? sbx_store_add_app(&k->d->store, a) : -ENOMEM;
+	a = sbxd_app_new(name);
+	r = a ? sbxd_store_add_app(&k->d->store, a) : -ENOMEM;
 	if (r < 0) {
-		sbx_app_free(a);
-		sbx_api_error(k, r == -ENOSPC ? 503 : 500, NULL, "%s",
-			      r == -ENOSPC ? "too many apps" : "out of memory");
+		sbxd_app_free(a);
+		sbxd_api_error(k, r == -ENOSPC ? 503 : 500, NULL, "%s",
+			       r == -ENOSPC ? "too many apps" : "out of memory");
 		goto out;
 	}
 	sbxd_save(k->d);
-	sbx_api_reply(k, 200, wrap("app", sbx_render_app(&k->d->store, a)));
+	sbxd_api_reply(k, 200, wrap("app", sbxd_render_app(&k->d->store, a)));
 out:
 	sbx_json_put(body);
 }
 
-void sbx_api_apps_list(struct sbx_api_call *k)
+void sbxd_api_apps_list(struct sbxd_api_call *k)
 {
-	struct sbx_store *s = &k->d->store;
+	struct sbxd_store *s = &k->d->store;
 	struct lister l;
 	size_t i;
 
@@ -189,93 +189,93 @@ void sbx_api_apps_list(struct sbx_api_call *k)
 		return;
 	for (i = 0; i < s->napps; i++)
 		if (!s->apps[i]->tomb && filter_ok(k, "name", s->apps[i]->name))
-			lister_add(&l, sbx_render_app(s, s->apps[i]));
+			lister_add(&l, sbxd_render_app(s, s->apps[i]));
 	lister_reply(k, &l, "apps");
 }
 
-void sbx_api_apps_get(struct sbx_api_call *k)
+void sbxd_api_apps_get(struct sbxd_api_call *k)
 {
-	struct sbx_app *a = find_app(k);
+	struct sbxd_app *a = find_app(k);
 
 	if (a)
-		sbx_api_reply(k, 200, wrap("app", sbx_render_app(&k->d->store, a)));
+		sbxd_api_reply(k, 200, wrap("app", sbxd_render_app(&k->d->store, a)));
 }
 
-void sbx_api_apps_delete(struct sbx_api_call *k)
+void sbxd_api_apps_delete(struct sbxd_api_call *k)
 {
-	struct sbx_app *a = find_app(k);
+	struct sbxd_app *a = find_app(k);
 
 	if (!a)
 		return;
 	if (!a->tomb && !a->deleting)
 		sbxd_app_delete(k->d, a);
-	sbx_api_reply(k, 200, json_object_new_object());
+	sbxd_api_reply(k, 200, json_object_new_object());
 }
 
 /* Resolves the image through STATE/images.json (read on every create) and
  * checks its root directory. false with the 400 set otherwise. */
-static bool resolve_image(struct sbx_api_call *k, const char *image, char *root, size_t rootlen)
+static bool resolve_image(struct sbxd_api_call *k, const char *image, char *root, size_t rootlen)
 {
-	struct sbx_verrs errs = {.n = 0};
+	struct sbxd_verrs errs = {.n = 0};
 	struct sbx_buf path = SBX_BUF_INIT;
 	json_object *reg = NULL;
 	struct stat st;
 	int r;
 
 	r = sbxd_path(k->d, &path, "images.json");
-	if (r == 0 && sbx_images_load(path.data, &reg) < 0)
+	if (r == 0 && sbxd_images_load(path.data, &reg) < 0)
 		sbx_log(SBX_LOG_WARN, "cannot read %s: using the default images only", path.data);
 	sbx_buf_release(&path);
-	r = sbx_image_resolve(reg, image, root, rootlen);
+	r = sbxd_image_resolve(reg, image, root, rootlen);
 	sbx_json_put(reg);
 	if (r < 0) {
-		sbx_verr_add(
+		sbxd_verr_add(
 		    &errs, "definition.docker.image",
 		    "unknown image '%.80s': register a root filesystem with `sbx host image "
 		    "add NAME DIR` or `sbxd image add NAME DIR`",
 		    image);
-		sbx_api_field_errors(k, &errs, errs.e[0].description);
+		sbxd_api_field_errors(k, &errs, errs.e[0].description);
 		return false;
 	}
 	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		sbx_verr_add(&errs, "definition.docker.image",
-			     "image '%.80s' points to %.80s, which is not a directory", image,
-			     root);
-		sbx_api_field_errors(k, &errs, errs.e[0].description);
+		sbxd_verr_add(&errs, "definition.docker.image",
+			      "image '%.80s' points to %.80s, which is not a directory", image,
+			      root);
+		sbxd_api_field_errors(k, &errs, errs.e[0].description);
 		return false;
 	}
 	return true;
 }
 
 /* Validates app_id and the definition; fills spec and root. */
-static bool validate_service(struct sbx_api_call *k, json_object *body, struct sbx_spec *spec,
+static bool validate_service(struct sbxd_api_call *k, json_object *body, struct sbxd_spec *spec,
 			     char *root, size_t rootlen)
 {
-	struct sbx_verrs errs = {.n = 0};
+	struct sbxd_verrs errs = {.n = 0};
 	const char *app_id = sbx_json_str(body, "app_id");
-	struct sbx_app *a;
+	struct sbxd_app *a;
 	int r;
 
 	if (!app_id || !*app_id)
-		sbx_verr_add(&errs, "app_id", "is required");
-	r = sbx_spec_parse(sbx_json_get(body, "definition"), spec, &errs);
+		sbxd_verr_add(&errs, "app_id", "is required");
+	r = sbxd_spec_parse(sbx_json_get(body, "definition"), spec, &errs);
 	if (r == -ENOMEM) {
-		sbx_api_error(k, 500, NULL, "out of memory");
+		sbxd_api_error(k, 500, NULL, "out of memory");
 		return false;
 	}
 	if (errs.n) {
-		sbx_spec_release(spec);
-		sbx_api_field_errors(k, &errs, "validation error");
+		sbxd_spec_release(spec);
+		sbxd_api_field_errors(k, &errs, "validation error");
 		return false;
 	}
-	a = sbx_store_app(&k->d->store, app_id);
+	a = sbxd_store_app(&k->d->store, app_id);
 	if (!a || a->tomb || a->deleting) {
-		sbx_spec_release(spec);
-		sbx_api_error(k, 404, NULL, "app %s not found", app_id);
+		sbxd_spec_release(spec);
+		sbxd_api_error(k, 404, NULL, "app %s not found", app_id);
 		return false;
 	}
 	if (!resolve_image(k, spec->image, root, rootlen)) {
-		sbx_spec_release(spec);
+		sbxd_spec_release(spec);
 		return false;
 	}
 	return true;
@@ -286,14 +286,14 @@ static bool validate_service(struct sbx_api_call *k, json_object *body, struct s
  * that was to fill it failed (the current SDKs make the app first). */
 static void delete_app_if_empty(struct sbxd *d, const char *app_id, json_object *def)
 {
-	struct sbx_app *a = app_id ? sbx_store_app(&d->store, app_id) : NULL;
+	struct sbxd_app *a = app_id ? sbxd_store_app(&d->store, app_id) : NULL;
 	size_t i;
 
 	if (!a || a->tomb || a->deleting ||
 	    !sbx_json_bool(def, "life_cycle.delete_when_empty", false))
 		return;
 	for (i = 0; i < d->store.nsvcs; i++) {
-		const struct sbx_svc *v = d->store.svcs[i];
+		const struct sbxd_svc *v = d->store.svcs[i];
 
 		if (!v->tomb && !v->deleting && !strcmp(v->app_id, app_id))
 			return;
@@ -302,11 +302,11 @@ static void delete_app_if_empty(struct sbxd *d, const char *app_id, json_object 
 	sbxd_app_delete(d, a);
 }
 
-void sbx_api_services_create(struct sbx_api_call *k)
+void sbxd_api_services_create(struct sbxd_api_call *k)
 {
-	json_object *body = sbx_api_body(k);
-	struct sbx_spec spec;
-	struct sbx_svc *v = NULL;
+	json_object *body = sbxd_api_body(k);
+	struct sbxd_spec spec;
+	struct sbxd_svc *v = NULL;
 	char root[4096], dry[8] = "";
 	int r;
 
@@ -316,62 +316,62 @@ void sbx_api_services_create(struct sbx_api_call *k)
 					    sbx_json_get(body, "definition"));
 		goto out;
 	}
-	v = sbx_svc_new(sbx_json_str(body, "app_id"), sbx_json_get(body, "definition"), &spec,
-			root);
+	v = sbxd_svc_new(sbx_json_str(body, "app_id"), sbx_json_get(body, "definition"), &spec,
+			 root);
 	if (!v) {
-		sbx_spec_release(&spec);
-		sbx_api_error(k, 500, NULL, "out of memory");
+		sbxd_spec_release(&spec);
+		sbxd_api_error(k, 500, NULL, "out of memory");
 		goto out;
 	}
-	sbx_http_query_get(k->req->query, "dry_run", dry, sizeof(dry));
+	sbxd_http_query_get(k->req->query, "dry_run", dry, sizeof(dry));
 	if (!strcmp(dry, "true") || !strcmp(dry, "1")) {
-		sbx_api_reply(k, 200, wrap("service", sbx_render_service(v)));
+		sbxd_api_reply(k, 200, wrap("service", sbxd_render_service(v)));
 		goto out;
 	}
-	r = sbx_store_add_svc(&k->d->store, v);
+	r = sbxd_store_add_svc(&k->d->store, v);
 	if (r < 0) {
-		sbx_api_error(k, r == -ENOSPC ? 503 : 500, NULL, "%s",
-			      r == -ENOSPC ? "too many services" : "out of memory");
+		sbxd_api_error(k, r == -ENOSPC ? 503 : 500, NULL, "%s",
+			       r == -ENOSPC ? "too many services" : "out of memory");
 		goto out;
 	}
 	sbxd_save(k->d);
 	sbxd_sandbox_schedule(k->d, v);
-	sbx_api_reply(k, 200, wrap("service", sbx_render_service(v)));
+	sbxd_api_reply(k, 200, wrap("service", sbxd_render_service(v)));
 	v = NULL;
 out:
-	sbx_svc_free(v);
+	sbxd_svc_free(v);
 	sbx_json_put(body);
 }
 
-void sbx_api_services_list(struct sbx_api_call *k)
+void sbxd_api_services_list(struct sbxd_api_call *k)
 {
-	struct sbx_store *s = &k->d->store;
+	struct sbxd_store *s = &k->d->store;
 	struct lister l;
 	size_t i;
 
 	if (!lister_init(k, &l))
 		return;
 	for (i = 0; i < s->nsvcs; i++) {
-		struct sbx_svc *v = s->svcs[i];
+		struct sbxd_svc *v = s->svcs[i];
 
 		if (!v->tomb && filter_ok(k, "app_id", v->app_id) &&
 		    filter_ok(k, "name", sbx_json_str(v->definition, "name")))
-			lister_add(&l, sbx_render_service(v));
+			lister_add(&l, sbxd_render_service(v));
 	}
 	lister_reply(k, &l, "services");
 }
 
-void sbx_api_services_get(struct sbx_api_call *k)
+void sbxd_api_services_get(struct sbxd_api_call *k)
 {
-	struct sbx_svc *v = find_svc(k, sbx_store_svc(&k->d->store, k->id), "service");
+	struct sbxd_svc *v = find_svc(k, sbxd_store_svc(&k->d->store, k->id), "service");
 
 	if (v)
-		sbx_api_reply(k, 200, wrap("service", sbx_render_service(v)));
+		sbxd_api_reply(k, 200, wrap("service", sbxd_render_service(v)));
 }
 
-void sbx_api_services_delete(struct sbx_api_call *k)
+void sbxd_api_services_delete(struct sbxd_api_call *k)
 {
-	struct sbx_svc *v = find_svc(k, sbx_store_svc(&k->d->store, k->id), "service");
+	struct sbxd_svc *v = find_svc(k, sbxd_store_svc(&k->d->store, k->id), "service");
 
 	if (!v)
 		return;
@@ -379,51 +379,51 @@ void sbx_api_services_delete(struct sbx_api_call *k)
 		sbxd_service_delete(k->d, v);
 		delete_app_if_empty(k->d, v->app_id, v->definition);
 	}
-	sbx_api_reply(k, 200, json_object_new_object());
+	sbxd_api_reply(k, 200, json_object_new_object());
 }
 
-void sbx_api_deployments_get(struct sbx_api_call *k)
+void sbxd_api_deployments_get(struct sbxd_api_call *k)
 {
-	struct sbx_svc *v = find_svc(k, sbx_store_svc_by_dep(&k->d->store, k->id), "deployment");
-	json_object *dep = v ? sbx_render_deployment(v) : NULL;
+	struct sbxd_svc *v = find_svc(k, sbxd_store_svc_by_dep(&k->d->store, k->id), "deployment");
+	json_object *dep = v ? sbxd_render_deployment(v) : NULL;
 
 	if (!v)
 		return;
 	if (dep && sbxd_executor_metadata(k->d, v, dep) < 0)
 		sbx_log(SBX_LOG_WARN, "deployment %s: no executor metadata", v->dep_id);
-	sbx_api_reply(k, 200, wrap("deployment", dep));
+	sbxd_api_reply(k, 200, wrap("deployment", dep));
 }
 
-void sbx_api_scaling_get(struct sbx_api_call *k)
+void sbxd_api_scaling_get(struct sbxd_api_call *k)
 {
-	struct sbx_svc *v = find_svc(k, sbx_store_svc_by_dep(&k->d->store, k->id), "deployment");
+	struct sbxd_svc *v = find_svc(k, sbxd_store_svc_by_dep(&k->d->store, k->id), "deployment");
 
 	if (v)
-		sbx_api_reply(k, 200, sbx_render_scaling(v));
+		sbxd_api_reply(k, 200, sbxd_render_scaling(v));
 }
 
-void sbx_api_instances_list(struct sbx_api_call *k)
+void sbxd_api_instances_list(struct sbxd_api_call *k)
 {
-	struct sbx_store *s = &k->d->store;
+	struct sbxd_store *s = &k->d->store;
 	struct lister l;
 	size_t i;
 
 	if (!lister_init(k, &l))
 		return;
 	for (i = 0; i < s->nsvcs; i++) {
-		struct sbx_svc *v = s->svcs[i];
+		struct sbxd_svc *v = s->svcs[i];
 
 		if (!v->tomb && filter_ok(k, "service_id", v->id) &&
 		    filter_ok(k, "app_id", v->app_id) && filter_ok(k, "deployment_id", v->dep_id))
-			lister_add(&l, sbx_render_instance(v));
+			lister_add(&l, sbxd_render_instance(v));
 	}
 	lister_reply(k, &l, "instances");
 }
 
-void sbx_api_instances_get(struct sbx_api_call *k)
+void sbxd_api_instances_get(struct sbxd_api_call *k)
 {
-	struct sbx_svc *v = find_svc(k, sbx_store_svc_by_inst(&k->d->store, k->id), "instance");
+	struct sbxd_svc *v = find_svc(k, sbxd_store_svc_by_inst(&k->d->store, k->id), "instance");
 
 	if (v)
-		sbx_api_reply(k, 200, wrap("instance", sbx_render_instance(v)));
+		sbxd_api_reply(k, 200, wrap("instance", sbxd_render_instance(v)));
 }

@@ -24,9 +24,9 @@ static int pidfd_send_signal_(int fd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
 }
 
-static void on_pidfd(struct sbx_watch *w, uint32_t events)
+static void on_pidfd(struct sbxd_watch *w, uint32_t events)
 {
-	struct sbx_child *c = w->arg;
+	struct sbxd_child *c = w->arg;
 	siginfo_t si = {0};
 	int wstatus;
 
@@ -39,7 +39,7 @@ static void on_pidfd(struct sbx_watch *w, uint32_t events)
 	else
 		wstatus = si.si_status & 0x7f; /* killed or dumped: the signal */
 	c->pid = 0;
-	sbx_loop_unwatch(c->loop, &c->w);
+	sbxd_loop_unwatch(c->loop, &c->w);
 	close(c->pidfd);
 	c->pidfd = -1;
 	if (c->live && *c->live)
@@ -47,15 +47,15 @@ static void on_pidfd(struct sbx_watch *w, uint32_t events)
 	c->fn(c, wstatus);
 }
 
-int sbx_child_watch(struct sbx_loop *l, struct sbx_child *c, pid_t pid, size_t *live,
-		    sbx_child_fn fn, void *arg)
+int sbxd_child_watch(struct sbxd_loop *l, struct sbxd_child *c, pid_t pid, size_t *live,
+		     sbxd_child_fn fn, void *arg)
 {
 	int fd = pidfd_open_(pid), r;
 
 	if (fd < 0)
 		return -errno;
 	c->w.fd = -1;
-	r = sbx_loop_watch(l, &c->w, fd, EPOLLIN, on_pidfd, c);
+	r = sbxd_loop_watch(l, &c->w, fd, EPOLLIN, on_pidfd, c);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -71,18 +71,18 @@ int sbx_child_watch(struct sbx_loop *l, struct sbx_child *c, pid_t pid, size_t *
 	return 0;
 }
 
-bool sbx_child_running(const struct sbx_child *c)
+bool sbxd_child_running(const struct sbxd_child *c)
 {
 	return c->pid > 0;
 }
 
-void sbx_child_kill(struct sbx_child *c, int sig)
+void sbxd_child_kill(struct sbxd_child *c, int sig)
 {
 	if (c->pid > 0 && c->pidfd >= 0)
 		pidfd_send_signal_(c->pidfd, sig);
 }
 
-void sbx_child_kill_reap(struct sbx_child *c)
+void sbxd_child_kill_reap(struct sbxd_child *c)
 {
 	siginfo_t si;
 
@@ -92,21 +92,21 @@ void sbx_child_kill_reap(struct sbx_child *c)
 	while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
 	c->pid = 0;
-	sbx_loop_unwatch(c->loop, &c->w);
+	sbxd_loop_unwatch(c->loop, &c->w);
 	close(c->pidfd);
 	c->pidfd = -1;
 	if (c->live && *c->live)
 		(*c->live)--;
 }
 
-int sbx_pidfd_open(pid_t pid)
+int sbxd_pidfd_open(pid_t pid)
 {
 	int fd = pidfd_open_(pid);
 
 	return fd < 0 ? -errno : fd;
 }
 
-bool sbx_pidfd_alive(int fd)
+bool sbxd_pidfd_alive(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -115,13 +115,13 @@ bool sbx_pidfd_alive(int fd)
 	return poll(&p, 1, 0) == 0;
 }
 
-void sbx_pidfd_kill(int fd, int sig)
+void sbxd_pidfd_kill(int fd, int sig)
 {
 	if (fd >= 0)
 		pidfd_send_signal_(fd, sig);
 }
 
-int sbx_child_exit_code(int wstatus)
+int sbxd_child_exit_code(int wstatus)
 {
 	if (WIFEXITED(wstatus))
 		return WEXITSTATUS(wstatus);
@@ -130,7 +130,7 @@ int sbx_child_exit_code(int wstatus)
 	return 255;
 }
 
-int sbx_spawn_simple(char *const argv[], char *const envp[], pid_t *ret_pid)
+int sbxd_spawn_simple(char *const argv[], char *const envp[], pid_t *ret_pid)
 {
 	sigset_t all;
 	pid_t pid;

@@ -12,44 +12,44 @@
 
 #include "host/loop.h"
 
-struct sbx_child;
-typedef void (*sbx_child_fn)(struct sbx_child *c, int wstatus);
+struct sbxd_child;
+typedef void (*sbxd_child_fn)(struct sbxd_child *c, int wstatus);
 
-struct sbx_child {
-	struct sbx_loop *loop;
+struct sbxd_child {
+	struct sbxd_loop *loop;
 	pid_t pid; /* 0 when not watching */
 	int pidfd;
-	struct sbx_watch w;
-	sbx_child_fn fn; /* called once, after the child was reaped */
+	struct sbxd_watch w;
+	sbxd_child_fn fn; /* called once, after the child was reaped */
 	void *arg;
 	size_t *live; /* optional counter of live children, borrowed */
 };
 
 /* Starts watching pid (a child of ours). 0 or -errno; on failure the caller
  * still owns the process and must kill and reap it. */
-int sbx_child_watch(struct sbx_loop *l, struct sbx_child *c, pid_t pid, size_t *live,
-		    sbx_child_fn fn, void *arg);
+int sbxd_child_watch(struct sbxd_loop *l, struct sbxd_child *c, pid_t pid, size_t *live,
+		     sbxd_child_fn fn, void *arg);
 /* True while the child has not been reaped. */
-bool sbx_child_running(const struct sbx_child *c);
+bool sbxd_child_running(const struct sbxd_child *c);
 /* Sends sig to the child if it has not been reaped yet (through the pidfd,
  * so never to a recycled pid). */
-void sbx_child_kill(struct sbx_child *c, int sig);
+void sbxd_child_kill(struct sbxd_child *c, int sig);
 
 /* SIGKILLs the child and reaps it at once (blocking for the moment a
  * killed process takes to go); its callback never fires. For owners that
  * are about to go away. */
-void sbx_child_kill_reap(struct sbx_child *c);
+void sbxd_child_kill_reap(struct sbxd_child *c);
 
 /* Raw pidfd helpers for processes that are not our children. */
-int sbx_pidfd_open(pid_t pid); /* fd (O_CLOEXEC) or -errno */
-bool sbx_pidfd_alive(int fd);  /* false once it exited */
-void sbx_pidfd_kill(int fd, int sig);
+int sbxd_pidfd_open(pid_t pid); /* fd (O_CLOEXEC) or -errno */
+bool sbxd_pidfd_alive(int fd);	/* false once it exited */
+void sbxd_pidfd_kill(int fd, int sig);
 
 /* Exit status as a shell shows it: the code, or 128 + signal number. */
-int sbx_child_exit_code(int wstatus);
+int sbxd_child_exit_code(int wstatus);
 
 /* Forks; the child resets signal state and execs argv[0] with argv/envp
  * (stdin/stdout/stderr on /dev/null). 0 with *ret_pid, or -errno. */
-int sbx_spawn_simple(char *const argv[], char *const envp[], pid_t *ret_pid);
+int sbxd_spawn_simple(char *const argv[], char *const envp[], pid_t *ret_pid);
 
 #endif

@@ -41,14 +41,14 @@ static void on_written(void *user, int err, const struct sbx_buf *body)
 {
 	struct sbxd_cfgw *w = user;
 	json_object *e = json_object_array_get_idx(w->files, w->next - 1);
-	struct sbx_svc *v = sbx_store_svc(&w->d->store, w->svc_id);
+	struct sbxd_svc *v = sbxd_store_svc(&w->d->store, w->svc_id);
 
 	w->op = NULL;
 	if (v && (err || !body->len || !strstr(body->data, "\"success\":true")))
-		sbx_svc_message(v, "config file %s not written: %.200s", sbx_json_str(e, "path"),
-				err	     ? strerror(-err)
-				: body->data ? body->data
-					     : "");
+		sbxd_svc_message(v, "config file %s not written: %.200s", sbx_json_str(e, "path"),
+				 err	      ? strerror(-err)
+				 : body->data ? body->data
+					      : "");
 	step(w);
 }
 
@@ -81,7 +81,7 @@ static void step(struct sbxd_cfgw *w)
 	finish(w);
 }
 
-int sbxd_config_files_write(struct sbxd *d, struct sbx_svc *v, pid_t pid, sbxd_cfgw_fn fn,
+int sbxd_config_files_write(struct sbxd *d, struct sbxd_svc *v, pid_t pid, sbxd_cfgw_fn fn,
 			    void *arg, struct sbxd_cfgw **ret)
 {
 	json_object *files = sbx_json_get(v->definition, "config_files");

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 struct sbxd;
-struct sbx_svc;
+struct sbxd_svc;
 struct sbxd_cfgw;
 
 #define SBXD_CONFIG_FILES_MAX 64
@@ -28,7 +28,7 @@ typedef void (*sbxd_cfgw_fn)(void *arg);
 /* Starts writing v's config files into the sandbox whose init is pid; fn
  * fires once they are all written (or failed). 0 with *ret; -ENOENT when
  * the definition has none (fn never fires); -errno. */
-int sbxd_config_files_write(struct sbxd *d, struct sbx_svc *v, pid_t pid, sbxd_cfgw_fn fn,
+int sbxd_config_files_write(struct sbxd *d, struct sbxd_svc *v, pid_t pid, sbxd_cfgw_fn fn,
 			    void *arg, struct sbxd_cfgw **ret);
 
 /* Stops (fn never fires). Accepts NULL. */

@@ -50,13 +50,13 @@ static int find_tool(const char *prog, char *out, size_t outlen)
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (sbx_pathf(out, outlen, "%s/%s", dirs[i], prog) == 0 && access(out, X_OK) == 0)
+		if (sbxd_pathf(out, outlen, "%s/%s", dirs[i], prog) == 0 && access(out, X_OK) == 0)
 			return 0;
 	}
 	return -ENOENT;
 }
 
-static int find_tools(struct sbx_tools *t, enum sbx_netmode net)
+static int find_tools(struct sbxd_tools *t, enum sbxd_netmode net)
 {
 	static const char *const names[] = {"bwrap", "rm", "slirp4netns"};
 	static const char *const pkgs[] = {"bubblewrap", "coreutils", "slirp4netns"};
@@ -220,9 +220,9 @@ static int write_runfile(struct sbxd *d)
 	if (r == 0)
 		r = sbx_buf_printf(
 		    &b, "{\"pid\":%d,\"api_host\":\"http://%s:%d\",\"version\":\"%s\"}\n",
-		    (int)getpid(), d->listen_host, sbx_http_server_port(d->http), SBX_VERSION);
+		    (int)getpid(), d->listen_host, sbxd_http_server_port(d->http), SBX_VERSION);
 	if (r == 0)
-		r = sbx_write_atomic(p.data, b.data, b.len, 0644);
+		r = sbxd_write_atomic(p.data, b.data, b.len, 0644);
 	if (r < 0)
 		sbx_log(SBX_LOG_ERR, "cannot write %s: %s", p.data ? p.data : "sbxd.json",
 			strerror(-r));
@@ -252,7 +252,7 @@ static bool all_stopped(const struct sbxd *d)
 	return true;
 }
 
-static void on_stop_poll(struct sbx_timer *t)
+static void on_stop_poll(struct sbxd_timer *t)
 {
 	struct sbxd *d = t->arg;
 
@@ -260,10 +260,10 @@ static void on_stop_poll(struct sbx_timer *t)
 		if (!all_stopped(d))
 			sbx_log(SBX_LOG_WARN, "shutdown: giving up waiting for %zu children",
 				d->nchildren);
-		sbx_loop_quit(d->loop);
+		sbxd_loop_quit(d->loop);
 		return;
 	}
-	sbx_loop_timer(d->loop, t, STOP_POLL_MS, on_stop_poll, d);
+	sbxd_loop_timer(d->loop, t, STOP_POLL_MS, on_stop_poll, d);
 }
 
 static void begin_shutdown(struct sbxd *d)
@@ -274,7 +274,7 @@ static void begin_shutdown(struct sbxd *d)
 		return;
 	d->stopping = true;
 	sbx_log(SBX_LOG_INFO, "stopping: every sandbox's processes end, their files stay");
-	sbx_http_server_stop_listening(d->http);
+	sbxd_http_server_stop_listening(d->http);
 	remove_runfile(d);
 	sbxd_exec_kill_all(d);
 	sbxd_executor_free(d);
@@ -282,10 +282,10 @@ static void begin_shutdown(struct sbxd *d)
 		if (d->store.svcs[i]->sb)
 			sbxd_sandbox_stop(d, d->store.svcs[i]);
 	d->stop_deadline = sbx_now_ms() + STOP_GRACE_MS;
-	sbx_loop_timer(d->loop, &d->stop_timer, 0, on_stop_poll, d);
+	sbxd_loop_timer(d->loop, &d->stop_timer, 0, on_stop_poll, d);
 }
 
-static void on_signal(struct sbx_watch *w, uint32_t events)
+static void on_signal(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd *d = w->arg;
 	struct signalfd_siginfo si;
@@ -311,7 +311,7 @@ static int setup_signals(struct sbxd *d)
 	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->sig_fd < 0)
 		return -errno;
-	return sbx_loop_watch(d->loop, &d->sig_w, d->sig_fd, EPOLLIN, on_signal, d);
+	return sbxd_loop_watch(d->loop, &d->sig_w, d->sig_fd, EPOLLIN, on_signal, d);
 }
 
 /* Brings back every service of db.json: running ones start again (same ids,
@@ -323,14 +323,14 @@ static void restore(struct sbxd *d)
 	int r = sbxd_path(d, &p, "db.json");
 
 	if (r == 0)
-		r = sbx_db_load(&d->store, p.data);
+		r = sbxd_db_load(&d->store, p.data);
 	if (r < 0)
 		sbx_log(SBX_LOG_ERR, "cannot read %s (%s): starting with no sandbox", p.data,
 			strerror(-r));
 	sbx_buf_release(&p);
 	n = d->store.nsvcs;
 	for (i = 0; i < n && i < d->store.nsvcs; i++) {
-		struct sbx_svc *v = d->store.svcs[i];
+		struct sbxd_svc *v = d->store.svcs[i];
 
 		if (v->deleting)
 			sbxd_sandbox_stop(d, v);
@@ -369,7 +369,7 @@ static int start_up(struct sbxd *d)
 	if (r == 0)
 		r = take_lock(d);
 	if (r == 0) {
-		r = sbx_token_load(d->state_dir.data, &d->token);
+		r = sbxd_token_load(d->state_dir.data, &d->token);
 		if (r < 0)
 			sbx_log(SBX_LOG_ERR, "cannot read or create %s/token: %s",
 				d->state_dir.data, strerror(-r));
@@ -377,7 +377,7 @@ static int start_up(struct sbxd *d)
 	if (r == 0)
 		r = find_tools(&d->tools, d->network);
 	if (r == 0) {
-		r = sbx_seccomp_build(&d->filter);
+		r = sbxd_seccomp_build(&d->filter);
 		if (r < 0)
 			sbx_log(SBX_LOG_ERR, "cannot build the seccomp filter: %s", strerror(-r));
 	}
@@ -386,21 +386,21 @@ static int start_up(struct sbxd *d)
 	if (r < 0)
 		return r;
 	raise_nofile();
-	sbx_cg_detect(&d->cg);
+	sbxd_cg_detect(&d->cg);
 	if (!d->cg.version)
 		sbx_log(SBX_LOG_WARN,
 			"no usable cgroup hierarchy: instance types are not enforced");
 	d->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (d->ncpu < 1)
 		d->ncpu = 1;
-	r = sbx_loop_new(&d->loop);
+	r = sbxd_loop_new(&d->loop);
 	if (r == 0)
 		r = setup_signals(d);
 	if (r < 0) {
 		sbx_log(SBX_LOG_ERR, "event loop setup: %s", strerror(-r));
 		return r;
 	}
-	r = sbx_http_server_new(d->loop, d->listen, sbx_api_handle, d, &d->http);
+	r = sbxd_http_server_new(d->loop, d->listen, sbxd_api_handle, d, &d->http);
 	if (r < 0) {
 		sbx_log(SBX_LOG_ERR, "cannot listen on %s: %s", d->listen, strerror(-r));
 		return r;
@@ -422,20 +422,20 @@ static void tear_down(struct sbxd *d)
 			if (sbxd_sandbox_dir(d, d->store.svcs[i]->id, &dir) == 0) {
 				char root[PATH_MAX];
 
-				if (sbx_pathf(root, sizeof(root), "%s/root", dir.data) == 0)
+				if (sbxd_pathf(root, sizeof(root), "%s/root", dir.data) == 0)
 					umount2(root, MNT_DETACH);
 			}
 			sbx_buf_release(&dir);
 		}
 	}
 	sbxd_executor_free(d);
-	sbx_http_server_free(d->http);
+	sbxd_http_server_free(d->http);
 	d->http = NULL;
 	if (d->sig_fd >= 0) {
-		sbx_loop_unwatch(d->loop, &d->sig_w);
+		sbxd_loop_unwatch(d->loop, &d->sig_w);
 		close(d->sig_fd);
 	}
-	sbx_loop_free(d->loop);
+	sbxd_loop_free(d->loop);
 	d->loop = NULL;
 }
 
@@ -453,8 +453,8 @@ int sbxd_run(struct sbxd *d)
 	if (r < 0)
 		goto out;
 	sbx_log(SBX_LOG_INFO, "sbxd %s listening on http://%s:%d, state in %s", SBX_VERSION,
-		d->listen_host, sbx_http_server_port(d->http), d->state_dir.data);
-	r = sbx_loop_run(d->loop);
+		d->listen_host, sbxd_http_server_port(d->http), d->state_dir.data);
+	r = sbxd_loop_run(d->loop);
 	if (r < 0)
 		sbx_log(SBX_LOG_ERR, "event loop: %s", strerror(-r));
 	remove_runfile(d);
@@ -463,8 +463,8 @@ out:
 		tear_down(d);
 	for (size_t i = 0; i < d->store.nsvcs; i++)
 		d->store.svcs[i]->sb = NULL; /* runtime memory goes with the process */
-	sbx_store_release(&d->store);
-	sbx_seccomp_release(&d->filter);
+	sbxd_store_release(&d->store);
+	sbxd_seccomp_release(&d->filter);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	return r < 0 ? 1 : 0;

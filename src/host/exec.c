@@ -46,19 +46,19 @@ enum {
 struct sbxd_exec {
 	struct sbxd *d;
 	struct sbxd_exec *prev, *next; /* in d->execs */
-	struct sbx_http_conn *conn;    /* NULL once the socket is not ours */
+	struct sbxd_http_conn *conn;   /* NULL once the socket is not ours */
 	char qid[64];
 	bool q_is_service;
 	bool started, exited, finished, freed;
-	struct sbx_child child;	  /* the command, on the one-fork path */
-	struct sbx_spawn_job job; /* the command, when the sandbox's spawner runs it */
+	struct sbxd_child child;   /* the command, on the one-fork path */
+	struct sbxd_spawn_job job; /* the command, when the sandbox's spawner runs it */
 	bool via_spawner;
 	bool kill_pending;  /* asked to die before its pid was known */
 	char svc_id[64];    /* to find the sandbox again for a fallback */
 	struct sbx_buf pkt; /* argv and env as sent to the spawner, for a fallback */
 	int cfd[3];	    /* the command's ends of the pipes, until it started */
 	int fd[3];
-	struct sbx_watch w[3];
+	struct sbxd_watch w[3];
 	struct sbx_buf inq; /* stdin bytes not yet written */
 	size_t inq_off;
 	bool in_close_req;
@@ -66,13 +66,13 @@ struct sbxd_exec {
 	bool in_paused;	 /* socket reading paused for stdin */
 	bool tty;	 /* fd[0] and fd[1] are a terminal's master (exec_tty.h) */
 	int exit_code;
-	struct sbx_timer drain;
+	struct sbxd_timer drain;
 	struct sbx_buf frame;
 	char *rbuf;
 };
 
-static void on_output(struct sbx_watch *w, uint32_t events);
-static void on_stdin_writable(struct sbx_watch *w, uint32_t events);
+static void on_output(struct sbxd_watch *w, uint32_t events);
+static void on_stdin_writable(struct sbxd_watch *w, uint32_t events);
 
 static void free_exec(void *arg)
 {
@@ -87,7 +87,7 @@ static void free_exec(void *arg)
 
 static void close_fd(struct sbxd_exec *e, int i)
 {
-	sbx_loop_unwatch(e->d->loop, &e->w[i]);
+	sbxd_loop_unwatch(e->d->loop, &e->w[i]);
 	if (e->fd[i] >= 0)
 		close(e->fd[i]);
 	e->fd[i] = -1;
@@ -109,7 +109,7 @@ static bool running(const struct sbxd_exec *e)
 {
 	if (!e->started)
 		return false;
-	return e->via_spawner ? sbx_spawn_job_active(&e->job) : sbx_child_running(&e->child);
+	return e->via_spawner ? sbxd_spawn_job_active(&e->job) : sbxd_child_running(&e->child);
 }
 
 /* Frees the session once neither the socket nor the process needs it. */
@@ -123,14 +123,14 @@ static void maybe_free(struct sbxd_exec *e)
 	close_cfds(e);
 	for (i = 0; i < 3; i++)
 		close_fd(e, i);
-	sbx_loop_timer_cancel(e->d->loop, &e->drain);
+	sbxd_loop_timer_cancel(e->d->loop, &e->drain);
 	if (e->prev)
 		e->prev->next = e->next;
 	else
 		e->d->execs = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
-	if (sbx_loop_defer(e->d->loop, free_exec, e) < 0)
+	if (sbxd_loop_defer(e->d->loop, free_exec, e) < 0)
 		sbx_log(SBX_LOG_WARN, "exec: leaking a session (out of memory)");
 }
 
@@ -141,9 +141,9 @@ static void kill_tree(struct sbxd_exec *e)
 	if (!running(e))
 		return;
 	if (!e->via_spawner)
-		sbx_proctree_kill(e->child.pid);
+		sbxd_proctree_kill(e->child.pid);
 	else if (e->job.pid)
-		sbx_proctree_kill(e->job.pid); /* unreaped until we RELEASE it */
+		sbxd_proctree_kill(e->job.pid); /* unreaped until we RELEASE it */
 	else
 		e->kill_pending = true;
 }
@@ -152,14 +152,14 @@ static void kill_tree(struct sbxd_exec *e)
 static void send_text(struct sbxd_exec *e, const char *s, size_t n)
 {
 	if (e->conn)
-		sbx_ws_send(e->conn, SBX_WS_TEXT, s, n);
+		sbxd_ws_send(e->conn, SBX_WS_TEXT, s, n);
 }
 
 static void close_socket(struct sbxd_exec *e)
 {
 	if (!e->conn)
 		return;
-	sbx_ws_close(e->conn, SBX_WS_CLOSE_NORMAL, NULL);
+	sbxd_ws_close(e->conn, SBX_WS_CLOSE_NORMAL, NULL);
 	e->conn = NULL;
 }
 
@@ -190,7 +190,7 @@ static void finish(struct sbxd_exec *e)
 	if (e->finished)
 		return;
 	e->finished = true;
-	sbx_loop_timer_cancel(e->d->loop, &e->drain);
+	sbxd_loop_timer_cancel(e->d->loop, &e->drain);
 	for (i = 0; i < 3; i++)
 		close_fd(e, i);
 	n = snprintf(msg, sizeof(msg), "{\"result\":{\"exited\":true,\"exit_code\":%d}}",
@@ -200,13 +200,13 @@ static void finish(struct sbxd_exec *e)
 	maybe_free(e);
 }
 
-static void on_drain_timer(struct sbx_timer *t)
+static void on_drain_timer(struct sbxd_timer *t)
 {
 	struct sbxd_exec *e = t->arg;
 
 	/* bytes are still flowing, only slower than the socket takes them */
 	if (e->out_paused && e->conn) {
-		sbx_loop_timer(e->d->loop, t, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+		sbxd_loop_timer(e->d->loop, t, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
 		return;
 	}
 	finish(e);
@@ -221,7 +221,7 @@ static void check_done(struct sbxd_exec *e)
 		finish(e);
 		return;
 	}
-	sbx_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+	sbxd_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
 }
 
 static void watch_outputs(struct sbxd_exec *e, bool on)
@@ -232,9 +232,9 @@ static void watch_outputs(struct sbxd_exec *e, bool on)
 		if (e->fd[i] < 0)
 			continue;
 		if (on && e->w[i].fd < 0)
-			sbx_loop_watch(e->d->loop, &e->w[i], e->fd[i], EPOLLIN, on_output, e);
+			sbxd_loop_watch(e->d->loop, &e->w[i], e->fd[i], EPOLLIN, on_output, e);
 		else if (!on)
-			sbx_loop_unwatch(e->d->loop, &e->w[i]);
+			sbxd_loop_unwatch(e->d->loop, &e->w[i]);
 	}
 	e->out_paused = !on;
 }
@@ -250,7 +250,7 @@ static void send_chunk(struct sbxd_exec *e, const char *stream, const char *p, s
 	send_text(e, e->frame.data, e->frame.len);
 }
 
-static void on_output(struct sbx_watch *w, uint32_t events)
+static void on_output(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_exec *e = w->arg;
 	int i = w == &e->w[1] ? 1 : 2;
@@ -266,10 +266,10 @@ static void on_output(struct sbx_watch *w, uint32_t events)
 	send_chunk(e, i == 1 ? "stdout" : "stderr", e->rbuf, (size_t)n);
 	if (e->finished || !e->conn)
 		return;
-	if (sbx_ws_queued(e->conn) > SBX_EXEC_HIGH_WATER)
+	if (sbxd_ws_queued(e->conn) > SBX_EXEC_HIGH_WATER)
 		watch_outputs(e, false);
 	if (e->exited)
-		sbx_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
+		sbxd_loop_timer(e->d->loop, &e->drain, SBX_EXEC_DRAIN_MS, on_drain_timer, e);
 }
 
 /* Stdin reading from the socket pauses while too much waits for the pipe. */
@@ -278,7 +278,7 @@ static void update_in_pause(struct sbxd_exec *e)
 	bool want = e->inq.len - e->inq_off > SBX_EXEC_HIGH_WATER;
 
 	if (e->conn && want != e->in_paused)
-		sbx_ws_pause(e->conn, want);
+		sbxd_ws_pause(e->conn, want);
 	e->in_paused = want;
 }
 
@@ -308,13 +308,13 @@ static void pump_stdin(struct sbxd_exec *e)
 	if (e->fd[0] >= 0 && !e->inq.len && e->in_close_req)
 		close_fd(e, 0);
 	if (e->fd[0] >= 0 && e->inq.len && e->w[0].fd < 0)
-		sbx_loop_watch(e->d->loop, &e->w[0], e->fd[0], EPOLLOUT, on_stdin_writable, e);
+		sbxd_loop_watch(e->d->loop, &e->w[0], e->fd[0], EPOLLOUT, on_stdin_writable, e);
 	else if (e->fd[0] >= 0 && !e->inq.len)
-		sbx_loop_unwatch(e->d->loop, &e->w[0]);
+		sbxd_loop_unwatch(e->d->loop, &e->w[0]);
 	update_in_pause(e);
 }
 
-static void on_stdin_writable(struct sbx_watch *w, uint32_t events)
+static void on_stdin_writable(struct sbxd_watch *w, uint32_t events)
 {
 	pump_stdin(w->arg);
 }
@@ -342,7 +342,7 @@ static void feed_stdin(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 static void exited(struct sbxd_exec *e, int wstatus)
 {
 	e->exited = true;
-	e->exit_code = sbx_child_exit_code(wstatus);
+	e->exit_code = sbxd_child_exit_code(wstatus);
 	close_fd(e, 0);
 	if (!e->conn || e->finished) {
 		e->finished = true;
@@ -352,25 +352,25 @@ static void exited(struct sbxd_exec *e, int wstatus)
 	check_done(e);
 }
 
-static void on_child_exit(struct sbx_child *c, int wstatus)
+static void on_child_exit(struct sbxd_child *c, int wstatus)
 {
 	exited(c->arg, wstatus);
 }
 
 /* The id of the first message (or the query) -> the sandbox's service. */
-static struct sbx_svc *resolve(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
+static struct sbxd_svc *resolve(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 {
 	const char *id;
 	bool by_service;
 
 	if (!sbxd_exec_msg_target(m, e->qid, e->q_is_service, &id, &by_service))
 		return NULL;
-	return by_service ? sbx_store_svc(&e->d->store, id)
-			  : sbx_store_svc_by_inst(&e->d->store, id);
+	return by_service ? sbxd_store_svc(&e->d->store, id)
+			  : sbxd_store_svc_by_inst(&e->d->store, id);
 }
 
 /* PATH, HOME, LANG, HOSTNAME, then the service env (which wins). */
-static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
+static char **exec_env(const struct sbxd_svc *v, struct sbx_buf *host)
 {
 	static const char *const base[] = {
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
@@ -401,23 +401,24 @@ static char **exec_env(const struct sbx_svc *v, struct sbx_buf *host)
 }
 
 /* The one-fork path (nsexec.h): always there, also when no spawner is. */
-static int start_direct(struct sbxd_exec *e, struct sbx_svc *v, pid_t target, char *const *argv,
+static int start_direct(struct sbxd_exec *e, struct sbxd_svc *v, pid_t target, char *const *argv,
 			char *const *envp)
 {
-	struct sbx_nsexec x = {.target = target,
-			       .cg = sbxd_sandbox_cgroups(v),
-			       .filter = &e->d->filter,
-			       .argv = argv,
-			       .envp = envp};
+	struct sbxd_nsexec x = {.target = target,
+				.cg = sbxd_sandbox_cgroups(v),
+				.filter = &e->d->filter,
+				.argv = argv,
+				.envp = envp};
 	pid_t pid;
-	int r = sbx_nsexec_start(&x, e->cfd, &pid);
+	int r = sbxd_nsexec_start(&x, e->cfd, &pid);
 
 	close_cfds(e);
 	e->via_spawner = false;
 	if (r == 0) {
-		r = sbx_child_watch(e->d->loop, &e->child, pid, &e->d->nchildren, on_child_exit, e);
+		r = sbxd_child_watch(e->d->loop, &e->child, pid, &e->d->nchildren, on_child_exit,
+				     e);
 		if (r < 0)
-			sbx_proctree_kill(pid);
+			sbxd_proctree_kill(pid);
 	}
 	return r;
 }
@@ -425,9 +426,9 @@ static int start_direct(struct sbxd_exec *e, struct sbx_svc *v, pid_t target, ch
 /* The spawner was lost before the command started: it never ran. */
 static void fallback(struct sbxd_exec *e, int err)
 {
-	struct sbx_svc *v = sbx_store_svc(&e->d->store, e->svc_id);
+	struct sbxd_svc *v = sbxd_store_svc(&e->d->store, e->svc_id);
 	pid_t target = v ? sbxd_sandbox_pid(v) : 0;
-	struct sbx_spawn_req *req = malloc(sizeof(*req));
+	struct sbxd_spawn_req *req = malloc(sizeof(*req));
 	char msg[128];
 	int r = -ENOMEM;
 
@@ -440,7 +441,7 @@ static void fallback(struct sbxd_exec *e, int err)
 	}
 	sbx_log(SBX_LOG_INFO, "sandbox %s: exec not run by the spawner (%s); forking it directly",
 		e->svc_id, strerror(-err));
-	if (req && sbx_spawn_msg_decode(e->pkt.data, e->pkt.len, req) == 0)
+	if (req && sbxd_spawn_msg_decode(e->pkt.data, e->pkt.len, req) == 0)
 		r = start_direct(e, v, target, req->argv, req->envp);
 	free(req);
 	if (r < 0) {
@@ -450,7 +451,7 @@ static void fallback(struct sbxd_exec *e, int err)
 	}
 }
 
-static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
+static void on_job(struct sbxd_spawn_job *j, enum sbxd_spawn_event ev, int value)
 {
 	struct sbxd_exec *e = j->arg;
 
@@ -458,7 +459,7 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 	case SBX_SPAWN_EV_STARTED:
 		close_cfds(e);
 		if (e->kill_pending)
-			sbx_proctree_kill(value);
+			sbxd_proctree_kill(value);
 		break;
 	case SBX_SPAWN_EV_EXITED: exited(e, value); break;
 	case SBX_SPAWN_EV_RETRY: fallback(e, value); break;
@@ -467,24 +468,24 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 
 /* Through the sandbox's spawner when it takes the request, else forked
  * here; on both paths the same pipes, environment and confinement. */
-static int spawn(struct sbxd_exec *e, struct sbx_svc *v, pid_t target, char **argv, unsigned rows,
+static int spawn(struct sbxd_exec *e, struct sbxd_svc *v, pid_t target, char **argv, unsigned rows,
 		 unsigned cols)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
 	char **env = exec_env(v, &host);
-	struct sbx_spawner *sp;
+	struct sbxd_spawner *sp;
 	int r, i;
 
 	if (!env)
 		return -ENOMEM;
 	r = e->tty ? sbxd_exec_tty_open(target, rows, cols, e->fd, e->cfd)
-		   : sbx_nsexec_pipes(e->fd, e->cfd);
+		   : sbxd_nsexec_pipes(e->fd, e->cfd);
 	if (r < 0)
 		goto out;
 	snprintf(e->svc_id, sizeof(e->svc_id), "%s", v->id);
-	r = sbx_spawn_msg_encode(&e->pkt, 0, argv, env);
+	r = sbxd_spawn_msg_encode(&e->pkt, 0, argv, env);
 	if (r == 0 && (sp = sbxd_sandbox_spawner(v)) &&
-	    (r = sbx_spawner_spawn(sp, &e->job, &e->pkt, e->cfd, on_job, e)) == 0) {
+	    (r = sbxd_spawner_spawn(sp, &e->job, &e->pkt, e->cfd, on_job, e)) == 0) {
 		e->via_spawner = true;
 		goto out;
 	}
@@ -502,7 +503,7 @@ out:
 
 static void start(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 {
-	struct sbx_svc *v = resolve(e, m);
+	struct sbxd_svc *v = resolve(e, m);
 	char **argv = NULL, msg[128];
 	pid_t target;
 	int r;
@@ -514,7 +515,7 @@ static void start(struct sbxd_exec *e, const struct sbxd_exec_msg *m)
 	target = sbxd_sandbox_pid(v);
 	if (!target) {
 		snprintf(msg, sizeof(msg), "instance is not running (status: %s)",
-			 sbx_inst_status_str(v->inst));
+			 sbxd_inst_status_str(v->inst));
 		send_error(e, GRPC_FAILED_PRECONDITION, msg);
 		return;
 	}
@@ -575,13 +576,13 @@ static void on_close(void *user, uint16_t code)
 	maybe_free(e);
 }
 
-static const struct sbx_ws_ops EXEC_OPS = {
+static const struct sbxd_ws_ops EXEC_OPS = {
     .on_message = on_message,
     .on_drain = on_drain,
     .on_close = on_close,
 };
 
-int sbxd_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
+int sbxd_exec_accept(struct sbxd *d, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
 		     const char *id, bool id_is_service, const char *protocol)
 {
 	struct sbxd_exec *e = calloc(1, sizeof(*e));
@@ -603,7 +604,7 @@ int sbxd_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_h
 	}
 	e->child.w.fd = -1;
 	e->conn = c;
-	r = sbx_http_conn_upgrade(c, req, protocol, &EXEC_OPS, e);
+	r = sbxd_http_conn_upgrade(c, req, protocol, &EXEC_OPS, e);
 	if (r < 0) {
 		free_exec(e);
 		return r;

@@ -41,7 +41,7 @@ struct sbxd;
  * (then the first message must name it). protocol is the subprotocol to
  * select ("Bearer") or NULL. 0, or -EINVAL when the upgrade request is not
  * valid WebSocket (the caller answers 400), -ENOMEM. */
-int sbxd_exec_accept(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
+int sbxd_exec_accept(struct sbxd *d, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
 		     const char *id, bool id_is_service, const char *protocol);
 
 /* Kills every running exec's process tree (shutdown). */

@@ -50,7 +50,7 @@ json_object *xec_body(struct xcall *k)
 {
 	json_object *o = NULL;
 
-	if (!sbx_utf8_valid(k->body, k->len) || sbx_json_parse(k->body, k->len, &o) < 0 ||
+	if (!sbxd_utf8_valid(k->body, k->len) || sbx_json_parse(k->body, k->len, &o) < 0 ||
 	    !json_object_is_type(o, json_type_object)) {
 		sbx_json_put(o);
 		xec_text(k, 400, "Invalid request");
@@ -165,14 +165,14 @@ void xec_timestamp(char out[40])
 /* --- file endpoints --- */
 
 struct xfreq {
-	struct sbx_http_conn *c; /* NULL once the client left */
+	struct sbxd_http_conn *c; /* NULL once the client left */
 	struct sbxd_xfile *f;
 };
 
 static void xf_done(void *user, int err, const struct sbx_buf *body)
 {
 	struct xfreq *q = user;
-	struct sbx_http_resp resp = {.status = 200, .content_type = "application/json"};
+	struct sbxd_http_resp resp = {.status = 200, .content_type = "application/json"};
 
 	sbx_buf_init(&resp.body);
 	if (err) {
@@ -184,7 +184,7 @@ static void xf_done(void *user, int err, const struct sbx_buf *body)
 		sbx_buf_putc(&resp.body, '\n');
 	}
 	q->f = NULL;
-	if (sbx_http_defer_reply(q->c, &resp) == 0)
+	if (sbxd_http_defer_reply(q->c, &resp) == 0)
 		free(q); /* else on_close comes and frees it */
 	sbx_buf_release(&resp.body);
 }
@@ -197,7 +197,7 @@ static void xf_close(void *user)
 	free(q);
 }
 
-static const struct sbx_http_defer_ops XF_OPS = {.on_close = xf_close};
+static const struct sbxd_http_defer_ops XF_OPS = {.on_close = xf_close};
 
 static void file_op(struct xcall *k, enum sbxd_xfile_op op, int *ret)
 {
@@ -233,7 +233,7 @@ static void file_op(struct xcall *k, enum sbxd_xfile_op op, int *ret)
 						     : "Internal Server Error");
 		goto out;
 	}
-	sbx_http_defer(k->c, k->req, &XF_OPS, q);
+	sbxd_http_defer(k->c, k->req, &XF_OPS, q);
 	*ret = SBX_HTTP_DEFERRED;
 out:
 	sbx_json_put(o);
@@ -272,14 +272,14 @@ static bool split(const char *path, char id[40], char ep[32])
 	return true;
 }
 
-static bool bearer_ok(const struct sbx_svc *v, const struct sbx_http_req *req)
+static bool bearer_ok(const struct sbxd_svc *v, const struct sbxd_http_req *req)
 {
-	const char *secret = sbx_spec_getenv(v->spec.env, "SANDBOX_SECRET");
-	const char *a = sbx_http_header(req, "Authorization");
+	const char *secret = sbxd_spec_getenv(v->spec.env, "SANDBOX_SECRET");
+	const char *a = sbxd_http_header(req, "Authorization");
 
 	if (!secret || !secret[0] || !a || strncmp(a, "Bearer ", 7) || !a[7])
 		return false;
-	return sbx_token_equal(secret, strlen(secret), a + 7, strlen(a + 7));
+	return sbxd_token_equal(secret, strlen(secret), a + 7, strlen(a + 7));
 }
 
 struct endpoint {
@@ -362,7 +362,7 @@ static int serve(struct xcall *k, const char *ep)
 		xec_text(k, 401, "Unauthorized");
 		return SBX_HTTP_RESPOND;
 	}
-	sbx_http_conn_set_authed(k->c);
+	sbxd_http_conn_set_authed(k->c);
 	if (e->method && strcmp(e->method, k->req->method)) {
 		xec_text(k, 405, "Method not allowed");
 		return SBX_HTTP_RESPOND;
@@ -374,15 +374,15 @@ static int serve(struct xcall *k, const char *ep)
 	return dispatch(k, ep);
 }
 
-int sbxd_executor_handle(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
-			 const char *body, size_t len, struct sbx_http_resp *resp)
+int sbxd_executor_handle(struct sbxd *d, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+			 const char *body, size_t len, struct sbxd_http_resp *resp)
 {
 	struct xcall k = {.d = d, .c = c, .req = req, .body = body, .len = len, .resp = resp};
-	const char *rk = sbx_http_header(req, "X-Routing-Key");
+	const char *rk = sbxd_http_header(req, "X-Routing-Key");
 	char id[40], ep[32];
 	int r = SBX_HTTP_RESPOND;
 
-	if (!split(req->path, id, ep) || !(k.v = sbx_store_svc(&d->store, id)) || k.v->tomb ||
+	if (!split(req->path, id, ep) || !(k.v = sbxd_store_svc(&d->store, id)) || k.v->tomb ||
 	    k.v->deleting || (rk && strcmp(rk, k.v->id)))
 		xec_text(&k, 404, "404 page not found");
 	else if (!c)
@@ -394,7 +394,7 @@ int sbxd_executor_handle(struct sbxd *d, struct sbx_http_conn *c, const struct s
 	return r;
 }
 
-int sbxd_executor_metadata(struct sbxd *d, struct sbx_svc *v, json_object *dep)
+int sbxd_executor_metadata(struct sbxd *d, struct sbxd_svc *v, json_object *dep)
 {
 	json_object *md = json_object_new_object(), *sb = json_object_new_object();
 	json_object *pp = json_object_new_array();
@@ -405,7 +405,7 @@ int sbxd_executor_metadata(struct sbxd *d, struct sbx_svc *v, json_object *dep)
 	if (!md || !sb || !pp)
 		goto out;
 	if (sbx_buf_printf(&url, "http://%s:%d%s/%s", d->listen_host,
-			   d->http ? sbx_http_server_port(d->http) : 0, SBXD_EXECUTOR_PREFIX,
+			   d->http ? sbxd_http_server_port(d->http) : 0, SBXD_EXECUTOR_PREFIX,
 			   v->id) < 0 ||
 	    sbx_json_add_str(sb, "public_url", url.data) < 0 ||
 	    sbx_json_add_str(sb, "routing_key", v->id) < 0)

@@ -24,20 +24,20 @@
 #include "util/json.h"
 
 struct sbxd;
-struct sbx_svc;
+struct sbxd_svc;
 
 #define SBXD_EXECUTOR_PREFIX "/sandbox-executor"
 
 /* True when path belongs to the executor (the API handler passes it on). */
 bool sbxd_executor_path(const char *path);
 
-/* The handler for those paths; same contract as sbx_http_handler_fn. */
-int sbxd_executor_handle(struct sbxd *d, struct sbx_http_conn *c, const struct sbx_http_req *req,
-			 const char *body, size_t len, struct sbx_http_resp *resp);
+/* The handler for those paths; same contract as sbxd_http_handler_fn. */
+int sbxd_executor_handle(struct sbxd *d, struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+			 const char *body, size_t len, struct sbxd_http_resp *resp);
 
 /* Adds "metadata":{"sandbox":{public_url,routing_key},"proxy_ports":[…]}
  * to a rendered deployment object (borrowed). 0 or -ENOMEM. */
-int sbxd_executor_metadata(struct sbxd *d, struct sbx_svc *v, json_object *deployment);
+int sbxd_executor_metadata(struct sbxd *d, struct sbxd_svc *v, json_object *deployment);
 
 /* The sandbox of svc_id is gone: its processes' records and its forwarder
  * go too. */

@@ -25,12 +25,12 @@ struct sbxd_executor {
 /* One request to an executor endpoint. */
 struct xcall {
 	struct sbxd *d;
-	struct sbx_svc *v;
-	struct sbx_http_conn *c;
-	const struct sbx_http_req *req;
+	struct sbxd_svc *v;
+	struct sbxd_http_conn *c;
+	const struct sbxd_http_req *req;
 	const char *body;
 	size_t len;
-	struct sbx_http_resp *resp;
+	struct sbxd_http_resp *resp;
 };
 
 /* A parsed {"cmd","cwd","env"}. */
@@ -68,7 +68,7 @@ void xec_procs_free(struct sbxd *d);
 
 /* portfwd.c: the sandbox's proxy port on the host, opened on first use.
  * > 0, or -errno. */
-int sbxd_portfwd_port(struct sbxd *d, struct sbx_svc *v);
+int sbxd_portfwd_port(struct sbxd *d, struct sbxd_svc *v);
 void sbxd_portfwd_forget(struct sbxd *d, const char *svc_id);
 void sbxd_portfwd_free_all(struct sbxd *d);
 

@@ -47,7 +47,7 @@ struct xlog {
 struct xfollow {
 	struct xfollow *next;
 	struct xproc *p; /* NULL once the process record is gone */
-	struct sbx_http_conn *c;
+	struct sbxd_http_conn *c;
 	struct sbx_buf ev;
 };
 
@@ -60,15 +60,15 @@ struct xproc {
 	struct xcmdreq cr;
 	struct sbxd_xcmd *x;
 	struct sbxd_xfile *check;
-	struct sbx_http_conn *starter; /* the /start_process waiting for 201 */
-	struct sbx_buf part[3];	       /* a line not yet ended, per stream */
+	struct sbxd_http_conn *starter; /* the /start_process waiting for 201 */
+	struct sbx_buf part[3];		/* a line not yet ended, per stream */
 	struct xlog log[3];
 	struct xfollow *follows;
 	bool ended;
 };
 
-static const struct sbx_http_defer_ops START_OPS;
-static const struct sbx_http_defer_ops FOLLOW_OPS;
+static const struct sbxd_http_defer_ops START_OPS;
+static const struct sbxd_http_defer_ops FOLLOW_OPS;
 
 static void log_add(struct xlog *l, const char *p, size_t n, const char *ts)
 {
@@ -113,7 +113,7 @@ static void follow_event(struct xfollow *f, const char *name, const char *data)
 {
 	sbx_buf_reset(&f->ev);
 	if (sbx_buf_printf(&f->ev, "event: %s\ndata: %s\n\n", name, data) == 0)
-		sbx_http_stream_write(f->c, f->ev.data, f->ev.len);
+		sbxd_http_stream_write(f->c, f->ev.data, f->ev.len);
 }
 
 static void follow_line(struct xfollow *f, int stream, const char *ts, const char *p, size_t n)
@@ -133,7 +133,7 @@ static void follow_end(struct xfollow *f, bool complete)
 	if (complete)
 		follow_event(f, "complete", "{\"message\":\"stream ended\"}");
 	f->p = NULL;
-	if (sbx_http_stream_end(f->c) == 0) {
+	if (sbxd_http_stream_end(f->c) == 0) {
 		sbx_buf_release(&f->ev);
 		free(f);
 	}
@@ -148,7 +148,7 @@ static void add_line(struct xproc *p, int stream, const char *s, size_t n)
 	xec_timestamp(ts);
 	log_add(&p->log[stream], s, n, ts);
 	for (struct xfollow *f = p->follows; f; f = f->next)
-		if (sbx_http_stream_queued(f->c) <= XEC_HIGH_WATER)
+		if (sbxd_http_stream_queued(f->c) <= XEC_HIGH_WATER)
 			follow_line(f, stream, ts, s, n);
 }
 
@@ -177,15 +177,15 @@ static void on_output(void *user, int stream, const char *data, size_t len)
 		split_lines(p, stream, false);
 }
 
-static void reply_json(struct sbx_http_conn **c, int status, const char *json)
+static void reply_json(struct sbxd_http_conn **c, int status, const char *json)
 {
-	struct sbx_http_resp resp = {.status = status, .content_type = "application/json"};
+	struct sbxd_http_resp resp = {.status = status, .content_type = "application/json"};
 
 	if (!*c)
 		return;
 	sbx_buf_init(&resp.body);
 	sbx_buf_printf(&resp.body, "%s\n", json);
-	if (sbx_http_defer_reply(*c, &resp) == 0)
+	if (sbxd_http_defer_reply(*c, &resp) == 0)
 		*c = NULL; /* else on_close clears it */
 	sbx_buf_release(&resp.body);
 }
@@ -257,7 +257,7 @@ static void proc_free(struct xproc *p)
 	reply_json(&p->starter, 500,
 		   "{\"id\":\"\",\"pid\":0,\"status\":\"\",\"error\":\"sandbox stopped\"}");
 	if (p->starter) /* gone already: on_close must not find p */
-		sbx_http_defer_abandon(p->starter);
+		sbxd_http_defer_abandon(p->starter);
 	while (p->follows) {
 		struct xfollow *f = p->follows;
 
@@ -333,7 +333,7 @@ void xec_procs_free(struct sbxd *d)
 
 static void launch(struct xproc *p)
 {
-	struct sbx_svc *v = sbx_store_svc(&p->d->store, p->svc_id);
+	struct sbxd_svc *v = sbxd_store_svc(&p->d->store, p->svc_id);
 	char **argv = xec_argv(&p->cr);
 	int r = v && argv ? sbxd_xcmd_start(p->d, v, argv, p->cr.env, &CMD_OPS, p, &p->x) : -ENOMEM;
 
@@ -369,7 +369,7 @@ static void start_close(void *user)
 	((struct xproc *)user)->starter = NULL; /* the process goes on */
 }
 
-static const struct sbx_http_defer_ops START_OPS = {.on_close = start_close};
+static const struct sbxd_http_defer_ops START_OPS = {.on_close = start_close};
 
 void xec_start_process(struct xcall *k, int *ret)
 {
@@ -403,7 +403,7 @@ void xec_start_process(struct xcall *k, int *ret)
 	e->procs = p;
 	e->nprocs++;
 	p->starter = k->c;
-	sbx_http_defer(k->c, k->req, &START_OPS, p);
+	sbxd_http_defer(k->c, k->req, &START_OPS, p);
 	*ret = SBX_HTTP_DEFERRED;
 	if (!p->cr.cwd)
 		launch(p);
@@ -484,7 +484,7 @@ static void follow_close(void *user)
 	free(f);
 }
 
-static const struct sbx_http_defer_ops FOLLOW_OPS = {.on_close = follow_close};
+static const struct sbxd_http_defer_ops FOLLOW_OPS = {.on_close = follow_close};
 
 static void replay(struct xfollow *f, struct xproc *p)
 {
@@ -499,7 +499,7 @@ void xec_process_logs(struct xcall *k, int *ret)
 	struct xfollow *f;
 	struct xproc *p;
 
-	if (sbx_http_query_get(k->req->query, "id", id, sizeof(id)) < 0 || !id[0]) {
+	if (sbxd_http_query_get(k->req->query, "id", id, sizeof(id)) < 0 || !id[0]) {
 		xec_text(k, 400, "Process ID is required");
 		return;
 	}
@@ -511,9 +511,9 @@ void xec_process_logs(struct xcall *k, int *ret)
 	f->c = k->c;
 	sbx_buf_init(&f->ev);
 	p = find(k->d, k->v->id, id);
-	sbx_http_defer(k->c, k->req, &FOLLOW_OPS, f);
+	sbxd_http_defer(k->c, k->req, &FOLLOW_OPS, f);
 	*ret = SBX_HTTP_DEFERRED;
-	sbx_http_stream_begin(k->c, 200, "text/event-stream", NULL);
+	sbxd_http_stream_begin(k->c, 200, "text/event-stream", NULL);
 	if (!p) {
 		struct sbx_buf m = SBX_BUF_INIT;
 

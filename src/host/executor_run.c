@@ -29,7 +29,7 @@
 
 struct xrun {
 	struct sbxd *d;
-	struct sbx_http_conn *c;
+	struct sbxd_http_conn *c;
 	bool attached; /* the connection may still call on_close */
 	bool streaming, head_sent;
 	char svc_id[37];
@@ -54,7 +54,7 @@ static void maybe_free(struct xrun *r)
 /* A whole reply to the deferred request. */
 static void reply(struct xrun *r, int status, const char *ctype, const struct sbx_buf *body)
 {
-	struct sbx_http_resp resp = {.status = status, .content_type = ctype};
+	struct sbxd_http_resp resp = {.status = status, .content_type = ctype};
 
 	if (!r->attached)
 		return;
@@ -62,7 +62,7 @@ static void reply(struct xrun *r, int status, const char *ctype, const struct sb
 	sbx_buf_append(&resp.body, body->data, body->len);
 	if (!strncmp(ctype, "text/", 5))
 		snprintf(resp.extra, sizeof(resp.extra), "X-Content-Type-Options: nosniff\r\n");
-	if (sbx_http_defer_reply(r->c, &resp) == 0)
+	if (sbxd_http_defer_reply(r->c, &resp) == 0)
 		r->attached = false;
 	sbx_buf_release(&resp.body);
 }
@@ -83,14 +83,14 @@ static void send_event(struct xrun *r, const char *name, const char *data)
 		return;
 	sbx_buf_reset(&r->ev);
 	if (sbx_buf_printf(&r->ev, "event: %s\ndata: %s\n\n", name, data) == 0)
-		sbx_http_stream_write(r->c, r->ev.data, r->ev.len);
-	if (sbx_http_stream_queued(r->c) > XEC_HIGH_WATER && r->x)
+		sbxd_http_stream_write(r->c, r->ev.data, r->ev.len);
+	if (sbxd_http_stream_queued(r->c) > XEC_HIGH_WATER && r->x)
 		sbxd_xcmd_pause(r->x, true);
 }
 
 static void end_stream(struct xrun *r)
 {
-	if (r->attached && sbx_http_stream_end(r->c) == 0)
+	if (r->attached && sbxd_http_stream_end(r->c) == 0)
 		r->attached = false;
 }
 
@@ -195,7 +195,7 @@ static const struct sbxd_xcmd_ops CMD_OPS = {.on_output = on_output, .on_exit = 
 
 static void start_cmd(struct xrun *r)
 {
-	struct sbx_svc *v = sbx_store_svc(&r->d->store, r->svc_id);
+	struct sbxd_svc *v = sbxd_store_svc(&r->d->store, r->svc_id);
 	char **argv = xec_argv(&r->cr);
 	int e = v && argv ? sbxd_xcmd_start(r->d, v, argv, r->cr.env, &CMD_OPS, r, &r->x) : -ENOMEM;
 
@@ -205,7 +205,7 @@ static void start_cmd(struct xrun *r)
 		return;
 	}
 	if (r->streaming && r->attached &&
-	    sbx_http_stream_begin(r->c, 200, "text/event-stream", NULL) == 0)
+	    sbxd_http_stream_begin(r->c, 200, "text/event-stream", NULL) == 0)
 		r->head_sent = true;
 	if (e < 0) {
 		send_event(r, "error", "{\"error\":\"Failed to start command\"}");
@@ -251,7 +251,7 @@ static void on_close(void *user)
 	maybe_free(r);
 }
 
-static const struct sbx_http_defer_ops RUN_OPS = {.on_drain = on_drain, .on_close = on_close};
+static const struct sbxd_http_defer_ops RUN_OPS = {.on_drain = on_drain, .on_close = on_close};
 
 void xec_run(struct xcall *k, bool streaming, int *ret)
 {
@@ -273,7 +273,7 @@ void xec_run(struct xcall *k, bool streaming, int *ret)
 	for (int i = 0; i < 3; i++)
 		sbx_buf_init(&r->out[i]);
 	sbx_buf_init(&r->ev);
-	sbx_http_defer(k->c, k->req, &RUN_OPS, r);
+	sbxd_http_defer(k->c, k->req, &RUN_OPS, r);
 	r->attached = true;
 	*ret = SBX_HTTP_DEFERRED;
 	if (!r->cr.cwd) {

@@ -12,7 +12,7 @@
 #include "util/buf.h"
 #include "util/statedir.h"
 
-int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
+int sbxd_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 {
 	struct sbx_buf tmp = SBX_BUF_INIT;
 	int fd = -1, r;
@@ -46,8 +46,7 @@ out:
 	return r;
 }
 
-
-int sbx_pathf(char *out, size_t len, const char *fmt, ...)
+int sbxd_pathf(char *out, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

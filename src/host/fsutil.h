@@ -1,6 +1,6 @@
 /* fsutil.h - small file helpers of sbxd: atomic replace, directory paths.
  *
- * sbx_write_atomic() is how every state file (db.json, sbxd.json,
+ * sbxd_write_atomic() is how every state file (db.json, sbxd.json,
  * images.json, token) is written: a reader sees the old or the new content,
  * never a half-written file.
  */
@@ -12,10 +12,10 @@
 
 /* Writes data to path through "path.tmp.PID" + fsync + rename, with mode.
  * 0 or -errno (the temporary file is removed on failure). */
-int sbx_write_atomic(const char *path, const void *data, size_t n, mode_t mode);
+int sbxd_write_atomic(const char *path, const void *data, size_t n, mode_t mode);
 
 /* snprintf into a fixed path buffer that reports truncation: 0, or
  * -ENAMETOOLONG (out then holds a truncated string). */
-int sbx_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int sbxd_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -20,7 +20,7 @@
 #define MAX_REGISTRY (4u << 20)
 #define MAX_NAME     255
 
-bool sbx_image_is_default_name(const char *n)
+bool sbxd_image_is_default_name(const char *n)
 {
 	return !strcmp(n, "koyeb/sandbox") || !strncmp(n, "koyeb/sandbox:", 14) ||
 	       !strncmp(n, "docker.io/koyeb/sandbox", 23) ||
@@ -28,7 +28,7 @@ bool sbx_image_is_default_name(const char *n)
 	       !strcmp(n, "ubuntu:latest");
 }
 
-int sbx_images_load(const char *path, json_object **ret)
+int sbxd_images_load(const char *path, json_object **ret)
 {
 	struct sbx_buf data = SBX_BUF_INIT;
 	json_object *o = NULL;
@@ -51,7 +51,7 @@ int sbx_images_load(const char *path, json_object **ret)
 	return r;
 }
 
-int sbx_image_resolve(json_object *reg, const char *name, char *out, size_t outlen)
+int sbxd_image_resolve(json_object *reg, const char *name, char *out, size_t outlen)
 {
 	json_object *imgs = reg ? sbx_json_get(reg, "images") : NULL, *e = NULL;
 	const char *root = NULL;
@@ -59,7 +59,7 @@ int sbx_image_resolve(json_object *reg, const char *name, char *out, size_t outl
 	if (imgs && json_object_is_type(imgs, json_type_object) &&
 	    json_object_object_get_ex(imgs, name, &e))
 		root = sbx_json_str(e, "rootfs");
-	if (!root && sbx_image_is_default_name(name))
+	if (!root && sbxd_image_is_default_name(name))
 		root = SBX_IMAGE_DEFAULT_ROOT;
 	if (!root)
 		return -ENOENT;
@@ -77,7 +77,7 @@ static int save(const char *path, json_object *reg)
 	if (r == 0)
 		r = sbx_buf_putc(&b, '\n');
 	if (r == 0)
-		r = sbx_write_atomic(path, b.data, b.len, 0600);
+		r = sbxd_write_atomic(path, b.data, b.len, 0600);
 	sbx_buf_release(&b);
 	return r;
 }
@@ -94,7 +94,7 @@ static json_object *images_of(json_object *reg)
 	return sbx_json_get(reg, "images");
 }
 
-bool sbx_image_name_ok(const char *n)
+bool sbxd_image_name_ok(const char *n)
 {
 	size_t i, len = strlen(n);
 
@@ -106,14 +106,14 @@ bool sbx_image_name_ok(const char *n)
 	return true;
 }
 
-int sbx_images_add(const char *path, const char *name, const char *dir, FILE *err)
+int sbxd_images_add(const char *path, const char *name, const char *dir, FILE *err)
 {
 	char real[PATH_MAX], when[32];
 	json_object *reg = NULL, *imgs, *e = NULL;
 	struct stat st;
 	int r;
 
-	if (!sbx_image_name_ok(name)) {
+	if (!sbxd_image_name_ok(name)) {
 		fprintf(err, "sbxd: bad image name '%s' (1-%d printable characters)\n", name,
 			MAX_NAME);
 		return -EINVAL;
@@ -127,7 +127,7 @@ int sbx_images_add(const char *path, const char *name, const char *dir, FILE *er
 		fprintf(err, "sbxd: the host's root / cannot be an image\n");
 		return -EINVAL;
 	}
-	r = sbx_images_load(path, &reg);
+	r = sbxd_images_load(path, &reg);
 	if (r < 0) {
 		fprintf(err, "sbxd: cannot read %s: %s\n", path, strerror(-r));
 		return r;
@@ -153,12 +153,12 @@ int sbx_images_add(const char *path, const char *name, const char *dir, FILE *er
 	return r;
 }
 
-int sbx_images_rm(const char *path, const char *name, FILE *err)
+int sbxd_images_rm(const char *path, const char *name, FILE *err)
 {
 	json_object *reg = NULL, *imgs;
 	int r;
 
-	r = sbx_images_load(path, &reg);
+	r = sbxd_images_load(path, &reg);
 	if (r < 0) {
 		fprintf(err, "sbxd: cannot read %s: %s\n", path, strerror(-r));
 		return r;
@@ -179,12 +179,12 @@ out:
 	return r;
 }
 
-int sbx_images_ls(const char *path, FILE *out, FILE *err)
+int sbxd_images_ls(const char *path, FILE *out, FILE *err)
 {
 	json_object *reg = NULL, *imgs;
 	int r;
 
-	r = sbx_images_load(path, &reg);
+	r = sbxd_images_load(path, &reg);
 	if (r < 0) {
 		fprintf(err, "sbxd: cannot read %s: %s\n", path, strerror(-r));
 		return r;

@@ -21,23 +21,23 @@
 #define SBX_IMAGE_DEFAULT_ROOT "/"
 
 /* True for a name 1-255 printable, non-space characters long. */
-bool sbx_image_name_ok(const char *name);
+bool sbxd_image_name_ok(const char *name);
 
 /* True for the SDK default names listed above. */
-bool sbx_image_is_default_name(const char *name);
+bool sbxd_image_is_default_name(const char *name);
 
 /* Loads the registry file; an absent file gives an empty registry.
  * 0 with a new reference in *ret, -EBADMSG for a corrupt file, -errno. */
-int sbx_images_load(const char *path, json_object **ret);
+int sbxd_images_load(const char *path, json_object **ret);
 
 /* Resolves name through reg (borrowed; may be NULL) then the defaults.
  * 0 with the rootfs in out, -ENOENT for an unknown image, -ENAMETOOLONG. */
-int sbx_image_resolve(json_object *reg, const char *name, char *out, size_t outlen);
+int sbxd_image_resolve(json_object *reg, const char *name, char *out, size_t outlen);
 
 /* The offline subcommands. Each returns 0 or -errno and prints a message to
  * err on failure; ls prints the table to out. */
-int sbx_images_add(const char *path, const char *name, const char *dir, FILE *err);
-int sbx_images_rm(const char *path, const char *name, FILE *err);
-int sbx_images_ls(const char *path, FILE *out, FILE *err);
+int sbxd_images_add(const char *path, const char *name, const char *dir, FILE *err);
+int sbxd_images_rm(const char *path, const char *name, FILE *err);
+int sbxd_images_ls(const char *path, FILE *out, FILE *err);
 
 #endif

@@ -54,7 +54,7 @@ static void extract_child(const char *dir, int tarfd, int userns)
 	if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH, &idm, sizeof(idm)) < 0 ||
 	    move_mount(t, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		_exit(124);
-	if (chdir(dir) < 0 || dup2(tarfd, 0) < 0 || sbx_userns_enter(userns) < 0)
+	if (chdir(dir) < 0 || dup2(tarfd, 0) < 0 || sbxd_userns_enter(userns) < 0)
 		_exit(123);
 	execve("/usr/bin/tar", argv, envp);
 	execve("/bin/tar", argv, envp);
@@ -64,7 +64,7 @@ static void extract_child(const char *dir, int tarfd, int userns)
 /* Extracts tarball into dir (empty, owned by root). 0 or -errno. */
 static int extract(const char *dir, const char *tarball, FILE *err)
 {
-	static const struct sbx_idmap map = {SBX_IDMAP_BASE_DEFAULT, SBX_IDMAP_COUNT_DEFAULT};
+	static const struct sbxd_idmap map = {SBX_IDMAP_BASE_DEFAULT, SBX_IDMAP_COUNT_DEFAULT};
 	int tarfd, ns, st, r = 0;
 	pid_t pid;
 
@@ -74,7 +74,7 @@ static int extract(const char *dir, const char *tarball, FILE *err)
 		fprintf(err, "sbxd: cannot open %s: %s\n", tarball, strerror(-r));
 		return r;
 	}
-	ns = sbx_userns_open(&map);
+	ns = sbxd_userns_open(&map);
 	if (ns < 0) {
 		close(tarfd);
 		fprintf(err, "sbxd: cannot make a user namespace: %s\n", strerror(-ns));
@@ -93,7 +93,7 @@ static int extract(const char *dir, const char *tarball, FILE *err)
 		}
 	if (pid > 0 && r == 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
 		fprintf(err, "sbxd: extracting %s failed (status %d)\n", tarball,
-			sbx_child_exit_code(st));
+			sbxd_child_exit_code(st));
 		r = -EIO;
 	}
 	close(ns);
@@ -110,7 +110,7 @@ static void remove_tree(const char *dir)
 
 	if (access("/usr/bin/rm", X_OK) == 0)
 		argv[0] = "/usr/bin/rm";
-	if (sbx_spawn_simple(argv, envp, &pid) == 0)
+	if (sbxd_spawn_simple(argv, envp, &pid) == 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 }
@@ -125,10 +125,10 @@ static int make_dir(const char *state_dir, const char *name, char *out, size_t l
 		safe[i] =
 		    (isalnum((unsigned char)name[i]) || strchr("._-", name[i])) ? name[i] : '_';
 	safe[i] = '\0';
-	if (sbx_pathf(out, len, "%s/images", state_dir) < 0)
+	if (sbxd_pathf(out, len, "%s/images", state_dir) < 0)
 		return -ENAMETOOLONG;
 	if (sbx_mkdir_p(out, 0700) < 0 ||
-	    sbx_pathf(out, len, "%s/images/%s.XXXXXX", state_dir, safe) < 0)
+	    sbxd_pathf(out, len, "%s/images/%s.XXXXXX", state_dir, safe) < 0)
 		return -ENAMETOOLONG;
 	if (!mkdtemp(out))
 		return -errno;
@@ -136,12 +136,12 @@ static int make_dir(const char *state_dir, const char *name, char *out, size_t l
 	return chmod(out, 0755) < 0 ? -errno : 0;
 }
 
-int sbx_images_import(const char *state_dir, const char *name, const char *tarball, FILE *err)
+int sbxd_images_import(const char *state_dir, const char *name, const char *tarball, FILE *err)
 {
 	char dir[PATH_MAX], reg[PATH_MAX];
 	int r;
 
-	if (!sbx_image_name_ok(name)) {
+	if (!sbxd_image_name_ok(name)) {
 		fprintf(err, "sbxd: bad image name '%s'\n", name);
 		return -EINVAL;
 	}
@@ -150,7 +150,7 @@ int sbx_images_import(const char *state_dir, const char *name, const char *tarba
 			     "mounts)\n");
 		return -EPERM;
 	}
-	if (sbx_pathf(reg, sizeof(reg), "%s/images.json", state_dir) < 0)
+	if (sbxd_pathf(reg, sizeof(reg), "%s/images.json", state_dir) < 0)
 		return -ENAMETOOLONG;
 	r = make_dir(state_dir, name, dir, sizeof(dir));
 	if (r < 0) {
@@ -160,18 +160,18 @@ int sbx_images_import(const char *state_dir, const char *name, const char *tarba
 	}
 	r = extract(dir, tarball, err);
 	if (r == 0)
-		r = sbx_images_add(reg, name, dir, err);
+		r = sbxd_images_add(reg, name, dir, err);
 	if (r < 0)
 		remove_tree(dir);
 	return r;
 }
 
-void sbx_images_drop_imported(const char *state_dir, const char *rootfs)
+void sbxd_images_drop_imported(const char *state_dir, const char *rootfs)
 {
 	char prefix[PATH_MAX];
 	size_t n;
 
-	if (sbx_pathf(prefix, sizeof(prefix), "%s/images/", state_dir) < 0)
+	if (sbxd_pathf(prefix, sizeof(prefix), "%s/images/", state_dir) < 0)
 		return;
 	n = strlen(prefix);
 	if (!strncmp(rootfs, prefix, n) && rootfs[n] && !strchr(rootfs + n, '/') &&

@@ -19,11 +19,11 @@
 
 /* Imports tarball into state_dir/images/ and registers it as name in
  * state_dir/images.json. Needs root. 0 or -errno, with a message on err. */
-int sbx_images_import(const char *state_dir, const char *name, const char *tarball, FILE *err);
+int sbxd_images_import(const char *state_dir, const char *name, const char *tarball, FILE *err);
 
 /* Removes rootfs when it is an imported image's directory (directly in
  * state_dir/images/); anything else is left alone. Sandboxes still using
  * the image lose their lower layer: delete them first. */
-void sbx_images_drop_imported(const char *state_dir, const char *rootfs);
+void sbxd_images_drop_imported(const char *state_dir, const char *rootfs);
 
 #endif

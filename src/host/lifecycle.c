@@ -25,7 +25,7 @@
 struct rm_job {
 	struct sbxd *d;
 	char id[37];
-	struct sbx_child c;
+	struct sbxd_child c;
 };
 
 int sbxd_path(const struct sbxd *d, struct sbx_buf *out, const char *fmt, ...)
@@ -48,7 +48,7 @@ void sbxd_save(struct sbxd *d)
 	int r = sbxd_path(d, &p, "db.json");
 
 	if (r == 0)
-		r = sbx_db_save(&d->store, p.data);
+		r = sbxd_db_save(&d->store, p.data);
 	if (r < 0)
 		sbx_log(SBX_LOG_ERR, "cannot write %s: %s", p.data ? p.data : "db.json",
 			strerror(-r));
@@ -56,29 +56,29 @@ void sbxd_save(struct sbxd *d)
 }
 
 /* Starts every service waiting in ALLOCATING. */
-static void on_start_timer(struct sbx_timer *t)
+static void on_start_timer(struct sbxd_timer *t)
 {
 	struct sbxd *d = t->arg;
 	size_t i;
 
 	for (i = 0; i < d->store.nsvcs && !d->stopping; i++) {
-		struct sbx_svc *v = d->store.svcs[i];
+		struct sbxd_svc *v = d->store.svcs[i];
 
 		if (!v->tomb && !v->deleting && !v->sb && v->inst == SBX_INST_ALLOCATING)
 			sbxd_sandbox_start(d, v);
 	}
 }
 
-void sbxd_sandbox_schedule(struct sbxd *d, struct sbx_svc *v)
+void sbxd_sandbox_schedule(struct sbxd *d, struct sbxd_svc *v)
 {
 	v->inst = SBX_INST_ALLOCATING;
-	sbx_loop_timer(d->loop, &d->start_timer, 0, on_start_timer, d);
+	sbxd_loop_timer(d->loop, &d->start_timer, 0, on_start_timer, d);
 }
 
 /* An app being deleted goes once its last service is gone. */
 static void maybe_bury_app(struct sbxd *d, const char *app_id)
 {
-	struct sbx_app *a = sbx_store_app(&d->store, app_id);
+	struct sbxd_app *a = sbxd_store_app(&d->store, app_id);
 	size_t i;
 
 	if (!a || a->tomb || !a->deleting)
@@ -87,11 +87,11 @@ static void maybe_bury_app(struct sbxd *d, const char *app_id)
 		if (!d->store.svcs[i]->tomb && !strcmp(d->store.svcs[i]->app_id, app_id))
 			return;
 	a->updated_at = time(NULL);
-	sbx_store_bury_app(&d->store, a);
+	sbxd_store_bury_app(&d->store, a);
 	sbxd_save(d);
 }
 
-static void removed(struct sbxd *d, struct sbx_svc *v)
+static void removed(struct sbxd *d, struct sbxd_svc *v)
 {
 	char app_id[37];
 
@@ -101,7 +101,7 @@ static void removed(struct sbxd *d, struct sbx_svc *v)
 	if (!v->terminated_at)
 		v->terminated_at = v->updated_at;
 	sbx_log(SBX_LOG_INFO, "sandbox %s deleted", v->id);
-	sbx_store_bury_svc(&d->store, v); /* v may be gone after this */
+	sbxd_store_bury_svc(&d->store, v); /* v may be gone after this */
 	sbxd_save(d);
 	maybe_bury_app(d, app_id);
 }
@@ -111,22 +111,22 @@ static void free_job(void *arg)
 	free(arg);
 }
 
-static void on_rm_exit(struct sbx_child *c, int wstatus)
+static void on_rm_exit(struct sbxd_child *c, int wstatus)
 {
 	struct rm_job *job = c->arg;
-	struct sbx_svc *v = sbx_store_svc(&job->d->store, job->id);
+	struct sbxd_svc *v = sbxd_store_svc(&job->d->store, job->id);
 
 	if (wstatus)
 		sbx_log(SBX_LOG_WARN, "removing the state of sandbox %s failed (status %d)",
-			job->id, sbx_child_exit_code(wstatus));
+			job->id, sbxd_child_exit_code(wstatus));
 	if (v && !v->tomb)
 		removed(job->d, v);
-	if (sbx_loop_defer(job->d->loop, free_job, job) < 0)
+	if (sbxd_loop_defer(job->d->loop, free_job, job) < 0)
 		sbx_log(SBX_LOG_WARN, "leaking a removal job (out of memory)");
 }
 
 /* rm -rf --one-file-system STATE/sandboxes/<id>, in a child process. */
-static void remove_state(struct sbxd *d, struct sbx_svc *v)
+static void remove_state(struct sbxd *d, struct sbxd_svc *v)
 {
 	static char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
 	struct rm_job *job = calloc(1, sizeof(*job));
@@ -142,13 +142,13 @@ static void remove_state(struct sbxd *d, struct sbx_svc *v)
 		argv[3] = "--";
 		argv[4] = dir.data;
 		argv[5] = NULL;
-		r = sbx_spawn_simple(argv, envp, &pid);
+		r = sbxd_spawn_simple(argv, envp, &pid);
 	}
 	if (r == 0) {
 		job->d = d;
 		memcpy(job->id, v->id, sizeof(job->id));
 		job->c.w.fd = -1;
-		r = sbx_child_watch(d->loop, &job->c, pid, &d->nchildren, on_rm_exit, job);
+		r = sbxd_child_watch(d->loop, &job->c, pid, &d->nchildren, on_rm_exit, job);
 	}
 	sbx_buf_release(&dir);
 	if (r < 0) {
@@ -159,7 +159,7 @@ static void remove_state(struct sbxd *d, struct sbx_svc *v)
 	}
 }
 
-void sbxd_sandbox_stopped(struct sbxd *d, struct sbx_svc *v)
+void sbxd_sandbox_stopped(struct sbxd *d, struct sbxd_svc *v)
 {
 	if (!v->deleting || v->tomb)
 		return; /* died on its own, or stopped for shutdown: files stay */
@@ -170,7 +170,7 @@ void sbxd_sandbox_stopped(struct sbxd *d, struct sbx_svc *v)
 	remove_state(d, v);
 }
 
-void sbxd_service_delete(struct sbxd *d, struct sbx_svc *v)
+void sbxd_service_delete(struct sbxd *d, struct sbxd_svc *v)
 {
 	if (v->tomb || v->deleting)
 		return;
@@ -184,7 +184,7 @@ void sbxd_service_delete(struct sbxd *d, struct sbx_svc *v)
 	sbxd_sandbox_stop(d, v);
 }
 
-void sbxd_app_delete(struct sbxd *d, struct sbx_app *a)
+void sbxd_app_delete(struct sbxd *d, struct sbxd_app *a)
 {
 	char app_id[37], (*ids)[37];
 	size_t i, n = 0;
@@ -195,13 +195,13 @@ void sbxd_app_delete(struct sbxd *d, struct sbx_app *a)
 	/* deleting may bury records and reshuffle the array: work on ids */
 	ids = calloc(d->store.nsvcs + 1, sizeof(*ids));
 	for (i = 0; ids && i < d->store.nsvcs; i++) {
-		struct sbx_svc *v = d->store.svcs[i];
+		struct sbxd_svc *v = d->store.svcs[i];
 
 		if (!v->tomb && !v->deleting && !strcmp(v->app_id, app_id))
 			memcpy(ids[n++], v->id, 37);
 	}
 	for (i = 0; i < n; i++) {
-		struct sbx_svc *v = sbx_store_svc(&d->store, ids[i]);
+		struct sbxd_svc *v = sbxd_store_svc(&d->store, ids[i]);
 
 		if (v)
 			sbxd_service_delete(d, v);

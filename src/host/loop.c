@@ -19,18 +19,18 @@ struct deferred {
 	void *arg;
 };
 
-struct sbx_loop {
+struct sbxd_loop {
 	int epfd;
 	bool quit;
 	uint64_t seq;
-	struct sbx_timer *timers;
+	struct sbxd_timer *timers;
 	struct deferred *defer;
 	size_t ndefer, capdefer;
 };
 
-int sbx_loop_new(struct sbx_loop **ret)
+int sbxd_loop_new(struct sbxd_loop **ret)
 {
-	struct sbx_loop *l = calloc(1, sizeof(*l));
+	struct sbxd_loop *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
@@ -44,7 +44,7 @@ int sbx_loop_new(struct sbx_loop **ret)
 	return 0;
 }
 
-static void run_deferred(struct sbx_loop *l)
+static void run_deferred(struct sbxd_loop *l)
 {
 	size_t i;
 
@@ -61,7 +61,7 @@ static void run_deferred(struct sbx_loop *l)
 	}
 }
 
-void sbx_loop_free(struct sbx_loop *l)
+void sbxd_loop_free(struct sbxd_loop *l)
 {
 	if (!l)
 		return;
@@ -70,8 +70,8 @@ void sbx_loop_free(struct sbx_loop *l)
 	free(l);
 }
 
-int sbx_loop_watch(struct sbx_loop *l, struct sbx_watch *w, int fd, uint32_t events,
-		   sbx_watch_fn fn, void *arg)
+int sbxd_loop_watch(struct sbxd_loop *l, struct sbxd_watch *w, int fd, uint32_t events,
+		    sbxd_watch_fn fn, void *arg)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 
@@ -84,7 +84,7 @@ int sbx_loop_watch(struct sbx_loop *l, struct sbx_watch *w, int fd, uint32_t eve
 	return 0;
 }
 
-int sbx_loop_modify(struct sbx_loop *l, struct sbx_watch *w, uint32_t events)
+int sbxd_loop_modify(struct sbxd_loop *l, struct sbxd_watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 
@@ -98,7 +98,7 @@ int sbx_loop_modify(struct sbx_loop *l, struct sbx_watch *w, uint32_t events)
 	return 0;
 }
 
-void sbx_loop_unwatch(struct sbx_loop *l, struct sbx_watch *w)
+void sbxd_loop_unwatch(struct sbxd_loop *l, struct sbxd_watch *w)
 {
 	if (w->fd < 0)
 		return;
@@ -107,10 +107,10 @@ void sbx_loop_unwatch(struct sbx_loop *l, struct sbx_watch *w)
 	w->events = 0;
 }
 
-void sbx_loop_timer(struct sbx_loop *l, struct sbx_timer *t, int64_t delay_ms, sbx_timer_fn fn,
-		    void *arg)
+void sbxd_loop_timer(struct sbxd_loop *l, struct sbxd_timer *t, int64_t delay_ms, sbxd_timer_fn fn,
+		     void *arg)
 {
-	sbx_loop_timer_cancel(l, t);
+	sbxd_loop_timer_cancel(l, t);
 	t->deadline = sbx_now_ms() + (delay_ms > 0 ? delay_ms : 0);
 	t->seq = ++l->seq;
 	t->fn = fn;
@@ -123,7 +123,7 @@ void sbx_loop_timer(struct sbx_loop *l, struct sbx_timer *t, int64_t delay_ms, s
 	l->timers = t;
 }
 
-void sbx_loop_timer_cancel(struct sbx_loop *l, struct sbx_timer *t)
+void sbxd_loop_timer_cancel(struct sbxd_loop *l, struct sbxd_timer *t)
 {
 	if (!t->armed)
 		return;
@@ -137,7 +137,7 @@ void sbx_loop_timer_cancel(struct sbx_loop *l, struct sbx_timer *t)
 	t->armed = false;
 }
 
-int sbx_loop_defer(struct sbx_loop *l, void (*fn)(void *), void *arg)
+int sbxd_loop_defer(struct sbxd_loop *l, void (*fn)(void *), void *arg)
 {
 	if (l->ndefer == l->capdefer) {
 		size_t ncap = l->capdefer ? 2 * l->capdefer : 16;
@@ -155,10 +155,10 @@ int sbx_loop_defer(struct sbx_loop *l, void (*fn)(void *), void *arg)
 }
 
 /* Milliseconds until the next timer, -1 when none is armed. */
-static int next_timeout(struct sbx_loop *l)
+static int next_timeout(struct sbxd_loop *l)
 {
 	int64_t now = sbx_now_ms(), best = -1;
-	struct sbx_timer *t;
+	struct sbxd_timer *t;
 
 	for (t = l->timers; t; t = t->next) {
 		int64_t d = t->deadline - now;
@@ -173,16 +173,16 @@ static int next_timeout(struct sbx_loop *l)
 	return (int)best;
 }
 
-static void run_timers(struct sbx_loop *l)
+static void run_timers(struct sbxd_loop *l)
 {
 	int64_t now = sbx_now_ms();
 	uint64_t seq = l->seq;
-	struct sbx_timer *t;
+	struct sbxd_timer *t;
 
 again:
 	for (t = l->timers; t; t = t->next) {
 		if (t->deadline <= now && t->seq <= seq) {
-			sbx_loop_timer_cancel(l, t);
+			sbxd_loop_timer_cancel(l, t);
 			t->fn(t);
 			/* the callback may have changed the list: rescan */
 			goto again;
@@ -190,7 +190,7 @@ again:
 	}
 }
 
-int sbx_loop_run(struct sbx_loop *l)
+int sbxd_loop_run(struct sbxd_loop *l)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	int i, n;
@@ -203,7 +203,7 @@ int sbx_loop_run(struct sbx_loop *l)
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			struct sbx_watch *w = evs[i].data.ptr;
+			struct sbxd_watch *w = evs[i].data.ptr;
 
 			/* unwatched earlier in this batch: the owner is kept
 			 * alive by the deferral rule, but wants no callback */
@@ -218,7 +218,7 @@ int sbx_loop_run(struct sbx_loop *l)
 	return 0;
 }
 
-void sbx_loop_quit(struct sbx_loop *l)
+void sbxd_loop_quit(struct sbxd_loop *l)
 {
 	l->quit = true;
 }

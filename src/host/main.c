@@ -64,13 +64,13 @@ static int image_rm(const char *state_dir, const char *reg_path, const char *nam
 	json_object *reg = NULL;
 	char root[4096] = "";
 
-	if (sbx_images_load(reg_path, &reg) == 0)
-		sbx_image_resolve(reg, name, root, sizeof(root));
+	if (sbxd_images_load(reg_path, &reg) == 0)
+		sbxd_image_resolve(reg, name, root, sizeof(root));
 	sbx_json_put(reg);
-	if (sbx_images_rm(reg_path, name, stderr) < 0)
+	if (sbxd_images_rm(reg_path, name, stderr) < 0)
 		return 1;
 	if (root[0])
-		sbx_images_drop_imported(state_dir, root);
+		sbxd_images_drop_imported(state_dir, root);
 	return 0;
 }
 
@@ -90,13 +90,13 @@ static int image_cmd(const char *state_dir, int argc, char **argv)
 		goto out;
 	}
 	if (!strcmp(argv[0], "add") && argc == 3)
-		r = sbx_images_add(path.data, argv[1], argv[2], stderr) < 0;
+		r = sbxd_images_add(path.data, argv[1], argv[2], stderr) < 0;
 	else if (!strcmp(argv[0], "import") && argc == 3)
-		r = sbx_images_import(state_dir, argv[1], argv[2], stderr) < 0;
+		r = sbxd_images_import(state_dir, argv[1], argv[2], stderr) < 0;
 	else if (!strcmp(argv[0], "rm") && argc == 2)
 		r = image_rm(state_dir, path.data, argv[1]);
 	else if (!strcmp(argv[0], "ls") && argc == 1)
-		r = sbx_images_ls(path.data, stdout, stderr) < 0;
+		r = sbxd_images_ls(path.data, stdout, stderr) < 0;
 out:
 	if (r == 2)
 		usage(stderr);
@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sbxd: --network takes private or host\n");
 			return 2;
 		case 'u':
-			if (parse_uid_base(optarg, &d.idmap.base) == 0 && sbx_idmap_valid(&d.idmap))
+			if (parse_uid_base(optarg, &d.idmap.base) == 0 &&
+			    sbxd_idmap_valid(&d.idmap))
 				break;
 			fprintf(stderr, "sbxd: --uid-base takes a host uid N such that N..N+65535 "
 					"is a free range (not 0, not containing 65534)\n");

@@ -41,7 +41,7 @@ struct sbxd_portfwd {
 	struct sbxd *d;
 	char svc_id[37];
 	int lfd, port;
-	struct sbx_watch lw;
+	struct sbxd_watch lw;
 	int bound; /* 0: none */
 	struct fconn *conns;
 	size_t nconns;
@@ -52,13 +52,13 @@ struct fconn {
 	struct fconn *next;
 	struct sbxd_portfwd *f;
 	int fd[2];
-	struct sbx_watch w[2];
+	struct sbxd_watch w[2];
 	char buf[2][FWD_BUF]; /* buf[i]: read from side i, to write to the other */
 	size_t len[2], off[2];
 	bool eof[2], connecting, dead;
 };
 
-static void on_side(struct sbx_watch *w, uint32_t events);
+static void on_side(struct sbxd_watch *w, uint32_t events);
 
 static void fconn_free(void *arg)
 {
@@ -73,7 +73,7 @@ static void fconn_close(struct fconn *k)
 		return;
 	k->dead = true;
 	for (int i = 0; i < 2; i++) {
-		sbx_loop_unwatch(f->d->loop, &k->w[i]);
+		sbxd_loop_unwatch(f->d->loop, &k->w[i]);
 		if (k->fd[i] >= 0)
 			close(k->fd[i]);
 	}
@@ -83,7 +83,7 @@ static void fconn_close(struct fconn *k)
 			f->nconns--;
 			break;
 		}
-	if (sbx_loop_defer(f->d->loop, fconn_free, k) < 0)
+	if (sbxd_loop_defer(f->d->loop, fconn_free, k) < 0)
 		sbx_log(SBX_LOG_WARN, "portfwd: leaking a connection (out of memory)");
 }
 
@@ -98,7 +98,7 @@ static void fconn_update(struct fconn *k)
 			ev |= EPOLLIN;
 		if (k->len[!i] > k->off[!i] || (i == 1 && k->connecting))
 			ev |= EPOLLOUT;
-		if (sbx_loop_modify(k->f->d->loop, &k->w[i], ev) < 0) {
+		if (sbxd_loop_modify(k->f->d->loop, &k->w[i], ev) < 0) {
 			fconn_close(k);
 			return;
 		}
@@ -137,7 +137,7 @@ static bool pump(struct fconn *k, int i)
 	return !(k->eof[0] && k->eof[1] && !k->len[0] && !k->len[1]);
 }
 
-static void on_side(struct sbx_watch *w, uint32_t events)
+static void on_side(struct sbxd_watch *w, uint32_t events)
 {
 	struct fconn *k = w->arg;
 	int err = 0;
@@ -195,7 +195,7 @@ out:
 
 static void start_conn(struct sbxd_portfwd *f, int cfd)
 {
-	struct sbx_svc *v = sbx_store_svc(&f->d->store, f->svc_id);
+	struct sbxd_svc *v = sbxd_store_svc(&f->d->store, f->svc_id);
 	pid_t pid = v ? sbxd_sandbox_pid(v) : 0;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	struct fconn *k;
@@ -222,15 +222,15 @@ static void start_conn(struct sbxd_portfwd *f, int cfd)
 	k->next = f->conns;
 	f->conns = k;
 	f->nconns++;
-	if (sbx_loop_watch(f->d->loop, &k->w[0], cfd, 0, on_side, k) < 0 ||
-	    sbx_loop_watch(f->d->loop, &k->w[1], sfd, EPOLLOUT, on_side, k) < 0) {
+	if (sbxd_loop_watch(f->d->loop, &k->w[0], cfd, 0, on_side, k) < 0 ||
+	    sbxd_loop_watch(f->d->loop, &k->w[1], sfd, EPOLLOUT, on_side, k) < 0) {
 		fconn_close(k);
 		return;
 	}
 	fconn_update(k);
 }
 
-static void on_accept(struct sbx_watch *w, uint32_t events)
+static void on_accept(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_portfwd *f = w->arg;
 
@@ -287,7 +287,7 @@ static int open_listener(const char *host, int *port)
 	return fd;
 }
 
-static struct sbxd_portfwd *get_fwd(struct sbxd *d, struct sbx_svc *v, int *err)
+static struct sbxd_portfwd *get_fwd(struct sbxd *d, struct sbxd_svc *v, int *err)
 {
 	struct sbxd_portfwd *f;
 
@@ -308,7 +308,7 @@ static struct sbxd_portfwd *get_fwd(struct sbxd *d, struct sbx_svc *v, int *err)
 	snprintf(f->svc_id, sizeof(f->svc_id), "%s", v->id);
 	f->lfd = open_listener(d->listen_host, &f->port);
 	if (f->lfd < 0 ||
-	    (*err = sbx_loop_watch(d->loop, &f->lw, f->lfd, EPOLLIN, on_accept, f)) < 0) {
+	    (*err = sbxd_loop_watch(d->loop, &f->lw, f->lfd, EPOLLIN, on_accept, f)) < 0) {
 		*err = f->lfd < 0 ? f->lfd : *err;
 		if (f->lfd >= 0)
 			close(f->lfd);
@@ -320,7 +320,7 @@ static struct sbxd_portfwd *get_fwd(struct sbxd *d, struct sbx_svc *v, int *err)
 	return f;
 }
 
-int sbxd_portfwd_port(struct sbxd *d, struct sbx_svc *v)
+int sbxd_portfwd_port(struct sbxd *d, struct sbxd_svc *v)
 {
 	int err = 0;
 	struct sbxd_portfwd *f = get_fwd(d, v, &err);
@@ -332,7 +332,7 @@ static void fwd_free(struct sbxd_portfwd *f)
 {
 	while (f->conns)
 		fconn_close(f->conns);
-	sbx_loop_unwatch(f->d->loop, &f->lw);
+	sbxd_loop_unwatch(f->d->loop, &f->lw);
 	close(f->lfd);
 	free(f);
 }

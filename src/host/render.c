@@ -87,7 +87,7 @@ static bool push(json_object *arr, struct jb *b)
 	return true;
 }
 
-static json_object *domains(const struct sbx_app *a, bool gone)
+static json_object *domains(const struct sbxd_app *a, bool gone)
 {
 	json_object *arr = json_object_new_array();
 	struct jb d = jb_new();
@@ -104,31 +104,31 @@ static json_object *domains(const struct sbx_app *a, bool gone)
 	return arr;
 }
 
-json_object *sbx_render_app(struct sbx_store *s, const struct sbx_app *a)
+json_object *sbxd_render_app(struct sbxd_store *s, const struct sbxd_app *a)
 {
 	struct jb b = jb_new();
 
 	jb_str(&b, "id", a->id);
 	jb_str(&b, "name", a->name);
 	jb_str(&b, "organization_id", SBX_ORG_ID);
-	jb_str(&b, "status", sbx_app_status_str(sbx_app_status(s, a)));
+	jb_str(&b, "status", sbxd_app_status_str(sbxd_app_status(s, a)));
 	jb_add(&b, "domains", domains(a, a->tomb));
 	jb_time(&b, "created_at", a->created_at);
 	jb_time(&b, "updated_at", a->updated_at);
 	return jb_done(&b);
 }
 
-json_object *sbx_render_service(const struct sbx_svc *v)
+json_object *sbxd_render_service(const struct sbxd_svc *v)
 {
 	struct jb b = jb_new();
-	enum sbx_app_status st = sbx_svc_status(v);
+	enum sbxd_app_status st = sbxd_svc_status(v);
 
 	jb_str(&b, "id", v->id);
 	jb_str(&b, "app_id", v->app_id);
 	jb_str(&b, "organization_id", SBX_ORG_ID);
 	jb_str(&b, "name", sbx_json_str(v->definition, "name"));
 	jb_str(&b, "type", v->spec.type);
-	jb_str(&b, "status", sbx_app_status_str(st));
+	jb_str(&b, "status", sbxd_app_status_str(st));
 	jb_str(&b, "latest_deployment_id", v->dep_id);
 	jb_str(&b, "active_deployment_id", v->inst == SBX_INST_HEALTHY ? v->dep_id : "");
 	jb_time(&b, "created_at", v->created_at);
@@ -136,7 +136,7 @@ json_object *sbx_render_service(const struct sbx_svc *v)
 	return jb_done(&b);
 }
 
-json_object *sbx_render_deployment(const struct sbx_svc *v)
+json_object *sbxd_render_deployment(const struct sbxd_svc *v)
 {
 	struct jb b = jb_new();
 
@@ -144,14 +144,14 @@ json_object *sbx_render_deployment(const struct sbx_svc *v)
 	jb_str(&b, "app_id", v->app_id);
 	jb_str(&b, "service_id", v->id);
 	jb_str(&b, "organization_id", SBX_ORG_ID);
-	jb_str(&b, "status", sbx_deploy_status_str(v->inst));
+	jb_str(&b, "status", sbxd_deploy_status_str(v->inst));
 	jb_add(&b, "definition", json_object_get(v->definition));
 	jb_time(&b, "created_at", v->created_at);
 	jb_time(&b, "updated_at", v->updated_at);
 	return jb_done(&b);
 }
 
-static json_object *messages(const struct sbx_svc *v)
+static json_object *messages(const struct sbxd_svc *v)
 {
 	json_object *arr = json_object_new_array();
 	size_t i;
@@ -165,7 +165,7 @@ static json_object *messages(const struct sbx_svc *v)
 	return arr;
 }
 
-json_object *sbx_render_instance(const struct sbx_svc *v)
+json_object *sbxd_render_instance(const struct sbxd_svc *v)
 {
 	struct jb b = jb_new();
 
@@ -177,7 +177,7 @@ json_object *sbx_render_instance(const struct sbx_svc *v)
 	jb_str(&b, "region", v->spec.region[0] ? v->spec.region : "eu");
 	jb_str(&b, "type", v->spec.itype ? v->spec.itype->name : "nano");
 	jb_int(&b, "replica_index", 0);
-	jb_str(&b, "status", sbx_inst_status_str(v->inst));
+	jb_str(&b, "status", sbxd_inst_status_str(v->inst));
 	jb_add(&b, "messages", messages(v));
 	jb_time(&b, "started_at", v->started_at);
 	jb_time(&b, "terminated_at", v->terminated_at);
@@ -186,7 +186,7 @@ json_object *sbx_render_instance(const struct sbx_svc *v)
 	return jb_done(&b);
 }
 
-json_object *sbx_render_scaling(const struct sbx_svc *v)
+json_object *sbxd_render_scaling(const struct sbxd_svc *v)
 {
 	json_object *replicas = json_object_new_array(), *insts = json_object_new_array();
 	struct jb rep = jb_new(), inst = jb_new();
@@ -195,7 +195,7 @@ json_object *sbx_render_scaling(const struct sbx_svc *v)
 	/* the instances "active and starting": a stopped one is not listed */
 	if (!v->tomb && v->inst != SBX_INST_STOPPED) {
 		jb_str(&inst, "id", v->inst_id);
-		jb_str(&inst, "status", sbx_inst_status_str(v->inst));
+		jb_str(&inst, "status", sbxd_inst_status_str(v->inst));
 		ok = push(insts, &inst);
 	} else {
 		sbx_json_put(jb_done(&inst));
@@ -212,7 +212,7 @@ json_object *sbx_render_scaling(const struct sbx_svc *v)
 	return wrap1("replicas", replicas);
 }
 
-json_object *sbx_render_error(int status, const char *code, const char *msg)
+json_object *sbxd_render_error(int status, const char *code, const char *msg)
 {
 	struct jb b = jb_new();
 
@@ -222,9 +222,9 @@ json_object *sbx_render_error(int status, const char *code, const char *msg)
 	return jb_done(&b);
 }
 
-json_object *sbx_render_field_errors(const struct sbx_verrs *errs, const char *msg)
+json_object *sbxd_render_field_errors(const struct sbxd_verrs *errs, const char *msg)
 {
-	json_object *o = sbx_render_error(400, "invalid_argument", msg);
+	json_object *o = sbxd_render_error(400, "invalid_argument", msg);
 	json_object *arr = json_object_new_array();
 	size_t i;
 

@@ -14,16 +14,16 @@
 /* The organization id every record of this host shows. */
 #define SBX_ORG_ID "00000000-0000-4000-8000-000000000000"
 
-json_object *sbx_render_app(struct sbx_store *s, const struct sbx_app *a);
-json_object *sbx_render_service(const struct sbx_svc *v);
-json_object *sbx_render_deployment(const struct sbx_svc *v);
-json_object *sbx_render_instance(const struct sbx_svc *v);
+json_object *sbxd_render_app(struct sbxd_store *s, const struct sbxd_app *a);
+json_object *sbxd_render_service(const struct sbxd_svc *v);
+json_object *sbxd_render_deployment(const struct sbxd_svc *v);
+json_object *sbxd_render_instance(const struct sbxd_svc *v);
 /* The reply of GET /v1/deployment/{id}/scaling (a whole reply object). */
-json_object *sbx_render_scaling(const struct sbx_svc *v);
+json_object *sbxd_render_scaling(const struct sbxd_svc *v);
 
 /* {"status":N,"code":code,"message":msg} */
-json_object *sbx_render_error(int status, const char *code, const char *msg);
+json_object *sbxd_render_error(int status, const char *code, const char *msg);
 /* The same plus "fields":[{field,description}] (ErrorWithFields). */
-json_object *sbx_render_field_errors(const struct sbx_verrs *errs, const char *msg);
+json_object *sbxd_render_field_errors(const struct sbxd_verrs *errs, const char *msg);
 
 #endif

@@ -28,7 +28,7 @@
 /* one instance type per line reads best. Disk sizes are ours, chosen to
  * grow with memory (8x, 2 GiB at least), not taken from Koyeb */
 /* clang-format off */
-static const struct sbx_itype ITYPES[] = {
+static const struct sbxd_itype ITYPES[] = {
 	{ "nano",    256 * MiB,   250,  256,  2 * GiB },
 	{ "micro",   512 * MiB,   500,  512,  4 * GiB },
 	{ "small",   1024 * MiB,  1000, 1024, 8 * GiB },
@@ -40,14 +40,14 @@ static const struct sbx_itype ITYPES[] = {
 };
 /* clang-format on */
 
-const struct sbx_itype *sbx_itype_table(void)
+const struct sbxd_itype *sbxd_itype_table(void)
 {
 	return ITYPES;
 }
 
-const struct sbx_itype *sbx_itype_find(const char *name)
+const struct sbxd_itype *sbxd_itype_find(const char *name)
 {
-	const struct sbx_itype *t;
+	const struct sbxd_itype *t;
 
 	for (t = ITYPES; t->name; t++)
 		if (!strcmp(t->name, name))
@@ -55,7 +55,7 @@ const struct sbx_itype *sbx_itype_find(const char *name)
 	return NULL;
 }
 
-void sbx_verr_add(struct sbx_verrs *v, const char *field, const char *fmt, ...)
+void sbxd_verr_add(struct sbxd_verrs *v, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -77,7 +77,7 @@ static void free_list(char **l)
 	free(l);
 }
 
-void sbx_spec_release(struct sbx_spec *spec)
+void sbxd_spec_release(struct sbxd_spec *spec)
 {
 	free(spec->name);
 	free(spec->image);
@@ -127,7 +127,7 @@ static int list_push(char ***l, size_t *n, const char *s, size_t len)
 
 /* Appends every string of a JSON array (member key of docker) to argv. */
 static int push_array(json_object *docker, const char *key, char ***argv, size_t *argc,
-		      struct sbx_verrs *errs)
+		      struct sbxd_verrs *errs)
 {
 	json_object *a = sbx_json_get(docker, key);
 	char field[64];
@@ -138,7 +138,7 @@ static int push_array(json_object *docker, const char *key, char ***argv, size_t
 		return 0;
 	snprintf(field, sizeof(field), "definition.docker.%s", key);
 	if (!json_object_is_type(a, json_type_array)) {
-		sbx_verr_add(errs, field, "must be an array of strings");
+		sbxd_verr_add(errs, field, "must be an array of strings");
 		return 0;
 	}
 	n = json_object_array_length(a);
@@ -148,14 +148,14 @@ static int push_array(json_object *docker, const char *key, char ***argv, size_t
 		size_t len;
 
 		if (!json_object_is_type(e, json_type_string)) {
-			sbx_verr_add(errs, field, "must be an array of strings");
+			sbxd_verr_add(errs, field, "must be an array of strings");
 			return 0;
 		}
 		s = json_object_get_string(e);
 		len = (size_t)json_object_get_string_len(e);
 		if (len > MAX_ARG || strlen(s) != len || *argc >= MAX_ARGS) {
-			sbx_verr_add(errs, field,
-				     "holds an argument that is too long or has a NUL");
+			sbxd_verr_add(errs, field,
+				      "holds an argument that is too long or has a NUL");
 			return 0;
 		}
 		r = list_push(argv, argc, s, len);
@@ -165,7 +165,7 @@ static int push_array(json_object *docker, const char *key, char ***argv, size_t
 	return 0;
 }
 
-static int parse_argv(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+static int parse_argv(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	json_object *docker = sbx_json_get(def, "docker");
 	const char *cmd;
@@ -178,7 +178,7 @@ static int parse_argv(json_object *def, struct sbx_spec *spec, struct sbx_verrs 
 		return r;
 	cmd = get_str(docker, "command", MAX_ARG, &bad);
 	if (bad)
-		sbx_verr_add(errs, "definition.docker.command", "must be a non-empty string");
+		sbxd_verr_add(errs, "definition.docker.command", "must be a non-empty string");
 	if (cmd) {
 		r = list_push(&spec->argv, &argc, cmd, strlen(cmd));
 		if (r < 0)
@@ -223,7 +223,8 @@ static int env_set(char ***env, size_t *n, const char *key, const char *val)
 	return 0;
 }
 
-static int parse_env_entry(json_object *e, size_t i, char ***env, size_t *n, struct sbx_verrs *errs)
+static int parse_env_entry(json_object *e, size_t i, char ***env, size_t *n,
+			   struct sbxd_verrs *errs)
 {
 	char field[64];
 	const char *key, *val;
@@ -231,8 +232,8 @@ static int parse_env_entry(json_object *e, size_t i, char ***env, size_t *n, str
 
 	snprintf(field, sizeof(field), "definition.env[%zu]", i);
 	key = get_str(e, "key", MAX_ENV_KEY, &bad);
-	if (!key || strchr(key, '=') || !sbx_utf8_printable(key, strlen(key))) {
-		sbx_verr_add(
+	if (!key || strchr(key, '=') || !sbxd_utf8_printable(key, strlen(key))) {
+		sbxd_verr_add(
 		    errs, field,
 		    "key must be a non-empty string without '=', NUL or control characters");
 		return 0;
@@ -244,17 +245,17 @@ static int parse_env_entry(json_object *e, size_t i, char ***env, size_t *n, str
 		bad = false;
 	}
 	if (bad) {
-		sbx_verr_add(errs, field, "value must be a string of at most 64 KiB without NUL");
+		sbxd_verr_add(errs, field, "value must be a string of at most 64 KiB without NUL");
 		return 0;
 	}
 	if (!val && sbx_json_get(e, "secret")) {
-		sbx_verr_add(errs, field, "secret references are not supported by sbxd");
+		sbxd_verr_add(errs, field, "secret references are not supported by sbxd");
 		return 0;
 	}
 	return env_set(env, n, key, val ? val : "");
 }
 
-static int parse_env(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+static int parse_env(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	json_object *a = sbx_json_get(def, "env");
 	size_t i, n = 0, len;
@@ -266,12 +267,12 @@ static int parse_env(json_object *def, struct sbx_spec *spec, struct sbx_verrs *
 	if (!a)
 		return 0;
 	if (!json_object_is_type(a, json_type_array)) {
-		sbx_verr_add(errs, "definition.env", "must be an array of {key, value}");
+		sbxd_verr_add(errs, "definition.env", "must be an array of {key, value}");
 		return 0;
 	}
 	len = json_object_array_length(a);
 	if (len > MAX_ENV) {
-		sbx_verr_add(errs, "definition.env", "has more than %d entries", MAX_ENV);
+		sbxd_verr_add(errs, "definition.env", "has more than %d entries", MAX_ENV);
 		return 0;
 	}
 	for (i = 0; i < len; i++) {
@@ -282,34 +283,34 @@ static int parse_env(json_object *def, struct sbx_spec *spec, struct sbx_verrs *
 	return 0;
 }
 
-static void parse_itype(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+static void parse_itype(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	json_object *a = sbx_json_get(def, "instance_types"), *e;
 	const char *t;
 	bool bad;
 
-	spec->itype = sbx_itype_find("nano");
+	spec->itype = sbxd_itype_find("nano");
 	if (!a)
 		return;
 	if (!json_object_is_type(a, json_type_array)) {
-		sbx_verr_add(errs, "definition.instance_types", "must be an array of {type}");
+		sbxd_verr_add(errs, "definition.instance_types", "must be an array of {type}");
 		return;
 	}
 	if (!json_object_array_length(a))
 		return;
 	e = json_object_array_get_idx(a, 0);
 	t = get_str(e, "type", 32, &bad);
-	if (!t || !sbx_itype_find(t)) {
-		sbx_verr_add(errs, "definition.instance_types[0].type",
-			     "unknown instance type '%s' (known: nano micro small medium large "
-			     "xlarge 2xlarge)",
-			     t ? t : "");
+	if (!t || !sbxd_itype_find(t)) {
+		sbxd_verr_add(errs, "definition.instance_types[0].type",
+			      "unknown instance type '%s' (known: nano micro small medium large "
+			      "xlarge 2xlarge)",
+			      t ? t : "");
 		return;
 	}
-	spec->itype = sbx_itype_find(t);
+	spec->itype = sbxd_itype_find(t);
 }
 
-static void parse_scalings(json_object *def, struct sbx_verrs *errs)
+static void parse_scalings(json_object *def, struct sbxd_verrs *errs)
 {
 	json_object *a = sbx_json_get(def, "scalings");
 	size_t i, n;
@@ -317,7 +318,7 @@ static void parse_scalings(json_object *def, struct sbx_verrs *errs)
 	if (!a)
 		return;
 	if (!json_object_is_type(a, json_type_array)) {
-		sbx_verr_add(errs, "definition.scalings", "must be an array of {min, max}");
+		sbxd_verr_add(errs, "definition.scalings", "must be an array of {min, max}");
 		return;
 	}
 	n = json_object_array_length(a);
@@ -329,17 +330,17 @@ static void parse_scalings(json_object *def, struct sbx_verrs *errs)
 
 		snprintf(field, sizeof(field), "definition.scalings[%zu]", i);
 		if (rmin == -EINVAL || rmax == -EINVAL)
-			sbx_verr_add(errs, field, "min and max must be integers");
+			sbxd_verr_add(errs, field, "min and max must be integers");
 		else if (mn < 0 || mx < 0 || mn > 1 || mx > 1 ||
 			 (rmax == 0 && rmin == 0 && mn > mx))
-			sbx_verr_add(errs, field,
-				     "sbxd runs exactly one instance: min and max must be 0 or 1");
+			sbxd_verr_add(errs, field,
+				      "sbxd runs exactly one instance: min and max must be 0 or 1");
 	}
 }
 
 /* config_files: [{path (absolute), content, permissions ("0644")}]; they
  * are written into the sandbox at start (configfiles.h). */
-static void parse_config_files(json_object *def, struct sbx_verrs *errs)
+static void parse_config_files(json_object *def, struct sbxd_verrs *errs)
 {
 	json_object *a = sbx_json_get(def, "config_files");
 	size_t i, n;
@@ -347,8 +348,8 @@ static void parse_config_files(json_object *def, struct sbx_verrs *errs)
 	if (!a)
 		return;
 	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) > 64) {
-		sbx_verr_add(errs, "definition.config_files",
-			     "must be an array of at most 64 files");
+		sbxd_verr_add(errs, "definition.config_files",
+			      "must be an array of at most 64 files");
 		return;
 	}
 	n = json_object_array_length(a);
@@ -360,16 +361,17 @@ static void parse_config_files(json_object *def, struct sbx_verrs *errs)
 		    (c && !json_object_is_type(c, json_type_string)) ||
 		    (perm &&
 		     (!perm[0] || strspn(perm, "01234567") != strlen(perm) || strlen(perm) > 4))) {
-			sbx_verr_add(errs, "definition.config_files",
-				     "entry %zu needs an absolute path, a string content and octal "
-				     "permissions",
-				     i);
+			sbxd_verr_add(
+			    errs, "definition.config_files",
+			    "entry %zu needs an absolute path, a string content and octal "
+			    "permissions",
+			    i);
 			return;
 		}
 	}
 }
 
-static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+static void parse_misc(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	json_object *regions = sbx_json_get(def, "regions"), *ports = sbx_json_get(def, "ports");
 	const char *type = sbx_json_str(def, "type");
@@ -385,14 +387,14 @@ static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs
 			snprintf(spec->region, sizeof(spec->region), "%s",
 				 json_object_get_string(r0));
 		else
-			sbx_verr_add(errs, "definition.regions[0]", "must be a short region name");
+			sbxd_verr_add(errs, "definition.regions[0]", "must be a short region name");
 	}
 	/* a privileged container would hold the host's power: refused, never
 	 * silently run unprivileged */
 	parse_config_files(def, errs);
 	if (sbx_json_bool(def, "docker.privileged", false))
-		sbx_verr_add(errs, "definition.docker.privileged",
-			     "privileged containers are not supported by sbxd");
+		sbxd_verr_add(errs, "definition.docker.privileged",
+			      "privileged containers are not supported by sbxd");
 	if (type && (!strcmp(type, "WEB") || !strcmp(type, "WORKER") || !strcmp(type, "DATABASE") ||
 		     !strcmp(type, "SANDBOX")))
 		snprintf(spec->type, sizeof(spec->type), "%s", type);
@@ -403,7 +405,7 @@ static void parse_misc(json_object *def, struct sbx_spec *spec, struct sbx_verrs
 		snprintf(spec->type, sizeof(spec->type), "WORKER");
 }
 
-static void make_hostname(struct sbx_spec *spec)
+static void make_hostname(struct sbxd_spec *spec)
 {
 	size_t i, o = 0;
 
@@ -423,21 +425,21 @@ static void make_hostname(struct sbx_spec *spec)
 		snprintf(spec->hostname, sizeof(spec->hostname), "sandbox");
 }
 
-static int parse_identity(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+static int parse_identity(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	const char *name, *image;
 	bool bad;
 
 	name = get_str(def, "name", MAX_NAME, &bad);
 	if (!name) {
-		sbx_verr_add(errs, "definition.name", "is required (1 to %d bytes)", MAX_NAME);
-	} else if (!sbx_utf8_printable(name, strlen(name))) {
-		sbx_verr_add(errs, "definition.name", "must not hold control characters");
+		sbxd_verr_add(errs, "definition.name", "is required (1 to %d bytes)", MAX_NAME);
+	} else if (!sbxd_utf8_printable(name, strlen(name))) {
+		sbxd_verr_add(errs, "definition.name", "must not hold control characters");
 		name = NULL;
 	}
 	image = get_str(sbx_json_get(def, "docker"), "image", MAX_IMAGE, &bad);
 	if (!image)
-		sbx_verr_add(errs, "definition.docker.image", "is required");
+		sbxd_verr_add(errs, "definition.docker.image", "is required");
 	spec->name = strdup(name ? name : "");
 	spec->image = strdup(image ? image : "");
 	if (!spec->name || !spec->image)
@@ -446,13 +448,13 @@ static int parse_identity(json_object *def, struct sbx_spec *spec, struct sbx_ve
 	return 0;
 }
 
-int sbx_spec_parse(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs)
+int sbxd_spec_parse(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs)
 {
 	int r;
 
 	memset(spec, 0, sizeof(*spec));
 	if (!def || !json_object_is_type(def, json_type_object)) {
-		sbx_verr_add(errs, "definition", "is required and must be an object");
+		sbxd_verr_add(errs, "definition", "is required and must be an object");
 		return -EINVAL;
 	}
 	r = parse_identity(def, spec, errs);
@@ -468,11 +470,11 @@ int sbx_spec_parse(json_object *def, struct sbx_spec *spec, struct sbx_verrs *er
 	if (r == 0 && errs->n)
 		r = -EINVAL;
 	if (r < 0)
-		sbx_spec_release(spec);
+		sbxd_spec_release(spec);
 	return r;
 }
 
-const char *sbx_spec_getenv(char *const *env, const char *key)
+const char *sbxd_spec_getenv(char *const *env, const char *key)
 {
 	size_t kl = strlen(key), i;
 

@@ -17,7 +17,7 @@
 
 #include "util/json.h"
 
-struct sbx_itype {
+struct sbxd_itype {
 	const char *name;
 	uint64_t memory; /* bytes */
 	int cpu_milli;	 /* 1000 = one core */
@@ -26,33 +26,33 @@ struct sbx_itype {
 };
 
 /* The instance type called name, or NULL. */
-const struct sbx_itype *sbx_itype_find(const char *name);
+const struct sbxd_itype *sbxd_itype_find(const char *name);
 /* The table (NULL-named entry at the end). */
-const struct sbx_itype *sbx_itype_table(void);
+const struct sbxd_itype *sbxd_itype_table(void);
 
 #define SBX_VERR_MAX 8
 
-struct sbx_verr {
+struct sbxd_verr {
 	char field[64];
 	char description[192];
 };
 
-struct sbx_verrs {
-	struct sbx_verr e[SBX_VERR_MAX];
+struct sbxd_verrs {
+	struct sbxd_verr e[SBX_VERR_MAX];
 	size_t n;
 };
 
 /* Records one validation error (silently dropped past SBX_VERR_MAX). */
-void sbx_verr_add(struct sbx_verrs *v, const char *field, const char *fmt, ...)
+void sbxd_verr_add(struct sbxd_verrs *v, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-struct sbx_spec {
+struct sbxd_spec {
 	char *name;  /* definition.name */
 	char *image; /* definition.docker.image */
 	char **argv; /* NULL-terminated; entrypoint + command + args, or
 		      * "sleep infinity" when the definition gives none */
 	char **env;  /* NULL-terminated "KEY=VALUE" list of definition.env */
-	const struct sbx_itype *itype;
+	const struct sbxd_itype *itype;
 	char region[16];   /* first of definition.regions, default "eu" */
 	char type[16];	   /* service type: WEB, WORKER, DATABASE or SANDBOX */
 	char hostname[64]; /* derived from name: [a-z0-9-], at most 63 */
@@ -61,10 +61,10 @@ struct sbx_spec {
 /* Fills spec from a definition object (borrowed). 0; -EINVAL with errs
  * filled (fields named "definition.xxx"); -ENOMEM. On failure spec is left
  * released. */
-int sbx_spec_parse(json_object *def, struct sbx_spec *spec, struct sbx_verrs *errs);
-void sbx_spec_release(struct sbx_spec *spec);
+int sbxd_spec_parse(json_object *def, struct sbxd_spec *spec, struct sbxd_verrs *errs);
+void sbxd_spec_release(struct sbxd_spec *spec);
 
 /* Value of KEY in a "KEY=VALUE" list, or NULL. */
-const char *sbx_spec_getenv(char *const *env, const char *key);
+const char *sbxd_spec_getenv(char *const *env, const char *key);
 
 #endif

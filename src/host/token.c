@@ -24,10 +24,10 @@ static int create_token(const char *path, struct sbx_buf *out)
 	OPENSSL_cleanse(raw, sizeof(raw));
 	if (r < 0)
 		return r;
-	return sbx_write_atomic(path, out->data, out->len, 0600);
+	return sbxd_write_atomic(path, out->data, out->len, 0600);
 }
 
-int sbx_token_load(const char *state_dir, struct sbx_buf *out)
+int sbxd_token_load(const char *state_dir, struct sbx_buf *out)
 {
 	struct sbx_buf path = SBX_BUF_INIT;
 	int r;
@@ -55,7 +55,7 @@ out:
 	return r;
 }
 
-bool sbx_token_equal(const char *expected, size_t elen, const char *got, size_t glen)
+bool sbxd_token_equal(const char *expected, size_t elen, const char *got, size_t glen)
 {
 	if (!elen || elen != glen)
 		return false;

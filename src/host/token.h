@@ -15,10 +15,10 @@
 /* Loads STATE/token into out, creating it when absent. A file that exists
  * but is empty or unreadable is an error (-EINVAL / -errno), never silently
  * replaced. 0 or -errno. */
-int sbx_token_load(const char *state_dir, struct sbx_buf *out);
+int sbxd_token_load(const char *state_dir, struct sbx_buf *out);
 
 /* Constant-time equality of the expected token and a presented one (the
  * lengths may differ; only the length leaks). */
-bool sbx_token_equal(const char *expected, size_t elen, const char *got, size_t glen);
+bool sbxd_token_equal(const char *expected, size_t elen, const char *got, size_t glen);
 
 #endif

@@ -26,26 +26,26 @@ struct sbxd_xcmd {
 	const struct sbxd_xcmd_ops *ops;
 	void *user; /* NULL once released */
 	char svc_id[37];
-	struct sbx_child child;	  /* the one-fork path */
-	struct sbx_spawn_job job; /* the spawner's path */
+	struct sbxd_child child;   /* the one-fork path */
+	struct sbxd_spawn_job job; /* the spawner's path */
 	bool via_spawner, started, exited, done, freed, paused, kill_pending;
 	int wstatus;
 	pid_t pid;
 	struct sbx_buf pkt; /* for a fallback */
 	int fd[3], cfd[3];
-	struct sbx_watch w[3];
-	struct sbx_timer drain;
-	struct sbx_timer started_t; /* reports the pid of the one-fork path */
+	struct sbxd_watch w[3];
+	struct sbxd_timer drain;
+	struct sbxd_timer started_t; /* reports the pid of the one-fork path */
 	char *rbuf;
 };
 
-static void on_out(struct sbx_watch *w, uint32_t events);
+static void on_out(struct sbxd_watch *w, uint32_t events);
 
 static bool running(const struct sbxd_xcmd *x)
 {
 	if (!x->started)
 		return false;
-	return x->via_spawner ? sbx_spawn_job_active(&x->job) : sbx_child_running(&x->child);
+	return x->via_spawner ? sbxd_spawn_job_active(&x->job) : sbxd_child_running(&x->child);
 }
 
 static void close_cfds(struct sbxd_xcmd *x)
@@ -59,7 +59,7 @@ static void close_cfds(struct sbxd_xcmd *x)
 
 static void close_fd(struct sbxd_xcmd *x, int i)
 {
-	sbx_loop_unwatch(x->d->loop, &x->w[i]);
+	sbxd_loop_unwatch(x->d->loop, &x->w[i]);
 	if (x->fd[i] >= 0)
 		close(x->fd[i]);
 	x->fd[i] = -1;
@@ -82,9 +82,9 @@ static void maybe_free(struct sbxd_xcmd *x)
 	close_cfds(x);
 	for (int i = 0; i < 3; i++)
 		close_fd(x, i);
-	sbx_loop_timer_cancel(x->d->loop, &x->drain);
-	sbx_loop_timer_cancel(x->d->loop, &x->started_t);
-	if (sbx_loop_defer(x->d->loop, free_x, x) < 0)
+	sbxd_loop_timer_cancel(x->d->loop, &x->drain);
+	sbxd_loop_timer_cancel(x->d->loop, &x->started_t);
+	if (sbxd_loop_defer(x->d->loop, free_x, x) < 0)
 		sbx_log(SBX_LOG_WARN, "executor: leaking a command (out of memory)");
 }
 
@@ -94,19 +94,19 @@ static void finish(struct sbxd_xcmd *x)
 	if (x->done)
 		return;
 	x->done = true;
-	sbx_loop_timer_cancel(x->d->loop, &x->drain);
+	sbxd_loop_timer_cancel(x->d->loop, &x->drain);
 	for (int i = 1; i <= 2; i++)
 		close_fd(x, i);
 	if (x->user && x->ops->on_exit)
 		x->ops->on_exit(x->user, x->wstatus);
 }
 
-static void on_drain(struct sbx_timer *t)
+static void on_drain(struct sbxd_timer *t)
 {
 	struct sbxd_xcmd *x = t->arg;
 
 	if (x->paused && x->user) { /* still flowing, just slower than the reader */
-		sbx_loop_timer(x->d->loop, t, SBX_XCMD_DRAIN_MS, on_drain, x);
+		sbxd_loop_timer(x->d->loop, t, SBX_XCMD_DRAIN_MS, on_drain, x);
 		return;
 	}
 	finish(x);
@@ -119,7 +119,7 @@ static void check_done(struct sbxd_xcmd *x)
 	if (x->fd[1] < 0 && x->fd[2] < 0)
 		finish(x);
 	else
-		sbx_loop_timer(x->d->loop, &x->drain, SBX_XCMD_DRAIN_MS, on_drain, x);
+		sbxd_loop_timer(x->d->loop, &x->drain, SBX_XCMD_DRAIN_MS, on_drain, x);
 }
 
 static void watch(struct sbxd_xcmd *x, bool on)
@@ -128,13 +128,13 @@ static void watch(struct sbxd_xcmd *x, bool on)
 		if (x->fd[i] < 0)
 			continue;
 		if (on && x->w[i].fd < 0)
-			sbx_loop_watch(x->d->loop, &x->w[i], x->fd[i], EPOLLIN, on_out, x);
+			sbxd_loop_watch(x->d->loop, &x->w[i], x->fd[i], EPOLLIN, on_out, x);
 		else if (!on)
-			sbx_loop_unwatch(x->d->loop, &x->w[i]);
+			sbxd_loop_unwatch(x->d->loop, &x->w[i]);
 	}
 }
 
-static void on_out(struct sbx_watch *w, uint32_t events)
+static void on_out(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_xcmd *x = w->arg;
 	int i = w == &x->w[1] ? 1 : 2;
@@ -149,7 +149,7 @@ static void on_out(struct sbx_watch *w, uint32_t events)
 		return;
 	}
 	if (x->exited)
-		sbx_loop_timer(x->d->loop, &x->drain, SBX_XCMD_DRAIN_MS, on_drain, x);
+		sbxd_loop_timer(x->d->loop, &x->drain, SBX_XCMD_DRAIN_MS, on_drain, x);
 	if (x->user && x->ops->on_output)
 		x->ops->on_output(x->user, i, x->rbuf, (size_t)n);
 }
@@ -166,7 +166,7 @@ static void exited(struct sbxd_xcmd *x, int wstatus)
 	check_done(x);
 }
 
-static void on_child(struct sbx_child *c, int wstatus)
+static void on_child(struct sbxd_child *c, int wstatus)
 {
 	exited(c->arg, wstatus);
 }
@@ -176,9 +176,9 @@ static void kill_tree(struct sbxd_xcmd *x)
 	if (!running(x))
 		return;
 	if (!x->via_spawner)
-		sbx_proctree_kill(x->child.pid);
+		sbxd_proctree_kill(x->child.pid);
 	else if (x->job.pid)
-		sbx_proctree_kill(x->job.pid);
+		sbxd_proctree_kill(x->job.pid);
 	else
 		x->kill_pending = true;
 }
@@ -214,31 +214,31 @@ static void report_started(struct sbxd_xcmd *x)
 		x->ops->on_started(x->user, x->pid);
 }
 
-static void on_started_timer(struct sbx_timer *t)
+static void on_started_timer(struct sbxd_timer *t)
 {
 	report_started(t->arg);
 }
 
-static int start_direct(struct sbxd_xcmd *x, struct sbx_svc *v, char *const *argv,
+static int start_direct(struct sbxd_xcmd *x, struct sbxd_svc *v, char *const *argv,
 			char *const *envp)
 {
-	struct sbx_nsexec n = {.target = sbxd_sandbox_pid(v),
-			       .cg = sbxd_sandbox_cgroups(v),
-			       .filter = &x->d->filter,
-			       .argv = argv,
-			       .envp = envp};
+	struct sbxd_nsexec n = {.target = sbxd_sandbox_pid(v),
+				.cg = sbxd_sandbox_cgroups(v),
+				.filter = &x->d->filter,
+				.argv = argv,
+				.envp = envp};
 	pid_t pid;
-	int r = n.target ? sbx_nsexec_start(&n, x->cfd, &pid) : -ESRCH;
+	int r = n.target ? sbxd_nsexec_start(&n, x->cfd, &pid) : -ESRCH;
 
 	close_cfds(x);
 	x->via_spawner = false;
 	if (r == 0) {
-		r = sbx_child_watch(x->d->loop, &x->child, pid, &x->d->nchildren, on_child, x);
+		r = sbxd_child_watch(x->d->loop, &x->child, pid, &x->d->nchildren, on_child, x);
 		if (r < 0) {
-			sbx_proctree_kill(pid);
+			sbxd_proctree_kill(pid);
 		} else {
 			x->pid = pid;
-			sbx_loop_timer(x->d->loop, &x->started_t, 0, on_started_timer, x);
+			sbxd_loop_timer(x->d->loop, &x->started_t, 0, on_started_timer, x);
 		}
 	}
 	return r;
@@ -246,13 +246,14 @@ static int start_direct(struct sbxd_xcmd *x, struct sbx_svc *v, char *const *arg
 
 static void fallback(struct sbxd_xcmd *x, int err)
 {
-	struct sbx_svc *v = sbx_store_svc(&x->d->store, x->svc_id);
-	struct sbx_spawn_req *req = malloc(sizeof(*req));
+	struct sbxd_svc *v = sbxd_store_svc(&x->d->store, x->svc_id);
+	struct sbxd_spawn_req *req = malloc(sizeof(*req));
 	int r = -ESRCH;
 
 	sbx_log(SBX_LOG_INFO, "sandbox %s: executor command not run by the spawner (%s)", x->svc_id,
 		strerror(-err));
-	if (v && req && !x->kill_pending && sbx_spawn_msg_decode(x->pkt.data, x->pkt.len, req) == 0)
+	if (v && req && !x->kill_pending &&
+	    sbxd_spawn_msg_decode(x->pkt.data, x->pkt.len, req) == 0)
 		r = start_direct(x, v, req->argv, req->envp);
 	free(req);
 	if (r < 0) {
@@ -262,7 +263,7 @@ static void fallback(struct sbxd_xcmd *x, int err)
 	}
 }
 
-static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
+static void on_job(struct sbxd_spawn_job *j, enum sbxd_spawn_event ev, int value)
 {
 	struct sbxd_xcmd *x = j->arg;
 
@@ -271,7 +272,7 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 		close_cfds(x);
 		x->pid = ns_pid(value);
 		if (x->kill_pending)
-			sbx_proctree_kill(value);
+			sbxd_proctree_kill(value);
 		report_started(x);
 		break;
 	case SBX_SPAWN_EV_EXITED: exited(x, value); break;
@@ -280,7 +281,7 @@ static void on_job(struct sbx_spawn_job *j, enum sbx_spawn_event ev, int value)
 }
 
 /* PATH, HOME, LANG, HOSTNAME, the service env, then extra; later wins. */
-static char **make_env(const struct sbx_svc *v, char *const *extra, struct sbx_buf *host)
+static char **make_env(const struct sbxd_svc *v, char *const *extra, struct sbx_buf *host)
 {
 	static const char *const base[] = {
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
@@ -313,23 +314,23 @@ static char **make_env(const struct sbx_svc *v, char *const *extra, struct sbx_b
 	return env;
 }
 
-static int spawn(struct sbxd_xcmd *x, struct sbx_svc *v, char *const *argv, char *const *extra)
+static int spawn(struct sbxd_xcmd *x, struct sbxd_svc *v, char *const *argv, char *const *extra)
 {
 	struct sbx_buf host = SBX_BUF_INIT;
 	char **env = make_env(v, extra, &host);
-	struct sbx_spawner *sp;
+	struct sbxd_spawner *sp;
 	int r;
 
 	if (!env)
 		return -ENOMEM;
-	r = sbx_nsexec_pipes(x->fd, x->cfd);
+	r = sbxd_nsexec_pipes(x->fd, x->cfd);
 	if (r < 0)
 		goto out;
 	close(x->fd[0]); /* stdin is empty: the command sees EOF */
 	x->fd[0] = -1;
-	r = sbx_spawn_msg_encode(&x->pkt, 0, argv, env);
+	r = sbxd_spawn_msg_encode(&x->pkt, 0, argv, env);
 	if (r == 0 && (sp = sbxd_sandbox_spawner(v)) &&
-	    (r = sbx_spawner_spawn(sp, &x->job, &x->pkt, x->cfd, on_job, x)) == 0) {
+	    (r = sbxd_spawner_spawn(sp, &x->job, &x->pkt, x->cfd, on_job, x)) == 0) {
 		x->via_spawner = true;
 		goto out;
 	}
@@ -343,7 +344,7 @@ out:
 	return r;
 }
 
-int sbxd_xcmd_start(struct sbxd *d, struct sbx_svc *v, char *const *argv, char *const *extra_env,
+int sbxd_xcmd_start(struct sbxd *d, struct sbxd_svc *v, char *const *argv, char *const *extra_env,
 		    const struct sbxd_xcmd_ops *ops, void *user, struct sbxd_xcmd **ret)
 {
 	struct sbxd_xcmd *x;

@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 struct sbxd;
-struct sbx_svc;
+struct sbxd_svc;
 struct sbxd_xcmd;
 
 #define SBX_XCMD_CHUNK	  (64u * 1024)
@@ -40,7 +40,7 @@ struct sbxd_xcmd_ops {
 /* Starts argv (borrowed) in v's sandbox with extra "K=V" variables (NULL or
  * NULL-terminated, borrowed). 0 with *ret; -ESRCH when the sandbox is not
  * running; -errno. */
-int sbxd_xcmd_start(struct sbxd *d, struct sbx_svc *v, char *const *argv, char *const *extra_env,
+int sbxd_xcmd_start(struct sbxd *d, struct sbxd_svc *v, char *const *argv, char *const *extra_env,
 		    const struct sbxd_xcmd_ops *ops, void *user, struct sbxd_xcmd **ret);
 
 /* Stops (true) or resumes reading the command's output (backpressure). */

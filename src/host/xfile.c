@@ -31,10 +31,10 @@ struct sbxd_xfile {
 	struct sbxd *d;
 	sbxd_xfile_fn fn; /* NULL once cancelled or answered */
 	void *user;
-	struct sbx_child child;
+	struct sbxd_child child;
 	int fd;
-	struct sbx_watch w;
-	struct sbx_timer deadline;
+	struct sbxd_watch w;
+	struct sbxd_timer deadline;
 	struct sbx_buf out;
 	int err;
 	bool eof, reaped, freed;
@@ -50,7 +50,7 @@ static void free_f(void *arg)
 
 static void close_pipe(struct sbxd_xfile *f)
 {
-	sbx_loop_unwatch(f->d->loop, &f->w);
+	sbxd_loop_unwatch(f->d->loop, &f->w);
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
@@ -66,15 +66,15 @@ static void maybe_done(struct sbxd_xfile *f)
 	f->freed = true;
 	f->fn = NULL;
 	close_pipe(f);
-	sbx_loop_timer_cancel(f->d->loop, &f->deadline);
+	sbxd_loop_timer_cancel(f->d->loop, &f->deadline);
 	f->d->nxfiles--;
 	if (fn)
 		fn(f->user, f->err, &f->out);
-	if (sbx_loop_defer(f->d->loop, free_f, f) < 0)
+	if (sbxd_loop_defer(f->d->loop, free_f, f) < 0)
 		sbx_log(SBX_LOG_WARN, "executor: leaking a file operation (out of memory)");
 }
 
-static void on_pipe(struct sbx_watch *w, uint32_t events)
+static void on_pipe(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_xfile *f = w->arg;
 	ssize_t n;
@@ -99,11 +99,11 @@ static void on_pipe(struct sbx_watch *w, uint32_t events)
 	f->eof = true;
 	close_pipe(f);
 	if (!f->reaped)
-		sbx_child_kill(&f->child, SIGKILL);
+		sbxd_child_kill(&f->child, SIGKILL);
 	maybe_done(f);
 }
 
-static void on_exit_child(struct sbx_child *c, int wstatus)
+static void on_exit_child(struct sbxd_child *c, int wstatus)
 {
 	struct sbxd_xfile *f = c->arg;
 
@@ -113,12 +113,12 @@ static void on_exit_child(struct sbx_child *c, int wstatus)
 	maybe_done(f);
 }
 
-static void on_deadline(struct sbx_timer *t)
+static void on_deadline(struct sbxd_timer *t)
 {
 	struct sbxd_xfile *f = t->arg;
 
 	f->err = -ETIMEDOUT;
-	sbx_child_kill(&f->child, SIGKILL);
+	sbxd_child_kill(&f->child, SIGKILL);
 }
 
 /* In the child: never returns. */
@@ -136,7 +136,7 @@ static _Noreturn void child_main(pid_t target, int wfd, int op, const char *path
 	if (dup2(wfd, 3) < 0)
 		_exit(125);
 	syscall(SYS_close_range, 4, ~0U, 0);
-	if (sbx_nsexec_enter(target) < 0)
+	if (sbxd_nsexec_enter(target) < 0)
 		_exit(125);
 	sbxd_xfile_child_run(&b, op, path, data, len, mode);
 	while (off < b.len) {
@@ -151,7 +151,7 @@ static _Noreturn void child_main(pid_t target, int wfd, int op, const char *path
 	_exit(0);
 }
 
-int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, const char *path,
+int sbxd_xfile_start(struct sbxd *d, struct sbxd_svc *v, enum sbxd_xfile_op op, const char *path,
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret)
 {
@@ -194,12 +194,12 @@ int sbxd_xfile_start_pid(struct sbxd *d, pid_t target, enum sbxd_xfile_op op, co
 	f->w.fd = -1;
 	f->child.w.fd = -1;
 	sbx_buf_init(&f->out);
-	r = sbx_child_watch(d->loop, &f->child, pid, &d->nchildren, on_exit_child, f);
+	r = sbxd_child_watch(d->loop, &f->child, pid, &d->nchildren, on_exit_child, f);
 	if (r == 0)
-		r = sbx_loop_watch(d->loop, &f->w, f->fd, EPOLLIN, on_pipe, f);
+		r = sbxd_loop_watch(d->loop, &f->w, f->fd, EPOLLIN, on_pipe, f);
 	if (r < 0) {
 		/* nothing can be left half-watched: kill, reap, undo */
-		sbx_child_kill_reap(&f->child);
+		sbxd_child_kill_reap(&f->child);
 		if (f->child.pid == 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
@@ -208,7 +208,7 @@ int sbxd_xfile_start_pid(struct sbxd *d, pid_t target, enum sbxd_xfile_op op, co
 		free(f);
 		return r;
 	}
-	sbx_loop_timer(d->loop, &f->deadline, SBX_XFILE_DEADLINE_MS, on_deadline, f);
+	sbxd_loop_timer(d->loop, &f->deadline, SBX_XFILE_DEADLINE_MS, on_deadline, f);
 	d->nxfiles++;
 	*ret = f;
 	return 0;
@@ -220,7 +220,7 @@ void sbxd_xfile_cancel(struct sbxd_xfile *f)
 		return;
 	f->fn = NULL;
 	if (!f->reaped)
-		sbx_child_kill(&f->child, SIGKILL);
+		sbxd_child_kill(&f->child, SIGKILL);
 	maybe_done(f);
 }
 

@@ -2,7 +2,7 @@
  *
  * Each operation runs in a child sbxd forks for it: the child makes itself
  * non-dumpable, dies with sbxd, joins the sandbox's namespaces and becomes
- * its root exactly as an exec does (sbx_nsexec_enter: the sandbox's user,
+ * its root exactly as an exec does (sbxd_nsexec_enter: the sandbox's user,
  * mount and other namespaces, chrooted to the init's root), and only then
  * looks at the path. So a path resolves as it would for a process of the
  * sandbox: "../../" stops at the sandbox's "/", a symbolic link pointing
@@ -25,7 +25,7 @@
 #include "util/buf.h"
 
 struct sbxd;
-struct sbx_svc;
+struct sbxd_svc;
 struct sbxd_xfile;
 
 #define SBX_XFILE_MAX_READ    (8u << 20)
@@ -51,7 +51,7 @@ typedef void (*sbxd_xfile_fn)(void *user, int err, const struct sbx_buf *body);
 /* Starts op on path (borrowed; copied by the fork) with data (write only).
  * mode is for SBXD_XF_CONFIGFILE. 0 with *ret, -ESRCH when the sandbox is
  * not running, -EAGAIN when too many run already, -errno. */
-int sbxd_xfile_start(struct sbxd *d, struct sbx_svc *v, enum sbxd_xfile_op op, const char *path,
+int sbxd_xfile_start(struct sbxd *d, struct sbxd_svc *v, enum sbxd_xfile_op op, const char *path,
 		     const char *data, size_t len, unsigned mode, sbxd_xfile_fn fn, void *user,
 		     struct sbxd_xfile **ret);
 

@@ -3,7 +3,7 @@
  * bodies of every route, on arbitrary requests from a client.
  *
  * The input is one or more pipelined HTTP requests. Each goes through the
- * head parser and, when its body is all there, through sbx_api_handle() on
+ * head parser and, when its body is all there, through sbxd_api_handle() on
  * a daemon in test mode (as test_host_api.c does: nothing is ever started,
  * the event loop never runs; state files go to a temporary directory),
  * fresh for every input. The token is "tok". The reply must be JSON.
@@ -42,9 +42,9 @@ static int td_init(struct td *t)
 	sbx_buf_puts(&t->d.state_dir, t->dir);
 	sbx_buf_puts(&t->d.token, "tok");
 	t->d.test_mode = true;
-	if (sbx_loop_new(&t->d.loop) < 0)
+	if (sbxd_loop_new(&t->d.loop) < 0)
 		return -1;
-	sbx_store_init(&t->d.store);
+	sbxd_store_init(&t->d.store);
 	return 0;
 }
 
@@ -52,8 +52,8 @@ static void td_release(struct td *t)
 {
 	char p[128];
 
-	sbx_store_release(&t->d.store);
-	sbx_loop_free(t->d.loop);
+	sbxd_store_release(&t->d.store);
+	sbxd_loop_free(t->d.loop);
 	sbx_buf_release(&t->d.state_dir);
 	sbx_buf_release(&t->d.token);
 	snprintf(p, sizeof(p), "%s/db.json", t->dir);
@@ -66,28 +66,28 @@ static void td_release(struct td *t)
 /* One request at buf[0..n); returns the bytes it used, 0 to stop. */
 static size_t one(struct td *t, const char *buf, size_t n)
 {
-	struct sbx_http_resp resp = {.status = 0};
-	struct sbx_http_req req;
+	struct sbxd_http_resp resp = {.status = 0};
+	struct sbxd_http_req req;
 	json_object *o = NULL;
 	size_t used = 0;
 	int r;
 
 	memset(&req, 0, sizeof(req));
-	r = sbx_http_parse_head(buf, n, &req);
+	r = sbxd_http_parse_head(buf, n, &req);
 	if (r <= 0 || req.content_length > n - (size_t)r)
 		goto out;
 	used = (size_t)r + req.content_length;
 	if (!strcmp(req.method, "GET") && strstr(req.path, "exec"))
 		goto out;
 	sbx_buf_init(&resp.body);
-	r = sbx_api_handle(&t->d, NULL, &req, buf + r, req.content_length, &resp);
+	r = sbxd_api_handle(&t->d, NULL, &req, buf + r, req.content_length, &resp);
 	if (r != SBX_HTTP_RESPOND || resp.status < 200 || resp.status > 599 ||
 	    sbx_json_parse(resp.body.data, resp.body.len, &o) < 0)
 		abort();
 	sbx_json_put(o);
 	sbx_buf_release(&resp.body);
 out:
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 	return used;
 }
 

@@ -14,26 +14,26 @@
 #include "host/http/http_parse.h"
 
 /* The lookups sbxd makes on a parsed request. */
-static void use(const struct sbx_http_req *req)
+static void use(const struct sbxd_http_req *req)
 {
 	static const char *const keys[] = {"id", "idType", "name", "limit", "offset", ""};
 	char out[256];
 	size_t i;
 
-	sbx_http_header(req, "Authorization");
-	sbx_http_header(req, "Sec-WebSocket-Key");
-	sbx_http_header_has_token(req, "Connection", "upgrade");
-	sbx_http_header_has_token(req, "Upgrade", "websocket");
+	sbxd_http_header(req, "Authorization");
+	sbxd_http_header(req, "Sec-WebSocket-Key");
+	sbxd_http_header_has_token(req, "Connection", "upgrade");
+	sbxd_http_header_has_token(req, "Upgrade", "websocket");
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		sbx_http_query_get(req->query, keys[i], out, sizeof(out));
-		sbx_http_query_get(req->query, keys[i], out, 2);
+		sbxd_http_query_get(req->query, keys[i], out, sizeof(out));
+		sbxd_http_query_get(req->query, keys[i], out, 2);
 	}
-	sbx_http_reason(req->error_status);
+	sbxd_http_reason(req->error_status);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	char *buf;
 	int r;
 
@@ -43,21 +43,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	memset(&req, 0, sizeof(req));
-	r = sbx_http_parse_head(buf, size, &req);
+	r = sbxd_http_parse_head(buf, size, &req);
 	if (r > 0) {
 		if ((size_t)r != req.head_len || req.head_len > size)
 			abort();
 		use(&req);
-		sbx_http_req_release(&req);
+		sbxd_http_req_release(&req);
 		/* a shorter input that still holds the whole head parses alike */
 		memset(&req, 0, sizeof(req));
-		if (sbx_http_parse_head(buf, (size_t)r, &req) != r)
+		if (sbxd_http_parse_head(buf, (size_t)r, &req) != r)
 			abort();
 	} else if (r < 0) {
 		if (req.error_status < 400 || req.error_status > 599)
 			abort();
 	}
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 	free(buf);
 	return 0;
 }

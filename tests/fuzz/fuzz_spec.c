@@ -3,7 +3,7 @@
  * client.
  *
  * The bytes go through the JSON parse of a request body (sbx_json_parse),
- * then sbx_spec_parse() runs on the body's "definition" member, as
+ * then sbxd_spec_parse() runs on the body's "definition" member, as
  * POST /v1/services does, and on the body itself; the validation errors are
  * rendered into the reply body as sbxd would send them.
  */
@@ -19,12 +19,12 @@
 
 static void check(json_object *def)
 {
-	struct sbx_verrs errs = {.n = 0};
-	struct sbx_spec spec;
+	struct sbxd_verrs errs = {.n = 0};
+	struct sbxd_spec spec;
 	size_t i;
 	int r;
 
-	r = sbx_spec_parse(def, &spec, &errs);
+	r = sbxd_spec_parse(def, &spec, &errs);
 	if (r == 0) {
 		if (errs.n || !spec.name || !spec.image || !spec.argv || !spec.argv[0] ||
 		    !spec.env || !spec.itype || !spec.hostname[0])
@@ -32,10 +32,10 @@ static void check(json_object *def)
 		for (i = 0; spec.env[i]; i++)
 			if (!strchr(spec.env[i], '='))
 				abort();
-		sbx_spec_getenv(spec.env, "SANDBOX_SECRET");
-		sbx_spec_release(&spec);
+		sbxd_spec_getenv(spec.env, "SANDBOX_SECRET");
+		sbxd_spec_release(&spec);
 	} else if (r == -EINVAL) {
-		json_object *o = sbx_render_field_errors(&errs, "validation error");
+		json_object *o = sbxd_render_field_errors(&errs, "validation error");
 
 		if (!errs.n)
 			abort();

@@ -14,28 +14,28 @@
 
 START_TEST(test_join_nothing_is_fine)
 {
-	struct sbx_cg cg = {0};
+	struct sbxd_cg cg = {0};
 
-	ck_assert_int_eq(sbx_cg_join(&cg, (int)getpid()), 0);
+	ck_assert_int_eq(sbxd_cg_join(&cg, (int)getpid()), 0);
 }
 END_TEST
 
 START_TEST(test_join_a_vanished_group_fails)
 {
-	struct sbx_cg cg = {0};
+	struct sbxd_cg cg = {0};
 
 	cg.n = 1;
 	snprintf(cg.dirs[0], sizeof(cg.dirs[0]), "/sys/fs/cgroup/pids/sbx-test-gone-%d",
 		 (int)getpid());
 	snprintf(cg.procs[0], sizeof(cg.procs[0]), "%s/cgroup.procs", cg.dirs[0]);
-	ck_assert_int_eq(sbx_cg_join(&cg, (int)getpid()), -ENOENT);
+	ck_assert_int_eq(sbxd_cg_join(&cg, (int)getpid()), -ENOENT);
 }
 END_TEST
 
 /* A child joins a real group and reports where /proc says it is. */
 START_TEST(test_join_a_real_group)
 {
-	struct sbx_cg cg = {0};
+	struct sbxd_cg cg = {0};
 	char line[512], want[64];
 	int st, found = 0;
 	pid_t pid;
@@ -50,7 +50,7 @@ START_TEST(test_join_a_real_group)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		if (sbx_cg_join(&cg, (int)getpid()) < 0)
+		if (sbxd_cg_join(&cg, (int)getpid()) < 0)
 			_exit(2);
 		f = fopen("/proc/self/cgroup", "r");
 		snprintf(want, sizeof(want), ":pids:/sbx-test-%d", (int)getppid());

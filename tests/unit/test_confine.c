@@ -38,12 +38,12 @@ static int err_of(long r)
 
 static int confined(void *arg)
 {
-	const struct sbx_seccomp *f = arg;
+	const struct sbxd_seccomp *f = arg;
 	char line[256];
 	FILE *st;
 	int bad = 0;
 
-	if (sbx_confine_apply(f) < 0)
+	if (sbxd_confine_apply(f) < 0)
 		return 10;
 	if (err_of(mount("none", "/nonexistent", "tmpfs", 0, NULL)) != EPERM)
 		bad |= 1;
@@ -68,30 +68,30 @@ static int confined(void *arg)
 
 START_TEST(test_filter_and_caps)
 {
-	struct sbx_seccomp f;
+	struct sbxd_seccomp f;
 
-	ck_assert_int_eq(sbx_seccomp_build(&f), 0);
+	ck_assert_int_eq(sbxd_seccomp_build(&f), 0);
 	ck_assert_ptr_nonnull(f.prog);
 	ck_assert_uint_gt(f.len, 20);
 	ck_assert_int_eq(in_child(confined, &f), 0);
-	sbx_seccomp_release(&f);
+	sbxd_seccomp_release(&f);
 	ck_assert_ptr_null(f.prog);
 }
 END_TEST
 
 START_TEST(test_memfd_holds_the_program)
 {
-	struct sbx_seccomp f;
+	struct sbxd_seccomp f;
 	char buf[8];
 	int fd;
 
-	ck_assert_int_eq(sbx_seccomp_build(&f), 0);
-	fd = sbx_seccomp_memfd(&f);
+	ck_assert_int_eq(sbxd_seccomp_build(&f), 0);
+	fd = sbxd_seccomp_memfd(&f);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_END), (off_t)(f.len * 8));
 	ck_assert_int_eq(pwrite(fd, buf, 1, 0), -1); /* sealed */
 	close(fd);
-	sbx_seccomp_release(&f);
+	sbxd_seccomp_release(&f);
 }
 END_TEST
 

@@ -61,9 +61,9 @@ START_TEST(allowlist)
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		ck_assert_msg(sbx_etc_allowed(yes[i]), "%s should be allowed", yes[i]);
+		ck_assert_msg(sbxd_etc_allowed(yes[i]), "%s should be allowed", yes[i]);
 	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		ck_assert_msg(!sbx_etc_allowed(no[i]), "%s should be denied", no[i]);
+		ck_assert_msg(!sbxd_etc_allowed(no[i]), "%s should be denied", no[i]);
 }
 END_TEST
 
@@ -72,7 +72,7 @@ static void put(const char *dir, const char *rel, const char *text, mode_t mode)
 	char p[PATH_MAX];
 	int fd;
 
-	ck_assert_int_eq(sbx_pathf(p, sizeof(p), "%s/%s", dir, rel), 0);
+	ck_assert_int_eq(sbxd_pathf(p, sizeof(p), "%s/%s", dir, rel), 0);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(sbx_write_all(fd, text, strlen(text)), 0);
@@ -82,7 +82,7 @@ static void put(const char *dir, const char *rel, const char *text, mode_t mode)
 
 static void sub(char *out, const char *dir, const char *rel)
 {
-	ck_assert_int_eq(sbx_pathf(out, PATH_MAX, "%s/%s", dir, rel), 0);
+	ck_assert_int_eq(sbxd_pathf(out, PATH_MAX, "%s/%s", dir, rel), 0);
 }
 
 /* A host /etc with what must never reach a sandbox next to what must. */
@@ -139,7 +139,7 @@ START_TEST(generate)
 	char tmpl[] = "/tmp/test_etcgen.XXXXXX", host[PATH_MAX], out[PATH_MAX], p[PATH_MAX],
 	     cmd[PATH_MAX + 16];
 	uid_t uid = geteuid() == 0 ? 4242 : geteuid();
-	struct sbx_etc_params ep = {host, "box-1", "nameserver 10.0.2.3\n", uid, uid};
+	struct sbxd_etc_params ep = {host, "box-1", "nameserver 10.0.2.3\n", uid, uid};
 	struct sbx_buf b = SBX_BUF_INIT;
 	struct stat st;
 	ssize_t n;
@@ -153,7 +153,7 @@ START_TEST(generate)
 	fake_host(host);
 	fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(sbx_etc_generate(fd, &ep), 0);
+	ck_assert_int_eq(sbxd_etc_generate(fd, &ep), 0);
 	close(fd);
 
 	ck_assert(!exists(out, "shadow") && !exists(out, "ssh") && !exists(out, "sudoers.d"));
@@ -186,12 +186,12 @@ START_TEST(generate)
 	ck_assert_int_eq(st.st_uid, uid);
 
 	sbx_buf_release(&b);
-	ck_assert_int_eq(sbx_pathf(cmd, sizeof(cmd), "rm -rf %s", tmpl), 0);
+	ck_assert_int_eq(sbxd_pathf(cmd, sizeof(cmd), "rm -rf %s", tmpl), 0);
 	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
-/* sbx_etc_put replaces a link the sandbox planted instead of writing
+/* sbxd_etc_put replaces a link the sandbox planted instead of writing
  * through it. */
 START_TEST(put_never_follows)
 {
@@ -207,7 +207,7 @@ START_TEST(put_never_follows)
 	ck_assert_int_eq(symlink(victim, p), 0);
 	fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ck_assert_int_eq(
-	    sbx_etc_put(fd, "resolv.conf", "nameserver 1.1.1.1\n", geteuid(), getegid()), 0);
+	    sbxd_etc_put(fd, "resolv.conf", "nameserver 1.1.1.1\n", geteuid(), getegid()), 0);
 	close(fd);
 	slurp(tmpl, "victim", &b);
 	ck_assert_str_eq(b.data, "host data\n");

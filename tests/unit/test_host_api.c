@@ -1,7 +1,7 @@
 /* test_host_api.c - sbxd's request handling without the system: definition
  * validation (src/host/spec.c), image resolution and registry
  * (src/host/images.c), JSON bodies (src/host/render.c), token comparison,
- * and the REST routes end to end through sbx_api_handle() on a daemon in
+ * and the REST routes end to end through sbxd_api_handle() on a daemon in
  * test mode (no sandbox is ever started: the loop never runs). */
 #include <check.h>
 #include <errno.h>
@@ -26,7 +26,7 @@ static json_object *J(const char *s)
 	return o;
 }
 
-static bool has_field(const struct sbx_verrs *e, const char *field)
+static bool has_field(const struct sbxd_verrs *e, const char *field)
 {
 	size_t i;
 
@@ -47,24 +47,24 @@ START_TEST(spec_sdk_definition)
 	      "\"instance_types\":[{\"type\":\"micro\"}],"
 	      "\"scalings\":[{\"min\":\"1\",\"max\":1}],\"regions\":[\"na\"],"
 	      "\"unknown\":{\"x\":1}}");
-	struct sbx_verrs e = {.n = 0};
-	struct sbx_spec s;
+	struct sbxd_verrs e = {.n = 0};
+	struct sbxd_spec s;
 
-	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), 0);
+	ck_assert_int_eq(sbxd_spec_parse(d, &s, &e), 0);
 	ck_assert_str_eq(s.name, "sandbox-service-Demo_1");
 	ck_assert_str_eq(s.image, "koyeb/sandbox");
 	ck_assert_str_eq(s.argv[0], "sleep");
 	ck_assert_str_eq(s.argv[1], "infinity");
 	ck_assert_ptr_null(s.argv[2]);
-	ck_assert_str_eq(sbx_spec_getenv(s.env, "SANDBOX_SECRET"), "b"); /* last wins */
-	ck_assert_str_eq(sbx_spec_getenv(s.env, "MODE"), "t");
+	ck_assert_str_eq(sbxd_spec_getenv(s.env, "SANDBOX_SECRET"), "b"); /* last wins */
+	ck_assert_str_eq(sbxd_spec_getenv(s.env, "MODE"), "t");
 	ck_assert_ptr_null(s.env[2]);
 	ck_assert_str_eq(s.itype->name, "micro");
 	ck_assert_uint_eq(s.itype->memory, 512ull << 20);
 	ck_assert_str_eq(s.region, "na");
 	ck_assert_str_eq(s.type, "WEB");
 	ck_assert_str_eq(s.hostname, "sandbox-service-demo-1");
-	sbx_spec_release(&s);
+	sbxd_spec_release(&s);
 	json_object_put(d);
 }
 END_TEST
@@ -74,10 +74,10 @@ START_TEST(spec_command_and_defaults)
 	json_object *d =
 	    J("{\"name\":\"x\",\"docker\":{\"image\":\"i\",\"entrypoint\":[\"/bin/sh\","
 	      "\"-c\"],\"command\":\"echo\",\"args\":[\"a b\",\"\"]}}");
-	struct sbx_verrs e = {.n = 0};
-	struct sbx_spec s;
+	struct sbxd_verrs e = {.n = 0};
+	struct sbxd_spec s;
 
-	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), 0);
+	ck_assert_int_eq(sbxd_spec_parse(d, &s, &e), 0);
 	ck_assert_str_eq(s.argv[0], "/bin/sh");
 	ck_assert_str_eq(s.argv[1], "-c");
 	ck_assert_str_eq(s.argv[2], "echo");
@@ -88,7 +88,7 @@ START_TEST(spec_command_and_defaults)
 	ck_assert_str_eq(s.region, "eu");
 	ck_assert_str_eq(s.type, "WORKER");
 	ck_assert_ptr_null(s.env[0]);
-	sbx_spec_release(&s);
+	sbxd_spec_release(&s);
 	json_object_put(d);
 }
 END_TEST
@@ -100,10 +100,10 @@ START_TEST(spec_errors)
 	      "\"scalings\":[{\"min\":1,\"max\":2}],"
 	      "\"env\":[{\"key\":\"A=B\",\"value\":\"x\"},{\"key\":\"S\",\"secret\":\"s\"}],"
 	      "\"regions\":\"eu\"}");
-	struct sbx_verrs e = {.n = 0};
-	struct sbx_spec s;
+	struct sbxd_verrs e = {.n = 0};
+	struct sbxd_spec s;
 
-	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), -EINVAL);
+	ck_assert_int_eq(sbxd_spec_parse(d, &s, &e), -EINVAL);
 	ck_assert(has_field(&e, "definition.name"));
 	ck_assert(has_field(&e, "definition.docker.image"));
 	ck_assert(has_field(&e, "definition.instance_types[0].type"));
@@ -114,19 +114,19 @@ START_TEST(spec_errors)
 	json_object_put(d);
 
 	e.n = 0;
-	ck_assert_int_eq(sbx_spec_parse(NULL, &s, &e), -EINVAL);
+	ck_assert_int_eq(sbxd_spec_parse(NULL, &s, &e), -EINVAL);
 	ck_assert(has_field(&e, "definition"));
 	e.n = 0;
 	d = J("{\"name\":\"x\",\"docker\":{\"image\":\"i\",\"args\":[1]},"
 	      "\"scalings\":[{\"min\":\"x\"}]}");
-	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), -EINVAL);
+	ck_assert_int_eq(sbxd_spec_parse(d, &s, &e), -EINVAL);
 	ck_assert(has_field(&e, "definition.docker.args"));
 	ck_assert(has_field(&e, "definition.scalings[0]"));
 	json_object_put(d);
 	e.n = 0;
 	d = J("{\"name\":\"a\\nb\",\"docker\":{\"image\":\"i\"},"
 	      "\"env\":[{\"key\":\"K\\u0007\",\"value\":\"x\"}]}");
-	ck_assert_int_eq(sbx_spec_parse(d, &s, &e), -EINVAL);
+	ck_assert_int_eq(sbxd_spec_parse(d, &s, &e), -EINVAL);
 	ck_assert(has_field(&e, "definition.name"));
 	ck_assert(has_field(&e, "definition.env[0]"));
 	json_object_put(d);
@@ -135,10 +135,10 @@ END_TEST
 
 START_TEST(itype_table)
 {
-	ck_assert_int_eq(sbx_itype_find("nano")->cpu_milli, 250);
-	ck_assert_int_eq(sbx_itype_find("2xlarge")->pids, 8192);
-	ck_assert_uint_eq(sbx_itype_find("xlarge")->memory, 8ull << 30);
-	ck_assert_ptr_null(sbx_itype_find("free"));
+	ck_assert_int_eq(sbxd_itype_find("nano")->cpu_milli, 250);
+	ck_assert_int_eq(sbxd_itype_find("2xlarge")->pids, 8192);
+	ck_assert_uint_eq(sbxd_itype_find("xlarge")->memory, 8ull << 30);
+	ck_assert_ptr_null(sbxd_itype_find("free"));
 }
 END_TEST
 
@@ -148,36 +148,36 @@ START_TEST(image_defaults_and_registry)
 	json_object *reg = NULL;
 	FILE *devnull = fopen("/dev/null", "w");
 
-	ck_assert(sbx_image_is_default_name("koyeb/sandbox"));
-	ck_assert(sbx_image_is_default_name("koyeb/sandbox:latest"));
-	ck_assert(sbx_image_is_default_name("docker.io/koyeb/sandbox:v2"));
-	ck_assert(sbx_image_is_default_name("docker.io/library/ubuntu:latest"));
-	ck_assert(sbx_image_is_default_name("ubuntu"));
-	ck_assert(!sbx_image_is_default_name("ubuntu:22.04"));
-	ck_assert(!sbx_image_is_default_name("koyeb/sandboxes"));
-	ck_assert_int_eq(sbx_image_resolve(NULL, "ubuntu:latest", out, sizeof(out)), 0);
+	ck_assert(sbxd_image_is_default_name("koyeb/sandbox"));
+	ck_assert(sbxd_image_is_default_name("koyeb/sandbox:latest"));
+	ck_assert(sbxd_image_is_default_name("docker.io/koyeb/sandbox:v2"));
+	ck_assert(sbxd_image_is_default_name("docker.io/library/ubuntu:latest"));
+	ck_assert(sbxd_image_is_default_name("ubuntu"));
+	ck_assert(!sbxd_image_is_default_name("ubuntu:22.04"));
+	ck_assert(!sbxd_image_is_default_name("koyeb/sandboxes"));
+	ck_assert_int_eq(sbxd_image_resolve(NULL, "ubuntu:latest", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "/");
-	ck_assert_int_eq(sbx_image_resolve(NULL, "alpine", out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(sbxd_image_resolve(NULL, "alpine", out, sizeof(out)), -ENOENT);
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/images.json", dir);
-	ck_assert_int_eq(sbx_images_add(path, "alpine", dir, devnull), 0);
-	ck_assert_int_eq(sbx_images_add(path, "ubuntu", dir, devnull), 0);
-	ck_assert_int_eq(sbx_images_add(path, "bad name", dir, devnull), -EINVAL);
-	ck_assert_int_eq(sbx_images_add(path, "x", "/nonexistent/dir", devnull), -ENOTDIR);
-	ck_assert_int_eq(sbx_images_load(path, &reg), 0);
-	ck_assert_int_eq(sbx_image_resolve(reg, "alpine", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_images_add(path, "alpine", dir, devnull), 0);
+	ck_assert_int_eq(sbxd_images_add(path, "ubuntu", dir, devnull), 0);
+	ck_assert_int_eq(sbxd_images_add(path, "bad name", dir, devnull), -EINVAL);
+	ck_assert_int_eq(sbxd_images_add(path, "x", "/nonexistent/dir", devnull), -ENOTDIR);
+	ck_assert_int_eq(sbxd_images_load(path, &reg), 0);
+	ck_assert_int_eq(sbxd_image_resolve(reg, "alpine", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, dir);
-	ck_assert_int_eq(sbx_image_resolve(reg, "ubuntu", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_image_resolve(reg, "ubuntu", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, dir); /* a registration overrides a default name */
-	ck_assert_int_eq(sbx_image_resolve(reg, "koyeb/sandbox", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_image_resolve(reg, "koyeb/sandbox", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "/");
 	json_object_put(reg);
-	ck_assert_int_eq(sbx_images_ls(path, devnull, devnull), 0);
-	ck_assert_int_eq(sbx_images_rm(path, "alpine", devnull), 0);
-	ck_assert_int_eq(sbx_images_rm(path, "alpine", devnull), -ENOENT);
-	ck_assert_int_eq(sbx_images_load(path, &reg), 0);
-	ck_assert_int_eq(sbx_image_resolve(reg, "alpine", out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(sbxd_images_ls(path, devnull, devnull), 0);
+	ck_assert_int_eq(sbxd_images_rm(path, "alpine", devnull), 0);
+	ck_assert_int_eq(sbxd_images_rm(path, "alpine", devnull), -ENOENT);
+	ck_assert_int_eq(sbxd_images_load(path, &reg), 0);
+	ck_assert_int_eq(sbxd_image_resolve(reg, "alpine", out, sizeof(out)), -ENOENT);
 	json_object_put(reg);
 	unlink(path);
 	rmdir(dir);
@@ -187,10 +187,10 @@ END_TEST
 
 START_TEST(token_compare)
 {
-	ck_assert(sbx_token_equal("abc", 3, "abc", 3));
-	ck_assert(!sbx_token_equal("abc", 3, "abd", 3));
-	ck_assert(!sbx_token_equal("abc", 3, "ab", 2));
-	ck_assert(!sbx_token_equal("", 0, "", 0));
+	ck_assert(sbxd_token_equal("abc", 3, "abc", 3));
+	ck_assert(!sbxd_token_equal("abc", 3, "abd", 3));
+	ck_assert(!sbxd_token_equal("abc", 3, "ab", 2));
+	ck_assert(!sbxd_token_equal("", 0, "", 0));
 }
 END_TEST
 
@@ -207,16 +207,16 @@ static void td_init(struct td *t)
 	sbx_buf_puts(&t->d.state_dir, t->dir);
 	sbx_buf_puts(&t->d.token, "secret-token");
 	t->d.test_mode = true;
-	ck_assert_int_eq(sbx_loop_new(&t->d.loop), 0);
-	sbx_store_init(&t->d.store);
+	ck_assert_int_eq(sbxd_loop_new(&t->d.loop), 0);
+	sbxd_store_init(&t->d.store);
 }
 
 static void td_release(struct td *t)
 {
 	char p[128];
 
-	sbx_store_release(&t->d.store);
-	sbx_loop_free(t->d.loop);
+	sbxd_store_release(&t->d.store);
+	sbxd_loop_free(t->d.loop);
 	sbx_buf_release(&t->d.state_dir);
 	sbx_buf_release(&t->d.token);
 	snprintf(p, sizeof(p), "%s/db.json", t->dir);
@@ -230,8 +230,8 @@ static int call(struct td *t, const char *method, const char *target, const char
 		const char *body, json_object **out)
 {
 	struct sbx_buf raw = SBX_BUF_INIT;
-	struct sbx_http_req req;
-	struct sbx_http_resp resp = {.status = 0};
+	struct sbxd_http_req req;
+	struct sbxd_http_resp resp = {.status = 0};
 	size_t blen = body ? strlen(body) : 0;
 	int r;
 
@@ -240,13 +240,13 @@ static int call(struct td *t, const char *method, const char *target, const char
 		sbx_buf_printf(&raw, "Authorization: Bearer %s\r\n", token);
 	sbx_buf_printf(&raw, "Content-Length: %zu\r\n\r\n%s", blen, body ? body : "");
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_gt(sbx_http_parse_head(raw.data, raw.len, &req), 0);
+	ck_assert_int_gt(sbxd_http_parse_head(raw.data, raw.len, &req), 0);
 	sbx_buf_init(&resp.body);
-	r = sbx_api_handle(&t->d, NULL, &req, body, blen, &resp);
+	r = sbxd_api_handle(&t->d, NULL, &req, body, blen, &resp);
 	ck_assert_int_eq(r, SBX_HTTP_RESPOND);
 	*out = NULL;
 	ck_assert_int_eq(sbx_json_parse(resp.body.data, resp.body.len, out), 0);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 	sbx_buf_release(&raw);
 	sbx_buf_release(&resp.body);
 	return resp.status;
@@ -447,17 +447,17 @@ END_TEST
 
 START_TEST(render_error_bodies)
 {
-	struct sbx_verrs e = {.n = 0};
+	struct sbxd_verrs e = {.n = 0};
 	struct sbx_buf b = SBX_BUF_INIT;
-	json_object *o = sbx_render_error(404, "not_found", "instance not found");
+	json_object *o = sbxd_render_error(404, "not_found", "instance not found");
 
 	sbx_json_dump(&b, o);
 	ck_assert_str_eq(
 	    b.data, "{\"status\":404,\"code\":\"not_found\",\"message\":\"instance not found\"}");
 	json_object_put(o);
 	sbx_buf_reset(&b);
-	sbx_verr_add(&e, "definition.name", "is too long");
-	o = sbx_render_field_errors(&e, "validation error");
+	sbxd_verr_add(&e, "definition.name", "is too long");
+	o = sbxd_render_field_errors(&e, "validation error");
 	sbx_json_dump(&b, o);
 	ck_assert_str_eq(b.data, "{\"status\":400,\"code\":\"invalid_argument\",\"message\":"
 				 "\"validation error\",\"fields\":[{\"field\":\"definition.name\","

@@ -9,17 +9,17 @@
 #include "host/http/http_parse.h"
 #include "util/buf.h"
 
-static int parse(const char *s, struct sbx_http_req *req)
+static int parse(const char *s, struct sbxd_http_req *req)
 {
 	memset(req, 0, sizeof(*req));
-	return sbx_http_parse_head(s, strlen(s), req);
+	return sbxd_http_parse_head(s, strlen(s), req);
 }
 
 START_TEST(simple_get)
 {
 	const char *s = "GET /v1/apps?limit=10&name=a%20b HTTP/1.1\r\nHost: x\r\n"
 			"Authorization:  Bearer abc \r\n\r\n";
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	int r = parse(s, &req);
 
 	ck_assert_int_eq(r, (int)strlen(s));
@@ -28,34 +28,34 @@ START_TEST(simple_get)
 	ck_assert_str_eq(req.query, "limit=10&name=a%20b");
 	ck_assert_int_eq(req.version_minor, 1);
 	ck_assert_uint_eq(req.nheaders, 2);
-	ck_assert_str_eq(sbx_http_header(&req, "authorization"), "Bearer abc");
-	ck_assert_ptr_null(sbx_http_header(&req, "Content-Length"));
+	ck_assert_str_eq(sbxd_http_header(&req, "authorization"), "Bearer abc");
+	ck_assert_ptr_null(sbxd_http_header(&req, "Content-Length"));
 	ck_assert(req.keep_alive);
 	ck_assert_uint_eq(req.content_length, 0);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 }
 END_TEST
 
 START_TEST(incomplete_needs_more)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	const char *full = "POST /v1/apps HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
 	size_t i, hl = strlen(full) - 2;
 
 	for (i = 0; i < hl; i++) {
 		memset(&req, 0, sizeof(req));
-		ck_assert_int_eq(sbx_http_parse_head(full, i, &req), 0);
+		ck_assert_int_eq(sbxd_http_parse_head(full, i, &req), 0);
 	}
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(sbx_http_parse_head(full, hl, &req), (int)hl);
+	ck_assert_int_eq(sbxd_http_parse_head(full, hl, &req), (int)hl);
 	ck_assert_uint_eq(req.content_length, 2);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 }
 END_TEST
 
 START_TEST(bare_lf_and_leading_blank_lines)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	const char *s = "\r\n\nDELETE /v1/apps/x HTTP/1.0\nConnection: keep-alive\n\n";
 
 	ck_assert_int_eq(parse(s, &req), (int)strlen(s));
@@ -64,32 +64,32 @@ START_TEST(bare_lf_and_leading_blank_lines)
 	ck_assert_str_eq(req.query, "");
 	ck_assert_int_eq(req.version_minor, 0);
 	ck_assert(req.keep_alive);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 }
 END_TEST
 
 START_TEST(connection_close_and_tokens)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 
 	ck_assert_int_gt(parse("GET / HTTP/1.1\r\nConnection: Upgrade, close\r\n"
 			       "Upgrade: WebSocket\r\n\r\n",
 			       &req),
 			 0);
 	ck_assert(!req.keep_alive);
-	ck_assert(sbx_http_header_has_token(&req, "connection", "upgrade"));
-	ck_assert(sbx_http_header_has_token(&req, "Upgrade", "websocket"));
-	ck_assert(!sbx_http_header_has_token(&req, "Upgrade", "web"));
-	sbx_http_req_release(&req);
+	ck_assert(sbxd_http_header_has_token(&req, "connection", "upgrade"));
+	ck_assert(sbxd_http_header_has_token(&req, "Upgrade", "websocket"));
+	ck_assert(!sbxd_http_header_has_token(&req, "Upgrade", "web"));
+	sbxd_http_req_release(&req);
 	ck_assert_int_gt(parse("GET / HTTP/1.0\r\n\r\n", &req), 0);
 	ck_assert(!req.keep_alive);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 }
 END_TEST
 
 static void expect_status(const char *s, int status)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 
 	ck_assert_int_eq(parse(s, &req), -EBADMSG);
 	ck_assert_int_eq(req.error_status, status);
@@ -116,7 +116,7 @@ END_TEST
 
 START_TEST(framing)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 
 	expect_status("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400);
 	expect_status("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400);
@@ -130,7 +130,7 @@ START_TEST(framing)
 			       &req),
 			 0);
 	ck_assert_uint_eq(req.content_length, 1048576);
-	sbx_http_req_release(&req);
+	sbxd_http_req_release(&req);
 }
 END_TEST
 
@@ -138,7 +138,7 @@ START_TEST(limits)
 {
 	size_t n = SBX_HTTP_MAX_HEAD + 10, i;
 	char *big = malloc(n + 1);
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	struct sbx_buf b = SBX_BUF_INIT;
 
 	/* a head that never ends within the limit: 431 */
@@ -146,11 +146,11 @@ START_TEST(limits)
 	memset(big + 19, 'a', n - 19);
 	big[n] = '\0';
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(sbx_http_parse_head(big, n, &req), -EBADMSG);
+	ck_assert_int_eq(sbxd_http_parse_head(big, n, &req), -EBADMSG);
 	ck_assert_int_eq(req.error_status, 431);
 	/* below the limit and unfinished: need more */
 	memset(&req, 0, sizeof(req));
-	ck_assert_int_eq(sbx_http_parse_head(big, SBX_HTTP_MAX_HEAD - 1, &req), 0);
+	ck_assert_int_eq(sbxd_http_parse_head(big, SBX_HTTP_MAX_HEAD - 1, &req), 0);
 	free(big);
 
 	/* too many header lines: 431 */
@@ -167,40 +167,40 @@ START_TEST(query_get)
 {
 	char out[16];
 
-	ck_assert_int_eq(sbx_http_query_get("a=1&b=x%2Fy+z&c", "b", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_http_query_get("a=1&b=x%2Fy+z&c", "b", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "x/y z");
-	ck_assert_int_eq(sbx_http_query_get("a=1&b=2&c", "c", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_http_query_get("a=1&b=2&c", "c", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(sbx_http_query_get("a=1&ab=2", "b", out, sizeof(out)), -ENOENT);
-	ck_assert_int_eq(sbx_http_query_get("", "a", out, sizeof(out)), -ENOENT);
-	ck_assert_int_eq(sbx_http_query_get("a=%zz", "a", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(sbx_http_query_get("a=%2", "a", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(sbx_http_query_get("a=%00", "a", out, sizeof(out)), -EINVAL);
-	ck_assert_int_eq(sbx_http_query_get("a=0123456789abcdef", "a", out, sizeof(out)),
+	ck_assert_int_eq(sbxd_http_query_get("a=1&ab=2", "b", out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(sbxd_http_query_get("", "a", out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(sbxd_http_query_get("a=%zz", "a", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(sbxd_http_query_get("a=%2", "a", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(sbxd_http_query_get("a=%00", "a", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(sbxd_http_query_get("a=0123456789abcdef", "a", out, sizeof(out)),
 			 -ENAMETOOLONG);
-	ck_assert_int_eq(sbx_http_query_get("a=0123456789abcde", "a", out, sizeof(out)), 0);
+	ck_assert_int_eq(sbxd_http_query_get("a=0123456789abcde", "a", out, sizeof(out)), 0);
 }
 END_TEST
 
 START_TEST(reasons)
 {
-	ck_assert_str_eq(sbx_http_reason(404), "Not Found");
-	ck_assert_str_eq(sbx_http_reason(431), "Request Header Fields Too Large");
-	ck_assert_str_eq(sbx_http_reason(799), "Unknown");
+	ck_assert_str_eq(sbxd_http_reason(404), "Not Found");
+	ck_assert_str_eq(sbxd_http_reason(431), "Request Header Fields Too Large");
+	ck_assert_str_eq(sbxd_http_reason(799), "Unknown");
 }
 END_TEST
 
 /* Parses n bytes (which may hold NULs); returns the status or 0 when parsed. */
 static int status_of(const char *s, size_t n, const char **why)
 {
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	int r;
 
 	memset(&req, 0, sizeof(req));
-	r = sbx_http_parse_head(s, n, &req);
+	r = sbxd_http_parse_head(s, n, &req);
 	*why = req.error_message;
 	if (r > 0) {
-		sbx_http_req_release(&req);
+		sbxd_http_req_release(&req);
 		return 0;
 	}
 	ck_assert_int_eq(r, -EBADMSG);

@@ -30,7 +30,7 @@ static int in_userns(void *arg)
 	char map[128] = "";
 	FILE *m;
 
-	if (sbx_userns_enter(fd) < 0)
+	if (sbxd_userns_enter(fd) < 0)
 		return 10;
 	if (getuid() != 0 || getgid() != 0)
 		bad |= 1;
@@ -48,8 +48,8 @@ static int in_userns(void *arg)
 
 START_TEST(test_userns_maps_the_range)
 {
-	struct sbx_idmap m = {SBX_IDMAP_BASE_DEFAULT, SBX_IDMAP_COUNT_DEFAULT};
-	int fd = sbx_userns_open(&m);
+	struct sbxd_idmap m = {SBX_IDMAP_BASE_DEFAULT, SBX_IDMAP_COUNT_DEFAULT};
+	int fd = sbxd_userns_open(&m);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(in_child(in_userns, &fd), 0);
@@ -59,15 +59,15 @@ END_TEST
 
 START_TEST(test_idmap_valid)
 {
-	struct sbx_idmap ok = {1000000000u, 65536}, zero = {0, 65536}, nobody = {60000, 65536},
-			 wrap = {4294967295u - 10, 65536}, low = {100000, 65536};
+	struct sbxd_idmap ok = {1000000000u, 65536}, zero = {0, 65536}, nobody = {60000, 65536},
+			  wrap = {4294967295u - 10, 65536}, low = {100000, 65536};
 
-	ck_assert(sbx_idmap_valid(&ok));
-	ck_assert(sbx_idmap_valid(&low));
-	ck_assert(!sbx_idmap_valid(&zero));
-	ck_assert(!sbx_idmap_valid(&nobody));
-	ck_assert(!sbx_idmap_valid(&wrap));
-	ck_assert_int_eq(sbx_userns_open(&zero), -EINVAL);
+	ck_assert(sbxd_idmap_valid(&ok));
+	ck_assert(sbxd_idmap_valid(&low));
+	ck_assert(!sbxd_idmap_valid(&zero));
+	ck_assert(!sbxd_idmap_valid(&nobody));
+	ck_assert(!sbxd_idmap_valid(&wrap));
+	ck_assert_int_eq(sbxd_userns_open(&zero), -EINVAL);
 }
 END_TEST
 

@@ -25,13 +25,13 @@ enum conn_phase {
 	PHASE_WS_FIRST, /* the first WebSocket message is due: fixed */
 };
 
-struct sbx_http_conn {
-	struct sbx_http_server *srv;
-	struct sbx_http_conn *prev, *next; /* in srv->conns */
+struct sbxd_http_conn {
+	struct sbxd_http_server *srv;
+	struct sbxd_http_conn *prev, *next; /* in srv->conns */
 	int fd;
-	struct sbx_watch w;
-	struct sbx_timer timer;	 /* the phase's deadline, or the closing bound */
-	struct sbx_timer resume; /* delivers buffered messages after an unpause */
+	struct sbxd_watch w;
+	struct sbxd_timer timer;  /* the phase's deadline, or the closing bound */
+	struct sbxd_timer resume; /* delivers buffered messages after an unpause */
 	enum conn_mode mode;
 	struct sbx_buf in;
 	struct sbx_buf out;
@@ -45,12 +45,12 @@ struct sbx_http_conn {
 	bool served;	/* answered at least one request */
 	enum conn_phase phase;
 	/* HTTP mode */
-	struct sbx_http_req req;
+	struct sbxd_http_req req;
 	bool have_head;
 	bool sent_continue;
 	/* WebSocket mode */
-	struct sbx_ws_reader wsr;
-	const struct sbx_ws_ops *ops;
+	struct sbxd_ws_reader wsr;
+	const struct sbxd_ws_ops *ops;
 	void *user; /* NULL once detached */
 	bool ws_paused;
 	bool ws_close_sent;
@@ -62,43 +62,43 @@ struct sbx_http_conn {
 	bool defer_keep_alive; /* the deferred request's keep-alive */
 	bool defer_streaming;  /* a chunked head was sent */
 	bool defer_above_low;  /* the queue was above SBX_WS_LOW_WATER */
-	const struct sbx_http_defer_ops *dops;
+	const struct sbxd_http_defer_ops *dops;
 	void *duser; /* NULL once detached */
 };
 
-struct sbx_http_server {
-	struct sbx_loop *loop;
+struct sbxd_http_server {
+	struct sbxd_loop *loop;
 	int lfd;
 	int port;
-	struct sbx_watch lw;
-	sbx_http_handler_fn fn;
+	struct sbxd_watch lw;
+	sbxd_http_handler_fn fn;
 	void *ctx;
-	struct sbx_http_conn *conns; /* newest first; dead ones until teardown */
-	size_t nconns;		     /* live (not dead) connections */
-	size_t nunauth;		     /* live connections not authed */
+	struct sbxd_http_conn *conns; /* newest first; dead ones until teardown */
+	size_t nconns;		      /* live (not dead) connections */
+	size_t nunauth;		      /* live connections not authed */
 };
 
 /* server.c */
-size_t conn_queued(const struct sbx_http_conn *c);
-int conn_write(struct sbx_http_conn *c, const void *p, size_t n);
+size_t conn_queued(const struct sbxd_http_conn *c);
+int conn_write(struct sbxd_http_conn *c, const void *p, size_t n);
 /* Queues a whole response; with !keep_alive the connection closes after. */
-int conn_send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool keep_alive);
-void conn_fail(struct sbx_http_conn *c);
-void conn_update_events(struct sbx_http_conn *c);
+int conn_send_response(struct sbxd_http_conn *c, struct sbxd_http_resp *resp, bool keep_alive);
+void conn_fail(struct sbxd_http_conn *c);
+void conn_update_events(struct sbxd_http_conn *c);
 /* True while reading must wait for the send queue to drain. */
-bool conn_backlogged(const struct sbx_http_conn *c);
+bool conn_backlogged(const struct sbxd_http_conn *c);
 
 /* Handles buffered requests again once a deferred reply ended (from the
  * loop, never inside the caller). */
-void conn_resume_http(struct sbx_http_conn *c);
+void conn_resume_http(struct sbxd_http_conn *c);
 
 /* stream.c */
-void defer_after_write(struct sbx_http_conn *c);
-void defer_teardown_notify(struct sbx_http_conn *c);
+void defer_after_write(struct sbxd_http_conn *c);
+void defer_teardown_notify(struct sbxd_http_conn *c);
 
 /* ws_conn.c */
-void ws_process(struct sbx_http_conn *c);
-void ws_after_write(struct sbx_http_conn *c);
-void ws_teardown_notify(struct sbx_http_conn *c);
+void ws_process(struct sbxd_http_conn *c);
+void ws_after_write(struct sbxd_http_conn *c);
+void ws_teardown_notify(struct sbxd_http_conn *c);
 
 #endif

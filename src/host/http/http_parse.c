@@ -3,7 +3,7 @@
  * Lines may end in CRLF or a bare LF (RFC 9112 allows a recipient to accept
  * LF). Empty lines before the request line are skipped. The head is copied
  * once into req->storage and split in place with NULs, so every pointer in
- * the request stays valid until sbx_http_req_release().
+ * the request stays valid until sbxd_http_req_release().
  *
  * A NUL anywhere in the head, a control byte or malformed UTF-8 in a header
  * value or the target is a 400: C strings would otherwise cut the value (and
@@ -27,17 +27,17 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static int fail(struct sbx_http_req *req, int status)
+static int fail(struct sbxd_http_req *req, int status)
 {
 	const char *why = req->error_message;
 
-	sbx_http_req_release(req);
+	sbxd_http_req_release(req);
 	req->error_status = status;
 	req->error_message = why;
 	return -EBADMSG;
 }
 
-static int bad(struct sbx_http_req *req, const char *why)
+static int bad(struct sbxd_http_req *req, const char *why)
 {
 	req->error_message = why;
 	return 400;
@@ -78,7 +78,7 @@ static char *next_line(char *s)
 	return nl + 1;
 }
 
-static int parse_request_line(struct sbx_http_req *req, char *line)
+static int parse_request_line(struct sbxd_http_req *req, char *line)
 {
 	char *sp1, *sp2, *p;
 
@@ -96,7 +96,7 @@ static int parse_request_line(struct sbx_http_req *req, char *line)
 	for (p = sp1 + 1; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			return bad(req, "the request target holds a control character");
-	if (!sbx_utf8_valid(sp1 + 1, (size_t)(p - sp1 - 1)))
+	if (!sbxd_utf8_valid(sp1 + 1, (size_t)(p - sp1 - 1)))
 		return bad(req, "the request target is not valid UTF-8");
 	if (sp1[1] != '/')
 		return 400;
@@ -125,7 +125,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static int parse_header_line(struct sbx_http_req *req, char *line)
+static int parse_header_line(struct sbxd_http_req *req, char *line)
 {
 	char *colon, *p;
 
@@ -141,7 +141,7 @@ static int parse_header_line(struct sbx_http_req *req, char *line)
 	for (p = colon + 1; *p; p++)
 		if (((unsigned char)*p < ' ' && *p != '\t') || *p == 0x7f)
 			return bad(req, "a header value holds a control character");
-	if (!sbx_utf8_valid(colon + 1, (size_t)(p - colon - 1)))
+	if (!sbxd_utf8_valid(colon + 1, (size_t)(p - colon - 1)))
 		return bad(req, "a header value is not valid UTF-8");
 	if (req->nheaders == SBX_HTTP_MAX_HEADERS)
 		return 431;
@@ -152,7 +152,7 @@ static int parse_header_line(struct sbx_http_req *req, char *line)
 }
 
 /* Content-Length (all occurrences must agree), Transfer-Encoding, keep-alive. */
-static int parse_framing(struct sbx_http_req *req)
+static int parse_framing(struct sbxd_http_req *req)
 {
 	bool have_len = false;
 	size_t i;
@@ -180,19 +180,19 @@ static int parse_framing(struct sbx_http_req *req)
 		req->content_length = (size_t)n;
 	}
 	if (req->version_minor >= 1)
-		req->keep_alive = !sbx_http_header_has_token(req, "Connection", "close");
+		req->keep_alive = !sbxd_http_header_has_token(req, "Connection", "close");
 	else
-		req->keep_alive = sbx_http_header_has_token(req, "Connection", "keep-alive");
+		req->keep_alive = sbxd_http_header_has_token(req, "Connection", "keep-alive");
 	return 0;
 }
 
-int sbx_http_parse_head(const char *buf, size_t len, struct sbx_http_req *req)
+int sbxd_http_parse_head(const char *buf, size_t len, struct sbxd_http_req *req)
 {
 	size_t skip, end;
 	char *line, *next, *q;
 	int st;
 
-	sbx_http_req_release(req);
+	sbxd_http_req_release(req);
 	end = find_head_end(buf, len < SBX_HTTP_MAX_HEAD ? len : SBX_HTTP_MAX_HEAD, &skip);
 	if (!end)
 		return len >= SBX_HTTP_MAX_HEAD ? fail(req, 431) : 0;
@@ -229,13 +229,13 @@ int sbx_http_parse_head(const char *buf, size_t len, struct sbx_http_req *req)
 	return (int)end;
 }
 
-void sbx_http_req_release(struct sbx_http_req *req)
+void sbxd_http_req_release(struct sbxd_http_req *req)
 {
 	free(req->storage);
 	memset(req, 0, sizeof(*req));
 }
 
-const char *sbx_http_header(const struct sbx_http_req *req, const char *name)
+const char *sbxd_http_header(const struct sbxd_http_req *req, const char *name)
 {
 	size_t i;
 
@@ -267,7 +267,8 @@ static bool list_has(const char *v, const char *token)
 	return false;
 }
 
-bool sbx_http_header_has_token(const struct sbx_http_req *req, const char *name, const char *token)
+bool sbxd_http_header_has_token(const struct sbxd_http_req *req, const char *name,
+				const char *token)
 {
 	size_t i;
 
@@ -321,7 +322,7 @@ static int form_decode(const char *s, size_t n, char *out, size_t outlen)
 	return 0;
 }
 
-int sbx_http_query_get(const char *query, const char *key, char *out, size_t outlen)
+int sbxd_http_query_get(const char *query, const char *key, char *out, size_t outlen)
 {
 	size_t kl = strlen(key);
 	const char *p = query;
@@ -342,7 +343,7 @@ int sbx_http_query_get(const char *query, const char *key, char *out, size_t out
 	return -ENOENT;
 }
 
-const char *sbx_http_reason(int status)
+const char *sbxd_http_reason(int status)
 {
 	switch (status) {
 	case 101: return "Switching Protocols";

@@ -13,8 +13,8 @@
  * byte anywhere in the head, control bytes (but tab) or malformed UTF-8 in a
  * header value or the target are refused with 400 (error_message says which).
  *
- * Ownership: every string in struct sbx_http_req points into req->storage,
- * which the request owns; sbx_http_req_release() frees it.
+ * Ownership: every string in struct sbxd_http_req points into req->storage,
+ * which the request owns; sbxd_http_req_release() frees it.
  */
 #ifndef SBX_HOST_HTTP_PARSE_H
 #define SBX_HOST_HTTP_PARSE_H
@@ -26,19 +26,19 @@
 #define SBX_HTTP_MAX_BODY    (1u << 20)
 #define SBX_HTTP_MAX_HEADERS 100
 
-struct sbx_http_header {
+struct sbxd_http_header {
 	const char *name;  /* as sent; compare case-insensitively */
 	const char *value; /* leading and trailing blanks removed */
 };
 
-struct sbx_http_req {
+struct sbxd_http_req {
 	char *storage;	    /* owned copy of the head */
 	const char *method; /* "GET", ... (case-sensitive, as RFC 9110 says) */
 	const char *target; /* the request target up to '?' (same as path) */
 	const char *path;   /* the request target up to '?', not decoded */
 	const char *query;  /* after '?', or "" */
 	int version_minor;  /* 0 or 1 (HTTP/1.x only) */
-	struct sbx_http_header headers[SBX_HTTP_MAX_HEADERS];
+	struct sbxd_http_header headers[SBX_HTTP_MAX_HEADERS];
 	size_t nheaders;
 	size_t head_len; /* bytes of the head in the input, blank line included */
 	size_t content_length;
@@ -51,26 +51,27 @@ struct sbx_http_req {
  * Returns head_len (> 0) with *req filled, 0 when more bytes are needed
  * (req untouched apart from being reset), or -EBADMSG with
  * req->error_status set to the status to answer. On > 0 the caller owns
- * req->storage and must call sbx_http_req_release(). req is reset first. */
-int sbx_http_parse_head(const char *buf, size_t len, struct sbx_http_req *req);
+ * req->storage and must call sbxd_http_req_release(). req is reset first. */
+int sbxd_http_parse_head(const char *buf, size_t len, struct sbxd_http_req *req);
 
 /* Frees the request's storage and resets it. Accepts a zeroed request. */
-void sbx_http_req_release(struct sbx_http_req *req);
+void sbxd_http_req_release(struct sbxd_http_req *req);
 
 /* The value of the first header called name (case-insensitive), or NULL. */
-const char *sbx_http_header(const struct sbx_http_req *req, const char *name);
+const char *sbxd_http_header(const struct sbxd_http_req *req, const char *name);
 
 /* True when some header called name holds token in its comma-separated list
  * (both compared case-insensitively), e.g. ("Connection", "upgrade"). */
-bool sbx_http_header_has_token(const struct sbx_http_req *req, const char *name, const char *token);
+bool sbxd_http_header_has_token(const struct sbxd_http_req *req, const char *name,
+				const char *token);
 
 /* Finds key in an application/x-www-form-urlencoded query string and copies
  * its percent-decoded value ('+' is a space) into out (size outlen, NUL
  * terminated). 0, -ENOENT when absent, -ENAMETOOLONG when it does not fit,
  * -EINVAL on a bad escape or a decoded NUL. */
-int sbx_http_query_get(const char *query, const char *key, char *out, size_t outlen);
+int sbxd_http_query_get(const char *query, const char *key, char *out, size_t outlen);
 
 /* The reason phrase for a status code ("Not Found"), "Unknown" otherwise. */
-const char *sbx_http_reason(int status);
+const char *sbxd_http_reason(int status);
 
 #endif

@@ -36,18 +36,18 @@
 #define LINGER_MS    2000
 #define MAX_IN_HTTP  (SBX_HTTP_MAX_HEAD + SBX_HTTP_MAX_BODY + READ_CHUNK)
 
-static void on_conn_event(struct sbx_watch *w, uint32_t events);
-static void conn_after_events(struct sbx_http_conn *c, bool progress);
+static void on_conn_event(struct sbxd_watch *w, uint32_t events);
+static void conn_after_events(struct sbxd_http_conn *c, bool progress);
 
-size_t conn_queued(const struct sbx_http_conn *c)
+size_t conn_queued(const struct sbxd_http_conn *c)
 {
 	return c->out.len - c->out_off;
 }
 
 static void conn_teardown(void *arg)
 {
-	struct sbx_http_conn *c = arg;
-	struct sbx_http_server *s = c->srv;
+	struct sbxd_http_conn *c = arg;
+	struct sbxd_http_server *s = c->srv;
 
 	ws_teardown_notify(c);
 	defer_teardown_notify(c);
@@ -57,16 +57,16 @@ static void conn_teardown(void *arg)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	sbx_http_req_release(&c->req);
-	sbx_ws_reader_release(&c->wsr);
+	sbxd_http_req_release(&c->req);
+	sbxd_ws_reader_release(&c->wsr);
 	sbx_buf_release(&c->in);
 	sbx_buf_release(&c->out);
 	free(c);
 }
 
-void conn_fail(struct sbx_http_conn *c)
+void conn_fail(struct sbxd_http_conn *c)
 {
-	struct sbx_loop *l = c->srv->loop;
+	struct sbxd_loop *l = c->srv->loop;
 
 	if (c->dead)
 		return;
@@ -74,23 +74,23 @@ void conn_fail(struct sbx_http_conn *c)
 	c->srv->nconns--;
 	if (!c->authed)
 		c->srv->nunauth--;
-	sbx_loop_unwatch(l, &c->w);
-	sbx_loop_timer_cancel(l, &c->timer);
-	sbx_loop_timer_cancel(l, &c->resume);
+	sbxd_loop_unwatch(l, &c->w);
+	sbxd_loop_timer_cancel(l, &c->timer);
+	sbxd_loop_timer_cancel(l, &c->resume);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	if (sbx_loop_defer(l, conn_teardown, c) == 0)
+	if (sbxd_loop_defer(l, conn_teardown, c) == 0)
 		c->teardown_queued = true;
 	/* on -ENOMEM the struct leaks: freeing it now could be unsafe */
 }
 
-bool conn_backlogged(const struct sbx_http_conn *c)
+bool conn_backlogged(const struct sbxd_http_conn *c)
 {
 	return conn_queued(c) > SBX_HTTP_MAX_QUEUED;
 }
 
-void conn_update_events(struct sbx_http_conn *c)
+void conn_update_events(struct sbxd_http_conn *c)
 {
 	uint32_t ev = 0;
 
@@ -106,18 +106,18 @@ void conn_update_events(struct sbx_http_conn *c)
 	if (conn_queued(c) || (c->mode == CONN_WS && c->ws_above_low) ||
 	    (c->deferred && c->defer_above_low))
 		ev |= EPOLLOUT;
-	if (sbx_loop_modify(c->srv->loop, &c->w, ev) < 0)
+	if (sbxd_loop_modify(c->srv->loop, &c->w, ev) < 0)
 		conn_fail(c);
 }
 
-static void on_linger_timeout(struct sbx_timer *t)
+static void on_linger_timeout(struct sbxd_timer *t)
 {
 	conn_fail(t->arg);
 }
 
 /* Everything is flushed and the connection should end: half-close and
  * drain the input for a bounded time. */
-static void start_linger(struct sbx_http_conn *c)
+static void start_linger(struct sbxd_http_conn *c)
 {
 	if (c->peer_eof) {
 		conn_fail(c);
@@ -126,13 +126,13 @@ static void start_linger(struct sbx_http_conn *c)
 	shutdown(c->fd, SHUT_WR);
 	c->close_after_write = false;
 	c->lingering = true;
-	sbx_loop_timer(c->srv->loop, &c->timer, LINGER_MS, on_linger_timeout, c);
-	if (sbx_loop_modify(c->srv->loop, &c->w, EPOLLIN) < 0)
+	sbxd_loop_timer(c->srv->loop, &c->timer, LINGER_MS, on_linger_timeout, c);
+	if (sbxd_loop_modify(c->srv->loop, &c->w, EPOLLIN) < 0)
 		conn_fail(c);
 }
 
 /* Sends what the kernel takes. 0, or -EPIPE after failing the connection. */
-static int conn_flush(struct sbx_http_conn *c)
+static int conn_flush(struct sbxd_http_conn *c)
 {
 	while (c->out_off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
@@ -158,7 +158,7 @@ static int conn_flush(struct sbx_http_conn *c)
 	return 0;
 }
 
-int conn_write(struct sbx_http_conn *c, const void *p, size_t n)
+int conn_write(struct sbxd_http_conn *c, const void *p, size_t n)
 {
 	int r;
 
@@ -173,7 +173,7 @@ int conn_write(struct sbx_http_conn *c, const void *p, size_t n)
 	return 0;
 }
 
-int conn_send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool keep_alive)
+int conn_send_response(struct sbxd_http_conn *c, struct sbxd_http_resp *resp, bool keep_alive)
 {
 	struct sbx_buf h = SBX_BUF_INIT;
 	int r;
@@ -181,7 +181,7 @@ int conn_send_response(struct sbx_http_conn *c, struct sbx_http_resp *resp, bool
 	r = sbx_buf_printf(&h,
 			   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			   "Cache-Control: no-store\r\n%s%s\r\n",
-			   resp->status, sbx_http_reason(resp->status),
+			   resp->status, sbxd_http_reason(resp->status),
 			   resp->content_type ? resp->content_type : "application/json",
 			   resp->body.len, resp->extra, keep_alive ? "" : "Connection: close\r\n");
 	if (r == 0)
@@ -208,24 +208,24 @@ static const char *error_code_for(int status)
 }
 
 /* An answer the parser decided on; the connection closes after it. */
-static void send_parse_error(struct sbx_http_conn *c, int status)
+static void send_parse_error(struct sbxd_http_conn *c, int status)
 {
-	struct sbx_http_resp resp = {.status = status};
+	struct sbxd_http_resp resp = {.status = status};
 	const char *why = c->req.error_message;
 
 	sbx_buf_init(&resp.body);
 	/* both texts are our own constants: no escaping needed */
 	if (sbx_buf_printf(&resp.body, "{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}", status,
-			   error_code_for(status), why ? why : sbx_http_reason(status)) == 0)
+			   error_code_for(status), why ? why : sbxd_http_reason(status)) == 0)
 		conn_send_response(c, &resp, false);
 	else
 		conn_fail(c);
 	sbx_buf_release(&resp.body);
 }
 
-static void dispatch(struct sbx_http_conn *c, const char *body, size_t len)
+static void dispatch(struct sbxd_http_conn *c, const char *body, size_t len)
 {
-	struct sbx_http_resp resp = {.status = 500};
+	struct sbxd_http_resp resp = {.status = 500};
 	int r;
 
 	sbx_buf_init(&resp.body);
@@ -235,19 +235,19 @@ static void dispatch(struct sbx_http_conn *c, const char *body, size_t len)
 	sbx_buf_release(&resp.body);
 }
 
-static void maybe_continue(struct sbx_http_conn *c)
+static void maybe_continue(struct sbxd_http_conn *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 	if (c->sent_continue || c->req.version_minor < 1 || !c->req.content_length)
 		return;
-	if (!sbx_http_header_has_token(&c->req, "Expect", "100-continue"))
+	if (!sbxd_http_header_has_token(&c->req, "Expect", "100-continue"))
 		return;
 	c->sent_continue = true;
 	conn_write(c, cont, sizeof(cont) - 1);
 }
 
-static void http_process(struct sbx_http_conn *c)
+static void http_process(struct sbxd_http_conn *c)
 {
 	size_t total;
 	int r;
@@ -255,7 +255,7 @@ static void http_process(struct sbx_http_conn *c)
 	while (!c->dead && c->mode == CONN_HTTP && !c->close_after_write && !c->deferred &&
 	       c->in.len && !conn_backlogged(c)) {
 		if (!c->have_head) {
-			r = sbx_http_parse_head(c->in.data, c->in.len, &c->req);
+			r = sbxd_http_parse_head(c->in.data, c->in.len, &c->req);
 			if (r == 0)
 				break;
 			if (r < 0) {
@@ -274,22 +274,22 @@ static void http_process(struct sbx_http_conn *c)
 		c->served = true;
 		c->phase = PHASE_NONE; /* the next request gets a deadline of its own */
 		sbx_buf_consume(&c->in, total);
-		sbx_http_req_release(&c->req);
+		sbxd_http_req_release(&c->req);
 		c->have_head = false;
 	}
 	if (!c->dead && c->mode == CONN_WS)
 		ws_process(c);
 }
 
-static void on_deadline(struct sbx_timer *t)
+static void on_deadline(struct sbxd_timer *t)
 {
-	struct sbx_http_conn *c = t->arg;
+	struct sbxd_http_conn *c = t->arg;
 
 	sbx_debug("http: closing a connection past its deadline (phase %d)", (int)c->phase);
 	conn_fail(c);
 }
 
-static enum conn_phase phase_of(const struct sbx_http_conn *c)
+static enum conn_phase phase_of(const struct sbxd_http_conn *c)
 {
 	if (c->mode == CONN_WS)
 		return c->ws_got_message ? PHASE_NONE : PHASE_WS_FIRST;
@@ -304,7 +304,7 @@ static enum conn_phase phase_of(const struct sbx_http_conn *c)
 	return PHASE_IDLE;
 }
 
-static int64_t phase_ms(const struct sbx_http_conn *c, enum conn_phase p)
+static int64_t phase_ms(const struct sbxd_http_conn *c, enum conn_phase p)
 {
 	switch (p) {
 	case PHASE_BODY: return SBX_HTTP_BODY_MS;
@@ -318,7 +318,7 @@ static int64_t phase_ms(const struct sbx_http_conn *c, enum conn_phase p)
  * first message) runs from the phase's start whatever trickles in, which is
  * what stops a slow client; idle and stalled restart on progress. The
  * closing states (lingering, close handshake) own the timer themselves. */
-static void conn_arm_deadline(struct sbx_http_conn *c, bool progress)
+static void conn_arm_deadline(struct sbxd_http_conn *c, bool progress)
 {
 	enum conn_phase p;
 
@@ -329,13 +329,13 @@ static void conn_arm_deadline(struct sbx_http_conn *c, bool progress)
 		return;
 	c->phase = p;
 	if (p == PHASE_NONE)
-		sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+		sbxd_loop_timer_cancel(c->srv->loop, &c->timer);
 	else
-		sbx_loop_timer(c->srv->loop, &c->timer, phase_ms(c, p), on_deadline, c);
+		sbxd_loop_timer(c->srv->loop, &c->timer, phase_ms(c, p), on_deadline, c);
 }
 
 /* Reads what is available (bounded per event for fairness). */
-static void conn_read(struct sbx_http_conn *c)
+static void conn_read(struct sbxd_http_conn *c)
 {
 	int i;
 
@@ -365,7 +365,7 @@ static void conn_read(struct sbx_http_conn *c)
 }
 
 /* Lingering: drop input until EOF. */
-static void linger_read(struct sbx_http_conn *c)
+static void linger_read(struct sbxd_http_conn *c)
 {
 	char junk[4096];
 	ssize_t n;
@@ -377,9 +377,9 @@ static void linger_read(struct sbx_http_conn *c)
 		conn_fail(c);
 }
 
-static void on_conn_event(struct sbx_watch *w, uint32_t events)
+static void on_conn_event(struct sbxd_watch *w, uint32_t events)
 {
-	struct sbx_http_conn *c = w->arg;
+	struct sbxd_http_conn *c = w->arg;
 
 	if (c->lingering) {
 		linger_read(c);
@@ -405,7 +405,7 @@ static void on_conn_event(struct sbx_watch *w, uint32_t events)
 }
 
 /* What every pass over a connection ends with: end it, or re-arm. */
-static void conn_after_events(struct sbx_http_conn *c, bool progress)
+static void conn_after_events(struct sbxd_http_conn *c, bool progress)
 {
 	if (c->dead)
 		return;
@@ -427,9 +427,9 @@ static void conn_after_events(struct sbx_http_conn *c, bool progress)
 	conn_update_events(c);
 }
 
-static void on_resume_http(struct sbx_timer *t)
+static void on_resume_http(struct sbxd_timer *t)
 {
-	struct sbx_http_conn *c = t->arg;
+	struct sbxd_http_conn *c = t->arg;
 
 	if (c->dead || c->mode != CONN_HTTP)
 		return;
@@ -437,15 +437,15 @@ static void on_resume_http(struct sbx_timer *t)
 	conn_after_events(c, true);
 }
 
-void conn_resume_http(struct sbx_http_conn *c)
+void conn_resume_http(struct sbxd_http_conn *c)
 {
 	if (!c->dead)
-		sbx_loop_timer(c->srv->loop, &c->resume, 0, on_resume_http, c);
+		sbxd_loop_timer(c->srv->loop, &c->resume, 0, on_resume_http, c);
 }
 
-static void conn_new(struct sbx_http_server *s, int fd)
+static void conn_new(struct sbxd_http_server *s, int fd)
 {
-	struct sbx_http_conn *c = calloc(1, sizeof(*c));
+	struct sbxd_http_conn *c = calloc(1, sizeof(*c));
 	int one = 1;
 
 	if (!c) {
@@ -458,8 +458,8 @@ static void conn_new(struct sbx_http_server *s, int fd)
 	c->w.fd = -1;
 	sbx_buf_init(&c->in);
 	sbx_buf_init(&c->out);
-	sbx_ws_reader_init(&c->wsr, SBX_WS_MAX_MESSAGE, true);
-	if (sbx_loop_watch(s->loop, &c->w, fd, EPOLLIN, on_conn_event, c) < 0) {
+	sbxd_ws_reader_init(&c->wsr, SBX_WS_MAX_MESSAGE, true);
+	if (sbxd_loop_watch(s->loop, &c->w, fd, EPOLLIN, on_conn_event, c) < 0) {
 		close(fd);
 		free(c);
 		return;
@@ -471,10 +471,10 @@ static void conn_new(struct sbx_http_server *s, int fd)
 	s->nconns++;
 	s->nunauth++;
 	c->phase = PHASE_HEAD;
-	sbx_loop_timer(s->loop, &c->timer, SBX_HTTP_HEAD_MS, on_deadline, c);
+	sbxd_loop_timer(s->loop, &c->timer, SBX_HTTP_HEAD_MS, on_deadline, c);
 }
 
-void sbx_http_conn_set_authed(struct sbx_http_conn *c)
+void sbxd_http_conn_set_authed(struct sbxd_http_conn *c)
 {
 	if (!c || c->authed || c->dead)
 		return;
@@ -484,9 +484,9 @@ void sbx_http_conn_set_authed(struct sbx_http_conn *c)
 
 /* Closes the oldest live connection that is not authenticated, to make room
  * for a newcomer. False when there is none. */
-static bool evict_unauth(struct sbx_http_server *s)
+static bool evict_unauth(struct sbxd_http_server *s)
 {
-	struct sbx_http_conn *c, *oldest = NULL;
+	struct sbxd_http_conn *c, *oldest = NULL;
 
 	for (c = s->conns; c; c = c->next)
 		if (!c->dead && !c->authed)
@@ -516,9 +516,9 @@ static void refuse(int fd)
 	close(fd);
 }
 
-static void on_accept(struct sbx_watch *w, uint32_t events)
+static void on_accept(struct sbxd_watch *w, uint32_t events)
 {
-	struct sbx_http_server *s = w->arg;
+	struct sbxd_http_server *s = w->arg;
 	int i;
 
 	for (i = 0; i < 64; i++) {
@@ -609,10 +609,10 @@ out:
 	return r;
 }
 
-int sbx_http_server_new(struct sbx_loop *l, const char *listen_addr, sbx_http_handler_fn fn,
-			void *ctx, struct sbx_http_server **ret)
+int sbxd_http_server_new(struct sbxd_loop *l, const char *listen_addr, sbxd_http_handler_fn fn,
+			 void *ctx, struct sbxd_http_server **ret)
 {
-	struct sbx_http_server *s = calloc(1, sizeof(*s));
+	struct sbxd_http_server *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
@@ -629,7 +629,7 @@ int sbx_http_server_new(struct sbx_loop *l, const char *listen_addr, sbx_http_ha
 	if (r < 0)
 		goto fail;
 	s->port = r;
-	r = sbx_loop_watch(l, &s->lw, s->lfd, EPOLLIN, on_accept, s);
+	r = sbxd_loop_watch(l, &s->lw, s->lfd, EPOLLIN, on_accept, s);
 	if (r < 0)
 		goto fail;
 	*ret = s;
@@ -641,16 +641,16 @@ fail:
 	return r;
 }
 
-int sbx_http_server_port(const struct sbx_http_server *s)
+int sbxd_http_server_port(const struct sbxd_http_server *s)
 {
 	return s->port;
 }
 
-void sbx_http_server_stop_listening(struct sbx_http_server *s)
+void sbxd_http_server_stop_listening(struct sbxd_http_server *s)
 {
 	if (s->lfd < 0)
 		return;
-	sbx_loop_unwatch(s->loop, &s->lw);
+	sbxd_loop_unwatch(s->loop, &s->lw);
 	close(s->lfd);
 	s->lfd = -1;
 }
@@ -660,16 +660,16 @@ static void server_free_deferred(void *arg)
 	free(arg);
 }
 
-void sbx_http_server_free(struct sbx_http_server *s)
+void sbxd_http_server_free(struct sbxd_http_server *s)
 {
-	struct sbx_http_conn *c;
+	struct sbxd_http_conn *c;
 
 	if (!s)
 		return;
-	sbx_http_server_stop_listening(s);
+	sbxd_http_server_stop_listening(s);
 	for (c = s->conns; c; c = c->next)
 		conn_fail(c);
 	/* the connections' teardowns were deferred first and still use s */
-	if (sbx_loop_defer(s->loop, server_free_deferred, s) < 0)
+	if (sbxd_loop_defer(s->loop, server_free_deferred, s) < 0)
 		return;
 }

@@ -3,19 +3,19 @@
  * The server owns the listening socket and every connection. For each
  * complete request it calls the handler once; the handler either fills a
  * response (sent with keep-alive unless the client asked for close) or
- * switches the connection to WebSocket with sbx_http_conn_upgrade().
+ * switches the connection to WebSocket with sbxd_http_conn_upgrade().
  *
- * A WebSocket connection talks to its user through struct sbx_ws_ops. The
- * user may call sbx_ws_send/pause/close from any callback. Teardown is never
+ * A WebSocket connection talks to its user through struct sbxd_ws_ops. The
+ * user may call sbxd_ws_send/pause/close from any callback. Teardown is never
  * re-entrant: a connection that fails while the user is calling in is only
  * marked dead; on_close() comes later, from the loop, and after on_close()
- * or after the user's own sbx_ws_close() the connection is no longer the
+ * or after the user's own sbxd_ws_close() the connection is no longer the
  * user's to touch (the server frees it on its own schedule).
  *
  * Limits (everything a client controls is bounded):
  *  - at most SBX_HTTP_MAX_CONNS live connections, of which at most
  *    SBX_HTTP_MAX_UNAUTH not yet authenticated. A connection is
- *    authenticated once the handler calls sbx_http_conn_set_authed() (it
+ *    authenticated once the handler calls sbxd_http_conn_set_authed() (it
  *    presented the API token). A new connection beyond either limit evicts
  *    the oldest unauthenticated one, so slow or unauthenticated clients can
  *    never take the slots of a client that holds the token; when every slot
@@ -50,10 +50,10 @@
 #define SBX_HTTP_IDLE_MS    60000
 #define SBX_WS_MAX_MESSAGE  (4u << 20)
 
-struct sbx_http_server;
-struct sbx_http_conn;
+struct sbxd_http_server;
+struct sbxd_http_conn;
 
-struct sbx_http_resp {
+struct sbxd_http_resp {
 	int status;
 	const char *content_type; /* NULL: application/json */
 	struct sbx_buf body;	  /* owned by the server, filled by the handler */
@@ -63,16 +63,16 @@ struct sbx_http_resp {
 /* Handler results. */
 #define SBX_HTTP_RESPOND  0
 #define SBX_HTTP_UPGRADED 1
-#define SBX_HTTP_DEFERRED 2 /* after sbx_http_defer(): the reply comes later */
+#define SBX_HTTP_DEFERRED 2 /* after sbxd_http_defer(): the reply comes later */
 
 /* Called once per complete request; body is borrowed for the call. Returns
  * SBX_HTTP_RESPOND with resp filled, or SBX_HTTP_UPGRADED after a successful
- * sbx_http_conn_upgrade(). */
-typedef int (*sbx_http_handler_fn)(void *ctx, struct sbx_http_conn *c,
-				   const struct sbx_http_req *req, const char *body, size_t len,
-				   struct sbx_http_resp *resp);
+ * sbxd_http_conn_upgrade(). */
+typedef int (*sbxd_http_handler_fn)(void *ctx, struct sbxd_http_conn *c,
+				    const struct sbxd_http_req *req, const char *body, size_t len,
+				    struct sbxd_http_resp *resp);
 
-struct sbx_ws_ops {
+struct sbxd_ws_ops {
 	/* a whole text or binary message */
 	void (*on_message)(void *user, int opcode, const uint8_t *data, size_t len);
 	/* the send queue fell below SBX_WS_LOW_WATER after being above it */
@@ -87,7 +87,7 @@ struct sbx_ws_ops {
  * running) or that streams (server-sent events). While it is pending no
  * other request of the connection is handled; the connection is still read,
  * so a client that goes away is noticed at once. */
-struct sbx_http_defer_ops {
+struct sbxd_http_defer_ops {
 	/* the send queue fell below SBX_WS_LOW_WATER after being above it */
 	void (*on_drain)(void *user);
 	/* the connection was lost before the reply ended; the user lets go */
@@ -95,62 +95,62 @@ struct sbx_http_defer_ops {
 };
 
 /* From a handler, which then returns SBX_HTTP_DEFERRED: the reply to req
- * comes later through sbx_http_defer_reply() or the stream calls. 0, or
+ * comes later through sbxd_http_defer_reply() or the stream calls. 0, or
  * -EINVAL when c is NULL. */
-int sbx_http_defer(struct sbx_http_conn *c, const struct sbx_http_req *req,
-		   const struct sbx_http_defer_ops *ops, void *user);
+int sbxd_http_defer(struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+		    const struct sbxd_http_defer_ops *ops, void *user);
 /* Sends the whole reply and ends the deferral: 0, the user is detached (a
  * failed send fails the connection quietly). -EPIPE: the connection is
  * gone, the user is not detached and on_close comes from the loop. */
-int sbx_http_defer_reply(struct sbx_http_conn *c, struct sbx_http_resp *resp);
+int sbxd_http_defer_reply(struct sbxd_http_conn *c, struct sbxd_http_resp *resp);
 /* Sends the head of a chunked reply (extra: header lines ending in CRLF,
  * or NULL). 0 or -errno. */
-int sbx_http_stream_begin(struct sbx_http_conn *c, int status, const char *content_type,
-			  const char *extra);
+int sbxd_http_stream_begin(struct sbxd_http_conn *c, int status, const char *content_type,
+			   const char *extra);
 /* Sends one chunk (empty data sends nothing). 0 or -errno. */
-int sbx_http_stream_write(struct sbx_http_conn *c, const void *data, size_t len);
+int sbxd_http_stream_write(struct sbxd_http_conn *c, const void *data, size_t len);
 /* Sends the last chunk and ends the deferral; 0 and -EPIPE as for
- * sbx_http_defer_reply(). */
-int sbx_http_stream_end(struct sbx_http_conn *c);
+ * sbxd_http_defer_reply(). */
+int sbxd_http_stream_end(struct sbxd_http_conn *c);
 /* Bytes queued for the socket and not yet written. */
-size_t sbx_http_stream_queued(const struct sbx_http_conn *c);
+size_t sbxd_http_stream_queued(const struct sbxd_http_conn *c);
 /* The owner goes away without a reply: the user is detached (on_close
  * never comes) and the connection is closed. */
-void sbx_http_defer_abandon(struct sbx_http_conn *c);
+void sbxd_http_defer_abandon(struct sbxd_http_conn *c);
 
 /* Listens on "ADDR:PORT" (IPv4 dotted quad or [IPv6]; port 0 = any free
  * port). 0 or -errno (-EINVAL for a bad address); *ret untouched on failure. */
-int sbx_http_server_new(struct sbx_loop *l, const char *listen_addr, sbx_http_handler_fn fn,
-			void *ctx, struct sbx_http_server **ret);
+int sbxd_http_server_new(struct sbxd_loop *l, const char *listen_addr, sbxd_http_handler_fn fn,
+			 void *ctx, struct sbxd_http_server **ret);
 /* The bound port. */
-int sbx_http_server_port(const struct sbx_http_server *s);
+int sbxd_http_server_port(const struct sbxd_http_server *s);
 /* Stops accepting (existing connections stay). */
-void sbx_http_server_stop_listening(struct sbx_http_server *s);
+void sbxd_http_server_stop_listening(struct sbxd_http_server *s);
 /* Closes every connection (WebSocket users get on_close) and frees s.
  * Accepts NULL. */
-void sbx_http_server_free(struct sbx_http_server *s);
+void sbxd_http_server_free(struct sbxd_http_server *s);
 
 /* Answers req with 101 Switching Protocols (selecting protocol when non-NULL)
  * and turns c into a WebSocket connection driven by ops/user. 0, or -EINVAL
  * when the request is not a valid RFC 6455 upgrade (the handler then sends an
  * error response itself), -ENOMEM. */
-int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *req,
-			  const char *protocol, const struct sbx_ws_ops *ops, void *user);
+int sbxd_http_conn_upgrade(struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+			   const char *protocol, const struct sbxd_ws_ops *ops, void *user);
 
 /* Marks c as authenticated: it no longer counts against
  * SBX_HTTP_MAX_UNAUTH and is never evicted for a newcomer. Accepts NULL
  * (a handler called without a connection, as in the unit tests). */
-void sbx_http_conn_set_authed(struct sbx_http_conn *c);
+void sbxd_http_conn_set_authed(struct sbxd_http_conn *c);
 
 /* Queues one unfragmented message. 0, -EPIPE when the connection is closing
  * or dead (the data is dropped), -ENOMEM. */
-int sbx_ws_send(struct sbx_http_conn *c, int opcode, const void *data, size_t len);
+int sbxd_ws_send(struct sbxd_http_conn *c, int opcode, const void *data, size_t len);
 /* Bytes queued for the socket and not yet written. */
-size_t sbx_ws_queued(const struct sbx_http_conn *c);
+size_t sbxd_ws_queued(const struct sbxd_http_conn *c);
 /* Stops (true) or resumes (false) reading messages from the peer. */
-void sbx_ws_pause(struct sbx_http_conn *c, bool paused);
+void sbxd_ws_pause(struct sbxd_http_conn *c, bool paused);
 /* Sends a close frame, lets the peer answer (bounded wait) and closes the
  * socket. The user is detached: no callback runs for it afterwards. */
-void sbx_ws_close(struct sbx_http_conn *c, uint16_t code, const char *reason);
+void sbxd_ws_close(struct sbxd_http_conn *c, uint16_t code, const char *reason);
 
 #endif

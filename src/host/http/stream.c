@@ -1,5 +1,5 @@
 /* stream.c - replies that come after the handler returned: a whole reply
- * later (sbx_http_defer_reply) or a chunked stream (server-sent events);
+ * later (sbxd_http_defer_reply) or a chunked stream (server-sent events);
  * see server.h for the contract.
  *
  * While a reply is deferred the connection handles no other request
@@ -13,13 +13,13 @@
 #include <errno.h>
 #include <stdio.h>
 
-int sbx_http_defer(struct sbx_http_conn *c, const struct sbx_http_req *req,
-		   const struct sbx_http_defer_ops *ops, void *user)
+int sbxd_http_defer(struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+		    const struct sbxd_http_defer_ops *ops, void *user)
 {
 	if (!c || c->dead)
 		return -EINVAL;
 	/* the request's head/body deadline is over; the owner bounds the rest */
-	sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+	sbxd_loop_timer_cancel(c->srv->loop, &c->timer);
 	c->phase = PHASE_NONE;
 	c->deferred = true;
 	c->defer_keep_alive = req->keep_alive;
@@ -31,7 +31,7 @@ int sbx_http_defer(struct sbx_http_conn *c, const struct sbx_http_req *req,
 }
 
 /* Detaches the user and goes back to handling requests. */
-static void defer_end(struct sbx_http_conn *c)
+static void defer_end(struct sbxd_http_conn *c)
 {
 	c->deferred = false;
 	c->defer_streaming = false;
@@ -43,7 +43,7 @@ static void defer_end(struct sbx_http_conn *c)
 	conn_resume_http(c);
 }
 
-int sbx_http_defer_reply(struct sbx_http_conn *c, struct sbx_http_resp *resp)
+int sbxd_http_defer_reply(struct sbxd_http_conn *c, struct sbxd_http_resp *resp)
 {
 	if (!c->deferred || c->dead)
 		return -EPIPE;
@@ -52,8 +52,8 @@ int sbx_http_defer_reply(struct sbx_http_conn *c, struct sbx_http_resp *resp)
 	return 0;
 }
 
-int sbx_http_stream_begin(struct sbx_http_conn *c, int status, const char *content_type,
-			  const char *extra)
+int sbxd_http_stream_begin(struct sbxd_http_conn *c, int status, const char *content_type,
+			   const char *extra)
 {
 	char head[768];
 	int n;
@@ -63,7 +63,7 @@ int sbx_http_stream_begin(struct sbx_http_conn *c, int status, const char *conte
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
 		     "Cache-Control: no-cache\r\n%s%s\r\n",
-		     status, sbx_http_reason(status), content_type, extra ? extra : "",
+		     status, sbxd_http_reason(status), content_type, extra ? extra : "",
 		     c->defer_keep_alive ? "" : "Connection: close\r\n");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -EINVAL;
@@ -71,7 +71,7 @@ int sbx_http_stream_begin(struct sbx_http_conn *c, int status, const char *conte
 	return conn_write(c, head, (size_t)n);
 }
 
-int sbx_http_stream_write(struct sbx_http_conn *c, const void *data, size_t len)
+int sbxd_http_stream_write(struct sbxd_http_conn *c, const void *data, size_t len)
 {
 	char size[24];
 	int n, r;
@@ -91,7 +91,7 @@ int sbx_http_stream_write(struct sbx_http_conn *c, const void *data, size_t len)
 	return r;
 }
 
-int sbx_http_stream_end(struct sbx_http_conn *c)
+int sbxd_http_stream_end(struct sbxd_http_conn *c)
 {
 	if (!c->deferred || c->dead)
 		return -EPIPE;
@@ -101,7 +101,7 @@ int sbx_http_stream_end(struct sbx_http_conn *c)
 	return 0;
 }
 
-void sbx_http_defer_abandon(struct sbx_http_conn *c)
+void sbxd_http_defer_abandon(struct sbxd_http_conn *c)
 {
 	if (!c->deferred)
 		return;
@@ -110,12 +110,12 @@ void sbx_http_defer_abandon(struct sbx_http_conn *c)
 	conn_fail(c);
 }
 
-size_t sbx_http_stream_queued(const struct sbx_http_conn *c)
+size_t sbxd_http_stream_queued(const struct sbxd_http_conn *c)
 {
 	return c->dead ? 0 : conn_queued(c);
 }
 
-void defer_after_write(struct sbx_http_conn *c)
+void defer_after_write(struct sbxd_http_conn *c)
 {
 	if (!c->defer_above_low || conn_queued(c) > SBX_WS_LOW_WATER)
 		return;
@@ -124,7 +124,7 @@ void defer_after_write(struct sbx_http_conn *c)
 		c->dops->on_drain(c->duser);
 }
 
-void defer_teardown_notify(struct sbx_http_conn *c)
+void defer_teardown_notify(struct sbxd_http_conn *c)
 {
 	void *user = c->duser;
 

@@ -36,7 +36,7 @@ static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-bool sbx_utf8_valid(const char *s, size_t n)
+bool sbxd_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, l;
@@ -55,7 +55,7 @@ bool sbx_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
-bool sbx_utf8_printable(const char *s, size_t n)
+bool sbxd_utf8_printable(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, l;

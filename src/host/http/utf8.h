@@ -12,10 +12,10 @@
 
 /* True when s[0..n) is well-formed UTF-8 (RFC 3629: shortest form only, no
  * surrogates, nothing above U+10FFFF). NUL bytes are allowed here. */
-bool sbx_utf8_valid(const char *s, size_t n);
+bool sbxd_utf8_valid(const char *s, size_t n);
 
 /* True when s[0..n) is well-formed UTF-8 without NUL, C0 controls (U+0000 to
  * U+001F), DEL or C1 controls (U+0080 to U+009F). */
-bool sbx_utf8_printable(const char *s, size_t n);
+bool sbxd_utf8_printable(const char *s, size_t n);
 
 #endif

@@ -1,6 +1,6 @@
 /* ws_conn.c - the WebSocket mode of a connection (RFC 6455 server side).
  *
- * Messages are decoded by struct sbx_ws_reader straight from the receive
+ * Messages are decoded by struct sbxd_ws_reader straight from the receive
  * buffer and handed to the user one at a time; a paused user gets no message
  * and the socket is not read (conn_update_events drops EPOLLIN), which is the
  * backpressure path towards the client.
@@ -18,20 +18,20 @@
 
 #define CLOSE_WAIT_MS 3000
 
-int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *req,
-			  const char *protocol, const struct sbx_ws_ops *ops, void *user)
+int sbxd_http_conn_upgrade(struct sbxd_http_conn *c, const struct sbxd_http_req *req,
+			   const char *protocol, const struct sbxd_ws_ops *ops, void *user)
 {
-	const char *key = sbx_http_header(req, "Sec-WebSocket-Key");
-	const char *ver = sbx_http_header(req, "Sec-WebSocket-Version");
+	const char *key = sbxd_http_header(req, "Sec-WebSocket-Key");
+	const char *ver = sbxd_http_header(req, "Sec-WebSocket-Version");
 	struct sbx_buf h = SBX_BUF_INIT;
 	char accept[29];
 	int r;
 
 	if (!key || !ver || strcmp(ver, "13") || strcmp(req->method, "GET") ||
-	    !sbx_http_header_has_token(req, "Upgrade", "websocket") ||
-	    !sbx_http_header_has_token(req, "Connection", "upgrade"))
+	    !sbxd_http_header_has_token(req, "Upgrade", "websocket") ||
+	    !sbxd_http_header_has_token(req, "Connection", "upgrade"))
 		return -EINVAL;
-	r = sbx_ws_accept_key(key, true, accept);
+	r = sbxd_ws_accept_key(key, true, accept);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
 	r = sbx_buf_printf(&h,
@@ -46,7 +46,7 @@ int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *re
 		c->mode = CONN_WS;
 		c->ops = ops;
 		c->user = user;
-		sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+		sbxd_loop_timer_cancel(c->srv->loop, &c->timer);
 		r = conn_write(c, h.data, h.len);
 		if (r == -EPIPE)
 			r = 0; /* the teardown will tell the user */
@@ -55,10 +55,10 @@ int sbx_http_conn_upgrade(struct sbx_http_conn *c, const struct sbx_http_req *re
 	return r;
 }
 
-static int send_frame(struct sbx_http_conn *c, int opcode, const void *data, size_t len)
+static int send_frame(struct sbxd_http_conn *c, int opcode, const void *data, size_t len)
 {
 	uint8_t hdr[SBX_WS_MAX_HEADER];
-	size_t hl = sbx_ws_encode_header(hdr, true, opcode, len, NULL);
+	size_t hl = sbxd_ws_encode_header(hdr, true, opcode, len, NULL);
 	int r;
 
 	if (c->dead)
@@ -71,7 +71,7 @@ static int send_frame(struct sbx_http_conn *c, int opcode, const void *data, siz
 	return conn_write(c, "", 0);
 }
 
-int sbx_ws_send(struct sbx_http_conn *c, int opcode, const void *data, size_t len)
+int sbxd_ws_send(struct sbxd_http_conn *c, int opcode, const void *data, size_t len)
 {
 	int r;
 
@@ -83,14 +83,14 @@ int sbx_ws_send(struct sbx_http_conn *c, int opcode, const void *data, size_t le
 	return r;
 }
 
-size_t sbx_ws_queued(const struct sbx_http_conn *c)
+size_t sbxd_ws_queued(const struct sbxd_http_conn *c)
 {
 	return c->dead ? 0 : conn_queued(c);
 }
 
-static void on_resume(struct sbx_timer *t)
+static void on_resume(struct sbxd_timer *t)
 {
-	struct sbx_http_conn *c = t->arg;
+	struct sbxd_http_conn *c = t->arg;
 
 	ws_process(c);
 	if (!c->dead && c->close_after_write && !conn_queued(c))
@@ -99,7 +99,7 @@ static void on_resume(struct sbx_timer *t)
 		conn_update_events(c);
 }
 
-void sbx_ws_pause(struct sbx_http_conn *c, bool paused)
+void sbxd_ws_pause(struct sbxd_http_conn *c, bool paused)
 {
 	if (c->dead || c->ws_paused == paused)
 		return;
@@ -108,10 +108,10 @@ void sbx_ws_pause(struct sbx_http_conn *c, bool paused)
 	/* messages already buffered are delivered from the loop, never from
 	 * inside the user's own call */
 	if (!paused && c->in.len)
-		sbx_loop_timer(c->srv->loop, &c->resume, 0, on_resume, c);
+		sbxd_loop_timer(c->srv->loop, &c->resume, 0, on_resume, c);
 }
 
-static void send_close_frame(struct sbx_http_conn *c, uint16_t code, const char *reason)
+static void send_close_frame(struct sbxd_http_conn *c, uint16_t code, const char *reason)
 {
 	uint8_t p[125];
 	size_t rl = reason ? strlen(reason) : 0;
@@ -128,24 +128,24 @@ static void send_close_frame(struct sbx_http_conn *c, uint16_t code, const char 
 	send_frame(c, SBX_WS_CLOSE, p, code == SBX_WS_CLOSE_NO_STATUS ? 0 : rl + 2);
 }
 
-static void on_close_wait_timeout(struct sbx_timer *t)
+static void on_close_wait_timeout(struct sbxd_timer *t)
 {
 	conn_fail(t->arg);
 }
 
-void sbx_ws_close(struct sbx_http_conn *c, uint16_t code, const char *reason)
+void sbxd_ws_close(struct sbxd_http_conn *c, uint16_t code, const char *reason)
 {
 	c->user = NULL;
 	if (c->dead)
 		return;
 	send_close_frame(c, code, reason);
 	c->ws_paused = false;
-	sbx_loop_timer(c->srv->loop, &c->timer, CLOSE_WAIT_MS, on_close_wait_timeout, c);
+	sbxd_loop_timer(c->srv->loop, &c->timer, CLOSE_WAIT_MS, on_close_wait_timeout, c);
 	conn_update_events(c);
 }
 
 /* Detaches the user and tells it the connection is gone. */
-static void notify_close(struct sbx_http_conn *c, uint16_t code)
+static void notify_close(struct sbxd_http_conn *c, uint16_t code)
 {
 	void *user = c->user;
 
@@ -154,20 +154,20 @@ static void notify_close(struct sbx_http_conn *c, uint16_t code)
 		c->ops->on_close(user, code);
 }
 
-void ws_teardown_notify(struct sbx_http_conn *c)
+void ws_teardown_notify(struct sbxd_http_conn *c)
 {
 	if (c->mode == CONN_WS)
 		notify_close(c, c->ws_peer_code ? c->ws_peer_code : 1006);
 }
 
 /* Handles one decoded event; false when processing must stop. */
-static bool handle_event(struct sbx_http_conn *c, const struct sbx_ws_event *ev)
+static bool handle_event(struct sbxd_http_conn *c, const struct sbxd_ws_event *ev)
 {
 	switch (ev->type) {
 	case SBX_WS_EV_MESSAGE:
 		if (!c->ws_got_message && c->phase == PHASE_WS_FIRST && !c->ws_close_sent) {
 			c->phase = PHASE_NONE; /* the deadline for a first message is met */
-			sbx_loop_timer_cancel(c->srv->loop, &c->timer);
+			sbxd_loop_timer_cancel(c->srv->loop, &c->timer);
 		}
 		c->ws_got_message = true;
 		if (c->user && !c->ws_close_sent && c->ops->on_message)
@@ -199,17 +199,17 @@ static bool handle_event(struct sbx_http_conn *c, const struct sbx_ws_event *ev)
 	}
 }
 
-void ws_process(struct sbx_http_conn *c)
+void ws_process(struct sbxd_http_conn *c)
 {
 	size_t pos = 0;
 
 	while (!c->dead && !c->close_after_write && !c->ws_paused && pos < c->in.len &&
 	       !conn_backlogged(c)) {
-		struct sbx_ws_event ev;
+		struct sbxd_ws_event ev;
 		size_t used = 0;
 
-		if (sbx_ws_reader_next(&c->wsr, (const uint8_t *)c->in.data + pos, c->in.len - pos,
-				       &used, &ev) < 0) {
+		if (sbxd_ws_reader_next(&c->wsr, (const uint8_t *)c->in.data + pos, c->in.len - pos,
+					&used, &ev) < 0) {
 			conn_fail(c);
 			return;
 		}
@@ -221,7 +221,7 @@ void ws_process(struct sbx_http_conn *c)
 		sbx_buf_consume(&c->in, pos);
 }
 
-void ws_after_write(struct sbx_http_conn *c)
+void ws_after_write(struct sbxd_http_conn *c)
 {
 	if (c->dead || !c->ws_above_low || conn_queued(c) >= SBX_WS_LOW_WATER)
 		return;

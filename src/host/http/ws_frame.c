@@ -17,7 +17,7 @@
 
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-int sbx_ws_accept_key(const char *key, bool strict, char out[29])
+int sbxd_ws_accept_key(const char *key, bool strict, char out[29])
 {
 	struct sbx_buf in = SBX_BUF_INIT, enc = SBX_BUF_INIT, dec = SBX_BUF_INIT;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -52,8 +52,8 @@ out:
 	return r;
 }
 
-size_t sbx_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
-			    const uint8_t *mask)
+size_t sbxd_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
+			     const uint8_t *mask)
 {
 	size_t n = 2;
 	int i;
@@ -80,7 +80,7 @@ size_t sbx_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode
 	return n;
 }
 
-void sbx_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
+void sbxd_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 {
 	size_t i;
 
@@ -88,7 +88,7 @@ void sbx_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 		p[i] ^= mask[(off + i) & 3];
 }
 
-int sbx_ws_parse_header(const uint8_t *buf, size_t n, struct sbx_ws_hdr *h)
+int sbxd_ws_parse_header(const uint8_t *buf, size_t n, struct sbxd_ws_hdr *h)
 {
 	size_t need = 2, i;
 	uint64_t len;
@@ -131,7 +131,7 @@ int sbx_ws_parse_header(const uint8_t *buf, size_t n, struct sbx_ws_hdr *h)
 	return (int)need;
 }
 
-void sbx_ws_reader_init(struct sbx_ws_reader *r, size_t max_message, bool require_mask)
+void sbxd_ws_reader_init(struct sbxd_ws_reader *r, size_t max_message, bool require_mask)
 {
 	memset(r, 0, sizeof(*r));
 	r->max_message = max_message;
@@ -139,12 +139,12 @@ void sbx_ws_reader_init(struct sbx_ws_reader *r, size_t max_message, bool requir
 	sbx_buf_init(&r->msg);
 }
 
-void sbx_ws_reader_release(struct sbx_ws_reader *r)
+void sbxd_ws_reader_release(struct sbxd_ws_reader *r)
 {
 	sbx_buf_release(&r->msg);
 }
 
-static void set_error(struct sbx_ws_reader *r, struct sbx_ws_event *ev, uint16_t code)
+static void set_error(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev, uint16_t code)
 {
 	r->failed = true;
 	ev->type = SBX_WS_EV_ERROR;
@@ -152,9 +152,9 @@ static void set_error(struct sbx_ws_reader *r, struct sbx_ws_event *ev, uint16_t
 }
 
 /* Checks a new frame header against the message state. 0 or a close code. */
-static uint16_t check_frame(struct sbx_ws_reader *r)
+static uint16_t check_frame(struct sbxd_ws_reader *r)
 {
-	const struct sbx_ws_hdr *h = &r->hdr;
+	const struct sbxd_ws_hdr *h = &r->hdr;
 
 	if (r->require_mask && !h->masked)
 		return SBX_WS_CLOSE_PROTOCOL;
@@ -177,7 +177,7 @@ static bool close_code_valid(uint16_t c)
 }
 
 /* A whole control frame is in r->ctl: turn it into an event. */
-static void control_event(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
+static void control_event(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
 {
 	ev->data = r->ctl;
 	ev->len = r->ctl_len;
@@ -205,7 +205,7 @@ static void control_event(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
 }
 
 /* Takes payload bytes of the current frame; true when the frame is complete. */
-static int take_payload(struct sbx_ws_reader *r, const uint8_t *p, size_t n, size_t *used)
+static int take_payload(struct sbxd_ws_reader *r, const uint8_t *p, size_t n, size_t *used)
 {
 	uint64_t left = r->hdr.len - r->got;
 	size_t take = left < n ? (size_t)left : n;
@@ -224,14 +224,14 @@ static int take_payload(struct sbx_ws_reader *r, const uint8_t *p, size_t n, siz
 	}
 	memcpy(dst, p, take);
 	if (r->hdr.masked)
-		sbx_ws_mask(dst, take, r->hdr.mask, r->got);
+		sbxd_ws_mask(dst, take, r->hdr.mask, r->got);
 	r->got += take;
 	*used = take;
 	return r->got == r->hdr.len;
 }
 
 /* The current frame is complete: produce its event, if any. */
-static void frame_done(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
+static void frame_done(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
 {
 	r->in_frame = false;
 	if (r->hdr.opcode >= 0x8) {
@@ -253,8 +253,8 @@ static void frame_done(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
 	ev->len = r->msg.len;
 }
 
-int sbx_ws_reader_next(struct sbx_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
-		       struct sbx_ws_event *ev)
+int sbxd_ws_reader_next(struct sbxd_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
+			struct sbxd_ws_event *ev)
 {
 	size_t pos = 0, used;
 	uint16_t code;
@@ -272,7 +272,7 @@ int sbx_ws_reader_next(struct sbx_ws_reader *r, const uint8_t *buf, size_t n, si
 	}
 	while (ev->type == SBX_WS_EV_NONE) {
 		if (!r->in_frame) {
-			rc = sbx_ws_parse_header(buf + pos, n - pos, &r->hdr);
+			rc = sbxd_ws_parse_header(buf + pos, n - pos, &r->hdr);
 			if (rc == 0)
 				break;
 			if (rc < 0) {

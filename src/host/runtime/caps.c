@@ -1,7 +1,7 @@
 /* caps.c - see caps.h. */
 #include "host/runtime/caps.h"
 
-const char *const *sbx_caps_kept(void)
+const char *const *sbxd_caps_kept(void)
 {
 	static const char *const caps[] = {
 	    "chown",   "dac_override", "fowner",	   "fsetid",	 "kill",  "setgid",

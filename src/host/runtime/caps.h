@@ -14,6 +14,6 @@
 #include <stddef.h>
 
 /* Lower-case names without the "cap_" prefix, NULL-terminated. */
-const char *const *sbx_caps_kept(void);
+const char *const *sbxd_caps_kept(void);
 
 #endif

@@ -90,7 +90,7 @@ static void remove_stale(const char *base)
 	while ((e = readdir(d))) {
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
-		if (sbx_pathf(p, sizeof(p), "%s/%s", base, e->d_name) < 0)
+		if (sbxd_pathf(p, sizeof(p), "%s/%s", base, e->d_name) < 0)
 			continue;
 		if (rmdir(p) < 0 && errno != ENOENT)
 			sbx_debug("cgroup: cannot remove stale %s: %s", p, strerror(errno));
@@ -98,7 +98,7 @@ static void remove_stale(const char *base)
 	closedir(d);
 }
 
-static void detect_v1(struct sbx_cg_root *root)
+static void detect_v1(struct sbxd_cg_root *root)
 {
 	char own[PATH_MAX], ctrl[32];
 	int i;
@@ -107,8 +107,8 @@ static void detect_v1(struct sbx_cg_root *root)
 		snprintf(ctrl, sizeof(ctrl), ",%s,", V1_NAMES[i]);
 		if (own_path(ctrl, own, sizeof(own)) < 0)
 			continue;
-		if (sbx_pathf(root->base[i], sizeof(root->base[i]), CG_MOUNT "/%s%s/sbxd",
-			      V1_NAMES[i], own) < 0) {
+		if (sbxd_pathf(root->base[i], sizeof(root->base[i]), CG_MOUNT "/%s%s/sbxd",
+			       V1_NAMES[i], own) < 0) {
 			root->base[i][0] = '\0';
 			continue;
 		}
@@ -141,14 +141,14 @@ static int enable_controllers(const char *dir)
 	return mask;
 }
 
-static void detect_v2(struct sbx_cg_root *root)
+static void detect_v2(struct sbxd_cg_root *root)
 {
 	char own[PATH_MAX], dir[PATH_MAX], leaf[PATH_MAX + 32], base[PATH_MAX + 8];
 	int mask, i;
 
 	if (own_path(NULL, own, sizeof(own)) < 0)
 		return;
-	if (sbx_pathf(dir, sizeof(dir), CG_MOUNT "%s", own) < 0)
+	if (sbxd_pathf(dir, sizeof(dir), CG_MOUNT "%s", own) < 0)
 		return;
 	mask = enable_controllers(dir);
 	if (mask == -EBUSY) {
@@ -170,12 +170,12 @@ static void detect_v2(struct sbx_cg_root *root)
 	root->version = 2;
 	for (i = 0; i < SBX_CG_N; i++)
 		if (mask & (1 << i))
-			sbx_pathf(root->base[i], sizeof(root->base[i]), "%s", base);
+			sbxd_pathf(root->base[i], sizeof(root->base[i]), "%s", base);
 	if (!mask) /* no controller, but the group still tracks processes */
-		sbx_pathf(root->base[SBX_CG_PIDS], sizeof(root->base[0]), "%s", base);
+		sbxd_pathf(root->base[SBX_CG_PIDS], sizeof(root->base[0]), "%s", base);
 }
 
-void sbx_cg_detect(struct sbx_cg_root *root)
+void sbxd_cg_detect(struct sbxd_cg_root *root)
 {
 	struct stat st;
 
@@ -187,7 +187,7 @@ void sbx_cg_detect(struct sbx_cg_root *root)
 }
 
 /* Limit values of controller i for t, written to the files of dir. */
-static int apply_limit(int version, int i, const char *dir, const struct sbx_itype *t, int ncpu)
+static int apply_limit(int version, int i, const char *dir, const struct sbxd_itype *t, int ncpu)
 {
 	char p[PATH_MAX + 32], v[64];
 	long long quota = (long long)t->cpu_milli * 100;
@@ -219,7 +219,7 @@ static int apply_limit(int version, int i, const char *dir, const struct sbx_ity
 	}
 }
 
-static bool already_made(const struct sbx_cg *cg, const char *dir)
+static bool already_made(const struct sbxd_cg *cg, const char *dir)
 {
 	size_t j;
 
@@ -229,8 +229,8 @@ static bool already_made(const struct sbx_cg *cg, const char *dir)
 	return false;
 }
 
-void sbx_cg_create(const struct sbx_cg_root *root, const char *id, const struct sbx_itype *t,
-		   int ncpu, struct sbx_cg *cg, void (*note)(void *, const char *), void *arg)
+void sbxd_cg_create(const struct sbxd_cg_root *root, const char *id, const struct sbxd_itype *t,
+		    int ncpu, struct sbxd_cg *cg, void (*note)(void *, const char *), void *arg)
 {
 	static const char *const what[SBX_CG_N] = {"memory limit", "CPU limit", "process limit"};
 	char dir[PATH_MAX], msg[256];
@@ -263,7 +263,7 @@ void sbx_cg_create(const struct sbx_cg_root *root, const char *id, const struct 
 	}
 }
 
-int sbx_cg_join(const struct sbx_cg *cg, int pid)
+int sbxd_cg_join(const struct sbxd_cg *cg, int pid)
 {
 	char v[24];
 	size_t j, n = 0;
@@ -292,7 +292,7 @@ int sbx_cg_join(const struct sbx_cg *cg, int pid)
 	return 0;
 }
 
-int sbx_cg_kill_all(const struct sbx_cg *cg)
+int sbxd_cg_kill_all(const struct sbxd_cg *cg)
 {
 	size_t j;
 	int count = 0;
@@ -318,7 +318,7 @@ int sbx_cg_kill_all(const struct sbx_cg *cg)
 	return count;
 }
 
-int sbx_cg_remove(struct sbx_cg *cg)
+int sbxd_cg_remove(struct sbxd_cg *cg)
 {
 	size_t j, keep = 0;
 	int r = 0;

@@ -18,13 +18,13 @@
 
 enum { SBX_CG_MEM, SBX_CG_CPU, SBX_CG_PIDS, SBX_CG_N };
 
-struct sbx_cg_root {
+struct sbxd_cg_root {
 	int version;		       /* 0 (none usable), 1 or 2 */
 	char base[SBX_CG_N][PATH_MAX]; /* ".../sbxd" per controller, "" if unusable;
 					* on v2 all three are the same directory */
 };
 
-struct sbx_cg {
+struct sbxd_cg {
 	size_t n; /* groups created */
 	char dirs[SBX_CG_N][PATH_MAX];
 	char procs[SBX_CG_N][PATH_MAX + 16]; /* "<dir>/cgroup.procs", for joining */
@@ -33,24 +33,24 @@ struct sbx_cg {
 /* Finds the hierarchies and creates the "sbxd" groups. Always succeeds;
  * root->version is 0 when nothing is usable. Stale per-sandbox groups left
  * by an earlier run are removed. */
-void sbx_cg_detect(struct sbx_cg_root *root);
+void sbxd_cg_detect(struct sbxd_cg_root *root);
 
 /* Creates the groups of sandbox id with the limits of t (CPU capped at ncpu
  * cores). note(arg, text) is called once per limit that is not applied. */
-void sbx_cg_create(const struct sbx_cg_root *root, const char *id, const struct sbx_itype *t,
-		   int ncpu, struct sbx_cg *cg, void (*note)(void *, const char *), void *arg);
+void sbxd_cg_create(const struct sbxd_cg_root *root, const char *id, const struct sbxd_itype *t,
+		    int ncpu, struct sbxd_cg *cg, void (*note)(void *, const char *), void *arg);
 
 /* Writes pid into every group of cg (used by a forked child for itself).
  * Only async-signal-safe calls. 0, or -errno for the first group that could
  * not be joined: the caller must then not run anything of the sandbox's,
  * which would escape the sandbox's limits. */
-int sbx_cg_join(const struct sbx_cg *cg, int pid);
+int sbxd_cg_join(const struct sbxd_cg *cg, int pid);
 
 /* SIGKILLs every process in the groups. Returns how many were signalled. */
-int sbx_cg_kill_all(const struct sbx_cg *cg);
+int sbxd_cg_kill_all(const struct sbxd_cg *cg);
 
 /* Removes the groups. 0, or -EBUSY while a process is still in one (call
  * again later). Removed groups are forgotten. */
-int sbx_cg_remove(struct sbx_cg *cg);
+int sbxd_cg_remove(struct sbxd_cg *cg);
 
 #endif

@@ -16,7 +16,7 @@ static bool kept(cap_value_t cap)
 	cap_value_t v;
 	char name[64];
 
-	for (c = sbx_caps_kept(); *c; c++) {
+	for (c = sbxd_caps_kept(); *c; c++) {
 		int n = snprintf(name, sizeof(name), "cap_%s", *c);
 
 		if (n > 0 && (size_t)n < sizeof(name) && cap_from_name(name, &v) == 0 && v == cap)
@@ -63,7 +63,7 @@ static int set_process_caps(void)
 	return r;
 }
 
-int sbx_confine_apply(const struct sbx_seccomp *filter)
+int sbxd_confine_apply(const struct sbxd_seccomp *filter)
 {
 	int r = drop_bounding();
 
@@ -72,6 +72,6 @@ int sbx_confine_apply(const struct sbx_seccomp *filter)
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = -errno;
 	if (r == 0)
-		r = sbx_seccomp_apply(filter);
+		r = sbxd_seccomp_apply(filter);
 	return r;
 }

@@ -1,7 +1,7 @@
 /* confine.h - the last steps before a sandbox's program runs.
  *
  * Called in a forked exec child that already joined the sandbox's
- * namespaces as its root (sbx_userns_enter): nothing here runs a program,
+ * namespaces as its root (sbxd_userns_enter): nothing here runs a program,
  * and nothing of the sandbox's runs before it. In order: the capability
  * bounding set is cut to the kept set (caps.h), the permitted, effective and
  * inheritable sets to the same, the ambient set emptied; no_new_privs; the
@@ -15,6 +15,6 @@
 #include "host/runtime/seccomp.h"
 
 /* 0 or -errno (the child must then not run the command). */
-int sbx_confine_apply(const struct sbx_seccomp *filter);
+int sbxd_confine_apply(const struct sbxd_seccomp *filter);
 
 #endif

@@ -45,7 +45,7 @@ static int find_mkfs(char *out, size_t len)
 	size_t i;
 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (sbx_pathf(out, len, "%s/mkfs.ext4", dirs[i]) == 0 && access(out, X_OK) == 0)
+		if (sbxd_pathf(out, len, "%s/mkfs.ext4", dirs[i]) == 0 && access(out, X_OK) == 0)
 			return 0;
 	return -ENOENT;
 }
@@ -63,7 +63,7 @@ static int run_mkfs(const char *mkfs, const char *path, uid_t uid, gid_t gid)
 	snprintf(ext, sizeof(ext),
 		 "root_owner=%u:%u,nodiscard,lazy_itable_init=1,lazy_journal_init=1", (unsigned)uid,
 		 (unsigned)gid);
-	r = sbx_spawn_simple(argv, envp, &pid);
+	r = sbxd_spawn_simple(argv, envp, &pid);
 	if (r < 0)
 		return r;
 	while (waitpid(pid, &st, 0) < 0)
@@ -72,7 +72,7 @@ static int run_mkfs(const char *mkfs, const char *path, uid_t uid, gid_t gid)
 	return (WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : -EIO;
 }
 
-int sbx_disk_ensure(const char *img, uint64_t size, uid_t uid, gid_t gid, char *why, size_t whylen)
+int sbxd_disk_ensure(const char *img, uint64_t size, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	char tmp[PATH_MAX], mkfs[PATH_MAX];
 	struct stat st;
@@ -86,7 +86,7 @@ int sbx_disk_ensure(const char *img, uint64_t size, uid_t uid, gid_t gid, char *
 		say(why, whylen, "mkfs.ext4 not found (install e2fsprogs)");
 		return -ENOENT;
 	}
-	if (sbx_pathf(tmp, sizeof(tmp), "%s.tmp", img) < 0)
+	if (sbxd_pathf(tmp, sizeof(tmp), "%s.tmp", img) < 0)
 		return -ENAMETOOLONG;
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -113,7 +113,7 @@ static bool bound_to(const char *name, const char *real)
 	struct sbx_buf b = SBX_BUF_INIT;
 	bool yes = false;
 
-	if (sbx_pathf(p, sizeof(p), "/sys/block/%s/loop/backing_file", name) == 0 &&
+	if (sbxd_pathf(p, sizeof(p), "/sys/block/%s/loop/backing_file", name) == 0 &&
 	    sbx_read_small_file(p, PATH_MAX + 16, &b) == 0 && b.len) {
 		while (b.len && b.data[b.len - 1] == '\n')
 			b.data[--b.len] = '\0';
@@ -144,7 +144,7 @@ static int open_loop(int n, char *dev, size_t devlen)
 {
 	int fd;
 
-	if (sbx_pathf(dev, devlen, "/dev/loop%d", n) < 0)
+	if (sbxd_pathf(dev, devlen, "/dev/loop%d", n) < 0)
 		return -ENAMETOOLONG;
 	fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
@@ -188,7 +188,7 @@ static int attach(int imgfd, char *dev, size_t devlen)
 	return fd;
 }
 
-int sbx_disk_mount(const char *img, const char *dir, char *why, size_t whylen)
+int sbxd_disk_mount(const char *img, const char *dir, char *why, size_t whylen)
 {
 	char real[PATH_MAX], dev[64];
 	int imgfd = -1, lfd = -1, r, i;
@@ -213,7 +213,7 @@ int sbx_disk_mount(const char *img, const char *dir, char *why, size_t whylen)
 		say(why, whylen, "no free loop device");
 		goto out;
 	}
-	sbx_disk_umount(dir); /* a stale mount of an earlier attempt */
+	sbxd_disk_umount(dir); /* a stale mount of an earlier attempt */
 	if (mount(dev, dir, "ext4", MS_NODEV | MS_NOSUID, "errors=remount-ro,noinit_itable") < 0) {
 		r = -errno;
 		say(why, whylen, "cannot mount the disk image (ext4)");
@@ -225,7 +225,7 @@ out:
 	return r;
 }
 
-void sbx_disk_umount(const char *dir)
+void sbxd_disk_umount(const char *dir)
 {
 	while (umount2(dir, MNT_DETACH) == 0)
 		;

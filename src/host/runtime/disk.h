@@ -28,15 +28,16 @@
 /* Creates img (size bytes, at least SBX_DISK_MIN) with an ext4 filesystem
  * whose root directory is owned by uid:gid, unless img exists. 0 or -errno;
  * why (may be NULL) gets a reason. */
-int sbx_disk_ensure(const char *img, uint64_t size, uid_t uid, gid_t gid, char *why, size_t whylen);
+int sbxd_disk_ensure(const char *img, uint64_t size, uid_t uid, gid_t gid, char *why,
+		     size_t whylen);
 
 /* Mounts img on dir (nodev, nosuid). 0 or -errno; -EBUSY when a loop device
  * is still bound to img; -ENOSPC-like errors from the loop driver when no
  * loop device is left. */
-int sbx_disk_mount(const char *img, const char *dir, char *why, size_t whylen);
+int sbxd_disk_mount(const char *img, const char *dir, char *why, size_t whylen);
 
 /* Detaches dir (MNT_DETACH): the loop device goes when the last user of the
  * filesystem does. A no-op when nothing is mounted there. */
-void sbx_disk_umount(const char *dir);
+void sbxd_disk_umount(const char *dir);
 
 #endif

@@ -85,7 +85,7 @@ static bool matches(const char *const *pats, size_t n, const char *name, size_t 
 	return false;
 }
 
-bool sbx_etc_allowed(const char *rel)
+bool sbxd_etc_allowed(const char *rel)
 {
 	const char *p = rel;
 	bool first = true;
@@ -148,7 +148,7 @@ static const char NSSWITCH[] = "passwd:         files\n"
 			       "rpc:            files\n"
 			       "netgroup:       files\n";
 
-int sbx_etc_put(int dirfd, const char *name, const char *content, uid_t uid, gid_t gid)
+int sbxd_etc_put(int dirfd, const char *name, const char *content, uid_t uid, gid_t gid)
 {
 	char tmp[NAME_MAX + 1];
 	int fd, r = 0;
@@ -179,7 +179,7 @@ static int put_link(int dirfd, const char *name, const char *target, uid_t uid, 
 	return 0;
 }
 
-static int generated(int dirfd, const struct sbx_etc_params *p)
+static int generated(int dirfd, const struct sbxd_etc_params *p)
 {
 	char hosts[512], hostname[128];
 	int r;
@@ -190,17 +190,17 @@ static int generated(int dirfd, const struct sbx_etc_params *p)
 		     "ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
 		     p->hostname) >= (int)sizeof(hosts))
 		return -ENAMETOOLONG;
-	r = sbx_etc_put(dirfd, "passwd", PASSWD, p->uid, p->gid);
+	r = sbxd_etc_put(dirfd, "passwd", PASSWD, p->uid, p->gid);
 	if (r == 0)
-		r = sbx_etc_put(dirfd, "group", GROUP, p->uid, p->gid);
+		r = sbxd_etc_put(dirfd, "group", GROUP, p->uid, p->gid);
 	if (r == 0)
-		r = sbx_etc_put(dirfd, "nsswitch.conf", NSSWITCH, p->uid, p->gid);
+		r = sbxd_etc_put(dirfd, "nsswitch.conf", NSSWITCH, p->uid, p->gid);
 	if (r == 0)
-		r = sbx_etc_put(dirfd, "hostname", hostname, p->uid, p->gid);
+		r = sbxd_etc_put(dirfd, "hostname", hostname, p->uid, p->gid);
 	if (r == 0)
-		r = sbx_etc_put(dirfd, "hosts", hosts, p->uid, p->gid);
+		r = sbxd_etc_put(dirfd, "hosts", hosts, p->uid, p->gid);
 	if (r == 0)
-		r = sbx_etc_put(dirfd, "resolv.conf", p->resolv ? p->resolv : "", p->uid, p->gid);
+		r = sbxd_etc_put(dirfd, "resolv.conf", p->resolv ? p->resolv : "", p->uid, p->gid);
 	if (r == 0)
 		r = put_link(dirfd, "mtab", "../proc/self/mounts", p->uid, p->gid);
 	return r;
@@ -291,7 +291,7 @@ static int copy_entry(int src, int dst, const char *name, char *rel, size_t rlen
 {
 	struct stat st;
 
-	if (!sbx_etc_allowed(rel) || fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!sbxd_etc_allowed(rel) || fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (++w->entries > SBX_ETC_MAX_ENTRIES)
 		return -E2BIG;
@@ -333,7 +333,7 @@ static int copy_tree(int src, int dst, char *rel, size_t rlen, int depth, struct
 	return r;
 }
 
-int sbx_etc_generate(int dirfd, const struct sbx_etc_params *p)
+int sbxd_etc_generate(int dirfd, const struct sbxd_etc_params *p)
 {
 	struct walk w = {p->uid, p->gid, 0, 0};
 	char rel[PATH_MAX] = "";

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct sbx_etc_params {
+struct sbxd_etc_params {
 	const char *host_etc; /* copy allowlisted entries from here ("/etc") */
 	const char *hostname; /* /etc/hostname and the 127.0.1.1 line */
 	const char *resolv;   /* the whole content of /etc/resolv.conf */
@@ -36,16 +36,16 @@ struct sbx_etc_params {
 /* True when rel (a path relative to /etc, no leading slash, e.g.
  * "ssl/certs/ca-certificates.crt") may be copied from the host: its first
  * component is allowlisted and no component is denied. Pure. */
-bool sbx_etc_allowed(const char *rel);
+bool sbxd_etc_allowed(const char *rel);
 
 /* Fills the existing, empty directory dir (the image's /etc) from p. 0 or
  * -errno; an entry of the host that cannot be read is skipped, a failure
  * to write is an error. */
-int sbx_etc_generate(int dirfd, const struct sbx_etc_params *p);
+int sbxd_etc_generate(int dirfd, const struct sbxd_etc_params *p);
 
 /* Replaces the regular file name in dirfd with content, owned by uid/gid,
  * mode 0644, through a temporary and a rename, following no symbolic link
  * (dirfd may be a directory the sandbox controls). 0 or -errno. */
-int sbx_etc_put(int dirfd, const char *name, const char *content, uid_t uid, gid_t gid);
+int sbxd_etc_put(int dirfd, const char *name, const char *content, uid_t uid, gid_t gid);
 
 #endif

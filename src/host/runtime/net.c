@@ -11,7 +11,7 @@
 
 #include "util/log.h"
 
-void sbx_net_init(struct sbx_net *n)
+void sbxd_net_init(struct sbxd_net *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->exit_w = n->ready_r = -1;
@@ -19,15 +19,15 @@ void sbx_net_init(struct sbx_net *n)
 	n->child.w.fd = -1;
 }
 
-static void on_ready_fd(struct sbx_watch *w, uint32_t events)
+static void on_ready_fd(struct sbxd_watch *w, uint32_t events)
 {
-	struct sbx_net *n = w->arg;
+	struct sbxd_net *n = w->arg;
 	char c;
 	ssize_t r = read(n->ready_r, &c, 1);
 
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	sbx_loop_unwatch(n->loop, &n->ready_w);
+	sbxd_loop_unwatch(n->loop, &n->ready_w);
 	close(n->ready_r);
 	n->ready_r = -1;
 	if (r == 1 && !n->ready) {
@@ -37,9 +37,9 @@ static void on_ready_fd(struct sbx_watch *w, uint32_t events)
 	/* EOF without the byte: slirp4netns failed; on_child reports it */
 }
 
-static void on_child(struct sbx_child *c, int wstatus)
+static void on_child(struct sbxd_child *c, int wstatus)
 {
-	struct sbx_net *n = c->arg;
+	struct sbxd_net *n = c->arg;
 
 	n->on_exit(n->arg, wstatus);
 }
@@ -75,9 +75,9 @@ static void exec_slirp(const char *slirp, pid_t target, int exit_r, int ready_w)
 	_exit(127);
 }
 
-int sbx_net_start(struct sbx_net *n, struct sbx_loop *l, const char *slirp, pid_t target,
-		  size_t *live, void (*on_ready)(void *arg),
-		  void (*on_exit)(void *arg, int wstatus), void *arg)
+int sbxd_net_start(struct sbxd_net *n, struct sbxd_loop *l, const char *slirp, pid_t target,
+		   size_t *live, void (*on_ready)(void *arg),
+		   void (*on_exit)(void *arg, int wstatus), void *arg)
 {
 	int ex[2] = {-1, -1}, rd[2] = {-1, -1}, r = 0;
 	pid_t pid;
@@ -97,7 +97,7 @@ int sbx_net_start(struct sbx_net *n, struct sbx_loop *l, const char *slirp, pid_
 	}
 	if (pid == 0)
 		exec_slirp(slirp, target, ex[0], rd[1]);
-	r = sbx_child_watch(l, &n->child, pid, live, on_child, n);
+	r = sbxd_child_watch(l, &n->child, pid, live, on_child, n);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		goto out;
@@ -106,7 +106,7 @@ int sbx_net_start(struct sbx_net *n, struct sbx_loop *l, const char *slirp, pid_
 	n->ready_r = rd[0];
 	ex[1] = rd[0] = -1;
 	fcntl(n->ready_r, F_SETFL, O_NONBLOCK);
-	r = sbx_loop_watch(l, &n->ready_w, n->ready_r, EPOLLIN, on_ready_fd, n);
+	r = sbxd_loop_watch(l, &n->ready_w, n->ready_r, EPOLLIN, on_ready_fd, n);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (ex[i] >= 0)
@@ -117,10 +117,10 @@ out:
 	return r;
 }
 
-void sbx_net_stop(struct sbx_net *n)
+void sbxd_net_stop(struct sbxd_net *n)
 {
 	if (n->ready_r >= 0) {
-		sbx_loop_unwatch(n->loop, &n->ready_w);
+		sbxd_loop_unwatch(n->loop, &n->ready_w);
 		close(n->ready_r);
 		n->ready_r = -1;
 	}
@@ -128,5 +128,5 @@ void sbx_net_stop(struct sbx_net *n)
 		close(n->exit_w);
 		n->exit_w = -1;
 	}
-	sbx_child_kill_reap(&n->child);
+	sbxd_child_kill_reap(&n->child);
 }

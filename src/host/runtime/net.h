@@ -1,7 +1,7 @@
 /* net.h - a sandbox's private network: slirp4netns on its namespace.
  *
  * With sbxd's default --network private, bwrap gives each sandbox a network
- * namespace of its own (only loopback). sbx_net_start() attaches
+ * namespace of its own (only loopback). sbxd_net_start() attaches
  * slirp4netns to it: a tap device with 10.0.2.100/24, gateway 10.0.2.2,
  * DNS 10.0.2.3, and outbound TCP/UDP made as ordinary sockets of the host.
  * --disable-host-loopback refuses connections to the host's 127.0.0.0/8,
@@ -28,30 +28,30 @@
 
 #define SBX_NET_DNS "10.0.2.3"
 
-struct sbx_net {
-	struct sbx_loop *loop;
-	struct sbx_child child;
+struct sbxd_net {
+	struct sbxd_loop *loop;
+	struct sbxd_child child;
 	int exit_w;  /* closing it ends slirp4netns */
 	int ready_r; /* slirp4netns writes "1" here once configured */
-	struct sbx_watch ready_w;
+	struct sbxd_watch ready_w;
 	bool ready;
 	void (*on_ready)(void *arg);
 	void (*on_exit)(void *arg, int wstatus);
 	void *arg;
 };
 
-/* Initialises n as stopped (safe to sbx_net_stop). */
-void sbx_net_init(struct sbx_net *n);
+/* Initialises n as stopped (safe to sbxd_net_stop). */
+void sbxd_net_init(struct sbxd_net *n);
 
 /* Starts slirp4netns (host path slirp) on the network namespace of target
  * (the sandbox's init, in the sandbox's user namespace). live counts children
  * (borrowed). on_ready fires once, on the loop; on_exit when slirp4netns
  * ended while not stopped. 0 or -errno. */
-int sbx_net_start(struct sbx_net *n, struct sbx_loop *l, const char *slirp, pid_t target,
-		  size_t *live, void (*on_ready)(void *arg),
-		  void (*on_exit)(void *arg, int wstatus), void *arg);
+int sbxd_net_start(struct sbxd_net *n, struct sbxd_loop *l, const char *slirp, pid_t target,
+		   size_t *live, void (*on_ready)(void *arg),
+		   void (*on_exit)(void *arg, int wstatus), void *arg);
 
 /* Stops it (no callback fires after this). */
-void sbx_net_stop(struct sbx_net *n);
+void sbxd_net_stop(struct sbxd_net *n);
 
 #endif

@@ -69,7 +69,7 @@ static bool same_ns(pid_t target, const char *name)
 /* Joins every namespace of target at once (a pidfd setns), becomes the
  * sandbox's root and moves to the sandbox's root directory. Still host root
  * until the setns: that is why nothing of the sandbox's is touched before. */
-int sbx_nsexec_enter(pid_t target)
+int sbxd_nsexec_enter(pid_t target)
 {
 	char p[64];
 	int pidfd, rootfd, flags = CLONE_NEWUSER, r = 0;
@@ -100,7 +100,7 @@ out:
 	return r;
 }
 
-void sbx_nsexec_run(const struct sbx_seccomp *filter, char *const *argv, char *const *envp)
+void sbxd_nsexec_run(const struct sbxd_seccomp *filter, char *const *argv, char *const *envp)
 {
 	extern char **environ;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -111,7 +111,7 @@ void sbx_nsexec_run(const struct sbx_seccomp *filter, char *const *argv, char *c
 	 * signal stays ignored across exec (Ctrl-C on a terminal did nothing) */
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &dfl, NULL);
-	r = sbx_confine_apply(filter);
+	r = sbxd_confine_apply(filter);
 	if (r < 0)
 		die("cannot confine the command", -r, 126);
 	syscall(SYS_close_range, 3, ~0U, 0);
@@ -139,7 +139,7 @@ static void relay(pid_t pid)
 	_exit(128 + sig);
 }
 
-static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
+static void child(const struct sbxd_nsexec *x, int in_r, int out_w, int err_w)
 {
 	sigset_t none;
 	pid_t pid;
@@ -155,23 +155,23 @@ static void child(const struct sbx_nsexec *x, int in_r, int out_w, int err_w)
 	/* a terminal (exec_tty.h) becomes the session's: Ctrl-C is a SIGINT */
 	if (isatty(0))
 		ioctl(0, TIOCSCTTY, 0);
-	if (x->cg && (r = sbx_cg_join(x->cg, (int)getpid())) < 0)
+	if (x->cg && (r = sbxd_cg_join(x->cg, (int)getpid())) < 0)
 		die("cannot join the sandbox's cgroups", -r, 126);
 	/* this is a copy of sbxd's memory: never readable by the sandbox */
 	prctl(PR_SET_DUMPABLE, 0);
-	r = sbx_nsexec_enter(x->target);
+	r = sbxd_nsexec_enter(x->target);
 	if (r < 0)
 		die("cannot enter the sandbox", -r, 126);
 	pid = fork();
 	if (pid < 0)
 		die("fork", errno, 126);
 	if (pid == 0)
-		sbx_nsexec_run(x->filter, x->argv, x->envp);
+		sbxd_nsexec_run(x->filter, x->argv, x->envp);
 	syscall(SYS_close_range, 3, ~0U, 0);
 	relay(pid);
 }
 
-int sbx_nsexec_pipes(int parent[3], int child[3])
+int sbxd_nsexec_pipes(int parent[3], int child[3])
 {
 	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, i;
 
@@ -199,7 +199,7 @@ int sbx_nsexec_pipes(int parent[3], int child[3])
 	return 0;
 }
 
-int sbx_nsexec_start(const struct sbx_nsexec *x, const int child_fds[3], pid_t *ret_pid)
+int sbxd_nsexec_start(const struct sbxd_nsexec *x, const int child_fds[3], pid_t *ret_pid)
 {
 	pid_t pid;
 
@@ -286,7 +286,7 @@ static void mark_tree(const struct proc *procs, size_t n, pid_t sid, bool *in)
 	}
 }
 
-int sbx_proctree_kill(pid_t sid)
+int sbxd_proctree_kill(pid_t sid)
 {
 	struct proc *procs = calloc(MAX_PROCS, sizeof(*procs));
 	bool *in = calloc(MAX_PROCS, sizeof(bool));

@@ -49,8 +49,8 @@ static int mkdir_like(const char *upper, const char *lower, const char *rel, mod
 	struct stat st;
 	bool have = false;
 
-	if (sbx_pathf(up, sizeof(up), "%s%s", upper, rel) < 0 ||
-	    sbx_pathf(low, sizeof(low), "%s%s", strcmp(lower, "/") ? lower : "", rel) < 0)
+	if (sbxd_pathf(up, sizeof(up), "%s%s", upper, rel) < 0 ||
+	    sbxd_pathf(low, sizeof(low), "%s%s", strcmp(lower, "/") ? lower : "", rel) < 0)
 		return -ENAMETOOLONG;
 	if (lstat(low, &st) == 0 && S_ISDIR(st.st_mode))
 		have = true;
@@ -76,7 +76,7 @@ static bool is_link_in_lower(const char *lower, const char *rel)
 	char low[PATH_MAX];
 	struct stat st;
 
-	if (sbx_pathf(low, sizeof(low), "%s%s", strcmp(lower, "/") ? lower : "", rel) < 0)
+	if (sbxd_pathf(low, sizeof(low), "%s%s", strcmp(lower, "/") ? lower : "", rel) < 0)
 		return false;
 	return lstat(low, &st) == 0 && S_ISLNK(st.st_mode);
 }
@@ -102,7 +102,7 @@ static int make_opaque(const char *upper, const char *lower, const char *rel, mo
 		if (r < 0)
 			return r;
 	}
-	if (sbx_pathf(part, sizeof(part), "%s%s", upper, rel) < 0)
+	if (sbxd_pathf(part, sizeof(part), "%s%s", upper, rel) < 0)
 		return -ENAMETOOLONG;
 	if (setxattr(part, "trusted.overlay.opaque", "y", 1, 0) < 0)
 		return -errno;
@@ -125,7 +125,7 @@ static const char *state_rel(const char *lower, const char *state_dir)
 	return in_hidden(rel) ? NULL : rel;
 }
 
-int sbx_overlay_prepare(const char *upper, const char *lower, const char *state_dir, uid_t shift)
+int sbxd_overlay_prepare(const char *upper, const char *lower, const char *state_dir, uid_t shift)
 {
 	const char *srel;
 	size_t i;
@@ -153,14 +153,14 @@ static bool opt_safe(const char *s)
 	return !strpbrk(s, ",:\\");
 }
 
-int sbx_overlay_mount(const char *root, const char *lower, const char *upper, const char *work)
+int sbxd_overlay_mount(const char *root, const char *lower, const char *upper, const char *work)
 {
 	char opts[3 * PATH_MAX + 64];
 
 	if (!opt_safe(lower) || !opt_safe(upper) || !opt_safe(work))
 		return -EINVAL;
-	if (sbx_pathf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
-		      work) < 0)
+	if (sbxd_pathf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper,
+		       work) < 0)
 		return -ENAMETOOLONG;
 	if (mount("overlay", root, "overlay", MS_NODEV | MS_NOSUID, opts) < 0)
 		return -errno;

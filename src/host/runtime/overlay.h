@@ -21,10 +21,10 @@
  * made in upper get the owner of their lower twin plus shift (the sandbox's
  * idmap base when the lower layer is idmapped, else 0). Call once, on a
  * fresh upper (it follows the links a sandbox could plant). 0 or -errno. */
-int sbx_overlay_prepare(const char *upper, const char *lower, const char *state_dir, uid_t shift);
+int sbxd_overlay_prepare(const char *upper, const char *lower, const char *state_dir, uid_t shift);
 
 /* Mounts the overlay on root (nodev, nosuid). 0 or -errno; -EINVAL when a
  * path holds a character overlayfs options cannot carry (',' ':' '\'). */
-int sbx_overlay_mount(const char *root, const char *lower, const char *upper, const char *work);
+int sbxd_overlay_mount(const char *root, const char *lower, const char *upper, const char *work);
 
 #endif

@@ -106,10 +106,10 @@ static int usr_links(int rootfd, uid_t uid)
 }
 
 /* The default image's tree in the fresh directory rootfd. */
-static int build_default(int rootfd, const struct sbx_rootfs *rf)
+static int build_default(int rootfd, const struct sbxd_rootfs *rf)
 {
-	struct sbx_etc_params ep = {"/etc", rf->hostname, rf->resolv, rf->idmap->base,
-				    rf->idmap->base};
+	struct sbxd_etc_params ep = {"/etc", rf->hostname, rf->resolv, rf->idmap->base,
+				     rf->idmap->base};
 	size_t i;
 	int r = 0, etc;
 
@@ -125,14 +125,14 @@ static int build_default(int rootfd, const struct sbx_rootfs *rf)
 	etc = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (etc < 0)
 		return -errno;
-	r = sbx_etc_generate(etc, &ep);
+	r = sbxd_etc_generate(etc, &ep);
 	close(etc);
 	return r;
 }
 
 /* Writes rel/etc/resolv.conf under dirfd, making etc when missing. The
  * sandbox may have removed or replaced its /etc: then it does without. */
-static void put_resolv(int dirfd, const struct sbx_rootfs *rf)
+static void put_resolv(int dirfd, const struct sbxd_rootfs *rf)
 {
 	int etc;
 
@@ -144,7 +144,7 @@ static void put_resolv(int dirfd, const struct sbx_rootfs *rf)
 	etc = open_beneath(dirfd, "etc", O_RDONLY | O_DIRECTORY);
 	if (etc < 0)
 		return;
-	sbx_etc_put(etc, "resolv.conf", rf->resolv, rf->idmap->base, rf->idmap->base);
+	sbxd_etc_put(etc, "resolv.conf", rf->resolv, rf->idmap->base, rf->idmap->base);
 	close(etc);
 }
 
@@ -195,7 +195,7 @@ static int bind_host(const char *rootdir, const char *disk, uid_t uid)
 			r = attach_ro(host, rootfd, USR_LINKS[i], true);
 	}
 	if (r == 0 && stat("/usr/local", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    sbx_pathf(local, sizeof(local), "%s/usr-local", disk) == 0) {
+	    sbxd_pathf(local, sizeof(local), "%s/usr-local", disk) == 0) {
 		if (mkdir(local, 0755) == 0 && chown(local, uid, uid) < 0)
 			r = -errno;
 		usr = open_beneath(rootfd, "usr", O_PATH | O_DIRECTORY);
@@ -211,10 +211,10 @@ static int bind_host(const char *rootdir, const char *disk, uid_t uid)
 /* Path helper: sbdir/name into out (PATH_MAX). */
 static int sub(char *out, const char *sbdir, const char *name)
 {
-	return sbx_pathf(out, PATH_MAX, "%s/%s", sbdir, name);
+	return sbxd_pathf(out, PATH_MAX, "%s/%s", sbdir, name);
 }
 
-static int mount_default(const struct sbx_rootfs *rf, const char *disk, int diskfd, char *why,
+static int mount_default(const struct sbxd_rootfs *rf, const char *disk, int diskfd, char *why,
 			 size_t whylen)
 {
 	char src[PATH_MAX], root[PATH_MAX];
@@ -228,7 +228,7 @@ static int mount_default(const struct sbx_rootfs *rf, const char *disk, int disk
 		if (rootfd >= 0)
 			close(rootfd);
 		if (r == 0)
-			r = sbx_etc_put(diskfd, READY, "", 0, 0);
+			r = sbxd_etc_put(diskfd, READY, "", 0, 0);
 		if (r < 0) {
 			say(why, whylen, "cannot build the default image");
 			return r;
@@ -253,27 +253,27 @@ static int mount_default(const struct sbx_rootfs *rf, const char *disk, int disk
 
 /* The lower layer: rf->image itself, or its idmapped clone on sbdir/lower
  * (written to lower). */
-static int image_lower(const struct sbx_rootfs *rf, char *lower, bool *mapped)
+static int image_lower(const struct sbxd_rootfs *rf, char *lower, bool *mapped)
 {
 	int ns = rf->userns_fd, r;
 
 	*mapped = false;
-	if (ns < 0 && sbx_idmap_valid(rf->idmap))
-		ns = sbx_userns_open(rf->idmap);
+	if (ns < 0 && sbxd_idmap_valid(rf->idmap))
+		ns = sbxd_userns_open(rf->idmap);
 	if (ns < 0) /* no user namespaces: the image as it is */
-		return sbx_pathf(lower, PATH_MAX, "%s", rf->image);
+		return sbxd_pathf(lower, PATH_MAX, "%s", rf->image);
 	r = sub(lower, rf->sbdir, "lower");
 	if (r == 0 && mkdir(lower, 0700) < 0 && errno != EEXIST)
 		r = -errno;
 	if (r == 0)
-		r = sbx_rootfs_idmap_mount(rf->image, lower, ns);
+		r = sbxd_rootfs_idmap_mount(rf->image, lower, ns);
 	if (ns != rf->userns_fd)
 		close(ns);
 	*mapped = r == 0;
 	return r;
 }
 
-static int mount_image(const struct sbx_rootfs *rf, const char *disk, int diskfd, char *why,
+static int mount_image(const struct sbxd_rootfs *rf, const char *disk, int diskfd, char *why,
 		       size_t whylen)
 {
 	char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX];
@@ -295,9 +295,9 @@ static int mount_image(const struct sbx_rootfs *rf, const char *disk, int diskfd
 		    (mkdir(work, 0700) < 0 && errno != EEXIST))
 			r = -errno;
 		if (r == 0)
-			r = sbx_overlay_prepare(upper, rf->image, rf->state, shift);
+			r = sbxd_overlay_prepare(upper, rf->image, rf->state, shift);
 		if (r == 0)
-			r = sbx_etc_put(diskfd, READY, "", 0, 0);
+			r = sbxd_etc_put(diskfd, READY, "", 0, 0);
 	}
 	if (r == 0) {
 		int up = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -306,7 +306,7 @@ static int mount_image(const struct sbx_rootfs *rf, const char *disk, int diskfd
 			put_resolv(up, rf);
 			close(up);
 		}
-		r = sbx_overlay_mount(root, lower, upper, work);
+		r = sbxd_overlay_mount(root, lower, upper, work);
 	}
 	if (r < 0)
 		say(why, whylen, "cannot mount the overlay on the image");
@@ -315,7 +315,7 @@ static int mount_image(const struct sbx_rootfs *rf, const char *disk, int diskfd
 	return r;
 }
 
-int sbx_rootfs_mount(const struct sbx_rootfs *rf, char *why, size_t whylen)
+int sbxd_rootfs_mount(const struct sbxd_rootfs *rf, char *why, size_t whylen)
 {
 	char img[PATH_MAX], disk[PATH_MAX], root[PATH_MAX];
 	int diskfd, r;
@@ -323,16 +323,16 @@ int sbx_rootfs_mount(const struct sbx_rootfs *rf, char *why, size_t whylen)
 	if (sub(img, rf->sbdir, "disk.img") < 0 || sub(disk, rf->sbdir, "disk") < 0 ||
 	    sub(root, rf->sbdir, "root") < 0)
 		return -ENAMETOOLONG;
-	sbx_rootfs_umount(rf->sbdir); /* what an earlier attempt left */
+	sbxd_rootfs_umount(rf->sbdir); /* what an earlier attempt left */
 	r = sbx_mkdir_p(rf->sbdir, 0700);
 	if (r < 0)
 		return r;
 	if ((mkdir(disk, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(root, 0755) < 0 && errno != EEXIST))
 		return -errno;
-	r = sbx_disk_ensure(img, rf->disk_size, rf->idmap->base, rf->idmap->base, why, whylen);
+	r = sbxd_disk_ensure(img, rf->disk_size, rf->idmap->base, rf->idmap->base, why, whylen);
 	if (r == 0)
-		r = sbx_disk_mount(img, disk, why, whylen);
+		r = sbxd_disk_mount(img, disk, why, whylen);
 	if (r < 0)
 		return r;
 	diskfd = open(disk, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -346,11 +346,11 @@ int sbx_rootfs_mount(const struct sbx_rootfs *rf, char *why, size_t whylen)
 		close(diskfd);
 	}
 	if (r < 0)
-		sbx_rootfs_umount(rf->sbdir);
+		sbxd_rootfs_umount(rf->sbdir);
 	return r;
 }
 
-void sbx_rootfs_umount(const char *sbdir)
+void sbxd_rootfs_umount(const char *sbdir)
 {
 	static const char *const order[] = {"root", "lower", "disk"};
 	char p[PATH_MAX];
@@ -362,7 +362,7 @@ void sbx_rootfs_umount(const char *sbdir)
 				; /* stacked mounts, if any */
 }
 
-int sbx_rootfs_host_resolv(struct sbx_buf *out)
+int sbxd_rootfs_host_resolv(struct sbx_buf *out)
 {
 	int r = sbx_read_small_file("/etc/resolv.conf", 65536, out);
 
@@ -373,7 +373,7 @@ int sbx_rootfs_host_resolv(struct sbx_buf *out)
 	return sbx_buf_puts(out, ""); /* a terminated string, even empty */
 }
 
-int sbx_rootfs_idmap_mount(const char *src, const char *target, int userns_fd)
+int sbxd_rootfs_idmap_mount(const char *src, const char *target, int userns_fd)
 {
 	struct mount_attr a = {
 	    .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,

@@ -35,14 +35,14 @@
 #include "host/runtime/userns.h"
 #include "util/buf.h"
 
-struct sbx_rootfs {
+struct sbxd_rootfs {
 	const char *sbdir; /* STATE/sandboxes/<id>, exists */
 	const char *image; /* image root, or "/" for the default image */
 	const char *state; /* sbxd's state dir (hidden if inside the image) */
 	const char *hostname;
 	const char *resolv; /* content of the sandbox's /etc/resolv.conf */
 	uint64_t disk_size; /* bytes: the sandbox's disk */
-	const struct sbx_idmap *idmap;
+	const struct sbxd_idmap *idmap;
 	int userns_fd; /* the sandbox's user namespace, or -1 (one is made from
 			* idmap when a registered image needs it) */
 };
@@ -50,19 +50,19 @@ struct sbx_rootfs {
 /* Mounts the sandbox's disk and builds and mounts its root on sbdir/root.
  * 0, or -errno with a short reason in why (may be NULL). On failure nothing
  * stays mounted. */
-int sbx_rootfs_mount(const struct sbx_rootfs *rf, char *why, size_t whylen);
+int sbxd_rootfs_mount(const struct sbxd_rootfs *rf, char *why, size_t whylen);
 
 /* Detaches sbdir/root (with everything on it) and the disk. Idempotent. */
-void sbx_rootfs_umount(const char *sbdir);
+void sbxd_rootfs_umount(const char *sbdir);
 
 /* The host's resolver configuration (/etc/resolv.conf, followed), at most
  * 64 KiB, appended to out; an empty string when there is none. 0 or
  * -ENOMEM. For sandboxes that share the host's network. */
-int sbx_rootfs_host_resolv(struct sbx_buf *out);
+int sbxd_rootfs_host_resolv(struct sbx_buf *out);
 
 /* Makes an idmapped, read-only clone of the mount tree at src (a
  * directory) and attaches it on target: files owned by host id N appear
  * owned by the id that userns_fd maps N to. 0 or -errno. */
-int sbx_rootfs_idmap_mount(const char *src, const char *target, int userns_fd);
+int sbxd_rootfs_idmap_mount(const char *src, const char *target, int userns_fd);
 
 #endif

@@ -44,25 +44,25 @@
 
 struct sbxd_sandbox {
 	struct sbxd *d;
-	struct sbx_svc *v;
+	struct sbxd_svc *v;
 	struct sbx_buf dir;
 	bool mounted;
 	bool stopping;
-	struct sbx_cg cg;
+	struct sbxd_cg cg;
 	int userns_fd;	    /* the sandbox's user namespace, kept for every exec */
 	char run_root[128]; /* SBX_RUN_DIR/sandboxes/<id>: the root bwrap binds; "" when unbound */
-	struct sbx_net net;
+	struct sbxd_net net;
 	bool net_started;
-	struct sbx_child bwrap;
+	struct sbxd_child bwrap;
 	pid_t init_pid;
-	int init_pidfd;		     /* signals and liveness of init_pid, never a raw kill */
-	struct sbx_spawner *spawner; /* started by the first exec; NULL before */
+	int init_pidfd;		      /* signals and liveness of init_pid, never a raw kill */
+	struct sbxd_spawner *spawner; /* started by the first exec; NULL before */
 	int info_fd, con_fd;
-	struct sbx_watch info_w, con_w;
+	struct sbxd_watch info_w, con_w;
 	struct sbx_buf info;
 	char tail[TAIL_MAX];
 	size_t tail_len;
-	struct sbx_timer timer;
+	struct sbxd_timer timer;
 	int64_t started_ms;
 	dev_t root_dev;
 	ino_t root_ino;
@@ -75,28 +75,28 @@ int sbxd_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *o
 	return sbx_buf_printf(out, "%s/sandboxes/%s", d->state_dir.data, svc_id);
 }
 
-pid_t sbxd_sandbox_pid(const struct sbx_svc *v)
+pid_t sbxd_sandbox_pid(const struct sbxd_svc *v)
 {
 	if (!v->sb || v->sb->stopping || v->inst != SBX_INST_HEALTHY ||
-	    !sbx_pidfd_alive(v->sb->init_pidfd))
+	    !sbxd_pidfd_alive(v->sb->init_pidfd))
 		return 0;
 	return v->sb->init_pid;
 }
 
-struct sbx_spawner *sbxd_sandbox_spawner(struct sbx_svc *v)
+struct sbxd_spawner *sbxd_sandbox_spawner(struct sbxd_svc *v)
 {
 	struct sbxd_sandbox *sb = v->sb;
 	pid_t target = sbxd_sandbox_pid(v);
-	struct sbx_spawner_cfg cfg = {target, &sb->cg, &sb->d->filter};
+	struct sbxd_spawner_cfg cfg = {target, &sb->cg, &sb->d->filter};
 	int r;
 
 	if (!target)
 		return NULL;
-	if (sbx_spawner_usable(sb->spawner))
+	if (sbxd_spawner_usable(sb->spawner))
 		return sb->spawner;
-	sbx_spawner_free(sb->spawner); /* a lost one: its jobs were settled */
+	sbxd_spawner_free(sb->spawner); /* a lost one: its jobs were settled */
 	sb->spawner = NULL;
-	r = sbx_spawner_new(sb->d->loop, &cfg, v->id, &sb->d->nchildren, &sb->spawner);
+	r = sbxd_spawner_new(sb->d->loop, &cfg, v->id, &sb->d->nchildren, &sb->spawner);
 	if (r < 0)
 		sbx_log(SBX_LOG_WARN, "sandbox %s: cannot start an exec spawner: %s", v->id,
 			strerror(-r));
@@ -106,13 +106,13 @@ struct sbx_spawner *sbxd_sandbox_spawner(struct sbx_svc *v)
 /* Before the cgroups are emptied: the spawner is in them. */
 static void stop_spawner(struct sbxd_sandbox *sb)
 {
-	struct sbx_spawner *s = sb->spawner;
+	struct sbxd_spawner *s = sb->spawner;
 
 	sb->spawner = NULL;
-	sbx_spawner_free(s);
+	sbxd_spawner_free(s);
 }
 
-const struct sbx_cg *sbxd_sandbox_cgroups(const struct sbx_svc *v)
+const struct sbxd_cg *sbxd_sandbox_cgroups(const struct sbxd_svc *v)
 {
 	return v->sb ? &v->sb->cg : NULL;
 }
@@ -124,9 +124,9 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void close_watch(struct sbxd_sandbox *sb, struct sbx_watch *w, int *fd)
+static void close_watch(struct sbxd_sandbox *sb, struct sbxd_watch *w, int *fd)
 {
-	sbx_loop_unwatch(sb->d->loop, w);
+	sbxd_loop_unwatch(sb->d->loop, w);
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
@@ -145,7 +145,7 @@ static void last_line(const struct sbxd_sandbox *sb, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)(end - start), sb->tail + start);
 }
 
-static void on_console(struct sbx_watch *w, uint32_t events)
+static void on_console(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_sandbox *sb = w->arg;
 	char buf[4096];
@@ -188,41 +188,41 @@ static void free_sandbox(struct sbxd_sandbox *sb)
 {
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
-	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
+	sbxd_loop_timer_cancel(sb->d->loop, &sb->timer);
 	sbxd_config_files_cancel(sb->cfgw);
 	sb->cfgw = NULL;
 	stop_spawner(sb);
 	close_fd(&sb->init_pidfd);
 	close_fd(&sb->userns_fd);
-	sbx_net_stop(&sb->net);
-	if (sbx_loop_defer(sb->d->loop, free_deferred, sb) < 0)
+	sbxd_net_stop(&sb->net);
+	if (sbxd_loop_defer(sb->d->loop, free_deferred, sb) < 0)
 		sbx_log(SBX_LOG_WARN, "leaking a sandbox record (out of memory)");
 }
 
-static void on_cg_retry(struct sbx_timer *t);
+static void on_cg_retry(struct sbxd_timer *t);
 
 /* Processes are gone: release the mount and the cgroups, then report. */
 static void finish_stop(struct sbxd_sandbox *sb)
 {
-	struct sbx_svc *v = sb->v;
+	struct sbxd_svc *v = sb->v;
 	struct sbxd *d = sb->d;
 
 	close_watch(sb, &sb->info_w, &sb->info_fd);
 	close_watch(sb, &sb->con_w, &sb->con_fd);
 	stop_spawner(sb);
-	sbx_net_stop(&sb->net);
+	sbxd_net_stop(&sb->net);
 	if (sb->run_root[0]) {
 		umount2(sb->run_root, MNT_DETACH);
 		rmdir(sb->run_root);
 		sb->run_root[0] = '\0';
 	}
 	if (sb->mounted) {
-		sbx_rootfs_umount(sb->dir.data); /* the disk too: delete may follow */
+		sbxd_rootfs_umount(sb->dir.data); /* the disk too: delete may follow */
 		sb->mounted = false;
 	}
-	sbx_cg_kill_all(&sb->cg);
-	if (sbx_cg_remove(&sb->cg) == -EBUSY && sb->cg_tries++ < CG_RETRIES) {
-		sbx_loop_timer(d->loop, &sb->timer, CG_RETRY_MS, on_cg_retry, sb);
+	sbxd_cg_kill_all(&sb->cg);
+	if (sbxd_cg_remove(&sb->cg) == -EBUSY && sb->cg_tries++ < CG_RETRIES) {
+		sbxd_loop_timer(d->loop, &sb->timer, CG_RETRY_MS, on_cg_retry, sb);
 		return;
 	}
 	if (sb->cg.n)
@@ -232,7 +232,7 @@ static void finish_stop(struct sbxd_sandbox *sb)
 	sbxd_sandbox_stopped(d, v);
 }
 
-static void on_cg_retry(struct sbx_timer *t)
+static void on_cg_retry(struct sbxd_timer *t)
 {
 	finish_stop(t->arg);
 }
@@ -240,40 +240,40 @@ static void on_cg_retry(struct sbx_timer *t)
 /* The sandbox died without being asked to: ERROR, and clean up. */
 static void died(struct sbxd_sandbox *sb, int wstatus)
 {
-	struct sbx_svc *v = sb->v;
+	struct sbxd_svc *v = sb->v;
 	char line[256];
 
 	last_line(sb, line, sizeof(line));
 	v->inst = SBX_INST_ERROR;
 	v->terminated_at = v->updated_at = time(NULL);
 	if (sb->init_pid && v->started_at)
-		sbx_svc_message(v, "the sandbox's main process exited with status %d%s%s",
-				sbx_child_exit_code(wstatus), line[0] ? ": " : "", line);
+		sbxd_svc_message(v, "the sandbox's main process exited with status %d%s%s",
+				 sbxd_child_exit_code(wstatus), line[0] ? ": " : "", line);
 	else
-		sbx_svc_message(v, "the sandbox failed to start (status %d)%s%s",
-				sbx_child_exit_code(wstatus), line[0] ? ": " : "", line);
+		sbxd_svc_message(v, "the sandbox failed to start (status %d)%s%s",
+				 sbxd_child_exit_code(wstatus), line[0] ? ": " : "", line);
 	sbx_log(SBX_LOG_WARN, "sandbox %s: %s", v->id, v->messages[v->nmessages - 1]);
 	sb->stopping = true;
 	finish_stop(sb);
 }
 
-static void on_bwrap_exit(struct sbx_child *c, int wstatus)
+static void on_bwrap_exit(struct sbxd_child *c, int wstatus)
 {
 	struct sbxd_sandbox *sb = c->arg;
 
-	sbx_loop_timer_cancel(sb->d->loop, &sb->timer);
-	sbx_pidfd_kill(sb->init_pidfd, SIGKILL);
+	sbxd_loop_timer_cancel(sb->d->loop, &sb->timer);
+	sbxd_pidfd_kill(sb->init_pidfd, SIGKILL);
 	if (sb->stopping)
 		finish_stop(sb);
 	else
 		died(sb, wstatus);
 }
 
-static void on_timer_ready(struct sbx_timer *t);
+static void on_timer_ready(struct sbxd_timer *t);
 
 static void mark_healthy(struct sbxd_sandbox *sb)
 {
-	struct sbx_svc *v = sb->v;
+	struct sbxd_svc *v = sb->v;
 
 	v->inst = SBX_INST_HEALTHY;
 	v->started_at = v->updated_at = time(NULL);
@@ -316,10 +316,10 @@ static void on_net_exit(void *arg, int wstatus)
 
 	if (sb->stopping)
 		return;
-	sbx_svc_message(sb->v, "slirp4netns exited with status %d: the sandbox has no network",
-			sbx_child_exit_code(wstatus));
+	sbxd_svc_message(sb->v, "slirp4netns exited with status %d: the sandbox has no network",
+			 sbxd_child_exit_code(wstatus));
 	sbx_log(SBX_LOG_WARN, "sandbox %s: %s", sb->v->id, sb->v->messages[sb->v->nmessages - 1]);
-	sbx_child_kill(&sb->bwrap, SIGKILL); /* on_bwrap_exit reports it */
+	sbxd_child_kill(&sb->bwrap, SIGKILL); /* on_bwrap_exit reports it */
 }
 
 /* Once bwrap is done with the network namespace (see on_timer_ready). */
@@ -328,24 +328,24 @@ static void start_net(struct sbxd_sandbox *sb)
 	int r;
 
 	sb->net_started = true;
-	r = sbx_net_start(&sb->net, sb->d->loop, sb->d->tools.slirp4netns, sb->init_pid,
-			  &sb->d->nchildren, on_net_ready, on_net_exit, sb);
+	r = sbxd_net_start(&sb->net, sb->d->loop, sb->d->tools.slirp4netns, sb->init_pid,
+			   &sb->d->nchildren, on_net_ready, on_net_exit, sb);
 	if (r < 0) {
-		sbx_svc_message(sb->v, "cannot start slirp4netns: %s", strerror(-r));
-		sbx_child_kill(&sb->bwrap, SIGKILL);
+		sbxd_svc_message(sb->v, "cannot start slirp4netns: %s", strerror(-r));
+		sbxd_child_kill(&sb->bwrap, SIGKILL);
 	}
 }
 
 /* Polls until the init's root is the overlay (bwrap's pivot_root is done)
  * and its network is up, or the start timeout passes. */
-static void on_timer_ready(struct sbx_timer *t)
+static void on_timer_ready(struct sbxd_timer *t)
 {
 	struct sbxd_sandbox *sb = t->arg;
 	char p[64];
 	struct stat st;
 
 	snprintf(p, sizeof(p), "/proc/%d/root/", (int)sb->init_pid);
-	if (sb->init_pid > 0 && sbx_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
+	if (sb->init_pid > 0 && sbxd_pidfd_alive(sb->init_pidfd) && stat(p, &st) == 0 &&
 	    st.st_dev == sb->root_dev && st.st_ino == sb->root_ino) {
 		/* bwrap set up the namespace's loopback before its pivot_root:
 		 * only now may slirp4netns touch the namespace (concurrent
@@ -358,15 +358,15 @@ static void on_timer_ready(struct sbx_timer *t)
 			start_net(sb);
 	}
 	if (sbx_now_ms() - sb->started_ms > SBX_START_TIMEOUT_MS) {
-		sbx_svc_message(sb->v, "the sandbox did not start within %d s",
-				SBX_START_TIMEOUT_MS / 1000);
-		sbx_child_kill(&sb->bwrap, SIGKILL);
+		sbxd_svc_message(sb->v, "the sandbox did not start within %d s",
+				 SBX_START_TIMEOUT_MS / 1000);
+		sbxd_child_kill(&sb->bwrap, SIGKILL);
 		return; /* on_bwrap_exit reports it */
 	}
-	sbx_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
+	sbxd_loop_timer(sb->d->loop, t, sb->init_pid > 0 ? READY_POLL_MS : 100, on_timer_ready, sb);
 }
 
-static void on_info(struct sbx_watch *w, uint32_t events)
+static void on_info(struct sbxd_watch *w, uint32_t events)
 {
 	struct sbxd_sandbox *sb = w->arg;
 	json_object *o = NULL;
@@ -386,8 +386,8 @@ static void on_info(struct sbx_watch *w, uint32_t events)
 	    sbx_json_parse(sb->info.data, sb->info.len, &o) == 0) {
 		if (sbx_json_int(o, "child-pid", &pid) == 0 && pid > 1) {
 			sb->init_pid = (pid_t)pid;
-			sb->init_pidfd = sbx_pidfd_open(sb->init_pid);
-			sbx_loop_timer(sb->d->loop, &sb->timer, 0, on_timer_ready, sb);
+			sb->init_pidfd = sbxd_pidfd_open(sb->init_pid);
+			sbxd_loop_timer(sb->d->loop, &sb->timer, 0, on_timer_ready, sb);
 		}
 		sbx_json_put(o);
 	}
@@ -517,12 +517,12 @@ static void bwrap_args(struct sbxd_sandbox *sb, struct argv *a, struct sbx_buf *
 	    "--seccomp",
 	    "6",
 	};
-	const struct sbx_spec *sp = &sb->v->spec;
+	const struct sbxd_spec *sp = &sb->v->spec;
 	const char *const *c;
 	size_t i, off[32], n = 0;
 
 	/* strings built here live in strs: record offsets, it may move */
-	for (c = sbx_caps_kept(); *c && n < 32; c++) {
+	for (c = sbxd_caps_kept(); *c && n < 32; c++) {
 		off[n++] = strs->len;
 		if (sbx_buf_puts(strs, "CAP_") < 0 || sbx_buf_puts(strs, *c) < 0 ||
 		    sbx_buf_putc(strs, '\0') < 0)
@@ -613,9 +613,9 @@ static void exec_bwrap(struct sbxd_sandbox *sb, const char **argv, const int fds
 	    dup2(hi[FD_CON], 2) < 0 || dup2(hi[FD_INFO], 3) < 0 || dup2(hi[FD_ARGS], 4) < 0 ||
 	    dup2(hi[FD_SECCOMP], 6) < 0)
 		_exit(126);
-	if (sbx_cg_join(&sb->cg, (int)getpid()) < 0)
+	if (sbxd_cg_join(&sb->cg, (int)getpid()) < 0)
 		fail_child("sbxd: cannot join the sandbox's cgroups\n");
-	if (sbx_userns_enter(sb->userns_fd) < 0)
+	if (sbxd_userns_enter(sb->userns_fd) < 0)
 		fail_child("sbxd: cannot enter the sandbox's user namespace\n");
 	/* nothing else crosses into the sandbox, whatever sbxd holds */
 	if (syscall(SYS_close_range, 5, 5, 0) < 0 || syscall(SYS_close_range, 7, ~0U, 0) < 0)
@@ -656,7 +656,7 @@ static int spawn_bwrap(struct sbxd_sandbox *sb)
 	if (r == 0)
 		args_fd = r = args_memfd(&a);
 	if (r >= 0)
-		sc_fd = r = sbx_seccomp_memfd(&sb->d->filter);
+		sc_fd = r = sbxd_seccomp_memfd(&sb->d->filter);
 	if (r < 0)
 		goto out;
 	r = 0;
@@ -674,7 +674,7 @@ static int spawn_bwrap(struct sbxd_sandbox *sb)
 
 		exec_bwrap(sb, argv.v, fds);
 	}
-	r = sbx_child_watch(sb->d->loop, &sb->bwrap, pid, &sb->d->nchildren, on_bwrap_exit, sb);
+	r = sbxd_child_watch(sb->d->loop, &sb->bwrap, pid, &sb->d->nchildren, on_bwrap_exit, sb);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -685,8 +685,8 @@ static int spawn_bwrap(struct sbxd_sandbox *sb)
 	info[0] = con[0] = -1;
 	fcntl(sb->info_fd, F_SETFL, O_NONBLOCK);
 	fcntl(sb->con_fd, F_SETFL, O_NONBLOCK);
-	sbx_loop_watch(sb->d->loop, &sb->info_w, sb->info_fd, EPOLLIN, on_info, sb);
-	sbx_loop_watch(sb->d->loop, &sb->con_w, sb->con_fd, EPOLLIN, on_console, sb);
+	sbxd_loop_watch(sb->d->loop, &sb->info_w, sb->info_fd, EPOLLIN, on_info, sb);
+	sbxd_loop_watch(sb->d->loop, &sb->con_w, sb->con_fd, EPOLLIN, on_console, sb);
 out:
 	for (int i = 0; i < 2; i++) {
 		close_fd(&info[i]);
@@ -703,9 +703,9 @@ out:
 
 static void note_msg(void *arg, const char *msg)
 {
-	struct sbx_svc *v = arg;
+	struct sbxd_svc *v = arg;
 
-	sbx_svc_message(v, "%s", msg);
+	sbxd_svc_message(v, "%s", msg);
 	sbx_debug("sandbox %s: %s", v->id, msg);
 }
 
@@ -716,7 +716,7 @@ static int bind_run_root(struct sbxd_sandbox *sb, const char *root)
 	char p[sizeof(sb->run_root)];
 	int r = 0;
 
-	if (sbx_pathf(p, sizeof(p), SBX_RUN_DIR "/sandboxes/%s", sb->v->id) < 0)
+	if (sbxd_pathf(p, sizeof(p), SBX_RUN_DIR "/sandboxes/%s", sb->v->id) < 0)
 		return -ENAMETOOLONG;
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		r = -errno;
@@ -726,7 +726,7 @@ static int bind_run_root(struct sbxd_sandbox *sb, const char *root)
 		rmdir(p);
 	}
 	if (r < 0) {
-		sbx_svc_message(sb->v, "cannot bind the root at %s: %s", p, strerror(-r));
+		sbxd_svc_message(sb->v, "cannot bind the root at %s: %s", p, strerror(-r));
 		return r;
 	}
 	memcpy(sb->run_root, p, sizeof(p));
@@ -737,9 +737,9 @@ static int bind_run_root(struct sbxd_sandbox *sb, const char *root)
  * identity for the readiness check. 0 or -errno with a message recorded. */
 static int prepare_fs(struct sbxd_sandbox *sb)
 {
-	struct sbx_svc *v = sb->v;
+	struct sbxd_svc *v = sb->v;
 	struct sbx_buf root = SBX_BUF_INIT, resolv = SBX_BUF_INIT;
-	struct sbx_rootfs rf = {
+	struct sbxd_rootfs rf = {
 	    .sbdir = sb->dir.data,
 	    .image = v->rootfs,
 	    .state = sb->d->state_dir.data,
@@ -757,14 +757,14 @@ static int prepare_fs(struct sbxd_sandbox *sb)
 	if (sb->d->network == SBX_NET_PRIVATE)
 		r = sbx_buf_puts(&resolv, "nameserver " SBX_NET_DNS "\n");
 	else
-		r = sbx_rootfs_host_resolv(&resolv);
+		r = sbxd_rootfs_host_resolv(&resolv);
 	rf.resolv = resolv.data;
 	if (r == 0)
-		r = sbx_rootfs_mount(&rf, why, sizeof(why));
+		r = sbxd_rootfs_mount(&rf, why, sizeof(why));
 	sbx_buf_release(&resolv);
 	if (r < 0) {
-		sbx_svc_message(v, "cannot prepare the sandbox filesystem%s%s: %s",
-				why[0] ? ": " : "", why, strerror(-r));
+		sbxd_svc_message(v, "cannot prepare the sandbox filesystem%s%s: %s",
+				 why[0] ? ": " : "", why, strerror(-r));
 		return r;
 	}
 	sb->mounted = true;
@@ -781,7 +781,7 @@ static int prepare_fs(struct sbxd_sandbox *sb)
 	return r;
 }
 
-int sbxd_sandbox_start(struct sbxd *d, struct sbx_svc *v)
+int sbxd_sandbox_start(struct sbxd *d, struct sbxd_svc *v)
 {
 	struct sbxd_sandbox *sb = calloc(1, sizeof(*sb));
 	int r;
@@ -791,24 +791,24 @@ int sbxd_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 	sb->d = d;
 	sb->v = v;
 	sb->info_fd = sb->con_fd = sb->init_pidfd = sb->userns_fd = -1;
-	sbx_net_init(&sb->net);
+	sbxd_net_init(&sb->net);
 	sb->info_w.fd = sb->con_w.fd = -1;
 	sb->bwrap.w.fd = -1;
 	v->sb = sb;
-	sbx_svc_clear_messages(v);
+	sbxd_svc_clear_messages(v);
 	v->inst = SBX_INST_STARTING;
 	v->started_at = v->terminated_at = 0;
 	v->updated_at = time(NULL);
 	r = sbxd_sandbox_dir(d, v->id, &sb->dir);
-	if (r == 0 && (r = sb->userns_fd = sbx_userns_open(&d->idmap)) < 0)
-		sbx_svc_message(v, "cannot create the sandbox's user namespace: %s", strerror(-r));
+	if (r == 0 && (r = sb->userns_fd = sbxd_userns_open(&d->idmap)) < 0)
+		sbxd_svc_message(v, "cannot create the sandbox's user namespace: %s", strerror(-r));
 	if (r >= 0)
 		r = prepare_fs(sb);
 	if (r == 0) {
-		sbx_cg_create(&d->cg, v->id, v->spec.itype, d->ncpu, &sb->cg, note_msg, v);
+		sbxd_cg_create(&d->cg, v->id, v->spec.itype, d->ncpu, &sb->cg, note_msg, v);
 		r = spawn_bwrap(sb);
 		if (r < 0)
-			sbx_svc_message(v, "cannot start bwrap: %s", strerror(-r));
+			sbxd_svc_message(v, "cannot start bwrap: %s", strerror(-r));
 	}
 	if (r < 0) {
 		v->inst = SBX_INST_ERROR;
@@ -819,16 +819,16 @@ int sbxd_sandbox_start(struct sbxd *d, struct sbx_svc *v)
 		return r;
 	}
 	sb->started_ms = sbx_now_ms();
-	sbx_loop_timer(d->loop, &sb->timer, 100, on_timer_ready, sb);
+	sbxd_loop_timer(d->loop, &sb->timer, 100, on_timer_ready, sb);
 	return 0;
 }
 
-static void on_stop_now(struct sbx_timer *t)
+static void on_stop_now(struct sbxd_timer *t)
 {
 	finish_stop(t->arg);
 }
 
-void sbxd_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
+void sbxd_sandbox_stop(struct sbxd *d, struct sbxd_svc *v)
 {
 	struct sbxd_sandbox *sb = v->sb;
 
@@ -839,14 +839,14 @@ void sbxd_sandbox_stop(struct sbxd *d, struct sbx_svc *v)
 	if (sb->stopping)
 		return;
 	sb->stopping = true;
-	sbx_loop_timer_cancel(d->loop, &sb->timer);
+	sbxd_loop_timer_cancel(d->loop, &sb->timer);
 	stop_spawner(sb);
-	if (sbx_child_running(&sb->bwrap)) {
-		sbx_child_kill(&sb->bwrap, SIGKILL);
-		sbx_pidfd_kill(sb->init_pidfd, SIGKILL);
-		sbx_cg_kill_all(&sb->cg);
+	if (sbxd_child_running(&sb->bwrap)) {
+		sbxd_child_kill(&sb->bwrap, SIGKILL);
+		sbxd_pidfd_kill(sb->init_pidfd, SIGKILL);
+		sbxd_cg_kill_all(&sb->cg);
 		return; /* on_bwrap_exit finishes */
 	}
 	/* never from inside the caller */
-	sbx_loop_timer(d->loop, &sb->timer, 0, on_stop_now, sb);
+	sbxd_loop_timer(d->loop, &sb->timer, 0, on_stop_now, sb);
 }

@@ -30,30 +30,30 @@
 #include "host/store/store.h"
 
 struct sbxd;
-struct sbx_spawner;
+struct sbxd_spawner;
 
 #define SBX_START_TIMEOUT_MS 30000
 #define SBX_RUN_DIR	     "/run/sbxd"
 
 /* Starts v's sandbox; v->sb is set while runtime state exists. On failure
  * the instance is ERROR with a message and v->sb is NULL. 0 or -errno. */
-int sbxd_sandbox_start(struct sbxd *d, struct sbx_svc *v);
+int sbxd_sandbox_start(struct sbxd *d, struct sbxd_svc *v);
 
 /* Stops v's sandbox (asynchronously); sbxd_sandbox_stopped(d, v) follows,
  * also when nothing was running. */
-void sbxd_sandbox_stop(struct sbxd *d, struct sbx_svc *v);
+void sbxd_sandbox_stop(struct sbxd *d, struct sbxd_svc *v);
 
 /* The host pid of the sandbox's PID-namespace init, 0 when not running. */
-pid_t sbxd_sandbox_pid(const struct sbx_svc *v);
+pid_t sbxd_sandbox_pid(const struct sbxd_svc *v);
 
 /* The sandbox's exec spawner (spawner.h), started now if there is none or
  * the last one was lost; NULL when the sandbox is not running or no
  * spawner could be started (the caller then forks the exec itself).
  * Borrowed: valid until the sandbox stops (which frees it). */
-struct sbx_spawner *sbxd_sandbox_spawner(struct sbx_svc *v);
+struct sbxd_spawner *sbxd_sandbox_spawner(struct sbxd_svc *v);
 
 /* The sandbox's cgroups (for exec children), or NULL. Borrowed. */
-const struct sbx_cg *sbxd_sandbox_cgroups(const struct sbx_svc *v);
+const struct sbxd_cg *sbxd_sandbox_cgroups(const struct sbxd_svc *v);
 
 /* STATE/sandboxes/<id> of a service, appended to out. */
 int sbxd_sandbox_dir(const struct sbxd *d, const char *svc_id, struct sbx_buf *out);

@@ -120,7 +120,7 @@ static int add_rules(scmp_filter_ctx ctx)
 }
 
 /* Exports ctx's program into a buffer through a memfd. */
-static int export_prog(scmp_filter_ctx ctx, struct sbx_seccomp *f)
+static int export_prog(scmp_filter_ctx ctx, struct sbxd_seccomp *f)
 {
 	int fd = memfd_create("sbxd-seccomp", MFD_CLOEXEC), r = 0;
 	void *prog = NULL;
@@ -147,7 +147,7 @@ static int export_prog(scmp_filter_ctx ctx, struct sbx_seccomp *f)
 	return 0;
 }
 
-int sbx_seccomp_build(struct sbx_seccomp *f)
+int sbxd_seccomp_build(struct sbxd_seccomp *f)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -166,14 +166,14 @@ int sbx_seccomp_build(struct sbx_seccomp *f)
 	return r;
 }
 
-void sbx_seccomp_release(struct sbx_seccomp *f)
+void sbxd_seccomp_release(struct sbxd_seccomp *f)
 {
 	free(f->prog);
 	f->prog = NULL;
 	f->len = 0;
 }
 
-int sbx_seccomp_memfd(const struct sbx_seccomp *f)
+int sbxd_seccomp_memfd(const struct sbxd_seccomp *f)
 {
 	size_t size = f->len * sizeof(struct sock_filter);
 	int fd = memfd_create("sbxd-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -190,7 +190,7 @@ int sbx_seccomp_memfd(const struct sbx_seccomp *f)
 	return fd;
 }
 
-int sbx_seccomp_apply(const struct sbx_seccomp *f)
+int sbxd_seccomp_apply(const struct sbxd_seccomp *f)
 {
 	struct sock_fprog prog = {.len = (unsigned short)f->len, .filter = f->prog};
 

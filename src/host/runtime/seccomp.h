@@ -2,7 +2,7 @@
  *
  * Built once when sbxd starts (libseccomp compiles it to a classic BPF
  * program) and then only copied: into a memfd for bwrap's --seccomp (the
- * sandbox's init) and into the kernel by sbx_seccomp_apply() in each exec
+ * sandbox's init) and into the kernel by sbxd_seccomp_apply() in each exec
  * child, after no_new_privs and just before the final execve.
  *
  * The policy follows what the default profiles of Docker and Podman deny to
@@ -22,20 +22,20 @@
 
 #include <stddef.h>
 
-struct sbx_seccomp {
+struct sbxd_seccomp {
 	void *prog; /* struct sock_filter[len] */
 	size_t len; /* instructions */
 };
 
 /* Compiles the filter. 0 or -errno; on failure *f is left empty. */
-int sbx_seccomp_build(struct sbx_seccomp *f);
-void sbx_seccomp_release(struct sbx_seccomp *f);
+int sbxd_seccomp_build(struct sbxd_seccomp *f);
+void sbxd_seccomp_release(struct sbxd_seccomp *f);
 
 /* A sealed memfd holding the program, for bwrap --seccomp. fd or -errno. */
-int sbx_seccomp_memfd(const struct sbx_seccomp *f);
+int sbxd_seccomp_memfd(const struct sbxd_seccomp *f);
 
 /* Installs the filter on the calling thread (no_new_privs must be set
  * first). 0 or -errno. Async-signal-safe: for a forked child. */
-int sbx_seccomp_apply(const struct sbx_seccomp *f);
+int sbxd_seccomp_apply(const struct sbxd_seccomp *f);
 
 #endif

@@ -23,11 +23,11 @@ static int put_strings(struct sbx_buf *out, char *const *v, size_t n)
 	return 0;
 }
 
-int sbx_spawn_msg_encode(struct sbx_buf *out, uint32_t id, char *const *argv, char *const *envp)
+int sbxd_spawn_msg_encode(struct sbx_buf *out, uint32_t id, char *const *argv, char *const *envp)
 {
 	size_t argc = count(argv), envc = count(envp), start = out->len,
-	       bytes = sizeof(struct sbx_spawn_hdr), i;
-	struct sbx_spawn_hdr h = {SBX_SPAWN_SPAWN, id, (uint32_t)argc, (uint32_t)envc};
+	       bytes = sizeof(struct sbxd_spawn_hdr), i;
+	struct sbxd_spawn_hdr h = {SBX_SPAWN_SPAWN, id, (uint32_t)argc, (uint32_t)envc};
 
 	if (argc == 0)
 		return -EINVAL;
@@ -47,7 +47,7 @@ int sbx_spawn_msg_encode(struct sbx_buf *out, uint32_t id, char *const *argv, ch
 	return 0;
 }
 
-void sbx_spawn_msg_release(struct sbx_spawn_hdr *h, uint32_t id)
+void sbxd_spawn_msg_release(struct sbxd_spawn_hdr *h, uint32_t id)
 {
 	memset(h, 0, sizeof(*h));
 	h->type = SBX_SPAWN_RELEASE;
@@ -71,9 +71,9 @@ static int take_strings(char **p, const char *end, char **v, uint32_t n)
 	return 0;
 }
 
-int sbx_spawn_msg_decode(char *buf, size_t len, struct sbx_spawn_req *ret)
+int sbxd_spawn_msg_decode(char *buf, size_t len, struct sbxd_spawn_req *ret)
 {
-	struct sbx_spawn_hdr h;
+	struct sbxd_spawn_hdr h;
 	char *p = buf + sizeof(h), *end = buf + len;
 
 	if (len < sizeof(h) || len > SBX_SPAWN_MSG_MAX)
@@ -95,9 +95,9 @@ int sbx_spawn_msg_decode(char *buf, size_t len, struct sbx_spawn_req *ret)
 	return 0;
 }
 
-int sbx_spawn_reply_decode(const void *buf, size_t len, struct sbx_spawn_reply *ret)
+int sbxd_spawn_reply_decode(const void *buf, size_t len, struct sbxd_spawn_reply *ret)
 {
-	struct sbx_spawn_reply r;
+	struct sbxd_spawn_reply r;
 
 	if (len != sizeof(r))
 		return -EBADMSG;

@@ -36,7 +36,7 @@
 #define SBX_SPAWN_ARGC_MAX 4096u	/* argv entries */
 #define SBX_SPAWN_ENVC_MAX 1024u	/* environment entries */
 
-enum sbx_spawn_type {
+enum sbxd_spawn_type {
 	SBX_SPAWN_SPAWN = 1,
 	SBX_SPAWN_RELEASE = 2,
 	SBX_SPAWN_STARTED = 3,
@@ -44,18 +44,18 @@ enum sbx_spawn_type {
 	SBX_SPAWN_EXITED = 5,
 };
 
-struct sbx_spawn_hdr {
+struct sbxd_spawn_hdr {
 	uint32_t type, id, argc, envc;
 };
 
-struct sbx_spawn_reply {
+struct sbxd_spawn_reply {
 	uint32_t type, id;
 	int32_t value;
 };
 
 /* A decoded request; argv and envp point into the decoded buffer and end
  * with NULL. For RELEASE both are empty. */
-struct sbx_spawn_req {
+struct sbxd_spawn_req {
 	uint32_t type, id;
 	char *argv[SBX_SPAWN_ARGC_MAX + 1];
 	char *envp[SBX_SPAWN_ENVC_MAX + 1];
@@ -64,18 +64,18 @@ struct sbx_spawn_req {
 /* Appends a SPAWN message for id to out (which the caller owns). argv must
  * be non-empty. 0, -EINVAL (empty argv), -E2BIG (more entries or bytes than
  * the bounds: the caller must use another way), -ENOMEM. */
-int sbx_spawn_msg_encode(struct sbx_buf *out, uint32_t id, char *const *argv, char *const *envp);
+int sbxd_spawn_msg_encode(struct sbx_buf *out, uint32_t id, char *const *argv, char *const *envp);
 
 /* Fills h with a RELEASE of id. */
-void sbx_spawn_msg_release(struct sbx_spawn_hdr *h, uint32_t id);
+void sbxd_spawn_msg_release(struct sbxd_spawn_hdr *h, uint32_t id);
 
 /* Decodes one packet of len bytes in buf (borrowed; strings stay in it).
  * 0, or -EBADMSG for anything malformed (the spawner then stops: only sbxd
  * writes to it, so a bad packet is a bug, never something to guess at). */
-int sbx_spawn_msg_decode(char *buf, size_t len, struct sbx_spawn_req *ret);
+int sbxd_spawn_msg_decode(char *buf, size_t len, struct sbxd_spawn_req *ret);
 
 /* Checks one reply packet of len bytes: 0 with *ret, or -EBADMSG (wrong
  * size, unknown type, a pid <= 1, an errno or status out of range). */
-int sbx_spawn_reply_decode(const void *buf, size_t len, struct sbx_spawn_reply *ret);
+int sbxd_spawn_reply_decode(const void *buf, size_t len, struct sbxd_spawn_reply *ret);
 
 #endif

@@ -22,23 +22,23 @@
 #include "host/runtime/spawn_msg.h"
 #include "util/log.h"
 
-struct sbx_spawner {
-	struct sbx_loop *loop;
+struct sbxd_spawner {
+	struct sbxd_loop *loop;
 	char name[64]; /* the sandbox's id, for the log */
-	struct sbx_child proc;
+	struct sbxd_child proc;
 	pid_t pid;
 	int sock;
-	struct sbx_watch w;
-	struct sbx_spawn_job *jobs;
+	struct sbxd_watch w;
+	struct sbxd_spawn_job *jobs;
 	uint32_t next_id;
 	bool lost;
 };
 
-static void detach(struct sbx_spawn_job *j)
+static void detach(struct sbxd_spawn_job *j)
 {
-	struct sbx_spawner *s = j->s;
+	struct sbxd_spawner *s = j->s;
 
-	sbx_loop_timer_cancel(s->loop, &j->deadline);
+	sbxd_loop_timer_cancel(s->loop, &j->deadline);
 	if (j->prev)
 		j->prev->next = j->next;
 	else
@@ -50,10 +50,10 @@ static void detach(struct sbx_spawn_job *j)
 }
 
 /* The process is gone: every job learns it (see the header). */
-static void fail_jobs(struct sbx_spawner *s)
+static void fail_jobs(struct sbxd_spawner *s)
 {
 	while (s->jobs) {
-		struct sbx_spawn_job *j = s->jobs;
+		struct sbxd_spawn_job *j = s->jobs;
 
 		detach(j);
 		/* PR_SET_PDEATHSIG killed it, unless it cleared that: kill its
@@ -62,23 +62,23 @@ static void fail_jobs(struct sbx_spawner *s)
 		 * handed out in sequence: a stranger would need the counter to
 		 * wrap around in between. */
 		if (j->pid) {
-			sbx_proctree_kill(j->pid);
+			sbxd_proctree_kill(j->pid);
 			j->fn(j, SBX_SPAWN_EV_EXITED, SIGKILL);
 		} else
 			j->fn(j, SBX_SPAWN_EV_RETRY, -ESRCH);
 	}
 }
 
-static void close_sock(struct sbx_spawner *s)
+static void close_sock(struct sbxd_spawner *s)
 {
-	sbx_loop_unwatch(s->loop, &s->w);
+	sbxd_loop_unwatch(s->loop, &s->w);
 	if (s->sock >= 0)
 		close(s->sock);
 	s->sock = -1;
 }
 
 /* Gives up on the spawner; the jobs are settled when its pidfd fires. */
-static void lose(struct sbx_spawner *s, const char *why)
+static void lose(struct sbxd_spawner *s, const char *why)
 {
 	if (s->lost)
 		return;
@@ -88,35 +88,35 @@ static void lose(struct sbx_spawner *s, const char *why)
 		"next exec",
 		s->name, (int)s->pid, why);
 	close_sock(s);
-	sbx_child_kill(&s->proc, SIGKILL);
+	sbxd_child_kill(&s->proc, SIGKILL);
 }
 
-static void on_proc_exit(struct sbx_child *c, int wstatus)
+static void on_proc_exit(struct sbxd_child *c, int wstatus)
 {
-	struct sbx_spawner *s = c->arg;
+	struct sbxd_spawner *s = c->arg;
 
 	if (!s->lost)
 		sbx_log(SBX_LOG_WARN, "sandbox %s: the exec spawner (pid %d) ended (status %d)",
-			s->name, (int)s->pid, sbx_child_exit_code(wstatus));
+			s->name, (int)s->pid, sbxd_child_exit_code(wstatus));
 	s->lost = true;
 	close_sock(s);
 	fail_jobs(s);
 }
 
-static struct sbx_spawn_job *find(struct sbx_spawner *s, uint32_t id)
+static struct sbxd_spawn_job *find(struct sbxd_spawner *s, uint32_t id)
 {
-	struct sbx_spawn_job *j;
+	struct sbxd_spawn_job *j;
 
 	for (j = s->jobs; j && j->id != id; j = j->next)
 		;
 	return j;
 }
 
-static void send_release(struct sbx_spawner *s, uint32_t id)
+static void send_release(struct sbxd_spawner *s, uint32_t id)
 {
-	struct sbx_spawn_hdr h;
+	struct sbxd_spawn_hdr h;
 
-	sbx_spawn_msg_release(&h, id);
+	sbxd_spawn_msg_release(&h, id);
 	/* lost only leaves a zombie until the spawner goes */
 	if (s->sock >= 0 && send(s->sock, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		sbx_log(SBX_LOG_DEBUG, "sandbox %s: release %u not sent: %s", s->name, id,
@@ -124,16 +124,16 @@ static void send_release(struct sbx_spawner *s, uint32_t id)
 }
 
 /* One reply; false when it breaks the protocol. */
-static bool handle(struct sbx_spawner *s, const struct sbx_spawn_reply *r)
+static bool handle(struct sbxd_spawner *s, const struct sbxd_spawn_reply *r)
 {
-	struct sbx_spawn_job *j = find(s, r->id);
+	struct sbxd_spawn_job *j = find(s, r->id);
 
 	if (!j || (r->type == SBX_SPAWN_EXITED) != (j->pid != 0))
 		return false; /* unknown id, or not in the order STARTED, EXITED */
 	switch (r->type) {
 	case SBX_SPAWN_STARTED:
 		j->pid = r->value;
-		sbx_loop_timer_cancel(s->loop, &j->deadline);
+		sbxd_loop_timer_cancel(s->loop, &j->deadline);
 		j->fn(j, SBX_SPAWN_EV_STARTED, r->value);
 		break;
 	case SBX_SPAWN_FAILED:
@@ -148,10 +148,10 @@ static bool handle(struct sbx_spawner *s, const struct sbx_spawn_reply *r)
 	return true;
 }
 
-static void on_readable(struct sbx_watch *w, uint32_t events)
+static void on_readable(struct sbxd_watch *w, uint32_t events)
 {
-	struct sbx_spawner *s = w->arg;
-	struct sbx_spawn_reply r;
+	struct sbxd_spawner *s = w->arg;
+	struct sbxd_spawn_reply r;
 	char buf[sizeof(r) + 1];
 
 	while (!s->lost) {
@@ -165,24 +165,24 @@ static void on_readable(struct sbx_watch *w, uint32_t events)
 			lose(s, "closed its socket");
 			return;
 		}
-		if (sbx_spawn_reply_decode(buf, (size_t)n, &r) < 0 || !handle(s, &r)) {
+		if (sbxd_spawn_reply_decode(buf, (size_t)n, &r) < 0 || !handle(s, &r)) {
 			lose(s, "sent a reply that breaks the protocol");
 			return;
 		}
 	}
 }
 
-static void on_deadline(struct sbx_timer *t)
+static void on_deadline(struct sbxd_timer *t)
 {
-	struct sbx_spawn_job *j = t->arg;
+	struct sbxd_spawn_job *j = t->arg;
 
 	lose(j->s, "did not answer a request in time");
 }
 
-int sbx_spawner_new(struct sbx_loop *l, const struct sbx_spawner_cfg *cfg, const char *name,
-		    size_t *live, struct sbx_spawner **ret)
+int sbxd_spawner_new(struct sbxd_loop *l, const struct sbxd_spawner_cfg *cfg, const char *name,
+		     size_t *live, struct sbxd_spawner **ret)
 {
-	struct sbx_spawner *s = calloc(1, sizeof(*s));
+	struct sbxd_spawner *s = calloc(1, sizeof(*s));
 	pid_t parent = getpid(), pid;
 	int sv[2], r;
 
@@ -199,7 +199,7 @@ int sbx_spawner_new(struct sbx_loop *l, const struct sbx_spawner_cfg *cfg, const
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		sbx_spawner_main(sv[1], parent, cfg);
+		sbxd_spawner_main(sv[1], parent, cfg);
 	}
 	r = pid < 0 ? -errno : 0;
 	close(sv[1]);
@@ -207,12 +207,12 @@ int sbx_spawner_new(struct sbx_loop *l, const struct sbx_spawner_cfg *cfg, const
 	s->pid = pid;
 	if (r == 0 && fcntl(s->sock, F_SETFL, O_NONBLOCK) < 0)
 		r = -errno;
-	if (r == 0 && (r = sbx_child_watch(l, &s->proc, pid, live, on_proc_exit, s)) < 0) {
+	if (r == 0 && (r = sbxd_child_watch(l, &s->proc, pid, live, on_proc_exit, s)) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	if (r == 0 && (r = sbx_loop_watch(l, &s->w, s->sock, EPOLLIN, on_readable, s)) < 0)
-		sbx_child_kill_reap(&s->proc);
+	if (r == 0 && (r = sbxd_loop_watch(l, &s->w, s->sock, EPOLLIN, on_readable, s)) < 0)
+		sbxd_child_kill_reap(&s->proc);
 	if (r < 0) {
 		close(s->sock);
 		free(s);
@@ -223,30 +223,30 @@ int sbx_spawner_new(struct sbx_loop *l, const struct sbx_spawner_cfg *cfg, const
 	return 0;
 }
 
-bool sbx_spawner_usable(const struct sbx_spawner *s)
+bool sbxd_spawner_usable(const struct sbxd_spawner *s)
 {
 	return s && !s->lost;
 }
 
-bool sbx_spawn_job_active(const struct sbx_spawn_job *j)
+bool sbxd_spawn_job_active(const struct sbxd_spawn_job *j)
 {
 	return j->s != NULL;
 }
 
-int sbx_spawner_spawn(struct sbx_spawner *s, struct sbx_spawn_job *j, const struct sbx_buf *pkt,
-		      const int fds[3], sbx_spawn_fn fn, void *arg)
+int sbxd_spawner_spawn(struct sbxd_spawner *s, struct sbxd_spawn_job *j, const struct sbx_buf *pkt,
+		       const int fds[3], sbxd_spawn_fn fn, void *arg)
 {
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(3 * sizeof(int))];
 	} ctl;
-	struct sbx_spawn_hdr h;
+	struct sbxd_spawn_hdr h;
 	struct iovec iov[2];
 	struct msghdr mh = {
 	    .msg_iov = iov, .msg_iovlen = 2, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
 	struct cmsghdr *c;
 
-	if (!sbx_spawner_usable(s))
+	if (!sbxd_spawner_usable(s))
 		return -ESRCH;
 	if (pkt->len < sizeof(h))
 		return -EINVAL;
@@ -265,11 +265,11 @@ int sbx_spawner_spawn(struct sbx_spawner *s, struct sbx_spawn_job *j, const stru
 	/* EAGAIN (a full socket) is left to the deadlines of earlier jobs */
 	if (sendmsg(s->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return -errno;
-	*j = (struct sbx_spawn_job){.s = s, .id = h.id, .fn = fn, .arg = arg, .next = s->jobs};
+	*j = (struct sbxd_spawn_job){.s = s, .id = h.id, .fn = fn, .arg = arg, .next = s->jobs};
 	if (s->jobs)
 		s->jobs->prev = j;
 	s->jobs = j;
-	sbx_loop_timer(s->loop, &j->deadline, SBX_SPAWNER_DEADLINE_MS, on_deadline, j);
+	sbxd_loop_timer(s->loop, &j->deadline, SBX_SPAWNER_DEADLINE_MS, on_deadline, j);
 	return 0;
 }
 
@@ -278,14 +278,14 @@ static void free_deferred(void *arg)
 	free(arg);
 }
 
-void sbx_spawner_free(struct sbx_spawner *s)
+void sbxd_spawner_free(struct sbxd_spawner *s)
 {
 	if (!s)
 		return;
 	s->lost = true;
 	close_sock(s);
-	sbx_child_kill_reap(&s->proc); /* its callback never fires */
+	sbxd_child_kill_reap(&s->proc); /* its callback never fires */
 	fail_jobs(s);
-	if (sbx_loop_defer(s->loop, free_deferred, s) < 0)
+	if (sbxd_loop_defer(s->loop, free_deferred, s) < 0)
 		sbx_log(SBX_LOG_WARN, "leaking a spawner record (out of memory)");
 }

@@ -32,24 +32,24 @@ struct kid {
 };
 
 struct spawner {
-	const struct sbx_spawner_cfg *cfg;
+	const struct sbxd_spawner_cfg *cfg;
 	int sigfd;
 	struct kid kids[SBX_SPAWNER_KIDS];
 	size_t nkids;
 	char pkt[SBX_SPAWN_MSG_MAX];
-	struct sbx_spawn_req req;
+	struct sbxd_spawn_req req;
 };
 
 static void reply(uint32_t type, uint32_t id, int32_t value)
 {
-	struct sbx_spawn_reply r = {type, id, value};
+	struct sbxd_spawn_reply r = {type, id, value};
 
 	if (send(SOCK_FD, &r, sizeof(r), MSG_NOSIGNAL) != (ssize_t)sizeof(r))
 		_exit(1); /* sbxd is gone or broken: our children die with us */
 }
 
 /* Everything before the first request: see the header for the order. */
-static int setup(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg)
+static int setup(int sock, pid_t parent, const struct sbxd_spawner_cfg *cfg)
 {
 	sigset_t chld;
 	int null, sigfd, r;
@@ -73,9 +73,9 @@ static int setup(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg)
 	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0)
 		return -errno;
-	if (cfg->cg && (r = sbx_cg_join(cfg->cg, (int)getpid())) < 0)
+	if (cfg->cg && (r = sbxd_cg_join(cfg->cg, (int)getpid())) < 0)
 		return r;
-	r = sbx_nsexec_enter(cfg->target);
+	r = sbxd_nsexec_enter(cfg->target);
 	/* a change of uid resets dumpability to fs.suid_dumpable: set it again */
 	if (r == 0 && prctl(PR_SET_DUMPABLE, 0) < 0)
 		r = -errno;
@@ -106,7 +106,7 @@ _Noreturn static void kid_main(struct spawner *s, const int fds[3], const int go
 		;
 	if (n != 1) /* the spawner died before sbxd knew our pid */
 		_exit(126);
-	sbx_nsexec_run(s->cfg->filter, s->req.argv, s->req.envp);
+	sbxd_nsexec_run(s->cfg->filter, s->req.argv, s->req.envp);
 }
 
 static void spawn(struct spawner *s, const int fds[3])
@@ -214,7 +214,7 @@ static bool serve_one(struct spawner *s)
 		}
 	}
 	ok = n > 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-	     sbx_spawn_msg_decode(s->pkt, (size_t)n, &s->req) == 0 &&
+	     sbxd_spawn_msg_decode(s->pkt, (size_t)n, &s->req) == 0 &&
 	     nfds == (s->req.type == SBX_SPAWN_SPAWN ? 3 : 0);
 	if (ok && s->req.type == SBX_SPAWN_SPAWN)
 		spawn(s, fds);
@@ -226,7 +226,7 @@ static bool serve_one(struct spawner *s)
 	return ok;
 }
 
-_Noreturn void sbx_spawner_main(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg)
+_Noreturn void sbxd_spawner_main(int sock, pid_t parent, const struct sbxd_spawner_cfg *cfg)
 {
 	struct spawner s; /* ~120 KiB: fine on the stack of this single thread */
 	int r = setup(sock, parent, cfg);

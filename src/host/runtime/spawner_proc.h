@@ -18,7 +18,7 @@
  * a command never runs unless sbxd was told its pid. The child dies with
  * the spawner (PR_SET_PDEATHSIG), starts a session, takes the three
  * received descriptors as stdin, stdout and stderr and runs
- * sbx_nsexec_run() (the same confinement as the one-fork path). The
+ * sbxd_nsexec_run() (the same confinement as the one-fork path). The
  * spawner is the parent: it reports EXITED with the wait status and reaps
  * the zombie on RELEASE. At most SBX_SPAWNER_KIDS commands at once (then
  * FAILED with EAGAIN).
@@ -36,14 +36,14 @@
 
 #define SBX_SPAWNER_KIDS 1024
 
-struct sbx_spawner_cfg {
-	pid_t target;			  /* the sandbox's PID-namespace init (host pid) */
-	const struct sbx_cg *cg;	  /* may be NULL */
-	const struct sbx_seccomp *filter; /* required */
+struct sbxd_spawner_cfg {
+	pid_t target;			   /* the sandbox's PID-namespace init (host pid) */
+	const struct sbxd_cg *cg;	   /* may be NULL */
+	const struct sbxd_seccomp *filter; /* required */
 };
 
 /* Runs the spawner in a freshly forked child of sbxd (parent: sbxd's pid)
  * on sock (its end of the socketpair). Never returns. */
-_Noreturn void sbx_spawner_main(int sock, pid_t parent, const struct sbx_spawner_cfg *cfg);
+_Noreturn void sbxd_spawner_main(int sock, pid_t parent, const struct sbxd_spawner_cfg *cfg);
 
 #endif

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int sbx_idmap_valid(const struct sbx_idmap *m)
+int sbxd_idmap_valid(const struct sbxd_idmap *m)
 {
 	uint64_t end = (uint64_t)m->base + m->count;
 
@@ -47,7 +47,7 @@ static int write_file(pid_t pid, const char *name, const char *data)
 	return r;
 }
 
-static int write_maps(pid_t pid, const struct sbx_idmap *m)
+static int write_maps(pid_t pid, const struct sbxd_idmap *m)
 {
 	char map[64];
 	int r;
@@ -78,13 +78,13 @@ static void helper(const int ready[2], const int done[2])
 	_exit(0);
 }
 
-int sbx_userns_open(const struct sbx_idmap *m)
+int sbxd_userns_open(const struct sbxd_idmap *m)
 {
 	int ready[2] = {-1, -1}, done[2] = {-1, -1}, fd = -1, r = 0;
 	char path[64], c = 1;
 	pid_t pid = -1;
 
-	if (!sbx_idmap_valid(m))
+	if (!sbxd_idmap_valid(m))
 		return -EINVAL;
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -123,7 +123,7 @@ out:
 	return r < 0 ? r : fd;
 }
 
-int sbx_userns_enter(int fd)
+int sbxd_userns_enter(int fd)
 {
 	/* the host's supplementary groups go first: setgroups is denied inside */
 	if (setgroups(0, NULL) < 0 || setns(fd, CLONE_NEWUSER) < 0)

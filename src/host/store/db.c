@@ -12,7 +12,7 @@
 
 #define MAX_DB (256u << 20)
 
-static json_object *app_json(const struct sbx_app *a)
+static json_object *app_json(const struct sbxd_app *a)
 {
 	json_object *o = json_object_new_object();
 
@@ -28,7 +28,7 @@ static json_object *app_json(const struct sbx_app *a)
 	return o;
 }
 
-static json_object *svc_json(const struct sbx_svc *v)
+static json_object *svc_json(const struct sbxd_svc *v)
 {
 	json_object *o = json_object_new_object();
 
@@ -48,7 +48,7 @@ static json_object *svc_json(const struct sbx_svc *v)
 	return o;
 }
 
-static json_object *store_json(const struct sbx_store *s)
+static json_object *store_json(const struct sbxd_store *s)
 {
 	json_object *root = json_object_new_object(), *apps = json_object_new_array(),
 		    *svcs = json_object_new_array();
@@ -80,7 +80,7 @@ static json_object *store_json(const struct sbx_store *s)
 	return root;
 }
 
-int sbx_db_save(const struct sbx_store *s, const char *path)
+int sbxd_db_save(const struct sbxd_store *s, const char *path)
 {
 	struct sbx_buf b = SBX_BUF_INIT;
 	json_object *root = store_json(s);
@@ -90,7 +90,7 @@ int sbx_db_save(const struct sbx_store *s, const char *path)
 		return -ENOMEM;
 	r = sbx_json_dump(&b, root);
 	if (r == 0)
-		r = sbx_write_atomic(path, b.data, b.len, 0600);
+		r = sbxd_write_atomic(path, b.data, b.len, 0600);
 	sbx_json_put(root);
 	sbx_buf_release(&b);
 	return r;
@@ -101,17 +101,17 @@ static bool id_ok(const char *s)
 	return s && strlen(s) == 36;
 }
 
-static void load_app(struct sbx_store *s, json_object *o)
+static void load_app(struct sbxd_store *s, json_object *o)
 {
 	const char *id = sbx_json_str(o, "id"), *name = sbx_json_str(o, "name");
 	int64_t c = 0, u = 0;
-	struct sbx_app *a;
+	struct sbxd_app *a;
 
 	if (!id_ok(id) || !name) {
 		sbx_log(SBX_LOG_WARN, "db.json: skipping a malformed app record");
 		return;
 	}
-	a = sbx_app_new(name);
+	a = sbxd_app_new(name);
 	if (!a)
 		return;
 	memcpy(a->id, id, 37);
@@ -120,29 +120,29 @@ static void load_app(struct sbx_store *s, json_object *o)
 	a->created_at = (time_t)c;
 	a->updated_at = (time_t)u;
 	a->deleting = sbx_json_bool(o, "deleting", false);
-	if (sbx_store_add_app(s, a) < 0)
-		sbx_app_free(a);
+	if (sbxd_store_add_app(s, a) < 0)
+		sbxd_app_free(a);
 }
 
-static void load_svc(struct sbx_store *s, json_object *o)
+static void load_svc(struct sbxd_store *s, json_object *o)
 {
 	const char *id = sbx_json_str(o, "id"), *app = sbx_json_str(o, "app_id");
 	const char *dep = sbx_json_str(o, "deployment_id"), *inst = sbx_json_str(o, "instance_id");
 	const char *rootfs = sbx_json_str(o, "rootfs");
 	json_object *def = sbx_json_get(o, "definition");
-	struct sbx_verrs errs = {.n = 0};
-	struct sbx_spec spec;
-	struct sbx_svc *v;
+	struct sbxd_verrs errs = {.n = 0};
+	struct sbxd_spec spec;
+	struct sbxd_svc *v;
 	int64_t c = 0, u = 0;
 
 	if (!id_ok(id) || !id_ok(app) || !id_ok(dep) || !id_ok(inst) || !rootfs ||
-	    sbx_spec_parse(def, &spec, &errs) < 0) {
+	    sbxd_spec_parse(def, &spec, &errs) < 0) {
 		sbx_log(SBX_LOG_WARN, "db.json: skipping a malformed service record");
 		return;
 	}
-	v = sbx_svc_new(app, def, &spec, rootfs);
+	v = sbxd_svc_new(app, def, &spec, rootfs);
 	if (!v) {
-		sbx_spec_release(&spec);
+		sbxd_spec_release(&spec);
 		return;
 	}
 	memcpy(v->id, id, 37);
@@ -153,11 +153,11 @@ static void load_svc(struct sbx_store *s, json_object *o)
 	v->created_at = (time_t)c;
 	v->updated_at = (time_t)u;
 	v->deleting = sbx_json_bool(o, "deleting", false);
-	if (sbx_store_add_svc(s, v) < 0)
-		sbx_svc_free(v);
+	if (sbxd_store_add_svc(s, v) < 0)
+		sbxd_svc_free(v);
 }
 
-int sbx_db_load(struct sbx_store *s, const char *path)
+int sbxd_db_load(struct sbxd_store *s, const char *path)
 {
 	struct sbx_buf data = SBX_BUF_INIT;
 	json_object *root = NULL, *a;

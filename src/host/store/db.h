@@ -14,11 +14,11 @@
 #include "host/store/store.h"
 
 /* Writes the live records of s to path. 0 or -errno. */
-int sbx_db_save(const struct sbx_store *s, const char *path);
+int sbxd_db_save(const struct sbxd_store *s, const char *path);
 
 /* Loads path into an empty store. An absent file is an empty store. Records
  * that do not parse are skipped with a warning. Loaded services are in
  * ALLOCATING state (or deleting, as saved). 0, -EBADMSG, -errno. */
-int sbx_db_load(struct sbx_store *s, const char *path);
+int sbxd_db_load(struct sbxd_store *s, const char *path);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "util/rand.h"
 
-const char *sbx_app_status_str(enum sbx_app_status s)
+const char *sbxd_app_status_str(enum sbxd_app_status s)
 {
 	static const char *const n[] = {"STARTING",  "HEALTHY",	 "DEGRADED",
 					"UNHEALTHY", "DELETING", "DELETED"};
@@ -21,7 +21,7 @@ const char *sbx_app_status_str(enum sbx_app_status s)
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "UNHEALTHY";
 }
 
-const char *sbx_inst_status_str(enum sbx_inst_status s)
+const char *sbxd_inst_status_str(enum sbxd_inst_status s)
 {
 	static const char *const n[] = {"ALLOCATING", "STARTING", "HEALTHY", "UNHEALTHY",
 					"STOPPING",   "STOPPED",  "ERROR"};
@@ -29,27 +29,27 @@ const char *sbx_inst_status_str(enum sbx_inst_status s)
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "ERROR";
 }
 
-const char *sbx_deploy_status_str(enum sbx_inst_status s)
+const char *sbxd_deploy_status_str(enum sbxd_inst_status s)
 {
-	return sbx_inst_status_str(s);
+	return sbxd_inst_status_str(s);
 }
 
-void sbx_store_init(struct sbx_store *s)
+void sbxd_store_init(struct sbxd_store *s)
 {
 	memset(s, 0, sizeof(*s));
 }
 
-void sbx_store_release(struct sbx_store *s)
+void sbxd_store_release(struct sbxd_store *s)
 {
 	size_t i;
 
 	for (i = 0; i < s->napps; i++)
-		sbx_app_free(s->apps[i]);
+		sbxd_app_free(s->apps[i]);
 	for (i = 0; i < s->nsvcs; i++)
-		sbx_svc_free(s->svcs[i]);
+		sbxd_svc_free(s->svcs[i]);
 	free(s->apps);
 	free(s->svcs);
-	sbx_store_init(s);
+	sbxd_store_init(s);
 }
 
 static int grow(void ***arr, size_t n, size_t *cap)
@@ -66,7 +66,7 @@ static int grow(void ***arr, size_t n, size_t *cap)
 	return 0;
 }
 
-size_t sbx_store_live_apps(const struct sbx_store *s)
+size_t sbxd_store_live_apps(const struct sbxd_store *s)
 {
 	size_t i, n = 0;
 
@@ -75,7 +75,7 @@ size_t sbx_store_live_apps(const struct sbx_store *s)
 	return n;
 }
 
-size_t sbx_store_live_svcs(const struct sbx_store *s)
+size_t sbxd_store_live_svcs(const struct sbxd_store *s)
 {
 	size_t i, n = 0;
 
@@ -84,9 +84,9 @@ size_t sbx_store_live_svcs(const struct sbx_store *s)
 	return n;
 }
 
-int sbx_store_add_app(struct sbx_store *s, struct sbx_app *a)
+int sbxd_store_add_app(struct sbxd_store *s, struct sbxd_app *a)
 {
-	if (sbx_store_live_apps(s) >= SBX_STORE_MAX_APPS)
+	if (sbxd_store_live_apps(s) >= SBX_STORE_MAX_APPS)
 		return -ENOSPC;
 	if (grow((void ***)&s->apps, s->napps, &s->capapps) < 0)
 		return -ENOMEM;
@@ -94,9 +94,9 @@ int sbx_store_add_app(struct sbx_store *s, struct sbx_app *a)
 	return 0;
 }
 
-int sbx_store_add_svc(struct sbx_store *s, struct sbx_svc *v)
+int sbxd_store_add_svc(struct sbxd_store *s, struct sbxd_svc *v)
 {
-	if (sbx_store_live_svcs(s) >= SBX_STORE_MAX_SVCS)
+	if (sbxd_store_live_svcs(s) >= SBX_STORE_MAX_SVCS)
 		return -ENOSPC;
 	if (grow((void ***)&s->svcs, s->nsvcs, &s->capsvcs) < 0)
 		return -ENOMEM;
@@ -104,7 +104,7 @@ int sbx_store_add_svc(struct sbx_store *s, struct sbx_svc *v)
 	return 0;
 }
 
-struct sbx_app *sbx_store_app(struct sbx_store *s, const char *id)
+struct sbxd_app *sbxd_store_app(struct sbxd_store *s, const char *id)
 {
 	size_t i;
 
@@ -114,7 +114,7 @@ struct sbx_app *sbx_store_app(struct sbx_store *s, const char *id)
 	return NULL;
 }
 
-struct sbx_svc *sbx_store_svc(struct sbx_store *s, const char *id)
+struct sbxd_svc *sbxd_store_svc(struct sbxd_store *s, const char *id)
 {
 	size_t i;
 
@@ -124,7 +124,7 @@ struct sbx_svc *sbx_store_svc(struct sbx_store *s, const char *id)
 	return NULL;
 }
 
-struct sbx_svc *sbx_store_svc_by_dep(struct sbx_store *s, const char *dep_id)
+struct sbxd_svc *sbxd_store_svc_by_dep(struct sbxd_store *s, const char *dep_id)
 {
 	size_t i;
 
@@ -134,7 +134,7 @@ struct sbx_svc *sbx_store_svc_by_dep(struct sbx_store *s, const char *dep_id)
 	return NULL;
 }
 
-struct sbx_svc *sbx_store_svc_by_inst(struct sbx_store *s, const char *inst_id)
+struct sbxd_svc *sbxd_store_svc_by_inst(struct sbxd_store *s, const char *inst_id)
 {
 	size_t i;
 
@@ -165,54 +165,54 @@ static void evict(void **arr, size_t *n, bool (*is_tomb)(void *), void (*fr)(voi
 
 static bool app_is_tomb(void *p)
 {
-	return ((struct sbx_app *)p)->tomb;
+	return ((struct sbxd_app *)p)->tomb;
 }
 
 static bool svc_is_tomb(void *p)
 {
-	return ((struct sbx_svc *)p)->tomb;
+	return ((struct sbxd_svc *)p)->tomb;
 }
 
 static void app_free_v(void *p)
 {
-	sbx_app_free(p);
+	sbxd_app_free(p);
 }
 
 static void svc_free_v(void *p)
 {
-	sbx_svc_free(p);
+	sbxd_svc_free(p);
 }
 
-void sbx_store_bury_app(struct sbx_store *s, struct sbx_app *a)
+void sbxd_store_bury_app(struct sbxd_store *s, struct sbxd_app *a)
 {
 	a->tomb = true;
 	a->deleting = false;
 	evict((void **)s->apps, &s->napps, app_is_tomb, app_free_v);
 }
 
-void sbx_store_bury_svc(struct sbx_store *s, struct sbx_svc *v)
+void sbxd_store_bury_svc(struct sbxd_store *s, struct sbxd_svc *v)
 {
 	v->tomb = true;
 	v->deleting = false;
 	evict((void **)s->svcs, &s->nsvcs, svc_is_tomb, svc_free_v);
 }
 
-struct sbx_app *sbx_app_new(const char *name)
+struct sbxd_app *sbxd_app_new(const char *name)
 {
-	struct sbx_app *a = calloc(1, sizeof(*a));
+	struct sbxd_app *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
 	a->name = strdup(name);
 	if (!a->name || sbx_rand_uuid(a->id) < 0) {
-		sbx_app_free(a);
+		sbxd_app_free(a);
 		return NULL;
 	}
 	a->created_at = a->updated_at = time(NULL);
 	return a;
 }
 
-void sbx_app_free(struct sbx_app *a)
+void sbxd_app_free(struct sbxd_app *a)
 {
 	if (!a)
 		return;
@@ -220,10 +220,10 @@ void sbx_app_free(struct sbx_app *a)
 	free(a);
 }
 
-struct sbx_svc *sbx_svc_new(const char *app_id, json_object *def, struct sbx_spec *spec,
-			    const char *rootfs)
+struct sbxd_svc *sbxd_svc_new(const char *app_id, json_object *def, struct sbxd_spec *spec,
+			      const char *rootfs)
 {
-	struct sbx_svc *v = calloc(1, sizeof(*v));
+	struct sbxd_svc *v = calloc(1, sizeof(*v));
 
 	if (!v)
 		return NULL;
@@ -243,7 +243,7 @@ struct sbx_svc *sbx_svc_new(const char *app_id, json_object *def, struct sbx_spe
 	return v;
 }
 
-void sbx_svc_clear_messages(struct sbx_svc *v)
+void sbxd_svc_clear_messages(struct sbxd_svc *v)
 {
 	size_t i;
 
@@ -252,18 +252,18 @@ void sbx_svc_clear_messages(struct sbx_svc *v)
 	v->nmessages = 0;
 }
 
-void sbx_svc_free(struct sbx_svc *v)
+void sbxd_svc_free(struct sbxd_svc *v)
 {
 	if (!v)
 		return;
-	sbx_svc_clear_messages(v);
-	sbx_spec_release(&v->spec);
+	sbxd_svc_clear_messages(v);
+	sbxd_spec_release(&v->spec);
 	sbx_json_put(v->definition);
 	free(v->rootfs);
 	free(v);
 }
 
-void sbx_svc_message(struct sbx_svc *v, const char *fmt, ...)
+void sbxd_svc_message(struct sbxd_svc *v, const char *fmt, ...)
 {
 	char buf[512];
 	char *m;
@@ -283,7 +283,7 @@ void sbx_svc_message(struct sbx_svc *v, const char *fmt, ...)
 	v->messages[v->nmessages++] = m;
 }
 
-enum sbx_app_status sbx_svc_status(const struct sbx_svc *v)
+enum sbxd_app_status sbxd_svc_status(const struct sbxd_svc *v)
 {
 	if (v->tomb)
 		return SBX_APP_DELETED;
@@ -297,7 +297,7 @@ enum sbx_app_status sbx_svc_status(const struct sbx_svc *v)
 	}
 }
 
-enum sbx_app_status sbx_app_status(struct sbx_store *s, const struct sbx_app *a)
+enum sbxd_app_status sbxd_app_status(struct sbxd_store *s, const struct sbxd_app *a)
 {
 	bool starting = false, bad = false, good = false;
 	size_t i;
@@ -307,11 +307,11 @@ enum sbx_app_status sbx_app_status(struct sbx_store *s, const struct sbx_app *a)
 	if (a->deleting)
 		return SBX_APP_DELETING;
 	for (i = 0; i < s->nsvcs; i++) {
-		const struct sbx_svc *v = s->svcs[i];
+		const struct sbxd_svc *v = s->svcs[i];
 
 		if (v->tomb || v->deleting || strcmp(v->app_id, a->id))
 			continue;
-		switch (sbx_svc_status(v)) {
+		switch (sbxd_svc_status(v)) {
 		case SBX_APP_STARTING: starting = true; break;
 		case SBX_APP_HEALTHY: good = true; break;
 		default: bad = true; break;
