@@ -92,6 +92,20 @@ void fs_nocap_set_locked(struct sbx_fs *fs, struct node *n)
 	n->nocap_epoch = fs_epoch(fs);
 }
 
+/* Was the file only created here (deferred create, not yet stored)? It
+ * has no extended attributes then: nothing has set any. */
+static bool unstored(struct sbx_fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+	bool u;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	u = n && n->unstored;
+	pthread_mutex_unlock(&fs->lock);
+	return u;
+}
+
 /* The node's path, and a copy of its cached list when usable (*list NULL
  * otherwise; the caller frees it). *gen: xlist_gen now. */
 static int prepare(struct sbx_fs *fs, fuse_ino_t ino, struct sbx_buf *path, const char *name,
@@ -275,7 +289,7 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	}
 	size = size > SBX_RFS_XATTR_MAX ? SBX_RFS_XATTR_MAX : size;
 	r = prepare(fs, ino, &path, name, &k, NULL, NULL, &gen0);
-	if (r == 0 && k == ABSENT) {
+	if (r == 0 && (k == ABSENT || unstored(fs, ino))) {
 		FS_COUNT(fs, xattr_hit);
 		r = -ENODATA;
 	} else if (r == 0) {
@@ -303,6 +317,10 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		return;
 	}
 	r = prepare(fs, ino, &path, NULL, NULL, &list, &len, &gen0);
+	if (r == 0 && !list && unstored(fs, ino)) {
+		list = strdup("");
+		r = list ? 0 : -ENOMEM;
+	}
 	if (r == 0 && list)
 		FS_COUNT(fs, xattr_hit);
 	else if (r == 0)
@@ -324,9 +342,10 @@ void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 	int r;
 
 	FS_COUNT_OP(fs, FS_SETXATTR);
+	/* a file only created here must exist in the sandbox first */
 	r = ctl_is(ino)	   ? -ENOTSUP
 	    : fs->opts->ro ? -EROFS
-			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
+			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL);
 	if (r == 0)
@@ -346,7 +365,7 @@ void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	FS_COUNT_OP(fs, FS_REMOVEXATTR);
 	r = ctl_is(ino)	   ? -ENODATA
 	    : fs->opts->ro ? -EROFS
-			   : prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
+			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
 	if (r == 0)
