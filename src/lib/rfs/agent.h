@@ -116,6 +116,29 @@ void rfs_agent_attr(struct sbx_rfs_attr *o, const struct sbxa_attr *a);
 int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, struct sbxa_w *w,
 		   struct agent_req *q, uint64_t bytes_in_hint, struct sbx_err *err);
 
+/* agent_ops.c: a READ's reply into a local descriptor (agent_io.c too).
+ * on_frame pwrites the bytes at fd_off + n as they come. */
+struct read_ud {
+	int fd;
+	uint64_t fd_off, n;
+	bool first, unchanged;
+	struct sbxa_attr a;
+	uint64_t seq;
+};
+int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+void rfs_agent_read_reset(void *ud);
+/* The deadline of a request moving bytes (op_timeout plus 1 s a MiB). */
+int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes);
+/* agent_io.c: rfs.h's sbx_rfs_read_start/_finish and sbx_rfs_wfile_open. */
+struct sbx_rfs_pread;
+struct sbx_rfs_wfile;
+int rfs_agent_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err);
+int rfs_agent_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			  struct sbx_err *err);
+int rfs_agent_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
+			 struct sbx_err *err);
+
 /* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
 int rfs_agent_mknod(struct sbx_rfs *r, const char *path, uint32_t mode, uint64_t rdev,
 		    struct sbx_rfs_attr *ret, struct sbx_err *err);

@@ -119,7 +119,7 @@ static bool parse_validator(const char *s, struct sbxa_validator *v)
 	return true;
 }
 
-static int64_t deadline(const struct sbx_rfs *r, uint64_t bytes)
+int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes)
 {
 	return sbx_now_ms() + (int64_t)(r->op_timeout_s * 1000) + (int64_t)(bytes >> 20) * 1000;
 }
@@ -155,7 +155,7 @@ int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, stru
 			q->on_reset(q->ud);
 		rc = rfs_agent_send(r->agent, q, w, err);
 		if (rc == 0)
-			rc = rfs_agent_wait(r->agent, q, deadline(r, bytes_in_hint), err);
+			rc = rfs_agent_wait(r->agent, q, rfs_agent_deadline(r, bytes_in_hint), err);
 	} while (rc == -SBX_ECONN && --tries > 0);
 	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
 		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
@@ -519,14 +519,6 @@ static int ag_readdir(struct sbx_rfs *r, const char *path, struct sbx_rfs_dir *r
 
 /* ---- reads ---- */
 
-struct read_ud {
-	int fd;
-	uint64_t fd_off, n;
-	bool first, unchanged;
-	struct sbxa_attr a;
-	uint64_t seq;
-};
-
 static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
 {
 	ssize_t w;
@@ -544,7 +536,7 @@ static int put_all(int fd, uint64_t off, const uint8_t *d, size_t n)
 	return 0;
 }
 
-static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct read_ud *u = ud;
 	struct sbxa_r rd;
@@ -569,7 +561,7 @@ static int read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p,
 	return rc;
 }
 
-static void read_reset(void *ud)
+void rfs_agent_read_reset(void *ud)
 {
 	struct read_ud *u = ud;
 
@@ -582,7 +574,8 @@ static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint
 		   uint64_t len, const struct sbxa_validator *v, struct read_ud *u,
 		   uint64_t size_hint, struct sbx_err *err)
 {
-	struct agent_req q = {.on_frame = read_frame, .on_reset = read_reset, .ud = u};
+	struct agent_req q = {
+	    .on_frame = rfs_agent_read_frame, .on_reset = rfs_agent_read_reset, .ud = u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_validator none = {0};
@@ -825,7 +818,7 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 	struct store s = {.r = r};
 	struct agent_req qo = {0}, qt = {0}, qf = {0}, qs = {0};
 	struct sbx_rfs_store_opts none = {0};
-	int64_t t0 = sbx_now_ms(), end = deadline(r, len);
+	int64_t t0 = sbx_now_ms(), end = rfs_agent_deadline(r, len);
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_attr a;
 	uint64_t off = 0;
@@ -911,6 +904,9 @@ const struct rfs_transport rfs_agent_transport = {
     .fetch = ag_fetch,
     .read_range = ag_read_range,
     .store = ag_store,
+    .read_start = rfs_agent_read_start,
+    .read_finish = rfs_agent_read_finish,
+    .wfile_open = rfs_agent_wfile_open,
     .signal_env = rfs_shell_signal_env,
     .sweep = rfs_shell_sweep,
 };
