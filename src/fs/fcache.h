@@ -70,6 +70,7 @@
 struct fcache_ra {
 	struct sbx_rfs_pread *p;
 	uint64_t off, len;
+	bool main; /* on fs->rfs (else one of fs->conns: -o max_conns) */
 };
 
 struct fcache {

@@ -119,8 +119,10 @@ static int finish_one(struct sbx_fs *fs, struct fcache *fc, unsigned i, struct s
 	r = sbx_rfs_read_finish(ra.p, &n, &a, NULL);
 	if (r < 0)
 		return r;
+	if (!ra.main)
+		a.seq = 0; /* another session's stream: not comparable */
 	if (a.mode && !same_version(&a, &fc->ver)) {
-		if (fc->ver.seq && a.seq < fc->ver.seq)
+		if (a.seq && fc->ver.seq && a.seq < fc->ver.seq)
 			return 0; /* read before the version held: not kept */
 		if (!(fc->wrote && a.ino == fc->ver.ino) && fc->ver.ino) {
 			*ret_a = a;
@@ -197,12 +199,25 @@ static uint64_t in_flight(const struct fcache *fc, uint64_t pos, uint64_t *next)
 	return 0;
 }
 
+/* The session of the next read: any of them while no write of ours is
+ * unanswered, else the main one (the only one ordered after the writes). */
+static struct sbx_rfs *data_rfs(struct sbx_fs *fs, struct fcache *fc)
+{
+	unsigned k;
+
+	if (!fs->n_conns || fc->dirty)
+		return fs->rfs;
+	k = __atomic_fetch_add(&fs->data_rr, 1, __ATOMIC_RELAXED) % (fs->n_conns + 1);
+	return k == 0 ? fs->rfs : fs->conns[k - 1].rfs;
+}
+
 /* Starts reads for what of [s, e) is neither valid nor in flight, in
  * chunks, while slots last. */
 static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_t s, uint64_t e)
 {
 	uint64_t gs, ge, pos = s, end, next;
 	struct sbx_rfs_pread *p;
+	struct sbx_rfs *rfs;
 	int r;
 
 	if (e > fc->size)
@@ -220,9 +235,11 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 			end = next;
 		if (end - pos > FCACHE_RA_CHUNK)
 			end = pos + FCACHE_RA_CHUNK;
-		r = sbx_rfs_read_start(fs->rfs, path, pos, end - pos, fc->fd, pos, &p, NULL);
+		rfs = data_rfs(fs, fc);
+		r = sbx_rfs_read_start(rfs, path, pos, end - pos, fc->fd, pos, &p, NULL);
 		if (r < 0)
 			return r;
+		fc->ra[fc->n_ra].main = rfs == fs->rfs;
 		fc->ra[fc->n_ra].p = p;
 		fc->ra[fc->n_ra].off = pos;
 		fc->ra[fc->n_ra].len = end - pos;
