@@ -218,6 +218,10 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 	uint64_t gs, ge, pos = s, end, next;
 	struct sbx_rfs_pread *p;
 	struct sbx_rfs *rfs;
+	/* the shell transport reads one range per exec, in turn: fewer,
+	 * larger ones */
+	uint64_t chunk =
+	    strcmp(sbx_rfs_transport_name(fs->rfs), "agent") ? FCACHE_RA_MAX : FCACHE_RA_CHUNK;
 	int r;
 
 	if (e > fc->size)
@@ -233,8 +237,8 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 		end = ge;
 		if (end > next)
 			end = next;
-		if (end - pos > FCACHE_RA_CHUNK)
-			end = pos + FCACHE_RA_CHUNK;
+		if (end - pos > chunk)
+			end = pos + chunk;
 		rfs = data_rfs(fs, fc);
 		r = sbx_rfs_read_start(rfs, path, pos, end - pos, fc->fd, pos, &p, NULL);
 		if (r < 0)
