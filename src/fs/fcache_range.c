@@ -67,12 +67,21 @@ bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
 
 	if (fc->ranged)
 		return true;
-	if (fc->loaded || fc->dirty || fs->opts->whole_max_kb < 0)
+	if (fc->dirty || (fc->loaded && !fc->revalidate && fc->loaded_epoch == fs_epoch(fs)))
 		return false;
 	pthread_mutex_lock(&fs->lock);
 	if (n->attr.size <= whole_max(fs)) {
 		pthread_mutex_unlock(&fs->lock);
 		return false;
+	}
+	if (fc->loaded) {
+		/* a whole copy to check, of a file that is large now (grown in
+		 * the sandbox): by ranges, the copy kept unless the stat of
+		 * the revalidation names another version */
+		pthread_mutex_unlock(&fs->lock);
+		fcr_from_whole(fs, fc);
+		fc->revalidate = true;
+		return true;
 	}
 	/* the node's fresh attributes name the version; each reply checks it */
 	fresh = fs_attr_fresh(fs, n) && !n->local;

@@ -11,8 +11,9 @@
 
 #include "fs/fcache.h"
 
-/* true when fc is ranged: already, or now because it holds nothing and
- * the node's size is past whole_max. */
+/* true when fc is ranged: already, or now because the node's size is
+ * past whole_max and fc holds nothing, or only a whole copy that must be
+ * revalidated (the file grew in the sandbox: it is not fetched whole). */
 bool fcr_use(struct sbx_fs *fs, struct fcache *fc);
 /* fcache_read of a ranged fc. */
 int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,

@@ -19,7 +19,7 @@ tm() { timeout 120 "$@"; }
 rx() { timeout 120 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 sum_of() { sha256sum | cut -d' ' -f1; }
 # stat_of OP FIELD: a counter of rfs.OP in .ctl/stats
-stat_of() { sed -n "s/^rfs\.$1 .*[ ]$2=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
+stat_of() { sed -n "s/^rfs\.$1\( .*\)\? $2=\([0-9]*\).*/\2/p" "$MNT/.ctl/stats"; }
 # moved: bytes that came from the sandbox as file content so far
 moved() { echo $(($(stat_of fetch bytes_in) + $(stat_of read_range bytes_in))); }
 mnt() { tm "$BUILD/sbxfs" "$ID:/srv/r" "$MNT"; }
@@ -115,4 +115,17 @@ expect_eq "a change made in the sandbox shows after revalidation" \
 check "and it is not the old content" test "$before" != "$now"
 expect_eq "the rest is still right" "$(rx sha256sum /srv/r/rand | cut -d' ' -f1)" \
 	"$(tm cat "$MNT/rand" | sum_of)"
+
+# --- a small file that grows past whole_max in the sandbox -------------------
+# (held open, so that its whole copy stays and must be revalidated)
+rx sh -c 'head -c $((1 << 20)) /dev/urandom >/srv/r/grow'
+exec 3<"$MNT/grow"
+tm cat "$MNT/grow" >/dev/null
+rx sh -c 'head -c $((8 << 20)) /dev/urandom >>/srv/r/grow'
+echo drop-caches >"$MNT/.ctl/ctl"
+f0=$(stat_of fetch requests)
+expect_eq "grown to 9 MiB in the sandbox: the mount reads the new bytes" \
+	"$(rx sha256sum /srv/r/grow | cut -d' ' -f1)" "$(tm cat "$MNT/grow" | sum_of)"
+expect_eq "and it is read by ranges, not fetched whole again" "$f0" "$(stat_of fetch requests)"
+exec 3<&-
 finish
