@@ -373,6 +373,51 @@ SBX_API int sbx_rfs_fetch(struct sbx_rfs *r, const char *path, int fd, const cha
 SBX_API int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len,
 			       int fd, uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err);
 
+/** Longest range of one sbx_rfs_read_start(). */
+#define SBX_RFS_READ_MAX (64u << 20)
+/** A ranged read in flight (sbx_rfs_read_start()). */
+struct sbx_rfs_pread;
+/** Starts reading up to @p len bytes (at most SBX_RFS_READ_MAX: -EINVAL
+ *  past it) at @p off of @p path into local @p fd at @p fd_off (written
+ *  with pwrite as they arrive, on the transport thread) and returns
+ *  without waiting. With the agent transport any number of reads are in
+ *  flight on the one session, so a reader can keep the link busy; with the
+ *  shell transport the read is done before this returns. The bytes of
+ *  fd's range are undefined until sbx_rfs_read_finish() returns 0. Every
+ *  read started (0 returned) must be ended with sbx_rfs_read_finish(). */
+SBX_API int sbx_rfs_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len,
+			       int fd, uint64_t fd_off, struct sbx_rfs_pread **ret,
+			       struct sbx_err *err);
+/** Waits for the read and frees it. *ret_n: bytes written (short at the
+ *  end of the file); *ret_attr: the file's attributes when it was read,
+ *  so that the caller can tell which version the bytes belong to (mode 0
+ *  when the transport does not say: shell). Both may be NULL. A read cut
+ *  by a lost session is sent again once. */
+SBX_API int sbx_rfs_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n,
+				struct sbx_rfs_attr *ret_attr, struct sbx_err *err);
+
+/** A file opened for writes in place (sbx_rfs_wfile_open()). Used by one
+ *  thread at a time. */
+struct sbx_rfs_wfile;
+/** Opens the existing regular file @p path for writes in place, without
+ *  waiting for the sandbox (a failure to open shows at the first sync).
+ *  Agent transport only: -ENOTSUP with the shell transport. */
+SBX_API int sbx_rfs_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
+			       struct sbx_err *err);
+/** Sends @p n bytes of @p buf to be written at @p off, and returns without
+ *  waiting for the sandbox's answer; a bounded number of writes stay
+ *  unanswered (past it, this waits for the oldest). The sandbox applies
+ *  requests in the order they are sent, so a later request on the same
+ *  context (a read, a job, a setattr) sees the write. Returns 0, or the
+ *  failure of an earlier write (kept for the next sync too). */
+SBX_API int sbx_rfs_wfile_write(struct sbx_rfs_wfile *f, const void *buf, size_t n, uint64_t off);
+/** Waits for every write sent (with @p fsync: then fsync(2) in the
+ *  sandbox). Returns 0, or the first failure since the last sync, which
+ *  is then forgotten (a failed write is reported once). */
+SBX_API int sbx_rfs_wfile_sync(struct sbx_rfs_wfile *f, bool fsync, struct sbx_err *err);
+/** Syncs, closes and frees; returns what the sync returned. Accepts NULL. */
+SBX_API int sbx_rfs_wfile_close(struct sbx_rfs_wfile *f, struct sbx_err *err);
+
 /** How sbx_rfs_store() writes. Zero-initialise; set `valid` bits like
  *  sbx_rfs_setattr() for what to apply to the stored file (mode, owner and
  *  times: the values of the file it replaces, plus pending changes). */
@@ -468,6 +513,7 @@ enum sbx_rfs_op {
 	 *  attempts, errors = failures, no round trips counted */
 	SBX_RFS_OP_CONNECT,
 	SBX_RFS_OP_XATTR, /**< any of the four xattr calls */
+	SBX_RFS_OP_WRITE_RANGE,
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */

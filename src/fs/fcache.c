@@ -19,6 +19,7 @@
 #include "fs/changes.h"
 #include "fs/dirlist.h"
 #include "fs/inval.h"
+#include "fs/fcache_range.h"
 #include "fs/ops.h"
 #include "fs/prefetch.h"
 #include "util/log.h"
@@ -51,14 +52,14 @@ static struct timespec now_real(void)
 	return ts;
 }
 
-/* Mirrors the content state into the node (fc->lock held; takes fs->lock).
- * touched: the content changed now (size and mtime are local). */
-static void mirror(struct sbx_fs *fs, struct fcache *fc, bool touched)
+/* See fcache.h. The size and mtime are local while the content is
+ * (whole and loaded, or ranged) and a handle is open. */
+void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched)
 {
 	struct node *n = fc->node;
 
 	pthread_mutex_lock(&fs->lock);
-	n->local = fc->loaded && n->fc == fc && fc->refs > 0;
+	n->local = (fc->loaded || fc->ranged) && n->fc == fc && fc->refs > 0;
 	n->local_dirty = fc->dirty && n->fc == fc;
 	if (touched) {
 		n->gen++;
@@ -92,7 +93,7 @@ static void idle_unlink(struct sbx_fs *fs, struct fcache *fc)
 static void idle_push(struct sbx_fs *fs, struct fcache *fc)
 {
 	fc->idle = true;
-	fc->idle_bytes = fc->size;
+	fc->idle_bytes = fc->ranged ? fc->valid.bytes : fc->size;
 	fs->idle_bytes += fc->idle_bytes;
 	fs->idle_count++;
 	fc->idle_next = NULL;
@@ -134,6 +135,7 @@ void fcache_reap(struct sbx_fs *fs)
 	while ((fc = list)) {
 		list = fc->idle_next;
 		close(fc->fd);
+		rmap_release(&fc->valid);
 		pthread_mutex_destroy(&fc->lock);
 		free(fc);
 	}
@@ -243,8 +245,9 @@ static bool same_time(const struct timespec *a, const struct timespec *b)
  * clean and the node's fresh attributes name the version it holds. */
 static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct fcache *fc)
 {
-	return fc->loaded && !fc->dirty && fs_attr_fresh(fs, n) && n->attr.ino == fc->ver.ino &&
-	       n->attr.size == fc->ver.size && same_time(&n->attr.mtime, &fc->ver.mtime);
+	return (fc->loaded || fc->ranged) && !fc->dirty && !fc->wrote && fs_attr_fresh(fs, n) &&
+	       n->attr.ino == fc->ver.ino && n->attr.size == fc->ver.size &&
+	       same_time(&n->attr.mtime, &fc->ver.mtime);
 }
 
 /* A new cache for n with one reference (fs->lock held). */
@@ -296,6 +299,8 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 	if (!fc)
 		return r;
 	pthread_mutex_lock(&fc->lock);
+	if (fc->ranged && ((created && first) || trunc))
+		fcr_leave(fs, fc); /* emptied: the whole-file way again */
 	if (created && first) {
 		/* we just made it, empty */
 		if (fc->loaded && fc->size && ftruncate(fc->fd, 0) < 0)
@@ -321,7 +326,7 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 		fc->dirty = true;
 		fc->revalidate = false;
 	}
-	mirror(fs, fc, trunc);
+	fcache_mirror(fs, fc, trunc);
 	pthread_mutex_unlock(&fc->lock);
 	*ret = fc;
 	return 0;
@@ -453,7 +458,7 @@ static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
 	sbx_buf_release(&tp);
 	if (filled) {
 		FS_COUNT(fs, data_miss);
-		mirror(fs, fc, false);
+		fcache_mirror(fs, fc, false);
 	}
 	return filled;
 }
@@ -512,7 +517,7 @@ static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_lock(&fs->lock);
 	fs_node_set_attr(fs, fc->node, &a, gen0);
 	pthread_mutex_unlock(&fs->lock);
-	mirror(fs, fc, false);
+	fcache_mirror(fs, fc, false);
 out:
 	sbx_buf_release(&path);
 	return r;
@@ -525,6 +530,12 @@ int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, ui
 	int r;
 
 	pthread_mutex_lock(&fc->lock);
+	if (fcr_use(fs, fc)) {
+		r = fcr_read(fs, fc, buf, size, off, &done);
+		pthread_mutex_unlock(&fc->lock);
+		*ret_n = done;
+		return r;
+	}
 	r = ensure_loaded(fs, fc);
 	while (r == 0 && off + done < fc->size && done < size) {
 		size_t want = size - done;
@@ -553,6 +564,13 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	int r;
 
 	pthread_mutex_lock(&fc->lock);
+	if (fcr_use(fs, fc)) {
+		r = fcr_write(fs, fc, buf, size, off, append);
+		if (r <= 0) {
+			pthread_mutex_unlock(&fc->lock);
+			return r;
+		}
+	}
 	r = fc->loaded && !fc->revalidate ? 0 : ensure_loaded(fs, fc);
 	if (append)
 		off = fc->size;
@@ -573,7 +591,7 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 		fc->dirty = true;
 		fc->pend.valid &= ~(SBX_RFS_SET_ATIME | SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW |
 				    SBX_RFS_SET_MTIME_NOW);
-		mirror(fs, fc, true);
+		fcache_mirror(fs, fc, true);
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return r;
@@ -584,8 +602,22 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	int r = 0;
 
 	pthread_mutex_lock(&fc->lock);
+	if (fcr_use(fs, fc)) {
+		r = fcr_truncate(fs, fc, size);
+		pthread_mutex_unlock(&fc->lock);
+		return r;
+	}
 	if (size > 0 && (!fc->loaded || fc->revalidate))
 		r = ensure_loaded(fs, fc);
+	if (r == 0 && !fc->dirty && fs->opts->whole_max_kb >= 0 &&
+	    size > ((uint64_t)fs->opts->whole_max_kb << 10)) {
+		/* grown past whole_max: the size is set in the sandbox now, so
+		 * that `truncate -s 1G` moves no data */
+		fcr_from_whole(fs, fc);
+		r = fcr_truncate(fs, fc, size);
+		pthread_mutex_unlock(&fc->lock);
+		return r;
+	}
 	if (r == 0 && ftruncate(fc->fd, (off_t)size) < 0)
 		r = -errno;
 	if (r == 0) {
@@ -593,7 +625,7 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		fc->loaded = true;
 		fc->revalidate = false;
 		fc->dirty = true;
-		mirror(fs, fc, true);
+		fcache_mirror(fs, fc, true);
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return r;
@@ -656,7 +688,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_unlock(&fs->lock);
 	fs_notify_attrs(fs, &sib);
 out:
-	mirror(fs, fc, false);
+	fcache_mirror(fs, fc, false);
 	sbx_buf_release(&path);
 	return r;
 }
@@ -666,7 +698,9 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	int r = 0;
 
 	pthread_mutex_lock(&fc->lock);
-	if (fc->dirty)
+	if (fc->ranged)
+		r = fcr_sync(fs, fc);
+	else if (fc->dirty)
 		r = store(fs, fc);
 	pthread_mutex_unlock(&fc->lock);
 	return r;
@@ -677,7 +711,7 @@ void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_lock(&fc->lock);
 	fc->dirty = true;
 	pthread_mutex_unlock(&fc->lock);
-	mirror(fs, fc, false);
+	fcache_mirror(fs, fc, false);
 }
 
 int fcache_settle(struct sbx_fs *fs, uint64_t id)
@@ -722,7 +756,7 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 		fc->dirty = false;
 	pthread_mutex_unlock(&fc->lock);
 	if (done)
-		mirror(fs, fc, false);
+		fcache_mirror(fs, fc, false);
 	fcache_release(fs, fc);
 	return done;
 }
@@ -774,7 +808,7 @@ bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
 	if (clean) {
 		fc->loaded = false;
 		fc->revalidate = true;
-		mirror(fs, fc, false);
+		fcache_mirror(fs, fc, false);
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return clean;
@@ -787,7 +821,8 @@ int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs
 	struct node *n = fc->node;
 
 	pthread_mutex_lock(&fc->lock);
-	if (!fc->dirty) {
+	if (!fc->dirty || fc->ranged) {
+		/* a ranged file's writes are sent already: apply them now */
 		pthread_mutex_unlock(&fc->lock);
 		return 0;
 	}
@@ -855,7 +890,11 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 	if (!last)
 		return;
 	pthread_mutex_lock(&fc->lock);
-	if (fc->dirty) {
+	if (fc->ranged) {
+		r = fcr_quiesce(fs, fc);
+		if (r < 0)
+			sbx_log(SBX_LOG_ERR, "a write to a large file failed: %s", strerror(-r));
+	} else if (fc->dirty) {
 		r = store(fs, fc);
 		if (r < 0) {
 			keep_unsaved(fs, fc, r);
@@ -864,7 +903,8 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 			forget_unstored(fs, n);
 		}
 	}
-	keep = fc->loaded && fs->opts->data_cache_mb > 0;
+	keep = (fc->loaded || (fc->ranged && fc->valid.bytes && !fc->wrote)) &&
+	       fs->opts->data_cache_mb > 0;
 	pthread_mutex_unlock(&fc->lock);
 	/* unlocked before it may be reaped; refs == 0 says nobody uses it */
 	pthread_mutex_lock(&fs->lock);

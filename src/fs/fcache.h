@@ -16,6 +16,29 @@
  * flush/fsync return; the last release tries once more and, if that fails,
  * keeps the content in CACHE_DIR/sbxfs-unsaved-* and logs where.
  *
+ * Large files (fcache_range.c): a file larger than whole_max KiB when
+ * its content is first needed is "ranged": fd is a sparse copy of which
+ * only the ranges in fc->valid hold the file's bytes. A read fetches what
+ * it misses; sequential reads start read-ahead with a growing window,
+ * several ranged reads in flight (sbx_rfs_read_start), so throughput is
+ * not one round trip per chunk. Each read's reply names the version it
+ * read: a newer version than fc->ver drops the valid ranges. Revalidation
+ * (after open, or a cache drop) is a stat compared with fc->ver.
+ *
+ * Writes to a ranged file go through to the sandbox (sbx_rfs_wfile: PWRITE
+ * on a handle, sent without waiting, like sshfs) and into fd, so reads see
+ * them. Why write-through rather than fetching the rest first: a 1 GiB
+ * file of which a few pages change would move 1 GiB each way; and why not
+ * the whole-file store: a ranged copy is partial, and a file is never
+ * replaced by a partial one. The price: a reader in the sandbox may see
+ * the writes before close (as with sshfs or NFS), not one atomic switch.
+ * A failed write is returned by that write if known by then, else by the
+ * next flush/fsync/close (each syncs: waits for every write's answer).
+ * A size change of a ranged file is sent at once (setattr), so `truncate
+ * -s 1G` moves no data and the sandbox's file stays sparse. With the shell
+ * transport (no handles) the first write fetches the missing ranges and
+ * the file goes back to the whole-file way (stored whole on close).
+ *
  * Idle caches: after the last close a clean cache stays with its node
  * (bounded: data_cache MiB and fs->idle_max files in total, least
  * recently closed dropped first, and dropped when the kernel forgets the
@@ -35,6 +58,7 @@
 #include <stdint.h>
 
 #include "fs/fs.h"
+#include "fs/rmap.h"
 
 /* Idle caches kept at most by default and with any descriptor limit. */
 #define FCACHE_IDLE_MIN 64
@@ -44,6 +68,20 @@
  * is left after a reserve for open files and the connection, within
  * FCACHE_IDLE_MIN..FCACHE_IDLE_MAX. */
 unsigned fcache_idle_limit(uint64_t nofile);
+
+/* Ranged reads in flight per file, and the bytes of each. */
+#define FCACHE_RA_SLOTS 24
+#define FCACHE_RA_CHUNK (1u << 20)
+/* Read-ahead window: first, and largest (doubling on each sequential read). */
+#define FCACHE_RA_MIN (256u << 10)
+#define FCACHE_RA_MAX (16u << 20)
+
+/* A ranged read in flight: [off, off + len) of the file into fd. */
+struct fcache_ra {
+	struct sbx_rfs_pread *p;
+	uint64_t off, len;
+	bool main; /* on fs->rfs (else one of fs->conns: -o max_conns) */
+};
 
 struct fcache {
 	struct node *node;		      /* fixed: holds one ref on it */
@@ -71,6 +109,16 @@ struct fcache {
 	 * root may do. */
 	struct sbx_rfs_cred writer;
 	bool has_writer;
+
+	/* ranged content (fcache_range.c); all under fc->lock */
+	bool ranged;			      /* fd holds only the ranges in valid */
+	struct rmap valid;		      /* ranges of fd that hold the file's bytes */
+	struct fcache_ra ra[FCACHE_RA_SLOTS]; /* reads in flight, n_ra used */
+	unsigned n_ra;
+	uint64_t ra_next;	  /* where the last read ended */
+	uint64_t ra_win;	  /* read-ahead window, bytes */
+	struct sbx_rfs_wfile *wf; /* writes in place, or NULL */
+	bool wrote;		  /* we changed the file since ver was taken */
 };
 
 /* Opens (or shares) the cache of node id for a new handle. trunc: the open
@@ -128,6 +176,10 @@ void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
  * fetches it) and true is returned; false, and nothing changed, when it
  * does (the change must then be made locally and stored). */
 bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc);
+/* Internal to fcache*.c: mirrors the content state into the node
+ * (fc->lock held; takes fs->lock); touched: the content changed now. */
+void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);
+
 /* Applies attribute changes: kept pending (and 1 returned) when the file
  * has unstored changes, else 0 and the caller applies them remotely. */
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa);

@@ -93,12 +93,24 @@ struct neg_entry {
 	uint64_t epoch;
 };
 #define FS_NEG_MAX 4096
+/* Sessions of a mount at most (-o max_conns). */
+#define FS_CONNS_MAX 8
 
 struct sbx_fs {
 	const struct sbxfs_opts *opts; /* fixed */
 	struct sbx_client *client;     /* fixed while mounted */
 	struct sbx_sandbox *sb;	       /* fixed while mounted */
 	struct sbx_rfs *rfs;	       /* fixed while mounted */
+	/* max_conns - 1 more sessions, each with its own client (so its own
+	 * transport thread), for ranged reads only (mount.c); fixed while
+	 * mounted. data_rr: atomic, picks the next one. */
+	struct fs_conn {
+		struct sbx_client *client;
+		struct sbx_sandbox *sb;
+		struct sbx_rfs *rfs;
+	} conns[FS_CONNS_MAX - 1];
+	unsigned n_conns;
+	unsigned data_rr;
 	struct fuse_session *se;       /* fixed while mounted */
 	const char *root;	       /* remote dir, "" for "/" (opts) */
 	struct sbx_rfs_attr root_attr; /* of the remote dir, from connect */

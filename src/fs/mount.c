@@ -41,6 +41,47 @@ static enum sbx_rfs_transport transport_of(const char *name)
 	return SBX_RFS_TRANSPORT_AUTO;
 }
 
+/* One more session for ranged reads: its own client, so its own transport
+ * thread (the exec WebSocket's receive path costs CPU per byte, and one
+ * thread is the limit of one session). 0, or a negative errno. */
+static int connect_one(struct sbx_fs *fs, const struct sbxfs_creds *cr,
+		       const struct sbx_rfs_opts *main_ro, struct fs_conn *c)
+{
+	struct sbx_client_opts co = {0};
+	struct sbx_rfs_opts ro = {0};
+	struct sbx_err err = {0};
+	int r;
+
+	co.api_host = cr->api_host.len ? cr->api_host.data : NULL;
+	co.token = cr->token.data;
+	ro.op_timeout_s = main_ro->op_timeout_s;
+	ro.transport = SBX_RFS_TRANSPORT_AGENT;
+	r = sbx_client_new(&co, &c->client, &err) ?: sbx_sandbox_open(c->client, fs->opts->sandbox, &c->sb, &err)
+		?: sbx_rfs_new(c->sb, &ro, &c->rfs) ?: sbx_rfs_connect(c->rfs, &err);
+	if (r < 0) {
+		sbx_log(SBX_LOG_WARN, "max_conns: one more session failed: %s", err.msg);
+		sbx_rfs_free(c->rfs);
+		sbx_sandbox_free(c->sb);
+		sbx_client_free(c->client);
+		memset(c, 0, sizeof(*c));
+	}
+	return r;
+}
+
+/* The sessions of -o max_conns past the first (the agent transport only:
+ * the shell one opens a session per operation anyway). */
+static void connect_more(struct sbx_fs *fs, const struct sbxfs_creds *cr,
+			 const struct sbx_rfs_opts *ro)
+{
+	int i;
+
+	if (strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+		return;
+	for (i = 1; i < fs->opts->max_conns && i < FS_CONNS_MAX; i++)
+		if (connect_one(fs, cr, ro, &fs->conns[fs->n_conns]) == 0)
+			fs->n_conns++;
+}
+
 int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, size_t cap)
 {
 	struct sbx_client_opts co = {0};
@@ -92,6 +133,7 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 		goto fail;
 	fs->root_attr = a;
 	sweep(fs);
+	connect_more(fs, cr, &ro);
 	return 0;
 fail:
 	sbxfs_disconnect(fs);
@@ -100,6 +142,13 @@ fail:
 
 void sbxfs_disconnect(struct sbx_fs *fs)
 {
+	while (fs->n_conns) {
+		struct fs_conn *c = &fs->conns[--fs->n_conns];
+
+		sbx_rfs_free(c->rfs);
+		sbx_sandbox_free(c->sb);
+		sbx_client_free(c->client);
+	}
 	sbx_rfs_free(fs->rfs);
 	fs->rfs = NULL;
 	sbx_sandbox_free(fs->sb);

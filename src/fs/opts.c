@@ -42,7 +42,8 @@ static const struct fuse_opt table[] = {
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
     OPT("watch_timeout=%lf", watch_timeout, 0), OPT("prefetch=%d", prefetch_kb, 0),
     OPT("tree=%d", tree_entries, 0), OPT("max_threads=%d", max_threads, 0),
-    OPT("data_cache=%d", data_cache_mb, 0), OPT("ctl_visible", ctl_visible, 1),
+    OPT("data_cache=%d", data_cache_mb, 0), OPT("whole_max=%d", whole_max_kb, 0),
+    OPT("max_conns=%d", max_conns, 0), OPT("ctl_visible", ctl_visible, 1),
     OPT("sync_create", sync_create, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
     FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
@@ -87,6 +88,10 @@ void sbxfs_usage(const char *prog)
 	       "                         first store when the listing shows the name is free)\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
+	       "  -o whole_max=KIB       files up to this size are fetched whole, larger\n"
+	       "                         ones by ranges with read-ahead (default %d)\n"
+	       "  -o max_conns=N         sessions for ranged reads, each with its own\n"
+	       "                         transport thread (default %d, 1..8; agent only)\n"
 	       "  -o transport=T         agent: sbx-agent in the sandbox over one session;\n"
 	       "                         shell: one exec + POSIX sh per operation;\n"
 	       "                         auto (default): agent, else shell\n"
@@ -97,7 +102,7 @@ void sbxfs_usage(const char *prog)
 	       prog, SBXFS_DEF_ATTR_TIMEOUT, SBXFS_DEF_ENTRY_TIMEOUT, SBXFS_DEF_NEGATIVE_TIMEOUT,
 	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_WATCH_TIMEOUT,
 	       SBXFS_DEF_PREFETCH_KB, SBXFS_DEF_TREE_ENTRIES, SBXFS_DEF_MAX_THREADS,
-	       SBXFS_DEF_DATA_CACHE_MB);
+	       SBXFS_DEF_DATA_CACHE_MB, SBXFS_DEF_WHOLE_MAX_KB, SBXFS_DEF_MAX_CONNS);
 }
 
 /* Appends "/comp" for each path component, resolving "." and refusing "..". */
@@ -222,12 +227,15 @@ static int check(struct sbxfs_opts *o)
 	    !(o->watch_timeout >= 0 && o->watch_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->op_timeout > 0 && o->op_timeout <= SBXFS_TIMEOUT_MAX) || o->max_threads < 1 ||
 	    o->max_threads > 1024 || o->data_cache_mb < 0 || o->prefetch_kb < 0 ||
-	    o->prefetch_kb > 256 || o->tree_entries < 0 || o->tree_entries > 100000) {
+	    o->prefetch_kb > 256 || o->tree_entries < 0 || o->tree_entries > 100000 ||
+	    o->whole_max_kb < 0 || o->whole_max_kb > SBXFS_WHOLE_MAX_KB_MAX || o->max_conns < 1 ||
+	    o->max_conns > 8) {
 		fprintf(stderr,
 			"sbxfs: a timeout is not a number of seconds in 0..%.0f, "
 			"data_cache is negative, prefetch is out of 0..256, tree is out of "
-			"0..100000, or max_threads is out of 1..1024\n",
-			SBXFS_TIMEOUT_MAX);
+			"0..100000, whole_max is out of 0..%d, max_conns is out of 1..8, or "
+			"max_threads is out of 1..1024\n",
+			SBXFS_TIMEOUT_MAX, SBXFS_WHOLE_MAX_KB_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -246,6 +254,8 @@ int sbxfs_opts_parse(struct fuse_args *args, struct sbxfs_opts *o)
 	o->op_timeout = SBXFS_DEF_OP_TIMEOUT;
 	o->max_threads = SBXFS_DEF_MAX_THREADS;
 	o->data_cache_mb = SBXFS_DEF_DATA_CACHE_MB;
+	o->whole_max_kb = SBXFS_DEF_WHOLE_MAX_KB;
+	o->max_conns = SBXFS_DEF_MAX_CONNS;
 	if (fuse_opt_parse(args, o, table, proc) < 0)
 		return -EINVAL;
 	return check(o);

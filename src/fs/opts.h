@@ -51,6 +51,8 @@ struct sbxfs_opts {
 	int ro;		 /* enforced by sbxfs, so that /.ctl stays writable */
 	int max_threads;
 	int data_cache_mb;		     /* idle file contents kept after close */
+	int whole_max_kb;		     /* larger files are cached by ranges (fcache.h) */
+	int max_conns;			     /* sessions for ranged reads (mount.c) */
 	int foreground, debug, singlethread; /* -f, -d, -s */
 	int show_help, show_version;
 	int token_given; /* token= was on the command line: refused */
@@ -74,6 +76,9 @@ struct sbxfs_opts {
 #define SBXFS_TIMEOUT_MAX	31536000.0
 #define SBXFS_DEF_MAX_THREADS	16
 #define SBXFS_DEF_DATA_CACHE_MB 256
+#define SBXFS_DEF_WHOLE_MAX_KB	4096
+#define SBXFS_DEF_MAX_CONNS	1
+#define SBXFS_WHOLE_MAX_KB_MAX	(16 << 20) /* 16 GiB */
 
 /* Parses args (argv[0] included). On success returns 0, fills *o, and leaves
  * in args what libfuse must see (argv[0], options it knows, -f/-d handled by

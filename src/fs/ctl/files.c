@@ -72,6 +72,28 @@ static const char *const op_names[FS_OP__N] = {
 
 #define LD(x) ((unsigned long long)__atomic_load_n(&(x), __ATOMIC_RELAXED))
 
+/* Adds the counters of the sessions of -o max_conns past the first. */
+static void add_conns(struct sbx_fs *fs, struct sbx_rfs_opstats *st)
+{
+	struct sbx_rfs_opstats more[SBX_RFS_OP__N];
+	unsigned c;
+	int i, h;
+
+	for (c = 0; c < fs->n_conns; c++) {
+		sbx_rfs_stats(fs->conns[c].rfs, more);
+		for (i = 0; i < SBX_RFS_OP__N; i++) {
+			st[i].requests += more[i].requests;
+			st[i].round_trips += more[i].round_trips;
+			st[i].errors += more[i].errors;
+			st[i].bytes_in += more[i].bytes_in;
+			st[i].bytes_out += more[i].bytes_out;
+			st[i].us_total += more[i].us_total;
+			for (h = 0; h < SBX_RFS_HIST_N; h++)
+				st[i].hist[h] += more[i].hist[h];
+		}
+	}
+}
+
 static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 {
 	struct sbx_rfs_opstats st[SBX_RFS_OP__N];
@@ -79,6 +101,7 @@ static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 	int i, r = 0;
 
 	sbx_rfs_stats(fs->rfs, st);
+	add_conns(fs, st);
 	for (i = 0; !r && i < SBX_RFS_OP__N; i++) {
 		const struct sbx_rfs_opstats *s = &st[i];
 

@@ -136,6 +136,17 @@ struct read_ud {
 };
 int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 void rfs_agent_read_reset(void *ud);
+/* The deadline of a request moving bytes (op_timeout plus 1 s a MiB). */
+int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes);
+/* agent_io.c: rfs.h's sbx_rfs_read_start/_finish and sbx_rfs_wfile_open. */
+struct sbx_rfs_pread;
+struct sbx_rfs_wfile;
+int rfs_agent_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err);
+int rfs_agent_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			  struct sbx_err *err);
+int rfs_agent_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
+			 struct sbx_err *err);
 
 /* agent_ops.c: mknod of any type (rfs.h: sbx_rfs_mknod). */
 int rfs_agent_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,

@@ -131,7 +131,7 @@ static bool parse_validator(const char *s, struct sbxa_validator *v)
 	return true;
 }
 
-static int64_t deadline(const struct sbx_rfs *r, uint64_t bytes)
+int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes)
 {
 	return sbx_now_ms() + (int64_t)(r->op_timeout_s * 1000) + (int64_t)(bytes >> 20) * 1000;
 }
@@ -167,7 +167,7 @@ int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, stru
 			q->on_reset(q->ud);
 		rc = rfs_agent_send(r->agent, q, w, err);
 		if (rc == 0)
-			rc = rfs_agent_wait(r->agent, q, deadline(r, bytes_in_hint), err);
+			rc = rfs_agent_wait(r->agent, q, rfs_agent_deadline(r, bytes_in_hint), err);
 	} while (rc == -SBX_ECONN && --tries > 0);
 	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
 		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
@@ -858,7 +858,7 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 	struct store s = {.r = r};
 	struct agent_req qo = {0}, qt = {0}, qf = {0}, qs = {0};
 	struct sbx_rfs_store_opts none = {0};
-	int64_t t0 = sbx_now_ms(), end = deadline(r, len);
+	int64_t t0 = sbx_now_ms(), end = rfs_agent_deadline(r, len);
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_attr a;
 	uint64_t off = 0;
@@ -949,6 +949,9 @@ const struct rfs_transport rfs_agent_transport = {
     .fetch = ag_fetch,
     .read_range = ag_read_range,
     .store = ag_store,
+    .read_start = rfs_agent_read_start,
+    .read_finish = rfs_agent_read_finish,
+    .wfile_open = rfs_agent_wfile_open,
     .signal_env = rfs_shell_signal_env,
     .sweep = rfs_shell_sweep,
 };

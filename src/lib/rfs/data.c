@@ -17,6 +17,7 @@
 #include "rfs/shell.h"
 #include "rfs/parse.h"
 #include "rfs/scripts.h"
+#include "rfs/transport.h"
 #include "util/log.h"
 
 /* pwrite all of d[0..n) at *off, advancing it. */
@@ -140,6 +141,34 @@ int rfs_shell_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint
 		*ret_n = g.n;
 out:
 	sbx_buf_release(&s);
+	return rc;
+}
+
+int rfs_shell_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err)
+{
+	struct sbx_rfs_pread *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	p->tp = &rfs_shell_transport;
+	p->rc = rfs_shell_read_range(r, path, off, len, fd, fd_off, &p->n, &p->err);
+	*ret = p;
+	return 0;
+}
+
+int rfs_shell_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			  struct sbx_err *err)
+{
+	int rc = p->rc;
+
+	if (rc < 0 && err)
+		*err = p->err;
+	if (rc == 0 && ret_n)
+		*ret_n = p->n;
+	if (rc == 0 && ret_attr)
+		memset(ret_attr, 0, sizeof(*ret_attr)); /* the shell does not say */
+	free(p);
 	return rc;
 }
 

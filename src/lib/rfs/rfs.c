@@ -264,6 +264,29 @@ int sbx_rfs_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64
 	return r->tp->read_range(r, path, off, len, fd, fd_off, ret_n, err);
 }
 
+int sbx_rfs_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+		       uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err)
+{
+	if (len > SBX_RFS_READ_MAX)
+		return sbx_err_set(err, -EINVAL, 0, "read of %llu bytes: too long",
+				   (unsigned long long)len);
+	return r->tp->read_start(r, path, off, len, fd, fd_off, ret, err);
+}
+
+int sbx_rfs_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			struct sbx_err *err)
+{
+	return p->tp->read_finish(p, ret_n, ret_attr, err);
+}
+
+int sbx_rfs_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
+		       struct sbx_err *err)
+{
+	if (!r->tp->wfile_open)
+		return sbx_err_set(err, -ENOTSUP, 0, "writes in place need the agent transport");
+	return r->tp->wfile_open(r, path, ret, err);
+}
+
 int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
 		  struct sbx_err *err)

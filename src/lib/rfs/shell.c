@@ -123,6 +123,8 @@ const struct rfs_transport rfs_shell_transport = {
     .fetch = rfs_shell_fetch,
     .read_range = rfs_shell_read_range,
     .store = rfs_shell_store,
+    .read_start = rfs_shell_read_start,
+    .read_finish = rfs_shell_read_finish,
     .signal_env = rfs_shell_signal_env,
     .sweep = rfs_shell_sweep,
 };

@@ -32,6 +32,11 @@ int rfs_shell_fetch(struct sbx_rfs *r, const char *path, int fd, const char *val
 		    struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err);
 int rfs_shell_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
 			 uint64_t fd_off, uint64_t *ret_n, struct sbx_err *err);
+/* The read is done by start (one exec session); finish reports it. */
+int rfs_shell_read_start(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			 uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err);
+int rfs_shell_read_finish(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			  struct sbx_err *err);
 int rfs_shell_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
 		    char *ret_validator, struct sbx_err *err);

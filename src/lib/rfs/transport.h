@@ -61,9 +61,27 @@ struct rfs_transport {
 	int (*store)(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		     const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
 		     char *ret_validator, struct sbx_err *err);
+	/* rfs.h's sbx_rfs_read_start/_finish; a read is ended by the
+	 * transport that started it (p->tp) */
+	int (*read_start)(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,
+			  uint64_t fd_off, struct sbx_rfs_pread **ret, struct sbx_err *err);
+	int (*read_finish)(struct sbx_rfs_pread *p, uint64_t *ret_n, struct sbx_rfs_attr *ret_attr,
+			   struct sbx_err *err);
+	/* rfs.h's sbx_rfs_wfile_open (NULL: -ENOTSUP) */
+	int (*wfile_open)(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
+			  struct sbx_err *err);
 	int (*signal_env)(struct sbx_rfs *r, const char *env_marker, const char *sig_name,
 			  unsigned *ret_count, struct sbx_err *err);
 	int (*sweep)(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err);
+};
+
+/* The part of a ranged read in flight every transport has; a transport
+ * may wrap it (agent_io.c: first member). */
+struct sbx_rfs_pread {
+	const struct rfs_transport *tp; /* the one that started it */
+	int rc;				/* shell: the outcome, known at start */
+	uint64_t n;
+	struct sbx_err err;
 };
 
 /* src/lib/rfs/shell.c */

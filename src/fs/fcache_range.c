@@ -1,0 +1,543 @@
+/* fcache_range.c - the ranged way of fcache.h for large files; see the
+ * "Large files" part of fcache.h.
+ *
+ * Reads in flight write into fd on libsbx's transport thread, so fd's
+ * layout must not change under them: every path that truncates fd, or
+ * writes a range a read may cover, first ends the reads concerned
+ * (settle). Their bytes are kept (marked valid) only when the reply names
+ * the version fc holds; a reply that names a newer one (larger seq) makes
+ * fc drop its ranges once no read is in flight any more.
+ */
+#include "fs/fcache_range.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define ALIGN	  (64u << 10) /* a miss fetches whole aligned blocks */
+#define TRIES_MAX 16	      /* fetch rounds of one read (versions racing) */
+
+static uint64_t whole_max(const struct sbx_fs *fs)
+{
+	return (uint64_t)fs->opts->whole_max_kb << 10;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool same_version(const struct sbx_rfs_attr *a, const struct sbx_rfs_attr *b)
+{
+	return a->ino == b->ino && a->size == b->size && same_time(&a->mtime, &b->mtime) &&
+	       same_time(&a->ctime, &b->ctime);
+}
+
+static int path_of(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path)
+{
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	r = node_path(fc->node, fs->root, path);
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+/* fd held a version that is gone: forget it, hold version a (no read may
+ * be in flight). */
+static void drop_ranges(struct fcache *fc, const struct sbx_rfs_attr *a)
+{
+	rmap_clear(&fc->valid);
+	if (ftruncate(fc->fd, 0) < 0)
+		sbx_debug("fcache: truncating a ranged copy: %s", strerror(errno));
+	fc->ver = *a;
+	fc->size = a->size;
+	fc->wrote = false;
+	fc->ra_win = 0;
+}
+
+bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct node *n = fc->node;
+	bool fresh;
+
+	if (fc->ranged)
+		return true;
+	if (fc->dirty || (fc->loaded && !fc->revalidate && fc->loaded_epoch == fs_epoch(fs)))
+		return false;
+	pthread_mutex_lock(&fs->lock);
+	if (n->attr.size <= whole_max(fs)) {
+		pthread_mutex_unlock(&fs->lock);
+		return false;
+	}
+	if (fc->loaded) {
+		/* a whole copy to check, of a file that is large now (grown in
+		 * the sandbox): by ranges, the copy kept unless the stat of
+		 * the revalidation names another version */
+		pthread_mutex_unlock(&fs->lock);
+		fcr_from_whole(fs, fc);
+		fc->revalidate = true;
+		return true;
+	}
+	/* the node's fresh attributes name the version; each reply checks it */
+	fresh = fs_attr_fresh(fs, n) && !n->local;
+	if (fresh)
+		fc->ver = n->attr;
+	else
+		memset(&fc->ver, 0, sizeof(fc->ver));
+	pthread_mutex_unlock(&fs->lock);
+	rmap_clear(&fc->valid);
+	if (ftruncate(fc->fd, 0) < 0)
+		sbx_debug("fcache: emptying a copy: %s", strerror(errno));
+	fc->ranged = true;
+	fc->size = fc->ver.size;
+	fc->revalidate = !fresh;
+	fc->loaded_epoch = fs_epoch(fs);
+	fc->wrote = false;
+	fc->ra_next = fc->ra_win = 0;
+	return true;
+}
+
+void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
+{
+	(void)fs;
+	rmap_clear(&fc->valid);
+	if (fc->size && rmap_add(&fc->valid, 0, fc->size) < 0)
+		rmap_clear(&fc->valid);
+	fc->ranged = true;
+	fc->loaded = false;
+	fc->wrote = false;
+	fc->ra_next = fc->ra_win = 0;
+}
+
+/* Ends read i (removed from fc->ra). Its bytes become valid when the
+ * reply names the version held: 0. 1 when it names a newer version
+ * (*ret_a; nothing kept), or a negative errno. */
+static int finish_one(struct sbx_fs *fs, struct fcache *fc, unsigned i, struct sbx_rfs_attr *ret_a)
+{
+	struct fcache_ra ra = fc->ra[i];
+	struct sbx_rfs_attr a;
+	uint64_t n = 0;
+	int r;
+
+	fc->ra[i] = fc->ra[--fc->n_ra];
+	r = sbx_rfs_read_finish(ra.p, &n, &a, NULL);
+	if (r < 0)
+		return r;
+	if (!ra.main)
+		a.seq = 0; /* another session's stream: not comparable */
+	if (a.mode && !same_version(&a, &fc->ver)) {
+		if (a.seq && fc->ver.seq && a.seq < fc->ver.seq)
+			return 0; /* read before the version held: not kept */
+		if (!(fc->wrote && a.ino == fc->ver.ino) && fc->ver.ino) {
+			*ret_a = a;
+			return 1;
+		}
+		fc->ver = a; /* our own writes, or the first version seen */
+	}
+	if (n < ra.len && ra.off + n < fc->size && !fc->wrote) {
+		/* the file is shorter than we thought (shell: no attributes) */
+		fc->size = ra.off + n;
+		rmap_cut(&fc->valid, fc->size);
+		if (ftruncate(fc->fd, (off_t)fc->size) < 0)
+			rmap_clear(&fc->valid);
+		fcache_mirror(fs, fc, false);
+	}
+	if (rmap_add(&fc->valid, ra.off, ra.off + n) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Ends the reads in flight that overlap [s, e), or all; a newer version
+ * seen makes fc hold it (with no range). 0 or the first error. */
+static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, bool all)
+{
+	struct sbx_rfs_attr a, newer;
+	bool have = false;
+	unsigned i = 0;
+	int r, first = 0;
+
+	while (i < fc->n_ra) {
+		struct fcache_ra *ra = &fc->ra[i];
+
+		if (!all && !have && !(ra->off < e && ra->off + ra->len > s)) {
+			i++;
+			continue;
+		}
+		r = finish_one(fs, fc, i, &a);
+		if (r == 1 && (!have || a.seq >= newer.seq)) {
+			newer = a;
+			have = true;
+			i = 0; /* every read must end before fd is emptied */
+		}
+		if (r < 0 && !first)
+			first = r;
+	}
+	if (have) {
+		uint64_t gen;
+
+		drop_ranges(fc, &newer);
+		pthread_mutex_lock(&fs->lock);
+		gen = fc->node->gen;
+		fs_node_set_attr(fs, fc->node, &newer, gen);
+		pthread_mutex_unlock(&fs->lock);
+		fcache_mirror(fs, fc, false);
+	}
+	return first;
+}
+
+/* The end of the read in flight that holds pos, or 0; *next: the start
+ * of the first one after pos (UINT64_MAX when none). */
+static uint64_t in_flight(const struct fcache *fc, uint64_t pos, uint64_t *next)
+{
+	unsigned i;
+
+	*next = UINT64_MAX;
+	for (i = 0; i < fc->n_ra; i++) {
+		const struct fcache_ra *ra = &fc->ra[i];
+
+		if (ra->off <= pos && pos < ra->off + ra->len)
+			return ra->off + ra->len;
+		if (ra->off > pos && ra->off < *next)
+			*next = ra->off;
+	}
+	return 0;
+}
+
+/* The session of the next read: any of them while no write of ours is
+ * unanswered, else the main one (the only one ordered after the writes). */
+static struct sbx_rfs *data_rfs(struct sbx_fs *fs, struct fcache *fc)
+{
+	unsigned k;
+
+	if (!fs->n_conns || fc->dirty)
+		return fs->rfs;
+	k = __atomic_fetch_add(&fs->data_rr, 1, __ATOMIC_RELAXED) % (fs->n_conns + 1);
+	return k == 0 ? fs->rfs : fs->conns[k - 1].rfs;
+}
+
+/* Starts reads for what of [s, e) is neither valid nor in flight, in
+ * chunks, while slots last. */
+static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_t s, uint64_t e)
+{
+	uint64_t gs, ge, pos = s, end, next;
+	struct sbx_rfs_pread *p;
+	struct sbx_rfs *rfs;
+	/* the shell transport reads one range per exec, in turn: fewer,
+	 * larger ones */
+	uint64_t chunk =
+	    strcmp(sbx_rfs_transport_name(fs->rfs), "agent") ? FCACHE_RA_MAX : FCACHE_RA_CHUNK;
+	int r;
+
+	if (e > fc->size)
+		e = fc->size;
+	while (pos < e && fc->n_ra < FCACHE_RA_SLOTS &&
+	       rmap_first_gap(&fc->valid, pos, e, &gs, &ge)) {
+		pos = gs;
+		end = in_flight(fc, pos, &next);
+		if (end) {
+			pos = end;
+			continue;
+		}
+		end = ge;
+		if (end > next)
+			end = next;
+		if (end - pos > chunk)
+			end = pos + chunk;
+		rfs = data_rfs(fs, fc);
+		r = sbx_rfs_read_start(rfs, path, pos, end - pos, fc->fd, pos, &p, NULL);
+		if (r < 0)
+			return r;
+		fc->ra[fc->n_ra].main = rfs == fs->rfs;
+		fc->ra[fc->n_ra].p = p;
+		fc->ra[fc->n_ra].off = pos;
+		fc->ra[fc->n_ra].len = end - pos;
+		fc->n_ra++;
+		pos = end;
+	}
+	return 0;
+}
+
+/* Checks the remote version after an open or a cache drop (a stat). */
+static int revalidate(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	uint64_t ep = fs_epoch(fs), gen0;
+	struct sbx_rfs_attr a;
+	int r;
+
+	if (!fc->revalidate && fc->loaded_epoch == ep)
+		return 0;
+	r = settle(fs, fc, 0, UINT64_MAX, true);
+	pthread_mutex_lock(&fs->lock);
+	gen0 = fc->node->gen;
+	pthread_mutex_unlock(&fs->lock);
+	r = path_of(fs, fc, &path) ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
+	sbx_buf_release(&path);
+	if (r == -ESTALE)
+		return 0; /* unlinked while open: what we have is the file */
+	if (r < 0)
+		return r;
+	if (same_version(&a, &fc->ver))
+		FS_COUNT(fs, data_revalidated);
+	else if (fc->wrote && a.ino == fc->ver.ino)
+		fc->ver = a; /* the change is ours */
+	else
+		drop_ranges(fc, &a);
+	fc->revalidate = false;
+	fc->loaded_epoch = ep;
+	if (!fc->wrote) {
+		pthread_mutex_lock(&fs->lock);
+		fs_node_set_attr(fs, fc->node, &a, gen0);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	fcache_mirror(fs, fc, false);
+	return 0;
+}
+
+/* Is a read at off the continuation of the last one? Reads may come a
+ * little out of order (the kernel's own read-ahead is asynchronous). */
+static bool sequential(const struct fcache *fc, uint64_t off, size_t size)
+{
+	if (off == 0)
+		return true;
+	return fc->ra_next && off <= fc->ra_next + FCACHE_RA_CHUNK &&
+	       off + size + FCACHE_RA_CHUNK >= fc->ra_next;
+}
+
+/* Brings [off, end) into fd, and starts read-ahead up to ra_end. */
+static int fetch(struct sbx_fs *fs, struct fcache *fc, uint64_t off, uint64_t end, uint64_t ra_end)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	uint64_t s = off / ALIGN * ALIGN, e = (end + ALIGN - 1) / ALIGN * ALIGN;
+	int r = 0, tries = 0;
+	bool miss = false;
+
+	while (r == 0 && off < fc->size && !rmap_covers(&fc->valid, off, end)) {
+		if (++tries > TRIES_MAX)
+			return -EIO;
+		if (!path.data)
+			r = path_of(fs, fc, &path);
+		if (fc->n_ra == FCACHE_RA_SLOTS)
+			r = r ?: settle(fs, fc, 0, UINT64_MAX, true); /* room for the demand */
+		r = r ?: issue(fs, fc, path.data, s, e);
+		r = r ?: issue(fs, fc, path.data, e, ra_end);
+		r = r ?: settle(fs, fc, off, end, false);
+		if (end > fc->size)
+			end = fc->size;
+		miss = true;
+	}
+	if (r == 0 && ra_end > end && fc->n_ra < FCACHE_RA_SLOTS / 2) {
+		if (!path.data)
+			r = path_of(fs, fc, &path);
+		r = r ?: issue(fs, fc, path.data, end, ra_end); /* keep the pipe full */
+	}
+	sbx_buf_release(&path);
+	if (miss)
+		FS_COUNT(fs, data_miss);
+	else
+		FS_COUNT(fs, data_hit);
+	return r == -ESTALE ? -EIO : r;
+}
+
+int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+	     size_t *ret_n)
+{
+	uint64_t end;
+	size_t done = 0;
+	bool seq = sequential(fc, off, size);
+	int r;
+
+	*ret_n = 0;
+	r = revalidate(fs, fc);
+	if (r < 0 || off >= fc->size)
+		return r;
+	end = off + size < fc->size ? off + size : fc->size;
+	if (seq)
+		fc->ra_win = fc->ra_win ? fc->ra_win * 2 : FCACHE_RA_MIN;
+	else
+		fc->ra_win = 0;
+	if (fc->ra_win > FCACHE_RA_MAX)
+		fc->ra_win = FCACHE_RA_MAX;
+	if (!seq || end > fc->ra_next)
+		fc->ra_next = end;
+	r = fetch(fs, fc, off, end, end + fc->ra_win);
+	if (end > fc->size)
+		end = fc->size;
+	while (r == 0 && off + done < end) {
+		ssize_t n = pread(fc->fd, buf + done, end - off - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	/* a hole at the end of the local copy reads as zeros: it is valid */
+	if (r == 0 && off + done < end) {
+		memset(buf + done, 0, end - off - done);
+		done = end - off;
+	}
+	*ret_n = done;
+	return r;
+}
+
+/* The transport cannot write in place: fetch every missing range, and go
+ * the whole-file way. */
+static int to_whole(struct sbx_fs *fs, struct fcache *fc)
+{
+	uint64_t gs, ge;
+	int r = settle(fs, fc, 0, UINT64_MAX, true);
+
+	while (r == 0 && rmap_first_gap(&fc->valid, 0, fc->size, &gs, &ge))
+		r = fetch(fs, fc, gs, ge < gs + SBX_RFS_READ_MAX ? ge : gs + SBX_RFS_READ_MAX, 0);
+	if (r < 0)
+		return r;
+	if (ftruncate(fc->fd, (off_t)fc->size) < 0)
+		return -errno;
+	rmap_clear(&fc->valid);
+	fc->ranged = false;
+	fc->loaded = true;
+	fc->revalidate = false;
+	fc->validator[0] = '\0';
+	return 1;
+}
+
+/* pwrite all of buf at off. */
+static int put_at(int fd, const char *buf, size_t size, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < size) {
+		n = pwrite(fd, buf + done, size - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
+	      bool append)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	int r;
+
+	r = revalidate(fs, fc);
+	if (append)
+		off = fc->size;
+	r = r ?: settle(fs, fc, off, off + size, false);
+	if (r == 0 && !fc->wf) {
+		r = path_of(fs, fc, &path) ?: fs_check_alive(fs)
+			?: sbx_rfs_wfile_open(fs->rfs, path.data, &fc->wf, NULL);
+		sbx_buf_release(&path);
+		if (r == -ENOTSUP)
+			return to_whole(fs, fc);
+	}
+	if (r < 0)
+		return r == -ESTALE ? -EIO : r;
+	r = sbx_rfs_wfile_write(fc->wf, buf, size, off);
+	if (r < 0) {
+		/* reported now, once: the next write opens the file again */
+		sbx_rfs_wfile_close(fc->wf, NULL);
+		fc->wf = NULL;
+		FS_COUNT(fs, store_errors);
+		return r;
+	}
+	if (put_at(fc->fd, buf, size, off) < 0)
+		rmap_clear(&fc->valid); /* the sandbox has it; fetch it back */
+	else if (rmap_add(&fc->valid, off, off + size) < 0 ||
+		 (off > fc->size && rmap_add(&fc->valid, fc->size, off) < 0))
+		rmap_clear(&fc->valid);
+	if (off + size > fc->size)
+		fc->size = off + size;
+	fc->wrote = true;
+	fc->dirty = true;
+	fcache_mirror(fs, fc, true);
+	return 0;
+}
+
+int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
+{
+	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_SIZE, .size = size};
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r;
+
+	r = revalidate(fs, fc) ?: settle(fs, fc, 0, UINT64_MAX, true);
+	r = r ?: path_of(fs, fc, &path) ?: fs_check_alive(fs)
+		?: sbx_rfs_setattr(fs->rfs, fc->has_writer ? &fc->writer : NULL, path.data, &sa, &a, NULL);
+	sbx_buf_release(&path);
+	if (r < 0)
+		return r;
+	if (ftruncate(fc->fd, (off_t)size) < 0)
+		rmap_clear(&fc->valid);
+	else if (size < fc->size)
+		rmap_cut(&fc->valid, size);
+	else if (rmap_add(&fc->valid, fc->size, size) < 0)
+		rmap_clear(&fc->valid);
+	fc->size = size;
+	fc->ver = a; /* the sandbox applied it after every write sent before */
+	fcache_mirror(fs, fc, true);
+	return 0;
+}
+
+int fcr_sync(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r = 0;
+
+	if (fc->wf) {
+		r = sbx_rfs_wfile_sync(fc->wf, false, NULL);
+		if (r < 0) {
+			sbx_rfs_wfile_close(fc->wf, NULL);
+			fc->wf = NULL;
+			FS_COUNT(fs, store_errors);
+		}
+	}
+	fc->dirty = false;
+	/* the version our writes made: later changes by others are told from it */
+	if (r == 0 && fc->wrote && path_of(fs, fc, &path) == 0 &&
+	    sbx_rfs_stat(fs->rfs, path.data, &a, NULL) == 0) {
+		fc->ver = a;
+		fc->wrote = false;
+	}
+	sbx_buf_release(&path);
+	fcache_mirror(fs, fc, false);
+	return r;
+}
+
+int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r;
+
+	settle(fs, fc, 0, UINT64_MAX, true);
+	r = fcr_sync(fs, fc);
+	if (fc->wf) {
+		int r2 = sbx_rfs_wfile_close(fc->wf, NULL);
+
+		r = r ?: r2;
+		fc->wf = NULL;
+	}
+	return r;
+}
+
+int fcr_leave(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r = fcr_quiesce(fs, fc);
+
+	rmap_clear(&fc->valid);
+	fc->ranged = false;
+	fc->wrote = false;
+	return r;
+}

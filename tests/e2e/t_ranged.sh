@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# t_ranged.sh - large files by ranges (issue 7): a file past whole_max is
+# never moved whole. A sparse 1 GiB file made through the mount stays
+# sparse in the sandbox, and reading 4 KiB of its middle moves little (the
+# bytes come from .ctl/stats, no timing); random-offset reads, a whole
+# sequential read, writes into the middle of a large file, truncation, and
+# a change made inside the sandbox all agree with the sandbox's bytes.
+. "$(dirname "$0")/lib.sh"
+
+MNT=$T/mnt
+on_exit() {
+	local rc=$?
+	fusermount3 -u -z "$MNT" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap on_exit EXIT
+tm() { timeout 120 "$@"; }
+rx() { timeout 120 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
+sum_of() { sha256sum | cut -d' ' -f1; }
+# stat_of OP FIELD: a counter of rfs.OP in .ctl/stats
+stat_of() { sed -n "s/^rfs\.$1\( .*\)\? $2=\([0-9]*\).*/\2/p" "$MNT/.ctl/stats"; }
+# moved: bytes that came from the sandbox as file content so far
+moved() { echo $(($(stat_of fetch bytes_in) + $(stat_of read_range bytes_in))); }
+mnt() { tm "$BUILD/sbxfs" "$ID:/srv/r" "$MNT"; }
+remount() { fusermount3 -u "$MNT" && mnt; }
+# part FILE OFF LEN: sha256 of LEN bytes at OFF, locally
+part() { dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" status=none | sum_of; }
+# rpart FILE OFF LEN: the same inside the sandbox
+rpart() {
+	rx sh -c "dd if='$1' iflag=skip_bytes,count_bytes skip=$2 count=$3 status=none |
+		sha256sum" | cut -d' ' -f1
+}
+
+start_sbxd
+ID=$(sbx create --name ranged)
+check "sandbox created" test -n "$ID"
+rx mkdir -p /srv/r
+mkdir -p "$MNT"
+mnt
+check "mounted" mountpoint -q "$MNT"
+
+# --- a sparse 1 GiB file -----------------------------------------------------
+tm truncate -s 1G "$MNT/sparse"
+expect_eq "truncate -s 1G through the mount exits 0" 0 $?
+expect_eq "the sandbox's file is 1 GiB" 1073741824 "$(rx stat -c %s /srv/r/sparse)"
+kb=$(rx du -k /srv/r/sparse | cut -f1)
+check "the sandbox's file is sparse (du: ${kb} KiB)" test "$kb" -lt 1024
+remount
+m0=$(moved)
+tm dd if="$MNT/sparse" of="$T/mid" bs=4096 skip=131072 count=1 status=none
+expect_eq "4 KiB from the middle read" 4096 "$(stat -c %s "$T/mid")"
+expect_eq "and they are zeros" 0 "$(tr -d '\0' <"$T/mid" | wc -c)"
+m1=$(moved)
+echo "# reading 4 KiB of the middle moved $((m1 - m0)) bytes"
+check "reading 4 KiB of the middle moved under 1 MiB ($((m1 - m0)) bytes)" \
+	test $((m1 - m0)) -lt 1048576
+expect_eq "and no whole-file fetch" 0 "$(stat_of fetch bytes_in)"
+expect_eq "the mount shows 1 GiB" 1073741824 "$(stat -c %s "$MNT/sparse")"
+rx rm -f /srv/r/sparse
+
+# --- a 64 MiB random file made in the sandbox ---------------------------------
+rx sh -c 'head -c $((64 << 20)) /dev/urandom >/srv/r/rand'
+remount
+bad=0
+for spec in 0:4096 1:1 4095:8193 $((7 << 20)):$((3 << 20)) $(((64 << 20) - 5)):100 \
+	$((33 << 20)):65536 $((50 << 20)):1000000; do
+	off=${spec%%:*} len=${spec##*:}
+	[ "$(part "$MNT/rand" "$off" "$len")" = "$(rpart /srv/r/rand "$off" "$len")" ] ||
+		{ bad=$((bad + 1)); echo "# differs at $off+$len"; }
+done
+expect_eq "random-offset reads equal the sandbox's bytes" 0 $bad
+remount
+m0=$(moved)
+tm cat "$MNT/rand" >"$T/rand"
+expect_eq "a sequential read equals the sandbox's bytes" \
+	"$(rx sha256sum /srv/r/rand | cut -d' ' -f1)" "$(sum_of <"$T/rand")"
+m1=$(moved)
+check "the sequential read moved the file about once ($((m1 - m0)) bytes)" \
+	test $((m1 - m0)) -lt $((80 << 20))
+
+# --- writes into the middle, then truncation ---------------------------------
+ino=$(rx stat -c %i /srv/r/rand)
+head -c $((2 << 20)) /dev/urandom >"$T/patch"
+tm dd if="$T/patch" of="$MNT/rand" bs=1M seek=10 conv=notrunc status=none
+dd if="$T/patch" of="$T/rand" bs=1M seek=10 conv=notrunc status=none
+printf 'hello' | tm dd of="$MNT/rand" bs=1 seek=$((33 << 20)) conv=notrunc status=none
+printf 'hello' | dd of="$T/rand" bs=1 seek=$((33 << 20)) conv=notrunc status=none
+expect_eq "writes into the middle: the sandbox holds the same bytes" \
+	"$(sum_of <"$T/rand")" "$(rx sha256sum /srv/r/rand | cut -d' ' -f1)"
+# the agent writes through in place; the shell transport (no handles)
+# fetches the rest and stores the whole file on close
+if grep -q '"transport": *"agent"' "$MNT/.ctl/info"; then
+	expect_eq "written in place (same inode)" "$ino" "$(rx stat -c %i /srv/r/rand)"
+fi
+expect_eq "the mount reads the written bytes back" "$(sum_of <"$T/rand")" \
+	"$(tm cat "$MNT/rand" | sum_of)"
+tm truncate -s $((70 << 20)) "$MNT/rand"
+truncate -s $((70 << 20)) "$T/rand"
+expect_eq "grown to 70 MiB: the sandbox agrees" "$(sum_of <"$T/rand")" \
+	"$(rx sha256sum /srv/r/rand | cut -d' ' -f1)"
+tm truncate -s $((20 << 20)) "$MNT/rand"
+truncate -s $((20 << 20)) "$T/rand"
+expect_eq "cut to 20 MiB: the sandbox agrees" "$(sum_of <"$T/rand")" \
+	"$(rx sha256sum /srv/r/rand | cut -d' ' -f1)"
+expect_eq "cut to 20 MiB: the mount agrees" "$(sum_of <"$T/rand")" "$(tm cat "$MNT/rand" | sum_of)"
+
+# --- a change made inside the sandbox ----------------------------------------
+before=$(part "$MNT/rand" $((5 << 20)) 4096)
+rx sh -c "head -c 4096 /dev/urandom | dd of=/srv/r/rand bs=4096 seek=1280 conv=notrunc status=none"
+echo drop-caches >"$MNT/.ctl/ctl"
+now=$(part "$MNT/rand" $((5 << 20)) 4096)
+expect_eq "a change made in the sandbox shows after revalidation" \
+	"$(rpart /srv/r/rand $((5 << 20)) 4096)" "$now"
+check "and it is not the old content" test "$before" != "$now"
+expect_eq "the rest is still right" "$(rx sha256sum /srv/r/rand | cut -d' ' -f1)" \
+	"$(tm cat "$MNT/rand" | sum_of)"
+
+# --- a small file that grows past whole_max in the sandbox -------------------
+# (held open, so that its whole copy stays and must be revalidated)
+rx sh -c 'head -c $((1 << 20)) /dev/urandom >/srv/r/grow'
+exec 3<"$MNT/grow"
+tm cat "$MNT/grow" >/dev/null
+rx sh -c 'head -c $((8 << 20)) /dev/urandom >>/srv/r/grow'
+echo drop-caches >"$MNT/.ctl/ctl"
+f0=$(stat_of fetch requests)
+expect_eq "grown to 9 MiB in the sandbox: the mount reads the new bytes" \
+	"$(rx sha256sum /srv/r/grow | cut -d' ' -f1)" "$(tm cat "$MNT/grow" | sum_of)"
+expect_eq "and it is read by ranges, not fetched whole again" "$f0" "$(stat_of fetch requests)"
+exec 3<&-
+finish
