@@ -234,12 +234,20 @@ static void put_entries(struct sbx_buf *b, char **names, size_t n)
 	sbx_buf_puts(b, "]}");
 }
 
+static void free_names(char **names, size_t n)
+{
+	while (n)
+		free(names[--n]);
+	free(names);
+}
+
 static void do_list(struct sbx_buf *b, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	char **names = NULL;
+	char **names = NULL, **nn;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
+	int err = 0;
 	DIR *dir;
 
 	if (fd < 0) {
@@ -252,27 +260,34 @@ static void do_list(struct sbx_buf *b, const char *path)
 		close(fd);
 		return;
 	}
-	while ((de = readdir(dir))) {
+	while (!err && (de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (n == SBX_XFILE_MAX_ENTRIES) {
-			fail(b, false, "readdirent", path, E2BIG);
-			closedir(dir);
-			return;
+			err = E2BIG;
+			break;
 		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof(char *));
+			nn = realloc(names, cap * sizeof(char *));
+			if (!nn) {
+				err = ENOMEM;
+				break;
+			}
+			names = nn;
 		}
-		if (!names || !(names[n] = strdup(de->d_name))) {
-			fail(b, false, "readdirent", path, ENOMEM);
-			closedir(dir);
-			return;
-		}
-		n++;
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			err = ENOMEM;
+		else
+			n++;
 	}
 	closedir(dir);
-	put_entries(b, names, n);
+	if (err)
+		fail(b, false, "readdirent", path, err);
+	else
+		put_entries(b, names, n);
+	free_names(names, n);
 }
 
 void sbxd_xfile_child_run(struct sbx_buf *b, int op, const char *path, const char *data, size_t len,
