@@ -34,6 +34,8 @@ ops() {
 	tm python3 - "$@" <<'EOF'
 import errno, os, sys, threading, time
 
+out = threading.Lock()
+
 def run(name, fn):
     t0 = time.monotonic()
     try:
@@ -41,7 +43,8 @@ def run(name, fn):
         res = "OK"
     except OSError as e:
         res = errno.errorcode.get(e.errno, str(e.errno))
-    print("%s %s %.1f" % (name, res, time.monotonic() - t0), flush=True)
+    with out:  # both may end at once: one whole line each
+        print("%s %s %.1f" % (name, res, time.monotonic() - t0), flush=True)
 
 def create(p):
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
