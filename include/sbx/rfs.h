@@ -8,7 +8,11 @@
  * streamed into a local descriptor, and atomic (or in-place) writes streamed
  * from a local descriptor.
  *
- * Each operation is ONE exec session (one round trip) running a short
+ * Two transports carry them (sbx_rfs_connect chooses). With the agent,
+ * sbx-agent runs in the sandbox over ONE exec session kept open, and each
+ * operation is one binary request on it (docs/agent-protocol.md), many in
+ * flight at once. With the shell transport each operation is ONE exec
+ * session (one round trip) running a short
  * POSIX sh script under LC_ALL=C. The scripts use GNU find -printf for
  * attributes (the default image has GNU findutils and coreutils); a missing
  * tool fails with -SBX_EIO and a message that names it. Paths are absolute
