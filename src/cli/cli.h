@@ -61,6 +61,10 @@ void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format
 const char *cli_default_name(char buf[CLI_NAME_MAX]);
 /* Opens a sandbox by id or name; prints the error. */
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
+/* Wakes the thread polling eventfd fd (from an exec callback). */
+void cli_wake(int fd);
+/* Keeps the end of an exec (its status; the output was streamed). */
+void cli_keep_result(struct sbx_exec_result *dst, const struct sbx_exec_result *r);
 
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_ls(struct cli *cli, int argc, char **argv);

@@ -252,22 +252,17 @@ static void on_stderr(void *ud, const char *data, size_t n)
 static void on_stdin_sent(void *ud, size_t pending)
 {
 	struct cp *c = ud;
-	uint64_t one = 1;
 
-	if (pending <= LOW_WATER && write(c->room_fd, &one, sizeof(one)) < 0)
-		abort(); /* an eventfd write cannot fail here */
+	if (pending <= LOW_WATER)
+		cli_wake(c->room_fd);
 }
 
 static void on_done(void *ud, const struct sbx_exec_result *r)
 {
 	struct cp *c = ud;
-	uint64_t one = 1;
 
-	c->res = *r;
-	c->res.stdout_data = NULL;
-	c->res.stderr_data = NULL;
-	if (write(c->done_fd, &one, sizeof(one)) < 0)
-		abort();
+	cli_keep_result(&c->res, r);
+	cli_wake(c->done_fd);
 }
 
 /* ---- running the copy ---- */

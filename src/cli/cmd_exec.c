@@ -60,22 +60,17 @@ static void on_stderr(void *ud, const char *data, size_t n)
 static void on_stdin_sent(void *ud, size_t pending)
 {
 	struct exec_ctx *x = ud;
-	uint64_t one = 1;
 
-	if (pending <= STDIN_LOW_WATER && write(x->room_fd, &one, sizeof(one)) < 0)
-		abort(); /* an eventfd write cannot fail here */
+	if (pending <= STDIN_LOW_WATER)
+		cli_wake(x->room_fd);
 }
 
 static void on_done(void *ud, const struct sbx_exec_result *r)
 {
 	struct exec_ctx *x = ud;
-	uint64_t one = 1;
 
-	x->res = *r;
-	x->res.stdout_data = NULL;
-	x->res.stderr_data = NULL;
-	if (write(x->done_fd, &one, sizeof(one)) < 0)
-		abort(); /* an eventfd write cannot fail here; waiting forever would be worse */
+	cli_keep_result(&x->res, r);
+	cli_wake(x->done_fd);
 }
 
 struct exec_args {

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,4 +172,19 @@ int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 	if (r < 0)
 		cli_fail(cli, &err, r, id);
 	return r;
+}
+
+void cli_wake(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0)
+		abort(); /* an eventfd write cannot fail here; waiting forever would be worse */
+}
+
+void cli_keep_result(struct sbx_exec_result *dst, const struct sbx_exec_result *r)
+{
+	*dst = *r;
+	dst->stdout_data = NULL;
+	dst->stderr_data = NULL;
 }

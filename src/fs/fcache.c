@@ -714,17 +714,26 @@ void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)
 	fcache_mirror(fs, fc, false);
 }
 
-int fcache_settle(struct sbx_fs *fs, uint64_t id)
+/* The open cache of node id when its file was only created here (one
+ * more reference), else NULL. */
+static struct fcache *unstored_fc(struct sbx_fs *fs, uint64_t id)
 {
 	struct fcache *fc = NULL;
 	struct node *n;
-	int r;
 
 	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, id);
+	n = id ? node_get(&fs->nodes, id) : NULL;
 	if (n && n->unstored)
 		fc = fcache_get_locked(fs, n);
 	pthread_mutex_unlock(&fs->lock);
+	return fc;
+}
+
+int fcache_settle(struct sbx_fs *fs, uint64_t id)
+{
+	struct fcache *fc = unstored_fc(fs, id);
+	int r;
+
 	if (!fc)
 		return 0;
 	r = fcache_flush(fs, fc);
@@ -734,17 +743,13 @@ int fcache_settle(struct sbx_fs *fs, uint64_t id)
 
 bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 {
-	struct fcache *fc = NULL;
-	struct node *n = NULL;
-	bool done = false;
+	struct fcache *fc = unstored_fc(fs, id);
+	struct node *n;
+	bool done;
 
-	pthread_mutex_lock(&fs->lock);
-	n = id ? node_get(&fs->nodes, id) : NULL;
-	if (n && n->unstored)
-		fc = fcache_get_locked(fs, n);
-	pthread_mutex_unlock(&fs->lock);
 	if (!fc)
 		return false;
+	n = fc->node;
 	/* under fc->lock no store is running: unstored still set means none
 	 * began */
 	pthread_mutex_lock(&fc->lock);

@@ -332,8 +332,11 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(list);
 }
 
-void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-		  int flags)
+/* setxattr (value) or removexattr (value NULL) of name; ctl_err is the
+ * answer for /.ctl. A file only created here is stored first: the call
+ * goes to the sandbox by name. */
+static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags, int ctl_err)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
@@ -341,35 +344,28 @@ void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	int r;
 
-	FS_COUNT_OP(fs, FS_SETXATTR);
-	/* a file only created here must exist in the sandbox first */
-	r = ctl_is(ino)	   ? -ENOTSUP
+	r = ctl_is(ino)	   ? ctl_err
 	    : fs->opts->ro ? -EROFS
 			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
-		r = sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL);
+		r = value
+			? sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL)
+			: sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
 	if (r == 0)
-		xattr_changed(fs, ino, name, false, path.data);
+		xattr_changed(fs, ino, name, !value, path.data);
 	sbx_buf_release(&path);
 	fuse_reply_err(req, fs_errno(r));
 }
 
+void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags)
+{
+	FS_COUNT_OP(fs_of(req), FS_SETXATTR);
+	change_xattr(req, ino, name, value ? value : "", size, flags, -ENOTSUP);
+}
+
 void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	int r;
-
-	FS_COUNT_OP(fs, FS_REMOVEXATTR);
-	r = ctl_is(ino)	   ? -ENODATA
-	    : fs->opts->ro ? -EROFS
-			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
-	if (r == 0)
-		r = sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
-	if (r == 0)
-		xattr_changed(fs, ino, name, true, path.data);
-	sbx_buf_release(&path);
-	fuse_reply_err(req, fs_errno(r));
+	FS_COUNT_OP(fs_of(req), FS_REMOVEXATTR);
+	change_xattr(req, ino, name, NULL, 0, 0, -ENODATA);
 }
