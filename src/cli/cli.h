@@ -61,6 +61,12 @@ void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format
 const char *cli_default_name(char buf[CLI_NAME_MAX]);
 /* Opens a sandbox by id or name; prints the error. */
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
+/* Before a command acts in sandbox sb (opened by arg): every sbxfs mount
+ * of it here stores what closes left queued, so the command sees every
+ * write made through a mount (mounts.h). A failure is a warning: the
+ * mount keeps the data and says which file in its log. Skipped when
+ * $SBX_NO_MOUNT_SYNC is set (not "0"). */
+void cli_sync_mounts(struct cli *cli, struct sbx_sandbox *sb, const char *arg);
 /* Wakes the thread polling eventfd fd (from an exec callback). */
 void cli_wake(int fd);
 /* Keeps the end of an exec (its status; the output was streamed). */

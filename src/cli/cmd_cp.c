@@ -516,6 +516,7 @@ static int run(struct cp *c, int sigfd)
 
 	if (cli_open_sandbox(c->cli, c->sandbox, &sb) < 0)
 		return CLI_EXIT_FAIL;
+	cli_sync_mounts(c->cli, sb, c->sandbox);
 	if (!c->upload && (r = prepare_local(c)) < 0) {
 		sbx_sandbox_free(sb);
 		return cli_fail(c->cli, NULL, r, c->lpath);

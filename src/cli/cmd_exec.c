@@ -406,6 +406,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
+	cli_sync_mounts(cli, sb, a.id);
 	if (a.tty) {
 		add_term(&a);
 		a.o.tty = true;

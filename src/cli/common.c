@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/hostctl.h"
+#include "cli/mounts.h"
 #include "util/json.h"
 #include "util/rand.h"
 
@@ -187,4 +188,21 @@ void cli_keep_result(struct sbx_exec_result *dst, const struct sbx_exec_result *
 	*dst = *r;
 	dst->stdout_data = NULL;
 	dst->stderr_data = NULL;
+}
+
+void cli_sync_mounts(struct cli *cli, struct sbx_sandbox *sb, const char *arg)
+{
+	const char *names[3] = {arg, sbx_sandbox_id(sb), sbx_sandbox_name(sb)};
+	const char *off = getenv("SBX_NO_MOUNT_SYNC");
+	int r;
+
+	if (off && *off && strcmp(off, "0") != 0)
+		return; /* a hung mount must not hang every exec */
+	r = mounts_sync_sandbox(NULL, names, 3);
+
+	if (r < 0 && !cli->quiet)
+		fprintf(stderr,
+			"sbx: warning: a file written through a mount of %s could not be "
+			"stored (%s)\n",
+			arg, strerror(-r));
 }

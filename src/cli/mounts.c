@@ -7,9 +7,12 @@
 #include "cli/mounts.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void mounts_unescape(char *s)
 {
@@ -103,4 +106,57 @@ int mounts_is_sbxfs(const char *mountinfo, const char *dir)
 		r = 0;
 	sbx_buf_release(&b);
 	return r;
+}
+
+/* Writes "sync" to the control file of the mount at mnt. */
+static int sync_one(const char *mnt)
+{
+	struct sbx_buf p = SBX_BUF_INIT;
+	int fd, r;
+
+	r = sbx_buf_printf(&p, "%s/.ctl/ctl", mnt);
+	fd = r < 0 ? r : open(p.data, O_WRONLY | O_CLOEXEC);
+	sbx_buf_release(&p);
+	if (fd < 0)
+		return r < 0 ? r : -errno;
+	r = write(fd, "sync\n", 5) == 5 ? 0 : -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* Does the source "SANDBOX:/dir" name one of names? */
+static bool source_names(const char *src, const char *const *names, size_t n)
+{
+	const char *colon = strchr(src, ':');
+	size_t len = colon ? (size_t)(colon - src) : strlen(src), i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && strlen(names[i]) == len && !memcmp(src, names[i], len))
+			return true;
+	return false;
+}
+
+int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n)
+{
+	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
+	char *line = NULL, *mnt, *type, *src;
+	size_t cap = 0;
+	int r, first = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.sbxfs") != 0 ||
+		    !source_names(src, names, n))
+			continue;
+		r = sync_one(mnt);
+		/* another user's mount, or one whose server is gone: not ours to wait for */
+		if (r < 0 && r != -EACCES && r != -EPERM && r != -ENOTCONN && r != -ENOENT &&
+		    !first)
+			first = r;
+	}
+	free(line);
+	fclose(f);
+	return first;
 }

@@ -1,7 +1,8 @@
 /* mounts.h - find sbxfs mounts in /proc/self/mountinfo.
  *
- * Used by `sbx exec` run from inside a mount (the sandbox may be left out)
- * and by `sbx umount`. A mount is ours when its type is "fuse.sbxfs".
+ * Used by `sbx exec` run from inside a mount (the sandbox may be left out),
+ * by `sbx umount`, and by the commands that act in a sandbox (write-behind). A mount is ours when
+ * its type is "fuse.sbxfs".
  */
 #ifndef SBX_CLI_MOUNTS_H
 #define SBX_CLI_MOUNTS_H
@@ -24,5 +25,13 @@ int mounts_find(const char *mountinfo, const char *path, struct sbx_buf *ret_mnt
 
 /* Is dir (canonical) an sbxfs mount point? 1, 0, or -errno. */
 int mounts_is_sbxfs(const char *mountinfo, const char *dir);
+
+/* Asks every sbxfs mount of the sandbox (its source names one of names:
+ * the id or the name it was mounted by) to store what closes left queued
+ * (`sync` in its .ctl/ctl; sbxfs's write-behind), so that a command run
+ * in the sandbox next sees every write made through them. Mounts of
+ * another user and mounts whose server is gone are skipped. Returns 0,
+ * or the first failure (-EIO: a store failed; the mount keeps the data). */
+int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n);
 
 #endif

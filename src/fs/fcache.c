@@ -706,6 +706,37 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc)
+{
+	bool ok;
+
+	pthread_mutex_lock(&fc->lock);
+	pthread_mutex_lock(&fs->lock);
+	/* after a failed store the close retries it itself, and says how it went */
+	ok = !fc->ranged && fc->dirty && !fc->behind && !fc->err && fc->node->unstored;
+	if (ok) {
+		fc->behind = true;
+		fc->refs++;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fc->lock);
+	return ok;
+}
+
+int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&fc->lock);
+	fc->behind = false;
+	if (fc->dirty) {
+		r = store(fs, fc);
+		FS_COUNT(fs, stores_behind);
+	}
+	pthread_mutex_unlock(&fc->lock);
+	return r;
+}
+
 void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)
 {
 	pthread_mutex_lock(&fc->lock);

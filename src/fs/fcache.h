@@ -109,6 +109,7 @@ struct fcache {
 	 * root may do. */
 	struct sbx_rfs_cred writer;
 	bool has_writer;
+	bool behind; /* a write-behind store is queued (wback.h) */
 
 	/* ranged content (fcache_range.c); all under fc->lock */
 	bool ranged;			      /* fd holds only the ranges in valid */
@@ -137,6 +138,14 @@ int fcache_settle(struct sbx_fs *fs, uint64_t id);
  * file's does). true when so, and then nothing needs the sandbox; false
  * when id is 0 or the file is in the sandbox (or on its way there). */
 bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
+/* Write-behind (wback.h), at a close: true when fc's store may be queued
+ * instead of made now (a file only created here, whole, with changes, no
+ * store queued yet and no store failed); fc is then marked and one more reference taken,
+ * which fcache_behind_store()'s caller gives back with fcache_release(). */
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc);
+/* Makes the store fcache_behind_begin() allowed (from the queue, or at
+ * once when the queue refused it) and clears the mark. 0 or its error. */
+int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
 /* Drops a reference; the last one stores what is left and frees. */
 void fcache_release(struct sbx_fs *fs, struct fcache *fc);
 /* Takes an extra reference on the cache of a node that is open (fs->lock

@@ -11,6 +11,7 @@
 
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/wback.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -429,6 +430,7 @@ static void collect_dirty(struct node *n, void *ud)
 int fs_flush_all(struct sbx_fs *fs)
 {
 	struct flush_ctx f = {.fs = fs};
+	uint64_t seq = wback_errseq(fs->wb);
 	size_t i;
 	int r, first = 0;
 
@@ -442,5 +444,9 @@ int fs_flush_all(struct sbx_fs *fs)
 		fcache_release(fs, f.fcs[i]);
 	}
 	free(f.fcs);
+	/* a store taken off the queue before the walk may still be running */
+	wback_drain(fs->wb);
+	if (!first && wback_errseq(fs->wb) != seq)
+		first = -EIO;
 	return first;
 }

@@ -32,6 +32,7 @@
 
 struct ctl;
 struct inval;
+struct wback;
 
 /* FUSE requests counted for /.ctl/stats. */
 enum fs_op {
@@ -76,6 +77,8 @@ struct fs_stats {
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
+	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */
+	uint64_t behind_errors;	   /* of those, failed */
 	uint64_t invalidations;	   /* whole-cache drops (jobs, drop-caches) */
 	uint64_t changes;	   /* change events from the sandbox applied */
 	uint64_t refused;	   /* requests refused to other users (access.h) */
@@ -142,6 +145,7 @@ struct sbx_fs {
 	int64_t statfs_expire;	  /* lock: it serves until then (attr_timeout) */
 
 	struct ctl *ctl;
+	struct wback *wb;    /* fixed while mounted; NULL: every close stores */
 	struct inval *inval; /* atomic: read by the change callback */
 	bool watching;	     /* fixed once connected: change events on */
 	struct fs_stats stats;
@@ -240,8 +244,10 @@ void fs_unwatch_subtree(struct sbx_fs *fs, struct node *dir);
  * notifications need (use inval.h from callbacks). */
 void fs_drop_caches(struct sbx_fs *fs);
 
-/* Stores every file with unstored changes (before a /.ctl job starts).
- * Returns 0 or the first error. */
+/* Stores every file with unstored changes and waits for the stores queued
+ * at closes (wback.h): before a /.ctl job starts, on `sync` in .ctl/ctl
+ * and at unmount. Returns 0 or the first error (-EIO when a queued store
+ * failed meanwhile). */
 int fs_flush_all(struct sbx_fs *fs);
 
 /* The lowlevel operations table (lowlevel.c). */

@@ -23,6 +23,7 @@
 #include "fs/fs.h"
 #include "fs/inval.h"
 #include "fs/mount.h"
+#include "fs/wback.h"
 #include "fs/opts.h"
 #include "util/statedir.h"
 
@@ -100,6 +101,8 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 	if (inval_start(fs, &iv) < 0) /* threads, after the fork */
 		goto out_unmount;
 	__atomic_store_n(&fs->inval, iv, __ATOMIC_RELEASE); /* change reports may come now */
+	if (!o->sync_close && wback_start(fs, &fs->wb) < 0)
+		fs->wb = NULL; /* every close stores: slower, not wrong */
 	fs->se = se;
 	rc = serve(se, o) == 0 ? 0 : 1;
 	fuse_session_unmount(se);

@@ -13,6 +13,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/wback.h"
 #include "fs/inval.h"
 #include "util/log.h"
 
@@ -199,7 +200,11 @@ int sbxfs_setup(struct sbx_fs *fs, char *msg, size_t cap)
 
 void sbxfs_teardown(struct sbx_fs *fs)
 {
-	int r = fs->rfs ? fs_flush_all(fs) : 0;
+	int r;
+
+	wback_stop(fs->wb); /* stores what closes queued */
+	fs->wb = NULL;
+	r = fs->rfs ? fs_flush_all(fs) : 0;
 
 	if (r < 0)
 		fprintf(stderr, "sbxfs: some files could not be stored at unmount: %s\n",

@@ -18,10 +18,12 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/wback.h"
 
 struct sbxfs_fh {
 	struct fcache *fc;
 	bool append;
+	uint64_t wb_seen; /* atomic: wback_errseq() already reported to it */
 };
 
 static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
@@ -46,6 +48,7 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	}
 	fh->fc = fc;
 	fh->append = fi->flags & O_APPEND;
+	fh->wb_seen = wback_errseq(fs->wb);
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb));
 	fi->fh = (uintptr_t)fh;
@@ -254,21 +257,46 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		fuse_reply_write(req, size);
 }
 
+/* -EIO once per handle when a write-behind store failed since it was
+ * opened or last told (wback.h), else 0. */
+static int behind_error(struct sbx_fs *fs, struct sbxfs_fh *fh)
+{
+	uint64_t now = wback_errseq(fs->wb);
+
+	return __atomic_exchange_n(&fh->wb_seen, now, __ATOMIC_ACQ_REL) != now ? -EIO : 0;
+}
+
+/* A close: the store of a file only created here is queued (wback.h);
+ * others are made now, so close-to-open holds for files the sandbox had. */
 void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
+	struct sbxfs_fh *fh;
+	int r;
 
 	FS_COUNT_OP(fs, FS_FLUSH);
 	if (ctl_is(ino)) {
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fuse_reply_err(req, fs_errno(fcache_flush(fs, fh_of(fi)->fc)));
+	fh = fh_of(fi);
+	if (fs->wb && fcache_behind_begin(fs, fh->fc)) {
+		if (wback_queue(fs->wb, fh->fc)) {
+			fuse_reply_err(req, fs_errno(behind_error(fs, fh)));
+			return;
+		}
+		r = fcache_behind_store(fs, fh->fc);
+		fcache_release(fs, fh->fc);
+	} else {
+		r = fcache_flush(fs, fh->fc);
+	}
+	fuse_reply_err(req, fs_errno(r ?: behind_error(fs, fh)));
 }
 
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
+	int r;
 
 	(void)datasync;
 	FS_COUNT_OP(fs, FS_FSYNC);
@@ -276,7 +304,8 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fuse_reply_err(req, fs_errno(fcache_flush(fs, fh_of(fi)->fc)));
+	r = fcache_flush(fs, fh_of(fi)->fc);
+	fuse_reply_err(req, fs_errno(r ?: behind_error(fs, fh_of(fi))));
 }
 
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -21,6 +21,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/wback.h"
 
 #define NAME_MAX_LEN 255
 
@@ -177,6 +178,27 @@ static int settle_name(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 	return id ? fcache_settle(fs, id) : 0;
 }
 
+/* Before rmdir, or a rename of a directory: the stores queued at closes
+ * (wback.h) name paths below it, so they land first; else a store would
+ * follow the rename to the old path, or an rmdir would remove a directory
+ * whose files are still on their way. Nothing to wait for when the name
+ * is not a directory's. */
+static void settle_below(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+{
+	struct node *p, *n;
+	bool dir;
+
+	if (!fs->wb)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	dir = n && S_ISDIR(n->attr.mode);
+	pthread_mutex_unlock(&fs->lock);
+	if (dir)
+		wback_drain(fs->wb);
+}
+
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
 	struct sbx_fs *fs = fs_of(req);
@@ -197,6 +219,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 		fuse_reply_err(req, 0);
 		return;
 	}
+	if (dir)
+		settle_below(fs, parent, name);
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
 	if (r == 0)
 		r = dir ? sbx_rfs_rmdir(fs->rfs, cred, path.data, NULL)
@@ -321,8 +345,12 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	}
 	rf |= (flags & RENAME_NOREPLACE) ? SBX_RFS_NOREPLACE : 0;
 	rf |= (flags & RENAME_EXCHANGE) ? SBX_RFS_EXCHANGE : 0; /* the shell's: EINVAL */
-	r = settle_name(fs, parent, name)
-		?: ((flags & RENAME_EXCHANGE) ? settle_name(fs, newparent, newname) : 0)
+	settle_below(fs, parent, name);
+	if (flags & RENAME_EXCHANGE)
+		settle_below(fs, newparent, newname);
+	/* the target too: a store of it still on its way would land after the
+	 * rename and undo it */
+	r = settle_name(fs, parent, name) ?: settle_name(fs, newparent, newname)
 		?: fs_child_path(fs, parent, name, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
 	if (r == 0)

@@ -44,8 +44,9 @@ static const struct fuse_opt table[] = {
     OPT("tree=%d", tree_entries, 0), OPT("max_threads=%d", max_threads, 0),
     OPT("data_cache=%d", data_cache_mb, 0), OPT("whole_max=%d", whole_max_kb, 0),
     OPT("max_conns=%d", max_conns, 0), OPT("ctl_visible", ctl_visible, 1),
-    OPT("sync_create", sync_create, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
-    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    OPT("sync_create", sync_create, 1), OPT("sync_close", sync_close, 1), OPT("ro", ro, 1),
+    OPT("rw", ro, 0), FUSE_OPT_KEY("token=", KEY_TOKEN),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -86,6 +87,8 @@ void sbxfs_usage(const char *prog)
 	       "  -o ctl_visible         list /.ctl in the root directory\n"
 	       "  -o sync_create         a create waits for the sandbox (default: deferred to the\n"
 	       "                         first store when the listing shows the name is free)\n"
+	       "  -o sync_close          the close of a file created here waits for its store\n"
+	       "                         (default: queued, stored behind the caller)\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
 	       "  -o whole_max=KIB       files up to this size are fetched whole, larger\n"

@@ -48,6 +48,7 @@ struct sbxfs_opts {
 	double op_timeout;    /* one remote metadata operation */
 	int ctl_visible;
 	int sync_create; /* every create waits for the sandbox (no deferred creates) */
+	int sync_close;	 /* every close waits for its store (no write-behind, wback.h) */
 	int ro;		 /* enforced by sbxfs, so that /.ctl stays writable */
 	int max_threads;
 	int data_cache_mb;		     /* idle file contents kept after close */

@@ -115,6 +115,10 @@ n_sbxd=0 n_fs=0 torn=0 unreported=0 failed=0 kept_old=0 got_new=0 left_max=0 lef
 for k in $(seq 1 "$TRIALS"); do
 	f="big file $k"
 	rx cp /srv/w/seed "/srv/w/$f" || { not_ok "trial $k: preparing the old file"; continue; }
+	# the mount must know the file before cp opens it: else cp makes a new
+	# one there, whose store is made behind its close (write-behind)
+	echo drop-caches >"$MNT/.ctl/ctl"
+	test -e "$MNT/$f" || not_ok "trial $k: the mount sees the old file"
 	delay=$((RANDOM * 32768 + RANDOM))
 	delay=$((delay % (WINDOW * 5 / 4 + 1)))
 	timeout 120 cp "$T/new" "$MNT/$f" 2>>"$T/cp.err" &

@@ -140,22 +140,23 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 	running = fs->ctl->running;
 	pthread_mutex_unlock(&fs->ctl->lock);
 	return r
-		   ?: sbx_buf_printf(out,
-				     "cache.attr hits=%llu misses=%llu\n"
-				     "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
-				     "cache.xattr hits=%llu\n"
-				     "cache.data hits=%llu misses=%llu revalidated=%llu\n"
-				     "store count=%llu errors=%llu creates_deferred=%llu\n"
-				     "invalidations %llu\n"
-				     "changes %llu\n"
-				     "refused %llu\n"
-				     "jobs total=%zu running=%zu\n",
-				     LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit),
-				     LD(s->dir_miss), LD(s->neg_hit), LD(s->xattr_hit),
-				     LD(s->data_hit), LD(s->data_miss), LD(s->data_revalidated),
-				     LD(s->stores), LD(s->store_errors), LD(s->creates_deferred),
-				     LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
-				     running);
+		   ?: sbx_buf_printf(
+			  out,
+			  "cache.attr hits=%llu misses=%llu\n"
+			  "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
+			  "cache.xattr hits=%llu\n"
+			  "cache.data hits=%llu misses=%llu revalidated=%llu\n"
+			  "store count=%llu errors=%llu creates_deferred=%llu behind=%llu "
+			  "behind_errors=%llu\n"
+			  "invalidations %llu\n"
+			  "changes %llu\n"
+			  "refused %llu\n"
+			  "jobs total=%zu running=%zu\n",
+			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
+			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->data_hit), LD(s->data_miss),
+			  LD(s->data_revalidated), LD(s->stores), LD(s->store_errors),
+			  LD(s->creates_deferred), LD(s->stores_behind), LD(s->behind_errors),
+			  LD(s->invalidations), LD(s->changes), LD(s->refused), jobs, running);
 }
 
 static int wait_ready(struct sbx_fs *fs, double t)
@@ -184,6 +185,7 @@ int ctl_verbs(struct ctl *c, const char *buf, size_t size)
 				__atomic_store_n(&fs->deleted, 1, __ATOMIC_RELEASE);
 			break;
 		case CTL_V_DROP_CACHES: fs_drop_caches(fs); break;
+		case CTL_V_SYNC: r = fs_flush_all(fs); break;
 		default: r = -EINVAL; break;
 		}
 		ctl_cmd_release(&cmd);

@@ -89,6 +89,7 @@ static const struct verb_def TOP[] = {
     {"wait-ready", CTL_V_WAIT_READY, 2},
     {"delete", CTL_V_DELETE, 0},
     {"drop-caches", CTL_V_DROP_CACHES, 0},
+    {"sync", CTL_V_SYNC, 0},
     {NULL, CTL_V_BAD, 0},
 };
 

@@ -29,7 +29,8 @@ enum ctl_verb {
 	CTL_V_WAIT_READY, /* seconds: in (0, CTL_WAIT_READY_MAX] unless err */
 	CTL_V_DELETE,
 	CTL_V_DROP_CACHES,
-	CTL_V_RUN, /* run, run_len */
+	CTL_V_SYNC, /* store every closed or open file's changes now */
+	CTL_V_RUN,  /* run, run_len */
 	CTL_V_KILL,
 	CTL_V_SIGNAL,  /* arg: the signal's name as written */
 	CTL_V_CWD,     /* arg: a directory, absolute or relative to the mount */

@@ -1,0 +1,65 @@
+/* wback.h - write-behind: the close of a file created through the mount
+ * does not wait for its store.
+ *
+ * A file created here exists only in the cache until its first store
+ * (node->unstored, deferred creates in ops_file.c). When such a file is
+ * closed (FUSE flush) its store is queued instead of made: a pool of
+ * threads makes the stores, many in flight on the session at once, so a
+ * `tar x` or `cp -r` into the mount pays no round trip per file. Files
+ * that exist in the sandbox keep close-to-open: their close waits.
+ *
+ * What still holds (docs/sbxfs.md, "Write-behind"):
+ *  - fsync of the file waits for its store and returns its error;
+ *  - a /.ctl job, and `sbx exec` run in the mount, start after every
+ *    earlier close's store (fs_flush_all() waits for queued stores, which
+ *    hold their cache locked while storing);
+ *  - rename, link, unlink and xattr calls on the file settle it first
+ *    (fcache_settle), and rmdir or a rename of a directory wait for the
+ *    queue (wback_drain) so that no store lands in a moved directory;
+ *  - a store that fails is counted in .ctl/stats (store
+ *    behind_errors=) and logged, its content kept locally (fcache.h);
+ *    every handle of the mount that was open when it failed gets EIO
+ *    from its next flush or fsync (as Linux reports writeback errors:
+ *    wback_errseq());
+ *  - unmount stores what is queued before the daemon exits, and
+ *    `.ctl/ctl sync` waits for it (sbx umount writes it first).
+ *
+ * Bounds: WBACK_QUEUE_MAX files queued (a close past it stores itself,
+ * so the cache directory and the descriptors stay bounded); WBACK_THREADS
+ * stores in flight.
+ *
+ * Locking: the queue's own mutex, taken alone (never with fs->lock or a
+ * cache lock held).
+ */
+#ifndef SBX_FS_WBACK_H
+#define SBX_FS_WBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sbx_fs;
+struct fcache;
+struct wback;
+
+#define WBACK_THREADS	16
+#define WBACK_QUEUE_MAX 1024
+
+/* Starts the pool. Returns 0 or a negative errno. */
+int wback_start(struct sbx_fs *fs, struct wback **ret);
+/* Stores what is queued, stops the threads, frees. Accepts NULL. */
+void wback_stop(struct wback *w);
+
+/* Queues the store of fc, taking one reference of it (given back once
+ * stored). Returns true when queued; false when the queue is full or
+ * stopping (the caller stores it itself, the reference stays the
+ * caller's). */
+bool wback_queue(struct wback *w, struct fcache *fc);
+
+/* Waits until every store queued before the call has ended. */
+void wback_drain(struct wback *w);
+
+/* The count of failed write-behind stores so far: a handle remembers it
+ * at open and reports EIO when it changed (a NULL w: 0). */
+uint64_t wback_errseq(const struct wback *w);
+
+#endif
