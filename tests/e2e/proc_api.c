@@ -112,6 +112,18 @@ static const char *only(const struct lines *l, int stream, char *out, size_t len
 	return out;
 }
 
+/* An xc_event_fn for /process_logs_streaming's `log` events, into lines. */
+static int on_log(void *ud, const char *event, json_object *data)
+{
+	json_object *s = json_object_object_get(data, "stream");
+	json_object *d = json_object_object_get(data, "data");
+
+	if (strcmp(event, "log") || !d)
+		return 0;
+	return on_line(ud, s && !strcmp(json_object_get_string(s), "stderr") ? 2 : 1, "-",
+		       json_object_get_string(d), (size_t)json_object_get_string_len(d));
+}
+
 /* The status of a process in the list, or -1 when it is not listed. */
 static int status_of(struct sbx_sandbox *sb, const char *id, char *cmd_out, size_t cmd_len)
 {
@@ -354,6 +366,63 @@ static void t_auth(struct sbx_sandbox *sb)
 	json_object_put(o);
 }
 
+/* The executor's URL with its host:port replaced by proxy (HOST:PORT). */
+static int via(const char *url, const char *proxy, char *out, size_t len)
+{
+	const char *h = strstr(url, "://"), *path;
+
+	if (!h || !(path = strchr(h + 3, '/')))
+		return -1;
+	return snprintf(out, len, "%.*s%s%s", (int)(h + 3 - url), url, proxy, path) < (int)len ? 0
+											       : -1;
+}
+
+/* Over a slow link (PROC_API_SLOW=HOST:PORT, a delay proxy in front of
+ * sbxd), a quiet spell is counted from the reply's headers, not from the
+ * request: the kept line of a running process still arrives although the
+ * headers take longer than the quiet spell to come. */
+static void t_slow_link(struct sbx_sandbox *sb, const char *proxy)
+{
+	struct sbx_proc_opts o = {.command = "echo kept; exec sleep 600"};
+	struct xc_target t = {.secret = sbx_sandbox_secret(sb), .routing_key = sbx_sandbox_id(sb)};
+	struct sbx_proc_info p = {0};
+	struct xc *good = NULL, *slow = NULL;
+	struct sbx_err err = {0};
+	struct lines l;
+	char url[1024], q[128];
+	double t0;
+	int r;
+
+	lines_init(&l, "kept");
+	r = sbx_sandbox_executor(sb, &good, &err);
+	if (r == 0)
+		r = via(xc_base_url(good), proxy, url, sizeof(url));
+	t.base_url = url;
+	if (r == 0)
+		r = xc_new(&t, &slow, &err);
+	if (r == 0)
+		r = sbx_proc_start(sb, &o, &p, &err);
+	/* its line is kept once it is printed: wait for that (fast path) */
+	if (r == 0)
+		r = sbx_proc_logs(sb, p.id, true, 60, on_line, &l, &err) == 7 ? 0 : -1;
+	check(r == 0, "a process that printed a line, and a client over the slow link (%s)",
+	      err.msg);
+	if (r)
+		goto out;
+	snprintf(q, sizeof(q), "id=%s", p.id);
+	lines_init(&l, NULL);
+	t0 = now_s();
+	r = xc_stream_idle(slow, "GET", "/process_logs_streaming", q, NULL, 60, 0.5, on_log, &l,
+			   &err);
+	check(r == -EAGAIN && !strcmp(l.buf, "1 kept\n"),
+	      "over the slow link the kept line comes before the quiet spell ends (%d, %.2f s): %s",
+	      r, now_s() - t0, l.buf);
+	sbx_proc_kill(sb, p.id, NULL);
+out:
+	sbx_proc_info_release(&p);
+	xc_free(slow);
+}
+
 int main(void)
 {
 	struct sbx_create_opts co = {.name = "proc-api", .wait_ready = true, .timeout_s = 120};
@@ -375,6 +444,8 @@ int main(void)
 	t_unknown(sb);
 	t_port(sb);
 	t_auth(sb);
+	if (getenv("PROC_API_SLOW"))
+		t_slow_link(sb, getenv("PROC_API_SLOW"));
 	/* another handle (opened, metadata read with the deployment) sees the same processes */
 	r = sbx_sandbox_open(c, sbx_sandbox_id(sb), &sb2, &err);
 	if (r == 0) {
@@ -382,7 +453,10 @@ int main(void)
 		size_t n = 0;
 
 		r = sbx_proc_list(sb2, &v, &n, &err);
-		check(r == 0 && n == 4, "an opened handle lists the same 4 processes (%zu)", n);
+		size_t want = getenv("PROC_API_SLOW") ? 5 : 4;
+
+		check(r == 0 && n == want, "an opened handle lists the same %zu processes (%zu)",
+		      want, n);
 		for (size_t i = 1; r == 0 && i < n; i++)
 			check(strcmp(v[i - 1].id, v[i].id) != 0, "entry %zu has its own id", i);
 		sbx_proc_info_free(v, n);
