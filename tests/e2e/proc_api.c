@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,6 +367,50 @@ static void t_auth(struct sbx_sandbox *sb)
 	json_object_put(o);
 }
 
+struct lister {
+	struct sbx_sandbox *sb;
+	int ok;
+};
+
+static void *lister(void *arg)
+{
+	struct lister *a = arg;
+
+	for (int i = 0; i < 50; i++) {
+		struct sbx_proc_info *v = NULL;
+		size_t n = 0;
+
+		if (sbx_proc_list(a->sb, &v, &n, NULL) == 0)
+			a->ok++;
+		sbx_proc_info_free(v, n);
+	}
+	return NULL;
+}
+
+/* One handle, several threads: every call succeeds (the client keeps a
+ * connection per concurrent call). The times are figures, not checks. */
+static void t_concurrent(struct sbx_sandbox *sb)
+{
+	struct lister a[4];
+	pthread_t th[4];
+	double t0 = now_s();
+	int ok = 0;
+
+	lister(&(struct lister){sb, 0});
+	printf("# 50 sequential list calls: %.1f ms each\n", (now_s() - t0) * 1000 / 50);
+	t0 = now_s();
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct lister){sb, 0};
+		pthread_create(&th[i], NULL, lister, &a[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ok += a[i].ok;
+	}
+	printf("# 4 threads x 50 list calls: %.1f ms in all\n", (now_s() - t0) * 1000);
+	check(ok == 200, "4 threads x 50 list calls on one handle: %d succeeded", ok);
+}
+
 /* The executor's URL with its host:port replaced by proxy (HOST:PORT). */
 static int via(const char *url, const char *proxy, char *out, size_t len)
 {
@@ -444,6 +489,7 @@ int main(void)
 	t_unknown(sb);
 	t_port(sb);
 	t_auth(sb);
+	t_concurrent(sb);
 	if (getenv("PROC_API_SLOW"))
 		t_slow_link(sb, getenv("PROC_API_SLOW"));
 	/* another handle (opened, metadata read with the deployment) sees the same processes */
