@@ -135,6 +135,8 @@ static int start_body(const struct sbx_proc_opts *o, json_object **ret, char **r
 		r = sbx_json_add_str(b, "cwd", o->cwd);
 	if (!r && o->n_env > PROC_ENV_MAX)
 		r = -E2BIG;
+	if (!r && o->n_env && !o->env)
+		r = -EINVAL;
 	if (!r && o->n_env)
 		r = (env = json_object_new_object()) ? 0 : -ENOMEM;
 	for (size_t i = 0; !r && i < o->n_env; i++) {

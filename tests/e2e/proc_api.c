@@ -252,6 +252,18 @@ static void t_unknown(struct sbx_sandbox *sb)
 	      err.msg);
 	r = sbx_proc_kill(sb, "../etc", &err);
 	check(r == -SBX_EINVAL, "an id that is no id is refused before any request (%d)", r);
+	{
+		const char *bad_env[] = {"NOEQUALS"};
+		struct sbx_proc_opts none = {0}, env = {.command = "true", .n_env = 1},
+				     bad = {.command = "true", .env = bad_env, .n_env = 1};
+		struct sbx_proc_info p = {0};
+
+		check(sbx_proc_start(sb, &none, &p, NULL) == -SBX_EINVAL,
+		      "start without a command");
+		check(sbx_proc_start(sb, &env, &p, NULL) == -SBX_EINVAL, "n_env without env");
+		check(sbx_proc_start(sb, &bad, &p, NULL) == -SBX_EINVAL,
+		      "an env entry without '='");
+	}
 }
 
 /* Connects to "tcp://HOST:PORT", sends an HTTP GET, returns the reply. */
