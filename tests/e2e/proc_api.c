@@ -480,6 +480,29 @@ out:
 	xc_free(slow);
 }
 
+/* A sandbox made without a secret (PROC_API_NOSECRET=its service id, made
+ * by t_proc.sh over the REST API as any client could): its executor cannot
+ * be used, and the calls say so with ENOTSUP instead of sending no bearer. */
+static void t_no_secret(struct sbx_client *c, const char *id)
+{
+	struct sbx_sandbox *sb = NULL;
+	struct sbx_proc_info *v = NULL;
+	struct sbx_err err = {0};
+	size_t n = 0;
+	int r;
+
+	r = sbx_sandbox_open(c, id, &sb, &err);
+	check(r == 0 && !*sbx_sandbox_secret(sb), "open the sandbox without a secret (%d %s)", r,
+	      err.msg);
+	if (r)
+		return;
+	r = sbx_proc_list(sb, &v, &n, &err);
+	check(r == -SBX_ENOTSUP && strstr(err.msg, "no secret"),
+	      "its processes: ENOTSUP, and why (%d %s)", r, err.msg);
+	sbx_proc_info_free(v, n);
+	sbx_sandbox_free(sb);
+}
+
 int main(void)
 {
 	struct sbx_create_opts co = {.name = "proc-api", .wait_ready = true, .timeout_s = 120};
@@ -520,6 +543,8 @@ int main(void)
 		sbx_proc_info_free(v, n);
 	}
 	check(r == 0, "open a second handle (%d %s)", r, err.msg);
+	if (getenv("PROC_API_NOSECRET"))
+		t_no_secret(c, getenv("PROC_API_NOSECRET"));
 out:
 	if (sb) {
 		r = sbx_sandbox_delete(sb, &err);

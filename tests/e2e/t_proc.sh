@@ -23,7 +23,13 @@ for _ in $(seq 1 500); do
 done
 check "the delay proxy listens" test -s "$T/proxy.port"
 
-PROC_API_SLOW=127.0.0.1:$(head -1 "$T/proxy.port") KOYEB_API_HOST=$API KOYEB_API_TOKEN=$TOKEN \
+# a sandbox made over the REST API without SANDBOX_SECRET, as any client could
+app=$(api POST /v1/apps '{"name":"nosecret"}' | cut -d' ' -f2- | json_get app.id)
+svc=$(api POST /v1/services "{\"app_id\":\"$app\",\"definition\":{\"name\":\"nosecret\",\"type\":\"SANDBOX\",\"docker\":{\"image\":\"koyeb/sandbox\"}}}" |
+	cut -d' ' -f2- | json_get service.id)
+check "a sandbox without a secret is made ($svc)" test -n "$svc"
+
+PROC_API_NOSECRET=$svc PROC_API_SLOW=127.0.0.1:$(head -1 "$T/proxy.port") KOYEB_API_HOST=$API KOYEB_API_TOKEN=$TOKEN \
 	"$BUILD/tests/e2e/proc_api" >"$T/proc.out" 2>&1
 rc=$?
 cat "$T/proc.out"
