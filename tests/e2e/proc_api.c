@@ -223,6 +223,10 @@ static void t_kill(struct sbx_sandbox *sb)
 		      "(%d %s)",
 		      now_s() - t0, r, err.msg);
 	}
+	lines_init(&l, NULL);
+	r = sbx_proc_logs(sb, p.id, true, 1.0, on_line, &l, &err);
+	check(r == -SBX_ETIMEDOUT && l.n == 1, "following past the deadline: ETIMEDOUT (%d %s)", r,
+	      err.msg);
 	r = sbx_proc_kill(sb, p.id, &err);
 	check(r == 0, "kill (%d %s)", r, err.msg);
 	/* the end of the process is an event: its log stream completes */
