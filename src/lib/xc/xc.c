@@ -42,7 +42,30 @@
 #define XC_ERRBODY_MAX ((size_t)64 << 10) /* a refusal's body we read */
 #define XC_URL_MAX     8192
 
+/* The libcurl entry points used here, called through a table (the shape a
+ * dlopen()ed libcurl would fill) rather than by name, so that how libcurl is
+ * reached is decided in one place: today it is linked (XC_CURL_LINKED). */
+struct xc_curl {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *h);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode cc);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+};
+
+static const struct xc_curl XC_CURL_LINKED = {
+    curl_global_init,  curl_global_cleanup, curl_easy_init,    curl_easy_cleanup,
+    curl_easy_setopt,  curl_easy_perform,   curl_easy_getinfo, curl_easy_strerror,
+    curl_slist_append, curl_slist_free_all,
+};
+
 struct xc {
+	const struct xc_curl *cf; /* libcurl (fixed) */
 	char *base_url;
 	char *ca_file;
 	struct curl_slist *hdr_get;  /* auth (+ routing key); holds the secret */
@@ -56,6 +79,7 @@ struct xc {
 
 /* One transfer's state, shared with the curl callbacks. */
 struct xfer {
+	const struct xc_curl *cf;
 	CURL *h;
 	long status;	     /* 0 until the headers are in */
 	struct sbx_buf body; /* a call's reply, or a refusal's body */
@@ -96,30 +120,31 @@ static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_so
 
 static CURL *handle_new(struct xc *x)
 {
-	CURL *h = curl_easy_init();
+	const struct xc_curl *cf = x->cf;
+	CURL *h = cf->easy_init();
 	CURLcode cc;
 
 	if (!h)
 		return NULL;
-	cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cc = cf->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_USERAGENT, "sbx/" SBX_VERSION);
+		cc = cf->easy_setopt(h, CURLOPT_USERAGENT, "sbx/" SBX_VERSION);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		cc = cf->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		cc = cf->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (!cc && x->ca_file)
-		cc = curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
+		cc = cf->easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = cf->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+		cc = cf->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
+		cc = cf->easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+		cc = cf->easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (cc) {
-		curl_easy_cleanup(h);
+		cf->easy_cleanup(h);
 		return NULL;
 	}
 	return h;
@@ -144,23 +169,25 @@ static void handle_put(struct xc *x, CURL *h)
 		h = NULL;
 	}
 	pthread_mutex_unlock(&x->lock);
-	curl_easy_cleanup(h);
+	if (h)
+		x->cf->easy_cleanup(h);
 }
 
 /* --- lifecycle --- */
 
-static struct curl_slist *hdr_add(struct curl_slist *l, const char *line)
+static struct curl_slist *hdr_add(const struct xc_curl *cf, struct curl_slist *l, const char *line)
 {
-	struct curl_slist *n = curl_slist_append(l, line);
+	struct curl_slist *n = cf->slist_append(l, line);
 
 	if (!n)
-		curl_slist_free_all(l);
+		cf->slist_free_all(l);
 	return n;
 }
 
 /* The header lists; the secret's copy on the stack is wiped. */
 static int make_headers(struct xc *x, const struct xc_target *t)
 {
+	const struct xc_curl *cf = x->cf;
 	struct sbx_buf a = SBX_BUF_INIT, k = SBX_BUF_INIT;
 	struct curl_slist *g = NULL, *p = NULL;
 	int r;
@@ -170,16 +197,16 @@ static int make_headers(struct xc *x, const struct xc_target *t)
 		r = sbx_buf_printf(&k, "X-Routing-Key: %s", t->routing_key);
 	if (!r) {
 		for (int i = 0; i < 2; i++) {
-			struct curl_slist *l = hdr_add(NULL, a.data);
+			struct curl_slist *l = hdr_add(cf, NULL, a.data);
 
 			if (l && k.len)
-				l = hdr_add(l, k.data);
+				l = hdr_add(cf, l, k.data);
 			if (l)
-				l = hdr_add(l, "Accept: application/json, text/event-stream");
+				l = hdr_add(cf, l, "Accept: application/json, text/event-stream");
 			if (l)
-				l = hdr_add(l, "Expect:");
+				l = hdr_add(cf, l, "Expect:");
 			if (l && i == 1)
-				l = hdr_add(l, "Content-Type: application/json");
+				l = hdr_add(cf, l, "Content-Type: application/json");
 			*(i ? &p : &g) = l;
 		}
 		r = g && p ? 0 : -ENOMEM;
@@ -189,8 +216,8 @@ static int make_headers(struct xc *x, const struct xc_target *t)
 	sbx_buf_release(&a);
 	sbx_buf_release(&k);
 	if (r) {
-		curl_slist_free_all(g);
-		curl_slist_free_all(p);
+		cf->slist_free_all(g);
+		cf->slist_free_all(p);
 		return r;
 	}
 	x->hdr_get = g;
@@ -236,7 +263,8 @@ int xc_new(const struct xc_target *t, struct xc **ret, struct sbx_err *err)
 	if (!x)
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	pthread_mutex_init(&x->lock, NULL);
-	x->curl_global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	x->cf = &XC_CURL_LINKED;
+	x->curl_global = x->cf->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 	n = strlen(t->base_url);
 	while (n && t->base_url[n - 1] == '/')
 		n--;
@@ -256,14 +284,16 @@ void xc_free(struct xc *x)
 	if (!x)
 		return;
 	while (x->n_pool)
-		curl_easy_cleanup(x->pool[--x->n_pool]);
-	curl_slist_free_all(x->hdr_get);
-	curl_slist_free_all(x->hdr_post);
+		x->cf->easy_cleanup(x->pool[--x->n_pool]);
+	if (x->hdr_get)
+		x->cf->slist_free_all(x->hdr_get);
+	if (x->hdr_post)
+		x->cf->slist_free_all(x->hdr_post);
 	free(x->base_url);
 	free(x->ca_file);
 	pthread_mutex_destroy(&x->lock);
 	if (x->curl_global)
-		curl_global_cleanup();
+		x->cf->global_cleanup();
 	free(x);
 }
 
@@ -318,7 +348,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 
 	clock_gettime(CLOCK_MONOTONIC, &t->last);
 	if (!t->status)
-		curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->status);
+		t->cf->easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->status);
 	if (t->stream && t->status >= 200 && t->status <= 299) {
 		r = xc_sse_feed(&t->sse, p, n, on_event, t);
 		if (r == -EMSGSIZE)
@@ -356,7 +386,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 
 	if (t->idle_s <= 0)
 		return 0;
-	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+	t->cf->easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status && since(&t->last) >= t->idle_s) {
 		xfer_fail(t, -EAGAIN, "stream idle");
 		return 1;
@@ -367,31 +397,32 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 /* Method, body and headers. A POST without a body sends an empty one. */
 static CURLcode set_method(struct xc *x, CURL *h, const char *method, const char *body)
 {
+	const struct xc_curl *cf = x->cf;
 	bool post = strcmp(method, "POST") == 0;
 	CURLcode cc;
 
 	if (!body && post)
 		body = "";
 	if (body) {
-		cc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+		cc = cf->easy_setopt(h, CURLOPT_POST, 1L);
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-					      (curl_off_t)strlen(body));
+			cc = cf->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					     (curl_off_t)strlen(body));
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+			cc = cf->easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, post ? NULL : method);
+			cc = cf->easy_setopt(h, CURLOPT_CUSTOMREQUEST, post ? NULL : method);
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_HTTPHEADER,
-					      *body ? x->hdr_post : x->hdr_get);
+			cc = cf->easy_setopt(h, CURLOPT_HTTPHEADER,
+					     *body ? x->hdr_post : x->hdr_get);
 		return cc;
 	}
-	cc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	cc = cf->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				      strcmp(method, "GET") == 0 ? NULL : method);
+		cc = cf->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+				     strcmp(method, "GET") == 0 ? NULL : method);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdr_get);
+		cc = cf->easy_setopt(h, CURLOPT_HTTPHEADER, x->hdr_get);
 	return cc;
 }
 
@@ -411,45 +442,46 @@ static void xfer_reset(struct xfer *t)
 static CURLcode try_once(struct xc *x, struct xfer *t, const char *method, const char *url,
 			 const char *body, long timeout_ms, char *ebuf)
 {
+	const struct xc_curl *cf = x->cf;
 	CURL *h = t->h;
 	CURLcode cc;
 	long conn_ms = timeout_ms && timeout_ms < XC_CONNECT_MS ? timeout_ms : XC_CONNECT_MS;
 
 	xfer_reset(t);
 	ebuf[0] = '\0';
-	cc = curl_easy_setopt(h, CURLOPT_URL, url);
+	cc = cf->easy_setopt(h, CURLOPT_URL, url);
 	if (!cc)
 		cc = set_method(x, h, method, body);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+		cc = cf->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+		cc = cf->easy_setopt(h, CURLOPT_WRITEDATA, t);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+		cc = cf->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+		cc = cf->easy_setopt(h, CURLOPT_HEADERDATA, t);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		cc = cf->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+		cc = cf->easy_setopt(h, CURLOPT_XFERINFODATA, t);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, t->idle_s > 0 ? 0L : 1L);
+		cc = cf->easy_setopt(h, CURLOPT_NOPROGRESS, t->idle_s > 0 ? 0L : 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+		cc = cf->easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+		cc = cf->easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
+		cc = cf->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
 	if (!cc)
-		cc = curl_easy_perform(h);
+		cc = cf->easy_perform(h);
 	if (!t->status)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->status);
+		cf->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->status);
 	/* what points into our stack must not stay set on a pooled handle */
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	cf->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	cf->easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	cf->easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	cf->easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+	cf->easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	return cc;
 }
 
@@ -561,7 +593,7 @@ static int request(struct xc *x, const char *method, const char *path, const cha
 		r = sbx_err_set(err, t->stop, (int)t->status, "%s %s: %s", method, path, t->why);
 	} else if (cc) {
 		r = sbx_err_set(err, curl_errno(cc), 0, "%s %s: %s", method, path,
-				ebuf[0] ? ebuf : curl_easy_strerror(cc));
+				ebuf[0] ? ebuf : x->cf->easy_strerror(cc));
 	} else if (t->status < 200 || t->status > 299) {
 		refusal_text(&t->body, msg, sizeof(msg));
 		r = sbx_err_set(err, sbx_err_from_http((int)t->status), (int)t->status,
@@ -573,9 +605,10 @@ out:
 	return r;
 }
 
-static void xfer_init(struct xfer *t, bool stream, size_t body_max)
+static void xfer_init(struct xfer *t, const struct xc *x, bool stream, size_t body_max)
 {
 	memset(t, 0, sizeof(*t));
+	t->cf = x->cf;
 	sbx_buf_init(&t->body);
 	xc_sse_init(&t->sse, XC_EVENT_MAX);
 	t->stream = stream;
@@ -596,7 +629,7 @@ int xc_call_refusal(struct xc *x, const char *method, const char *path, const ch
 	json_object *o = NULL;
 	int r;
 
-	xfer_init(&t, false, XC_REPLY_MAX);
+	xfer_init(&t, x, false, XC_REPLY_MAX);
 	r = request(x, method, path, query, body, timeout_s, &t, err);
 	if (ret_status)
 		*ret_status = (int)t.status;
@@ -635,7 +668,7 @@ int xc_stream_idle(struct xc *x, const char *method, const char *path, const cha
 	struct xfer t;
 	int r;
 
-	xfer_init(&t, true, XC_ERRBODY_MAX);
+	xfer_init(&t, x, true, XC_ERRBODY_MAX);
 	t.fn = fn;
 	t.ud = ud;
 	t.idle_s = idle_s;
