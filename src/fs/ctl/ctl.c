@@ -31,7 +31,8 @@ static const struct ent top[] = {
     {"status", K_STATUS, S_IFREG | 0400}, {"info", K_INFO, S_IFREG | 0400},
     {"ctl", K_CTL, S_IFREG | 0200},	  {"exec", K_EXEC, S_IFREG | 0600},
     {"new", K_NEW, S_IFREG | 0400},	  {"jobs", K_JOBS, S_IFDIR | 0700},
-    {"stats", K_STATS, S_IFREG | 0400},
+    {"stats", K_STATS, S_IFREG | 0400},	  {"procs", K_PROCS, S_IFREG | 0600},
+    {"ports", K_PORTS, S_IFREG | 0600},
 };
 
 static const struct ent jobf[] = {
@@ -90,6 +91,7 @@ void ctl_free(struct ctl *c)
 	for (i = 0; i < c->n_jobs; i++)
 		job_free(c->jobs[i]);
 	free(c->jobs);
+	free(c->port_url);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

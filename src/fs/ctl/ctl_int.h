@@ -1,6 +1,7 @@
 /* ctl_int.h - the insides of the control tree, shared by ctl.c (the tree
- * and its handlers), job.c (jobs: exec sessions, streams, parked reads) and
- * files.c (the content of status, info, stats and the ctl verbs).
+ * and its handlers), job.c (jobs: exec sessions, streams, parked reads),
+ * files.c (the content of status, info, stats and the ctl verbs) and
+ * procs.c (the executor's processes and port: procs, ports).
  *
  * Everything mutable in struct ctl and struct job is protected by
  * ctl->lock, which is the innermost lock of the driver (fs.h). FUSE replies
@@ -25,7 +26,19 @@
 #define CTL_KIND_OF(ino)   ((int)((ino)&0xff))
 
 /* Kinds of the top level (job 0) and of a job's directory (job N). */
-enum { K_DIR = 1, K_STATUS, K_INFO, K_CTL, K_EXEC, K_NEW, K_JOBS, K_STATS, K_LAST };
+enum {
+	K_DIR = 1,
+	K_STATUS,
+	K_INFO,
+	K_CTL,
+	K_EXEC,
+	K_NEW,
+	K_JOBS,
+	K_STATS,
+	K_LAST,
+	K_PROCS,
+	K_PORTS
+};
 enum { J_DIR = 1, J_CTL, J_STDIN, J_STDOUT, J_STDERR, J_OUTPUT, J_STATUS, J_EXIT, J_CMD };
 
 /* Bounds of the job table (jobtab.c). Ids count up and are never reused. */
@@ -93,6 +106,8 @@ struct ctl {
 	size_t n_jobs, cap;
 	unsigned last_id; /* the newest id given out */
 	unsigned running; /* sessions started and not done */
+	unsigned port;	  /* the port this mount bound through .ctl/ports, or 0 */
+	char *port_url;	  /* where it is reachable (owned), or NULL */
 };
 
 /* A handle of a /.ctl file. */
@@ -165,5 +180,16 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out);
 /* Runs the lines of a write to .ctl/ctl or jobs/N/ctl. */
 int ctl_verbs(struct ctl *c, const char *buf, size_t size);
 int ctl_job_verbs(struct ctl *c, struct job *j, const char *buf, size_t size);
+
+/* procs.c: the snapshots are made at open, the verbs run the requests to
+ * the executor (never with ctl->lock held). */
+/* "ID PID STATUS COMMAND" a line, in the executor's order. */
+int ctl_snap_procs(struct sbx_fs *fs, struct sbx_buf *out);
+/* "PORT URL" of the binding this mount made, or nothing. */
+int ctl_snap_ports(struct ctl *c, struct sbx_buf *out);
+/* Runs the lines of a write to .ctl/procs (start, kill) or .ctl/ports
+ * (bind, unbind). */
+int ctl_procs_verbs(struct ctl *c, const char *buf, size_t size);
+int ctl_ports_verbs(struct ctl *c, const char *buf, size_t size);
 
 #endif
