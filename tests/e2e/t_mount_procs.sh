@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_mount_procs.sh - the executor's processes and port in an sbxfs mount:
 # /.ctl/procs lists what any client started and takes start and kill;
+# /.ctl/logs/ID holds a process's kept output;
 # /.ctl/ports binds (a server in the sandbox reached with curl from the
 # host), says where, and unbinds; bad writes fail.
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +44,18 @@ P=$(sbx exec -d "$ID" -- sh -c 'echo hi; exit 4')
 sbx logs -f "$ID" "$P" >/dev/null
 check "procs shows a process started by the CLI: ID PID STATUS COMMAND" \
 	bash -c '[[ $1 =~ ^$2\ [0-9]+\ failed\ sh\ -c\ echo\ hi ]]' _ "$(line_of "$P")" "$P"
+
+# --- logs/ID ------------------------------------------------------------------------------
+check "logs/ lists the process" bash -c 'ls "$1/logs" | grep -qx "$2"' _ "$C" "$P"
+expect_eq "logs/ID: its output" "hi" "$(tm cat "$C/logs/$P")"
+check "logs/ID is the owner's, read-only" test "$(stat -c %a "$C/logs/$P")" = 400
+check "logs/ of an unknown process: ENOENT" \
+	bash -c '! cat "$1/logs/00000000-0000-0000-0000-000000000000" 2>/dev/null' _ "$C"
+check "logs/ of a bad name: ENOENT" bash -c '! cat "$1/logs/a.b" 2>/dev/null' _ "$C"
+P3=$(sbx exec -d "$ID" -- sh -c 'seq 1 3000; echo e >&2')
+sbx logs -f "$ID" "$P3" >/dev/null
+expect_eq "logs/ID: many lines, stdout then stderr" "$(seq 1 3000; echo e)" "$(tm cat "$C/logs/$P3")"
+
 P2=$(sbx exec -d "$ID" -- sleep 600)
 expect_eq "a running one" running "$(line_of "$P2" | cut -d' ' -f3)"
 check "every line has four fields or more" four_fields

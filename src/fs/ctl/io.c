@@ -35,6 +35,7 @@ static int snapshot(struct ctl *c, struct ctl_fh *fh, uid_t uid, int acc)
 	case K_STATS: return ctl_snap_stats(c->fs, &fh->snap);
 	case K_PROCS: return acc == O_WRONLY ? 0 : ctl_snap_procs(c->fs, &fh->snap);
 	case K_PORTS: return ctl_snap_ports(c, &fh->snap);
+	case K_PLOG: return ctl_snap_plog(c, fh->job - PLOG_BASE, &fh->snap);
 	case K_NEW:
 		j = job_new(c, uid, false, &r);
 		if (j)
@@ -65,20 +66,23 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int kind = CTL_KIND_OF(ino), r;
 	unsigned jid = CTL_JOB_OF(ino);
 	int acc = fi->flags & O_ACCMODE;
+	bool plog = jid >= PLOG_BASE; /* logs/ID: no job behind it */
 
-	if ((jid == 0 && (kind == K_DIR || kind == K_JOBS)) || (jid && kind == J_DIR)) {
+	if ((jid == 0 && (kind == K_DIR || kind == K_JOBS || kind == K_LOGS)) ||
+	    (jid && !plog && kind == J_DIR)) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	j = jid ? job_find(c, jid) : NULL;
-	if (jid && !j) {
+	j = jid && !plog ? job_find(c, jid) : NULL;
+	if (jid && !plog && !j) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	r = -ENOMEM;
 	fh = calloc(1, sizeof(*fh));
 	if (fh) {
-		fh->kind = jid ? FH_JOB + kind : kind; /* job kinds apart from top kinds */
+		/* job kinds apart from top kinds */
+		fh->kind = jid && !plog ? FH_JOB + kind : kind;
 		fh->job = jid;
 		r = snapshot(c, fh, fuse_req_ctx(req)->uid, acc);
 	}

@@ -10,7 +10,9 @@
 #include "fs/ctl/ctl_int.h"
 #include "fs/ctl/verbs.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,4 +145,143 @@ int ctl_ports_verbs(struct ctl *c, const char *buf, size_t size)
 		ctl_cmd_release(&cmd);
 	}
 	return r;
+}
+
+/* --- logs/ID ------------------------------------------------------------- */
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > CTL_PROC_ID_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* The number of id, given now if it has none; 0 when none can be given
+ * (no memory, or PLOG_SEQ_MAX reached). ctl->lock held. */
+static unsigned plog_register_locked(struct ctl *c, const char *id)
+{
+	struct plog *p;
+	size_t i;
+
+	if (!c->plogs && !(c->plogs = calloc(PLOG_KEEP, sizeof(*c->plogs))))
+		return 0;
+	for (i = 0; i < PLOG_KEEP; i++) {
+		if (c->plogs[i].seq && !strcmp(c->plogs[i].id, id)) {
+			c->plogs[i].live = true;
+			return c->plogs[i].seq;
+		}
+	}
+	if (c->plog_seq >= PLOG_SEQ_MAX)
+		return 0;
+	/* the slot of the oldest number: numbers are given in order */
+	p = &c->plogs[++c->plog_seq % PLOG_KEEP];
+	p->seq = c->plog_seq;
+	p->live = true;
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	return p->seq;
+}
+
+bool ctl_plog_known_locked(const struct ctl *c, unsigned seq)
+{
+	return c->plogs && seq && c->plogs[seq % PLOG_KEEP].seq == seq;
+}
+
+int ctl_plog_lookup(struct ctl *c, const char *name, uint64_t *ret_ino)
+{
+	struct sbx_proc_info *v = NULL;
+	size_t n = 0, i;
+	unsigned seq = 0;
+	int r;
+
+	if (!name_valid(name))
+		return -ENOENT;
+	r = fs_check_alive(c->fs) ?: sbx_proc_list(c->fs->sb, &v, &n, NULL);
+	for (i = 0; r == 0 && i < n && strcmp(v[i].id, name); i++)
+		;
+	if (r == 0 && i == n)
+		r = -ENOENT;
+	if (r == 0) {
+		pthread_mutex_lock(&c->lock);
+		seq = plog_register_locked(c, name);
+		pthread_mutex_unlock(&c->lock);
+		r = seq ? 0 : -ENOSPC;
+	}
+	if (r == 0)
+		*ret_ino = CTL_INO(PLOG_BASE + seq, K_PLOG);
+	sbx_proc_info_free(v, n);
+	return r;
+}
+
+int ctl_plog_refresh(struct ctl *c)
+{
+	struct sbx_proc_info *v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = fs_check_alive(c->fs) ?: sbx_proc_list(c->fs->sb, &v, &n, NULL);
+	if (r == 0) {
+		pthread_mutex_lock(&c->lock);
+		for (i = 0; c->plogs && i < PLOG_KEEP; i++)
+			c->plogs[i].live = false;
+		for (i = 0; i < n; i++)
+			plog_register_locked(c, v[i].id);
+		pthread_mutex_unlock(&c->lock);
+	}
+	sbx_proc_info_free(v, n);
+	return r;
+}
+
+/* Readdir offsets of logs/: the entry of number seq is at seq + 2. */
+bool ctl_plog_entry_locked(const struct ctl *c, off_t off, char *buf, size_t cap, uint64_t *ret_id,
+			   off_t *ret_next)
+{
+	const struct plog *best = NULL;
+	size_t i;
+
+	for (i = 0; c->plogs && i < PLOG_KEEP; i++) {
+		const struct plog *p = &c->plogs[i];
+
+		if (p->seq && p->live && (off_t)p->seq + 2 >= off && (!best || p->seq < best->seq))
+			best = p;
+	}
+	if (!best)
+		return false;
+	snprintf(buf, cap, "%s", best->id);
+	*ret_id = CTL_INO(PLOG_BASE + best->seq, K_PLOG);
+	*ret_next = (off_t)best->seq + 3;
+	return true;
+}
+
+/* The bound of a logs/ID snapshot: the executor keeps 4 MiB a stream. */
+#define PLOG_SNAP_MAX (16u << 20)
+
+static int add_line(void *ud, enum sbx_proc_stream stream, const char *ts, const char *line,
+		    size_t n)
+{
+	struct sbx_buf *out = ud;
+
+	(void)stream;
+	(void)ts;
+	if (out->len + n + 1 > PLOG_SNAP_MAX)
+		return -EFBIG;
+	return sbx_buf_append(out, line, n) ?: sbx_buf_putc(out, '\n');
+}
+
+int ctl_snap_plog(struct ctl *c, unsigned seq, struct sbx_buf *out)
+{
+	char id[CTL_PROC_ID_MAX + 1] = "";
+
+	pthread_mutex_lock(&c->lock);
+	if (ctl_plog_known_locked(c, seq))
+		snprintf(id, sizeof(id), "%s", c->plogs[seq % PLOG_KEEP].id);
+	pthread_mutex_unlock(&c->lock);
+	if (!id[0])
+		return -ENOENT;
+	return fs_check_alive(c->fs)
+		   ?: sbx_proc_logs(c->fs->sb, id, false, 60, add_line, out, NULL);
 }
