@@ -326,7 +326,8 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 {
 	struct ctl *c = ctl_of(req);
 	struct fuse_entry_param e;
-	char *buf = malloc(size ? size : 1), name[32];
+	char *buf = malloc(size ? size : 1),
+	     name[CTL_PROC_ID_MAX + 8]; /* a job number or a process id */
 	size_t rem = size, sz;
 	off_t next;
 	uint64_t id;
