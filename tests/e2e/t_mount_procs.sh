@@ -41,7 +41,7 @@ check "procs and ports are the owner's, rw" test "$(stat -c %a "$C/procs") $(sta
 
 # --- procs: what sbx exec -d started, one line each ---------------------------------------
 P=$(sbx exec -d "$ID" -- sh -c 'echo hi; exit 4')
-sbx logs -f "$ID" "$P" >/dev/null
+tm "$BUILD/sbx" -q logs -f "$ID" "$P" >/dev/null
 first_line_ok() {
 	local l
 	l=$(line_of "$P")
@@ -57,7 +57,7 @@ check "logs/ of an unknown process: ENOENT" \
 	bash -c '! cat "$1/logs/00000000-0000-0000-0000-000000000000" 2>/dev/null' _ "$C"
 check "logs/ of a bad name: ENOENT" bash -c '! cat "$1/logs/a.b" 2>/dev/null' _ "$C"
 P3=$(sbx exec -d "$ID" -- sh -c 'seq 1 3000; echo e >&2')
-sbx logs -f "$ID" "$P3" >/dev/null 2>&1
+tm "$BUILD/sbx" -q logs -f "$ID" "$P3" >/dev/null 2>&1
 expect_eq "logs/ID: many lines, stdout then stderr" "$(seq 1 3000; echo e)" "$(tm cat "$C/logs/$P3")"
 
 P2=$(sbx exec -d "$ID" -- sleep 600)
@@ -72,10 +72,10 @@ N=$(tm cat "$C/procs" | grep -c 'cat note.txt; pwd$')
 expect_eq "start: the process shows in procs" 1 "$N"
 Q=$(tm cat "$C/procs" | grep 'cat note.txt; pwd$' | cut -d' ' -f1)
 expect_eq "start: it ran in the mounted dir and saw the file written there" \
-	$'written through the mount\n/srv/work' "$(sbx logs -f "$ID" "$Q")"
+	$'written through the mount\n/srv/work' "$(tm "$BUILD/sbx" -q logs -f "$ID" "$Q")"
 wr "$C/procs" "kill $P2"
 expect_eq "kill: the write succeeds" 0 $?
-sbx logs -f "$ID" "$P2" >/dev/null
+tm "$BUILD/sbx" -q logs -f "$ID" "$P2" >/dev/null
 expect_eq "kill: the process turns killed" killed "$(line_of "$P2" | cut -d' ' -f3)"
 check "kill of an ended process fails" fails wr "$C/procs" "kill $P2"
 check "kill of an unknown process fails" \
