@@ -65,11 +65,14 @@ static int do_port(struct cli *cli, const char *sandbox, unsigned port, bool unb
 	if (cli_open_sandbox(cli, sandbox, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	r = unbind ? sbx_port_unbind(sb, &err) : sbx_port_bind(sb, port, &url, &err);
-	if (r == -SBX_EEXIST)
-		r = cli_failf(cli, sandbox,
-			      "another port is bound; `sbx port --unbind %s` first (%s)", sandbox,
-			      err.code && err.msg[0] ? err.msg : "port already bound");
-	else if (r < 0)
+	if (r == -SBX_EEXIST) {
+		/* the library says which port holds it; we say how to free it */
+		char why[SBX_ERR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", err.msg[0] ? err.msg : "another port is bound");
+		sbx_err_set(&err, r, err.http_status, "%s (sbx port --unbind %s)", why, sandbox);
+		r = cli_fail(cli, &err, r, sandbox);
+	} else if (r < 0)
 		r = cli_fail(cli, &err, r, sandbox);
 	else
 		print_binding(cli, unbind ? 0 : port, url);

@@ -148,13 +148,18 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	return r;
 }
 
-/* A process the user named that the sandbox does not know: said in our
- * words (the executor's are its own). */
-static int no_such_proc(const struct cli *cli, const struct sbx_err *err, int r,
-			const char *sandbox, const char *id)
+/* A process the user named that the sandbox does not know, or that has
+ * ended: said in our words (the executor's are its own), with the error's
+ * class and errno kept for --json. */
+static int proc_fail(const struct cli *cli, const struct sbx_err *err, int r, const char *sandbox,
+		     const char *id)
 {
+	struct sbx_err mine = {0};
+
 	if (r == -SBX_ENOTFOUND)
-		return cli_failf(cli, id, "no process %s in sandbox %s", id, sandbox);
+		err = &mine, sbx_err_set(&mine, r, 0, "no process %s in sandbox %s", id, sandbox);
+	else if (r == -ESRCH)
+		err = &mine, sbx_err_set(&mine, r, 0, "process %s is not running", id);
 	return cli_fail(cli, err, r, id);
 }
 
@@ -211,7 +216,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	if (r == -EPIPE)
 		r = 0; /* our reader left: not the sandbox's failure */
 	else if (r < 0)
-		r = no_such_proc(cli, &err, r, argv[optind], argv[optind + 1]);
+		r = proc_fail(cli, &err, r, argv[optind], argv[optind + 1]);
 	sbx_sandbox_free(sb);
 	return r;
 }
@@ -224,11 +229,7 @@ static int kill_one(struct cli *cli, struct sbx_sandbox *sb, const char *sandbox
 	if (!id_valid(id))
 		return cli_failf(cli, id, "bad process ID '%s'", id);
 	r = sbx_proc_kill(sb, id, &err);
-	if (r == -ESRCH)
-		return cli_failf(cli, id, "process %s is not running", id);
-	if (r < 0)
-		return no_such_proc(cli, &err, r, sandbox, id);
-	return 0;
+	return r < 0 ? proc_fail(cli, &err, r, sandbox, id) : 0;
 }
 
 int cmd_kill(struct cli *cli, int argc, char **argv)

@@ -97,6 +97,7 @@ check "kill of an unknown process: a clear message" grep -q "no process $NOID" "
 run_cmd --json logs procbox $NOID
 expect_eq "--json logs error: its message" "no process $NOID in sandbox procbox" \
 	"$(json_get error.message <"$T/o")"
+expect_eq "--json logs error: its class" "not found" "$(json_get error.class <"$T/o")"
 for c in "ps nobox" "logs nobox $NOID" "kill nobox $NOID" "port nobox 80" "exec -d nobox -- true"; do
 	# shellcheck disable=SC2086
 	run_cmd $c
