@@ -5,7 +5,7 @@ _sbx_sandboxes() {
 
 _sbx() {
 	local cur=${COMP_WORDS[COMP_CWORD]} cmd= i
-	local cmds="create ls status rm exec shell cp up mount umount host help version completion"
+	local cmds="create ls status rm exec ps logs kill port shell cp up mount umount host help version completion"
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-*) ;;
@@ -17,10 +17,14 @@ _sbx() {
 		return
 	fi
 	case $cmd in
-	status | rm | shell)
+	status | rm | shell | ps | kill)
 		COMPREPLY=($(compgen -W "$(_sbx_sandboxes) --help --json" -- "$cur")) ;;
+	logs)
+		COMPREPLY=($(compgen -W "$(_sbx_sandboxes) -f -t --follow --timestamps --help --json" -- "$cur")) ;;
+	port)
+		COMPREPLY=($(compgen -W "$(_sbx_sandboxes) --unbind --help --json" -- "$cur")) ;;
 	exec)
-		COMPREPLY=($(compgen -W "$(_sbx_sandboxes) -i -t -w -e -n --timeout --help" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "$(_sbx_sandboxes) -i -t -d -w -e -n --timeout --detach --help" -- "$cur")) ;;
 	cp)
 		if [[ $cur == *:* ]]; then
 			COMPREPLY=()

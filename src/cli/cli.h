@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "sbx/proc.h"
 #include "sbx/sbx.h"
 
 /* Exit statuses of sbx itself (a command run by `sbx exec` passes its own). */
@@ -67,6 +68,9 @@ int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
  * mount keeps the data and says which file in its log. Skipped when
  * $SBX_NO_MOUNT_SYNC is set (not "0"). */
 void cli_sync_mounts(struct cli *cli, struct sbx_sandbox *sb, const char *arg);
+/* sbx exec -d: starts a background process in SANDBOX and prints its id
+ * (with --json, the process). Returns the exit status. */
+int cli_proc_start(struct cli *cli, const char *sandbox, const struct sbx_proc_opts *o);
 /* Wakes the thread polling eventfd fd (from an exec callback). */
 void cli_wake(int fd);
 /* Keeps the end of an exec (its status; the output was streamed). */
@@ -83,6 +87,10 @@ int cmd_umount(struct cli *cli, int argc, char **argv);
 int cmd_up(struct cli *cli, int argc, char **argv);
 int cmd_shell(struct cli *cli, int argc, char **argv);
 int cmd_cp(struct cli *cli, int argc, char **argv);
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_port(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);

@@ -81,6 +81,8 @@ struct exec_args {
 	struct sbx_exec_opts o;
 	const char *env[MAX_ENV];
 	bool tty;	    /* -t: a terminal in the sandbox */
+	bool detach;	    /* -d: a background process of the executor */
+	bool json;	    /* --json (with -d: the process as JSON) */
 	char term_env[128]; /* "TERM=..." passed on with -t */
 };
 
@@ -90,6 +92,7 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	    {"workdir", required_argument, NULL, 'w'}, {"env", required_argument, NULL, 'e'},
 	    {"timeout", required_argument, NULL, 'T'}, {"no-stdin", no_argument, NULL, 'n'},
 	    {"interactive", no_argument, NULL, 'i'},   {"tty", no_argument, NULL, 't'},
+	    {"detach", no_argument, NULL, 'd'},	       {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	char *end;
@@ -99,7 +102,7 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 	optind = 0; /* a full restart: sbx shell ran getopt before us */
 	opterr = 0;
 	for (;;) {
-		ch = getopt_long(argc, argv, "+w:e:T:nith", longopts, NULL);
+		ch = getopt_long(argc, argv, "+w:e:T:nitdh", longopts, NULL);
 		if (ch == -1) {
 			/* a non-option before "--" is the sandbox */
 			if (optind < argc && !a->id && strcmp(argv[optind - 1], "--") != 0 &&
@@ -126,10 +129,14 @@ static int parse_args(int argc, char **argv, struct exec_args *a)
 		case 'n': a->o.stdin_open = false; break;
 		case 'i': a->o.stdin_open = true; break;
 		case 't': a->tty = true; break;
+		case 'd': a->detach = true; break;
+		case 'j': a->json = true; break;
 		case 'h': cli_help("exec"); return 0;
 		default: return cli_bad_option("exec", argv);
 		}
 	}
+	if (a->detach && (a->tty || a->o.timeout_s > 0))
+		return cli_usage_error("exec", "-d runs in the background: no -t, no --timeout");
 	a->o.env = a->env;
 	a->o.argv = (const char *const *)argv + optind;
 	a->o.argc = (size_t)(argc - optind);
@@ -363,6 +370,19 @@ static int exit_status(const struct exec_ctx *x, int cancelled_by)
 	return r->exit_code;
 }
 
+/* -d: the command becomes a background process of the sandbox's executor
+ * (stdin empty); prints its id. */
+static int exec_detached(struct cli *cli, const struct exec_args *a)
+{
+	struct sbx_proc_opts po = {.argv = a->o.argv,
+				   .argc = a->o.argc,
+				   .cwd = a->o.cwd,
+				   .env = a->o.env,
+				   .n_env = a->o.n_env};
+
+	return cli_proc_start(cli, a->id, &po);
+}
+
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
 	struct sbx_exec_cbs cbs = {.on_stdout = on_stdout,
@@ -384,6 +404,11 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	}
 	if (resolve_target(&a, argv) < 0) {
 		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	cli->json = cli->json || a.json;
+	if (a.detach) {
+		rc = exec_detached(cli, &a);
 		goto out;
 	}
 	/* block before any thread exists so that the transport thread inherits it */

@@ -26,6 +26,12 @@ static const char main_usage[] =
     "  rm SANDBOX...                       delete sandboxes\n"
     "  exec [-i] [-t] SANDBOX [-w DIR] [-e K=V] -- CMD [ARG]...\n"
     "                                      run a command; exit with its code\n"
+    "  exec -d SANDBOX -- CMD [ARG]...     start a background process, print its id\n"
+    "  ps SANDBOX                          list its background processes\n"
+    "  logs [-f] SANDBOX ID                print (or follow) a process's output\n"
+    "  kill SANDBOX ID...                  kill background processes\n"
+    "  port SANDBOX PORT                   publish PORT, print where it is reachable\n"
+    "  port --unbind SANDBOX               take the published port away\n"
     "  shell SANDBOX                       an interactive shell in the sandbox\n"
     "  cp [-a] SRC DST                     copy files and trees in or out\n"
     "                                      (SANDBOX:/path on one side)\n"
@@ -62,6 +68,7 @@ static const struct usage usages[] = {
 	   "Deletes sandboxes and waits until each is gone.\n"},
     {"exec", "usage: sbx exec [-i] [-t] SANDBOX [-w DIR] [-e K=V]... [-T SECONDS] [-n]\n"
 	     "                -- CMD [ARG]...\n"
+	     "       sbx exec -d [--json] SANDBOX [-w DIR] [-e K=V]... -- CMD [ARG]...\n"
 	     "       sbx exec [OPTIONS] -- CMD [ARG]...   (inside an sbxfs mount: that\n"
 	     "       sandbox, in the directory matching the current one)\n"
 	     "  -i, --interactive  keep stdin open (the default unless -n)\n"
@@ -70,8 +77,30 @@ static const struct usage usages[] = {
 	     "  -e K=V             environment variable (repeatable)\n"
 	     "  -T, --timeout S    kill the command (and all it started) after S seconds\n"
 	     "  -n, --no-stdin     do not forward stdin (the command reads EOF)\n"
+	     "  -d, --detach       start it as a background process of the sandbox and\n"
+	     "                     print its id (see sbx ps, logs, kill); exit 0 once\n"
+	     "                     started. --json: {\"id\",\"pid\",\"status\",\"command\"}\n"
 	     "Exits with the command's code; 124 on timeout, 255 when the sandbox\n"
 	     "could not be reached.\n"},
+    {"ps", "usage: sbx ps [--json] SANDBOX\n"
+	   "Lists the background processes of a sandbox, running and ended: id, pid,\n"
+	   "status (running, completed, failed, killed) and command. Any client's\n"
+	   "processes show: the sandbox keeps the list.\n"},
+    {"logs", "usage: sbx logs [-f] [-t] [--json] SANDBOX ID\n"
+	     "Prints the output a background process has kept (its last lines): its\n"
+	     "stdout lines on stdout, then its stderr lines on stderr.\n"
+	     "  -f, --follow      then print new lines until the process ends\n"
+	     "  -t, --timestamps  start each line with the time it was written\n"
+	     "  --json            one {\"stream\",\"timestamp\",\"data\"} object a line\n"},
+    {"kill", "usage: sbx kill [--json] SANDBOX ID...\n"
+	     "Kills background processes (SIGKILL) and prints each id killed; their\n"
+	     "status turns to killed. A process that has ended already is an error.\n"},
+    {"port", "usage: sbx port [--json] SANDBOX PORT\n"
+	     "       sbx port --unbind [--json] SANDBOX\n"
+	     "Publishes PORT of the sandbox: connections to the sandbox's proxy port\n"
+	     "reach it. Prints where that is (tcp://HOST:PORT, or an https URL), with\n"
+	     "--json {\"port\",\"url\"}. One port at a time: binding another one\n"
+	     "fails until --unbind takes the binding away.\n"},
     {"shell", "usage: sbx shell SANDBOX [-w DIR] [-e K=V]... [SHELL]\n"
 	      "Runs an interactive shell (default: bash if present, else sh) in the\n"
 	      "sandbox on a terminal: the same as sbx exec -it SANDBOX -- SHELL.\n"},

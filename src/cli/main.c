@@ -26,7 +26,9 @@ static const struct command commands[] = {
     {"exec", cmd_exec},	      {"shell", cmd_shell},
     {"cp", cmd_cp},	      {"host", cmd_host},
     {"mount", cmd_mount},     {"umount", cmd_umount},
-    {"up", cmd_up},	      {"help", cmd_help},
+    {"up", cmd_up},	      {"ps", cmd_ps},
+    {"logs", cmd_logs},	      {"kill", cmd_kill},
+    {"port", cmd_port},	      {"help", cmd_help},
     {"version", cmd_version}, {"completion", cmd_completion},
 };
 

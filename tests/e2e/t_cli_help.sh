@@ -24,7 +24,7 @@ run_cmd() {
 }
 
 # every subcommand, the host ones and the aliases
-CMDS=(create ls list status rm delete exec shell cp up mount umount host "host start"
+CMDS=(create ls list status rm delete exec ps logs kill port shell cp up mount umount host "host start"
 	"host stop" "host status" "host env" "host image" help version completion)
 for c in "${CMDS[@]}"; do
 	for h in --help -h; do
@@ -45,7 +45,8 @@ for c in "${CMDS[@]}"; do
 	fi
 done
 # missing operands are usage errors too, and never reach a sandbox
-for c in status rm exec shell cp mount umount up "cp onlyone" "completion tcsh"; do
+for c in status rm exec ps logs kill port "logs box" "kill box" "port box" "port --unbind" \
+	shell cp mount umount up "cp onlyone" "completion tcsh"; do
 	# shellcheck disable=SC2086
 	run_cmd $c
 	if [ $RC -eq 2 ] && [ ! -s "$T/o" ] && [ -s "$T/e" ]; then
@@ -56,7 +57,7 @@ for c in status rm exec shell cp mount umount up "cp onlyone" "completion tcsh";
 done
 check "no sbxd was started by any of it" test ! -e "$SBX_STATE_DIR/sbxd.json"
 
-for c in create exec cp host; do
+for c in create exec cp host ps logs kill port; do
 	expect_eq "sbx help $c is sbx $c --help" "$("$S" $c --help)" "$("$S" help $c)"
 done
 expect_eq "sbx help (alone) is sbx --help" "$("$S" --help)" "$("$S" help)"

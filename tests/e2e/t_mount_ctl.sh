@@ -34,7 +34,7 @@ check "info is JSON with the sandbox id" bash -c \
 check "info holds no token" bash -c '! grep -qF "$1" "$2/info"' _ "$TOKEN" "$C"
 check "info has no secret field" bash -c '! grep -qiE "secret|token" "$1/info"' _ "$C"
 check "/.ctl is hidden from ls -a /" bash -c '! ls -a "$1" | grep -qx .ctl' _ "$MNT"
-expect_eq "/.ctl lists its files" "ctl exec info jobs new stats status" "$(ls "$C" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "/.ctl lists its files" "ctl exec info jobs logs new ports procs stats status" "$(ls "$C" | tr '\n' ' ' | sed 's/ $//')"
 echo wait-ready 30 >"$C/ctl"
 expect_eq "ctl: wait-ready" 0 $?
 (echo no-such-verb >"$C/ctl") 2>/dev/null

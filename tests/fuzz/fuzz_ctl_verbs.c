@@ -1,8 +1,8 @@
-/* fuzz_ctl_verbs.c - the decoder of what a user writes to .ctl/ctl and
- * .ctl/jobs/N/ctl (src/fs/ctl/verbs.c).
+/* fuzz_ctl_verbs.c - the decoder of what a user writes to .ctl/ctl,
+ * .ctl/jobs/N/ctl, .ctl/procs and .ctl/ports (src/fs/ctl/verbs.c).
  *
- * The first byte picks the file (bit 0: a job's ctl); the rest is one
- * write(2). Every command the decoder returns must keep the contract of
+ * The first byte picks the file (its value modulo CTL_F__N, an enum
+ * ctl_file); the rest is one write(2). Every command the decoder returns must keep the contract of
  * verbs.h: numbers in their ranges unless err, an argument exactly for the
  * verbs that take one, a run command inside the write.
  */
@@ -28,11 +28,23 @@ static void check(const struct ctl_cmd *c, const char *buf, size_t n)
 	case CTL_V_SIGNAL:
 	case CTL_V_CWD:
 	case CTL_V_ENV:
+	case CTL_V_PKILL:
 		if (!c->arg)
+			abort();
+		if (c->verb == CTL_V_PKILL && !c->err &&
+		    (!c->arg[0] || strlen(c->arg) > CTL_PROC_ID_MAX || strpbrk(c->arg, " /\n")))
+			abort();
+		break;
+	case CTL_V_BIND:
+		if (!c->err && !(c->port >= 1 && c->port <= 65535))
 			abort();
 		break;
 	case CTL_V_RUN:
 		if (c->run < buf + 4 || c->run + c->run_len != buf + n)
+			abort();
+		break;
+	case CTL_V_START:
+		if (c->run < buf + 6 || c->run + c->run_len != buf + n)
 			abort();
 		break;
 	default:
@@ -62,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, n);
 	p = buf;
 	end = buf + n;
-	while ((k = ctl_cmd_next(&p, end, data[0] & 1, &cmd)) > 0) {
+	while ((k = ctl_cmd_next(&p, end, (enum ctl_file)(data[0] % CTL_F__N), &cmd)) > 0) {
 		check(&cmd, buf, n);
 		ctl_cmd_release(&cmd);
 		if (p < buf || p > end || ++lines > (int)n)

@@ -1,5 +1,6 @@
-/* test_fs_ctl_verbs.c - the verbs written to .ctl/ctl and .ctl/jobs/N/ctl
- * (src/fs/ctl/verbs.c, run by src/fs/ctl/files.c): what each line means,
+/* test_fs_ctl_verbs.c - the verbs written to .ctl/ctl, .ctl/jobs/N/ctl,
+ * .ctl/procs and .ctl/ports (src/fs/ctl/verbs.c, run by src/fs/ctl/files.c
+ * and procs.c): what each line means,
  * which lines are refused and with what, on a control tree with no
  * sandbox behind it (only lines that never reach the sandbox are sent).
  */
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "fs/ctl/ctl_int.h"
+#include "fs/ctl/verbs.h"
 
 struct tc {
 	struct sbx_fs *fs;
@@ -115,6 +117,85 @@ START_TEST(top_bad_lines)
 }
 END_TEST
 
+/* Decodes the one command of s as a line of file f. */
+static void decode(enum ctl_file f, const char *s, struct ctl_cmd *cmd)
+{
+	const char *p = s;
+
+	ck_assert_int_eq(ctl_cmd_next(&p, s + strlen(s), f, cmd), 1);
+}
+
+START_TEST(procs_and_ports_decode)
+{
+	static const char start[] = "start python3 -m http.server\necho two\n";
+	struct ctl_cmd cmd;
+
+	decode(CTL_F_PROCS, start, &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_START);
+	ck_assert_ptr_eq(cmd.run, start + 6); /* the rest of the write, newlines included */
+	ck_assert_uint_eq(cmd.run_len, strlen(start) - 6);
+	ctl_cmd_release(&cmd);
+	decode(CTL_F_PROCS, "kill 0b1e-A_9 \n", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_PKILL);
+	ck_assert_int_eq(cmd.err, 0);
+	ck_assert_str_eq(cmd.arg, "0b1e-A_9");
+	ctl_cmd_release(&cmd);
+	decode(CTL_F_PORTS, "8080\n", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_BIND);
+	ck_assert_uint_eq(cmd.port, 8080);
+	ctl_cmd_release(&cmd);
+	decode(CTL_F_PORTS, "bind 65535", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_BIND);
+	ck_assert_int_eq(cmd.err, 0);
+	ck_assert_uint_eq(cmd.port, 65535);
+	ctl_cmd_release(&cmd);
+	decode(CTL_F_PORTS, "unbind\r\n", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_UNBIND);
+	ctl_cmd_release(&cmd);
+	/* the verbs of one file mean nothing in another */
+	decode(CTL_F_JOB, "start ls", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_BAD);
+	ctl_cmd_release(&cmd);
+	decode(CTL_F_TOP, "8080", &cmd);
+	ck_assert_int_eq(cmd.verb, CTL_V_BAD);
+	ctl_cmd_release(&cmd);
+}
+END_TEST
+
+/* Lines refused before any request: the tree has no sandbox behind it. */
+START_TEST(procs_and_ports_bad_lines)
+{
+	static const char *const procs[] = {
+	    "start",
+	    "start \n\n",
+	    "kill",
+	    "kill a/b",
+	    "kill a b",
+	    "kill ../x",
+	    "run ls",
+	    "bind 80",
+	    "bogus",
+	    "KILL abc",
+	    "8080",
+	    "kill 0123456789012345678901234567890123456789012345678901234567890123456789"};
+	static const char *const ports[] = {
+	    "0",	  "65536",  "-1",	 "+80",	     "80x",    "8 0",	 "bind", "bind 0",
+	    "bind 99999", "bind x", "unbind 80", "start ls", "kill x", "123456", "bogus"};
+	struct tc t;
+	size_t i;
+
+	tc_init(&t);
+	for (i = 0; i < sizeof(procs) / sizeof(procs[0]); i++)
+		ck_assert_msg(ctl_procs_verbs(t.c, procs[i], strlen(procs[i])) == -EINVAL, "%s",
+			      procs[i]);
+	for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		ck_assert_msg(ctl_ports_verbs(t.c, ports[i], strlen(ports[i])) == -EINVAL, "%s",
+			      ports[i]);
+	ck_assert_uint_eq(t.c->port, 0); /* nothing was bound */
+	tc_release(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fs_ctl_verbs");
@@ -124,6 +205,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, job_bad_lines);
 	tcase_add_test(tc, job_settings_only_before_start);
 	tcase_add_test(tc, top_bad_lines);
+	tcase_add_test(tc, procs_and_ports_decode);
+	tcase_add_test(tc, procs_and_ports_bad_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

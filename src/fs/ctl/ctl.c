@@ -31,7 +31,8 @@ static const struct ent top[] = {
     {"status", K_STATUS, S_IFREG | 0400}, {"info", K_INFO, S_IFREG | 0400},
     {"ctl", K_CTL, S_IFREG | 0200},	  {"exec", K_EXEC, S_IFREG | 0600},
     {"new", K_NEW, S_IFREG | 0400},	  {"jobs", K_JOBS, S_IFDIR | 0700},
-    {"stats", K_STATS, S_IFREG | 0400},
+    {"stats", K_STATS, S_IFREG | 0400},	  {"procs", K_PROCS, S_IFREG | 0600},
+    {"ports", K_PORTS, S_IFREG | 0600},	  {"logs", K_LOGS, S_IFDIR | 0700},
 };
 
 static const struct ent jobf[] = {
@@ -90,6 +91,8 @@ void ctl_free(struct ctl *c)
 	for (i = 0; i < c->n_jobs; i++)
 		job_free(c->jobs[i]);
 	free(c->jobs);
+	free(c->port_url);
+	free(c->plogs);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -125,8 +128,11 @@ static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 			st->st_mode = S_IFDIR | 0700, r = 0;
 		if (kind == K_LAST && c->n_jobs)
 			st->st_mode = S_IFLNK | 0777, r = 0;
-		if (kind == K_JOBS || kind == K_DIR)
+		if (kind == K_JOBS || kind == K_DIR || kind == K_LOGS)
 			st->st_nlink = 2;
+	} else if (jid >= PLOG_BASE) {
+		if (kind == K_PLOG && ctl_plog_known_locked(c, jid - PLOG_BASE))
+			st->st_mode = S_IFREG | 0400, r = 0;
 	} else if ((j = jobtab_get(c, jid))) {
 		st->st_atim = st->st_ctim = j->ctime;
 		st->st_mtim = j->mtime;
@@ -159,6 +165,7 @@ static uint64_t child_of(struct ctl *c, uint64_t parent, const char *name)
 	int kind = CTL_KIND_OF(parent);
 	char *end;
 	unsigned long n;
+	uint64_t id;
 	size_t i;
 
 	if (parent == NODE_ROOT_ID)
@@ -169,6 +176,8 @@ static uint64_t child_of(struct ctl *c, uint64_t parent, const char *name)
 				return CTL_INO(0, top[i].kind);
 		return 0;
 	}
+	if (jid == 0 && kind == K_LOGS)
+		return ctl_plog_lookup(c, name, &id) == 0 ? id : 0;
 	if (jid == 0 && kind == K_JOBS) {
 		if (!strcmp(name, "last"))
 			return CTL_INO(0, K_LAST);
@@ -282,6 +291,12 @@ static bool dir_entry(struct ctl *c, uint64_t dir, off_t off, char *buf, size_t 
 		*ret_id = CTL_INO(0, top[i].kind);
 		return true;
 	}
+	if (jid == 0 && CTL_KIND_OF(dir) == K_LOGS) {
+		pthread_mutex_lock(&c->lock);
+		found = ctl_plog_entry_locked(c, off, buf, cap, ret_id, ret_next);
+		pthread_mutex_unlock(&c->lock);
+		return found;
+	}
 	if (jid) {
 		if (i >= N_JOBF)
 			return false;
@@ -311,7 +326,8 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 {
 	struct ctl *c = ctl_of(req);
 	struct fuse_entry_param e;
-	char *buf = malloc(size ? size : 1), name[32];
+	char *buf = malloc(size ? size : 1),
+	     name[CTL_PROC_ID_MAX + 8]; /* a job number or a process id */
 	size_t rem = size, sz;
 	off_t next;
 	uint64_t id;
@@ -321,6 +337,9 @@ void ctl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* a listing of logs/ starts with the executor's list as it is now */
+	if (ino == CTL_INO(0, K_LOGS) && off <= 2)
+		ctl_plog_refresh(c);
 	for (off = off > 0 ? off : 0;; off = next) {
 		memset(&e, 0, sizeof(e));
 		next = off + 1;

@@ -4,7 +4,8 @@
  * ctl_is() first and hands them here. They are never counted for forget
  * (nothing to free), are direct_io and are never cached by the kernel.
  *
- *   .ctl/status  info  ctl  exec  new  stats  jobs/  jobs/last -> N
+ *   .ctl/status  info  ctl  exec  new  stats  procs  ports  logs/ID
+ *   .ctl/jobs/  jobs/last -> N
  *   .ctl/jobs/N/ctl stdin stdout stderr output status exit cmd
  *
  * Reads of a running job's streams and exit wait for data or the end of the

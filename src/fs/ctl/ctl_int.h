@@ -1,6 +1,7 @@
 /* ctl_int.h - the insides of the control tree, shared by ctl.c (the tree
- * and its handlers), job.c (jobs: exec sessions, streams, parked reads) and
- * files.c (the content of status, info, stats and the ctl verbs).
+ * and its handlers), job.c (jobs: exec sessions, streams, parked reads),
+ * files.c (the content of status, info, stats and the ctl verbs) and
+ * procs.c (the executor's processes and port: procs, ports).
  *
  * Everything mutable in struct ctl and struct job is protected by
  * ctl->lock, which is the innermost lock of the driver (fs.h). FUSE replies
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "fs/ctl/ctl.h"
+#include "fs/ctl/verbs.h"
 #include "util/buf.h"
 
 #define CTL_INO(job, kind) (CTL_BIT | ((uint64_t)(job) << 8) | (uint64_t)(kind))
@@ -25,7 +27,21 @@
 #define CTL_KIND_OF(ino)   ((int)((ino)&0xff))
 
 /* Kinds of the top level (job 0) and of a job's directory (job N). */
-enum { K_DIR = 1, K_STATUS, K_INFO, K_CTL, K_EXEC, K_NEW, K_JOBS, K_STATS, K_LAST };
+enum {
+	K_DIR = 1,
+	K_STATUS,
+	K_INFO,
+	K_CTL,
+	K_EXEC,
+	K_NEW,
+	K_JOBS,
+	K_STATS,
+	K_LAST,
+	K_PROCS,
+	K_PORTS,
+	K_LOGS, /* the directory logs/ */
+	K_PLOG	/* logs/ID: with a "job" number PLOG_BASE + seq, never a job's */
+};
 enum { J_DIR = 1, J_CTL, J_STDIN, J_STDOUT, J_STDERR, J_OUTPUT, J_STATUS, J_EXIT, J_CMD };
 
 /* Bounds of the job table (jobtab.c). Ids count up and are never reused. */
@@ -91,8 +107,12 @@ struct ctl {
 	pthread_cond_t cv; /* signalled when a session ends */
 	struct job **jobs; /* the jobs kept, in id order (jobtab.c) */
 	size_t n_jobs, cap;
-	unsigned last_id; /* the newest id given out */
-	unsigned running; /* sessions started and not done */
+	unsigned last_id;   /* the newest id given out */
+	unsigned running;   /* sessions started and not done */
+	struct plog *plogs; /* PLOG_KEEP slots (procs.c), NULL until used */
+	unsigned plog_seq;  /* the newest number given to a process id */
+	unsigned port;	    /* the port this mount bound through .ctl/ports, or 0 */
+	char *port_url;	    /* where it is reachable (owned), or NULL */
 };
 
 /* A handle of a /.ctl file. */
@@ -165,5 +185,42 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out);
 /* Runs the lines of a write to .ctl/ctl or jobs/N/ctl. */
 int ctl_verbs(struct ctl *c, const char *buf, size_t size);
 int ctl_job_verbs(struct ctl *c, struct job *j, const char *buf, size_t size);
+
+/* procs.c: the snapshots are made at open, the verbs run the requests to
+ * the executor (never with ctl->lock held). */
+/* "ID PID STATUS COMMAND" a line, in the executor's order. */
+int ctl_snap_procs(struct sbx_fs *fs, struct sbx_buf *out);
+/* "PORT URL" of the binding this mount made, or nothing. */
+int ctl_snap_ports(struct ctl *c, struct sbx_buf *out);
+/* Runs the lines of a write to .ctl/procs (start, kill) or .ctl/ports
+ * (bind, unbind). */
+int ctl_procs_verbs(struct ctl *c, const char *buf, size_t size);
+int ctl_ports_verbs(struct ctl *c, const char *buf, size_t size);
+
+/* logs/ID: a file per process of the executor, its kept output lines.
+ * Node ids need numbers and process ids are strings: each id the mount met
+ * gets a number seq (1, 2, … never reused) in a table of the PLOG_KEEP newest,
+ * and its file the "job" number PLOG_BASE + seq, above every job's. */
+#define PLOG_KEEP    1024
+#define PLOG_BASE    (JOB_ID_MAX + 1u)
+#define PLOG_SEQ_MAX 3000000000u /* PLOG_BASE + seq stays an unsigned */
+struct plog {
+	unsigned seq; /* 0: a free slot */
+	bool live;    /* in the executor's list when it was last read */
+	char id[CTL_PROC_ID_MAX + 1];
+};
+/* The node of logs/NAME: asks the executor whether NAME is one of its
+ * processes. 0 and *ret_ino, -ENOENT, or the request's error. */
+int ctl_plog_lookup(struct ctl *c, const char *name, uint64_t *ret_ino);
+/* Reads the executor's list again (at the start of a listing of logs/). */
+int ctl_plog_refresh(struct ctl *c);
+/* Is seq still in the table? (ctl->lock held) */
+bool ctl_plog_known_locked(const struct ctl *c, unsigned seq);
+/* The first live entry of logs/ at readdir offset off or after it: its
+ * name, node id and the next offset (ctl->lock held). */
+bool ctl_plog_entry_locked(const struct ctl *c, off_t off, char *buf, size_t cap, uint64_t *ret_id,
+			   off_t *ret_next);
+/* The kept lines of process seq: its stdout lines then its stderr lines. */
+int ctl_snap_plog(struct ctl *c, unsigned seq, struct sbx_buf *out);
 
 #endif

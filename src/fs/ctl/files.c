@@ -174,7 +174,7 @@ int ctl_verbs(struct ctl *c, const char *buf, size_t size)
 	struct ctl_cmd cmd;
 	int r = 0, k;
 
-	while (!r && (k = ctl_cmd_next(&p, end, false, &cmd)) != 0) {
+	while (!r && (k = ctl_cmd_next(&p, end, CTL_F_TOP, &cmd)) != 0) {
 		if (k < 0)
 			return k;
 		switch (cmd.verb) {
@@ -248,7 +248,7 @@ int ctl_job_verbs(struct ctl *c, struct job *j, const char *buf, size_t size)
 	struct ctl_cmd cmd;
 	int r = 0, k;
 
-	while (!r && (k = ctl_cmd_next(&p, end, true, &cmd)) != 0) {
+	while (!r && (k = ctl_cmd_next(&p, end, CTL_F_JOB, &cmd)) != 0) {
 		if (k < 0)
 			return k;
 		if (cmd.verb == CTL_V_RUN) {

@@ -1,9 +1,10 @@
 /* io.c - open/read/write/release of the /.ctl files.
  *
- * status, info, stats, new, jobs/N/status and jobs/N/cmd are snapshots made
- * at open; the streams and exit of a job are read live (job_read parks the
- * request until there is something to say); ctl, jobs/N/ctl, jobs/N/stdin
- * and exec take writes. Every file is direct_io: the kernel caches nothing.
+ * status, info, stats, new, procs, ports, jobs/N/status and jobs/N/cmd are
+ * snapshots made at open (procs only when opened for reading: a write needs
+ * no list); the streams and exit of a job are read live (job_read parks the
+ * request until there is something to say); ctl, procs, ports, jobs/N/ctl,
+ * jobs/N/stdin and exec take writes. Every file is direct_io: the kernel caches nothing.
  */
 #include "fs/ctl/ctl_int.h"
 
@@ -22,8 +23,8 @@ static struct ctl_fh *fh_of(struct fuse_file_info *fi)
 }
 
 /* Fills the snapshot of a file that has one; 0, or a negative errno. uid:
- * the caller (.ctl/new makes a job of theirs). */
-static int snapshot(struct ctl *c, struct ctl_fh *fh, uid_t uid)
+ * the caller (.ctl/new makes a job of theirs); acc: the open's O_ACCMODE. */
+static int snapshot(struct ctl *c, struct ctl_fh *fh, uid_t uid, int acc)
 {
 	struct job *j;
 	int r = 0;
@@ -32,6 +33,9 @@ static int snapshot(struct ctl *c, struct ctl_fh *fh, uid_t uid)
 	case K_STATUS: return ctl_snap_status(c->fs, &fh->snap);
 	case K_INFO: return ctl_snap_info(c->fs, &fh->snap);
 	case K_STATS: return ctl_snap_stats(c->fs, &fh->snap);
+	case K_PROCS: return acc == O_WRONLY ? 0 : ctl_snap_procs(c->fs, &fh->snap);
+	case K_PORTS: return ctl_snap_ports(c, &fh->snap);
+	case K_PLOG: return ctl_snap_plog(c, fh->job - PLOG_BASE, &fh->snap);
 	case K_NEW:
 		j = job_new(c, uid, false, &r);
 		if (j)
@@ -62,22 +66,25 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int kind = CTL_KIND_OF(ino), r;
 	unsigned jid = CTL_JOB_OF(ino);
 	int acc = fi->flags & O_ACCMODE;
+	bool plog = jid >= PLOG_BASE; /* logs/ID: no job behind it */
 
-	if ((jid == 0 && (kind == K_DIR || kind == K_JOBS)) || (jid && kind == J_DIR)) {
+	if ((jid == 0 && (kind == K_DIR || kind == K_JOBS || kind == K_LOGS)) ||
+	    (jid && !plog && kind == J_DIR)) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	j = jid ? job_find(c, jid) : NULL;
-	if (jid && !j) {
+	j = jid && !plog ? job_find(c, jid) : NULL;
+	if (jid && !plog && !j) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	r = -ENOMEM;
 	fh = calloc(1, sizeof(*fh));
 	if (fh) {
-		fh->kind = jid ? FH_JOB + kind : kind; /* job kinds apart from top kinds */
+		/* job kinds apart from top kinds */
+		fh->kind = jid && !plog ? FH_JOB + kind : kind;
 		fh->job = jid;
-		r = snapshot(c, fh, fuse_req_ctx(req)->uid);
+		r = snapshot(c, fh, fuse_req_ctx(req)->uid, acc);
 	}
 	if (r < 0)
 		goto fail;
@@ -214,6 +221,10 @@ void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		j = job_find(c, jid);
 	if (jid == 0 && kind == K_CTL)
 		r = ctl_verbs(c, buf, size);
+	else if (jid == 0 && kind == K_PROCS)
+		r = ctl_procs_verbs(c, buf, size);
+	else if (jid == 0 && kind == K_PORTS)
+		r = ctl_ports_verbs(c, buf, size);
 	else if (jid == 0 && kind == K_EXEC)
 		r = exec_write(c, fh, fuse_req_ctx(req)->uid, buf, size);
 	else if (j && kind == J_CTL)

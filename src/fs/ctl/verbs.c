@@ -1,6 +1,7 @@
 /* verbs.c - what a line written to a /.ctl ctl file means; see verbs.h. */
 #include "fs/ctl/verbs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,38 @@ static bool env_valid(const char *kv)
 	return true;
 }
 
+/* A process id of the executor: a UUID, so letters, digits and dashes. */
+static bool id_valid(const char *id)
+{
+	size_t n = strlen(id), i;
+
+	if (n == 0 || n > CTL_PROC_ID_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+			return false;
+	return true;
+}
+
+/* A port number: 1 to 65535 in decimal digits only. */
+static int port_of(const char *s, size_t n, unsigned *ret)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
 /* Decodes a line that names a verb with an argument (its arg is set). */
 static void check_arg(struct ctl_cmd *cmd)
 {
@@ -72,6 +105,14 @@ static void check_arg(struct ctl_cmd *cmd)
 		if (*end || !(t >= 0 && t <= CTL_TIMEOUT_MAX))
 			cmd->err = -EINVAL;
 		cmd->seconds = t;
+		break;
+	case CTL_V_PKILL:
+		if (!id_valid(cmd->arg))
+			cmd->err = -EINVAL;
+		break;
+	case CTL_V_BIND:
+		if (port_of(cmd->arg, strlen(cmd->arg), &cmd->port) < 0)
+			cmd->err = -EINVAL;
 		break;
 	default: break;
 	}
@@ -98,27 +139,51 @@ static const struct verb_def JOB[] = {
     {"env", CTL_V_ENV, 1},   {"timeout", CTL_V_TIMEOUT, 1}, {NULL, CTL_V_BAD, 0},
 };
 
-int ctl_cmd_next(const char **p, const char *end, bool job, struct ctl_cmd *cmd)
+static const struct verb_def PROCS[] = {
+    {"kill", CTL_V_PKILL, 1},
+    {NULL, CTL_V_BAD, 0},
+};
+
+static const struct verb_def PORTS[] = {
+    {"bind", CTL_V_BIND, 1},
+    {"unbind", CTL_V_UNBIND, 0},
+    {NULL, CTL_V_BAD, 0},
+};
+
+static const struct verb_def *const FILES[CTL_F__N] = {TOP, JOB, PROCS, PORTS};
+
+/* The verb that takes the rest of the write as its command, if any. */
+static const char *const REST[CTL_F__N] = {NULL, "run ", "start ", NULL};
+
+int ctl_cmd_next(const char **p, const char *end, enum ctl_file f, struct ctl_cmd *cmd)
 {
 	const struct verb_def *d;
-	const char *line;
+	const char *line, *rest;
 	bool has_arg = false;
-	size_t n;
+	size_t n, rl;
 
 	memset(cmd, 0, sizeof(*cmd));
+	if ((unsigned)f >= CTL_F__N)
+		return 0; /* no such file: nothing it could mean */
 	do {
 		if (!next_line(p, end, &line, &n))
 			return 0;
 	} while (n == 0);
-	if (job && n >= 4 && !memcmp(line, "run ", 4)) {
+	rest = REST[f];
+	rl = rest ? strlen(rest) : 0;
+	if (rest && n >= rl && !memcmp(line, rest, rl)) {
 		/* the command is the rest of the write, newlines included */
-		cmd->verb = CTL_V_RUN;
-		cmd->run = line + 4;
-		cmd->run_len = (size_t)(end - line) - 4;
+		cmd->verb = f == CTL_F_JOB ? CTL_V_RUN : CTL_V_START;
+		cmd->run = line + rl;
+		cmd->run_len = (size_t)(end - line) - rl;
 		*p = end;
 		return 1;
 	}
-	for (d = job ? JOB : TOP; d->name; d++)
+	if (f == CTL_F_PORTS && port_of(line, n, &cmd->port) == 0) {
+		cmd->verb = CTL_V_BIND; /* `echo 8080 > .ctl/ports` */
+		return 1;
+	}
+	for (d = FILES[f]; d->name; d++)
 		if (verb_is(line, n, d->name, &has_arg) && (d->arg == 2 || d->arg == has_arg))
 			break;
 	cmd->verb = d->verb;

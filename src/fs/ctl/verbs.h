@@ -1,5 +1,5 @@
-/* verbs.h - decoding of the lines written to .ctl/ctl and .ctl/jobs/N/ctl
- * (pure functions, no FUSE, no sandbox).
+/* verbs.h - decoding of the lines written to .ctl/ctl, .ctl/jobs/N/ctl,
+ * .ctl/procs and .ctl/ports (pure functions, no FUSE, no sandbox).
  *
  * A write holds verbs, one a line; blank lines are skipped, and a line's
  * trailing CR, spaces and tabs are not part of it. An argument follows its
@@ -8,8 +8,11 @@
  *   .ctl/ctl:        wait-ready [SECONDS]   delete   drop-caches
  *   jobs/N/ctl:      run COMMAND   kill   signal NAME   cwd DIR
  *                    env KEY=VALUE   timeout SECONDS
+ *   procs:           start COMMAND   kill ID
+ *   ports:           bind PORT   PORT   unbind
  *
- * "run" takes the rest of the write, newlines included, as the command.
+ * "run" and "start" take the rest of the write, newlines included, as the
+ * command.
  * files.c carries the verbs out; this file only says what a line means, so
  * that the decoding of what a user writes can be tested and fuzzed alone.
  */
@@ -36,24 +39,35 @@ enum ctl_verb {
 	CTL_V_CWD,     /* arg: a directory, absolute or relative to the mount */
 	CTL_V_ENV,     /* arg: KEY=VALUE with KEY a shell name unless err */
 	CTL_V_TIMEOUT, /* seconds: in [0, CTL_TIMEOUT_MAX] unless err */
+	CTL_V_START,   /* run, run_len: a background process of the executor */
+	CTL_V_PKILL,   /* arg: a process id (letters, digits, '-', '_') unless err */
+	CTL_V_BIND,    /* port: in [1, 65535] unless err; also a bare number */
+	CTL_V_UNBIND,
 };
+
+/* The file a write went to: which verbs it knows. */
+enum ctl_file { CTL_F_TOP, CTL_F_JOB, CTL_F_PROCS, CTL_F_PORTS, CTL_F__N };
+
+/* The longest process id .ctl/procs accepts (sbx/proc.h's SBX_PROC_ID_MAX). */
+#define CTL_PROC_ID_MAX 64
 
 struct ctl_cmd {
 	enum ctl_verb verb;
 	int err;	 /* 0, or -EINVAL: the argument is not valid for verb */
 	char *arg;	 /* owned, or NULL */
-	const char *run; /* CTL_V_RUN: the rest of the write (borrowed, not
+	const char *run; /* CTL_V_RUN, CTL_V_START: the rest of the write (borrowed, not
 			  * NUL-terminated, may hold anything: job_run checks) */
 	size_t run_len;
 	double seconds;
+	unsigned port;
 };
 
-/* Decodes the next non-blank line of [*p, end) as a verb of .ctl/ctl (job
- * false) or of jobs/N/ctl (job true) and advances *p past it. Returns 1 with
+/* Decodes the next non-blank line of [*p, end) as a verb of the file f and
+ * advances *p past it. Returns 1 with
  * *cmd filled (release it), 0 when only blank lines were left, -ENOMEM.
  * Every line gives a command: CTL_V_BAD is a line that means nothing here,
  * err an argument that is not valid; files.c decides when to say so. */
-int ctl_cmd_next(const char **p, const char *end, bool job, struct ctl_cmd *cmd);
+int ctl_cmd_next(const char **p, const char *end, enum ctl_file f, struct ctl_cmd *cmd);
 /* Frees arg; accepts a zeroed or released command. */
 void ctl_cmd_release(struct ctl_cmd *cmd);
 
