@@ -34,6 +34,10 @@ struct sbx_client_opts {
 	/** CA bundle file for https; NULL uses the system store. TLS peer and
 	 *  host verification are always on. */
 	const char *ca_file;
+	/** A directory where sbx_sandbox_open_ids() keeps the ids of the
+	 *  sandboxes it resolved, between runs (file ids.json; it must be the
+	 *  caller's own, mode 0700, or it is not used). NULL: no cache. Copied. */
+	const char *id_cache_dir;
 };
 
 /** Creates a client and starts its transport thread. Returns 0 and the new

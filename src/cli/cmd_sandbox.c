@@ -164,6 +164,7 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	r = sbx_sandbox_create(c, &o, &sb, &err);
 	if (r < 0)
 		return cli_fail(cli, &err, r, "create");
+	sbx_sandbox_uncache(sb); /* ids cached for an older sandbox of this name */
 	if (cli->json)
 		print_sandbox_json(sb, o.wait_ready ? "HEALTHY" : "STARTING");
 	else
@@ -308,6 +309,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		r = sbx_sandbox_delete(sb, &err);
+		sbx_sandbox_uncache(sb);
 		/* like docker rm: return once it is gone, so the name is free
 		 * and ls no longer shows it */
 		if (r == 0)

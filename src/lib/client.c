@@ -192,7 +192,10 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 	c->token = strdup(token);
 	if (o && o->ca_file)
 		c->ca_file = strdup(o->ca_file);
-	if (!c->token || (o && o->ca_file && !c->ca_file))
+	if (o && o->id_cache_dir)
+		c->id_cache_dir = strdup(o->id_cache_dir);
+	if (!c->token || (o && o->ca_file && !c->ca_file) ||
+	    (o && o->id_cache_dir && !c->id_cache_dir))
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	c->request_timeout_ms =
 	    o && o->request_timeout_ms > 0 ? o->request_timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -234,6 +237,7 @@ void sbx_client_free(struct sbx_client *c)
 	free(c->token);
 	free(c->api_host);
 	free(c->ca_file);
+	free(c->id_cache_dir);
 	pthread_mutex_destroy(&c->rest_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -22,6 +22,7 @@ struct sbx_client {
 	char *api_host;		 /* "scheme://host[:port][/base]", no trailing '/' */
 	char *token;		 /* never logged */
 	char *ca_file;		 /* NULL: system store */
+	char *id_cache_dir;	 /* NULL: no id cache (api/idcache.h) */
 	long request_timeout_ms; /* > 0 */
 
 	/* Serialises the REST calls. libcurl is loaded and set up by the first

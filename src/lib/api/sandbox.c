@@ -9,7 +9,7 @@
  *
  * Creation follows docs/executor-protocol.md §2.1 and undoes what it created when a
  * later step fails. Polls sleep on the calling thread; nothing here runs on
- * the transport thread.
+ * the transport thread. Opening an existing sandbox is in sandbox_open.c.
  */
 #include "sbx/sandbox.h"
 
@@ -22,27 +22,13 @@
 
 #include "api/bodies.h"
 #include "api/rest.h"
+#include "api/sandbox_int.h"
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #define SCALING_POLL_MS 500
-#define NAME_PAGE	100 /* the limit= of find_by_name() */
-
-struct retired {
-	struct retired *next;
-	char *s;
-};
-
-struct sbx_sandbox {
-	struct sbx_client *c;
-	char *id, *name, *app_id, *image, *instance_type, *region, *secret;
-	pthread_mutex_t lock;
-	char *instance_id;	 /* lock */
-	char *deployment_id;	 /* lock */
-	struct retired *retired; /* lock */
-};
 
 static const char *const status_names[] = {
     [SBX_STATUS_ALLOCATING] = "ALLOCATING", [SBX_STATUS_STARTING] = "STARTING",
@@ -82,7 +68,6 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
-/* Errors that no amount of polling will fix. */
 /* Sleeps the next step of a back-off (doubling up to cap_ms), cut at end;
  * false, without sleeping, once end has passed. */
 static bool backoff(int64_t end, int64_t *wait_ms, int64_t cap_ms)
@@ -96,17 +81,17 @@ static bool backoff(int64_t end, int64_t *wait_ms, int64_t cap_ms)
 	return true;
 }
 
-static bool permanent(int r)
+bool sbx_sb_permanent(int r)
 {
 	return r == -SBX_EAUTH || r == -SBX_EPERM || r == -ENOMEM || r == -SBX_EINVAL;
 }
 
-static char *xstrdup(const char *s)
+char *sbx_sb_xstrdup(const char *s)
 {
 	return strdup(s ? s : "");
 }
 
-static struct sbx_sandbox *sb_new(struct sbx_client *c)
+struct sbx_sandbox *sbx_sb_new(struct sbx_client *c)
 {
 	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
 
@@ -118,7 +103,7 @@ static struct sbx_sandbox *sb_new(struct sbx_client *c)
 }
 
 /* true when every string field is allocated. */
-static bool sb_complete(const struct sbx_sandbox *sb)
+bool sbx_sb_complete(const struct sbx_sandbox *sb)
 {
 	return sb->id && sb->name && sb->app_id && sb->image && sb->instance_type && sb->region &&
 	       sb->secret && sb->instance_id && sb->deployment_id;
@@ -189,7 +174,7 @@ static int get_json(struct sbx_client *c, const char *pre, const char *id, const
 	return r;
 }
 
-static int proto_err(struct sbx_err *err, int r, const char *what)
+int sbx_sb_proto_err(struct sbx_err *err, int r, const char *what)
 {
 	if (r == -ENOMEM)
 		return sbx_err_set(err, r, 0, "out of memory");
@@ -197,7 +182,7 @@ static int proto_err(struct sbx_err *err, int r, const char *what)
 }
 
 /* GET the scaling of a deployment once: instance id or NULL (none yet). */
-static int scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err)
+int sbx_sb_scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err)
 {
 	json_object *o = NULL;
 	int r;
@@ -207,10 +192,10 @@ static int scaling_once(struct sbx_client *c, const char *dep, char **ret, struc
 		return r;
 	r = sbx_parse_scaling_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? proto_err(err, r, "GET scaling") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "GET scaling") : 0;
 }
 
-static int service_get(struct sbx_client *c, const char *id, struct sbx_service_info *ret,
+int sbx_sb_service_get(struct sbx_client *c, const char *id, struct sbx_service_info *ret,
 		       struct sbx_err *err)
 {
 	json_object *o = NULL;
@@ -221,10 +206,10 @@ static int service_get(struct sbx_client *c, const char *id, struct sbx_service_
 		return r;
 	r = sbx_parse_service_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? proto_err(err, r, "GET service") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "GET service") : 0;
 }
 
-static int deployment_get(struct sbx_client *c, const char *id, struct sbx_deploy_info *ret,
+int sbx_sb_deployment_get(struct sbx_client *c, const char *id, struct sbx_deploy_info *ret,
 			  struct sbx_err *err)
 {
 	json_object *o = NULL;
@@ -235,7 +220,7 @@ static int deployment_get(struct sbx_client *c, const char *id, struct sbx_deplo
 		return r;
 	r = sbx_parse_deployment_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? proto_err(err, r, "GET deployment") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "GET deployment") : 0;
 }
 
 static int delete_one(struct sbx_client *c, const char *what, const char *id, struct sbx_err *err)
@@ -281,12 +266,12 @@ static int poll_instance(struct sbx_client *c, const char *dep, int64_t budget_m
 	for (;;) {
 		char *id = NULL;
 
-		r = scaling_once(c, dep, &id, err);
+		r = sbx_sb_scaling_once(c, dep, &id, err);
 		if (r == 0 && id) {
 			*ret = id;
 			return 0;
 		}
-		if (r < 0 && permanent(r))
+		if (r < 0 && sbx_sb_permanent(r))
 			return r;
 		if (r < 0)
 			sbx_debug("sandbox: scaling poll: %s", err ? err->msg : "error");
@@ -317,7 +302,7 @@ static int create_app(struct sbx_client *c, const char *name, char **ret, struct
 		return r;
 	r = sbx_parse_app_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? proto_err(err, r, "POST /v1/apps") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "POST /v1/apps") : 0;
 }
 
 static int create_service(struct sbx_client *c, const char *app_id, const struct sbx_create_opts *o,
@@ -342,24 +327,25 @@ static int create_service(struct sbx_client *c, const char *app_id, const struct
 		sbx_service_info_release(ret);
 		r = -EPROTO;
 	}
-	return r < 0 ? proto_err(err, r, "POST /v1/services") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "POST /v1/services") : 0;
 }
 
 /* Fills the fixed fields of a newly created sandbox. */
 static int fill_created(struct sbx_sandbox *sb, const struct sbx_create_opts *o, const char *app_id,
 			const struct sbx_service_info *svc, const char *secret, char *instance_id)
 {
-	sb->id = xstrdup(svc->id);
-	sb->name = xstrdup(o->name ? o->name : SBX_DEFAULT_NAME);
-	sb->app_id = xstrdup(app_id);
-	sb->deployment_id = xstrdup(svc->latest_deployment_id);
-	sb->image = xstrdup(o->image ? o->image : SBX_DEFAULT_IMAGE);
+	sb->id = sbx_sb_xstrdup(svc->id);
+	sb->name = sbx_sb_xstrdup(o->name ? o->name : SBX_DEFAULT_NAME);
+	sb->app_id = sbx_sb_xstrdup(app_id);
+	sb->deployment_id = sbx_sb_xstrdup(svc->latest_deployment_id);
+	sb->image = sbx_sb_xstrdup(o->image ? o->image : SBX_DEFAULT_IMAGE);
 	sb->instance_type =
-	    xstrdup(o->instance_type ? o->instance_type : SBX_DEFAULT_INSTANCE_TYPE);
-	sb->region = xstrdup(o->regions && o->n_regions ? o->regions[0] : SBX_DEFAULT_REGION);
-	sb->secret = xstrdup(secret);
+	    sbx_sb_xstrdup(o->instance_type ? o->instance_type : SBX_DEFAULT_INSTANCE_TYPE);
+	sb->region =
+	    sbx_sb_xstrdup(o->regions && o->n_regions ? o->regions[0] : SBX_DEFAULT_REGION);
+	sb->secret = sbx_sb_xstrdup(secret);
 	sb->instance_id = instance_id;
-	return sb_complete(sb) ? 0 : -ENOMEM;
+	return sbx_sb_complete(sb) ? 0 : -ENOMEM;
 }
 
 /* Scaling budget of protocol §2.4, in milliseconds. */
@@ -394,7 +380,7 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 	r = poll_instance(c, svc.latest_deployment_id, scaling_budget_ms(timeout), &inst, err);
 	if (r < 0)
 		goto out;
-	sb = sb_new(c);
+	sb = sbx_sb_new(c);
 	r = -ENOMEM;
 	if (sb) {
 		r = fill_created(sb, o, app_id, &svc, secret, inst);
@@ -427,188 +413,6 @@ out:
 	return r;
 }
 
-/* ---- open ---- */
-
-static bool is_uuid(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	for (i = 0; shape[i]; i++) {
-		char ch = s[i];
-
-		if (shape[i] == '-' ? ch != '-' : !strchr("0123456789abcdefABCDEF", ch) || !ch)
-			return false;
-	}
-	return s[i] == '\0';
-}
-
-/* Picks the one live service named exactly full from a list reply. Errors
- * name the sandbox as the caller wrote it (asked), not by its service name. */
-static int pick_by_name(json_object *o, const char *full, const char *asked,
-			struct sbx_service_info *ret, struct sbx_err *err)
-{
-	json_object *arr;
-	size_t i, n, found = 0;
-	bool more;
-	int r;
-
-	r = sbx_parse_services_page(o, NAME_PAGE, &arr, &n, &more);
-	if (r < 0)
-		return proto_err(err, r, "GET /v1/services");
-	for (i = 0; i < n; i++) {
-		struct sbx_service_info s = {0};
-
-		if (sbx_parse_service(json_object_array_get_idx(arr, i), &s) < 0)
-			continue;
-		if (strcmp(s.name, full) || !strcmp(s.status, "DELETED") ||
-		    !strcmp(s.status, "DELETING")) {
-			sbx_service_info_release(&s);
-			continue;
-		}
-		if (found++) {
-			sbx_service_info_release(&s);
-			sbx_service_info_release(ret);
-			return sbx_err_set(err, -SBX_EINVAL, 0,
-					   "ambiguous: several sandboxes are named %.100s", asked);
-		}
-		*ret = s;
-	}
-	if (!found)
-		return sbx_err_set(err, -SBX_ENOTFOUND, 404, "no sandbox named %.100s", asked);
-	return 0;
-}
-
-/* GET /v1/services?name=FULL and the one live sandbox of that name
- * (errors name it as asked). */
-static int lookup_name(struct sbx_client *c, const char *full, const char *asked,
-		       struct sbx_service_info *ret, struct sbx_err *err)
-{
-	struct sbx_buf path = SBX_BUF_INIT;
-	json_object *o = NULL;
-	int r;
-
-	r = sbx_buf_puts(&path, "/v1/services?limit=100&name=");
-	if (!r)
-		r = sbx_rest_escape(&path, full);
-	if (r < 0)
-		return sbx_err_set(err, r, 0, "out of memory");
-	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
-	if (r == 0)
-		r = pick_by_name(o, full, asked, ret, err);
-	sbx_json_put(o);
-	sbx_buf_release(&path);
-	return r;
-}
-
-/* Our naming first (sandbox-service-NAME), then the current SDKs' (the
- * bare NAME on a service of type SANDBOX). */
-static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
-			struct sbx_err *err)
-{
-	const char *name = in;
-	struct sbx_buf full = SBX_BUF_INIT;
-	int r;
-
-	if (!strncmp(in, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
-		name = in + strlen(SBX_SERVICE_PREFIX);
-	if (!sbx_name_valid(name))
-		return sbx_err_set(err, -SBX_EINVAL, 0, "not a sandbox id or name: %.100s", in);
-	if (sbx_buf_printf(&full, SBX_SERVICE_PREFIX "%s", name) < 0)
-		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
-	r = lookup_name(c, full.data, in, ret, err);
-	if (r == -SBX_ENOTFOUND && name == in) {
-		struct sbx_service_info s = {0};
-		struct sbx_err e2 = {0};
-
-		if (lookup_name(c, name, in, &s, &e2) == 0 && sbx_service_sandbox_name(&s) == s.name) {
-			*ret = s;
-			r = 0;
-		} else {
-			sbx_service_info_release(&s);
-		}
-	}
-	sbx_buf_release(&full);
-	return r;
-}
-
-static int resolve_service(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
-			   struct sbx_err *err)
-{
-	int r;
-
-	if (is_uuid(in)) {
-		r = service_get(c, in, ret, err);
-		if (r != -SBX_ENOTFOUND)
-			return r;
-	}
-	return find_by_name(c, in, ret, err);
-}
-
-static int fill_opened(struct sbx_sandbox *sb, const struct sbx_service_info *svc,
-		       const struct sbx_deploy_info *d, char *inst)
-{
-	const char *full = *d->name ? d->name : svc->name;
-
-	if (!strncmp(full, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
-		full += strlen(SBX_SERVICE_PREFIX);
-	sb->id = xstrdup(svc->id);
-	sb->name = xstrdup(full);
-	sb->app_id = xstrdup(svc->app_id);
-	sb->deployment_id = xstrdup(svc->latest_deployment_id);
-	sb->image = xstrdup(d->image);
-	sb->instance_type = xstrdup(d->instance_type);
-	sb->region = xstrdup(d->region);
-	sb->secret = xstrdup(d->secret);
-	sb->instance_id = inst ? inst : strdup("");
-	return sb_complete(sb) ? 0 : -ENOMEM;
-}
-
-int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
-		     struct sbx_err *err)
-{
-	struct sbx_service_info svc = {0};
-	struct sbx_deploy_info d = {0};
-	struct sbx_sandbox *sb = NULL;
-	char *inst = NULL;
-	int r;
-
-	if (!id_or_name || !*id_or_name)
-		return sbx_err_set(err, -SBX_EINVAL, 0, "no sandbox id or name");
-	r = resolve_service(c, id_or_name, &svc, err);
-	if (r < 0)
-		goto out;
-	if (!*svc.latest_deployment_id) {
-		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", svc.id);
-		goto out;
-	}
-	r = deployment_get(c, svc.latest_deployment_id, &d, err);
-	if (r < 0)
-		goto out;
-	/* no instance yet (or asleep) is not an error here; exec resolves again */
-	r = scaling_once(c, svc.latest_deployment_id, &inst, err);
-	if (r < 0 && permanent(r))
-		goto out;
-	sb = sb_new(c);
-	r = -ENOMEM;
-	if (sb) {
-		r = fill_opened(sb, &svc, &d, inst);
-		inst = NULL; /* owned by sb now */
-	}
-	if (r < 0) {
-		sbx_err_set(err, r, 0, "out of memory");
-		goto out;
-	}
-	*ret = sb;
-	sb = NULL;
-out:
-	sbx_sandbox_free(sb);
-	sbx_service_info_release(&svc);
-	sbx_deploy_info_release(&d);
-	free(inst);
-	return r;
-}
-
 /* ---- instance, status, readiness ---- */
 
 int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err)
@@ -617,14 +421,14 @@ int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err)
 	char *inst = NULL;
 	int r;
 
-	r = service_get(sb->c, sb->id, &svc, err);
+	r = sbx_sb_service_get(sb->c, sb->id, &svc, err);
 	if (r < 0)
 		return r;
 	if (!*svc.latest_deployment_id) {
 		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", sb->id);
 		goto out;
 	}
-	r = scaling_once(sb->c, svc.latest_deployment_id, &inst, err);
+	r = sbx_sb_scaling_once(sb->c, svc.latest_deployment_id, &inst, err);
 	if (r < 0)
 		goto out;
 	if (!inst) {
@@ -678,7 +482,7 @@ static int status_of(struct sbx_sandbox *sb, const char *inst, enum sbx_status *
 		return r;
 	r = sbx_parse_instance_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? proto_err(err, r, "GET instance") : 0;
+	return r < 0 ? sbx_sb_proto_err(err, r, "GET instance") : 0;
 }
 
 int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err)
@@ -725,7 +529,7 @@ int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll
 			       st == SBX_STATUS_ERROR))
 			return sbx_err_set(err, -SBX_ENOTHEALTHY, 0, "sandbox %s is %s", sb->id,
 					   sbx_status_name(st));
-		if (r < 0 && permanent(r))
+		if (r < 0 && sbx_sb_permanent(r))
 			return r;
 		if (!backoff(end, &wait_ms, poll_ms))
 			break;
@@ -748,14 +552,14 @@ int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sb
 
 	for (;;) {
 		memset(&svc, 0, sizeof(svc));
-		r = service_get(sb->c, sb->id, &svc, err);
+		r = sbx_sb_service_get(sb->c, sb->id, &svc, err);
 		if (r == -SBX_ENOTFOUND)
 			return 0;
 		gone = r == 0 && !strcmp(svc.status, "DELETED");
 		sbx_service_info_release(&svc);
 		if (gone)
 			return 0;
-		if (r < 0 && permanent(r))
+		if (r < 0 && sbx_sb_permanent(r))
 			return r;
 		if (!backoff(end, &wait_ms, 1000))
 			break;
