@@ -63,6 +63,8 @@ struct sbx_create_opts {
 
 /** Creates a sandbox. On success returns 0 and a handle in *ret (free with
  *  sbx_sandbox_free; the sandbox itself lives on until sbx_sandbox_delete).
+ *  With the client's id_cache_dir, its name and id are stored there for
+ *  sbx_sandbox_open_ids().
  *  If a step after the app creation fails, what was created is deleted
  *  again before returning the error. */
 SBX_API int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
@@ -91,8 +93,8 @@ SBX_API int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name,
 SBX_API bool sbx_sandbox_from_cache(const struct sbx_sandbox *sb);
 
 /** Forgets every entry of the client's id cache that names this sandbox's
- *  service or its name (after a failed exec on a cached handle, a delete,
- *  a create that reuses a name). Does nothing without an id cache;
+ *  service or its name (after a failed exec on a cached handle, or a
+ *  delete). Does nothing without an id cache;
  *  failures are ignored (a cache). */
 SBX_API void sbx_sandbox_uncache(const struct sbx_sandbox *sb);
 

@@ -164,7 +164,6 @@ int cmd_create(struct cli *cli, int argc, char **argv)
 	r = sbx_sandbox_create(c, &o, &sb, &err);
 	if (r < 0)
 		return cli_fail(cli, &err, r, "create");
-	sbx_sandbox_uncache(sb); /* ids cached for an older sandbox of this name */
 	if (cli->json)
 		print_sandbox_json(sb, o.wait_ready ? "HEALTHY" : "STARTING");
 	else

@@ -19,14 +19,15 @@ inst() { "$BUILD/sbx" -q status --json "$1" | json_get instance_id; }
 
 A=$(sbx create --name alpha)
 B=$(sbx create --name beta)
-sbx exec alpha -- sh -c 'echo alpha >/marker'
-sbx exec beta -- sh -c 'echo beta >/marker'
 
-# the cache is written by the first exec and used by the next
-check "the first exec wrote the cache" test -s "$C"
+# the cache is written by create (name and id) and used by exec
+check "create wrote the cache" test -s "$C"
 expect_eq "the cache file is 0600" 600 "$(stat -c %a "$C")"
 expect_eq "the cached service is alpha's" "$A" "$(ids alpha service)"
 expect_eq "the cached instance is alpha's" "$(inst "$A")" "$(ids alpha instance)"
+expect_eq "the sandbox's id is cached too" "$A" "$(ids "$A" service)"
+sbx exec alpha -- sh -c 'echo alpha >/marker'
+sbx exec beta -- sh -c 'echo beta >/marker'
 out=$(SBX_DEBUG=1 "$BUILD/sbx" -q exec alpha -- cat /marker 2>"$T/dbg")
 expect_eq "a cached exec runs in the sandbox" alpha "$out"
 check "a cached exec makes no REST call" bash -c '! grep -q "rest:" "$1" && grep -q "ids from the cache" "$1"' _ "$T/dbg"
@@ -41,6 +42,7 @@ out=$(SBX_NO_ID_CACHE=1 "$BUILD/sbx" -q exec alpha -- cat /marker)
 expect_eq "SBX_NO_ID_CACHE=1 execs" alpha "$out"
 check "SBX_NO_ID_CACHE=1 writes no cache" test ! -e "$C"
 sbx exec alpha -- true
+expect_eq "an exec that resolved the name stores it" "$A" "$(ids alpha service)"
 
 # deleted by another client and recreated under the same name: the stale
 # instance is refused, the name is resolved again, the new one runs it

@@ -400,6 +400,9 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	/* the first exec by name or id needs no lookup (sandbox_open.c) */
+	sbx_sb_remember(c, sb->name, sb->id, sb->instance_id);
+	sbx_sb_remember(c, sb->id, sb->id, sb->instance_id);
 	*ret = sb;
 	sb = NULL;
 out:

@@ -43,6 +43,10 @@ bool sbx_sb_permanent(int r);
 /* Sets err for a reply that could not be read (r: -ENOMEM or else). */
 int sbx_sb_proto_err(struct sbx_err *err, int r, const char *what);
 
+/* Stores name -> (service, inst) in the client's id cache, if it has one
+ * and the ids are well formed; failures only logged (a cache). */
+void sbx_sb_remember(struct sbx_client *c, const char *name, const char *service, const char *inst);
+
 /* One REST step each; 0 or a negative errno with err set. */
 /* GET the scaling of a deployment once: instance id or NULL (none yet). */
 int sbx_sb_scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err);

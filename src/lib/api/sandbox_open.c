@@ -210,6 +210,19 @@ static struct sbx_idcache_key cache_key(const struct sbx_client *c, const char *
 	return k;
 }
 
+void sbx_sb_remember(struct sbx_client *c, const char *name, const char *service, const char *inst)
+{
+	struct sbx_idcache_key k = cache_key(c, name);
+	struct sbx_idcache_ids ids;
+
+	if (!c->id_cache_dir || !sbx_idcache_id_ok(service) || !sbx_idcache_id_ok(inst))
+		return;
+	snprintf(ids.service, sizeof(ids.service), "%s", service);
+	snprintf(ids.instance, sizeof(ids.instance), "%s", inst);
+	if (sbx_idcache_put(c->id_cache_dir, &k, &ids) < 0)
+		sbx_debug("sandbox: cannot store ids in the cache in %s", c->id_cache_dir);
+}
+
 /* A handle of ids only; takes inst. The details are "". */
 static int ids_handle(struct sbx_client *c, const char *in, const char *service, const char *app_id,
 		      const char *deployment, char *inst, struct sbx_sandbox **ret)
@@ -268,8 +281,6 @@ int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name, struct sb
 			 struct sbx_err *err)
 {
 	struct sbx_service_info svc = {0};
-	struct sbx_idcache_key k = cache_key(c, id_or_name);
-	struct sbx_idcache_ids ids;
 	char *inst = NULL;
 	int r;
 
@@ -288,11 +299,8 @@ int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name, struct sb
 	r = sbx_sb_scaling_once(c, svc.latest_deployment_id, &inst, err);
 	if (r < 0 && sbx_sb_permanent(r))
 		goto out;
-	if (c->id_cache_dir && inst && sbx_idcache_id_ok(svc.id) && sbx_idcache_id_ok(inst) &&
-	    snprintf(ids.service, sizeof(ids.service), "%s", svc.id) > 0 &&
-	    snprintf(ids.instance, sizeof(ids.instance), "%s", inst) > 0 &&
-	    sbx_idcache_put(c->id_cache_dir, &k, &ids) < 0)
-		sbx_debug("sandbox: cannot store ids in the cache in %s", c->id_cache_dir);
+	if (inst)
+		sbx_sb_remember(c, id_or_name, svc.id, inst);
 	r = ids_handle(c, id_or_name, svc.id, svc.app_id, svc.latest_deployment_id, inst, ret);
 	inst = NULL; /* taken */
 	if (r < 0)
