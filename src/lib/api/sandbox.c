@@ -9,7 +9,7 @@
  *
  * Creation follows docs/executor-protocol.md §2.1 and undoes what it created when a
  * later step fails. Polls sleep on the calling thread; nothing here runs on
- * the transport thread. Opening an existing sandbox is in sandbox_open.c.
+ * the transport thread.
  */
 #include "sbx/sandbox.h"
 
@@ -21,14 +21,30 @@
 #include <time.h>
 
 #include "api/bodies.h"
+#include "api/idcache.h"
 #include "api/rest.h"
-#include "api/sandbox_int.h"
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #define SCALING_POLL_MS 500
+#define NAME_PAGE	100 /* the limit= of find_by_name() */
+
+struct retired {
+	struct retired *next;
+	char *s;
+};
+
+struct sbx_sandbox {
+	struct sbx_client *c;
+	bool from_cache; /* ids from the client's id cache (fixed) */
+	char *id, *name, *app_id, *image, *instance_type, *region, *secret;
+	pthread_mutex_t lock;
+	char *instance_id;	 /* lock */
+	char *deployment_id;	 /* lock */
+	struct retired *retired; /* lock */
+};
 
 static const char *const status_names[] = {
     [SBX_STATUS_ALLOCATING] = "ALLOCATING", [SBX_STATUS_STARTING] = "STARTING",
@@ -68,6 +84,7 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
+/* Errors that no amount of polling will fix. */
 /* Sleeps the next step of a back-off (doubling up to cap_ms), cut at end;
  * false, without sleeping, once end has passed. */
 static bool backoff(int64_t end, int64_t *wait_ms, int64_t cap_ms)
@@ -81,17 +98,17 @@ static bool backoff(int64_t end, int64_t *wait_ms, int64_t cap_ms)
 	return true;
 }
 
-bool sbx_sb_permanent(int r)
+static bool permanent(int r)
 {
 	return r == -SBX_EAUTH || r == -SBX_EPERM || r == -ENOMEM || r == -SBX_EINVAL;
 }
 
-char *sbx_sb_xstrdup(const char *s)
+static char *xstrdup(const char *s)
 {
 	return strdup(s ? s : "");
 }
 
-struct sbx_sandbox *sbx_sb_new(struct sbx_client *c)
+static struct sbx_sandbox *sb_new(struct sbx_client *c)
 {
 	struct sbx_sandbox *sb = calloc(1, sizeof(*sb));
 
@@ -103,7 +120,7 @@ struct sbx_sandbox *sbx_sb_new(struct sbx_client *c)
 }
 
 /* true when every string field is allocated. */
-bool sbx_sb_complete(const struct sbx_sandbox *sb)
+static bool sb_complete(const struct sbx_sandbox *sb)
 {
 	return sb->id && sb->name && sb->app_id && sb->image && sb->instance_type && sb->region &&
 	       sb->secret && sb->instance_id && sb->deployment_id;
@@ -174,7 +191,7 @@ static int get_json(struct sbx_client *c, const char *pre, const char *id, const
 	return r;
 }
 
-int sbx_sb_proto_err(struct sbx_err *err, int r, const char *what)
+static int proto_err(struct sbx_err *err, int r, const char *what)
 {
 	if (r == -ENOMEM)
 		return sbx_err_set(err, r, 0, "out of memory");
@@ -182,7 +199,7 @@ int sbx_sb_proto_err(struct sbx_err *err, int r, const char *what)
 }
 
 /* GET the scaling of a deployment once: instance id or NULL (none yet). */
-int sbx_sb_scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err)
+static int scaling_once(struct sbx_client *c, const char *dep, char **ret, struct sbx_err *err)
 {
 	json_object *o = NULL;
 	int r;
@@ -192,10 +209,10 @@ int sbx_sb_scaling_once(struct sbx_client *c, const char *dep, char **ret, struc
 		return r;
 	r = sbx_parse_scaling_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? sbx_sb_proto_err(err, r, "GET scaling") : 0;
+	return r < 0 ? proto_err(err, r, "GET scaling") : 0;
 }
 
-int sbx_sb_service_get(struct sbx_client *c, const char *id, struct sbx_service_info *ret,
+static int service_get(struct sbx_client *c, const char *id, struct sbx_service_info *ret,
 		       struct sbx_err *err)
 {
 	json_object *o = NULL;
@@ -206,10 +223,10 @@ int sbx_sb_service_get(struct sbx_client *c, const char *id, struct sbx_service_
 		return r;
 	r = sbx_parse_service_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? sbx_sb_proto_err(err, r, "GET service") : 0;
+	return r < 0 ? proto_err(err, r, "GET service") : 0;
 }
 
-int sbx_sb_deployment_get(struct sbx_client *c, const char *id, struct sbx_deploy_info *ret,
+static int deployment_get(struct sbx_client *c, const char *id, struct sbx_deploy_info *ret,
 			  struct sbx_err *err)
 {
 	json_object *o = NULL;
@@ -220,7 +237,7 @@ int sbx_sb_deployment_get(struct sbx_client *c, const char *id, struct sbx_deplo
 		return r;
 	r = sbx_parse_deployment_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? sbx_sb_proto_err(err, r, "GET deployment") : 0;
+	return r < 0 ? proto_err(err, r, "GET deployment") : 0;
 }
 
 static int delete_one(struct sbx_client *c, const char *what, const char *id, struct sbx_err *err)
@@ -266,12 +283,12 @@ static int poll_instance(struct sbx_client *c, const char *dep, int64_t budget_m
 	for (;;) {
 		char *id = NULL;
 
-		r = sbx_sb_scaling_once(c, dep, &id, err);
+		r = scaling_once(c, dep, &id, err);
 		if (r == 0 && id) {
 			*ret = id;
 			return 0;
 		}
-		if (r < 0 && sbx_sb_permanent(r))
+		if (r < 0 && permanent(r))
 			return r;
 		if (r < 0)
 			sbx_debug("sandbox: scaling poll: %s", err ? err->msg : "error");
@@ -282,6 +299,30 @@ static int poll_instance(struct sbx_client *c, const char *dep, int64_t budget_m
 	}
 	return sbx_err_set(err, -SBX_ETIMEDOUT, 0, "no instance was scheduled within %.1f s",
 			   (double)budget_ms / 1000);
+}
+
+/* ---- the id cache (api/idcache.h) ---- */
+
+static struct sbx_idcache_key cache_key(const struct sbx_client *c, const char *name)
+{
+	struct sbx_idcache_key k = {.host = c->api_host, .token = c->token, .name = name};
+
+	return k;
+}
+
+/* Stores name -> (service, inst) in the client's id cache, if it has one
+ * and the ids are well formed; failures are only logged (a cache). */
+static void remember(struct sbx_client *c, const char *name, const char *service, const char *inst)
+{
+	struct sbx_idcache_key k = cache_key(c, name);
+	struct sbx_idcache_ids ids;
+
+	if (!c->id_cache_dir || !sbx_idcache_id_ok(service) || !sbx_idcache_id_ok(inst))
+		return;
+	snprintf(ids.service, sizeof(ids.service), "%s", service);
+	snprintf(ids.instance, sizeof(ids.instance), "%s", inst);
+	if (sbx_idcache_put(c->id_cache_dir, &k, &ids) < 0)
+		sbx_debug("sandbox: cannot store ids in the cache in %s", c->id_cache_dir);
 }
 
 /* ---- create ---- */
@@ -302,7 +343,7 @@ static int create_app(struct sbx_client *c, const char *name, char **ret, struct
 		return r;
 	r = sbx_parse_app_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? sbx_sb_proto_err(err, r, "POST /v1/apps") : 0;
+	return r < 0 ? proto_err(err, r, "POST /v1/apps") : 0;
 }
 
 static int create_service(struct sbx_client *c, const char *app_id, const struct sbx_create_opts *o,
@@ -327,25 +368,24 @@ static int create_service(struct sbx_client *c, const char *app_id, const struct
 		sbx_service_info_release(ret);
 		r = -EPROTO;
 	}
-	return r < 0 ? sbx_sb_proto_err(err, r, "POST /v1/services") : 0;
+	return r < 0 ? proto_err(err, r, "POST /v1/services") : 0;
 }
 
 /* Fills the fixed fields of a newly created sandbox. */
 static int fill_created(struct sbx_sandbox *sb, const struct sbx_create_opts *o, const char *app_id,
 			const struct sbx_service_info *svc, const char *secret, char *instance_id)
 {
-	sb->id = sbx_sb_xstrdup(svc->id);
-	sb->name = sbx_sb_xstrdup(o->name ? o->name : SBX_DEFAULT_NAME);
-	sb->app_id = sbx_sb_xstrdup(app_id);
-	sb->deployment_id = sbx_sb_xstrdup(svc->latest_deployment_id);
-	sb->image = sbx_sb_xstrdup(o->image ? o->image : SBX_DEFAULT_IMAGE);
+	sb->id = xstrdup(svc->id);
+	sb->name = xstrdup(o->name ? o->name : SBX_DEFAULT_NAME);
+	sb->app_id = xstrdup(app_id);
+	sb->deployment_id = xstrdup(svc->latest_deployment_id);
+	sb->image = xstrdup(o->image ? o->image : SBX_DEFAULT_IMAGE);
 	sb->instance_type =
-	    sbx_sb_xstrdup(o->instance_type ? o->instance_type : SBX_DEFAULT_INSTANCE_TYPE);
-	sb->region =
-	    sbx_sb_xstrdup(o->regions && o->n_regions ? o->regions[0] : SBX_DEFAULT_REGION);
-	sb->secret = sbx_sb_xstrdup(secret);
+	    xstrdup(o->instance_type ? o->instance_type : SBX_DEFAULT_INSTANCE_TYPE);
+	sb->region = xstrdup(o->regions && o->n_regions ? o->regions[0] : SBX_DEFAULT_REGION);
+	sb->secret = xstrdup(secret);
 	sb->instance_id = instance_id;
-	return sbx_sb_complete(sb) ? 0 : -ENOMEM;
+	return sb_complete(sb) ? 0 : -ENOMEM;
 }
 
 /* Scaling budget of protocol §2.4, in milliseconds. */
@@ -380,7 +420,7 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 	r = poll_instance(c, svc.latest_deployment_id, scaling_budget_ms(timeout), &inst, err);
 	if (r < 0)
 		goto out;
-	sb = sbx_sb_new(c);
+	sb = sb_new(c);
 	r = -ENOMEM;
 	if (sb) {
 		r = fill_created(sb, o, app_id, &svc, secret, inst);
@@ -400,9 +440,9 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 		if (r < 0)
 			goto out;
 	}
-	/* the first exec by name or id needs no lookup (sandbox_open.c) */
-	sbx_sb_remember(c, sb->name, sb->id, sb->instance_id);
-	sbx_sb_remember(c, sb->id, sb->id, sb->instance_id);
+	/* the first exec by name or id needs no lookup (sbx_sandbox_open_ids) */
+	remember(c, sb->name, sb->id, sb->instance_id);
+	remember(c, sb->id, sb->id, sb->instance_id);
 	*ret = sb;
 	sb = NULL;
 out:
@@ -416,6 +456,291 @@ out:
 	return r;
 }
 
+/* ---- open ---- */
+
+static bool is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	for (i = 0; shape[i]; i++) {
+		char ch = s[i];
+
+		if (shape[i] == '-' ? ch != '-' : !strchr("0123456789abcdefABCDEF", ch) || !ch)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+/* Picks the one live service named exactly full from a list reply. Errors
+ * name the sandbox as the caller wrote it (asked), not by its service name. */
+static int pick_by_name(json_object *o, const char *full, const char *asked,
+			struct sbx_service_info *ret, struct sbx_err *err)
+{
+	json_object *arr;
+	size_t i, n, found = 0;
+	bool more;
+	int r;
+
+	r = sbx_parse_services_page(o, NAME_PAGE, &arr, &n, &more);
+	if (r < 0)
+		return proto_err(err, r, "GET /v1/services");
+	for (i = 0; i < n; i++) {
+		struct sbx_service_info s = {0};
+
+		if (sbx_parse_service(json_object_array_get_idx(arr, i), &s) < 0)
+			continue;
+		if (strcmp(s.name, full) || !strcmp(s.status, "DELETED") ||
+		    !strcmp(s.status, "DELETING")) {
+			sbx_service_info_release(&s);
+			continue;
+		}
+		if (found++) {
+			sbx_service_info_release(&s);
+			sbx_service_info_release(ret);
+			return sbx_err_set(err, -SBX_EINVAL, 0,
+					   "ambiguous: several sandboxes are named %.100s", asked);
+		}
+		*ret = s;
+	}
+	if (!found)
+		return sbx_err_set(err, -SBX_ENOTFOUND, 404, "no sandbox named %.100s", asked);
+	return 0;
+}
+
+/* GET /v1/services?name=FULL and the one live sandbox of that name
+ * (errors name it as asked). */
+static int lookup_name(struct sbx_client *c, const char *full, const char *asked,
+		       struct sbx_service_info *ret, struct sbx_err *err)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	json_object *o = NULL;
+	int r;
+
+	r = sbx_buf_puts(&path, "/v1/services?limit=100&name=");
+	if (!r)
+		r = sbx_rest_escape(&path, full);
+	if (r < 0)
+		return sbx_err_set(err, r, 0, "out of memory");
+	r = sbx_rest_call(c, "GET", path.data, NULL, &o, err);
+	if (r == 0)
+		r = pick_by_name(o, full, asked, ret, err);
+	sbx_json_put(o);
+	sbx_buf_release(&path);
+	return r;
+}
+
+/* Our naming first (sandbox-service-NAME), then the current SDKs' (the
+ * bare NAME on a service of type SANDBOX). */
+static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
+			struct sbx_err *err)
+{
+	const char *name = in;
+	struct sbx_buf full = SBX_BUF_INIT;
+	int r;
+
+	if (!strncmp(in, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		name = in + strlen(SBX_SERVICE_PREFIX);
+	if (!sbx_name_valid(name))
+		return sbx_err_set(err, -SBX_EINVAL, 0, "not a sandbox id or name: %.100s", in);
+	if (sbx_buf_printf(&full, SBX_SERVICE_PREFIX "%s", name) < 0)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	r = lookup_name(c, full.data, in, ret, err);
+	if (r == -SBX_ENOTFOUND && name == in) {
+		struct sbx_service_info s = {0};
+		struct sbx_err e2 = {0};
+
+		if (lookup_name(c, name, in, &s, &e2) == 0 && sbx_service_sandbox_name(&s) == s.name) {
+			*ret = s;
+			r = 0;
+		} else {
+			sbx_service_info_release(&s);
+		}
+	}
+	sbx_buf_release(&full);
+	return r;
+}
+
+static int resolve_service(struct sbx_client *c, const char *in, struct sbx_service_info *ret,
+			   struct sbx_err *err)
+{
+	int r;
+
+	if (is_uuid(in)) {
+		r = service_get(c, in, ret, err);
+		if (r != -SBX_ENOTFOUND)
+			return r;
+	}
+	return find_by_name(c, in, ret, err);
+}
+
+static int fill_opened(struct sbx_sandbox *sb, const struct sbx_service_info *svc,
+		       const struct sbx_deploy_info *d, char *inst)
+{
+	const char *full = *d->name ? d->name : svc->name;
+
+	if (!strncmp(full, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		full += strlen(SBX_SERVICE_PREFIX);
+	sb->id = xstrdup(svc->id);
+	sb->name = xstrdup(full);
+	sb->app_id = xstrdup(svc->app_id);
+	sb->deployment_id = xstrdup(svc->latest_deployment_id);
+	sb->image = xstrdup(d->image);
+	sb->instance_type = xstrdup(d->instance_type);
+	sb->region = xstrdup(d->region);
+	sb->secret = xstrdup(d->secret);
+	sb->instance_id = inst ? inst : strdup("");
+	return sb_complete(sb) ? 0 : -ENOMEM;
+}
+
+int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+		     struct sbx_err *err)
+{
+	struct sbx_service_info svc = {0};
+	struct sbx_deploy_info d = {0};
+	struct sbx_sandbox *sb = NULL;
+	char *inst = NULL;
+	int r;
+
+	if (!id_or_name || !*id_or_name)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "no sandbox id or name");
+	r = resolve_service(c, id_or_name, &svc, err);
+	if (r < 0)
+		goto out;
+	if (!*svc.latest_deployment_id) {
+		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", svc.id);
+		goto out;
+	}
+	r = deployment_get(c, svc.latest_deployment_id, &d, err);
+	if (r < 0)
+		goto out;
+	/* no instance yet (or asleep) is not an error here; exec resolves again */
+	r = scaling_once(c, svc.latest_deployment_id, &inst, err);
+	if (r < 0 && permanent(r))
+		goto out;
+	sb = sb_new(c);
+	r = -ENOMEM;
+	if (sb) {
+		r = fill_opened(sb, &svc, &d, inst);
+		inst = NULL; /* owned by sb now */
+	}
+	if (r < 0) {
+		sbx_err_set(err, r, 0, "out of memory");
+		goto out;
+	}
+	*ret = sb;
+	sb = NULL;
+out:
+	sbx_sandbox_free(sb);
+	sbx_service_info_release(&svc);
+	sbx_deploy_info_release(&d);
+	free(inst);
+	return r;
+}
+
+/* ---- open for exec: ids only, through the id cache ---- */
+
+/* A handle of ids only; takes inst. The details are "". */
+static int ids_handle(struct sbx_client *c, const char *in, const char *service, const char *app_id,
+		      const char *deployment, char *inst, struct sbx_sandbox **ret)
+{
+	struct sbx_sandbox *sb = sb_new(c);
+	const char *name = in;
+
+	if (!sb) {
+		free(inst);
+		return -ENOMEM;
+	}
+	if (!strncmp(name, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		name += strlen(SBX_SERVICE_PREFIX);
+	sb->id = xstrdup(service);
+	sb->name = xstrdup(name);
+	sb->app_id = xstrdup(app_id);
+	sb->deployment_id = xstrdup(deployment);
+	sb->image = xstrdup("");
+	sb->instance_type = xstrdup("");
+	sb->region = xstrdup("");
+	sb->secret = xstrdup("");
+	sb->instance_id = inst ? inst : strdup("");
+	if (!sb_complete(sb)) {
+		sbx_sandbox_free(sb);
+		return -ENOMEM;
+	}
+	*ret = sb;
+	return 0;
+}
+
+/* The cached ids of in, as a handle; -ENOENT when there are none. */
+static int open_cached(struct sbx_client *c, const char *in, struct sbx_sandbox **ret)
+{
+	struct sbx_idcache_key k = cache_key(c, in);
+	struct sbx_idcache_ids ids;
+	char *inst;
+	int r;
+
+	r = sbx_idcache_get(c->id_cache_dir, &k, &ids);
+	if (r < 0) {
+		if (r != -ENOENT)
+			sbx_debug("sandbox: id cache in %s not used: %s", c->id_cache_dir,
+				  strerror(-r));
+		return -ENOENT;
+	}
+	inst = strdup(ids.instance);
+	r = inst ? ids_handle(c, in, ids.service, "", "", inst, ret) : -ENOMEM;
+	if (r == 0) {
+		(*ret)->from_cache = true;
+		sbx_debug("sandbox %s: ids from the cache", in);
+	}
+	return r;
+}
+
+int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+			 struct sbx_err *err)
+{
+	struct sbx_service_info svc = {0};
+	char *inst = NULL;
+	int r;
+
+	if (!id_or_name || !*id_or_name)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "no sandbox id or name");
+	if (c->id_cache_dir && open_cached(c, id_or_name, ret) == 0)
+		return 0;
+	r = resolve_service(c, id_or_name, &svc, err);
+	if (r < 0)
+		goto out;
+	if (!*svc.latest_deployment_id) {
+		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", svc.id);
+		goto out;
+	}
+	/* no instance yet (or asleep) is not an error here; exec resolves again */
+	r = scaling_once(c, svc.latest_deployment_id, &inst, err);
+	if (r < 0 && permanent(r))
+		goto out;
+	if (inst)
+		remember(c, id_or_name, svc.id, inst);
+	r = ids_handle(c, id_or_name, svc.id, svc.app_id, svc.latest_deployment_id, inst, ret);
+	inst = NULL; /* taken */
+	if (r < 0)
+		sbx_err_set(err, r, 0, "out of memory");
+out:
+	sbx_service_info_release(&svc);
+	free(inst);
+	return r;
+}
+
+bool sbx_sandbox_from_cache(const struct sbx_sandbox *sb)
+{
+	return sb->from_cache;
+}
+
+void sbx_sandbox_uncache(const struct sbx_sandbox *sb)
+{
+	struct sbx_idcache_key k = cache_key(sb->c, sb->name);
+
+	if (sb->c->id_cache_dir && sbx_idcache_forget(sb->c->id_cache_dir, &k, sb->id) < 0)
+		sbx_debug("sandbox: cannot update the id cache in %s", sb->c->id_cache_dir);
+}
+
 /* ---- instance, status, readiness ---- */
 
 int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err)
@@ -424,14 +749,14 @@ int sbx_sandbox_refresh(struct sbx_sandbox *sb, struct sbx_err *err)
 	char *inst = NULL;
 	int r;
 
-	r = sbx_sb_service_get(sb->c, sb->id, &svc, err);
+	r = service_get(sb->c, sb->id, &svc, err);
 	if (r < 0)
 		return r;
 	if (!*svc.latest_deployment_id) {
 		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", sb->id);
 		goto out;
 	}
-	r = sbx_sb_scaling_once(sb->c, svc.latest_deployment_id, &inst, err);
+	r = scaling_once(sb->c, svc.latest_deployment_id, &inst, err);
 	if (r < 0)
 		goto out;
 	if (!inst) {
@@ -485,7 +810,7 @@ static int status_of(struct sbx_sandbox *sb, const char *inst, enum sbx_status *
 		return r;
 	r = sbx_parse_instance_reply(o, ret);
 	sbx_json_put(o);
-	return r < 0 ? sbx_sb_proto_err(err, r, "GET instance") : 0;
+	return r < 0 ? proto_err(err, r, "GET instance") : 0;
 }
 
 int sbx_sandbox_status(struct sbx_sandbox *sb, enum sbx_status *ret, struct sbx_err *err)
@@ -532,7 +857,7 @@ int sbx_sandbox_wait_ready(struct sbx_sandbox *sb, double timeout_s, double poll
 			       st == SBX_STATUS_ERROR))
 			return sbx_err_set(err, -SBX_ENOTHEALTHY, 0, "sandbox %s is %s", sb->id,
 					   sbx_status_name(st));
-		if (r < 0 && sbx_sb_permanent(r))
+		if (r < 0 && permanent(r))
 			return r;
 		if (!backoff(end, &wait_ms, poll_ms))
 			break;
@@ -555,14 +880,14 @@ int sbx_sandbox_wait_deleted(struct sbx_sandbox *sb, double timeout_s, struct sb
 
 	for (;;) {
 		memset(&svc, 0, sizeof(svc));
-		r = sbx_sb_service_get(sb->c, sb->id, &svc, err);
+		r = service_get(sb->c, sb->id, &svc, err);
 		if (r == -SBX_ENOTFOUND)
 			return 0;
 		gone = r == 0 && !strcmp(svc.status, "DELETED");
 		sbx_service_info_release(&svc);
 		if (gone)
 			return 0;
-		if (r < 0 && sbx_sb_permanent(r))
+		if (r < 0 && permanent(r))
 			return r;
 		if (!backoff(end, &wait_ms, 1000))
 			break;
