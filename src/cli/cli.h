@@ -59,11 +59,12 @@ void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format
  * SDK's default "quick-sandbox" would make every unnamed sandbox share one
  * name, and names are how people find sandboxes again. */
 const char *cli_default_name(char buf[CLI_NAME_MAX]);
+/* Opens a sandbox by id or name with only the ids exec needs, through the
+ * id cache of the state directory (sbx_sandbox_open_ids; SBX_NO_ID_CACHE=1
+ * turns it off); prints the error. */
+int cli_open_ids(struct cli *cli, const char *id, struct sbx_sandbox **ret);
 /* Opens a sandbox by id or name; prints the error. */
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
-/* The same with only the ids exec needs, through the id cache of the state
- * directory (sbx_sandbox_open_ids; SBX_NO_ID_CACHE=1 turns it off). */
-int cli_open_ids(struct cli *cli, const char *id, struct sbx_sandbox **ret);
 /* Wakes the thread polling eventfd fd (from an exec callback). */
 void cli_wake(int fd);
 /* Keeps the end of an exec (its status; the output was streamed). */

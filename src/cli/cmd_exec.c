@@ -349,26 +349,6 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 	return cancelled_by;
 }
 
-static int exit_status(const struct exec_ctx *x, int cancelled_by)
-{
-	const struct sbx_exec_result *r = &x->res;
-
-	if (cancelled_by)
-		return 128 + cancelled_by;
-	if (r->status == SBX_EXEC_TIMEOUT) {
-		fprintf(stderr, "sbx: exec: timed out; the command was killed\n");
-		return CLI_EXIT_TIMEOUT;
-	}
-	if (r->error) {
-		fprintf(stderr, "sbx: exec: %s\n",
-			r->message[0] ? r->message : strerror(-r->error));
-		return CLI_EXIT_TRANSPORT;
-	}
-	if (r->exit_code < 0 || r->exit_code > 255)
-		return CLI_EXIT_TRANSPORT;
-	return r->exit_code;
-}
-
 /* Starts the exec on sb and waits for its end. Returns the signal that
  * cancelled it, 0, or -1 when it could not start (reported). */
 static int start_and_wait(struct cli *cli, const struct exec_args *a, struct exec_ctx *x,
@@ -406,6 +386,26 @@ static int reopen_if_stale(struct cli *cli, const struct exec_args *a, struct ex
 	x->exec = NULL;
 	memset(&x->res, 0, sizeof(x->res));
 	return cli_open_ids(cli, a->id, sb) < 0 ? -1 : 1;
+}
+
+static int exit_status(const struct exec_ctx *x, int cancelled_by)
+{
+	const struct sbx_exec_result *r = &x->res;
+
+	if (cancelled_by)
+		return 128 + cancelled_by;
+	if (r->status == SBX_EXEC_TIMEOUT) {
+		fprintf(stderr, "sbx: exec: timed out; the command was killed\n");
+		return CLI_EXIT_TIMEOUT;
+	}
+	if (r->error) {
+		fprintf(stderr, "sbx: exec: %s\n",
+			r->message[0] ? r->message : strerror(-r->error));
+		return CLI_EXIT_TRANSPORT;
+	}
+	if (r->exit_code < 0 || r->exit_code > 255)
+		return CLI_EXIT_TRANSPORT;
+	return r->exit_code;
 }
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
