@@ -91,8 +91,8 @@ static int make_headers(struct sbx_client *c)
 	return 0;
 }
 
-/* Undoes what sbx_client_rest_handle() set up, whatever part of it. */
-static void release_curl(struct sbx_client *c)
+/* Frees the REST handle and its headers (not the library). */
+static void drop_handle(struct sbx_client *c)
 {
 	const struct sbx_curl *fn = &c->curl_fn;
 	struct curl_slist *l;
@@ -104,12 +104,39 @@ static void release_curl(struct sbx_client *c)
 	for (l = c->headers; l; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
 	fn->slist_free_all(c->headers);
-	if (c->curl_global)
-		fn->global_cleanup();
 	c->curl = NULL;
 	c->headers = NULL;
+}
+
+/* Undoes everything of libcurl, at the client's end. */
+static void release_curl(struct sbx_client *c)
+{
+	drop_handle(c);
+	if (c->curl_global)
+		c->curl_fn.global_cleanup();
 	c->curl_global = false;
 	sbx_curl_unload(&c->curl_fn);
+}
+
+/* With rest_lock held: libcurl loaded and initialised, once per client;
+ * the table stays filled until the client is freed. */
+static int curl_ready(struct sbx_client *c, struct sbx_err *err)
+{
+	int r;
+
+	if (c->curl_global)
+		return 0;
+	r = sbx_curl_load(&c->curl_fn, err);
+	if (r < 0)
+		return r;
+	/* thread-safe and reference counted since curl 7.84 */
+	if (c->curl_fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		sbx_curl_unload(&c->curl_fn);
+		return sbx_err_set(err, -ENOMEM, 0, "cannot initialise libcurl");
+	}
+	c->curl_global = true;
+	sbx_debug("client: libcurl loaded");
+	return 0;
 }
 
 static int setup_curl(struct sbx_client *c, struct sbx_err *err)
@@ -153,23 +180,28 @@ int sbx_client_rest_handle(struct sbx_client *c, CURL **ret, struct sbx_err *err
 		*ret = c->curl;
 		return 0;
 	}
-	r = sbx_curl_load(&c->curl_fn, err);
+	r = curl_ready(c, err);
 	if (r < 0)
 		return r;
-	/* thread-safe and reference counted since curl 7.84 */
-	if (!c->curl_global) {
-		if (c->curl_fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return sbx_err_set(err, -ENOMEM, 0, "cannot initialise libcurl");
-		c->curl_global = true;
-	}
 	r = setup_curl(c, err);
 	if (r < 0) {
-		release_curl(c);
+		drop_handle(c);
 		return r;
 	}
-	sbx_debug("client: libcurl loaded");
 	*ret = c->curl;
 	return 0;
+}
+
+int sbx_client_curl(struct sbx_client *c, const struct sbx_curl **ret, struct sbx_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&c->rest_lock);
+	r = curl_ready(c, err);
+	pthread_mutex_unlock(&c->rest_lock);
+	if (r == 0)
+		*ret = &c->curl_fn;
+	return r;
 }
 
 static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, struct sbx_err *err)

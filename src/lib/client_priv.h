@@ -22,7 +22,6 @@ struct sbx_client {
 	char *api_host;		 /* "scheme://host[:port][/base]", no trailing '/' */
 	char *token;		 /* never logged */
 	char *ca_file;		 /* NULL: system store */
-	char *id_cache_dir;	 /* NULL: no id cache (api/idcache.h) */
 	long request_timeout_ms; /* > 0 */
 
 	/* Serialises the REST calls. libcurl is loaded and set up by the first
@@ -34,6 +33,8 @@ struct sbx_client {
 	struct curl_slist *headers; /* rest_lock: fixed request headers (holds the token) */
 	bool curl_global;	    /* rest_lock: curl_global_init() succeeded */
 
+	char *id_cache_dir; /* NULL: no id cache (api/idcache.h); fixed */
+
 	/* Protects the mutable state of every struct sbx_exec of this client
 	 * (reference counts, stdin queues, session pointers). */
 	pthread_mutex_t lock;
@@ -44,5 +45,12 @@ struct sbx_client {
 /* With rest_lock held: the client's CURL handle, loading and setting up
  * libcurl on first use. 0 and the handle in *ret, or a negative errno. */
 int sbx_client_rest_handle(struct sbx_client *c, CURL **ret, struct sbx_err *err);
+
+/* For the other users of libcurl in libsbx (the executor client): the
+ * entry points, loading and initialising libcurl on first use. Takes
+ * rest_lock. 0 and *ret (valid until the client is freed), or a negative
+ * errno. Call libcurl only through it, so that a program that needs no
+ * HTTP never loads libcurl (api/curl_dl.h). */
+int sbx_client_curl(struct sbx_client *c, const struct sbx_curl **ret, struct sbx_err *err);
 
 #endif
