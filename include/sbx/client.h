@@ -29,6 +29,10 @@ struct sbx_client_opts {
 	const char *api_host;
 	/** API token. NULL: $KOYEB_API_TOKEN. Missing → -SBX_EINVAL. Copied. */
 	const char *token;
+	/** A directory where sbx_sandbox_open_ids() keeps the ids of the
+	 *  sandboxes it resolved, between runs (file ids.json; it must be the
+	 *  caller's own, mode 0700, or it is not used). NULL: no cache. Copied. */
+	const char *id_cache_dir;
 	/** Deadline of each REST call in milliseconds; 0 means 30000. */
 	long request_timeout_ms;
 	/** CA bundle file for https; NULL uses the system store. TLS peer and

@@ -63,6 +63,8 @@ struct sbx_create_opts {
 
 /** Creates a sandbox. On success returns 0 and a handle in *ret (free with
  *  sbx_sandbox_free; the sandbox itself lives on until sbx_sandbox_delete).
+ *  With the client's id_cache_dir, its name and id are stored there for
+ *  sbx_sandbox_open_ids().
  *  If a step after the app creation fails, what was created is deleted
  *  again before returning the error. */
 SBX_API int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
@@ -73,6 +75,28 @@ SBX_API int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opt
  *  reads the sandbox secret back from the deployment definition. */
 SBX_API int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
 			     struct sbx_err *err);
+
+/** Opens a sandbox for exec: only its ids. Resolves the name (or id) and
+ *  the current instance with at most two REST calls and does not read the
+ *  deployment, so image, instance_type, region and secret are "" on the
+ *  handle. When the client has an id_cache_dir, the ids may come from it
+ *  with no REST call at all (sbx_sandbox_from_cache() then says so), and
+ *  ids resolved here are stored there. A cached handle is as good as the
+ *  API's answer was when it was stored: if its first exec fails with
+ *  -SBX_ENOTFOUND or -SBX_ENOTHEALTHY before any output, call
+ *  sbx_sandbox_uncache() and open again (the instance is gone, replaced, or
+ *  belongs to a deleted sandbox whose name was given to a new one). */
+SBX_API int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name,
+				 struct sbx_sandbox **ret, struct sbx_err *err);
+
+/** true when the handle's ids came from the client's id cache, unchecked. */
+SBX_API bool sbx_sandbox_from_cache(const struct sbx_sandbox *sb);
+
+/** Forgets every entry of the client's id cache that names this sandbox's
+ *  service or its name (after a failed exec on a cached handle, or a
+ *  delete). Does nothing without an id cache;
+ *  failures are ignored (a cache). */
+SBX_API void sbx_sandbox_uncache(const struct sbx_sandbox *sb);
 
 /** Polls the instance, first after 50 ms and backing off to every poll_s
  *  seconds (0 means 2.0), until it is HEALTHY

@@ -60,6 +60,10 @@ void cli_note(const struct cli *cli, const char *fmt, ...) __attribute__((format
  * SDK's default "quick-sandbox" would make every unnamed sandbox share one
  * name, and names are how people find sandboxes again. */
 const char *cli_default_name(char buf[CLI_NAME_MAX]);
+/* Opens a sandbox by id or name with only the ids exec needs, through the
+ * id cache of the state directory (sbx_sandbox_open_ids; SBX_NO_ID_CACHE=1
+ * turns it off); prints the error. */
+int cli_open_ids(struct cli *cli, const char *id, struct sbx_sandbox **ret);
 /* Opens a sandbox by id or name; prints the error. */
 int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret);
 /* Before a command acts in sandbox sb (opened by arg): every sbxfs mount

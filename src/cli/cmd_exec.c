@@ -38,13 +38,16 @@ struct exec_ctx {
 	int room_fd;		    /* eventfd, signalled when unsent stdin fell low */
 	struct sbx_exec_result res; /* copied in on_done, read after done_fd fired */
 	struct sbx_exec *exec;
-	int out_broken; /* set on the transport thread when stdout is gone */
+	int out_broken;	    /* set on the transport thread when stdout is gone */
+	bool got_output;    /* set on the transport thread, read after done_fd fired */
+	size_t stdin_bytes; /* read from our stdin (main thread) */
 };
 
 static void on_stdout(void *ud, const char *data, size_t n)
 {
 	struct exec_ctx *x = ud;
 
+	x->got_output = true;
 	if (!x->out_broken && sbx_write_all(1, data, n) < 0) {
 		x->out_broken = 1;
 		sbx_exec_cancel(x->exec);
@@ -53,7 +56,9 @@ static void on_stdout(void *ud, const char *data, size_t n)
 
 static void on_stderr(void *ud, const char *data, size_t n)
 {
-	(void)ud;
+	struct exec_ctx *x = ud;
+
+	x->got_output = true;
 	sbx_write_all(2, data, n);
 }
 
@@ -299,6 +304,7 @@ static int pump_stdin(struct exec_ctx *x)
 		sbx_exec_close_stdin(x->exec);
 		return 1;
 	}
+	x->stdin_bytes += (size_t)n;
 	return sbx_exec_write_stdin(x->exec, buf, (size_t)n) < 0 ? 1 : 0;
 }
 
@@ -350,6 +356,45 @@ static int wait_loop(struct exec_ctx *x, int sigfd, bool stdin_open)
 	return cancelled_by;
 }
 
+/* Starts the exec on sb and waits for its end. Returns the signal that
+ * cancelled it, 0, or -1 when it could not start (reported). */
+static int start_and_wait(struct cli *cli, const struct exec_args *a, struct exec_ctx *x,
+			  const struct sbx_exec_cbs *cbs, struct sbx_sandbox *sb, int sigfd)
+{
+	struct sbx_err err = {0};
+	int r;
+
+	r = sbx_exec_start(sb, &a->o, cbs, x, &x->exec, &err);
+	if (r < 0) {
+		cli_fail(cli, &err, r, "exec");
+		return -1;
+	}
+	return wait_loop(x, sigfd, a->o.stdin_open);
+}
+
+/* Ids from the id cache are trusted until the exec says the instance is
+ * gone or not running. When it said so before the command started (no
+ * output, none of our stdin consumed), forgets them and opens the sandbox
+ * through the API for a second try. 1: try again with *sb; 0: the result
+ * stands; -1: the sandbox could not be opened (reported). */
+static int reopen_if_stale(struct cli *cli, const struct exec_args *a, struct exec_ctx *x,
+			   struct sbx_sandbox **sb)
+{
+	int e = x->res.error;
+	uint64_t v;
+
+	if (!sbx_sandbox_from_cache(*sb) || (e != -SBX_ENOTFOUND && e != -SBX_ENOTHEALTHY) ||
+	    x->got_output || x->stdin_bytes || read(x->done_fd, &v, sizeof(v)) < 0)
+		return 0;
+	sbx_sandbox_uncache(*sb);
+	sbx_sandbox_free(*sb);
+	*sb = NULL;
+	sbx_exec_unref(x->exec);
+	x->exec = NULL;
+	memset(&x->res, 0, sizeof(x->res));
+	return cli_open_ids(cli, a->id, sb) < 0 ? -1 : 1;
+}
+
 static int exit_status(const struct exec_ctx *x, int cancelled_by)
 {
 	const struct sbx_exec_result *r = &x->res;
@@ -393,7 +438,6 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	struct exec_ctx x = {.done_fd = -1, .room_fd = -1};
 	struct rawmode rm = {0};
 	struct sbx_sandbox *sb = NULL;
-	struct sbx_err err = {0};
 	sigset_t mask;
 	int sigfd = -1, rc = CLI_EXIT_FAIL, r;
 
@@ -427,7 +471,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		perror("sbx: exec");
 		goto out;
 	}
-	if (cli_open_sandbox(cli, a.id, &sb) < 0) {
+	if (cli_open_ids(cli, a.id, &sb) < 0) {
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
@@ -439,15 +483,16 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 		term_size(&a.o.tty_rows, &a.o.tty_cols);
 		raw_enter(&rm);
 	}
-	r = sbx_exec_start(sb, &a.o, &cbs, &x, &x.exec, &err);
+	r = start_and_wait(cli, &a, &x, &cbs, sb, sigfd);
+	if (r == 0) {
+		r = reopen_if_stale(cli, &a, &x, &sb);
+		r = r > 0 ? start_and_wait(cli, &a, &x, &cbs, sb, sigfd) : r;
+	}
+	raw_leave(&rm);
 	if (r < 0) {
-		raw_leave(&rm);
-		cli_fail(cli, &err, r, "exec");
 		rc = CLI_EXIT_TRANSPORT;
 		goto out;
 	}
-	r = wait_loop(&x, sigfd, a.o.stdin_open);
-	raw_leave(&rm);
 	rc = exit_status(&x, r);
 	refresh_mount(&a);
 out:

@@ -308,6 +308,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		r = sbx_sandbox_delete(sb, &err);
+		sbx_sandbox_uncache(sb);
 		/* like docker rm: return once it is gone, so the name is free
 		 * and ls no longer shows it */
 		if (r == 0)

@@ -17,6 +17,7 @@
 #include "cli/mounts.h"
 #include "util/json.h"
 #include "util/rand.h"
+#include "util/statedir.h"
 
 static void fail_json(const char *ctx, const char *msg, int rc)
 {
@@ -122,6 +123,19 @@ static int open_local(struct cli *cli, struct sbx_client_opts *o, struct hostctl
 	return 0;
 }
 
+/* The id cache (sbx_sandbox_open_ids) lives in the state directory, unless
+ * SBX_NO_ID_CACHE is set to anything but "" or "0". */
+static void id_cache_dir(struct hostctl_info *hi, struct sbx_client_opts *o)
+{
+	const char *off = getenv("SBX_NO_ID_CACHE");
+
+	if (off && *off && strcmp(off, "0") != 0)
+		return;
+	if (!hi->state_dir.len && sbx_state_dir(&hi->state_dir) < 0)
+		return;
+	o->id_cache_dir = hi->state_dir.data;
+}
+
 int cli_client(struct cli *cli, struct sbx_client **ret)
 {
 	struct sbx_client_opts o = {0};
@@ -139,6 +153,7 @@ int cli_client(struct cli *cli, struct sbx_client **ret)
 		if (r < 0)
 			goto out;
 	}
+	id_cache_dir(&hi, &o);
 	r = sbx_client_new(&o, &cli->client, &err);
 	if (r < 0) {
 		cli_fail(cli, &err, r, "cannot open the API client");
@@ -170,6 +185,21 @@ int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 	if (r < 0)
 		return r;
 	r = sbx_sandbox_open(c, id, ret, &err);
+	if (r < 0)
+		cli_fail(cli, &err, r, id);
+	return r;
+}
+
+int cli_open_ids(struct cli *cli, const char *id, struct sbx_sandbox **ret)
+{
+	struct sbx_client *c;
+	struct sbx_err err = {0};
+	int r;
+
+	r = cli_client(cli, &c);
+	if (r < 0)
+		return r;
+	r = sbx_sandbox_open_ids(c, id, ret, &err);
 	if (r < 0)
 		cli_fail(cli, &err, r, id);
 	return r;

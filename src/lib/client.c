@@ -4,7 +4,9 @@
  * Invariants: api_host has a scheme of http or https and no trailing '/';
  * the token is printable ASCII without spaces or commas (it travels in an
  * HTTP header and as a WebSocket subprotocol) and is never logged; the CURL
- * handle's fixed options are set here once and never changed afterwards.
+ * handle's fixed options are set here once, by the first REST call, and
+ * never changed afterwards. Nothing of libcurl is loaded or initialised
+ * before that call (api/curl_dl.h says why).
  */
 #include "client_priv.h"
 
@@ -61,6 +63,7 @@ static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_so
 
 static int make_headers(struct sbx_client *c)
 {
+	const struct sbx_curl *fn = &c->curl_fn;
 	static const char *const fixed[] = {"Accept: */*", "Content-Type: application/json",
 					    "Expect:"};
 	struct sbx_buf auth = SBX_BUF_INIT;
@@ -71,13 +74,13 @@ static int make_headers(struct sbx_client *c)
 	r = sbx_buf_printf(&auth, "Authorization: Bearer %s", c->token);
 	if (r < 0)
 		return r;
-	l = curl_slist_append(NULL, auth.data);
+	l = fn->slist_append(NULL, auth.data);
 	explicit_bzero(auth.data, auth.len);
 	sbx_buf_release(&auth);
 	for (i = 0; l && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		n = curl_slist_append(l, fixed[i]);
+		n = fn->slist_append(l, fixed[i]);
 		if (!n) {
-			curl_slist_free_all(l);
+			fn->slist_free_all(l);
 			l = NULL;
 		}
 		l = n;
@@ -88,36 +91,117 @@ static int make_headers(struct sbx_client *c)
 	return 0;
 }
 
+/* Frees the REST handle and its headers (not the library). */
+static void drop_handle(struct sbx_client *c)
+{
+	const struct sbx_curl *fn = &c->curl_fn;
+	struct curl_slist *l;
+
+	if (!fn->dl)
+		return;
+	if (c->curl)
+		fn->easy_cleanup(c->curl);
+	for (l = c->headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	fn->slist_free_all(c->headers);
+	c->curl = NULL;
+	c->headers = NULL;
+}
+
+/* Undoes everything of libcurl, at the client's end. */
+static void release_curl(struct sbx_client *c)
+{
+	drop_handle(c);
+	if (c->curl_global)
+		c->curl_fn.global_cleanup();
+	c->curl_global = false;
+	sbx_curl_unload(&c->curl_fn);
+}
+
+/* With rest_lock held: libcurl loaded and initialised, once per client;
+ * the table stays filled until the client is freed. */
+static int curl_ready(struct sbx_client *c, struct sbx_err *err)
+{
+	int r;
+
+	if (c->curl_global)
+		return 0;
+	r = sbx_curl_load(&c->curl_fn, err);
+	if (r < 0)
+		return r;
+	/* thread-safe and reference counted since curl 7.84 */
+	if (c->curl_fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		sbx_curl_unload(&c->curl_fn);
+		return sbx_err_set(err, -ENOMEM, 0, "cannot initialise libcurl");
+	}
+	c->curl_global = true;
+	sbx_debug("client: libcurl loaded");
+	return 0;
+}
+
 static int setup_curl(struct sbx_client *c, struct sbx_err *err)
 {
+	const struct sbx_curl *fn = &c->curl_fn;
 	CURL *h;
 	CURLcode cc;
 
-	h = c->curl = curl_easy_init();
+	h = c->curl = fn->easy_init();
 	if (!h || make_headers(c) < 0)
 		return sbx_err_set(err, -ENOMEM, 0, "cannot initialise libcurl");
-	cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cc = fn->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+		cc = fn->easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_USERAGENT, "sbx/" SBX_VERSION);
+		cc = fn->easy_setopt(h, CURLOPT_USERAGENT, "sbx/" SBX_VERSION);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		cc = fn->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		cc = fn->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (!cc && c->ca_file)
-		cc = curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		cc = fn->easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		cc = fn->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+		cc = fn->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
+		cc = fn->easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+		cc = fn->easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (cc)
-		return sbx_err_set(err, -SBX_EINVAL, 0, "libcurl: %s", curl_easy_strerror(cc));
+		return sbx_err_set(err, -SBX_EINVAL, 0, "libcurl: %s", fn->easy_strerror(cc));
 	return 0;
+}
+
+int sbx_client_rest_handle(struct sbx_client *c, CURL **ret, struct sbx_err *err)
+{
+	int r;
+
+	if (c->curl) {
+		*ret = c->curl;
+		return 0;
+	}
+	r = curl_ready(c, err);
+	if (r < 0)
+		return r;
+	r = setup_curl(c, err);
+	if (r < 0) {
+		drop_handle(c);
+		return r;
+	}
+	*ret = c->curl;
+	return 0;
+}
+
+int sbx_client_curl(struct sbx_client *c, const struct sbx_curl **ret, struct sbx_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&c->rest_lock);
+	r = curl_ready(c, err);
+	pthread_mutex_unlock(&c->rest_lock);
+	if (r == 0)
+		*ret = &c->curl_fn;
+	return r;
 }
 
 static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, struct sbx_err *err)
@@ -140,7 +224,10 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 	c->token = strdup(token);
 	if (o && o->ca_file)
 		c->ca_file = strdup(o->ca_file);
-	if (!c->token || (o && o->ca_file && !c->ca_file))
+	if (o && o->id_cache_dir)
+		c->id_cache_dir = strdup(o->id_cache_dir);
+	if (!c->token || (o && o->ca_file && !c->ca_file) ||
+	    (o && o->id_cache_dir && !c->id_cache_dir))
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	c->request_timeout_ms =
 	    o && o->request_timeout_ms > 0 ? o->request_timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -160,15 +247,6 @@ int sbx_client_new(const struct sbx_client_opts *opts, struct sbx_client **ret, 
 	r = resolve_opts(c, opts, err);
 	if (r < 0)
 		goto fail;
-	/* thread-safe and reference counted since curl 7.84 */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		r = sbx_err_set(err, -ENOMEM, 0, "cannot initialise libcurl");
-		goto fail;
-	}
-	c->curl_global = true;
-	r = setup_curl(c, err);
-	if (r < 0)
-		goto fail;
 	r = sbx_wsc_new(c->api_host, c->token, c->ca_file, &c->ws, err);
 	if (r < 0)
 		goto fail;
@@ -182,23 +260,16 @@ fail:
 
 void sbx_client_free(struct sbx_client *c)
 {
-	struct curl_slist *l;
-
 	if (!c)
 		return;
 	sbx_wsc_free(c->ws);
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
-	for (l = c->headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(c->headers);
-	if (c->curl_global)
-		curl_global_cleanup();
+	release_curl(c);
 	if (c->token)
 		explicit_bzero(c->token, strlen(c->token));
 	free(c->token);
 	free(c->api_host);
 	free(c->ca_file);
+	free(c->id_cache_dir);
 	pthread_mutex_destroy(&c->rest_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -13,8 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include <curl/curl.h>
-
+#include "api/curl_dl.h"
 #include "sbx/client.h"
 
 struct sbx_wsc;
@@ -25,10 +24,16 @@ struct sbx_client {
 	char *ca_file;		 /* NULL: system store */
 	long request_timeout_ms; /* > 0 */
 
-	pthread_mutex_t rest_lock;  /* serialises the REST calls */
+	/* Serialises the REST calls. libcurl is loaded and set up by the first
+	 * call (sbx_client_rest_handle), so a client that never makes one never
+	 * loads it. */
+	pthread_mutex_t rest_lock;
+	struct sbx_curl curl_fn;    /* rest_lock: the libcurl entry points */
 	CURL *curl;		    /* rest_lock */
-	struct curl_slist *headers; /* fixed request headers (holds the token) */
-	bool curl_global;	    /* curl_global_init() succeeded */
+	struct curl_slist *headers; /* rest_lock: fixed request headers (holds the token) */
+	bool curl_global;	    /* rest_lock: curl_global_init() succeeded */
+
+	char *id_cache_dir; /* NULL: no id cache (api/idcache.h); fixed */
 
 	/* Protects the mutable state of every struct sbx_exec of this client
 	 * (reference counts, stdin queues, session pointers). */
@@ -36,5 +41,16 @@ struct sbx_client {
 
 	struct sbx_wsc *ws; /* the transport thread and its lws_context */
 };
+
+/* With rest_lock held: the client's CURL handle, loading and setting up
+ * libcurl on first use. 0 and the handle in *ret, or a negative errno. */
+int sbx_client_rest_handle(struct sbx_client *c, CURL **ret, struct sbx_err *err);
+
+/* For the other users of libcurl in libsbx (the executor client): the
+ * entry points, loading and initialising libcurl on first use. Takes
+ * rest_lock. 0 and *ret (valid until the client is freed), or a negative
+ * errno. Call libcurl only through it, so that a program that needs no
+ * HTTP never loads libcurl (api/curl_dl.h). */
+int sbx_client_curl(struct sbx_client *c, const struct sbx_curl **ret, struct sbx_err *err);
 
 #endif

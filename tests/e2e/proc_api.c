@@ -368,6 +368,7 @@ static void t_auth(struct sbx_sandbox *sb)
 		return;
 	t.base_url = xc_base_url(good);
 	t.routing_key = sbx_sandbox_id(sb);
+	t.curl = xc_curl(good);
 	r = xc_new(&t, &bad, &err);
 	if (r == 0)
 		r = xc_call(bad, "GET", "/list_processes", NULL, NULL, 30, &status, &o, &err);
@@ -459,6 +460,7 @@ static void t_slow_link(struct sbx_sandbox *sb, const char *proxy)
 	if (r == 0)
 		r = via(xc_base_url(good), proxy, url, sizeof(url));
 	t.base_url = url;
+	t.curl = good ? xc_curl(good) : NULL;
 	if (r == 0)
 		r = xc_new(&t, &slow, &err);
 	if (r == 0)

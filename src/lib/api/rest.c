@@ -1,7 +1,8 @@
 /* rest.c - one REST call over the client's shared CURL handle; see rest.h.
  *
  * The handle's fixed options (headers, TLS, protocols, socket creation) are
- * set once by sbx_client_new(); each try sets only what varies (URL, method,
+ * set once by the client's first call (sbx_client_rest_handle, which also
+ * loads libcurl); each try sets only what varies (URL, method,
  * body, deadline, sink). The reply sink refuses to grow past
  * SBX_REST_REPLY_MAX, which curl reports as a write error.
  */
@@ -52,28 +53,28 @@ static bool method_is(const char *m, const char *want)
 }
 
 /* Sets method and body on the handle. */
-static CURLcode set_method(CURL *h, const char *method, const char *body)
+static CURLcode set_method(const struct sbx_curl *fn, CURL *h, const char *method, const char *body)
 {
 	CURLcode cc;
 
 	if (body) {
-		cc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+		cc = fn->easy_setopt(h, CURLOPT_POST, 1L);
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-					      (curl_off_t)strlen(body));
+			cc = fn->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					     (curl_off_t)strlen(body));
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+			cc = fn->easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		if (!cc)
-			cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-					      method_is(method, "POST") ? NULL : method);
+			cc = fn->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+					     method_is(method, "POST") ? NULL : method);
 		return cc;
 	}
-	cc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	cc = fn->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_NOBODY, method_is(method, "HEAD") ? 1L : 0L);
+		cc = fn->easy_setopt(h, CURLOPT_NOBODY, method_is(method, "HEAD") ? 1L : 0L);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				      method_is(method, "GET") ? NULL : method);
+		cc = fn->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+				     method_is(method, "GET") ? NULL : method);
 	return cc;
 }
 
@@ -82,8 +83,9 @@ static CURLcode try_once(struct sbx_client *c, const char *method, const char *u
 			 const char *body, struct sbx_buf *reply, long *status, bool *too_big,
 			 char *ebuf)
 {
+	const struct sbx_curl *fn = &c->curl_fn;
 	struct sink s = {reply, false};
-	CURL *h = c->curl;
+	CURL *h;
 	CURLcode cc;
 	long conn_ms = c->request_timeout_ms < 10000 ? c->request_timeout_ms : 10000;
 
@@ -91,27 +93,28 @@ static CURLcode try_once(struct sbx_client *c, const char *method, const char *u
 	ebuf[0] = '\0';
 	*status = 0;
 	pthread_mutex_lock(&c->rest_lock);
-	cc = curl_easy_setopt(h, CURLOPT_URL, url);
+	h = c->curl;
+	cc = fn->easy_setopt(h, CURLOPT_URL, url);
 	if (!cc)
-		cc = set_method(h, method, body);
+		cc = set_method(fn, h, method, body);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+		cc = fn->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+		cc = fn->easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+		cc = fn->easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->request_timeout_ms);
+		cc = fn->easy_setopt(h, CURLOPT_TIMEOUT_MS, c->request_timeout_ms);
 	if (!cc)
-		cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
+		cc = fn->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
 	if (!cc)
-		cc = curl_easy_perform(h);
+		cc = fn->easy_perform(h);
 	if (!cc)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		fn->easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	/* the buffer and sink live on our stack: do not leave them set */
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	fn->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	fn->easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	fn->easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	pthread_mutex_unlock(&c->rest_lock);
 	*too_big = s.too_big;
 	return cc;
@@ -199,7 +202,15 @@ int sbx_rest_call(struct sbx_client *c, const char *method, const char *path, co
 	long status = 0;
 	int r, attempt;
 	CURLcode cc = CURLE_OK;
+	CURL *h;
 
+	/* loads libcurl on the client's first call; c->curl and c->curl_fn
+	 * never change after that */
+	pthread_mutex_lock(&c->rest_lock);
+	r = sbx_client_rest_handle(c, &h, err);
+	pthread_mutex_unlock(&c->rest_lock);
+	if (r < 0)
+		return r;
 	r = sbx_buf_printf(&url, "%s%s", c->api_host, path);
 	if (r < 0)
 		return sbx_err_set(err, r, 0, "out of memory");
@@ -218,7 +229,7 @@ int sbx_rest_call(struct sbx_client *c, const char *method, const char *path, co
 				path, (unsigned)SBX_REST_REPLY_MAX);
 	} else if (cc) {
 		r = sbx_err_set(err, curl_errno(cc), 0, "%s %s: %s", method, path,
-				ebuf[0] ? ebuf : curl_easy_strerror(cc));
+				ebuf[0] ? ebuf : c->curl_fn.easy_strerror(cc));
 	} else if (status == 404 && lost && method_is(method, "DELETE")) {
 		sbx_buf_reset(&reply);
 		r = parse_ok(&reply, ret, method, path, err);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "api/bodies.h"
+#include "api/idcache.h"
 #include "api/rest.h"
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
@@ -38,6 +39,7 @@ struct retired {
 
 struct sbx_sandbox {
 	struct sbx_client *c;
+	bool from_cache; /* ids from the client's id cache (fixed) */
 	char *id, *name, *app_id, *image, *instance_type, *region, *secret;
 	pthread_mutex_t lock;
 	char *instance_id;	 /* lock */
@@ -308,6 +310,30 @@ static int poll_instance(struct sbx_client *c, const char *dep, int64_t budget_m
 			   (double)budget_ms / 1000);
 }
 
+/* ---- the id cache (api/idcache.h) ---- */
+
+static struct sbx_idcache_key cache_key(const struct sbx_client *c, const char *name)
+{
+	struct sbx_idcache_key k = {.host = c->api_host, .token = c->token, .name = name};
+
+	return k;
+}
+
+/* Stores name -> (service, inst) in the client's id cache, if it has one
+ * and the ids are well formed; failures are only logged (a cache). */
+static void remember(struct sbx_client *c, const char *name, const char *service, const char *inst)
+{
+	struct sbx_idcache_key k = cache_key(c, name);
+	struct sbx_idcache_ids ids;
+
+	if (!c->id_cache_dir || !sbx_idcache_id_ok(service) || !sbx_idcache_id_ok(inst))
+		return;
+	snprintf(ids.service, sizeof(ids.service), "%s", service);
+	snprintf(ids.instance, sizeof(ids.instance), "%s", inst);
+	if (sbx_idcache_put(c->id_cache_dir, &k, &ids) < 0)
+		sbx_debug("sandbox: cannot store ids in the cache in %s", c->id_cache_dir);
+}
+
 /* ---- create ---- */
 
 static int create_app(struct sbx_client *c, const char *name, char **ret, struct sbx_err *err)
@@ -423,6 +449,9 @@ int sbx_sandbox_create(struct sbx_client *c, const struct sbx_create_opts *opts,
 		if (r < 0)
 			goto out;
 	}
+	/* the first exec by name or id needs no lookup (sbx_sandbox_open_ids) */
+	remember(c, sb->name, sb->id, sb->instance_id);
+	remember(c, sb->id, sb->id, sb->instance_id);
 	*ret = sb;
 	sb = NULL;
 out:
@@ -637,6 +666,109 @@ out:
 	sbx_deploy_info_release(&d);
 	free(inst);
 	return r;
+}
+
+/* ---- open for exec: ids only, through the id cache ---- */
+
+/* A handle of ids only; takes inst. The details are "". */
+static int ids_handle(struct sbx_client *c, const char *in, const char *service, const char *app_id,
+		      const char *deployment, char *inst, struct sbx_sandbox **ret)
+{
+	struct sbx_sandbox *sb = sb_new(c);
+	const char *name = in;
+
+	if (!sb) {
+		free(inst);
+		return -ENOMEM;
+	}
+	if (!strncmp(name, SBX_SERVICE_PREFIX, strlen(SBX_SERVICE_PREFIX)))
+		name += strlen(SBX_SERVICE_PREFIX);
+	sb->id = xstrdup(service);
+	sb->name = xstrdup(name);
+	sb->app_id = xstrdup(app_id);
+	sb->deployment_id = xstrdup(deployment);
+	sb->image = xstrdup("");
+	sb->instance_type = xstrdup("");
+	sb->region = xstrdup("");
+	sb->secret = xstrdup("");
+	sb->instance_id = inst ? inst : strdup("");
+	if (!sb_complete(sb)) {
+		sbx_sandbox_free(sb);
+		return -ENOMEM;
+	}
+	*ret = sb;
+	return 0;
+}
+
+/* The cached ids of in, as a handle; -ENOENT when there are none. */
+static int open_cached(struct sbx_client *c, const char *in, struct sbx_sandbox **ret)
+{
+	struct sbx_idcache_key k = cache_key(c, in);
+	struct sbx_idcache_ids ids;
+	char *inst;
+	int r;
+
+	r = sbx_idcache_get(c->id_cache_dir, &k, &ids);
+	if (r < 0) {
+		if (r != -ENOENT)
+			sbx_debug("sandbox: id cache in %s not used: %s", c->id_cache_dir,
+				  strerror(-r));
+		return -ENOENT;
+	}
+	inst = strdup(ids.instance);
+	r = inst ? ids_handle(c, in, ids.service, "", "", inst, ret) : -ENOMEM;
+	if (r == 0) {
+		(*ret)->from_cache = true;
+		sbx_debug("sandbox %s: ids from the cache", in);
+	}
+	return r;
+}
+
+int sbx_sandbox_open_ids(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
+			 struct sbx_err *err)
+{
+	struct sbx_service_info svc = {0};
+	char *inst = NULL;
+	int r;
+
+	if (!id_or_name || !*id_or_name)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "no sandbox id or name");
+	if (c->id_cache_dir && open_cached(c, id_or_name, ret) == 0)
+		return 0;
+	r = resolve_service(c, id_or_name, &svc, err);
+	if (r < 0)
+		goto out;
+	if (!*svc.latest_deployment_id) {
+		r = sbx_err_set(err, -SBX_EPROTO, 0, "sandbox %s has no deployment", svc.id);
+		goto out;
+	}
+	/* no instance yet (or asleep) is not an error here; exec resolves again */
+	r = scaling_once(c, svc.latest_deployment_id, &inst, err);
+	if (r < 0 && permanent(r))
+		goto out;
+	if (inst)
+		remember(c, id_or_name, svc.id, inst);
+	r = ids_handle(c, id_or_name, svc.id, svc.app_id, svc.latest_deployment_id, inst, ret);
+	inst = NULL; /* taken */
+	if (r < 0)
+		sbx_err_set(err, r, 0, "out of memory");
+out:
+	sbx_service_info_release(&svc);
+	free(inst);
+	return r;
+}
+
+bool sbx_sandbox_from_cache(const struct sbx_sandbox *sb)
+{
+	return sb->from_cache;
+}
+
+void sbx_sandbox_uncache(const struct sbx_sandbox *sb)
+{
+	struct sbx_idcache_key k = cache_key(sb->c, sb->name);
+
+	if (sb->c->id_cache_dir && sbx_idcache_forget(sb->c->id_cache_dir, &k, sb->id) < 0)
+		sbx_debug("sandbox: cannot update the id cache in %s", sb->c->id_cache_dir);
 }
 
 /* ---- instance, status, readiness ---- */
@@ -941,7 +1073,7 @@ static int executor_make(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err
 	t.secret = sb->secret;
 	t.routing_key = key;
 	t.ca_file = sb->c->ca_file;
-	r = xc_new(&t, ret, err);
+	r = sbx_client_curl(sb->c, &t.curl, err) ?: xc_new(&t, ret, err);
 	free(url);
 	free(key);
 	return r;

@@ -42,30 +42,8 @@
 #define XC_ERRBODY_MAX ((size_t)64 << 10) /* a refusal's body we read */
 #define XC_URL_MAX     8192
 
-/* The libcurl entry points used here, called through a table (the shape a
- * dlopen()ed libcurl would fill) rather than by name, so that how libcurl is
- * reached is decided in one place: today it is linked (XC_CURL_LINKED). */
-struct xc_curl {
-	CURLcode (*global_init)(long flags);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	void (*easy_cleanup)(CURL *h);
-	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-	CURLcode (*easy_perform)(CURL *h);
-	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-	const char *(*easy_strerror)(CURLcode cc);
-	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-	void (*slist_free_all)(struct curl_slist *l);
-};
-
-static const struct xc_curl XC_CURL_LINKED = {
-    curl_global_init,  curl_global_cleanup, curl_easy_init,    curl_easy_cleanup,
-    curl_easy_setopt,  curl_easy_perform,   curl_easy_getinfo, curl_easy_strerror,
-    curl_slist_append, curl_slist_free_all,
-};
-
 struct xc {
-	const struct xc_curl *cf; /* libcurl (fixed) */
+	const struct sbx_curl *cf; /* libcurl's entry points (fixed, borrowed) */
 	char *base_url;
 	char *ca_file;
 	struct curl_slist *hdr_get;  /* auth (+ routing key); holds the secret */
@@ -79,7 +57,7 @@ struct xc {
 
 /* One transfer's state, shared with the curl callbacks. */
 struct xfer {
-	const struct xc_curl *cf;
+	const struct sbx_curl *cf;
 	CURL *h;
 	long status;	     /* 0 until the headers are in */
 	struct sbx_buf body; /* a call's reply, or a refusal's body */
@@ -120,7 +98,7 @@ static curl_socket_t open_cloexec(void *ud, curlsocktype purpose, struct curl_so
 
 static CURL *handle_new(struct xc *x)
 {
-	const struct xc_curl *cf = x->cf;
+	const struct sbx_curl *cf = x->cf;
 	CURL *h = cf->easy_init();
 	CURLcode cc;
 
@@ -175,7 +153,7 @@ static void handle_put(struct xc *x, CURL *h)
 
 /* --- lifecycle --- */
 
-static struct curl_slist *hdr_add(const struct xc_curl *cf, struct curl_slist *l, const char *line)
+static struct curl_slist *hdr_add(const struct sbx_curl *cf, struct curl_slist *l, const char *line)
 {
 	struct curl_slist *n = cf->slist_append(l, line);
 
@@ -187,7 +165,7 @@ static struct curl_slist *hdr_add(const struct xc_curl *cf, struct curl_slist *l
 /* The header lists; the secret's copy on the stack is wiped. */
 static int make_headers(struct xc *x, const struct xc_target *t)
 {
-	const struct xc_curl *cf = x->cf;
+	const struct sbx_curl *cf = x->cf;
 	struct sbx_buf a = SBX_BUF_INIT, k = SBX_BUF_INIT;
 	struct curl_slist *g = NULL, *p = NULL;
 	int r;
@@ -238,8 +216,8 @@ static bool header_safe(const char *s, size_t max)
 
 static int check_target(const struct xc_target *t, struct sbx_err *err)
 {
-	if (!t || !t->base_url || !t->secret || !*t->secret)
-		return sbx_err_set(err, -SBX_EINVAL, 0, "executor: no URL or no secret");
+	if (!t || !t->base_url || !t->secret || !*t->secret || !t->curl || !t->curl->dl)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "executor: no URL, secret or libcurl");
 	if (strncmp(t->base_url, "http://", 7) && strncmp(t->base_url, "https://", 8))
 		return sbx_err_set(err, -SBX_EINVAL, 0,
 				   "executor: URL must start with http:// or https://");
@@ -263,7 +241,7 @@ int xc_new(const struct xc_target *t, struct xc **ret, struct sbx_err *err)
 	if (!x)
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	pthread_mutex_init(&x->lock, NULL);
-	x->cf = &XC_CURL_LINKED;
+	x->cf = t->curl;
 	x->curl_global = x->cf->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 	n = strlen(t->base_url);
 	while (n && t->base_url[n - 1] == '/')
@@ -300,6 +278,11 @@ void xc_free(struct xc *x)
 const char *xc_base_url(const struct xc *x)
 {
 	return x->base_url;
+}
+
+const struct sbx_curl *xc_curl(const struct xc *x)
+{
+	return x->cf;
 }
 
 /* --- one transfer --- */
@@ -397,7 +380,7 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 /* Method, body and headers. A POST without a body sends an empty one. */
 static CURLcode set_method(struct xc *x, CURL *h, const char *method, const char *body)
 {
-	const struct xc_curl *cf = x->cf;
+	const struct sbx_curl *cf = x->cf;
 	bool post = strcmp(method, "POST") == 0;
 	CURLcode cc;
 
@@ -442,7 +425,7 @@ static void xfer_reset(struct xfer *t)
 static CURLcode try_once(struct xc *x, struct xfer *t, const char *method, const char *url,
 			 const char *body, long timeout_ms, char *ebuf)
 {
-	const struct xc_curl *cf = x->cf;
+	const struct sbx_curl *cf = x->cf;
 	CURL *h = t->h;
 	CURLcode cc;
 	long conn_ms = timeout_ms && timeout_ms < XC_CONNECT_MS ? timeout_ms : XC_CONNECT_MS;

@@ -28,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "api/curl_dl.h"
 #include "sbx/error.h"
 
 struct xc;
@@ -44,6 +45,9 @@ struct xc_target {
 	const char *secret;	 /* the sandbox secret: the bearer token */
 	const char *routing_key; /* NULL or "": no X-Routing-Key */
 	const char *ca_file;	 /* NULL: the system store */
+	/* libcurl, loaded by the client (sbx_client_curl: libsbx does not
+	 * link it, api/curl_dl.h); borrowed, it outlives every xc */
+	const struct sbx_curl *curl;
 };
 
 int xc_new(const struct xc_target *t, struct xc **ret, struct sbx_err *err);
@@ -51,6 +55,8 @@ int xc_new(const struct xc_target *t, struct xc **ret, struct sbx_err *err);
 void xc_free(struct xc *x);
 /* The base URL (borrowed; no secret in it). */
 const char *xc_base_url(const struct xc *x);
+/* The libcurl table it uses (borrowed; for another xc of the same client). */
+const struct sbx_curl *xc_curl(const struct xc *x);
 
 /* One request with a JSON reply. @p method "GET" or "POST"; @p path
  * "/run"; @p query NULL or "id=…" (already escaped); @p body NULL (no body)
