@@ -35,6 +35,7 @@ extern "C" {
 #define SBX_ENOSPC	ENOSPC
 #define SBX_EIO		EIO	  /**< any other remote failure */
 #define SBX_ECANCELED	ECANCELED /**< cancelled by the caller */
+#define SBX_ENOTSUP	ENOTSUP	  /**< the sandbox lacks what the call needs (an executor) */
 
 #define SBX_ERR_MSG_MAX 512
 

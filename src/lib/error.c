@@ -30,6 +30,7 @@ const char *sbx_errclass(int code)
 	case SBX_ENOTDIR: return "not a directory";
 	case SBX_ENOSPC: return "no space";
 	case SBX_ECANCELED: return "canceled";
+	case SBX_ENOTSUP: return "not supported";
 	case ENOMEM: return "out of memory";
 	default: return "io";
 	}

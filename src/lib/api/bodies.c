@@ -7,6 +7,7 @@
  */
 #include "api/bodies.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -479,6 +480,9 @@ void sbx_deploy_info_release(struct sbx_deploy_info *d)
 		explicit_bzero(d->secret, strlen(d->secret));
 	free(d->secret);
 	free(d->name);
+	free(d->public_url);
+	free(d->routing_key);
+	free(d->proxy_host);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -496,6 +500,67 @@ static int find_secret(json_object *def, char **ret)
 	}
 	*ret = strdup("");
 	return *ret ? 0 : -ENOMEM;
+}
+
+/* true when s is printable ASCII (it goes into a URL or a header). */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* true for a host name (or address) that is safe in a URL's authority. */
+static bool plain_host(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (!isalnum((unsigned char)*s) && !strchr(".-:[]", *s))
+			return false;
+	return n > 0 && n <= 253;
+}
+
+/* Copies a string member, "" when absent or failing ok(). */
+static int dup_checked(json_object *o, const char *path, bool (*ok)(const char *), char **ret)
+{
+	const char *s = sbx_json_str(o, path);
+
+	if (!s || strlen(s) > SBX_FIELD_MAX || !ok(s))
+		s = "";
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static bool http_url(const char *s)
+{
+	return printable(s) && (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8));
+}
+
+/* The executor's address and the proxy port from deployment.metadata. */
+static int parse_metadata(json_object *md, struct sbx_deploy_info *d)
+{
+	json_object *pp = array_at(md, "proxy_ports", 0);
+	int64_t port = 0;
+	int r;
+
+	r = dup_checked(md, "sandbox.public_url", http_url, &d->public_url);
+	if (!r)
+		r = dup_checked(md, "sandbox.routing_key", printable, &d->routing_key);
+	if (!r)
+		r = dup_checked(pp, "host", plain_host, &d->proxy_host);
+	if (!r && sbx_json_int(pp, "public_port", &port) == 0 && port > 0 && port < 65536 &&
+	    *d->proxy_host)
+		d->proxy_port = (int)port;
+	return r;
+}
+
+int sbx_parse_app_domain(json_object *o, char **ret)
+{
+	json_object *dom = array_at(o, "app.domains", 0);
+
+	return dup_checked(dom, "name", plain_host, ret);
 }
 
 int sbx_parse_deployment_reply(json_object *o, struct sbx_deploy_info *ret)
@@ -524,6 +589,8 @@ int sbx_parse_deployment_reply(json_object *o, struct sbx_deploy_info *ret)
 		r = find_secret(def, &d.secret);
 	if (!r)
 		r = dup_field(def, "name", false, &d.name);
+	if (!r)
+		r = parse_metadata(sbx_json_get(o, "deployment.metadata"), &d);
 	if (r < 0) {
 		sbx_deploy_info_release(&d);
 		return r;

@@ -84,6 +84,12 @@ struct sbx_deploy_info {
 	char *region;
 	char *secret; /* SANDBOX_SECRET from definition.env, "" if absent */
 	char *name;   /* definition.name */
+	/* metadata (docs/executor-protocol.md §2.5); "" / 0 when absent or
+	 * unusable (not http(s), not printable) */
+	char *public_url;  /* metadata.sandbox.public_url */
+	char *routing_key; /* metadata.sandbox.routing_key */
+	char *proxy_host;  /* metadata.proxy_ports[0].host */
+	int proxy_port;	   /* metadata.proxy_ports[0].public_port, 1..65535 */
 };
 void sbx_deploy_info_release(struct sbx_deploy_info *d);
 
@@ -100,6 +106,9 @@ int sbx_parse_scaling_reply(json_object *o, char **ret_id);
 int sbx_parse_instance_reply(json_object *o, enum sbx_status *ret);
 /* {"deployment":{"definition":{…}}} → info. */
 int sbx_parse_deployment_reply(json_object *o, struct sbx_deploy_info *ret);
+/* {"app":{"domains":[{"name":…}]}} → the first domain's name in *ret
+ * (caller frees), "" when there is none or it is not a plain host name. */
+int sbx_parse_app_domain(json_object *o, char **ret);
 /* {"services":[…]} → the array (borrowed), its length, and whether the
  * server says there is more (has_next as Koyeb spells it, has_more as
  * older sbxd did, or a full page when neither is there). */

@@ -26,6 +26,7 @@
 #include "client_priv.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "xc/xc.h"
 
 #define SCALING_POLL_MS 500
 #define NAME_PAGE	100 /* the limit= of find_by_name() */
@@ -42,6 +43,11 @@ struct sbx_sandbox {
 	char *instance_id;	 /* lock */
 	char *deployment_id;	 /* lock */
 	struct retired *retired; /* lock */
+	/* The executor (docs/executor-protocol.md §5.1): where it is, from the
+	 * deployment's metadata (absent until read), and its client, made once
+	 * by sbx_sandbox_executor() and kept until the handle is freed. */
+	struct sbx_deploy_info *meta; /* lock */
+	struct xc *xc;		      /* lock */
 };
 
 static const char *const status_names[] = {
@@ -146,6 +152,9 @@ void sbx_sandbox_free(struct sbx_sandbox *sb)
 	free(sb->region);
 	free(sb->instance_id);
 	free(sb->deployment_id);
+	xc_free(sb->xc);
+	sbx_deploy_info_release(sb->meta);
+	free(sb->meta);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb);
 }
@@ -564,6 +573,25 @@ static int fill_opened(struct sbx_sandbox *sb, const struct sbx_service_info *sv
 	return sb_complete(sb) ? 0 : -ENOMEM;
 }
 
+/* Keeps the deployment's metadata of *d in the handle (moved from *d). */
+static void keep_meta(struct sbx_sandbox *sb, struct sbx_deploy_info *d)
+{
+	struct sbx_deploy_info *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return; /* read again when the executor is needed */
+	m->public_url = d->public_url;
+	m->routing_key = d->routing_key;
+	m->proxy_host = d->proxy_host;
+	m->proxy_port = d->proxy_port;
+	d->public_url = d->routing_key = d->proxy_host = NULL;
+	pthread_mutex_lock(&sb->lock);
+	sbx_deploy_info_release(sb->meta);
+	free(sb->meta);
+	sb->meta = m;
+	pthread_mutex_unlock(&sb->lock);
+}
+
 int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sandbox **ret,
 		     struct sbx_err *err)
 {
@@ -594,6 +622,8 @@ int sbx_sandbox_open(struct sbx_client *c, const char *id_or_name, struct sbx_sa
 	if (sb) {
 		r = fill_opened(sb, &svc, &d, inst);
 		inst = NULL; /* owned by sb now */
+		if (r == 0)
+			keep_meta(sb, &d);
 	}
 	if (r < 0) {
 		sbx_err_set(err, r, 0, "out of memory");
@@ -824,4 +854,165 @@ const char *sbx_sandbox_instance_id(const struct sbx_sandbox *sb)
 	s = m->instance_id;
 	pthread_mutex_unlock(&m->lock);
 	return s;
+}
+
+/* ---- the executor (docs/executor-protocol.md §5.1) ---- */
+
+/* The metadata, read from the deployment unless the handle has an executor
+ * URL already (a created handle has not read its deployment; a sandbox may
+ * get its URL once it is up). */
+static int meta_load(struct sbx_sandbox *sb, struct sbx_err *err)
+{
+	struct sbx_deploy_info d = {0};
+	char *dep = NULL;
+	bool have;
+	int r;
+
+	pthread_mutex_lock(&sb->lock);
+	have = sb->meta && *sb->meta->public_url;
+	dep = have ? NULL : strdup(sb->deployment_id);
+	pthread_mutex_unlock(&sb->lock);
+	if (have)
+		return 0;
+	if (!dep)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	r = deployment_get(sb->c, dep, &d, err);
+	if (r == 0)
+		keep_meta(sb, &d);
+	sbx_deploy_info_release(&d);
+	free(dep);
+	return r;
+}
+
+/* The executor's base URL in *ret (caller frees): public_url +
+ * "/koyeb-sandbox", else https://<the app's first domain>/koyeb-sandbox. */
+static int executor_url(struct sbx_sandbox *sb, char **ret, struct sbx_err *err)
+{
+	struct sbx_buf u = SBX_BUF_INIT;
+	json_object *o = NULL;
+	char *dom = NULL;
+	int r;
+
+	pthread_mutex_lock(&sb->lock);
+	r = sb->meta && *sb->meta->public_url
+		? sbx_buf_printf(&u, "%s/koyeb-sandbox", sb->meta->public_url)
+		: 1;
+	pthread_mutex_unlock(&sb->lock);
+	if (r == 1) {
+		r = get_json(sb->c, "/v1/apps/", sb->app_id, "", &o, err);
+		if (r == 0 && sbx_parse_app_domain(o, &dom) < 0)
+			r = sbx_err_set(err, -ENOMEM, 0, "out of memory");
+		if (r == 0 && !*dom)
+			r = sbx_err_set(err, -SBX_ENOTSUP, 0,
+					"sandbox %s has no executor: its deployment names no "
+					"executor URL and its app has no domain",
+					sb->id);
+		if (r == 0)
+			r = sbx_buf_printf(&u, "https://%s/koyeb-sandbox", dom);
+	}
+	if (r == -ENOMEM)
+		sbx_err_set(err, r, 0, "out of memory");
+	if (r == 0)
+		*ret = sbx_buf_detach(&u, NULL);
+	sbx_buf_release(&u);
+	sbx_json_put(o);
+	free(dom);
+	return r;
+}
+
+static int executor_make(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err *err)
+{
+	struct xc_target t = {0};
+	char *url = NULL, *key = NULL;
+	int r;
+
+	if (!*sb->secret)
+		return sbx_err_set(err, -SBX_ENOTSUP, 0,
+				   "sandbox %s has no secret: its executor cannot be used", sb->id);
+	r = meta_load(sb, err);
+	if (r == 0)
+		r = executor_url(sb, &url, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&sb->lock);
+	key = sb->meta && *sb->meta->routing_key ? strdup(sb->meta->routing_key) : NULL;
+	pthread_mutex_unlock(&sb->lock);
+	t.base_url = url;
+	t.secret = sb->secret;
+	t.routing_key = key;
+	t.ca_file = sb->c->ca_file;
+	r = xc_new(&t, ret, err);
+	free(url);
+	free(key);
+	return r;
+}
+
+int sbx_sandbox_executor(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err *err)
+{
+	struct xc *x = NULL;
+	int r;
+
+	pthread_mutex_lock(&sb->lock);
+	x = sb->xc;
+	pthread_mutex_unlock(&sb->lock);
+	if (x) {
+		*ret = x;
+		return 0;
+	}
+	r = executor_make(sb, &x, err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&sb->lock);
+	if (sb->xc) { /* another thread made one meanwhile: use that one */
+		xc_free(x);
+		x = sb->xc;
+	} else {
+		sb->xc = x;
+	}
+	pthread_mutex_unlock(&sb->lock);
+	*ret = x;
+	sbx_debug("sandbox %s: executor at %s", sb->id, xc_base_url(x));
+	return 0;
+}
+
+int sbx_sandbox_proxy_port(struct sbx_sandbox *sb, char **ret_host, int *ret_port,
+			   struct sbx_err *err)
+{
+	char *host = NULL;
+	int port = 0, r;
+
+	pthread_mutex_lock(&sb->lock);
+	if (sb->meta && sb->meta->proxy_port) {
+		host = strdup(sb->meta->proxy_host);
+		port = sb->meta->proxy_port;
+	}
+	pthread_mutex_unlock(&sb->lock);
+	if (!port) {
+		/* not read yet, or not published yet: read the deployment again */
+		struct sbx_deploy_info d = {0};
+		char *dep = NULL;
+
+		pthread_mutex_lock(&sb->lock);
+		dep = strdup(sb->deployment_id);
+		pthread_mutex_unlock(&sb->lock);
+		r = dep ? deployment_get(sb->c, dep, &d, err) : -ENOMEM;
+		free(dep);
+		if (r == 0 && d.proxy_port) {
+			host = strdup(d.proxy_host);
+			port = d.proxy_port;
+		}
+		if (r == 0)
+			keep_meta(sb, &d);
+		sbx_deploy_info_release(&d);
+		if (r < 0)
+			return r == -ENOMEM ? sbx_err_set(err, r, 0, "out of memory") : r;
+	}
+	if (!port)
+		return sbx_err_set(err, -SBX_ENOTSUP, 0, "sandbox %s publishes no proxy port",
+				   sb->id);
+	if (!host)
+		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	*ret_host = host;
+	*ret_port = port;
+	return 0;
 }

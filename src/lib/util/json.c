@@ -7,11 +7,16 @@
 
 int sbx_json_parse(const char *s, size_t n, json_object **ret)
 {
+	return sbx_json_parse_max(s, n, SBX_JSON_MAX, ret);
+}
+
+int sbx_json_parse_max(const char *s, size_t n, size_t max, json_object **ret)
+{
 	json_tokener *tok;
 	json_object *o;
 	enum json_tokener_error jerr;
 
-	if (n > SBX_JSON_MAX)
+	if (n > max)
 		return -EMSGSIZE;
 	if (n > INT32_MAX)
 		return -EMSGSIZE;

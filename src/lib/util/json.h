@@ -22,6 +22,8 @@
 /* Parses exactly one JSON document of n bytes. Returns 0 and a new reference
  * in *ret, -EMSGSIZE past SBX_JSON_MAX, or -EBADMSG (nothing stored). */
 int sbx_json_parse(const char *s, size_t n, json_object **ret);
+/* The same with another bound than SBX_JSON_MAX (max <= INT32_MAX). */
+int sbx_json_parse_max(const char *s, size_t n, size_t max, json_object **ret);
 void sbx_json_put(json_object *o);
 
 /* Member at a dotted path, or NULL. Borrowed. */

@@ -62,6 +62,14 @@ int xc_call(struct xc *x, const char *method, const char *path, const char *quer
 	    json_object *body, double timeout_s, int *ret_status, json_object **ret,
 	    struct sbx_err *err);
 
+/* xc_call() that also gives, on a refusal (a status past 2xx) whose body is
+ * a JSON object, that object in *ret_refusal (a new reference; untouched
+ * otherwise), for refusals that carry data (/bind_port's 409 names the
+ * port already bound). */
+int xc_call_refusal(struct xc *x, const char *method, const char *path, const char *query,
+		    json_object *body, double timeout_s, int *ret_status, json_object **ret,
+		    json_object **ret_refusal, struct sbx_err *err);
+
 /* Called for each server-sent event of a stream, on the calling thread:
  * @p event the event's name ("message" when it had none), @p data its data
  * parsed as JSON (borrowed for the call). A non-zero return ends the
@@ -75,7 +83,13 @@ typedef int (*xc_event_fn)(void *ud, const char *event, json_object *data);
  * Leaving a stream early closes its connection (on /run_streaming that
  * kills the command). */
 int xc_stream(struct xc *x, const char *method, const char *path, const char *query,
-	      json_object *body, double timeout_s, xc_event_fn fn, void *ud,
-	      struct sbx_err *err);
+	      json_object *body, double timeout_s, xc_event_fn fn, void *ud, struct sbx_err *err);
+
+/* xc_stream() that also ends, with -EAGAIN, once idle_s (> 0) seconds pass
+ * without a byte of the reply. The check runs about once a second, so the
+ * pause seen may be up to a second longer than idle_s. */
+int xc_stream_idle(struct xc *x, const char *method, const char *path, const char *query,
+		   json_object *body, double timeout_s, double idle_s, xc_event_fn fn, void *ud,
+		   struct sbx_err *err);
 
 #endif
