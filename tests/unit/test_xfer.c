@@ -82,33 +82,46 @@ static void fill(unsigned char *p, size_t n, unsigned seed)
 	}
 }
 
-START_TEST(put_chunks)
+/* Writes data as the pieces of stage, base64 text files as /write_file
+ * leaves them; returns how many. */
+static unsigned write_pieces(const char *stage, const unsigned char *data, size_t n)
 {
-	size_t n = 2 * SBX_XFER_CHUNK + 17, off, k;
-	unsigned char *data = malloc(n);
-	struct sbx_buf cmd = SBX_BUF_INIT, out = SBX_BUF_INIT;
-	char stage[SBX_XFER_STAGE_MAX];
+	struct sbx_buf b64 = SBX_BUF_INIT;
+	char name[SBX_XFER_STAGE_MAX + 16];
+	unsigned i = 0;
+	size_t off, k;
+	FILE *f;
 
-	fill(data, n, 7);
-	ck_assert_int_eq(sbx_xfer_stage_name(stage, sizeof(stage), "in"), 0);
-	ck_assert(!strncmp(stage, "/tmp/.sbx-xin-", 14));
-	for (off = 0; off < n; off += k) {
-		k = n - off < SBX_XFER_CHUNK ? n - off : SBX_XFER_CHUNK;
-		sbx_buf_reset(&cmd);
-		ck_assert_int_eq(sbx_xfer_cmd_put(&cmd, stage, off > 0, data + off, k), 0);
-		ck_assert_uint_le(cmd.len, SBX_XFER_CMD_MAX);
-		ck_assert_int_eq(sh(cmd.data, &out), 0);
+	for (off = 0; off < n; off += k, i++) {
+		k = n - off < SBX_XFER_PIECE ? n - off : SBX_XFER_PIECE;
+		if (i == 0 && k > SBX_XFER_CHUNK)
+			k = SBX_XFER_CHUNK; /* the first piece is the inline probe's */
+		sbx_buf_reset(&b64);
+		ck_assert_int_eq(sbx_b64_encode(&b64, data + off, k), 0);
+		ck_assert_int_eq(sbx_xfer_piece_name(name, sizeof(name), stage, i), 0);
+		f = fopen(name, "we");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(b64.data, 1, b64.len, f), b64.len);
+		fclose(f);
 	}
-	sbx_buf_reset(&cmd);
-	sbx_buf_printf(&cmd, "cat %s; rm -f %s", stage, stage);
-	ck_assert_int_eq(sh(cmd.data, &out), 0);
-	ck_assert_uint_eq(out.len, n);
-	ck_assert(!memcmp(out.data, data, n));
-	sbx_buf_reset(&cmd);
-	ck_assert_int_eq(sbx_xfer_cmd_put(&cmd, stage, false, data, SBX_XFER_CHUNK + 1), -E2BIG);
+	sbx_buf_release(&b64);
+	return i;
+}
+
+START_TEST(non_utf8_script)
+{
+	struct sbx_buf cmd = SBX_BUF_INIT, out = SBX_BUF_INIT;
+	struct sbx_xfer_in in = {NULL, 0, NULL, 0};
+
+	/* a path that is not UTF-8 makes a script the JSON string cannot carry:
+	 * it travels as base64 and still prints its bytes and keeps its code */
+	ck_assert_int_eq(sbx_xfer_cmd_run(&cmd, "printf '%s' '\xff\xfe'; exit 5", &in, NULL), 0);
+	ck_assert(sbx_xfer_utf8_valid(cmd.data, cmd.len));
+	ck_assert_int_eq(sh(cmd.data, &out), 5);
+	ck_assert_uint_eq(out.len, 2);
+	ck_assert(!memcmp(out.data, "\xff\xfe", 2));
 	sbx_buf_release(&cmd);
 	sbx_buf_release(&out);
-	free(data);
 }
 END_TEST
 
@@ -131,7 +144,7 @@ START_TEST(run_inline)
 {
 	unsigned char data[5000];
 	struct sbx_buf cmd = SBX_BUF_INIT, out = SBX_BUF_INIT, dec = SBX_BUF_INIT;
-	struct sbx_xfer_in in = {data, sizeof(data), NULL};
+	struct sbx_xfer_in in = {data, sizeof(data), NULL, 0};
 	char stage[SBX_XFER_STAGE_MAX];
 
 	fill(data, sizeof(data), 3);
@@ -152,7 +165,7 @@ START_TEST(run_inline)
 	ck_assert_int_ne(access(stage, F_OK), 0);
 	/* no stdin, no stage: the script is the command */
 	sbx_buf_reset(&cmd);
-	in = (struct sbx_xfer_in){NULL, 0, NULL};
+	in = (struct sbx_xfer_in){NULL, 0, NULL, 0};
 	ck_assert_int_eq(sbx_xfer_cmd_run(&cmd, "exit 4", &in, NULL), 0);
 	ck_assert_str_eq(cmd.data, "exit 4");
 	sbx_buf_release(&cmd);
@@ -167,20 +180,19 @@ START_TEST(run_staged_and_ranges)
 	unsigned char *data = malloc(n);
 	struct sbx_buf cmd = SBX_BUF_INIT, out = SBX_BUF_INIT, dec = SBX_BUF_INIT;
 	char in_stage[SBX_XFER_STAGE_MAX], out_stage[SBX_XFER_STAGE_MAX];
-	struct sbx_xfer_in in = {NULL, 0, in_stage};
-	FILE *f;
+	struct sbx_xfer_in in = {NULL, 0, in_stage, 0};
+	char first[SBX_XFER_STAGE_MAX + 16];
 
 	fill(data, n, 11);
 	ck_assert_int_eq(sbx_xfer_stage_name(in_stage, sizeof(in_stage), "in"), 0);
 	ck_assert_int_eq(sbx_xfer_stage_name(out_stage, sizeof(out_stage), "out"), 0);
-	f = fopen(in_stage, "we");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-	fclose(f);
+	in.n_pieces = write_pieces(in_stage, data, n);
+	ck_assert_uint_ge(in.n_pieces, 3);
 	ck_assert_int_eq(sbx_xfer_cmd_run(&cmd, "cat", &in, out_stage), 0);
 	ck_assert_int_eq(sh(cmd.data, &out), 0);
-	ck_assert_int_ne(access(in_stage, F_OK), 0); /* the run removes its stdin */
-	decode_run(&out, &dec, false);		     /* too big: left for ranges */
+	ck_assert_int_eq(sbx_xfer_piece_name(first, sizeof(first), in_stage, 0), 0);
+	ck_assert_int_ne(access(first, F_OK), 0); /* the run removes its stdin */
+	decode_run(&out, &dec, false);		  /* too big: left for ranges */
 	for (uint64_t i = 0; i < 2; i++) {
 		sbx_buf_reset(&cmd);
 		sbx_buf_reset(&out);
@@ -227,7 +239,7 @@ int main(void)
 
 	tcase_add_test(tc, utf8);
 	tcase_add_test(tc, go_texts);
-	tcase_add_test(tc, put_chunks);
+	tcase_add_test(tc, non_utf8_script);
 	tcase_add_test(tc, run_inline);
 	tcase_add_test(tc, run_staged_and_ranges);
 	tcase_add_test(tc, heads);

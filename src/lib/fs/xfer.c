@@ -47,7 +47,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-bool sbx_xfer_utf8_exact(const char *s, size_t n)
+bool sbx_xfer_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, k;
@@ -58,7 +58,12 @@ bool sbx_xfer_utf8_exact(const char *s, size_t n)
 			return false;
 		i += k;
 	}
-	return !sbx_xfer_has_fffd(s, n);
+	return true;
+}
+
+bool sbx_xfer_utf8_exact(const char *s, size_t n)
+{
+	return sbx_xfer_utf8_valid(s, n) && !sbx_xfer_has_fffd(s, n);
 }
 
 struct go_text {
@@ -126,17 +131,33 @@ static int put_b64(struct sbx_buf *out, const void *data, size_t n)
 	return r ? r : sbx_buf_puts(out, " | base64 -d");
 }
 
-int sbx_xfer_cmd_put(struct sbx_buf *out, const char *stage, bool append, const void *data,
-		     size_t n)
+int sbx_xfer_piece_name(char *out, size_t cap, const char *stage, unsigned idx)
 {
+	return (size_t)snprintf(out, cap, "%s.%06u", stage, idx) >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* Appends the loop that decodes the pieces of a stage, in order. */
+static int put_pieces(struct sbx_buf *out, const struct sbx_xfer_in *in)
+{
+	int r = sbx_buf_printf(
+	    out, "i=0; while [ $i -lt %u ]; do base64 -d < \"$(printf '%%s.%%06d' ", in->n_pieces);
+
+	if (!r)
+		r = sbx_shquote(out, in->stage);
+	return r ? r : sbx_buf_puts(out, " $i)\" || exit 1; i=$((i+1)); done | ");
+}
+
+int sbx_xfer_sh_word(struct sbx_buf *out, const char *script)
+{
+	size_t n = strlen(script);
 	int r;
 
-	if (n > SBX_XFER_CHUNK)
-		return -E2BIG;
-	r = put_b64(out, data, n);
+	if (sbx_xfer_utf8_valid(script, n))
+		return sbx_shquote(out, script);
+	r = sbx_buf_puts(out, "\"$(");
 	if (!r)
-		r = sbx_buf_puts(out, append ? " >> " : " > ");
-	return r ? r : sbx_shquote(out, stage);
+		r = put_b64(out, script, n);
+	return r ? r : sbx_buf_puts(out, ")\"");
 }
 
 /* Appends "sh -c SCRIPT" with its stdin and, when out_stage, stdout. */
@@ -147,16 +168,16 @@ static int put_script(struct sbx_buf *out, const char *script, const struct sbx_
 
 	if (in->inline_data)
 		r = put_b64(out, in->inline_data, in->inline_len);
+	else if (in->stage)
+		r = put_pieces(out, in);
 	if (!r && in->inline_data)
 		r = sbx_buf_puts(out, " | ");
 	if (!r)
 		r = sbx_buf_puts(out, "sh -c ");
 	if (!r)
-		r = sbx_shquote(out, script);
-	if (!r && !in->inline_data)
-		r = sbx_buf_puts(out, " < ");
-	if (!r && !in->inline_data)
-		r = sbx_shquote(out, in->stage ? in->stage : "/dev/null");
+		r = sbx_xfer_sh_word(out, script);
+	if (!r && !in->inline_data && !in->stage)
+		r = sbx_buf_puts(out, " < /dev/null");
 	if (!r && to_stage)
 		r = sbx_buf_puts(out, " > \"$o\"");
 	if (!r)
@@ -165,6 +186,8 @@ static int put_script(struct sbx_buf *out, const char *script, const struct sbx_
 		r = sbx_buf_puts(out, "; rm -f ");
 		if (!r)
 			r = sbx_shquote(out, in->stage);
+		if (!r)
+			r = sbx_buf_puts(out, ".*");
 	}
 	return r;
 }
@@ -172,15 +195,17 @@ static int put_script(struct sbx_buf *out, const char *script, const struct sbx_
 int sbx_xfer_cmd_run(struct sbx_buf *out, const char *script, const struct sbx_xfer_in *in,
 		     const char *out_stage)
 {
-	int r = 0;
+	bool direct = !out_stage && !in->inline_data && !in->stage &&
+		      sbx_xfer_utf8_valid(script, strlen(script));
+	int r;
 
-	if (!out_stage && !in->inline_data && !in->stage)
+	if (direct) {
 		r = sbx_buf_puts(out, script); /* the executor runs it with sh -c */
-	else if (!out_stage)
+	} else if (!out_stage) {
 		r = put_script(out, script, in, false);
-	if (!r && !out_stage)
-		r = in->inline_data || in->stage ? sbx_buf_puts(out, "; exit $r") : 0;
-	if (!r && out_stage) {
+		if (!r)
+			r = sbx_buf_puts(out, "; exit $r");
+	} else {
 		r = sbx_buf_puts(out, "o=");
 		if (!r)
 			r = sbx_shquote(out, out_stage);

@@ -5,10 +5,11 @@
  * comes back with U+FFFD in their place, /run has no stdin, and the command
  * of /run is one argument of `sh -c`, which Linux caps at 128 KiB
  * (MAX_ARG_STRLEN). So:
- *  - bytes going in travel as base64 inside the command ("printf %s B64 |
- *    base64 -d"), at most SBX_XFER_CHUNK raw bytes per command, either
- *    piped straight into the script (one request) or appended to a staging
- *    file in /tmp (one request per chunk) that the script then reads;
+ *  - bytes going in travel as base64: inside the command ("printf %s B64 |
+ *    base64 -d | sh -c SCRIPT", one request) when they fit SBX_XFER_CHUNK,
+ *    else as text files written by /write_file in /tmp, pieces of
+ *    SBX_XFER_PIECE bytes (one request each, no argument limit there), that
+ *    the script's run decodes in order into its stdin and removes;
  *  - bytes coming out of a script that prints binary (read, list) go to a
  *    staging file and come back base64-encoded: in the same reply when at
  *    most SBX_XFER_INLINE_MAX bytes, else in ranges of SBX_XFER_RANGE bytes;
@@ -30,8 +31,13 @@
 
 /** Longest command sent to /run: below MAX_ARG_STRLEN (128 KiB) with room. */
 #define SBX_XFER_CMD_MAX ((size_t)120 << 10)
-/** Raw bytes per upload command (base64: 96 KiB). */
+/** Raw bytes sent inside the command itself (base64: 96 KiB). */
 #define SBX_XFER_CHUNK ((size_t)72 << 10)
+/** Raw bytes per staged piece (base64 about 683 KiB, under the 1 MiB body
+ *  sbxd takes). */
+#define SBX_XFER_PIECE ((size_t)512 << 10)
+/** Most pieces in one staged stdin (4 GiB). */
+#define SBX_XFER_PIECES_MAX 8192u
 /** Output returned in the reply of the run itself (base64: about 5.4 MiB,
  *  below sbxd's 16 MiB per stream of /run). */
 #define SBX_XFER_INLINE_MAX ((size_t)4 << 20)
@@ -44,6 +50,10 @@
 /** true when s[0..n) holds the UTF-8 of U+FFFD, the executor's
  *  replacement of bytes that were not UTF-8. */
 bool sbx_xfer_has_fffd(const char *s, size_t n);
+
+/** true when s[0..n) is valid UTF-8 (see below), U+FFFD allowed: what a
+ *  JSON string may carry to the executor (a command). */
+bool sbx_xfer_utf8_valid(const char *s, size_t n);
 
 /** true when s[0..n) is valid UTF-8 (no overlong form, no surrogate, no
  *  code point past U+10FFFF) and has no U+FFFD: a JSON string carries it
@@ -59,21 +69,26 @@ int sbx_xfer_errno_go(const char *text);
  *  SBX_XFER_STAGE_MAX). @p kind is "in" or "out". 0 or a negative errno. */
 int sbx_xfer_stage_name(char *out, size_t cap, const char *kind);
 
-/** Appends the command that stores data[0..n) (n <= SBX_XFER_CHUNK) into
- *  @p stage: created (or truncated) when !append, else appended to. 0,
- *  -E2BIG (n too big) or -ENOMEM. */
-int sbx_xfer_cmd_put(struct sbx_buf *out, const char *stage, bool append, const void *data,
-		     size_t n);
+/** The name of piece @p idx of a staged stdin: "STAGE.NNNNNN". 0 or
+ *  -ENAMETOOLONG. */
+int sbx_xfer_piece_name(char *out, size_t cap, const char *stage, unsigned idx);
+
+/** Appends @p s as one word of sh: quoted (sbx_shquote) when the JSON
+ *  string of a command can carry it, else "$(printf %s B64 | base64 -d)".
+ *  0 or -ENOMEM. */
+int sbx_xfer_sh_word(struct sbx_buf *out, const char *s);
 
 /** Where the script's stdin comes from. */
 struct sbx_xfer_in {
 	const void *inline_data; /**< piped in from the command (base64) */
 	size_t inline_len;
-	const char *stage; /**< else this staging file (removed after), or NULL */
+	const char *stage; /**< else the pieces of this stage (removed after) */
+	unsigned n_pieces; /**< how many: STAGE.000000 … */
 };
 
 /** Appends the command that runs @p script under sh with the stdin of
- *  @p in, and:
+ *  @p in (a script that is not UTF-8, because a path in it is not, travels
+ *  as base64 too: sh -c "$(printf %s B64 | base64 -d)"), and:
  *   - out_stage NULL: the script's stdout and stderr are the reply's, its
  *     exit code the command's;
  *   - else the script's stdout goes to out_stage; when the script fails,
