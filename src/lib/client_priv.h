@@ -20,10 +20,11 @@
 struct sbx_wsc;
 
 struct sbx_client {
-	char *api_host;		 /* "scheme://host[:port][/base]", no trailing '/' */
-	char *token;		 /* never logged */
-	char *ca_file;		 /* NULL: system store */
-	long request_timeout_ms; /* > 0 */
+	char *api_host;		      /* "scheme://host[:port][/base]", no trailing '/' */
+	char *token;		      /* never logged */
+	char *ca_file;		      /* NULL: system store */
+	long request_timeout_ms;      /* > 0 */
+	enum sbx_transport transport; /* fixed: the option, before the env override */
 
 	pthread_mutex_t rest_lock;  /* serialises the REST calls */
 	CURL *curl;		    /* rest_lock */
