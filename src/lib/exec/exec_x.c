@@ -34,6 +34,13 @@ int sbx_exec_x_cmd(char *const *argv, size_t argc, struct sbx_buf *out)
 	struct sbx_buf q = SBX_BUF_INIT;
 	int r = sbx_shquote_argv(&q, (const char *const *)argv, argc);
 
+	/* The shell around the command reports a signal death ("Killed") on
+	 * its stderr, which the WebSocket path does not show: its own stderr
+	 * goes to /dev/null, the command's to the real one (fd 3), and the
+	 * command runs in a subshell (which execs it) with no redirection
+	 * active in the outer shell when it reports. */
+	if (!r)
+		r = sbx_buf_puts(out, "exec 3>&2 2>/dev/null\n(");
 	/* a command line the JSON string cannot carry is decoded in the sandbox */
 	if (!r && q.len && !sbx_xfer_utf8_valid(q.data, q.len)) {
 		r = sbx_buf_puts(out, "eval ");
@@ -43,7 +50,7 @@ int sbx_exec_x_cmd(char *const *argv, size_t argc, struct sbx_buf *out)
 		r = sbx_buf_append(out, q.data ? q.data : "", q.len);
 	}
 	if (!r)
-		r = sbx_buf_puts(out, "\nexit $?");
+		r = sbx_buf_puts(out, " 2>&3 3>&-)\nexit $?");
 	sbx_buf_release(&q);
 	if (r)
 		return r;

@@ -31,9 +31,10 @@ struct exec_x_ops {
 };
 
 /* The executor's command line for argv (as sbx_exec_build_argv gives it):
- * the arguments quoted, then "exit $?" so that a signal death reads 128+N
- * as over the WebSocket. 0, -E2BIG (longer than one argument of sh may be)
- * or -ENOMEM. */
+ * the arguments quoted (as base64 for eval when they are not UTF-8), run by
+ * a shell that then exits with $?, so that a signal death reads 128+N as
+ * over the WebSocket, and whose own messages are dropped. 0, -E2BIG (longer than one argument of sh
+ * may be) or -ENOMEM. */
 int sbx_exec_x_cmd(char *const *argv, size_t argc, struct sbx_buf *out);
 
 /* Starts @p cmd (copied) with a deadline of timeout_s (0: none). 0, then
