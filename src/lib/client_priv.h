@@ -36,6 +36,15 @@ struct sbx_client {
 	pthread_mutex_t lock;
 
 	struct sbx_wsc *ws; /* the transport thread and its lws_context */
+
+	/* exec/transport.c: the executors the auto choice has probed (whether
+	 * /health answered), a ring keyed by client and base URL. lock. */
+	struct sbx_xseen {
+		const void *xc;
+		char url[256];
+		bool ok;
+	} xseen[16];
+	unsigned xseen_next; /* lock */
 };
 
 #endif

@@ -8,6 +8,8 @@
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
 #include "exec/ws.h"
+#include "util/json.h"
+#include "xc/xc.h"
 #include "util/log.h"
 
 /* Set on the threads that run executor callbacks. Per thread and never
@@ -53,6 +55,64 @@ enum sbx_transport sbx_transport_wanted(struct sbx_sandbox *sb)
 	return sbx_sandbox_client(sb)->transport;
 }
 
+/* Deadline of the /health probe of the auto choice. */
+#define PROBE_TIMEOUT_S 5.0
+
+/* What the auto choice knows of xc: 1 answers, 0 does not, -1 unknown. */
+static int seen(struct sbx_client *c, struct xc *xc)
+{
+	const char *url = xc_base_url(xc);
+	int v = -1;
+	unsigned i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < sizeof(c->xseen) / sizeof(c->xseen[0]); i++)
+		if (c->xseen[i].xc == xc && !strcmp(c->xseen[i].url, url))
+			v = c->xseen[i].ok;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+static void remember(struct sbx_client *c, struct xc *xc, bool ok)
+{
+	const char *url = xc_base_url(xc);
+	struct sbx_xseen *e;
+
+	if (strlen(url) >= sizeof(c->xseen[0].url))
+		return; /* not kept: probed again next time */
+	pthread_mutex_lock(&c->lock);
+	e = &c->xseen[c->xseen_next++ % (sizeof(c->xseen) / sizeof(c->xseen[0]))];
+	e->xc = xc;
+	memcpy(e->url, url, strlen(url) + 1);
+	e->ok = ok;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Whether the executor answers: GET /health, once per executor (a sandbox
+ * on an image without one has a URL where nothing answers). */
+static bool probe(struct sbx_sandbox *sb, struct xc *xc)
+{
+	struct sbx_client *c = sbx_sandbox_client(sb);
+	json_object *rep = NULL;
+	struct sbx_err e = {0};
+	const char *st;
+	int status = 0, v = seen(c, xc);
+	bool ok;
+
+	if (v >= 0)
+		return v;
+	if (sbx_transport_in_callback(sb))
+		return false; /* no blocking probe on a callback thread: not yet */
+	ok = xc_call(xc, "GET", "/health", NULL, NULL, PROBE_TIMEOUT_S, &status, &rep, &e) == 0 &&
+	     rep && (st = sbx_json_str(rep, "status")) &&
+	     (!strcmp(st, "ok") || !strcmp(st, "healthy") || !strcmp(st, "ready"));
+	sbx_json_put(rep);
+	sbx_debug("transport: executor %s %s", xc_base_url(xc),
+		  ok ? "answers" : "does not answer; the websocket it is");
+	remember(c, xc, ok);
+	return ok;
+}
+
 int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **ret_xc,
 		       struct sbx_err *err)
 {
@@ -68,8 +128,10 @@ int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **
 				   "(use the websocket transport)");
 	memset(&local, 0, sizeof(local));
 	r = sbx_sandbox_executor(sb, ret_xc, t == SBX_TRANSPORT_EXECUTOR ? err : &local);
-	if (r >= 0)
+	if (r >= 0 && (t == SBX_TRANSPORT_EXECUTOR || probe(sb, *ret_xc)))
 		return SBX_TRANSPORT_EXECUTOR;
+	if (r >= 0)
+		return SBX_TRANSPORT_WEBSOCKET;
 	if (t == SBX_TRANSPORT_EXECUTOR)
 		return r;
 	sbx_debug("transport: no executor (%s); using the websocket", local.msg);

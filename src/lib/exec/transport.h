@@ -10,7 +10,13 @@
  * The auto rule: the filesystem primitives take the executor when the
  * sandbox has one, since one kept-alive request beats a new WebSocket and
  * src/lib/fs/xfer.h keeps them byte-exact; exec takes the WebSocket, whose
- * output is bytes and which carries stdin and terminals. A forced choice is
+ * output is bytes and which carries stdin and terminals. "Has one" means
+ * sbx_sandbox_executor() gives a client and GET /health answers "ok": the
+ * first call probes it (up to 5 s) and the client remembers the answer for
+ * that executor (struct sbx_client.xseen), so a sandbox on an image
+ * without an executor keeps the WebSocket at the cost of one probe. A call
+ * on a callback thread never probes: until a probe has answered, it takes
+ * the WebSocket. A forced choice is
  * never silently replaced: executor with no executor, or with stdin or a
  * terminal, is an error.
  */
