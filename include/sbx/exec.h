@@ -14,7 +14,8 @@
  * U+FFFD; there is no stdin and no terminal (an exec that asks for either
  * fails with -ENOTSUP); a cancel takes effect at the next output line or the
  * deadline. Callbacks then run on a thread of the exec's own, one at a
- * time; on_done still comes exactly once. Exit codes are unchanged.
+ * time; on_done still comes exactly once. Exit codes are unchanged. The
+ * sandbox handle must outlive such an exec (it owns the executor client).
  *
  * Threading rules of the asynchronous form:
  *  - Callbacks run on the client's transport thread, one at a time, never

@@ -153,7 +153,10 @@ typedef void (*sbx_fs_cb)(void *ud, struct sbx_fs_result *res);
 /* Asynchronous forms: return 0 when started (cb follows exactly once, on the
  * transport thread), or a negative errno when nothing was started (cb is not
  * called). Arguments are copied before return. cb may be NULL. The result's
- * err.msg is set when rc < 0. There are no asynchronous upload/download. */
+ * err.msg is set when rc < 0. There are no asynchronous upload/download.
+ * Free the sandbox handle only after the callbacks of the calls started on
+ * it have run: over the executor the call uses the handle's executor
+ * client until then. */
 SBX_API int sbx_fs_write_file_async(struct sbx_sandbox *sb, const char *path, const void *data,
 				    size_t len, sbx_fs_cb cb, void *ud);
 SBX_API int sbx_fs_read_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb,

@@ -166,6 +166,7 @@ int sbx_exec_x_start(struct xc *xc, const char *cmd, double timeout_s, const str
 	sbx_buf_init(&x->line);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
 	r = pthread_create(&th, &attr, xrun_main, x);
 	pthread_attr_destroy(&attr);
 	if (r) {

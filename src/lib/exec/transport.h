@@ -47,6 +47,10 @@ enum sbx_transport sbx_transport_wanted(struct sbx_sandbox *sb);
 int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **ret_xc,
 		       struct sbx_err *err);
 
+/* Stack of the threads that run executor calls (curl, json-c and the
+ * callbacks need far less than the default 8 MiB; many run at once). */
+#define SBX_XTHREAD_STACK ((size_t)512 << 10)
+
 /* Marks the calling thread as one that makes executor callbacks (the
  * threads of fs_xop.c and exec_x.c), for sbx_transport_in_callback(). */
 void sbx_transport_mark_thread(void);

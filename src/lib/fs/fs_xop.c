@@ -327,8 +327,10 @@ static void cleanup(struct xop *op, const char *out_stage, bool out_left)
 	sbx_buf_release(&x.err);
 }
 
-/* Prepares stdin: inline when it fits one command, else staged. */
-static int prep_in(struct xop *op, struct sbx_xfer_in *in, struct sbx_err *err)
+/* Prepares stdin: inline when it fits one command (with out_stage, the
+ * name the run will use, or NULL), else staged. */
+static int prep_in(struct xop *op, struct sbx_xfer_in *in, const char *out_stage,
+		   struct sbx_err *err)
 {
 	ssize_t n;
 
@@ -343,7 +345,7 @@ static int prep_in(struct xop *op, struct sbx_xfer_in *in, struct sbx_err *err)
 		/* the whole stdin: inline, if the command stays short enough */
 		struct sbx_buf probe = SBX_BUF_INIT;
 		struct sbx_xfer_in t = {op->chunk.data ? op->chunk.data : "", (size_t)n, NULL, 0};
-		int r = sbx_xfer_cmd_run(&probe, op->script.data, &t, NULL);
+		int r = sbx_xfer_cmd_run(&probe, op->script.data, &t, out_stage);
 
 		sbx_buf_release(&probe);
 		if (r == 0) {
@@ -370,9 +372,9 @@ static void run_script(struct xop *op, struct sbx_fs_result *res)
 	bool left = false;
 	int r;
 
-	r = prep_in(op, &in, &res->err);
-	if (!r && binary)
-		r = sbx_xfer_stage_name(out_stage, sizeof(out_stage), "out");
+	r = binary ? sbx_xfer_stage_name(out_stage, sizeof(out_stage), "out") : 0;
+	if (!r)
+		r = prep_in(op, &in, binary ? out_stage : NULL, &res->err);
 	if (!r)
 		r = sbx_xfer_cmd_run(&cmd, op->script.data, &in, binary ? out_stage : NULL);
 	if (r < 0 && !res->err.code)
@@ -563,6 +565,7 @@ static int xop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, s
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
 	r = pthread_create(&th, &attr, xop_main, op);
 	pthread_attr_destroy(&attr);
 	if (r) {
