@@ -37,11 +37,12 @@ struct sbx_client {
 
 	struct sbx_wsc *ws; /* the transport thread and its lws_context */
 
-	/* exec/transport.c: the executors the auto choice has probed (whether
-	 * /health answered), a ring keyed by client and base URL. lock. */
+	/* exec/transport.c: what the auto choice found of a sandbox's executor
+	 * (there and answering /health, or not), a ring keyed by handle and
+	 * service id. lock. */
 	struct sbx_xseen {
-		const void *xc;
-		char url[256];
+		const void *sb;
+		char id[128];
 		bool ok;
 	} xseen[16];
 	unsigned xseen_next; /* lock */

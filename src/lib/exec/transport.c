@@ -58,84 +58,95 @@ enum sbx_transport sbx_transport_wanted(struct sbx_sandbox *sb)
 /* Deadline of the /health probe of the auto choice. */
 #define PROBE_TIMEOUT_S 5.0
 
-/* What the auto choice knows of xc: 1 answers, 0 does not, -1 unknown. */
-static int seen(struct sbx_client *c, struct xc *xc)
+/* What the auto choice knows of sb: 1 its executor answers, 0 it has
+ * none or it does not answer, -1 not probed yet. */
+static int seen(struct sbx_client *c, struct sbx_sandbox *sb)
 {
-	const char *url = xc_base_url(xc);
+	const char *id = sbx_sandbox_id(sb);
 	int v = -1;
 	unsigned i;
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < sizeof(c->xseen) / sizeof(c->xseen[0]); i++)
-		if (c->xseen[i].xc == xc && !strcmp(c->xseen[i].url, url))
+		if (c->xseen[i].sb == sb && !strcmp(c->xseen[i].id, id))
 			v = c->xseen[i].ok;
 	pthread_mutex_unlock(&c->lock);
 	return v;
 }
 
-static void remember(struct sbx_client *c, struct xc *xc, bool ok)
+static void remember(struct sbx_client *c, struct sbx_sandbox *sb, bool ok)
 {
-	const char *url = xc_base_url(xc);
+	const char *id = sbx_sandbox_id(sb);
 	struct sbx_xseen *e;
 
-	if (strlen(url) >= sizeof(c->xseen[0].url))
+	if (!*id || strlen(id) >= sizeof(c->xseen[0].id))
 		return; /* not kept: probed again next time */
 	pthread_mutex_lock(&c->lock);
 	e = &c->xseen[c->xseen_next++ % (sizeof(c->xseen) / sizeof(c->xseen[0]))];
-	e->xc = xc;
-	memcpy(e->url, url, strlen(url) + 1);
+	e->sb = sb;
+	memcpy(e->id, id, strlen(id) + 1);
 	e->ok = ok;
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Whether the executor answers: GET /health, once per executor (a sandbox
- * on an image without one has a URL where nothing answers). */
-static bool probe(struct sbx_sandbox *sb, struct xc *xc)
+/* Whether the executor answers GET /health with an ok status. */
+static bool healthy(struct xc *xc)
 {
-	struct sbx_client *c = sbx_sandbox_client(sb);
 	json_object *rep = NULL;
 	struct sbx_err e = {0};
 	const char *st;
-	int status = 0, v = seen(c, xc);
+	int status = 0;
 	bool ok;
 
-	if (v >= 0)
-		return v;
-	if (sbx_transport_in_callback(sb))
-		return false; /* no blocking probe on a callback thread: not yet */
 	ok = xc_call(xc, "GET", "/health", NULL, NULL, PROBE_TIMEOUT_S, &status, &rep, &e) == 0 &&
 	     rep && (st = sbx_json_str(rep, "status")) &&
 	     (!strcmp(st, "ok") || !strcmp(st, "healthy") || !strcmp(st, "ready"));
 	sbx_json_put(rep);
-	sbx_debug("transport: executor %s %s", xc_base_url(xc),
-		  ok ? "answers" : "does not answer; the websocket it is");
-	remember(c, xc, ok);
+	if (!ok)
+		sbx_debug("transport: executor %s does not answer (%s)", xc_base_url(xc), e.msg);
 	return ok;
+}
+
+/* The auto choice of a filesystem primitive: the executor once it is known
+ * to answer. The first call finds it (REST calls, a probe); a call on a
+ * callback thread never blocks on that, it takes the WebSocket until then. */
+static int pick_auto(struct sbx_sandbox *sb, struct xc **ret_xc)
+{
+	struct sbx_client *c = sbx_sandbox_client(sb);
+	struct sbx_err local = {0};
+	int v = seen(c, sb), r;
+	bool ok;
+
+	if (v == 0 || (v < 0 && sbx_transport_in_callback(sb)))
+		return SBX_TRANSPORT_WEBSOCKET;
+	r = sbx_sandbox_executor(sb, ret_xc, &local);
+	if (v > 0)
+		return r >= 0 ? SBX_TRANSPORT_EXECUTOR : SBX_TRANSPORT_WEBSOCKET;
+	ok = r >= 0 && healthy(*ret_xc);
+	if (r < 0)
+		sbx_debug("transport: no executor (%s)", local.msg);
+	sbx_debug("transport: the filesystem primitives of %s take the %s", sbx_sandbox_id(sb),
+		  ok ? "executor" : "websocket");
+	remember(c, sb, ok);
+	return ok ? SBX_TRANSPORT_EXECUTOR : SBX_TRANSPORT_WEBSOCKET;
 }
 
 int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **ret_xc,
 		       struct sbx_err *err)
 {
 	enum sbx_transport t = sbx_transport_wanted(sb);
-	struct sbx_err local;
 	int r;
 
 	if (t == SBX_TRANSPORT_WEBSOCKET || (t == SBX_TRANSPORT_AUTO && use != SBX_TP_FS))
 		return SBX_TRANSPORT_WEBSOCKET;
-	if (t == SBX_TRANSPORT_EXECUTOR && use == SBX_TP_EXEC_STDIN)
+	if (t == SBX_TRANSPORT_AUTO)
+		return pick_auto(sb, ret_xc);
+	if (use == SBX_TP_EXEC_STDIN)
 		return sbx_err_set(err, -ENOTSUP, 0,
 				   "exec: the executor transport has no stdin and no terminal "
 				   "(use the websocket transport)");
-	memset(&local, 0, sizeof(local));
-	r = sbx_sandbox_executor(sb, ret_xc, t == SBX_TRANSPORT_EXECUTOR ? err : &local);
-	if (r >= 0 && (t == SBX_TRANSPORT_EXECUTOR || probe(sb, *ret_xc)))
-		return SBX_TRANSPORT_EXECUTOR;
-	if (r >= 0)
-		return SBX_TRANSPORT_WEBSOCKET;
-	if (t == SBX_TRANSPORT_EXECUTOR)
-		return r;
-	sbx_debug("transport: no executor (%s); using the websocket", local.msg);
-	return SBX_TRANSPORT_WEBSOCKET;
+	r = sbx_sandbox_executor(sb, ret_xc, err);
+	return r < 0 ? r : SBX_TRANSPORT_EXECUTOR;
 }
 
 void sbx_transport_mark_thread(void)

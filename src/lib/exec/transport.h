@@ -12,11 +12,11 @@
  * src/lib/fs/xfer.h keeps them byte-exact; exec takes the WebSocket, whose
  * output is bytes and which carries stdin and terminals. "Has one" means
  * sbx_sandbox_executor() gives a client and GET /health answers "ok": the
- * first call probes it (up to 5 s) and the client remembers the answer for
- * that executor (struct sbx_client.xseen), so a sandbox on an image
- * without an executor keeps the WebSocket at the cost of one probe. A call
- * on a callback thread never probes: until a probe has answered, it takes
- * the WebSocket. A forced choice is
+ * first call finds it (REST calls the first time, a probe of up to 5 s)
+ * and the client remembers the answer for that sandbox handle (struct
+ * sbx_client.xseen), so a sandbox on an image without an executor keeps
+ * the WebSocket at the cost of one probe. A call on a callback thread never
+ * blocks on that: until the answer is known it takes the WebSocket. A forced choice is
  * never silently replaced: executor with no executor, or with stdin or a
  * terminal, is an error.
  */
