@@ -4,9 +4,11 @@
  * its executor (docs/executor-protocol.md §5).
  *
  * These need the sandbox's in-sandbox executor: Koyeb's sandbox image has
- * one, and sbxd serves one for every sandbox. A sandbox without one (its
- * deployment carries no executor URL, or nothing answers there) gives
- * -SBX_ENOTSUP with a message that says so.
+ * one, and sbxd serves one for every sandbox. A sandbox whose deployment
+ * names no executor URL and whose app has no domain (or that has no
+ * secret) gives -SBX_ENOTSUP with a message that says so. When an address
+ * is known but nothing answers there, the call fails as the connection or
+ * the reply does (-SBX_ECONN, or the code of the HTTP status).
  *
  * Processes started here outlive the call and the client: they run in the
  * sandbox until they exit or are killed, and the executor keeps their
@@ -106,7 +108,13 @@ typedef int (*sbx_proc_log_fn)(void *ud, enum sbx_proc_stream stream, const char
 /** Delivers a process's output lines: the kept ones first (the executor
  *  sends all kept stdout lines, then all kept stderr lines), then, with
  *  @p follow, live lines until the process ends. Without @p follow it
- *  returns once the kept lines are delivered. Returns 0 at the end,
+ *  returns once the kept lines are delivered. The stream does not mark
+ *  where the kept lines end, so without @p follow: for a process that has
+ *  ended (asked with one /list_processes first) the stream ends by itself
+ *  and the result is exact; for one still running the stream is read until
+ *  it has been quiet for 0.5 s (checked about once a second), an
+ *  approximation that can miss kept lines held up longer in the network
+ *  and can include lines printed meanwhile. Returns 0 at the end,
  *  -SBX_ENOTFOUND for an unknown id, -SBX_ETIMEDOUT when timeout_s (0: none)
  *  passes, a dropped stream as -SBX_ECONN (never as a silent end). */
 SBX_API int sbx_proc_logs(struct sbx_sandbox *sb, const char *id, bool follow, double timeout_s,

@@ -10,6 +10,7 @@
 #include "sbx/error.h"
 #include "sbx/exec.h"
 #include "sbx/fs.h"
+#include "sbx/proc.h"
 #include "sbx/rfs.h"
 #include "sbx/sandbox.h"
 

@@ -397,6 +397,74 @@ START_TEST(parse_deployment)
 }
 END_TEST
 
+/* metadata (executor-protocol §2.5): the executor URL, routing key, proxy port */
+START_TEST(parse_deployment_metadata)
+{
+	struct sbx_deploy_info d = {0};
+	json_object *o;
+
+	o = js("{\"deployment\":{\"definition\":{},\"metadata\":{\"sandbox\":{\"public_url\":"
+	       "\"http://127.0.0.1:7070/sandbox-executor/abc\",\"routing_key\":\"abc\"},"
+	       "\"proxy_ports\":[{\"host\":\"127.0.0.1\",\"public_port\":\"20123\",\"port\":3031,"
+	       "\"protocol\":\"tcp\"},{\"host\":\"other\",\"public_port\":1}]}}}");
+	ck_assert_int_eq(sbx_parse_deployment_reply(o, &d), 0);
+	ck_assert_str_eq(d.public_url, "http://127.0.0.1:7070/sandbox-executor/abc");
+	ck_assert_str_eq(d.routing_key, "abc");
+	ck_assert_str_eq(d.proxy_host, "127.0.0.1");
+	ck_assert_int_eq(d.proxy_port, 20123);
+	sbx_deploy_info_release(&d);
+	sbx_json_put(o);
+	/* none: empty, not an error (the early API has no metadata) */
+	o = js("{\"deployment\":{\"definition\":{}}}");
+	ck_assert_int_eq(sbx_parse_deployment_reply(o, &d), 0);
+	ck_assert_str_eq(d.public_url, "");
+	ck_assert_str_eq(d.routing_key, "");
+	ck_assert_int_eq(d.proxy_port, 0);
+	sbx_deploy_info_release(&d);
+	sbx_json_put(o);
+	/* what could break a URL or a header is taken as absent */
+	o = js("{\"deployment\":{\"definition\":{},\"metadata\":{\"sandbox\":{\"public_url\":"
+	       "\"file:///etc/passwd\",\"routing_key\":\"a\\r\\nX-Evil: 1\"},"
+	       "\"proxy_ports\":[{\"host\":\"a/b@c\",\"public_port\":80}]}}}");
+	ck_assert_int_eq(sbx_parse_deployment_reply(o, &d), 0);
+	ck_assert_str_eq(d.public_url, "");
+	ck_assert_str_eq(d.routing_key, "");
+	ck_assert_str_eq(d.proxy_host, "");
+	ck_assert_int_eq(d.proxy_port, 0);
+	sbx_deploy_info_release(&d);
+	sbx_json_put(o);
+	o = js("{\"deployment\":{\"definition\":{},\"metadata\":{\"proxy_ports\":[{\"host\":"
+	       "\"h\",\"public_port\":70000}]}}}");
+	ck_assert_int_eq(sbx_parse_deployment_reply(o, &d), 0);
+	ck_assert_int_eq(d.proxy_port, 0);
+	sbx_deploy_info_release(&d);
+	sbx_json_put(o);
+}
+END_TEST
+
+START_TEST(parse_app_domain)
+{
+	json_object *o;
+	char *dom = NULL;
+
+	o = js("{\"app\":{\"domains\":[{\"name\":\"my-app-x.koyeb.app\"},{\"name\":\"b\"}]}}");
+	ck_assert_int_eq(sbx_parse_app_domain(o, &dom), 0);
+	ck_assert_str_eq(dom, "my-app-x.koyeb.app");
+	free(dom);
+	sbx_json_put(o);
+	o = js("{\"app\":{\"domains\":[]}}");
+	ck_assert_int_eq(sbx_parse_app_domain(o, &dom), 0);
+	ck_assert_str_eq(dom, "");
+	free(dom);
+	sbx_json_put(o);
+	o = js("{\"app\":{\"domains\":[{\"name\":\"evil.com/x?\"}]}}");
+	ck_assert_int_eq(sbx_parse_app_domain(o, &dom), 0);
+	ck_assert_str_eq(dom, "");
+	free(dom);
+	sbx_json_put(o);
+}
+END_TEST
+
 START_TEST(parse_services_page)
 {
 	json_object *o, *arr;
@@ -502,6 +570,8 @@ int main(void)
 	tcase_add_test(tc, parse_scaling);
 	tcase_add_test(tc, parse_instance);
 	tcase_add_test(tc, parse_deployment);
+	tcase_add_test(tc, parse_deployment_metadata);
+	tcase_add_test(tc, parse_app_domain);
 	tcase_add_test(tc, parse_services_page);
 	tcase_add_test(tc, sandbox_names);
 	tcase_add_test(tc, id_and_name_rules);

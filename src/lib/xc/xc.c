@@ -338,11 +338,26 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+/* Each header line: the reply has begun, the idle clock starts from here. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct xfer *t = ud;
 
-	if (t->idle_s > 0 && since(&t->last) >= t->idle_s) {
+	clock_gettime(CLOCK_MONOTONIC, &t->last);
+	return size * nmemb;
+}
+
+/* The idle limit counts only once the reply's headers are in: connecting
+ * and the server's first answer may take longer than a quiet spell. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct xfer *t = ud;
+	long status = 0;
+
+	if (t->idle_s <= 0)
+		return 0;
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status && since(&t->last) >= t->idle_s) {
 		xfer_fail(t, -EAGAIN, "stream idle");
 		return 1;
 	}
@@ -410,6 +425,10 @@ static CURLcode try_once(struct xc *x, struct xfer *t, const char *method, const
 	if (!cc)
 		cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
 	if (!cc)
+		cc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	if (!cc)
+		cc = curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	if (!cc)
 		cc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	if (!cc)
 		cc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
@@ -429,6 +448,7 @@ static CURLcode try_once(struct xc *x, struct xfer *t, const char *method, const
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	return cc;
 }

@@ -85,9 +85,10 @@ typedef int (*xc_event_fn)(void *ud, const char *event, json_object *data);
 int xc_stream(struct xc *x, const char *method, const char *path, const char *query,
 	      json_object *body, double timeout_s, xc_event_fn fn, void *ud, struct sbx_err *err);
 
-/* xc_stream() that also ends, with -EAGAIN, once idle_s (> 0) seconds pass
- * without a byte of the reply. The check runs about once a second, so the
- * pause seen may be up to a second longer than idle_s. */
+/* xc_stream() that also ends, with -EAGAIN (err set), once idle_s (> 0)
+ * seconds pass without a byte of the reply after its headers came (the
+ * wait for the headers is not counted). The check runs about once a
+ * second, so the pause seen may be up to a second longer than idle_s. */
 int xc_stream_idle(struct xc *x, const char *method, const char *path, const char *query,
 		   json_object *body, double timeout_s, double idle_s, xc_event_fn fn, void *ud,
 		   struct sbx_err *err);
