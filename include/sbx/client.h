@@ -24,9 +24,10 @@ struct sbx_client;
 /** How exec and the filesystem primitives (sbx/fs.h) reach a sandbox. */
 enum sbx_transport {
 	/** The filesystem primitives go over the sandbox's executor API when
-	 *  it has one (one kept-alive HTTP request instead of a new WebSocket
-	 *  per call), else over the WebSocket; exec always goes over the
-	 *  WebSocket (stdin, a terminal and byte-exact output need it). */
+	 *  it has one that answers /health (one kept-alive HTTP request instead
+	 *  of a new WebSocket per call), else over the WebSocket; exec always
+	 *  goes over the WebSocket (stdin, a terminal and byte-exact output
+	 *  need it). See docs/libsbx-transports.md. */
 	SBX_TRANSPORT_AUTO = 0,
 	/** Everything over the exec WebSocket (one session per call). */
 	SBX_TRANSPORT_WEBSOCKET,
