@@ -21,6 +21,27 @@ extern "C" {
 
 struct sbx_client;
 
+/** How exec and the filesystem primitives (sbx/fs.h) reach a sandbox. */
+enum sbx_transport {
+	/** The filesystem primitives go over the sandbox's executor API when
+	 *  it has one that answers /health (one kept-alive HTTP request instead
+	 *  of a new WebSocket per call), else over the WebSocket; exec always
+	 *  goes over the WebSocket (stdin, a terminal and byte-exact output
+	 *  need it). See docs/libsbx-transports.md. */
+	SBX_TRANSPORT_AUTO = 0,
+	/** Everything over the exec WebSocket (one session per call). */
+	SBX_TRANSPORT_WEBSOCKET,
+	/** Everything over the executor API: exec with stdin or a terminal is
+	 *  refused (-SBX_ENOTSUP), and a sandbox without an executor fails
+	 *  rather than fall back. What exec loses there: see sbx/exec.h. */
+	SBX_TRANSPORT_EXECUTOR,
+};
+
+/** "auto", "websocket", "executor". */
+SBX_API const char *sbx_transport_name(enum sbx_transport t);
+/** Parses a name of sbx_transport_name(): 0 and *ret, or -SBX_EINVAL. */
+SBX_API int sbx_transport_parse(const char *s, enum sbx_transport *ret);
+
 /** Options for sbx_client_new(). Zero-initialise, then set what you need. */
 struct sbx_client_opts {
 	/** Base URL, e.g. "https://app.koyeb.com" or "http://127.0.0.1:7070".
@@ -38,6 +59,10 @@ struct sbx_client_opts {
 	/** CA bundle file for https; NULL uses the system store. TLS peer and
 	 *  host verification are always on. */
 	const char *ca_file;
+	/** Transport of exec and of the filesystem primitives. The environment
+	 *  variable SBX_EXEC_TRANSPORT (auto, websocket or executor), when set
+	 *  and valid, overrides it. */
+	enum sbx_transport transport;
 };
 
 /** Creates a client and starts its transport thread. Returns 0 and the new

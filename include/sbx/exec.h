@@ -5,6 +5,18 @@
  * Each exec is one WebSocket session on /v1/streams/instances/exec
  * (docs/executor-protocol.md §3). Output arrives as bytes, in order, per stream.
  *
+ * With the executor transport (sbx_client_opts.transport or
+ * $SBX_EXEC_TRANSPORT=executor; never chosen for exec automatically, see
+ * docs/libsbx-transports.md) an exec is one /run_streaming request instead,
+ * and some of the above is lost: output comes as lines, each handed on with
+ * a "\n" (CR and LF stripped by the executor: a last line without newline
+ * gains one, CRLF becomes LF), and bytes that are not UTF-8 arrive as
+ * U+FFFD; there is no stdin and no terminal (an exec that asks for either
+ * fails with -ENOTSUP); a cancel takes effect at the next output line or the
+ * deadline. Callbacks then run on a thread of the exec's own, one at a
+ * time; on_done still comes exactly once. Exit codes are unchanged. The
+ * sandbox handle must outlive such an exec (it owns the executor client).
+ *
  * Threading rules of the asynchronous form:
  *  - Callbacks run on the client's transport thread, one at a time, never
  *    concurrently for the same client. They must not block and must not call

@@ -3,13 +3,21 @@
  * @brief Filesystem primitives of the seed SDK, built on exec with POSIX
  * shell tools (docs/executor-protocol.md §4).
  *
+ * Two transports carry them (docs/libsbx-transports.md): the exec
+ * WebSocket, one session per call, or the sandbox's executor API, one
+ * kept-alive HTTP request per call (more for big content), chosen by
+ * sbx_client_opts.transport or $SBX_EXEC_TRANSPORT; by default the
+ * executor when the sandbox has one. The same scripts run either way, so
+ * everything below holds for both, byte-exactness included.
+ *
  * Paths may hold any byte but NUL; they are quoted for sh (a path that
  * starts with '-' is passed as "./-…"); NULL or "" is -SBX_EINVAL, longer
  * than 4096 bytes -ENAMETOOLONG. Relative paths are relative to the
  * sandbox's default working directory. File content never goes through
  * argv: it is streamed as stdin (write) or stdout (read), so any size and
- * any bytes work. Every script runs under LC_ALL=C. One call is one exec
- * session (one round trip); there is no status pre-flight.
+ * any bytes work (over the executor, as base64: see the doc). Every script
+ * runs under LC_ALL=C. One call is one exec session or, over the executor,
+ * usually one request; there is no status pre-flight.
  *
  * Errors are the errno a local filesystem would give: -SBX_ENOTFOUND,
  * -SBX_EEXIST, -SBX_ENOTEMPTY, -SBX_EPERM (permission denied or operation
@@ -26,7 +34,9 @@
  * A synchronous call made from an exec or fs callback fails with -EDEADLK.
  *
  * The asynchronous forms (…_async) follow the threading rules of exec.h: the
- * callback runs once, on the transport thread, and must not block.
+ * callback runs once, on the transport's thread (the client's WebSocket
+ * thread, or over the executor a thread of the call's own), and must not
+ * block.
  */
 #ifndef SBX_FS_H
 #define SBX_FS_H
@@ -143,7 +153,10 @@ typedef void (*sbx_fs_cb)(void *ud, struct sbx_fs_result *res);
 /* Asynchronous forms: return 0 when started (cb follows exactly once, on the
  * transport thread), or a negative errno when nothing was started (cb is not
  * called). Arguments are copied before return. cb may be NULL. The result's
- * err.msg is set when rc < 0. There are no asynchronous upload/download. */
+ * err.msg is set when rc < 0. There are no asynchronous upload/download.
+ * Free the sandbox handle only after the callbacks of the calls started on
+ * it have run: over the executor the call uses the handle's executor
+ * client until then. */
 SBX_API int sbx_fs_write_file_async(struct sbx_sandbox *sb, const char *path, const void *data,
 				    size_t len, sbx_fs_cb cb, void *ud);
 SBX_API int sbx_fs_read_file_async(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb,

@@ -229,6 +229,7 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 	if (!c->token || (o && o->ca_file && !c->ca_file) ||
 	    (o && o->id_cache_dir && !c->id_cache_dir))
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+	c->transport = o ? o->transport : SBX_TRANSPORT_AUTO;
 	c->request_timeout_ms =
 	    o && o->request_timeout_ms > 0 ? o->request_timeout_ms : DEFAULT_TIMEOUT_MS;
 	return 0;

@@ -19,10 +19,11 @@
 struct sbx_wsc;
 
 struct sbx_client {
-	char *api_host;		 /* "scheme://host[:port][/base]", no trailing '/' */
-	char *token;		 /* never logged */
-	char *ca_file;		 /* NULL: system store */
-	long request_timeout_ms; /* > 0 */
+	char *api_host;		      /* "scheme://host[:port][/base]", no trailing '/' */
+	char *token;		      /* never logged */
+	char *ca_file;		      /* NULL: system store */
+	long request_timeout_ms;      /* > 0 */
+	enum sbx_transport transport; /* fixed: the option, before the env override */
 
 	/* Serialises the REST calls. libcurl is loaded and set up by the first
 	 * call (sbx_client_rest_handle), so a client that never makes one never
@@ -40,6 +41,16 @@ struct sbx_client {
 	pthread_mutex_t lock;
 
 	struct sbx_wsc *ws; /* the transport thread and its lws_context */
+
+	/* exec/transport.c: what the auto choice found of a sandbox's executor
+	 * (there and answering /health, or not), a ring keyed by handle and
+	 * service id. lock. */
+	struct sbx_xseen {
+		const void *sb;
+		char id[128];
+		bool ok;
+	} xseen[16];
+	unsigned xseen_next; /* lock */
 };
 
 /* With rest_lock held: the client's CURL handle, loading and setting up

@@ -158,6 +158,8 @@ static int start_sbxd(struct ctx *x, const char *sbxd)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* debug lines name each executor request: see check_transport() */
+		setenv("SBX_DEBUG", "1", 1);
 		execl(sbxd, sbxd, "--state-dir", state, "--listen", "127.0.0.1:0", (char *)NULL);
 		_exit(127);
 	}
@@ -726,6 +728,40 @@ static void test_async(struct ctx *x_)
 	free(d), free(f), free(g), free(miss);
 }
 
+/* Requests sbxd's executor served, from its debug log. */
+static int executor_requests(struct ctx *x)
+{
+	char path[160], line[1024];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/sbxd.log", x->tmp);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "executor POST /sandbox-executor/") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* The round's transport (SBX_EXEC_TRANSPORT) served the calls: with
+ * "executor" or "auto" (sbxd serves an executor, so auto must find it), the
+ * executor served hundreds of requests (a fallback to the WebSocket would
+ * leave it idle); with "websocket", none. */
+static void check_transport(struct ctx *x_)
+{
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+	int n = executor_requests(x_);
+
+	if (!x_->sbxd || !t)
+		return;
+	if (!strcmp(t, "executor") || !strcmp(t, "auto"))
+		CHECK(n >= 200, "the executor served the primitives (%d requests)", n);
+	else if (!strcmp(t, "websocket"))
+		CHECK(n == 0, "the executor served nothing over the websocket (%d requests)", n);
+}
+
 static void test_gone(struct ctx *x_)
 {
 	struct sbx_err e = {0};
@@ -777,6 +813,7 @@ int main(int argc, char **argv)
 		test_nested(&x);
 		r = sbx_fs_rm(x.sb, x.base, true, NULL);
 		CHECK(r == 0, "rm -rf %s", x.base);
+		check_transport(&x);
 		test_gone(&x);
 	}
 	teardown(&x);

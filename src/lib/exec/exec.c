@@ -1,4 +1,5 @@
-/* exec.c - commands in a sandbox: the exec.h API over the ws.h transport.
+/* exec.c - commands in a sandbox: the exec.h API over the ws.h transport,
+ * or over the sandbox's executor (exec_x.h) when transport.h picks it.
  *
  * One struct sbx_exec per command. Its mutable state is protected by the
  * client's lock (c->lock): the reference count, the session pointer (NULL
@@ -17,6 +18,11 @@
  * else (a close or a drop before `exited`) is -SBX_ECONN, never a success.
  * on_done is called exactly once, from on_closed, which the transport calls
  * exactly once. The transport holds one reference until then.
+ *
+ * Over the executor (e->xc set) there is no session: exec_x.c runs the
+ * command on a thread of its own and calls x_end exactly once, which plays
+ * on_closed's part; stdin is closed from the start and cancel is a flag the
+ * stream polls (x_running and cancelled under c->lock).
  */
 #include "sbx/exec.h"
 
@@ -29,7 +35,9 @@
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
 #include "exec/frames.h"
+#include "exec/exec_x.h"
 #include "exec/script.h"
+#include "exec/transport.h"
 #include "exec/ws.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -62,6 +70,8 @@ struct sbx_exec {
 	size_t src_off;		   /* c->lock: sent part of stdin_src */
 	bool stdin_eof;		   /* c->lock: no more stdin */
 	bool cancelled;		   /* c->lock */
+	struct xc *xc;		   /* fixed: the executor's client, or NULL */
+	bool x_running;		   /* c->lock: the executor's command is on */
 
 	bool first_sent, close_sent;	    /* transport */
 	bool exited, have_code;		    /* transport */
@@ -278,6 +288,62 @@ static const struct sbx_wsc_ops exec_ops = {
     .on_closed = on_closed,
 };
 
+/* ---- over the executor (exec_x.h's thread) ---- */
+
+static void x_output(void *ud, bool is_stderr, const char *data, size_t n)
+{
+	struct sbx_exec *e = ud;
+
+	if (is_stderr && e->cbs.on_stderr)
+		e->cbs.on_stderr(e->ud, data, n);
+	else if (!is_stderr && e->cbs.on_stdout)
+		e->cbs.on_stdout(e->ud, data, n);
+}
+
+static bool x_cancelled(void *ud)
+{
+	struct sbx_exec *e = ud;
+	bool c;
+
+	pthread_mutex_lock(&e->c->lock);
+	c = e->cancelled;
+	pthread_mutex_unlock(&e->c->lock);
+	return c;
+}
+
+static void x_end(void *ud, const struct sbx_exec_result *r)
+{
+	struct sbx_exec *e = ud;
+
+	pthread_mutex_lock(&e->c->lock);
+	e->x_running = false;
+	pthread_mutex_unlock(&e->c->lock);
+	if (e->cbs.on_done)
+		e->cbs.on_done(e->ud, r);
+	sbx_exec_unref(e); /* the executor thread's reference */
+}
+
+static int x_start(struct sbx_exec *e, struct xc *xc, struct sbx_err *err)
+{
+	static const struct exec_x_ops ops = {
+	    .on_output = x_output, .cancelled = x_cancelled, .on_end = x_end};
+	struct sbx_buf cmd = SBX_BUF_INIT;
+	int r = sbx_exec_x_cmd(e->argv, e->argc, &cmd);
+
+	if (r < 0) {
+		sbx_buf_release(&cmd);
+		return sbx_err_set(err, r, 0, "exec: %s",
+				   r == -E2BIG ? "command longer than the executor takes"
+					       : strerror(-r));
+	}
+	e->xc = xc;
+	e->x_running = true;
+	e->stdin_eof = true;
+	r = sbx_exec_x_start(xc, cmd.data, e->timeout_s, &ops, e, err);
+	sbx_buf_release(&cmd);
+	return r;
+}
+
 /* ---- starting ---- */
 
 /* Starts an exec. src/len: stdin of the synchronous form (borrowed until
@@ -288,10 +354,15 @@ static int exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *o,
 {
 	struct sbx_client *c = sbx_sandbox_client(sb);
 	struct sbx_buf path = SBX_BUF_INIT;
+	bool needs_stdin = stdin_open || o->tty || (src && len);
 	struct sbx_exec *e;
+	struct xc *xc = NULL;
 	int64_t deadline = 0;
-	int r;
+	int r, t;
 
+	t = sbx_transport_pick(sb, needs_stdin ? SBX_TP_EXEC_STDIN : SBX_TP_EXEC, &xc, err);
+	if (t < 0)
+		return t;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
@@ -300,23 +371,30 @@ static int exec_start(struct sbx_sandbox *sb, const struct sbx_exec_opts *o,
 	r = sbx_exec_build_argv(o, &e->argv, &e->argc, err);
 	if (r < 0)
 		goto fail;
-	r = sbx_sandbox_instance_copy(sb, &e->instance_id, err);
-	if (r < 0)
-		goto fail;
 	if (cbs)
 		e->cbs = *cbs;
 	e->ud = ud;
+	e->timeout_s = o->timeout_s > 0 ? o->timeout_s : 0;
+	e->start_ms = sbx_now_ms();
+	if (t == SBX_TRANSPORT_EXECUTOR) {
+		r = x_start(e, xc, err);
+		if (r < 0)
+			goto fail;
+		*ret = e;
+		return 0;
+	}
+	r = sbx_sandbox_instance_copy(sb, &e->instance_id, err);
+	if (r < 0)
+		goto fail;
 	e->stdin_src = src;
 	e->stdin_len = src ? len : 0;
 	e->stdin_open = stdin_open;
 	e->stdin_eof = !stdin_open;
-	e->timeout_s = o->timeout_s > 0 ? o->timeout_s : 0;
 	e->tty = o->tty && stdin_open; /* the asynchronous form only */
 	if (e->tty && o->tty_rows && o->tty_cols) {
 		e->rows = o->tty_rows;
 		e->cols = o->tty_cols;
 	}
-	e->start_ms = sbx_now_ms();
 	if (e->timeout_s > 0)
 		deadline = e->start_ms + (int64_t)(e->timeout_s * 1000);
 	r = sbx_buf_printf(&path, "/v1/streams/instances/exec?id=%s", e->instance_id);
@@ -381,7 +459,9 @@ int sbx_exec_close_stdin(struct sbx_exec *e)
 int sbx_exec_cancel(struct sbx_exec *e)
 {
 	pthread_mutex_lock(&e->c->lock);
-	if (e->sess && !e->cancelled) {
+	if (e->xc && e->x_running) {
+		e->cancelled = true; /* the stream sees it at its next event */
+	} else if (e->sess && !e->cancelled) {
 		e->cancelled = true;
 		sbx_wsc_close(e->sess, -SBX_ECANCELED, "cancelled by the caller");
 	}
@@ -562,7 +642,7 @@ int sbx_exec_run(struct sbx_sandbox *sb, const struct sbx_exec_opts *opts,
 	result_init(r);
 	if (!sb || !opts)
 		return r->error = sbx_err_set(err, -SBX_EINVAL, 0, "exec: missing argument");
-	if (sbx_wsc_on_thread(sbx_sandbox_client(sb)->ws))
+	if (sbx_transport_in_callback(sb))
 		return r->error = sbx_err_set(err, -EDEADLK, 0,
 					      "synchronous exec called from an exec callback");
 	rc = run_once(sb, opts, cbs, ud, r, err, &got_data);

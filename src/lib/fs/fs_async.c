@@ -1,4 +1,5 @@
-/* fs_async.c - runs one filesystem script over an asynchronous exec; see
+/* fs_async.c - runs one filesystem script over an asynchronous exec (the
+ * fs_tp_exec transport), and fs_op_start(), which picks the transport; see
  * fs_op.h.
  *
  * Lifetime of an op: two references, one held by the starter until
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "client_priv.h"
+#include "exec/transport.h"
 #include "exec/ws.h"
 #include "script.h"
 #include "util/log.h"
@@ -156,27 +158,27 @@ static void on_stderr(void *ud, const char *data, size_t n)
 		sbx_debug("fs: %s: stderr dropped (out of memory)", op->what);
 }
 
-/* Turns the stdout of a successful run into the result. */
-static int parse_output(struct fs_op *op, struct sbx_fs_result *res)
+int fs_parse_output(enum fs_parse parse, struct sbx_buf *out, const char *what,
+		    struct sbx_fs_result *res)
 {
 	int r = 0;
 
-	switch (op->parse) {
+	switch (parse) {
 	case FS_PARSE_NONE: return 0;
 	case FS_PARSE_DATA:
-		res->data = sbx_buf_detach(&op->out, &res->len);
+		res->data = sbx_buf_detach(out, &res->len);
 		r = res->data ? 0 : -ENOMEM;
 		break;
 	case FS_PARSE_NAMES:
-		r = sbx_fs_parse_names(op->out.data ? op->out.data : "", op->out.len, &res->names,
+		r = sbx_fs_parse_names(out->data ? out->data : "", out->len, &res->names,
 				       &res->n_names);
 		break;
 	case FS_PARSE_FLAG:
-		r = sbx_fs_parse_flag(op->out.data ? op->out.data : "", op->out.len, &res->flag);
+		r = sbx_fs_parse_flag(out->data ? out->data : "", out->len, &res->flag);
 		break;
 	}
 	if (r < 0)
-		sbx_err_set(&res->err, r, 0, "%s: %s", op->what,
+		sbx_err_set(&res->err, r, 0, "%s: %s", what,
 			    r == -SBX_EPROTO ? "unexpected output from the sandbox" : strerror(-r));
 	return r;
 }
@@ -196,7 +198,7 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 	if (local)
 		res.rc = local;
 	else if (r->error == 0 && r->status == SBX_EXEC_FINISHED && r->exit_code == 0)
-		res.rc = parse_output(op, &res);
+		res.rc = fs_parse_output(op->parse, &op->out, op->what, &res);
 	else
 		res.rc = sbx_fs_errmap_exec(r, op->errb.data, op->errb.len, op->what, &res.err);
 	sbx_debug("fs: %s: rc %d", op->what, res.rc);
@@ -245,8 +247,8 @@ static void feed_stdin(struct fs_op *op, struct sbx_exec *e, const struct fs_spe
 		sbx_exec_close_stdin(e);
 }
 
-int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
-		struct sbx_exec **ret_exec, struct sbx_err *err)
+static int exec_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, sbx_fs_cb cb,
+		      void *ud, struct sbx_exec **ret_exec, struct sbx_err *err)
 {
 	static const struct sbx_exec_cbs cbs = {
 	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
@@ -256,12 +258,7 @@ int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *u
 	bool cancel;
 	int r;
 
-	if (!sb)
-		return sbx_err_set(err, -SBX_EINVAL, 0, "%s: no sandbox", s->what);
-	/* a synchronous form waiting on the transport thread would wait forever */
-	if (cb == fs_wait_cb && sbx_wsc_on_thread(sbx_sandbox_client(sb)->ws))
-		return sbx_err_set(err, -EDEADLK, 0, "%s: synchronous call from an exec callback",
-				   s->what);
+	(void)xc;
 	op = op_new(s, cb, ud);
 	if (!op)
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
@@ -288,6 +285,32 @@ int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *u
 		sbx_exec_unref(e);
 	op_unref(op);
 	return 0;
+}
+
+const struct fs_transport fs_tp_exec = {.name = "websocket", .start = exec_start};
+
+int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
+		struct sbx_exec **ret_exec, struct sbx_err *err)
+{
+	const struct fs_transport *tp = &fs_tp_exec;
+	struct xc *xc = NULL;
+	int t;
+
+	if (ret_exec)
+		*ret_exec = NULL;
+	if (!sb)
+		return sbx_err_set(err, -SBX_EINVAL, 0, "%s: no sandbox", s->what);
+	/* a synchronous form waiting on the transport thread would wait forever */
+	if (cb == fs_wait_cb && sbx_transport_in_callback(sb))
+		return sbx_err_set(err, -EDEADLK, 0, "%s: synchronous call from an exec callback",
+				   s->what);
+	t = sbx_transport_pick(sb, SBX_TP_FS, &xc, err);
+	if (t < 0)
+		return t;
+	if (t == SBX_TRANSPORT_EXECUTOR)
+		tp = &fs_tp_executor;
+	sbx_debug("fs: %s over the %s", s->what, tp->name);
+	return tp->start(sb, xc, s, cb, ud, ret_exec, err);
 }
 
 int fs_start(struct sbx_sandbox *sb, struct fs_spec *s, int build_rc, sbx_fs_cb cb, void *ud,

@@ -66,6 +66,8 @@ static int list_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, vo
 	if (!path)
 		path = ".";
 	fs_spec_init(&s, "list_dir", path, NULL);
+	s.fast = FS_FAST_LIST;
+	s.fast_path = path;
 	s.parse = FS_PARSE_NAMES;
 	s.out_max = SBX_FS_LIST_MAX;
 	return fs_start(sb, &s, sbx_fs_script_list(&s.script, path), cb, ud, NULL, err);

@@ -1,10 +1,18 @@
 /* fs_op.h - internal plumbing shared by the filesystem primitives.
  *
- * One primitive = one exec session running one script (script.h). An fs_op
- * starts it with sbx_exec_start(), feeds its stdin, collects its stdout
- * (bounded) and stderr (bounded), and in on_done turns the outcome into a
- * struct sbx_fs_result for the caller's callback: exactly once, on the
- * transport thread.
+ * One primitive = one script (script.h) run in the sandbox with some stdin,
+ * whose stdout (bounded) and stderr (bounded) and exit code become a struct
+ * sbx_fs_result for the caller's callback: exactly once, on the transport's
+ * thread. How the script travels is a transport behind a table of
+ * operations (struct fs_transport, in the spirit of curl's connection
+ * filters), chosen per call by exec/transport.h:
+ *  - fs_tp_exec (fs_async.c): one exec WebSocket session per primitive,
+ *    stdin fed as frames, stdout as bytes; callbacks on the client's
+ *    WebSocket thread;
+ *  - fs_tp_executor (fs_xop.c): the executor API, kept-alive HTTP, with
+ *    xfer.h keeping the bytes exact; each operation runs on a thread of its
+ *    own, where its callback runs too.
+ * The primitives themselves do not know which one runs them.
  *
  * The synchronous forms are the asynchronous ones plus an fs_wait (mutex and
  * condvar): the primitive's logic exists once.
@@ -15,12 +23,15 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "errmap.h"
 #include "sbx/exec.h"
 #include "sbx/fs.h"
 #include "util/buf.h"
+
+struct xc;
 
 /** Bound on a read_file result (use download_file beyond it). */
 #define SBX_FS_READ_MAX ((size_t)1 << 30)
@@ -35,6 +46,22 @@ enum fs_parse {
 	FS_PARSE_DATA,	/**< res.data / res.len */
 	FS_PARSE_NAMES, /**< res.names / res.n_names (sbx_fs_parse_names) */
 	FS_PARSE_FLAG,	/**< res.flag (sbx_fs_parse_flag) */
+};
+
+/** A source of stdin pulled by a transport that sends it itself. */
+struct fs_src {
+	/** The next chunk of at most @p cap bytes, copied into @p buf or
+	 *  pointed to by *ret: its length, 0 at the end, or a negative errno. */
+	ssize_t (*next)(void *ud, char *buf, size_t cap, const char **ret);
+	void *ud;
+};
+
+/** A shortcut a transport may take instead of the script, when it gives
+ *  the same answer (the executor's /read_file and /list_dir). */
+enum fs_fast {
+	FS_FAST_NONE,
+	FS_FAST_READ, /**< the content of fast_path */
+	FS_FAST_LIST, /**< the names in fast_path */
 };
 
 /** How to run one primitive. */
@@ -53,17 +80,42 @@ struct fs_spec {
 	 *  return cancels the exec and becomes the result. Transport thread. */
 	int (*sink)(void *sink_ud, const char *data, size_t n);
 	void *sink_ud;
+	/** With stdin_open: where a transport that hands out no exec
+	 *  (*ret_exec left NULL) pulls stdin from, on its own thread, while
+	 *  the caller waits. Borrowed until the callback. */
+	struct fs_src src;
+	enum fs_fast fast;
+	const char *fast_path; /**< borrowed until the start returns */
 };
+
+/** One way of running a spec: 0 when started (cb follows exactly once) or
+ *  a negative errno (cb is not called; err says why). A transport that can
+ *  hand out the exec sets *ret_exec (when asked), else leaves it NULL and
+ *  pulls a stdin_open spec's stdin from s->src. @p xc is the sandbox's
+ *  executor client, or NULL. */
+struct fs_transport {
+	const char *name;
+	int (*start)(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, sbx_fs_cb cb,
+		     void *ud, struct sbx_exec **ret_exec, struct sbx_err *err);
+};
+
+extern const struct fs_transport fs_tp_exec;
+extern const struct fs_transport fs_tp_executor;
+
+/** Turns the collected stdout of a successful run into the result (data,
+ *  names or flag); @p out is emptied when its data moves. Fills res->err on
+ *  failure. */
+int fs_parse_output(enum fs_parse parse, struct sbx_buf *out, const char *what,
+		    struct sbx_fs_result *res);
 
 /** Initialises a spec (empty script, no stdin). */
 void fs_spec_init(struct fs_spec *s, const char *verb, const char *a, const char *b);
 /** Releases what fs_op_start() did not take. */
 void fs_spec_release(struct fs_spec *s);
 
-/** Starts the run. Returns 0 (cb follows exactly once, on the transport
- *  thread) or a negative errno (cb is not called; err says why). With
- *  ret_exec, the caller gets a reference to the exec (drop it with
- *  sbx_exec_unref). */
+/** Starts the run on the transport chosen for @p sb. Returns 0 (cb follows exactly once, on the
+ * transport thread) or a negative errno (cb is not called; err says why). With ret_exec, the caller
+ * gets a reference to the exec (drop it with sbx_exec_unref). */
 int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
 		struct sbx_exec **ret_exec, struct sbx_err *err);
 

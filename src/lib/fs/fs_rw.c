@@ -131,8 +131,14 @@ static int feed(struct fs_wait *w, struct sbx_exec *e, struct feed_src *src)
 	return r;
 }
 
+static ssize_t src_pull(void *ud, char *buf, size_t cap, const char **ret)
+{
+	return src_next(ud, buf, cap, ret);
+}
+
 /* Runs the script of s (builder result build_rc) fed from src, and waits:
- * the synchronous write_file, write_files and upload_file. */
+ * the synchronous write_file, write_files and upload_file. A transport that
+ * hands out no exec pulls src itself (fs_op.h) while we wait. */
 static int send_stream(struct sbx_sandbox *sb, struct fs_spec *s, int build_rc,
 		       struct feed_src *src, struct sbx_err *err)
 {
@@ -142,8 +148,9 @@ static int send_stream(struct sbx_sandbox *sb, struct fs_spec *s, int build_rc,
 
 	fs_wait_init(&w);
 	s->stdin_open = true;
+	s->src = (struct fs_src){src_pull, src};
 	rc = fs_start(sb, s, build_rc, fs_wait_cb, &w, &e, err);
-	if (rc == 0) {
+	if (rc == 0 && e) {
 		lrc = feed(&w, e, src);
 		if (lrc < 0)
 			sbx_exec_cancel(e);
@@ -176,6 +183,8 @@ static int read_file_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb c
 	struct fs_spec s;
 
 	fs_spec_init(&s, "read_file", path, NULL);
+	s.fast = FS_FAST_READ;
+	s.fast_path = path;
 	s.parse = FS_PARSE_DATA;
 	s.out_max = SBX_FS_READ_MAX;
 	return fs_start(sb, &s, sbx_fs_script_read(&s.script, path), cb, ud, NULL, err);
@@ -419,6 +428,8 @@ static int download_run(struct sbx_sandbox *sb, struct fs_spec *s, struct dl_sin
 	fs_wait_init(&w);
 	s->sink = dl_write;
 	s->sink_ud = sink;
+	s->fast = FS_FAST_READ;
+	s->fast_path = remote_path;
 	rc =
 	    fs_start(sb, s, sbx_fs_script_read(&s->script, remote_path), fs_wait_cb, &w, NULL, err);
 	rc = fs_wait_finish(&w, sb, rc, err);
