@@ -289,6 +289,19 @@ static int exec_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, 
 
 const struct fs_transport fs_tp_exec = {.name = "websocket", .start = exec_start};
 
+/* A primitive that moves much data: streamed stdin or stdout (upload,
+ * download), or more than FS_BULK_MIN bytes of stdin (transport.h). */
+static bool fs_is_bulk(const struct fs_spec *s)
+{
+	size_t n = 0, i;
+
+	if (s->stdin_open || s->sink)
+		return true;
+	for (i = 0; i < s->iovcnt; i++)
+		n += s->iov[i].iov_len;
+	return n > FS_BULK_MIN;
+}
+
 int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *ud,
 		struct sbx_exec **ret_exec, struct sbx_err *err)
 {
@@ -304,7 +317,7 @@ int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *u
 	if (cb == fs_wait_cb && sbx_transport_in_callback(sb))
 		return sbx_err_set(err, -EDEADLK, 0, "%s: synchronous call from an exec callback",
 				   s->what);
-	t = sbx_transport_pick(sb, SBX_TP_FS, &xc, err);
+	t = sbx_transport_pick(sb, fs_is_bulk(s) ? SBX_TP_FS_BULK : SBX_TP_FS, &xc, err);
 	if (t < 0)
 		return t;
 	if (t == SBX_TRANSPORT_EXECUTOR)
