@@ -42,6 +42,10 @@ struct sbx_sandbox {
 	bool from_cache; /* ids from the client's id cache (fixed) */
 	char *id, *name, *app_id, *image, *instance_type, *region, *secret;
 	pthread_mutex_t lock;
+	/* The secret read back from the deployment (meta_load) by a handle
+	 * opened without it (ids only, sbx_sandbox_open_ids): set once, under
+	 * lock, and never changed, so a pointer handed out stays valid. */
+	char *late_secret;
 	char *instance_id;	 /* lock */
 	char *deployment_id;	 /* lock */
 	struct retired *retired; /* lock */
@@ -146,6 +150,9 @@ void sbx_sandbox_free(struct sbx_sandbox *sb)
 	if (sb->secret)
 		explicit_bzero(sb->secret, strlen(sb->secret));
 	free(sb->secret);
+	if (sb->late_secret)
+		explicit_bzero(sb->late_secret, strlen(sb->late_secret));
+	free(sb->late_secret);
 	free(sb->id);
 	free(sb->name);
 	free(sb->app_id);
@@ -559,7 +566,8 @@ static int find_by_name(struct sbx_client *c, const char *in, struct sbx_service
 		struct sbx_service_info s = {0};
 		struct sbx_err e2 = {0};
 
-		if (lookup_name(c, name, in, &s, &e2) == 0 && sbx_service_sandbox_name(&s) == s.name) {
+		if (lookup_name(c, name, in, &s, &e2) == 0 &&
+		    sbx_service_sandbox_name(&s) == s.name) {
 			*ret = s;
 			r = 0;
 		} else {
@@ -958,7 +966,9 @@ const char *sbx_sandbox_region(const struct sbx_sandbox *sb)
 }
 const char *sbx_sandbox_secret(const struct sbx_sandbox *sb)
 {
-	return sb->secret;
+	const char *late = __atomic_load_n(&sb->late_secret, __ATOMIC_ACQUIRE);
+
+	return *sb->secret || !late ? sb->secret : late;
 }
 struct sbx_client *sbx_sandbox_client(const struct sbx_sandbox *sb)
 {
@@ -1001,16 +1011,33 @@ static int meta_load(struct sbx_sandbox *sb, struct sbx_err *err)
 	int r;
 
 	pthread_mutex_lock(&sb->lock);
-	have = sb->meta && *sb->meta->public_url;
-	dep = have ? NULL : strdup(sb->deployment_id);
+	have = sb->meta && *sb->meta->public_url && (*sb->secret || sb->late_secret);
+	dep = have || !sb->deployment_id || !*sb->deployment_id ? NULL : strdup(sb->deployment_id);
 	pthread_mutex_unlock(&sb->lock);
 	if (have)
 		return 0;
+	if (!dep) {
+		/* opened by ids (sbx_sandbox_open_ids): the service names its
+		 * deployment */
+		r = sbx_sandbox_refresh(sb, err);
+		if (r < 0)
+			return r;
+		pthread_mutex_lock(&sb->lock);
+		dep = sb->deployment_id && *sb->deployment_id ? strdup(sb->deployment_id) : NULL;
+		pthread_mutex_unlock(&sb->lock);
+	}
 	if (!dep)
-		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
+		return sbx_err_set(err, -SBX_EPROTO, 0,
+				   "sandbox %s has no deployment (or out of memory)", sb->id);
 	r = deployment_get(sb->c, dep, &d, err);
 	if (r == 0)
 		keep_meta(sb, &d);
+	pthread_mutex_lock(&sb->lock);
+	if (r == 0 && !*sb->secret && !sb->late_secret && d.secret && *d.secret)
+		__atomic_store_n(&sb->late_secret, xstrdup(d.secret), __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sb->lock);
+	if (d.secret)
+		explicit_bzero(d.secret, strlen(d.secret));
 	sbx_deploy_info_release(&d);
 	free(dep);
 	return r;
@@ -1058,10 +1085,11 @@ static int executor_make(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err
 	char *url = NULL, *key = NULL;
 	int r;
 
-	if (!*sb->secret)
-		return sbx_err_set(err, -SBX_ENOTSUP, 0,
-				   "sandbox %s has no secret: its executor cannot be used", sb->id);
+	/* a handle opened by ids has no secret yet: the deployment has it */
 	r = meta_load(sb, err);
+	if (r == 0 && !*sbx_sandbox_secret(sb))
+		r = sbx_err_set(err, -SBX_ENOTSUP, 0,
+				"sandbox %s has no secret: its executor cannot be used", sb->id);
 	if (r == 0)
 		r = executor_url(sb, &url, err);
 	if (r < 0)
@@ -1070,7 +1098,7 @@ static int executor_make(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err
 	key = sb->meta && *sb->meta->routing_key ? strdup(sb->meta->routing_key) : NULL;
 	pthread_mutex_unlock(&sb->lock);
 	t.base_url = url;
-	t.secret = sb->secret;
+	t.secret = sbx_sandbox_secret(sb);
 	t.routing_key = key;
 	t.ca_file = sb->c->ca_file;
 	r = sbx_client_curl(sb->c, &t.curl, err) ?: xc_new(&t, ret, err);
