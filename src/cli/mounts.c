@@ -30,9 +30,10 @@ void mounts_unescape(char *s)
 	*w = '\0';
 }
 
-/* Splits one mountinfo line; returns 0 with the mount point and fs type
- * pointing into line (unescaped), or -EINVAL. */
-static int parse_line(char *line, char **ret_mnt, char **ret_type, char **ret_src)
+/* Splits one mountinfo line; returns 0 with the mount point, fs type,
+ * source (unescaped) and super options ("" if none) pointing into line, or
+ * -EINVAL. */
+static int parse_line(char *line, char **ret_mnt, char **ret_type, char **ret_src, char **ret_opts)
 {
 	char *fields[64];
 	size_t n = 0, i;
@@ -52,6 +53,7 @@ static int parse_line(char *line, char **ret_mnt, char **ret_type, char **ret_sr
 	*ret_mnt = fields[4];
 	*ret_type = fields[i + 1];
 	*ret_src = fields[i + 2];
+	*ret_opts = i + 3 < n ? fields[i + 3] : "";
 	return 0;
 }
 
@@ -68,14 +70,15 @@ int mounts_find(const char *mountinfo, const char *path, struct sbx_buf *ret_mnt
 		struct sbx_buf *ret_src)
 {
 	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
-	char *line = NULL, *mnt, *type, *src;
+	char *line = NULL, *mnt, *type, *src, *opts;
 	size_t cap = 0, best = 0;
 	int r = -ENOENT;
 
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
-		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.sbxfs") != 0)
+		if (parse_line(line, &mnt, &type, &src, &opts) < 0 ||
+		    strcmp(type, "fuse.sbxfs") != 0)
 			continue;
 		/* later lines are mounted on top: take the innermost, last one */
 		if (is_under(path, mnt) && strlen(mnt) >= best) {
@@ -125,6 +128,23 @@ static int sync_one(const char *mnt)
 	return r;
 }
 
+/* Was the FUSE mount made by this user? Its super options carry the
+ * mounter's uid (user_id=, which the kernel takes from fusermount's
+ * caller): another user's "sbxfs" could be any FUSE server, and one that
+ * never answers must not hang our commands. */
+static bool mounted_by_me(const char *opts)
+{
+	char want[32];
+	const char *p;
+	size_t n;
+
+	n = (size_t)snprintf(want, sizeof(want), "user_id=%u", (unsigned)getuid());
+	for (p = strstr(opts, want); p; p = strstr(p + 1, want))
+		if ((p == opts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* Does the source "SANDBOX:/dir" name one of names? */
 static bool source_names(const char *src, const char *const *names, size_t n)
 {
@@ -140,15 +160,16 @@ static bool source_names(const char *src, const char *const *names, size_t n)
 int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n)
 {
 	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
-	char *line = NULL, *mnt, *type, *src;
+	char *line = NULL, *mnt, *type, *src, *opts;
 	size_t cap = 0;
 	int r, first = 0;
 
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
-		if (parse_line(line, &mnt, &type, &src) < 0 || strcmp(type, "fuse.sbxfs") != 0 ||
-		    !source_names(src, names, n))
+		if (parse_line(line, &mnt, &type, &src, &opts) < 0 ||
+		    strcmp(type, "fuse.sbxfs") != 0 || !source_names(src, names, n) ||
+		    !mounted_by_me(opts))
 			continue;
 		r = sync_one(mnt);
 		/* another user's mount, or one whose server is gone: not ours to wait for */

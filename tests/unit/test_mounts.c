@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/mounts.h"
@@ -65,6 +66,81 @@ START_TEST(find_innermost)
 }
 END_TEST
 
+/* Reads DIR/.ctl/ctl into buf ("" when absent). */
+static void read_ctl(const char *dir, char *buf, size_t cap)
+{
+	char p[256];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(p, sizeof(p), "%s/.ctl/ctl", dir);
+	f = fopen(p, "r");
+	if (f) {
+		n = fread(buf, 1, cap - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* sync reaches the mounts of the sandbox that this user made, and only
+ * those: another user's "sbxfs" could be any FUSE server, one that never
+ * answers (each "mount" here is a directory whose .ctl/ctl is a file) */
+START_TEST(sync_own_mounts_only)
+{
+	char root[] = "/tmp/test_mounts_sync.XXXXXX", d[4][300], info[2048], buf[64];
+	const char *names[] = {"web", "id-1", NULL};
+	unsigned me = (unsigned)getuid();
+	size_t off = 0;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	for (i = 0; i < 4; i++) {
+		char ctl[1300], f[1400];
+
+		snprintf(d[i], sizeof(d[i]), "%s/m%d", root, i);
+		snprintf(ctl, sizeof(ctl), "%s/.ctl", d[i]);
+		snprintf(f, sizeof(f), "%s/ctl", ctl);
+		ck_assert_int_eq(mkdir(d[i], 0700), 0);
+		ck_assert_int_eq(mkdir(ctl, 0700), 0);
+		fclose(fopen(f, "w"));
+	}
+	/* 0: mine, by name; 1: another user's, same name; 2: mine, another
+	 * sandbox; 3: mine, by id, user_id not first */
+	off += (size_t)snprintf(
+	    info + off, sizeof(info) - off,
+	    "50 22 0:50 / %s rw - fuse.sbxfs web:/srv rw,user_id=%u,group_id=0\n", d[0], me);
+	off += (size_t)snprintf(info + off, sizeof(info) - off,
+				"51 22 0:51 / %s rw - fuse.sbxfs web:/ rw,user_id=%u1,group_id=0\n",
+				d[1], me);
+	off +=
+	    (size_t)snprintf(info + off, sizeof(info) - off,
+			     "52 22 0:52 / %s rw - fuse.sbxfs other:/ rw,user_id=%u\n", d[2], me);
+	snprintf(info + off, sizeof(info) - off,
+		 "53 22 0:53 / %s rw - fuse.sbxfs id-1 rw,group_id=0,user_id=%u\n", d[3], me);
+	write_info(info);
+	ck_assert_int_eq(mounts_sync_sandbox(path, names, 3), 0);
+	read_ctl(d[0], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "sync\n");
+	read_ctl(d[1], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+	read_ctl(d[2], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+	read_ctl(d[3], buf, sizeof(buf));
+	ck_assert_str_eq(buf, "sync\n");
+	unlink(path);
+	for (i = 0; i < 4; i++) {
+		char p[1400];
+
+		snprintf(p, sizeof(p), "%s/.ctl/ctl", d[i]);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/.ctl", d[i]);
+		rmdir(p);
+		rmdir(d[i]);
+	}
+	rmdir(root);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mounts");
@@ -74,6 +150,7 @@ int main(void)
 
 	tcase_add_test(tc, unescape);
 	tcase_add_test(tc, find_innermost);
+	tcase_add_test(tc, sync_own_mounts_only);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
