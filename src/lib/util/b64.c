@@ -91,8 +91,9 @@ int sbx_b64_decode(struct sbx_buf *out, const char *src, size_t n)
 		return r;
 	o = out->data + out->len;
 	for (;;) {
-		/* the common case: whole groups of four alphabet characters */
-		while (!bits && i + 4 <= n) {
+		/* the common case: whole groups of four alphabet characters (never
+		 * after padding, which must end the input) */
+		while (!bits && !pads && i + 4 <= n) {
 			uint32_t a = DEC[s[i]] - 1u, b = DEC[s[i + 1]] - 1u, c = DEC[s[i + 2]] - 1u,
 				 d = DEC[s[i + 3]] - 1u;
 
@@ -131,4 +132,47 @@ int sbx_b64_decode(struct sbx_buf *out, const char *src, size_t n)
 		return -EINVAL;
 	out->data[out->len] = '\0';
 	return 0;
+}
+
+size_t sbx_b64_decoded_max(size_t n)
+{
+	return n / 4 * 3 + 2;
+}
+
+long sbx_b64_decode_raw(void *dst, const char *src, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	unsigned char *o = dst;
+	size_t i = 0, body = n;
+	uint32_t a, b, c, d;
+
+	while (body && n - body < 3 && s[body - 1] == '=')
+		body--;
+	if (n - body > 2 || body % 4 == 1)
+		return -EINVAL; /* three '=', or a lone sextet: a truncated quantum */
+	for (; i + 4 <= body; i += 4) {
+		a = DEC[s[i]] - 1u;
+		b = DEC[s[i + 1]] - 1u;
+		c = DEC[s[i + 2]] - 1u;
+		d = DEC[s[i + 3]] - 1u;
+		if ((a | b | c | d) & ~63u)
+			return -EINVAL; /* whitespace, '=' or not base64 */
+		a = a << 18 | b << 12 | c << 6 | d;
+		o[0] = (unsigned char)(a >> 16);
+		o[1] = (unsigned char)(a >> 8);
+		o[2] = (unsigned char)a;
+		o += 3;
+	}
+	if (body - i >= 2) { /* two or three sextets: one or two bytes */
+		a = DEC[s[i]] - 1u;
+		b = DEC[s[i + 1]] - 1u;
+		c = body - i == 3 ? DEC[s[i + 2]] - 1u : 0;
+		if ((a | b | c) & ~63u)
+			return -EINVAL;
+		a = a << 18 | b << 12 | c << 6;
+		*o++ = (unsigned char)(a >> 16);
+		if (body - i == 3)
+			*o++ = (unsigned char)(a >> 8);
+	}
+	return (long)(o - (unsigned char *)dst);
 }
