@@ -131,8 +131,8 @@ END_TEST
 
 START_TEST(b64_invalid)
 {
-	static const char *const bad[] = {
-	    "Zm9v!", "Zm-v", "Zm_v", "Zg==Zg==", "Z", "Zm9vY", "Zg===", "Zm9v=Zm9v", "=Zm9v"};
+	static const char *const bad[] = {"Zm9v!", "Zm-v",  "Zm_v",	 "Zg==Zg==", "Z",
+					  "Zm9vY", "Zg===", "Zm9v=Zm9v", "=Zm9v"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
