@@ -25,7 +25,7 @@ col_mount() {
 	m=$(col_mnt "$c")
 	mkdir -p "$m"
 	if col_is_sbx "$c"; then
-		"$BUILD/sbxfs" -f -o "api_host=http://127.0.0.1:$PX_API_PORT,token_file=$TOKEN_FILE,transport=$c" \
+		"$BUILD/sbxfs" -f -o "api_host=http://127.0.0.1:$PX_API_PORT,token_file=$TOKEN_FILE,transport=$c${SBXFS_OPTS:+,$SBXFS_OPTS}" \
 			"$ID:/srv/bench/$c" "$m" >>"$T/sbxfs-$c.log" 2>&1 &
 		p=$!
 		FSPID[$c]=$p

@@ -32,7 +32,7 @@
 
 struct sbxd;
 
-#define SBX_EXEC_CHUNK	    (64u * 1024)
+#define SBX_EXEC_CHUNK	    (256u * 1024)
 #define SBX_EXEC_HIGH_WATER (1u << 20)
 #define SBX_EXEC_DRAIN_MS   250
 

@@ -10,7 +10,9 @@
  * means none, as the SDKs expect); body.tty_size.height/.width size it.
  *
  * Ownership: a parsed message owns its JSON tree; every string it hands out
- * is borrowed from it and lives until sbxd_exec_msg_release().
+ * is borrowed from it, or from the bytes it was parsed from (stdin_b64 of a
+ * stdin frame in libsbx's shape, decoded at once), and lives until
+ * sbxd_exec_msg_release() and while those bytes do.
  */
 #ifndef SBX_HOST_EXEC_MSG_H
 #define SBX_HOST_EXEC_MSG_H
@@ -30,14 +32,21 @@ struct sbxd_exec_msg {
 	const char *id_type;   /* "idType", else "id_type", when a string, else NULL */
 	const char *stdin_b64; /* body.stdin.data when a string, else NULL */
 	size_t stdin_b64_len;
-	bool stdin_close;    /* body.stdin.close is true */
-	bool want_tty;	     /* body.disableTty is present and false */
-	unsigned rows, cols; /* body.tty_size, when both are in 1..65535; else 0 */
+	bool stdin_close;	    /* body.stdin.close is true */
+	bool want_tty;		    /* body.disableTty is present and false */
+	unsigned rows, cols;	    /* body.tty_size, when both are in 1..65535; else 0 */
+	bool stdin_decoded;	    /* stdin_b64 is already decoded into stdin_bytes */
+	struct sbx_buf stdin_bytes; /* owned */
 };
 
 /* Decodes one message of len bytes. 0 with *ret filled (release it), or
  * -EINVAL when it is not one JSON object (*ret is then empty). */
 int sbxd_exec_msg_parse(const void *data, size_t len, struct sbxd_exec_msg *ret);
+/* The same with json-c over the whole message, without the fast path for
+ * libsbx's stdin frames that sbxd_exec_msg_parse() takes first: the
+ * reference that path is tested against (same result, same fields, same
+ * stdin bytes for every input). */
+int sbxd_exec_msg_parse_json(const void *data, size_t len, struct sbxd_exec_msg *ret);
 /* Frees the tree; accepts a zeroed or released message. */
 void sbxd_exec_msg_release(struct sbxd_exec_msg *m);
 

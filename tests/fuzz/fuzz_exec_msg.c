@@ -3,7 +3,9 @@
  *
  * Every accessor exec.c uses runs on the message: the target (with and
  * without an id from the query), the argv of body.command, and the decoded
- * stdin bytes.
+ * stdin bytes. The message is also parsed by json-c alone
+ * (sbxd_exec_msg_parse_json()), which must agree with the fast path for
+ * stdin frames in the result, the fields and the stdin bytes.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -22,6 +24,37 @@ static void target(const struct sbxd_exec_msg *m, const char *qid, bool q_is_ser
 		abort();
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* m (parsed, r its result) against json-c over the whole input */
+static void check_reference(const uint8_t *data, size_t size, int r, const struct sbxd_exec_msg *m)
+{
+	struct sbx_buf a = SBX_BUF_INIT, b = SBX_BUF_INIT;
+	struct sbxd_exec_msg ref;
+	int rr = sbxd_exec_msg_parse_json(data, size, &ref), sa, sb;
+
+	if (r != rr)
+		abort();
+	if (r == 0) {
+		sa = sbxd_exec_msg_stdin(m, &a);
+		sb = sbxd_exec_msg_stdin(&ref, &b);
+		if (sa != -ENOMEM && sb != -ENOMEM &&
+		    (sa != sb ||
+		     (!sa && (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len))))))
+			abort();
+		if (!same_str(m->id, ref.id) || !same_str(m->id_type, ref.id_type) ||
+		    m->stdin_close != ref.stdin_close || m->want_tty != ref.want_tty ||
+		    m->rows != ref.rows || m->cols != ref.cols || !m->stdin_b64 != !ref.stdin_b64)
+			abort();
+	}
+	sbx_buf_release(&a);
+	sbx_buf_release(&b);
+	sbxd_exec_msg_release(&ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sbx_buf in = SBX_BUF_INIT;
@@ -30,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int r;
 
-	if (sbxd_exec_msg_parse(data, size, &m) < 0) {
+	r = sbxd_exec_msg_parse(data, size, &m);
+	check_reference(data, size, r, &m);
+	if (r < 0) {
 		if (m.root)
 			abort();
 		return 0;

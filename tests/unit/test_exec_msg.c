@@ -160,6 +160,66 @@ START_TEST(bad_commands_and_stdin)
 }
 END_TEST
 
+/* The fast path for libsbx's stdin frames and json-c over the whole message
+ * must agree: fields, stdin bytes, refusals. Near misses go to json-c. */
+static void same_as_json(const char *s)
+{
+	struct sbxd_exec_msg a, b;
+	struct sbx_buf ia = SBX_BUF_INIT, ib = SBX_BUF_INIT;
+	int ra = sbxd_exec_msg_parse(s, strlen(s), &a);
+
+	ck_assert_int_eq(ra, sbxd_exec_msg_parse_json(s, strlen(s), &b));
+	if (!ra) {
+		ck_assert_int_eq(sbxd_exec_msg_stdin(&a, &ia), sbxd_exec_msg_stdin(&b, &ib));
+		ck_assert_uint_eq(ia.len, ib.len);
+		if (ia.len)
+			ck_assert_mem_eq(ia.data, ib.data, ia.len);
+		ck_assert_str_eq(a.id ? a.id : "-", b.id ? b.id : "-");
+		ck_assert(a.stdin_close == b.stdin_close && a.want_tty == b.want_tty);
+	}
+	sbx_buf_release(&ia);
+	sbx_buf_release(&ib);
+	sbxd_exec_msg_release(&a);
+	sbxd_exec_msg_release(&b);
+}
+
+START_TEST(stdin_fast_path)
+{
+	static const char *const msgs[] = {
+	    /* libsbx's shape: taken by the fast path */
+	    "{\"id\":\"i\",\"idType\":\"INSTANCE_ID\",\"body\":{\"command\":[\"sh\"],"
+	    "\"stdin\":{\"data\":\"aGVsbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"\"}}}",
+	    /* near misses and traps: json-c decides */
+	    "{\"body\":{\"stdin\":{\"data\":\"aGVs\\/bG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"aGVs\\nbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"aG$s\"}}}",
+	    "{\"x\":{\"stdin\":{\"data\":\"aGVsbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"\"}},\"x\":{\"stdin\":{\"data\":\"aGVsbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"aGk=\"}},\"body\":{\"stdin\":{\"data\":\"aGVsbG8K\"}}"
+	    "}",
+	    "{\"body\":{\"a\":{\"b\":1,\"stdin\":{\"data\":\"aGVsbG8K\"}}}}",
+	    "{\"body\":{\"s\":\"x,\\\"stdin\\\":{\\\"data\\\":\"aGVsbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"close\":true},\"stdin\":{\"data\":\"aGVsbG8K\"}}}",
+	    "[{\"body\":{\"stdin\":{\"data\":\"aGVsbG8K\"}}}",
+	    "{\"body\":{\"stdin\":{\"data\":\"aGVsbG8K\"}}}}",
+	};
+	struct sbxd_exec_msg m;
+	struct sbx_buf in = SBX_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+		same_as_json(msgs[i]);
+	parse(msgs[0], &m);
+	ck_assert(m.stdin_decoded); /* the fast path took it */
+	ck_assert_str_eq(m.id, "i");
+	ck_assert_int_eq(sbxd_exec_msg_stdin(&m, &in), 0);
+	ck_assert_str_eq(in.data, "hello\n");
+	sbx_buf_release(&in);
+	sbxd_exec_msg_release(&m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec_msg");
@@ -172,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, tty_request_and_size);
 	tcase_add_test(tc, targets);
 	tcase_add_test(tc, bad_commands_and_stdin);
+	tcase_add_test(tc, stdin_fast_path);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

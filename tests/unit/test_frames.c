@@ -282,6 +282,61 @@ START_TEST(decode_base64_with_newlines)
 }
 END_TEST
 
+/* The fast path for output frames (sbxd's exact shape) and json-c must give
+ * the same result; near misses of that shape go to json-c. */
+static void same_as_json(const char *msg, size_t n)
+{
+	struct sbx_frame_in f = {0}, ref = {0};
+
+	ck_assert_int_eq(sbx_frame_decode(msg, n, &f), sbx_frame_decode_json(msg, n, &ref));
+	ck_assert_uint_eq(f.out.len, ref.out.len);
+	ck_assert_uint_eq(f.err.len, ref.err.len);
+	if (f.out.len)
+		ck_assert_mem_eq(f.out.data, ref.out.data, f.out.len);
+	if (f.err.len)
+		ck_assert_mem_eq(f.err.data, ref.err.data, f.err.len);
+	ck_assert(f.exited == ref.exited && f.has_code == ref.has_code && !f.is_error);
+	sbx_frame_in_release(&f);
+	sbx_frame_in_release(&ref);
+}
+
+START_TEST(decode_fast_path)
+{
+	static const char *const shapes[] = {
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVsbG8K\"}}}",
+	    "{\"result\":{\"stderr\":{\"data\":\"AP8=\"}}}",
+	    "{\"result\":{\"stdout\":{\"data\":\"\"}}}",
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVsbG8\\/Cg==\"}}}", /* escaped '/' */
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVs\\u0062G8K\"}}}",
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVs\\nbG8K\"}}}",
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVsbG8K\"}}} ",
+	    "{\"result\":{\"stdout\":{\"data\":\"aGVsbG8K\"}},\"exited\":true}}",
+	    "{\"result\":{\"stdout\":{\"data\":\"aG\"},\"x\":{\"data\":\"aGVsbG8K\"}}}",
+	};
+	struct sbx_frame_in f = {0};
+	struct sbx_buf msg = SBX_BUF_INIT;
+	unsigned char raw[200000];
+	size_t i;
+
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		same_as_json(shapes[i], strlen(shapes[i]));
+	/* a bulk frame as sbxd sends it */
+	for (i = 0; i < sizeof(raw); i++)
+		raw[i] = (unsigned char)(i * 7 + i / 251);
+	ck_assert_int_eq(sbx_buf_puts(&msg, "{\"result\":{\"stdout\":{\"data\":\""), 0);
+	ck_assert_int_eq(sbx_b64_encode(&msg, raw, sizeof(raw)), 0);
+	ck_assert_int_eq(sbx_buf_puts(&msg, "\"}}}"), 0);
+	same_as_json(msg.data, msg.len);
+	ck_assert_int_eq(sbx_frame_decode(msg.data, msg.len, &f), 0);
+	ck_assert_uint_eq(f.out.len, sizeof(raw));
+	ck_assert_mem_eq(f.out.data, raw, sizeof(raw));
+	/* bad base64 in the exact shape is still refused, as json-c's path does */
+	ck_assert_int_eq(dec("{\"result\":{\"stdout\":{\"data\":\"a$==\"}}}", &f), -EPROTO);
+	sbx_buf_release(&msg);
+	sbx_frame_in_release(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("frames");
@@ -300,6 +355,7 @@ int main(void)
 	tcase_add_test(tc, decode_error);
 	tcase_add_test(tc, decode_refused);
 	tcase_add_test(tc, decode_base64_with_newlines);
+	tcase_add_test(tc, decode_fast_path);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -72,6 +72,43 @@ START_TEST(b64_random_round_trip)
 }
 END_TEST
 
+/* The strict decoder: the same bytes as the lenient one for every
+ * whitespace-free input it accepts, and a refusal where that one refuses
+ * or where there is whitespace. */
+START_TEST(b64_decode_raw)
+{
+	static const char *const ok[] = {
+	    "", "=", "==", "Zg", "Zg==", "Zm8", "Zm8=", "Zm9v", "Zm9vYg=", "Zm9vYmFy"};
+	static const char *const bad[] = {
+	    "Z", "Zm9vY", "===", "Zg===", "Z===", "Zg=g", "Zm9v\n", "Zm 9v", "Zm$v", "Zm9v\0Zg"};
+	unsigned char raw[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(VEC) / sizeof(VEC[0]); i++) {
+		long n = sbx_b64_decode_raw(raw, VEC[i][1], strlen(VEC[i][1]));
+
+		ck_assert_int_eq(n, (long)strlen(VEC[i][0]));
+		if (n)
+			ck_assert_mem_eq(raw, VEC[i][0], (size_t)n);
+	}
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct sbx_buf d = SBX_BUF_INIT;
+		long n = sbx_b64_decode_raw(raw, ok[i], strlen(ok[i]));
+
+		ck_assert_int_eq(sbx_b64_decode(&d, ok[i], strlen(ok[i])), 0);
+		ck_assert_msg(n == (long)d.len, "%s: %ld bytes, %zu wanted", ok[i], n, d.len);
+		ck_assert_uint_le((size_t)n, sbx_b64_decoded_max(strlen(ok[i])));
+		if (n)
+			ck_assert_mem_eq(raw, d.data, (size_t)n);
+		sbx_buf_release(&d);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sbx_b64_decode_raw(raw, bad[i], strlen(bad[i]) + (i == 9) * 3) ==
+				  -EINVAL,
+			      "%s accepted", bad[i]);
+}
+END_TEST
+
 START_TEST(b64_decode_wrapped_and_unpadded)
 {
 	struct sbx_buf d = SBX_BUF_INIT;
@@ -94,8 +131,8 @@ END_TEST
 
 START_TEST(b64_invalid)
 {
-	static const char *const bad[] = {
-	    "Zm9v!", "Zm-v", "Zm_v", "Zg==Zg==", "Z", "Zm9vY", "Zg==="};
+	static const char *const bad[] = {"Zm9v!", "Zm-v",  "Zm_v",	 "Zg==Zg==", "Z",
+					  "Zm9vY", "Zg===", "Zm9v=Zm9v", "=Zm9v"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -275,6 +312,7 @@ int main(void)
 	tcase_add_test(tc, b64_random_round_trip);
 	tcase_add_test(tc, b64_decode_wrapped_and_unpadded);
 	tcase_add_test(tc, b64_invalid);
+	tcase_add_test(tc, b64_decode_raw);
 	tcase_add_test(tc, shquote_every_byte);
 	tcase_add_test(tc, shquote_each_byte_alone);
 	tcase_add_test(tc, shquote_rules);

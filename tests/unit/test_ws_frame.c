@@ -96,6 +96,27 @@ START_TEST(mask_roundtrip)
 }
 END_TEST
 
+/* RFC 6455 5.3 byte by byte, against the word-wise version: every length
+ * around a word and every starting offset. */
+START_TEST(mask_matches_rfc)
+{
+	uint8_t p[40], want[40];
+	size_t n, i;
+	uint64_t off;
+
+	for (off = 0; off < 9; off++)
+		for (n = 0; n <= sizeof(p); n++) {
+			for (i = 0; i < n; i++)
+				p[i] = want[i] = (uint8_t)(i * 37 + 11);
+			for (i = 0; i < n; i++)
+				want[i] ^= MASK[(off + i) % 4];
+			sbxd_ws_mask(p, n, MASK, off);
+			if (n)
+				ck_assert_mem_eq(p, want, n);
+		}
+}
+END_TEST
+
 /* Feeds all of b to r as if it arrived step bytes at a time (unconsumed
  * bytes stay in the window, like a connection's receive buffer), collecting
  * messages. */
@@ -292,6 +313,7 @@ int main(void)
 	tcase_add_test(tc, header_encoding);
 	tcase_add_test(tc, header_errors);
 	tcase_add_test(tc, mask_roundtrip);
+	tcase_add_test(tc, mask_matches_rfc);
 	tcase_add_test(tc, fragmented_message_any_split);
 	tcase_add_test(tc, protocol_errors);
 	tcase_add_test(tc, size_limit);

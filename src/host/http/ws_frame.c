@@ -80,11 +80,24 @@ size_t sbxd_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcod
 	return n;
 }
 
+/* Eight bytes at a time: a byte-wise loop was a fifth of sbxd's CPU time
+ * in a large upload. Eight is a multiple of the mask's period, so one
+ * word of the mask, rotated to off, fits every whole word of p. */
 void sbxd_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 {
+	uint8_t m8[8];
+	uint64_t w, mw;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < 8; i++)
+		m8[i] = mask[(off + i) & 3];
+	memcpy(&mw, m8, 8);
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		w ^= mw;
+		memcpy(p + i, &w, 8);
+	}
+	for (; i < n; i++)
 		p[i] ^= mask[(off + i) & 3];
 }
 

@@ -60,6 +60,10 @@ struct sbx_frame_in {
  * neither result nor error is accepted and carries nothing. exited:true with
  * no exit_code means exit code 0 (has_code is then set). */
 int sbx_frame_decode(const char *msg, size_t n, struct sbx_frame_in *f);
+/* The same with json-c only, without the fast path for output frames that
+ * sbx_frame_decode() takes first: the reference the fast path is tested
+ * against (same return value and same fields for every input). */
+int sbx_frame_decode_json(const char *msg, size_t n, struct sbx_frame_in *f);
 void sbx_frame_in_reset(struct sbx_frame_in *f);
 void sbx_frame_in_release(struct sbx_frame_in *f);
 

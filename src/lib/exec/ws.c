@@ -77,8 +77,15 @@ struct sbx_wsc {
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len);
 
+/* lws 4.1 hands a message's payload over in pieces of at most the receive
+ * buffer (rx_buffer_size): one as large as a whole output frame of sbxd
+ * (SBX_EXEC_CHUNK of base64) lets a message be passed on as it comes, with
+ * no reassembly copy. The buffer is allocated per socket; its pages are
+ * only touched as far as messages fill it. */
+#define RX_BUFFER_SIZE (512u * 1024)
+
 static const struct lws_protocols protocols[] = {
-    {"sbx-exec", callback, 0, 65536, 0, NULL, 0},
+    {"sbx-exec", callback, 0, RX_BUFFER_SIZE, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -413,6 +420,13 @@ static int on_receive(struct sbx_wsc_sess *s, struct lws *wsi, const char *in, s
 
 	if (s->reported)
 		return 0; /* closing: ignore what is still in flight */
+	if (!s->rx.len && lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+		/* the whole message in one piece: no copy */
+		r = s->ops->on_message(s->ud, in, len);
+		if (r != 0)
+			close_with(s, r > 0 ? 0 : r, r > 0 ? "done" : "session failed");
+		return 0;
+	}
 	if (len > SBX_WSC_MSG_MAX - s->rx.len) {
 		sbx_buf_release(&s->rx);
 		s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
