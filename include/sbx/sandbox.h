@@ -49,7 +49,11 @@ struct sbx_create_opts {
 	const char *name;	   /**< default "quick-sandbox" */
 	bool wait_ready;	   /**< also wait for HEALTHY (fails on timeout) */
 	const char *instance_type; /**< default "nano" */
-	const int *ports;	   /**< NULL: 3030 and 3031 (http), like the SDK */
+	/** NULL: the current SDKs' layout, 3030 over HTTP routed at
+	 *  /koyeb-sandbox/ (the executor) and 3031 as a TCP proxy port (the
+	 *  forwarder); else these ports over HTTP, the first routed at "/".
+	 *  The service is of type SANDBOX with life_cycle.delete_when_empty. */
+	const int *ports;
 	size_t n_ports;
 	bool no_ports;		/**< no ports at all (service type WORKER) */
 	const char *const *env; /**< "KEY=VALUE" strings */

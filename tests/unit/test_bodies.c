@@ -103,7 +103,8 @@ START_TEST(service_defaults)
 
 	ck_assert_str_eq(sbx_json_str(j, "app_id"), APP);
 	ck_assert_str_eq(sbx_json_str(j, "definition.name"), "sandbox-service-demo");
-	ck_assert_str_eq(sbx_json_str(j, "definition.type"), "WEB");
+	ck_assert_str_eq(sbx_json_str(j, "definition.type"), "SANDBOX");
+	ck_assert(sbx_json_bool(j, "definition.life_cycle.delete_when_empty", false));
 	ck_assert_str_eq(sbx_json_str(j, "definition.docker.image"), "koyeb/sandbox");
 	ck_assert_ptr_null(sbx_json_get(j, "definition.docker.command"));
 	ck_assert_ptr_null(sbx_json_get(j, "definition.docker.args"));
@@ -112,17 +113,17 @@ START_TEST(service_defaults)
 	e = at(j, "definition.env", 0);
 	ck_assert_str_eq(sbx_json_str(e, "key"), "SANDBOX_SECRET");
 	ck_assert_str_eq(sbx_json_str(e, "value"), SECRET);
-	/* ports and the SDK's routes */
-	ck_assert_uint_eq(len_of(j, "definition.ports"), 2);
+	/* the current SDKs' ports: the executor over HTTP at its route, the
+	 * forwarder as a TCP proxy port */
+	ck_assert_uint_eq(len_of(j, "definition.ports"), 1);
 	ck_assert_int_eq(num(at(j, "definition.ports", 0), "port"), 3030);
 	ck_assert_str_eq(sbx_json_str(at(j, "definition.ports", 0), "protocol"), "http");
-	ck_assert_int_eq(num(at(j, "definition.ports", 1), "port"), 3031);
-	ck_assert_str_eq(sbx_json_str(at(j, "definition.ports", 1), "protocol"), "http");
-	ck_assert_uint_eq(len_of(j, "definition.routes"), 2);
+	ck_assert_uint_eq(len_of(j, "definition.routes"), 1);
 	ck_assert_int_eq(num(at(j, "definition.routes", 0), "port"), 3030);
 	ck_assert_str_eq(sbx_json_str(at(j, "definition.routes", 0), "path"), "/koyeb-sandbox/");
-	ck_assert_int_eq(num(at(j, "definition.routes", 1), "port"), 3031);
-	ck_assert_str_eq(sbx_json_str(at(j, "definition.routes", 1), "path"), "/");
+	ck_assert_uint_eq(len_of(j, "definition.proxy_ports"), 1);
+	ck_assert_int_eq(num(at(j, "definition.proxy_ports", 0), "port"), 3031);
+	ck_assert_str_eq(sbx_json_str(at(j, "definition.proxy_ports", 0), "protocol"), "tcp");
 	/* instance type, scaling, region */
 	ck_assert_uint_eq(len_of(j, "definition.instance_types"), 1);
 	ck_assert_str_eq(sbx_json_str(at(j, "definition.instance_types", 0), "type"), "nano");
@@ -180,7 +181,8 @@ START_TEST(service_options)
 	ck_assert_str_eq(sbx_json_str(at(j, "definition.env", 2), "value"), "");
 	ck_assert_str_eq(sbx_json_str(at(j, "definition.env", 3), "value"), "a=b");
 	/* caller ports: one route to the first */
-	ck_assert_str_eq(sbx_json_str(j, "definition.type"), "WEB");
+	ck_assert_str_eq(sbx_json_str(j, "definition.type"), "SANDBOX");
+	ck_assert_ptr_null(sbx_json_get(j, "definition.proxy_ports"));
 	ck_assert_uint_eq(len_of(j, "definition.ports"), 2);
 	ck_assert_int_eq(num(at(j, "definition.ports", 1), "port"), 9090);
 	ck_assert_uint_eq(len_of(j, "definition.routes"), 1);

@@ -19,8 +19,6 @@
 /* Longest free-text field (status word, image, timestamp) we keep. */
 #define SBX_FIELD_MAX 1024
 
-static const int default_ports[] = {3030, 3031};
-
 static bool all_in(const char *s, size_t max, const char *extra)
 {
 	size_t n = 0;
@@ -178,15 +176,67 @@ static int add_pair(json_object *arr, const char *ka, int a, const char *kb, int
 	return r;
 }
 
+/* The current SDKs' layout: the executor's port 3030 over HTTP, routed at
+ * /koyeb-sandbox/, and the forwarder's 3031 as a raw TCP proxy port
+ * (docs/executor-protocol.md §2.3). */
+static int build_sdk_ports(json_object *def)
+{
+	json_object *pa = json_object_new_array(), *ra = json_object_new_array();
+	json_object *xa = json_object_new_array();
+	int r = pa && ra && xa ? 0 : -ENOMEM;
+
+	if (!r)
+		r = add_pair(pa, "port", 3030, "protocol", 0, "http");
+	if (!r)
+		r = add_pair(ra, "port", 3030, "path", 0, "/koyeb-sandbox/");
+	if (!r)
+		r = add_pair(xa, "port", 3031, "protocol", 0, "tcp");
+	if (!r) {
+		r = sbx_json_add(def, "ports", pa);
+		pa = NULL;
+	}
+	if (!r) {
+		r = sbx_json_add(def, "routes", ra);
+		ra = NULL;
+	}
+	if (!r) {
+		r = sbx_json_add(def, "proxy_ports", xa);
+		xa = NULL;
+	}
+	sbx_json_put(pa);
+	sbx_json_put(ra);
+	sbx_json_put(xa);
+	return r;
+}
+
+/* life_cycle.delete_when_empty, as the current SDKs send: the app goes
+ * with its last service, also when the create that was to fill it failed. */
+static int build_life_cycle(json_object *def)
+{
+	json_object *lc = json_object_new_object();
+	int r = lc ? 0 : -ENOMEM;
+
+	if (!r)
+		r = sbx_json_add_bool(lc, "delete_when_empty", true);
+	if (!r) {
+		r = sbx_json_add(def, "life_cycle", lc);
+		lc = NULL;
+	}
+	sbx_json_put(lc);
+	return r;
+}
+
 static int build_ports(json_object *def, const struct sbx_create_opts *o)
 {
-	const int *ports = o->ports ? o->ports : default_ports;
-	size_t i, n = o->ports ? o->n_ports : 2;
+	const int *ports = o->ports;
+	size_t i, n = o->n_ports;
 	json_object *pa, *ra;
 	int r = 0;
 
-	if (o->no_ports || n == 0)
+	if (o->no_ports || (ports && n == 0))
 		return 0;
+	if (!ports)
+		return build_sdk_ports(def);
 	pa = json_object_new_array();
 	ra = json_object_new_array();
 	if (!pa || !ra) {
@@ -199,13 +249,8 @@ static int build_ports(json_object *def, const struct sbx_create_opts *o)
 		else
 			r = add_pair(pa, "port", ports[i], "protocol", 0, "http");
 	}
-	if (!r && !o->ports) {
-		r = add_pair(ra, "port", 3030, "path", 0, "/koyeb-sandbox/");
-		if (!r)
-			r = add_pair(ra, "port", 3031, "path", 0, "/");
-	} else if (!r) {
+	if (!r)
 		r = add_pair(ra, "port", ports[0], "path", 0, "/");
-	}
 	if (r < 0)
 		goto fail;
 	r = sbx_json_add(def, "ports", pa);
@@ -234,7 +279,9 @@ static int build_scalars(json_object *def, const struct sbx_create_opts *o)
 	}
 	if (!docker || !it || !sc || !e)
 		goto fail;
-	r = sbx_json_add_str(def, "type", web ? "WEB" : "WORKER");
+	/* SANDBOX, as the current SDKs send; one without ports has no
+	 * executor to reach: a plain WORKER */
+	r = sbx_json_add_str(def, "type", web ? "SANDBOX" : "WORKER");
 	if (!r)
 		r = sbx_json_add_str(docker, "image", image);
 	if (!r)
@@ -315,6 +362,8 @@ int sbx_body_create_service(struct sbx_buf *out, const char *app_id,
 		r = build_ports(def, o);
 	if (!r)
 		r = build_regions(def, o);
+	if (!r)
+		r = build_life_cycle(def);
 	if (!r)
 		r = sbx_json_add_str(root, "app_id", app_id);
 	if (r < 0)
