@@ -54,6 +54,11 @@ SBX_API const char *sbx_proc_status_name(enum sbx_proc_status s);
 /** Longest process id accepted from the executor (a UUID is 36). */
 #define SBX_PROC_ID_MAX 64
 
+/** Is @p id a process id as the executor gives them: 1 to SBX_PROC_ID_MAX
+ *  of [A-Za-z0-9_-] (a UUID)? Every call here checks its id so; a caller
+ *  may check first to tell a typo from an unknown process. */
+SBX_API bool sbx_proc_id_valid(const char *id);
+
 /** One background process. */
 struct sbx_proc_info {
 	char id[SBX_PROC_ID_MAX + 1]; /**< the executor's id (a UUID) */

@@ -9,7 +9,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -90,26 +89,6 @@ int cmd_mount(struct cli *cli, int argc, char **argv)
 	return r < 0 ? cli_fail(cli, NULL, r, "mount") : r;
 }
 
-/* Asks the mount at real to store what closes left queued (sbxfs's
- * write-behind): the unmount itself does not wait for the daemon.
- * Returns 0 or a negative errno (the write's: EIO when a store failed). */
-static int sync_mount(const char *real)
-{
-	char ctl[PATH_MAX + 16];
-	int fd, r = 0;
-
-	if (snprintf(ctl, sizeof(ctl), "%s/.ctl/ctl", real) >= (int)sizeof(ctl))
-		return -ENAMETOOLONG;
-	fd = open(ctl, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "sync\n", 5) != 5)
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	return r;
-}
-
 static int do_umount(const char *dir, bool lazy)
 {
 	char real[PATH_MAX];
@@ -127,7 +106,7 @@ static int do_umount(const char *dir, bool lazy)
 		return r;
 	if (r == 0)
 		return -EINVAL;
-	if (!lazy && (r = sync_mount(real)) < 0 && r != -ENOTCONN && r != -ENOENT)
+	if (!lazy && (r = mounts_sync(real)) < 0 && r != -ENOTCONN && r != -ENOENT)
 		fprintf(stderr,
 			"sbx: umount: %s: some files closed before could not be stored (%s); "
 			"sbxfs keeps their content in its cache directory\n",

@@ -9,7 +9,6 @@
  */
 #include "cli/cli.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -53,20 +52,6 @@ static int proc_opts(struct cli *cli, const char *cmd, int argc, char **argv, bo
 bad:
 	cli_bad_option(cmd, argv);
 	return -CLI_EXIT_USAGE;
-}
-
-/* A process id as the executor gives them: a UUID, so letters, digits and
- * dashes. Checked before any request so that a typo is a usage error. */
-static bool id_valid(const char *id)
-{
-	size_t n = strlen(id), i;
-
-	if (n == 0 || n > SBX_PROC_ID_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
-			return false;
-	return true;
 }
 
 /* The command of a process on one line: control characters as '?', as
@@ -206,7 +191,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 		return -r;
 	if (argc - optind != 2)
 		return cli_usage_error("logs", "want SANDBOX and a process ID");
-	if (!id_valid(argv[optind + 1]))
+	if (!sbx_proc_id_valid(argv[optind + 1]))
 		return cli_usage_error("logs", "bad process ID '%s'", argv[optind + 1]);
 	x.json = cli->json;
 	signal(SIGPIPE, SIG_IGN);
@@ -226,7 +211,7 @@ static int kill_one(struct cli *cli, struct sbx_sandbox *sb, const char *sandbox
 	struct sbx_err err = {0};
 	int r;
 
-	if (!id_valid(id))
+	if (!sbx_proc_id_valid(id))
 		return cli_failf(cli, id, "bad process ID '%s'", id);
 	r = sbx_proc_kill(sb, id, &err);
 	return r < 0 ? proc_fail(cli, &err, r, sandbox, id) : 0;

@@ -175,7 +175,10 @@ const char *cli_default_name(char buf[CLI_NAME_MAX])
 	return buf;
 }
 
-int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
+/* Opens with fn (all of the sandbox, or its ids only); prints the error. */
+static int open_by(struct cli *cli, const char *id, struct sbx_sandbox **ret,
+		   int (*fn)(struct sbx_client *, const char *, struct sbx_sandbox **,
+			     struct sbx_err *))
 {
 	struct sbx_client *c;
 	struct sbx_err err = {0};
@@ -184,25 +187,20 @@ int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 	r = cli_client(cli, &c);
 	if (r < 0)
 		return r;
-	r = sbx_sandbox_open(c, id, ret, &err);
+	r = fn(c, id, ret, &err);
 	if (r < 0)
 		cli_fail(cli, &err, r, id);
 	return r;
 }
 
+int cli_open_sandbox(struct cli *cli, const char *id, struct sbx_sandbox **ret)
+{
+	return open_by(cli, id, ret, sbx_sandbox_open);
+}
+
 int cli_open_ids(struct cli *cli, const char *id, struct sbx_sandbox **ret)
 {
-	struct sbx_client *c;
-	struct sbx_err err = {0};
-	int r;
-
-	r = cli_client(cli, &c);
-	if (r < 0)
-		return r;
-	r = sbx_sandbox_open_ids(c, id, ret, &err);
-	if (r < 0)
-		cli_fail(cli, &err, r, id);
-	return r;
+	return open_by(cli, id, ret, sbx_sandbox_open_ids);
 }
 
 void cli_wake(int fd)

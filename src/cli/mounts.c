@@ -111,8 +111,7 @@ int mounts_is_sbxfs(const char *mountinfo, const char *dir)
 	return r;
 }
 
-/* Writes "sync" to the control file of the mount at mnt. */
-static int sync_one(const char *mnt)
+int mounts_sync(const char *mnt)
 {
 	struct sbx_buf p = SBX_BUF_INIT;
 	int fd, r;
@@ -171,7 +170,7 @@ int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t 
 		    strcmp(type, "fuse.sbxfs") != 0 || !source_names(src, names, n) ||
 		    !mounted_by_me(opts))
 			continue;
-		r = sync_one(mnt);
+		r = mounts_sync(mnt);
 		/* another user's mount, or one whose server is gone: not ours to wait for */
 		if (r < 0 && r != -EACCES && r != -EPERM && r != -ENOTCONN && r != -ENOENT &&
 		    !first)

@@ -26,6 +26,11 @@ int mounts_find(const char *mountinfo, const char *path, struct sbx_buf *ret_mnt
 /* Is dir (canonical) an sbxfs mount point? 1, 0, or -errno. */
 int mounts_is_sbxfs(const char *mountinfo, const char *dir);
 
+/* Asks the sbxfs mount at mnt to store what closes left queued (writes
+ * `sync` to its .ctl/ctl; sbxfs's write-behind). 0 or a negative errno
+ * (EIO: a store failed; the mount keeps the data). */
+int mounts_sync(const char *mnt);
+
 /* Asks every sbxfs mount of the sandbox (its source names one of names:
  * the id or the name it was mounted by) to store what closes left queued
  * (`sync` in its .ctl/ctl; sbxfs's write-behind), so that a command run

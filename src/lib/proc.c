@@ -76,8 +76,7 @@ void sbx_proc_info_free(struct sbx_proc_info *v, size_t n)
 	free(v);
 }
 
-/* An id the executor may send and we may put in a query: [A-Za-z0-9_-]. */
-static bool id_ok(const char *s)
+bool sbx_proc_id_valid(const char *s)
 {
 	size_t n = 0;
 
@@ -105,7 +104,7 @@ static int info_parse(json_object *o, const char *command, struct sbx_proc_info 
 	const char *id = sbx_json_str(o, "id"), *cmd = sbx_json_str(o, "command");
 	int64_t pid = 0;
 
-	if (!o || !id_ok(id))
+	if (!o || !sbx_proc_id_valid(id))
 		return -EPROTO;
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->id, id, strlen(id) + 1);
@@ -270,7 +269,7 @@ int sbx_proc_kill(struct sbx_sandbox *sb, const char *id, struct sbx_err *err)
 	r = executor(sb, "kill process", &x, err);
 	if (r < 0)
 		return r;
-	if (!id_ok(id))
+	if (!sbx_proc_id_valid(id))
 		return sbx_err_set(err, -SBX_EINVAL, 0, "kill process: not a process id");
 	body = json_object_new_object();
 	if (!body || sbx_json_add_str(body, "id", id) < 0) {
@@ -362,7 +361,7 @@ int sbx_proc_logs(struct sbx_sandbox *sb, const char *id, bool follow, double ti
 	r = executor(sb, "process logs", &x, err);
 	if (r < 0)
 		return r;
-	if (!id_ok(id) || !fn)
+	if (!sbx_proc_id_valid(id) || !fn)
 		return sbx_err_set(err, -SBX_EINVAL, 0, "process logs: not a process id");
 	if (!follow) {
 		r = is_running(sb, id, &running, err);

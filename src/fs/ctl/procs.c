@@ -10,7 +10,6 @@
 #include "fs/ctl/ctl_int.h"
 #include "fs/ctl/verbs.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,18 +148,6 @@ int ctl_ports_verbs(struct ctl *c, const char *buf, size_t size)
 
 /* --- logs/ID ------------------------------------------------------------- */
 
-static bool name_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > CTL_PROC_ID_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
 /* The number of id, given now if it has none; 0 when none can be given
  * (no memory, or PLOG_SEQ_MAX reached). ctl->lock held. */
 static unsigned plog_register_locked(struct ctl *c, const char *id)
@@ -198,7 +185,7 @@ int ctl_plog_lookup(struct ctl *c, const char *name, uint64_t *ret_ino)
 	unsigned seq = 0;
 	int r;
 
-	if (!name_valid(name))
+	if (!sbx_proc_id_valid(name))
 		return -ENOENT;
 	r = fs_check_alive(c->fs) ?: sbx_proc_list(c->fs->sb, &v, &n, NULL);
 	for (i = 0; r == 0 && i < n && strcmp(v[i].id, name); i++)

@@ -1,10 +1,11 @@
 /* verbs.c - what a line written to a /.ctl ctl file means; see verbs.h. */
 #include "fs/ctl/verbs.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sbx/proc.h"
 
 /* Next line of [*p, end): its start and length (no '\n', no trailing '\r'
  * or blanks); false at the end. */
@@ -47,19 +48,6 @@ static bool env_valid(const char *kv)
 	for (i = 0; kv + i < eq; i++)
 		if (!(kv[i] == '_' || (kv[i] >= 'A' && kv[i] <= 'Z') ||
 		      (kv[i] >= 'a' && kv[i] <= 'z') || (i && kv[i] >= '0' && kv[i] <= '9')))
-			return false;
-	return true;
-}
-
-/* A process id of the executor: a UUID, so letters, digits and dashes. */
-static bool id_valid(const char *id)
-{
-	size_t n = strlen(id), i;
-
-	if (n == 0 || n > CTL_PROC_ID_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
 			return false;
 	return true;
 }
@@ -107,7 +95,7 @@ static void check_arg(struct ctl_cmd *cmd)
 		cmd->seconds = t;
 		break;
 	case CTL_V_PKILL:
-		if (!id_valid(cmd->arg))
+		if (!sbx_proc_id_valid(cmd->arg))
 			cmd->err = -EINVAL;
 		break;
 	case CTL_V_BIND:

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sbx/proc.h"
+
 /* Bounds on the numbers of the verbs (seconds). */
 #define CTL_WAIT_READY_MAX 86400.0
 #define CTL_WAIT_READY_DEF 300.0
@@ -48,8 +50,8 @@ enum ctl_verb {
 /* The file a write went to: which verbs it knows. */
 enum ctl_file { CTL_F_TOP, CTL_F_JOB, CTL_F_PROCS, CTL_F_PORTS, CTL_F__N };
 
-/* The longest process id .ctl/procs accepts (sbx/proc.h's SBX_PROC_ID_MAX). */
-#define CTL_PROC_ID_MAX 64
+/* The longest process id .ctl/procs accepts. */
+#define CTL_PROC_ID_MAX SBX_PROC_ID_MAX
 
 struct ctl_cmd {
 	enum ctl_verb verb;

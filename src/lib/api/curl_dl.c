@@ -56,3 +56,29 @@ void sbx_curl_unload(struct sbx_curl *t)
 		dlclose(t->dl);
 	memset(t, 0, sizeof(*t));
 }
+
+CURLcode sbx_curl_set_method(const struct sbx_curl *t, CURL *h, const char *method,
+			     const char *body)
+{
+	CURLcode cc;
+
+	if (body) {
+		cc = t->easy_setopt(h, CURLOPT_POST, 1L);
+		if (!cc)
+			cc = t->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					    (curl_off_t)strlen(body));
+		if (!cc)
+			cc = t->easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		if (!cc)
+			cc = t->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+					    strcmp(method, "POST") ? method : NULL);
+		return cc;
+	}
+	cc = t->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	if (!cc)
+		cc = t->easy_setopt(h, CURLOPT_NOBODY, strcmp(method, "HEAD") ? 0L : 1L);
+	if (!cc)
+		cc =
+		    t->easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") ? method : NULL);
+	return cc;
+}

@@ -47,4 +47,10 @@ int sbx_curl_load(struct sbx_curl *t, struct sbx_err *err);
  * unloaded table. */
 void sbx_curl_unload(struct sbx_curl *t);
 
+/* Sets the method of the next transfer on h: with a body (borrowed until
+ * the transfer ends) a POST, sent as @p method when that is another; without
+ * one a GET, or @p method (HEAD: no body read). */
+CURLcode sbx_curl_set_method(const struct sbx_curl *t, CURL *h, const char *method,
+			     const char *body);
+
 #endif

@@ -47,37 +47,6 @@ static void sleep_ms(long ms)
 		;
 }
 
-static bool method_is(const char *m, const char *want)
-{
-	return strcmp(m, want) == 0;
-}
-
-/* Sets method and body on the handle. */
-static CURLcode set_method(const struct sbx_curl *fn, CURL *h, const char *method, const char *body)
-{
-	CURLcode cc;
-
-	if (body) {
-		cc = fn->easy_setopt(h, CURLOPT_POST, 1L);
-		if (!cc)
-			cc = fn->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-					     (curl_off_t)strlen(body));
-		if (!cc)
-			cc = fn->easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		if (!cc)
-			cc = fn->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-					     method_is(method, "POST") ? NULL : method);
-		return cc;
-	}
-	cc = fn->easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	if (!cc)
-		cc = fn->easy_setopt(h, CURLOPT_NOBODY, method_is(method, "HEAD") ? 1L : 0L);
-	if (!cc)
-		cc = fn->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				     method_is(method, "GET") ? NULL : method);
-	return cc;
-}
-
 /* One try under rest_lock. Returns the curl code; *status and *too_big. */
 static CURLcode try_once(struct sbx_client *c, const char *method, const char *url,
 			 const char *body, struct sbx_buf *reply, long *status, bool *too_big,
@@ -96,7 +65,7 @@ static CURLcode try_once(struct sbx_client *c, const char *method, const char *u
 	h = c->curl;
 	cc = fn->easy_setopt(h, CURLOPT_URL, url);
 	if (!cc)
-		cc = set_method(fn, h, method, body);
+		cc = sbx_curl_set_method(fn, h, method, body);
 	if (!cc)
 		cc = fn->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	if (!cc)
@@ -195,7 +164,7 @@ static int parse_ok(const struct sbx_buf *reply, json_object **ret, const char *
 int sbx_rest_call(struct sbx_client *c, const char *method, const char *path, const char *body,
 		  json_object **ret, struct sbx_err *err)
 {
-	bool safe = !body && (method_is(method, "GET") || method_is(method, "DELETE"));
+	bool safe = !body && (!strcmp(method, "GET") || !strcmp(method, "DELETE"));
 	struct sbx_buf url = SBX_BUF_INIT, reply = SBX_BUF_INIT;
 	char ebuf[CURL_ERROR_SIZE], msg[SBX_ERR_MSG_MAX];
 	bool too_big = false, lost = false;
@@ -230,7 +199,7 @@ int sbx_rest_call(struct sbx_client *c, const char *method, const char *path, co
 	} else if (cc) {
 		r = sbx_err_set(err, curl_errno(cc), 0, "%s %s: %s", method, path,
 				ebuf[0] ? ebuf : c->curl_fn.easy_strerror(cc));
-	} else if (status == 404 && lost && method_is(method, "DELETE")) {
+	} else if (status == 404 && lost && !strcmp(method, "DELETE")) {
 		sbx_buf_reset(&reply);
 		r = parse_ok(&reply, ret, method, path, err);
 	} else if (status < 200 || status > 299) {

@@ -380,32 +380,14 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 /* Method, body and headers. A POST without a body sends an empty one. */
 static CURLcode set_method(struct xc *x, CURL *h, const char *method, const char *body)
 {
-	const struct sbx_curl *cf = x->cf;
-	bool post = strcmp(method, "POST") == 0;
 	CURLcode cc;
 
-	if (!body && post)
+	if (!body && strcmp(method, "POST") == 0)
 		body = "";
-	if (body) {
-		cc = cf->easy_setopt(h, CURLOPT_POST, 1L);
-		if (!cc)
-			cc = cf->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-					     (curl_off_t)strlen(body));
-		if (!cc)
-			cc = cf->easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		if (!cc)
-			cc = cf->easy_setopt(h, CURLOPT_CUSTOMREQUEST, post ? NULL : method);
-		if (!cc)
-			cc = cf->easy_setopt(h, CURLOPT_HTTPHEADER,
-					     *body ? x->hdr_post : x->hdr_get);
-		return cc;
-	}
-	cc = cf->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	cc = sbx_curl_set_method(x->cf, h, method, body);
 	if (!cc)
-		cc = cf->easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-				     strcmp(method, "GET") == 0 ? NULL : method);
-	if (!cc)
-		cc = cf->easy_setopt(h, CURLOPT_HTTPHEADER, x->hdr_get);
+		cc = x->cf->easy_setopt(h, CURLOPT_HTTPHEADER,
+					body && *body ? x->hdr_post : x->hdr_get);
 	return cc;
 }
 
