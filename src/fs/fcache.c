@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +28,8 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-static int tmp_fd(struct sbx_fs *fs)
+/* A new empty file in the cache dir, unlinked. */
+static int disk_fd(struct sbx_fs *fs)
 {
 	char name[40], hex[17];
 	int fd;
@@ -42,6 +46,48 @@ static int tmp_fd(struct sbx_fs *fs)
 		return -errno;
 	unlinkat(fs->cache_dirfd, name, 0);
 	return fd;
+}
+
+/* A new empty content file: in memory when small (see FCACHE_MEM_MAX;
+ * *ret_mem says which), else in the cache dir. */
+static int content_fd(struct sbx_fs *fs, bool small, bool *ret_mem)
+{
+	int fd = small ? memfd_create("sbxfs-content", MFD_CLOEXEC) : -1;
+
+	*ret_mem = fd >= 0;
+	return fd >= 0 ? fd : disk_fd(fs);
+}
+
+int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need)
+{
+	struct stat st;
+	off_t off = 0;
+	int fd;
+
+	if (!fc->mem || need <= FCACHE_MEM_MAX)
+		return 0;
+	if (fstat(fc->fd, &st) < 0)
+		return -errno;
+	fd = disk_fd(fs);
+	if (fd < 0)
+		return fd;
+	while (off < st.st_size) {
+		ssize_t n = sendfile(fd, fc->fd, &off, (size_t)(st.st_size - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int r = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			return r;
+		}
+	}
+	close(fc->fd);
+	fc->fd = fd;
+	fc->mem = false;
+	FS_COUNT(fs, data_spilled);
+	return 0;
 }
 
 static struct timespec now_real(void)
@@ -254,7 +300,8 @@ static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct 
 static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 {
 	struct fcache *fc;
-	int fd = tmp_fd(fs);
+	bool mem;
+	int fd = content_fd(fs, n->attr.size <= FCACHE_MEM_MAX, &mem);
 
 	if (fd < 0) {
 		*err = fd;
@@ -268,6 +315,7 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 	}
 	pthread_mutex_init(&fc->lock, NULL);
 	fc->fd = fd;
+	fc->mem = mem;
 	fc->node = n;
 	fc->refs = 1;
 	node_ref(n);
@@ -490,6 +538,9 @@ static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
 	}
 	if (r < 0)
 		goto out;
+	r = fcache_spill(fs, fc, hint);
+	if (r < 0)
+		goto out;
 	r = fs_check_alive(fs)
 		?: sbx_rfs_fetch(fs->rfs, path.data, fc->fd, fc->loaded ? fc->validator : NULL,
 				 hint, &unchanged, &len, &a, val, NULL);
@@ -502,7 +553,7 @@ static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
 		FS_COUNT(fs, data_revalidated);
 	} else {
 		FS_COUNT(fs, data_miss);
-		if (ftruncate(fc->fd, (off_t)len) < 0) {
+		if (fcache_spill(fs, fc, len) < 0 || ftruncate(fc->fd, (off_t)len) < 0) {
 			r = -errno;
 			fc->loaded = false;
 			goto out;
@@ -574,6 +625,7 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	r = fc->loaded && !fc->revalidate ? 0 : ensure_loaded(fs, fc);
 	if (append)
 		off = fc->size;
+	r = r ?: fcache_spill(fs, fc, off + size);
 	while (r == 0 && done < size) {
 		ssize_t n = pwrite(fc->fd, buf + done, size - done, (off_t)(off + done));
 
@@ -618,6 +670,7 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		pthread_mutex_unlock(&fc->lock);
 		return r;
 	}
+	r = r ?: fcache_spill(fs, fc, size);
 	if (r == 0 && ftruncate(fc->fd, (off_t)size) < 0)
 		r = -errno;
 	if (r == 0) {
@@ -891,6 +944,8 @@ static void keep_unsaved(struct sbx_fs *fs, struct fcache *fc, int err)
 	struct sbx_buf path = SBX_BUF_INIT;
 	char proc[64], name[96], hex[9];
 
+	if (fcache_spill(fs, fc, UINT64_MAX) < 0) /* a memfd cannot be linked */
+		sbx_debug("fcache: moving unsaved content to the cache dir failed");
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fc->fd);
 	if (sbx_rand_hex(hex, 4) < 0)
 		hex[0] = '\0';

@@ -60,6 +60,18 @@ static void drop_ranges(struct fcache *fc, const struct sbx_rfs_attr *a)
 	fc->ra_win = 0;
 }
 
+/* A ranged copy lives in the cache dir, never in memory: its valid
+ * ranges grow with what is read. Kept in memory only if the cache dir
+ * fails (said in the log), which costs memory, not correctness. */
+static void spill(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r = fcache_spill(fs, fc, UINT64_MAX);
+
+	if (r < 0)
+		sbx_log(SBX_LOG_WARN, "a large file's copy stays in memory: the cache dir: %s",
+			strerror(-r));
+}
+
 bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
 {
 	struct node *n = fc->node;
@@ -93,6 +105,7 @@ bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
 	rmap_clear(&fc->valid);
 	if (ftruncate(fc->fd, 0) < 0)
 		sbx_debug("fcache: emptying a copy: %s", strerror(errno));
+	spill(fs, fc);
 	fc->ranged = true;
 	fc->size = fc->ver.size;
 	fc->revalidate = !fresh;
@@ -104,7 +117,7 @@ bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
 
 void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
 {
-	(void)fs;
+	spill(fs, fc);
 	rmap_clear(&fc->valid);
 	if (fc->size && rmap_add(&fc->valid, 0, fc->size) < 0)
 		rmap_clear(&fc->valid);

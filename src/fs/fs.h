@@ -75,6 +75,7 @@ struct fs_stats {
 	uint64_t xattr_hit;	      /* getxattr/listxattr answered from the caches */
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
+	uint64_t data_spilled;	      /* contents moved from memory to the cache dir */
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
 	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */
