@@ -10,6 +10,7 @@
 
 declare -A NA  # NA[transport] = why sbxfs refused it
 declare -A HWM # HWM[transport] = highest VmHWM of its sbxfs processes, kB
+declare -A MFD # MFD[transport] = most kB of file contents sbxfs held in memfds (sampled)
 
 col_is_sbx() { [ "$1" = agent ] || [ "$1" = shell ]; }
 col_files() { if [ "$1" = shell ] || [ "$1" = ssh-s ]; then echo "$SHELL_FILES"; else echo "$NFILES"; fi; }
@@ -50,6 +51,11 @@ note_hwm() {
 	[ -n "$p" ] || return 0
 	kb=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status" 2>/dev/null)
 	[ -n "$kb" ] && [ "$kb" -gt "${HWM[$1]:-0}" ] && HWM[$1]=$kb
+	# contents of small files live in memfds (src/fs/fcache.h), which
+	# VmHWM does not count: their sizes, at this moment
+	kb=$(find "/proc/$p/fd" -lname '/memfd:sbxfs-content*' -print0 2>/dev/null |
+		xargs -0 -r stat -L -c %s 2>/dev/null | awk '{s += $1} END {print int(s / 1024)}')
+	[ -n "$kb" ] && [ "$kb" -gt "${MFD[$1]:-0}" ] && MFD[$1]=$kb
 	return 0
 }
 

@@ -133,9 +133,12 @@ def table(meta, data, delays, workloads):
                      % (tr, meta["na_" + tr].strip()))
             continue
         hwm = meta.get("vmhwm_kb_" + tr)
-        L.append("== sbxfs -o transport=%s against sshfs (%s); peak RSS of sbxfs %s"
+        mfd = meta.get("memfd_kb_" + tr)
+        L.append("== sbxfs -o transport=%s against sshfs (%s); peak RSS of sbxfs %s%s"
                  % (tr, baseline(tr, meta),
-                    "%.1f MiB" % (int(hwm) / 1024) if hwm else "-"))
+                    "%.1f MiB" % (int(hwm) / 1024) if hwm else "-",
+                    " + %.1f MiB of contents in memfds (most seen)" % (int(mfd) / 1024)
+                    if mfd else ""))
         head = "%-34s" % "workload"
         for d in delays:
             head += " | %3d ms: %8s %8s %7s %6s" % (d, "sbxfs", "sshfs", "ratio", "RT")

@@ -300,6 +300,7 @@ ELAPSED=$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 {
 	for tr in "${TR_LIST[@]}"; do
 		[ -n "${HWM[$tr]:-}" ] && echo "vmhwm_kb_$tr=${HWM[$tr]}"
+		[ -n "${MFD[$tr]:-}" ] && echo "memfd_kb_$tr=${MFD[$tr]}"
 	done
 	echo "elapsed_s=$ELAPSED"
 } >>"$OUT/meta.txt"
