@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "longpath.h"
 #include "ops.h"
 
 #define ATTR_LEN 92u /* bytes of an attr block on the wire */
@@ -58,13 +59,18 @@ static bool read_small(int dfd, const char *name, char *buf, size_t max, struct 
  * the names of its xattrs come last. */
 /* The names of the xattrs of name in directory dfd into xb
  * (SBXA_DIR_XNAMES_MAX bytes): their length, or -1 when not known (more
- * than fit, no /proc, a filesystem without xattrs, an error). There is no
- * llistxattrat: /proc/self/fd names the directory, and the last name is
- * not followed. */
+ * than fit, a filesystem without xattrs, an error). There is no
+ * llistxattrat, and the last name must not be followed: the agent steps
+ * into dfd (it is single-threaded; the listing ops go back to "/" when
+ * they end, as longpath.h does) and names it relatively, one path step.
+ * Through /proc/self/fd/N/name instead, each entry of a cold listing cost
+ * a walk of /proc with its ownership checks, most of the agent's time. */
 static ssize_t xattr_names(int dfd, const char *name, char *xb)
 {
 	char p[64 + NAME_MAX + 1];
 
+	if (fchdir(dfd) == 0)
+		return llistxattr(name, xb, SBXA_DIR_XNAMES_MAX);
 	if ((size_t)snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dfd, name) >= sizeof(p))
 		return -1;
 	return llistxattr(p, xb, SBXA_DIR_XNAMES_MAX);
@@ -258,6 +264,7 @@ static int op_readtree(struct agent *a, const struct agent_req *q)
 	free(t.queue);
 	free(t.buf);
 	close(t.root);
+	longpath_leave(); /* xattr_names() stepped into the directories */
 	out_set_flags(&a->out, t.at, 0);
 	out_end(&a->out, t.at);
 	return 0;
@@ -300,6 +307,7 @@ int op_readdir(struct agent *a, const struct agent_req *q)
 	}
 	free(buf);
 	closedir(d);
+	longpath_leave(); /* xattr_names() stepped into the directory */
 	if (r < 0) {
 		/* frames already queued stand; a last one carries the error */
 		out_end(&a->out, at);
