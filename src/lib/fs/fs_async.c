@@ -49,6 +49,8 @@ static int exec_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, 
 	if (!run)
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
 	r = fs_run_exec(sb, run, s->iov, s->iovcnt, s->stdin_open, ret_exec, err);
+	if (r < 0)
+		fs_run_unref(run); /* the command's: nothing started */
 	fs_run_unref(run);
 	return r;
 }
@@ -88,6 +90,8 @@ int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *u
 		return t;
 	if (t == SBX_TRANSPORT_EXECUTOR)
 		tp = &fs_tp_executor;
+	else if (t == SBX_TRANSPORT_AGENT)
+		tp = &fs_tp_agent;
 	sbx_debug("fs: %s over the %s", s->what, tp->name);
 	return tp->start(sb, xc, s, cb, ud, ret_exec, err);
 }

@@ -37,6 +37,8 @@ struct fs_run {
 	void *sink_ud;
 	sbx_fs_cb cb;
 	void *ud;
+	void (*end)(void *end_ud); /* fixed before the start */
+	void *end_ud;
 	char what[SBX_FS_WHAT_MAX];
 };
 
@@ -92,6 +94,12 @@ const char *fs_run_script(const struct fs_run *run)
 const char *fs_run_what(const struct fs_run *run)
 {
 	return run->what;
+}
+
+void fs_run_on_end(struct fs_run *run, void (*fn)(void *fn_ud), void *fn_ud)
+{
+	run->end = fn;
+	run->end_ud = fn_ud;
 }
 
 bool fs_run_attach_exec(struct fs_run *run, struct sbx_exec *e)
@@ -236,6 +244,8 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 	if (run->cb)
 		run->cb(run->ud, &res);
 	fs_result_release(&res);
+	if (run->end)
+		run->end(run->end_ud);
 	fs_run_unref(run);
 }
 
@@ -284,10 +294,8 @@ int fs_run_exec(struct sbx_sandbox *sb, struct fs_run *run, const struct iovec *
 	opts.command = run->script.data;
 	opts.stdin_open = stdin_open || iovcnt > 0;
 	r = sbx_exec_start(sb, &opts, &fs_run_cbs, run, &e, err);
-	if (r < 0) {
-		fs_run_unref(run); /* the command's: there is none */
+	if (r < 0)
 		return r;
-	}
 	cancel = fs_run_attach_exec(run, e);
 	if (opts.stdin_open)
 		feed_exec(run, e, iov, iovcnt, stdin_open);

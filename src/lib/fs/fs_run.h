@@ -47,6 +47,11 @@ const char *fs_run_what(const struct fs_run *run);
 bool fs_run_attach_exec(struct fs_run *run, struct sbx_exec *e);
 bool fs_run_attach_proc(struct fs_run *run, struct sbx_rfs_proc *p);
 
+/* Calls @p fn(@p fn_ud) once the run ended, right after the caller's
+ * callback, on its thread (the agent transport's job bound). Set it before
+ * the command starts. */
+void fs_run_on_end(struct fs_run *run, void (*fn)(void *fn_ud), void *fn_ud);
+
 /* Records a local failure (the first one wins: it becomes the result) and
  * cancels the command when it is known. */
 void fs_run_fail(struct fs_run *run, int rc, const char *fmt, ...)
@@ -61,8 +66,9 @@ void fs_run_fail_start(struct fs_run *run, int rc, const char *msg);
 /* Runs @p run over a new exec session of @p sb: @p iov written to stdin
  * (copied) then closed, unless @p stdin_open (the caller feeds it through
  * *ret_exec). 0: the run's callbacks follow; or a negative errno with err
- * filled, and the command's reference dropped (no callback). With ret_exec
- * the caller gets a reference to the exec. */
+ * filled, and the command's reference left to the caller: drop it with
+ * fs_run_unref (no callback) or end the run with fs_run_fail_start. With
+ * ret_exec the caller gets a reference to the exec. */
 int fs_run_exec(struct sbx_sandbox *sb, struct fs_run *run, const struct iovec *iov, size_t iovcnt,
 		bool stdin_open, struct sbx_exec **ret_exec, struct sbx_err *err);
 
