@@ -22,6 +22,10 @@ void sbx_agent_slot_init(struct sbx_agent_slot *s)
 
 void sbx_agent_slot_release(struct sbx_agent_slot *s)
 {
+	pthread_mutex_lock(&s->mu);
+	while (s->holds)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	sbx_rfs_free(s->rfs);
 	s->rfs = NULL;
 	pthread_cond_destroy(&s->cv);
@@ -92,6 +96,21 @@ int sbx_agent_slot_get(struct sbx_sandbox *sb, bool may_wait, struct sbx_rfs **r
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return rc == 0;
+}
+
+void sbx_agent_slot_hold(struct sbx_agent_slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->holds++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sbx_agent_slot_unhold(struct sbx_agent_slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->holds--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu); /* the slot may be released from here on */
 }
 
 void sbx_agent_slot_job_enter(struct sbx_agent_slot *s)

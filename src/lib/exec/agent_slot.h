@@ -49,12 +49,21 @@ struct sbx_agent_slot {
 	struct sbx_rfs *rfs;	    /* mu; fixed once UP */
 	char note[SBX_ERR_MSG_MAX]; /* mu; fixed once DOWN ("" before) */
 	unsigned jobs;		    /* mu: jobs running on rfs */
+	unsigned holds;		    /* mu: threads that may still touch rfs */
 };
 
 void sbx_agent_slot_init(struct sbx_agent_slot *s);
-/* Ends the agent's session (it exits at the end of its stdin) and frees.
- * No call of the handle may be running. */
+/* Waits for the threads that hold the slot, ends the agent's session (it
+ * exits at the end of its stdin) and frees. No call of the handle may be
+ * running. */
 void sbx_agent_slot_release(struct sbx_agent_slot *s);
+
+/* A thread of a call takes a hold before it starts and drops it as the
+ * last thing it does: the caller's callback may have run (and the handle
+ * be freed after it) while that thread still lets go of the job, so the
+ * release waits for the holds. */
+void sbx_agent_slot_hold(struct sbx_agent_slot *s);
+void sbx_agent_slot_unhold(struct sbx_agent_slot *s);
 
 /* The agent of @p sb: 1 and its context in *ret (borrowed: it lives as
  * long as the handle), 0 when it cannot run there (take the WebSocket),

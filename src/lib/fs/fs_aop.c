@@ -21,7 +21,9 @@
  *
  * Nothing of an op is shared after the start but the run (fs_run.h: its
  * own lock) and the caller's borrowed stdin source, pulled here while the
- * caller waits for the callback.
+ * caller waits for the callback. The thread may still let go of the job
+ * after the callback ran: it holds the slot until then, so that a handle
+ * freed right after the callback waits for it (agent_slot.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -139,6 +141,7 @@ static void run_fallback(struct aop *op)
 static void *aop_main(void *arg)
 {
 	struct aop *op = arg;
+	struct sbx_agent_slot *slot = sbx_sandbox_agent_slot(op->sb);
 	struct sbx_rfs *rfs = NULL;
 
 	sbx_transport_mark_thread();
@@ -146,8 +149,9 @@ static void *aop_main(void *arg)
 		run_job(op, rfs);
 	else
 		run_fallback(op);
-	fs_run_unref(op->run);
+	fs_run_unref(op->run); /* may drop the last reference to the job */
 	aop_free(op);
+	sbx_agent_slot_unhold(slot); /* the handle may be freed from here on */
 	return NULL;
 }
 
@@ -194,9 +198,11 @@ static int aop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, s
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
+	sbx_agent_slot_hold(sbx_sandbox_agent_slot(sb));
 	r = pthread_create(&th, &attr, aop_main, op);
 	pthread_attr_destroy(&attr);
 	if (r) {
+		sbx_agent_slot_unhold(sbx_sandbox_agent_slot(sb));
 		fs_run_unref(op->run); /* the command's: nothing started */
 		fs_run_unref(op->run);
 		aop_free(op);
