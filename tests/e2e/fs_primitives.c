@@ -803,6 +803,78 @@ static void check_transport(struct ctx *x_)
 		      more, x_->execs, n);
 }
 
+/* A first call on a fresh handle made from a callback (the client's
+ * WebSocket thread, which carries the agent's session): the agent cannot
+ * be started there, the call's own thread does it (or falls back). */
+struct chain {
+	struct sbx_sandbox *fresh;
+	const char *path, *want;
+	atomic_int start_rc, rc, good, calls, done;
+};
+
+static void chain_inner(void *ud, struct sbx_fs_result *res)
+{
+	struct chain *c = ud;
+
+	atomic_store(&c->rc, res->rc);
+	atomic_store(&c->good, res->rc == 0 && res->len == strlen(c->want) &&
+				   !memcmp(res->data, c->want, res->len));
+	atomic_fetch_add(&c->calls, 1);
+	atomic_store(&c->done, 1);
+}
+
+static void chain_outer(void *ud, struct sbx_fs_result *res)
+{
+	struct chain *c = ud;
+	int r = sbx_fs_read_file_async(c->fresh, c->path, chain_inner, c);
+
+	(void)res;
+	atomic_store(&c->start_rc, r);
+	if (r)
+		atomic_store(&c->done, 1);
+}
+
+/* Runs the chain: an async call on @p sb whose callback makes the first
+ * call of the fresh handle @p fresh (read_file of @p path, which holds
+ * @p want). 0 when that call came back right, once. */
+static int from_callback(struct sbx_sandbox *sb, struct sbx_sandbox *fresh, const char *path,
+			 const char *want)
+{
+	struct chain c = {.fresh = fresh, .path = path, .want = want, .rc = 1};
+	int i;
+
+	if (sbx_fs_exists_async(sb, "/", chain_outer, &c) < 0)
+		return -1;
+	for (i = 0; i < 6000 && !atomic_load(&c.done); i++)
+		usleep(10000);
+	usleep(100000); /* a second callback would show up now */
+	if (!atomic_load(&c.done) || atomic_load(&c.start_rc))
+		return -2;
+	return atomic_load(&c.good) && atomic_load(&c.calls) == 1 ? 0 : atomic_load(&c.rc);
+}
+
+static void test_agent_from_callback(struct ctx *x_)
+{
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+	struct sbx_sandbox *fresh = NULL;
+	char p[64];
+	int r;
+
+	if (!t || strcmp(t, "agent"))
+		return;
+	snprintf(p, sizeof(p), "/tmp/fs-e2e-chained-%d", (int)getpid());
+	r = sbx_fs_write_file(x_->sb, p, "chained", 7, NULL)
+		?: sbx_sandbox_open(x_->c, sbx_sandbox_id(x_->sb), &fresh, NULL);
+	if (r == 0)
+		r = from_callback(x_->sb, fresh, p, "chained");
+	CHECK(r == 0 && fresh && !*sbx_sandbox_transport_note(fresh),
+	      "a fresh handle's first call from a callback starts the agent on its own thread "
+	      "(%d %s)",
+	      r, fresh ? sbx_sandbox_transport_note(fresh) : "");
+	sbx_sandbox_free(fresh);
+	sbx_fs_delete_file(x_->sb, p, NULL);
+}
+
 /* Where the agent cannot run (a sandbox whose sha256sum lies cannot verify
  * it: tests/e2e/t_agent.sh does the same to sbxfs), the agent transport
  * falls back to the WebSocket, as sbxfs falls back to its shell transport,
@@ -842,6 +914,14 @@ static void test_agent_fallback(struct ctx *x_)
 			  exec_sessions(x_) - before >= 2,
 		      "and the handle says why: %s", sbx_sandbox_transport_note(sb));
 		free(data);
+		sbx_sandbox_free(sb);
+		sb = NULL;
+		r = sbx_sandbox_open(x_->c, "fs-e2e-noagent", &sb, &e);
+		if (r == 0)
+			r = from_callback(x_->sb, sb, "/tmp/f", "ok");
+		CHECK(r == 0 && strstr(sbx_sandbox_transport_note(sb), "agent unavailable"),
+		      "a first call from a callback falls back on its own thread (%d %s)", r,
+		      sbx_sandbox_transport_note(sb));
 	}
 	if (sb)
 		sbx_sandbox_delete(sb, NULL);
@@ -903,6 +983,7 @@ int main(int argc, char **argv)
 		r = sbx_fs_rm(x.sb, x.base, true, NULL);
 		CHECK(r == 0, "rm -rf %s", x.base);
 		check_transport(&x);
+		test_agent_from_callback(&x);
 		test_agent_fallback(&x);
 		test_gone(&x);
 	}
