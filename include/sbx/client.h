@@ -27,7 +27,8 @@ enum sbx_transport {
 	 *  it has one that answers /health (one kept-alive HTTP request instead
 	 *  of a new WebSocket per call), else over the WebSocket; exec always
 	 *  goes over the WebSocket (stdin, a terminal and byte-exact output
-	 *  need it). See docs/libsbx-transports.md. */
+	 *  need it). Never the agent: starting it costs more than a one-shot
+	 *  program saves. See docs/libsbx-transports.md. */
 	SBX_TRANSPORT_AUTO = 0,
 	/** Everything over the exec WebSocket (one session per call). */
 	SBX_TRANSPORT_WEBSOCKET,
@@ -35,12 +36,27 @@ enum sbx_transport {
 	 *  refused (-SBX_ENOTSUP), and a sandbox without an executor fails
 	 *  rather than fall back. What exec loses there: see sbx/exec.h. */
 	SBX_TRANSPORT_EXECUTOR,
+	/** The filesystem primitives run as jobs of sbx-agent (sbx/rfs.h's
+	 *  agent transport) over ONE exec session per sandbox handle, kept
+	 *  open: the first call starts the agent (uploading it once per
+	 *  sandbox), later calls pay no session of their own. Where the agent
+	 *  cannot run, the handle falls back to the WebSocket, as sbxfs does,
+	 *  and sbx_sandbox_transport_note() says why. exec keeps the
+	 *  WebSocket. Same results and errors as over the WebSocket. */
+	SBX_TRANSPORT_AGENT,
 };
 
-/** "auto", "websocket", "executor". */
+/** "auto", "websocket", "executor", "agent". */
 SBX_API const char *sbx_transport_name(enum sbx_transport t);
 /** Parses a name of sbx_transport_name(): 0 and *ret, or -SBX_EINVAL. */
 SBX_API int sbx_transport_parse(const char *s, enum sbx_transport *ret);
+
+struct sbx_sandbox;
+/** Why the agent transport does not serve @p sb's calls: "" while it does
+ *  (or before a call wanted it), else "agent unavailable: REASON", fixed
+ *  for the life of the handle (its calls take the WebSocket). Borrowed: it
+ *  lives as long as the handle. */
+SBX_API const char *sbx_sandbox_transport_note(struct sbx_sandbox *sb);
 
 /** Options for sbx_client_new(). Zero-initialise, then set what you need. */
 struct sbx_client_opts {
@@ -60,8 +76,8 @@ struct sbx_client_opts {
 	 *  host verification are always on. */
 	const char *ca_file;
 	/** Transport of exec and of the filesystem primitives. The environment
-	 *  variable SBX_EXEC_TRANSPORT (auto, websocket or executor), when set
-	 *  and valid, overrides it. */
+	 *  variable SBX_EXEC_TRANSPORT (auto, websocket, executor or agent),
+	 *  when set and valid, overrides it. */
 	enum sbx_transport transport;
 };
 

@@ -16,6 +16,8 @@
  * deadline. Callbacks then run on a thread of the exec's own, one at a
  * time; on_done still comes exactly once. Exit codes are unchanged. The
  * sandbox handle must outlive such an exec (it owns the executor client).
+ * The agent transport (SBX_TRANSPORT_AGENT) carries the filesystem
+ * primitives only: exec keeps the WebSocket under it.
  *
  * Threading rules of the asynchronous form:
  *  - Callbacks run on the client's transport thread, one at a time, never

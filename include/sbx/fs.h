@@ -3,12 +3,13 @@
  * @brief Filesystem primitives of the seed SDK, built on exec with POSIX
  * shell tools (docs/executor-protocol.md §4).
  *
- * Two transports carry them (docs/libsbx-transports.md): the exec
- * WebSocket, one session per call, or the sandbox's executor API, one
- * kept-alive HTTP request per call (more for big content), chosen by
+ * Three transports carry them (docs/libsbx-transports.md): the exec
+ * WebSocket, one session per call; the sandbox's executor API, one
+ * kept-alive HTTP request per call (more for big content); or, asked for,
+ * the agent: a job on one exec session per sandbox handle. Chosen by
  * sbx_client_opts.transport or $SBX_EXEC_TRANSPORT; by default the
- * executor when the sandbox has one. The same scripts run either way, so
- * everything below holds for both, byte-exactness included.
+ * executor when the sandbox has one. The same scripts run every way, so
+ * everything below holds for all, byte-exactness included.
  *
  * Paths may hold any byte but NUL; they are quoted for sh (a path that
  * starts with '-' is passed as "./-…"); NULL or "" is -SBX_EINVAL, longer
@@ -35,8 +36,8 @@
  *
  * The asynchronous forms (…_async) follow the threading rules of exec.h: the
  * callback runs once, on the transport's thread (the client's WebSocket
- * thread, or over the executor a thread of the call's own), and must not
- * block.
+ * thread, which also carries the agent's session, or over the executor a
+ * thread of the call's own), and must not block.
  */
 #ifndef SBX_FS_H
 #define SBX_FS_H

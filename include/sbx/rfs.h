@@ -478,7 +478,10 @@ SBX_API int sbx_rfs_proc_start(struct sbx_rfs *r, const struct sbx_exec_opts *op
 			       const struct sbx_exec_cbs *cbs, void *ud, struct sbx_rfs_proc **ret,
 			       struct sbx_err *err);
 /** Queues stdin bytes (copied); waits while much is unsent. -EPIPE once
- *  stdin was closed or the command ended. */
+ *  stdin was closed or the command ended. With the agent, bytes it
+ *  refused (the job's queue full) are lost: this call and every later one,
+ *  sbx_rfs_proc_close_stdin() too, return that error, so that the caller
+ *  does not take the command's stdin as whole. */
 SBX_API int sbx_rfs_proc_write_stdin(struct sbx_rfs_proc *p, const void *data, size_t n);
 /** Ends the command's stdin. */
 SBX_API int sbx_rfs_proc_close_stdin(struct sbx_rfs_proc *p);

@@ -9,7 +9,9 @@
  * moves a random binary file of SIZE_MB (default 30) MiB through
  * upload/download and write/read comparing SHA-256, checks the error codes
  * and the asynchronous forms, then deletes the sandbox, stops sbxd and
- * removes the temp dir, also when a check fails.
+ * removes the temp dir, also when a check fails. With SBX_EXEC_TRANSPORT
+ * set, it checks in sbxd's log that the calls went that way (see
+ * check_transport()).
  * Prints "ok"/"not ok" lines and a closing "N passed, N failed" line; exits
  * non-zero on any failure.
  */
@@ -41,6 +43,8 @@ struct ctx {
 	struct sbx_sandbox *sb;
 	char base[64]; /* remote work dir */
 	int pass, fail;
+	int execs;     /* exec sessions the test itself opened (remote_sha) */
+	int sessions0; /* exec sessions in sbxd's log after the first call */
 };
 
 #define CHECK(x, ...) check(x_, (x), __VA_ARGS__)
@@ -477,6 +481,8 @@ static int remote_sha(struct ctx *x_, const char *path, unsigned char out[32])
 	struct sbx_exec_result r;
 	int rc = sbx_exec_run(x_->sb, &o, NULL, NULL, &r, NULL);
 
+	x_->execs++; /* exec takes the WebSocket, whatever the primitives take */
+
 	/* GNU sha256sum starts the line with '\\' when the name has a newline */
 	const char *hex =
 	    r.stdout_data && r.stdout_data[0] == '\\' ? r.stdout_data + 1 : r.stdout_data;
@@ -728,8 +734,8 @@ static void test_async(struct ctx *x_)
 	free(d), free(f), free(g), free(miss);
 }
 
-/* Requests sbxd's executor served, from its debug log. */
-static int executor_requests(struct ctx *x)
+/* Lines of sbxd's debug log that hold @p needle (-1: no log). */
+static int log_count(struct ctx *x, const char *needle)
 {
 	char path[160], line[1024];
 	int n = 0;
@@ -740,19 +746,49 @@ static int executor_requests(struct ctx *x)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "executor POST /sandbox-executor/") != NULL;
+		n += strstr(line, needle) != NULL;
 	fclose(f);
 	return n;
+}
+
+/* Requests sbxd's executor served. */
+static int executor_requests(struct ctx *x)
+{
+	return log_count(x, "executor POST /sandbox-executor/");
+}
+
+/* Exec WebSocket sessions sbxd accepted: each upgrade is logged as
+ * "GET /v1/streams/instances/exec?id=... -> 101" (src/host/api.c). */
+static int exec_sessions(struct ctx *x)
+{
+	return log_count(x, "GET /v1/streams/instances/exec?");
+}
+
+/* Called after the round's first primitive: with the agent transport,
+ * that call started the agent (its exec session, and the upload's). */
+static void note_first_call(struct ctx *x_, double secs)
+{
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+
+	x_->sessions0 = exec_sessions(x_);
+	if (!x_->sbxd || !t || strcmp(t, "agent"))
+		return;
+	CHECK(!*sbx_sandbox_transport_note(x_->sb),
+	      "the agent runs in the sandbox (first call %.0f ms, %d exec sessions to start it)%s",
+	      secs * 1000, x_->sessions0, sbx_sandbox_transport_note(x_->sb));
 }
 
 /* The round's transport (SBX_EXEC_TRANSPORT) served the calls: with
  * "executor" or "auto" (sbxd serves an executor, so auto must find it), the
  * executor served hundreds of requests (a fallback to the WebSocket would
- * leave it idle); with "websocket", none. */
+ * leave it idle); with "websocket", none; with "agent", none either, and
+ * every primitive since the first went over the agent's ONE exec session:
+ * the only sessions sbxd opened since are the test's own execs (a primitive
+ * that fell back, or a second agent session, would add one). */
 static void check_transport(struct ctx *x_)
 {
 	const char *t = getenv("SBX_EXEC_TRANSPORT");
-	int n = executor_requests(x_);
+	int n = executor_requests(x_), more = exec_sessions(x_) - x_->sessions0;
 
 	if (!x_->sbxd || !t)
 		return;
@@ -760,6 +796,136 @@ static void check_transport(struct ctx *x_)
 		CHECK(n >= 200, "the executor served the primitives (%d requests)", n);
 	else if (!strcmp(t, "websocket"))
 		CHECK(n == 0, "the executor served nothing over the websocket (%d requests)", n);
+	else if (!strcmp(t, "agent"))
+		CHECK(n == 0 && more == x_->execs && !*sbx_sandbox_transport_note(x_->sb),
+		      "the primitives went over the agent's one exec session (%d sessions since "
+		      "it started, %d of them the test's execs; %d executor requests)",
+		      more, x_->execs, n);
+}
+
+/* A first call on a fresh handle made from a callback (the client's
+ * WebSocket thread, which carries the agent's session): the agent cannot
+ * be started there, the call's own thread does it (or falls back). */
+struct chain {
+	struct sbx_sandbox *fresh;
+	const char *path, *want;
+	atomic_int start_rc, rc, good, calls, done;
+};
+
+static void chain_inner(void *ud, struct sbx_fs_result *res)
+{
+	struct chain *c = ud;
+
+	atomic_store(&c->rc, res->rc);
+	atomic_store(&c->good, res->rc == 0 && res->len == strlen(c->want) &&
+				   !memcmp(res->data, c->want, res->len));
+	atomic_fetch_add(&c->calls, 1);
+	atomic_store(&c->done, 1);
+}
+
+static void chain_outer(void *ud, struct sbx_fs_result *res)
+{
+	struct chain *c = ud;
+	int r = sbx_fs_read_file_async(c->fresh, c->path, chain_inner, c);
+
+	(void)res;
+	atomic_store(&c->start_rc, r);
+	if (r)
+		atomic_store(&c->done, 1);
+}
+
+/* Runs the chain: an async call on @p sb whose callback makes the first
+ * call of the fresh handle @p fresh (read_file of @p path, which holds
+ * @p want). 0 when that call came back right, once. */
+static int from_callback(struct sbx_sandbox *sb, struct sbx_sandbox *fresh, const char *path,
+			 const char *want)
+{
+	struct chain c = {.fresh = fresh, .path = path, .want = want, .rc = 1};
+	int i;
+
+	if (sbx_fs_exists_async(sb, "/", chain_outer, &c) < 0)
+		return -1;
+	for (i = 0; i < 6000 && !atomic_load(&c.done); i++)
+		usleep(10000);
+	usleep(100000); /* a second callback would show up now */
+	if (!atomic_load(&c.done) || atomic_load(&c.start_rc))
+		return -2;
+	return atomic_load(&c.good) && atomic_load(&c.calls) == 1 ? 0 : atomic_load(&c.rc);
+}
+
+static void test_agent_from_callback(struct ctx *x_)
+{
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+	struct sbx_sandbox *fresh = NULL;
+	char p[64];
+	int r;
+
+	if (!t || strcmp(t, "agent"))
+		return;
+	snprintf(p, sizeof(p), "/tmp/fs-e2e-chained-%d", (int)getpid());
+	r = sbx_fs_write_file(x_->sb, p, "chained", 7, NULL)
+		?: sbx_sandbox_open(x_->c, sbx_sandbox_id(x_->sb), &fresh, NULL);
+	if (r == 0)
+		r = from_callback(x_->sb, fresh, p, "chained");
+	CHECK(r == 0 && fresh && !*sbx_sandbox_transport_note(fresh),
+	      "a fresh handle's first call from a callback starts the agent on its own thread "
+	      "(%d %s)",
+	      r, fresh ? sbx_sandbox_transport_note(fresh) : "");
+	sbx_sandbox_free(fresh);
+	sbx_fs_delete_file(x_->sb, p, NULL);
+}
+
+/* Where the agent cannot run (a sandbox whose sha256sum lies cannot verify
+ * it: tests/e2e/t_agent.sh does the same to sbxfs), the agent transport
+ * falls back to the WebSocket, as sbxfs falls back to its shell transport,
+ * and the handle says why. Reads only: the store checks its data with the
+ * same sha256sum. */
+static void test_agent_fallback(struct ctx *x_)
+{
+	static const char plant[] =
+	    "mkdir -p /usr/local/bin && printf '#!/bin/sh\\necho 0000  -\\n' "
+	    ">/usr/local/bin/sha256sum && chmod 755 /usr/local/bin/sha256sum && printf ok >/tmp/f";
+	struct sbx_create_opts so = {.name = "fs-e2e-noagent", .wait_ready = true};
+	struct sbx_exec_opts o = {.command = plant};
+	struct sbx_exec_result res = {0};
+	struct sbx_sandbox *sb = NULL;
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+	struct sbx_err e = {0};
+	char *data = NULL;
+	size_t len = 0;
+	bool flag = false;
+	int r, before;
+
+	if (!x_->sbxd || !t || strcmp(t, "agent"))
+		return;
+	so.timeout_s = 120;
+	r = sbx_sandbox_create(x_->c, &so, &sb, &e);
+	if (r == 0)
+		r = sbx_exec_run(sb, &o, NULL, NULL, &res, &e) ?: res.exit_code;
+	sbx_exec_result_release(&res);
+	CHECK(r == 0, "a second sandbox, whose sha256sum lies (%d %s)", r, e.msg);
+	if (r == 0) {
+		before = exec_sessions(x_);
+		r = sbx_fs_read_file(sb, "/tmp/f", &data, &len, &e)
+			?: sbx_fs_exists(sb, "/tmp/f", &flag, &e);
+		CHECK(r == 0 && len == 2 && !memcmp(data, "ok", 2) && flag,
+		      "there the primitives fall back to the websocket (%d %s)", r, e.msg);
+		CHECK(strstr(sbx_sandbox_transport_note(sb), "agent unavailable") &&
+			  exec_sessions(x_) - before >= 2,
+		      "and the handle says why: %s", sbx_sandbox_transport_note(sb));
+		free(data);
+		sbx_sandbox_free(sb);
+		sb = NULL;
+		r = sbx_sandbox_open(x_->c, "fs-e2e-noagent", &sb, &e);
+		if (r == 0)
+			r = from_callback(x_->sb, sb, "/tmp/f", "ok");
+		CHECK(r == 0 && strstr(sbx_sandbox_transport_note(sb), "agent unavailable"),
+		      "a first call from a callback falls back on its own thread (%d %s)", r,
+		      sbx_sandbox_transport_note(sb));
+	}
+	if (sb)
+		sbx_sandbox_delete(sb, NULL);
+	sbx_sandbox_free(sb);
 }
 
 static void test_gone(struct ctx *x_)
@@ -801,9 +967,12 @@ int main(int argc, char **argv)
 		CHECK(r == 0, "sandbox created and HEALTHY (%d)", r);
 	}
 	if (r == 0) {
+		double t0 = now();
+
 		snprintf(x.base, sizeof(x.base), "/tmp/fs-e2e-%d", (int)getpid());
 		r = sbx_fs_mkdir(x.sb, x.base, true, NULL);
 		CHECK(r == 0, "mkdir -p %s", x.base);
+		note_first_call(&x, now() - t0);
 		test_names(&x);
 		test_list_exact(&x);
 		test_errors(&x);
@@ -814,6 +983,8 @@ int main(int argc, char **argv)
 		r = sbx_fs_rm(x.sb, x.base, true, NULL);
 		CHECK(r == 0, "rm -rf %s", x.base);
 		check_transport(&x);
+		test_agent_from_callback(&x);
+		test_agent_fallback(&x);
 		test_gone(&x);
 	}
 	teardown(&x);

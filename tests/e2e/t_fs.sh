@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # t_fs.sh - every libsbx filesystem primitive against a real sbxd and real
 # sandboxes (tests/e2e/fs_primitives.c starts its own sbxd and cleans up),
-# three times: over the exec WebSocket, over the sandbox's executor API
-# (SBX_EXEC_TRANSPORT), and with the automatic choice (which must find
-# sbxd's executor; its big-file test is smaller). Each round checks in
-# sbxd's log that its transport, and only it, served the calls, so a silent
-# fallback fails.
+# four times: over the exec WebSocket, over the sandbox's executor API
+# (SBX_EXEC_TRANSPORT), with the automatic choice (which must find sbxd's
+# executor; its big-file test is smaller), and as jobs of the agent on one
+# exec session. Each round checks in sbxd's log that its transport, and
+# only it, served the calls (executor requests; for the agent, the exec
+# sessions opened after its start), so a silent fallback fails.
 set -uo pipefail
 out=$(mktemp /tmp/sbx-t_fs.XXXXXX) || exit 1
 trap 'rm -f "$out"' EXIT
 pass=0
 fail=0
-for t in websocket executor auto; do
+for t in websocket executor auto agent; do
 	echo "# transport: $t"
 	mb=30
 	[ $t = auto ] && mb=2

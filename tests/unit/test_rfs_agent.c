@@ -216,6 +216,117 @@ START_TEST(job_exit_values)
 }
 END_TEST
 
+/* A job with stdin open, started (its id is 1, its stdin chunks 2, 3, ...). */
+static struct agent_job *job_stdin(struct fx *f, struct seen *s)
+{
+	struct sbx_exec_opts o = {.command = "cat", .stdin_open = true};
+	struct sbx_exec_cbs cbs = {.on_stdout = job_out, .on_done = job_done};
+	struct agent_job *j = NULL;
+	struct sbxa_w w = {0};
+	size_t at;
+
+	ck_assert_int_eq(rfs_agent_job_start(f->a, &o, &cbs, s, &j, NULL), 0);
+	at = begin(&w, 1, SBXA_REPLY | SBXA_OP_JOB_START, SBXA_F_MORE, true);
+	sbxa_put_u32(&w, 42); /* pid */
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(feed(f, &w), 0);
+	return j;
+}
+
+/* The agent's answer to JOB_STDIN request id: queued, or refused. */
+static void stdin_reply(struct fx *f, uint32_t id, int32_t status, uint32_t len)
+{
+	struct sbxa_w w = {0};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | SBXA_OP_JOB_STDIN, 0);
+
+	sbxa_put_i32(&w, status);
+	if (status == 0)
+		sbxa_put_u32(&w, len);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(feed(f, &w), 0);
+}
+
+struct writer {
+	struct agent_job *j;
+	const char *buf;
+	size_t n;
+	int rc;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *wr = arg;
+
+	wr->rc = rfs_agent_job_write_stdin(wr->j, wr->buf, wr->n);
+	return NULL;
+}
+
+/* The agent queues at most 4 MiB of a job's stdin and refuses a JOB_STDIN
+ * past that: a writer sent its fifth MiB while four were unanswered, the
+ * agent refused it, and a 30 MiB upload over the agent arrived short. */
+START_TEST(job_stdin_window)
+{
+	const size_t mib = 1u << 20;
+	char *buf = calloc(5, mib);
+	struct writer wr = {.buf = buf, .n = 5 * mib, .rc = 1};
+	struct seen s = {0};
+	size_t pending = 0;
+	pthread_t th;
+	struct fx f;
+	uint32_t id;
+	int i;
+
+	ck_assert_ptr_nonnull(buf);
+	fx_init(&f);
+	wr.j = job_stdin(&f, &s);
+	ck_assert_int_eq(pthread_create(&th, NULL, writer_main, &wr), 0);
+	/* the writer holds the session lock from its first chunk until it
+	 * waits or is done: what shows is 0, then all it sent unanswered */
+	for (i = 0; i < 10000 && !(pending = rfs_agent_job_stdin_pending(wr.j)); i++)
+		usleep(1000);
+	ck_assert_uint_eq(pending, 4 * mib);
+	for (id = 2; id <= 5; id++)
+		stdin_reply(&f, id, 0, (uint32_t)mib);
+	pthread_join(th, NULL); /* it sent the fifth (id 6) once room was made */
+	ck_assert_int_eq(wr.rc, 0);
+	stdin_reply(&f, 6, 0, (uint32_t)mib);
+	ck_assert_uint_eq(rfs_agent_job_stdin_pending(wr.j), 0);
+	rfs_agent_job_unref(wr.j);
+	fx_end(&f);
+	free(buf);
+}
+END_TEST
+
+/* A JOB_STDIN the agent refused lost its bytes: that was ignored, and the
+ * job read a stream cut short as if whole. */
+START_TEST(job_stdin_refused)
+{
+	struct seen s = {0};
+	struct agent_job *j;
+	struct fx f;
+
+	fx_init(&f);
+	j = job_stdin(&f, &s);
+	ck_assert_int_eq(rfs_agent_job_write_stdin(j, "abc", 3), 0);
+	stdin_reply(&f, 2, -ENOBUFS, 0);
+	ck_assert_int_eq(rfs_agent_job_write_stdin(j, "d", 1), -ENOBUFS);
+	ck_assert_int_eq(rfs_agent_job_close_stdin(j), -ENOBUFS);
+	rfs_agent_job_unref(j);
+	fx_end(&f);
+
+	/* the pipe gone (the job closed its stdin) is not a loss: -EPIPE only
+	 * once the job ended */
+	memset(&s, 0, sizeof(s));
+	fx_init(&f);
+	j = job_stdin(&f, &s);
+	ck_assert_int_eq(rfs_agent_job_write_stdin(j, "abc", 3), 0);
+	stdin_reply(&f, 2, -EPIPE, 0);
+	ck_assert_int_eq(rfs_agent_job_close_stdin(j), 0);
+	rfs_agent_job_unref(j);
+	fx_end(&f);
+}
+END_TEST
+
 /* ---- listings ---- */
 
 static int readdir_reply(struct sbxa_w *w, struct dir_ud *u, struct sbx_rfs_dir *d)
@@ -552,6 +663,8 @@ int main(void)
 	tcase_add_test(tc, job_exit_is_last);
 	tcase_add_test(tc, job_ends_without_exit);
 	tcase_add_test(tc, job_exit_values);
+	tcase_add_test(tc, job_stdin_window);
+	tcase_add_test(tc, job_stdin_refused);
 	tcase_add_test(tc, listing_names_and_data);
 	tcase_add_test(tc, tree_stays_under_root);
 	tcase_add_test(tc, readlink_one_string);

@@ -8,7 +8,7 @@
 START_TEST(names)
 {
 	static const enum sbx_transport all[] = {SBX_TRANSPORT_AUTO, SBX_TRANSPORT_WEBSOCKET,
-						 SBX_TRANSPORT_EXECUTOR};
+						 SBX_TRANSPORT_EXECUTOR, SBX_TRANSPORT_AGENT};
 	enum sbx_transport t;
 	size_t i;
 
@@ -20,6 +20,12 @@ START_TEST(names)
 	ck_assert_str_eq(sbx_transport_name(SBX_TRANSPORT_AUTO), "auto");
 	ck_assert_str_eq(sbx_transport_name(SBX_TRANSPORT_WEBSOCKET), "websocket");
 	ck_assert_str_eq(sbx_transport_name(SBX_TRANSPORT_EXECUTOR), "executor");
+	ck_assert_str_eq(sbx_transport_name(SBX_TRANSPORT_AGENT), "agent");
+	ck_assert_int_eq(sbx_transport_parse("agent", &t), 0);
+	ck_assert_int_eq(t, SBX_TRANSPORT_AGENT);
+	ck_assert_int_eq(sbx_transport_parse("Agent", &t), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_transport_parse("agent ", &t), -SBX_EINVAL);
+	ck_assert_int_eq(sbx_transport_parse("sbx-agent", &t), -SBX_EINVAL);
 	t = SBX_TRANSPORT_EXECUTOR;
 	ck_assert_int_eq(sbx_transport_parse("Executor", &t), -SBX_EINVAL);
 	ck_assert_int_eq(sbx_transport_parse("ws", &t), -SBX_EINVAL);

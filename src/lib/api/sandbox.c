@@ -25,6 +25,7 @@
 #include "api/rest.h"
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
+#include "exec/agent_slot.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "xc/xc.h"
@@ -54,6 +55,10 @@ struct sbx_sandbox {
 	 * by sbx_sandbox_executor() and kept until the handle is freed. */
 	struct sbx_deploy_info *meta; /* lock */
 	struct xc *xc;		      /* lock */
+	/* The agent of SBX_TRANSPORT_AGENT (exec/agent_slot.h): connected by
+	 * the first call that wants it, kept until the handle is freed; it
+	 * has its own lock. */
+	struct sbx_agent_slot agent;
 };
 
 static const char *const status_names[] = {
@@ -126,6 +131,7 @@ static struct sbx_sandbox *sb_new(struct sbx_client *c)
 		return NULL;
 	sb->c = c;
 	pthread_mutex_init(&sb->lock, NULL);
+	sbx_agent_slot_init(&sb->agent);
 	return sb;
 }
 
@@ -142,6 +148,8 @@ void sbx_sandbox_free(struct sbx_sandbox *sb)
 
 	if (!sb)
 		return;
+	/* first: the agent's session ends while the handle is still whole */
+	sbx_agent_slot_release(&sb->agent);
 	for (r = sb->retired; r; r = next) {
 		next = r->next;
 		free(r->s);
@@ -1133,6 +1141,11 @@ int sbx_sandbox_executor(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err
 	*ret = x;
 	sbx_debug("sandbox %s: executor at %s", sb->id, xc_base_url(x));
 	return 0;
+}
+
+struct sbx_agent_slot *sbx_sandbox_agent_slot(struct sbx_sandbox *sb)
+{
+	return &sb->agent;
 }
 
 int sbx_sandbox_proxy_port(struct sbx_sandbox *sb, char **ret_host, int *ret_port,

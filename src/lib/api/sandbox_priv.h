@@ -5,6 +5,7 @@
 #include "sbx/sandbox.h"
 
 struct xc;
+struct sbx_agent_slot;
 
 /* Copies the current instance id into *ret (caller frees), resolving it
  * first (sbx_sandbox_refresh) when none is known. -SBX_ENOTFOUND when the
@@ -27,5 +28,9 @@ int sbx_sandbox_executor(struct sbx_sandbox *sb, struct xc **ret, struct sbx_err
  * deployment publishes none. Thread-safe. */
 int sbx_sandbox_proxy_port(struct sbx_sandbox *sb, char **ret_host, int *ret_port,
 			   struct sbx_err *err);
+
+/* The handle's agent slot (exec/agent_slot.h): fixed, lives as long as the
+ * handle. */
+struct sbx_agent_slot *sbx_sandbox_agent_slot(struct sbx_sandbox *sb);
 
 #endif

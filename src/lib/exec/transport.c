@@ -7,6 +7,7 @@
 
 #include "api/sandbox_priv.h"
 #include "client_priv.h"
+#include "exec/agent_slot.h"
 #include "exec/ws.h"
 #include "util/json.h"
 #include "xc/xc.h"
@@ -23,6 +24,7 @@ const char *sbx_transport_name(enum sbx_transport t)
 	case SBX_TRANSPORT_AUTO: return "auto";
 	case SBX_TRANSPORT_WEBSOCKET: return "websocket";
 	case SBX_TRANSPORT_EXECUTOR: return "executor";
+	case SBX_TRANSPORT_AGENT: return "agent";
 	}
 	return "auto";
 }
@@ -30,7 +32,7 @@ const char *sbx_transport_name(enum sbx_transport t)
 int sbx_transport_parse(const char *s, enum sbx_transport *ret)
 {
 	static const enum sbx_transport all[] = {SBX_TRANSPORT_AUTO, SBX_TRANSPORT_WEBSOCKET,
-						 SBX_TRANSPORT_EXECUTOR};
+						 SBX_TRANSPORT_EXECUTOR, SBX_TRANSPORT_AGENT};
 	size_t i;
 
 	for (i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
@@ -49,8 +51,8 @@ enum sbx_transport sbx_transport_wanted(struct sbx_sandbox *sb)
 	if (env && *env && sbx_transport_parse(env, &t) == 0)
 		return t;
 	if (env && *env)
-		sbx_debug("transport: SBX_EXEC_TRANSPORT=%s is not auto, websocket or executor; "
-			  "ignored",
+		sbx_debug("transport: SBX_EXEC_TRANSPORT=%s is not auto, websocket, executor or "
+			  "agent; ignored",
 			  env);
 	return sbx_sandbox_client(sb)->transport;
 }
@@ -131,12 +133,29 @@ static int pick_auto(struct sbx_sandbox *sb, struct xc **ret_xc)
 	return ok ? SBX_TRANSPORT_EXECUTOR : SBX_TRANSPORT_WEBSOCKET;
 }
 
+/* The agent choice: the filesystem primitives take the handle's agent
+ * unless it is known not to run there; exec keeps the WebSocket. A caller
+ * that may block finds out now (the first one connects); a callback thread
+ * gets the agent transport, whose own thread finds out (fs_aop.c). */
+static int pick_agent(struct sbx_sandbox *sb, enum sbx_tp_use use)
+{
+	struct sbx_rfs *rfs = NULL;
+
+	if (use != SBX_TP_FS && use != SBX_TP_FS_BULK)
+		return SBX_TRANSPORT_WEBSOCKET;
+	if (sbx_agent_slot_get(sb, !sbx_transport_in_callback(sb), &rfs) == 0)
+		return SBX_TRANSPORT_WEBSOCKET; /* said once, by the slot */
+	return SBX_TRANSPORT_AGENT;
+}
+
 int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **ret_xc,
 		       struct sbx_err *err)
 {
 	enum sbx_transport t = sbx_transport_wanted(sb);
 	int r;
 
+	if (t == SBX_TRANSPORT_AGENT)
+		return pick_agent(sb, use);
 	if (t == SBX_TRANSPORT_WEBSOCKET || (t == SBX_TRANSPORT_AUTO && use != SBX_TP_FS))
 		return SBX_TRANSPORT_WEBSOCKET;
 	if (t == SBX_TRANSPORT_AUTO)

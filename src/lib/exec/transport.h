@@ -19,6 +19,13 @@
  * blocks on that: until the answer is known it takes the WebSocket. A forced choice is
  * never silently replaced: executor with no executor, or with stdin or a
  * terminal, is an error.
+ *
+ * The agent (SBX_TRANSPORT_AGENT, never chosen by auto: starting it costs
+ * more than a one-shot program saves) carries the filesystem primitives as
+ * jobs on the handle's one agent session (agent_slot.h); exec keeps the
+ * WebSocket. Where the agent cannot run, the handle takes the WebSocket
+ * for good and says why (sbx_sandbox_transport_note), as sbxfs falls back
+ * to its shell transport.
  */
 #ifndef SBX_EXEC_TRANSPORT_H
 #define SBX_EXEC_TRANSPORT_H
@@ -45,8 +52,11 @@ enum sbx_transport sbx_transport_wanted(struct sbx_sandbox *sb);
 
 /* Picks the transport of one call. Returns SBX_TRANSPORT_WEBSOCKET, or
  * SBX_TRANSPORT_EXECUTOR with the sandbox's executor client in *ret_xc
- * (borrowed: it lives as long as the sandbox handle), or a negative errno
- * with a message (a forced executor that cannot serve the call). */
+ * (borrowed: it lives as long as the sandbox handle), or
+ * SBX_TRANSPORT_AGENT (a filesystem primitive: the agent runs, or, for a
+ * caller on a callback thread, is not known yet not to), or a negative
+ * errno with a message (a forced executor that cannot serve the call). A
+ * caller that may block can wait here for the agent's first start. */
 int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **ret_xc,
 		       struct sbx_err *err);
 

@@ -1,22 +1,10 @@
-/* fs_async.c - runs one filesystem script over an asynchronous exec (the
- * fs_tp_exec transport), and fs_op_start(), which picks the transport; see
- * fs_op.h.
- *
- * Lifetime of an op: two references, one held by the starter until
- * fs_op_start() returns, one by the exec until on_done. Callbacks may run on
- * the transport thread before sbx_exec_start() has returned, so the exec
- * handle is published under op->mu, and a callback that must cancel before
- * it is known leaves cancel_pending for the starter. Nothing touches the op
- * after sbx_exec_cancel(): the exec may deliver on_done from inside it.
- *
- * Threads: out, errb and everything the callbacks alone use are touched on
- * the transport thread only (callbacks of one client never run
- * concurrently); fields under "guarded by mu" are shared with the starter.
+/* fs_async.c - the fs_tp_exec transport (one exec WebSocket session per
+ * primitive, its output collected by fs_run.h), fs_op_start(), which picks
+ * the transport, and the waiter of the synchronous forms; see fs_op.h.
  */
 #include "fs_op.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,29 +12,9 @@
 
 #include "client_priv.h"
 #include "exec/transport.h"
-#include "exec/ws.h"
+#include "fs_run.h"
 #include "script.h"
 #include "util/log.h"
-
-struct fs_op {
-	pthread_mutex_t mu;
-	int refs;			 /* guarded by mu */
-	struct sbx_exec *exec;		 /* guarded by mu; a reference */
-	bool cancel_pending;		 /* guarded by mu */
-	int local_rc;			 /* guarded by mu; overrides the outcome */
-	char local_msg[SBX_ERR_MSG_MAX]; /* guarded by mu */
-
-	struct sbx_buf script; /* kept until done: the exec may borrow it */
-	struct sbx_buf out;    /* collected stdout, at most out_max bytes */
-	struct sbx_buf errb;   /* stderr, at most SBX_FS_STDERR_MAX bytes */
-	enum fs_parse parse;
-	size_t out_max;
-	int (*sink)(void *sink_ud, const char *data, size_t n);
-	void *sink_ud;
-	sbx_fs_cb cb;
-	void *ud;
-	char what[SBX_FS_WHAT_MAX];
-};
 
 void fs_spec_init(struct fs_spec *s, const char *verb, const char *a, const char *b)
 {
@@ -70,221 +38,21 @@ void fs_result_release(struct sbx_fs_result *res)
 	res->n_names = 0;
 }
 
-static void op_unref(struct fs_op *op)
-{
-	struct sbx_exec *e;
-	int left;
-
-	pthread_mutex_lock(&op->mu);
-	left = --op->refs;
-	pthread_mutex_unlock(&op->mu);
-	if (left)
-		return;
-	e = op->exec;
-	sbx_buf_release(&op->script);
-	sbx_buf_release(&op->out);
-	sbx_buf_release(&op->errb);
-	pthread_mutex_destroy(&op->mu);
-	free(op);
-	if (e)
-		sbx_exec_unref(e);
-}
-
-/* Records a local failure (the first one wins) and cancels the exec. The
- * caller must not touch op afterwards unless it holds a reference. */
-__attribute__((format(printf, 3, 4))) static void op_fail(struct fs_op *op, int rc, const char *fmt,
-							  ...)
-{
-	struct sbx_exec *e = NULL;
-	va_list ap;
-
-	pthread_mutex_lock(&op->mu);
-	if (!op->local_rc) {
-		op->local_rc = rc;
-		va_start(ap, fmt);
-		vsnprintf(op->local_msg, sizeof(op->local_msg), fmt, ap);
-		va_end(ap);
-		if (op->exec)
-			e = sbx_exec_ref(op->exec);
-		else
-			op->cancel_pending = true;
-	}
-	pthread_mutex_unlock(&op->mu);
-	if (e) {
-		sbx_exec_cancel(e);
-		sbx_exec_unref(e);
-	}
-}
-
-static bool op_failed(struct fs_op *op)
-{
-	bool f;
-
-	pthread_mutex_lock(&op->mu);
-	f = op->local_rc != 0;
-	pthread_mutex_unlock(&op->mu);
-	return f;
-}
-
-static void on_stdout(void *ud, const char *data, size_t n)
-{
-	struct fs_op *op = ud;
-	int r;
-
-	if (!n || (op->parse == FS_PARSE_NONE && !op->sink) || op_failed(op))
-		return;
-	if (op->sink) {
-		r = op->sink(op->sink_ud, data, n);
-		if (r < 0)
-			op_fail(op, r, "%s: %s", op->what, strerror(-r));
-		return;
-	}
-	if (n > op->out_max - op->out.len) {
-		op_fail(op, -EFBIG, "%s: output larger than %zu bytes", op->what, op->out_max);
-		return;
-	}
-	if (sbx_buf_append(&op->out, data, n) < 0)
-		op_fail(op, -ENOMEM, "%s: out of memory", op->what);
-}
-
-static void on_stderr(void *ud, const char *data, size_t n)
-{
-	struct fs_op *op = ud;
-	size_t room = SBX_FS_STDERR_MAX - op->errb.len;
-
-	if (n > room)
-		n = room;
-	if (n && sbx_buf_append(&op->errb, data, n) < 0)
-		sbx_debug("fs: %s: stderr dropped (out of memory)", op->what);
-}
-
-int fs_parse_output(enum fs_parse parse, struct sbx_buf *out, const char *what,
-		    struct sbx_fs_result *res)
-{
-	int r = 0;
-
-	switch (parse) {
-	case FS_PARSE_NONE: return 0;
-	case FS_PARSE_DATA:
-		res->data = sbx_buf_detach(out, &res->len);
-		r = res->data ? 0 : -ENOMEM;
-		break;
-	case FS_PARSE_NAMES:
-		r = sbx_fs_parse_names(out->data ? out->data : "", out->len, &res->names,
-				       &res->n_names);
-		break;
-	case FS_PARSE_FLAG:
-		r = sbx_fs_parse_flag(out->data ? out->data : "", out->len, &res->flag);
-		break;
-	}
-	if (r < 0)
-		sbx_err_set(&res->err, r, 0, "%s: %s", what,
-			    r == -SBX_EPROTO ? "unexpected output from the sandbox" : strerror(-r));
-	return r;
-}
-
-static void on_done(void *ud, const struct sbx_exec_result *r)
-{
-	struct fs_op *op = ud;
-	struct sbx_fs_result res;
-	int local;
-
-	memset(&res, 0, sizeof(res));
-	pthread_mutex_lock(&op->mu);
-	local = op->local_rc;
-	if (local)
-		sbx_err_set(&res.err, local, 0, "%s", op->local_msg);
-	pthread_mutex_unlock(&op->mu);
-	if (local)
-		res.rc = local;
-	else if (r->error == 0 && r->status == SBX_EXEC_FINISHED && r->exit_code == 0)
-		res.rc = fs_parse_output(op->parse, &op->out, op->what, &res);
-	else
-		res.rc = sbx_fs_errmap_exec(r, op->errb.data, op->errb.len, op->what, &res.err);
-	sbx_debug("fs: %s: rc %d", op->what, res.rc);
-	if (op->cb)
-		op->cb(op->ud, &res);
-	fs_result_release(&res);
-	op_unref(op);
-}
-
-static struct fs_op *op_new(struct fs_spec *s, sbx_fs_cb cb, void *ud)
-{
-	struct fs_op *op = calloc(1, sizeof(*op));
-
-	if (!op)
-		return NULL;
-	pthread_mutex_init(&op->mu, NULL);
-	op->refs = 2;
-	op->script = s->script;
-	sbx_buf_init(&s->script);
-	sbx_buf_init(&op->out);
-	sbx_buf_init(&op->errb);
-	op->parse = s->parse;
-	op->out_max = s->out_max;
-	op->sink = s->sink;
-	op->sink_ud = s->sink_ud;
-	op->cb = cb;
-	op->ud = ud;
-	memcpy(op->what, s->what, sizeof(op->what));
-	return op;
-}
-
-/* Writes the spec's stdin (the exec copies it) and closes it unless the
- * caller feeds it. -EPIPE means the command is already gone: on_done will
- * tell why, so only other failures are recorded. */
-static void feed_stdin(struct fs_op *op, struct sbx_exec *e, const struct fs_spec *s)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; !r && i < s->iovcnt; i++)
-		if (s->iov[i].iov_len)
-			r = sbx_exec_write_stdin(e, s->iov[i].iov_base, s->iov[i].iov_len);
-	if (r < 0 && r != -EPIPE)
-		op_fail(op, r, "%s: writing stdin: %s", op->what, strerror(-r));
-	if (!s->stdin_open)
-		sbx_exec_close_stdin(e);
-}
-
 static int exec_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, sbx_fs_cb cb,
 		      void *ud, struct sbx_exec **ret_exec, struct sbx_err *err)
 {
-	static const struct sbx_exec_cbs cbs = {
-	    .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
-	struct sbx_exec_opts opts;
-	struct sbx_exec *e = NULL;
-	struct fs_op *op;
-	bool cancel;
+	struct fs_run *run;
 	int r;
 
 	(void)xc;
-	op = op_new(s, cb, ud);
-	if (!op)
+	run = fs_run_new(s, cb, ud);
+	if (!run)
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
-	memset(&opts, 0, sizeof(opts));
-	opts.command = op->script.data;
-	opts.stdin_open = s->stdin_open || s->iovcnt > 0;
-	r = sbx_exec_start(sb, &opts, &cbs, op, &e, err);
-	if (r < 0) {
-		op->refs = 1;
-		op_unref(op);
-		return r;
-	}
-	pthread_mutex_lock(&op->mu);
-	op->exec = sbx_exec_ref(e);
-	cancel = op->cancel_pending;
-	pthread_mutex_unlock(&op->mu);
-	if (opts.stdin_open)
-		feed_stdin(op, e, s);
-	if (cancel)
-		sbx_exec_cancel(e);
-	if (ret_exec)
-		*ret_exec = e;
-	else
-		sbx_exec_unref(e);
-	op_unref(op);
-	return 0;
+	r = fs_run_exec(sb, run, s->iov, s->iovcnt, s->stdin_open, ret_exec, err);
+	if (r < 0)
+		fs_run_unref(run); /* the command's: nothing started */
+	fs_run_unref(run);
+	return r;
 }
 
 const struct fs_transport fs_tp_exec = {.name = "websocket", .start = exec_start};
@@ -322,6 +90,8 @@ int fs_op_start(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb cb, void *u
 		return t;
 	if (t == SBX_TRANSPORT_EXECUTOR)
 		tp = &fs_tp_executor;
+	else if (t == SBX_TRANSPORT_AGENT)
+		tp = &fs_tp_agent;
 	sbx_debug("fs: %s over the %s", s->what, tp->name);
 	return tp->start(sb, xc, s, cb, ud, ret_exec, err);
 }

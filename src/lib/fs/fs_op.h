@@ -11,7 +11,12 @@
  *    WebSocket thread;
  *  - fs_tp_executor (fs_xop.c): the executor API, kept-alive HTTP, with
  *    xfer.h keeping the bytes exact; each operation runs on a thread of its
- *    own, where its callback runs too.
+ *    own, where its callback runs too;
+ *  - fs_tp_agent (fs_aop.c): a job of the sandbox handle's agent, on its one
+ *    exec session (exec/agent_slot.h); started from a thread of its own,
+ *    callbacks on the client's WebSocket thread.
+ * fs_tp_exec and fs_tp_agent share the collector of fs_run.h, so their
+ * results and errors are the same byte for byte.
  * The primitives themselves do not know which one runs them.
  *
  * The synchronous forms are the asynchronous ones plus an fs_wait (mutex and
@@ -105,6 +110,7 @@ struct fs_transport {
 
 extern const struct fs_transport fs_tp_exec;
 extern const struct fs_transport fs_tp_executor;
+extern const struct fs_transport fs_tp_agent;
 
 /** Turns the collected stdout of a successful run into the result (data,
  *  names or flag); @p out is emptied when its data moves. Fills res->err on

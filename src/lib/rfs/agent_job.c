@@ -25,7 +25,9 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-/* Bytes of stdin sent and not yet written to the job's pipe, at most. */
+/* Bytes of stdin sent and not yet written to the job's pipe, at most: the
+ * agent's own bound (src/agent/jobs.h: AGENT_STDIN_QUEUE_MAX), past which
+ * it refuses a JOB_STDIN. */
 #define JOB_STDIN_WINDOW (4u << 20)
 
 struct agent_job {
@@ -40,6 +42,7 @@ struct agent_job {
 	bool cancelled, timed_out;    /* a->m */
 	bool stdin_closed;	      /* a->m */
 	size_t unacked;		      /* a->m: stdin bytes not yet in the pipe */
+	int stdin_err;		      /* a->m: a JOB_STDIN refused: bytes were lost */
 	struct agent_job *next_timed; /* a->m: jobs with a deadline */
 	struct job_ev *end;	      /* a->m: the last event, made at the start */
 };
@@ -373,12 +376,16 @@ struct stdin_req {
 	size_t n;
 };
 
-static void stdin_done_locked(struct stdin_req *s)
+static void stdin_done_locked(struct stdin_req *s, int code)
 {
 	struct agent_job *j = s->j;
 
 	if (!j)
 		return;
+	/* refused while the job lives (its queue full, out of memory): the
+	 * bytes are lost. The pipe gone or the session over is -EPIPE. */
+	if (code < 0 && code != -EPIPE && code != -ESRCH && code != -SBX_ECONN && !j->stdin_err)
+		j->stdin_err = code;
 	s->j = NULL;
 	j->unacked -= s->n;
 	pthread_cond_broadcast(&j->a->cv);
@@ -388,13 +395,14 @@ static void stdin_done_locked(struct stdin_req *s)
 static int stdin_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	if (!(flags & SBXA_F_MORE))
-		stdin_done_locked(ud);
+		stdin_done_locked(ud, 0);
 	return 0;
 }
 
+/* The agent refused the bytes, or the session ended. */
 static void stdin_fail(void *ud, int code)
 {
-	stdin_done_locked(ud);
+	stdin_done_locked(ud, code);
 }
 
 static int stdin_send_locked(struct agent_job *j, const void *d, size_t n)
@@ -433,13 +441,20 @@ int rfs_agent_job_write_stdin(struct agent_job *j, const void *d, size_t n)
 
 	pthread_mutex_lock(&j->a->m);
 	while (rc == 0 && n) {
-		while (j->unacked > JOB_STDIN_WINDOW && !j->ended)
+		chunk = n < SBXA_IO_MAX ? n : SBXA_IO_MAX;
+		/* the agent queues at most JOB_STDIN_WINDOW bytes of a job's
+		 * stdin and refuses more: never have more than that unacked */
+		while (j->unacked && j->unacked + chunk > JOB_STDIN_WINDOW && !j->ended &&
+		       !j->stdin_err)
 			pthread_cond_wait(&j->a->cv, &j->a->m);
+		if (j->stdin_err) {
+			rc = j->stdin_err;
+			break;
+		}
 		if (j->ended || j->stdin_closed) {
 			rc = -EPIPE;
 			break;
 		}
-		chunk = n < SBXA_IO_MAX ? n : SBXA_IO_MAX;
 		rc = stdin_send_locked(j, p, chunk);
 		p += chunk;
 		n -= chunk;
@@ -453,7 +468,9 @@ int rfs_agent_job_close_stdin(struct agent_job *j)
 	int rc = 0;
 
 	pthread_mutex_lock(&j->a->m);
-	if (!j->stdin_closed && !j->ended) {
+	if (j->stdin_err) {
+		rc = j->stdin_err; /* the job must not take a stream cut short as whole */
+	} else if (!j->stdin_closed && !j->ended) {
 		j->stdin_closed = true;
 		rc = stdin_send_locked(j, NULL, 0);
 	}
