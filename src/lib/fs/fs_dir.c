@@ -41,6 +41,8 @@ static int mkdir_start(struct sbx_sandbox *sb, const char *path, bool recursive,
 	struct fs_spec s;
 
 	fs_spec_init(&s, recursive ? "mkdir -p" : "mkdir", path, NULL);
+	s.native = recursive ? FS_NATIVE_MKDIR_P : FS_NATIVE_MKDIR;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_mkdir(&s.script, path, recursive), cb, ud, NULL, err);
 }
 
@@ -70,6 +72,8 @@ static int list_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb cb, vo
 	s.fast_path = path;
 	s.parse = FS_PARSE_NAMES;
 	s.out_max = SBX_FS_LIST_MAX;
+	s.native = FS_NATIVE_LIST;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_list(&s.script, path), cb, ud, NULL, err);
 }
 
@@ -103,6 +107,8 @@ static int delete_file_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb
 	struct fs_spec s;
 
 	fs_spec_init(&s, "delete_file", path, NULL);
+	s.native = FS_NATIVE_DELETE_FILE;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_delete_file(&s.script, path), cb, ud, NULL, err);
 }
 
@@ -125,6 +131,8 @@ static int delete_dir_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb 
 	struct fs_spec s;
 
 	fs_spec_init(&s, "delete_dir", path, NULL);
+	s.native = FS_NATIVE_DELETE_DIR;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_delete_dir(&s.script, path), cb, ud, NULL, err);
 }
 
@@ -188,6 +196,8 @@ static int rm_start(struct sbx_sandbox *sb, const char *path, bool recursive, sb
 	struct fs_spec s;
 
 	fs_spec_init(&s, recursive ? "rm -rf" : "rm", path, NULL);
+	s.native = recursive ? FS_NATIVE_NONE : FS_NATIVE_DELETE_FILE; /* the same script */
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_rm(&s.script, path, recursive), cb, ud, NULL, err);
 }
 

@@ -16,7 +16,10 @@
  *    exec session (exec/agent_slot.h); started from a thread of its own,
  *    callbacks on the client's WebSocket thread.
  * fs_tp_exec and fs_tp_agent share the collector of fs_run.h, so their
- * results and errors are the same byte for byte.
+ * results and errors are the same byte for byte. fs_tp_agent runs the
+ * common primitives (enum fs_native) as requests of the agent instead
+ * (sbx/rfs.h: no process in the sandbox), and the script when the answer
+ * is not one it can give the same (see fs_aop.c).
  * The primitives themselves do not know which one runs them.
  *
  * The synchronous forms are the asynchronous ones plus an fs_wait (mutex and
@@ -73,6 +76,22 @@ enum fs_fast {
 	FS_FAST_LIST, /**< the names in fast_path */
 };
 
+/** What a primitive is, for a transport that can do it without the script
+ *  (fs_tp_agent: sbx/rfs.h requests); the others ignore it. */
+enum fs_native {
+	FS_NATIVE_NONE,
+	FS_NATIVE_WRITE,       /**< write_file: stdin (native_len bytes) at native_path */
+	FS_NATIVE_READ,	       /**< read_file */
+	FS_NATIVE_EXISTS,      /**< test -e */
+	FS_NATIVE_IS_FILE,     /**< test -f */
+	FS_NATIVE_IS_DIR,      /**< test -d */
+	FS_NATIVE_LIST,	       /**< list_dir */
+	FS_NATIVE_MKDIR,       /**< mkdir */
+	FS_NATIVE_MKDIR_P,     /**< mkdir -p */
+	FS_NATIVE_DELETE_FILE, /**< delete_file, rm without -r */
+	FS_NATIVE_DELETE_DIR,  /**< delete_dir */
+};
+
 /** How to run one primitive. */
 struct fs_spec {
 	struct sbx_buf script;	    /**< taken by fs_op_start() (left empty) */
@@ -95,6 +114,9 @@ struct fs_spec {
 	struct fs_src src;
 	enum fs_fast fast;
 	const char *fast_path; /**< borrowed until the start returns */
+	enum fs_native native;
+	const char *native_path; /**< borrowed until the start returns */
+	size_t native_len;	 /**< FS_NATIVE_WRITE: bytes of stdin */
 };
 
 /** One way of running a spec: 0 when started (cb follows exactly once) or

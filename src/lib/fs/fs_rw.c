@@ -53,6 +53,9 @@ static int write_file_start(struct sbx_sandbox *sb, const char *path, const void
 
 	fs_spec_init(&s, "write_file", path, NULL);
 	r = (!data && len) ? -SBX_EINVAL : script_write_iov(&s, path, &iov, 1);
+	s.native = FS_NATIVE_WRITE;
+	s.native_path = path;
+	s.native_len = len;
 	s.iov = &iov;
 	s.iovcnt = 1;
 	return fs_start(sb, &s, r, cb, ud, NULL, err);
@@ -174,6 +177,9 @@ int sbx_fs_write_file(struct sbx_sandbox *sb, const char *path, const void *data
 
 	fs_spec_init(&s, "write_file", path, NULL);
 	r = (!data && len) ? -SBX_EINVAL : script_write_iov(&s, path, &iov, 1);
+	s.native = FS_NATIVE_WRITE;
+	s.native_path = path;
+	s.native_len = len;
 	return send_stream(sb, &s, r, &src, err);
 }
 
@@ -187,6 +193,8 @@ static int read_file_start(struct sbx_sandbox *sb, const char *path, sbx_fs_cb c
 	s.fast_path = path;
 	s.parse = FS_PARSE_DATA;
 	s.out_max = SBX_FS_READ_MAX;
+	s.native = FS_NATIVE_READ;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_read(&s.script, path), cb, ud, NULL, err);
 }
 

@@ -18,6 +18,10 @@ static int test_start(struct sbx_sandbox *sb, const char *path, enum sbx_fs_test
 	fs_spec_init(&s, verbs[t], path, NULL);
 	s.parse = FS_PARSE_FLAG;
 	s.out_max = 16;
+	s.native = t == SBX_FS_TEST_EXISTS ? FS_NATIVE_EXISTS
+		   : t == SBX_FS_TEST_FILE ? FS_NATIVE_IS_FILE
+					   : FS_NATIVE_IS_DIR;
+	s.native_path = path;
 	return fs_start(sb, &s, sbx_fs_script_test(&s.script, path, t), cb, ud, NULL, err);
 }
 
