@@ -18,6 +18,7 @@ void sbx_agent_slot_init(struct sbx_agent_slot *s)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->state = SBX_AGENT_UNTRIED;
+	s->umask = -1;
 }
 
 void sbx_agent_slot_release(struct sbx_agent_slot *s)
@@ -127,6 +128,23 @@ void sbx_agent_slot_job_leave(struct sbx_agent_slot *s)
 	pthread_mutex_lock(&s->mu);
 	s->jobs--;
 	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int sbx_agent_slot_umask(struct sbx_agent_slot *s)
+{
+	int m;
+
+	pthread_mutex_lock(&s->mu);
+	m = s->umask;
+	pthread_mutex_unlock(&s->mu);
+	return m;
+}
+
+void sbx_agent_slot_set_umask(struct sbx_agent_slot *s, int umask)
+{
+	pthread_mutex_lock(&s->mu);
+	s->umask = umask;
 	pthread_mutex_unlock(&s->mu);
 }
 

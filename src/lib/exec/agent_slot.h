@@ -50,6 +50,7 @@ struct sbx_agent_slot {
 	char note[SBX_ERR_MSG_MAX]; /* mu; fixed once DOWN ("" before) */
 	unsigned jobs;		    /* mu: jobs running on rfs */
 	unsigned holds;		    /* mu: threads that may still touch rfs */
+	int umask;		    /* mu: the jobs' umask, -1 until known */
 };
 
 void sbx_agent_slot_init(struct sbx_agent_slot *s);
@@ -76,5 +77,11 @@ int sbx_agent_slot_get(struct sbx_sandbox *sb, bool may_wait, struct sbx_rfs **r
  * start. */
 void sbx_agent_slot_job_enter(struct sbx_agent_slot *s);
 void sbx_agent_slot_job_leave(struct sbx_agent_slot *s);
+
+/* The umask of the agent's jobs (the sandbox's default), which a file made
+ * by a request instead of a job must get (the agent's own is 0): -1 until
+ * someone found it out and set it. */
+int sbx_agent_slot_umask(struct sbx_agent_slot *s);
+void sbx_agent_slot_set_umask(struct sbx_agent_slot *s, int umask);
 
 #endif

@@ -19,6 +19,12 @@
  * which carries the agent's session, like fs_tp_exec's; a job that could
  * not start ends the run on this thread.
  *
+ * The common primitives (enum fs_native) are requests of the agent
+ * instead (fs_native.h: no process in the sandbox), made on that thread,
+ * where their callback then runs too (a marked transport thread, as the
+ * executor's); whatever they cannot answer as the script would is left
+ * to the job, which then runs as above.
+ *
  * Nothing of an op is shared after the start but the run (fs_run.h: its
  * own lock) and the caller's borrowed stdin source, pulled here while the
  * caller waits for the callback. The thread may still let go of the job
@@ -33,6 +39,7 @@
 #include "api/sandbox_priv.h"
 #include "exec/agent_slot.h"
 #include "exec/transport.h"
+#include "fs_native.h"
 #include "fs_op.h"
 #include "fs_run.h"
 #include "sbx/rfs.h"
@@ -43,15 +50,18 @@
 
 struct aop {
 	struct sbx_sandbox *sb;
-	struct fs_run *run; /* the starter's reference, dropped by the thread */
-	bool has_in;	    /* the script reads stdin */
-	struct sbx_buf in;  /* its stdin, copied (asynchronous forms) */
-	struct fs_src src;  /* or pulled from here (synchronous forms) */
+	struct fs_run *run;    /* the starter's reference, dropped by the thread */
+	bool has_in;	       /* the script reads stdin */
+	struct sbx_buf in;     /* its stdin, copied (asynchronous forms) */
+	struct fs_src src;     /* or pulled from here (synchronous forms) */
+	enum fs_native native; /* NONE: always the job */
+	char *path;	       /* what the native requests act on */
 };
 
 static void aop_free(struct aop *op)
 {
 	sbx_buf_release(&op->in);
+	free(op->path);
 	free(op);
 }
 
@@ -122,6 +132,41 @@ static void run_job(struct aop *op, struct sbx_rfs *rfs)
 	sbx_rfs_proc_unref(p);
 }
 
+/* Pulls all of the source into op->in (a native write needs it whole,
+ * and the job may still need it after): 0 or a negative errno. */
+static int drain_src(struct aop *op)
+{
+	char *buf = malloc(AOP_CHUNK);
+	const char *chunk;
+	ssize_t n = buf ? 1 : -ENOMEM;
+
+	while (n > 0 && (n = op->src.next(op->src.ud, buf, AOP_CHUNK, &chunk)) > 0)
+		if (sbx_buf_append(&op->in, chunk, (size_t)n) < 0)
+			n = -ENOMEM;
+	free(buf);
+	op->src.next = NULL; /* the job feeds op->in from here on */
+	return (int)n;
+}
+
+/* The op as requests of the agent: true when it ended the run, false when
+ * the job must run (the run untouched). */
+static bool run_native(struct aop *op, struct sbx_rfs *rfs)
+{
+	struct sbx_fs_result res;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if (op->src.next && (r = drain_src(op)) < 0) {
+		res.rc = r;
+		sbx_err_set(&res.err, r, 0, "%s: reading the data: %s", fs_run_what(op->run),
+			    strerror(-r));
+	} else if (!fs_native_run(op->sb, rfs, op->native, op->path, &op->in, &res)) {
+		return false;
+	}
+	fs_run_deliver(op->run, &res);
+	return true;
+}
+
 /* The agent cannot run in this sandbox, as this thread just found out:
  * the run takes the WebSocket. Only an asynchronous form gets here (a
  * caller that could wait found out before choosing), so stdin is copied. */
@@ -145,9 +190,10 @@ static void *aop_main(void *arg)
 	struct sbx_rfs *rfs = NULL;
 
 	sbx_transport_mark_thread();
-	if (sbx_agent_slot_get(op->sb, true, &rfs) > 0)
-		run_job(op, rfs);
-	else
+	if (sbx_agent_slot_get(op->sb, true, &rfs) > 0) {
+		if (!op->native || !run_native(op, rfs))
+			run_job(op, rfs);
+	} else
 		run_fallback(op);
 	fs_run_unref(op->run); /* may drop the last reference to the job */
 	aop_free(op);
@@ -169,6 +215,12 @@ static struct aop *aop_new(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb 
 	op->has_in = s->stdin_open || s->iovcnt > 0;
 	if (s->stdin_open)
 		op->src = s->src;
+	if (fs_native_fits(s->native, s->native_path, s->native_len)) {
+		op->native = s->native;
+		op->path = strdup(s->native_path);
+		if (!op->path)
+			r = -ENOMEM;
+	}
 	for (i = 0; !r && i < s->iovcnt; i++)
 		r = sbx_buf_append(&op->in, s->iov[i].iov_base, s->iov[i].iov_len);
 	op->run = r ? NULL : fs_run_new(s, cb, ud);

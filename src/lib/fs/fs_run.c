@@ -249,6 +249,17 @@ static void on_done(void *ud, const struct sbx_exec_result *r)
 	fs_run_unref(run);
 }
 
+void fs_run_deliver(struct fs_run *run, struct sbx_fs_result *res)
+{
+	sbx_debug("fs: %s: rc %d (native)", run->what, res->rc);
+	if (run->cb)
+		run->cb(run->ud, res);
+	fs_result_release(res);
+	if (run->end)
+		run->end(run->end_ud);
+	fs_run_unref(run);
+}
+
 const struct sbx_exec_cbs fs_run_cbs = {
     .on_stdout = on_stdout, .on_stderr = on_stderr, .on_done = on_done};
 

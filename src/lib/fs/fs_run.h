@@ -63,6 +63,12 @@ void fs_run_fail(struct fs_run *run, int rc, const char *fmt, ...)
  * any exec). Drops the command's reference. */
 void fs_run_fail_start(struct fs_run *run, int rc, const char *msg);
 
+/* Ends the run with @p res, a result made without the command (the agent
+ * transport's native requests): the caller's callback runs now, on this
+ * thread, then @p res is released. Drops the command's reference; nothing
+ * may have started it. */
+void fs_run_deliver(struct fs_run *run, struct sbx_fs_result *res);
+
 /* Runs @p run over a new exec session of @p sb: @p iov written to stdin
  * (copied) then closed, unless @p stdin_open (the caller feeds it through
  * *ret_exec). 0: the run's callbacks follow; or a negative errno with err
