@@ -34,6 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/sandbox_priv.h"
+#include "exec/agent_slot.h"
+#include "sbx/rfs.h"
 #include "sbx/sbx.h"
 
 struct ctx {
@@ -803,6 +806,118 @@ static void check_transport(struct ctx *x_)
 		      more, x_->execs, n);
 }
 
+/* The stdout of `sh -c cmd` in the sandbox (caller frees), or NULL. */
+static char *remote_sh(struct ctx *x_, const char *cmd)
+{
+	struct sbx_exec_opts o = {.command = cmd};
+	struct sbx_exec_result r;
+	char *out = NULL;
+	int rc = sbx_exec_run(x_->sb, &o, NULL, NULL, &r, NULL);
+
+	x_->execs++; /* exec takes the WebSocket, whatever the primitives take */
+	if (rc == 0 && r.exit_code == 0)
+		out = strdup(r.stdout_data ? r.stdout_data : "");
+	if (out && *out && out[strlen(out) - 1] == '\n')
+		out[strlen(out) - 1] = '\0';
+	sbx_exec_result_release(&r);
+	return out;
+}
+
+/* What the scripts do and a request of the agent would not do by itself
+ * (fs_native.c leaves those cases to the script, or matches them): tests
+ * and reads follow symlinks, a write goes through a symlink into its
+ * target and keeps an old file's mode, a new file or directory gets the
+ * mode of the sandbox's umask, delete_file removes a symlink to a
+ * directory. In every round, so the transports agree. */
+static void test_symlinks_modes(struct ctx *x_)
+{
+	char *d = path2(x_->base, "lnk"), *l = path2(d, "l"), *dl = path2(d, "dl");
+	char *ld = path2(d, "ld"), *nf = path2(d, "new"), *old = path2(d, "old");
+	char *nd = path2(d, "newd"), cmd[512], *out, *data = NULL, **v = NULL;
+	bool e1 = false, f1 = false, d1 = true, e2 = true, d3 = false, f3 = true;
+	size_t len = 0, n = 0;
+	int r;
+
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "mkdir '%s' && cd '%s' && : >ref && mkdir refd && printf abc >t && ln -s t l && "
+	    "ln -s missing dl && mkdir dd && : >dd/a && ln -s dd ld && : >old && chmod 640 old",
+	    d, d);
+	out = remote_sh(x_, cmd);
+	CHECK(out != NULL, "symlinks and modes: set up %s", d);
+	free(out);
+	r = sbx_fs_exists(x_->sb, l, &e1, NULL) | sbx_fs_is_file(x_->sb, l, &f1, NULL) |
+	    sbx_fs_is_dir(x_->sb, l, &d1, NULL) | sbx_fs_exists(x_->sb, dl, &e2, NULL) |
+	    sbx_fs_is_dir(x_->sb, ld, &d3, NULL) | sbx_fs_is_file(x_->sb, ld, &f3, NULL);
+	CHECK(r == 0 && e1 && f1 && !d1 && !e2 && d3 && !f3,
+	      "tests follow symlinks (%d: %d %d %d, dangling %d, to a dir %d %d)", r, e1, f1, d1,
+	      e2, d3, f3);
+	r = sbx_fs_read_file(x_->sb, l, &data, &len, NULL);
+	CHECK(r == 0 && len == 3 && !memcmp(data, "abc", 3), "read_file through a symlink (%d)", r);
+	free(data);
+	r = sbx_fs_list_dir(x_->sb, ld, &v, &n, NULL);
+	CHECK(r == 0 && n == 1 && !strcmp(v[0], "a"), "list_dir through a symlink (%d, %zu)", r, n);
+	sbx_strv_free(v);
+	r = sbx_fs_write_file(x_->sb, nf, "n", 1, NULL) |
+	    sbx_fs_write_file(x_->sb, old, "o", 1, NULL) |
+	    sbx_fs_write_file(x_->sb, l, "xyz", 3, NULL) | sbx_fs_mkdir(x_->sb, nd, false, NULL) |
+	    sbx_fs_delete_file(x_->sb, ld, NULL);
+	CHECK(r == 0,
+	      "write_file (new, old, through a symlink), mkdir, delete_file of a symlink "
+	      "to a directory (%d)",
+	      r);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cd '%s' && stat -c %%a ref new refd newd old | tr '\\n' ' ' && [ -L l ] && cat t && "
+	    "[ ! -e ld ] && [ ! -L ld ] && [ -d dd ] && echo .",
+	    d);
+	out = remote_sh(x_, cmd);
+	{
+		char a[8] = "", b[8] = "", c[8] = "", e[8] = "", f[8] = "", t[8] = "";
+
+		if (out)
+			sscanf(out, "%7s %7s %7s %7s %7s %7s", a, b, c, e, f, t);
+		CHECK(out && *a && !strcmp(a, b) && *c && !strcmp(c, e) && !strcmp(f, "640") &&
+			  !strcmp(t, "xyz."),
+		      "a new file and directory get the umask's modes, an old file keeps its "
+		      "mode, a symlink stays one and its target is written (%s)",
+		      out ? out : "exec failed");
+	}
+	free(out);
+	sbx_fs_rm(x_->sb, d, true, NULL);
+	free(d), free(l), free(dl), free(ld), free(nf), free(old), free(nd);
+}
+
+/* With the agent transport the common primitives are requests of the
+ * agent (src/lib/fs/fs_native.c), not jobs: its context counts them. A
+ * round where they all fell back to jobs has none. */
+static void check_native(struct ctx *x_)
+{
+	static const enum sbx_rfs_op ops[] = {
+	    SBX_RFS_OP_STAT,  SBX_RFS_OP_FETCH,	 SBX_RFS_OP_READDIR, SBX_RFS_OP_STORE,
+	    SBX_RFS_OP_MKDIR, SBX_RFS_OP_UNLINK, SBX_RFS_OP_RMDIR};
+	const char *t = getenv("SBX_EXEC_TRANSPORT");
+	struct sbx_agent_slot *slot = sbx_sandbox_agent_slot(x_->sb);
+	struct sbx_rfs_opstats st[SBX_RFS_OP__N];
+	char got[256] = "";
+	size_t i, k = 0;
+	bool all = true;
+
+	if (!t || strcmp(t, "agent"))
+		return;
+	memset(st, 0, sizeof(st));
+	pthread_mutex_lock(&slot->mu);
+	if (slot->state == SBX_AGENT_UP)
+		sbx_rfs_stats(slot->rfs, st);
+	pthread_mutex_unlock(&slot->mu);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		all = all && st[ops[i]].requests > 0;
+		k += (size_t)snprintf(got + k, sizeof(got) - k, " %s %llu", sbx_rfs_op_name(ops[i]),
+				      (unsigned long long)st[ops[i]].requests);
+	}
+	CHECK(all, "the common primitives were requests of the agent, not jobs:%s", got);
+}
+
 /* A first call on a fresh handle made from a callback (the client's
  * WebSocket thread, which carries the agent's session): the agent cannot
  * be started there, the call's own thread does it (or falls back). */
@@ -980,9 +1095,11 @@ int main(int argc, char **argv)
 		test_download_failure(&x);
 		test_async(&x);
 		test_nested(&x);
+		test_symlinks_modes(&x);
 		r = sbx_fs_rm(x.sb, x.base, true, NULL);
 		CHECK(r == 0, "rm -rf %s", x.base);
 		check_transport(&x);
+		check_native(&x);
 		test_agent_from_callback(&x);
 		test_agent_fallback(&x);
 		test_gone(&x);
