@@ -6,9 +6,11 @@
  * Three transports carry them (docs/libsbx-transports.md): the exec
  * WebSocket, one session per call; the sandbox's executor API, one
  * kept-alive HTTP request per call (more for big content); or, asked for,
- * the agent: a job on one exec session per sandbox handle. Chosen by
- * sbx_client_opts.transport or $SBX_EXEC_TRANSPORT; by default the
- * executor when the sandbox has one. The same scripts run every way, so
+ * the agent: a request of it (the common primitives) or a job on one exec
+ * session per sandbox handle. Chosen by sbx_client_opts.transport or
+ * $SBX_EXEC_TRANSPORT; by default the executor when the sandbox has one.
+ * The same scripts run every way (the agent's requests answer only where
+ * they give the scripts' answer, and leave the rest to them), so
  * everything below holds for all, byte-exactness included.
  *
  * Paths may hold any byte but NUL; they are quoted for sh (a path that
