@@ -855,6 +855,13 @@ static void test_symlinks_modes(struct ctx *x_)
 	r = sbx_fs_read_file(x_->sb, l, &data, &len, NULL);
 	CHECK(r == 0 && len == 3 && !memcmp(data, "abc", 3), "read_file through a symlink (%d)", r);
 	free(data);
+	/* a file whose size says 0: read to its end, as cat does */
+	out = remote_sh(x_, "cat /proc/version");
+	r = sbx_fs_read_file(x_->sb, "/proc/version", &data, &len, NULL);
+	CHECK(r == 0 && out && len == strlen(out) + 1 && !memcmp(data, out, len - 1),
+	      "read_file of /proc/version (%d, %zu bytes)", r, len);
+	free(data);
+	free(out);
 	r = sbx_fs_list_dir(x_->sb, ld, &v, &n, NULL);
 	CHECK(r == 0 && n == 1 && !strcmp(v[0], "a"), "list_dir through a symlink (%d, %zu)", r, n);
 	sbx_strv_free(v);
