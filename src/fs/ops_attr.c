@@ -209,7 +209,7 @@ static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 {
 	struct stat st;
 	double t = n->unstored ? 0 /* inode number to come */
-		   : n->local  ? fs_attr_timeout(fs, n->parent)
+		   : n->local  ? fs_node_attr_timeout(fs, n)
 			       : fs_left(n->attr_expire);
 
 	fs_stat_of(&n->attr, n->id, &st);

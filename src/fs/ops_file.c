@@ -177,7 +177,10 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		fs->create_ids_known = true;
 	}
 	if (p) {
-		fs_dir_entry_set(fs, p, name, &a, NULL);
+		if (here)
+			fs_dir_entry_set_keep(fs, p, name, &a);
+		else
+			fs_dir_entry_set(fs, p, name, &a, NULL);
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
 	}
