@@ -142,7 +142,9 @@ struct sbx_fs {
 	uint32_t create_uid;	  /* lock: owner and group of a file the agent creates */
 	uint32_t create_gid;	  /* lock: (in a directory without set-group-id) */
 	struct statvfs statfs;	  /* lock: the last statfs answer */
-	int64_t statfs_expire;	  /* lock: it serves until then (attr_timeout) */
+	int64_t statfs_expire;	  /* lock: it serves until then (ops_statfs), */
+	uint64_t statfs_epoch;	  /* lock: in this cache epoch, */
+	uint64_t statfs_usage;	  /* lock: while no store or change report came */
 
 	struct ctl *ctl;
 	struct wback *wb;    /* fixed while mounted; NULL: every close stores */
