@@ -316,8 +316,13 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 			fc->loaded_epoch = fs_epoch(fs);
 			FS_COUNT(fs, data_revalidated);
 		}
-	} else if (!fc->dirty) {
-		fc->revalidate = true;
+	} else if (!fc->dirty && !fc->revalidate) {
+		/* close-to-open, as for an idle cache: unless the attributes,
+		 * kept true, name the version held (the previous handle's
+		 * release may simply not have come yet) */
+		pthread_mutex_lock(&fs->lock);
+		fc->revalidate = !version_fresh(fs, fc->node, fc);
+		pthread_mutex_unlock(&fs->lock);
 	}
 	trunc = trunc && !(created && first); /* a new file is empty already */
 	if (trunc && ftruncate(fc->fd, 0) == 0) {

@@ -2,9 +2,11 @@
  *
  * Content lives in an unnamed local file (O_TMPFILE in the cache dir). It
  * is fetched whole on the first read or write that needs it (one round
- * trip, streamed), revalidated on the first read after an open or after a
- * cache drop (a conditional fetch that sends nothing when the validator
- * still matches), written locally, and stored on flush/fsync/close (one
+ * trip, streamed), revalidated on the first read after an open (unless
+ * the node's fresh attributes name the version held, see "Idle caches"
+ * below; the same holds for an open while other handles are open) or
+ * after a cache drop (a conditional fetch that sends nothing when the
+ * validator still matches), written locally, and stored on flush/fsync/close (one
  * round trip: temporary file + rename in the sandbox, or in place when the
  * file has other hard links).
  *
