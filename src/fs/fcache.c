@@ -711,7 +711,7 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc)
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
 {
 	bool ok;
 
@@ -722,6 +722,7 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc)
 	if (ok) {
 		fc->behind = true;
 		fc->refs++;
+		*ret_empty = fc->size == 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&fc->lock);

@@ -143,8 +143,9 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
 /* Write-behind (wback.h), at a close: true when fc's store may be queued
  * instead of made now (a file only created here, whole, with changes, no
  * store queued yet and no store failed); fc is then marked and one more reference taken,
- * which fcache_behind_store()'s caller gives back with fcache_release(). */
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc);
+ * which fcache_behind_store()'s caller gives back with fcache_release(),
+ * and *ret_empty says whether the file is empty. */
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty);
 /* Makes the store fcache_behind_begin() allowed (from the queue, or at
  * once when the queue refused it) and clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
