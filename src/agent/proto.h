@@ -185,7 +185,10 @@ enum sbxa_ev {
 	 * its cache instead of dropping it (and tell its own changes, whose
 	 * attributes it already has, from others'). wd 0 with
 	 * SBXA_CH_OVERFLOW: events were lost; the client must drop everything
-	 * it cached. */
+	 * it cached. After the events of one read of the agent's inotify
+	 * queue, a directory in which names appeared or went away is reported
+	 * once more: SBXA_CH_ATTRIB, empty name, has_attr 1 and its own lstat
+	 * (its mtime and link count moved). */
 	SBXA_EV_CHANGE = 0x4010,
 };
 

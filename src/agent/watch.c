@@ -4,6 +4,12 @@
  * IN_CLOSE_WRITE -> DATA, IN_CREATE/IN_MOVED_TO -> CREATE,
  * IN_DELETE/IN_MOVED_FROM -> DELETE, IN_DELETE_SELF/IN_MOVE_SELF/
  * IN_IGNORED -> GONE, IN_Q_OVERFLOW -> wd 0 OVERFLOW.
+ *
+ * After the events of one read, each watched directory in which names
+ * appeared or went away gets one more report: ATTRIB of the directory
+ * itself (empty name) with its lstat, since its mtime and link count
+ * moved and inotify says nothing of that; so a client keeps the
+ * directory's attributes instead of asking for them again.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -209,13 +215,56 @@ static void send_event(struct agent *a, const struct inotify_event *e)
 		wd_forget(&a->watches, e->wd);
 }
 
+/* The watches whose directory changed in one read of events (a bounded
+ * set: past it a client asks for the attributes itself). */
+#define DIRS_MAX 64
+struct moved_dirs {
+	int wd[DIRS_MAX];
+	size_t n;
+};
+
+/* Notes e's directory when e made or removed a name in it, and forgets
+ * it when it went (its path may name another directory now). */
+static void note_dir(struct moved_dirs *m, const struct inotify_event *e)
+{
+	bool names = e->mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+	bool gone = e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW);
+	size_t i;
+
+	for (i = 0; i < m->n && m->wd[i] != e->wd; i++)
+		;
+	if (gone && i < m->n)
+		m->wd[i] = m->wd[--m->n];
+	else if (names && !gone && i == m->n && m->n < DIRS_MAX)
+		m->wd[m->n++] = e->wd;
+}
+
+/* The report of the watched directory itself, with its attributes. */
+static void send_dir(struct agent *a, int wd)
+{
+	ssize_t i = wd_index(&a->watches, wd);
+	struct stat st;
+	size_t at;
+
+	if (i < 0 || lstat(a->watches.dir[i], &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	at = out_begin(&a->out, 0, SBXA_EV_CHANGE, 0);
+	sbxa_put_u32(&a->out.w, (uint32_t)wd);
+	sbxa_put_u32(&a->out.w, SBXA_CH_ATTRIB);
+	sbxa_put_str(&a->out.w, "", 0);
+	sbxa_put_u32(&a->out.w, 1);
+	out_put_stat(&a->out, &st);
+	out_end(&a->out, at);
+}
+
 void watch_on_event(struct agent *a)
 {
 	const struct agent_cred self = {.uid = SBXA_ID_SELF, .gid = SBXA_ID_SELF};
 	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *e;
+	struct moved_dirs m;
 	ssize_t n;
-	size_t off;
+	size_t off, i;
 
 	/* the lstat of each report is the agent's own, not the last caller's */
 	cred_apply(&a->ids, &self);
@@ -225,11 +274,15 @@ void watch_on_event(struct agent *a)
 			continue;
 		if (n <= 0)
 			return;
+		m.n = 0;
 		for (off = 0; off + sizeof(*e) <= (size_t)n; off += sizeof(*e) + e->len) {
 			e = (const struct inotify_event *)(buf + off);
 			if (off + sizeof(*e) + e->len > (size_t)n)
 				break;
+			note_dir(&m, e);
 			send_event(a, e);
 		}
+		for (i = 0; i < m.n; i++)
+			send_dir(a, m.wd[i]);
 	}
 }

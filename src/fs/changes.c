@@ -151,7 +151,7 @@ static void node_set(struct sbx_fs *fs, struct node *dn, struct node *c,
 	}
 	if (!(c->local && c->local_dirty)) {
 		c->attr = *a;
-		c->attr_expire = fs_expiry(fs_attr_timeout(fs, dn));
+		c->attr_expire = fs_expiry(fs_node_attr_timeout(fs, c));
 		if (!c->attr_expire)
 			c->attr_expire = 1;
 		c->attr_epoch = fs_epoch(fs);
@@ -195,7 +195,9 @@ static void entry_gone(struct sbx_fs *fs, struct node *dn, const struct fs_chang
 	}
 }
 
-/* The watched directory dn itself changed. */
+/* The watched directory dn itself changed. With attributes: the agent's
+ * report after names appeared or went away in it (their reports made dn's
+ * attributes stale), which makes them fresh again. */
 static void dir_itself(struct sbx_fs *fs, struct node *dn, const struct fs_change *ch,
 		       struct notes *nt)
 {
@@ -204,11 +206,15 @@ static void dir_itself(struct sbx_fs *fs, struct node *dn, const struct fs_chang
 		dn->watched = false;
 		dn->attr_expire = 0;
 		nt->inode[0] = dn->id;
-	} else if (ch->attr.seq > dn->attr.seq && !same(&dn->attr, &ch->attr)) {
+	} else if (ch->attr.seq > dn->attr.seq && S_ISDIR(ch->attr.mode) &&
+		   (dn->attr.mode & S_IFMT) == S_IFDIR) {
+		if (!same(&dn->attr, &ch->attr))
+			nt->inode[0] = dn->id;
 		dn->attr = ch->attr;
-		dn->attr_expire = fs_expiry(fs_attr_timeout(fs, dn->parent));
+		dn->attr_expire = fs_expiry(fs_node_attr_timeout(fs, dn));
+		if (!dn->attr_expire)
+			dn->attr_expire = 1;
 		dn->attr_epoch = fs_epoch(fs);
-		nt->inode[0] = dn->id;
 	}
 }
 

@@ -364,8 +364,13 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 			fc->loaded_epoch = fs_epoch(fs);
 			FS_COUNT(fs, data_revalidated);
 		}
-	} else if (!fc->dirty) {
-		fc->revalidate = true;
+	} else if (!fc->dirty && !fc->revalidate) {
+		/* close-to-open, as for an idle cache: unless the attributes,
+		 * kept true, name the version held (the previous handle's
+		 * release may simply not have come yet) */
+		pthread_mutex_lock(&fs->lock);
+		fc->revalidate = !version_fresh(fs, fc->node, fc);
+		pthread_mutex_unlock(&fs->lock);
 	}
 	trunc = trunc && !(created && first); /* a new file is empty already */
 	if (trunc && ftruncate(fc->fd, 0) == 0) {
@@ -759,7 +764,7 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc)
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
 {
 	bool ok;
 
@@ -770,6 +775,7 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc)
 	if (ok) {
 		fc->behind = true;
 		fc->refs++;
+		*ret_empty = fc->size == 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&fc->lock);

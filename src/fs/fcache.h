@@ -7,9 +7,11 @@
  * time in that than in the network (cold grep -r 5.2 s, 1.2 s in memory).
  * Idle contents in memory count in the data_cache bound like the rest. It
  * is fetched whole on the first read or write that needs it (one round
- * trip, streamed), revalidated on the first read after an open or after a
- * cache drop (a conditional fetch that sends nothing when the validator
- * still matches), written locally, and stored on flush/fsync/close (one
+ * trip, streamed), revalidated on the first read after an open (unless
+ * the node's fresh attributes name the version held, see "Idle caches"
+ * below; the same holds for an open while other handles are open) or
+ * after a cache drop (a conditional fetch that sends nothing when the
+ * validator still matches), written locally, and stored on flush/fsync/close (one
  * round trip: temporary file + rename in the sandbox, or in place when the
  * file has other hard links).
  *
@@ -152,8 +154,9 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
 /* Write-behind (wback.h), at a close: true when fc's store may be queued
  * instead of made now (a file only created here, whole, with changes, no
  * store queued yet and no store failed); fc is then marked and one more reference taken,
- * which fcache_behind_store()'s caller gives back with fcache_release(). */
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc);
+ * which fcache_behind_store()'s caller gives back with fcache_release(),
+ * and *ret_empty says whether the file is empty. */
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty);
 /* Makes the store fcache_behind_begin() allowed (from the queue, or at
  * once when the queue refused it) and clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);

@@ -25,6 +25,13 @@ double fs_attr_timeout(struct sbx_fs *fs, const struct node *dir)
 	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->attr_timeout;
 }
 
+double fs_node_attr_timeout(struct sbx_fs *fs, const struct node *n)
+{
+	if (S_ISDIR(n->attr.mode) && watched(fs, n))
+		return fs->opts->watch_timeout; /* it reports changes to itself */
+	return fs_attr_timeout(fs, n->parent);
+}
+
 double fs_entry_timeout(struct sbx_fs *fs, const struct node *dir)
 {
 	return watched(fs, dir) ? fs->opts->watch_timeout : fs->opts->entry_timeout;
@@ -151,7 +158,7 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 		v.gid = n->attr.gid;
 	}
 	n->attr = v;
-	n->attr_expire = fs_expiry(fs_attr_timeout(fs, n->parent));
+	n->attr_expire = fs_expiry(fs_node_attr_timeout(fs, n));
 	if (!n->attr_expire)
 		n->attr_expire = 1; /* valid, but already expired for the kernel */
 	n->attr_epoch = fs_epoch(fs);
@@ -167,14 +174,16 @@ void fs_dir_changed(struct sbx_fs *fs, struct node *dir)
 }
 
 /* The node's own listing when it may be changed in place, else NULL (and
- * then any listing is dropped). */
-static struct dirlist *own_list(struct sbx_fs *fs, struct node *dir)
+ * then any listing is dropped). remote: the change was made in the
+ * sandbox, so dir's mtime and link count moved there. */
+static struct dirlist *own_list(struct sbx_fs *fs, struct node *dir, bool remote)
 {
 	struct dirlist *l = fs_fresh_list(fs, dir);
 
 	fs->dir_changes++;
 	dir->gen++;
-	dir->attr_expire = 0;
+	if (remote)
+		dir->attr_expire = 0;
 	if (l && l->refs == 1)
 		return l;
 	dirlist_unref(dir->list);
@@ -182,10 +191,10 @@ static struct dirlist *own_list(struct sbx_fs *fs, struct node *dir)
 	return NULL;
 }
 
-void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
-		      const struct sbx_rfs_attr *a, const char *link)
+static void entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
+		      const struct sbx_rfs_attr *a, const char *link, bool remote)
 {
-	struct dirlist *l = own_list(fs, dir);
+	struct dirlist *l = own_list(fs, dir, remote);
 
 	if (l && dirlist_set(l, name, a, link) < 0) {
 		dirlist_unref(dir->list);
@@ -193,12 +202,34 @@ void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
 	}
 }
 
-void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name)
+static void entry_del(struct sbx_fs *fs, struct node *dir, const char *name, bool remote)
 {
-	struct dirlist *l = own_list(fs, dir);
+	struct dirlist *l = own_list(fs, dir, remote);
 
 	if (l)
 		dirlist_del(l, name);
+}
+
+void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
+		      const struct sbx_rfs_attr *a, const char *link)
+{
+	entry_set(fs, dir, name, a, link, true);
+}
+
+void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name)
+{
+	entry_del(fs, dir, name, true);
+}
+
+void fs_dir_entry_set_keep(struct sbx_fs *fs, struct node *dir, const char *name,
+			   const struct sbx_rfs_attr *a)
+{
+	entry_set(fs, dir, name, a, NULL, false);
+}
+
+void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name)
+{
+	entry_del(fs, dir, name, false);
 }
 
 struct sib_ctx {
@@ -240,7 +271,7 @@ void fs_entry_of(struct sbx_fs *fs, struct node *n, struct fuse_entry_param *e)
 	e->ino = n->id;
 	e->generation = 0;
 	fs_stat_of(&n->attr, n->id, &e->attr);
-	e->attr_timeout = n->local ? fs_attr_timeout(fs, n->parent) : fs_left(n->attr_expire);
+	e->attr_timeout = n->local ? fs_node_attr_timeout(fs, n) : fs_left(n->attr_expire);
 	if (n->unstored)
 		e->attr_timeout = 0; /* its inode number comes with the store */
 	e->entry_timeout = fs_entry_timeout(fs, n->parent);

@@ -143,7 +143,9 @@ struct sbx_fs {
 	uint32_t create_uid;	  /* lock: owner and group of a file the agent creates */
 	uint32_t create_gid;	  /* lock: (in a directory without set-group-id) */
 	struct statvfs statfs;	  /* lock: the last statfs answer */
-	int64_t statfs_expire;	  /* lock: it serves until then (attr_timeout) */
+	int64_t statfs_expire;	  /* lock: it serves until then (ops_statfs), */
+	uint64_t statfs_epoch;	  /* lock: in this cache epoch, */
+	uint64_t statfs_usage;	  /* lock: while no store or change report came */
 
 	struct ctl *ctl;
 	struct wback *wb;    /* fixed while mounted; NULL: every close stores */
@@ -192,6 +194,15 @@ void fs_dir_entry_set(struct sbx_fs *fs, struct node *dir, const char *name,
 		      const struct sbx_rfs_attr *a, const char *link);
 /* Likewise for a name that went away. */
 void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name);
+/* The same, keeping dir's cached attributes: for a change made in the
+ * mount only (a deferred create, the removal of such a file before its
+ * first store), since the sandbox's directory did not change (if the
+ * store comes, the agent reports that change then); or when a report of
+ * the agent refreshed them since the request left (the report of this
+ * change follows it). fs->lock held. */
+void fs_dir_entry_set_keep(struct sbx_fs *fs, struct node *dir, const char *name,
+			   const struct sbx_rfs_attr *a);
+void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name);
 /* Node ids to tell the kernel about. */
 #define FS_IDS_MAX 32
 struct fs_ids {
@@ -231,6 +242,12 @@ double fs_attr_timeout(struct sbx_fs *fs, const struct node *dir);
 double fs_entry_timeout(struct sbx_fs *fs, const struct node *dir);
 double fs_list_timeout(struct sbx_fs *fs, const struct node *dir);
 double fs_neg_timeout(struct sbx_fs *fs, const struct node *dir);
+/* How long n's own attributes may be kept: fs_attr_timeout of its parent,
+ * or watch_timeout when n is a watched directory, whose reports cover its
+ * own attributes too (a change to them, an entry made or removed in it,
+ * its removal or rename): this is what keeps the root's attributes, whose
+ * parent is never watched. */
+double fs_node_attr_timeout(struct sbx_fs *fs, const struct node *n);
 /* Asks the agent to report dir's changes (no round trip), so its caches
  * may live long; nothing with the shell transport. fs->lock held. */
 void fs_watch_dir(struct sbx_fs *fs, struct node *dir);

@@ -101,7 +101,7 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 	if (inval_start(fs, &iv) < 0) /* threads, after the fork */
 		goto out_unmount;
 	__atomic_store_n(&fs->inval, iv, __ATOMIC_RELEASE); /* change reports may come now */
-	if (!o->sync_close && wback_start(fs, &fs->wb) < 0)
+	if (!o->sync_close && wback_start(fs, o->empty_delay, &fs->wb) < 0)
 		fs->wb = NULL; /* every close stores: slower, not wrong */
 	fs->se = se;
 	rc = serve(se, o) == 0 ? 0 : 1;

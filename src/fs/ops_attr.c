@@ -209,7 +209,7 @@ static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 {
 	struct stat st;
 	double t = n->unstored ? 0 /* inode number to come */
-		   : n->local  ? fs_attr_timeout(fs, n->parent)
+		   : n->local  ? fs_node_attr_timeout(fs, n)
 			       : fs_left(n->attr_expire);
 
 	fs_stat_of(&n->attr, n->id, &st);
@@ -406,17 +406,30 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
+/* What moves the free space as far as the mount can tell: its stores and
+ * the changes the agent reports (ours included). */
+static uint64_t usage_seq(struct sbx_fs *fs)
+{
+	return __atomic_load_n(&fs->stats.stores, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&fs->stats.changes, __ATOMIC_RELAXED);
+}
+
+/* statfs is cached: grep -r and find ask on every walk. Without change
+ * reports for attr_timeout; with them until a store or a report (any
+ * change in a watched directory may move the free space), at most
+ * watch_timeout: so a warm grep -r asks nothing, and `df` lags only
+ * changes made outside the directories the mount watches. */
 void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct sbx_fs *fs = fs_of(req);
+	uint64_t usage = usage_seq(fs), ep = fs_epoch(fs);
 	struct statvfs st;
 	int r;
 
 	(void)ino;
 	FS_COUNT_OP(fs, FS_STATFS);
-	/* cached like attributes: grep -r and find call it on every walk */
 	pthread_mutex_lock(&fs->lock);
-	r = fs->statfs_expire > sbx_now_ms();
+	r = fs->statfs_expire > sbx_now_ms() && fs->statfs_epoch == ep && fs->statfs_usage == usage;
 	st = fs->statfs;
 	pthread_mutex_unlock(&fs->lock);
 	if (r && fs_check_alive(fs) == 0) {
@@ -430,7 +443,10 @@ void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 	}
 	pthread_mutex_lock(&fs->lock);
 	fs->statfs = st;
-	fs->statfs_expire = fs_expiry(fs->opts->attr_timeout);
+	fs->statfs_expire =
+	    fs_expiry(fs->watching ? fs->opts->watch_timeout : fs->opts->attr_timeout);
+	fs->statfs_epoch = ep;
+	fs->statfs_usage = usage; /* as of before the request: a change meanwhile drops it */
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_statfs(req, &st);
 }

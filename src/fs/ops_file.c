@@ -177,7 +177,10 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		fs->create_ids_known = true;
 	}
 	if (p) {
-		fs_dir_entry_set(fs, p, name, &a, NULL);
+		if (here)
+			fs_dir_entry_set_keep(fs, p, name, &a);
+		else
+			fs_dir_entry_set(fs, p, name, &a, NULL);
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
 	}
@@ -266,12 +269,15 @@ static int behind_error(struct sbx_fs *fs, struct sbxfs_fh *fh)
 	return __atomic_exchange_n(&fh->wb_seen, now, __ATOMIC_ACQ_REL) != now ? -EIO : 0;
 }
 
-/* A close: the store of a file only created here is queued (wback.h);
- * others are made now, so close-to-open holds for files the sandbox had. */
+/* A close: the store of a file only created here is queued (wback.h),
+ * for a while when the file is empty (a lock file, likely removed at
+ * once); others are made now, so close-to-open holds for files the
+ * sandbox had. */
 void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbxfs_fh *fh;
+	bool empty = false;
 	int r;
 
 	FS_COUNT_OP(fs, FS_FLUSH);
@@ -280,8 +286,8 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh = fh_of(fi);
-	if (fs->wb && fcache_behind_begin(fs, fh->fc)) {
-		if (wback_queue(fs->wb, fh->fc)) {
+	if (fs->wb && fcache_behind_begin(fs, fh->fc, &empty)) {
+		if (wback_queue(fs->wb, fh->fc, empty)) {
 			fuse_reply_err(req, fs_errno(behind_error(fs, fh)));
 			return;
 		}

@@ -130,8 +130,27 @@ void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		reply_new(fs, req, parent, name, &a, NULL);
 }
 
-/* The node table side of a removal: detach parent/name. */
-static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
+/* Where the attributes of directory parent stand in the agent's stream. */
+static uint64_t dir_seq(struct sbx_fs *fs, fuse_ino_t parent)
+{
+	struct node *p;
+	uint64_t seq;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	seq = p ? p->attr.seq : 0;
+	pthread_mutex_unlock(&fs->lock);
+	return seq;
+}
+
+/* The node table side of a removal: detach parent/name. here: the name
+ * was only in the mount (never stored), the sandbox's directory is as it
+ * was. pseq0: dir_seq() before the request; when a report of the agent
+ * refreshed parent's attributes since, they are kept (the report of our
+ * removal follows: watched directories report their own attributes after
+ * a name went, see agent/watch.c), else they are stale. */
+static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, bool here,
+		    uint64_t pseq0)
 {
 	struct fs_ids sib = {.n = 0};
 	struct node *p, *n;
@@ -139,7 +158,9 @@ static void removed(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
 	n = p ? node_child(&fs->nodes, p, name) : NULL;
-	if (p)
+	if (p && (here || (fs->watching && p->watched && p->attr.seq != pseq0)))
+		fs_dir_entry_del_keep(fs, p, name);
+	else if (p)
 		fs_dir_entry_del(fs, p, name);
 	if (n) {
 		fs_siblings_stale(fs, n, &sib);
@@ -205,6 +226,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	uint64_t pseq0;
 	int r;
 
 	FS_COUNT_OP(fs, dir ? FS_RMDIR : FS_UNLINK);
@@ -215,19 +237,20 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	}
 	if (!dir && !cred && fcache_drop_unstored(fs, unstored_id(fs, parent, name))) {
 		/* never in the sandbox: a lock file given up (git), a temporary */
-		removed(fs, parent, name);
+		removed(fs, parent, name, true, 0);
 		fuse_reply_err(req, 0);
 		return;
 	}
 	if (dir)
 		settle_below(fs, parent, name);
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
+	pseq0 = dir_seq(fs, parent);
 	if (r == 0)
 		r = dir ? sbx_rfs_rmdir(fs->rfs, cred, path.data, NULL)
 			: sbx_rfs_unlink(fs->rfs, cred, path.data, NULL);
 	sbx_buf_release(&path);
 	if (r == 0)
-		removed(fs, parent, name);
+		removed(fs, parent, name, false, pseq0);
 	fuse_reply_err(req, fs_errno(r));
 }
 

@@ -40,13 +40,13 @@ static const struct fuse_opt table[] = {
     OPT("attr_timeout=%lf", attr_timeout, 0), OPT("entry_timeout=%lf", entry_timeout, 0),
     OPT("negative_timeout=%lf", negative_timeout, 0),
     OPT("dir_cache_timeout=%lf", dir_cache_timeout, 0), OPT("op_timeout=%lf", op_timeout, 0),
-    OPT("watch_timeout=%lf", watch_timeout, 0), OPT("prefetch=%d", prefetch_kb, 0),
-    OPT("tree=%d", tree_entries, 0), OPT("max_threads=%d", max_threads, 0),
-    OPT("data_cache=%d", data_cache_mb, 0), OPT("whole_max=%d", whole_max_kb, 0),
-    OPT("max_conns=%d", max_conns, 0), OPT("ctl_visible", ctl_visible, 1),
-    OPT("sync_create", sync_create, 1), OPT("sync_close", sync_close, 1), OPT("ro", ro, 1),
-    OPT("rw", ro, 0), FUSE_OPT_KEY("token=", KEY_TOKEN),
-    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    OPT("watch_timeout=%lf", watch_timeout, 0), OPT("empty_delay=%lf", empty_delay, 0),
+    OPT("prefetch=%d", prefetch_kb, 0), OPT("tree=%d", tree_entries, 0),
+    OPT("max_threads=%d", max_threads, 0), OPT("data_cache=%d", data_cache_mb, 0),
+    OPT("whole_max=%d", whole_max_kb, 0), OPT("max_conns=%d", max_conns, 0),
+    OPT("ctl_visible", ctl_visible, 1), OPT("sync_create", sync_create, 1),
+    OPT("sync_close", sync_close, 1), OPT("ro", ro, 1), OPT("rw", ro, 0),
+    FUSE_OPT_KEY("token=", KEY_TOKEN), FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     /* fstab-only options: accepted and dropped */
     FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD), FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
@@ -89,6 +89,9 @@ void sbxfs_usage(const char *prog)
 	       "                         first store when the listing shows the name is free)\n"
 	       "  -o sync_close          the close of a file created here waits for its store\n"
 	       "                         (default: queued, stored behind the caller)\n"
+	       "  -o empty_delay=S       the store of a new file closed empty (a lock\n"
+	       "                         file) waits S seconds (default %g, 0..%g): a\n"
+	       "                         file removed by then never reaches the sandbox\n"
 	       "  -o max_threads=N       FUSE worker threads (default %d)\n"
 	       "  -o data_cache=MB       contents of closed files kept (default %d)\n"
 	       "  -o whole_max=KIB       files up to this size are fetched whole, larger\n"
@@ -104,8 +107,9 @@ void sbxfs_usage(const char *prog)
 	       "_netdev, noauto, user, nofail are ignored.\n",
 	       prog, SBXFS_DEF_ATTR_TIMEOUT, SBXFS_DEF_ENTRY_TIMEOUT, SBXFS_DEF_NEGATIVE_TIMEOUT,
 	       SBXFS_DEF_DIR_CACHE_TIMEOUT, SBXFS_DEF_OP_TIMEOUT, SBXFS_DEF_WATCH_TIMEOUT,
-	       SBXFS_DEF_PREFETCH_KB, SBXFS_DEF_TREE_ENTRIES, SBXFS_DEF_MAX_THREADS,
-	       SBXFS_DEF_DATA_CACHE_MB, SBXFS_DEF_WHOLE_MAX_KB, SBXFS_DEF_MAX_CONNS);
+	       SBXFS_DEF_PREFETCH_KB, SBXFS_DEF_TREE_ENTRIES, SBXFS_DEF_EMPTY_DELAY,
+	       SBXFS_EMPTY_DELAY_MAX, SBXFS_DEF_MAX_THREADS, SBXFS_DEF_DATA_CACHE_MB,
+	       SBXFS_DEF_WHOLE_MAX_KB, SBXFS_DEF_MAX_CONNS);
 }
 
 /* Appends "/comp" for each path component, resolving "." and refusing "..". */
@@ -228,6 +232,7 @@ static int check(struct sbxfs_opts *o)
 	    !(o->negative_timeout >= 0 && o->negative_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->dir_cache_timeout >= 0 && o->dir_cache_timeout <= SBXFS_TIMEOUT_MAX) ||
 	    !(o->watch_timeout >= 0 && o->watch_timeout <= SBXFS_TIMEOUT_MAX) ||
+	    !(o->empty_delay >= 0 && o->empty_delay <= SBXFS_EMPTY_DELAY_MAX) ||
 	    !(o->op_timeout > 0 && o->op_timeout <= SBXFS_TIMEOUT_MAX) || o->max_threads < 1 ||
 	    o->max_threads > 1024 || o->data_cache_mb < 0 || o->prefetch_kb < 0 ||
 	    o->prefetch_kb > 256 || o->tree_entries < 0 || o->tree_entries > 100000 ||
@@ -235,10 +240,11 @@ static int check(struct sbxfs_opts *o)
 	    o->max_conns > 8) {
 		fprintf(stderr,
 			"sbxfs: a timeout is not a number of seconds in 0..%.0f, "
+			"empty_delay is out of 0..%.0f, "
 			"data_cache is negative, prefetch is out of 0..256, tree is out of "
 			"0..100000, whole_max is out of 0..%d, max_conns is out of 1..8, or "
 			"max_threads is out of 1..1024\n",
-			SBXFS_TIMEOUT_MAX, SBXFS_WHOLE_MAX_KB_MAX);
+			SBXFS_TIMEOUT_MAX, SBXFS_EMPTY_DELAY_MAX, SBXFS_WHOLE_MAX_KB_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -252,6 +258,7 @@ int sbxfs_opts_parse(struct fuse_args *args, struct sbxfs_opts *o)
 	o->negative_timeout = SBXFS_DEF_NEGATIVE_TIMEOUT;
 	o->dir_cache_timeout = SBXFS_DEF_DIR_CACHE_TIMEOUT;
 	o->watch_timeout = SBXFS_DEF_WATCH_TIMEOUT;
+	o->empty_delay = SBXFS_DEF_EMPTY_DELAY;
 	o->prefetch_kb = SBXFS_DEF_PREFETCH_KB;
 	o->tree_entries = SBXFS_DEF_TREE_ENTRIES;
 	o->op_timeout = SBXFS_DEF_OP_TIMEOUT;

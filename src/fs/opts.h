@@ -47,9 +47,10 @@ struct sbxfs_opts {
 	int tree_entries;     /* a listing brings its subtree, up to this many entries */
 	double op_timeout;    /* one remote metadata operation */
 	int ctl_visible;
-	int sync_create; /* every create waits for the sandbox (no deferred creates) */
-	int sync_close;	 /* every close waits for its store (no write-behind, wback.h) */
-	int ro;		 /* enforced by sbxfs, so that /.ctl stays writable */
+	int sync_create;    /* every create waits for the sandbox (no deferred creates) */
+	int sync_close;	    /* every close waits for its store (no write-behind, wback.h) */
+	double empty_delay; /* the store of a new file closed empty waits (wback.h) */
+	int ro;		    /* enforced by sbxfs, so that /.ctl stays writable */
 	int max_threads;
 	int data_cache_mb;		     /* idle file contents kept after close */
 	int whole_max_kb;		     /* larger files are cached by ranges (fcache.h) */
@@ -69,6 +70,8 @@ struct sbxfs_opts {
 #define SBXFS_DEF_DIR_CACHE_TIMEOUT 5.0
 #define SBXFS_DEF_OP_TIMEOUT	    60.0
 #define SBXFS_DEF_WATCH_TIMEOUT	    300.0
+#define SBXFS_DEF_EMPTY_DELAY	    0.5
+#define SBXFS_EMPTY_DELAY_MAX	    60.0
 #define SBXFS_DEF_PREFETCH_KB	    64
 #define SBXFS_DEF_TREE_ENTRIES	    20000
 #define SBXFS_PREFETCH_DIR_MAX	    (8u << 20) /* bytes of files per listing */

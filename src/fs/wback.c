@@ -1,37 +1,97 @@
 /* wback.c - the write-behind queue and its threads (see wback.h).
  *
- * A plain FIFO of caches under one mutex; `busy` counts stores taken off
- * the queue and not yet ended, so wback_drain() can wait for both to reach
+ * A FIFO of caches under one mutex; `busy` counts stores taken off the
+ * queue and not yet ended, so wback_drain() can wait for both to reach
  * zero. The threads block the way a FUSE worker does today (the store is
  * synchronous); what changes is that no close waits for them.
+ *
+ * An item may wait for its due time (a file closed empty, wback.h): a
+ * thread takes the first item that is due, so those behind it do not
+ * wait. Everything is due when someone waits for the queue (hurry), when
+ * stopping, and when the queue is half full.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs/fcache.h"
 #include "fs/fs.h"
 #include "fs/wback.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 struct wb_item {
 	struct wb_item *next;
 	struct fcache *fc;
+	int64_t due; /* sbx_now_ms() from which it may be stored */
 };
 
 struct wback {
 	struct sbx_fs *fs;
+	int64_t delay_ms; /* fixed: of a file closed empty */
 	pthread_mutex_t lock;
-	pthread_cond_t work;	     /* an item was queued, or stopping */
+	pthread_cond_t work;	     /* queued, hurry or stopping (CLOCK_MONOTONIC) */
 	pthread_cond_t idle;	     /* queue and busy reached zero */
 	struct wb_item *head, *tail; /* lock */
 	unsigned queued, busy;	     /* lock */
+	unsigned hurry;		     /* lock: callers of wback_drain waiting */
 	bool stopping;		     /* lock */
 	uint64_t errseq;	     /* atomic */
 	pthread_t threads[WBACK_THREADS];
 	unsigned n_threads;
 };
+
+/* Takes the first item that may be stored now off the queue, or returns
+ * NULL and in *next the earliest due time of the others (INT64_MAX when
+ * there are none). Lock held. */
+static struct wb_item *take_due(struct wback *w, int64_t *next)
+{
+	bool all = w->stopping || w->hurry || w->queued > WBACK_QUEUE_MAX / 2;
+	int64_t now = sbx_now_ms();
+	struct wb_item *it, *prev = NULL;
+
+	*next = INT64_MAX;
+	for (it = w->head; it; prev = it, it = it->next) {
+		if (all || it->due <= now)
+			break;
+		if (it->due < *next)
+			*next = it->due;
+	}
+	if (!it)
+		return NULL;
+	if (prev)
+		prev->next = it->next;
+	else
+		w->head = it->next;
+	if (w->tail == it)
+		w->tail = prev;
+	w->queued--;
+	return it;
+}
+
+/* The next item to store; NULL once stopping with nothing left. Lock held. */
+static struct wb_item *next_item(struct wback *w)
+{
+	struct wb_item *it;
+	struct timespec ts;
+	int64_t next;
+
+	for (;;) {
+		it = take_due(w, &next);
+		if (it || (w->stopping && !w->head))
+			return it;
+		if (next == INT64_MAX) {
+			pthread_cond_wait(&w->work, &w->lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(next / 1000);
+		ts.tv_nsec = (long)(next % 1000) * 1000000;
+		pthread_cond_timedwait(&w->work, &w->lock, &ts);
+	}
+}
 
 static void *worker(void *arg)
 {
@@ -41,15 +101,9 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->work, &w->lock);
-		if (!w->head)
+		it = next_item(w);
+		if (!it)
 			break; /* stopping and nothing left */
-		it = w->head;
-		w->head = it->next;
-		if (!w->head)
-			w->tail = NULL;
-		w->queued--;
 		w->busy++;
 		pthread_mutex_unlock(&w->lock);
 
@@ -71,16 +125,21 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int wback_start(struct sbx_fs *fs, struct wback **ret)
+int wback_start(struct sbx_fs *fs, double delay, struct wback **ret)
 {
 	struct wback *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 	unsigned i;
 
 	if (!w)
 		return -ENOMEM;
 	w->fs = fs;
+	w->delay_ms = delay > 0 ? (int64_t)(delay * 1000) : 0;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as sbx_now_ms() */
+	pthread_cond_init(&w->work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&w->idle, NULL);
 	for (i = 0; i < WBACK_THREADS; i++) {
 		if (pthread_create(&w->threads[i], NULL, worker, w) != 0)
@@ -113,7 +172,7 @@ void wback_stop(struct wback *w)
 	free(w);
 }
 
-bool wback_queue(struct wback *w, struct fcache *fc)
+bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 {
 	struct wb_item *it;
 
@@ -123,6 +182,7 @@ bool wback_queue(struct wback *w, struct fcache *fc)
 	if (!it)
 		return false;
 	it->fc = fc;
+	it->due = sbx_now_ms() + (later ? w->delay_ms : 0);
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping || w->queued >= WBACK_QUEUE_MAX) {
 		pthread_mutex_unlock(&w->lock);
@@ -145,8 +205,11 @@ void wback_drain(struct wback *w)
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
+	w->hurry++; /* what waits for its due time goes now */
+	pthread_cond_broadcast(&w->work);
 	while (w->head || w->busy)
 		pthread_cond_wait(&w->idle, &w->lock);
+	w->hurry--;
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -8,6 +8,15 @@
  * `tar x` or `cp -r` into the mount pays no round trip per file. Files
  * that exist in the sandbox keep close-to-open: their close waits.
  *
+ * A file closed empty (nothing to store but its name: a lock file, a
+ * probe) is stored only -o empty_delay seconds after its close. A lock
+ * given up at once (git takes .git/index.lock at every `git status` and
+ * removes it unwritten) is then removed before its store began, and never
+ * goes to the sandbox (fcache_drop_unstored): a warm `git status` makes
+ * no round trip. Whoever waits for the queue (wback_drain) does not wait
+ * out the delay, nor do fsync, rename, link and xattr calls on the file
+ * (they store it), so what holds below holds for these files too.
+ *
  * What still holds (docs/sbxfs.md, "Write-behind"):
  *  - fsync of the file waits for its store and returns its error;
  *  - a /.ctl job, and `sbx exec` run in the mount, start after every
@@ -44,18 +53,20 @@ struct wback;
 #define WBACK_THREADS	16
 #define WBACK_QUEUE_MAX 1024
 
-/* Starts the pool. Returns 0 or a negative errno. */
-int wback_start(struct sbx_fs *fs, struct wback **ret);
+/* Starts the pool; the store of a file closed empty starts delay seconds
+ * after its close (0: at once). Returns 0 or a negative errno. */
+int wback_start(struct sbx_fs *fs, double delay, struct wback **ret);
 /* Stores what is queued, stops the threads, frees. Accepts NULL. */
 void wback_stop(struct wback *w);
 
 /* Queues the store of fc, taking one reference of it (given back once
- * stored). Returns true when queued; false when the queue is full or
- * stopping (the caller stores it itself, the reference stays the
- * caller's). */
-bool wback_queue(struct wback *w, struct fcache *fc);
+ * stored); later: fc was closed empty, its store waits for the delay.
+ * Returns true when queued; false when the queue is full or stopping (the
+ * caller stores it itself, the reference stays the caller's). */
+bool wback_queue(struct wback *w, struct fcache *fc, bool later);
 
-/* Waits until every store queued before the call has ended. */
+/* Waits until every store queued before the call has ended (none waits
+ * for its delay then). */
 void wback_drain(struct wback *w);
 
 /* The count of failed write-behind stores so far: a handle remembers it

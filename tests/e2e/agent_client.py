@@ -114,6 +114,11 @@ def main():
     i, t, f, d = a.frame_for(0, (EV_CHANGE,))
     wd, mask, n = struct.unpack('<III', d[:12])
     print('change=%s:%d' % (d[12:12 + n].decode(), mask & 4))
+    # then the directory's own attributes (its mtime moved): empty name
+    i, t, f, d = a.frame_for(0, (EV_CHANGE,))
+    wd, mask, n = struct.unpack('<III', d[:12])
+    has = struct.unpack('<I', d[12 + n:16 + n])[0]
+    print('dirattr=%d:%d:%d' % (n, mask, has))
     a.p.stdin.close()
     rest = a.p.stdout.read()
     print('exit=%d' % a.p.wait())

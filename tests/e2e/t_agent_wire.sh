@@ -29,6 +29,7 @@ expect_eq "RENAME_NOREPLACE over a file" -17 "$(res noreplace)"
 expect_eq "a user xattr" 0 "$(res xattr)"
 expect_eq "a job under cred 65534" 65534 "$(res job)"
 expect_eq "an inotify CREATE event" "w:4" "$(res change)"
+expect_eq "then the directory's own attributes" "0:1:1" "$(res dirattr)"
 expect_eq "the agent ends at stdin's end" 0 "$(res exit)"
 expect_eq "nothing after the last answer" 0 "$(res trailing)"
 expect_eq "owner seen from a plain exec" 65534 \

@@ -1347,6 +1347,7 @@ START_TEST(watch_events)
 	struct frame f;
 	char d[128], p[128], name[256];
 	uint32_t wd, mask;
+	unsigned data, self;
 	size_t at;
 
 	sess_start(&s);
@@ -1372,11 +1373,29 @@ START_TEST(watch_events)
 	ck_assert(S_ISREG(ea.mode));
 	ck_assert_int_eq(f.r.err, 0);
 	frame_free(&f);
-	f = recv_f(&s);
-	ck_assert_uint_eq(f.type, SBXA_EV_CHANGE);
-	sbxa_get_u32(&f.r);
-	ck_assert(sbxa_get_u32(&f.r) & SBXA_CH_DATA);
-	frame_free(&f);
+	/* the write's DATA, and the directory's own attributes after the
+	 * name came (after the read of events that had the create: before
+	 * or after the DATA) */
+	for (data = self = 0; !data || !self;) {
+		f = recv_f(&s);
+		ck_assert_uint_eq(f.type, SBXA_EV_CHANGE);
+		ck_assert_uint_eq(sbxa_get_u32(&f.r), wd);
+		mask = sbxa_get_u32(&f.r);
+		ck_assert(sbxa_get_path(&f.r, name, 255, true));
+		if (name[0]) {
+			data += (mask & SBXA_CH_DATA) != 0;
+		} else {
+			ck_assert_uint_eq(mask, SBXA_CH_ATTRIB);
+			ck_assert_uint_eq(sbxa_get_u32(&f.r), 1);
+			sbxa_get_attr(&f.r, &ea);
+			ck_assert(S_ISDIR(ea.mode));
+			ck_assert_uint_eq(ea.nlink, 2);
+			self++;
+		}
+		ck_assert_int_eq(f.r.err, 0);
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(self, 1);
 	at = req(&w, 101, SBXA_OP_UNWATCH, SBXA_ID_SELF);
 	sbxa_put_u32(&w, wd);
 	send_w(&s, &w, at);

@@ -67,7 +67,7 @@ START_TEST(options_and_positionals)
 			      "-o",
 			      "attr_timeout=2.5,ctl_visible,ro,allow_other",
 			      "-o",
-			      "_netdev,noauto,user,nofail,dir_cache_timeout=0",
+			      "_netdev,noauto,user,nofail,dir_cache_timeout=0,empty_delay=0",
 			      "box:/srv",
 			      "/tmp",
 			      "-f",
@@ -82,6 +82,7 @@ START_TEST(options_and_positionals)
 	ck_assert(o.attr_timeout == 2.5);
 	ck_assert(o.dir_cache_timeout == 0);
 	ck_assert(o.entry_timeout == SBXFS_DEF_ENTRY_TIMEOUT);
+	ck_assert(o.empty_delay == 0);
 	ck_assert_int_eq(o.ctl_visible, 1);
 	ck_assert_int_eq(o.ro, 1);
 	ck_assert_int_eq(o.foreground, 1);
@@ -196,6 +197,8 @@ START_TEST(timeouts_are_finite)
 	    "negative_timeout=inf", "dir_cache_timeout=1e300",
 	    "op_timeout=nan",	    "op_timeout=inf",
 	    "op_timeout=0",	    "attr_timeout=31536001",
+	    "empty_delay=nan",	    "empty_delay=-1",
+	    "empty_delay=61",
 	};
 	const char *argv[] = {"sbxfs", "-o", NULL, "box", "/tmp", NULL};
 	struct fuse_args args;
@@ -208,6 +211,10 @@ START_TEST(timeouts_are_finite)
 		sbxfs_opts_release(&o), fuse_opt_free_args(&args);
 	}
 	argv[2] = "attr_timeout=31536000,op_timeout=0.5,negative_timeout=0";
+	ck_assert_int_eq(parse(&o, &args, argv), 0);
+	ck_assert(o.empty_delay == SBXFS_DEF_EMPTY_DELAY);
+	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
+	argv[2] = "empty_delay=60";
 	ck_assert_int_eq(parse(&o, &args, argv), 0);
 	sbxfs_opts_release(&o), fuse_opt_free_args(&args);
 }
