@@ -183,6 +183,7 @@ void fcache_reap(struct sbx_fs *fs)
 		close(fc->fd);
 		rmap_release(&fc->valid);
 		pthread_mutex_destroy(&fc->lock);
+		pthread_mutex_destroy(&fc->plock);
 		free(fc);
 	}
 }
@@ -314,6 +315,7 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 		return NULL;
 	}
 	pthread_mutex_init(&fc->lock, NULL);
+	pthread_mutex_init(&fc->plock, NULL);
 	fc->fd = fd;
 	fc->mem = mem;
 	fc->node = n;
@@ -646,8 +648,7 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 		if (off + done > fc->size)
 			fc->size = off + done;
 		fc->dirty = true;
-		fc->pend.valid &= ~(SBX_RFS_SET_ATIME | SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW |
-				    SBX_RFS_SET_MTIME_NOW);
+		fcache_pend_drop_times(fc);
 		fcache_mirror(fs, fc, true);
 	}
 	pthread_mutex_unlock(&fc->lock);
@@ -698,12 +699,12 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	char val[SBX_RFS_VALIDATOR_MAX];
 	struct sbx_rfs_attr a;
 	struct node *n = fc->node;
+	bool creates, root;
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
 	r = node_path(n, fs->root, &path);
 	o.in_place = n->attr.nlink > 1;
-	o.attrs = fc->pend;
 	o.cred = fc->has_writer ? &fc->writer : NULL;
 	if (o.cred) {
 		o.in_place = true; /* see has_writer in fcache.h */
@@ -713,38 +714,45 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 		o.attrs.uid = n->attr.uid;
 		o.attrs.gid = n->attr.gid;
 	}
+	creates = n->unstored;
+	root = o.cred ? o.cred->uid == 0 : fs->create_ids_known && fs->create_uid == 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (r == -ESTALE) {
 		/* unlinked: its content goes with it, as on a local disk */
 		fc->dirty = false;
+		fcache_queued_sync(fc);
 		r = 0;
 		goto out;
 	}
 	r = r ?: fs_check_alive(fs);
-	if (r == 0)
+	if (r == 0) {
+		/* adds the pending changes; later ones wait for its end */
+		fcache_store_begin(fs, fc, &o.attrs, o.cred, creates, root);
 		r = sbx_rfs_store(fs->rfs, path.data, fc->fd, fc->size, &o, &a, val, NULL);
+	}
 	FS_COUNT(fs, stores);
 	if (r < 0) {
 		FS_COUNT(fs, store_errors);
 		fc->err = r;
+		fcache_store_failed(fs, fc);
 		goto out;
 	}
 	fc->dirty = false;
 	fc->err = 0;
-	memset(&fc->pend, 0, sizeof(fc->pend));
 	memcpy(fc->validator, val, sizeof(val));
 	fc->loaded_epoch = fs_epoch(fs);
 	fc->ver = a;
+	pthread_mutex_lock(&fc->plock); /* no change between the answer and the node */
 	pthread_mutex_lock(&fs->lock);
-	n->local_dirty = false;
 	n->unstored = false; /* it exists now: its inode number is known */
-	n->gen++;
-	fs_node_set_attr(fs, n, &a, n->gen);
+	fcache_store_node_locked(fs, fc, &a);
 	if (n->parent)
 		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, NULL);
 	fs_siblings_stale(fs, n, &sib); /* written in place: one file, many names */
 	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fc->plock);
 	fs_notify_attrs(fs, &sib);
+	fcache_store_after(fs, fc); /* the changes made meanwhile */
 out:
 	fcache_mirror(fs, fc, false);
 	sbx_buf_release(&path);
@@ -778,6 +786,8 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
 		*ret_empty = fc->size == 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (ok)
+		fcache_queued_sync(fc); /* a setattr now goes with it, waiting for nothing */
 	pthread_mutex_unlock(&fc->lock);
 	return ok;
 }
@@ -789,8 +799,10 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_lock(&fc->lock);
 	fc->behind = false;
 	if (fc->dirty) {
-		r = store(fs, fc);
+		r = store(fs, fc); /* takes over from queued: no setattr waits in between */
 		FS_COUNT(fs, stores_behind);
+	} else {
+		fcache_queued_sync(fc);
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return r;
@@ -847,8 +859,10 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 	done = n->unstored;
 	n->unstored = false;
 	pthread_mutex_unlock(&fs->lock);
-	if (done)
+	if (done) {
 		fc->dirty = false;
+		fcache_queued_sync(fc);
+	}
 	pthread_mutex_unlock(&fc->lock);
 	if (done)
 		fcache_mirror(fs, fc, false);
@@ -907,41 +921,6 @@ bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
 	}
 	pthread_mutex_unlock(&fc->lock);
 	return clean;
-}
-
-int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
-{
-	struct sbx_rfs_setattr *p = &fc->pend;
-	struct timespec now = now_real();
-	struct node *n = fc->node;
-
-	pthread_mutex_lock(&fc->lock);
-	if (!fc->dirty || fc->ranged) {
-		/* a ranged file's writes are sent already: apply them now */
-		pthread_mutex_unlock(&fc->lock);
-		return 0;
-	}
-	p->valid |= sa->valid & ~SBX_RFS_SET_SIZE;
-	pthread_mutex_lock(&fs->lock);
-	if (sa->valid & SBX_RFS_SET_MODE)
-		p->mode = sa->mode, n->attr.mode = (n->attr.mode & S_IFMT) | (sa->mode & 07777);
-	if (sa->valid & SBX_RFS_SET_UID)
-		p->uid = sa->uid, n->attr.uid = sa->uid;
-	if (sa->valid & SBX_RFS_SET_GID)
-		p->gid = sa->gid, n->attr.gid = sa->gid;
-	if (sa->valid & SBX_RFS_SET_ATIME)
-		p->atime = sa->atime, n->attr.atime = sa->atime, p->valid &= ~SBX_RFS_SET_ATIME_NOW;
-	if (sa->valid & SBX_RFS_SET_ATIME_NOW)
-		n->attr.atime = now, p->valid &= ~SBX_RFS_SET_ATIME;
-	if (sa->valid & SBX_RFS_SET_MTIME)
-		p->mtime = sa->mtime, n->attr.mtime = sa->mtime, p->valid &= ~SBX_RFS_SET_MTIME_NOW;
-	if (sa->valid & SBX_RFS_SET_MTIME_NOW)
-		n->attr.mtime = now, p->valid &= ~SBX_RFS_SET_MTIME;
-	n->attr.ctime = now;
-	n->gen++;
-	pthread_mutex_unlock(&fs->lock);
-	pthread_mutex_unlock(&fc->lock);
-	return 1;
 }
 
 /* Keeps the content of a file that could not be stored in the cache dir. */

@@ -17,7 +17,10 @@
  *
  * Locking: fc->lock protects the content and every field below it; it is
  * taken before fs->lock, never after. refs and the node's fc pointer are
- * protected by fs->lock.
+ * protected by fs->lock. fc->plock protects the attribute changes (struct
+ * fcache_attrs): taken after fc->lock and before fs->lock, and never held
+ * across a round trip, so that a setattr of a file whose store is queued
+ * or in flight does not wait for that store (fcache_pend_attrs).
  *
  * Failure: a failed store keeps the changes (dirty) and its error, which
  * flush/fsync return; the last release tries once more and, if that fails,
@@ -95,6 +98,25 @@ struct fcache_ra {
 	bool main; /* on fs->rfs (else one of fs->conns: -o max_conns) */
 };
 
+/* The attribute changes of an open file (fcache_attr.c), under fc->plock.
+ * A change goes with the next store (pend) while the file has changes not
+ * yet stored and no store of it is in flight; while one is (st_on) and the
+ * change cannot fail for it (fcache_after_allowed), it waits in after, and
+ * the thread that made the store applies it right after (one setattr),
+ * still holding fc->lock: fsync, fs_flush_all and the next store wait for
+ * it, as they do for the store. */
+struct fcache_attrs {
+	struct sbx_rfs_setattr pend; /* to apply with the next store */
+	bool queued;		     /* fc->behind && fc->dirty: a store will come and take pend */
+	bool st_on;		     /* a store is in flight (its thread holds fc->lock) */
+	bool st_creates;	     /* it makes the file (created here) */
+	bool st_root;		     /* it acts as root in the sandbox */
+	bool st_has_cred;	     /* it acts as st_cred, else the transport's ids */
+	struct sbx_rfs_cred st_cred;
+	struct sbx_rfs_setattr sent;  /* the pend it carries (pending again if it fails) */
+	struct sbx_rfs_setattr after; /* made while it is in flight: applied after it */
+};
+
 struct fcache {
 	struct node *node;		      /* fixed: holds one ref on it */
 	unsigned refs;			      /* fs->lock: handles and temporary users */
@@ -111,7 +133,6 @@ struct fcache {
 	uint64_t size;
 	char validator[SBX_RFS_VALIDATOR_MAX]; /* of the version in fd */
 	struct sbx_rfs_attr ver;	       /* attributes of that version */
-	struct sbx_rfs_setattr pend;	       /* attribute changes to apply when storing */
 	int err;			       /* last store error (negative), 0 */
 	/* Whose stores these are: the caller of the last writable open
 	 * (fs/cred.h); has_writer false: the mount owner's (the transport's
@@ -123,6 +144,9 @@ struct fcache {
 	bool has_writer;
 	bool behind; /* a write-behind store is queued (wback.h) */
 	bool mem;    /* fd is in memory (a memfd), not in the cache dir */
+
+	pthread_mutex_t plock;	   /* see Locking above */
+	struct fcache_attrs attrs; /* plock */
 
 	/* ranged content (fcache_range.c); all under fc->lock */
 	bool ranged;			      /* fd holds only the ranges in valid */
@@ -208,8 +232,53 @@ void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);
  * fc->lock held; 0 or a negative errno (the content stays where it was). */
 int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need);
 
-/* Applies attribute changes: kept pending (and 1 returned) when the file
- * has unstored changes, else 0 and the caller applies them remotely. */
-int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa);
+/* ---- attribute changes (fcache_attr.c) ---- */
+
+/* Applies attribute changes sa (no size) of a caller acting as cred (NULL:
+ * the mount owner) to the node at once, and returns 1 when they need no
+ * round trip of the caller: kept for the next store while the file has
+ * unstored changes, or, while a store of it is in flight and
+ * fcache_after_allowed() says so, applied right after that store by its
+ * thread. Else 0 and the caller applies them remotely. Never waits for a
+ * store that is queued or in flight when it takes them. A change applied
+ * after a store that fails there is reported like a failed write-behind
+ * store (wback_failed(): EIO from the next flush or fsync of every handle
+ * open then; logged, counted in store behind_errors=). */
+int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa,
+		      const struct sbx_rfs_cred *cred);
+/* May changes sa of a caller acting as caller wait until after a store in
+ * flight that acts as storer (NULL: the transport's ids; root: as root),
+ * and that makes the file when creates? Only what cannot fail for the
+ * file's own writer: the same credential as the store's, and times and
+ * mode when that credential owns the file (it makes it) or is root, owner
+ * and group only when it is root. Pure. */
+bool fcache_after_allowed(const struct sbx_rfs_setattr *sa, const struct sbx_rfs_cred *caller,
+			  const struct sbx_rfs_cred *storer, bool creates, bool root);
+/* Adds the changes of s to d, s's winning where both set one (a time set
+ * to a value and to now are one field). Pure. */
+void fcache_setattr_merge(struct sbx_rfs_setattr *d, const struct sbx_rfs_setattr *s);
+
+/* Internal to fcache*.c, all with fc->lock held: */
+/* A write changed the content: pending times give way to the write's. */
+void fcache_pend_drop_times(struct fcache *fc);
+/* A store begins: the pending changes are added to *sa (winning over what
+ * it holds), and changes from now on wait for its end. cred: whose store
+ * it is (NULL: the transport's ids); creates: it makes the file; root: it
+ * acts as root. */
+void fcache_store_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa,
+			const struct sbx_rfs_cred *cred, bool creates, bool root);
+/* The store failed (or did not begin): what it carried and what was made
+ * meanwhile are pending again, for the next store. */
+void fcache_store_failed(struct sbx_fs *fs, struct fcache *fc);
+/* The store succeeded with answer a: the node takes it, keeping what the
+ * changes made meanwhile set (they are newer). fc->plock and fs->lock
+ * held. */
+void fcache_store_node_locked(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_attr *a);
+/* After a successful store: applies the changes made while it was in
+ * flight, and those made while that is done, then ends it. */
+void fcache_store_after(struct sbx_fs *fs, struct fcache *fc);
+/* fc->behind or fc->dirty changed outside a store: queued follows them
+ * (a store queued behind a close, not begun, with changes to store). */
+void fcache_queued_sync(struct fcache *fc);
 
 #endif

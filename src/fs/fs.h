@@ -79,7 +79,9 @@ struct fs_stats {
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
 	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */
-	uint64_t behind_errors;	   /* of those, failed */
+	uint64_t behind_errors;	   /* of those, failed (and setattrs made after stores) */
+	uint64_t attrs_after;	   /* setattrs made after a store, for changes made during it */
+	uint64_t stores_in_flight; /* now: stores begun and not ended (with their attrs_after) */
 	uint64_t invalidations;	   /* whole-cache drops (jobs, drop-caches) */
 	uint64_t changes;	   /* change events from the sandbox applied */
 	uint64_t refused;	   /* requests refused to other users (access.h) */

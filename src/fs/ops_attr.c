@@ -294,7 +294,8 @@ static void to_rfs(const struct stat *st, int to_set, struct sbx_rfs_setattr *sa
  * answers, e.g. EFBIG past its filesystem's largest file, and a truncate
  * to 1 GiB costs no upload), else it is applied locally and stored with
  * the rest. Returns 1 when nothing is left to do remotely. */
-static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa)
+static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa,
+			 const struct sbx_rfs_cred *cred)
 {
 	int r = 0;
 
@@ -308,7 +309,7 @@ static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_se
 	}
 	if (!(sa->valid & ~SBX_RFS_SET_SIZE))
 		return 1;
-	return fcache_pend_attrs(fs, fc, sa);
+	return fcache_pend_attrs(fs, fc, sa, cred);
 }
 
 void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -346,7 +347,7 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	fcache_reap(fs);
 	r = n ? 0 : -ESTALE;
 	if (!r && fc)
-		r = setattr_local(fs, fc, &sa);
+		r = setattr_local(fs, fc, &sa, cred);
 	if (r == 0) {
 		pthread_mutex_lock(&fs->lock);
 		r = node_path(n, fs->root, &path);

@@ -193,7 +193,7 @@ static void acl_mode(struct sbx_fs *fs, fuse_ino_t ino, uint32_t mode)
 	pthread_mutex_unlock(&fs->lock);
 	if (!fc)
 		return;
-	fcache_pend_attrs(fs, fc, &sa);
+	fcache_pend_attrs(fs, fc, &sa, NULL); /* the sandbox has it already */
 	fcache_release(fs, fc);
 }
 

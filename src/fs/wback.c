@@ -109,10 +109,9 @@ static void *worker(void *arg)
 
 		r = fcache_behind_store(w->fs, it->fc);
 		if (r < 0) {
-			__atomic_add_fetch(&w->errseq, 1, __ATOMIC_RELEASE);
-			FS_COUNT(w->fs, behind_errors);
 			sbx_log(SBX_LOG_ERR, "a file closed earlier could not be stored: %s",
 				strerror(-r));
+			wback_failed(w);
 		}
 		fcache_release(w->fs, it->fc); /* the last one tries once more */
 		free(it);
@@ -211,6 +210,14 @@ void wback_drain(struct wback *w)
 		pthread_cond_wait(&w->idle, &w->lock);
 	w->hurry--;
 	pthread_mutex_unlock(&w->lock);
+}
+
+void wback_failed(struct wback *w)
+{
+	if (!w)
+		return;
+	__atomic_add_fetch(&w->errseq, 1, __ATOMIC_RELEASE);
+	FS_COUNT(w->fs, behind_errors);
 }
 
 uint64_t wback_errseq(const struct wback *w)

@@ -27,6 +27,8 @@
  *    queue (wback_drain) so that no store lands in a moved directory;
  *  - a store that fails is counted in .ctl/stats (store
  *    behind_errors=) and logged, its content kept locally (fcache.h);
+ *    so is a setattr made during a store and applied after it
+ *    (fcache_attr.c);
  *    every handle of the mount that was open when it failed gets EIO
  *    from its next flush or fsync (as Linux reports writeback errors:
  *    wback_errseq());
@@ -68,6 +70,12 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later);
 /* Waits until every store queued before the call has ended (none waits
  * for its delay then). */
 void wback_drain(struct wback *w);
+
+/* Work done behind the callers failed (a store, or attribute changes
+ * applied after one; the caller logs what): counted in behind_errors,
+ * and every handle open now gets EIO from its next flush or fsync.
+ * Accepts NULL (nothing). */
+void wback_failed(struct wback *w);
 
 /* The count of failed write-behind stores so far: a handle remembers it
  * at open and reports EIO when it changed (a NULL w: 0). */
