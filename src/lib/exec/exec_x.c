@@ -150,8 +150,6 @@ int sbx_exec_x_start(struct xc *xc, const char *cmd, double timeout_s, const str
 		     void *ud, struct sbx_err *err)
 {
 	struct xrun *x = calloc(1, sizeof(*x));
-	pthread_attr_t attr;
-	pthread_t th;
 	int r;
 
 	if (!x || !(x->cmd = strdup(cmd))) {
@@ -164,11 +162,7 @@ int sbx_exec_x_start(struct xc *xc, const char *cmd, double timeout_s, const str
 	x->ud = ud;
 	x->start_ms = sbx_now_ms();
 	sbx_buf_init(&x->line);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
-	r = pthread_create(&th, &attr, xrun_main, x);
-	pthread_attr_destroy(&attr);
+	r = sbx_xthread_start(xrun_main, x);
 	if (r) {
 		free(x->cmd);
 		free(x);

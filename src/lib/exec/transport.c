@@ -2,6 +2,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,4 +177,18 @@ void sbx_transport_mark_thread(void)
 bool sbx_transport_in_callback(struct sbx_sandbox *sb)
 {
 	return on_x_thread || sbx_wsc_on_thread(sbx_sandbox_client(sb)->ws);
+}
+
+int sbx_xthread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
+	r = pthread_create(&th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return r;
 }

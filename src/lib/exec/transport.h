@@ -64,6 +64,10 @@ int sbx_transport_pick(struct sbx_sandbox *sb, enum sbx_tp_use use, struct xc **
  * callbacks need far less than the default 8 MiB; many run at once). */
 #define SBX_XTHREAD_STACK ((size_t)512 << 10)
 
+/* Starts fn(arg) on a detached thread with that stack: the one thread of
+ * an executor or agent call. 0, or the positive error of pthread_create. */
+int sbx_xthread_start(void *(*fn)(void *), void *arg);
+
 /* Marks the calling thread as one that makes executor callbacks (the
  * threads of fs_xop.c and exec_x.c), for sbx_transport_in_callback(). */
 void sbx_transport_mark_thread(void);

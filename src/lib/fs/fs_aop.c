@@ -234,8 +234,6 @@ static struct aop *aop_new(struct sbx_sandbox *sb, struct fs_spec *s, sbx_fs_cb 
 static int aop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, sbx_fs_cb cb,
 		     void *ud, struct sbx_exec **ret_exec, struct sbx_err *err)
 {
-	pthread_attr_t attr;
-	pthread_t th;
 	struct aop *op;
 	int r;
 
@@ -247,12 +245,8 @@ static int aop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, s
 	op = aop_new(sb, s, cb, ud);
 	if (!op)
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
 	sbx_agent_slot_hold(sbx_sandbox_agent_slot(sb));
-	r = pthread_create(&th, &attr, aop_main, op);
-	pthread_attr_destroy(&attr);
+	r = sbx_xthread_start(aop_main, op);
 	if (r) {
 		sbx_agent_slot_unhold(sbx_sandbox_agent_slot(sb));
 		fs_run_unref(op->run); /* the command's: nothing started */

@@ -550,8 +550,6 @@ static struct xop *xop_new(struct xc *xc, struct fs_spec *s, sbx_fs_cb cb, void 
 static int xop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, sbx_fs_cb cb,
 		     void *ud, struct sbx_exec **ret_exec, struct sbx_err *err)
 {
-	pthread_attr_t attr;
-	pthread_t th;
 	struct xop *op;
 	int r;
 
@@ -563,11 +561,7 @@ static int xop_start(struct sbx_sandbox *sb, struct xc *xc, struct fs_spec *s, s
 	op = xop_new(xc, s, cb, ud);
 	if (!op)
 		return sbx_err_set(err, -ENOMEM, 0, "%s: out of memory", s->what);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, SBX_XTHREAD_STACK);
-	r = pthread_create(&th, &attr, xop_main, op);
-	pthread_attr_destroy(&attr);
+	r = sbx_xthread_start(xop_main, op);
 	if (r) {
 		xop_free(op);
 		return sbx_err_set(err, -r, 0, "%s: cannot start a thread: %s", s->what,
