@@ -114,20 +114,27 @@ static void job_done(void *ud, const struct sbx_exec_result *res)
 	s->code = res->error ? res->error : res->exit_code;
 }
 
-static struct agent_job *job(struct fx *f, struct seen *s)
+/* Starts a job of o and answers its start (its id is 1, the pid 42). */
+static struct agent_job *job_of(struct fx *f, struct seen *s, const struct sbx_exec_opts *o)
 {
-	struct sbx_exec_opts o = {.command = "true"};
 	struct sbx_exec_cbs cbs = {.on_stdout = job_out, .on_done = job_done};
 	struct agent_job *j = NULL;
 	struct sbxa_w w = {0};
 	size_t at;
 
-	ck_assert_int_eq(rfs_agent_job_start(f->a, &o, &cbs, s, &j, NULL), 0);
+	ck_assert_int_eq(rfs_agent_job_start(f->a, o, &cbs, s, &j, NULL), 0);
 	at = begin(&w, 1, SBXA_REPLY | SBXA_OP_JOB_START, SBXA_F_MORE, true);
 	sbxa_put_u32(&w, 42); /* pid */
 	sbxa_frame_end(&w, at);
 	ck_assert_int_eq(feed(f, &w), 0);
 	return j;
+}
+
+static struct agent_job *job(struct fx *f, struct seen *s)
+{
+	struct sbx_exec_opts o = {.command = "true"};
+
+	return job_of(f, s, &o);
 }
 
 static void put_exit(struct sbxa_w *w, uint32_t how, int32_t code, uint16_t flags)
@@ -220,17 +227,8 @@ END_TEST
 static struct agent_job *job_stdin(struct fx *f, struct seen *s)
 {
 	struct sbx_exec_opts o = {.command = "cat", .stdin_open = true};
-	struct sbx_exec_cbs cbs = {.on_stdout = job_out, .on_done = job_done};
-	struct agent_job *j = NULL;
-	struct sbxa_w w = {0};
-	size_t at;
 
-	ck_assert_int_eq(rfs_agent_job_start(f->a, &o, &cbs, s, &j, NULL), 0);
-	at = begin(&w, 1, SBXA_REPLY | SBXA_OP_JOB_START, SBXA_F_MORE, true);
-	sbxa_put_u32(&w, 42); /* pid */
-	sbxa_frame_end(&w, at);
-	ck_assert_int_eq(feed(f, &w), 0);
-	return j;
+	return job_of(f, s, &o);
 }
 
 /* The agent's answer to JOB_STDIN request id: queued, or refused. */
