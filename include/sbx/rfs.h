@@ -526,6 +526,49 @@ enum sbx_rfs_op {
 /** "stat", "readdir", … (static string). */
 SBX_API const char *sbx_rfs_op_name(enum sbx_rfs_op op);
 
+/** A request answered later (sbx_rfs_submit()): the namespace and
+ *  attribute operations a FUSE driver waits for most, so that no thread
+ *  of the caller waits for the sandbox. The caller fills the request part
+ *  and owns the struct, which it must leave alone until done() ran. */
+struct sbx_rfs_async {
+	/* the request (borrowed for the call of sbx_rfs_submit() only: the
+	 * frame is built there) */
+	enum sbx_rfs_op op; /**< STAT, READLINK, MKDIR, CREATE (mknod: mode
+			     *   with its type bits, rdev, always exclusive),
+			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME */
+	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
+	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
+	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
+	uint32_t mode;			 /**< MKDIR, CREATE */
+	uint64_t rdev;			 /**< CREATE */
+	unsigned flags;			 /**< RENAME: SBX_RFS_NOREPLACE, SBX_RFS_EXCHANGE */
+	/** Called exactly once with the result filled in; on a libsbx thread
+	 *  (one per context, which it shares with the other completions), or
+	 *  on the caller's own before sbx_rfs_submit() returns (see there).
+	 *  It must not wait for another request's completion; it may submit. */
+	void (*done)(struct sbx_rfs_async *q);
+	void *ud; /**< the caller's */
+	/* the result, when done() runs */
+	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
+	struct sbx_rfs_attr attr; /**< STAT, MKDIR, CREATE, SYMLINK, LINK */
+	char *link;		  /**< READLINK: the target; done() takes it (free) */
+};
+/** Sends @p q and returns without waiting for the sandbox: q->done() runs
+ *  when the reply came, the request failed, or its deadline (op_timeout)
+ *  passed (-SBX_ETIMEDOUT). A request that may run twice (STAT, READLINK)
+ *  is sent again once when its session ended before the reply. With the
+ *  agent transport any number of requests are in flight at once. Where
+ *  requests cannot be answered later (the shell transport), or the request
+ *  could not be sent, q->done() runs on the calling thread before this
+ *  returns: a caller must not hold a lock that done() takes. */
+SBX_API void sbx_rfs_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
+/** true when sbx_rfs_submit() answers later (the agent transport). */
+SBX_API bool sbx_rfs_submits_async(const struct sbx_rfs *r);
+/** Requests of sbx_rfs_submit() in flight now, and the most there were at
+ *  once since the context was made. */
+SBX_API void sbx_rfs_async_counts(struct sbx_rfs *r, uint64_t *ret_now, uint64_t *ret_max);
+
+
 /** Latency histogram buckets: bucket i counts calls that took less than
  *  2^i milliseconds (the last one: everything slower). */
 #define SBX_RFS_HIST_N 20

@@ -153,6 +153,8 @@ struct sbx_fs {
 	struct wback *wb;    /* fixed while mounted; NULL: every close stores */
 	struct inval *inval; /* atomic: read by the change callback */
 	bool watching;	     /* fixed once connected: change events on */
+	unsigned later_n;	   /* lock: requests answered later, in flight (later.h) */
+	pthread_cond_t later_cv;   /* lock: later_n reached 0 */
 	struct fs_stats stats;
 };
 

@@ -21,6 +21,7 @@
 
 #include "fs/fcache.h"
 #include "fs/fs.h"
+#include "fs/later.h"
 #include "fs/inval.h"
 #include "fs/mount.h"
 #include "fs/wback.h"
@@ -105,6 +106,9 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 		fs->wb = NULL; /* every close stores: slower, not wrong */
 	fs->se = se;
 	rc = serve(se, o) == 0 ? 0 : 1;
+	/* the requests handed over (later.h) are answered while the kernel
+	 * can still take the replies (a SIGTERM, not an unmount, ended serve) */
+	later_drain(fs);
 	fuse_session_unmount(se);
 	sbxfs_teardown(fs);
 	fs->se = NULL;

@@ -13,6 +13,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 #include "fs/wback.h"
 #include "fs/inval.h"
 #include "util/log.h"
@@ -185,6 +186,7 @@ int sbxfs_setup(struct sbx_fs *fs, char *msg, size_t cap)
 	fs->access.allow_other = fs->opts->allow_other != 0;
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->later_cv, NULL);
 	r = node_table_init(&fs->nodes);
 	if (r < 0) {
 		snprintf(msg, cap, "out of memory");
@@ -230,5 +232,6 @@ void sbxfs_free(struct sbx_fs *fs)
 	if (fs->cache_dirfd >= 0)
 		close(fs->cache_dirfd);
 	fs->cache_dirfd = -1;
+	pthread_cond_destroy(&fs->later_cv);
 	pthread_mutex_destroy(&fs->lock);
 }

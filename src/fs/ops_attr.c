@@ -16,6 +16,7 @@
 #include "fs/dirlist.h"
 #include "fs/cred.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 #include "util/timeutil.h"
 
 #define NAME_MAX_LEN 255
@@ -90,12 +91,46 @@ static bool list_first(struct sbx_fs *fs, struct node *p)
 	       !fs_fresh_list(fs, p);
 }
 
+/* lookup's second half: the stat of the one name. */
+static void lookup_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	struct fuse_entry_param e;
+	struct node *p, *n;
+	int r = l->q.rc;
+
+	if (r == -ENOENT || r == -ENOTDIR) {
+		pthread_mutex_lock(&fs->lock);
+		p = node_get(&fs->nodes, l->parent);
+		double t = p ? fs_neg_timeout(fs, p) : 0;
+
+		if (p && r == -ENOENT && p->gen == l->pgen0)
+			fs_neg_remember(fs, p, l->name);
+		pthread_mutex_unlock(&fs->lock);
+		fs_reply_negative(fs, l->req, t);
+		return;
+	}
+	if (r < 0) {
+		fuse_reply_err(l->req, fs_errno(r));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, l->parent);
+	n = p ? ops_child_with_attr(fs, p, l->name, &l->q.attr, 0, l->gen0) : NULL;
+	if (n)
+		fs_entry_of(fs, n, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (n)
+		fuse_reply_entry(l->req, &e);
+	else
+		fuse_reply_err(l->req, p ? ENOMEM : ESTALE);
+}
+
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
-	struct fuse_entry_param e;
-	struct sbx_rfs_attr a;
+	struct later *lt;
 	struct dirlist *l = NULL;
 	struct node *p, *n;
 	uint64_t gen0 = 0, pgen0 = 0;
@@ -133,32 +168,17 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pgen0 = p ? p->gen : 0;
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, attr_miss);
-	r = r ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
-	if (r == -ENOENT || r == -ENOTDIR) {
-		pthread_mutex_lock(&fs->lock);
-		p = node_get(&fs->nodes, parent);
-		double t = p ? fs_neg_timeout(fs, p) : 0;
-
-		if (p && r == -ENOENT && p->gen == pgen0)
-			fs_neg_remember(fs, p, name);
-		pthread_mutex_unlock(&fs->lock);
-		fs_reply_negative(fs, req, t);
+	r = r ?: fs_check_alive(fs);
+	lt = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, lookup_then, name, NULL);
+	if (!lt) {
+		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
 		goto out;
 	}
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-		goto out;
-	}
-	pthread_mutex_lock(&fs->lock);
-	p = node_get(&fs->nodes, parent);
-	n = p ? ops_child_with_attr(fs, p, name, &a, 0, gen0) : NULL;
-	if (n)
-		fs_entry_of(fs, n, &e);
-	pthread_mutex_unlock(&fs->lock);
-	if (n)
-		fuse_reply_entry(req, &e);
-	else
-		fuse_reply_err(req, p ? ENOMEM : ESTALE);
+	lt->parent = parent;
+	lt->gen0 = gen0;
+	lt->pgen0 = pgen0;
+	lt->q.path = path.data;
+	later_submit(lt);
 out:
 	sbx_buf_release(&path);
 }
@@ -217,11 +237,38 @@ static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 	fuse_reply_attr(req, &st, t);
 }
 
+/* getattr's second half: the stat's reply. */
+static void getattr_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	const struct sbx_rfs_attr *a = &l->q.attr;
+	struct node *n;
+
+	if (l->q.rc < 0) {
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, l->ino);
+	if (!n || (n->attr.mode & S_IFMT) != (a->mode & S_IFMT)) {
+		/* another file took the name: the kernel must look it up again */
+		if (n && n->id != NODE_ROOT_ID)
+			node_detach(&fs->nodes, n);
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(l->req, ESTALE);
+		return;
+	}
+	/* when the node changed meanwhile through us, this keeps the newer
+	 * truth and replies it */
+	fs_node_set_attr(fs, n, a, l->gen0);
+	reply_attr_unlock(fs, l->req, n);
+}
+
 void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_attr a;
+	struct later *l;
 	struct node *n;
 	uint64_t gen0;
 	int r;
@@ -245,26 +292,17 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	gen0 = n ? n->gen : 0;
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, attr_miss);
-	r = r ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
+	r = r ?: fs_check_alive(fs);
+	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, getattr_then, NULL, NULL);
+	if (!l) {
+		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
+	} else {
+		l->ino = ino;
+		l->gen0 = gen0;
+		l->q.path = path.data;
+		later_submit(l);
+	}
 	sbx_buf_release(&path);
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, ino);
-	if (!n || (n->attr.mode & S_IFMT) != (a.mode & S_IFMT)) {
-		/* another file took the name: the kernel must look it up again */
-		if (n && n->id != NODE_ROOT_ID)
-			node_detach(&fs->nodes, n);
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	/* when the node changed meanwhile through us, this keeps the newer
-	 * truth and replies it */
-	fs_node_set_attr(fs, n, &a, gen0);
-	reply_attr_unlock(fs, req, n);
 }
 
 /* FUSE setattr bits to rfs ones. */
@@ -375,10 +413,19 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	reply_attr_unlock(fs, req, n);
 }
 
+static void readlink_then(struct later *l)
+{
+	if (l->q.rc < 0)
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+	else
+		fuse_reply_readlink(l->req, l->q.link);
+}
+
 void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
+	struct later *l;
 	struct node *n;
 	char *target = NULL;
 	int r;
@@ -394,17 +441,21 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 		target = strdup(n->link);
 	r = n ? node_path(n, fs->root, &path) : -ESTALE;
 	pthread_mutex_unlock(&fs->lock);
-	if (!target)
-		r = r ?: fs_check_alive(fs) ?: sbx_rfs_readlink(fs->rfs, path.data, &target, NULL);
-	else
-		r = 0;
-	sbx_buf_release(&path);
-	if (r < 0 || !target) {
-		fuse_reply_err(req, r < 0 ? fs_errno(r) : ENOMEM);
+	if (target) {
+		fuse_reply_readlink(req, target);
+		free(target);
+		sbx_buf_release(&path);
 		return;
 	}
-	fuse_reply_readlink(req, target);
-	free(target);
+	r = r ?: fs_check_alive(fs);
+	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_READLINK, readlink_then, NULL, NULL);
+	if (!l) {
+		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
+	} else {
+		l->q.path = path.data;
+		later_submit(l);
+	}
+	sbx_buf_release(&path);
 }
 
 /* What moves the free space as far as the mount can tell: its stores and

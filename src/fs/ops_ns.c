@@ -21,6 +21,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 #include "fs/wback.h"
 
 #define NAME_MAX_LEN 255
@@ -79,13 +80,40 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		fuse_reply_err(req, p ? ENOMEM : ESTALE);
 }
 
-void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+/* The second half of mkdir, mknod, symlink and link: the new name. */
+static void new_then(struct later *l)
+{
+	if (l->q.rc < 0)
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+	else
+		reply_new(l->fs, l->req, l->parent, l->name, &l->q.attr, l->link);
+}
+
+/* Sends a request that makes parent/name (op's other fields set by the
+ * caller in *l), or replies the error that stops it. l: NULL on ENOMEM. */
+static void make_name(struct later *l, fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct sbx_rfs_attr a;
+	int r = l ? fs_child_path(fs, parent, name, &path) : -ENOMEM;
+
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		later_drop(l);
+		return;
+	}
+	l->parent = parent;
+	l->q.cred = fs_cred_of(req, fs->uid, &cb);
+	l->q.path = path.data;
+	later_submit(l);
+	sbx_buf_release(&path);
+}
+
+void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct later *l;
 	int r;
 
 	FS_COUNT_OP(fs, FS_MKDIR);
@@ -94,22 +122,16 @@ void ops_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_mkdir(fs->rfs, cred, path.data, mode & 07777, &a, NULL);
-	sbx_buf_release(&path);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
-	else
-		reply_new(fs, req, parent, name, &a, NULL);
+	l = later_new(fs, req, SBX_RFS_OP_MKDIR, new_then, name, NULL);
+	if (l)
+		l->q.mode = mode & 07777;
+	make_name(l, req, parent, name);
 }
 
 void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct sbx_rfs_attr a;
+	struct later *l;
 	int r;
 
 	FS_COUNT_OP(fs, FS_MKNOD);
@@ -120,14 +142,12 @@ void ops_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 	/* sockets and devices with the agent (the sandbox kernel decides);
 	 * without it files and FIFOs only (EPERM) */
-	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_mknod(fs->rfs, cred, path.data, (mode & S_IFMT) | (mode & 07777),
-				 (uint64_t)rdev, &a, NULL);
-	sbx_buf_release(&path);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
-	else
-		reply_new(fs, req, parent, name, &a, NULL);
+	l = later_new(fs, req, SBX_RFS_OP_CREATE, new_then, name, NULL);
+	if (l) {
+		l->q.mode = (mode & S_IFMT) | (mode & 07777);
+		l->q.rdev = (uint64_t)rdev;
+	}
+	make_name(l, req, parent, name);
 }
 
 /* Where the attributes of directory parent stand in the agent's stream. */
@@ -220,13 +240,20 @@ static void settle_below(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 		wback_drain(fs->wb);
 }
 
+static void remove_then(struct later *l)
+{
+	if (l->q.rc == 0)
+		removed(l->fs, l->parent, l->name, false, l->seq0);
+	fuse_reply_err(l->req, fs_errno(l->q.rc));
+}
+
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	uint64_t pseq0;
+	struct later *l = NULL;
 	int r;
 
 	FS_COUNT_OP(fs, dir ? FS_RMDIR : FS_UNLINK);
@@ -244,14 +271,21 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	if (dir)
 		settle_below(fs, parent, name);
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
-	pseq0 = dir_seq(fs, parent);
-	if (r == 0)
-		r = dir ? sbx_rfs_rmdir(fs->rfs, cred, path.data, NULL)
-			: sbx_rfs_unlink(fs->rfs, cred, path.data, NULL);
+	if (r == 0) {
+		l = later_new(fs, req, dir ? SBX_RFS_OP_RMDIR : SBX_RFS_OP_UNLINK, remove_then,
+			      name, NULL);
+		r = l ? 0 : -ENOMEM;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+	} else {
+		l->parent = parent;
+		l->seq0 = dir_seq(fs, parent);
+		l->q.cred = cred;
+		l->q.path = path.data;
+		later_submit(l);
+	}
 	sbx_buf_release(&path);
-	if (r == 0)
-		removed(fs, parent, name, false, pseq0);
-	fuse_reply_err(req, fs_errno(r));
 }
 
 void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -348,6 +382,16 @@ out:
 	return r;
 }
 
+static void rename_then(struct later *l)
+{
+	int r = l->q.rc;
+
+	if (r == 0)
+		renamed(l->fs, l->parent, l->name, l->newparent, l->newname,
+			l->q.flags & SBX_RFS_EXCHANGE);
+	fuse_reply_err(l->req, fs_errno(r));
+}
+
 void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags)
 {
@@ -355,6 +399,7 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	struct later *l = NULL;
 	unsigned rf = 0;
 	int r;
 
@@ -376,13 +421,49 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	r = settle_name(fs, parent, name) ?: settle_name(fs, newparent, newname)
 		?: fs_child_path(fs, parent, name, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
-	if (r == 0)
-		r = sbx_rfs_rename(fs->rfs, cred, from.data, to.data, rf, NULL);
+	if (r == 0) {
+		l = later_new(fs, req, SBX_RFS_OP_RENAME, rename_then, name, newname);
+		r = l ? 0 : -ENOMEM;
+	}
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+	} else {
+		l->parent = parent;
+		l->newparent = newparent;
+		l->q.cred = cred;
+		l->q.from = from.data;
+		l->q.path = to.data;
+		l->q.flags = rf;
+		later_submit(l);
+	}
 	sbx_buf_release(&from);
 	sbx_buf_release(&to);
-	if (r == 0)
-		renamed(fs, parent, name, newparent, newname, flags & RENAME_EXCHANGE);
-	fuse_reply_err(req, fs_errno(r));
+}
+
+static void link_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	struct fs_ids sib = {.n = 0};
+	struct node *n;
+
+	if (l->q.rc < 0) {
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, l->ino);
+	if (n) {
+		n->gen++;
+		fs_node_set_attr(fs, n, &l->q.attr, n->gen); /* nlink went up */
+		if (n->parent)
+			fs_dir_entry_set(fs, n->parent, n->name, &l->q.attr, NULL);
+		fs_siblings_stale(fs, n, &sib);
+	}
+	if (sib.n < FS_IDS_MAX)
+		sib.id[sib.n++] = l->ino; /* the kernel's copy says nlink 1 */
+	pthread_mutex_unlock(&fs->lock);
+	fs_notify_attrs(fs, &sib);
+	reply_new(fs, l->req, l->parent, l->name, &l->q.attr, NULL);
 }
 
 void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -391,9 +472,7 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 	struct sbx_buf from = SBX_BUF_INIT, to = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct fs_ids sib = {.n = 0};
-	struct sbx_rfs_attr a;
-	struct node *n;
+	struct later *l = NULL;
 	int r;
 
 	FS_COUNT_OP(fs, FS_LINK);
@@ -404,37 +483,28 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 	}
 	r = fcache_settle(fs, ino) ?: fs_path(fs, ino, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
-	if (r == 0)
-		r = sbx_rfs_link(fs->rfs, cred, from.data, to.data, &a, NULL);
-	sbx_buf_release(&from);
-	sbx_buf_release(&to);
+	if (r == 0) {
+		l = later_new(fs, req, SBX_RFS_OP_LINK, link_then, newname, NULL);
+		r = l ? 0 : -ENOMEM;
+	}
 	if (r < 0) {
 		fuse_reply_err(req, fs_errno(r));
-		return;
+	} else {
+		l->ino = ino;
+		l->parent = newparent;
+		l->q.cred = cred;
+		l->q.from = from.data;
+		l->q.path = to.data;
+		later_submit(l);
 	}
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, ino);
-	if (n) {
-		n->gen++;
-		fs_node_set_attr(fs, n, &a, n->gen); /* nlink went up */
-		if (n->parent)
-			fs_dir_entry_set(fs, n->parent, n->name, &a, NULL);
-		fs_siblings_stale(fs, n, &sib);
-	}
-	if (sib.n < FS_IDS_MAX)
-		sib.id[sib.n++] = ino; /* the kernel's copy says nlink 1 */
-	pthread_mutex_unlock(&fs->lock);
-	fs_notify_attrs(fs, &sib);
-	reply_new(fs, req, newparent, newname, &a, NULL);
+	sbx_buf_release(&from);
+	sbx_buf_release(&to);
 }
 
 void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct sbx_rfs_attr a;
+	struct later *l;
 	int r;
 
 	FS_COUNT_OP(fs, FS_SYMLINK);
@@ -443,11 +513,12 @@ void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		fuse_reply_err(req, r);
 		return;
 	}
-	r = fs_child_path(fs, parent, name, &path)
-		?: sbx_rfs_symlink(fs->rfs, cred, link, path.data, &a, NULL);
-	sbx_buf_release(&path);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
-	else
-		reply_new(fs, req, parent, name, &a, link);
+	l = later_new(fs, req, SBX_RFS_OP_SYMLINK, new_then, name, NULL);
+	if (l && !(l->link = strdup(link))) {
+		later_drop(l);
+		l = NULL;
+	}
+	if (l)
+		l->q.from = l->link;
+	make_name(l, req, parent, name);
 }

@@ -97,7 +97,7 @@ static void add_conns(struct sbx_fs *fs, struct sbx_rfs_opstats *st)
 static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 {
 	struct sbx_rfs_opstats st[SBX_RFS_OP__N];
-	uint64_t req = 0, rt = 0;
+	uint64_t req = 0, rt = 0, now, most;
 	int i, r = 0;
 
 	sbx_rfs_stats(fs->rfs, st);
@@ -120,9 +120,12 @@ static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 		    (unsigned long long)sbx_rfs_percentile_ms(s, 90),
 		    (unsigned long long)sbx_rfs_percentile_ms(s, 99));
 	}
+	sbx_rfs_async_counts(fs->rfs, &now, &most);
 	return r
 		   ?: sbx_buf_printf(out, "rfs.total requests=%llu round_trips=%llu\n",
-				     (unsigned long long)req, (unsigned long long)rt);
+				     (unsigned long long)req, (unsigned long long)rt)
+		   ?: sbx_buf_printf(out, "async in_flight=%llu most=%llu\n",
+				     (unsigned long long)now, (unsigned long long)most);
 }
 
 int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)

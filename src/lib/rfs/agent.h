@@ -51,6 +51,13 @@ struct agent_req {
 	/* Set by the caller: nobody waits; the session frees the request
 	 * (free()) once it is done, failed or dropped. */
 	bool detached;
+	/* Set by the caller, may be NULL; both under the session lock and
+	 * quick. on_sent: the frame went out and q is registered. on_end: q
+	 * ended (its last frame, a failure, its session's end) and is no
+	 * longer registered; q is then the caller's again (never freed by
+	 * the session, detached or not). */
+	void (*on_sent)(struct agent_req *q);
+	void (*on_end)(struct agent_req *q);
 	/* Result: the stream position (agent_int.h: seq) of the last frame */
 	uint64_t seq;
 	int64_t sent_ms; /* internal: when it was sent */
@@ -82,6 +89,9 @@ int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, s
  * q->status. q is unregistered when this returns. */
 int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms,
 		   struct sbx_err *err);
+/* Unregisters q, which then gets no frame and no hook call (a->m held;
+ * for a caller that gives up on it). */
+void rfs_agent_forget_locked(struct rfs_agent *a, struct agent_req *q);
 /* ---- agent_watch.c: change events ---- */
 
 /* Watches dir: sends WATCH without waiting (the wd is recorded when the
@@ -164,6 +174,18 @@ int rfs_agent_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const
 int rfs_agent_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 			  const char *name, struct sbx_err *err);
 
+/* ---- agent_async.c: requests answered later (rfs.h: sbx_rfs_submit) ---- */
+
+/* Sends q's request; q->done() runs on the context's completion thread
+ * (or here, when it could not be sent). */
+void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
+/* Stops the completion thread (at free; nothing may be in flight). */
+void rfs_agent_async_stop(struct rfs_agent *a);
+/* agent_ops.c: the request frame of q (its op's fields): 0, or -EINVAL
+ * for an op sbx_rfs_submit() does not take or bad flags. */
+int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q);
+/* agent_ops.c: whether op may be sent again on a new session. */
+bool rfs_agent_idempotent(enum sbx_rfs_op op);
 /* ---- agent_job.c: commands on the agent's session ---- */
 
 struct agent_job;

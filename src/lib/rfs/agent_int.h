@@ -21,8 +21,13 @@ struct agent_watch {
 	bool pending; /* a WATCH is on its way */
 };
 
+/* a request that waited its whole deadline for a session that said
+ * nothing: the next ones fail at once for this long (agent_sess.c) */
+#define RFS_AGENT_STALL_MS 5000
+
 struct job_ev;
 struct agent_job;
+struct acall;
 
 struct sess {
 	struct rfs_agent *a;
@@ -69,6 +74,12 @@ struct rfs_agent {
 	pthread_t timer;			 /* the deadline thread, when timer_on */
 	pthread_cond_t tcv;			 /* m: wakes it */
 	bool timer_on, timer_stop;		 /* m */
+	/* agent_async.c: requests answered later */
+	struct acall *alive;		   /* m: in flight (their deadlines) */
+	struct acall *adone, *adone_tail;  /* m: ended, for the completion thread */
+	pthread_t athr;			   /* the completion thread, when athr_on */
+	pthread_cond_t acv;		   /* m: wakes it */
+	bool athr_on, athr_stop;	   /* m */
 };
 
 #endif

@@ -141,7 +141,7 @@ int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes)
  * the same state. They are sent again, once, on a new session when the
  * session they were on ended (the agent killed, sbxd restarted, the link
  * dropped): the caller sees nothing of it. Others fail. */
-static bool idempotent(enum sbx_rfs_op op)
+bool rfs_agent_idempotent(enum sbx_rfs_op op)
 {
 	switch (op) {
 	case SBX_RFS_OP_STAT:
@@ -160,7 +160,7 @@ int rfs_agent_call(struct sbx_rfs *r, enum sbx_rfs_op op, const char *what, stru
 {
 	int64_t t0 = sbx_now_ms();
 	uint64_t out = w->len;
-	int rc, tries = idempotent(op) ? 2 : 1;
+	int rc, tries = rfs_agent_idempotent(op) ? 2 : 1;
 
 	do {
 		if (q->on_reset)
@@ -206,13 +206,76 @@ static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, 
 	return rc;
 }
 
+/* ---- request frames (the calls here and agent_async.c's) ---- */
+
+static void frame_path(struct sbxa_w *w, uint16_t aop, const struct sbx_rfs_cred *cred,
+		       const char *path)
+{
+	rfs_agent_begin_as(w, aop, cred);
+	sbxa_put_cstr(w, path);
+}
+
+static void frame_mkdir(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
+			uint32_t mode)
+{
+	frame_path(w, SBXA_OP_MKDIR, cred, path);
+	sbxa_put_u32(w, mode & 07777);
+}
+
+static void frame_mknod(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
+			uint32_t mode, uint64_t rdev, bool excl)
+{
+	frame_path(w, SBXA_OP_MKNOD, cred, path);
+	sbxa_put_u32(w, mode);
+	sbxa_put_u64(w, rdev);
+	sbxa_put_u32(w, excl ? SBXA_MKNOD_EXCL : 0);
+}
+
+/* SBXA_OP_LINK, SBXA_OP_SYMLINK: two names */
+static void frame_two(struct sbxa_w *w, uint16_t aop, const struct sbx_rfs_cred *cred,
+		      const char *a, const char *b)
+{
+	frame_path(w, aop, cred, a);
+	sbxa_put_cstr(w, b);
+}
+
+static int frame_rename(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *from,
+			const char *to, unsigned flags)
+{
+	uint32_t f = 0;
+
+	if (flags & ~(SBX_RFS_NOREPLACE | SBX_RFS_EXCHANGE) ||
+	    (flags & SBX_RFS_NOREPLACE && flags & SBX_RFS_EXCHANGE))
+		return -EINVAL;
+	f |= flags & SBX_RFS_NOREPLACE ? 1u : 0; /* RENAME_NOREPLACE */
+	f |= flags & SBX_RFS_EXCHANGE ? 2u : 0;	 /* RENAME_EXCHANGE */
+	frame_two(w, SBXA_OP_RENAME, cred, from, to);
+	sbxa_put_u32(w, f);
+	return 0;
+}
+
+int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
+{
+	switch (q->op) {
+	case SBX_RFS_OP_STAT: frame_path(w, SBXA_OP_LSTAT, NULL, q->path); return 0;
+	case SBX_RFS_OP_READLINK: frame_path(w, SBXA_OP_READLINK, NULL, q->path); return 0;
+	case SBX_RFS_OP_MKDIR: frame_mkdir(w, q->cred, q->path, q->mode); return 0;
+	case SBX_RFS_OP_CREATE: frame_mknod(w, q->cred, q->path, q->mode, q->rdev, true); return 0;
+	case SBX_RFS_OP_UNLINK: frame_path(w, SBXA_OP_UNLINK, q->cred, q->path); return 0;
+	case SBX_RFS_OP_RMDIR: frame_path(w, SBXA_OP_RMDIR, q->cred, q->path); return 0;
+	case SBX_RFS_OP_LINK: frame_two(w, SBXA_OP_LINK, q->cred, q->from, q->path); return 0;
+	case SBX_RFS_OP_SYMLINK: frame_two(w, SBXA_OP_SYMLINK, q->cred, q->from, q->path); return 0;
+	case SBX_RFS_OP_RENAME: return frame_rename(w, q->cred, q->from, q->path, q->flags);
+	default: return -EINVAL;
+	}
+}
+
 static int ag_stat(struct sbx_rfs *r, const char *path, struct sbx_rfs_attr *ret,
 		   struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin(&w, SBXA_OP_LSTAT);
-	sbxa_put_cstr(&w, path);
+	frame_path(&w, SBXA_OP_LSTAT, NULL, path);
 	return path_attr(r, SBX_RFS_OP_STAT, "stat", &w, path, ret, err);
 }
 
@@ -221,9 +284,7 @@ static int ag_mkdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const ch
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin_as(&w, SBXA_OP_MKDIR, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_u32(&w, mode & 07777);
+	frame_mkdir(&w, cred, path, mode);
 	return path_attr(r, SBX_RFS_OP_MKDIR, "mkdir", &w, path, ret, err);
 }
 
@@ -234,11 +295,7 @@ static int ag_create(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const c
 
 	if (!(mode & S_IFMT))
 		mode |= S_IFREG;
-	rfs_agent_begin_as(&w, SBXA_OP_MKNOD, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_u32(&w, mode);
-	sbxa_put_u64(&w, 0);
-	sbxa_put_u32(&w, excl ? SBXA_MKNOD_EXCL : 0);
+	frame_mknod(&w, cred, path, mode, 0, excl);
 	return path_attr(r, SBX_RFS_OP_CREATE, "create", &w, path, ret, err);
 }
 
@@ -247,11 +304,7 @@ int rfs_agent_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const ch
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin_as(&w, SBXA_OP_MKNOD, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_u32(&w, mode);
-	sbxa_put_u64(&w, rdev);
-	sbxa_put_u32(&w, SBXA_MKNOD_EXCL);
+	frame_mknod(&w, cred, path, mode, rdev, true);
 	return path_attr(r, SBX_RFS_OP_CREATE, "mknod", &w, path, ret, err);
 }
 
@@ -263,8 +316,7 @@ static int path_only(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, enum sb
 	char what[SBX_FS_WHAT_MAX];
 
 	sbx_fs_describe(what, sizeof(what), opname, path, NULL);
-	rfs_agent_begin_as(&w, aop, cred);
-	sbxa_put_cstr(&w, path);
+	frame_path(&w, aop, cred, path);
 	return rfs_agent_call(r, op, what, &w, &q, 0, err);
 }
 
@@ -286,18 +338,12 @@ static int ag_rename(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const c
 	struct sbxa_w w = {0};
 	struct agent_req q = {0};
 	char what[SBX_FS_WHAT_MAX];
-	uint32_t f = 0;
 
 	sbx_fs_describe(what, sizeof(what), "rename", from, to);
-	if (flags & ~(SBX_RFS_NOREPLACE | SBX_RFS_EXCHANGE) ||
-	    (flags & SBX_RFS_NOREPLACE && flags & SBX_RFS_EXCHANGE))
+	if (frame_rename(&w, cred, from, to, flags) < 0) {
+		sbxa_w_release(&w);
 		return sbx_err_set(err, -EINVAL, 0, "%s: unsupported flags", what);
-	f |= flags & SBX_RFS_NOREPLACE ? 1u : 0; /* RENAME_NOREPLACE */
-	f |= flags & SBX_RFS_EXCHANGE ? 2u : 0;	 /* RENAME_EXCHANGE */
-	rfs_agent_begin_as(&w, SBXA_OP_RENAME, cred);
-	sbxa_put_cstr(&w, from);
-	sbxa_put_cstr(&w, to);
-	sbxa_put_u32(&w, f);
+	}
 	return rfs_agent_call(r, SBX_RFS_OP_RENAME, what, &w, &q, 0, err);
 }
 
@@ -306,9 +352,7 @@ static int ag_link(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const cha
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin_as(&w, SBXA_OP_LINK, cred);
-	sbxa_put_cstr(&w, from);
-	sbxa_put_cstr(&w, to);
+	frame_two(&w, SBXA_OP_LINK, cred, from, to);
 	return path_attr(r, SBX_RFS_OP_LINK, "link", &w, to, ret, err);
 }
 
@@ -317,9 +361,7 @@ static int ag_symlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const 
 {
 	struct sbxa_w w = {0};
 
-	rfs_agent_begin_as(&w, SBXA_OP_SYMLINK, cred);
-	sbxa_put_cstr(&w, target);
-	sbxa_put_cstr(&w, path);
+	frame_two(&w, SBXA_OP_SYMLINK, cred, target, path);
 	return path_attr(r, SBX_RFS_OP_SYMLINK, "symlink", &w, path, ret, err);
 }
 
@@ -372,8 +414,7 @@ static int ag_readlink(struct sbx_rfs *r, const char *path, char **ret, struct s
 	int rc;
 
 	sbx_fs_describe(what, sizeof(what), "readlink", path, NULL);
-	rfs_agent_begin(&w, SBXA_OP_READLINK);
-	sbxa_put_cstr(&w, path);
+	frame_path(&w, SBXA_OP_READLINK, NULL, path);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READLINK, what, &w, &q, 0, err);
 	if (rc == 0)
 		*ret = u.s;

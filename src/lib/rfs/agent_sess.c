@@ -37,7 +37,6 @@
 /* deadline of the start and HELLO */
 #define AGENT_START_MS 30000
 /* how long requests fail at once after one met a silent session */
-#define AGENT_STALL_MS 5000
 /* how long freeing waits for the agent to exit by itself */
 #define AGENT_CLOSE_MS 2000
 /* a reply's status is 0 or -errno: the kernel's errno values are all
@@ -67,6 +66,11 @@ static void req_unlink(struct rfs_agent *a, struct agent_req *q)
 		}
 }
 
+void rfs_agent_forget_locked(struct rfs_agent *a, struct agent_req *q)
+{
+	req_unlink(a, q);
+}
+
 /* Ends every request in flight with code; a->m held. */
 static void fail_all(struct rfs_agent *a, int code)
 {
@@ -75,17 +79,17 @@ static void fail_all(struct rfs_agent *a, int code)
 	struct agent_req *next;
 
 	for (q = a->reqs; q; q = next) {
+		int c = q->got_first && q->status < 0 ? q->status : code;
+
 		next = q->next;
 		if (q->on_fail)
-			q->on_fail(q->ud, q->got_first && q->status < 0 ? q->status : code);
-		if (q->detached) {
+			q->on_fail(q->ud, c);
+		q->status = c;
+		q->done = true;
+		if (q->on_end)
+			q->on_end(q);
+		else if (q->detached)
 			free(q);
-			continue;
-		}
-		if (!q->done) {
-			q->status = q->got_first && q->status < 0 ? q->status : code;
-			q->done = true;
-		}
 	}
 	a->reqs = NULL;
 	pthread_cond_broadcast(&a->cv);
@@ -129,7 +133,9 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 		req_unlink(a, q);
 		if (q->status < 0 && q->on_fail)
 			q->on_fail(q->ud, q->status);
-		if (q->detached)
+		if (q->on_end)
+			q->on_end(q);
+		else if (q->detached)
 			free(q);
 		pthread_cond_broadcast(&a->cv);
 	}
@@ -449,6 +455,8 @@ static int send_frame_locked(struct rfs_agent *a, struct sess *s, struct agent_r
 	q->sent_ms = sbx_now_ms();
 	q->next = a->reqs;
 	a->reqs = q;
+	if (q->on_sent)
+		q->on_sent(q);
 	return 0;
 }
 
@@ -516,7 +524,7 @@ int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms
 		q->done = true;
 		q->status = -SBX_ETIMEDOUT;
 		if (a->last_rx_ms < q->sent_ms) /* nothing came since it went out */
-			a->stall_until = sbx_now_ms() + AGENT_STALL_MS;
+			a->stall_until = sbx_now_ms() + RFS_AGENT_STALL_MS;
 	}
 	rc = q->status;
 	pthread_mutex_unlock(&a->m);
@@ -543,6 +551,7 @@ static struct rfs_agent *agent_calloc(struct sbx_rfs *r)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cv, &ca);
 	pthread_cond_init(&a->tcv, &ca);
+	pthread_cond_init(&a->acv, &ca);
 	pthread_condattr_destroy(&ca);
 	return a;
 }
@@ -663,6 +672,7 @@ void rfs_agent_free(struct rfs_agent *a)
 		free(s);
 	}
 	rfs_agent_timer_stop(a);
+	rfs_agent_async_stop(a);
 	while (a->n_watches)
 		free(a->watches[--a->n_watches].dir);
 	free(a->watches);
@@ -670,6 +680,7 @@ void rfs_agent_free(struct rfs_agent *a)
 	free(a->wd_tab);
 	pthread_cond_destroy(&a->cv);
 	pthread_cond_destroy(&a->tcv);
+	pthread_cond_destroy(&a->acv);
 	pthread_mutex_destroy(&a->m);
 	free(a->boot);
 	free(a);

@@ -44,6 +44,7 @@ struct sbx_rfs {
 	char note[SBX_ERR_MSG_MAX + 32];	     /* why not the agent */
 	pthread_mutex_t lock;			     /* stats */
 	struct sbx_rfs_opstats stats[SBX_RFS_OP__N]; /* lock */
+	uint64_t async_now, async_max;		     /* lock: sbx_rfs_submit()s */
 };
 
 struct rfs_call {
@@ -80,6 +81,10 @@ void rfs_call_init(struct rfs_call *c, struct sbx_rfs *r, enum sbx_rfs_op op, co
 int rfs_call_run(struct rfs_call *c, struct sbx_err *err);
 /* Frees the collected output. */
 void rfs_call_release(struct rfs_call *c);
+
+/* A request of sbx_rfs_submit() begins, ends (rfs.c: the counts). */
+void rfs_async_begin(struct sbx_rfs *r);
+void rfs_async_end(struct sbx_rfs *r);
 
 /* Counts one call that failed before any session (bad argument, ENOMEM). */
 void rfs_count_local_failure(struct sbx_rfs *r, enum sbx_rfs_op op);

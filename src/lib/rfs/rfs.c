@@ -304,3 +304,72 @@ int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
 {
 	return r->tp->sweep(r, ret_removed, err);
 }
+
+/* ---- requests answered later ---- */
+
+void rfs_async_begin(struct sbx_rfs *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (++r->async_now > r->async_max)
+		r->async_max = r->async_now;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rfs_async_end(struct sbx_rfs *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->async_now--;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The transports that cannot answer later: the waiting call, then done(). */
+static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
+{
+	rfs_async_begin(r);
+	q->link = NULL;
+	switch (q->op) {
+	case SBX_RFS_OP_STAT: q->rc = sbx_rfs_stat(r, q->path, &q->attr, NULL); break;
+	case SBX_RFS_OP_READLINK: q->rc = sbx_rfs_readlink(r, q->path, &q->link, NULL); break;
+	case SBX_RFS_OP_MKDIR:
+		q->rc = sbx_rfs_mkdir(r, q->cred, q->path, q->mode, &q->attr, NULL);
+		break;
+	case SBX_RFS_OP_CREATE:
+		q->rc = sbx_rfs_mknod(r, q->cred, q->path, q->mode, q->rdev, &q->attr, NULL);
+		break;
+	case SBX_RFS_OP_SYMLINK:
+		q->rc = sbx_rfs_symlink(r, q->cred, q->from, q->path, &q->attr, NULL);
+		break;
+	case SBX_RFS_OP_LINK:
+		q->rc = sbx_rfs_link(r, q->cred, q->from, q->path, &q->attr, NULL);
+		break;
+	case SBX_RFS_OP_UNLINK: q->rc = sbx_rfs_unlink(r, q->cred, q->path, NULL); break;
+	case SBX_RFS_OP_RMDIR: q->rc = sbx_rfs_rmdir(r, q->cred, q->path, NULL); break;
+	case SBX_RFS_OP_RENAME:
+		q->rc = sbx_rfs_rename(r, q->cred, q->from, q->path, q->flags, NULL);
+		break;
+	default: q->rc = -EINVAL; break;
+	}
+	rfs_async_end(r);
+	q->done(q);
+}
+
+void sbx_rfs_submit(struct sbx_rfs *r, struct sbx_rfs_async *q)
+{
+	if (sbx_rfs_submits_async(r))
+		rfs_agent_submit(r, q);
+	else
+		submit_here(r, q);
+}
+
+bool sbx_rfs_submits_async(const struct sbx_rfs *r)
+{
+	return r->agent != NULL;
+}
+
+void sbx_rfs_async_counts(struct sbx_rfs *r, uint64_t *ret_now, uint64_t *ret_max)
+{
+	pthread_mutex_lock(&r->lock);
+	*ret_now = r->async_now;
+	*ret_max = r->async_max;
+	pthread_mutex_unlock(&r->lock);
+}

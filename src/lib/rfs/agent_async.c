@@ -1,0 +1,268 @@
+/* agent_async.c - requests answered later: rfs.h's sbx_rfs_submit() over
+ * the agent's session.
+ *
+ * A request is sent from the caller's thread and then belongs to the
+ * session; nobody waits for it. When it ends (its reply, an error status,
+ * the session's end), the session's on_end hook puts it on the context's
+ * completion queue, and one completion thread per context (started with
+ * the first request) decodes the result, counts it and calls the caller's
+ * done(). The same thread keeps the deadlines: a request still unanswered
+ * at op_timeout is taken back from the session (a late reply is then
+ * dropped) and ends with -SBX_ETIMEDOUT, as a waiting call would. A
+ * request that may run twice and lost its session is sent again once,
+ * from that thread, exactly as rfs_agent_call() does for a waiting one.
+ *
+ * Ownership: struct acall is allocated at submit and freed by whoever
+ * calls done(): the completion thread, or the submitting thread when the
+ * request never left. While it is registered with the session, only the
+ * hooks (under a->m) touch its links.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfs/agent.h"
+#include "rfs/agent_dec.h"
+#include "rfs/agent_int.h"
+#include "rfs/call.h"
+#include "rfs/transport.h"
+#include "util/timeutil.h"
+
+/* how long the completion thread sleeps at most with nothing due */
+#define IDLE_MS 60000
+
+struct acall {
+	struct agent_req q; /* first: the hooks get &q */
+	struct rfs_agent *a;
+	struct sbx_rfs_async *user;
+	struct sbxa_w w; /* the frame, kept for a second try */
+	struct sbxa_attr at;
+	struct str_ud su;
+	int tries;	    /* sends left, this one included */
+	int64_t t0;	    /* when it was submitted */
+	int64_t deadline;   /* a->m: of the send in flight */
+	bool live;	    /* a->m: on a->alive */
+	struct acall *prev; /* a->m: a->alive links */
+	struct acall *next;
+	struct acall *qnext; /* a->m: a->adone */
+};
+
+static struct acall *of(struct agent_req *q)
+{
+	return (struct acall *)q;
+}
+
+/* ---- a->m held ---- */
+
+static void live_add(struct rfs_agent *a, struct acall *x)
+{
+	x->prev = NULL;
+	x->next = a->alive;
+	if (a->alive)
+		a->alive->prev = x;
+	a->alive = x;
+	x->live = true;
+}
+
+static void live_del(struct rfs_agent *a, struct acall *x)
+{
+	if (!x->live)
+		return;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		a->alive = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	x->live = false;
+}
+
+static void queue_done(struct rfs_agent *a, struct acall *x)
+{
+	live_del(a, x);
+	x->qnext = NULL;
+	if (a->adone_tail)
+		a->adone_tail->qnext = x;
+	else
+		a->adone = x;
+	a->adone_tail = x;
+	pthread_cond_signal(&a->acv);
+}
+
+static void on_sent(struct agent_req *q)
+{
+	struct acall *x = of(q);
+
+	live_add(x->a, x);
+	pthread_cond_signal(&x->a->acv); /* a new deadline to keep */
+}
+
+static void on_end(struct agent_req *q)
+{
+	queue_done(of(q)->a, of(q));
+}
+
+/* Ends the requests past their deadline; the next deadline. */
+static int64_t expire_locked(struct rfs_agent *a, int64_t now)
+{
+	struct acall *x, *next;
+	int64_t due = now + IDLE_MS;
+
+	for (x = a->alive; x; x = next) {
+		next = x->next;
+		if (x->deadline > now) {
+			if (x->deadline < due)
+				due = x->deadline;
+			continue;
+		}
+		rfs_agent_forget_locked(a, &x->q);
+		x->q.done = true;
+		x->q.status = -SBX_ETIMEDOUT;
+		if (a->last_rx_ms < x->q.sent_ms) /* nothing came since it went out */
+			a->stall_until = now + RFS_AGENT_STALL_MS;
+		queue_done(a, x);
+	}
+	return due;
+}
+
+/* ---- the completion thread ---- */
+
+static int send(struct acall *x)
+{
+	x->q.on_sent = on_sent;
+	x->q.on_end = on_end;
+	x->deadline = rfs_agent_deadline(x->a->r, 0);
+	if (x->q.on_reset)
+		x->q.on_reset(x->q.ud);
+	return rfs_agent_send(x->a, &x->q, &x->w, NULL);
+}
+
+/* Hands the result to the caller and frees x. */
+static void complete(struct acall *x, int rc)
+{
+	struct sbx_rfs_async *u = x->user;
+	struct sbx_rfs *r = x->a->r;
+
+	if (rc == 0 && x->q.on_frame == rfs_agent_attr_frame) {
+		rfs_agent_attr(&u->attr, &x->at);
+		u->attr.seq = x->q.seq;
+	}
+	if (rc == 0 && u->op == SBX_RFS_OP_READLINK)
+		u->link = x->su.s;
+	else
+		free(x->su.s);
+	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, 0, x->w.len);
+	sbxa_w_release(&x->w);
+	free(x);
+	u->rc = rc;
+	rfs_async_end(r);
+	u->done(u);
+}
+
+/* An ended request: sent again when it may be and its session is what
+ * failed, else completed. */
+static void finish(struct acall *x)
+{
+	int rc = x->q.status;
+	bool stopping;
+
+	pthread_mutex_lock(&x->a->m);
+	stopping = x->a->athr_stop;
+	pthread_mutex_unlock(&x->a->m);
+	if (rc == -SBX_ECONN && --x->tries > 0 && !stopping) {
+		rc = send(x);
+		if (rc == 0)
+			return;
+	}
+	complete(x, rc);
+}
+
+static void *completion_main(void *arg)
+{
+	struct rfs_agent *a = arg;
+	struct timespec ts;
+	struct acall *x;
+	int64_t now, due;
+
+	pthread_mutex_lock(&a->m);
+	while (!a->athr_stop || a->adone) {
+		if ((x = a->adone)) {
+			a->adone = x->qnext;
+			if (!a->adone)
+				a->adone_tail = NULL;
+			pthread_mutex_unlock(&a->m);
+			finish(x);
+			pthread_mutex_lock(&a->m);
+			continue;
+		}
+		now = sbx_now_ms();
+		due = expire_locked(a, now);
+		if (a->adone)
+			continue;
+		sbx_deadline_ts(&ts, due - now);
+		pthread_cond_timedwait(&a->acv, &a->m, &ts);
+	}
+	pthread_mutex_unlock(&a->m);
+	return NULL;
+}
+
+static int thread_up(struct rfs_agent *a)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&a->m);
+	if (!a->athr_on && !a->athr_stop) {
+		if (pthread_create(&a->athr, NULL, completion_main, a) == 0)
+			a->athr_on = true;
+		else
+			rc = -EAGAIN;
+	}
+	if (a->athr_stop)
+		rc = -SBX_ECONN;
+	pthread_mutex_unlock(&a->m);
+	return rc;
+}
+
+void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
+{
+	struct rfs_agent *a = r->agent;
+	struct acall *x = calloc(1, sizeof(*x));
+	int rc;
+
+	u->link = NULL;
+	rfs_async_begin(r);
+	if (!x) {
+		u->rc = -ENOMEM;
+		rfs_count_local_failure(r, u->op);
+		rfs_async_end(r);
+		u->done(u);
+		return;
+	}
+	x->a = a;
+	x->user = u;
+	x->t0 = sbx_now_ms();
+	x->tries = rfs_agent_idempotent(u->op) ? 2 : 1;
+	if (u->op == SBX_RFS_OP_READLINK) {
+		x->q.on_frame = rfs_agent_str_frame;
+		x->q.on_reset = rfs_agent_str_reset;
+		x->q.ud = &x->su;
+	} else if (u->op != SBX_RFS_OP_UNLINK && u->op != SBX_RFS_OP_RMDIR &&
+		   u->op != SBX_RFS_OP_RENAME) {
+		x->q.on_frame = rfs_agent_attr_frame;
+		x->q.ud = &x->at;
+	}
+	rc = rfs_agent_async_frame(&x->w, u) ?: thread_up(a) ?: send(x);
+	if (rc < 0)
+		complete(x, rc);
+}
+
+void rfs_agent_async_stop(struct rfs_agent *a)
+{
+	pthread_mutex_lock(&a->m);
+	a->athr_stop = true;
+	pthread_cond_signal(&a->acv);
+	pthread_mutex_unlock(&a->m);
+	if (a->athr_on)
+		pthread_join(a->athr, NULL);
+	a->athr_on = false;
+}

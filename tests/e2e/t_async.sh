@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# t_async.sh - sbxfs with the agent answers FUSE when the sandbox replies,
+# without holding a worker thread per request (src/fs/later.h): with two
+# worker threads and the link to the sandbox stopped, thirty mkdirs are in
+# flight at once, and requests the caches answer (stat, /.ctl/stats) are
+# answered meanwhile. When the link comes back every one of them lands;
+# errors of the sandbox come back through the same path; a request past
+# op_timeout fails with EIO; SIGTERM answers what is in flight first.
+# The link is a delay proxy (bench/delayproxy.c) stopped with SIGSTOP.
+. "$(dirname "$0")/lib.sh"
+
+MNT=$T/mnt
+PX=
+frozen=
+thaw() { [ -n "$frozen" ] && kill -CONT "$PX"; frozen=; }
+freeze() { kill -STOP "$PX" && frozen=1; }
+on_exit() {
+	local rc=$?
+	thaw 2>/dev/null
+	fusermount3 -u -z "$MNT" 2>/dev/null
+	[ -n "$PX" ] && kill "$PX" 2>/dev/null && wait "$PX" 2>/dev/null
+	(exit $rc)
+	cleanup
+}
+trap on_exit EXIT
+tm() { timeout 120 "$@"; }
+rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
+# async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
+async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
+mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
+fspid() { pgrep -f "[s]bxfs .*$ID:/srv/a $MNT" | head -1; }
+N=30
+
+start_sbxd
+ID=$(sbx create --name async1)
+check "sandbox created" test -n "$ID"
+rx sh -c "mkdir -p /srv/a/full/x && echo hi >/srv/a/cached && for i in \$(seq 1 $N); do mkdir /srv/a/d\$i; done"
+"$BUILD/sbx-delayproxy" -t "${API#http://}" >"$T/px.port" 2>"$T/px.log" &
+PX=$!
+for _ in $(seq 1 500); do [ -s "$T/px.port" ] && break; sleep 0.01; done
+check "the proxy listens" test -s "$T/px.port"
+PORT=$(head -1 "$T/px.port")
+mkdir -p "$MNT"
+
+# --- many requests in flight, two workers -----------------------------------
+mnt max_threads=2
+ls -l "$MNT" "$MNT"/d* >/dev/null # listings and attributes cached, watched
+cat "$MNT/cached" >/dev/null # its content too
+expect_eq "nothing in flight before" 0 "$(async in_flight)"
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	mkdir "$MNT/d$i/new" 2>"$T/mkdir$i.err" &
+	pids+=($!)
+done
+# each mkdir is in another directory, so the kernel sends them all at once
+n=
+for _ in $(seq 1 500); do
+	n=$(async in_flight)
+	[ "$n" = $N ] && break
+	[ -z "$n" ] && break # /.ctl/stats did not answer: every worker is held
+	sleep 0.02
+done
+expect_eq "$N mkdirs in flight at once on 2 worker threads" $N "$n"
+check "a stat the caches answer is answered meanwhile" timeout 10 stat "$MNT/cached"
+expect_eq "and so is a read of a cached file" hi "$(timeout 10 cat "$MNT/cached")"
+check "nothing reached the sandbox yet" test -z "$(rx sh -c 'ls -d /srv/a/d*/new 2>/dev/null')"
+thaw
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_eq "every mkdir succeeded once the link came back" "0 " "$bad $(cat "$T"/mkdir*.err)"
+expect_eq "every directory is in the sandbox" $N "$(rx sh -c 'ls -d /srv/a/d*/new | wc -l')"
+expect_eq "and in the mount" $N "$(ls -d "$MNT"/d*/new | wc -l)"
+expect_eq "nothing left in flight" 0 "$(async in_flight)"
+check "the most at once is counted ($(async most))" test "$(async most)" -ge $N
+
+# --- the sandbox's answers through the same path ----------------------------
+err() { "$@" 2>&1 >/dev/null | sed 's/.*: //'; }
+expect_eq "mkdir of an existing name: EEXIST" "File exists" "$(err mkdir "$MNT/d1/new")"
+expect_eq "rmdir of a non-empty directory: ENOTEMPTY" "Directory not empty" \
+	"$(err rmdir "$MNT/full")"
+ln -s "target with space" "$MNT/d1/sl"
+expect_eq "symlink and readlink" "target with space" "$(readlink "$MNT/d1/sl")"
+echo data >"$MNT/d2/f"
+ln "$MNT/d2/f" "$MNT/d2/g"
+mv "$MNT/d2/g" "$MNT/d3/h"
+expect_eq "link and rename land" "data 2" "$(rx sh -c 'cat /srv/a/d3/h; stat -c %h /srv/a/d2/f' | tr '\n' ' ' | sed 's/ $//')"
+rm "$MNT/d3/h" "$MNT/d1/sl"
+rmdir "$MNT/d1/new"
+expect_eq "unlink and rmdir land" "" "$(rx sh -c 'ls -d /srv/a/d3/h /srv/a/d1/sl /srv/a/d1/new 2>/dev/null')"
+fusermount3 -u "$MNT"
+
+# --- a deadline: op_timeout, then EIO; the worker was free all along ----------
+mnt max_threads=2,op_timeout=2
+ls "$MNT" "$MNT/d4" >/dev/null
+freeze
+mkdir "$MNT/d4/late" 2>"$T/late.err" &
+late=$!
+check "a cached stat is answered while the mkdir waits" timeout 10 stat "$MNT/cached"
+wait $late
+expect_eq "the mkdir past op_timeout fails" 1 $?
+expect_eq "with EIO" "Input/output error" "$(sed 's/.*: //' "$T/late.err")"
+thaw
+expect_eq "nothing left in flight after the deadline" 0 "$(async in_flight)"
+# the agent may still have made it: the mount learns it from the sandbox
+rx mkdir -p /srv/a/d4/late
+check "the name is usable afterwards" tm ls -d "$MNT/d4/late"
+
+# --- SIGTERM: what is in flight is answered before the unmount --------------
+pid=$(fspid)
+ls "$MNT/d5" >/dev/null
+freeze
+mkdir "$MNT/d5/atexit" 2>"$T/atexit.err" &
+mk=$!
+for _ in $(seq 1 500); do [ "$(async in_flight)" = 1 ] && break; sleep 0.02; done
+expect_eq "a mkdir is in flight" 1 "$(async in_flight)"
+kill -TERM "$pid"
+thaw
+wait $mk
+expect_eq "the mkdir in flight at SIGTERM succeeds" "0 " "$? $(cat "$T/atexit.err")"
+for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+check "sbxfs exits" test ! -d "/proc/$pid"
+check "the directory reached the sandbox" rx test -d /srv/a/d5/atexit
+check "the mount is gone" sh -c "! grep -q ' $MNT ' /proc/self/mounts"
+
+finish

@@ -1,0 +1,248 @@
+/* test_rfs_agent_async.c - requests answered later (src/lib/rfs/agent_async.c,
+ * rfs.h's sbx_rfs_submit) over an offline agent session (agent_dec.h): the
+ * replies fed here are what sbx-agent would send. done() runs on the
+ * context's completion thread; the cases wait for it with a bound.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "lib/rfs/agent_dec.h"
+#include "lib/rfs/agent_int.h"
+#include "lib/rfs/call.h"
+#include "lib/rfs/transport.h"
+#include "lib/util/timeutil.h"
+
+struct fx {
+	struct sbx_rfs r;
+	struct rfs_agent *a;
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int done;	/* m: done() calls */
+	int order[8];	/* m: which request, in the order done() ran */
+	pthread_t thr[8]; /* m: on which thread */
+};
+
+struct req {
+	struct sbx_rfs_async q; /* first */
+	struct fx *f;
+	int tag;
+};
+
+static void on_done(struct sbx_rfs_async *q)
+{
+	struct req *r = (struct req *)q;
+	struct fx *f = r->f;
+
+	pthread_mutex_lock(&f->m);
+	if (f->done < 8) {
+		f->order[f->done] = r->tag;
+		f->thr[f->done] = pthread_self();
+	}
+	f->done++;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->m);
+}
+
+static void fx_init(struct fx *f, double timeout_s)
+{
+	memset(f, 0, sizeof(*f));
+	f->r.op_timeout_s = timeout_s;
+	f->r.tp = &rfs_agent_transport;
+	pthread_mutex_init(&f->r.lock, NULL);
+	pthread_mutex_init(&f->m, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	ck_assert_int_eq(rfs_agent_offline(&f->r, &f->a), 0);
+	f->r.agent = f->a;
+}
+
+static void fx_end(struct fx *f)
+{
+	rfs_agent_offline_end(f->a);
+	rfs_agent_free(f->a);
+	pthread_mutex_destroy(&f->r.lock);
+	pthread_mutex_destroy(&f->m);
+	pthread_cond_destroy(&f->cv);
+}
+
+/* Waits (at most 10 s) until done() ran n times; returns how many ran. */
+static int wait_done(struct fx *f, int n)
+{
+	struct timespec ts;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	pthread_mutex_lock(&f->m);
+	while (f->done < n && pthread_cond_timedwait(&f->cv, &f->m, &ts) == 0)
+		;
+	got = f->done;
+	pthread_mutex_unlock(&f->m);
+	return got;
+}
+
+static void submit(struct fx *f, struct req *r, enum sbx_rfs_op op, const char *path, int tag)
+{
+	memset(r, 0, sizeof(*r));
+	r->f = f;
+	r->tag = tag;
+	r->q.op = op;
+	r->q.path = path;
+	r->q.from = "/from";
+	r->q.mode = 0755;
+	r->q.done = on_done;
+	sbx_rfs_submit(&f->r, &r->q);
+}
+
+/* Feeds the reply of request id: status st, then an attr of mode when
+ * mode is not 0. */
+static void reply(struct fx *f, uint32_t id, uint16_t op, int32_t st, uint32_t mode)
+{
+	struct sbxa_w w = {0};
+	struct sbxa_attr a = {.mode = mode, .nlink = 2, .size = 4096, .ino = 77};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | op, 0);
+
+	sbxa_put_i32(&w, st);
+	if (mode)
+		sbxa_put_attr(&w, &a);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f->a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+}
+
+static void counts(struct fx *f, uint64_t *now, uint64_t *most)
+{
+	sbx_rfs_async_counts(&f->r, now, most);
+}
+
+/* many in flight at once; each answer completes its own request, in the
+ * order the answers came, on one thread that is not the caller's */
+START_TEST(replies_out_of_order)
+{
+	struct req r1, r2, r3;
+	uint64_t now, most;
+	struct fx f;
+
+	fx_init(&f, 30);
+	ck_assert(sbx_rfs_submits_async(&f.r));
+	submit(&f, &r1, SBX_RFS_OP_STAT, "/a", 1);
+	submit(&f, &r2, SBX_RFS_OP_MKDIR, "/b", 2);
+	submit(&f, &r3, SBX_RFS_OP_UNLINK, "/c", 3);
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 3);
+	ck_assert_int_eq(f.done, 0);
+	reply(&f, 3, SBXA_OP_UNLINK, -ENOENT, 0);
+	reply(&f, 2, SBXA_OP_MKDIR, 0, S_IFDIR | 0755);
+	reply(&f, 1, SBXA_OP_LSTAT, 0, S_IFREG | 0600);
+	ck_assert_int_eq(wait_done(&f, 3), 3);
+	ck_assert_int_eq(f.order[0], 3);
+	ck_assert_int_eq(f.order[1], 2);
+	ck_assert_int_eq(f.order[2], 1);
+	ck_assert(pthread_equal(f.thr[0], f.thr[2]));
+	ck_assert(!pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r3.q.rc, -ENOENT);
+	ck_assert_int_eq(r2.q.rc, 0);
+	ck_assert_uint_eq(r2.q.attr.mode, S_IFDIR | 0755);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.attr.mode, S_IFREG | 0600);
+	ck_assert_uint_eq(r1.q.attr.ino, 77);
+	ck_assert_uint_gt(r1.q.attr.seq, r2.q.attr.seq); /* it came later */
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 0);
+	ck_assert_uint_eq(most, 3);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_UNLINK].errors, 1);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_STAT].requests, 1);
+	fx_end(&f);
+}
+END_TEST
+
+/* unanswered past op_timeout: -SBX_ETIMEDOUT, and the late answer is
+ * dropped (done() runs once) */
+START_TEST(deadline_then_late_reply)
+{
+	struct req r1;
+	struct fx f;
+
+	fx_init(&f, 0.2);
+	submit(&f, &r1, SBX_RFS_OP_MKDIR, "/slow", 1);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert_int_eq(r1.q.rc, -SBX_ETIMEDOUT);
+	reply(&f, 1, SBXA_OP_MKDIR, 0, S_IFDIR | 0755);
+	ck_assert_int_eq(f.done, 1);
+	fx_end(&f);
+	ck_assert_int_eq(f.done, 1);
+}
+END_TEST
+
+/* the session ends: a request that must not run twice fails with
+ * -SBX_ECONN; a stat is sent again, here on no session (a start that
+ * failed a moment ago), and fails with that */
+START_TEST(session_end)
+{
+	struct req r1, r2;
+	struct fx f;
+
+	fx_init(&f, 30);
+	submit(&f, &r1, SBX_RFS_OP_RENAME, "/to", 1);
+	submit(&f, &r2, SBX_RFS_OP_STAT, "/x", 2);
+	pthread_mutex_lock(&f.a->m);
+	f.a->retry_at = sbx_now_ms() + 60000; /* no new session: fail at once */
+	f.a->retry_err = -SBX_ENOTHEALTHY;
+	pthread_mutex_unlock(&f.a->m);
+	rfs_agent_offline_end(f.a);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r1.q.rc, -SBX_ECONN);
+	ck_assert_int_eq(r2.q.rc, -SBX_ENOTHEALTHY);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_STAT].requests, 1); /* counted once */
+	fx_end(&f);
+}
+END_TEST
+
+/* a request the frame cannot carry fails on the caller's thread, before
+ * sbx_rfs_submit() returns */
+START_TEST(refused_at_once)
+{
+	struct sbx_rfs_cred c = {.uid = 1, .gid = 1, .ngroups = SBX_RFS_GROUPS_MAX + 1};
+	struct req r1, r2;
+	struct fx f;
+
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_MKDIR;
+	r1.q.path = "/d";
+	r1.q.cred = &c;
+	r1.q.done = on_done;
+	sbx_rfs_submit(&f.r, &r1.q);
+	ck_assert_int_eq(f.done, 1);
+	ck_assert(pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r1.q.rc, -EINVAL);
+	submit(&f, &r2, SBX_RFS_OP_FETCH, "/f", 2); /* not an operation it takes */
+	ck_assert_int_eq(f.done, 2);
+	ck_assert_int_eq(r2.q.rc, -EINVAL);
+	fx_end(&f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rfs_agent_async");
+	TCase *tc = tcase_create("submit");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, replies_out_of_order);
+	tcase_add_test(tc, deadline_then_late_reply);
+	tcase_add_test(tc, session_end);
+	tcase_add_test(tc, refused_at_once);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
