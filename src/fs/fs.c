@@ -233,9 +233,26 @@ void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name
 }
 
 struct sib_ctx {
+	struct sbx_fs *fs;
 	const struct node *self;
 	struct fs_ids *ids;
 };
+
+/* Whether listing l has another name of the file a (skip: a name not to
+ * count, the node's own). */
+static bool list_names(const struct dirlist *l, const struct sbx_rfs_attr *a, const char *skip)
+{
+	size_t i;
+
+	for (i = 0; i < l->d.n; i++) {
+		const struct sbx_rfs_dirent *e = &l->d.ents[i];
+
+		if (e->attr.ino == a->ino && e->attr.dev == a->dev && !S_ISDIR(e->attr.mode) &&
+		    !(skip && !strcmp(e->name, skip)))
+			return true;
+	}
+	return false;
+}
 
 static void find_sibling(struct node *n, void *ud)
 {
@@ -247,11 +264,16 @@ static void find_sibling(struct node *n, void *ud)
 		n->attr_expire = 0;
 		c->ids->id[c->ids->n++] = n->id;
 	}
+	/* a listing's entries give the kernel attributes too (readdirplus,
+	 * lookups it answers): one that names the file shows the old link
+	 * count, and the listing is asked for again */
+	if (n->list && list_names(n->list, a, n == c->self->parent ? c->self->name : NULL))
+		fs_dir_changed(c->fs, n);
 }
 
 void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids)
 {
-	struct sib_ctx c = {n, ids};
+	struct sib_ctx c = {fs, n, ids};
 
 	if (n->attr.nlink > 1 && !S_ISDIR(n->attr.mode))
 		node_foreach(&fs->nodes, find_sibling, &c);

@@ -213,9 +213,11 @@ struct fs_ids {
 	uint64_t id[FS_IDS_MAX];
 	size_t n;
 };
-/* The other names (nodes) of the file n, a file with hard links whose
- * attributes changed through n: marks their attributes stale and adds
- * them to ids (fs->lock held). */
+/* The other names of the file n, a file with hard links whose
+ * attributes changed through n: marks their nodes' attributes stale and
+ * adds them to ids, and drops the cached listings that name the file
+ * (but for n's own entry), since their entries carry the old link count
+ * (fs->lock held). */
 void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids);
 /* Makes the kernel forget the attributes of ids (fs->lock NOT held). Safe
  * from a handler: attributes only, never the handler's own inode. */

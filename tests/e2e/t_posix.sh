@@ -236,5 +236,21 @@ echo c >"$S/lc" && mv "$S/lc" "$S/la"
 expect_eq "after mv over the first name the other says nlink 1 at once" 1 "$(stat -c %h "$S/lb")"
 expect_eq "  ... as in the sandbox" 1 "$(rx stat -c %h "$ROOT/sticky/lb")"
 expect_eq "  ... and kept its content" a "$(cat "$S/lb")"
+# the same after ls -l cached the listings (readdirplus gives the kernel
+# their attributes): an unlink, a link and a rename over a name, each in
+# the name's own directory and across directories
+mkdir "$S/ld1" "$S/ld2"
+echo d >"$S/ld1/f" && ln "$S/ld1/f" "$S/ld1/g" && ln "$S/ld1/f" "$S/ld2/h"
+ls -l "$S/ld1" "$S/ld2" >/dev/null
+nl() { ls -l "$1" | awk -v n="$2" '$NF == n { print $2 }'; }
+expect_eq "three names: ls -l says 3" "3 3" "$(nl "$S/ld1" f) $(nl "$S/ld2" h)"
+rm "$S/ld1/g"
+expect_eq "after rm of one, ls -l of both directories says 2" "2 2" "$(nl "$S/ld1" f) $(nl "$S/ld2" h)"
+expect_eq "  ... and so does stat" "2 2" "$(stat -c %h "$S/ld1/f" "$S/ld2/h" | tr '\n' ' ' | sed 's/ $//')"
+ln "$S/ld2/h" "$S/ld2/i"
+expect_eq "after another ln, ls -l of the other directory says 3" 3 "$(nl "$S/ld1" f)"
+echo e >"$S/ld1/x" && mv "$S/ld1/x" "$S/ld2/i"
+expect_eq "after mv over a name, ls -l of the other directory says 2" 2 "$(nl "$S/ld1" f)"
+expect_eq "  ... as in the sandbox" 2 "$(rx stat -c %h "$ROOT/sticky/ld1/f")"
 
 finish
