@@ -535,13 +535,17 @@ struct sbx_rfs_async {
 	 * frame is built there) */
 	enum sbx_rfs_op op; /**< STAT, READLINK, MKDIR, CREATE (mknod: mode
 			     *   with its type bits, rdev, always exclusive),
-			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME */
+			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR,
+			     *   READDIR (a tree listing: sbx_rfs_readtree()) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
 	uint32_t mode;			 /**< MKDIR, CREATE */
 	uint64_t rdev;			 /**< CREATE */
-	unsigned flags;			 /**< RENAME: SBX_RFS_NOREPLACE, SBX_RFS_EXCHANGE */
+	unsigned flags;			 /**< RENAME: SBX_RFS_NOREPLACE, SBX_RFS_EXCHANGE;
+					  *   READDIR: SBX_RFS_TREE_DATA */
+	uint32_t max_entries;		 /**< READDIR: entries of the tree, at most */
+	const struct sbx_rfs_setattr *sa; /**< SETATTR: what to change */
 	/** Called exactly once with the result filled in; on a libsbx thread
 	 *  (one per context, which it shares with the other completions), or
 	 *  on the caller's own before sbx_rfs_submit() returns (see there).
@@ -550,8 +554,10 @@ struct sbx_rfs_async {
 	void *ud; /**< the caller's */
 	/* the result, when done() runs */
 	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
-	struct sbx_rfs_attr attr; /**< STAT, MKDIR, CREATE, SYMLINK, LINK */
+	struct sbx_rfs_attr attr; /**< STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR */
 	char *link;		  /**< READLINK: the target; done() takes it (free) */
+	struct sbx_rfs_tree tree; /**< READDIR: the listing; done() takes it
+				   *   (sbx_rfs_tree_release) */
 };
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout)

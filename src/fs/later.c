@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/dirlist.h"
+
 void later_drop(struct later *l)
 {
 	if (!l)
@@ -12,6 +14,8 @@ void later_drop(struct later *l)
 	free(l->newname);
 	free(l->link);
 	free(l->q.link);
+	sbx_rfs_tree_release(&l->q.tree);
+	dirlist_unref(l->list);
 	free(l);
 }
 

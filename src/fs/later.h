@@ -12,11 +12,14 @@
  *
  * A `then` must not wait for anything another FUSE request may hold (a
  * file's cache lock, a store, a listing in flight): all completions share
- * one thread. What it may do: take fs->lock, change nodes, reply, tell
- * the kernel to drop attributes.
+ * one thread. What it may do: take fs->lock, change nodes, cache what a
+ * listing brought (small contents into memory), reply, tell the kernel to
+ * drop attributes, and hand over another request (a lookup whose listing
+ * did not have the name asks for the one name).
  *
- * Unmount waits for every request handed over (later_drain): each has a
- * deadline (op_timeout), so the wait is bounded.
+ * When the loop ends (a signal, an unmount), every request handed over
+ * is answered before the kernel connection goes (later_drain): each has
+ * a deadline (op_timeout), so the wait is bounded.
  */
 #ifndef SBX_FS_LATER_H
 #define SBX_FS_LATER_H
@@ -33,6 +36,12 @@ struct later {
 	char *name, *newname, *link; /* owned */
 	uint64_t gen0, pgen0, seq0;
 	unsigned flags;
+	struct fuse_file_info fi; /* opendir's, replied later */
+	/* a listing (ops_get_list_later) */
+	uint64_t ep, own0;
+	double t;
+	struct dirlist *list;		/* owned */
+	void (*after)(struct later *l); /* the caller's second half */
 };
 
 /* A request of op for req, its second half then; NULL when out of memory

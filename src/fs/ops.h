@@ -17,11 +17,16 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 void ops_readlink(fuse_req_t req, fuse_ino_t ino);
 void ops_statfs(fuse_req_t req, fuse_ino_t ino);
 /* Attaches or refreshes a child with remote attributes (fs->lock held). */
-/* The listing of directory id (a reference the caller drops with
- * dirlist_unref): the cached one, or one round trip (with change reports,
- * the whole subtree: ops_dir.c). fs->lock NOT held. */
 struct dirlist;
-int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret);
+/* A listing of directory id: the cached one, or one round trip (with
+ * change reports, the whole subtree: ops_dir.c), answered later
+ * (later.h): l->after(l) runs with l->q.rc (0 or a negative errno) and
+ * l->list (the listing, owned by l; take it by setting it NULL), l->ino
+ * = id; on the completion thread when a tree listing went to the
+ * sandbox, else before this returns. l's op, then and request fields
+ * are this function's. fs->lock NOT held. */
+struct later;
+void ops_get_list_later(struct later *l, uint64_t id);
 /* The contents a listing of n brought along become idle file caches of
  * n's children (taken out of d either way; n NULL: dropped). fs->lock
  * held; returns how many, and the caller runs fcache_reap() after. */

@@ -126,15 +126,58 @@ static void lookup_then(struct later *l)
 		fuse_reply_err(l->req, p ? ENOMEM : ESTALE);
 }
 
+/* The rest of a lookup no cache answered: one stat. fs->lock held on
+ * entry (p: the parent's node, NULL if gone), released. */
+static void lookup_remote(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+			  struct node *p)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct later *l;
+	struct node *n;
+	uint64_t gen0, pgen0;
+	int r;
+
+	r = p ? node_child_path(p, fs->root, name, &path) : -ESTALE;
+	if (p)
+		fs_watch_dir(fs, p); /* before the stat: no change is missed */
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	gen0 = n ? n->gen : 0;
+	pgen0 = p ? p->gen : 0;
+	pthread_mutex_unlock(&fs->lock);
+	FS_COUNT(fs, attr_miss);
+	r = r ?: fs_check_alive(fs);
+	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, lookup_then, name, NULL);
+	if (!l) {
+		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
+	} else {
+		l->parent = parent;
+		l->gen0 = gen0;
+		l->pgen0 = pgen0;
+		l->q.path = path.data;
+		later_submit(l);
+	}
+	sbx_buf_release(&path);
+}
+
+/* The parent was listed (or the listing failed: then the one name is
+ * asked for). */
+static void lookup_listed(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	struct node *p;
+
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, l->parent);
+	if (p && lookup_cached(fs, l->req, p, l->name))
+		return;
+	lookup_remote(fs, l->req, l->parent, l->name, p);
+}
+
 void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct later *lt;
-	struct dirlist *l = NULL;
-	struct node *p, *n;
-	uint64_t gen0 = 0, pgen0 = 0;
-	int r;
+	struct later *l;
+	struct node *p;
 
 	FS_COUNT_OP(fs, FS_LOOKUP);
 	if (ctl_is(parent) || (parent == NODE_ROOT_ID && !strcmp(name, CTL_NAME))) {
@@ -148,39 +191,22 @@ void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
 	if (p && lookup_cached(fs, req, p, name))
-		goto out;
+		return;
 	if (p && list_first(fs, p)) {
 		/* list the directory (its subtree) rather than stat one name:
 		 * the lookups that follow (git status, make) need no round trip */
 		pthread_mutex_unlock(&fs->lock);
-		if (ops_get_list(fs, parent, &l) == 0)
-			dirlist_unref(l);
-		pthread_mutex_lock(&fs->lock);
-		p = node_get(&fs->nodes, parent);
-		if (p && lookup_cached(fs, req, p, name))
-			goto out;
+		l = later_new(fs, req, SBX_RFS_OP_READDIR, NULL, name, NULL);
+		if (!l) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		l->parent = parent;
+		l->after = lookup_listed;
+		ops_get_list_later(l, parent);
+		return;
 	}
-	r = p ? node_child_path(p, fs->root, name, &path) : -ESTALE;
-	if (p)
-		fs_watch_dir(fs, p); /* before the stat: no change is missed */
-	n = p ? node_child(&fs->nodes, p, name) : NULL;
-	gen0 = n ? n->gen : 0;
-	pgen0 = p ? p->gen : 0;
-	pthread_mutex_unlock(&fs->lock);
-	FS_COUNT(fs, attr_miss);
-	r = r ?: fs_check_alive(fs);
-	lt = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, lookup_then, name, NULL);
-	if (!lt) {
-		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
-		goto out;
-	}
-	lt->parent = parent;
-	lt->gen0 = gen0;
-	lt->pgen0 = pgen0;
-	lt->q.path = path.data;
-	later_submit(lt);
-out:
-	sbx_buf_release(&path);
+	lookup_remote(fs, req, parent, name, p);
 }
 
 void ops_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -350,6 +376,47 @@ static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_se
 	return fcache_pend_attrs(fs, fc, sa, cred);
 }
 
+/* The sandbox's attributes after a setattr of ino, made through the mount
+ * (the node's generation was gen0 when it was sent). */
+static void setattr_done(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_attr *a,
+			 uint64_t gen0)
+{
+	struct fs_ids sib = {.n = 0};
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n) {
+		fs_node_set_attr(fs, n, a, gen0);
+		if (n->parent)
+			fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
+		fs_siblings_stale(fs, n, &sib);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fs_notify_attrs(fs, &sib);
+}
+
+/* setattr's second half, for a file not open (no cache to release). */
+static void setattr_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	struct node *n;
+
+	if (l->q.rc < 0) {
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+		return;
+	}
+	setattr_done(fs, l->ino, &l->q.attr, l->gen0);
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, l->ino);
+	if (!n) {
+		pthread_mutex_unlock(&fs->lock);
+		fuse_reply_err(l->req, ESTALE);
+		return;
+	}
+	reply_attr_unlock(fs, l->req, n);
+}
+
 void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi)
 {
@@ -357,10 +424,10 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct fs_ids sib = {.n = 0};
 	struct sbx_rfs_setattr sa;
 	struct sbx_rfs_attr a;
 	struct fcache *fc = NULL;
+	struct later *l;
 	struct node *n;
 	uint64_t gen0 = 0;
 	int r;
@@ -391,16 +458,24 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		r = node_path(n, fs->root, &path);
 		gen0 = ++n->gen;
 		pthread_mutex_unlock(&fs->lock);
-		r = r ?: fs_check_alive(fs) ?: sbx_rfs_setattr(fs->rfs, cred, path.data, &sa, &a, NULL);
-		if (r == 0) {
-			pthread_mutex_lock(&fs->lock);
-			fs_node_set_attr(fs, n, &a, gen0);
-			if (n->parent)
-				fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
-			fs_siblings_stale(fs, n, &sib);
-			pthread_mutex_unlock(&fs->lock);
-			fs_notify_attrs(fs, &sib);
+		r = r ?: fs_check_alive(fs);
+		/* a file not open: answered later. An open one keeps its
+		 * cache (so its store waits) until the sandbox answered, and
+		 * the last release may store: that stays on this thread */
+		l = r || fc ? NULL : later_new(fs, req, SBX_RFS_OP_SETATTR, setattr_then, NULL, NULL);
+		if (l) {
+			l->ino = ino;
+			l->gen0 = gen0;
+			l->q.cred = cred;
+			l->q.path = path.data;
+			l->q.sa = &sa;
+			later_submit(l);
+			sbx_buf_release(&path);
+			return;
 		}
+		r = r ?: sbx_rfs_setattr(fs->rfs, cred, path.data, &sa, &a, NULL);
+		if (r == 0)
+			setattr_done(fs, ino, &a, gen0);
 	}
 	if (fc)
 		fcache_release(fs, fc);

@@ -1,8 +1,9 @@
 /* ops_dir.c - FUSE handlers for reading directories: opendir, readdir,
  * readdirplus, releasedir.
  *
- * opendir takes a listing (the parent's cached one when fresh, else one
- * remote readdir that returns every entry's attributes) and keeps a
+ * opendir takes a listing (the directory's cached one when fresh, else
+ * one remote readdir that returns every entry's attributes; with change
+ * reports a tree listing, answered later: later.h) and keeps a
  * reference to it in the handle, so offsets (indexes into the sorted
  * listing) stay stable however the directory changes. readdirplus hands the
  * attributes to the kernel and counts one lookup for each entry that fit in
@@ -18,6 +19,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 
 struct dir_handle {
 	struct dirlist *l;
@@ -195,53 +197,64 @@ static int list_remote(struct sbx_fs *fs, uint64_t id, const char *path, struct 
 	return 0;
 }
 
-/* A listing of directory id: the cached one, or one round trip. */
-int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
+/* A listing of a directory on its way from the sandbox. */
+struct list_req {
+	uint64_t id, gen0, ep, own0;
+	double t;
+};
+
+/* Before a listing of lr->id: 1 and *ret when a cached one serves; 0
+ * with path and lr set for a remote one; or a negative errno. */
+static int list_begin(struct sbx_fs *fs, struct list_req *lr, struct dirlist **ret,
+		      struct sbx_buf *path)
 {
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_dir d = {0};
 	struct dirlist *l;
 	struct node *n;
-	uint64_t gen0, ep, own0;
-	double t;
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, id);
+	n = node_get(&fs->nodes, lr->id);
 	l = n ? fs_fresh_list(fs, n) : NULL;
 	if (l) {
 		*ret = dirlist_ref(l);
 		pthread_mutex_unlock(&fs->lock);
 		FS_COUNT(fs, dir_hit);
-		return 0;
+		return 1;
 	}
-	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	r = n ? node_path(n, fs->root, path) : -ESTALE;
 	if (n)
 		fs_watch_dir(fs, n); /* before the listing: no change is missed */
-	t = n ? fs_list_timeout(fs, n) : 0;
-	gen0 = n ? n->gen : 0;
-	own0 = fs->dir_changes;
-	ep = fs_epoch(fs);
+	lr->t = n ? fs_list_timeout(fs, n) : 0;
+	lr->gen0 = n ? n->gen : 0;
+	lr->own0 = fs->dir_changes;
+	lr->ep = fs_epoch(fs);
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, dir_miss);
-	r = r ?: fs_check_alive(fs) ?: list_remote(fs, id, path.data, &d, ep, own0);
-	sbx_buf_release(&path);
-	if (r < 0)
-		return r;
-	prime_files(fs, id, &d, gen0, ep);
-	l = dirlist_new(&d, fs_expiry(t), ep);
+	return r ?: fs_check_alive(fs);
+}
+
+/* After it: d (taken) becomes the listing of lr->id; 0 and *ret, or
+ * -ENOMEM. */
+static int list_end(struct sbx_fs *fs, const struct list_req *lr, struct sbx_rfs_dir *d,
+		    struct dirlist **ret)
+{
+	struct dirlist *l;
+	struct node *n;
+
+	prime_files(fs, lr->id, d, lr->gen0, lr->ep);
+	l = dirlist_new(d, fs_expiry(lr->t), lr->ep);
 	if (!l) {
-		sbx_rfs_dir_release(&d);
+		sbx_rfs_dir_release(d);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, id);
-	if (n && n->gen == gen0 && t > 0 && ep == fs_epoch(fs)) {
+	n = node_get(&fs->nodes, lr->id);
+	if (n && n->gen == lr->gen0 && lr->t > 0 && lr->ep == fs_epoch(fs)) {
 		dirlist_unref(n->list);
 		n->list = dirlist_ref(l);
 	}
 	if (n) {
-		fs_node_set_attr(fs, n, &l->d.self, gen0);
+		fs_node_set_attr(fs, n, &l->d.self, lr->gen0);
 		note_children(fs, n, l);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -249,31 +262,91 @@ int ops_get_list(struct sbx_fs *fs, uint64_t id, struct dirlist **ret)
 	return 0;
 }
 
+/* The tree listing of ops_get_list_later came: its subdirectories are
+ * cached, its top becomes the listing, then the caller's second half. */
+static void list_then(struct later *l)
+{
+	struct list_req lr = {.id = l->ino, .gen0 = l->gen0, .ep = l->ep, .own0 = l->own0, .t = l->t};
+	struct sbx_rfs_tree *t = &l->q.tree;
+	struct sbx_rfs_dir d;
+	int r = l->q.rc;
+
+	if (r == 0) {
+		ops_install_subdirs(l->fs, l->ino, t->dirs[0].path, t, lr.ep, lr.own0, false);
+		d = t->dirs[0].dir; /* taken */
+		memset(&t->dirs[0].dir, 0, sizeof(t->dirs[0].dir));
+		r = list_end(l->fs, &lr, &d, &l->list);
+	}
+	sbx_rfs_tree_release(t);
+	l->q.rc = r;
+	l->after(l);
+}
+
+void ops_get_list_later(struct later *l, uint64_t id)
+{
+	struct sbx_fs *fs = l->fs;
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_dir d = {0};
+	struct list_req lr = {.id = id};
+	int r = list_begin(fs, &lr, &l->list, &path);
+
+	l->ino = id;
+	if (r == 0 && fs->watching && fs->opts->tree_entries > 0) {
+		l->gen0 = lr.gen0;
+		l->ep = lr.ep;
+		l->own0 = lr.own0;
+		l->t = lr.t;
+		l->then = list_then;
+		l->q.op = SBX_RFS_OP_READDIR;
+		l->q.path = path.data;
+		l->q.max_entries = (uint32_t)fs->opts->tree_entries;
+		later_submit(l);
+		sbx_buf_release(&path);
+		return;
+	}
+	/* a plain listing (no change reports): the waiting call */
+	if (r == 0)
+		r = list_remote(fs, id, path.data, &d, lr.ep, lr.own0)
+			?: list_end(fs, &lr, &d, &l->list);
+	sbx_buf_release(&path);
+	l->q.rc = r < 0 ? r : 0;
+	l->after(l);
+	later_drop(l);
+}
+
+static void opendir_then(struct later *l)
+{
+	struct dir_handle *dh = l->q.rc < 0 ? NULL : calloc(1, sizeof(*dh));
+
+	if (!dh) {
+		fuse_reply_err(l->req, l->q.rc < 0 ? fs_errno(l->q.rc) : ENOMEM);
+		return;
+	}
+	dh->id = l->ino;
+	dh->l = l->list; /* taken */
+	l->list = NULL;
+	l->fi.fh = (uintptr_t)dh;
+	fuse_reply_open(l->req, &l->fi);
+}
+
 void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
-	struct dir_handle *dh;
-	int r;
+	struct later *l;
 
 	FS_COUNT_OP(fs, FS_OPENDIR);
 	if (ctl_is(ino)) {
 		ctl_opendir(req, ino, fi);
 		return;
 	}
-	dh = calloc(1, sizeof(*dh));
-	if (!dh) {
+	l = later_new(fs, req, SBX_RFS_OP_READDIR, NULL, NULL, NULL);
+	if (!l) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	dh->id = ino;
-	r = ops_get_list(fs, ino, &dh->l);
-	if (r < 0) {
-		free(dh);
-		fuse_reply_err(req, fs_errno(r));
-		return;
-	}
-	fi->fh = (uintptr_t)dh;
-	fuse_reply_open(req, fi);
+	l->fi = *fi;
+	l->after = opendir_then;
+	ops_get_list_later(l, ino);
 }
 
 /* Adds entry i of the handle to the buffer; returns its size (larger than

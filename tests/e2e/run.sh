@@ -25,6 +25,7 @@ pass=0
 fail=0
 for t in "${tests[@]}"; do
 	echo "== $(basename "$t")"
+	t0=$SECONDS
 	out=$(mktemp)
 	# 600 s each, unless the script states a budget per round of SBX_STRESS
 	per=$(sed -n 's/^# e2e-timeout-per-round: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
@@ -40,6 +41,7 @@ for t in "${tests[@]}"; do
 		fail=$((fail + $(echo "$line" | cut -d' ' -f3)))
 	fi
 	rm -f "$out"
+	echo "# $(basename "$t") took $((SECONDS - t0)) s"
 done
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -74,6 +74,56 @@ expect_eq "and in the mount" $N "$(ls -d "$MNT"/d*/new | wc -l)"
 expect_eq "nothing left in flight" 0 "$(async in_flight)"
 check "the most at once is counted ($(async most))" test "$(async most)" -ge $N
 
+# --- listings too: thirty directories the mount never read --------------------
+rx sh -c "for i in \$(seq 1 $N); do mkdir /srv/a/e\$i && echo \$i >/srv/a/e\$i/f\$i; done"
+for _ in $(seq 1 500); do [ "$(ls "$MNT" | grep -c '^e')" = $N ] && break; sleep 0.02; done
+expect_eq "the new directories are reported" $N "$(ls "$MNT" | grep -c '^e')"
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	ls "$MNT/e$i" >"$T/ls$i.out" 2>&1 &
+	pids+=($!)
+done
+n=
+for _ in $(seq 1 500); do
+	n=$(async in_flight)
+	[ "$n" = $N ] && break
+	[ -z "$n" ] && break
+	sleep 0.02
+done
+expect_eq "$N listings in flight at once on 2 worker threads" $N "$n"
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_eq "every listing succeeded" 0 "$bad"
+expect_eq "with the sandbox's names" "f1 f$N" "$(cat "$T/ls1.out") $(cat "$T/ls$N.out")"
+expect_eq "and the contents came along" "1 $N" "$(cat "$MNT/e1/f1") $(cat "$MNT/e$N/f$N")"
+
+# --- and setattr of files not open: chmod, chown, touch ------------------------
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	chmod 600 "$MNT/e$i/f$i" &
+	pids+=($!)
+done
+n=
+for _ in $(seq 1 500); do
+	n=$(async in_flight)
+	[ "$n" = $N ] && break
+	[ -z "$n" ] && break
+	sleep 0.02
+done
+expect_eq "$N chmods in flight at once on 2 worker threads" $N "$n"
+thaw
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_eq "every chmod succeeded" 0 "$bad"
+expect_eq "the mount shows the new mode" "600 600" "$(stat -c %a "$MNT/e1/f1" "$MNT/e$N/f$N" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "and so does the sandbox" "600 600" "$(rx stat -c %a /srv/a/e1/f1 /srv/a/e$N/f$N | tr '\n' ' ' | sed 's/ $//')"
+touch -d @1500000000 "$MNT/e2/f2"
+expect_eq "utimensat lands" 1500000000 "$(rx stat -c %Y /srv/a/e2/f2)"
+
 # --- the sandbox's answers through the same path ----------------------------
 err() { "$@" 2>&1 >/dev/null | sed 's/.*: //'; }
 expect_eq "mkdir of an existing name: EEXIST" "File exists" "$(err mkdir "$MNT/d1/new")"

@@ -228,6 +228,55 @@ START_TEST(refused_at_once)
 }
 END_TEST
 
+/* a tree listing: the reply's records become the listing, the path
+ * asked for is the first directory's (the caller's string may be gone) */
+START_TEST(tree_listing)
+{
+	struct sbxa_attr a = {.mode = S_IFREG | 0644, .nlink = 1, .size = 3};
+	struct sbxa_attr d = {.mode = S_IFDIR | 0755, .nlink = 2};
+	struct sbxa_w w = {0};
+	char path[] = "/r";
+	struct req r1;
+	struct fx f;
+	size_t at;
+
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_READDIR;
+	r1.q.path = path;
+	r1.q.max_entries = 100;
+	r1.q.done = on_done;
+	sbx_rfs_submit(&f.r, &r1.q);
+	path[1] = 'x';
+	at = sbxa_frame_begin(&w, 1, SBXA_REPLY | SBXA_OP_READDIR, 0);
+	sbxa_put_i32(&w, 0);
+	sbxa_put_u32(&w, SBXA_REC_DIR);
+	sbxa_put_cstr(&w, "");
+	sbxa_put_attr(&w, &d);
+	sbxa_put_u32(&w, 0);
+	sbxa_put_u32(&w, SBXA_REC_ENTRY);
+	sbxa_put_cstr(&w, "a");
+	sbxa_put_attr(&w, &a);
+	sbxa_put_cstr(&w, "");
+	sbxa_put_u32(&w, 0); /* no xattr names */
+	sbxa_put_u32(&w, SBXA_REC_END);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f.a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.tree.n, 1);
+	ck_assert_str_eq(r1.q.tree.dirs[0].path, "/r");
+	ck_assert_uint_eq(r1.q.tree.dirs[0].dir.n, 1);
+	ck_assert_str_eq(r1.q.tree.dirs[0].dir.ents[0].name, "a");
+	ck_assert_uint_eq(r1.q.tree.dirs[0].dir.ents[0].attr.size, 3);
+	ck_assert_uint_gt(r1.q.tree.dirs[0].dir.ents[0].attr.seq, 0);
+	sbx_rfs_tree_release(&r1.q.tree);
+	fx_end(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rfs_agent_async");
@@ -239,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, deadline_then_late_reply);
 	tcase_add_test(tc, session_end);
 	tcase_add_test(tc, refused_at_once);
+	tcase_add_test(tc, tree_listing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -38,6 +38,8 @@ struct acall {
 	struct sbxa_w w; /* the frame, kept for a second try */
 	struct sbxa_attr at;
 	struct str_ud su;
+	struct tree_ud tu; /* READDIR */
+	char *root;	   /* READDIR: the path, kept for the decoder */
 	int tries;	    /* sends left, this one included */
 	int64_t t0;	    /* when it was submitted */
 	int64_t deadline;   /* a->m: of the send in flight */
@@ -151,6 +153,9 @@ static void complete(struct acall *x, int rc)
 		u->link = x->su.s;
 	else
 		free(x->su.s);
+	if (u->op == SBX_RFS_OP_READDIR && x->tu.t)
+		rc = rfs_agent_tree_done(&x->tu, rc, x->q.seq);
+	free(x->root);
 	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, 0, x->w.len);
 	sbxa_w_release(&x->w);
 	free(x);
@@ -230,6 +235,7 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	int rc;
 
 	u->link = NULL;
+	memset(&u->tree, 0, sizeof(u->tree));
 	rfs_async_begin(r);
 	if (!x) {
 		u->rc = -ENOMEM;
@@ -242,7 +248,18 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	x->user = u;
 	x->t0 = sbx_now_ms();
 	x->tries = rfs_agent_idempotent(u->op) ? 2 : 1;
-	if (u->op == SBX_RFS_OP_READLINK) {
+	if (u->op == SBX_RFS_OP_READDIR) {
+		x->root = strdup(u->path);
+		if (!x->root) {
+			complete(x, -ENOMEM);
+			return;
+		}
+		rfs_agent_tree_request(r, &x->w, &x->tu, x->root, u->max_entries, u->flags,
+				       &u->tree);
+		x->q.on_frame = rfs_agent_tree_frame;
+		x->q.on_reset = rfs_agent_tree_reset;
+		x->q.ud = &x->tu;
+	} else if (u->op == SBX_RFS_OP_READLINK) {
 		x->q.on_frame = rfs_agent_str_frame;
 		x->q.on_reset = rfs_agent_str_reset;
 		x->q.ud = &x->su;
@@ -251,7 +268,8 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_attr_frame;
 		x->q.ud = &x->at;
 	}
-	rc = rfs_agent_async_frame(&x->w, u) ?: thread_up(a) ?: send(x);
+	rc = (u->op == SBX_RFS_OP_READDIR ? 0 : rfs_agent_async_frame(&x->w, u)) ?: thread_up(a)
+		?: send(x);
 	if (rc < 0)
 		complete(x, rc);
 }

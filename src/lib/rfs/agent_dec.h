@@ -59,6 +59,15 @@ void rfs_agent_tree_reset(void *ud);
 /* After the last frame: drops a last directory whose END did not come;
  * -EPROTO when no directory is left. The caller releases t either way. */
 int rfs_agent_tree_finish(struct tree_ud *u);
+/* The READDIR frame of a tree listing of path into *ret (emptied), and u
+ * set up to decode its reply (path is kept: it must live as long). */
+void rfs_agent_tree_request(struct sbx_rfs *r, struct sbxa_w *w, struct tree_ud *u,
+			    const char *path, uint32_t max_entries, unsigned flags,
+			    struct sbx_rfs_tree *ret);
+/* After the request ended with rc (its last frame at stream position
+ * seq): rc, or -SBX_EPROTO for a listing with no directory left; on
+ * failure the tree is released, else its attributes carry seq. */
+int rfs_agent_tree_done(struct tree_ud *u, int rc, uint64_t seq);
 
 /* ---- offline sessions ---- */
 

@@ -254,6 +254,16 @@ static int frame_rename(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const
 	return 0;
 }
 
+static void frame_setattr(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
+			  const struct sbx_rfs_setattr *sa)
+{
+	struct sbxa_setattr s;
+
+	to_setattr(&s, sa);
+	frame_path(w, SBXA_OP_SETATTR, cred, path);
+	sbxa_put_setattr(w, &s);
+}
+
 int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
 {
 	switch (q->op) {
@@ -266,6 +276,7 @@ int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
 	case SBX_RFS_OP_LINK: frame_two(w, SBXA_OP_LINK, q->cred, q->from, q->path); return 0;
 	case SBX_RFS_OP_SYMLINK: frame_two(w, SBXA_OP_SYMLINK, q->cred, q->from, q->path); return 0;
 	case SBX_RFS_OP_RENAME: return frame_rename(w, q->cred, q->from, q->path, q->flags);
+	case SBX_RFS_OP_SETATTR: frame_setattr(w, q->cred, q->path, q->sa); return 0;
 	default: return -EINVAL;
 	}
 }
@@ -370,12 +381,8 @@ static int ag_setattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const 
 		      struct sbx_err *err)
 {
 	struct sbxa_w w = {0};
-	struct sbxa_setattr s;
 
-	to_setattr(&s, sa);
-	rfs_agent_begin_as(&w, SBXA_OP_SETATTR, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_setattr(&w, &s);
+	frame_setattr(&w, cred, path, sa);
 	return path_attr(r, SBX_RFS_OP_SETATTR, "setattr", &w, path, ret, err);
 }
 

@@ -162,50 +162,67 @@ int rfs_agent_tree_finish(struct tree_ud *u)
 	return t->n ? 0 : -EPROTO;
 }
 
+void rfs_agent_tree_request(struct sbx_rfs *r, struct sbxa_w *w, struct tree_ud *u,
+			    const char *path, uint32_t max_entries, unsigned flags,
+			    struct sbx_rfs_tree *ret)
+{
+	uint32_t aflags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
+
+	memset(ret, 0, sizeof(*ret));
+	memset(u, 0, sizeof(*u));
+	u->r = r;
+	u->root = path;
+	u->t = ret;
+	u->data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0;
+	u->xattrs = true;
+	if (max_entries > SBXA_TREE_MAX)
+		max_entries = SBXA_TREE_MAX;
+	u->max_entries = max_entries;
+	u->cur.file_max = u->data ? r->prefetch_file_max : 0;
+	u->cur.total_max = u->data ? r->prefetch_total_max : 0;
+	aflags |= r->on_change ? SBXA_DIR_WATCH : 0;
+	aflags |= u->data ? SBXA_DIR_DATA : 0;
+	rfs_agent_begin(w, SBXA_OP_READDIR);
+	sbxa_put_cstr(w, path);
+	sbxa_put_u32(w, aflags);
+	sbxa_put_u32(w, u->data ? r->prefetch_file_max : 0);
+	sbxa_put_u32(w, u->data ? r->prefetch_total_max : 0);
+	sbxa_put_u32(w, max_entries);
+}
+
+int rfs_agent_tree_done(struct tree_ud *u, int rc, uint64_t seq)
+{
+	struct sbx_rfs_tree *t = u->t;
+	size_t i, k;
+
+	if (rc == 0 && rfs_agent_tree_finish(u) < 0)
+		rc = -SBX_EPROTO;
+	if (rc < 0) {
+		sbx_rfs_tree_release(t);
+		return rc;
+	}
+	for (i = 0; i < t->n; i++) {
+		t->dirs[i].dir.self.seq = seq;
+		for (k = 0; k < t->dirs[i].dir.n; k++)
+			t->dirs[i].dir.ents[k].attr.seq = seq;
+	}
+	return 0;
+}
+
 int rfs_agent_readtree(struct sbx_rfs *r, const char *path, uint32_t max_entries, unsigned flags,
 		       struct sbx_rfs_tree *ret, struct sbx_err *err)
 {
-	struct tree_ud u = {.r = r,
-			    .root = path,
-			    .t = ret,
-			    .data = (flags & SBX_RFS_TREE_DATA) && r->prefetch_file_max > 0,
-			    .xattrs = true};
+	struct tree_ud u;
 	struct agent_req q = {
 	    .on_frame = rfs_agent_tree_frame, .on_reset = rfs_agent_tree_reset, .ud = &u};
-	uint32_t aflags = SBXA_DIR_TREE | SBXA_DIR_XATTRS;
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	size_t i;
 	int rc;
 
-	memset(ret, 0, sizeof(*ret));
-	if (max_entries > SBXA_TREE_MAX)
-		max_entries = SBXA_TREE_MAX;
-	u.max_entries = max_entries;
-	u.cur.file_max = u.data ? r->prefetch_file_max : 0;
-	u.cur.total_max = u.data ? r->prefetch_total_max : 0;
-	aflags |= r->on_change ? SBXA_DIR_WATCH : 0;
-	aflags |= u.data ? SBXA_DIR_DATA : 0;
 	sbx_fs_describe(what, sizeof(what), "readdir", path, NULL);
-	rfs_agent_begin(&w, SBXA_OP_READDIR);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_u32(&w, aflags);
-	sbxa_put_u32(&w, u.data ? r->prefetch_file_max : 0);
-	sbxa_put_u32(&w, u.data ? r->prefetch_total_max : 0);
-	sbxa_put_u32(&w, max_entries);
+	rfs_agent_tree_request(r, &w, &u, path, max_entries, flags, ret);
 	rc = rfs_agent_call(r, SBX_RFS_OP_READDIR, what, &w, &q, 0, err);
-	if (rc == 0 && rfs_agent_tree_finish(&u) < 0)
+	if (rfs_agent_tree_done(&u, rc, q.seq) < 0 && rc == 0)
 		rc = sbx_err_set(err, -SBX_EPROTO, 0, "%s: an empty tree listing", what);
-	if (rc < 0) {
-		sbx_rfs_tree_release(ret);
-		return rc;
-	}
-	for (i = 0; i < ret->n; i++) {
-		size_t k;
-
-		ret->dirs[i].dir.self.seq = q.seq;
-		for (k = 0; k < ret->dirs[i].dir.n; k++)
-			ret->dirs[i].dir.ents[k].attr.seq = q.seq;
-	}
-	return 0;
+	return rc;
 }

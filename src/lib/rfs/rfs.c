@@ -327,6 +327,7 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
 	rfs_async_begin(r);
 	q->link = NULL;
+	memset(&q->tree, 0, sizeof(q->tree));
 	switch (q->op) {
 	case SBX_RFS_OP_STAT: q->rc = sbx_rfs_stat(r, q->path, &q->attr, NULL); break;
 	case SBX_RFS_OP_READLINK: q->rc = sbx_rfs_readlink(r, q->path, &q->link, NULL); break;
@@ -346,6 +347,12 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 	case SBX_RFS_OP_RMDIR: q->rc = sbx_rfs_rmdir(r, q->cred, q->path, NULL); break;
 	case SBX_RFS_OP_RENAME:
 		q->rc = sbx_rfs_rename(r, q->cred, q->from, q->path, q->flags, NULL);
+		break;
+	case SBX_RFS_OP_SETATTR:
+		q->rc = sbx_rfs_setattr(r, q->cred, q->path, q->sa, &q->attr, NULL);
+		break;
+	case SBX_RFS_OP_READDIR:
+		q->rc = sbx_rfs_readtree(r, q->path, q->max_entries, q->flags, &q->tree, NULL);
 		break;
 	default: q->rc = -EINVAL; break;
 	}
