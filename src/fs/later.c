@@ -1,6 +1,7 @@
 /* later.c - FUSE requests answered when the sandbox replies (later.h). */
 #include "fs/later.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,27 @@ struct later *later_new(struct sbx_fs *fs, fuse_req_t req, enum sbx_rfs_op op,
 		return NULL;
 	}
 	return l;
+}
+
+struct later *later_start(struct sbx_fs *fs, fuse_req_t req, int r, enum sbx_rfs_op op,
+			  void (*then)(struct later *l), const char *name, const char *newname)
+{
+	struct later *l = NULL;
+
+	r = r ?: fs_check_alive(fs);
+	if (r == 0 && !(l = later_new(fs, req, op, then, name, newname)))
+		r = -ENOMEM;
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	return l;
+}
+
+bool later_failed(struct later *l)
+{
+	if (l->q.rc >= 0)
+		return false;
+	fuse_reply_err(l->req, fs_errno(l->q.rc));
+	return true;
 }
 
 void later_submit(struct later *l)

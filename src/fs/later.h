@@ -51,6 +51,14 @@ struct later *later_new(struct sbx_fs *fs, fuse_req_t req, enum sbx_rfs_op op,
 /* Sends it (l->q's request fields set; the strings they point to may go
  * once this returns). Then l->then(l) runs, and l is freed after it. */
 void later_submit(struct later *l);
+/* later_new() for a handler whose local part ended with r (0 or a
+ * negative errno), on a mount still alive: NULL after replying the error
+ * (r's, the mount's end, or ENOMEM). */
+struct later *later_start(struct sbx_fs *fs, fuse_req_t req, int r, enum sbx_rfs_op op,
+			  void (*then)(struct later *l), const char *name, const char *newname);
+/* In a second half: true after replying the request's error, when it
+ * failed (nothing more to do). */
+bool later_failed(struct later *l);
 /* Frees l unsent (accepts NULL): the caller replied itself. */
 void later_drop(struct later *l);
 /* Waits until every request submitted has run its second half. */

@@ -145,11 +145,8 @@ static void lookup_remote(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, 
 	pgen0 = p ? p->gen : 0;
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, attr_miss);
-	r = r ?: fs_check_alive(fs);
-	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, lookup_then, name, NULL);
-	if (!l) {
-		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
-	} else {
+	l = later_start(fs, req, r, SBX_RFS_OP_STAT, lookup_then, name, NULL);
+	if (l) {
 		l->parent = parent;
 		l->gen0 = gen0;
 		l->pgen0 = pgen0;
@@ -270,10 +267,8 @@ static void getattr_then(struct later *l)
 	const struct sbx_rfs_attr *a = &l->q.attr;
 	struct node *n;
 
-	if (l->q.rc < 0) {
-		fuse_reply_err(l->req, fs_errno(l->q.rc));
+	if (later_failed(l))
 		return;
-	}
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, l->ino);
 	if (!n || (n->attr.mode & S_IFMT) != (a->mode & S_IFMT)) {
@@ -318,11 +313,8 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	gen0 = n ? n->gen : 0;
 	pthread_mutex_unlock(&fs->lock);
 	FS_COUNT(fs, attr_miss);
-	r = r ?: fs_check_alive(fs);
-	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_STAT, getattr_then, NULL, NULL);
-	if (!l) {
-		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
-	} else {
+	l = later_start(fs, req, r, SBX_RFS_OP_STAT, getattr_then, NULL, NULL);
+	if (l) {
 		l->ino = ino;
 		l->gen0 = gen0;
 		l->q.path = path.data;
@@ -402,10 +394,8 @@ static void setattr_then(struct later *l)
 	struct sbx_fs *fs = l->fs;
 	struct node *n;
 
-	if (l->q.rc < 0) {
-		fuse_reply_err(l->req, fs_errno(l->q.rc));
+	if (later_failed(l))
 		return;
-	}
 	setattr_done(fs, l->ino, &l->q.attr, l->gen0);
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, l->ino);
@@ -490,9 +480,7 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 
 static void readlink_then(struct later *l)
 {
-	if (l->q.rc < 0)
-		fuse_reply_err(l->req, fs_errno(l->q.rc));
-	else
+	if (!later_failed(l))
 		fuse_reply_readlink(l->req, l->q.link);
 }
 
@@ -522,11 +510,8 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 		sbx_buf_release(&path);
 		return;
 	}
-	r = r ?: fs_check_alive(fs);
-	l = r ? NULL : later_new(fs, req, SBX_RFS_OP_READLINK, readlink_then, NULL, NULL);
-	if (!l) {
-		fuse_reply_err(req, r ? fs_errno(r) : ENOMEM);
-	} else {
+	l = later_start(fs, req, r, SBX_RFS_OP_READLINK, readlink_then, NULL, NULL);
+	if (l) {
 		l->q.path = path.data;
 		later_submit(l);
 	}

@@ -83,9 +83,7 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 /* The second half of mkdir, mknod, symlink and link: the new name. */
 static void new_then(struct later *l)
 {
-	if (l->q.rc < 0)
-		fuse_reply_err(l->req, fs_errno(l->q.rc));
-	else
+	if (!later_failed(l))
 		reply_new(l->fs, l->req, l->parent, l->name, &l->q.attr, l->link);
 }
 
@@ -271,14 +269,9 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	if (dir)
 		settle_below(fs, parent, name);
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
-	if (r == 0) {
-		l = later_new(fs, req, dir ? SBX_RFS_OP_RMDIR : SBX_RFS_OP_UNLINK, remove_then,
-			      name, NULL);
-		r = l ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-	} else {
+	l = later_start(fs, req, r, dir ? SBX_RFS_OP_RMDIR : SBX_RFS_OP_UNLINK, remove_then,
+			name, NULL);
+	if (l) {
 		l->parent = parent;
 		l->seq0 = dir_seq(fs, parent);
 		l->q.cred = cred;
@@ -421,13 +414,8 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	r = settle_name(fs, parent, name) ?: settle_name(fs, newparent, newname)
 		?: fs_child_path(fs, parent, name, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
-	if (r == 0) {
-		l = later_new(fs, req, SBX_RFS_OP_RENAME, rename_then, name, newname);
-		r = l ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-	} else {
+	l = later_start(fs, req, r, SBX_RFS_OP_RENAME, rename_then, name, newname);
+	if (l) {
 		l->parent = parent;
 		l->newparent = newparent;
 		l->q.cred = cred;
@@ -446,10 +434,8 @@ static void link_then(struct later *l)
 	struct fs_ids sib = {.n = 0};
 	struct node *n;
 
-	if (l->q.rc < 0) {
-		fuse_reply_err(l->req, fs_errno(l->q.rc));
+	if (later_failed(l))
 		return;
-	}
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, l->ino);
 	if (n) {
@@ -483,13 +469,8 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 	}
 	r = fcache_settle(fs, ino) ?: fs_path(fs, ino, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
-	if (r == 0) {
-		l = later_new(fs, req, SBX_RFS_OP_LINK, link_then, newname, NULL);
-		r = l ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-	} else {
+	l = later_start(fs, req, r, SBX_RFS_OP_LINK, link_then, newname, NULL);
+	if (l) {
 		l->ino = ino;
 		l->parent = newparent;
 		l->q.cred = cred;

@@ -19,6 +19,7 @@ sbx() { "$BUILD/sbx" -q "$@"; }
 
 cleanup() {
 	local rc=$?
+	stop_delayproxy
 	if [ -n "$SBXD_PID" ] && kill -0 "$SBXD_PID" 2>/dev/null; then
 		kill -TERM "$SBXD_PID" 2>/dev/null
 		wait "$SBXD_PID" 2>/dev/null
@@ -70,6 +71,38 @@ start_sbxd() {
 	API=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_host"])' \
 		"$SBX_STATE_DIR/sbxd.json")
 	TOKEN=$(cat "$SBX_STATE_DIR/token")
+}
+
+# A delay proxy (bench/delayproxy.c, no delay) in front of sbxd: a mount
+# made with api_host=http://127.0.0.1:$PX_PORT reaches the sandbox through
+# it, and freeze / thaw stop and resume it (SIGSTOP: every byte to and
+# from the sandbox waits meanwhile). Stopped at exit (cleanup), thawed
+# first; a test's own exit trap thaws before it unmounts.
+PX=
+PX_PORT=
+FROZEN=
+start_delayproxy() {
+	"$BUILD/sbx-delayproxy" -t "${API#http://}" >"$T/px.port" 2>"$T/px.log" &
+	PX=$!
+	local i
+	for i in $(seq 1 500); do
+		[ -s "$T/px.port" ] && break
+		sleep 0.01
+	done
+	PX_PORT=$(head -1 "$T/px.port")
+	[ -n "$PX_PORT" ]
+}
+freeze() { kill -STOP "$PX" && FROZEN=1; }
+thaw() {
+	[ -n "$FROZEN" ] && kill -CONT "$PX"
+	FROZEN=
+}
+stop_delayproxy() {
+	[ -n "$PX" ] || return 0
+	thaw 2>/dev/null
+	kill "$PX" 2>/dev/null
+	wait "$PX" 2>/dev/null
+	PX=
 }
 
 stop_sbxd() {

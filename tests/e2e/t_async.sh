@@ -10,15 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-PX=
-frozen=
-thaw() { [ -n "$frozen" ] && kill -CONT "$PX"; frozen=; }
-freeze() { kill -STOP "$PX" && frozen=1; }
 on_exit() {
 	local rc=$?
 	thaw 2>/dev/null
 	fusermount3 -u -z "$MNT" 2>/dev/null
-	[ -n "$PX" ] && kill "$PX" 2>/dev/null && wait "$PX" 2>/dev/null
 	(exit $rc)
 	cleanup
 }
@@ -27,7 +22,19 @@ tm() { timeout 120 "$@"; }
 rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 # async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
 async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
-mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
+# in_flight N: waits (bounded) until N requests are in flight; prints how
+# many there were last ("" when /.ctl/stats did not answer: every worker
+# thread is held)
+in_flight() {
+	local n= i
+	for i in $(seq 1 500); do
+		n=$(async in_flight)
+		[ "$n" = "$1" ] || [ -z "$n" ] && break
+		sleep 0.02
+	done
+	echo "$n"
+}
+mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PX_PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
 fspid() { pgrep -f "[s]bxfs .*$ID:/srv/a $MNT" | head -1; }
 N=30
 
@@ -35,11 +42,7 @@ start_sbxd
 ID=$(sbx create --name async1)
 check "sandbox created" test -n "$ID"
 rx sh -c "mkdir -p /srv/a/full/x && echo hi >/srv/a/cached && for i in \$(seq 1 $N); do mkdir /srv/a/d\$i; done"
-"$BUILD/sbx-delayproxy" -t "${API#http://}" >"$T/px.port" 2>"$T/px.log" &
-PX=$!
-for _ in $(seq 1 500); do [ -s "$T/px.port" ] && break; sleep 0.01; done
-check "the proxy listens" test -s "$T/px.port"
-PORT=$(head -1 "$T/px.port")
+check "the proxy listens" start_delayproxy
 mkdir -p "$MNT"
 
 # --- many requests in flight, two workers -----------------------------------
@@ -54,13 +57,7 @@ for i in $(seq 1 $N); do
 	pids+=($!)
 done
 # each mkdir is in another directory, so the kernel sends them all at once
-n=
-for _ in $(seq 1 500); do
-	n=$(async in_flight)
-	[ "$n" = $N ] && break
-	[ -z "$n" ] && break # /.ctl/stats did not answer: every worker is held
-	sleep 0.02
-done
+n=$(in_flight $N)
 expect_eq "$N mkdirs in flight at once on 2 worker threads" $N "$n"
 check "a stat the caches answer is answered meanwhile" timeout 10 stat "$MNT/cached"
 expect_eq "and so is a read of a cached file" hi "$(timeout 10 cat "$MNT/cached")"
@@ -84,13 +81,7 @@ for i in $(seq 1 $N); do
 	ls "$MNT/e$i" >"$T/ls$i.out" 2>&1 &
 	pids+=($!)
 done
-n=
-for _ in $(seq 1 500); do
-	n=$(async in_flight)
-	[ "$n" = $N ] && break
-	[ -z "$n" ] && break
-	sleep 0.02
-done
+n=$(in_flight $N)
 expect_eq "$N listings in flight at once on 2 worker threads" $N "$n"
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
@@ -107,13 +98,7 @@ for i in $(seq 1 $N); do
 	chmod 600 "$MNT/e$i/f$i" &
 	pids+=($!)
 done
-n=
-for _ in $(seq 1 500); do
-	n=$(async in_flight)
-	[ "$n" = $N ] && break
-	[ -z "$n" ] && break
-	sleep 0.02
-done
+n=$(in_flight $N)
 expect_eq "$N chmods in flight at once on 2 worker threads" $N "$n"
 thaw
 bad=0
@@ -162,8 +147,7 @@ ls "$MNT/d5" >/dev/null
 freeze
 mkdir "$MNT/d5/atexit" 2>"$T/atexit.err" &
 mk=$!
-for _ in $(seq 1 500); do [ "$(async in_flight)" = 1 ] && break; sleep 0.02; done
-expect_eq "a mkdir is in flight" 1 "$(async in_flight)"
+expect_eq "a mkdir is in flight" 1 "$(in_flight 1)"
 kill -TERM "$pid"
 thaw
 wait $mk

@@ -207,23 +207,15 @@ umnt
 # flight, so a chown, chmod or utime that waited for one would hang there.
 # The extraction is tarfile's own, file by file, without the check that the
 # directory exists before each file (a stat that asks the sandbox).
-"$BUILD/sbx-delayproxy" -t "${API#http://}" >"$T/px.port" 2>"$T/px.log" &
-PX=$!
-for _ in $(seq 1 500); do [ -s "$T/px.port" ] && break; sleep 0.01; done
-check "the proxy listens" test -s "$T/px.port"
-frozen=
-thaw() { [ -n "$frozen" ] && kill -CONT "$PX"; frozen=; }
-freeze() { kill -STOP "$PX" && frozen=1; }
+check "the proxy listens" start_delayproxy
 on_exit() {
 	local rc=$?
 	thaw 2>/dev/null
 	fusermount3 -u -z "$MNT" 2>/dev/null
-	kill "$PX" 2>/dev/null
-	wait "$PX" 2>/dev/null
 	(exit $rc)
 	cleanup
 }
-mnt -o transport=agent,api_host="http://127.0.0.1:$(head -1 "$T/px.port")",token_file="$SBX_STATE_DIR/token"
+mnt -o transport=agent,api_host="http://127.0.0.1:$PX_PORT",token_file="$SBX_STATE_DIR/token"
 mkdir "$MNT/in/pt"
 ls "$MNT/in/pt" >/dev/null
 echo first >"$MNT/in/pt/first" # a mount's first create waits
