@@ -561,12 +561,12 @@ struct sbx_rfs_async {
 };
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout)
- *  passed (-SBX_ETIMEDOUT). A request that may run twice (STAT, READLINK)
- *  is sent again once when its session ended before the reply. With the
- *  agent transport any number of requests are in flight at once. Where
- *  requests cannot be answered later (the shell transport), or the request
- *  could not be sent, q->done() runs on the calling thread before this
- *  returns: a caller must not hold a lock that done() takes. */
+ *  passed (-SBX_ETIMEDOUT). A request that may run twice (STAT, READLINK,
+ *  READDIR, SETATTR) is sent again once when its session ended before the
+ *  reply. With the agent transport any number of requests are in flight
+ *  at once. Where requests cannot be answered later (the shell transport),
+ *  or the request could not be sent, q->done() runs on the calling thread
+ *  before this returns: a caller must not hold a lock that done() takes. */
 SBX_API void sbx_rfs_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
 /** true when sbx_rfs_submit() answers later (the agent transport). */
 SBX_API bool sbx_rfs_submits_async(const struct sbx_rfs *r);
