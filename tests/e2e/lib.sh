@@ -16,9 +16,17 @@ FAIL=0
 SBXD_PID=
 
 sbx() { "$BUILD/sbx" -q "$@"; }
+# tm CMD...: CMD with a bound (a hung mount fails the check, not the run);
+# rx CMD...: CMD run in sandbox $ID. A test that needs other bounds
+# defines its own after sourcing this file.
+tm() { timeout 120 "$@"; }
+rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 
 cleanup() {
 	local rc=$?
+	thaw 2>/dev/null
+	# a test's mount ($MNT), if it set one: detached, never left behind
+	[ -n "${MNT:-}" ] && fusermount3 -u -z "$MNT" 2>/dev/null
 	stop_delayproxy
 	if [ -n "$SBXD_PID" ] && kill -0 "$SBXD_PID" 2>/dev/null; then
 		kill -TERM "$SBXD_PID" 2>/dev/null
@@ -76,8 +84,8 @@ start_sbxd() {
 # A delay proxy (bench/delayproxy.c, no delay) in front of sbxd: a mount
 # made with api_host=http://127.0.0.1:$PX_PORT reaches the sandbox through
 # it, and freeze / thaw stop and resume it (SIGSTOP: every byte to and
-# from the sandbox waits meanwhile). Stopped at exit (cleanup), thawed
-# first; a test's own exit trap thaws before it unmounts.
+# from the sandbox waits meanwhile). Thawed and stopped at exit
+# (cleanup), after $MNT is detached.
 PX=
 PX_PORT=
 FROZEN=

@@ -7,15 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
-tm() { timeout 120 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 rt() { sed -n 's/^rfs.total requests=[0-9]* round_trips=//p' "$MNT/.ctl/stats"; }
 info() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
 	"$MNT/.ctl/info" "$1"; }

@@ -10,16 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	thaw 2>/dev/null
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
-tm() { timeout 120 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 # async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
 async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
 # in_flight N: waits (bounded) until N requests are in flight; prints how

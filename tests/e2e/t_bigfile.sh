@@ -14,13 +14,6 @@ SIZE_MB=${SBX_BIGFILE_MB:-2048}
 ROUNDS=${SBX_STRESS:-1}
 LIMIT=600
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
 rx() { timeout $LIMIT "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 sum_of() { sha256sum | cut -d' ' -f1; }
 

@@ -11,15 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
-tm() { timeout 120 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 rt() { sed -n 's/^rfs.total requests=[0-9]* round_trips=//p' "$MNT/.ctl/stats"; }
 op() { sed -n "s/^rfs.$1 requests=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
 deferred() { sed -n 's/^store .*creates_deferred=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats"; }
@@ -208,13 +199,6 @@ umnt
 # The extraction is tarfile's own, file by file, without the check that the
 # directory exists before each file (a stat that asks the sandbox).
 check "the proxy listens" start_delayproxy
-on_exit() {
-	local rc=$?
-	thaw 2>/dev/null
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
 mnt -o transport=agent,api_host="http://127.0.0.1:$PX_PORT",token_file="$SBX_STATE_DIR/token"
 mkdir "$MNT/in/pt"
 ls "$MNT/in/pt" >/dev/null

@@ -7,19 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
 section() { echo "# [${SECONDS}s] $*"; }
 # rt: round trips so far (from /.ctl/stats)
 rt() { sed -n 's/^rfs.total requests=[0-9]* round_trips=//p' "$MNT/.ctl/stats"; }
 # every command that touches the mount is bounded
-tm() { timeout 120 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 
 start_sbxd
 ID=$(sbx create --name mnt1 --region eu)

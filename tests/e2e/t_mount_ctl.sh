@@ -6,15 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
 tm() { timeout 60 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 C=$MNT/.ctl
 # new_job: prints the number of a new pending job
 new_job() { tm cat "$C/new"; }

@@ -7,13 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
 tm() { timeout 60 "$@"; }
 C=$MNT/.ctl
 # wr FILE TEXT : writes TEXT to FILE in one write; its status

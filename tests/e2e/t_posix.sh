@@ -17,13 +17,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
 section() { echo "# [${SECONDS}s] $*"; }
 tm() { timeout 60 "$@"; }
 
@@ -53,7 +46,6 @@ fails_with() {
 
 start_sbxd
 ID=$(sbx create --name posix --region eu)
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 # a long root: the sandbox-side path of a 4,084-byte relative one is past 4,095
 ROOT=/srv/posix-a-mount-root-whose-name-is-long-on-purpose-0123456789
 rx sh -c "mkdir -p $ROOT/sticky && chmod 1777 $ROOT/sticky && chmod 777 $ROOT"

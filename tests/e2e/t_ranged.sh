@@ -8,14 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
-tm() { timeout 120 "$@"; }
 rx() { timeout 120 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 sum_of() { sha256sum | cut -d' ' -f1; }
 # stat_of OP FIELD: a counter of rfs.OP in .ctl/stats

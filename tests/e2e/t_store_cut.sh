@@ -28,7 +28,6 @@ on_exit() {
 	cleanup
 }
 trap on_exit EXIT
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # mount_fs: sbxfs in the foreground of a background job (so $! is its

@@ -10,15 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-on_exit() {
-	local rc=$?
-	fusermount3 -u -z "$MNT" 2>/dev/null
-	(exit $rc)
-	cleanup
-}
-trap on_exit EXIT
-tm() { timeout 120 "$@"; }
-rx() { timeout 60 "$BUILD/sbx" -q exec "$ID" -- "$@"; }
 mnt() { tm "$BUILD/sbxfs" "$@" "$ID:/srv/w" "$MNT"; }
 umnt() { fusermount3 -u "$MNT"; }
 # snap FILE: the remote operations counted so far, "OP REQUESTS" a line
