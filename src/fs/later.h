@@ -35,7 +35,6 @@ struct later {
 	fuse_ino_t ino, parent, newparent;
 	char *name, *newname, *link; /* owned */
 	uint64_t gen0, pgen0, seq0;
-	unsigned flags;
 	struct fuse_file_info fi; /* opendir's, replied later */
 	/* a listing (ops_get_list_later) */
 	uint64_t ep, own0;

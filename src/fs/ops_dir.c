@@ -176,27 +176,6 @@ void ops_install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath, stru
 		fcache_reap(fs);
 }
 
-/* The listing of path: with change reports, the whole subtree in one
- * round trip (its directories cached too, each watched before it was
- * read); else one directory. *d gets dirs[0]'s listing. */
-static int list_remote(struct sbx_fs *fs, uint64_t id, const char *path, struct sbx_rfs_dir *d,
-		       uint64_t ep, uint64_t own0)
-{
-	struct sbx_rfs_tree t = {0};
-	int r;
-
-	if (!fs->watching || fs->opts->tree_entries <= 0)
-		return sbx_rfs_readdir(fs->rfs, path, d, NULL);
-	r = sbx_rfs_readtree(fs->rfs, path, (uint32_t)fs->opts->tree_entries, 0, &t, NULL);
-	if (r < 0)
-		return r;
-	ops_install_subdirs(fs, id, path, &t, ep, own0, false);
-	*d = t.dirs[0].dir; /* taken */
-	memset(&t.dirs[0].dir, 0, sizeof(t.dirs[0].dir));
-	sbx_rfs_tree_release(&t);
-	return 0;
-}
-
 /* A listing of a directory on its way from the sandbox. */
 struct list_req {
 	uint64_t id, gen0, ep, own0;
@@ -306,8 +285,7 @@ void ops_get_list_later(struct later *l, uint64_t id)
 	}
 	/* a plain listing (no change reports): the waiting call */
 	if (r == 0)
-		r = list_remote(fs, id, path.data, &d, lr.ep, lr.own0)
-			?: list_end(fs, &lr, &d, &l->list);
+		r = sbx_rfs_readdir(fs->rfs, path.data, &d, NULL) ?: list_end(fs, &lr, &d, &l->list);
 	sbx_buf_release(&path);
 	l->q.rc = r < 0 ? r : 0;
 	l->after(l);
