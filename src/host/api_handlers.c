@@ -35,8 +35,9 @@ static bool paging(struct sbxd_api_call *k, long *limit, long *offset)
 	*limit = LIST_DEFAULT;
 	*offset = 0;
 	if (sbxd_http_query_get(k->req->query, "limit", v, sizeof(v)) == 0 && v[0]) {
+		errno = 0;
 		*limit = strtol(v, &end, 10);
-		if (*end || *limit < 0) {
+		if (*end || *limit < 0 || errno == ERANGE) {
 			sbxd_api_error(k, 400, NULL, "limit must be a non-negative integer");
 			return false;
 		}
@@ -44,8 +45,9 @@ static bool paging(struct sbxd_api_call *k, long *limit, long *offset)
 			*limit = *limit ? LIST_MAX : LIST_DEFAULT;
 	}
 	if (sbxd_http_query_get(k->req->query, "offset", v, sizeof(v)) == 0 && v[0]) {
+		errno = 0;
 		*offset = strtol(v, &end, 10);
-		if (*end || *offset < 0) {
+		if (*end || *offset < 0 || errno == ERANGE) {
 			sbxd_api_error(k, 400, NULL, "offset must be a non-negative integer");
 			return false;
 		}
@@ -63,7 +65,9 @@ static bool filter_ok(struct sbxd_api_call *k, const char *key, const char *val)
 	return val && !strcmp(v, val);
 }
 
-/* Collects up to limit items after offset; *count counts every match. */
+/* Collects up to limit items after offset; *count counts every match.
+ * offset may be as large as LONG_MAX: the sums below are written as
+ * differences of non-negative numbers so that they cannot overflow. */
 struct lister {
 	json_object *arr;
 	long limit, offset, count;
@@ -72,7 +76,7 @@ struct lister {
 
 static void lister_add(struct lister *l, json_object *item)
 {
-	if (l->count++ < l->offset || l->count > l->offset + l->limit) {
+	if (l->count++ < l->offset || l->count - l->offset > l->limit) {
 		sbx_json_put(item);
 		return;
 	}
@@ -90,7 +94,7 @@ static void lister_reply(struct sbxd_api_call *k, struct lister *l, const char *
 	    sbx_json_add_int(o, "limit", l->limit) < 0 ||
 	    sbx_json_add_int(o, "offset", l->offset) < 0 ||
 	    sbx_json_add_int(o, "count", l->count) < 0 ||
-	    sbx_json_add_bool(o, "has_next", l->count > l->offset + l->limit) < 0) {
+	    sbx_json_add_bool(o, "has_next", l->count - l->offset > l->limit) < 0) {
 		if (!o || l->failed)
 			sbx_json_put(l->arr);
 		sbx_json_put(o);

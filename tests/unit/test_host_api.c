@@ -284,6 +284,16 @@ START_TEST(api_auth_and_errors)
 	json_object_put(o);
 	ck_assert_int_eq(call(&t, "GET", "/v1/apps?limit=-1", TOK, NULL, &o), 400);
 	json_object_put(o);
+	/* paging at the edge of long (the fuzzer's find): no overflow, no item */
+	ck_assert_int_eq(call(&t, "GET", "/v1/apps?offset=9223372036854775807&limit=10", TOK,
+			      NULL, &o),
+			 200);
+	ck_assert_int_eq(json_object_array_length(sbx_json_get(o, "apps")), 0);
+	ck_assert(!json_object_get_boolean(sbx_json_get(o, "has_next")));
+	json_object_put(o);
+	ck_assert_int_eq(call(&t, "GET", "/v1/apps?offset=99999999999999999999", TOK, NULL, &o),
+			 400);
+	json_object_put(o);
 	/* names that would make db.json and replies invalid UTF-8 or cut them */
 	ck_assert_int_eq(call(&t, "POST", "/v1/apps", TOK, "{\"name\":\"a\xff\"}", &o), 400);
 	ck_assert_str_eq(sbx_json_str(o, "message"), "the body is not valid UTF-8");
