@@ -408,6 +408,8 @@ struct sbx_rfs_wfile;
  *  Agent transport only: -ENOTSUP with the shell transport. */
 SBX_API int sbx_rfs_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile **ret,
 			       struct sbx_err *err);
+/** true when sbx_rfs_wfile_open() works (the agent transport). */
+SBX_API bool sbx_rfs_writes_in_place(const struct sbx_rfs *r);
 /** Sends @p n bytes of @p buf to be written at @p off, and returns without
  *  waiting for the sandbox's answer; a bounded number of writes stay
  *  unanswered (past it, this waits for the oldest). The sandbox applies

@@ -259,6 +259,7 @@ void fcache_prime_locked(struct sbx_fs *fs, struct node *n, const char *data, si
 	fc->loaded = true;
 	fc->size = len;
 	fc->ver = *a;
+	fc->made_here = false;
 	snprintf(fc->validator, sizeof(fc->validator), "%s", val);
 	fc->loaded_epoch = fs_epoch(fs);
 	idle_push(fs, fc);
@@ -360,6 +361,7 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 		fc->size = 0;
 		fc->revalidate = !fc->loaded;
 		fc->loaded_epoch = fs_epoch(fs);
+		fc->made_here = true;
 	} else if (first) {
 		fc->revalidate = !fresh; /* close-to-open */
 		if (fresh) {
@@ -407,6 +409,7 @@ static int fill_one(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_dir *d,
 		fc->revalidate = false;
 		fc->loaded_epoch = ep;
 		fc->ver = e->attr;
+		fc->made_here = false;
 		memcpy(fc->validator, val, sizeof(val));
 		fs_node_set_attr(fs, n, &e->attr, n->gen);
 		return 1;
@@ -572,6 +575,7 @@ static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
 	fc->revalidate = false;
 	fc->loaded_epoch = ep;
 	fc->ver = a;
+	fc->made_here = false;
 	pthread_mutex_lock(&fs->lock);
 	fs_node_set_attr(fs, fc->node, &a, gen0);
 	pthread_mutex_unlock(&fs->lock);
@@ -615,6 +619,33 @@ int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, ui
 	return r;
 }
 
+static int store(struct sbx_fs *fs, struct fcache *fc);
+
+/* A new file that a write makes larger than whole_max is written through
+ * from then on, as a large file is: what it holds is stored now (which
+ * creates it), and fc becomes ranged. Else a large new file would reach
+ * this disk whole before its first byte left for the sandbox at close.
+ * Only for a file this mount made (fc->made_here: an existing one is
+ * never replaced by a partial copy) and a transport that writes in place.
+ * 1 when fc is ranged now, 0 when it stays whole, or a negative errno. */
+static int grow_through(struct sbx_fs *fs, struct fcache *fc, uint64_t end)
+{
+	int r;
+
+	if (fc->ranged || !fc->made_here || !fc->dirty || fc->err ||
+	    end <= ((uint64_t)fs->opts->whole_max_kb << 10) || !sbx_rfs_writes_in_place(fs->rfs))
+		return 0;
+	/* a store queued by an earlier close (wback.h) is this one: the
+	 * queue's turn comes to a ranged file then (fcache_behind_store) */
+	fc->behind = false;
+	r = store(fs, fc);
+	fcache_queued_sync(fc);
+	if (r < 0 || fc->made_here)
+		return r; /* still made_here: unlinked, it stays a local copy */
+	fcr_from_whole(fs, fc);
+	return 1;
+}
+
 int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
 		 bool append)
 {
@@ -632,6 +663,15 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	r = fc->loaded && !fc->revalidate ? 0 : ensure_loaded(fs, fc);
 	if (append)
 		off = fc->size;
+	r = r ?: grow_through(fs, fc, off + size);
+	if (r == 1) {
+		r = fcr_write(fs, fc, buf, size, off, false);
+		if (r <= 0) {
+			pthread_mutex_unlock(&fc->lock);
+			return r;
+		}
+		r = 0; /* made whole again (no handle after all): on below */
+	}
 	r = r ?: fcache_spill(fs, fc, off + size);
 	while (r == 0 && done < size) {
 		ssize_t n = pwrite(fc->fd, buf + done, size - done, (off_t)(off + done));
@@ -742,6 +782,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	memcpy(fc->validator, val, sizeof(val));
 	fc->loaded_epoch = fs_epoch(fs);
 	fc->ver = a;
+	fc->made_here = false;
 	pthread_mutex_lock(&fc->plock); /* no change between the answer and the node */
 	pthread_mutex_lock(&fs->lock);
 	n->unstored = false; /* it exists now: its inode number is known */
@@ -798,7 +839,11 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 
 	pthread_mutex_lock(&fc->lock);
 	fc->behind = false;
-	if (fc->dirty) {
+	if (fc->ranged) {
+		/* stored and written through since it was queued (grow_through):
+		 * its writes are synced by its flush, fsync or last close */
+		fcache_queued_sync(fc);
+	} else if (fc->dirty) {
 		r = store(fs, fc); /* takes over from queued: no setattr waits in between */
 		FS_COUNT(fs, stores_behind);
 	} else {

@@ -48,6 +48,9 @@
  * -s 1G` moves no data and the sandbox's file stays sparse. With the shell
  * transport (no handles) the first write fetches the missing ranges and
  * the file goes back to the whole-file way (stored whole on close).
+ * A file made here (made_here) that a write takes past whole_max becomes
+ * ranged at that write: its content so far is stored, the rest goes
+ * through (fcache.c, grow_through).
  *
  * Idle caches: after the last close a clean cache stays with its node
  * (bounded: data_cache MiB and fs->idle_max files in total, least
@@ -144,6 +147,11 @@ struct fcache {
 	bool has_writer;
 	bool behind; /* a write-behind store is queued (wback.h) */
 	bool mem;    /* fd is in memory (a memfd), not in the cache dir */
+	/* Made by this file's first open (O_CREAT): the sandbox's copy is
+	 * empty, or not there yet (node->unstored), so there is no content
+	 * a partial one could replace. Cleared when a version is stored or
+	 * fetched. */
+	bool made_here;
 
 	pthread_mutex_t plock;	   /* see Locking above */
 	struct fcache_attrs attrs; /* plock */

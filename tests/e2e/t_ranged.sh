@@ -120,4 +120,37 @@ expect_eq "grown to 9 MiB in the sandbox: the mount reads the new bytes" \
 	"$(rx sha256sum /srv/r/grow | cut -d' ' -f1)" "$(tm cat "$MNT/grow" | sum_of)"
 expect_eq "and it is read by ranges, not fetched whole again" "$f0" "$(stat_of fetch requests)"
 exec 3<&-
+
+# --- a new file written past whole_max goes through as it is written -------
+# (its first whole_max is stored at once, the rest written in place: not
+# copied whole to this disk first and sent only at close)
+agent=false
+grep -q '"transport": *"agent"' "$MNT/.ctl/info" && agent=true
+head -c $((12 << 20)) /dev/urandom >"$T/new"
+touch "$MNT/first-create" # the mount's first create is never deferred
+s0=$(stat_of store bytes_out) w0=$(stat_of write_range requests)
+tm dd if="$T/new" of="$MNT/new" bs=1M conv=fsync status=none
+expect_eq "a new 12 MiB file (dd): the sandbox holds its bytes" "$(sum_of <"$T/new")" \
+	"$(rx sha256sum /srv/r/new | cut -d' ' -f1)"
+s1=$(stat_of store bytes_out) w1=$(stat_of write_range requests)
+echo "# store moved $((s1 - s0)) bytes, $((w1 - w0)) writes in place"
+if $agent; then
+	check "its first 4 MiB were stored, the rest written through" \
+		test $((s1 - s0)) -lt $((5 << 20)) -a $((w1 - w0)) -ge 8
+else
+	expect_eq "shell transport: stored whole, no write in place" 0 $((w1 - w0))
+fi
+(umask 077 && head -c $((9 << 20)) "$T/new" >"$MNT/new2")
+expect_eq "a new 9 MiB file (shell redirection): the sandbox holds its bytes" \
+	"$(head -c $((9 << 20)) "$T/new" | sum_of)" "$(rx sha256sum /srv/r/new2 | cut -d' ' -f1)"
+expect_eq "with the mode it was created with" 600 "$(rx stat -c %a /srv/r/new2)"
+expect_eq "the mount reads it back" "$(head -c $((9 << 20)) "$T/new" | sum_of)" \
+	"$(tm cat "$MNT/new2" | sum_of)"
+exec 4>"$MNT/gone"
+rm "$MNT/gone"
+head -c $((6 << 20)) "$T/new" >&4
+expect_eq "writes past whole_max to a new file unlinked while open succeed" 0 $?
+exec 4>&-
+check "and it never reaches the sandbox" rx sh -c '! test -e /srv/r/gone'
+rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create
 finish

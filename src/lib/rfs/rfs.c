@@ -287,6 +287,11 @@ int sbx_rfs_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile
 	return r->tp->wfile_open(r, path, ret, err);
 }
 
+bool sbx_rfs_writes_in_place(const struct sbx_rfs *r)
+{
+	return r->tp->wfile_open != NULL;
+}
+
 int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret, char *ret_validator,
 		  struct sbx_err *err)
