@@ -7,6 +7,7 @@
 #      under ASan+UBSan (scripts/fuzz.sh, two at a time: under 4 minutes)
 #   5. end-to-end tests (real sbxd, real sandboxes) against the release build,
 #      then the mount suites once more over the shell transport
+#   6. the driver's cache suites once more against the ASan+UBSan build
 # Usage: scripts/test.sh [--unit-only|--e2e-only]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +38,24 @@ if [ "$MODE" != --unit-only ]; then
 	echo "== end-to-end mount tests over the shell transport"
 	SBX_E2E_TRANSPORT=shell "$ROOT/tests/e2e/run.sh" "$ROOT/build" \
 		"$ROOT/tests/e2e/t_mount.sh" "$ROOT/tests/e2e/t_mount_ctl.sh" || failed=1
+fi
+if [ "$MODE" = all ]; then
+	# the suites that drive the driver's caches from many threads at once
+	# (stores, writes through, change reports, answers on libsbx's
+	# completion thread), once more with every binary under ASan+UBSan:
+	# a release build can survive a use after free that these report
+	echo "== end-to-end cache suites under ASan + UBSan"
+	san=$(mktemp -d "${TMPDIR:-/tmp}/sbx-san.XXXXXX")
+	ASAN_OPTIONS=log_path=$san/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$san/ubsan \
+		"$ROOT/tests/e2e/run.sh" "$ROOT/build-asan" "$ROOT/tests/e2e/t_ranged.sh" \
+		"$ROOT/tests/e2e/t_async.sh" "$ROOT/tests/e2e/t_defer.sh" "$ROOT/tests/e2e/t_warm.sh" \
+		"$ROOT/tests/e2e/t_posix.sh" || failed=1
+	if [ -n "$(ls -A "$san")" ]; then
+		echo "sanitizer reports:"
+		cat "$san"/*
+		failed=1
+	fi
+	rm -rf "$san"
 fi
 if [ $failed -ne 0 ]; then
 	echo "test.sh: FAILED"

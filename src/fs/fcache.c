@@ -164,7 +164,9 @@ static void to_reap(struct sbx_fs *fs, struct fcache *fc)
 
 void fcache_evict_locked(struct sbx_fs *fs, struct node *n)
 {
-	if (n->fc && n->fc->refs == 0)
+	if (n->fc && n->fc->refs == 0 && n->fc->releasing > 0)
+		n->fc->evict_asked = true;
+	else if (n->fc && n->fc->refs == 0)
 		to_reap(fs, n->fc);
 }
 
@@ -1002,11 +1004,13 @@ static void keep_unsaved(struct sbx_fs *fs, struct fcache *fc, int err)
 void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 {
 	struct node *n = fc->node;
-	bool last, keep;
+	bool last, keep, evict;
 	int r = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	last = --fc->refs == 0;
+	if (last)
+		fc->releasing++;
 	pthread_mutex_unlock(&fs->lock);
 	if (!last)
 		return;
@@ -1029,9 +1033,12 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_unlock(&fc->lock);
 	/* unlocked before it may be reaped; refs == 0 says nobody uses it */
 	pthread_mutex_lock(&fs->lock);
-	if (fc->refs == 0 && n->fc == fc && !fc->idle) {
+	evict = fc->evict_asked;
+	if (--fc->releasing == 0)
+		fc->evict_asked = false;
+	if (fc->refs == 0 && fc->releasing == 0 && n->fc == fc && !fc->idle) {
 		n->local = n->local_dirty = false; /* attributes are remote again */
-		if (keep && n->parent) {
+		if (keep && n->parent && !evict) {
 			idle_push(fs, fc);
 			idle_trim(fs);
 		} else {

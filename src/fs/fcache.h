@@ -121,9 +121,14 @@ struct fcache_attrs {
 };
 
 struct fcache {
-	struct node *node;		      /* fixed: holds one ref on it */
-	unsigned refs;			      /* fs->lock: handles and temporary users */
-	bool idle;			      /* fs->lock: refs 0, in the idle list */
+	struct node *node; /* fixed: holds one ref on it */
+	unsigned refs;	   /* fs->lock: handles and temporary users */
+	bool idle;	   /* fs->lock: refs 0, in the idle list */
+	/* fs->lock: releases that took refs to 0 and still use it (a store,
+	 * the end of writes through): not reaped meanwhile; an eviction
+	 * asked then (evict_asked) happens at the end of the last of them */
+	unsigned releasing;
+	bool evict_asked;
 	uint64_t idle_bytes;		      /* fs->lock: size accounted while idle */
 	struct fcache *idle_prev, *idle_next; /* fs->lock */
 
