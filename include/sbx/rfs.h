@@ -538,7 +538,9 @@ struct sbx_rfs_async {
 	enum sbx_rfs_op op; /**< STAT, READLINK, MKDIR, CREATE (mknod: mode
 			     *   with its type bits, rdev, always exclusive),
 			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR,
-			     *   READDIR (a tree listing: sbx_rfs_readtree()) */
+			     *   READDIR (a tree listing: sbx_rfs_readtree()),
+			     *   STATFS, XATTR (sbx_rfs_getxattr() of name, or
+			     *   sbx_rfs_listxattr() when name is NULL) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
@@ -548,6 +550,8 @@ struct sbx_rfs_async {
 					  *   READDIR: SBX_RFS_TREE_DATA */
 	uint32_t max_entries;		 /**< READDIR: entries of the tree, at most */
 	const struct sbx_rfs_setattr *sa; /**< SETATTR: what to change */
+	const char *name;		  /**< XATTR: the name; NULL: list the names */
+	size_t size; /**< XATTR: the most bytes wanted (0: the length only) */
 	/** Called exactly once with the result filled in; on a libsbx thread
 	 *  (one per context, which it shares with the other completions), or
 	 *  on the caller's own before sbx_rfs_submit() returns (see there).
@@ -560,6 +564,10 @@ struct sbx_rfs_async {
 	char *link;		  /**< READLINK: the target; done() takes it (free) */
 	struct sbx_rfs_tree tree; /**< READDIR: the listing; done() takes it
 				   *   (sbx_rfs_tree_release) */
+	struct statvfs vfs;	  /**< STATFS */
+	void *value;		  /**< XATTR with size > 0: value_len bytes in a
+				   *   buffer of size; done() takes it (free) */
+	size_t value_len;	  /**< XATTR: the value's or the list's length */
 };
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout)

@@ -15,6 +15,7 @@ void later_drop(struct later *l)
 	free(l->newname);
 	free(l->link);
 	free(l->q.link);
+	free(l->q.value);
 	sbx_rfs_tree_release(&l->q.tree);
 	dirlist_unref(l->list);
 	free(l);

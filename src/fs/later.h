@@ -36,6 +36,9 @@ struct later {
 	char *name, *newname, *link; /* owned */
 	uint64_t gen0, pgen0, seq0;
 	struct fuse_file_info fi; /* opendir's, replied later */
+	size_t size;		  /* getxattr, listxattr: the caller's buffer */
+	struct sbx_rfs_cred cred; /* the caller's, for a request sent later */
+	bool has_cred;		  /* else the transport's own ids */
 	/* a listing (ops_get_list_later) */
 	uint64_t ep, own0;
 	double t;

@@ -452,7 +452,8 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		/* a file not open: answered later. An open one keeps its
 		 * cache (so its store waits) until the sandbox answered, and
 		 * the last release may store: that stays on this thread */
-		l = r || fc ? NULL : later_new(fs, req, SBX_RFS_OP_SETATTR, setattr_then, NULL, NULL);
+		l = r || fc ? NULL
+			    : later_new(fs, req, SBX_RFS_OP_SETATTR, setattr_then, NULL, NULL);
 		if (l) {
 			l->ino = ino;
 			l->gen0 = gen0;
@@ -531,11 +532,28 @@ static uint64_t usage_seq(struct sbx_fs *fs)
  * change in a watched directory may move the free space), at most
  * watch_timeout: so a warm grep -r asks nothing, and `df` lags only
  * changes made outside the directories the mount watches. */
+static void statfs_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+
+	if (later_failed(l))
+		return;
+	pthread_mutex_lock(&fs->lock);
+	fs->statfs = l->q.vfs;
+	fs->statfs_expire =
+	    fs_expiry(fs->watching ? fs->opts->watch_timeout : fs->opts->attr_timeout);
+	fs->statfs_epoch = l->ep;
+	fs->statfs_usage = l->seq0; /* as of before the request: a change meanwhile drops it */
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_statfs(l->req, &l->q.vfs);
+}
+
 void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct sbx_fs *fs = fs_of(req);
 	uint64_t usage = usage_seq(fs), ep = fs_epoch(fs);
 	struct statvfs st;
+	struct later *l;
 	int r;
 
 	(void)ino;
@@ -548,17 +566,11 @@ void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 		return;
 	}
-	r = fs_check_alive(fs) ?: sbx_rfs_statfs(fs->rfs, fs->root[0] ? fs->root : "/", &st, NULL);
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-		return;
+	l = later_start(fs, req, 0, SBX_RFS_OP_STATFS, statfs_then, NULL, NULL);
+	if (l) {
+		l->ep = ep;
+		l->seq0 = usage;
+		l->q.path = fs->root[0] ? fs->root : "/";
+		later_submit(l);
 	}
-	pthread_mutex_lock(&fs->lock);
-	fs->statfs = st;
-	fs->statfs_expire =
-	    fs_expiry(fs->watching ? fs->opts->watch_timeout : fs->opts->attr_timeout);
-	fs->statfs_epoch = ep;
-	fs->statfs_usage = usage; /* as of before the request: a change meanwhile drops it */
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_statfs(req, &st);
 }

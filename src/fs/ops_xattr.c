@@ -37,6 +37,7 @@
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 #include "fs/xlist.h"
 
 #define CAP_NAME "security.capability"
@@ -157,24 +158,16 @@ static void keep_list(struct sbx_fs *fs, fuse_ino_t ino, const char *list, size_
 	free(copy);
 }
 
-/* Fetches the node's list with the transport's own ids into a new buffer
- * (*ret, caller frees) and caches it. */
-static int fetch_list(struct sbx_fs *fs, fuse_ino_t ino, const char *path, uint64_t gen0,
-		      char **ret, size_t *ret_len)
+/* A request of l's xattr (name NULL: the list), answered to then. The
+ * list is fetched with the transport's own ids, so that it is complete
+ * and can be cached; a value with the caller's. */
+static void send_xattr(struct later *l, const char *path, const char *name, bool as_caller)
 {
-	char *buf = malloc(SBX_RFS_XATTR_MAX);
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = sbx_rfs_listxattr(fs->rfs, NULL, path, buf, SBX_RFS_XATTR_MAX, ret_len, NULL);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	keep_list(fs, ino, buf, *ret_len, gen0);
-	*ret = buf;
-	return 0;
+	l->q.path = path;
+	l->q.name = name;
+	l->q.size = name ? l->size : SBX_RFS_XATTR_MAX;
+	l->q.cred = as_caller && l->has_cred ? &l->cred : NULL;
+	later_submit(l);
 }
 
 /* An access ACL set through us changed the file's mode bits in the
@@ -247,27 +240,35 @@ static void reply_sized(fuse_req_t req, int r, const char *buf, size_t len, size
 		fuse_reply_buf(req, buf, len);
 }
 
-/* The value of name, known to be listed or not known at all. */
-static int get_value(struct sbx_fs *fs, const struct sbx_rfs_cred *cred, fuse_ino_t ino,
-		     const char *path, const char *name, enum known k, uint64_t gen0, char **buf,
-		     size_t size, size_t *len)
+/* A getxattr's value came. */
+static void value_then(struct later *l)
 {
-	char *list = NULL;
-	size_t llen = 0;
+	if (!later_failed(l))
+		reply_sized(l->req, 0, l->q.value, l->q.value_len, l->size);
+}
+
+/* A getxattr's list came: the value is asked for if the name is in it. */
+static void list_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct later *v;
 	int r;
 
-	if (k == UNKNOWN) {
-		r = fetch_list(fs, ino, path, gen0, &list, &llen);
-		if (r == 0 && !xlist_has(list, llen, name))
-			r = -ENODATA;
-		free(list);
-		if (r < 0)
-			return r; /* absent, or the list failed as the value would */
+	if (later_failed(l))
+		return; /* the list failed as the value would */
+	keep_list(fs, l->ino, l->q.value, l->q.value_len, l->gen0);
+	r = xlist_has(l->q.value, l->q.value_len, l->name) ? 0 : -ENODATA;
+	r = r ?: prepare(fs, l->ino, &path, NULL, NULL, NULL, NULL, NULL);
+	v = later_start(fs, l->req, r, SBX_RFS_OP_XATTR, value_then, l->name, NULL);
+	if (v) {
+		v->ino = l->ino;
+		v->size = l->size;
+		v->cred = l->cred;
+		v->has_cred = l->has_cred;
+		send_xattr(v, path.data, v->name, true);
 	}
-	*buf = size ? malloc(size) : NULL;
-	if (size && !*buf)
-		return -ENOMEM;
-	return sbx_rfs_getxattr(fs->rfs, cred, path, name, *buf, size, len, NULL);
+	sbx_buf_release(&path);
 }
 
 void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -277,9 +278,8 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	enum known k = UNKNOWN;
+	struct later *l;
 	uint64_t gen0 = 0;
-	char *buf = NULL;
-	size_t len = 0;
 	int r;
 
 	FS_COUNT_OP(fs, FS_GETXATTR);
@@ -292,12 +292,33 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	if (r == 0 && (k == ABSENT || unstored(fs, ino))) {
 		FS_COUNT(fs, xattr_hit);
 		r = -ENODATA;
-	} else if (r == 0) {
-		r = get_value(fs, cred, ino, path.data, name, k, gen0, &buf, size, &len);
+	}
+	/* listed: the value; not known: the list first (absent is ENODATA) */
+	l = later_start(fs, req, r, SBX_RFS_OP_XATTR, k == LISTED ? value_then : list_then, name,
+			NULL);
+	if (l) {
+		l->ino = ino;
+		l->gen0 = gen0;
+		l->size = size;
+		l->has_cred = cred != NULL;
+		if (cred)
+			l->cred = *cred;
+		send_xattr(l, path.data, k == LISTED ? l->name : NULL, k == LISTED);
 	}
 	sbx_buf_release(&path);
-	reply_sized(req, r, buf, len, size);
-	free(buf);
+}
+
+/* A listxattr's list came. */
+static void names_then(struct later *l)
+{
+	size_t len = l->q.value_len;
+
+	if (later_failed(l))
+		return;
+	keep_list(l->fs, l->ino, l->q.value, len, l->gen0);
+	if (l->has_cred && l->cred.uid != 0)
+		len = xlist_drop_prefix(l->q.value, len, "trusted.");
+	reply_sized(l->req, 0, l->q.value, len, l->size);
 }
 
 void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -306,6 +327,7 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	struct later *l;
 	uint64_t gen0 = 0;
 	char *list = NULL;
 	size_t len = 0;
@@ -321,12 +343,25 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		list = strdup("");
 		r = list ? 0 : -ENOMEM;
 	}
-	if (r == 0 && list)
+	if (r == 0 && !list) {
+		l = later_start(fs, req, 0, SBX_RFS_OP_XATTR, names_then, NULL, NULL);
+		if (l) {
+			l->ino = ino;
+			l->gen0 = gen0;
+			l->size = size;
+			l->has_cred = cred != NULL;
+			if (cred)
+				l->cred = *cred;
+			send_xattr(l, path.data, NULL, false);
+		}
+		sbx_buf_release(&path);
+		return;
+	}
+	if (r == 0) {
 		FS_COUNT(fs, xattr_hit);
-	else if (r == 0)
-		r = fetch_list(fs, ino, path.data, gen0, &list, &len);
-	if (r == 0 && cred && cred->uid != 0)
-		len = xlist_drop_prefix(list, len, "trusted.");
+		if (cred && cred->uid != 0)
+			len = xlist_drop_prefix(list, len, "trusted.");
+	}
 	sbx_buf_release(&path);
 	reply_sized(req, r, list, len, size);
 	free(list);

@@ -2,7 +2,7 @@
 # t_async.sh - sbxfs with the agent answers FUSE when the sandbox replies,
 # without holding a worker thread per request (src/fs/later.h): with two
 # worker threads and the link to the sandbox stopped, thirty mkdirs are in
-# flight at once, and requests the caches answer (stat, /.ctl/stats) are
+# flight at once (and listings, setattrs, getxattrs, listxattrs, statfs), and requests the caches answer (stat, /.ctl/stats) are
 # answered meanwhile. When the link comes back every one of them lands;
 # errors of the sandbox come back through the same path; a request past
 # op_timeout fails with EIO; SIGTERM answers what is in flight first.
@@ -98,6 +98,46 @@ expect_eq "the mount shows the new mode" "600 600" "$(stat -c %a "$MNT/e1/f1" "$
 expect_eq "and so does the sandbox" "600 600" "$(rx stat -c %a /srv/a/e1/f1 /srv/a/e$N/f$N | tr '\n' ' ' | sed 's/ $//')"
 touch -d @1500000000 "$MNT/e2/f2"
 expect_eq "utimensat lands" 1500000000 "$(rx stat -c %Y /srv/a/e2/f2)"
+
+# --- extended attributes and statfs ------------------------------------------
+for i in $(seq 1 $N); do setfattr -n user.k -v "v$i" "$MNT/e$i/f$i"; done
+ls -l "$MNT"/e* >/dev/null
+echo drop-caches >"$MNT/.ctl/ctl" # no list of names known: the list, then the value
+tm stat "$MNT"/e*/f* >/dev/null
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	getfattr -n user.k --only-values "$MNT/e$i/f$i" >"$T/xa$i.out" 2>/dev/null &
+	pids+=($!)
+done
+n=$(in_flight $N)
+expect_eq "$N getxattrs in flight at once on 2 worker threads" $N "$n"
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_eq "every getxattr succeeded" 0 "$bad"
+expect_eq "with the sandbox's values" "v1 v$N" "$(cat "$T/xa1.out") $(cat "$T/xa$N.out")"
+expect_eq "a name the sandbox does not have: ENODATA" "No such attribute" \
+	"$(getfattr -n user.none "$MNT/e1/f1" 2>&1 >/dev/null | sed 's/.*: //')"
+echo drop-caches >"$MNT/.ctl/ctl"
+tm stat "$MNT"/e*/f* >/dev/null
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	getfattr -d "$MNT/e$i/f$i" >"$T/xl$i.out" 2>/dev/null &
+	pids+=($!)
+done
+stat -f -c %b "$MNT" >"$T/statfs.out" &
+pids+=($!)
+n=$(in_flight $((N + 1)))
+expect_eq "$N listxattrs and a statfs in flight at once" $((N + 1)) "$n"
+thaw
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+expect_eq "every listxattr and the statfs succeeded" 0 "$bad"
+expect_eq "the names and values listed" 'user.k="v7"' "$(grep user "$T/xl7.out")"
+expect_eq "the statfs says the sandbox's size" "$(rx stat -f -c %b /srv/a)" "$(cat "$T/statfs.out")"
 
 # --- the sandbox's answers through the same path ----------------------------
 err() { "$@" 2>&1 >/dev/null | sed 's/.*: //'; }

@@ -22,8 +22,8 @@ struct fx {
 	struct rfs_agent *a;
 	pthread_mutex_t m;
 	pthread_cond_t cv;
-	int done;	/* m: done() calls */
-	int order[8];	/* m: which request, in the order done() ran */
+	int done;	  /* m: done() calls */
+	int order[8];	  /* m: which request, in the order done() ran */
 	pthread_t thr[8]; /* m: on which thread */
 };
 
@@ -277,6 +277,96 @@ START_TEST(tree_listing)
 }
 END_TEST
 
+/* Feeds a sized reply (GETXATTR, LISTXATTR) of request id: len bytes of d. */
+static void reply_sized(struct fx *f, uint32_t id, uint16_t op, const char *d, uint32_t len)
+{
+	struct sbxa_w w = {0};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | op, 0);
+	uint8_t *dst;
+
+	sbxa_put_i32(&w, 0);
+	sbxa_put_u32(&w, len);
+	dst = sbxa_w_room(&w, len);
+	ck_assert_ptr_nonnull(dst);
+	memcpy(dst, d, len);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f->a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+}
+
+/* extended attributes and statfs: the value or list in a buffer done()
+ * takes, nothing but the length for size 0, the statfs block as a
+ * statvfs; a name too long never leaves the caller's thread */
+START_TEST(xattr_and_statfs)
+{
+	struct sbxa_statfs sf = {.bsize = 4096, .blocks = 1000, .bavail = 10, .namemax = 255};
+	struct req r1, r2, r3, r4, r5;
+	struct sbxa_w w = {0};
+	char longname[300];
+	struct fx f;
+	size_t at;
+
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_XATTR;
+	r1.q.path = "/a";
+	r1.q.name = "user.k";
+	r1.q.size = 16;
+	r1.q.done = on_done;
+	sbx_rfs_submit(&f.r, &r1.q); /* id 1 */
+	r2 = r1;
+	r2.q.name = NULL;
+	r2.q.size = 64;
+	sbx_rfs_submit(&f.r, &r2.q); /* id 2 */
+	r3 = r1;
+	r3.q.size = 0;
+	sbx_rfs_submit(&f.r, &r3.q);		    /* id 3 */
+	submit(&f, &r4, SBX_RFS_OP_STATFS, "/", 4); /* id 4 */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	r5 = r1;
+	r5.q.name = longname;
+	sbx_rfs_submit(&f.r, &r5.q);
+	ck_assert_int_eq(f.done, 1);
+	ck_assert(pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r5.q.rc, -ERANGE);
+	ck_assert_ptr_null(r5.q.value);
+
+	reply_sized(&f, 1, SBXA_OP_GETXATTR, "value", 5);
+	reply_sized(&f, 2, SBXA_OP_LISTXATTR, "user.k\0user.j\0", 14);
+	at = sbxa_frame_begin(&w, 3, SBXA_REPLY | SBXA_OP_GETXATTR, 0);
+	sbxa_put_i32(&w, 0);
+	sbxa_put_u32(&w, 5); /* the length, no bytes */
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f.a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+	at = sbxa_frame_begin(&w, 4, SBXA_REPLY | SBXA_OP_STATFS, 0);
+	sbxa_put_i32(&w, 0);
+	sbxa_put_statfs(&w, &sf);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f.a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+	ck_assert_int_eq(wait_done(&f, 5), 5);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.value_len, 5);
+	ck_assert_mem_eq(r1.q.value, "value", 5);
+	ck_assert_int_eq(r2.q.rc, 0);
+	ck_assert_uint_eq(r2.q.value_len, 14);
+	ck_assert_mem_eq(r2.q.value, "user.k\0user.j\0", 14);
+	ck_assert_int_eq(r4.q.rc, 0);
+	ck_assert_uint_eq(r4.q.vfs.f_blocks, 1000);
+	ck_assert_uint_eq(r4.q.vfs.f_bavail, 10);
+	ck_assert_uint_eq(r4.q.vfs.f_namemax, 255);
+	ck_assert_int_eq(r3.q.rc, 0); /* size 0: the length only */
+	ck_assert_uint_eq(r3.q.value_len, 5);
+	ck_assert_ptr_null(r3.q.value);
+	free(r1.q.value);
+	free(r2.q.value);
+	fx_end(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rfs_agent_async");
@@ -289,6 +379,7 @@ int main(void)
 	tcase_add_test(tc, session_end);
 	tcase_add_test(tc, refused_at_once);
 	tcase_add_test(tc, tree_listing);
+	tcase_add_test(tc, xattr_and_statfs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -38,13 +38,15 @@ struct acall {
 	struct sbxa_w w; /* the frame, kept for a second try */
 	struct sbxa_attr at;
 	struct str_ud su;
-	struct tree_ud tu; /* READDIR */
-	char *root;	   /* READDIR: the path, kept for the decoder */
-	int tries;	    /* sends left, this one included */
-	int64_t t0;	    /* when it was submitted */
-	int64_t deadline;   /* a->m: of the send in flight */
-	bool live;	    /* a->m: on a->alive */
-	struct acall *prev; /* a->m: a->alive links */
+	struct tree_ud tu;     /* READDIR */
+	struct sbxa_statfs sf; /* STATFS */
+	struct sized_ud zu;    /* XATTR: its buf is the caller's value once done */
+	char *root;	       /* READDIR: the path, kept for the decoder */
+	int tries;	       /* sends left, this one included */
+	int64_t t0;	       /* when it was submitted */
+	int64_t deadline;      /* a->m: of the send in flight */
+	bool live;	       /* a->m: on a->alive */
+	struct acall *prev;    /* a->m: a->alive links */
 	struct acall *next;
 	struct acall *qnext; /* a->m: a->adone */
 };
@@ -155,6 +157,14 @@ static void complete(struct acall *x, int rc)
 		free(x->su.s);
 	if (u->op == SBX_RFS_OP_READDIR && x->tu.t)
 		rc = rfs_agent_tree_done(&x->tu, rc, x->q.seq);
+	if (rc == 0 && u->op == SBX_RFS_OP_STATFS)
+		rfs_agent_statvfs(&u->vfs, &x->sf);
+	if (rc == 0 && u->op == SBX_RFS_OP_XATTR) {
+		u->value = x->zu.buf;
+		u->value_len = x->zu.len;
+	} else {
+		free(x->zu.buf);
+	}
 	free(x->root);
 	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, 0, x->w.len);
 	sbxa_w_release(&x->w);
@@ -235,6 +245,8 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	int rc;
 
 	u->link = NULL;
+	u->value = NULL;
+	u->value_len = 0;
 	memset(&u->tree, 0, sizeof(u->tree));
 	rfs_async_begin(r);
 	if (!x) {
@@ -247,7 +259,8 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	x->a = a;
 	x->user = u;
 	x->t0 = sbx_now_ms();
-	x->tries = rfs_agent_idempotent(u->op) ? 2 : 1;
+	/* the XATTR requests taken here only read */
+	x->tries = rfs_agent_idempotent(u->op) || u->op == SBX_RFS_OP_XATTR ? 2 : 1;
 	if (u->op == SBX_RFS_OP_READDIR) {
 		x->root = strdup(u->path);
 		if (!x->root) {
@@ -259,6 +272,22 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_tree_frame;
 		x->q.on_reset = rfs_agent_tree_reset;
 		x->q.ud = &x->tu;
+	} else if (u->op == SBX_RFS_OP_XATTR) {
+		void *buf = u->size ? malloc(u->size) : NULL;
+
+		rc = u->size && !buf ? -ENOMEM
+				     : rfs_agent_xattr_request(&x->w, &x->zu, u->cred, u->path,
+							       u->name, buf, u->size);
+		if (rc < 0) {
+			free(buf);
+			complete(x, rc);
+			return;
+		}
+		x->q.on_frame = rfs_agent_sized_frame;
+		x->q.ud = &x->zu;
+	} else if (u->op == SBX_RFS_OP_STATFS) {
+		x->q.on_frame = rfs_agent_statfs_frame;
+		x->q.ud = &x->sf;
 	} else if (u->op == SBX_RFS_OP_READLINK) {
 		x->q.on_frame = rfs_agent_str_frame;
 		x->q.on_reset = rfs_agent_str_reset;
@@ -268,8 +297,10 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_attr_frame;
 		x->q.ud = &x->at;
 	}
-	rc = (u->op == SBX_RFS_OP_READDIR ? 0 : rfs_agent_async_frame(&x->w, u)) ?: thread_up(a)
-		?: send(x);
+	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR
+		      ? 0
+		      : rfs_agent_async_frame(&x->w, u))
+		?: thread_up(a) ?: send(x);
 	if (rc < 0)
 		complete(x, rc);
 }

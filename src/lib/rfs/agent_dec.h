@@ -28,6 +28,23 @@ int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t 
 int rfs_agent_statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* agent_ops.c: PWRITE's count; ud is the uint32_t it must be. */
 int rfs_agent_pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* agent_xattr.c: a sized reply ("u32 len, bytes": GETXATTR, LISTXATTR)
+ * into buf (size bytes; size 0: the length only); ud is a struct
+ * sized_ud set by rfs_agent_xattr_request(). */
+struct sized_ud {
+	void *buf;
+	size_t size;
+	size_t len;
+};
+int rfs_agent_sized_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* The GETXATTR (name) or LISTXATTR (name NULL) frame into w, and u set up
+ * for its reply into buf: 0, or -EINVAL / -ERANGE for a bad name (nothing
+ * written). */
+int rfs_agent_xattr_request(struct sbxa_w *w, struct sized_ud *u,
+			    const struct sbx_rfs_cred *cred, const char *path, const char *name,
+			    void *buf, size_t size);
+/* agent_ops.c: the statvfs of a decoded statfs block. */
+void rfs_agent_statvfs(struct statvfs *ret, const struct sbxa_statfs *s);
 /* agent_ops.c: READLINK's target (one frame); s is the caller's to free. */
 struct str_ud {
 	char *s;

@@ -264,6 +264,12 @@ static void frame_setattr(struct sbxa_w *w, const struct sbx_rfs_cred *cred, con
 	sbxa_put_setattr(w, &s);
 }
 
+static void frame_statfs(struct sbxa_w *w, const char *path)
+{
+	rfs_agent_begin(w, SBXA_OP_STATFS);
+	sbxa_put_cstr(w, path);
+}
+
 int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
 {
 	switch (q->op) {
@@ -277,6 +283,7 @@ int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
 	case SBX_RFS_OP_SYMLINK: frame_two(w, SBXA_OP_SYMLINK, q->cred, q->from, q->path); return 0;
 	case SBX_RFS_OP_RENAME: return frame_rename(w, q->cred, q->from, q->path, q->flags);
 	case SBX_RFS_OP_SETATTR: frame_setattr(w, q->cred, q->path, q->sa); return 0;
+	case SBX_RFS_OP_STATFS: frame_statfs(w, q->path); return 0;
 	default: return -EINVAL;
 	}
 }
@@ -450,24 +457,27 @@ static int ag_statfs(struct sbx_rfs *r, const char *path, struct statvfs *ret, s
 	int rc;
 
 	sbx_fs_describe(what, sizeof(what), "statfs", path, NULL);
-	rfs_agent_begin(&w, SBXA_OP_STATFS);
-	sbxa_put_cstr(&w, path);
+	frame_statfs(&w, path);
 	rc = rfs_agent_call(r, SBX_RFS_OP_STATFS, what, &w, &q, 0, err);
-	if (rc == 0) {
-		memset(ret, 0, sizeof(*ret));
-		ret->f_bsize = s.bsize;
-		ret->f_frsize = s.frsize;
-		ret->f_blocks = s.blocks;
-		ret->f_bfree = s.bfree;
-		ret->f_bavail = s.bavail;
-		ret->f_files = s.files;
-		ret->f_ffree = s.ffree;
-		ret->f_favail = s.favail;
-		ret->f_fsid = s.fsid;
-		ret->f_flag = s.flag;
-		ret->f_namemax = s.namemax;
-	}
+	if (rc == 0)
+		rfs_agent_statvfs(ret, &s);
 	return rc;
+}
+
+void rfs_agent_statvfs(struct statvfs *ret, const struct sbxa_statfs *s)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->f_bsize = s->bsize;
+	ret->f_frsize = s->frsize;
+	ret->f_blocks = s->blocks;
+	ret->f_bfree = s->bfree;
+	ret->f_bavail = s->bavail;
+	ret->f_files = s->files;
+	ret->f_ffree = s->ffree;
+	ret->f_favail = s->favail;
+	ret->f_fsid = s->fsid;
+	ret->f_flag = s->flag;
+	ret->f_namemax = s->namemax;
 }
 
 /* ---- readdir ---- */

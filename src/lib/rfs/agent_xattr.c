@@ -12,16 +12,10 @@
 
 #include "fs/errmap.h"
 #include "rfs/agent.h"
+#include "rfs/agent_dec.h"
 #include "rfs/transport.h"
 
-/* Where a sized reply ("u32 len, bytes") goes. */
-struct sized_ud {
-	void *buf;
-	size_t size;
-	size_t len;
-};
-
-static int sized_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+int rfs_agent_sized_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	struct sized_ud *u = ud;
 	struct sbxa_r rd;
@@ -52,25 +46,38 @@ static int bad_name(const char *name)
 	return !n ? -EINVAL : n > SBXA_NAME_MAX ? -ERANGE : 0;
 }
 
+int rfs_agent_xattr_request(struct sbxa_w *w, struct sized_ud *u, const struct sbx_rfs_cred *cred,
+			    const char *path, const char *name, void *buf, size_t size)
+{
+	int rc = name ? bad_name(name) : 0;
+
+	if (rc < 0)
+		return rc;
+	u->buf = buf;
+	u->size = size > SBXA_XATTR_MAX ? SBXA_XATTR_MAX : size;
+	u->len = 0;
+	rfs_agent_begin_as(w, name ? SBXA_OP_GETXATTR : SBXA_OP_LISTXATTR, cred);
+	sbxa_put_cstr(w, path);
+	if (name)
+		sbxa_put_cstr(w, name);
+	sbxa_put_u32(w, (uint32_t)u->size);
+	return 0;
+}
+
 /* GETXATTR (name) or LISTXATTR (name NULL) into buf. */
 static int get_sized(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 		     const char *name, void *buf, size_t size, size_t *ret_len, struct sbx_err *err)
 {
-	struct sized_ud u = {.buf = buf, .size = size > SBXA_XATTR_MAX ? SBXA_XATTR_MAX : size};
-	struct agent_req q = {.on_frame = sized_frame, .ud = &u};
+	struct sized_ud u;
+	struct agent_req q = {.on_frame = rfs_agent_sized_frame, .ud = &u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
 	int rc;
 
-	rc = name ? bad_name(name) : 0;
+	rc = rfs_agent_xattr_request(&w, &u, cred, path, name, buf, size);
 	if (rc < 0)
 		return sbx_err_set(err, rc, 0, "xattr name of %zu bytes", strlen(name));
 	sbx_fs_describe(what, sizeof(what), name ? "getxattr" : "listxattr", path, NULL);
-	rfs_agent_begin_as(&w, name ? SBXA_OP_GETXATTR : SBXA_OP_LISTXATTR, cred);
-	sbxa_put_cstr(&w, path);
-	if (name)
-		sbxa_put_cstr(&w, name);
-	sbxa_put_u32(&w, (uint32_t)u.size);
 	rc = rfs_agent_call(r, SBX_RFS_OP_XATTR, what, &w, &q, 0, err);
 	if (rc == 0 && ret_len)
 		*ret_len = u.len;

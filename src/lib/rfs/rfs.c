@@ -328,9 +328,30 @@ void rfs_async_end(struct sbx_rfs *r)
 }
 
 /* The transports that cannot answer later: the waiting call, then done(). */
+/* A GETXATTR or LISTXATTR of sbx_rfs_submit() made by waiting. */
+static int xattr_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
+{
+	int rc;
+
+	q->value = q->size ? malloc(q->size) : NULL;
+	if (q->size && !q->value)
+		return -ENOMEM;
+	rc = q->name
+		 ? sbx_rfs_getxattr(r, q->cred, q->path, q->name, q->value, q->size, &q->value_len,
+				    NULL)
+		 : sbx_rfs_listxattr(r, q->cred, q->path, q->value, q->size, &q->value_len, NULL);
+	if (rc < 0) {
+		free(q->value);
+		q->value = NULL;
+	}
+	return rc;
+}
+
 static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
 	rfs_async_begin(r);
+	q->value = NULL;
+	q->value_len = 0;
 	q->link = NULL;
 	memset(&q->tree, 0, sizeof(q->tree));
 	switch (q->op) {
@@ -359,6 +380,8 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 	case SBX_RFS_OP_READDIR:
 		q->rc = sbx_rfs_readtree(r, q->path, q->max_entries, q->flags, &q->tree, NULL);
 		break;
+	case SBX_RFS_OP_STATFS: q->rc = sbx_rfs_statfs(r, q->path, &q->vfs, NULL); break;
+	case SBX_RFS_OP_XATTR: q->rc = xattr_here(r, q); break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
