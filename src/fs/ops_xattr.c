@@ -23,6 +23,8 @@
  * not root, is not shown trusted.* names (the sandbox's kernel would not
  * list them to it either).
  *
+ * SELinux labels are not carried (LABEL_NAME below).
+ *
  * /.ctl has no extended attributes: ENODATA, and ENOTSUP to set one. With
  * the shell transport every call is ENOTSUP (the kernel's answer for a
  * filesystem without them).
@@ -42,6 +44,12 @@
 
 #define CAP_NAME "security.capability"
 #define ACL_NAME "system.posix_acl_access"
+/* SELinux labels are not carried. With SELinux on, the local kernel labels
+ * a FUSE mount by its own policy and never asks sbxfs; with it off, `ls
+ * -l` asks every file for one (a FUSE request each, the most of a warm `ls
+ * -lR`), and EOPNOTSUPP makes ls stop asking for the rest of the mount,
+ * as sshfs's and NFS's answers do. */
+#define LABEL_NAME "security.selinux"
 
 /* What the caches say of a name (fs->lock held). */
 enum known { UNKNOWN, ABSENT, LISTED };
@@ -287,6 +295,11 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
+	if (!strcmp(name, LABEL_NAME)) {
+		FS_COUNT(fs, xattr_hit);
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	size = size > SBX_RFS_XATTR_MAX ? SBX_RFS_XATTR_MAX : size;
 	r = prepare(fs, ino, &path, name, &k, NULL, NULL, &gen0);
 	if (r == 0 && (k == ABSENT || unstored(fs, ino))) {
@@ -308,16 +321,25 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	sbx_buf_release(&path);
 }
 
+/* The names of list a caller is shown (list is cut in place): not the
+ * label, nor trusted.* to other users than root. */
+static size_t shown(char *list, size_t len, const struct sbx_rfs_cred *cred)
+{
+	len = xlist_drop_prefix(list, len, LABEL_NAME);
+	if (cred && cred->uid != 0)
+		len = xlist_drop_prefix(list, len, "trusted.");
+	return len;
+}
+
 /* A listxattr's list came. */
 static void names_then(struct later *l)
 {
-	size_t len = l->q.value_len;
+	size_t len;
 
 	if (later_failed(l))
 		return;
-	keep_list(l->fs, l->ino, l->q.value, len, l->gen0);
-	if (l->has_cred && l->cred.uid != 0)
-		len = xlist_drop_prefix(l->q.value, len, "trusted.");
+	keep_list(l->fs, l->ino, l->q.value, l->q.value_len, l->gen0);
+	len = shown(l->q.value, l->q.value_len, l->has_cred ? &l->cred : NULL);
 	reply_sized(l->req, 0, l->q.value, len, l->size);
 }
 
@@ -359,8 +381,7 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	}
 	if (r == 0) {
 		FS_COUNT(fs, xattr_hit);
-		if (cred && cred->uid != 0)
-			len = xlist_drop_prefix(list, len, "trusted.");
+		len = shown(list, len, cred);
 	}
 	sbx_buf_release(&path);
 	reply_sized(req, r, list, len, size);
@@ -379,8 +400,9 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	int r;
 
-	r = ctl_is(ino)	   ? ctl_err
-	    : fs->opts->ro ? -EROFS
+	r = ctl_is(ino)			   ? ctl_err
+	    : !strcmp(name, LABEL_NAME) ? -EOPNOTSUPP
+	    : fs->opts->ro		   ? -EROFS
 			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = value

@@ -156,6 +156,19 @@ X1=$(xrt)
 check "20 appends cost at most 2 xattr round trips (${X0:-?} -> ${X1:-?})" \
 	test -n "$X0" -a -n "$X1" -a "$((X1 - X0))" -le 2
 expect_eq "  ... and all arrived" 21 "$(rx cat "$ROOT/sticky/w" | wc -l)"
+# SELinux labels are not carried: ls -l then asks one file for its label,
+# not every file (each ask is a FUSE request, even answered from a cache)
+fails_with "security.selinux is not supported" "Operation not supported" \
+	getfattr -n security.selinux "$S/w"
+fails_with "  ... nor set" "Operation not supported" setfattr -n security.selinux -v x "$S/w"
+rx sh -c "mkdir $ROOT/sticky/many && cd $ROOT/sticky/many && touch \$(seq 1 40)"
+tm ls -l "$S/many" >/dev/null
+gx() { sed -n 's/^fuse.getxattr \([0-9]*\)/\1/p' "$MNT/.ctl/stats"; }
+G0=$(gx)
+tm ls -l "$S/many" >/dev/null
+G1=$(gx)
+check "ls -l of 40 files asks about one xattr a file (${G0:-?} -> ${G1:-?})" \
+	test -n "$G0" -a -n "$G1" -a "$((G1 - G0))" -le 45
 
 # --- RENAME_EXCHANGE ---------------------------------------------------------------------------
 section "RENAME_EXCHANGE"
