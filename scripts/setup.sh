@@ -17,6 +17,8 @@ PKGS=(
 	man-db groff-base bsdutils
 	# tests/e2e/t_posix.sh: setfattr and getfattr, through the mount and in the sandbox
 	attr
+	# tests/e2e/t_fsync.sh: watches the sandbox's agent call fsync(2)
+	strace
 	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
 	clang-14 libclang-rt-14-dev
 )

@@ -49,7 +49,7 @@ if [ "$MODE" = all ]; then
 	ASAN_OPTIONS=log_path=$san/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$san/ubsan \
 		"$ROOT/tests/e2e/run.sh" "$ROOT/build-asan" "$ROOT/tests/e2e/t_ranged.sh" \
 		"$ROOT/tests/e2e/t_async.sh" "$ROOT/tests/e2e/t_defer.sh" "$ROOT/tests/e2e/t_warm.sh" \
-		"$ROOT/tests/e2e/t_posix.sh" || failed=1
+		"$ROOT/tests/e2e/t_posix.sh" "$ROOT/tests/e2e/t_fsync.sh" || failed=1
 	if [ -n "$(ls -A "$san")" ]; then
 		echo "sanitizer reports:"
 		cat "$san"/*

@@ -436,6 +436,10 @@ struct sbx_rfs_store_opts {
 	/** Whose store it is (NULL: the transport's own ids), as for
 	 *  sbx_rfs_setattr(); borrowed for the call. */
 	const struct sbx_rfs_cred *cred;
+	/** fsync(2) the new content in the sandbox before it is put in
+	 *  place: on its disk, not only in its page cache, when this returns
+	 *  0 (agent transport; the shell transport's store ignores it). */
+	bool durable;
 };
 /** Stores the first @p len bytes of local @p fd as the content of @p path, in
  *  one round trip, streaming it as the session's stdin (any size, any bytes).

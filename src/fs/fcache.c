@@ -621,7 +621,7 @@ int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, ui
 	return r;
 }
 
-static int store(struct sbx_fs *fs, struct fcache *fc);
+static int store(struct sbx_fs *fs, struct fcache *fc, bool durable);
 
 /* A new file that a write makes larger than whole_max is written through
  * from then on, as a large file is: what it holds is stored now (which
@@ -640,7 +640,7 @@ static int grow_through(struct sbx_fs *fs, struct fcache *fc, uint64_t end)
 	/* a store queued by an earlier close (wback.h) is this one: the
 	 * queue's turn comes to a ranged file then (fcache_behind_store) */
 	fc->behind = false;
-	r = store(fs, fc);
+	r = store(fs, fc, false);
 	fcache_queued_sync(fc);
 	if (r < 0 || fc->made_here)
 		return r; /* still made_here: unlinked, it stays a local copy */
@@ -732,8 +732,9 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	return r;
 }
 
-/* Uploads the content (fc->lock held, fc->dirty). */
-static int store(struct sbx_fs *fs, struct fcache *fc)
+/* Uploads the content (fc->lock held, fc->dirty); durable: onto the
+ * sandbox's disk (fcache_fsync). */
+static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
 {
 	struct fs_ids sib = {.n = 0};
 	struct sbx_rfs_store_opts o = {0};
@@ -747,6 +748,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_lock(&fs->lock);
 	r = node_path(n, fs->root, &path);
 	o.in_place = n->attr.nlink > 1;
+	o.durable = durable;
 	o.cred = fc->has_writer ? &fc->writer : NULL;
 	if (o.cred) {
 		o.in_place = true; /* see has_writer in fcache.h */
@@ -781,6 +783,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc)
 	}
 	fc->dirty = false;
 	fc->err = 0;
+	fc->undurable = !durable;
 	memcpy(fc->validator, val, sizeof(val));
 	fc->loaded_epoch = fs_epoch(fs);
 	fc->ver = a;
@@ -808,10 +811,60 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 
 	pthread_mutex_lock(&fc->lock);
 	if (fc->ranged)
-		r = fcr_sync(fs, fc);
+		r = fcr_sync(fs, fc, false);
 	else if (fc->dirty)
-		r = store(fs, fc);
+		r = store(fs, fc, false);
 	pthread_mutex_unlock(&fc->lock);
+	return r;
+}
+
+/* An FSYNC in the sandbox of what was stored before (fc->lock held, no
+ * write handle open): open, fsync, close. */
+static int sync_stored(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_wfile *wf = NULL;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	r = node_path(fc->node, fs->root, &path);
+	pthread_mutex_unlock(&fs->lock);
+	if (r == -ESTALE)
+		r = 0; /* unlinked: nothing of it to keep */
+	else if (r == 0)
+		r = fs_check_alive(fs) ?: sbx_rfs_wfile_open(fs->rfs, path.data, &wf, NULL);
+	if (r == 0 && wf)
+		r = sbx_rfs_wfile_sync(wf, true, NULL);
+	if (wf) {
+		int r2 = sbx_rfs_wfile_close(wf, NULL);
+
+		r = r ?: r2;
+	}
+	sbx_buf_release(&path);
+	if (r == -ENOTSUP)
+		r = 0; /* the shell transport: no handles, no fsync */
+	if (r == 0)
+		fc->undurable = false;
+	return r;
+}
+
+int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
+{
+	bool any = sbx_rfs_writes_in_place(fs->rfs); /* else no FSYNC is made */
+	int r = 0;
+
+	pthread_mutex_lock(&fc->lock);
+	if (fc->ranged && fc->wf)
+		r = fcr_sync(fs, fc, true);
+	else if (!fc->ranged && fc->dirty)
+		r = store(fs, fc, true);
+	else
+		any = any && fc->undurable;
+	if (r == 0 && fc->undurable && !fc->wf)
+		r = sync_stored(fs, fc);
+	pthread_mutex_unlock(&fc->lock);
+	if (r == 0 && any)
+		FS_COUNT(fs, fsyncs);
 	return r;
 }
 
@@ -846,7 +899,7 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 		 * its writes are synced by its flush, fsync or last close */
 		fcache_queued_sync(fc);
 	} else if (fc->dirty) {
-		r = store(fs, fc); /* takes over from queued: no setattr waits in between */
+		r = store(fs, fc, false); /* takes over from queued: no setattr waits in between */
 		FS_COUNT(fs, stores_behind);
 	} else {
 		fcache_queued_sync(fc);
@@ -1020,7 +1073,7 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 		if (r < 0)
 			sbx_log(SBX_LOG_ERR, "a write to a large file failed: %s", strerror(-r));
 	} else if (fc->dirty) {
-		r = store(fs, fc);
+		r = store(fs, fc, false);
 		if (r < 0) {
 			keep_unsaved(fs, fc, r);
 			fc->dirty = false;

@@ -152,6 +152,9 @@ struct fcache {
 	bool has_writer;
 	bool behind; /* a write-behind store is queued (wback.h) */
 	bool mem;    /* fd is in memory (a memfd), not in the cache dir */
+	/* stored or written through since the last FSYNC in the sandbox: an
+	 * fsync(2) with nothing to store still has one to make */
+	bool undurable;
 	/* Made by this file's first open (O_CREAT): the sandbox's copy is
 	 * empty, or not there yet (node->unstored), so there is no content
 	 * a partial one could replace. Cleared when a version is stored or
@@ -228,6 +231,11 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
+/* fsync(2): fcache_flush, and what this mount wrote of the file is on
+ * the sandbox's disk when it returns 0 (an FSYNC there: with the store,
+ * after the writes through, or alone when they were stored before). The
+ * shell transport cannot: there it is fcache_flush. */
+int fcache_fsync(struct sbx_fs *fs, struct fcache *fc);
 /* The next stores act as cred (NULL: the mount owner). */
 void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
 /* A request of ours is about to change the file in the sandbox (a size

@@ -474,6 +474,7 @@ int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size
 	if (off + size > fc->size)
 		fc->size = off + size;
 	fc->wrote = true;
+	fc->undurable = true;
 	fc->dirty = true;
 	fcache_mirror(fs, fc, true);
 	return 0;
@@ -504,14 +505,16 @@ int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	return 0;
 }
 
-int fcr_sync(struct sbx_fs *fs, struct fcache *fc)
+int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 {
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_attr a;
 	int r = 0;
 
 	if (fc->wf) {
-		r = sbx_rfs_wfile_sync(fc->wf, false, NULL);
+		r = sbx_rfs_wfile_sync(fc->wf, durable, NULL);
+		if (r == 0 && durable)
+			fc->undurable = false;
 		if (r < 0) {
 			sbx_rfs_wfile_close(fc->wf, NULL);
 			fc->wf = NULL;
@@ -535,7 +538,7 @@ int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc)
 	int r;
 
 	settle(fs, fc, 0, UINT64_MAX, true);
-	r = fcr_sync(fs, fc);
+	r = fcr_sync(fs, fc, false);
 	if (fc->wf) {
 		int r2 = sbx_rfs_wfile_close(fc->wf, NULL);
 

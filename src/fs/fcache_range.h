@@ -27,8 +27,9 @@ int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size
 int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Makes a clean, loaded whole fc ranged, its content one valid range. */
 void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc);
-/* Waits for every write sent; 0 or the first failure (reported once). */
-int fcr_sync(struct sbx_fs *fs, struct fcache *fc);
+/* Waits for every write sent (durable: then an FSYNC of them in the
+ * sandbox); 0 or the first failure (reported once). */
+int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable);
 /* Ends the reads in flight and closes the write handle (its failure is
  * returned); the ranges stay. Before fc goes idle or is freed. */
 int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc);

@@ -82,6 +82,7 @@ struct fs_stats {
 	uint64_t behind_errors;	   /* of those, failed (and setattrs made after stores) */
 	uint64_t attrs_after;	   /* setattrs made after a store, for changes made during it */
 	uint64_t stores_in_flight; /* now: stores begun and not ended (with their attrs_after) */
+	uint64_t fsyncs;	   /* fsync(2)s that made an FSYNC in the sandbox */
 	uint64_t invalidations;	   /* whole-cache drops (jobs, drop-caches) */
 	uint64_t changes;	   /* change events from the sandbox applied */
 	uint64_t refused;	   /* requests refused to other users (access.h) */
@@ -150,11 +151,11 @@ struct sbx_fs {
 	uint64_t statfs_usage;	  /* lock: while no store or change report came */
 
 	struct ctl *ctl;
-	struct wback *wb;    /* fixed while mounted; NULL: every close stores */
-	struct inval *inval; /* atomic: read by the change callback */
-	bool watching;	     /* fixed once connected: change events on */
-	unsigned later_n;	   /* lock: requests answered later, in flight (later.h) */
-	pthread_cond_t later_cv;   /* lock: later_n reached 0 */
+	struct wback *wb;	 /* fixed while mounted; NULL: every close stores */
+	struct inval *inval;	 /* atomic: read by the change callback */
+	bool watching;		 /* fixed once connected: change events on */
+	unsigned later_n;	 /* lock: requests answered later, in flight (later.h) */
+	pthread_cond_t later_cv; /* lock: later_n reached 0 */
 	struct fs_stats stats;
 };
 

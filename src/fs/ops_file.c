@@ -310,7 +310,7 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 		fuse_reply_err(req, 0);
 		return;
 	}
-	r = fcache_flush(fs, fh_of(fi)->fc);
+	r = fcache_fsync(fs, fh_of(fi)->fc);
 	fuse_reply_err(req, fs_errno(r ?: behind_error(fs, fh_of(fi))));
 }
 

@@ -150,7 +150,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "cache.xattr hits=%llu\n"
 			  "cache.data hits=%llu misses=%llu revalidated=%llu spilled=%llu\n"
 			  "store count=%llu errors=%llu creates_deferred=%llu behind=%llu "
-			  "behind_errors=%llu attrs_after=%llu in_flight=%llu\n"
+			  "behind_errors=%llu attrs_after=%llu in_flight=%llu fsyncs=%llu\n"
 			  "invalidations %llu\n"
 			  "changes %llu\n"
 			  "refused %llu\n"
@@ -158,7 +158,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
 			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->data_hit), LD(s->data_miss),
 			  LD(s->data_revalidated), LD(s->data_spilled), LD(s->stores), LD(s->store_errors),
-			  LD(s->creates_deferred), LD(s->stores_behind), LD(s->behind_errors), LD(s->attrs_after), LD(s->stores_in_flight),
+			  LD(s->creates_deferred), LD(s->stores_behind), LD(s->behind_errors), LD(s->attrs_after), LD(s->stores_in_flight), LD(s->fsyncs),
 			  LD(s->invalidations), LD(s->changes), LD(s->refused), jobs, running);
 }
 

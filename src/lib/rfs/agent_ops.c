@@ -856,6 +856,22 @@ static int store_length(struct store *s, uint64_t len, struct agent_req *q)
 	return rc;
 }
 
+/* FSYNC of the new content, after its data and before it is put in place
+ * (the agent runs a session's requests in order). */
+static int store_fsync(struct store *s, struct agent_req *q)
+{
+	struct sbxa_w w = {0};
+	int rc;
+
+	rfs_agent_begin_as(&w, SBXA_OP_FSYNC, s->cred);
+	sbxa_put_u32(&w, s->h);
+	sbxa_put_u32(&w, 0);
+	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
+	s->bytes_out += w.len;
+	sbxa_w_release(&w);
+	return rc;
+}
+
 /* The closing request: COMMIT (atomic) or CLOSE then SETATTR (in place). */
 static int store_finish(struct store *s, const char *path, uint64_t len,
 			const struct sbx_rfs_store_opts *o, struct agent_req *q,
@@ -914,13 +930,13 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		    char *ret_validator, struct sbx_err *err)
 {
 	struct store s = {.r = r};
-	struct agent_req qo = {0}, qt = {0}, qf = {0}, qs = {0};
+	struct agent_req qo = {0}, qt = {0}, qd = {0}, qf = {0}, qs = {0};
 	struct sbx_rfs_store_opts none = {0};
 	int64_t t0 = sbx_now_ms(), end = rfs_agent_deadline(r, len);
 	char what[SBX_FS_WHAT_MAX];
 	struct sbxa_attr a;
 	uint64_t off = 0;
-	bool opened = false, truncated = false;
+	bool opened = false, truncated = false, synced = false;
 	int rc, fin = -1;
 
 	o = o ? o : &none;
@@ -953,6 +969,10 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 			off += n;
 		}
 	}
+	if (rc == 0 && o->durable) {
+		rc = store_fsync(&s, &qd);
+		synced = rc == 0;
+	}
 	if (rc == 0)
 		rc = fin = store_finish(&s, path, len, o, &qf, &qs, &a);
 	/* every request sent is waited for */
@@ -962,6 +982,8 @@ static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		store_note(&s, rfs_agent_wait(r->agent, &qt, end, &s.err));
 	while (s.inflight)
 		store_wait_one(&s, end);
+	if (synced)
+		store_note(&s, rfs_agent_wait(r->agent, &qd, end, &s.err));
 	if (fin >= 0)
 		store_note(&s, rfs_agent_wait(r->agent, &qf, end, &s.err));
 	if (fin == 1)
