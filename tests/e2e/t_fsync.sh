@@ -31,6 +31,7 @@ traced() {
 if ! command -v strace >/dev/null; then
 	echo "# needs strace: skipped"
 	finish
+	exit
 fi
 start_sbxd
 ID=$(sbx create --name fsync)
@@ -39,7 +40,11 @@ rx mkdir -p /srv/f
 mkdir -p "$MNT"
 mnt
 check "mounted" mountpoint -q "$MNT"
-grep -q '"transport": *"agent"' "$MNT/.ctl/info" || { echo "# needs the agent transport: skipped"; finish; }
+if ! grep -q '"transport": *"agent"' "$MNT/.ctl/info"; then
+	echo "# needs the agent transport: skipped"
+	finish
+	exit
+fi
 touch "$MNT/first" # the agent is up
 APID=
 for p in $(pgrep -f "^/var/tmp/\.sbx-agent-"); do
