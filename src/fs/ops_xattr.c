@@ -248,6 +248,25 @@ static void reply_sized(fuse_req_t req, int r, const char *buf, size_t len, size
 		fuse_reply_buf(req, buf, len);
 }
 
+/* later_start() of an xattr request for node ino on behalf of cred (NULL:
+ * the mount owner), answered to then; NULL after replying an error. */
+static struct later *xattr_later(struct sbx_fs *fs, fuse_req_t req, int r,
+				 void (*then)(struct later *l), const char *name, fuse_ino_t ino,
+				 uint64_t gen0, size_t size, const struct sbx_rfs_cred *cred)
+{
+	struct later *l = later_start(fs, req, r, SBX_RFS_OP_XATTR, then, name, NULL);
+
+	if (l) {
+		l->ino = ino;
+		l->gen0 = gen0;
+		l->size = size;
+		l->has_cred = cred != NULL;
+		if (cred)
+			l->cred = *cred;
+	}
+	return l;
+}
+
 /* A getxattr's value came. */
 static void value_then(struct later *l)
 {
@@ -268,14 +287,10 @@ static void list_then(struct later *l)
 	keep_list(fs, l->ino, l->q.value, l->q.value_len, l->gen0);
 	r = xlist_has(l->q.value, l->q.value_len, l->name) ? 0 : -ENODATA;
 	r = r ?: prepare(fs, l->ino, &path, NULL, NULL, NULL, NULL, NULL);
-	v = later_start(fs, l->req, r, SBX_RFS_OP_XATTR, value_then, l->name, NULL);
-	if (v) {
-		v->ino = l->ino;
-		v->size = l->size;
-		v->cred = l->cred;
-		v->has_cred = l->has_cred;
+	v = xattr_later(fs, l->req, r, value_then, l->name, l->ino, 0, l->size,
+			l->has_cred ? &l->cred : NULL);
+	if (v)
 		send_xattr(v, path.data, v->name, true);
-	}
 	sbx_buf_release(&path);
 }
 
@@ -307,17 +322,10 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		r = -ENODATA;
 	}
 	/* listed: the value; not known: the list first (absent is ENODATA) */
-	l = later_start(fs, req, r, SBX_RFS_OP_XATTR, k == LISTED ? value_then : list_then, name,
-			NULL);
-	if (l) {
-		l->ino = ino;
-		l->gen0 = gen0;
-		l->size = size;
-		l->has_cred = cred != NULL;
-		if (cred)
-			l->cred = *cred;
+	l = xattr_later(fs, req, r, k == LISTED ? value_then : list_then, name, ino, gen0, size,
+			cred);
+	if (l)
 		send_xattr(l, path.data, k == LISTED ? l->name : NULL, k == LISTED);
-	}
 	sbx_buf_release(&path);
 }
 
@@ -366,16 +374,9 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		r = list ? 0 : -ENOMEM;
 	}
 	if (r == 0 && !list) {
-		l = later_start(fs, req, 0, SBX_RFS_OP_XATTR, names_then, NULL, NULL);
-		if (l) {
-			l->ino = ino;
-			l->gen0 = gen0;
-			l->size = size;
-			l->has_cred = cred != NULL;
-			if (cred)
-				l->cred = *cred;
+		l = xattr_later(fs, req, 0, names_then, NULL, ino, gen0, size, cred);
+		if (l)
 			send_xattr(l, path.data, NULL, false);
-		}
 		sbx_buf_release(&path);
 		return;
 	}
