@@ -850,7 +850,7 @@ static int sync_stored(struct sbx_fs *fs, struct fcache *fc)
 
 int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 {
-	bool any = sbx_rfs_writes_in_place(fs->rfs); /* else no FSYNC is made */
+	bool synced = true;
 	int r = 0;
 
 	pthread_mutex_lock(&fc->lock);
@@ -858,12 +858,13 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 		r = fcr_sync(fs, fc, true);
 	else if (!fc->ranged && fc->dirty)
 		r = store(fs, fc, true);
-	else
-		any = any && fc->undurable;
-	if (r == 0 && fc->undurable && !fc->wf)
+	else if (fc->undurable)
 		r = sync_stored(fs, fc);
+	else
+		synced = false; /* nothing this mount wrote is left to sync */
 	pthread_mutex_unlock(&fc->lock);
-	if (r == 0 && any)
+	/* the shell transport makes no FSYNC */
+	if (r == 0 && synced && sbx_rfs_writes_in_place(fs->rfs))
 		FS_COUNT(fs, fsyncs);
 	return r;
 }
