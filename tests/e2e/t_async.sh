@@ -26,6 +26,12 @@ in_flight() {
 }
 mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PX_PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
 fspid() { pgrep -f "[s]bxfs .*$ID:/srv/a $MNT" | head -1; }
+# reap: waits for every background command in pids; bad = how many failed
+reap() {
+	local p
+	bad=0
+	for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+}
 N=30
 
 start_sbxd
@@ -53,8 +59,7 @@ check "a stat the caches answer is answered meanwhile" timeout 10 stat "$MNT/cac
 expect_eq "and so is a read of a cached file" hi "$(timeout 10 cat "$MNT/cached")"
 check "nothing reached the sandbox yet" test -z "$(rx sh -c 'ls -d /srv/a/d*/new 2>/dev/null')"
 thaw
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+reap
 expect_eq "every mkdir succeeded once the link came back" "0 " "$bad $(cat "$T"/mkdir*.err)"
 expect_eq "every directory is in the sandbox" $N "$(rx sh -c 'ls -d /srv/a/d*/new | wc -l')"
 expect_eq "and in the mount" $N "$(ls -d "$MNT"/d*/new | wc -l)"
@@ -75,8 +80,7 @@ n=$(in_flight $N)
 expect_eq "$N listings in flight at once on 2 worker threads" $N "$n"
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+reap
 expect_eq "every listing succeeded" 0 "$bad"
 expect_eq "with the sandbox's names" "f1 f$N" "$(cat "$T/ls1.out") $(cat "$T/ls$N.out")"
 expect_eq "and the contents came along" "1 $N" "$(cat "$MNT/e1/f1") $(cat "$MNT/e$N/f$N")"
@@ -91,8 +95,7 @@ done
 n=$(in_flight $N)
 expect_eq "$N chmods in flight at once on 2 worker threads" $N "$n"
 thaw
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+reap
 expect_eq "every chmod succeeded" 0 "$bad"
 expect_eq "the mount shows the new mode" "600 600" "$(stat -c %a "$MNT/e1/f1" "$MNT/e$N/f$N" | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "and so does the sandbox" "600 600" "$(rx stat -c %a /srv/a/e1/f1 /srv/a/e$N/f$N | tr '\n' ' ' | sed 's/ $//')"
@@ -114,8 +117,7 @@ n=$(in_flight $N)
 expect_eq "$N getxattrs in flight at once on 2 worker threads" $N "$n"
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+reap
 expect_eq "every getxattr succeeded" 0 "$bad"
 expect_eq "with the sandbox's values" "v1 v$N" "$(cat "$T/xa1.out") $(cat "$T/xa$N.out")"
 expect_eq "a name the sandbox does not have: ENODATA" "No such attribute" \
@@ -133,8 +135,7 @@ pids+=($!)
 n=$(in_flight $((N + 1)))
 expect_eq "$N listxattrs and a statfs in flight at once" $((N + 1)) "$n"
 thaw
-bad=0
-for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+reap
 expect_eq "every listxattr and the statfs succeeded" 0 "$bad"
 expect_eq "the names and values listed" 'user.k="v7"' "$(grep user "$T/xl7.out")"
 expect_eq "the statfs says the sandbox's size" "$(rx stat -f -c %b /srv/a)" "$(cat "$T/statfs.out")"
