@@ -327,7 +327,6 @@ void rfs_async_end(struct sbx_rfs *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* The transports that cannot answer later: the waiting call, then done(). */
 /* A GETXATTR or LISTXATTR of sbx_rfs_submit() made by waiting. */
 static int xattr_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
@@ -347,6 +346,7 @@ static int xattr_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 	return rc;
 }
 
+/* The transports that cannot answer later: the waiting call, then done(). */
 static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
 	rfs_async_begin(r);
