@@ -158,6 +158,7 @@ static void to_reap(struct sbx_fs *fs, struct fcache *fc)
 	if (fc->node->fc == fc)
 		fc->node->fc = NULL;
 	fc->node->local = fc->node->local_dirty = false;
+	fc->node->undurable |= fc->undurable; /* refs 0: nobody holds fc->lock */
 	fc->idle_next = fs->reap;
 	fs->reap = fc;
 }
@@ -323,6 +324,8 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 	fc->mem = mem;
 	fc->node = n;
 	fc->refs = 1;
+	fc->undurable = n->undurable;
+	n->undurable = false;
 	node_ref(n);
 	n->fc = fc;
 	return fc;

@@ -153,7 +153,8 @@ struct fcache {
 	bool behind; /* a write-behind store is queued (wback.h) */
 	bool mem;    /* fd is in memory (a memfd), not in the cache dir */
 	/* stored or written through since the last FSYNC in the sandbox: an
-	 * fsync(2) with nothing to store still has one to make */
+	 * fsync(2) with nothing to store still has one to make (the node
+	 * keeps it while the file has no cache: node.undurable) */
 	bool undurable;
 	/* Made by this file's first open (O_CREAT): the sandbox's copy is
 	 * empty, or not there yet (node->unstored), so there is no content

@@ -53,6 +53,10 @@ struct node {
 	uint64_t data_evicted; /* fs->idle_evicted at that listing */
 	bool unstored;	       /* created here, not yet in the sandbox (deferred create) */
 	bool local_dirty;      /* fc holds changes not yet stored */
+	/* fcache.undurable of a cache that is gone: an fsync(2) through a
+	 * later open of the file still owes the sandbox an FSYNC. Handed to
+	 * the node's next cache (fc_new) and back when it is reaped. */
+	bool undurable;
 	/* The file is known to have no security.capability, which the
 	 * kernel asks about before every write: valid while nocap_epoch is
 	 * the fs epoch (ops_xattr.c). Set by a getxattr that found none and

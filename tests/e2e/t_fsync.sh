@@ -10,10 +10,11 @@ MNT=$T/mnt
 mnt() { tm "$BUILD/sbxfs" "$ID:/srv/f" "$MNT"; }
 fsyncs() { sed -n 's/^store .* fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats"; }
 # traced CMD...: runs CMD with strace on the sandbox's agent; prints how
-# many fsync/fdatasync calls the agent made meanwhile
+# many of the calls in $CALLS (default fsync,fdatasync) the agent made
+# meanwhile
 traced() {
-	local st=$T/strace.$RANDOM n
-	strace -qq -f -e trace=fsync,fdatasync -p "$APID" -o "$st" 2>/dev/null &
+	local st=$T/strace.$RANDOM n calls=${CALLS:-fsync,fdatasync}
+	strace -qq -f -e trace="$calls" -p "$APID" -o "$st" 2>/dev/null &
 	local sp=$!
 	# strace is attached once it wrote its first line or a little later:
 	# wait until /proc says the agent is traced
@@ -24,7 +25,7 @@ traced() {
 	"$@" >/dev/null
 	kill -INT "$sp" 2>/dev/null
 	wait "$sp" 2>/dev/null
-	n=$(grep -c 'fsync\|fdatasync' "$st" 2>/dev/null)
+	n=$(grep -cE "(${calls//,/|})\(" "$st" 2>/dev/null)
 	echo "${n:-0}"
 }
 
@@ -52,7 +53,7 @@ for p in $(pgrep -f "^/var/tmp/\.sbx-agent-"); do
 done
 check "the sandbox's agent is found ($APID)" test -n "$APID"
 head -c $((64 << 10)) /dev/urandom >"$T/small"
-head -c $((12 << 20)) /dev/urandom >"$T/large"
+head -c $((24 << 20)) /dev/urandom >"$T/large"
 
 f0=$(fsyncs)
 n=$(traced cp "$T/small" "$MNT/plain")
@@ -70,11 +71,21 @@ check "dd conv=fsync of a large file written through: the agent fsyncs ($n)" tes
 expect_eq "  ... and the sandbox holds its bytes" "$(sha256sum <"$T/large" | cut -d' ' -f1)" \
 	"$(rx sha256sum /srv/f/large | cut -d' ' -f1)"
 
+cp "$T/large" "$MNT/large2"
+n=$(traced sync "$MNT/large2")
+check "sync of a large file written through and closed: the agent fsyncs ($n)" test "$n" -ge 1
+expect_eq "  ... and the sandbox holds its bytes" "$(sha256sum <"$T/large" | cut -d' ' -f1)" \
+	"$(rx sha256sum /srv/f/large2 | cut -d' ' -f1)"
+
 # stored at its close, then fsync'd through a new handle (sync FILE)
 n=$(traced sync "$MNT/plain")
 check "sync of a file stored at an earlier close: the agent fsyncs ($n)" test "$n" -ge 1
 n=$(traced sync "$MNT/plain")
 expect_eq "  ... a second sync has nothing left to make durable" 0 "$n"
+cp "$T/small" "$MNT/dropped"
+echo drop-caches >"$MNT/.ctl/ctl"
+n=$(traced sync "$MNT/dropped")
+check "sync of a file stored before a drop-caches: the agent fsyncs ($n)" test "$n" -ge 1
 f1=$(fsyncs)
 n=$(traced sync "$MNT/first")
 expect_eq "sync of a file this mount never wrote: none" 0 "$n"
