@@ -40,6 +40,7 @@ void handle_drop(struct agent_handle *h)
 	h->tmp = false;
 	h->err = 0;
 	h->name = NULL;
+	h->wb_from = h->wb_end = 0;
 }
 
 void handles_release(struct agent_handles *hs)
@@ -126,6 +127,30 @@ int op_pread(struct agent *a, const struct agent_req *q)
 	return 0;
 }
 
+/* Starts the writeback of a sequential run of writes each time it reaches
+ * WRITEBACK_RUN bytes. A large file written through or stored would
+ * otherwise sit in the page cache until the kernel's own flush, and the
+ * client's fsync (or the store's) would then wait for all of it at once:
+ * 0.4-0.8 s for 256 MiB on the sbxd sandbox's disk, all after the transfer.
+ * Started as the bytes arrive, the disk works alongside the network and the
+ * fsync finds the tail only. It also keeps a sandbox's dirty memory (which
+ * its memory limit counts) from growing with the file. Only a hint: a
+ * failure changes nothing, and the data's durability still comes from
+ * FSYNC. Files under WRITEBACK_RUN never reach it. */
+#define WRITEBACK_RUN (8u << 20)
+
+static void writeback_run(struct agent_handle *h, uint64_t off, size_t len)
+{
+	if (off != h->wb_end)
+		h->wb_from = off;
+	h->wb_end = off + len;
+	if (h->wb_end - h->wb_from < WRITEBACK_RUN)
+		return;
+	(void)sync_file_range(h->fd, (off_t)h->wb_from, (off_t)(h->wb_end - h->wb_from),
+			      SYNC_FILE_RANGE_WRITE);
+	h->wb_from = h->wb_end;
+}
+
 int op_pwrite(struct agent *a, const struct agent_req *q)
 {
 	struct agent_handle *h = handle_get(&a->hs, q->handle);
@@ -152,6 +177,7 @@ int op_pwrite(struct agent *a, const struct agent_req *q)
 	}
 	if (done < q->data_len && !h->err)
 		h->err = -EIO;
+	writeback_run(h, q->off, done);
 	at = out_reply(&a->out, q->id, q->op, 0);
 	sbxa_put_u32(&a->out.w, (uint32_t)done);
 	out_end(&a->out, at);

@@ -19,6 +19,9 @@ struct agent_handle {
 	bool tmp;   /**< made by TMPFILE, not yet committed */
 	int err;    /**< first failed or short PWRITE/FTRUNCATE (negative), 0 */
 	char *name; /**< the named temporary's path (owned), NULL for O_TMPFILE */
+	/* The run of sequential PWRITEs whose writeback is not started yet:
+	 * [wb_from, wb_end). See op_pwrite(). */
+	uint64_t wb_from, wb_end;
 };
 
 struct agent_handles {
