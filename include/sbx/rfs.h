@@ -532,6 +532,13 @@ enum sbx_rfs_op {
 /** "stat", "readdir", … (static string). */
 SBX_API const char *sbx_rfs_op_name(enum sbx_rfs_op op);
 
+/** What an XATTR request of sbx_rfs_submit() does. */
+enum sbx_rfs_xattr_op {
+	SBX_RFS_XATTR_GET = 0, /**< a value, or the list of names (name NULL) */
+	SBX_RFS_XATTR_SET,     /**< set name to set_value */
+	SBX_RFS_XATTR_REMOVE,  /**< remove name */
+};
+
 /** A request answered later (sbx_rfs_submit()): the namespace and
  *  attribute operations a FUSE driver waits for most, so that no thread
  *  of the caller waits for the sandbox. The caller fills the request part
@@ -543,8 +550,9 @@ struct sbx_rfs_async {
 			     *   with its type bits, rdev, always exclusive),
 			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR,
 			     *   READDIR (a tree listing: sbx_rfs_readtree()),
-			     *   STATFS, XATTR (sbx_rfs_getxattr() of name, or
-			     *   sbx_rfs_listxattr() when name is NULL) */
+			     *   STATFS, XATTR (by xop: sbx_rfs_getxattr() of
+			     *   name, or sbx_rfs_listxattr() when name is NULL;
+			     *   sbx_rfs_setxattr(); sbx_rfs_removexattr()) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
@@ -556,6 +564,11 @@ struct sbx_rfs_async {
 	const struct sbx_rfs_setattr *sa; /**< SETATTR: what to change */
 	const char *name;		  /**< XATTR: the name; NULL: list the names */
 	size_t size; /**< XATTR: the most bytes wanted (0: the length only) */
+	enum sbx_rfs_xattr_op xop; /**< XATTR: what to do (0: GET) */
+	const void *set_value;	   /**< XATTR SET: set_len bytes (borrowed, as the
+				    *   rest of the request) */
+	size_t set_len;
+	int set_flags; /**< XATTR SET: 0, XATTR_CREATE or XATTR_REPLACE */
 	/** Called exactly once with the result filled in; on a libsbx thread
 	 *  (one per context, which it shares with the other completions), or
 	 *  on the caller's own before sbx_rfs_submit() returns (see there).
@@ -576,8 +589,8 @@ struct sbx_rfs_async {
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout)
  *  passed (-SBX_ETIMEDOUT). A request that may run twice (STAT, READLINK,
- *  READDIR, SETATTR) is sent again once when its session ended before the
- *  reply. With the agent transport any number of requests are in flight
+ *  READDIR, SETATTR, STATFS, an XATTR GET) is sent again once when its
+ *  session ended before the reply. With the agent transport any number of requests are in flight
  *  at once. Where requests cannot be answered later (the shell transport),
  *  or the request could not be sent, q->done() runs on the calling thread
  *  before this returns: a caller must not hold a lock that done() takes. */

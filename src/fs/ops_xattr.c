@@ -198,24 +198,15 @@ static void acl_mode(struct sbx_fs *fs, fuse_ino_t ino, uint32_t mode)
 	fcache_release(fs, fc);
 }
 
-/* After a change of name on ino through us: what is cached of it. The
- * attributes are read again (an ACL sets mode bits, and a store of the file
- * applies the mode sbxfs holds); a failure just leaves them stale. */
+/* After a change of name on ino through us: what is cached of it. a: the
+ * file's attributes read since (NULL: not read; they are marked stale, and
+ * the agent's report of the change brings them). gen0: the node's
+ * generation before they were read. */
 static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, bool removed,
-			  const char *path)
+			  const struct sbx_rfs_attr *a, uint64_t gen0)
 {
-	struct sbx_rfs_attr a;
-	uint64_t gen0 = 0;
 	struct node *n;
-	bool fresh;
 
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, ino);
-	gen0 = n ? ++n->gen : 0; /* what the stat below saw, unless changed since */
-	pthread_mutex_unlock(&fs->lock);
-	fresh = path && sbx_rfs_stat(fs->rfs, path, &a, NULL) == 0;
-	if (fresh && !strncmp(name, ACL_NAME, strlen(ACL_NAME)))
-		acl_mode(fs, ino, a.mode);
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
 	if (n && !strcmp(name, CAP_NAME)) {
@@ -228,11 +219,27 @@ static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, b
 		if (!n->local)
 			n->attr_expire = 0; /* its ctime moved */
 	}
-	if (n && fresh)
-		fs_node_set_attr(fs, n, &a, gen0);
+	if (n && a)
+		fs_node_set_attr(fs, n, a, gen0);
+	else if (n)
+		n->gen++; /* attributes read before the change are old */
 	if (n && n->parent) /* its entry there no longer has the right names */
 		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+/* The node's generation, bumped: attributes read after this call are
+ * newer than any read before it. */
+static uint64_t next_gen(struct sbx_fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+	uint64_t gen0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	gen0 = n ? ++n->gen : 0;
+	pthread_mutex_unlock(&fs->lock);
+	return gen0;
 }
 
 /* Replies a sized answer: the length for size 0, else the bytes. */
@@ -389,9 +396,44 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(list);
 }
 
+/* A setxattr's or removexattr's answer came. */
+static void changed_then(struct later *l)
+{
+	if (later_failed(l))
+		return;
+	xattr_changed(l->fs, l->ino, l->name, l->q.xop == SBX_RFS_XATTR_REMOVE, NULL, 0);
+	fuse_reply_err(l->req, 0);
+}
+
+/* An access ACL also sets the file's mode bits, which an open file with
+ * unstored changes must take before its store (acl_mode): that needs the
+ * file's cache lock, which a second half must not wait for, so this one
+ * change is made on the worker, with a stat after it. */
+static int change_acl(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cred *cred,
+		      const char *path, const char *name, const char *value, size_t size,
+		      int flags)
+{
+	struct sbx_rfs_attr a;
+	uint64_t gen0;
+	bool fresh;
+	int r;
+
+	r = value ? sbx_rfs_setxattr(fs->rfs, cred, path, name, value, size, flags, NULL)
+		  : sbx_rfs_removexattr(fs->rfs, cred, path, name, NULL);
+	if (r < 0)
+		return r;
+	gen0 = next_gen(fs, ino); /* what the stat below saw, unless changed since */
+	fresh = sbx_rfs_stat(fs->rfs, path, &a, NULL) == 0;
+	if (fresh)
+		acl_mode(fs, ino, a.mode);
+	xattr_changed(fs, ino, name, !value, fresh ? &a : NULL, gen0);
+	return 0;
+}
+
 /* setxattr (value) or removexattr (value NULL) of name; ctl_err is the
  * answer for /.ctl. A file only created here is stored first: the call
- * goes to the sandbox by name. */
+ * goes to the sandbox by name. Answered when the sandbox replies, but for
+ * an access ACL (change_acl). */
 static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags, int ctl_err)
 {
@@ -399,20 +441,31 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_cred cb;
 	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	struct later *l;
 	int r;
 
 	r = ctl_is(ino)			   ? ctl_err
 	    : !strcmp(name, LABEL_NAME) ? -EOPNOTSUPP
 	    : fs->opts->ro		   ? -EROFS
 			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
-	if (r == 0)
-		r = value
-			? sbx_rfs_setxattr(fs->rfs, cred, path.data, name, value, size, flags, NULL)
-			: sbx_rfs_removexattr(fs->rfs, cred, path.data, name, NULL);
-	if (r == 0)
-		xattr_changed(fs, ino, name, !value, path.data);
+	if (r == 0 && !strcmp(name, ACL_NAME)) {
+		r = change_acl(fs, ino, cred, path.data, name, value, size, flags);
+		sbx_buf_release(&path);
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	l = xattr_later(fs, req, r, changed_then, name, ino, 0, 0, cred);
+	if (l) {
+		l->q.xop = value ? SBX_RFS_XATTR_SET : SBX_RFS_XATTR_REMOVE;
+		l->q.set_value = value;
+		l->q.set_len = size;
+		l->q.set_flags = flags;
+		l->q.path = path.data;
+		l->q.name = l->name;
+		l->q.cred = l->has_cred ? &l->cred : NULL;
+		later_submit(l);
+	}
 	sbx_buf_release(&path);
-	fuse_reply_err(req, fs_errno(r));
 }
 
 void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,

@@ -2,7 +2,9 @@
 # t_async.sh - sbxfs with the agent answers FUSE when the sandbox replies,
 # without holding a worker thread per request (src/fs/later.h): with two
 # worker threads and the link to the sandbox stopped, thirty mkdirs are in
-# flight at once (and listings, setattrs, getxattrs, listxattrs, statfs), and requests the caches answer (stat, /.ctl/stats) are
+# flight at once (and listings, setattrs, getxattrs, listxattrs, statfs,
+# setxattrs, removexattrs), and requests the caches answer (stat,
+# /.ctl/stats) are
 # answered meanwhile. When the link comes back every one of them lands;
 # errors of the sandbox come back through the same path; a request past
 # op_timeout fails with EIO; SIGTERM answers what is in flight first.
@@ -139,6 +141,43 @@ reap
 expect_eq "every listxattr and the statfs succeeded" 0 "$bad"
 expect_eq "the names and values listed" 'user.k="v7"' "$(grep user "$T/xl7.out")"
 expect_eq "the statfs says the sandbox's size" "$(rx stat -f -c %b /srv/a)" "$(cat "$T/statfs.out")"
+
+# --- and setxattr, removexattr --------------------------------------------------
+# (the kernel holds the file's lock over each: one per file at a time)
+for op in "-n user.new -v n" "-x user.k"; do
+	before=$(rx getfattr -d /srv/a/e1/f1 2>/dev/null | grep user | tr '\n' ' ')
+	freeze
+	pids=()
+	for i in $(seq 1 $N); do
+		# shellcheck disable=SC2086 # the words of op
+		setfattr ${op/#-n user.new -v n/-n user.new -v n$i} "$MNT/e$i/f$i" &
+		pids+=($!)
+	done
+	n=$(in_flight $N)
+	expect_eq "$N setfattr $op in flight at once on 2 worker threads" $N "$n"
+	check "  ... nothing reached the sandbox yet" \
+		test "$(rx getfattr -d /srv/a/e1/f1 2>/dev/null | grep user | tr '\n' ' ')" = "$before"
+	thaw
+	reap
+	expect_eq "  ... and every one succeeded" 0 "$bad"
+done
+expect_eq "the sandbox has the new names, not the old" 'user.new="n1" user.new="n30"' \
+	"$(rx getfattr -d /srv/a/e1/f1 /srv/a/e$N/f$N 2>/dev/null | grep user | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "and so has the mount" 'user.new="n1" user.new="n30"' \
+	"$(getfattr -d "$MNT/e1/f1" "$MNT/e$N/f$N" 2>/dev/null | grep user | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "a value set is read back" n7 "$(getfattr -n user.new --only-values "$MNT/e7/f7")"
+expect_eq "a removed name: ENODATA" "No such attribute" \
+	"$(getfattr -n user.k "$MNT/e7/f7" 2>&1 >/dev/null | sed 's/.*: //')"
+expect_eq "removing a name the file does not have: ENODATA" "No such attribute" \
+	"$(setfattr -x user.none "$MNT/e7/f7" 2>&1 | sed 's/.*: //')"
+expect_eq "XATTR_CREATE of a name that exists: EEXIST" EEXIST \
+	"$(python3 -c 'import os,sys
+try: os.setxattr(sys.argv[1], "user.new", b"x", os.XATTR_CREATE); print("ok")
+except OSError as e: print(__import__("errno").errorcode[e.errno])' "$MNT/e7/f7")"
+c0=$(stat -c %Z "$MNT/e8/f8")
+sleep 1.1
+setfattr -n user.t -v 1 "$MNT/e8/f8"
+check "the ctime moved" test "$(stat -c %Z "$MNT/e8/f8")" -gt "$c0"
 
 # --- the sandbox's answers through the same path ----------------------------
 err() { "$@" 2>&1 >/dev/null | sed 's/.*: //'; }

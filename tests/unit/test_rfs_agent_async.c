@@ -367,6 +367,68 @@ START_TEST(xattr_and_statfs)
 }
 END_TEST
 
+/* setxattr and removexattr: a status reply each, the sandbox's errno
+ * through; a value past the wire's bound never leaves the caller's
+ * thread; a change is not sent twice when its session ends */
+START_TEST(xattr_changes)
+{
+	static char big[SBXA_XATTR_MAX + 1];
+	struct req r1, r2, r3, r4, r5;
+	struct fx f;
+
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_XATTR;
+	r1.q.xop = SBX_RFS_XATTR_SET;
+	r1.q.path = "/a";
+	r1.q.name = "user.k";
+	r1.q.set_value = "v";
+	r1.q.set_len = 1;
+	r1.q.done = on_done;
+	r1.tag = 1;
+	sbx_rfs_submit(&f.r, &r1.q); /* id 1 */
+	r2 = r1;
+	r2.tag = 2;
+	r2.q.xop = SBX_RFS_XATTR_REMOVE;
+	sbx_rfs_submit(&f.r, &r2.q); /* id 2 */
+	r3 = r1;
+	r3.tag = 3;
+	r3.q.set_value = big;
+	r3.q.set_len = sizeof(big);
+	sbx_rfs_submit(&f.r, &r3.q);
+	ck_assert_int_eq(f.done, 1);
+	ck_assert(pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r3.q.rc, -E2BIG);
+
+	reply(&f, 2, SBXA_OP_REMOVEXATTR, -ENODATA, 0);
+	reply(&f, 1, SBXA_OP_SETXATTR, 0, 0);
+	ck_assert_int_eq(wait_done(&f, 3), 3);
+	ck_assert_int_eq(r2.q.rc, -ENODATA);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_ptr_null(r1.q.value);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_XATTR].requests, 3);
+
+	r4 = r1;
+	r4.tag = 4;
+	sbx_rfs_submit(&f.r, &r4.q); /* a change */
+	r5 = r1;
+	r5.tag = 5;
+	r5.q.xop = SBX_RFS_XATTR_GET;
+	r5.q.size = 0;
+	sbx_rfs_submit(&f.r, &r5.q); /* a read */
+	pthread_mutex_lock(&f.a->m);
+	f.a->retry_at = sbx_now_ms() + 60000; /* no new session: fail at once */
+	f.a->retry_err = -SBX_ENOTHEALTHY;
+	pthread_mutex_unlock(&f.a->m);
+	rfs_agent_offline_end(f.a);
+	ck_assert_int_eq(wait_done(&f, 5), 5);
+	ck_assert_int_eq(r4.q.rc, -SBX_ECONN);	      /* not sent again */
+	ck_assert_int_eq(r5.q.rc, -SBX_ENOTHEALTHY); /* sent again */
+	fx_end(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rfs_agent_async");
@@ -380,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, refused_at_once);
 	tcase_add_test(tc, tree_listing);
 	tcase_add_test(tc, xattr_and_statfs);
+	tcase_add_test(tc, xattr_changes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

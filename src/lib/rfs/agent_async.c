@@ -259,8 +259,11 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	x->a = a;
 	x->user = u;
 	x->t0 = sbx_now_ms();
-	/* the XATTR requests taken here only read */
-	x->tries = rfs_agent_idempotent(u->op) || u->op == SBX_RFS_OP_XATTR ? 2 : 1;
+	/* a GETXATTR or LISTXATTR only reads; a change may have landed */
+	x->tries = rfs_agent_idempotent(u->op) ||
+			   (u->op == SBX_RFS_OP_XATTR && u->xop == SBX_RFS_XATTR_GET)
+		       ? 2
+		       : 1;
 	if (u->op == SBX_RFS_OP_READDIR) {
 		x->root = strdup(u->path);
 		if (!x->root) {
@@ -272,6 +275,16 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_tree_frame;
 		x->q.on_reset = rfs_agent_tree_reset;
 		x->q.ud = &x->tu;
+	} else if (u->op == SBX_RFS_OP_XATTR && u->xop != SBX_RFS_XATTR_GET) {
+		rc = rfs_agent_xattr_change(&x->w, u->cred, u->path, u->name,
+					    u->xop == SBX_RFS_XATTR_SET
+						? (u->set_value ? u->set_value : "")
+						: NULL,
+					    u->set_len, u->set_flags);
+		if (rc < 0) {
+			complete(x, rc);
+			return;
+		}
 	} else if (u->op == SBX_RFS_OP_XATTR) {
 		void *buf = u->size ? malloc(u->size) : NULL;
 

@@ -97,6 +97,25 @@ int rfs_agent_listxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, cons
 	return get_sized(r, cred, path, NULL, buf, size, ret_len, err);
 }
 
+int rfs_agent_xattr_change(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
+			   const char *name, const void *value, size_t len, int flags)
+{
+	int rc = bad_name(name);
+
+	if (rc == 0 && value && len > SBXA_XATTR_MAX)
+		rc = -E2BIG;
+	if (rc < 0)
+		return rc;
+	rfs_agent_begin_as(w, value ? SBXA_OP_SETXATTR : SBXA_OP_REMOVEXATTR, cred);
+	sbxa_put_cstr(w, path);
+	sbxa_put_cstr(w, name);
+	if (value) {
+		sbxa_put_str(w, value, len);
+		sbxa_put_u32(w, (uint32_t)flags);
+	}
+	return 0;
+}
+
 int rfs_agent_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char *path,
 		       const char *name, const void *value, size_t len, int flags,
 		       struct sbx_err *err)
@@ -104,18 +123,11 @@ int rfs_agent_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const
 	struct agent_req q = {0};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	int rc = bad_name(name);
+	int rc = rfs_agent_xattr_change(&w, cred, path, name, value ? value : "", len, flags);
 
-	if (rc == 0 && len > SBXA_XATTR_MAX)
-		rc = -E2BIG;
 	if (rc < 0)
 		return sbx_err_set(err, rc, 0, "setxattr: name or value too large");
 	sbx_fs_describe(what, sizeof(what), "setxattr", path, NULL);
-	rfs_agent_begin_as(&w, SBXA_OP_SETXATTR, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_cstr(&w, name);
-	sbxa_put_str(&w, value, len);
-	sbxa_put_u32(&w, (uint32_t)flags);
 	return rfs_agent_call(r, SBX_RFS_OP_XATTR, what, &w, &q, 0, err);
 }
 
@@ -125,13 +137,10 @@ int rfs_agent_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, co
 	struct agent_req q = {0};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	int rc = bad_name(name);
+	int rc = rfs_agent_xattr_change(&w, cred, path, name, NULL, 0, 0);
 
 	if (rc < 0)
 		return sbx_err_set(err, rc, 0, "removexattr: bad name");
 	sbx_fs_describe(what, sizeof(what), "removexattr", path, NULL);
-	rfs_agent_begin_as(&w, SBXA_OP_REMOVEXATTR, cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_cstr(&w, name);
 	return rfs_agent_call(r, SBX_RFS_OP_XATTR, what, &w, &q, 0, err);
 }

@@ -327,11 +327,16 @@ void rfs_async_end(struct sbx_rfs *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* A GETXATTR or LISTXATTR of sbx_rfs_submit() made by waiting. */
+/* An XATTR request of sbx_rfs_submit() made by waiting. */
 static int xattr_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
 	int rc;
 
+	if (q->xop == SBX_RFS_XATTR_SET)
+		return sbx_rfs_setxattr(r, q->cred, q->path, q->name, q->set_value, q->set_len,
+					q->set_flags, NULL);
+	if (q->xop == SBX_RFS_XATTR_REMOVE)
+		return sbx_rfs_removexattr(r, q->cred, q->path, q->name, NULL);
 	q->value = q->size ? malloc(q->size) : NULL;
 	if (q->size && !q->value)
 		return -ENOMEM;
