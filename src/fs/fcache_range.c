@@ -10,6 +10,8 @@
  */
 #include "fs/fcache_range.h"
 
+#include "fs/conns.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -222,15 +224,13 @@ static uint64_t in_flight(const struct fcache *fc, uint64_t pos, uint64_t *next)
 }
 
 /* The session of the next read: any of them while no write of ours is
- * unanswered, else the main one (the only one ordered after the writes). */
+ * unanswered, else the main one (the only one ordered after the writes).
+ * A bulk read asks for the sessions of max_conns (conns.h). */
 static struct sbx_rfs *data_rfs(struct sbx_fs *fs, struct fcache *fc)
 {
-	unsigned k;
-
-	if (!fs->n_conns || fc->dirty)
-		return fs->rfs;
-	k = __atomic_fetch_add(&fs->data_rr, 1, __ATOMIC_RELAXED) % (fs->n_conns + 1);
-	return k == 0 ? fs->rfs : fs->conns[k - 1].rfs;
+	if (fc->ra_win >= FCACHE_RA_MAX / 4)
+		conns_want(fs);
+	return conns_pick(fs, fc->dirty);
 }
 
 /* Starts reads for what of [s, e) is neither valid nor in flight, in

@@ -109,8 +109,9 @@ struct sbx_fs {
 	struct sbx_sandbox *sb;	       /* fixed while mounted */
 	struct sbx_rfs *rfs;	       /* fixed while mounted */
 	/* max_conns - 1 more sessions, each with its own client (so its own
-	 * transport thread), for ranged reads only (mount.c); fixed while
-	 * mounted. data_rr: atomic, picks the next one. */
+	 * transport thread), for ranged reads only, opened on demand
+	 * (conns.h): entries below n_conns (atomic) are fixed until
+	 * conns_close(). data_rr: atomic, picks the next one. */
 	struct fs_conn {
 		struct sbx_client *client;
 		struct sbx_sandbox *sb;
@@ -118,6 +119,10 @@ struct sbx_fs {
 	} conns[FS_CONNS_MAX - 1];
 	unsigned n_conns;
 	unsigned data_rr;
+	int conns_state;		     /* atomic: conns.c */
+	bool conns_stop, conns_thr_on;	     /* atomic: conns.c */
+	pthread_t conns_thr;		     /* the opener, while conns_thr_on */
+	const struct sbxfs_creds *creds;     /* fixed while mounted (main's) */
 	struct fuse_session *se;       /* fixed while mounted */
 	const char *root;	       /* remote dir, "" for "/" (opts) */
 	struct sbx_rfs_attr root_attr; /* of the remote dir, from connect */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs/changes.h"
+#include "fs/conns.h"
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
@@ -41,47 +42,6 @@ static enum sbx_rfs_transport transport_of(const char *name)
 	if (name && !strcmp(name, "shell"))
 		return SBX_RFS_TRANSPORT_SHELL;
 	return SBX_RFS_TRANSPORT_AUTO;
-}
-
-/* One more session for ranged reads: its own client, so its own transport
- * thread (the exec WebSocket's receive path costs CPU per byte, and one
- * thread is the limit of one session). 0, or a negative errno. */
-static int connect_one(struct sbx_fs *fs, const struct sbxfs_creds *cr,
-		       const struct sbx_rfs_opts *main_ro, struct fs_conn *c)
-{
-	struct sbx_client_opts co = {0};
-	struct sbx_rfs_opts ro = {0};
-	struct sbx_err err = {0};
-	int r;
-
-	co.api_host = cr->api_host.len ? cr->api_host.data : NULL;
-	co.token = cr->token.data;
-	ro.op_timeout_s = main_ro->op_timeout_s;
-	ro.transport = SBX_RFS_TRANSPORT_AGENT;
-	r = sbx_client_new(&co, &c->client, &err) ?: sbx_sandbox_open(c->client, fs->opts->sandbox, &c->sb, &err)
-		?: sbx_rfs_new(c->sb, &ro, &c->rfs) ?: sbx_rfs_connect(c->rfs, &err);
-	if (r < 0) {
-		sbx_log(SBX_LOG_WARN, "max_conns: one more session failed: %s", err.msg);
-		sbx_rfs_free(c->rfs);
-		sbx_sandbox_free(c->sb);
-		sbx_client_free(c->client);
-		memset(c, 0, sizeof(*c));
-	}
-	return r;
-}
-
-/* The sessions of -o max_conns past the first (the agent transport only:
- * the shell one opens a session per operation anyway). */
-static void connect_more(struct sbx_fs *fs, const struct sbxfs_creds *cr,
-			 const struct sbx_rfs_opts *ro)
-{
-	int i;
-
-	if (strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
-		return;
-	for (i = 1; i < fs->opts->max_conns && i < FS_CONNS_MAX; i++)
-		if (connect_one(fs, cr, ro, &fs->conns[fs->n_conns]) == 0)
-			fs->n_conns++;
 }
 
 int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, size_t cap)
@@ -134,8 +94,8 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 	if (r < 0)
 		goto fail;
 	fs->root_attr = a;
+	fs->creds = cr; /* for the sessions of max_conns, opened when wanted */
 	sweep(fs);
-	connect_more(fs, cr, &ro);
 	return 0;
 fail:
 	sbxfs_disconnect(fs);
@@ -144,13 +104,7 @@ fail:
 
 void sbxfs_disconnect(struct sbx_fs *fs)
 {
-	while (fs->n_conns) {
-		struct fs_conn *c = &fs->conns[--fs->n_conns];
-
-		sbx_rfs_free(c->rfs);
-		sbx_sandbox_free(c->sb);
-		sbx_client_free(c->client);
-	}
+	conns_close(fs);
 	sbx_rfs_free(fs->rfs);
 	fs->rfs = NULL;
 	sbx_sandbox_free(fs->sb);

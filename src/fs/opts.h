@@ -81,7 +81,7 @@ struct sbxfs_opts {
 #define SBXFS_DEF_MAX_THREADS	16
 #define SBXFS_DEF_DATA_CACHE_MB 256
 #define SBXFS_DEF_WHOLE_MAX_KB	4096
-#define SBXFS_DEF_MAX_CONNS	1
+#define SBXFS_DEF_MAX_CONNS	2
 #define SBXFS_WHOLE_MAX_KB_MAX	(16 << 20) /* 16 GiB */
 
 /* Parses args (argv[0] included). On success returns 0, fills *o, and leaves

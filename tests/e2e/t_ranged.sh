@@ -152,5 +152,28 @@ head -c $((6 << 20)) "$T/new" >&4
 expect_eq "writes past whole_max to a new file unlinked while open succeed" 0 $?
 exec 4>&-
 check "and it never reaches the sandbox" rx sh -c '! test -e /srv/r/gone'
-rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create
+
+# --- max_conns: the second session comes with the first bulk read -----------
+if $agent; then
+	rx sh -c 'head -c $((64 << 20)) /dev/urandom >/srv/r/bulk'
+	want=$(rx sha256sum /srv/r/bulk | cut -d' ' -f1)
+	remount
+	head -c 100000 "$MNT/bulk" >/dev/null
+	dd if="$MNT/rand" bs=64k skip=50 count=2 status=none >/dev/null
+	expect_eq "a fresh mount has one session (short reads of large files)" 1 \
+		"$(stat_of connect requests)"
+	expect_eq "a bulk read of 64 MiB reads the sandbox's bytes" "$want" "$(tm cat "$MNT/bulk" | sum_of)"
+	expect_eq "  ... and opened the second session of max_conns=2 (the default)" 2 \
+		"$(stat_of connect requests)"
+	expect_eq "  ... which did not fail" 0 "$(stat_of connect errors)"
+	expect_eq "  ... and the file still reads right over both" "$want" \
+		"$(echo drop-caches >"$MNT/.ctl/ctl" && tm cat "$MNT/bulk" | sum_of)"
+	fusermount3 -u "$MNT"
+	tm "$BUILD/sbxfs" -o max_conns=1 "$ID:/srv/r" "$MNT"
+	expect_eq "with max_conns=1 the bulk read is right" "$want" "$(tm cat "$MNT/bulk" | sum_of)"
+	expect_eq "  ... on the one session" 1 "$(stat_of connect requests)"
+	fusermount3 -u "$MNT"
+	mnt
+fi
+rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create /srv/r/bulk
 finish

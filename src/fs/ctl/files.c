@@ -6,6 +6,7 @@
  */
 #include "fs/ctl/ctl_int.h"
 #include "fs/ctl/verbs.h"
+#include "fs/conns.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ static void add_conns(struct sbx_fs *fs, struct sbx_rfs_opstats *st)
 	unsigned c;
 	int i, h;
 
-	for (c = 0; c < fs->n_conns; c++) {
+	for (c = 0; c < conns_count(fs); c++) {
 		sbx_rfs_stats(fs->conns[c].rfs, more);
 		for (i = 0; i < SBX_RFS_OP__N; i++) {
 			st[i].requests += more[i].requests;
