@@ -19,6 +19,8 @@ PKGS=(
 	attr
 	# tests/e2e/t_fsync.sh: watches the sandbox's agent call fsync(2)
 	strace
+	# tests/e2e/t_tls.sh: a test authority and certificates (openssl req)
+	openssl
 	# scripts/fuzz.sh: libFuzzer and the sanitizer runtimes ship with clang
 	clang-14 libclang-rt-14-dev
 )

@@ -72,8 +72,9 @@ struct sbx_client_opts {
 	const char *id_cache_dir;
 	/** Deadline of each REST call in milliseconds; 0 means 30000. */
 	long request_timeout_ms;
-	/** CA bundle file for https; NULL uses the system store. TLS peer and
-	 *  host verification are always on. */
+	/** CA bundle file for https (the REST calls and the exec WebSocket
+	 *  alike). NULL: $SSL_CERT_FILE, else the system store. TLS peer and
+	 *  host verification are always on. Copied. */
 	const char *ca_file;
 	/** Transport of exec and of the filesystem primitives. The environment
 	 *  variable SBX_EXEC_TRANSPORT (auto, websocket, executor or agent),

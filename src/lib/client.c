@@ -208,6 +208,9 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 {
 	const char *host = o && o->api_host ? o->api_host : getenv("KOYEB_API_HOST");
 	const char *token = o && o->token ? o->token : getenv("KOYEB_API_TOKEN");
+	/* OpenSSL's own variable: libwebsockets would read it anyway through
+	 * the default verify paths, libcurl would not, so name it to both */
+	const char *ca = o && o->ca_file ? o->ca_file : getenv("SSL_CERT_FILE");
 	int r;
 
 	if (!host || !*host)
@@ -222,11 +225,11 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 		return sbx_err_set(err, -SBX_EINVAL, 0,
 				   "API token has characters not allowed in a header");
 	c->token = strdup(token);
-	if (o && o->ca_file)
-		c->ca_file = strdup(o->ca_file);
+	if (ca && *ca)
+		c->ca_file = strdup(ca);
 	if (o && o->id_cache_dir)
 		c->id_cache_dir = strdup(o->id_cache_dir);
-	if (!c->token || (o && o->ca_file && !c->ca_file) ||
+	if (!c->token || (ca && *ca && !c->ca_file) ||
 	    (o && o->id_cache_dir && !c->id_cache_dir))
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	c->transport = o ? o->transport : SBX_TRANSPORT_AUTO;

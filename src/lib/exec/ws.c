@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -53,6 +54,7 @@ struct sbx_wsc_sess {
 	enum lws_close_status close_code; /* the code it carries */
 	int peer_code;			  /* close code from the peer */
 	char peer_reason[64];
+	char tls_err[96]; /* why the server's certificate was refused, or "" */
 	struct sbx_buf rx, tx;
 };
 
@@ -376,6 +378,12 @@ static void on_conn_error(struct sbx_wsc_sess *s, const char *why, size_t len)
 	int n = why ? (int)strnlen(why, len ? len : 200) : 0;
 
 	s->state = S_DEAD;
+	if (s->tls_err[0]) {
+		snprintf(msg, sizeof(msg), "exec WebSocket: the server's certificate was refused: %s",
+			 s->tls_err);
+		report(s, -SBX_ECONN, msg);
+		return;
+	}
 	if (s->http_status && s->http_status != 101) {
 		snprintf(msg, sizeof(msg), "exec handshake refused: HTTP %d", s->http_status);
 		report(s, sbx_err_from_http(s->http_status), msg);
@@ -483,11 +491,27 @@ static int on_writeable(struct sbx_wsc_sess *s, struct lws *wsi)
 	return 0;
 }
 
+/* lws (OpenSSL) asks after each certificate of the chain: preverify_ok is
+ * OpenSSL's verdict, which stands (0 = no objection); a refusal is kept so
+ * that the session's error says why, where lws would only say "SSL err". */
+static void note_verify(struct sbx_wsc_sess *s, X509_STORE_CTX *x, int preverify_ok)
+{
+	int e = x ? X509_STORE_CTX_get_error(x) : X509_V_OK;
+
+	if (s && !preverify_ok && e != X509_V_OK && !s->tls_err[0])
+		snprintf(s->tls_err, sizeof(s->tls_err), "%s", X509_verify_cert_error_string(e));
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
 {
 	struct sbx_wsc_sess *s = user;
 
+	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION) {
+		/* here user is the X509_STORE_CTX, len OpenSSL's verdict */
+		note_verify(lws_wsi_user(wsi), user, (int)len);
+		return 0;
+	}
 	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
 		drain_queue(lws_context_user(lws_get_context(wsi)));
 		return 0;
