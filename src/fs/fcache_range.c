@@ -357,6 +357,46 @@ static int fetch(struct sbx_fs *fs, struct fcache *fc, uint64_t off, uint64_t en
 	return r == -ESTALE ? -EIO : r;
 }
 
+/* The most bytes an open large file keeps here: data_cache, but at least
+ * two read-ahead windows. */
+static uint64_t keep_max(const struct sbx_fs *fs)
+{
+	uint64_t dc = (uint64_t)fs->opts->data_cache_mb << 20, floor = 2 * (uint64_t)FCACHE_RA_MAX;
+
+	return dc > floor ? dc : floor;
+}
+
+/* Keeps the local copy of an open large file within keep_max(): past it,
+ * what lies further than half of it from pos (the offset just read or
+ * written) goes, bytes and ranges. The sandbox has those bytes (our
+ * writes to them were sent before, and a read after them is ordered on
+ * the main session): a later read fetches them again. Without this, a
+ * 10 GiB file read or written through took 10 GiB of cache_dir, which is
+ * memory where /tmp is a tmpfs. The reads in flight there end first: they
+ * write into fd. A failure leaves the copy as it was. */
+static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
+{
+	uint64_t keep = keep_max(fs), lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
+
+	if (b0 <= keep)
+		return;
+	if (pos > keep / 2)
+		lo = (pos - keep / 2) / ALIGN * ALIGN;
+	if (pos < UINT64_MAX - keep)
+		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
+	if ((lo && settle(fs, fc, 0, lo, false) < 0) ||
+	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0))
+		return;
+	if (lo && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
+		rmap_trim_below(&fc->valid, lo);
+	if (hi < fc->size &&
+	    fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)hi,
+		      (off_t)(fc->size - hi)) == 0)
+		rmap_cut(&fc->valid, hi);
+	if (fc->valid.bytes < b0)
+		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
+}
+
 int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
 	     size_t *ret_n)
 {
@@ -397,6 +437,8 @@ int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint6
 		memset(buf + done, 0, end - off - done);
 		done = end - off;
 	}
+	if (r == 0)
+		trim(fs, fc, off);
 	*ret_n = done;
 	return r;
 }
@@ -476,6 +518,7 @@ int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size
 	fc->wrote = true;
 	fc->undurable = true;
 	fc->dirty = true;
+	trim(fs, fc, off);
 	fcache_mirror(fs, fc, true);
 	return 0;
 }

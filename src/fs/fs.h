@@ -76,6 +76,7 @@ struct fs_stats {
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t data_spilled;	      /* contents moved from memory to the cache dir */
+	uint64_t data_trimmed;	      /* bytes an open large file's local copy let go */
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
 	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */
@@ -171,6 +172,7 @@ static inline struct sbx_fs *fs_of(fuse_req_t req)
 
 #define FS_COUNT(fs, field) __atomic_add_fetch(&(fs)->stats.field, 1, __ATOMIC_RELAXED)
 #define FS_COUNT_OP(fs, op) __atomic_add_fetch(&(fs)->stats.ops[op], 1, __ATOMIC_RELAXED)
+#define FS_ADD(fs, field, n) __atomic_add_fetch(&(fs)->stats.field, (n), __ATOMIC_RELAXED)
 
 static inline uint64_t fs_epoch(struct sbx_fs *fs)
 {

@@ -112,6 +112,18 @@ void rmap_cut(struct rmap *m, uint64_t off)
 		remove_at(m, i, m->n - i);
 }
 
+void rmap_trim_below(struct rmap *m, uint64_t off)
+{
+	size_t i = first_ending_at_or_after(m, off + 1); /* the first ending past off */
+
+	if (i)
+		remove_at(m, 0, i);
+	if (m->n && m->r[0].start < off) {
+		m->bytes -= off - m->r[0].start;
+		m->r[0].start = off;
+	}
+}
+
 bool rmap_first_gap(const struct rmap *m, uint64_t start, uint64_t end, uint64_t *ret_start,
 		    uint64_t *ret_end)
 {

@@ -42,6 +42,8 @@ void rmap_clear(struct rmap *m);
 int rmap_add(struct rmap *m, uint64_t start, uint64_t end);
 /* Forgets everything at or past off (a truncate). */
 void rmap_cut(struct rmap *m, uint64_t off);
+/* Forgets everything below off. */
+void rmap_trim_below(struct rmap *m, uint64_t off);
 /* true when all of [start, end) is valid (an empty range is). */
 bool rmap_covers(const struct rmap *m, uint64_t start, uint64_t end);
 /* The first gap inside [start, end): true and *ret_start, *ret_end when

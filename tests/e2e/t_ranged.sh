@@ -173,7 +173,44 @@ if $agent; then
 	expect_eq "with max_conns=1 the bulk read is right" "$want" "$(tm cat "$MNT/bulk" | sum_of)"
 	expect_eq "  ... on the one session" 1 "$(stat_of connect requests)"
 	fusermount3 -u "$MNT"
+
+	# the local copy of an open large file stays within data_cache (here
+	# 8 MiB, so the floor of two read-ahead windows: 32 MiB)
+	mkdir -p "$T/cache"
+	tm "$BUILD/sbxfs" -o "data_cache=8,cache_dir=$T/cache" "$ID:/srv/r" "$MNT"
+	pid=$(pgrep -f "[s]bxfs -o data_cache=8,cache_dir=$T/cache")
+	# local_mb: the most MiB one local copy in the cache dir holds now
+	local_mb() {
+		local f l b=0 n
+		for f in /proc/"$pid"/fd/*; do
+			l=$(readlink "$f") || continue
+			case $l in "$T/cache/"*)
+				n=$(stat -L -c %b "$f" 2>/dev/null) && [ "${n:-0}" -gt $b ] && b=$n ;;
+			esac
+		done
+		echo $((b * 512 >> 20))
+	}
+	exec 3<"$MNT/bulk"
+	expect_eq "a 64 MiB read with data_cache=8 reads the sandbox's bytes" "$want" "$(sum_of <&3)"
+	n=$(local_mb)
+	check "  ... and its local copy, still open, holds at most 48 MiB ($n)" test "$n" -le 48
+	check "  ... the rest was let go ($(sed -n 's/.*trimmed=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats") bytes)" \
+		test "$(sed -n 's/.*trimmed=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")" -gt 0
+	expect_eq "  ... its start reads right again" "$(rpart /srv/r/bulk 0 1048576)" \
+		"$(part "$MNT/bulk" 0 1048576)"
+	exec 3<&-
+	head -c $((96 << 20)) /dev/urandom >"$T/big96"
+	exec 3>"$MNT/big96"
+	cat "$T/big96" >&3
+	n=$(local_mb)
+	check "a 96 MiB file written through, still open, holds at most 48 MiB here ($n)" test "$n" -le 48
+	exec 3>&-
+	expect_eq "  ... and the sandbox has all of it" "$(sum_of <"$T/big96")" \
+		"$(rx sha256sum /srv/r/big96 | cut -d' ' -f1)"
+	expect_eq "  ... and so has the mount" "$(sum_of <"$T/big96")" "$(tm cat "$MNT/big96" | sum_of)"
+	rm -f "$T/big96"
+	fusermount3 -u "$MNT"
 	mnt
 fi
-rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create /srv/r/bulk
+rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create /srv/r/bulk /srv/r/big96
 finish

@@ -108,6 +108,33 @@ START_TEST(cut)
 }
 END_TEST
 
+START_TEST(trim_below)
+{
+	struct rmap m = RMAP_INIT;
+
+	rmap_add(&m, 0, 10);
+	rmap_add(&m, 20, 30);
+	rmap_add(&m, 40, 50);
+	rmap_trim_below(&m, 10); /* a range ending at off goes */
+	ck_assert_uint_eq(m.n, 2);
+	ck_assert_uint_eq(m.r[0].start, 20);
+	ck_assert_uint_eq(m.bytes, 20);
+	rmap_trim_below(&m, 25); /* one that holds off is cut there */
+	ck_assert_uint_eq(m.n, 2);
+	ck_assert_uint_eq(m.r[0].start, 25);
+	ck_assert_uint_eq(m.bytes, 15);
+	ck_assert(rmap_covers(&m, 25, 30));
+	ck_assert(!rmap_covers(&m, 24, 30));
+	rmap_trim_below(&m, 0);
+	ck_assert_uint_eq(m.bytes, 15);
+	rmap_trim_below(&m, 100);
+	ck_assert_uint_eq(m.n, 0);
+	ck_assert_uint_eq(m.bytes, 0);
+	check_invariant(&m);
+	rmap_release(&m);
+}
+END_TEST
+
 /* Past RMAP_MAX ranges the smallest is forgotten: the map stays bounded
  * and what it still holds is true. */
 START_TEST(bounded)
@@ -172,6 +199,7 @@ int main(void)
 	tcase_add_test(tc, merge);
 	tcase_add_test(tc, gaps);
 	tcase_add_test(tc, cut);
+	tcase_add_test(tc, trim_below);
 	tcase_add_test(tc, bounded);
 	tcase_add_test(tc, random_ops);
 	suite_add_tcase(s, tc);
