@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "fs/mount.h"
 #include "util/log.h"
 
 /* One more session: its own client, so its own transport thread. 0, or a

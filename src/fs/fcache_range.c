@@ -389,9 +389,8 @@ static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
 		return;
 	if (lo && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
 		rmap_trim_below(&fc->valid, lo);
-	if (hi < fc->size &&
-	    fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)hi,
-		      (off_t)(fc->size - hi)) == 0)
+	if (hi < fc->size && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				       (off_t)hi, (off_t)(fc->size - hi)) == 0)
 		rmap_cut(&fc->valid, hi);
 	if (fc->valid.bytes < b0)
 		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);

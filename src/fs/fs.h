@@ -120,10 +120,10 @@ struct sbx_fs {
 	} conns[FS_CONNS_MAX - 1];
 	unsigned n_conns;
 	unsigned data_rr;
-	int conns_state;		     /* atomic: conns.c */
-	bool conns_stop, conns_thr_on;	     /* atomic: conns.c */
-	pthread_t conns_thr;		     /* the opener, while conns_thr_on */
-	const struct sbxfs_creds *creds;     /* fixed while mounted (main's) */
+	int conns_state;		 /* atomic: conns.c */
+	bool conns_stop, conns_thr_on;	 /* atomic: conns.c */
+	pthread_t conns_thr;		 /* the opener, while conns_thr_on */
+	const struct sbxfs_creds *creds; /* fixed while mounted (main's) */
 	struct fuse_session *se;       /* fixed while mounted */
 	const char *root;	       /* remote dir, "" for "/" (opts) */
 	struct sbx_rfs_attr root_attr; /* of the remote dir, from connect */

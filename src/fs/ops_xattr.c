@@ -222,7 +222,7 @@ static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, b
 	if (n && a)
 		fs_node_set_attr(fs, n, a, gen0);
 	else if (n)
-		n->gen++; /* attributes read before the change are old */
+		n->gen++;   /* attributes read before the change are old */
 	if (n && n->parent) /* its entry there no longer has the right names */
 		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
 	pthread_mutex_unlock(&fs->lock);
@@ -410,8 +410,7 @@ static void changed_then(struct later *l)
  * file's cache lock, which a second half must not wait for, so this one
  * change is made on the worker, with a stat after it. */
 static int change_acl(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cred *cred,
-		      const char *path, const char *name, const char *value, size_t size,
-		      int flags)
+		      const char *path, const char *name, const char *value, size_t size, int flags)
 {
 	struct sbx_rfs_attr a;
 	uint64_t gen0;

@@ -229,8 +229,7 @@ static int resolve_opts(struct sbx_client *c, const struct sbx_client_opts *o, s
 		c->ca_file = strdup(ca);
 	if (o && o->id_cache_dir)
 		c->id_cache_dir = strdup(o->id_cache_dir);
-	if (!c->token || (ca && *ca && !c->ca_file) ||
-	    (o && o->id_cache_dir && !c->id_cache_dir))
+	if (!c->token || (ca && *ca && !c->ca_file) || (o && o->id_cache_dir && !c->id_cache_dir))
 		return sbx_err_set(err, -ENOMEM, 0, "out of memory");
 	c->transport = o ? o->transport : SBX_TRANSPORT_AUTO;
 	c->request_timeout_ms =

@@ -423,7 +423,7 @@ START_TEST(xattr_changes)
 	pthread_mutex_unlock(&f.a->m);
 	rfs_agent_offline_end(f.a);
 	ck_assert_int_eq(wait_done(&f, 5), 5);
-	ck_assert_int_eq(r4.q.rc, -SBX_ECONN);	      /* not sent again */
+	ck_assert_int_eq(r4.q.rc, -SBX_ECONN);	     /* not sent again */
 	ck_assert_int_eq(r5.q.rc, -SBX_ENOTHEALTHY); /* sent again */
 	fx_end(&f);
 }

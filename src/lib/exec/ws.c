@@ -379,8 +379,8 @@ static void on_conn_error(struct sbx_wsc_sess *s, const char *why, size_t len)
 
 	s->state = S_DEAD;
 	if (s->tls_err[0]) {
-		snprintf(msg, sizeof(msg), "exec WebSocket: the server's certificate was refused: %s",
-			 s->tls_err);
+		snprintf(msg, sizeof(msg),
+			 "exec WebSocket: the server's certificate was refused: %s", s->tls_err);
 		report(s, -SBX_ECONN, msg);
 		return;
 	}
