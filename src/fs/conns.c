@@ -24,8 +24,7 @@ static int open_one(struct sbx_fs *fs, struct fs_conn *c)
 	struct sbx_err err = {0};
 	int r;
 
-	co.api_host = cr->api_host.len ? cr->api_host.data : NULL;
-	co.token = cr->token.data;
+	sbxfs_creds_client_opts(cr, &co);
 	ro.op_timeout_s = fs->opts->op_timeout;
 	ro.transport = SBX_RFS_TRANSPORT_AGENT;
 	r = sbx_client_new(&co, &c->client, &err) ?: sbx_sandbox_open(c->client, fs->opts->sandbox, &c->sb, &err)

@@ -10,14 +10,13 @@
  */
 #include "fs/fcache_range.h"
 
-#include "fs/conns.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/conns.h"
 #include "util/log.h"
 
 #define ALIGN	  (64u << 10) /* a miss fetches whole aligned blocks */

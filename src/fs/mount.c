@@ -53,8 +53,7 @@ int sbxfs_connect(struct sbx_fs *fs, const struct sbxfs_creds *cr, char *msg, si
 	const char *root = fs->root[0] ? fs->root : "/";
 	int r;
 
-	co.api_host = cr->api_host.len ? cr->api_host.data : NULL;
-	co.token = cr->token.data;
+	sbxfs_creds_client_opts(cr, &co);
 	r = sbx_client_new(&co, &fs->client, &err);
 	if (r < 0) {
 		snprintf(msg, cap, "cannot open the API client: %s", err.msg);

@@ -408,6 +408,12 @@ out:
 	return r;
 }
 
+void sbxfs_creds_client_opts(const struct sbxfs_creds *c, struct sbx_client_opts *co)
+{
+	co->api_host = c->api_host.len ? c->api_host.data : NULL;
+	co->token = c->token.data;
+}
+
 void sbxfs_creds_release(struct sbxfs_creds *c)
 {
 	if (!c)

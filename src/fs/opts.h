@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sbx/client.h"
 #include "util/buf.h"
 
 struct fuse_args;
@@ -119,5 +120,8 @@ struct sbxfs_creds {
 int sbxfs_creds_resolve(const struct sbxfs_opts *o, const char *env_token, const char *env_host,
 			const char *state_dir, struct sbxfs_creds *ret, char *msg, size_t cap);
 void sbxfs_creds_release(struct sbxfs_creds *c);
+/* The API host and token of c in the options of a client (borrowed: c
+ * must outlive the sbx_client_new() call). */
+void sbxfs_creds_client_opts(const struct sbxfs_creds *c, struct sbx_client_opts *co);
 
 #endif

@@ -276,10 +276,9 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_reset = rfs_agent_tree_reset;
 		x->q.ud = &x->tu;
 	} else if (u->op == SBX_RFS_OP_XATTR && u->xop != SBX_RFS_XATTR_GET) {
-		rc = rfs_agent_xattr_change(
-		    &x->w, u->cred, u->path, u->name,
-		    u->xop == SBX_RFS_XATTR_SET ? (u->set_value ? u->set_value : "") : NULL,
-		    u->set_len, u->set_flags);
+		rc = rfs_agent_xattr_change(&x->w, u->cred, u->path, u->name,
+					    u->xop == SBX_RFS_XATTR_SET, u->set_value, u->set_len,
+					    u->set_flags);
 		if (rc < 0) {
 			complete(x, rc);
 			return;

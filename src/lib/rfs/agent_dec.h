@@ -43,11 +43,12 @@ int rfs_agent_sized_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t
 int rfs_agent_xattr_request(struct sbxa_w *w, struct sized_ud *u,
 			    const struct sbx_rfs_cred *cred, const char *path, const char *name,
 			    void *buf, size_t size);
-/* The SETXATTR (value of len bytes, flags) or REMOVEXATTR (value NULL)
- * frame into w: 0, or -EINVAL / -ERANGE for a bad name, -E2BIG for a
- * value past the wire's bound (nothing written). Its reply is a status. */
+/* The SETXATTR (set: value of len bytes, may be NULL when len is 0;
+ * flags) or REMOVEXATTR frame into w: 0, or -EINVAL / -ERANGE for a bad
+ * name, -E2BIG for a value past the wire's bound (nothing written). Its
+ * reply is a status. */
 int rfs_agent_xattr_change(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
-			   const char *name, const void *value, size_t len, int flags);
+			   const char *name, bool set, const void *value, size_t len, int flags);
 /* agent_ops.c: the statvfs of a decoded statfs block. */
 void rfs_agent_statvfs(struct statvfs *ret, const struct sbxa_statfs *s);
 /* agent_ops.c: READLINK's target (one frame); s is the caller's to free. */

@@ -98,19 +98,19 @@ int rfs_agent_listxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, cons
 }
 
 int rfs_agent_xattr_change(struct sbxa_w *w, const struct sbx_rfs_cred *cred, const char *path,
-			   const char *name, const void *value, size_t len, int flags)
+			   const char *name, bool set, const void *value, size_t len, int flags)
 {
 	int rc = bad_name(name);
 
-	if (rc == 0 && value && len > SBXA_XATTR_MAX)
+	if (rc == 0 && set && len > SBXA_XATTR_MAX)
 		rc = -E2BIG;
 	if (rc < 0)
 		return rc;
-	rfs_agent_begin_as(w, value ? SBXA_OP_SETXATTR : SBXA_OP_REMOVEXATTR, cred);
+	rfs_agent_begin_as(w, set ? SBXA_OP_SETXATTR : SBXA_OP_REMOVEXATTR, cred);
 	sbxa_put_cstr(w, path);
 	sbxa_put_cstr(w, name);
-	if (value) {
-		sbxa_put_str(w, value, len);
+	if (set) {
+		sbxa_put_str(w, value ? value : "", len);
 		sbxa_put_u32(w, (uint32_t)flags);
 	}
 	return 0;
@@ -123,7 +123,7 @@ int rfs_agent_setxattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const
 	struct agent_req q = {0};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	int rc = rfs_agent_xattr_change(&w, cred, path, name, value ? value : "", len, flags);
+	int rc = rfs_agent_xattr_change(&w, cred, path, name, true, value, len, flags);
 
 	if (rc < 0)
 		return sbx_err_set(err, rc, 0, "setxattr: name or value too large");
@@ -137,7 +137,7 @@ int rfs_agent_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, co
 	struct agent_req q = {0};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	int rc = rfs_agent_xattr_change(&w, cred, path, name, NULL, 0, 0);
+	int rc = rfs_agent_xattr_change(&w, cred, path, name, false, NULL, 0, 0);
 
 	if (rc < 0)
 		return sbx_err_set(err, rc, 0, "removexattr: bad name");
