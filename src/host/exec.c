@@ -26,7 +26,7 @@
 #include "host/daemon.h"
 #include "host/exec_msg.h"
 #include "host/exec_tty.h"
-#include "host/http/ws_frame.h"
+#include "util/ws_frame.h"
 #include "host/runtime/nsexec.h"
 #include "host/runtime/sandbox.h"
 #include "host/runtime/spawn_msg.h"

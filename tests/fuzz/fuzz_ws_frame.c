@@ -1,4 +1,4 @@
-/* fuzz_ws_frame.c - sbxd's WebSocket decoder (src/host/http/ws_frame.c) on
+/* fuzz_ws_frame.c - sbxd's WebSocket decoder (src/lib/util/ws_frame.c) on
  * arbitrary bytes from a client.
  *
  * Input: one byte of settings, then the byte stream. Settings: bit 0 makes
@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/http/ws_frame.h"
+#include "util/ws_frame.h"
 #include "util/buf.h"
 
 #define MAX_MESSAGE 4096
 
 static const size_t PIECES[8] = {1, 2, 3, 7, 14, 64, 1000, 1 << 20};
 
-static void check_event(const struct sbxd_ws_event *ev)
+static void check_event(const struct sbx_ws_event *ev)
 {
 	switch (ev->type) {
 	case SBX_WS_EV_MESSAGE:
@@ -44,12 +44,12 @@ static void check_event(const struct sbxd_ws_event *ev)
 
 static void stream(const uint8_t *data, size_t size, bool require_mask, size_t piece)
 {
-	struct sbxd_ws_reader r;
+	struct sbx_ws_reader r;
 	struct sbx_buf in = SBX_BUF_INIT;
-	struct sbxd_ws_event ev;
+	struct sbx_ws_event ev;
 	size_t off = 0, consumed;
 
-	sbxd_ws_reader_init(&r, MAX_MESSAGE, require_mask);
+	sbx_ws_reader_init(&r, MAX_MESSAGE, require_mask);
 	while (off < size) {
 		size_t k = size - off < piece ? size - off : piece;
 
@@ -57,7 +57,7 @@ static void stream(const uint8_t *data, size_t size, bool require_mask, size_t p
 			break;
 		off += k;
 		for (;;) {
-			if (sbxd_ws_reader_next(&r, (const uint8_t *)in.data, in.len, &consumed,
+			if (sbx_ws_reader_next(&r, (const uint8_t *)in.data, in.len, &consumed,
 						&ev) < 0)
 				goto out;
 			if (consumed > in.len)
@@ -74,7 +74,7 @@ static void stream(const uint8_t *data, size_t size, bool require_mask, size_t p
 			abort();
 	}
 out:
-	sbxd_ws_reader_release(&r);
+	sbx_ws_reader_release(&r);
 	sbx_buf_release(&in);
 }
 
@@ -82,7 +82,7 @@ out:
 static void round_trip(const uint8_t *data, size_t size)
 {
 	uint8_t hdr[SBX_WS_MAX_HEADER], mask[4] = {0};
-	struct sbxd_ws_hdr h;
+	struct sbx_ws_hdr h;
 	uint64_t len = 0;
 	bool fin, masked;
 	int opcode, r;
@@ -97,17 +97,17 @@ static void round_trip(const uint8_t *data, size_t size)
 		len = len << 8 | data[2 + i];
 	len >>= data[0] >> 2; /* 0..63 bits shifted: short and long lengths */
 	memcpy(mask, data + 10, 4);
-	n = sbxd_ws_encode_header(hdr, fin, opcode, len, masked ? mask : NULL);
+	n = sbx_ws_encode_header(hdr, fin, opcode, len, masked ? mask : NULL);
 	if (n < 2 || n > SBX_WS_MAX_HEADER)
 		abort();
-	r = sbxd_ws_parse_header(hdr, n, &h);
+	r = sbx_ws_parse_header(hdr, n, &h);
 	if (r > 0 && ((size_t)r != n || h.fin != fin || h.opcode != opcode || h.len != len ||
 		      h.masked != masked || (masked && memcmp(h.mask, mask, 4))))
 		abort();
 	if (r == 0)
 		abort();
 	for (i = 0; r > 0 && i < n; i++)
-		if (sbxd_ws_parse_header(hdr, i, &h) != 0)
+		if (sbx_ws_parse_header(hdr, i, &h) != 0)
 			abort(); /* a prefix of a valid header needs more bytes */
 }
 
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kl = size - 1 < sizeof(key) - 1 ? size - 1 : sizeof(key) - 1;
 	memcpy(key, data + 1, kl);
 	key[kl] = '\0';
-	sbxd_ws_accept_key(key, true, out);
-	sbxd_ws_accept_key(key, false, out);
+	sbx_ws_accept_key(key, true, out);
+	sbx_ws_accept_key(key, false, out);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* test_ws_frame.c - RFC 6455 framing of sbxd (src/host/http/ws_frame.c):
+/* test_ws_frame.c - RFC 6455 framing (src/lib/util/ws_frame.c), sbxd's and
+ * the exec client's:
  * accept key, header encoding, masking, message reassembly from fragments
  * and byte-by-byte input, control frames, protocol errors, size limits. */
 #include <check.h>
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/http/ws_frame.h"
+#include "util/ws_frame.h"
 
 static const uint8_t MASK[4] = {0x37, 0xfa, 0x21, 0x3d};
 
@@ -14,43 +15,43 @@ static const uint8_t MASK[4] = {0x37, 0xfa, 0x21, 0x3d};
 static void client_frame(struct sbx_buf *b, bool fin, int op, const void *p, size_t n)
 {
 	uint8_t h[SBX_WS_MAX_HEADER];
-	size_t hl = sbxd_ws_encode_header(h, fin, op, n, MASK);
+	size_t hl = sbx_ws_encode_header(h, fin, op, n, MASK);
 	size_t at;
 
 	sbx_buf_append(b, h, hl);
 	at = b->len;
 	sbx_buf_append(b, p, n);
-	sbxd_ws_mask((uint8_t *)b->data + at, n, MASK, 0);
+	sbx_ws_mask((uint8_t *)b->data + at, n, MASK, 0);
 }
 
 START_TEST(accept_key_rfc_example)
 {
 	char out[29];
 
-	ck_assert_int_eq(sbxd_ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", true, out), 0);
+	ck_assert_int_eq(sbx_ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", true, out), 0);
 	/* RFC 6455 section 1.3 */
 	ck_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-	ck_assert_int_eq(sbxd_ws_accept_key("short", true, out), -EINVAL);
-	ck_assert_int_eq(sbxd_ws_accept_key("short", false, out), 0);
+	ck_assert_int_eq(sbx_ws_accept_key("short", true, out), -EINVAL);
+	ck_assert_int_eq(sbx_ws_accept_key("short", false, out), 0);
 }
 END_TEST
 
 START_TEST(header_encoding)
 {
 	uint8_t h[SBX_WS_MAX_HEADER];
-	struct sbxd_ws_hdr d;
+	struct sbx_ws_hdr d;
 
-	ck_assert_uint_eq(sbxd_ws_encode_header(h, true, SBX_WS_TEXT, 5, NULL), 2);
+	ck_assert_uint_eq(sbx_ws_encode_header(h, true, SBX_WS_TEXT, 5, NULL), 2);
 	ck_assert_uint_eq(h[0], 0x81);
 	ck_assert_uint_eq(h[1], 5);
-	ck_assert_uint_eq(sbxd_ws_encode_header(h, true, SBX_WS_BINARY, 126, NULL), 4);
+	ck_assert_uint_eq(sbx_ws_encode_header(h, true, SBX_WS_BINARY, 126, NULL), 4);
 	ck_assert_uint_eq(h[1], 126);
 	ck_assert_uint_eq(h[2] << 8 | h[3], 126);
-	ck_assert_uint_eq(sbxd_ws_encode_header(h, false, SBX_WS_TEXT, 70000, MASK), 14);
+	ck_assert_uint_eq(sbx_ws_encode_header(h, false, SBX_WS_TEXT, 70000, MASK), 14);
 	ck_assert_uint_eq(h[0], 0x01);
 	ck_assert_uint_eq(h[1], 0x80 | 127);
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 13, &d), 0);
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 14, &d), 14);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 13, &d), 0);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 14, &d), 14);
 	ck_assert(!d.fin);
 	ck_assert(d.masked);
 	ck_assert_uint_eq(d.len, 70000);
@@ -61,22 +62,22 @@ END_TEST
 START_TEST(header_errors)
 {
 	uint8_t h[10] = {0xC1, 0x00}; /* RSV1 set */
-	struct sbxd_ws_hdr d;
+	struct sbx_ws_hdr d;
 
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 2, &d), -EPROTO);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 2, &d), -EPROTO);
 	h[0] = 0x83; /* reserved opcode */
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 2, &d), -EPROTO);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 2, &d), -EPROTO);
 	h[0] = 0x09; /* fragmented ping */
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 2, &d), -EPROTO);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 2, &d), -EPROTO);
 	h[0] = 0x89;
 	h[1] = 126; /* ping longer than 125 */
 	h[2] = 0;
 	h[3] = 126;
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 4, &d), -EPROTO);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 4, &d), -EPROTO);
 	h[0] = 0x82;
 	h[1] = 127;
 	memset(h + 2, 0xff, 8); /* 64-bit length with the top bit set */
-	ck_assert_int_eq(sbxd_ws_parse_header(h, 10, &d), -EPROTO);
+	ck_assert_int_eq(sbx_ws_parse_header(h, 10, &d), -EPROTO);
 }
 END_TEST
 
@@ -85,11 +86,11 @@ START_TEST(mask_roundtrip)
 	uint8_t p[11] = "hello world";
 	size_t i;
 
-	sbxd_ws_mask(p, 11, MASK, 0);
+	sbx_ws_mask(p, 11, MASK, 0);
 	ck_assert_mem_ne(p, "hello world", 11);
 	/* unmasking in two pieces with the offset gives the same result */
-	sbxd_ws_mask(p, 3, MASK, 0);
-	sbxd_ws_mask(p + 3, 8, MASK, 3);
+	sbx_ws_mask(p, 3, MASK, 0);
+	sbx_ws_mask(p + 3, 8, MASK, 3);
 	ck_assert_mem_eq(p, "hello world", 11);
 	for (i = 0; i < 11; i++)
 		;
@@ -110,7 +111,7 @@ START_TEST(mask_matches_rfc)
 				p[i] = want[i] = (uint8_t)(i * 37 + 11);
 			for (i = 0; i < n; i++)
 				want[i] ^= MASK[(off + i) % 4];
-			sbxd_ws_mask(p, n, MASK, off);
+			sbx_ws_mask(p, n, MASK, off);
 			if (n)
 				ck_assert_mem_eq(p, want, n);
 		}
@@ -120,21 +121,21 @@ END_TEST
 /* Feeds all of b to r as if it arrived step bytes at a time (unconsumed
  * bytes stay in the window, like a connection's receive buffer), collecting
  * messages. */
-static int feed(struct sbxd_ws_reader *r, const struct sbx_buf *b, size_t step,
-		struct sbx_buf *msgs, struct sbxd_ws_event *last)
+static int feed(struct sbx_ws_reader *r, const struct sbx_buf *b, size_t step,
+		struct sbx_buf *msgs, struct sbx_ws_event *last)
 {
 	size_t pos = 0, avail = 0;
 	int count = 0;
 
 	while (pos < b->len) {
 		size_t used;
-		struct sbxd_ws_event ev;
+		struct sbx_ws_event ev;
 
 		avail += step;
 		if (pos + avail > b->len)
 			avail = b->len - pos;
 		ck_assert_int_eq(
-		    sbxd_ws_reader_next(r, (const uint8_t *)b->data + pos, avail, &used, &ev), 0);
+		    sbx_ws_reader_next(r, (const uint8_t *)b->data + pos, avail, &used, &ev), 0);
 		pos += used;
 		avail -= used;
 		if (ev.type == SBX_WS_EV_NONE) {
@@ -169,11 +170,11 @@ START_TEST(fragmented_message_any_split)
 		     "bye",
 		     5);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		struct sbxd_ws_reader r;
+		struct sbx_ws_reader r;
 		struct sbx_buf msgs = SBX_BUF_INIT;
-		struct sbxd_ws_event last;
+		struct sbx_ws_event last;
 
-		sbxd_ws_reader_init(&r, 1024, true);
+		sbx_ws_reader_init(&r, 1024, true);
 		ck_assert_int_eq(feed(&r, &b, steps[i], &msgs, &last), 4);
 		ck_assert_str_eq(msgs.data, "{\"a\":1}|xyz|");
 		ck_assert_int_eq(last.type, SBX_WS_EV_CLOSE);
@@ -181,7 +182,7 @@ START_TEST(fragmented_message_any_split)
 		ck_assert_uint_eq(last.len, 3);
 		ck_assert_mem_eq(last.data, "bye", 3);
 		sbx_buf_release(&msgs);
-		sbxd_ws_reader_release(&r);
+		sbx_ws_reader_release(&r);
 	}
 	sbx_buf_release(&b);
 }
@@ -189,14 +190,14 @@ END_TEST
 
 static uint16_t error_of(const struct sbx_buf *b, size_t max, bool require_mask)
 {
-	struct sbxd_ws_reader r;
+	struct sbx_ws_reader r;
 	struct sbx_buf msgs = SBX_BUF_INIT;
-	struct sbxd_ws_event last = {0};
+	struct sbx_ws_event last = {0};
 
-	sbxd_ws_reader_init(&r, max, require_mask);
+	sbx_ws_reader_init(&r, max, require_mask);
 	feed(&r, b, 1 << 20, &msgs, &last);
 	sbx_buf_release(&msgs);
-	sbxd_ws_reader_release(&r);
+	sbx_ws_reader_release(&r);
 	return last.type == SBX_WS_EV_ERROR ? last.close_code : 0;
 }
 
@@ -207,7 +208,7 @@ START_TEST(protocol_errors)
 	size_t hl;
 
 	/* unmasked client frame */
-	hl = sbxd_ws_encode_header(h, true, SBX_WS_TEXT, 2, NULL);
+	hl = sbx_ws_encode_header(h, true, SBX_WS_TEXT, 2, NULL);
 	sbx_buf_append(&b, h, hl);
 	sbx_buf_append(&b, "{}", 2);
 	ck_assert_uint_eq(error_of(&b, 100, true), 1002);
@@ -240,7 +241,7 @@ START_TEST(size_limit)
 	size_t hl;
 
 	/* one frame past the limit: refused from its header alone */
-	hl = sbxd_ws_encode_header(h, true, SBX_WS_BINARY, (uint64_t)1 << 40, MASK);
+	hl = sbx_ws_encode_header(h, true, SBX_WS_BINARY, (uint64_t)1 << 40, MASK);
 	sbx_buf_append(&b, h, hl);
 	ck_assert_uint_eq(error_of(&b, 100, true), 1009);
 	sbx_buf_reset(&b);
@@ -261,20 +262,20 @@ END_TEST
 START_TEST(empty_close_and_pong)
 {
 	struct sbx_buf b = SBX_BUF_INIT, msgs = SBX_BUF_INIT;
-	struct sbxd_ws_reader r;
-	struct sbxd_ws_event ev;
+	struct sbx_ws_reader r;
+	struct sbx_ws_event ev;
 	size_t used;
 
 	client_frame(&b, true, SBX_WS_PONG, "", 0);
 	client_frame(&b, true, SBX_WS_CLOSE, "", 0);
-	sbxd_ws_reader_init(&r, 100, true);
-	ck_assert_int_eq(sbxd_ws_reader_next(&r, (uint8_t *)b.data, b.len, &used, &ev), 0);
+	sbx_ws_reader_init(&r, 100, true);
+	ck_assert_int_eq(sbx_ws_reader_next(&r, (uint8_t *)b.data, b.len, &used, &ev), 0);
 	ck_assert_int_eq(ev.type, SBX_WS_EV_PONG);
 	ck_assert_int_eq(
-	    sbxd_ws_reader_next(&r, (uint8_t *)b.data + used, b.len - used, &used, &ev), 0);
+	    sbx_ws_reader_next(&r, (uint8_t *)b.data + used, b.len - used, &used, &ev), 0);
 	ck_assert_int_eq(ev.type, SBX_WS_EV_CLOSE);
 	ck_assert_uint_eq(ev.close_code, 1005);
-	sbxd_ws_reader_release(&r);
+	sbx_ws_reader_release(&r);
 	sbx_buf_release(&b);
 	sbx_buf_release(&msgs);
 }
@@ -285,17 +286,17 @@ START_TEST(large_message_streams)
 	size_t n = 3u << 20, i;
 	char *p = malloc(n);
 	struct sbx_buf b = SBX_BUF_INIT, msgs = SBX_BUF_INIT;
-	struct sbxd_ws_reader r;
-	struct sbxd_ws_event last;
+	struct sbx_ws_reader r;
+	struct sbx_ws_event last;
 
 	for (i = 0; i < n; i++)
 		p[i] = (char)('a' + i % 26);
 	client_frame(&b, true, SBX_WS_BINARY, p, n);
-	sbxd_ws_reader_init(&r, 4u << 20, true);
+	sbx_ws_reader_init(&r, 4u << 20, true);
 	ck_assert_int_eq(feed(&r, &b, 65536, &msgs, &last), 1);
 	ck_assert_uint_eq(msgs.len, n + 1);
 	ck_assert_mem_eq(msgs.data, p, n);
-	sbxd_ws_reader_release(&r);
+	sbx_ws_reader_release(&r);
 	sbx_buf_release(&b);
 	sbx_buf_release(&msgs);
 	free(p);

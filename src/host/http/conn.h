@@ -10,7 +10,7 @@
 #define SBX_HOST_HTTP_CONN_H
 
 #include "host/http/server.h"
-#include "host/http/ws_frame.h"
+#include "util/ws_frame.h"
 
 enum conn_mode { CONN_HTTP, CONN_WS };
 
@@ -49,7 +49,7 @@ struct sbxd_http_conn {
 	bool have_head;
 	bool sent_continue;
 	/* WebSocket mode */
-	struct sbxd_ws_reader wsr;
+	struct sbx_ws_reader wsr;
 	const struct sbxd_ws_ops *ops;
 	void *user; /* NULL once detached */
 	bool ws_paused;

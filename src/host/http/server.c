@@ -58,7 +58,7 @@ static void conn_teardown(void *arg)
 	if (c->next)
 		c->next->prev = c->prev;
 	sbxd_http_req_release(&c->req);
-	sbxd_ws_reader_release(&c->wsr);
+	sbx_ws_reader_release(&c->wsr);
 	sbx_buf_release(&c->in);
 	sbx_buf_release(&c->out);
 	free(c);
@@ -458,7 +458,7 @@ static void conn_new(struct sbxd_http_server *s, int fd)
 	c->w.fd = -1;
 	sbx_buf_init(&c->in);
 	sbx_buf_init(&c->out);
-	sbxd_ws_reader_init(&c->wsr, SBX_WS_MAX_MESSAGE, true);
+	sbx_ws_reader_init(&c->wsr, SBX_WS_MAX_MESSAGE, true);
 	if (sbxd_loop_watch(s->loop, &c->w, fd, EPOLLIN, on_conn_event, c) < 0) {
 		close(fd);
 		free(c);

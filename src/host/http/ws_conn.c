@@ -1,6 +1,6 @@
 /* ws_conn.c - the WebSocket mode of a connection (RFC 6455 server side).
  *
- * Messages are decoded by struct sbxd_ws_reader straight from the receive
+ * Messages are decoded by struct sbx_ws_reader straight from the receive
  * buffer and handed to the user one at a time; a paused user gets no message
  * and the socket is not read (conn_update_events drops EPOLLIN), which is the
  * backpressure path towards the client.
@@ -31,7 +31,7 @@ int sbxd_http_conn_upgrade(struct sbxd_http_conn *c, const struct sbxd_http_req 
 	    !sbxd_http_header_has_token(req, "Upgrade", "websocket") ||
 	    !sbxd_http_header_has_token(req, "Connection", "upgrade"))
 		return -EINVAL;
-	r = sbxd_ws_accept_key(key, true, accept);
+	r = sbx_ws_accept_key(key, true, accept);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
 	r = sbx_buf_printf(&h,
@@ -58,7 +58,7 @@ int sbxd_http_conn_upgrade(struct sbxd_http_conn *c, const struct sbxd_http_req 
 static int send_frame(struct sbxd_http_conn *c, int opcode, const void *data, size_t len)
 {
 	uint8_t hdr[SBX_WS_MAX_HEADER];
-	size_t hl = sbxd_ws_encode_header(hdr, true, opcode, len, NULL);
+	size_t hl = sbx_ws_encode_header(hdr, true, opcode, len, NULL);
 	int r;
 
 	if (c->dead)
@@ -161,7 +161,7 @@ void ws_teardown_notify(struct sbxd_http_conn *c)
 }
 
 /* Handles one decoded event; false when processing must stop. */
-static bool handle_event(struct sbxd_http_conn *c, const struct sbxd_ws_event *ev)
+static bool handle_event(struct sbxd_http_conn *c, const struct sbx_ws_event *ev)
 {
 	switch (ev->type) {
 	case SBX_WS_EV_MESSAGE:
@@ -205,10 +205,10 @@ void ws_process(struct sbxd_http_conn *c)
 
 	while (!c->dead && !c->close_after_write && !c->ws_paused && pos < c->in.len &&
 	       !conn_backlogged(c)) {
-		struct sbxd_ws_event ev;
+		struct sbx_ws_event ev;
 		size_t used = 0;
 
-		if (sbxd_ws_reader_next(&c->wsr, (const uint8_t *)c->in.data + pos, c->in.len - pos,
+		if (sbx_ws_reader_next(&c->wsr, (const uint8_t *)c->in.data + pos, c->in.len - pos,
 					&used, &ev) < 0) {
 			conn_fail(c);
 			return;

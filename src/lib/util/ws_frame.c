@@ -4,9 +4,10 @@
  * 1002 for framing errors (unmasked client frame, reserved bits, bad opcode,
  * continuation out of order, bad close payload), 1009 for a message past the
  * size limit. UTF-8 of text messages is not checked here: every message is
- * JSON to sbxd and the JSON parser rejects what it cannot read.
+ * JSON to both users (sbxd, and the exec client of libsbx, src/lib/exec/ws.c)
+ * and their JSON parser rejects what it cannot read.
  */
-#include "host/http/ws_frame.h"
+#include "util/ws_frame.h"
 
 #include <errno.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-int sbxd_ws_accept_key(const char *key, bool strict, char out[29])
+int sbx_ws_accept_key(const char *key, bool strict, char out[29])
 {
 	struct sbx_buf in = SBX_BUF_INIT, enc = SBX_BUF_INIT, dec = SBX_BUF_INIT;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -52,7 +53,7 @@ out:
 	return r;
 }
 
-size_t sbxd_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
+size_t sbx_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
 			     const uint8_t *mask)
 {
 	size_t n = 2;
@@ -83,7 +84,7 @@ size_t sbxd_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcod
 /* Eight bytes at a time: a byte-wise loop was a fifth of sbxd's CPU time
  * in a large upload. Eight is a multiple of the mask's period, so one
  * word of the mask, rotated to off, fits every whole word of p. */
-void sbxd_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
+void sbx_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 {
 	uint8_t m8[8];
 	uint64_t w, mw;
@@ -101,7 +102,7 @@ void sbxd_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off)
 		p[i] ^= mask[(off + i) & 3];
 }
 
-int sbxd_ws_parse_header(const uint8_t *buf, size_t n, struct sbxd_ws_hdr *h)
+int sbx_ws_parse_header(const uint8_t *buf, size_t n, struct sbx_ws_hdr *h)
 {
 	size_t need = 2, i;
 	uint64_t len;
@@ -144,7 +145,7 @@ int sbxd_ws_parse_header(const uint8_t *buf, size_t n, struct sbxd_ws_hdr *h)
 	return (int)need;
 }
 
-void sbxd_ws_reader_init(struct sbxd_ws_reader *r, size_t max_message, bool require_mask)
+void sbx_ws_reader_init(struct sbx_ws_reader *r, size_t max_message, bool require_mask)
 {
 	memset(r, 0, sizeof(*r));
 	r->max_message = max_message;
@@ -152,12 +153,12 @@ void sbxd_ws_reader_init(struct sbxd_ws_reader *r, size_t max_message, bool requ
 	sbx_buf_init(&r->msg);
 }
 
-void sbxd_ws_reader_release(struct sbxd_ws_reader *r)
+void sbx_ws_reader_release(struct sbx_ws_reader *r)
 {
 	sbx_buf_release(&r->msg);
 }
 
-static void set_error(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev, uint16_t code)
+static void set_error(struct sbx_ws_reader *r, struct sbx_ws_event *ev, uint16_t code)
 {
 	r->failed = true;
 	ev->type = SBX_WS_EV_ERROR;
@@ -165,9 +166,9 @@ static void set_error(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev, uint16
 }
 
 /* Checks a new frame header against the message state. 0 or a close code. */
-static uint16_t check_frame(struct sbxd_ws_reader *r)
+static uint16_t check_frame(struct sbx_ws_reader *r)
 {
-	const struct sbxd_ws_hdr *h = &r->hdr;
+	const struct sbx_ws_hdr *h = &r->hdr;
 
 	if (r->require_mask && !h->masked)
 		return SBX_WS_CLOSE_PROTOCOL;
@@ -190,7 +191,7 @@ static bool close_code_valid(uint16_t c)
 }
 
 /* A whole control frame is in r->ctl: turn it into an event. */
-static void control_event(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
+static void control_event(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
 {
 	ev->data = r->ctl;
 	ev->len = r->ctl_len;
@@ -218,7 +219,7 @@ static void control_event(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
 }
 
 /* Takes payload bytes of the current frame; true when the frame is complete. */
-static int take_payload(struct sbxd_ws_reader *r, const uint8_t *p, size_t n, size_t *used)
+static int take_payload(struct sbx_ws_reader *r, const uint8_t *p, size_t n, size_t *used)
 {
 	uint64_t left = r->hdr.len - r->got;
 	size_t take = left < n ? (size_t)left : n;
@@ -237,14 +238,14 @@ static int take_payload(struct sbxd_ws_reader *r, const uint8_t *p, size_t n, si
 	}
 	memcpy(dst, p, take);
 	if (r->hdr.masked)
-		sbxd_ws_mask(dst, take, r->hdr.mask, r->got);
+		sbx_ws_mask(dst, take, r->hdr.mask, r->got);
 	r->got += take;
 	*used = take;
 	return r->got == r->hdr.len;
 }
 
 /* The current frame is complete: produce its event, if any. */
-static void frame_done(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
+static void frame_done(struct sbx_ws_reader *r, struct sbx_ws_event *ev)
 {
 	r->in_frame = false;
 	if (r->hdr.opcode >= 0x8) {
@@ -266,8 +267,8 @@ static void frame_done(struct sbxd_ws_reader *r, struct sbxd_ws_event *ev)
 	ev->len = r->msg.len;
 }
 
-int sbxd_ws_reader_next(struct sbxd_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
-			struct sbxd_ws_event *ev)
+int sbx_ws_reader_next(struct sbx_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
+			struct sbx_ws_event *ev)
 {
 	size_t pos = 0, used;
 	uint16_t code;
@@ -285,7 +286,7 @@ int sbxd_ws_reader_next(struct sbxd_ws_reader *r, const uint8_t *buf, size_t n, 
 	}
 	while (ev->type == SBX_WS_EV_NONE) {
 		if (!r->in_frame) {
-			rc = sbxd_ws_parse_header(buf + pos, n - pos, &r->hdr);
+			rc = sbx_ws_parse_header(buf + pos, n - pos, &r->hdr);
 			if (rc == 0)
 				break;
 			if (rc < 0) {

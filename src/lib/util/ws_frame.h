@@ -1,9 +1,10 @@
-/* ws_frame.h - RFC 6455 WebSocket framing (pure functions, no I/O).
+/* ws_frame.h - RFC 6455 WebSocket framing (pure functions, no I/O), shared
+ * by sbxd's server (src/host/http) and libsbx's exec client (src/lib/exec).
  *
  * Three pieces:
- *  - sbxd_ws_accept_key(): the Sec-WebSocket-Accept value of a handshake;
- *  - sbxd_ws_encode_header(): a frame header for sending;
- *  - struct sbxd_ws_reader: an incremental decoder that turns received bytes
+ *  - sbx_ws_accept_key(): the Sec-WebSocket-Accept value of a handshake;
+ *  - sbx_ws_encode_header(): a frame header for sending;
+ *  - struct sbx_ws_reader: an incremental decoder that turns received bytes
  *    into whole messages (reassembling fragments, unmasking, interleaving
  *    control frames) and enforces the protocol rules and a message size limit.
  *
@@ -11,8 +12,8 @@
  * only a whole frame header, so a 4 MiB message costs 4 MiB once (in the
  * reader's message buffer), not twice.
  */
-#ifndef SBX_HOST_WS_FRAME_H
-#define SBX_HOST_WS_FRAME_H
+#ifndef SBX_UTIL_WS_FRAME_H
+#define SBX_UTIL_WS_FRAME_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@
 
 #include "util/buf.h"
 
-enum sbxd_ws_opcode {
+enum sbx_ws_opcode {
 	SBX_WS_CONT = 0x0,
 	SBX_WS_TEXT = 0x1,
 	SBX_WS_BINARY = 0x2,
@@ -43,18 +44,18 @@ enum sbxd_ws_opcode {
 /* Writes base64(SHA-1(key + RFC 6455 GUID)) and a NUL into out.
  * 0, or -EINVAL when key is not a 16-byte base64 nonce as RFC 6455 requires
  * (pass strict=false to skip that check), -ENOMEM, -EIO on a crypto failure. */
-int sbxd_ws_accept_key(const char *key, bool strict, char out[29]);
+int sbx_ws_accept_key(const char *key, bool strict, char out[29]);
 
 /* Writes a frame header to out; returns its length (2..14). mask NULL means
  * an unmasked (server) frame; otherwise the 4 mask bytes follow the length. */
-size_t sbxd_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
+size_t sbx_ws_encode_header(uint8_t out[SBX_WS_MAX_HEADER], bool fin, int opcode, uint64_t len,
 			     const uint8_t *mask);
 
 /* XORs p[0..n) with mask, starting at byte offset off of the payload. */
-void sbxd_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off);
+void sbx_ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t off);
 
 /* Frame header as decoded. */
-struct sbxd_ws_hdr {
+struct sbx_ws_hdr {
 	bool fin;
 	int opcode;
 	bool masked;
@@ -66,9 +67,9 @@ struct sbxd_ws_hdr {
  * bytes are needed, -EPROTO on an invalid header (reserved bits, unknown
  * opcode, fragmented or oversized control frame, 64-bit length with the top
  * bit set). */
-int sbxd_ws_parse_header(const uint8_t *buf, size_t n, struct sbxd_ws_hdr *h);
+int sbx_ws_parse_header(const uint8_t *buf, size_t n, struct sbx_ws_hdr *h);
 
-enum sbxd_ws_event_type {
+enum sbx_ws_event_type {
 	SBX_WS_EV_NONE,	   /* need more input */
 	SBX_WS_EV_MESSAGE, /* data, len: a whole text or binary message */
 	SBX_WS_EV_PING,	   /* data, len: payload to echo in a pong */
@@ -77,20 +78,20 @@ enum sbxd_ws_event_type {
 	SBX_WS_EV_ERROR, /* close_code: what to close the connection with */
 };
 
-struct sbxd_ws_event {
-	enum sbxd_ws_event_type type;
+struct sbx_ws_event {
+	enum sbx_ws_event_type type;
 	int opcode;	     /* SBX_WS_TEXT or SBX_WS_BINARY for a message */
 	const uint8_t *data; /* borrowed from the reader, valid until the next call */
 	size_t len;
 	uint16_t close_code;
 };
 
-struct sbxd_ws_reader {
+struct sbx_ws_reader {
 	size_t max_message; /* limit on a reassembled message (1009 past it) */
 	bool require_mask;  /* true on the server side */
 	/* decoder state */
 	bool in_frame;
-	struct sbxd_ws_hdr hdr;
+	struct sbx_ws_hdr hdr;
 	uint64_t got; /* payload bytes of the current frame seen so far */
 	bool in_message;
 	int msg_opcode;
@@ -102,8 +103,8 @@ struct sbxd_ws_reader {
 };
 
 /* Sets up a reader. */
-void sbxd_ws_reader_init(struct sbxd_ws_reader *r, size_t max_message, bool require_mask);
-void sbxd_ws_reader_release(struct sbxd_ws_reader *r);
+void sbx_ws_reader_init(struct sbx_ws_reader *r, size_t max_message, bool require_mask);
+void sbx_ws_reader_release(struct sbx_ws_reader *r);
 
 /* Consumes bytes from buf[0..n) and stops at the first event. *consumed gets
  * how many bytes were used (the caller drops them from its input). An
@@ -111,7 +112,7 @@ void sbxd_ws_reader_release(struct sbxd_ws_reader *r);
  * (at most a partial frame header) must be passed again, with what arrives
  * next appended.
  * After an SBX_WS_EV_ERROR the reader stays failed. Returns 0 or -ENOMEM. */
-int sbxd_ws_reader_next(struct sbxd_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
-			struct sbxd_ws_event *ev);
+int sbx_ws_reader_next(struct sbx_ws_reader *r, const uint8_t *buf, size_t n, size_t *consumed,
+			struct sbx_ws_event *ev);
 
 #endif
