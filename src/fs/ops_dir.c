@@ -304,6 +304,17 @@ static void opendir_then(struct later *l)
 	dh->l = l->list; /* taken */
 	l->list = NULL;
 	l->fi.fh = (uintptr_t)dh;
+	/* The kernel may keep the listing and serve the next opens from it:
+	 * it drops it when the directory's mtime moves and when we
+	 * invalidate the directory (a change report that adds or removes a
+	 * name, a cache drop), and checks the mtime when it refreshes the
+	 * attributes, so it is as fresh as our own listing. Not with
+	 * dir_cache_timeout=0 (no listing is kept), nor the root's with
+	 * ctl_visible, whose /.ctl entry is listed to some users only: the
+	 * kernel's copy is shared by all. */
+	l->fi.cache_readdir = l->fs->opts->dir_cache_timeout > 0 &&
+			      !(l->ino == FUSE_ROOT_ID && l->fs->opts->ctl_visible);
+	l->fi.keep_cache = l->fi.cache_readdir;
 	fuse_reply_open(l->req, &l->fi);
 }
 

@@ -6,7 +6,8 @@
 # watch_timeout), as in the benchmark (bench/workloads.sh, *.warm). And
 # the caches that make this so stay true: a change made in the sandbox is
 # seen by git status, the directory's attributes match the sandbox's
-# after a name came or went, and statfs asks again after a change.
+# after a name came or went, statfs asks again after a change, and the
+# listings the kernel keeps show names that came or went in the sandbox.
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
@@ -108,6 +109,13 @@ sleep 1.5
 warm "ls -lR, warm" lsr
 expect_eq "ls -lR warm lists the same" "$(cat "$T/ls -lR, cold.out")" "$(cat "$T/ls -lR, warm.out")"
 warm "ls -lR, warm again" lsr
+# and the kernel keeps the listings it was given (cache_readdir): a warm
+# ls -lR does not even read a directory from sbxfs
+fcount() { sed -n "s/^fuse\.$1 //p" "$MNT/.ctl/stats"; }
+r0=$(fcount readdir)
+lsr >/dev/null
+expect_eq "ls -lR, warm: the kernel lists every directory from its own copy" 0 \
+	$(($(fcount readdir) - r0))
 
 # --- the caches stay true -----------------------------------------------------------------
 dstat() { stat -c '%y %h' "$MNT/repo/src/c"; }
@@ -128,5 +136,22 @@ snap "$T/a"
 stat -f "$MNT" >/dev/null
 snap "$T/b"
 expect_eq "statfs asks again after a change in the sandbox" "statfs=1 " "$(delta "$T/a" "$T/b")"
+
+# --- listings the kernel keeps stay true ---------------------------------------------------
+rx sh -c 'mkdir /srv/w/lst && touch /srv/w/lst/a /srv/w/lst/b'
+names() { ls "$MNT/lst" | tr '\n' ' '; }
+expect_eq "a listing" "a b " "$(names)"
+job 'touch /srv/w/lst/c && rm /srv/w/lst/a'
+expect_eq "  ... kept by the kernel, shows what a job changed as soon as it ended" "b c " "$(names)"
+rx touch /srv/w/lst/d
+for _ in $(seq 1 250); do [ "$(names)" = "b c d " ] && break; sleep 0.02; done
+expect_eq "  ... and what sbx exec changed, once its change report came" "b c d " "$(names)"
+umnt
+# over the shell transport there are no change reports: a job's end drops
+# every cache, the kernel's listings with them
+mnt -o transport=shell
+expect_eq "shell transport: a listing" "b c d " "$(names)"
+job 'touch /srv/w/lst/e'
+expect_eq "  ... shows what a job changed as soon as it ended" "b c d e " "$(names)"
 umnt
 finish
