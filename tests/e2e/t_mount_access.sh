@@ -93,8 +93,24 @@ as_u ls -a "$M2" >"$T/u.ls"
 expect_eq "second user: lists the mount (a 0755 dir)" 0 $?
 check "second user: does not see .ctl listed (ctl_visible)" bash -c '! grep -qx .ctl "$1"' _ "$T/u.ls"
 check "the owner does" bash -c 'ls -a "$1" | grep -qx .ctl' _ "$M2"
+as_u ls -a "$M2" >"$T/u2.ls"
+check "second user: nor after the owner listed it (no shared kernel copy)" \
+	bash -c '! grep -qx .ctl "$1"' _ "$T/u2.ls"
 expect_eq "second user: reads a 0644 file" public "$(as_u cat "$M2/pub.txt")"
 refused "open: read a 0600 file of root" cat "$M2/secret.txt"
+# an ACL counts on the host as in the sandbox: the kernel takes ACLs into
+# its checks (FUSE_CAP_POSIX_ACL), not the mode bits alone. The owner sets
+# u::rw,u:$U_UID:r,g::-,m::r,o::- through the mount.
+rx sh -c 'echo acl >/srv/d/acl.txt && chmod 600 /srv/d/acl.txt'
+python3 - "$M2/acl.txt" "$U_UID" <<'EOF'
+import os, struct, sys
+e = lambda tag, perm, i=0xffffffff: struct.pack('<HHI', tag, perm, i)
+v = struct.pack('<I', 2) + e(1, 6) + e(2, 4, int(sys.argv[2])) + e(4, 0) + e(0x10, 4) + e(0x20, 0)
+os.setxattr(sys.argv[1], 'system.posix_acl_access', v)
+EOF
+expect_eq "owner: sets an ACL (the sandbox's mode shows its mask)" 640 "$(rx stat -c %a /srv/d/acl.txt)"
+expect_eq "second user: reads a 0600 file whose ACL gives it read" acl "$(as_u cat "$M2/acl.txt")"
+refused "open: write it (the ACL gives read only)" sh -c 'echo x >>"$1/acl.txt"' _ "$M2"
 refused "open: write a file in a 0755 dir of root" sh -c 'echo x >"$1/new.txt"' _ "$M2"
 refused "open: append to a 0644 file of root" sh -c 'echo x >>"$1/pub.txt"' _ "$M2"
 refused "open: list .ctl" ls "$M2/.ctl"
