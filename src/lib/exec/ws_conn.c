@@ -339,13 +339,14 @@ int sbx_wsc_on_writeable(struct sbx_wsc_sess *s, struct lws *wsi)
 	}
 	if (s->state != S_OPEN)
 		return 0;
-	if (s->pong_due || s->ping_due) {
-		r = s->pong_due ? send_control(s, wsi, SBX_WS_PONG, s->pong, s->pong_len)
-				: send_control(s, wsi, SBX_WS_PING, "", 0);
-		if (s->pong_due)
-			s->pong_due = false;
-		else
-			s->ping_due = false;
+	if (s->pong_due) {
+		s->pong_due = false;
+		r = send_control(s, wsi, SBX_WS_PONG, s->pong, s->pong_len);
+		goto sent;
+	}
+	if (s->ping_due) {
+		s->ping_due = false;
+		r = send_control(s, wsi, SBX_WS_PING, "", 0);
 		goto sent;
 	}
 	sbx_buf_reset(&s->tx);
