@@ -1,9 +1,10 @@
 /* test_ws.c - the exec WebSocket client (src/lib/exec/ws.c) against a
  * scripted server on a loopback socket: the handshake it sends, masking of
  * its frames, answers to pings, fragments with control frames between them,
- * a large message, the peer's close, refusals, broken framing, and the
- * session's deadline. The server is written with util/ws_frame.c's reader
- * in server mode, so an unmasked client frame fails the test. */
+ * a large message, the peer's close, the close sent when the client is
+ * freed, refusals, broken framing, and the session's deadline. The server
+ * is written with util/ws_frame.c's reader in server mode, so an unmasked
+ * client frame fails the test. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -24,7 +25,7 @@
 
 static const char NO[] = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
 
-enum script { ECHO_SCRIPT, REFUSE_401, BAD_ACCEPT, BAD_FRAME, TOO_BIG, CLIENT_ENDS, SILENT };
+enum script { ECHO_SCRIPT, REFUSE_401, BAD_ACCEPT, BAD_FRAME, TOO_BIG, CLIENT_ENDS, FREED, SILENT };
 
 /* ---- the server (a thread, blocking sockets) ---- */
 
@@ -85,6 +86,19 @@ static int next_event(int fd, struct rx *x, struct sbx_ws_event *ev, char *copy,
 			return -1;
 		x->len += (size_t)n;
 	}
+}
+
+/* The close code of the client's close frame, or -1. Messages before it
+ * are skipped: the client's "m1" may leave before it sees what ends it. */
+static int next_close(int fd, struct rx *x)
+{
+	struct sbx_ws_event ev;
+	char got[200];
+
+	while (next_event(fd, x, &ev, got, sizeof(got)) == 0)
+		if (ev.type == SBX_WS_EV_CLOSE)
+			return ev.close_code;
+	return -1;
 }
 
 static void read_request(struct server *s, int fd)
@@ -162,7 +176,6 @@ static void echo_script(struct server *s, int fd, struct rx *x)
 static void run_script(struct server *s, int fd)
 {
 	struct rx *x = calloc(1, sizeof(*x));
-	struct sbx_ws_event ev;
 	char got[200];
 	uint8_t h[SBX_WS_MAX_HEADER];
 
@@ -184,18 +197,18 @@ static void run_script(struct server *s, int fd)
 			echo_script(s, fd, x);
 		} else if (s->script == BAD_FRAME) {
 			send_all(fd, "\xc1\x01x", 3); /* RSV1 without an extension */
-			s->ok = next_event(fd, x, &ev, got, sizeof(got)) == 0 &&
-				ev.type == SBX_WS_EV_CLOSE && ev.close_code == 1002;
+			s->ok = next_close(fd, x) == 1002;
 		} else if (s->script == TOO_BIG) {
 			send_all(
 			    fd, h,
 			    sbx_ws_encode_header(h, true, SBX_WS_TEXT, SBX_WSC_MSG_MAX + 1, NULL));
-			s->ok = next_event(fd, x, &ev, got, sizeof(got)) == 0 &&
-				ev.type == SBX_WS_EV_CLOSE && ev.close_code == 1009;
+			s->ok = next_close(fd, x) == 1009;
+		} else if (s->script == FREED) {
+			frame(fd, true, SBX_WS_TEXT, "hi", 2);
+			s->ok = next_close(fd, x) == SBX_WS_CLOSE_GOING;
 		} else if (s->script == CLIENT_ENDS) {
 			frame(fd, true, SBX_WS_TEXT, "last", 4);
-			s->ok = next_event(fd, x, &ev, got, sizeof(got)) == 0 &&
-				ev.type == SBX_WS_EV_CLOSE && ev.close_code == 1000;
+			s->ok = next_close(fd, x) == 1000;
 		}
 	}
 	sbx_ws_reader_release(&x->rd);
@@ -243,6 +256,7 @@ struct client {
 	pthread_cond_t cond;
 	bool sent, closed;
 	int err, status, n_msgs, stop_after;
+	bool free_at_msg; /* free the transport once a message came */
 	char msg[256];
 	size_t lens[4];
 	char first[32];
@@ -266,6 +280,7 @@ static int on_message(void *ud, const char *data, size_t n)
 				c->big_ok = false;
 	}
 	c->n_msgs++;
+	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	return c->stop_after && c->n_msgs >= c->stop_after ? 1 : 0;
 }
@@ -313,7 +328,7 @@ static void session(enum script script, int64_t deadline_ms, struct client *c, s
 			 0);
 	sbx_wsc_want_write(sess);
 	pthread_mutex_lock(&c->lock);
-	while (!c->closed)
+	while (!c->closed && !(c->free_at_msg && c->n_msgs))
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	sbx_wsc_free(t); /* also drops the socket of a session still open */
@@ -401,6 +416,18 @@ START_TEST(owner_ends_the_session_with_1000)
 }
 END_TEST
 
+START_TEST(freeing_the_client_closes_with_1001)
+{
+	struct client c = {.free_at_msg = true};
+	struct server s;
+
+	session(FREED, 0, &c, &s);
+	ck_assert(c.closed);
+	ck_assert_int_eq(c.err, -SBX_ECANCELED);
+	ck_assert_msg(s.ok, "the server did not get a close 1001");
+}
+END_TEST
+
 START_TEST(deadline_ends_a_silent_handshake)
 {
 	struct client c = {0};
@@ -426,6 +453,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, broken_framing_closes_with_1002);
 	tcase_add_test(tc, oversized_message_closes_with_1009);
 	tcase_add_test(tc, owner_ends_the_session_with_1000);
+	tcase_add_test(tc, freeing_the_client_closes_with_1001);
 	tcase_add_test(tc, deadline_ends_a_silent_handshake);
 	suite_add_tcase(s, tc);
 	return s;

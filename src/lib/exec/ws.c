@@ -34,6 +34,9 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+/* How long the end of the transport waits for close frames to go out. */
+#define DRAIN_MS 1000
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len);
 
@@ -336,7 +339,7 @@ static bool stopping(struct sbx_wsc *t)
 }
 
 /* Ends every session: queued ones are reported and freed, live ones are
- * reported and left to lws_context_destroy(). */
+ * reported and left to drain() and lws_context_destroy(). */
 static void cancel_all(struct sbx_wsc *t)
 {
 	struct sbx_wsc_sess *s, *next;
@@ -363,6 +366,35 @@ static void cancel_all(struct sbx_wsc *t)
 	}
 }
 
+static void drain_wake(lws_sorted_usec_list_t *sul)
+{
+	(void)sul; /* only ends the lws_service() call of drain() */
+}
+
+/* Lets the sessions still connected end as the protocol asks, a close frame
+ * before the socket goes (1001, going away, unless one was chosen before),
+ * for at most DRAIN_MS. Without it, a session reported over an instant
+ * before the free lost its close frame: the peer saw only the drop. */
+static void drain(struct sbx_wsc *t)
+{
+	lws_sorted_usec_list_t wake;
+	int64_t end = sbx_now_ms() + DRAIN_MS, now;
+	struct sbx_wsc_sess *s;
+
+	memset(&wake, 0, sizeof(wake));
+	for (s = t->live; s; s = s->l_next) {
+		if (!s->close_code)
+			s->close_code = SBX_WS_CLOSE_GOING;
+		sbx_wsc_close_with(s, -SBX_ECANCELED, "client freed");
+	}
+	while (t->live && (now = sbx_now_ms()) < end) {
+		lws_sul_schedule(t->ctx, 0, &wake, drain_wake, (end - now) * LWS_US_PER_MS);
+		if (lws_service(t->ctx, 0) < 0)
+			break;
+	}
+	lws_sul_cancel(&wake);
+}
+
 static void *thread_main(void *arg)
 {
 	struct sbx_wsc *t = arg;
@@ -375,6 +407,7 @@ static void *thread_main(void *arg)
 	t->stop = true; /* also when lws_service failed: refuse new work */
 	pthread_mutex_unlock(&t->lock);
 	cancel_all(t);
+	drain(t);
 	lws_context_destroy(t->ctx); /* WSI_DESTROY frees the live sessions */
 	t->ctx = NULL;
 	while ((s = t->live)) {
