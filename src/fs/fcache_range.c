@@ -506,10 +506,15 @@ int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size
 		FS_COUNT(fs, store_errors);
 		return r;
 	}
-	if (put_at(fc->fd, buf, size, off) < 0)
+	/* Bytes past the end are not copied into fd: nothing there is valid,
+	 * the kernel's page cache has them for readers here, and a read that
+	 * misses them fetches them back (on the main session while fc is
+	 * dirty, so after this write). Copying them cost a third of sbxfs's
+	 * CPU time in a 256 MiB write (perf). Bytes that replace part of the
+	 * file must go into fd, which may hold the old ones. */
+	if (off < fc->size && put_at(fc->fd, buf, size, off) < 0)
 		rmap_clear(&fc->valid); /* the sandbox has it; fetch it back */
-	else if (rmap_add(&fc->valid, off, off + size) < 0 ||
-		 (off > fc->size && rmap_add(&fc->valid, fc->size, off) < 0))
+	else if (off < fc->size && rmap_add(&fc->valid, off, off + size) < 0)
 		rmap_clear(&fc->valid);
 	if (off + size > fc->size)
 		fc->size = off + size;
