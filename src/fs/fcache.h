@@ -38,8 +38,9 @@
  * Writes to a ranged file go through to the sandbox (sbx_rfs_wfile: PWRITE
  * on a handle, sent without waiting, like sshfs) and, where they replace
  * bytes of the file, into fd, so reads see them; bytes that extend the
- * file are not kept in fd (a read fetches them back). Why write-through rather than fetching the rest first: a 1 GiB
- * file of which a few pages change would move 1 GiB each way; and why not
+ * file are not kept in fd (a read fetches them back). Why write-through
+ * rather than fetching the rest first: a 1 GiB file of which a few pages
+ * change would move 1 GiB each way; and why not
  * the whole-file store: a ranged copy is partial, and a file is never
  * replaced by a partial one. The price: a reader in the sandbox may see
  * the writes before close (as with sshfs or NFS), not one atomic switch.
