@@ -73,6 +73,7 @@ struct fs_stats {
 	uint64_t dir_hit, dir_miss;   /* opendir/lookup from a listing, or remote */
 	uint64_t neg_hit;	      /* lookups answered "no such name" from a listing */
 	uint64_t xattr_hit;	      /* getxattr/listxattr answered from the caches */
+	uint64_t link_hit;	      /* readlink answered from the caches */
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */
 	uint64_t data_revalidated;    /* fetches that found the content unchanged */
 	uint64_t data_spilled;	      /* contents moved from memory to the cache dir */

@@ -39,7 +39,8 @@ struct later {
 	size_t size;		  /* getxattr, listxattr: the caller's buffer */
 	struct sbx_rfs_cred cred; /* the caller's, for a request sent later */
 	bool has_cred;		  /* else the transport's own ids */
-	/* a listing (ops_get_list_later) */
+	struct sbx_rfs_attr seen; /* readlink: the node's attributes when sent */
+	/* a listing (ops_get_list_later); ep also readlink's fs epoch */
 	uint64_t ep, own0;
 	double t;
 	struct dirlist *list;		/* owned */

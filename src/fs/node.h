@@ -42,8 +42,9 @@ struct node {
 	uint64_t gen;		  /* bumped by every change made through us */
 
 	struct dirlist *list; /* cached listing of a directory, or NULL */
-	char *link;	      /* cached symlink target, or NULL */
-	int64_t link_expire;
+	/* cached symlink target, or NULL: of the version attr names, valid
+	 * while attr is fresh (fs_node_set_attr drops it with the version) */
+	char *link;
 	uint64_t link_epoch;
 
 	struct fcache *fc;     /* shared cache of the open file, or NULL */

@@ -479,10 +479,49 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	reply_attr_unlock(fs, req, n);
 }
 
+/* The target of symlink n known here, as a copy, or NULL: the one kept
+ * with n, else the one its parent's listing brought (same file). A target
+ * is valid while n's attributes are fresh: a symlink cannot be changed in
+ * place, only replaced, which changes them. fs->lock held. */
+static char *known_target(struct sbx_fs *fs, const struct node *n)
+{
+	const struct sbx_rfs_dirent *de;
+	struct dirlist *l;
+
+	if (!S_ISLNK(n->attr.mode) || !fs_attr_fresh(fs, n))
+		return NULL;
+	if (n->link && n->link_epoch == fs_epoch(fs))
+		return strdup(n->link);
+	l = n->parent ? fs_fresh_list(fs, n->parent) : NULL;
+	de = l ? dirlist_find(l, n->name) : NULL;
+	if (de && de->link && de->attr.ino == n->attr.ino &&
+	    de->attr.ctime.tv_sec == n->attr.ctime.tv_sec &&
+	    de->attr.ctime.tv_nsec == n->attr.ctime.tv_nsec)
+		return strdup(de->link);
+	return NULL;
+}
+
+/* Keeps the target read for the version of the symlink the request saw
+ * (l->seen: its ino and ctime then), unless the node changed since. */
 static void readlink_then(struct later *l)
 {
-	if (!later_failed(l))
-		fuse_reply_readlink(l->req, l->q.link);
+	struct sbx_fs *fs = l->fs;
+	struct node *n;
+	char *keep;
+
+	if (later_failed(l))
+		return;
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, l->ino);
+	if (n && l->ep == fs_epoch(fs) && n->gen == l->gen0 && S_ISLNK(n->attr.mode) &&
+	    n->attr.ino == l->seen.ino && n->attr.ctime.tv_sec == l->seen.ctime.tv_sec &&
+	    n->attr.ctime.tv_nsec == l->seen.ctime.tv_nsec && (keep = strdup(l->q.link))) {
+		free(n->link);
+		n->link = keep;
+		n->link_epoch = l->ep;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_readlink(l->req, l->q.link);
 }
 
 void ops_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -491,6 +530,8 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct later *l;
 	struct node *n;
+	struct sbx_rfs_attr seen = {0};
+	uint64_t gen0 = 0, epoch0 = 0;
 	char *target = NULL;
 	int r;
 
@@ -501,11 +542,16 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
-	if (n && n->link && n->link_epoch == fs_epoch(fs) && n->link_expire > fs_now())
-		target = strdup(n->link);
+	if (n) {
+		target = known_target(fs, n);
+		seen = n->attr;
+		gen0 = n->gen;
+		epoch0 = fs_epoch(fs);
+	}
 	r = n ? node_path(n, fs->root, &path) : -ESTALE;
 	pthread_mutex_unlock(&fs->lock);
 	if (target) {
+		FS_COUNT(fs, link_hit);
 		fuse_reply_readlink(req, target);
 		free(target);
 		sbx_buf_release(&path);
@@ -513,6 +559,10 @@ void ops_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	l = later_start(fs, req, r, SBX_RFS_OP_READLINK, readlink_then, NULL, NULL);
 	if (l) {
+		l->ino = ino;
+		l->gen0 = gen0;
+		l->ep = epoch0;
+		l->seen = seen;
 		l->q.path = path.data;
 		later_submit(l);
 	}

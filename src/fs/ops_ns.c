@@ -68,7 +68,6 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 	if (n && link) {
 		free(n->link);
 		n->link = strdup(link);
-		n->link_expire = fs_expiry(fs_attr_timeout(fs, p));
 		n->link_epoch = fs_epoch(fs);
 	}
 	if (n)

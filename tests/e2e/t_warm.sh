@@ -6,8 +6,9 @@
 # watch_timeout), as in the benchmark (bench/workloads.sh, *.warm). And
 # the caches that make this so stay true: a change made in the sandbox is
 # seen by git status, the directory's attributes match the sandbox's
-# after a name came or went, statfs asks again after a change, and the
-# listings the kernel keeps show names that came or went in the sandbox.
+# after a name came or went, statfs asks again after a change, the
+# listings the kernel keeps show names that came or went in the sandbox,
+# and symlinks' targets (kept too) follow symlinks replaced there.
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
@@ -66,6 +67,8 @@ for d in a b c d e f; do
 		seq 1 $((i * 40)) | sed "s/^/let v$d$i = /" >"$T/src/src/$d/m$i.ml"
 	done
 	printf 'let x = 1\n' >"$T/src/src/$d/sub/x.ml"
+	ln -s m1.ml "$T/src/src/$d/link.ml"  # ls -l reads symlinks' targets
+	ln -s ../nowhere "$T/src/src/$d/sub/dangling"
 done
 seq 1 20000 | sed 's/^/let big = /' >"$T/src/src/a/big.ml"
 head -c 100000 /dev/urandom >"$T/src/src/b/blob.bin"
@@ -146,12 +149,38 @@ expect_eq "  ... kept by the kernel, shows what a job changed as soon as it ende
 rx touch /srv/w/lst/d
 for _ in $(seq 1 250); do [ "$(names)" = "b c d " ] && break; sleep 0.02; done
 expect_eq "  ... and what sbx exec changed, once its change report came" "b c d " "$(names)"
+# symlinks' targets are kept (no round trip per readlink) and follow a
+# symlink replaced in the sandbox
+rx ln -s one /srv/w/lst/sl
+for _ in $(seq 1 250); do [ "$(readlink "$MNT/lst/sl")" = one ] && break; sleep 0.02; done
+expect_eq "a symlink's target" one "$(readlink "$MNT/lst/sl")"
+warm "readlink, again" readlink "$MNT/lst/sl"
+job 'ln -sfn two /srv/w/lst/sl'
+expect_eq "  ... replaced by a job (ln -sfn): the new target" two "$(readlink "$MNT/lst/sl")"
+job 'rm /srv/w/lst/sl && ln -s three /srv/w/lst/sl'
+expect_eq "  ... removed and made again by a job" three "$(readlink "$MNT/lst/sl")"
+ls -l "$MNT/lst" >/dev/null
+job 'ln -sfn four /srv/w/lst/sl'
+expect_eq "  ... replaced after a listing brought its target" four "$(readlink "$MNT/lst/sl")"
+rx ln -sfn five /srv/w/lst/sl
+for _ in $(seq 1 250); do [ "$(readlink "$MNT/lst/sl")" = five ] && break; sleep 0.02; done
+expect_eq "  ... and by sbx exec, once its change report came" five "$(readlink "$MNT/lst/sl")"
+ln -sfn six "$MNT/lst/sl"
+expect_eq "  ... and through the mount" six "$(readlink "$MNT/lst/sl")"
+expect_eq "  ... as the sandbox has it" six "$(rx readlink /srv/w/lst/sl)"
 umnt
 # over the shell transport there are no change reports: a job's end drops
 # every cache, the kernel's listings with them
-mnt -o transport=shell
-expect_eq "shell transport: a listing" "b c d " "$(names)"
+mnt -o transport=shell,attr_timeout=1
+expect_eq "shell transport: a listing" "b c d sl " "$(names)"
 job 'touch /srv/w/lst/e'
-expect_eq "  ... shows what a job changed as soon as it ended" "b c d e " "$(names)"
+expect_eq "  ... shows what a job changed as soon as it ended" "b c d e sl " "$(names)"
+expect_eq "shell transport: a symlink's target" six "$(readlink "$MNT/lst/sl")"
+job 'ln -sfn seven /srv/w/lst/sl'
+expect_eq "  ... replaced by a job" seven "$(readlink "$MNT/lst/sl")"
+rx ln -sfn eight /srv/w/lst/sl
+sleep 1.2 # attr_timeout=1: no change report tells this mount
+expect_eq "  ... replaced by another process: the new target after attr_timeout" eight \
+	"$(readlink "$MNT/lst/sl")"
 umnt
 finish

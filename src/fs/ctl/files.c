@@ -149,6 +149,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "cache.attr hits=%llu misses=%llu\n"
 			  "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
 			  "cache.xattr hits=%llu\n"
+			  "cache.link hits=%llu\n"
 			  "cache.data hits=%llu misses=%llu revalidated=%llu spilled=%llu "
 			  "trimmed=%llu\n"
 			  "store count=%llu errors=%llu creates_deferred=%llu behind=%llu "
@@ -158,12 +159,12 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "refused %llu\n"
 			  "jobs total=%zu running=%zu\n",
 			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
-			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->data_hit), LD(s->data_miss),
-			  LD(s->data_revalidated), LD(s->data_spilled), LD(s->data_trimmed),
-			  LD(s->stores), LD(s->store_errors), LD(s->creates_deferred),
-			  LD(s->stores_behind), LD(s->behind_errors), LD(s->attrs_after),
-			  LD(s->stores_in_flight), LD(s->fsyncs), LD(s->invalidations),
-			  LD(s->changes), LD(s->refused), jobs, running);
+			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->link_hit), LD(s->data_hit),
+			  LD(s->data_miss), LD(s->data_revalidated), LD(s->data_spilled),
+			  LD(s->data_trimmed), LD(s->stores), LD(s->store_errors),
+			  LD(s->creates_deferred), LD(s->stores_behind), LD(s->behind_errors),
+			  LD(s->attrs_after), LD(s->stores_in_flight), LD(s->fsyncs),
+			  LD(s->invalidations), LD(s->changes), LD(s->refused), jobs, running);
 }
 
 static int wait_ready(struct sbx_fs *fs, double t)
