@@ -795,7 +795,16 @@ static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
 	pthread_mutex_lock(&fs->lock);
 	n->unstored = false; /* it exists now: its inode number is known */
 	fcache_store_node_locked(fs, fc, &a);
-	if (n->parent)
+	/* The store put a name into the directory (a new file, or a whole
+	 * one renamed over the old), mostly behind a close; whoever waits
+	 * for it (fsync) waits for the file, not for the directory's times.
+	 * A watched directory's change report brings them (the name's event
+	 * makes them stale, the directory's own report after it fresh), so
+	 * they are kept until then rather than asked for: with allow_other
+	 * the kernel checks every create's permission against them. */
+	if (n->parent && fs->watching && n->parent->watched)
+		fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, NULL);
+	else if (n->parent)
 		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, NULL);
 	fs_siblings_stale(fs, n, &sib); /* written in place: one file, many names */
 	pthread_mutex_unlock(&fs->lock);

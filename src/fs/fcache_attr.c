@@ -278,8 +278,8 @@ static void apply_after(struct sbx_fs *fs, struct fcache *fc, const struct sbx_r
 		n->local_dirty = false;
 		fs_node_set_attr(fs, n, &a, gen0);
 		n->local_dirty = ld;
-		if (n->parent)
-			fs_dir_entry_set(fs, n->parent, n->name, &n->attr, NULL);
+		if (n->parent) /* its entry's attributes: the directory is as it was */
+			fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, NULL);
 		fs_siblings_stale(fs, n, &sib);
 	} else {
 		n->attr_expire = 0; /* the next stat asks the sandbox */

@@ -227,9 +227,9 @@ void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name)
 }
 
 void fs_dir_entry_set_keep(struct sbx_fs *fs, struct node *dir, const char *name,
-			   const struct sbx_rfs_attr *a)
+			   const struct sbx_rfs_attr *a, const char *link)
 {
-	entry_set(fs, dir, name, a, NULL, false);
+	entry_set(fs, dir, name, a, link, false);
 }
 
 void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name)

@@ -210,11 +210,13 @@ void fs_dir_entry_del(struct sbx_fs *fs, struct node *dir, const char *name);
 /* The same, keeping dir's cached attributes: for a change made in the
  * mount only (a deferred create, the removal of such a file before its
  * first store), since the sandbox's directory did not change (if the
- * store comes, the agent reports that change then); or when a report of
- * the agent refreshed them since the request left (the report of this
- * change follows it). fs->lock held. */
+ * store comes, the agent reports that change then); for new attributes of
+ * the entry alone (setattr, xattrs, a link count), which leave the
+ * directory as it was; or when a report of the agent refreshed them since
+ * the request left (the report of this change follows it). fs->lock
+ * held. */
 void fs_dir_entry_set_keep(struct sbx_fs *fs, struct node *dir, const char *name,
-			   const struct sbx_rfs_attr *a);
+			   const struct sbx_rfs_attr *a, const char *link);
 void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name);
 /* Node ids to tell the kernel about. */
 #define FS_IDS_MAX 32

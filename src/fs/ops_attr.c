@@ -380,8 +380,8 @@ static void setattr_done(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs
 	n = node_get(&fs->nodes, ino);
 	if (n) {
 		fs_node_set_attr(fs, n, a, gen0);
-		if (n->parent)
-			fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
+		if (n->parent) /* its entry's attributes: the directory is as it was */
+			fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, n->link);
 		fs_siblings_stale(fs, n, &sib);
 	}
 	pthread_mutex_unlock(&fs->lock);

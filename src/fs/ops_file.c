@@ -178,7 +178,7 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	}
 	if (p) {
 		if (here)
-			fs_dir_entry_set_keep(fs, p, name, &a);
+			fs_dir_entry_set_keep(fs, p, name, &a, NULL);
 		else
 			fs_dir_entry_set(fs, p, name, &a, NULL);
 		n = node_child(&fs->nodes, p, name);

@@ -440,8 +440,8 @@ static void link_then(struct later *l)
 	if (n) {
 		n->gen++;
 		fs_node_set_attr(fs, n, &l->q.attr, n->gen); /* nlink went up */
-		if (n->parent)
-			fs_dir_entry_set(fs, n->parent, n->name, &l->q.attr, NULL);
+		if (n->parent) /* the new name is in newparent, not here */
+			fs_dir_entry_set_keep(fs, n->parent, n->name, &l->q.attr, n->link);
 		fs_siblings_stale(fs, n, &sib);
 	}
 	if (sib.n < FS_IDS_MAX)

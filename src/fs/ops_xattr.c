@@ -224,7 +224,7 @@ static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, b
 	else if (n)
 		n->gen++;   /* attributes read before the change are old */
 	if (n && n->parent) /* its entry there no longer has the right names */
-		fs_dir_entry_set(fs, n->parent, n->name, &n->attr, n->link);
+		fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, n->link);
 	pthread_mutex_unlock(&fs->lock);
 }
 
