@@ -14,6 +14,7 @@
 #include "fs/fcache.h"
 #include "fs/fs.h"
 #include "fs/inval.h"
+#include "fs/later.h"
 
 /* What to tell the kernel once fs->lock is released. */
 struct notes {
@@ -174,7 +175,11 @@ static void entry_exists(struct sbx_fs *fs, struct node *dn, const struct fs_cha
 		node_set(fs, dn, c, &ch->attr, nt);
 	if (!c && (ch->mask & SBX_RFS_CH_CREATE)) {
 		dn->gen++; /* our negative entries of the name are wrong now */
-		nt->parent = dn->id;
+		/* unless it is ours, its reply not handled yet: the kernel
+		 * would drop the entry that reply gives it, and forget the
+		 * node, which the next lookup would list the directory for */
+		if (!fs_naming(fs, dn->id, ch->name))
+			nt->parent = dn->id;
 	}
 }
 

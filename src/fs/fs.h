@@ -162,6 +162,7 @@ struct sbx_fs {
 	struct inval *inval;	 /* atomic: read by the change callback */
 	bool watching;		 /* fixed once connected: change events on */
 	unsigned later_n;	 /* lock: requests answered later, in flight (later.h) */
+	struct later *naming;	 /* lock: those of them that make a name (later_naming) */
 	pthread_cond_t later_cv; /* lock: later_n reached 0 */
 	struct fs_stats stats;
 };

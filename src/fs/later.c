@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/dirlist.h"
+#include "fs/inval.h"
 
 void later_drop(struct later *l)
 {
@@ -21,12 +22,75 @@ void later_drop(struct later *l)
 	free(l);
 }
 
+void later_naming(struct later *l)
+{
+	l->naming = true;
+}
+
+bool fs_naming(struct sbx_fs *fs, uint64_t parent, const char *name)
+{
+	struct later *l;
+
+	for (l = fs->naming; l; l = l->naming_next)
+		if (l->parent == parent && l->name && !strcmp(l->name, name)) {
+			l->naming_seen = true;
+			return true;
+		}
+	return false;
+}
+
+/* Takes l out of fs->naming; whether a report of its name was passed
+ * over meanwhile. */
+static bool naming_end(struct sbx_fs *fs, struct later *l)
+{
+	struct later **pp;
+	bool seen;
+
+	pthread_mutex_lock(&fs->lock);
+	for (pp = &fs->naming; *pp && *pp != l; pp = &(*pp)->naming_next)
+		;
+	if (*pp)
+		*pp = l->naming_next;
+	seen = l->naming_seen;
+	pthread_mutex_unlock(&fs->lock);
+	return seen;
+}
+
+struct name_note {
+	struct sbx_fs *fs;
+	uint64_t parent;
+	char name[];
+};
+
+/* On the invalidation thread: the kernel may wait there for its locks. */
+static void tell_name(void *ud)
+{
+	struct name_note *nn = ud;
+
+	if (nn->fs->se)
+		fuse_lowlevel_notify_inval_entry(nn->fs->se, nn->parent, nn->name,
+						 strlen(nn->name));
+	free(nn);
+}
+
 static void done(struct sbx_rfs_async *q)
 {
 	struct later *l = (struct later *)q;
 	struct sbx_fs *fs = l->fs;
+	struct inval *iv;
+	struct name_note *nn;
 
 	l->then(l);
+	/* a report of the name was passed over for this request, which
+	 * failed: the name is someone else's, which the kernel must learn */
+	if (l->naming && naming_end(fs, l) && l->q.rc < 0 &&
+	    (iv = __atomic_load_n(&fs->inval, __ATOMIC_ACQUIRE)) &&
+	    (nn = malloc(sizeof(*nn) + strlen(l->name) + 1))) {
+		nn->fs = fs;
+		nn->parent = l->parent;
+		strcpy(nn->name, l->name);
+		inval_post_ordered(iv, tell_name, nn);
+	}
 	later_drop(l);
 	pthread_mutex_lock(&fs->lock);
 	if (--fs->later_n == 0)
@@ -80,6 +144,10 @@ void later_submit(struct later *l)
 
 	pthread_mutex_lock(&fs->lock);
 	fs->later_n++;
+	if (l->naming) {
+		l->naming_next = fs->naming;
+		fs->naming = l;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	sbx_rfs_submit(fs->rfs, &l->q);
 }

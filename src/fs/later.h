@@ -45,6 +45,10 @@ struct later {
 	double t;
 	struct dirlist *list;		/* owned */
 	void (*after)(struct later *l); /* the caller's second half */
+	/* a request that makes the name parent/name (later_naming): in
+	 * fs->naming from its submission to the end of its second half */
+	bool naming, naming_seen;
+	struct later *naming_next;
 };
 
 /* A request of op for req, its second half then; NULL when out of memory
@@ -64,6 +68,15 @@ struct later *later_start(struct sbx_fs *fs, fuse_req_t req, int r, enum sbx_rfs
 bool later_failed(struct later *l);
 /* Frees l unsent (accepts NULL): the caller replied itself. */
 void later_drop(struct later *l);
+/* Marks l (not submitted yet) as making the name l->parent/l->name. Until
+ * its second half has run, fs_naming() finds it: a change report of that
+ * name may come before the reply it follows in the agent's stream has
+ * been handled, and must not make the kernel drop the entry the reply is
+ * about to give it. */
+void later_naming(struct later *l);
+/* Whether a request making parent/name is in flight (fs->lock held); it
+ * is marked, so that the kernel is told about the name should it fail. */
+bool fs_naming(struct sbx_fs *fs, uint64_t parent, const char *name);
 /* Waits until every request submitted has run its second half. */
 void later_drain(struct sbx_fs *fs);
 

@@ -103,6 +103,7 @@ static void make_name(struct later *l, fuse_req_t req, fuse_ino_t parent, const 
 	l->parent = parent;
 	l->q.cred = fs_cred_of(req, fs->uid, &cb);
 	l->q.path = path.data;
+	later_naming(l);
 	later_submit(l);
 	sbx_buf_release(&path);
 }
