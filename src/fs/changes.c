@@ -178,7 +178,7 @@ static void entry_exists(struct sbx_fs *fs, struct node *dn, const struct fs_cha
 		/* unless it is ours, its reply not handled yet: the kernel
 		 * would drop the entry that reply gives it, and forget the
 		 * node, which the next lookup would list the directory for */
-		if (!fs_naming(fs, dn->id, ch->name))
+		if (!later_naming_pending(fs, dn->id, ch->name))
 			nt->parent = dn->id;
 	}
 }

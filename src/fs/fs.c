@@ -157,8 +157,7 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 		v.uid = n->attr.uid;
 		v.gid = n->attr.gid;
 	}
-	if (n->link && (v.ino != n->attr.ino || v.ctime.tv_sec != n->attr.ctime.tv_sec ||
-			v.ctime.tv_nsec != n->attr.ctime.tv_nsec)) {
+	if (n->link && !fs_same_inode_version(&v, &n->attr)) {
 		free(n->link); /* another file, or another version of it */
 		n->link = NULL;
 	}

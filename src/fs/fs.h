@@ -198,6 +198,13 @@ bool fs_attr_fresh(struct sbx_fs *fs, const struct node *n);
  * node that holds local content keeps its local size and mtime. */
 void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_attr *a,
 		      uint64_t gen0);
+/* Whether a and b name the same version of one file's inode: its number
+ * and ctime (a symlink replaced, or any change to it, moves one). */
+static inline bool fs_same_inode_version(const struct sbx_rfs_attr *a, const struct sbx_rfs_attr *b)
+{
+	return a->ino == b->ino && a->ctime.tv_sec == b->ctime.tv_sec &&
+	       a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
 /* Marks what a change in directory dir makes stale: its listing, its
  * attributes (mtime, nlink). fs->lock held. */
 void fs_dir_changed(struct sbx_fs *fs, struct node *dir);

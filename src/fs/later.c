@@ -27,7 +27,7 @@ void later_naming(struct later *l)
 	l->naming = true;
 }
 
-bool fs_naming(struct sbx_fs *fs, uint64_t parent, const char *name)
+bool later_naming_pending(struct sbx_fs *fs, uint64_t parent, const char *name)
 {
 	struct later *l;
 

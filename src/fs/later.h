@@ -69,14 +69,14 @@ bool later_failed(struct later *l);
 /* Frees l unsent (accepts NULL): the caller replied itself. */
 void later_drop(struct later *l);
 /* Marks l (not submitted yet) as making the name l->parent/l->name. Until
- * its second half has run, fs_naming() finds it: a change report of that
- * name may come before the reply it follows in the agent's stream has
- * been handled, and must not make the kernel drop the entry the reply is
- * about to give it. */
+ * its second half has run, later_naming_pending() finds it: a change
+ * report of that name may come before the reply it follows in the agent's
+ * stream has been handled, and must not make the kernel drop the entry
+ * the reply is about to give it. */
 void later_naming(struct later *l);
 /* Whether a request making parent/name is in flight (fs->lock held); it
  * is marked, so that the kernel is told about the name should it fail. */
-bool fs_naming(struct sbx_fs *fs, uint64_t parent, const char *name);
+bool later_naming_pending(struct sbx_fs *fs, uint64_t parent, const char *name);
 /* Waits until every request submitted has run its second half. */
 void later_drain(struct sbx_fs *fs);
 

@@ -494,9 +494,7 @@ static char *known_target(struct sbx_fs *fs, const struct node *n)
 		return strdup(n->link);
 	l = n->parent ? fs_fresh_list(fs, n->parent) : NULL;
 	de = l ? dirlist_find(l, n->name) : NULL;
-	if (de && de->link && de->attr.ino == n->attr.ino &&
-	    de->attr.ctime.tv_sec == n->attr.ctime.tv_sec &&
-	    de->attr.ctime.tv_nsec == n->attr.ctime.tv_nsec)
+	if (de && de->link && fs_same_inode_version(&de->attr, &n->attr))
 		return strdup(de->link);
 	return NULL;
 }
@@ -514,8 +512,7 @@ static void readlink_then(struct later *l)
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, l->ino);
 	if (n && l->ep == fs_epoch(fs) && n->gen == l->gen0 && S_ISLNK(n->attr.mode) &&
-	    n->attr.ino == l->seen.ino && n->attr.ctime.tv_sec == l->seen.ctime.tv_sec &&
-	    n->attr.ctime.tv_nsec == l->seen.ctime.tv_nsec && (keep = strdup(l->q.link))) {
+	    fs_same_inode_version(&n->attr, &l->seen) && (keep = strdup(l->q.link))) {
 		free(n->link);
 		n->link = keep;
 		n->link_epoch = l->ep;

@@ -338,8 +338,9 @@ static bool stopping(struct sbx_wsc *t)
 	return v;
 }
 
-/* Ends every session: queued ones are reported and freed, live ones are
- * reported and left to drain() and lws_context_destroy(). */
+/* Ends every session: queued ones are reported and freed; live ones are
+ * reported and closed (1001, going away, unless a code was chosen before),
+ * their close frames left to drain(), then lws_context_destroy(). */
 static void cancel_all(struct sbx_wsc *t)
 {
 	struct sbx_wsc_sess *s, *next;
@@ -361,7 +362,9 @@ static void cancel_all(struct sbx_wsc *t)
 	}
 	for (s = t->live; s; s = next) {
 		next = s->l_next;
-		sbx_wsc_report(s, -SBX_ECANCELED, "client freed");
+		if (!s->close_code)
+			s->close_code = SBX_WS_CLOSE_GOING;
+		sbx_wsc_close_with(s, -SBX_ECANCELED, "client freed");
 		maybe_free(s);
 	}
 }
@@ -371,22 +374,16 @@ static void drain_wake(lws_sorted_usec_list_t *sul)
 	(void)sul; /* only ends the lws_service() call of drain() */
 }
 
-/* Lets the sessions still connected end as the protocol asks, a close frame
- * before the socket goes (1001, going away, unless one was chosen before),
- * for at most DRAIN_MS. Without it, a session reported over an instant
- * before the free lost its close frame: the peer saw only the drop. */
+/* Lets the sessions still connected end as the protocol asks, their close
+ * frames out before the sockets go, for at most DRAIN_MS. Without it, a
+ * session reported over an instant before the free lost its close frame:
+ * the peer saw only the drop. */
 static void drain(struct sbx_wsc *t)
 {
 	lws_sorted_usec_list_t wake;
 	int64_t end = sbx_now_ms() + DRAIN_MS, now;
-	struct sbx_wsc_sess *s;
 
 	memset(&wake, 0, sizeof(wake));
-	for (s = t->live; s; s = s->l_next) {
-		if (!s->close_code)
-			s->close_code = SBX_WS_CLOSE_GOING;
-		sbx_wsc_close_with(s, -SBX_ECANCELED, "client freed");
-	}
 	while (t->live && (now = sbx_now_ms()) < end) {
 		lws_sul_schedule(t->ctx, 0, &wake, drain_wake, (end - now) * LWS_US_PER_MS);
 		if (lws_service(t->ctx, 0) < 0)
