@@ -51,10 +51,11 @@ note_hwm() {
 	[ -n "$p" ] || return 0
 	kb=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status" 2>/dev/null)
 	[ -n "$kb" ] && [ "$kb" -gt "${HWM[$1]:-0}" ] && HWM[$1]=$kb
-	# contents of small files live in memfds (src/fs/fcache.h), which
-	# VmHWM does not count: their sizes, at this moment
-	kb=$(find "/proc/$p/fd" -lname '/memfd:sbxfs-content*' -print0 2>/dev/null |
-		xargs -0 -r stat -L -c %s 2>/dev/null | awk '{s += $1} END {print int(s / 1024)}')
+	# contents of small files and copies of large ones live in memfds
+	# (src/fs/fcache.h), which VmHWM does not count: what they hold (the
+	# large ones are sparse), at this moment
+	kb=$(find "/proc/$p/fd" -lname '/memfd:sbxfs-*' -print0 2>/dev/null |
+		xargs -0 -r stat -L -c '%b %B' 2>/dev/null | awk '{s += $1 * $2} END {print int(s / 1024)}')
 	[ -n "$kb" ] && [ "$kb" -gt "${MFD[$1]:-0}" ] && MFD[$1]=$kb
 	return 0
 }

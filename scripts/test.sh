@@ -37,7 +37,8 @@ if [ "$MODE" != --unit-only ]; then
 	# everyday-tools suite too
 	echo "== end-to-end mount tests over the shell transport"
 	SBX_E2E_TRANSPORT=shell "$ROOT/tests/e2e/run.sh" "$ROOT/build" \
-		"$ROOT/tests/e2e/t_mount.sh" "$ROOT/tests/e2e/t_mount_ctl.sh" || failed=1
+		"$ROOT/tests/e2e/t_mount.sh" "$ROOT/tests/e2e/t_mount_ctl.sh" \
+		"$ROOT/tests/e2e/t_ranged.sh" || failed=1
 fi
 if [ "$MODE" = all ]; then
 	# the suites that drive the driver's caches from many threads at once

@@ -28,8 +28,7 @@
 #include "util/log.h"
 #include "util/rand.h"
 
-/* A new empty file in the cache dir, unlinked. */
-static int disk_fd(struct sbx_fs *fs)
+int fcache_disk_fd(struct sbx_fs *fs)
 {
 	char name[40], hex[17];
 	int fd;
@@ -55,7 +54,7 @@ static int content_fd(struct sbx_fs *fs, bool small, bool *ret_mem)
 	int fd = small ? memfd_create("sbxfs-content", MFD_CLOEXEC) : -1;
 
 	*ret_mem = fd >= 0;
-	return fd >= 0 ? fd : disk_fd(fs);
+	return fd >= 0 ? fd : fcache_disk_fd(fs);
 }
 
 int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need)
@@ -68,7 +67,7 @@ int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need)
 		return 0;
 	if (fstat(fc->fd, &st) < 0)
 		return -errno;
-	fd = disk_fd(fs);
+	fd = fcache_disk_fd(fs);
 	if (fd < 0)
 		return fd;
 	while (off < st.st_size) {
@@ -136,8 +135,22 @@ static void idle_unlink(struct sbx_fs *fs, struct fcache *fc)
 	fc->idle = false;
 }
 
+static void idle_trim(struct sbx_fs *fs);
+
+bool fcache_hold_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t bytes)
+{
+	bool grew = bytes > fc->mem_held;
+
+	fs->ranged_mem = fs->ranged_mem - fc->mem_held + bytes;
+	fc->mem_held = bytes;
+	if (grew)
+		idle_trim(fs);
+	return grew;
+}
+
 static void idle_push(struct sbx_fs *fs, struct fcache *fc)
 {
+	fcache_hold_locked(fs, fc, 0); /* counted as idle from now on */
 	fc->idle = true;
 	fc->idle_bytes = fc->ranged ? fc->valid.bytes : fc->size;
 	fs->idle_bytes += fc->idle_bytes;
@@ -155,6 +168,7 @@ static void idle_push(struct sbx_fs *fs, struct fcache *fc)
 static void to_reap(struct sbx_fs *fs, struct fcache *fc)
 {
 	idle_unlink(fs, fc);
+	fcache_hold_locked(fs, fc, 0);
 	if (fc->node->fc == fc)
 		fc->node->fc = NULL;
 	fc->node->local = fc->node->local_dirty = false;
@@ -218,13 +232,15 @@ unsigned fcache_idle_limit(uint64_t nofile)
 	return n > FCACHE_IDLE_MAX ? FCACHE_IDLE_MAX : (unsigned)n;
 }
 
-/* Keeps the idle caches within data_cache and fs->idle_max. */
+/* Keeps the idle caches within data_cache (less what the copies of open
+ * large files hold in memory) and fs->idle_max. */
 static void idle_trim(struct sbx_fs *fs)
 {
 	unsigned max = fs->idle_max ? fs->idle_max : FCACHE_IDLE_MIN;
 
-	while (fs->idle_head && (fs->idle_bytes > ((uint64_t)fs->opts->data_cache_mb << 20) ||
-				 fs->idle_count > max)) {
+	while (fs->idle_head &&
+	       (fs->idle_bytes + fs->ranged_mem > ((uint64_t)fs->opts->data_cache_mb << 20) ||
+		fs->idle_count > max)) {
 		to_reap(fs, fs->idle_head);
 		fs->idle_evicted++;
 	}
@@ -306,7 +322,12 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 {
 	struct fcache *fc;
 	bool mem;
-	int fd = content_fd(fs, n->attr.size <= FCACHE_MEM_MAX, &mem);
+	/* a large file's copy is placed when it becomes ranged (memory or
+	 * the cache dir, fcache_range.c): no file made here for nothing */
+	int fd = content_fd(fs,
+			    n->attr.size <= FCACHE_MEM_MAX ||
+				n->attr.size > ((uint64_t)fs->opts->whole_max_kb << 10),
+			    &mem);
 
 	if (fd < 0) {
 		*err = fd;

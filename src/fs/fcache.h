@@ -28,7 +28,9 @@
  *
  * Large files (fcache_range.c): a file larger than whole_max KiB when
  * its content is first needed is "ranged": fd is a sparse copy of which
- * only the ranges in fc->valid hold the file's bytes. A read fetches what
+ * only the ranges in fc->valid hold the file's bytes, in memory while
+ * the copies there hold less than data_cache in all (fs->ranged_mem;
+ * idle caches make way for them), else in the cache dir. A read fetches what
  * it misses; sequential reads start read-ahead with a growing window,
  * several ranged reads in flight (sbx_rfs_read_start), so throughput is
  * not one round trip per chunk. Each read's reply names the version it
@@ -84,9 +86,10 @@
  * FCACHE_IDLE_MIN..FCACHE_IDLE_MAX. */
 unsigned fcache_idle_limit(uint64_t nofile);
 
-/* Content held in memory at most (a memfd): a file no larger when its
- * cache is made starts there, and moves to the cache dir (fcache_spill)
- * when it grows past this or becomes ranged. */
+/* Whole content held in memory at most (a memfd): a file no larger when
+ * its cache is made starts there, and moves to the cache dir
+ * (fcache_spill) when it grows past this. A ranged copy is in memory or
+ * in the cache dir as the memory budget allows (fcache_range.c, place). */
 #define FCACHE_MEM_MAX (1u << 20)
 
 /* Ranged reads in flight per file, and the bytes of each. */
@@ -152,8 +155,9 @@ struct fcache {
 	 * root may do. */
 	struct sbx_rfs_cred writer;
 	bool has_writer;
-	bool behind; /* a write-behind store is queued (wback.h) */
-	bool mem;    /* fd is in memory (a memfd), not in the cache dir */
+	bool behind;	   /* a write-behind store is queued (wback.h) */
+	bool mem;	   /* fd is in memory (a memfd), not in the cache dir */
+	uint64_t mem_held; /* fs->lock: what of fs->ranged_mem is fd's */
 	/* stored or written through since the last FSYNC in the sandbox: an
 	 * fsync(2) with nothing to store still has one to make (the node
 	 * keeps it while the file has no cache: node.undurable) */
@@ -250,6 +254,14 @@ bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc);
 /* Internal to fcache*.c: mirrors the content state into the node
  * (fc->lock held; takes fs->lock); touched: the content changed now. */
 void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);
+
+/* A new empty file in the cache dir, unlinked; or a negative errno. */
+int fcache_disk_fd(struct sbx_fs *fs);
+/* Sets what the ranged copy of fc holds in memory (fcache_range.c) to
+ * bytes, in fs->ranged_mem; when that grew, idle caches are evicted to
+ * keep the sum within data_cache (the caller runs fcache_reap() after
+ * releasing fs->lock) and true is returned. fs->lock held. */
+bool fcache_hold_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t bytes);
 
 /* Moves a content held in memory to a file of the cache dir when it
  * is to hold more than FCACHE_MEM_MAX bytes (need; UINT64_MAX: always).

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,16 +63,125 @@ static void drop_ranges(struct fcache *fc, const struct sbx_rfs_attr *a)
 	fc->ra_win = 0;
 }
 
-/* A ranged copy lives in the cache dir, never in memory: its valid
- * ranges grow with what is read. Kept in memory only if the cache dir
- * fails (said in the log), which costs memory, not correctness. */
-static void spill(struct sbx_fs *fs, struct fcache *fc)
-{
-	int r = fcache_spill(fs, fc, UINT64_MAX);
+/* The least an open large file may keep here: two read-ahead windows. */
+#define KEEP_MIN (2 * (uint64_t)FCACHE_RA_MAX)
 
+/* The most bytes the copies of large files hold in memory in all (and
+ * one on disk holds): data_cache, but at least KEEP_MIN. */
+static uint64_t keep_max(const struct sbx_fs *fs)
+{
+	uint64_t dc = (uint64_t)fs->opts->data_cache_mb << 20;
+
+	return dc > KEEP_MIN ? dc : KEEP_MIN;
+}
+
+/* What fc's copy holds of the memory budget (fc->mem): its pages, but
+ * at least KEEP_MIN while it is ranged, so that a copy given memory has
+ * room for its read-ahead. */
+static uint64_t mem_need(const struct fcache *fc)
+{
+	struct stat st;
+	uint64_t b;
+
+	if (!fc->mem || !fc->ranged)
+		return 0;
+	b = fstat(fc->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : fc->valid.bytes;
+	return b > KEEP_MIN ? b : KEEP_MIN;
+}
+
+/* Tells the budget what fc's copy holds now (fcache_hold_locked), and
+ * frees the idle caches that made way for it. */
+static void account(struct sbx_fs *fs, struct fcache *fc)
+{
+	uint64_t b = mem_need(fc);
+	bool grew;
+
+	pthread_mutex_lock(&fs->lock);
+	grew = fcache_hold_locked(fs, fc, b);
+	pthread_mutex_unlock(&fs->lock);
+	if (grew)
+		fcache_reap(fs);
+}
+
+/* Moves a copy in memory to the cache dir, its valid ranges only (a
+ * memfd's holes would become zeros written out). 0 or -errno (the copy
+ * stays where it was). */
+static int to_disk(struct sbx_fs *fs, struct fcache *fc)
+{
+	uint64_t pos = 0, gs, ge;
+	int fd, r = 0;
+
+	if (!fc->mem)
+		return 0;
+	fd = fcache_disk_fd(fs);
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, (off_t)fc->size) < 0)
+		r = -errno;
+	while (r == 0 && pos < fc->size) {
+		if (!rmap_first_gap(&fc->valid, pos, fc->size, &gs, &ge))
+			gs = ge = fc->size;
+		while (r == 0 && pos < gs) {
+			off_t in = (off_t)pos;
+			ssize_t n;
+
+			if (lseek(fd, (off_t)pos, SEEK_SET) < 0) {
+				r = -errno;
+				break;
+			}
+			n = sendfile(fd, fc->fd, &in, (size_t)(gs - pos));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				r = n < 0 ? -errno : -EIO;
+			else
+				pos += (uint64_t)n;
+		}
+		pos = ge;
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	close(fc->fd);
+	fc->fd = fd;
+	fc->mem = false;
+	FS_COUNT(fs, data_spilled);
+	account(fs, fc);
+	return 0;
+}
+
+/* Where fc's copy, about to become ranged, lives: in memory while the
+ * budget (keep_max) has room for KEEP_MIN more, else in the cache dir.
+ * Why memory: the bytes read land in fd on the transport's thread, and a
+ * pwrite into a page cache of ext4 stalled it, so that a cold read of a
+ * file just written took up to twice as long as with a tmpfs cache dir.
+ * fc holds nothing yet (empty: its fd may be swapped), or a whole copy
+ * (it stays where it is, or moves to the disk). A failure to move keeps
+ * the copy where it is (said in the log): memory, not correctness. */
+static void place(struct sbx_fs *fs, struct fcache *fc, bool empty)
+{
+	uint64_t need = !empty && fc->size > KEEP_MIN ? fc->size : KEEP_MIN;
+	bool room;
+	int fd, r = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	room = fs->ranged_mem - fc->mem_held + need <= keep_max(fs);
+	pthread_mutex_unlock(&fs->lock);
+	if (room && !fc->mem && empty) {
+		fd = memfd_create("sbxfs-range", MFD_CLOEXEC);
+		if (fd >= 0) {
+			close(fc->fd);
+			fc->fd = fd;
+			fc->mem = true;
+		}
+	} else if (!room && fc->mem) {
+		r = to_disk(fs, fc);
+	}
 	if (r < 0)
 		sbx_log(SBX_LOG_WARN, "a large file's copy stays in memory: the cache dir: %s",
 			strerror(-r));
+	account(fs, fc);
 }
 
 bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
@@ -106,19 +217,18 @@ bool fcr_use(struct sbx_fs *fs, struct fcache *fc)
 	rmap_clear(&fc->valid);
 	if (ftruncate(fc->fd, 0) < 0)
 		sbx_debug("fcache: emptying a copy: %s", strerror(errno));
-	spill(fs, fc);
 	fc->ranged = true;
 	fc->size = fc->ver.size;
 	fc->revalidate = !fresh;
 	fc->loaded_epoch = fs_epoch(fs);
 	fc->wrote = false;
 	fc->ra_next = fc->ra_win = 0;
+	place(fs, fc, true);
 	return true;
 }
 
 void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
 {
-	spill(fs, fc);
 	rmap_clear(&fc->valid);
 	if (fc->size && rmap_add(&fc->valid, 0, fc->size) < 0)
 		rmap_clear(&fc->valid);
@@ -126,6 +236,7 @@ void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
 	fc->loaded = false;
 	fc->wrote = false;
 	fc->ra_next = fc->ra_win = 0;
+	place(fs, fc, false);
 }
 
 /* Ends read i (removed from fc->ra). Its bytes become valid when the
@@ -356,36 +467,46 @@ static int fetch(struct sbx_fs *fs, struct fcache *fc, uint64_t off, uint64_t en
 	return r == -ESTALE ? -EIO : r;
 }
 
-/* The most bytes an open large file keeps here: data_cache, but at least
- * two read-ahead windows. */
-static uint64_t keep_max(const struct sbx_fs *fs)
+/* The most bytes fc's copy keeps: keep_max() on disk; in memory, what
+ * the other copies in memory leave of it, but at least KEEP_MIN. */
+static uint64_t keep_of(struct sbx_fs *fs, const struct fcache *fc)
 {
-	uint64_t dc = (uint64_t)fs->opts->data_cache_mb << 20, floor = 2 * (uint64_t)FCACHE_RA_MAX;
+	uint64_t others, max = keep_max(fs);
 
-	return dc > floor ? dc : floor;
+	if (!fc->mem)
+		return max;
+	pthread_mutex_lock(&fs->lock);
+	others = fs->ranged_mem - fc->mem_held;
+	pthread_mutex_unlock(&fs->lock);
+	return others + KEEP_MIN < max ? max - others : KEEP_MIN;
 }
 
-/* Keeps the local copy of an open large file within keep_max(): past it,
+/* Keeps the local copy of an open large file within keep_of(): past it,
  * what lies further than half of it from pos (the offset just read or
  * written) goes, bytes and ranges. The sandbox has those bytes (our
  * writes to them were sent before, and a read after them is ordered on
  * the main session): a later read fetches them again. Without this, a
  * 10 GiB file read or written through took 10 GiB of cache_dir, which is
  * memory where /tmp is a tmpfs. The reads in flight there end first: they
- * write into fd. A failure leaves the copy as it was. */
+ * write into fd. A failure leaves the copy as it was. Then the memory
+ * budget learns what the copy holds. */
 static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
 {
-	uint64_t keep = keep_max(fs), lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
+	uint64_t keep = keep_of(fs, fc), lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
 
-	if (b0 <= keep)
+	if (b0 <= keep) {
+		account(fs, fc);
 		return;
+	}
 	if (pos > keep / 2)
 		lo = (pos - keep / 2) / ALIGN * ALIGN;
 	if (pos < UINT64_MAX - keep)
 		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
 	if ((lo && settle(fs, fc, 0, lo, false) < 0) ||
-	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0))
+	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0)) {
+		account(fs, fc);
 		return;
+	}
 	if (lo && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
 		rmap_trim_below(&fc->valid, lo);
 	if (hi < fc->size && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -393,6 +514,7 @@ static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
 		rmap_cut(&fc->valid, hi);
 	if (fc->valid.bytes < b0)
 		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
+	account(fs, fc);
 }
 
 int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
@@ -448,6 +570,9 @@ static int to_whole(struct sbx_fs *fs, struct fcache *fc)
 	uint64_t gs, ge;
 	int r = settle(fs, fc, 0, UINT64_MAX, true);
 
+	/* the whole file in memory only if small: it is not a range copy any more */
+	if (r == 0 && fc->size > FCACHE_MEM_MAX)
+		r = to_disk(fs, fc);
 	while (r == 0 && rmap_first_gap(&fc->valid, 0, fc->size, &gs, &ge))
 		r = fetch(fs, fc, gs, ge < gs + SBX_RFS_READ_MAX ? ge : gs + SBX_RFS_READ_MAX, 0);
 	if (r < 0)
@@ -459,6 +584,7 @@ static int to_whole(struct sbx_fs *fs, struct fcache *fc)
 	fc->loaded = true;
 	fc->revalidate = false;
 	fc->validator[0] = '\0';
+	account(fs, fc);
 	return 1;
 }
 
@@ -548,6 +674,7 @@ int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	fc->size = size;
 	fc->ver = a; /* the sandbox applied it after every write sent before */
 	fcache_mirror(fs, fc, true);
+	account(fs, fc);
 	return 0;
 }
 
@@ -599,7 +726,10 @@ int fcr_leave(struct sbx_fs *fs, struct fcache *fc)
 	int r = fcr_quiesce(fs, fc);
 
 	rmap_clear(&fc->valid);
+	if (ftruncate(fc->fd, 0) < 0)
+		sbx_debug("fcache: emptying a copy: %s", strerror(errno));
 	fc->ranged = false;
 	fc->wrote = false;
+	account(fs, fc);
 	return r;
 }

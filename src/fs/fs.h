@@ -145,6 +145,7 @@ struct sbx_fs {
 	struct fcache *idle_head; /* lock: idle file caches, oldest first */
 	struct fcache *idle_tail; /* lock */
 	uint64_t idle_bytes;	  /* lock */
+	uint64_t ranged_mem;	  /* lock: what open large files' copies hold in memory */
 	unsigned idle_count;	  /* lock */
 	unsigned idle_max;	  /* fixed: idle caches kept at most (fcache_idle_limit) */
 	uint64_t idle_evicted;	  /* lock: idle caches dropped to keep the bounds */

@@ -179,20 +179,27 @@ if $agent; then
 	mkdir -p "$T/cache"
 	tm "$BUILD/sbxfs" -o "data_cache=8,cache_dir=$T/cache" "$ID:/srv/r" "$MNT"
 	pid=$(pgrep -f "[s]bxfs -o data_cache=8,cache_dir=$T/cache")
-	# local_mb: the most MiB one local copy in the cache dir holds now
+	# local_mb dir|mem|all: the most MiB one local copy in the cache dir
+	# holds now; mem: what the copies in memory (memfds) hold in all;
+	# all: the two added
 	local_mb() {
-		local f l b=0 n
+		local f l d=0 m=0 n
 		for f in /proc/"$pid"/fd/*; do
 			l=$(readlink "$f") || continue
-			case $l in "$T/cache/"*)
-				n=$(stat -L -c %b "$f" 2>/dev/null) && [ "${n:-0}" -gt $b ] && b=$n ;;
+			n=$(stat -L -c %b "$f" 2>/dev/null) || continue
+			case $l in
+			"$T/cache/"*) [ "$n" -gt $d ] && d=$n ;;
+			/memfd:sbxfs-*) m=$((m + n)) ;;
 			esac
 		done
-		echo $((b * 512 >> 20))
+		case $1 in dir) echo $((d * 512 >> 20)) ;; mem) echo $((m * 512 >> 20)) ;;
+		*) echo $(((d + m) * 512 >> 20)) ;; esac
 	}
+	# held FIELD: a number of the cache.held line of .ctl/stats
+	held() { sed -n "s/^cache\.held.* $1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
 	exec 3<"$MNT/bulk"
 	expect_eq "a 64 MiB read with data_cache=8 reads the sandbox's bytes" "$want" "$(sum_of <&3)"
-	n=$(local_mb)
+	n=$(local_mb all)
 	check "  ... and its local copy, still open, holds at most 48 MiB ($n)" test "$n" -le 48
 	check "  ... the rest was let go ($(sed -n 's/.*trimmed=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats") bytes)" \
 		test "$(sed -n 's/.*trimmed=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")" -gt 0
@@ -202,7 +209,7 @@ if $agent; then
 	head -c $((96 << 20)) /dev/urandom >"$T/big96"
 	exec 3>"$MNT/big96"
 	cat "$T/big96" >&3
-	n=$(local_mb)
+	n=$(local_mb all)
 	# bytes that extend a file written through are not copied here: the
 	# kernel's cache has them, and a read that misses fetches them
 	check "a 96 MiB file written through, still open, keeps at most its stored first 4 MiB here ($n)" \
@@ -244,7 +251,38 @@ if $agent; then
 	expect_eq "  ... and the mount, after the close" "$(sum_of <"$T/mix")" "$(tm cat "$MNT/mix" | sum_of)"
 	rm -f "$T/mix"
 	fusermount3 -u "$MNT"
+
+	# the copies of large files live in memory while data_cache has room
+	# for them (32 MiB each at least), then in the cache dir; closed files
+	# make way for them
+	rx sh -c 'head -c $((48 << 20)) /dev/urandom >/srv/r/bulk2'
+	want2=$(rx sha256sum /srv/r/bulk2 | cut -d' ' -f1)
+	tm "$BUILD/sbxfs" -o "data_cache=40,cache_dir=$T/cache" "$ID:/srv/r" "$MNT"
+	pid=$(pgrep -f "[s]bxfs -o data_cache=40,cache_dir=$T/cache")
+	tm cat "$MNT/first-create" "$MNT/new" >/dev/null
+	idle0=$(held idle_bytes)
+	check "two files read and closed are kept ($idle0 bytes)" test "${idle0:-0}" -gt 0
+	exec 3<"$MNT/bulk"
+	expect_eq "a 64 MiB read with data_cache=40 reads the sandbox's bytes" "$want" "$(sum_of <&3)"
+	m=$(local_mb mem) d=$(local_mb dir)
+	check "  ... its copy is in memory ($m MiB), none in the cache dir ($d)" \
+		test "$m" -ge 16 -a "$m" -le 40 -a "$d" -eq 0
+	n=$(held ranged_in_memory) i=$(held idle_bytes)
+	check "  ... counted ($n bytes), the files kept made way ($i bytes left, $idle0 before)" \
+		test "$n" -ge $((32 << 20)) -a $((n + i)) -le $((40 << 20)) -a "$i" -lt "$idle0"
+	exec 5<"$MNT/bulk2"
+	expect_eq "a second one open beside it reads the sandbox's bytes" "$want2" "$(sum_of <&5)"
+	m=$(local_mb mem) d=$(local_mb dir)
+	check "  ... its copy is in the cache dir ($d MiB): memory has no room ($m MiB)" \
+		test "$d" -ge 16 -a "$m" -le 40
+	exec 3<&-
+	exec 5<&-
+	n=$(held ranged_in_memory) i=$(held idle_bytes)
+	check "closed, nothing counts as open in memory ($n), the kept stay within 40 MiB ($i)" \
+		test "$n" -eq 0 -a "$i" -le $((40 << 20))
+	expect_eq "  ... and the first reads right again" "$want" "$(tm cat "$MNT/bulk" | sum_of)"
+	fusermount3 -u "$MNT"
 	mnt
 fi
-rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create /srv/r/bulk /srv/r/big96 /srv/r/mix
+rx rm -f /srv/r/new /srv/r/new2 /srv/r/first-create /srv/r/bulk /srv/r/bulk2 /srv/r/big96 /srv/r/mix
 finish

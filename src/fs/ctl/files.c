@@ -132,6 +132,7 @@ static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 {
 	struct fs_stats *s = &fs->stats;
+	uint64_t idle_b, idle_n, ranged_b;
 	size_t jobs, running;
 	int i, r;
 
@@ -139,6 +140,11 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 	for (i = 0; !r && i < FS_OP__N; i++)
 		r = sbx_buf_printf(out, "fuse.%s %llu\n", op_names[i], LD(s->ops[i]));
 	r = r ?: stats_rfs(fs, out);
+	pthread_mutex_lock(&fs->lock);
+	idle_b = fs->idle_bytes;
+	idle_n = fs->idle_count;
+	ranged_b = fs->ranged_mem;
+	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_lock(&fs->ctl->lock);
 	jobs = fs->ctl->n_jobs;
 	running = fs->ctl->running;
@@ -152,6 +158,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "cache.link hits=%llu\n"
 			  "cache.data hits=%llu misses=%llu revalidated=%llu spilled=%llu "
 			  "trimmed=%llu\n"
+			  "cache.held idle_files=%llu idle_bytes=%llu ranged_in_memory=%llu\n"
 			  "store count=%llu errors=%llu creates_deferred=%llu behind=%llu "
 			  "behind_errors=%llu attrs_after=%llu in_flight=%llu fsyncs=%llu\n"
 			  "invalidations %llu\n"
@@ -161,10 +168,12 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
 			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->link_hit), LD(s->data_hit),
 			  LD(s->data_miss), LD(s->data_revalidated), LD(s->data_spilled),
-			  LD(s->data_trimmed), LD(s->stores), LD(s->store_errors),
-			  LD(s->creates_deferred), LD(s->stores_behind), LD(s->behind_errors),
-			  LD(s->attrs_after), LD(s->stores_in_flight), LD(s->fsyncs),
-			  LD(s->invalidations), LD(s->changes), LD(s->refused), jobs, running);
+			  LD(s->data_trimmed), (unsigned long long)idle_n,
+			  (unsigned long long)idle_b, (unsigned long long)ranged_b, LD(s->stores),
+			  LD(s->store_errors), LD(s->creates_deferred), LD(s->stores_behind),
+			  LD(s->behind_errors), LD(s->attrs_after), LD(s->stores_in_flight),
+			  LD(s->fsyncs), LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
+			  running);
 }
 
 static int wait_ready(struct sbx_fs *fs, double t)
