@@ -170,6 +170,10 @@ SBX_API int sbx_rfs_watch(struct sbx_rfs *r, const char *dir, struct sbx_err *er
 SBX_API void sbx_rfs_events_off(struct sbx_rfs *r);
 /** true when sbx_rfs_watch() works: the agent transport and on_change. */
 SBX_API bool sbx_rfs_reports_changes(const struct sbx_rfs *r);
+/** The stream position (sbx_rfs_attr.seq) of the last frame received
+ *  from the agent: a change reported at or before it happened before
+ *  every reply received so far. 0 with the shell transport. */
+SBX_API uint64_t sbx_rfs_seq(const struct sbx_rfs *r);
 /** "agent" or "shell" (static string). */
 SBX_API const char *sbx_rfs_transport_name(const struct sbx_rfs *r);
 /** Why the transport is not the agent ("" when it is): borrowed. */
@@ -577,7 +581,10 @@ struct sbx_rfs_async {
 	void *ud; /**< the caller's */
 	/* the result, when done() runs */
 	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
-	struct sbx_rfs_attr attr; /**< STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR */
+	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR; RENAME: the moved
+	 *  entry's after it (mode 0: not known, as after an exchange or with
+	 *  the shell transport) */
+	struct sbx_rfs_attr attr;
 	char *link;		  /**< READLINK: the target; done() takes it (free) */
 	struct sbx_rfs_tree tree; /**< READDIR: the listing; done() takes it
 				   *   (sbx_rfs_tree_release) */

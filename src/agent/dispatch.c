@@ -3,6 +3,9 @@
  * The order of refusals is fixed: malformed or unknown (decode), id 0,
  * no HELLO yet, credentials the kernel refuses; only then the op runs.
  */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -81,9 +84,59 @@ static int run_op(struct agent *a, struct agent_req *q)
 	return r;
 }
 
+/* Requests whose system calls change what a watch sees. */
+static bool changes_files(uint16_t type)
+{
+	switch (type) {
+	case SBXA_OP_MKDIR:
+	case SBXA_OP_MKNOD:
+	case SBXA_OP_UNLINK:
+	case SBXA_OP_RMDIR:
+	case SBXA_OP_RENAME:
+	case SBXA_OP_LINK:
+	case SBXA_OP_SYMLINK:
+	case SBXA_OP_SETATTR:
+	case SBXA_OP_OPEN:
+	case SBXA_OP_TMPFILE:
+	case SBXA_OP_PWRITE:
+	case SBXA_OP_COMMIT:
+	case SBXA_OP_CLOSE:
+	case SBXA_OP_SETXATTR:
+	case SBXA_OP_REMOVEXATTR:
+	case SBXA_OP_FTRUNCATE: return true;
+	default: return false;
+	}
+}
+
+/* The change events that a request's own system calls queued go out
+ * before its reply (what it wrote from mark on): so in the stream every
+ * report of what was there before the request comes before the reply,
+ * and a client that orders by stream position never takes a late report
+ * of the old file for news of the one it just made (a rename over a name
+ * and a new file of the same name). Out of memory: the reply stays first,
+ * as before. */
+static void events_first(struct agent *a, size_t mark)
+{
+	size_t n = a->out.w.len - mark;
+	uint8_t *reply;
+	int avail = 0;
+
+	if (a->watches.fd < 0 || !n || ioctl(a->watches.fd, FIONREAD, &avail) < 0 || avail <= 0)
+		return;
+	reply = malloc(n);
+	if (!reply)
+		return;
+	memcpy(reply, a->out.w.p + mark, n);
+	a->out.w.len = mark;
+	watch_on_event(a);
+	sbxa_put_bytes(&a->out.w, reply, n);
+	free(reply);
+}
+
 void agent_handle_frame(struct agent *a, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
 {
 	struct agent_req *q = &a->req;
+	size_t mark = a->out.w.len;
 	int r = agent_req_decode(q, id, type, p, n);
 
 	if (!r && !id)
@@ -100,6 +153,8 @@ void agent_handle_frame(struct agent *a, uint32_t id, uint16_t type, const uint8
 		r = run_op(a, q);
 	if (r < 0)
 		out_status(&a->out, id, type, r);
+	if (changes_files(type))
+		events_first(a, mark);
 	/* a request's ids are its own: what the loop does between requests
 	 * (change events' lstat, streamed reads) runs with the agent's */
 	if (!a->ids.cur_self) {

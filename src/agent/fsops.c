@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -146,9 +147,20 @@ int op_rename(struct agent *a, const struct agent_req *q)
 	if (r < 0)
 		return r;
 	r = renameat2(fd[0], rel[0], fd[1], rel[1], q->flags) < 0 ? -errno : 0;
+	if (r == 0) {
+		/* the moved entry's attributes (its ctime moved), so that the
+		 * client keeps it without asking; all zero (mode 0) after an
+		 * exchange, or when it is gone already */
+		struct stat st;
+		size_t at = out_reply(&a->out, q->id, q->op, 0);
+
+		if ((q->flags & RENAME_EXCHANGE) ||
+		    fstatat(fd[1], rel[1], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			memset(&st, 0, sizeof(st));
+		out_put_stat(&a->out, &st);
+		out_end(&a->out, at);
+	}
 	close_at(fd);
-	if (r == 0)
-		out_status(&a->out, q->id, q->op, 0);
 	return r;
 }
 

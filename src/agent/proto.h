@@ -103,9 +103,11 @@ enum sbxa_op {
 	 * it an existing file is kept as it is); S_IFIFO, S_IFSOCK, S_IFCHR and
 	 * S_IFBLK are mknod(2). */
 	SBXA_OP_MKNOD = 6,
-	SBXA_OP_UNLINK = 7,   /* path -> */
-	SBXA_OP_RMDIR = 8,    /* path -> */
-	SBXA_OP_RENAME = 9,   /* path from, path to, u32 flags (renameat2's) -> */
+	SBXA_OP_UNLINK = 7, /* path -> */
+	SBXA_OP_RMDIR = 8,  /* path -> */
+	/* path from, path to, u32 flags (renameat2's) -> attr of the moved
+	 * entry (mode 0: not known) */
+	SBXA_OP_RENAME = 9,
 	SBXA_OP_LINK = 10,    /* path existing, path new -> attr */
 	SBXA_OP_SYMLINK = 11, /* str target, path -> attr */
 	/* path, setattr block -> attr. Applied in the order size, owner,

@@ -333,12 +333,14 @@ static int exchanged(struct sbx_fs *fs, struct node *p, const char *name, struct
 	return r;
 }
 
-/* The node table side of a rename. */
+/* The node table side of a rename; moved: the moved entry's attributes
+ * after it, from the sandbox (mode 0: not known). */
 static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		   const char *newname, bool exchange)
+		   const char *newname, bool exchange, const struct sbx_rfs_attr *moved)
 {
 	struct fs_ids sib = {.n = 0};
 	struct node *p, *np, *n, *t;
+	bool known = false;
 	int r = 0;
 
 	pthread_mutex_lock(&fs->lock);
@@ -352,6 +354,15 @@ static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_
 	}
 	if (p)
 		fs_dir_entry_del(fs, p, name);
+	/* the sandbox's word on the moved file: it stays fresh (its ctime
+	 * moved), and so does the listing it moves into, whatever a report
+	 * of the rename, handled first, made of it */
+	known = n && moved->mode && (moved->mode & S_IFMT) == (n->attr.mode & S_IFMT) &&
+		(!n->attr.ino || moved->ino == n->attr.ino);
+	if (known) {
+		n->gen++;
+		fs_node_set_attr(fs, n, moved, n->gen);
+	}
 	if (np && n && fs_attr_fresh(fs, n))
 		fs_dir_entry_set(fs, np, newname, &n->attr, n->link);
 	else if (np)
@@ -360,7 +371,7 @@ static int renamed(struct sbx_fs *fs, fuse_ino_t parent, const char *name, fuse_
 		replaced(fs, t, &sib);
 	if (n && np && t != n) {
 		n->gen++;
-		if (!n->local)
+		if (!n->local && !known)
 			n->attr_expire = 0; /* ctime changed */
 		r = node_move(&fs->nodes, n, np, newname);
 		if (r < 0)
@@ -381,7 +392,7 @@ static void rename_then(struct later *l)
 
 	if (r == 0)
 		renamed(l->fs, l->parent, l->name, l->newparent, l->newname,
-			l->q.flags & SBX_RFS_EXCHANGE);
+			l->q.flags & SBX_RFS_EXCHANGE, &l->q.attr);
 	fuse_reply_err(l->req, fs_errno(r));
 }
 

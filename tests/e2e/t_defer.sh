@@ -51,6 +51,23 @@ ln "$MNT/in/f1" "$MNT/in/f1.link"
 expect_eq "the inode number after close is the file's (a new link has it)" "$i1" \
 	"$(stat -c %i "$MNT/in/f1.link")"
 
+# editor saves: a temporary written, fsynced and renamed over the file.
+# The reports of each rename (sent before its reply) must not make the
+# renamed file, nor the next temporary of the same name, look stale:
+# that cost a listing of the directory every second save or so
+l0=$(op readdir) r0=$(rt)
+for i in $(seq 1 20); do
+	printf 'save %s\n' "$i" | dd of="$MNT/in/.save.txt.swp" conv=fsync status=none &&
+		mv -f "$MNT/in/.save.txt.swp" "$MNT/in/save.txt" || break
+done
+l1=$(op readdir) r1=$(rt)
+expect_eq "20 editor saves: the sandbox has the last" "save 20" "$(rx cat /srv/d/in/save.txt)"
+expect_eq "  ... and no temporary left" "" "$(rx ls -A /srv/d/in | grep -F .save.txt.swp)"
+expect_eq "  ... the directory was not listed again" 0 $((l1 - l0))
+check "  ... two round trips a save, the store and the rename ($((r1 - r0)))" \
+	test $((r1 - r0)) -le 42
+expect_eq "  ... and the mount shows the last" "save 20" "$(cat "$MNT/in/save.txt")"
+
 # two new files still open are two files (vim tests the names it may use so)
 exec {fa}>"$MNT/in/.same.swp" {fb}>"$MNT/in/.same.swx"
 check "two files created and open have distinct inode numbers" \

@@ -1423,6 +1423,83 @@ START_TEST(watch_events)
 }
 END_TEST
 
+/* Sends RENAME from -> to (flags 0) as id 9; the EV_CHANGE frames that come
+ * before its reply are counted (by the names they report, into the
+ * DELETE and CREATE counts), the reply is returned. */
+static struct frame rename_counting(struct sess *s, const char *from, const char *to,
+				    const char *del_name, const char *new_name, unsigned *dels,
+				    unsigned *news)
+{
+	struct sbxa_w w = {0};
+	size_t at = req(&w, 9, SBXA_OP_RENAME, SBXA_ID_SELF);
+	char name[256];
+	struct frame f;
+	uint32_t mask;
+
+	sbxa_put_cstr(&w, from);
+	sbxa_put_cstr(&w, to);
+	sbxa_put_u32(&w, 0);
+	send_w(s, &w, at);
+	for (f = recv_f(s); f.type == SBXA_EV_CHANGE; f = recv_f(s)) {
+		sbxa_get_u32(&f.r);
+		mask = sbxa_get_u32(&f.r);
+		ck_assert(sbxa_get_path(&f.r, name, 255, true));
+		*dels += (mask & SBXA_CH_DELETE) && !strcmp(name, del_name);
+		*news += (mask & SBXA_CH_CREATE) && !strcmp(name, new_name);
+		frame_free(&f);
+	}
+	ck_assert_uint_eq(f.id, 9);
+	ck_assert_uint_eq(f.type, SBXA_REPLY | SBXA_OP_RENAME);
+	return f;
+}
+
+/* A request's own change events come before its reply, and a RENAME's
+ * reply carries the moved entry's attributes: a client that orders by
+ * stream position then never takes the old name's report for news of a
+ * file made after the reply. */
+START_TEST(rename_events_before_reply)
+{
+	struct sbxa_attr a;
+	struct stat st;
+	struct sess s;
+	struct frame f;
+	char d[128], p[128], q[128];
+	unsigned dels = 0, news = 0;
+
+	sess_start(&s);
+	path_of(d, sizeof(d), "ev");
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	f = call_path(&s, SBXA_OP_WATCH, d, SBXA_ID_SELF);
+	ck_assert_int_eq(f.status, 0);
+	frame_free(&f);
+	path_of(p, sizeof(p), "ev/a");
+	path_of(q, sizeof(q), "ev/b");
+	put_file(p, "x");
+	/* a failing rename takes the events of the file's making first */
+	f = rename_counting(&s, q, p, "", "", &dels, &news);
+	ck_assert_int_eq(f.status, -ENOENT);
+	frame_free(&f);
+	f = rename_counting(&s, p, q, "a", "b", &dels, &news);
+	ck_assert_int_eq(f.status, 0);
+	ck_assert_uint_eq(dels, 1);
+	ck_assert_uint_eq(news, 1);
+	sbxa_get_attr(&f.r, &a);
+	ck_assert_int_eq(f.r.err, 0);
+	ck_assert_int_eq(lstat(q, &st), 0);
+	ck_assert(S_ISREG(a.mode));
+	ck_assert_uint_eq(a.ino, st.st_ino);
+	ck_assert_int_eq(a.ctime.sec, st.st_ctim.tv_sec);
+	ck_assert_int_eq(a.ctime.nsec, st.st_ctim.tv_nsec);
+	frame_free(&f);
+	/* nothing of the rename comes after its reply */
+	f = call_path(&s, SBXA_OP_LSTAT, q, SBXA_ID_SELF);
+	ck_assert_uint_eq(f.type, SBXA_REPLY | SBXA_OP_LSTAT);
+	ck_assert_int_eq(f.status, 0);
+	frame_free(&f);
+	ck_assert_int_eq(sess_end(&s), 0);
+}
+END_TEST
+
 START_TEST(credentials)
 {
 	static const char *const idu[] = {"id", "-u", NULL};
@@ -1863,6 +1940,7 @@ int main(void)
 	tcase_add_test(tc, jobs_output_exit);
 	tcase_add_test(tc, jobs_stdin_and_signal);
 	tcase_add_test(tc, watch_events);
+	tcase_add_test(tc, rename_events_before_reply);
 	tcase_add_test(tc, credentials);
 	tcase_add_test(tc, malformed_and_unknown);
 	tcase_add_test(tc, oversized_length_ends);

@@ -75,6 +75,9 @@ int rfs_agent_new(struct sbx_rfs *r, struct rfs_agent **ret, struct sbx_err *err
  * Accepts NULL. No request may be in flight. */
 void rfs_agent_free(struct rfs_agent *a);
 
+/* The stream position of the last frame received (sbx_rfs_seq). */
+uint64_t rfs_agent_seq(struct rfs_agent *a);
+
 /* Begins a request frame of type op in w (reset first) with the agent's
  * own credentials; the caller appends the op's fields. */
 void rfs_agent_begin(struct sbxa_w *w, uint16_t op);

@@ -147,7 +147,8 @@ static void complete(struct acall *x, int rc)
 	struct sbx_rfs_async *u = x->user;
 	struct sbx_rfs *r = x->a->r;
 
-	if (rc == 0 && x->q.on_frame == rfs_agent_attr_frame) {
+	if (rc == 0 &&
+	    (x->q.on_frame == rfs_agent_attr_frame || x->q.on_frame == rfs_agent_attr_opt_frame)) {
 		rfs_agent_attr(&u->attr, &x->at);
 		u->attr.seq = x->q.seq;
 	}
@@ -303,8 +304,10 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_str_frame;
 		x->q.on_reset = rfs_agent_str_reset;
 		x->q.ud = &x->su;
-	} else if (u->op != SBX_RFS_OP_UNLINK && u->op != SBX_RFS_OP_RMDIR &&
-		   u->op != SBX_RFS_OP_RENAME) {
+	} else if (u->op == SBX_RFS_OP_RENAME) {
+		x->q.on_frame = rfs_agent_attr_opt_frame;
+		x->q.ud = &x->at;
+	} else if (u->op != SBX_RFS_OP_UNLINK && u->op != SBX_RFS_OP_RMDIR) {
 		x->q.on_frame = rfs_agent_attr_frame;
 		x->q.ud = &x->at;
 	}

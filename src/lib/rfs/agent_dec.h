@@ -24,6 +24,9 @@ int rfs_agent_hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t
 /* agent_ops.c: one attr (LSTAT, MKDIR, MKNOD, LINK, SYMLINK, SETATTR,
  * COMMIT); ud is a struct sbxa_attr. */
 int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* The same for a reply whose attr may be missing (RENAME's from an agent
+ * that sends none): then ud is all zero (mode 0: unknown). */
+int rfs_agent_attr_opt_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* agent_ops.c: statfs block; ud is a struct sbxa_statfs. */
 int rfs_agent_statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* agent_ops.c: PWRITE's count; ud is the uint32_t it must be. */

@@ -188,6 +188,15 @@ int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t 
 	return rd.err;
 }
 
+int rfs_agent_attr_opt_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	if (n <= 4) {
+		memset(ud, 0, sizeof(struct sbxa_attr));
+		return n == 4 ? 0 : -EPROTO;
+	}
+	return rfs_agent_attr_frame(ud, type, flags, p, n);
+}
+
 /* A request on one path whose reply is an attr (ret may be NULL). */
 static int path_attr(struct sbx_rfs *r, enum sbx_rfs_op op, const char *opname, struct sbxa_w *w,
 		     const char *path, struct sbx_rfs_attr *ret, struct sbx_err *err)

@@ -95,6 +95,16 @@ static void fail_all(struct rfs_agent *a, int code)
 	pthread_cond_broadcast(&a->cv);
 }
 
+uint64_t rfs_agent_seq(struct rfs_agent *a)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&a->m);
+	s = a->seq;
+	pthread_mutex_unlock(&a->m);
+	return s;
+}
+
 /* One whole frame from the agent; a->m held. */
 static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t flags,
 		    const uint8_t *p, size_t n)

@@ -146,6 +146,11 @@ int sbx_rfs_mknod(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, const char
 	return r->tp->create(r, cred, path, mode, true, ret, err);
 }
 
+uint64_t sbx_rfs_seq(const struct sbx_rfs *r)
+{
+	return r->agent ? rfs_agent_seq(r->agent) : 0;
+}
+
 const char *sbx_rfs_transport_name(const struct sbx_rfs *r)
 {
 	return r->tp->name;
