@@ -84,7 +84,10 @@ static int run_op(struct agent *a, struct agent_req *q)
 	return r;
 }
 
-/* Requests whose system calls change what a watch sees. */
+/* Requests whose system calls change what a watch sees: names, and the
+ * attributes a reply carries. Not PWRITE: a stream of writes changes no
+ * name and its replies carry no attributes; its DATA events may follow
+ * (the kernel merges them while unread). */
 static bool changes_files(uint16_t type)
 {
 	switch (type) {
@@ -98,7 +101,6 @@ static bool changes_files(uint16_t type)
 	case SBXA_OP_SETATTR:
 	case SBXA_OP_OPEN:
 	case SBXA_OP_TMPFILE:
-	case SBXA_OP_PWRITE:
 	case SBXA_OP_COMMIT:
 	case SBXA_OP_CLOSE:
 	case SBXA_OP_SETXATTR:
