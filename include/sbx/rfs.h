@@ -585,6 +585,9 @@ struct sbx_rfs_async {
 	 *  entry's after it (mode 0: not known, as after an exchange or with
 	 *  the shell transport) */
 	struct sbx_rfs_attr attr;
+	/** MKDIR: the parent directory's attributes after it (its link count
+	 *  and times moved; mode 0: not known, as with the shell transport) */
+	struct sbx_rfs_attr parent_attr;
 	char *link;		  /**< READLINK: the target; done() takes it (free) */
 	struct sbx_rfs_tree tree; /**< READDIR: the listing; done() takes it
 				   *   (sbx_rfs_tree_release) */

@@ -54,11 +54,42 @@ int op_readlink(struct agent *a, const struct agent_req *q)
 	return 0;
 }
 
+/* The attributes of path's parent directory ("." for a bare name, "/"
+ * for a name at the root), or all zero (mode 0) when they cannot be had. */
+static void put_parent_stat(struct agent *a, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[SBXA_PATH_MAX + 1];
+	struct stat st;
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (n == 0)
+		snprintf(dir, sizeof(dir), "/");
+	else if (n <= SBXA_PATH_MAX)
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+	if ((slash && n > SBXA_PATH_MAX) || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		memset(&st, 0, sizeof(st));
+	out_put_stat(&a->out, &st);
+}
+
+/* MKDIR answers the new directory's attributes, then its parent's (whose
+ * link count and times moved), so that a client need not ask for them. */
 int op_mkdir(struct agent *a, const struct agent_req *q)
 {
+	struct stat st;
+	size_t at;
+
 	if (mkdir(q->path, q->mode & 07777) < 0)
 		return -errno;
-	return reply_lstat(a, q, q->path);
+	if (lstat(q->path, &st) < 0)
+		return -errno;
+	at = out_reply(&a->out, q->id, q->op, 0);
+	out_put_stat(&a->out, &st);
+	put_parent_stat(a, q->path);
+	out_end(&a->out, at);
+	return 0;
 }
 
 /* A regular file: mknod(S_IFREG) is open(O_CREAT|O_EXCL) without opening

@@ -41,9 +41,10 @@ static int refuse(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 }
 
 /* Replies an entry for a new name with attributes a (and a symlink target
- * to remember). */
+ * to remember); pa: the parent's attributes after it, when the reply
+ * brought them (mode 0: not known, the parent's are stale now). */
 static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
-		      const struct sbx_rfs_attr *a, const char *link)
+		      const struct sbx_rfs_attr *a, const char *link, const struct sbx_rfs_attr *pa)
 {
 	struct fuse_entry_param e;
 	struct node *p, *n = NULL;
@@ -52,6 +53,11 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 	p = node_get(&fs->nodes, parent);
 	if (p) {
 		fs_dir_entry_set(fs, p, name, a, link);
+		/* with default_permissions the kernel checks the next create
+		 * in p against p's attributes, which it dropped: kept fresh,
+		 * that costs no round trip */
+		if (pa && S_ISDIR(pa->mode) && S_ISDIR(p->attr.mode))
+			fs_node_set_attr(fs, p, pa, p->gen);
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
 	}
@@ -83,7 +89,7 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 static void new_then(struct later *l)
 {
 	if (!later_failed(l))
-		reply_new(l->fs, l->req, l->parent, l->name, &l->q.attr, l->link);
+		reply_new(l->fs, l->req, l->parent, l->name, &l->q.attr, l->link, &l->q.parent_attr);
 }
 
 /* Sends a request that makes parent/name (op's other fields set by the
@@ -460,7 +466,7 @@ static void link_then(struct later *l)
 		sib.id[sib.n++] = l->ino; /* the kernel's copy says nlink 1 */
 	pthread_mutex_unlock(&fs->lock);
 	fs_notify_attrs(fs, &sib);
-	reply_new(fs, l->req, l->parent, l->name, &l->q.attr, NULL);
+	reply_new(fs, l->req, l->parent, l->name, &l->q.attr, NULL, NULL);
 }
 
 void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)

@@ -393,6 +393,22 @@ START_TEST(dirs_and_names)
 	send_w(&s, &w, at);
 	f = recv_f(&s);
 	ck_assert_int_eq(f.status, 0);
+	{
+		/* the new directory's attributes, then its parent's after it */
+		struct sbxa_attr na, pa;
+		struct stat pst;
+
+		sbxa_get_attr(&f.r, &na);
+		sbxa_get_attr(&f.r, &pa);
+		ck_assert_int_eq(f.r.err, 0);
+		ck_assert_uint_eq(na.mode, S_IFDIR | 0751);
+		ck_assert_int_eq(lstat(dir, &pst), 0);
+		ck_assert_uint_eq(pa.mode, pst.st_mode);
+		ck_assert_uint_eq(pa.ino, pst.st_ino);
+		ck_assert_uint_eq(pa.nlink, pst.st_nlink);
+		ck_assert_int_eq(pa.mtime.sec, pst.st_mtim.tv_sec);
+		ck_assert_int_eq(pa.mtime.nsec, pst.st_mtim.tv_nsec);
+	}
 	frame_free(&f);
 	ck_assert_uint_eq(lstat_of(&s, d).mode, S_IFDIR | 0751); /* umask 0: exact */
 	at = req(&w, 5, SBXA_OP_MKDIR, SBXA_ID_SELF);

@@ -35,8 +35,8 @@ struct acall {
 	struct agent_req q; /* first: the hooks get &q */
 	struct rfs_agent *a;
 	struct sbx_rfs_async *user;
-	struct sbxa_w w; /* the frame, kept for a second try */
-	struct sbxa_attr at;
+	struct sbxa_w w;	 /* the frame, kept for a second try */
+	struct rfs_attr_pair at; /* .a alone but for MKDIR */
 	struct str_ud su;
 	struct tree_ud tu;     /* READDIR */
 	struct sbxa_statfs sf; /* STATFS */
@@ -149,8 +149,13 @@ static void complete(struct acall *x, int rc)
 
 	if (rc == 0 &&
 	    (x->q.on_frame == rfs_agent_attr_frame || x->q.on_frame == rfs_agent_attr_opt_frame)) {
-		rfs_agent_attr(&u->attr, &x->at);
+		rfs_agent_attr(&u->attr, &x->at.a);
 		u->attr.seq = x->q.seq;
+	}
+	if (rc == 0 && x->q.on_frame == rfs_agent_attr_pair_frame) {
+		rfs_agent_attr(&u->attr, &x->at.a);
+		rfs_agent_attr(&u->parent_attr, &x->at.parent);
+		u->attr.seq = u->parent_attr.seq = x->q.seq;
 	}
 	if (rc == 0 && u->op == SBX_RFS_OP_READLINK)
 		u->link = x->su.s;
@@ -306,10 +311,13 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.ud = &x->su;
 	} else if (u->op == SBX_RFS_OP_RENAME) {
 		x->q.on_frame = rfs_agent_attr_opt_frame;
+		x->q.ud = &x->at.a;
+	} else if (u->op == SBX_RFS_OP_MKDIR) {
+		x->q.on_frame = rfs_agent_attr_pair_frame;
 		x->q.ud = &x->at;
 	} else if (u->op != SBX_RFS_OP_UNLINK && u->op != SBX_RFS_OP_RMDIR) {
 		x->q.on_frame = rfs_agent_attr_frame;
-		x->q.ud = &x->at;
+		x->q.ud = &x->at.a;
 	}
 	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR
 		      ? 0

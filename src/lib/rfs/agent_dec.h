@@ -24,6 +24,13 @@ int rfs_agent_hello_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t
 /* agent_ops.c: one attr (LSTAT, MKDIR, MKNOD, LINK, SYMLINK, SETATTR,
  * COMMIT); ud is a struct sbxa_attr. */
 int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
+/* MKDIR's reply: the new directory's attr, then its parent's, which an
+ * agent before that change does not send (parent then all zero, mode 0).
+ * ud is a struct rfs_attr_pair. */
+struct rfs_attr_pair {
+	struct sbxa_attr a, parent;
+};
+int rfs_agent_attr_pair_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* The same for a reply whose attr may be missing (RENAME's from an agent
  * that sends none): then ud is all zero (mode 0: unknown). */
 int rfs_agent_attr_opt_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
@@ -43,9 +50,8 @@ int rfs_agent_sized_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t
 /* The GETXATTR (name) or LISTXATTR (name NULL) frame into w, and u set up
  * for its reply into buf: 0, or -EINVAL / -ERANGE for a bad name (nothing
  * written). */
-int rfs_agent_xattr_request(struct sbxa_w *w, struct sized_ud *u,
-			    const struct sbx_rfs_cred *cred, const char *path, const char *name,
-			    void *buf, size_t size);
+int rfs_agent_xattr_request(struct sbxa_w *w, struct sized_ud *u, const struct sbx_rfs_cred *cred,
+			    const char *path, const char *name, void *buf, size_t size);
 /* The SETXATTR (set: value of len bytes, may be NULL when len is 0;
  * flags) or REMOVEXATTR frame into w: 0, or -EINVAL / -ERANGE for a bad
  * name, -E2BIG for a value past the wire's bound (nothing written). Its

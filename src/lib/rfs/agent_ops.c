@@ -188,6 +188,22 @@ int rfs_agent_attr_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t 
 	return rd.err;
 }
 
+int rfs_agent_attr_pair_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
+{
+	struct rfs_attr_pair *pa = ud;
+	struct sbxa_r rd;
+
+	(void)type;
+	(void)flags;
+	memset(&pa->parent, 0, sizeof(pa->parent));
+	sbxa_r_init(&rd, p, n);
+	sbxa_get_i32(&rd);
+	sbxa_get_attr(&rd, &pa->a);
+	if (rd.err == 0 && rd.off < rd.len)
+		sbxa_get_attr(&rd, &pa->parent);
+	return rd.err;
+}
+
 int rfs_agent_attr_opt_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
 {
 	if (n <= 4) {
