@@ -39,7 +39,10 @@ expect_eq "tar x succeeds" 0 $?
 r1=$(rt)
 echo "# tar x of 81 files and a directory: $((r1 - r0)) round trips, $(($(op create) - c0)) creates sent"
 check "the creates were deferred ($(deferred))" test "$(deferred)" -ge 80
-check "tar x pays at most about one round trip a file ($((r1 - r0)))" test $((r1 - r0)) -le 95
+# (89 to 94: the mount's owner is root, so the kernel checks each create
+# against its directory's attributes, which it drops after each create; a
+# few are asked of the sandbox, see docs/sbxfs.md)
+check "tar x pays at most about one round trip a file ($((r1 - r0)))" test $((r1 - r0)) -le 100
 expect_eq "in the sandbox every file has its content" \
 	"$(cd "$T/src" && find . -type f | sort | xargs -d '\n' sha256sum)" \
 	"$(rx sh -c 'cd /srv/d/in && find . -type f ! -name first | sort | xargs -d "\n" sha256sum')"
