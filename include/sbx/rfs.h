@@ -114,6 +114,10 @@ struct sbx_rfs_cred {
 /** Changes may have been missed (the agent's queue overflowed, or its
  *  session was restarted): drop everything cached. dir and name are "". */
 #define SBX_RFS_CH_RESET 0x40u
+/** On a CREATE or DELETE: a report of the directory itself (empty name,
+ *  its attributes) follows soon, unless the directory goes away: its
+ *  attributes need not be taken for stale meanwhile. */
+#define SBX_RFS_CH_DIR_NEXT 0x80u
 
 /** A change in a watched directory (sbx_rfs_watch()), seen by the sandbox's
  *  kernel: @p dir the directory as it was watched, @p name the entry ("":

@@ -190,7 +190,8 @@ enum sbxa_ev {
 	 * it cached. After the events of one read of the agent's inotify
 	 * queue, a directory in which names appeared or went away is reported
 	 * once more: SBXA_CH_ATTRIB, empty name, has_attr 1 and its own lstat
-	 * (its mtime and link count moved). */
+	 * (its mtime and link count moved); the name events before it say so
+	 * with SBXA_CH_DIR_NEXT. */
 	SBXA_EV_CHANGE = 0x4010,
 };
 
@@ -203,6 +204,9 @@ enum sbxa_ev {
 #define SBXA_CH_DELETE	 0x08u /* name went away (unlink, rmdir, moved out) */
 #define SBXA_CH_GONE	 0x10u /* the watched directory itself is gone */
 #define SBXA_CH_OVERFLOW 0x20u
+/* on a CREATE or DELETE: the report of the directory itself follows
+ * in this read of events (unless the directory goes away meanwhile) */
+#define SBXA_CH_DIR_NEXT 0x80u
 
 /* READDIR flags and bounds */
 #define SBXA_DIR_DATA 1u

@@ -191,7 +191,8 @@ static bool stat_entry(const char *dir, const char *name, size_t nlen, struct st
 	return ok;
 }
 
-static void send_event(struct agent *a, const struct inotify_event *e)
+/* dir_next: the report of e's directory itself follows (note_dir). */
+static void send_event(struct agent *a, const struct inotify_event *e, bool dir_next)
 {
 	uint32_t mask = map_mask(e->mask);
 	size_t nlen = e->len ? strnlen(e->name, e->len) : 0, at;
@@ -205,6 +206,8 @@ static void send_event(struct agent *a, const struct inotify_event *e)
 	       stat_entry(a->watches.dir[i], e->name, nlen, &st);
 	at = out_begin(&a->out, 0, SBXA_EV_CHANGE, 0);
 	sbxa_put_u32(&a->out.w, (e->mask & IN_Q_OVERFLOW) ? 0 : (uint32_t)e->wd);
+	if (dir_next && (mask & (SBXA_CH_CREATE | SBXA_CH_DELETE)))
+		mask |= SBXA_CH_DIR_NEXT;
 	sbxa_put_u32(&a->out.w, mask);
 	sbxa_put_str(&a->out.w, e->name, nlen);
 	sbxa_put_u32(&a->out.w, have);
@@ -224,8 +227,9 @@ struct moved_dirs {
 };
 
 /* Notes e's directory when e made or removed a name in it, and forgets
- * it when it went (its path may name another directory now). */
-static void note_dir(struct moved_dirs *m, const struct inotify_event *e)
+ * it when it went (its path may name another directory now). true when
+ * it is noted: its report follows. */
+static bool note_dir(struct moved_dirs *m, const struct inotify_event *e)
 {
 	bool names = e->mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
 	bool gone = e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW);
@@ -237,6 +241,7 @@ static void note_dir(struct moved_dirs *m, const struct inotify_event *e)
 		m->wd[i] = m->wd[--m->n];
 	else if (names && !gone && i == m->n && m->n < DIRS_MAX)
 		m->wd[m->n++] = e->wd;
+	return names && !gone && i < m->n;
 }
 
 /* The report of the watched directory itself, with its attributes. */
@@ -279,8 +284,7 @@ void watch_on_event(struct agent *a)
 			e = (const struct inotify_event *)(buf + off);
 			if (off + sizeof(*e) + e->len > (size_t)n)
 				break;
-			note_dir(&m, e);
-			send_event(a, e);
+			send_event(a, e, note_dir(&m, e));
 		}
 		for (i = 0; i < m.n; i++)
 			send_dir(a, m.wd[i]);

@@ -243,8 +243,13 @@ void fs_apply_change(struct sbx_fs *fs, const struct fs_change *ch)
 			entry_exists(fs, dn, ch, &nt);
 		else
 			entry_gone(fs, dn, ch, &nt);
-		if (ch->mask & (SBX_RFS_CH_CREATE | SBX_RFS_CH_DELETE) && !dn->local) {
-			dn->attr_expire = 0; /* its mtime and link count moved */
+		/* its mtime and link count moved: stale, unless the report
+		 * of dn itself, with them, follows (the kernel is told then);
+		 * else every store landing in a directory made the kernel's
+		 * next create check there (default_permissions) a stat */
+		if (ch->mask & (SBX_RFS_CH_CREATE | SBX_RFS_CH_DELETE) && !dn->local &&
+		    !(ch->mask & SBX_RFS_CH_DIR_NEXT)) {
+			dn->attr_expire = 0;
 			nt.inode[1] = dn->id;
 		}
 	}

@@ -298,7 +298,9 @@ int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t
 		rfs_agent_attr(&attr, &wa);
 		attr.seq = seq;
 	}
-	a->on_change(a->change_ud, aw->dir, name, mask & 0x1fu, has ? &attr : NULL, seq);
+	a->on_change(a->change_ud, aw->dir, name,
+		     (mask & 0x1fu) | (mask & SBXA_CH_DIR_NEXT ? SBX_RFS_CH_DIR_NEXT : 0),
+		     has ? &attr : NULL, seq);
 	if (mask & SBXA_CH_GONE)
 		aw->live = false;
 	return 0;
