@@ -60,8 +60,7 @@ static int content_fd(struct sbx_fs *fs, bool small, bool *ret_mem)
 int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need)
 {
 	struct stat st;
-	off_t off = 0;
-	int fd;
+	int fd, r;
 
 	if (!fc->mem || need <= FCACHE_MEM_MAX)
 		return 0;
@@ -70,23 +69,38 @@ int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need)
 	fd = fcache_disk_fd(fs);
 	if (fd < 0)
 		return fd;
-	while (off < st.st_size) {
-		ssize_t n = sendfile(fd, fc->fd, &off, (size_t)(st.st_size - off));
+	r = fcache_copy_at(fd, fc->fd, 0, (uint64_t)st.st_size);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	fcache_on_disk(fs, fc, fd);
+	return 0;
+}
+
+int fcache_copy_at(int dst, int src, uint64_t off, uint64_t end)
+{
+	off_t in = (off_t)off;
+
+	if (off < end && lseek(dst, (off_t)off, SEEK_SET) < 0)
+		return -errno;
+	while ((uint64_t)in < end) {
+		ssize_t n = sendfile(dst, src, &in, (size_t)(end - (uint64_t)in));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			int r = n < 0 ? -errno : -EIO;
-
-			close(fd);
-			return r;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 	}
+	return 0;
+}
+
+void fcache_on_disk(struct sbx_fs *fs, struct fcache *fc, int fd)
+{
 	close(fc->fd);
 	fc->fd = fd;
 	fc->mem = false;
 	FS_COUNT(fs, data_spilled);
-	return 0;
 }
 
 static struct timespec now_real(void)

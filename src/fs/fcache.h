@@ -257,6 +257,10 @@ void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);
 
 /* A new empty file in the cache dir, unlinked; or a negative errno. */
 int fcache_disk_fd(struct sbx_fs *fs);
+/* Copies [off, end) of src into dst at the same offsets. 0 or -errno. */
+int fcache_copy_at(int dst, int src, uint64_t off, uint64_t end);
+/* fc's content is in fd now, a file of the cache dir (fc->lock held). */
+void fcache_on_disk(struct sbx_fs *fs, struct fcache *fc, int fd);
 /* Sets what the ranged copy of fc holds in memory (fcache_range.c) to
  * bytes, in fs->ranged_mem; when that grew, idle caches are evicted to
  * keep the sum within data_cache (the caller runs fcache_reap() after

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,32 +120,14 @@ static int to_disk(struct sbx_fs *fs, struct fcache *fc)
 	while (r == 0 && pos < fc->size) {
 		if (!rmap_first_gap(&fc->valid, pos, fc->size, &gs, &ge))
 			gs = ge = fc->size;
-		while (r == 0 && pos < gs) {
-			off_t in = (off_t)pos;
-			ssize_t n;
-
-			if (lseek(fd, (off_t)pos, SEEK_SET) < 0) {
-				r = -errno;
-				break;
-			}
-			n = sendfile(fd, fc->fd, &in, (size_t)(gs - pos));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				r = n < 0 ? -errno : -EIO;
-			else
-				pos += (uint64_t)n;
-		}
+		r = fcache_copy_at(fd, fc->fd, pos, gs);
 		pos = ge;
 	}
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	close(fc->fd);
-	fc->fd = fd;
-	fc->mem = false;
-	FS_COUNT(fs, data_spilled);
+	fcache_on_disk(fs, fc, fd);
 	account(fs, fc);
 	return 0;
 }
