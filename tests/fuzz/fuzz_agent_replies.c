@@ -54,6 +54,7 @@ struct fz_req {
 	struct agent_req q;
 	bool sent, mine;
 	struct sbxa_attr attr;
+	struct rfs_attr_pair pair;
 	struct sbxa_statfs stfs;
 	uint32_t want;
 	struct str_ud str;
@@ -90,7 +91,9 @@ static void on_change(void *ud, const char *dir, const char *name, unsigned mask
 	if (mask == SBX_RFS_CH_RESET)
 		return;
 	if (dir[0] != '/' || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
-	    strlen(name) > SBXA_NAME_MAX || (mask & ~0x1fu) || (attr && attr->seq != seq))
+	    strlen(name) > SBXA_NAME_MAX || (mask & ~(0x1fu | SBX_RFS_CH_DIR_NEXT)) ||
+	    ((mask & SBX_RFS_CH_DIR_NEXT) && !(mask & (SBX_RFS_CH_CREATE | SBX_RFS_CH_DELETE))) ||
+	    (attr && attr->seq != seq))
 		abort();
 }
 
@@ -240,9 +243,11 @@ static void send_one(struct rfs_agent *a, struct fz_req *f, struct fz_req *prev,
 	f->mine = true;
 	f->q.ud = f;
 	switch (f->kind) {
-	case K_STAT:
-		f->q.on_frame = rfs_agent_attr_frame;
-		f->q.ud = &f->attr;
+	case K_STAT: /* LSTAT's reply; MKDIR's (two attrs); RENAME's (one, or none) */
+		f->q.on_frame = pa % 3 == 1   ? rfs_agent_attr_pair_frame
+				: pa % 3 == 2 ? rfs_agent_attr_opt_frame
+					      : rfs_agent_attr_frame;
+		f->q.ud = pa % 3 == 1 ? (void *)&f->pair : (void *)&f->attr;
 		break;
 	case K_READDIR:
 	case K_READDIR_DATA:

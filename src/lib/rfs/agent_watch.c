@@ -275,6 +275,7 @@ int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t
 	struct sbxa_attr wa = {0};
 	struct sbxa_r rd;
 	uint32_t wd, mask, has;
+	bool next;
 
 	sbxa_r_init(&rd, p, n);
 	wd = sbxa_get_u32(&rd);
@@ -298,8 +299,9 @@ int rfs_agent_on_event(struct rfs_agent *a, const uint8_t *p, size_t n, uint64_t
 		rfs_agent_attr(&attr, &wa);
 		attr.seq = seq;
 	}
-	a->on_change(a->change_ud, aw->dir, name,
-		     (mask & 0x1fu) | (mask & SBXA_CH_DIR_NEXT ? SBX_RFS_CH_DIR_NEXT : 0),
+	/* the mark means something on a name's coming or going only */
+	next = (mask & SBXA_CH_DIR_NEXT) && (mask & (SBXA_CH_CREATE | SBXA_CH_DELETE));
+	a->on_change(a->change_ud, aw->dir, name, (mask & 0x1fu) | (next ? SBX_RFS_CH_DIR_NEXT : 0),
 		     has ? &attr : NULL, seq);
 	if (mask & SBXA_CH_GONE)
 		aw->live = false;
