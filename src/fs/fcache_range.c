@@ -89,12 +89,16 @@ static uint64_t mem_need(const struct fcache *fc)
 }
 
 /* Tells the budget what fc's copy holds now (fcache_hold_locked), and
- * frees the idle caches that made way for it. */
+ * frees the idle caches that made way for it. A copy on disk that held
+ * nothing has nothing to tell: no lock on every read and write of it
+ * (mem_held changes only under fc->lock while fc is open). */
 static void account(struct sbx_fs *fs, struct fcache *fc)
 {
 	uint64_t b = mem_need(fc);
 	bool grew;
 
+	if (!b && !fc->mem_held)
+		return;
 	pthread_mutex_lock(&fs->lock);
 	grew = fcache_hold_locked(fs, fc, b);
 	pthread_mutex_unlock(&fs->lock);
@@ -462,32 +466,24 @@ static uint64_t keep_of(struct sbx_fs *fs, const struct fcache *fc)
 	return others + KEEP_MIN < max ? max - others : KEEP_MIN;
 }
 
-/* Keeps the local copy of an open large file within keep_of(): past it,
- * what lies further than half of it from pos (the offset just read or
- * written) goes, bytes and ranges. The sandbox has those bytes (our
+/* Lets go of what of fc's copy lies further than keep / 2 from pos,
+ * bytes and ranges. The sandbox has those bytes (our
  * writes to them were sent before, and a read after them is ordered on
  * the main session): a later read fetches them again. Without this, a
  * 10 GiB file read or written through took 10 GiB of cache_dir, which is
  * memory where /tmp is a tmpfs. The reads in flight there end first: they
- * write into fd. A failure leaves the copy as it was. Then the memory
- * budget learns what the copy holds. */
-static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
+ * write into fd. A failure leaves the copy as it was. */
+static void cut_far(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, uint64_t keep)
 {
-	uint64_t keep = keep_of(fs, fc), lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
+	uint64_t lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
 
-	if (b0 <= keep) {
-		account(fs, fc);
-		return;
-	}
 	if (pos > keep / 2)
 		lo = (pos - keep / 2) / ALIGN * ALIGN;
 	if (pos < UINT64_MAX - keep)
 		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
 	if ((lo && settle(fs, fc, 0, lo, false) < 0) ||
-	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0)) {
-		account(fs, fc);
+	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0))
 		return;
-	}
 	if (lo && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
 		rmap_trim_below(&fc->valid, lo);
 	if (hi < fc->size && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -495,6 +491,17 @@ static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
 		rmap_cut(&fc->valid, hi);
 	if (fc->valid.bytes < b0)
 		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
+}
+
+/* Keeps the local copy of an open large file within keep_of() around
+ * pos (the offset just read or written), then tells the memory budget
+ * what it holds. */
+static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos)
+{
+	uint64_t keep = keep_of(fs, fc);
+
+	if (fc->valid.bytes > keep)
+		cut_far(fs, fc, pos, keep);
 	account(fs, fc);
 }
 

@@ -107,7 +107,7 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * two. The first create of a mount is never deferred: its reply tells the
  * owner and group the agent's files get. fs->lock held. */
 static bool create_here(struct sbx_fs *fs, struct node *p, const char *name, mode_t mode,
-			uint64_t seq, struct sbx_rfs_attr *a)
+			struct sbx_rfs_attr *a)
 {
 	struct dirlist *l;
 	struct timespec now;
@@ -130,7 +130,7 @@ static bool create_here(struct sbx_fs *fs, struct node *p, const char *name, mod
 	/* newer than every report received: a late report of a file of
 	 * that name gone before (the agent sends a request's reports before
 	 * its reply) is not taken for news of this one */
-	a->seq = seq;
+	a->seq = sbx_rfs_seq(fs->rfs);
 	return true;
 }
 
@@ -155,11 +155,9 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	}
 	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
 	if (r == 0) {
-		uint64_t seq = sbx_rfs_seq(fs->rfs);
-
 		pthread_mutex_lock(&fs->lock);
 		/* others' creates wait: ownership and group rules are the sandbox's */
-		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, seq, &a);
+		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	r = r ?: here ? 0 : fs_child_path(fs, parent, name, &path);

@@ -97,12 +97,7 @@ static void fail_all(struct rfs_agent *a, int code)
 
 uint64_t rfs_agent_seq(struct rfs_agent *a)
 {
-	uint64_t s;
-
-	pthread_mutex_lock(&a->m);
-	s = a->seq;
-	pthread_mutex_unlock(&a->m);
-	return s;
+	return __atomic_load_n(&a->seq, __ATOMIC_ACQUIRE); /* no wait on the session */
 }
 
 /* One whole frame from the agent; a->m held. */
@@ -113,7 +108,7 @@ static int dispatch(struct rfs_agent *a, uint32_t id, uint16_t type, uint16_t fl
 	struct sbxa_r rd;
 	int st, rc;
 
-	a->seq++;
+	__atomic_add_fetch(&a->seq, 1, __ATOMIC_RELEASE); /* read unlocked: rfs_agent_seq */
 	if (id == 0)
 		return type == SBXA_EV_CHANGE ? rfs_agent_on_event(a, p, n, a->seq) : 0;
 	q = req_find(a, id);
