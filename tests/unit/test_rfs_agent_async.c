@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/rfs/agent_dec.h"
 #include "lib/rfs/agent_int.h"
@@ -221,7 +223,7 @@ START_TEST(refused_at_once)
 	ck_assert_int_eq(f.done, 1);
 	ck_assert(pthread_equal(f.thr[0], pthread_self()));
 	ck_assert_int_eq(r1.q.rc, -EINVAL);
-	submit(&f, &r2, SBX_RFS_OP_FETCH, "/f", 2); /* not an operation it takes */
+	submit(&f, &r2, SBX_RFS_OP_STORE, "/f", 2); /* not an operation it takes */
 	ck_assert_int_eq(f.done, 2);
 	ck_assert_int_eq(r2.q.rc, -EINVAL);
 	fx_end(&f);
@@ -274,6 +276,89 @@ START_TEST(tree_listing)
 	ck_assert_uint_gt(r1.q.tree.dirs[0].dir.ents[0].attr.seq, 0);
 	sbx_rfs_tree_release(&r1.q.tree);
 	fx_end(&f);
+}
+END_TEST
+
+/* Feeds READ's reply to request id in two frames: attr a, unchanged, then
+ * d (len bytes) split in halves. */
+static void reply_read(struct fx *f, uint32_t id, const struct sbxa_attr *a, uint32_t unchanged,
+		       const char *d, size_t len)
+{
+	struct sbxa_w w = {0};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | SBXA_OP_READ, len ? SBXA_F_MORE : 0);
+	uint8_t *dst;
+
+	sbxa_put_i32(&w, 0);
+	sbxa_put_attr(&w, a);
+	sbxa_put_u32(&w, unchanged);
+	if (len) {
+		dst = sbxa_w_room(&w, len / 2);
+		memcpy(dst, d, len / 2);
+	}
+	sbxa_frame_end(&w, at);
+	if (len) {
+		at = sbxa_frame_begin(&w, id, SBXA_REPLY | SBXA_OP_READ, 0);
+		sbxa_put_i32(&w, 0);
+		dst = sbxa_w_room(&w, len - len / 2);
+		memcpy(dst, d + len / 2, len - len / 2);
+		sbxa_frame_end(&w, at);
+	}
+	ck_assert_int_eq(rfs_agent_offline_feed(f->a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+}
+
+/* a whole-file fetch: the bytes land in the caller's descriptor, the
+ * attributes and validator come with them; with a validator that still
+ * holds, "unchanged" and nothing written; an "unchanged" that names
+ * another version is a protocol error */
+START_TEST(fetch_into_fd)
+{
+	struct sbxa_attr a = {.mode = S_IFREG | 0644, .nlink = 1, .size = 11, .ino = 9};
+	struct sbx_rfs_attr ra = {.mode = S_IFREG | 0644, .nlink = 1, .size = 11, .ino = 9};
+	char val[SBX_RFS_VALIDATOR_MAX], got[16] = {0};
+	int fd = memfd_create("fetch", 0);
+	struct req r1, r2, r3;
+	struct fx f;
+
+	ck_assert_int_ge(fd, 0);
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_FETCH;
+	r1.q.path = "/f";
+	r1.q.fd = fd;
+	r1.q.size_hint = 11;
+	r1.q.done = on_done;
+	sbx_rfs_submit(&f.r, &r1.q);
+	reply_read(&f, 1, &a, 0, "hello world", 11);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert(!r1.q.unchanged);
+	ck_assert_uint_eq(r1.q.len, 11);
+	ck_assert_uint_eq(r1.q.attr.size, 11);
+	ck_assert_uint_gt(r1.q.attr.seq, 0);
+	ck_assert_int_eq(pread(fd, got, sizeof(got), 0), 11);
+	ck_assert_str_eq(got, "hello world");
+	ck_assert_int_eq(sbx_rfs_validator(&f.r, &ra, val), 0);
+	ck_assert_str_eq(r1.q.fetched_validator, val);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_FETCH].bytes_in, 11);
+
+	memcpy(&r2, &r1, sizeof(r1));
+	r2.q.validator = val;
+	sbx_rfs_submit(&f.r, &r2.q);
+	reply_read(&f, 2, &a, 1, NULL, 0);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r2.q.rc, 0);
+	ck_assert(r2.q.unchanged);
+
+	memcpy(&r3, &r2, sizeof(r2));
+	a.size = 12; /* "unchanged", but not what the validator names */
+	sbx_rfs_submit(&f.r, &r3.q);
+	reply_read(&f, 3, &a, 1, NULL, 0);
+	ck_assert_int_eq(wait_done(&f, 3), 3);
+	ck_assert_int_eq(r3.q.rc, -SBX_EPROTO);
+	fx_end(&f);
+	close(fd);
 }
 END_TEST
 
@@ -441,6 +526,7 @@ int main(void)
 	tcase_add_test(tc, session_end);
 	tcase_add_test(tc, refused_at_once);
 	tcase_add_test(tc, tree_listing);
+	tcase_add_test(tc, fetch_into_fd);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);
 	suite_add_tcase(s, tc);

@@ -149,6 +149,17 @@ struct read_ud {
 };
 int rfs_agent_read_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 void rfs_agent_read_reset(void *ud);
+/* The READ of path's [off, off + len) into w, answered "unchanged" when
+ * validator (NULL: none; one of sbx_rfs_validator()'s) still names the
+ * file; u is readied for its reply (fd and the rest set by the caller). */
+void rfs_agent_read_request(struct sbxa_w *w, const char *path, uint64_t off, uint64_t len,
+			    const char *validator, struct read_ud *u);
+/* The end of a whole-file READ (sbx_rfs_fetch()'s results from u), sent
+ * with validator: 0, or -SBX_EPROTO for an "unchanged" that answers no
+ * validator, or another version. Every ret_ may be NULL. */
+int rfs_agent_fetch_end(const struct read_ud *u, const char *validator, const char *path,
+			bool *ret_unchanged, uint64_t *ret_len, struct sbx_rfs_attr *ret_attr,
+			char *ret_validator, struct sbx_err *err);
 /* The deadline of a request moving bytes (op_timeout plus 1 s a MiB). */
 int64_t rfs_agent_deadline(const struct sbx_rfs *r, uint64_t bytes);
 /* agent_io.c: rfs.h's sbx_rfs_read_start/_finish and sbx_rfs_wfile_open. */

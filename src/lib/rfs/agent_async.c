@@ -41,7 +41,10 @@ struct acall {
 	struct tree_ud tu;     /* READDIR */
 	struct sbxa_statfs sf; /* STATFS */
 	struct sized_ud zu;    /* XATTR: its buf is the caller's value once done */
-	char *root;	       /* READDIR: the path, kept for the decoder */
+	struct read_ud ru;     /* FETCH: into the caller's fd */
+	char *validator;       /* FETCH: the caller's, kept to check "unchanged" */
+	uint64_t hint;	       /* FETCH: bytes expected (a later deadline) */
+	char *root;	       /* READDIR, FETCH: the path, kept for the decoder */
 	int tries;	       /* sends left, this one included */
 	int64_t t0;	       /* when it was submitted */
 	int64_t deadline;      /* a->m: of the send in flight */
@@ -135,7 +138,7 @@ static int send(struct acall *x)
 {
 	x->q.on_sent = on_sent;
 	x->q.on_end = on_end;
-	x->deadline = rfs_agent_deadline(x->a->r, 0);
+	x->deadline = rfs_agent_deadline(x->a->r, x->hint);
 	if (x->q.on_reset)
 		x->q.on_reset(x->q.ud);
 	return rfs_agent_send(x->a, &x->q, &x->w, NULL);
@@ -163,6 +166,11 @@ static void complete(struct acall *x, int rc)
 		free(x->su.s);
 	if (u->op == SBX_RFS_OP_READDIR && x->tu.t)
 		rc = rfs_agent_tree_done(&x->tu, rc, x->q.seq);
+	if (rc == 0 && u->op == SBX_RFS_OP_FETCH) {
+		x->ru.seq = x->q.seq;
+		rc = rfs_agent_fetch_end(&x->ru, x->validator, x->root, &u->unchanged, &u->len,
+					 &u->attr, u->fetched_validator, NULL);
+	}
 	if (rc == 0 && u->op == SBX_RFS_OP_STATFS)
 		rfs_agent_statvfs(&u->vfs, &x->sf);
 	if (rc == 0 && u->op == SBX_RFS_OP_XATTR) {
@@ -172,7 +180,8 @@ static void complete(struct acall *x, int rc)
 		free(x->zu.buf);
 	}
 	free(x->root);
-	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, 0, x->w.len);
+	free(x->validator);
+	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, x->ru.n, x->w.len);
 	sbxa_w_release(&x->w);
 	free(x);
 	u->rc = rc;
@@ -254,6 +263,8 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	u->value = NULL;
 	u->value_len = 0;
 	memset(&u->tree, 0, sizeof(u->tree));
+	u->unchanged = false;
+	u->len = 0;
 	rfs_async_begin(r);
 	if (!x) {
 		u->rc = -ENOMEM;
@@ -281,6 +292,19 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_tree_frame;
 		x->q.on_reset = rfs_agent_tree_reset;
 		x->q.ud = &x->tu;
+	} else if (u->op == SBX_RFS_OP_FETCH) {
+		x->root = strdup(u->path);
+		x->validator = u->validator ? strdup(u->validator) : NULL;
+		if (!x->root || (u->validator && !x->validator)) {
+			complete(x, -ENOMEM);
+			return;
+		}
+		x->hint = u->size_hint;
+		x->ru.fd = u->fd;
+		rfs_agent_read_request(&x->w, x->root, 0, UINT64_MAX, x->validator, &x->ru);
+		x->q.on_frame = rfs_agent_read_frame;
+		x->q.on_reset = rfs_agent_read_reset;
+		x->q.ud = &x->ru;
 	} else if (u->op == SBX_RFS_OP_XATTR && u->xop != SBX_RFS_XATTR_GET) {
 		rc = rfs_agent_xattr_change(&x->w, u->cred, u->path, u->name,
 					    u->xop == SBX_RFS_XATTR_SET, u->set_value, u->set_len,
@@ -319,7 +343,7 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_attr_frame;
 		x->q.ud = &x->at.a;
 	}
-	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR
+	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR || u->op == SBX_RFS_OP_FETCH
 		      ? 0
 		      : rfs_agent_async_frame(&x->w, u))
 		?: thread_up(a) ?: send(x);

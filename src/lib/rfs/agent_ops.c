@@ -688,26 +688,58 @@ void rfs_agent_read_reset(void *ud)
 	u->unchanged = false;
 }
 
+void rfs_agent_read_request(struct sbxa_w *w, const char *path, uint64_t off, uint64_t len,
+			    const char *validator, struct read_ud *u)
+{
+	struct sbxa_validator v;
+	bool have_v = parse_validator(validator, &v);
+
+	if (!have_v)
+		memset(&v, 0, sizeof(v));
+	u->first = true;
+	rfs_agent_begin(w, SBXA_OP_READ);
+	sbxa_put_cstr(w, path);
+	sbxa_put_u64(w, off);
+	sbxa_put_u64(w, len);
+	sbxa_put_u32(w, have_v ? SBXA_READ_IF_CHANGED : 0);
+	sbxa_put_validator(w, &v);
+}
+
+int rfs_agent_fetch_end(const struct read_ud *u, const char *validator, const char *path,
+			bool *ret_unchanged, uint64_t *ret_len, struct sbx_rfs_attr *ret_attr,
+			char *ret_validator, struct sbx_err *err)
+{
+	struct sbxa_validator v;
+
+	/* "unchanged" only answers a validator, and names the same version */
+	if (u->unchanged && (!parse_validator(validator, &v) || !same_version(&u->a, &v)))
+		return sbx_err_set(err, -SBX_EPROTO, 0, "read '%s': unchanged from what?", path);
+	if (ret_unchanged)
+		*ret_unchanged = u->unchanged;
+	if (ret_len)
+		*ret_len = u->n;
+	if (ret_attr) {
+		to_attr(ret_attr, &u->a);
+		ret_attr->seq = u->seq;
+	}
+	if (ret_validator)
+		validator_of(ret_validator, &u->a);
+	return 0;
+}
+
 static int ag_read(struct sbx_rfs *r, enum sbx_rfs_op op, const char *path, uint64_t off,
-		   uint64_t len, const struct sbxa_validator *v, struct read_ud *u,
-		   uint64_t size_hint, struct sbx_err *err)
+		   uint64_t len, const char *validator, struct read_ud *u, uint64_t size_hint,
+		   struct sbx_err *err)
 {
 	struct agent_req q = {
 	    .on_frame = rfs_agent_read_frame, .on_reset = rfs_agent_read_reset, .ud = u};
 	struct sbxa_w w = {0};
 	char what[SBX_FS_WHAT_MAX];
-	struct sbxa_validator none = {0};
 	int rc;
 
-	u->first = true;
 	sbx_fs_describe(what, sizeof(what), op == SBX_RFS_OP_FETCH ? "read" : "read range", path,
 			NULL);
-	rfs_agent_begin(&w, SBXA_OP_READ);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_u64(&w, off);
-	sbxa_put_u64(&w, len);
-	sbxa_put_u32(&w, v ? SBXA_READ_IF_CHANGED : 0);
-	sbxa_put_validator(&w, v ? v : &none);
+	rfs_agent_read_request(&w, path, off, len, validator, u);
 	rc = rfs_agent_call(r, op, what, &w, &q, size_hint, err);
 	u->seq = q.seq;
 	return rc;
@@ -718,29 +750,12 @@ static int ag_fetch(struct sbx_rfs *r, const char *path, int fd, const char *val
 		    struct sbx_rfs_attr *ret_attr, char *ret_validator, struct sbx_err *err)
 {
 	struct read_ud u = {.fd = fd};
-	struct sbxa_validator v;
-	bool have_v = parse_validator(validator, &v);
-
 	int rc;
 
-	rc = ag_read(r, SBX_RFS_OP_FETCH, path, 0, UINT64_MAX, have_v ? &v : NULL, &u, size_hint,
-		     err);
-	if (rc < 0)
-		return rc;
-	/* "unchanged" only answers a validator, and names the same version */
-	if (u.unchanged && (!have_v || !same_version(&u.a, &v)))
-		return sbx_err_set(err, -SBX_EPROTO, 0, "read '%s': unchanged from what?", path);
-	if (ret_unchanged)
-		*ret_unchanged = u.unchanged;
-	if (ret_len)
-		*ret_len = u.n;
-	if (ret_attr) {
-		to_attr(ret_attr, &u.a);
-		ret_attr->seq = u.seq;
-	}
-	if (ret_validator)
-		validator_of(ret_validator, &u.a);
-	return 0;
+	rc = ag_read(r, SBX_RFS_OP_FETCH, path, 0, UINT64_MAX, validator, &u, size_hint, err);
+	return rc < 0 ? rc
+		      : rfs_agent_fetch_end(&u, validator, path, ret_unchanged, ret_len, ret_attr,
+					    ret_validator, err);
 }
 
 static int ag_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint64_t len, int fd,

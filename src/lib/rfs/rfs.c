@@ -364,6 +364,8 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 	q->value_len = 0;
 	q->link = NULL;
 	memset(&q->tree, 0, sizeof(q->tree));
+	q->unchanged = false;
+	q->len = 0;
 	switch (q->op) {
 	case SBX_RFS_OP_STAT: q->rc = sbx_rfs_stat(r, q->path, &q->attr, NULL); break;
 	case SBX_RFS_OP_READLINK: q->rc = sbx_rfs_readlink(r, q->path, &q->link, NULL); break;
@@ -392,6 +394,10 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 		break;
 	case SBX_RFS_OP_STATFS: q->rc = sbx_rfs_statfs(r, q->path, &q->vfs, NULL); break;
 	case SBX_RFS_OP_XATTR: q->rc = xattr_here(r, q); break;
+	case SBX_RFS_OP_FETCH:
+		q->rc = sbx_rfs_fetch(r, q->path, q->fd, q->validator, q->size_hint, &q->unchanged,
+				      &q->len, &q->attr, q->fetched_validator, NULL);
+		break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
