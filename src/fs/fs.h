@@ -105,6 +105,8 @@ struct neg_entry {
 /* Sessions of a mount at most (-o max_conns). */
 #define FS_CONNS_MAX 8
 
+struct sbxfs_fh;
+
 struct sbx_fs {
 	const struct sbxfs_opts *opts; /* fixed */
 	struct sbx_client *client;     /* fixed while mounted */
@@ -165,6 +167,10 @@ struct sbx_fs {
 	unsigned later_n;	 /* lock: requests answered later, in flight (later.h) */
 	struct later *naming;	 /* lock: those of them that make a name (later_naming) */
 	pthread_cond_t later_cv; /* lock: later_n reached 0 */
+	/* lock: file handles the kernel has not released (ops_file.c); those
+	 * left when the loop ends (a process had a file open at SIGTERM) are
+	 * released at teardown (ops_release_all) */
+	struct sbxfs_fh *fhs;
 	struct fs_stats stats;
 };
 

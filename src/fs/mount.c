@@ -11,6 +11,7 @@
 
 #include "fs/changes.h"
 #include "fs/conns.h"
+#include "fs/ops.h"
 #include "fs/ctl/ctl.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
@@ -160,6 +161,7 @@ void sbxfs_teardown(struct sbx_fs *fs)
 	wback_stop(fs->wb); /* stores what closes queued */
 	fs->wb = NULL;
 	r = fs->rfs ? fs_flush_all(fs) : 0;
+	ops_release_all(fs);
 
 	if (r < 0)
 		fprintf(stderr, "sbxfs: some files could not be stored at unmount: %s\n",

@@ -72,6 +72,9 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* At teardown, once no request can come: releases the file handles the
+ * kernel never released (what they hold is stored first, as at a close). */
+void ops_release_all(struct sbx_fs *fs);
 
 /* ops_xattr.c */
 void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

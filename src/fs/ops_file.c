@@ -23,8 +23,32 @@
 struct sbxfs_fh {
 	struct fcache *fc;
 	bool append;
-	uint64_t wb_seen; /* atomic: wback_errseq() already reported to it */
+	uint64_t wb_seen;	      /* atomic: wback_errseq() already reported to it */
+	struct sbxfs_fh *prev, *next; /* fs->lock: fs->fhs */
 };
+
+static void fh_link(struct sbx_fs *fs, struct sbxfs_fh *fh)
+{
+	pthread_mutex_lock(&fs->lock);
+	fh->prev = NULL;
+	fh->next = fs->fhs;
+	if (fs->fhs)
+		fs->fhs->prev = fh;
+	fs->fhs = fh;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void fh_unlink(struct sbx_fs *fs, struct sbxfs_fh *fh)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else
+		fs->fhs = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	pthread_mutex_unlock(&fs->lock);
+}
 
 static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 {
@@ -54,8 +78,10 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
+	fh_link(fs, fh); /* before the reply: its release may come at once */
 	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (r < 0) {
+		fh_unlink(fs, fh);
 		if (e) {
 			pthread_mutex_lock(&fs->lock);
 			struct node *n = node_get(&fs->nodes, e->ino);
@@ -329,7 +355,24 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh = fh_of(fi);
+	fh_unlink(fs, fh);
 	fcache_release(fs, fh->fc);
 	free(fh);
 	fuse_reply_err(req, 0);
+}
+
+void ops_release_all(struct sbx_fs *fs)
+{
+	struct sbxfs_fh *fh;
+
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		fh = fs->fhs;
+		pthread_mutex_unlock(&fs->lock);
+		if (!fh)
+			break;
+		fh_unlink(fs, fh);
+		fcache_release(fs, fh->fc);
+		free(fh);
+	}
 }
