@@ -103,6 +103,33 @@ void fcache_on_disk(struct sbx_fs *fs, struct fcache *fc, int fd)
 	FS_COUNT(fs, data_spilled);
 }
 
+bool fcache_lock_unless_aread(struct fcache *fc, bool wait)
+{
+	bool got;
+
+	pthread_mutex_lock(&fc->hm);
+	while (fc->held && (wait || !fc->aread))
+		pthread_cond_wait(&fc->hcv, &fc->hm);
+	got = !fc->held;
+	if (got)
+		fc->held = true;
+	pthread_mutex_unlock(&fc->hm);
+	return got;
+}
+
+void fcache_lock(struct fcache *fc)
+{
+	fcache_lock_unless_aread(fc, true);
+}
+
+void fcache_unlock(struct fcache *fc)
+{
+	pthread_mutex_lock(&fc->hm);
+	fc->held = false;
+	pthread_cond_signal(&fc->hcv);
+	pthread_mutex_unlock(&fc->hm);
+}
+
 static struct timespec now_real(void)
 {
 	struct timespec ts;
@@ -213,7 +240,8 @@ void fcache_reap(struct sbx_fs *fs)
 		list = fc->idle_next;
 		close(fc->fd);
 		rmap_release(&fc->valid);
-		pthread_mutex_destroy(&fc->lock);
+		pthread_mutex_destroy(&fc->hm);
+		pthread_cond_destroy(&fc->hcv);
 		pthread_mutex_destroy(&fc->plock);
 		free(fc);
 	}
@@ -353,7 +381,9 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_init(&fc->lock, NULL);
+	pthread_mutex_init(&fc->hm, NULL);
+	pthread_cond_init(&fc->hcv, NULL);
+	fc->waiters_tail = &fc->waiters;
 	pthread_mutex_init(&fc->plock, NULL);
 	fc->fd = fd;
 	fc->mem = mem;
@@ -389,7 +419,12 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 	pthread_mutex_unlock(&fs->lock);
 	if (!fc)
 		return r;
-	pthread_mutex_lock(&fc->lock);
+	/* another handle's first read is fetching it: that fetch, sent before
+	 * this open's reply, is what close-to-open asks for; no need to wait */
+	if (!fcache_lock_unless_aread(fc, trunc || created || first)) {
+		*ret = fc;
+		return 0;
+	}
 	if (fc->ranged && ((created && first) || trunc))
 		fcr_leave(fs, fc); /* emptied: the whole-file way again */
 	if (created && first) {
@@ -424,7 +459,7 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 		fc->revalidate = false;
 	}
 	fcache_mirror(fs, fc, trunc);
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	*ret = fc;
 	return 0;
 }
@@ -499,61 +534,69 @@ static int tree_of_one(struct sbx_fs *fs, const char *path, struct sbx_rfs_tree 
 	return r;
 }
 
+bool fcache_ready(struct sbx_fs *fs, const struct fcache *fc)
+{
+	return fc->dirty || (fc->loaded && !fc->revalidate && fc->loaded_epoch == fs_epoch(fs));
+}
+
 /* The first file of a directory read (for this cache epoch) brings the
  * small files of a whole subtree (prefetch.h says which) in one listing:
  * the listings made for lookups and readdir carry no contents, so that ls
  * and find move no data, and grep, cp or git get a tree's files for one
- * round trip. 1 when fc was filled from the listing, else 0 (fetch as
- * usual). fc->lock held. */
-static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
+ * round trip. */
+bool fcache_tree_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_tree *ft)
 {
-	uint64_t ep = fs_epoch(fs), pid, tid, own0, fmax = (uint64_t)fs->opts->prefetch_kb << 10;
-	struct sbx_buf pp = SBX_BUF_INIT, tp = SBX_BUF_INIT;
-	struct sbx_rfs_tree t = {0};
+	uint64_t fmax = (uint64_t)fs->opts->prefetch_kb << 10;
 	struct node *n, *p, *top;
-	int filled = 0, r;
 
+	memset(ft, 0, sizeof(*ft));
 	if (!fs->watching || fmax == 0 || fc->loaded || fc->dirty)
-		return 0;
+		return false;
+	ft->ep = fs_epoch(fs);
 	pthread_mutex_lock(&fs->lock);
 	n = fc->node;
 	p = n->parent;
 	/* once per directory and epoch, unless the size bounds dropped idle
 	 * caches since (else a re-read tree would cost a round trip a file) */
-	if (!p || (p->data_epoch == ep + 1 && p->data_evicted == fs->idle_evicted) ||
-	    n->attr.size > fmax || node_path(p, fs->root, &pp) < 0) {
+	if (!p || (p->data_epoch == ft->ep + 1 && p->data_evicted == fs->idle_evicted) ||
+	    n->attr.size > fmax || node_path(p, fs->root, &ft->pp) < 0) {
 		pthread_mutex_unlock(&fs->lock);
-		sbx_buf_release(&pp);
-		return 0;
+		sbx_buf_release(&ft->pp);
+		return false;
 	}
 	top = fs->opts->tree_entries > 0 ? prefetch_top(fs, p, fmax, SBXFS_PREFETCH_DIR_MAX,
 							(uint64_t)fs->opts->tree_entries)
 					 : p;
-	if (node_path(top, fs->root, &tp) < 0)
+	if (node_path(top, fs->root, &ft->tp) < 0)
 		top = NULL;
-	p->data_epoch = ep + 1;
+	p->data_epoch = ft->ep + 1;
 	p->data_evicted = fs->idle_evicted;
 	if (top) {
-		top->data_epoch = ep + 1;
+		top->data_epoch = ft->ep + 1;
 		top->data_evicted = fs->idle_evicted;
 	}
-	pid = p->id;
-	tid = top ? top->id : 0;
-	own0 = fs->dir_changes;
+	ft->pid = p->id;
+	ft->tid = top ? top->id : 0;
+	ft->own0 = fs->dir_changes;
 	pthread_mutex_unlock(&fs->lock);
-	if (!tid)
-		r = -ENOMEM;
-	else if (fs->opts->tree_entries > 0)
-		r = sbx_rfs_readtree(fs->rfs, tp.data, (uint32_t)fs->opts->tree_entries,
-				     SBX_RFS_TREE_DATA, &t, NULL);
-	else
-		r = tree_of_one(fs, tp.data, &t);
-	if (r == 0) {
-		filled = fill_from_tree(fs, fc, &t, tid, pid, pp.data, ep, own0);
-		sbx_rfs_tree_release(&t);
+	if (!ft->tid) {
+		fcache_tree_end(fs, fc, ft, -ENOMEM, NULL);
+		return false;
 	}
-	sbx_buf_release(&pp);
-	sbx_buf_release(&tp);
+	return true;
+}
+
+int fcache_tree_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_tree *ft, int r,
+		    struct sbx_rfs_tree *t)
+{
+	int filled = 0;
+
+	if (r == 0) {
+		filled = fill_from_tree(fs, fc, t, ft->tid, ft->pid, ft->pp.data, ft->ep, ft->own0);
+		sbx_rfs_tree_release(t);
+	}
+	sbx_buf_release(&ft->pp);
+	sbx_buf_release(&ft->tp);
 	if (filled) {
 		FS_COUNT(fs, data_miss);
 		fcache_mirror(fs, fc, false);
@@ -561,85 +604,109 @@ static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
 	return filled;
 }
 
-/* Fetches or revalidates the content (fc->lock held). */
-static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
+/* fcache_tree_begin() and its listing, here: 1 when fc was filled from
+ * it, else 0 (fetch as usual). fc->lock held. */
+static int fill_from_dir(struct sbx_fs *fs, struct fcache *fc)
 {
-	struct sbx_buf path = SBX_BUF_INIT;
-	char val[SBX_RFS_VALIDATOR_MAX];
-	struct sbx_rfs_attr a;
-	uint64_t ep = fs_epoch(fs), len = 0, gen0, hint;
-	bool unchanged = false;
+	struct sbx_rfs_tree t = {0};
+	struct fcache_tree ft;
 	int r;
 
-	if (fc->dirty || (fc->loaded && !fc->revalidate && fc->loaded_epoch == ep)) {
-		FS_COUNT(fs, data_hit);
+	if (!fcache_tree_begin(fs, fc, &ft))
 		return 0;
-	}
-	if (fill_from_dir(fs, fc))
-		return 0;
+	if (fs->opts->tree_entries > 0)
+		r = sbx_rfs_readtree(fs->rfs, ft.tp.data, (uint32_t)fs->opts->tree_entries,
+				     SBX_RFS_TREE_DATA, &t, NULL);
+	else
+		r = tree_of_one(fs, ft.tp.data, &t);
+	return fcache_tree_end(fs, fc, &ft, r, &t);
+}
+
+int fcache_fetch_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_fetch *ff)
+{
+	int r;
+
+	memset(ff, 0, sizeof(*ff));
+	ff->ep = fs_epoch(fs);
 	pthread_mutex_lock(&fs->lock);
-	r = node_path(fc->node, fs->root, &path);
-	gen0 = fc->node->gen;
-	hint = fc->node->attr.size;
+	r = node_path(fc->node, fs->root, &ff->path);
+	ff->gen0 = fc->node->gen;
+	ff->hint = fc->node->attr.size;
 	pthread_mutex_unlock(&fs->lock);
-	if (r == -ESTALE && fc->loaded) {
+	if (r == -ESTALE && fc->loaded)
 		r = 0; /* unlinked while open: what we have is the file */
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	r = fcache_spill(fs, fc, hint);
-	if (r < 0)
-		goto out;
-	r = fs_check_alive(fs)
-		?: sbx_rfs_fetch(fs->rfs, path.data, fc->fd, fc->loaded ? fc->validator : NULL,
-				 hint, &unchanged, &len, &a, val, NULL);
+	else
+		r = r ?: fcache_spill(fs, fc, ff->hint) ?: fs_check_alive(fs) ?: 1;
+	if (r <= 0)
+		sbx_buf_release(&ff->path);
+	return r;
+}
+
+int fcache_fetch_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_fetch *ff, int r,
+		     bool unchanged, uint64_t len, const struct sbx_rfs_attr *a, const char *val)
+{
+	sbx_buf_release(&ff->path);
 	if (r < 0) {
 		if (!unchanged)
 			fc->loaded = false; /* fd may hold part of a new version */
-		goto out;
+		return r;
 	}
 	if (unchanged) {
 		FS_COUNT(fs, data_revalidated);
 	} else {
 		FS_COUNT(fs, data_miss);
-		if (fcache_spill(fs, fc, len) < 0 || ftruncate(fc->fd, (off_t)len) < 0) {
+		r = fcache_spill(fs, fc, len);
+		if (r == 0 && ftruncate(fc->fd, (off_t)len) < 0)
 			r = -errno;
+		if (r < 0) {
 			fc->loaded = false;
-			goto out;
+			return r;
 		}
 		fc->size = len;
-		memcpy(fc->validator, val, sizeof(val));
+		memcpy(fc->validator, val, sizeof(fc->validator));
 	}
 	fc->loaded = true;
 	fc->revalidate = false;
-	fc->loaded_epoch = ep;
-	fc->ver = a;
+	fc->loaded_epoch = ff->ep;
+	fc->ver = *a;
 	fc->made_here = false;
 	pthread_mutex_lock(&fs->lock);
-	fs_node_set_attr(fs, fc->node, &a, gen0);
+	fs_node_set_attr(fs, fc->node, a, ff->gen0);
 	pthread_mutex_unlock(&fs->lock);
 	fcache_mirror(fs, fc, false);
-out:
-	sbx_buf_release(&path);
-	return r;
+	return 0;
 }
 
-int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
-		size_t *ret_n)
+/* Fetches or revalidates the content (fc->lock held). */
+static int ensure_loaded(struct sbx_fs *fs, struct fcache *fc)
 {
-	size_t done = 0;
+	char val[SBX_RFS_VALIDATOR_MAX];
+	struct fcache_fetch ff;
+	struct sbx_rfs_attr a;
+	bool unchanged = false;
+	uint64_t len = 0;
 	int r;
 
-	pthread_mutex_lock(&fc->lock);
-	if (fcr_use(fs, fc)) {
-		r = fcr_read(fs, fc, buf, size, off, &done);
-		pthread_mutex_unlock(&fc->lock);
-		*ret_n = done;
-		return r;
+	if (fcache_ready(fs, fc)) {
+		FS_COUNT(fs, data_hit);
+		return 0;
 	}
-	r = ensure_loaded(fs, fc);
-	while (r == 0 && off + done < fc->size && done < size) {
+	if (fill_from_dir(fs, fc))
+		return 0;
+	r = fcache_fetch_begin(fs, fc, &ff);
+	if (r <= 0)
+		return r;
+	r = sbx_rfs_fetch(fs->rfs, ff.path.data, fc->fd, fc->loaded ? fc->validator : NULL, ff.hint,
+			  &unchanged, &len, &a, val, NULL);
+	return fcache_fetch_end(fs, fc, &ff, r, unchanged, len, &a, val);
+}
+
+int fcache_pread_locked(struct fcache *fc, char *buf, size_t size, uint64_t off, size_t *ret_n)
+{
+	size_t done = 0;
+	int r = 0;
+
+	while (off + done < fc->size && done < size) {
 		size_t want = size - done;
 		ssize_t n;
 
@@ -654,9 +721,20 @@ int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, ui
 		}
 		done += (size_t)n;
 	}
-	pthread_mutex_unlock(&fc->lock);
 	*ret_n = done;
 	return r;
+}
+
+int fcache_read_locked(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+		       size_t *ret_n)
+{
+	int r;
+
+	*ret_n = 0;
+	if (fcr_use(fs, fc))
+		return fcr_read(fs, fc, buf, size, off, ret_n);
+	r = ensure_loaded(fs, fc);
+	return r ?: fcache_pread_locked(fc, buf, size, off, ret_n);
 }
 
 static int store(struct sbx_fs *fs, struct fcache *fc, bool durable);
@@ -692,11 +770,11 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	size_t done = 0;
 	int r;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (fcr_use(fs, fc)) {
 		r = fcr_write(fs, fc, buf, size, off, append);
 		if (r <= 0) {
-			pthread_mutex_unlock(&fc->lock);
+			fcache_unlock(fc);
 			return r;
 		}
 	}
@@ -707,7 +785,7 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	if (r == 1) {
 		r = fcr_write(fs, fc, buf, size, off, false);
 		if (r <= 0) {
-			pthread_mutex_unlock(&fc->lock);
+			fcache_unlock(fc);
 			return r;
 		}
 		r = 0; /* made whole again (no handle after all): on below */
@@ -731,7 +809,7 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 		fcache_pend_drop_times(fc);
 		fcache_mirror(fs, fc, true);
 	}
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return r;
 }
 
@@ -739,10 +817,10 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (fcr_use(fs, fc)) {
 		r = fcr_truncate(fs, fc, size);
-		pthread_mutex_unlock(&fc->lock);
+		fcache_unlock(fc);
 		return r;
 	}
 	if (size > 0 && (!fc->loaded || fc->revalidate))
@@ -753,7 +831,7 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		 * that `truncate -s 1G` moves no data */
 		fcr_from_whole(fs, fc);
 		r = fcr_truncate(fs, fc, size);
-		pthread_mutex_unlock(&fc->lock);
+		fcache_unlock(fc);
 		return r;
 	}
 	r = r ?: fcache_spill(fs, fc, size);
@@ -766,7 +844,7 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		fc->dirty = true;
 		fcache_mirror(fs, fc, true);
 	}
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return r;
 }
 
@@ -856,12 +934,12 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (fc->ranged)
 		r = fcr_sync(fs, fc, false);
 	else if (fc->dirty)
 		r = store(fs, fc, false);
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return r;
 }
 
@@ -900,7 +978,7 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 	bool synced = true;
 	int r = 0;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (fc->ranged && fc->wf)
 		r = fcr_sync(fs, fc, true);
 	else if (!fc->ranged && fc->dirty)
@@ -909,7 +987,7 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 		r = sync_stored(fs, fc);
 	else
 		synced = false; /* nothing this mount wrote is left to sync */
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	/* the shell transport makes no FSYNC */
 	if (r == 0 && synced && sbx_rfs_writes_in_place(fs->rfs))
 		FS_COUNT(fs, fsyncs);
@@ -920,7 +998,7 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
 {
 	bool ok;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	pthread_mutex_lock(&fs->lock);
 	/* after a failed store the close retries it itself, and says how it went */
 	ok = !fc->ranged && fc->dirty && !fc->behind && !fc->err && fc->node->unstored;
@@ -932,7 +1010,7 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
 	pthread_mutex_unlock(&fs->lock);
 	if (ok)
 		fcache_queued_sync(fc); /* a setattr now goes with it, waiting for nothing */
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return ok;
 }
 
@@ -940,7 +1018,7 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	fc->behind = false;
 	if (fc->ranged) {
 		/* stored and written through since it was queued (grow_through):
@@ -952,15 +1030,15 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 	} else {
 		fcache_queued_sync(fc);
 	}
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return r;
 }
 
 void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)
 {
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	fc->dirty = true;
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	fcache_mirror(fs, fc, false);
 }
 
@@ -1002,7 +1080,7 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 	n = fc->node;
 	/* under fc->lock no store is running: unstored still set means none
 	 * began */
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	pthread_mutex_lock(&fs->lock);
 	done = n->unstored;
 	n->unstored = false;
@@ -1011,7 +1089,7 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 		fc->dirty = false;
 		fcache_queued_sync(fc);
 	}
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	if (done)
 		fcache_mirror(fs, fc, false);
 	fcache_release(fs, fc);
@@ -1049,25 +1127,25 @@ static void forget_unstored(struct sbx_fs *fs, struct node *n)
 
 void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
 {
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	fc->has_writer = cred != NULL;
 	if (cred)
 		fc->writer = *cred;
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 }
 
 bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
 {
 	bool clean;
 
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	clean = !fc->dirty;
 	if (clean) {
 		fc->loaded = false;
 		fc->revalidate = true;
 		fcache_mirror(fs, fc, false);
 	}
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return clean;
 }
 
@@ -1115,7 +1193,7 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 	pthread_mutex_unlock(&fs->lock);
 	if (!last)
 		return;
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (fc->ranged) {
 		r = fcr_quiesce(fs, fc);
 		if (r < 0)
@@ -1131,7 +1209,7 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 	}
 	keep = (fc->loaded || (fc->ranged && fc->valid.bytes && !fc->wrote)) &&
 	       fs->opts->data_cache_mb > 0;
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	/* unlocked before it may be reaped; refs == 0 says nobody uses it */
 	pthread_mutex_lock(&fs->lock);
 	evict = fc->evict_asked;

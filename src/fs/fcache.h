@@ -15,8 +15,12 @@
  * round trip: temporary file + rename in the sandbox, or in place when the
  * file has other hard links).
  *
- * Locking: fc->lock protects the content and every field below it; it is
- * taken before fs->lock, never after. refs and the node's fc pointer are
+ * Locking: fc->lock (fcache_lock) protects the content and every field
+ * below it; it is taken before fs->lock, never after. It is held by a
+ * thread, or by a read whose round trip is in flight (fcache_aread.c),
+ * which is why it is a flag under a mutex rather than a mutex: the
+ * completion thread that ends that read lets it go. Nothing on the
+ * completion thread takes it. refs and the node's fc pointer are
  * protected by fs->lock. fc->plock protects the attribute changes (struct
  * fcache_attrs): taken after fc->lock and before fs->lock, and never held
  * across a round trip, so that a setattr of a file whose store is queued
@@ -99,6 +103,15 @@ unsigned fcache_idle_limit(uint64_t nofile);
 #define FCACHE_RA_MIN (256u << 10)
 #define FCACHE_RA_MAX (16u << 20)
 
+/* A FUSE read queued behind a read whose fetch holds fc->lock
+ * (fcache_aread.c): answered at that fetch's end. */
+struct fcache_rwait {
+	fuse_req_t req;
+	size_t size;
+	uint64_t off;
+	struct fcache_rwait *next;
+};
+
 /* A ranged read in flight: [off, off + len) of the file into fd. */
 struct fcache_ra {
 	struct sbx_rfs_pread *p;
@@ -137,7 +150,14 @@ struct fcache {
 	uint64_t idle_bytes;		      /* fs->lock: size accounted while idle */
 	struct fcache *idle_prev, *idle_next; /* fs->lock */
 
-	pthread_mutex_t lock;
+	/* fc->lock (see Locking): held, under hm; a thread waiting for it
+	 * waits on hcv. aread: the holder is a read whose fetch is in flight,
+	 * and other reads queue in waiters to be answered at its end. */
+	pthread_mutex_t hm;
+	pthread_cond_t hcv;
+	bool held;
+	bool aread;
+	struct fcache_rwait *waiters, **waiters_tail;
 	int fd;		       /* the local content */
 	bool loaded;	       /* fd holds the whole content */
 	bool dirty;	       /* changes not yet stored */
@@ -229,9 +249,17 @@ void fcache_prime_locked(struct sbx_fs *fs, struct node *n, const char *data, si
 /* Frees every idle cache (unmount). */
 void fcache_drop_idle(struct sbx_fs *fs);
 
-/* The operations below take fc->lock themselves. */
-int fcache_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
-		size_t *ret_n);
+/* Takes fc->lock, waiting while another holds it. Never on the
+ * completion thread. */
+void fcache_lock(struct fcache *fc);
+/* fcache_lock(); but unless wait, false at once (and fc->lock not taken)
+ * when a read whose fetch is in flight holds it. */
+bool fcache_lock_unless_aread(struct fcache *fc, bool wait);
+/* Lets it go (from whichever thread: a read's holds it across threads). */
+void fcache_unlock(struct fcache *fc);
+
+/* The operations below take fc->lock themselves (reads:
+ * fcache_read_req() below). */
 /* append: write at the end whatever off says (O_APPEND). *ret_off: where. */
 int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
 		 bool append);
@@ -297,6 +325,48 @@ bool fcache_after_allowed(const struct sbx_rfs_setattr *sa, const struct sbx_rfs
 /* Adds the changes of s to d, s's winning where both set one (a time set
  * to a value and to now are one field). Pure. */
 void fcache_setattr_merge(struct sbx_rfs_setattr *d, const struct sbx_rfs_setattr *s);
+
+/* ---- a read in two halves (fcache_aread.c), fc->lock held ---- */
+
+/* A tree listing that may bring fc's content (fcache_tree_begin). */
+struct fcache_tree {
+	struct sbx_buf pp, tp; /* fc's directory's path, the listed top's */
+	uint64_t ep, pid, tid, own0;
+};
+/* A fetch of fc's content (fcache_fetch_begin). */
+struct fcache_fetch {
+	struct sbx_buf path; /* the file's, in the sandbox */
+	uint64_t ep, gen0, hint;
+};
+/* The content is here and current: a read needs no round trip. */
+bool fcache_ready(struct sbx_fs *fs, const struct fcache *fc);
+/* true when a tree listing of ft->tp (tree entries, with small contents)
+ * is due and may fill fc: make it, then fcache_tree_end(). */
+bool fcache_tree_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_tree *ft);
+/* Ends it with the listing's result r and tree t (taken; NULL when r <
+ * 0): 1 when fc was filled from it, else 0. May run on the completion
+ * thread. */
+int fcache_tree_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_tree *ft, int r,
+		    struct sbx_rfs_tree *t);
+/* 1 when a fetch of ff->path into fc->fd is due (conditional on
+ * fc->validator when fc->loaded; ff->hint: the expected size): make it,
+ * then fcache_fetch_end(); 0 when nothing needs fetching; or an error. */
+int fcache_fetch_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_fetch *ff);
+/* Ends it with sbx_rfs_fetch()'s result and outputs: 0 or the error. May
+ * run on the completion thread. */
+int fcache_fetch_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_fetch *ff, int r,
+		     bool unchanged, uint64_t len, const struct sbx_rfs_attr *a, const char *val);
+/* Reads the whole content held (fcache_ready()) at off. */
+int fcache_pread_locked(struct fcache *fc, char *buf, size_t size, uint64_t off, size_t *ret_n);
+/* A read of fc with fc->lock held, its round trips made here. */
+int fcache_read_locked(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+		       size_t *ret_n);
+/* A FUSE read of fc (fcache_aread.c): replied now when no round trip is
+ * needed, else when the sandbox answered, from the completion thread
+ * (the agent transport; a large file's ranged reads, and the shell
+ * transport, still make theirs here). Takes fc->lock itself. */
+void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		     uint64_t off);
 
 /* Internal to fcache*.c, all with fc->lock held: */
 /* A write changed the content: pending times give way to the write's. */

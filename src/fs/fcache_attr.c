@@ -170,16 +170,16 @@ int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs
 	if (done)
 		return 1;
 	/* no store queued, or one in flight that this must wait for */
-	pthread_mutex_lock(&fc->lock);
+	fcache_lock(fc);
 	if (!fc->dirty || fc->ranged) {
 		/* a ranged file's writes are sent already: apply them now */
-		pthread_mutex_unlock(&fc->lock);
+		fcache_unlock(fc);
 		return 0;
 	}
 	pthread_mutex_lock(&fc->plock);
 	take(fs, fc, &at->pend, sa, false);
 	pthread_mutex_unlock(&fc->plock);
-	pthread_mutex_unlock(&fc->lock);
+	fcache_unlock(fc);
 	return 1;
 }
 

@@ -45,6 +45,7 @@ struct later {
 	double t;
 	struct dirlist *list;		/* owned */
 	void (*after)(struct later *l); /* the caller's second half */
+	void *ctx;			/* the caller's state (a read's: fcache_aread.c), its own */
 	/* a request that makes the name parent/name (later_naming): in
 	 * fs->naming from its submission to the end of its second half */
 	bool naming, naming_seen;

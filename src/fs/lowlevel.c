@@ -265,6 +265,11 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
 			FUSE_CAP_SPLICE_MOVE);
 	conn->time_gran = 1;
+	/* a first read is answered when its fetch ends (fcache_aread.c), so
+	 * many may be in flight: the kernel's default of 12 background
+	 * requests (its read-ahead) would cap a parallel cold read there */
+	conn->max_background = SBXFS_MAX_BACKGROUND;
+	conn->congestion_threshold = SBXFS_MAX_BACKGROUND * 3 / 4;
 }
 
 const struct fuse_lowlevel_ops sbxfs_ll_ops = {

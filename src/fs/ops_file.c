@@ -246,26 +246,13 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
-	size_t n = 0;
-	char *buf;
-	int r;
 
 	FS_COUNT_OP(fs, FS_READ);
 	if (ctl_is(ino)) {
 		ctl_read(req, ino, size, off, fi);
 		return;
 	}
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = fcache_read(fs, fh_of(fi)->fc, buf, size, off < 0 ? 0 : (uint64_t)off, &n);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
-	else
-		fuse_reply_buf(req, buf, n);
-	free(buf);
+	fcache_read_req(fs, fh_of(fi)->fc, req, size, off < 0 ? 0 : (uint64_t)off);
 }
 
 void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

@@ -84,6 +84,8 @@ struct sbxfs_opts {
 #define SBXFS_DEF_WHOLE_MAX_KB	4096
 #define SBXFS_DEF_MAX_CONNS	2
 #define SBXFS_WHOLE_MAX_KB_MAX	(16 << 20) /* 16 GiB */
+/* FUSE background requests (reads) the kernel keeps in flight at most */
+#define SBXFS_MAX_BACKGROUND 64
 
 /* Parses args (argv[0] included). On success returns 0, fills *o, and leaves
  * in args what libfuse must see (argv[0], options it knows, -f/-d handled by

@@ -2,10 +2,9 @@
 # t_async.sh - sbxfs with the agent answers FUSE when the sandbox replies,
 # without holding a worker thread per request (src/fs/later.h): with two
 # worker threads and the link to the sandbox stopped, thirty mkdirs are in
-# flight at once (and listings, setattrs, getxattrs, listxattrs, statfs,
-# setxattrs, removexattrs), and requests the caches answer (stat,
-# /.ctl/stats) are
-# answered meanwhile. When the link comes back every one of them lands;
+# flight at once (and listings, first reads, setattrs, getxattrs,
+# listxattrs, statfs, setxattrs, removexattrs), and requests the caches
+# answer (stat, cat, /.ctl/stats) are answered meanwhile. When the link comes back every one of them lands;
 # errors of the sandbox come back through the same path; a request past
 # op_timeout fails with EIO; SIGTERM answers what is in flight first.
 # The link is a delay proxy (bench/delayproxy.c) stopped with SIGSTOP.
@@ -86,6 +85,90 @@ reap
 expect_eq "every listing succeeded" 0 "$bad"
 expect_eq "with the sandbox's names" "f1 f$N" "$(cat "$T/ls1.out") $(cat "$T/ls$N.out")"
 expect_eq "and the contents came along" "1 $N" "$(cat "$MNT/e1/f1") $(cat "$MNT/e$N/f$N")"
+
+# --- and reads: a first read's listing or fetch ------------------------------
+# thirty directories listed but never read: each first read asks for a tree
+# listing that brings the small files (prefetch); thirty files larger than
+# prefetch= get a fetch each. Neither holds a worker thread.
+rx sh -c "for i in \$(seq 1 $N); do mkdir /srv/a/g\$i && echo g\$i >/srv/a/g\$i/s && head -c 300000 /dev/urandom >/srv/a/g\$i/big; done; sha256sum /srv/a/g*/big | sed 's| /srv/a/| |' >/srv/a/sums"
+for _ in $(seq 1 500); do [ "$(ls "$MNT" | grep -c '^g')" = $N ] && break; sleep 0.02; done
+ls -l "$MNT"/g* >/dev/null
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	cat "$MNT/g$i/s" >"$T/rs$i.out" 2>&1 &
+	pids+=($!)
+done
+n=$(in_flight $N)
+expect_eq "$N first reads (listings) in flight at once on 2 worker threads" $N "$n"
+expect_eq "a read of a cached file is answered meanwhile" hi "$(timeout 10 cat "$MNT/cached")"
+thaw
+reap
+expect_eq "every read succeeded" 0 "$bad"
+expect_eq "with the sandbox's bytes" "g1 g$N" "$(cat "$T/rs1.out") $(cat "$T/rs$N.out")"
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	sha256sum "$MNT/g$i/big" >"$T/rb$i.out" 2>&1 &
+	pids+=($!)
+done
+n=$(in_flight $N)
+expect_eq "$N first reads (fetches) in flight at once on 2 worker threads" $N "$n"
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every fetch succeeded" 0 "$bad"
+expect_eq "with the sandbox's bytes" "$(rx cat /srv/a/sums | sort -k2 -V)" \
+	"$(cat "$T"/rb*.out | sed "s| $MNT/| |" | sort -k2 -V)"
+rx sh -c "echo changed >/srv/a/g1/s; head -c 300000 /dev/urandom >/srv/a/g2/big"
+expect_eq "a file changed in the sandbox reads anew" changed "$(tm cat "$MNT/g1/s")"
+expect_eq "and a large one too" "$(rx sha256sum /srv/a/g2/big | cut -d' ' -f1)" \
+	"$(sha256sum "$MNT/g2/big" | cut -d' ' -f1)"
+# many reads of one file while its fetch is in flight (threads reading
+# one descriptor at four places): each is answered when the fetch ends
+rx sh -c "head -c 3000000 /dev/urandom >/srv/a/g3/big3"
+tm ls -l "$MNT/g3" >/dev/null
+q0=$(async reads_queued)
+freeze
+python3 - "$MNT/g3/big3" "$T/b3" <<'PY' &
+import os, sys, threading
+fd = os.open(sys.argv[1], os.O_RDONLY)
+def part(i):
+    with open(f"{sys.argv[2]}.{i}", "wb") as f:
+        f.write(os.pread(fd, 65536, i * 524288))
+ts = [threading.Thread(target=part, args=(i,)) for i in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+pids=($!)
+expect_eq "one fetch is in flight for them" 1 "$(in_flight 1)"
+for _ in $(seq 1 500); do [ "$(async reads_queued)" -ge $((q0 + 3)) ] && break; sleep 0.02; done
+check "  ... and the other reads wait with it, not on a worker ($q0 -> $(async reads_queued))" \
+	test "$(async reads_queued)" -ge $((q0 + 3))
+thaw
+reap
+expect_eq "every read of it succeeded" 0 "$bad"
+for i in 0 1 2 3; do
+	rx dd if=/srv/a/g3/big3 bs=64k skip=$((i * 8)) count=1 status=none >"$T/b3s.$i"
+	check "  ... part $i is the sandbox's" cmp "$T/b3.$i" "$T/b3s.$i"
+done
+rx sh -c "head -c 300000 /dev/urandom >/srv/a/g4/big4"
+tm ls -l "$MNT/g4" >/dev/null
+pid=$(fspid)
+freeze
+dd if="$MNT/g4/big4" bs=4k count=1 status=none 2>"$T/term.err" | sha256sum >"$T/term.out" &
+rd=$!
+expect_eq "a fetch is in flight" 1 "$(in_flight 1)"
+kill -TERM "$pid"
+thaw
+wait $rd
+# (its close comes after the unmount: ENOTCONN)
+expect_eq "a read in flight at SIGTERM is answered first, with the sandbox's bytes" "$(rx sh -c 'head -c 4096 /srv/a/g4/big4 | sha256sum' | cut -d' ' -f1)" \
+	"$(cut -d' ' -f1 "$T/term.out")"
+for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+check "  ... and sbxfs exits" test ! -d "/proc/$pid"
+mnt max_threads=2
+ls -l "$MNT" "$MNT"/e* >/dev/null
 
 # --- and setattr of files not open: chmod, chown, touch ------------------------
 freeze

@@ -1,0 +1,194 @@
+/* fcache_aread.c - a FUSE read answered when the sandbox replies.
+ *
+ * A read of a file whose content is not here (its first read, or the
+ * first after an open that must revalidate it) needs one round trip: a
+ * tree listing that brings its directory's small files (prefetch.h), or
+ * a fetch of the file, or both. With the agent the worker thread hands
+ * that round trip to libsbx (later.h) and goes back to the FUSE queue.
+ * The read keeps fc->lock (fcache.h, Locking) until the completion
+ * thread ends it: the content is filled, the read answered, and so is
+ * every read of the file that came meanwhile (queued in fc->waiters, not
+ * waiting on a worker), then fc->lock is let go. A large file's ranged
+ * reads are still made on the worker (fcache_range.c), and so is every
+ * read with the shell transport, which cannot answer later.
+ */
+#include "fs/fcache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fs/fcache_range.h"
+#include "fs/later.h"
+
+/* A read whose round trip is in flight; owned by the later in flight. */
+struct aread {
+	struct fcache *fc;
+	size_t size;
+	uint64_t off;
+	struct fcache_tree ft;
+	struct fcache_fetch ff;
+};
+
+/* Takes fc->lock; or, while a read whose round trip is in flight holds
+ * it, queues this one to be answered at its end (false then). */
+static bool lock_or_queue(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+			  uint64_t off)
+{
+	struct fcache_rwait *w = NULL;
+
+	pthread_mutex_lock(&fc->hm);
+	while (fc->held) {
+		if (fc->aread && (w || (w = calloc(1, sizeof(*w))))) {
+			w->req = req;
+			w->size = size;
+			w->off = off;
+			*fc->waiters_tail = w;
+			fc->waiters_tail = &w->next;
+			pthread_mutex_unlock(&fc->hm);
+			FS_COUNT(fs, reads_queued);
+			return false;
+		}
+		pthread_cond_wait(&fc->hcv, &fc->hm);
+	}
+	fc->held = true;
+	pthread_mutex_unlock(&fc->hm);
+	free(w);
+	return true;
+}
+
+/* Answers req (size bytes at off) from the content held, or with r. */
+static void answer(struct fcache *fc, fuse_req_t req, size_t size, uint64_t off, int r)
+{
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (r == 0 && !(buf = malloc(size ? size : 1)))
+		r = -ENOMEM;
+	if (r == 0)
+		r = fcache_pread_locked(fc, buf, size, off, &n);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+/* The end of ar (the read req) with r: it and the reads queued behind it
+ * are answered, and fc->lock goes. */
+static void finish(fuse_req_t req, struct aread *ar, int r)
+{
+	struct fcache *fc = ar->fc;
+	struct fcache_rwait *w, *next;
+
+	pthread_mutex_lock(&fc->hm);
+	w = fc->waiters;
+	fc->waiters = NULL;
+	fc->waiters_tail = &fc->waiters;
+	fc->aread = false;
+	pthread_mutex_unlock(&fc->hm);
+	answer(fc, req, ar->size, ar->off, r);
+	for (; w; w = next) {
+		next = w->next;
+		answer(fc, w->req, w->size, w->off, r);
+		free(w);
+	}
+	fcache_unlock(fc);
+	free(ar);
+}
+
+static void fetched(struct later *l)
+{
+	struct aread *ar = l->ctx;
+
+	finish(l->req, ar,
+	       fcache_fetch_end(l->fs, ar->fc, &ar->ff, l->q.rc, l->q.unchanged, l->q.len,
+				&l->q.attr, l->q.fetched_validator));
+}
+
+/* Sends the fetch of ar's file, or ends ar when none is due. */
+static void fetch(struct sbx_fs *fs, fuse_req_t req, struct aread *ar)
+{
+	struct fcache *fc = ar->fc;
+	struct later *l;
+	int r = fcache_fetch_begin(fs, fc, &ar->ff);
+
+	if (r <= 0) {
+		finish(req, ar, r);
+		return;
+	}
+	l = later_new(fs, req, SBX_RFS_OP_FETCH, fetched, NULL, NULL);
+	if (!l) {
+		finish(req, ar, fcache_fetch_end(fs, fc, &ar->ff, -ENOMEM, false, 0, NULL, NULL));
+		return;
+	}
+	l->ctx = ar;
+	l->q.path = ar->ff.path.data;
+	l->q.fd = fc->fd;
+	l->q.validator = fc->loaded ? fc->validator : NULL;
+	l->q.size_hint = ar->ff.hint;
+	later_submit(l);
+}
+
+static void listed(struct later *l)
+{
+	struct aread *ar = l->ctx;
+
+	if (fcache_tree_end(l->fs, ar->fc, &ar->ft, l->q.rc, &l->q.tree))
+		finish(l->req, ar, 0);
+	else
+		fetch(l->fs, l->req, ar);
+}
+
+/* Replies req with the read made here, round trips and all; fc->lock
+ * held, and let go. */
+static void read_here(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		      uint64_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	size_t n = 0;
+	int r = buf ? fcache_read_locked(fs, fc, buf, size, off, &n) : -ENOMEM;
+
+	fcache_unlock(fc);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		     uint64_t off)
+{
+	struct aread *ar;
+	struct later *l;
+
+	if (!lock_or_queue(fs, fc, req, size, off))
+		return;
+	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fcr_use(fs, fc) ||
+	    fcache_ready(fs, fc) || !(ar = calloc(1, sizeof(*ar)))) {
+		read_here(fs, fc, req, size, off);
+		return;
+	}
+	ar->fc = fc;
+	ar->size = size;
+	ar->off = off;
+	pthread_mutex_lock(&fc->hm);
+	fc->aread = true;
+	pthread_cond_broadcast(&fc->hcv); /* reads waiting for it queue instead */
+	pthread_mutex_unlock(&fc->hm);
+	if (!fcache_tree_begin(fs, fc, &ar->ft)) {
+		fetch(fs, req, ar);
+		return;
+	}
+	l = later_new(fs, req, SBX_RFS_OP_READDIR, listed, NULL, NULL);
+	if (!l) {
+		fcache_tree_end(fs, fc, &ar->ft, -ENOMEM, NULL);
+		fetch(fs, req, ar);
+		return;
+	}
+	l->ctx = ar;
+	l->q.path = ar->ft.tp.data;
+	l->q.max_entries = (uint32_t)fs->opts->tree_entries;
+	l->q.flags = SBX_RFS_TREE_DATA;
+	later_submit(l);
+}
