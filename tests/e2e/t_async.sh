@@ -27,6 +27,18 @@ in_flight() {
 }
 mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PX_PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
 fspid() { pgrep -f "[s]bxfs .*$ID:/srv/a $MNT" | head -1; }
+# burst WHAT CMD: stops the link, starts CMD (a shell string; $i from 1 to
+# N) N times in the background (pids) and checks that all are in flight
+burst() {
+	local i
+	freeze
+	pids=()
+	for i in $(seq 1 $N); do
+		eval "$2" &
+		pids+=($!)
+	done
+	expect_eq "$N $1 in flight at once on 2 worker threads" $N "$(in_flight $N)"
+}
 # reap: waits for every background command in pids; bad = how many failed
 reap() {
 	local p
@@ -47,15 +59,8 @@ mnt max_threads=2
 ls -l "$MNT" "$MNT"/d* >/dev/null # listings and attributes cached, watched
 cat "$MNT/cached" >/dev/null # its content too
 expect_eq "nothing in flight before" 0 "$(async in_flight)"
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	mkdir "$MNT/d$i/new" 2>"$T/mkdir$i.err" &
-	pids+=($!)
-done
 # each mkdir is in another directory, so the kernel sends them all at once
-n=$(in_flight $N)
-expect_eq "$N mkdirs in flight at once on 2 worker threads" $N "$n"
+burst mkdirs 'mkdir "$MNT/d$i/new" 2>"$T/mkdir$i.err"'
 check "a stat the caches answer is answered meanwhile" timeout 10 stat "$MNT/cached"
 expect_eq "and so is a read of a cached file" hi "$(timeout 10 cat "$MNT/cached")"
 check "nothing reached the sandbox yet" test -z "$(rx sh -c 'ls -d /srv/a/d*/new 2>/dev/null')"
@@ -71,14 +76,7 @@ check "the most at once is counted ($(async most))" test "$(async most)" -ge $N
 rx sh -c "for i in \$(seq 1 $N); do mkdir /srv/a/e\$i && echo \$i >/srv/a/e\$i/f\$i; done"
 for _ in $(seq 1 500); do [ "$(ls "$MNT" | grep -c '^e')" = $N ] && break; sleep 0.02; done
 expect_eq "the new directories are reported" $N "$(ls "$MNT" | grep -c '^e')"
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	ls "$MNT/e$i" >"$T/ls$i.out" 2>&1 &
-	pids+=($!)
-done
-n=$(in_flight $N)
-expect_eq "$N listings in flight at once on 2 worker threads" $N "$n"
+burst listings 'ls "$MNT/e$i" >"$T/ls$i.out" 2>&1'
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
 reap
@@ -93,27 +91,13 @@ expect_eq "and the contents came along" "1 $N" "$(cat "$MNT/e1/f1") $(cat "$MNT/
 rx sh -c "for i in \$(seq 1 $N); do mkdir /srv/a/g\$i && echo g\$i >/srv/a/g\$i/s && head -c 300000 /dev/urandom >/srv/a/g\$i/big; done; sha256sum /srv/a/g*/big | sed 's| /srv/a/| |' >/srv/a/sums"
 for _ in $(seq 1 500); do [ "$(ls "$MNT" | grep -c '^g')" = $N ] && break; sleep 0.02; done
 ls -l "$MNT"/g* >/dev/null
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	cat "$MNT/g$i/s" >"$T/rs$i.out" 2>&1 &
-	pids+=($!)
-done
-n=$(in_flight $N)
-expect_eq "$N first reads (listings) in flight at once on 2 worker threads" $N "$n"
+burst "first reads (listings)" 'cat "$MNT/g$i/s" >"$T/rs$i.out" 2>&1'
 expect_eq "a read of a cached file is answered meanwhile" hi "$(timeout 10 cat "$MNT/cached")"
 thaw
 reap
 expect_eq "every read succeeded" 0 "$bad"
 expect_eq "with the sandbox's bytes" "g1 g$N" "$(cat "$T/rs1.out") $(cat "$T/rs$N.out")"
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	sha256sum "$MNT/g$i/big" >"$T/rb$i.out" 2>&1 &
-	pids+=($!)
-done
-n=$(in_flight $N)
-expect_eq "$N first reads (fetches) in flight at once on 2 worker threads" $N "$n"
+burst "first reads (fetches)" 'sha256sum "$MNT/g$i/big" >"$T/rb$i.out" 2>&1'
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
 reap
@@ -171,14 +155,7 @@ mnt max_threads=2
 ls -l "$MNT" "$MNT"/e* >/dev/null
 
 # --- and setattr of files not open: chmod, chown, touch ------------------------
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	chmod 600 "$MNT/e$i/f$i" &
-	pids+=($!)
-done
-n=$(in_flight $N)
-expect_eq "$N chmods in flight at once on 2 worker threads" $N "$n"
+burst chmods 'chmod 600 "$MNT/e$i/f$i"'
 thaw
 reap
 expect_eq "every chmod succeeded" 0 "$bad"
@@ -192,14 +169,7 @@ for i in $(seq 1 $N); do setfattr -n user.k -v "v$i" "$MNT/e$i/f$i"; done
 ls -l "$MNT"/e* >/dev/null
 echo drop-caches >"$MNT/.ctl/ctl" # no list of names known: the list, then the value
 tm stat "$MNT"/e*/f* >/dev/null
-freeze
-pids=()
-for i in $(seq 1 $N); do
-	getfattr -n user.k --only-values "$MNT/e$i/f$i" >"$T/xa$i.out" 2>/dev/null &
-	pids+=($!)
-done
-n=$(in_flight $N)
-expect_eq "$N getxattrs in flight at once on 2 worker threads" $N "$n"
+burst getxattrs 'getfattr -n user.k --only-values "$MNT/e$i/f$i" >"$T/xa$i.out" 2>/dev/null'
 check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
 thaw
 reap
