@@ -354,6 +354,47 @@ bool fs_neg_known(struct sbx_fs *fs, const struct node *parent, const char *name
 	return false;
 }
 
+static void handle_unlink_locked(struct fs_handle **list, struct fs_handle *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		*list = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+}
+
+void fs_handle_link(struct sbx_fs *fs, struct fs_handle **list, struct fs_handle *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	h->prev = NULL;
+	h->next = *list;
+	if (*list)
+		(*list)->prev = h;
+	*list = h;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void fs_handle_unlink(struct sbx_fs *fs, struct fs_handle **list, struct fs_handle *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	handle_unlink_locked(list, h);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+struct fs_handle *fs_handle_take(struct sbx_fs *fs, struct fs_handle **list)
+{
+	struct fs_handle *h;
+
+	pthread_mutex_lock(&fs->lock);
+	h = *list;
+	if (h)
+		handle_unlink_locked(list, h);
+	pthread_mutex_unlock(&fs->lock);
+	return h;
+}
+
 struct dirlist *fs_fresh_list(struct sbx_fs *fs, struct node *n)
 {
 	struct dirlist *l = n->list;

@@ -34,6 +34,13 @@ struct ctl;
 struct inval;
 struct wback;
 
+/* What a handle the kernel holds (an open file's, an open directory's)
+ * starts with: its link in one of the mount's lists (fs->lock), so that
+ * those the kernel never released are released at teardown. */
+struct fs_handle {
+	struct fs_handle *prev, *next;
+};
+
 /* FUSE requests counted for /.ctl/stats. */
 enum fs_op {
 	FS_LOOKUP,
@@ -168,10 +175,11 @@ struct sbx_fs {
 	unsigned later_n;	 /* lock: requests answered later, in flight (later.h) */
 	struct later *naming;	 /* lock: those of them that make a name (later_naming) */
 	pthread_cond_t later_cv; /* lock: later_n reached 0 */
-	/* lock: file handles the kernel has not released (ops_file.c); those
-	 * left when the loop ends (a process had a file open at SIGTERM) are
-	 * released at teardown (ops_release_all) */
-	struct sbxfs_fh *fhs;
+	/* lock: file and directory handles the kernel has not released
+	 * (ops_file.c, ops_dir.c); those left when the loop ends (a process
+	 * had one open at SIGTERM) are released at teardown (ops_release_all,
+	 * ops_releasedir_all) */
+	struct fs_handle *fhs, *dhs;
 	struct fs_stats stats;
 };
 
@@ -260,6 +268,11 @@ void fs_reply_negative(struct sbx_fs *fs, fuse_req_t req, double timeout);
  * to (fs->lock held). */
 void fs_neg_remember(struct sbx_fs *fs, const struct node *parent, const char *name);
 bool fs_neg_known(struct sbx_fs *fs, const struct node *parent, const char *name);
+/* Links h at the head of *list / unlinks it / unlinks and returns the
+ * head, or NULL when the list is empty (fs->lock NOT held: taken here). */
+void fs_handle_link(struct sbx_fs *fs, struct fs_handle **list, struct fs_handle *h);
+void fs_handle_unlink(struct sbx_fs *fs, struct fs_handle **list, struct fs_handle *h);
+struct fs_handle *fs_handle_take(struct sbx_fs *fs, struct fs_handle **list);
 /* A fresh listing of n, or NULL (fs->lock held). */
 struct dirlist *fs_fresh_list(struct sbx_fs *fs, struct node *n);
 /* Takes the node's path under fs->lock: 0, -ESTALE, -ENOMEM. */

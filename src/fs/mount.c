@@ -162,6 +162,8 @@ void sbxfs_teardown(struct sbx_fs *fs)
 	fs->wb = NULL;
 	r = fs->rfs ? fs_flush_all(fs) : 0;
 	ops_release_all(fs);
+	ops_releasedir_all(fs);
+	ctl_release_all(fs->ctl);
 
 	if (r < 0)
 		fprintf(stderr, "sbxfs: some files could not be stored at unmount: %s\n",

@@ -22,9 +22,18 @@
 #include "fs/later.h"
 
 struct dir_handle {
+	struct fs_handle link; /* first: in fs->dhs */
 	struct dirlist *l;
 	uint64_t id;
 };
+
+static void dir_handle_free(struct sbx_fs *fs, struct dir_handle *dh)
+{
+	pthread_mutex_lock(&fs->lock);
+	dirlist_unref(dh->l);
+	pthread_mutex_unlock(&fs->lock);
+	free(dh);
+}
 
 /* Refreshes the attributes of the children we know from a new listing,
  * unless they hold newer truth (fs->lock held). */
@@ -245,7 +254,8 @@ static int list_end(struct sbx_fs *fs, const struct list_req *lr, struct sbx_rfs
  * cached, its top becomes the listing, then the caller's second half. */
 static void list_then(struct later *l)
 {
-	struct list_req lr = {.id = l->ino, .gen0 = l->gen0, .ep = l->ep, .own0 = l->own0, .t = l->t};
+	struct list_req lr = {
+	    .id = l->ino, .gen0 = l->gen0, .ep = l->ep, .own0 = l->own0, .t = l->t};
 	struct sbx_rfs_tree *t = &l->q.tree;
 	struct sbx_rfs_dir d;
 	int r = l->q.rc;
@@ -285,7 +295,8 @@ void ops_get_list_later(struct later *l, uint64_t id)
 	}
 	/* a plain listing (no change reports): the waiting call */
 	if (r == 0)
-		r = sbx_rfs_readdir(fs->rfs, path.data, &d, NULL) ?: list_end(fs, &lr, &d, &l->list);
+		r = sbx_rfs_readdir(fs->rfs, path.data, &d, NULL)
+			?: list_end(fs, &lr, &d, &l->list);
 	sbx_buf_release(&path);
 	l->q.rc = r < 0 ? r : 0;
 	l->after(l);
@@ -315,7 +326,12 @@ static void opendir_then(struct later *l)
 	l->fi.cache_readdir = l->fs->opts->dir_cache_timeout > 0 &&
 			      !(l->ino == FUSE_ROOT_ID && l->fs->opts->ctl_visible);
 	l->fi.keep_cache = l->fi.cache_readdir;
-	fuse_reply_open(l->req, &l->fi);
+	fs_handle_link(l->fs, &l->fs->dhs, &dh->link); /* its release may come at once */
+	/* a failed reply: the opendir was interrupted, no release will come */
+	if (fuse_reply_open(l->req, &l->fi) < 0) {
+		fs_handle_unlink(l->fs, &l->fs->dhs, &dh->link);
+		dir_handle_free(l->fs, dh);
+	}
 }
 
 void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -440,11 +456,17 @@ void ops_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ctl_releasedir(req, ino, fi);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
-	dirlist_unref(dh->l);
-	pthread_mutex_unlock(&fs->lock);
-	free(dh);
+	fs_handle_unlink(fs, &fs->dhs, &dh->link);
+	dir_handle_free(fs, dh);
 	fuse_reply_err(req, 0);
+}
+
+void ops_releasedir_all(struct sbx_fs *fs)
+{
+	struct fs_handle *h;
+
+	while ((h = fs_handle_take(fs, &fs->dhs)))
+		dir_handle_free(fs, (struct dir_handle *)h);
 }
 
 void ops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

@@ -21,34 +21,11 @@
 #include "fs/wback.h"
 
 struct sbxfs_fh {
+	struct fs_handle link; /* first: in fs->fhs */
 	struct fcache *fc;
 	bool append;
-	uint64_t wb_seen;	      /* atomic: wback_errseq() already reported to it */
-	struct sbxfs_fh *prev, *next; /* fs->lock: fs->fhs */
+	uint64_t wb_seen; /* atomic: wback_errseq() already reported to it */
 };
-
-static void fh_link(struct sbx_fs *fs, struct sbxfs_fh *fh)
-{
-	pthread_mutex_lock(&fs->lock);
-	fh->prev = NULL;
-	fh->next = fs->fhs;
-	if (fs->fhs)
-		fs->fhs->prev = fh;
-	fs->fhs = fh;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-static void fh_unlink(struct sbx_fs *fs, struct sbxfs_fh *fh)
-{
-	pthread_mutex_lock(&fs->lock);
-	if (fh->prev)
-		fh->prev->next = fh->next;
-	else
-		fs->fhs = fh->next;
-	if (fh->next)
-		fh->next->prev = fh->prev;
-	pthread_mutex_unlock(&fs->lock);
-}
 
 static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 {
@@ -78,10 +55,11 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
-	fh_link(fs, fh); /* before the reply: its release may come at once */
+	/* before the reply: its release may come at once */
+	fs_handle_link(fs, &fs->fhs, &fh->link);
 	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (r < 0) {
-		fh_unlink(fs, fh);
+		fs_handle_unlink(fs, &fs->fhs, &fh->link);
 		if (e) {
 			pthread_mutex_lock(&fs->lock);
 			struct node *n = node_get(&fs->nodes, e->ino);
@@ -342,7 +320,7 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh = fh_of(fi);
-	fh_unlink(fs, fh);
+	fs_handle_unlink(fs, &fs->fhs, &fh->link);
 	fcache_release(fs, fh->fc);
 	free(fh);
 	fuse_reply_err(req, 0);
@@ -350,15 +328,11 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void ops_release_all(struct sbx_fs *fs)
 {
-	struct sbxfs_fh *fh;
+	struct fs_handle *h;
 
-	for (;;) {
-		pthread_mutex_lock(&fs->lock);
-		fh = fs->fhs;
-		pthread_mutex_unlock(&fs->lock);
-		if (!fh)
-			break;
-		fh_unlink(fs, fh);
+	while ((h = fs_handle_take(fs, &fs->fhs))) {
+		struct sbxfs_fh *fh = (struct sbxfs_fh *)h;
+
 		fcache_release(fs, fh->fc);
 		free(fh);
 	}

@@ -29,6 +29,10 @@ static inline bool ctl_is(uint64_t ino)
 struct ctl;
 
 int ctl_new(struct sbx_fs *fs, struct ctl **ret);
+/* At teardown, once no request can come: releases the handles of /.ctl
+ * files the kernel never released (a process had one open at SIGTERM), as
+ * its releases would have (a job's stdin held open is closed). */
+void ctl_release_all(struct ctl *c);
 /* Cancels the running jobs and waits (at most timeout_s) for their end.
  * After it, no exec callback touches the tree. */
 void ctl_shutdown(struct ctl *c, double timeout_s);

@@ -107,16 +107,18 @@ struct ctl {
 	pthread_cond_t cv; /* signalled when a session ends */
 	struct job **jobs; /* the jobs kept, in id order (jobtab.c) */
 	size_t n_jobs, cap;
-	unsigned last_id;   /* the newest id given out */
-	unsigned running;   /* sessions started and not done */
-	struct plog *plogs; /* PLOG_KEEP slots (procs.c), NULL until used */
-	unsigned plog_seq;  /* the newest number given to a process id */
-	unsigned port;	    /* the port this mount bound through .ctl/ports, or 0 */
-	char *port_url;	    /* where it is reachable (owned), or NULL */
+	unsigned last_id;      /* the newest id given out */
+	unsigned running;      /* sessions started and not done */
+	struct plog *plogs;    /* PLOG_KEEP slots (procs.c), NULL until used */
+	unsigned plog_seq;     /* the newest number given to a process id */
+	unsigned port;	       /* the port this mount bound through .ctl/ports, or 0 */
+	char *port_url;	       /* where it is reachable (owned), or NULL */
+	struct fs_handle *fhs; /* fs->lock: the handles not released (io.c) */
 };
 
 /* A handle of a /.ctl file. */
 struct ctl_fh {
+	struct fs_handle link; /* first: in ctl->fhs */
 	int kind;
 	unsigned job;
 	struct sbx_buf snap;  /* content fixed at open (status, info, …) */

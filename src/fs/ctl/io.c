@@ -96,10 +96,14 @@ void ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->nonseekable = jid == 0 && kind == K_EXEC;
-	if (fuse_reply_open(req, fi) == 0)
+	fs_handle_link(c->fs, &c->fhs, &fh->link); /* its release may come at once */
+	if (fuse_reply_open(req, fi) == 0) {
 		fh = NULL; /* the kernel holds it now */
-	else if (fh->stdin_writer)
-		job_stdin_close(c, j); /* the open is undone */
+	} else {
+		fs_handle_unlink(c->fs, &c->fhs, &fh->link);
+		if (fh->stdin_writer)
+			job_stdin_close(c, j); /* the open is undone */
+	}
 	r = 0;
 fail:
 	if (fh)
@@ -241,15 +245,15 @@ void ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		fuse_reply_write(req, size);
 }
 
-void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* What the kernel's release of fh does: fh is freed here, or by the
+ * last request still using it. */
+static void release_one(struct ctl *c, struct ctl_fh *fh)
 {
-	struct ctl *c = fs_of(req)->ctl;
-	struct ctl_fh *fh = fh_of(fi);
 	struct job *j;
 	bool last;
 
 	if (fh->stdin_writer) {
-		j = job_find(c, CTL_JOB_OF(ino));
+		j = job_find(c, fh->job);
 		if (j)
 			job_stdin_close(c, j);
 		job_put(c, j);
@@ -264,5 +268,25 @@ void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&c->lock);
 	if (last)
 		fh_free(c, fh);
+}
+
+void ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ctl *c = fs_of(req)->ctl;
+	struct ctl_fh *fh = fh_of(fi);
+
+	(void)ino;
+	fs_handle_unlink(c->fs, &c->fhs, &fh->link);
+	release_one(c, fh);
 	fuse_reply_err(req, 0);
+}
+
+void ctl_release_all(struct ctl *c)
+{
+	struct fs_handle *h;
+
+	if (!c)
+		return;
+	while ((h = fs_handle_take(c->fs, &c->fhs)))
+		release_one(c, (struct ctl_fh *)h);
 }
