@@ -3,16 +3,18 @@
 #
 # A workload name is BASE or BASE.cold / BASE.warm: .cold remounts the
 # column's mount right before (outside the timed window), .warm runs again
-# right after the .cold one in the same mount. Each rep works in MNT/rR.
+# right after the .cold one in the same mount. Each rep at each delay works
+# in its own MNT/dD-rR, so `tar x` always goes into an empty directory.
 
 WORKLOADS=(untar
 	cpout.cold cpout.warm grep.cold grep.warm lsr.cold lsr.warm
 	find.cold find.warm git.cold git.warm
 	saves write read.cold read.warm ctl_exec sbx_exec)
 
-# work W MNT R COL: the command of workload W (runs in its own bash under timeout)
+# work W MNT DIR COL: the command of workload W in MNT/DIR (runs in its own
+# bash under timeout)
 work() {
-	local W=$1 M=$2 R=$3 c=$4 d=$2/r$3 i tok
+	local W=$1 M=$2 c=$4 d=$2/$3 i tok
 	local tar=$T/tree-$5.tar out=$T/out/$4
 	case $W in
 	untar) mkdir -p "$d" && tar -C "$d" -xf "$tar" ;;
@@ -51,7 +53,7 @@ work() {
 
 # run_one DELAY W COL R: times W on COL and appends a line to $RAW
 run_one() {
-	local D=$1 W=$2 c=$3 R=$4 M r0='' r1='' t0 t1 rc secs
+	local D=$1 W=$2 c=$3 R=$4 M r0='' r1='' t0 t1 rc secs dir=d$1-r$4
 	M=$(col_mnt "$c")
 	col_is_sbx "$c" || [ "$W" != sbx_exec ] || return 0 # sshfs: ssh is timed in ctl_exec
 	if ! alive "$c"; then
@@ -65,7 +67,7 @@ run_one() {
 	col_is_sbx "$c" && r0=$(rt "$c")
 	t0=$EPOCHREALTIME
 	timeout "$TMO" bash -c "$(declare -f work); $(declare -p T BUILD ID SAVES EXECS PX_API_PORT \
-		PX_SSH_PORT TOKEN_FILE); work \"\$@\"" _ "$W" "$M" "$R" "$c" "$(col_files "$c")" \
+		PX_SSH_PORT TOKEN_FILE); work \"\$@\"" _ "$W" "$M" "$dir" "$c" "$(col_files "$c")" \
 		>>"$T/work.log" 2>&1
 	rc=$?
 	t1=$EPOCHREALTIME
@@ -77,6 +79,6 @@ run_one() {
 	col_is_sbx "$c" && r1=$(rt "$c") && [ -n "$r0" ] && [ -n "$r1" ] && r1=$((r1 - r0)) || r1=
 	note_hwm "$c"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$D" "$W" "$c" "$R" "$secs" "$r1" >>"$RAW"
-	[ "$W" = read.warm ] && rm -f "$M/r$R/big" # keep the disk use bounded
+	[ "$W" = read.warm ] && rm -f "$M/$dir/big" # keep the disk use bounded
 	return 0
 }
