@@ -154,6 +154,12 @@ def table(meta, data, delays, workloads):
                     fmt(r["ratio"], ".2f") + ("x" if r["ratio"] is not None else "") + st,
                     fmt(r["round_trips"], ".0f"))
             L.append(line)
+    if meta.get("floor_none_s"):
+        L.append("")
+        L.append("floor (no mount, same harness, median of 9): the harness alone %s s; "
+                 "warm ls -lR of the tree on the local disk %s s, find -newer %s s"
+                 % (meta.get("floor_none_s"), meta.get("floor_lsr_s"),
+                    meta.get("floor_find_s")))
     L.append("")
     L.append("ratio = sbxfs/sshfs (below 1: sbxfs faster). RT = sbxfs round trips "
              "(/.ctl/stats, median). cold = both mounts remounted before; "

@@ -301,6 +301,31 @@ for D in "${DELAY_LIST[@]}"; do
 done
 ELAPSED=$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 
+# --- the floor: what no mount can go below --------------------------------------------------------
+# floor W: the median of 9 runs of W on the local copy of the tree
+# ($T/tree-N/tree), through the same harness as every figure above (a
+# bash under timeout); W "none" runs the harness alone. Warm: the copy was
+# just written and read.
+floor() {
+	local i t0 ts=()
+	for i in $(seq 1 9); do
+		t0=$EPOCHREALTIME
+		if [ "$1" = none ]; then
+			timeout "$TMO" bash -c "$(declare -f work); :"
+		else
+			timeout "$TMO" bash -c "$(declare -f work); $(declare -p T); work \"\$@\"" _ \
+				"$1" "$T" "tree-$NFILES" local "$NFILES" >>"$T/work.log" 2>&1
+		fi
+		ts+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.4f", b-a}')")
+	done
+	printf '%s\n' "${ts[@]}" | sort -n | sed -n 5p
+}
+log "measuring the floor (the harness alone, the warm walks on the local disk)"
+ls -lR "$T/tree-$NFILES/tree" >/dev/null
+FLOOR_NONE=$(floor none)
+FLOOR_LSR=$(floor lsr.warm)
+FLOOR_FIND=$(floor find.warm)
+
 # --- report -----------------------------------------------------------------------------------------------
 {
 	for tr in "${TR_LIST[@]}"; do
@@ -308,6 +333,9 @@ ELAPSED=$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 		[ -n "${MFD[$tr]:-}" ] && echo "memfd_kb_$tr=${MFD[$tr]}"
 	done
 	echo "elapsed_s=$ELAPSED"
+	echo "floor_none_s=$FLOOR_NONE"
+	echo "floor_lsr_s=$FLOOR_LSR"
+	echo "floor_find_s=$FLOOR_FIND"
 } >>"$OUT/meta.txt"
 python3 "$SRC/bench/report.py" "$OUT" || die "report failed"
 cat "$OUT/table.txt"
