@@ -259,13 +259,7 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	struct acall *x = calloc(1, sizeof(*x));
 	int rc;
 
-	u->link = NULL;
-	u->value = NULL;
-	u->value_len = 0;
-	memset(&u->tree, 0, sizeof(u->tree));
-	u->unchanged = false;
-	u->len = 0;
-	rfs_async_begin(r);
+	rfs_async_begin(r, u);
 	if (!x) {
 		u->rc = -ENOMEM;
 		rfs_count_local_failure(r, u->op);

@@ -82,8 +82,9 @@ int rfs_call_run(struct rfs_call *c, struct sbx_err *err);
 /* Frees the collected output. */
 void rfs_call_release(struct rfs_call *c);
 
-/* A request of sbx_rfs_submit() begins, ends (rfs.c: the counts). */
-void rfs_async_begin(struct sbx_rfs *r);
+/* A request of sbx_rfs_submit() begins (its results that done() may take
+ * are emptied), ends (rfs.c: the counts). */
+void rfs_async_begin(struct sbx_rfs *r, struct sbx_rfs_async *q);
 void rfs_async_end(struct sbx_rfs *r);
 
 /* Counts one call that failed before any session (bad argument, ENOMEM). */

@@ -317,8 +317,14 @@ int sbx_rfs_sweep(struct sbx_rfs *r, unsigned *ret_removed, struct sbx_err *err)
 
 /* ---- requests answered later ---- */
 
-void rfs_async_begin(struct sbx_rfs *r)
+void rfs_async_begin(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
+	q->link = NULL;
+	q->value = NULL;
+	q->value_len = 0;
+	memset(&q->tree, 0, sizeof(q->tree));
+	q->unchanged = false;
+	q->len = 0;
 	pthread_mutex_lock(&r->lock);
 	if (++r->async_now > r->async_max)
 		r->async_max = r->async_now;
@@ -359,13 +365,7 @@ static int xattr_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 /* The transports that cannot answer later: the waiting call, then done(). */
 static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 {
-	rfs_async_begin(r);
-	q->value = NULL;
-	q->value_len = 0;
-	q->link = NULL;
-	memset(&q->tree, 0, sizeof(q->tree));
-	q->unchanged = false;
-	q->len = 0;
+	rfs_async_begin(r, q);
 	switch (q->op) {
 	case SBX_RFS_OP_STAT: q->rc = sbx_rfs_stat(r, q->path, &q->attr, NULL); break;
 	case SBX_RFS_OP_READLINK: q->rc = sbx_rfs_readlink(r, q->path, &q->link, NULL); break;
