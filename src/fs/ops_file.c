@@ -27,6 +27,14 @@ struct sbxfs_fh {
 	uint64_t wb_seen; /* atomic: wback_errseq() already reported to it */
 };
 
+/* What a release does with a handle, once out of fs->fhs: its file's
+ * cache released (the last one stores what is left), the handle freed. */
+static void fh_end(struct sbx_fs *fs, struct sbxfs_fh *fh)
+{
+	fcache_release(fs, fh->fc);
+	free(fh);
+}
+
 static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 {
 	return (struct sbxfs_fh *)(uintptr_t)fi->fh;
@@ -67,8 +75,7 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 				node_forget(&fs->nodes, n, 1);
 			pthread_mutex_unlock(&fs->lock);
 		}
-		fcache_release(fs, fc);
-		free(fh);
+		fh_end(fs, fh);
 	}
 }
 
@@ -321,8 +328,7 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fh = fh_of(fi);
 	fs_handle_unlink(fs, &fs->fhs, &fh->link);
-	fcache_release(fs, fh->fc);
-	free(fh);
+	fh_end(fs, fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -330,10 +336,6 @@ void ops_release_all(struct sbx_fs *fs)
 {
 	struct fs_handle *h;
 
-	while ((h = fs_handle_take(fs, &fs->fhs))) {
-		struct sbxfs_fh *fh = (struct sbxfs_fh *)h;
-
-		fcache_release(fs, fh->fc);
-		free(fh);
-	}
+	while ((h = fs_handle_take(fs, &fs->fhs)))
+		fh_end(fs, (struct sbxfs_fh *)h);
 }
