@@ -670,6 +670,8 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 {
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct sbx_rfs_attr a;
+	bool known = false;
+	uint64_t gen0;
 	int r = 0;
 
 	if (fc->wf) {
@@ -683,14 +685,29 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 		}
 	}
 	fc->dirty = false;
+	pthread_mutex_lock(&fs->lock);
+	gen0 = fc->node->gen;
+	pthread_mutex_unlock(&fs->lock);
 	/* the version our writes made: later changes by others are told from it */
 	if (r == 0 && fc->wrote && path_of(fs, fc, &path) == 0 &&
 	    sbx_rfs_stat(fs->rfs, path.data, &a, NULL) == 0) {
 		fc->ver = a;
 		fc->wrote = false;
+		known = true;
 	}
 	sbx_buf_release(&path);
 	fcache_mirror(fs, fc, false);
+	/* Until now the node's size and times were our own (fcache_mirror),
+	 * with the sequence number of an older answer. A change report of one
+	 * of our earlier writes, still to be applied, would then win over them
+	 * once the node is clean: the size from before a later write, until
+	 * the next report. The answer above came after every write was done,
+	 * and its sequence number says so to those reports. */
+	if (known) {
+		pthread_mutex_lock(&fs->lock);
+		fs_node_set_attr(fs, fc->node, &a, gen0);
+		pthread_mutex_unlock(&fs->lock);
+	}
 	return r;
 }
 
