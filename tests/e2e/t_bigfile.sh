@@ -28,8 +28,7 @@ timeout 60 "$BUILD/sbx" -q mount "$ID:/srv/big" "$MNT"
 check "mounted" mountpoint -q "$MNT"
 
 echo "# making a local file of $SIZE_MB MiB"
-head -c $((SIZE_MB << 20)) /dev/urandom >"$T/local"
-want=$(sum_of <"$T/local")
+want=$(head -c $((SIZE_MB << 20)) /dev/urandom | tee "$T/local" | sum_of)
 for round in $(seq 1 "$ROUNDS"); do
 	# write: cp into the mount, then the checksum inside the sandbox
 	rx rm -f /srv/big/up
@@ -39,12 +38,18 @@ for round in $(seq 1 "$ROUNDS"); do
 	t1=$(date +%s.%N)
 	expect_eq "round $round: cp of $SIZE_MB MiB into the mount exits 0" 0 $rc
 	echo "# round $round: write took $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+	# what the read below must give, summed here while the sandbox sums
+	# its copy (a core each)
+	{ printf 'down %s\n' "$round"; cat "$T/local"; } | sum_of >"$T/theirs" &
+	sumpid=$!
 	expect_eq "round $round: the sandbox holds the same bytes" "$want" \
 		"$(rx sh -c 'sha256sum /srv/big/up' | cut -d' ' -f1)"
 
-	# read: a file made in the sandbox, read through the mount
-	rx sh -c "head -c $((SIZE_MB << 20)) /dev/urandom >/srv/big/down"
-	theirs=$(rx sh -c 'sha256sum /srv/big/down' | cut -d' ' -f1)
+	# read: a file made in the sandbox (up's bytes moved by a line: other
+	# bytes at each offset, another inode), read through the mount
+	rx sh -c "{ printf 'down %s\\n' $round; cat /srv/big/up; } >/srv/big/down"
+	wait $sumpid
+	theirs=$(cat "$T/theirs")
 	echo drop-caches >"$MNT/.ctl/ctl"
 	t0=$(date +%s.%N)
 	ours=$(timeout $LIMIT cat "$MNT/down" | sum_of)
