@@ -17,6 +17,7 @@
 #include "fs/cred.h"
 #include "fs/fcache.h"
 #include "fs/later.h"
+#include "fs/wback.h"
 #include "util/timeutil.h"
 
 #define NAME_MAX_LEN 255
@@ -420,6 +421,7 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct later *l;
 	struct node *n;
 	uint64_t gen0 = 0;
+	bool dir_times;
 	int r;
 
 	(void)fi;
@@ -438,8 +440,16 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	fc = n ? fcache_get_locked(fs, n) : NULL;
 	if (n && !fc)
 		fcache_evict_locked(fs, n); /* the content may change remotely */
+	dir_times = n && S_ISDIR(n->attr.mode) &&
+		    (sa.valid & (SBX_RFS_SET_ATIME | SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW |
+				 SBX_RFS_SET_MTIME_NOW));
 	pthread_mutex_unlock(&fs->lock);
 	fcache_reap(fs);
+	/* tar and cp -a set a directory's times after its files were closed:
+	 * the stores of those still behind would land after the times and
+	 * move the mtime again (write-behind, wback.h) */
+	if (dir_times)
+		wback_drain(fs->wb);
 	r = n ? 0 : -ESTALE;
 	if (!r && fc)
 		r = setattr_local(fs, fc, &sa, cred);

@@ -25,6 +25,8 @@
  *  - rename, link, unlink and xattr calls on the file settle it first
  *    (fcache_settle), and rmdir or a rename of a directory wait for the
  *    queue (wback_drain) so that no store lands in a moved directory;
+ *  - a setattr of a directory's times waits for the queue too, so that
+ *    no store lands after them and moves the mtime (tar x, cp -a);
  *  - a store that fails is counted in .ctl/stats (store
  *    behind_errors=) and logged, its content kept locally (fcache.h);
  *    so is a setattr made during a store and applied after it
