@@ -319,6 +319,10 @@ SBX_API int sbx_rfs_symlink(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, 
 #define SBX_RFS_SET_MTIME     0x20u /**< to mtime */
 #define SBX_RFS_SET_ATIME_NOW 0x40u /**< to the remote clock's now */
 #define SBX_RFS_SET_MTIME_NOW 0x80u
+/** Drop an extended access ACL (system.posix_acl_access), before the mode:
+ *  what setting an ACL of the owner, group and other entries alone does.
+ *  The agent only; the shell transport ignores it. */
+#define SBX_RFS_SET_ACL_PLAIN 0x100u
 
 /** Attribute changes, applied in the order size, owner, mode, times. */
 struct sbx_rfs_setattr {

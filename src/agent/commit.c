@@ -125,15 +125,19 @@ int op_tmpfile(struct agent *a, const struct agent_req *q)
 	return 0;
 }
 
-/* Owner, mode, times of s onto the open temporary. */
+/* Owner, plain ACL, mode, times of s onto the open temporary. */
 static int apply_fd(int fd, const struct sbxa_setattr *s)
 {
 	struct timespec t[2];
+	int r;
 
 	if ((s->valid & (SBXA_SET_UID | SBXA_SET_GID)) &&
 	    fchown(fd, (s->valid & SBXA_SET_UID) ? s->uid : (uid_t)-1,
 		   (s->valid & SBXA_SET_GID) ? s->gid : (gid_t)-1) < 0)
 		return -errno;
+	if ((s->valid & SBXA_SET_ACL_PLAIN) &&
+	    (r = setattr_acl_dropped(fremovexattr(fd, SETATTR_ACL_NAME))) < 0)
+		return r;
 	if ((s->valid & SBXA_SET_MODE) && fchmod(fd, s->mode & 07777) < 0)
 		return -errno;
 	if (setattr_times(s, t) && futimens(fd, t) < 0)

@@ -56,6 +56,10 @@ int op_unwatch(struct agent *a, const struct agent_req *q);
 
 /** The times of s for utimensat/futimens; false when it sets none. */
 bool setattr_times(const struct sbxa_setattr *s, struct timespec t[2]);
+/* The answer of a removexattr(2) of the access ACL (r: its return) for
+ * SBXA_SET_ACL_PLAIN: none there, or none possible, is done. */
+int setattr_acl_dropped(int r);
+#define SETATTR_ACL_NAME "system.posix_acl_access"
 
 /** Queues the reply "status 0, attr of path (lstat)"; -errno if lstat fails. */
 int reply_lstat(struct agent *a, const struct agent_req *q, const char *path);

@@ -273,6 +273,7 @@ enum sbxa_ev {
 #define SBXA_SET_MTIME	   0x20u
 #define SBXA_SET_ATIME_NOW 0x40u
 #define SBXA_SET_MTIME_NOW 0x80u
+#define SBXA_SET_ACL_PLAIN 0x100u /* drop an extended access ACL, before the mode */
 
 struct sbxa_time {
 	int64_t sec;

@@ -1,4 +1,5 @@
-/* setattr.c - SETATTR: size, owner, mode, times, in that order.
+/* setattr.c - SETATTR: size, owner, mode, times, in that order (with
+ * ACL_PLAIN, the extended access ACL is dropped before the mode).
  *
  * A size is set with truncate(2), which leaves a hole: a 1 GiB truncate
  * allocates nothing. A symlink's target is never touched. truncate and
@@ -13,9 +14,17 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ops.h"
+
+int setattr_acl_dropped(int r)
+{
+	if (r == 0 || errno == ENODATA || errno == EOPNOTSUPP)
+		return 0;
+	return -errno;
+}
 
 bool setattr_times(const struct sbxa_setattr *s, struct timespec t[2])
 {
@@ -37,6 +46,7 @@ static int size_and_mode(int fd, const char *path, const struct sbxa_setattr *s,
 {
 	char proc[64];
 	bool has_proc;
+	int r;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	has_proc = access(proc, F_OK) == 0 || errno != ENOENT;
@@ -46,8 +56,13 @@ static int size_and_mode(int fd, const char *path, const struct sbxa_setattr *s,
 		if (truncate(has_proc ? proc : path, (off_t)s->size) < 0)
 			return -errno;
 	}
-	if ((s->valid & SBXA_SET_MODE) && !S_ISLNK(st->st_mode) &&
-	    chmod(has_proc ? proc : path, s->mode & 07777) < 0)
+	if (S_ISLNK(st->st_mode))
+		return 0;
+	if ((s->valid & SBXA_SET_ACL_PLAIN) &&
+	    (r = setattr_acl_dropped(has_proc ? removexattr(proc, SETATTR_ACL_NAME)
+					      : lremovexattr(path, SETATTR_ACL_NAME))) < 0)
+		return r;
+	if ((s->valid & SBXA_SET_MODE) && chmod(has_proc ? proc : path, s->mode & 07777) < 0)
 		return -errno;
 	return 0;
 }
@@ -55,7 +70,8 @@ static int size_and_mode(int fd, const char *path, const struct sbxa_setattr *s,
 static int apply(int fd, const char *path, const struct sbxa_setattr *s)
 {
 	const struct sbxa_setattr size_only = {.valid = s->valid & SBXA_SET_SIZE, .size = s->size};
-	const struct sbxa_setattr mode_only = {.valid = s->valid & SBXA_SET_MODE, .mode = s->mode};
+	const struct sbxa_setattr mode_only = {
+	    .valid = s->valid & (SBXA_SET_MODE | SBXA_SET_ACL_PLAIN), .mode = s->mode};
 	struct timespec t[2];
 	struct stat st;
 	int r;

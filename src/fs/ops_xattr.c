@@ -405,6 +405,70 @@ static void changed_then(struct later *l)
 	fuse_reply_err(l->req, 0);
 }
 
+/* The permission bits of an access ACL (its xattr form: u32 version 2,
+ * then per entry u16 tag, u16 perm, u32 id, little-endian, sorted by tag)
+ * that holds the owner, group and other entries alone, or -1. The
+ * sandbox's kernel keeps such an ACL as a mode (and drops an extended one
+ * the file had): it is a chmod. */
+static int acl_plain_perms(const char *value, size_t size)
+{
+	static const uint16_t tags[3] = {0x01, 0x04, 0x20}; /* USER_OBJ, GROUP_OBJ, OTHER */
+	const unsigned char *p = (const unsigned char *)value;
+	int perms = 0, i;
+
+	if (size != 4 + 3 * 8 || p[0] != 2 || p[1] || p[2] || p[3])
+		return -1;
+	for (i = 0, p += 4; i < 3; i++, p += 8) {
+		if ((p[0] | p[1] << 8) != tags[i] || p[2] > 7 || p[3])
+			return -1;
+		perms = perms << 3 | p[2];
+	}
+	return perms;
+}
+
+/* cp -a sets an access ACL on every file it copies, instead of a chmod,
+ * before the close. On an open file with unstored changes one that is a
+ * mode (acl_plain_perms) is kept as a pending chmod that also drops an
+ * extended ACL (SBX_RFS_SET_ACL_PLAIN), applied with the store as any
+ * chmod of the open file is (ops_setattr): no store first, no round trip.
+ * Not for a set-group-ID file (the kernel may clear the bit then), nor
+ * with XATTR_CREATE or XATTR_REPLACE. 1 when taken, 0 when the ACL is
+ * to be set in the sandbox. */
+static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cred *cred,
+			const char *value, size_t size, int flags)
+{
+	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_MODE | SBX_RFS_SET_ACL_PLAIN};
+	int perms = flags ? -1 : acl_plain_perms(value, size);
+	struct fcache *fc = NULL;
+	struct node *n;
+	int r;
+
+	if (perms < 0 || strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n && S_ISREG(n->attr.mode) && !(n->attr.mode & S_ISGID))
+		fc = fcache_get_locked(fs, n);
+	if (fc)
+		sa.mode = (n->attr.mode & 07000) | (uint32_t)perms;
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return 0;
+	r = fcache_pend_attrs(fs, fc, &sa, cred);
+	fcache_release(fs, fc);
+	if (r == 1) {
+		pthread_mutex_lock(&fs->lock);
+		n = node_get(&fs->nodes, ino);
+		if (n) { /* what the sandbox lists of it will change */
+			n->xlist_ok = false;
+			n->xlist_gen++;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		FS_COUNT(fs, xattr_hit);
+	}
+	return r;
+}
+
 /* An access ACL also sets the file's mode bits, which an open file with
  * unstored changes must take before its store (acl_mode): that needs the
  * file's cache lock, which a second half must not wait for, so this one
@@ -430,7 +494,8 @@ static int change_acl(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cr
 }
 
 /* setxattr (value) or removexattr (value NULL) of name; ctl_err is the
- * answer for /.ctl. A file only created here is stored first: the call
+ * answer for /.ctl. An access ACL that is a mode may be a pending chmod
+ * (acl_as_chmod). Else a file only created here is stored first: the call
  * goes to the sandbox by name. Answered when the sandbox replies, but for
  * an access ACL (change_acl). */
 static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -443,10 +508,17 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	struct later *l;
 	int r;
 
-	r = ctl_is(ino)			   ? ctl_err
+	r = ctl_is(ino)			? ctl_err
 	    : !strcmp(name, LABEL_NAME) ? -EOPNOTSUPP
-	    : fs->opts->ro		   ? -EROFS
-			   : fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
+	    : fs->opts->ro		? -EROFS
+					: 0;
+	if (r == 0 && value && !strcmp(name, ACL_NAME))
+		r = acl_as_chmod(fs, ino, cred, value, size, flags);
+	if (r == 1) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	r = r ?: fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0 && !strcmp(name, ACL_NAME)) {
 		r = change_acl(fs, ino, cred, path.data, name, value, size, flags);
 		sbx_buf_release(&path);
