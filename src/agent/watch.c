@@ -167,8 +167,9 @@ static uint32_t map_mask(uint32_t m)
 	return c;
 }
 
-/* lstat of dir/name into *st; false when it is gone. A path past
- * PATH_MAX is taken in steps (longpath.h). */
+/* lstat of dir/name into *st (of dir itself, a directory, for an empty
+ * name); false when it is gone. A path past PATH_MAX is taken in steps
+ * (longpath.h). */
 static bool stat_entry(const char *dir, const char *name, size_t nlen, struct stat *st)
 {
 	char p[SBXA_LONGPATH_MAX + 1];
@@ -177,15 +178,17 @@ static bool stat_entry(const char *dir, const char *name, size_t nlen, struct st
 	bool ok;
 	int fd;
 
-	if (!nlen || dl + 1 + nlen > SBXA_LONGPATH_MAX)
+	if (dl + 1 + nlen > SBXA_LONGPATH_MAX)
 		return false;
 	memcpy(p, dir, dl);
 	p[dl] = '/';
 	memcpy(p + dl + 1, name, nlen);
 	p[dl + 1 + nlen] = '\0';
-	if (longpath_at(dl == 1 ? p + 1 : p, &fd, &rest) < 0)
+	if (!nlen) /* the directory itself (a chmod or utime of it) */
+		p[dl] = '\0';
+	if (longpath_at(dl == 1 && nlen ? p + 1 : p, &fd, &rest) < 0)
 		return false;
-	ok = fstatat(fd, rest, st, AT_SYMLINK_NOFOLLOW) == 0;
+	ok = fstatat(fd, rest, st, AT_SYMLINK_NOFOLLOW) == 0 && (nlen || S_ISDIR(st->st_mode));
 	if (fd >= 0)
 		close(fd);
 	return ok;

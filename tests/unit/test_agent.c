@@ -1464,6 +1464,21 @@ START_TEST(watch_events)
 		frame_free(&f);
 	}
 	ck_assert_uint_eq(self, 1);
+	/* a chmod of the directory itself: its report carries its attributes
+	 * (a report without them means gone or unknown to a client, which
+	 * then forgot the directory's listing and watch) */
+	ck_assert_int_eq(chmod(d, 0750), 0);
+	f = recv_f(&s);
+	ck_assert_uint_eq(f.type, SBXA_EV_CHANGE);
+	ck_assert_uint_eq(sbxa_get_u32(&f.r), wd);
+	ck_assert_uint_eq(sbxa_get_u32(&f.r), SBXA_CH_ATTRIB);
+	ck_assert(sbxa_get_path(&f.r, name, 255, true));
+	ck_assert_str_eq(name, "");
+	ck_assert_uint_eq(sbxa_get_u32(&f.r), 1);
+	sbxa_get_attr(&f.r, &ea);
+	ck_assert_uint_eq(ea.mode, S_IFDIR | 0750);
+	ck_assert_int_eq(f.r.err, 0);
+	frame_free(&f);
 	at = req(&w, 101, SBXA_OP_UNWATCH, SBXA_ID_SELF);
 	sbxa_put_u32(&w, wd);
 	send_w(&s, &w, at);
