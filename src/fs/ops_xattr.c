@@ -469,18 +469,51 @@ static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_
 	return r;
 }
 
+/* The mode that an access ACL which is one (acl_plain_perms) sets on ino,
+ * whose set-ID and sticky bits stay: when they are known (fresh
+ * attributes), with the agent, true and *mode. */
+static bool acl_mode_of(struct sbx_fs *fs, fuse_ino_t ino, const char *value, size_t size,
+			int flags, uint32_t *mode)
+{
+	int perms = flags || !value ? -1 : acl_plain_perms(value, size);
+	struct node *n;
+	bool ok;
+
+	if (perms < 0 || strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+		return false;
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	ok = n && fs_attr_fresh(fs, n);
+	if (ok)
+		*mode = (n->attr.mode & 07000) | (uint32_t)perms;
+	pthread_mutex_unlock(&fs->lock);
+	return ok;
+}
+
 /* An access ACL also sets the file's mode bits, which an open file with
  * unstored changes must take before its store (acl_mode): that needs the
  * file's cache lock, which a second half must not wait for, so this one
- * change is made on the worker, with a stat after it. */
+ * change is made on the worker, with a stat after it; an ACL that is a
+ * mode is one setattr instead (a directory's, from cp -a), whose answer
+ * has the attributes. */
 static int change_acl(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cred *cred,
 		      const char *path, const char *name, const char *value, size_t size, int flags)
 {
+	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_MODE | SBX_RFS_SET_ACL_PLAIN};
 	struct sbx_rfs_attr a;
 	uint64_t gen0;
 	bool fresh;
 	int r;
 
+	if (acl_mode_of(fs, ino, value, size, flags, &sa.mode)) {
+		gen0 = next_gen(fs, ino);
+		r = sbx_rfs_setattr(fs->rfs, cred, path, &sa, &a, NULL);
+		if (r < 0)
+			return r;
+		acl_mode(fs, ino, a.mode);
+		xattr_changed(fs, ino, name, false, &a, gen0);
+		return 0;
+	}
 	r = value ? sbx_rfs_setxattr(fs->rfs, cred, path, name, value, size, flags, NULL)
 		  : sbx_rfs_removexattr(fs->rfs, cred, path, name, NULL);
 	if (r < 0)

@@ -102,12 +102,12 @@ e = lambda tag, perm, i=0xffffffff: struct.pack('<HHI', tag, perm, i)
 v = struct.pack('<I', 2) + e(1, 7) + e(2, 7, 4242) + e(4, 5) + e(0x10, 7) + e(0x20, 5)
 os.setxattr(sys.argv[1], 'system.posix_acl_default', v)
 EOF
-	acl_of() { # FILE in the sandbox: its access ACL's size, or "none"
+	acl_of() { # FILE [access|default] in the sandbox: its ACL's size, or "none"
 		rx python3 -c 'import os, sys
 try:
-    print(len(os.getxattr(sys.argv[1], "system.posix_acl_access")))
+    print(len(os.getxattr(sys.argv[1], "system.posix_acl_" + sys.argv[2])))
 except OSError:
-    print("none")' "$1"
+    print("none")' "$1" "${2:-access}"
 	}
 	rx sh -c 'echo made >/srv/work/acl/made-there.txt'
 	expect_eq "a file made in the sandbox there inherits the ACL (5 entries)" 44 \
@@ -122,6 +122,15 @@ except OSError:
 	expect_eq "cp -a: the copy's mode is the source's" "640 plain" \
 		"$(rx sh -c 'stat -c %a /srv/work/acl/plain.txt; cat /srv/work/acl/plain.txt' | tr '\n' ' ' | sed 's/ $//')"
 	expect_eq "cp -a: the mount shows that mode" 640 "$(stat -c %a "$MNT/acl/plain.txt")"
+	# a directory: its ACL of a mode is one setattr (the xattr round trip
+	# left is cp's removal of the default ACL)
+	mkdir "$T/pdir"
+	chmod 751 "$T/pdir"
+	x0=$(xattr_rt)
+	tm cp -a "$T/pdir" "$MNT/acl/"
+	expect_eq "cp -a of a directory: one xattr round trip" $((x0 + 1)) "$(xattr_rt)"
+	expect_eq "cp -a of a directory: no ACL in the sandbox, the source's mode" "none none 751" \
+		"$(acl_of /srv/work/acl/pdir) $(acl_of /srv/work/acl/pdir default) $(rx stat -c %a /srv/work/acl/pdir)"
 fi
 
 # --- find -newer -----------------------------------------------------------------
