@@ -15,6 +15,7 @@ import sys
 
 DESC = {
     "untar": "tar x into the mount",
+    "cpin": "cp -a into the mount",
     "cpout.cold": "cp -a out, cold",
     "cpout.warm": "cp -a out, warm",
     "grep.cold": "grep -r, cold",

@@ -6,7 +6,7 @@
 # right after the .cold one in the same mount. Each rep at each delay works
 # in its own MNT/dD-rR, so `tar x` always goes into an empty directory.
 
-WORKLOADS=(untar
+WORKLOADS=(untar cpin
 	cpout.cold cpout.warm grep.cold grep.warm lsr.cold lsr.warm
 	find.cold find.warm git.cold git.warm
 	saves write read.cold read.warm ctl_exec sbx_exec)
@@ -18,6 +18,7 @@ work() {
 	local tar=$T/tree-$5.tar out=$T/out/$4
 	case $W in
 	untar) mkdir -p "$d" && tar -C "$d" -xf "$tar" ;;
+	cpin) mkdir -p "$d" && cp -a "$T/tree-$5/tree" "$d/cpin" ;;
 	cpout.*) rm -rf "$out" && cp -a "$d/tree" "$out" ;;
 	grep.*) grep -r -c -e let "$d/tree" >/dev/null; [ $? -le 1 ] ;;
 	lsr.*) ls -lR "$d/tree" >/dev/null ;;
