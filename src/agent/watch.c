@@ -174,19 +174,20 @@ static bool stat_entry(const char *dir, const char *name, size_t nlen, struct st
 {
 	char p[SBXA_LONGPATH_MAX + 1];
 	size_t dl = strlen(dir);
-	const char *rest;
+	const char *path = dir, *rest; /* no name: the directory itself */
 	bool ok;
 	int fd;
 
-	if (dl + 1 + nlen > SBXA_LONGPATH_MAX)
-		return false;
-	memcpy(p, dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, name, nlen);
-	p[dl + 1 + nlen] = '\0';
-	if (!nlen) /* the directory itself (a chmod or utime of it) */
-		p[dl] = '\0';
-	if (longpath_at(dl == 1 && nlen ? p + 1 : p, &fd, &rest) < 0)
+	if (nlen) {
+		if (dl + 1 + nlen > SBXA_LONGPATH_MAX)
+			return false;
+		memcpy(p, dir, dl);
+		p[dl] = '/';
+		memcpy(p + dl + 1, name, nlen);
+		p[dl + 1 + nlen] = '\0';
+		path = dl == 1 ? p + 1 : p;
+	}
+	if (longpath_at(path, &fd, &rest) < 0)
 		return false;
 	ok = fstatat(fd, rest, st, AT_SYMLINK_NOFOLLOW) == 0 && (nlen || S_ISDIR(st->st_mode));
 	if (fd >= 0)

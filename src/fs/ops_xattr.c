@@ -426,6 +426,15 @@ static int acl_plain_perms(const char *value, size_t size)
 	return perms;
 }
 
+/* acl_plain_perms of a set (value) with no flags, where the transport
+ * carries SBX_RFS_SET_ACL_PLAIN (the agent); else -1. */
+static int acl_perms(struct sbx_fs *fs, const char *value, size_t size, int flags)
+{
+	if (flags || !value || strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+		return -1;
+	return acl_plain_perms(value, size);
+}
+
 /* cp -a sets an access ACL on every file it copies, instead of a chmod,
  * before the close. On an open file with unstored changes one that is a
  * mode (acl_plain_perms) is kept as a pending chmod that also drops an
@@ -438,12 +447,12 @@ static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_
 			const char *value, size_t size, int flags)
 {
 	struct sbx_rfs_setattr sa = {.valid = SBX_RFS_SET_MODE | SBX_RFS_SET_ACL_PLAIN};
-	int perms = flags ? -1 : acl_plain_perms(value, size);
+	int perms = acl_perms(fs, value, size, flags);
 	struct fcache *fc = NULL;
 	struct node *n;
 	int r;
 
-	if (perms < 0 || strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+	if (perms < 0)
 		return 0;
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
@@ -457,13 +466,7 @@ static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_
 	r = fcache_pend_attrs(fs, fc, &sa, cred);
 	fcache_release(fs, fc);
 	if (r == 1) {
-		pthread_mutex_lock(&fs->lock);
-		n = node_get(&fs->nodes, ino);
-		if (n) { /* what the sandbox lists of it will change */
-			n->xlist_ok = false;
-			n->xlist_gen++;
-		}
-		pthread_mutex_unlock(&fs->lock);
+		xattr_changed(fs, ino, ACL_NAME, false, NULL, 0);
 		FS_COUNT(fs, xattr_hit);
 	}
 	return r;
@@ -475,11 +478,11 @@ static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_
 static bool acl_mode_of(struct sbx_fs *fs, fuse_ino_t ino, const char *value, size_t size,
 			int flags, uint32_t *mode)
 {
-	int perms = flags || !value ? -1 : acl_plain_perms(value, size);
+	int perms = acl_perms(fs, value, size, flags);
 	struct node *n;
 	bool ok;
 
-	if (perms < 0 || strcmp(sbx_rfs_transport_name(fs->rfs), "agent"))
+	if (perms < 0)
 		return false;
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
