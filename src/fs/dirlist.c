@@ -35,12 +35,101 @@ struct dirlist *dirlist_ref(struct dirlist *l)
 	return l;
 }
 
+/* The readdir order goes with any change (rebuilt on next use). */
+static void drop_order(struct dirlist *l)
+{
+	free(l->keys);
+	free(l->order);
+	l->keys = NULL;
+	l->order = NULL;
+}
+
 void dirlist_unref(struct dirlist *l)
 {
 	if (!l || --l->refs > 0)
 		return;
+	drop_order(l);
 	sbx_rfs_dir_release(&l->d);
 	free(l);
+}
+
+uint64_t dirlist_name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, then a 64-bit mix */
+	const unsigned char *p = (const unsigned char *)name;
+
+	for (; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	return h;
+}
+
+static int by_key(const void *a, const void *b, void *ctx)
+{
+	const uint64_t *keys = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	if (keys[x] != keys[y])
+		return keys[x] < keys[y] ? -1 : 1;
+	return x < y ? -1 : x > y; /* same hash: by name */
+}
+
+/* A key is 55 bits of the name's hash, then 8 of its rank among the
+ * names of the same hash (in name order): unique, above DIRLIST_KEY_MIN,
+ * and a valid off_t. Two names share a key only past 256 of one hash. */
+int dirlist_walk(struct dirlist *l)
+{
+	size_t i, rank = 0;
+
+	if (l->order || !l->d.n)
+		return 0;
+	if (l->d.n > UINT32_MAX)
+		return -ENOMEM;
+	l->keys = malloc(l->d.n * sizeof(*l->keys));
+	l->order = malloc(l->d.n * sizeof(*l->order));
+	if (!l->keys || !l->order) {
+		drop_order(l);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->d.n; i++) {
+		uint64_t h = dirlist_name_hash(l->d.ents[i].name) >> 9;
+
+		l->keys[i] = (h ? h : 1) << 8;
+		l->order[i] = (uint32_t)i;
+	}
+	qsort_r(l->order, l->d.n, sizeof(*l->order), by_key, l->keys);
+	for (i = 1; i < l->d.n; i++) {
+		uint64_t *k = &l->keys[l->order[i]];
+
+		rank = (*k >> 8) == (l->keys[l->order[i - 1]] >> 8) ? rank + 1 : 0;
+		*k |= rank < 255 ? rank : 255;
+	}
+	return 0;
+}
+
+size_t dirlist_after(const struct dirlist *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->order ? l->d.n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->keys[l->order[mid]] <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct sbx_rfs_dirent *dirlist_at(const struct dirlist *l, size_t k, uint64_t *key)
+{
+	*key = l->keys[l->order[k]];
+	return &l->d.ents[l->order[k]];
 }
 
 const struct sbx_rfs_dirent *dirlist_find(const struct dirlist *l, const char *name)
@@ -100,6 +189,7 @@ int dirlist_set(struct dirlist *l, const char *name, const struct sbx_rfs_attr *
 		l->d.ents[i] = e;
 		return 0;
 	}
+	drop_order(l); /* a new name */
 	v = realloc(l->d.ents, (l->d.n + 1) * sizeof(*v));
 	if (!v)
 		goto nomem;
@@ -121,6 +211,7 @@ void dirlist_del(struct dirlist *l, const char *name)
 
 	if (!found)
 		return;
+	drop_order(l);
 	free(l->d.ents[i].name);
 	free(l->d.ents[i].link);
 	free(l->d.ents[i].xattrs);

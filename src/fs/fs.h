@@ -172,6 +172,7 @@ struct sbx_fs {
 	struct wback *wb;	 /* fixed while mounted; NULL: every close stores */
 	struct inval *inval;	 /* atomic: read by the change callback */
 	bool watching;		 /* fixed once connected: change events on */
+	bool no_opendir;	 /* fixed at init: opendir is the kernel's (ops_dir.c) */
 	unsigned later_n;	 /* lock: requests answered later, in flight (later.h) */
 	struct later *naming;	 /* lock: those of them that make a name (later_naming) */
 	pthread_cond_t later_cv; /* lock: later_n reached 0 */

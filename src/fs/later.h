@@ -36,7 +36,9 @@ struct later {
 	char *name, *newname, *link; /* owned */
 	uint64_t gen0, pgen0, seq0;
 	struct fuse_file_info fi; /* opendir's, replied later */
-	size_t size;		  /* getxattr, listxattr: the caller's buffer */
+	size_t size;		  /* getxattr, listxattr, readdir: the caller's buffer */
+	off_t off;		  /* readdir: where it starts */
+	bool plus;		  /* readdir: readdirplus */
 	struct sbx_rfs_cred cred; /* the caller's, for a request sent later */
 	bool has_cred;		  /* else the transport's own ids */
 	struct sbx_rfs_attr seen; /* readlink: the node's attributes when sent */

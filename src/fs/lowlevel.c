@@ -249,9 +249,22 @@ static bool kernel_acls(const struct sbx_fs *fs)
 	return fs->opts->default_permissions || fs->opts->allow_other || fs->uid == 0;
 }
 
+/* Whether opendir may be left to the kernel (ops_dir.c): it then keeps
+ * every listing, /.ctl's too, so only where ours are kept (with their
+ * timeouts) and the root's is everyone's (not with ctl_visible). /.ctl's
+ * changing directories show a new mtime when their list may have changed,
+ * and the kernel compares it before it reuses a listing only with
+ * AUTO_INVAL_DATA (ctl.c). */
+static bool kernel_opendir(const struct sbx_fs *fs, const struct fuse_conn_info *conn)
+{
+	return (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) &&
+	       (conn->want & FUSE_CAP_AUTO_INVAL_DATA) && fs->opts->dir_cache_timeout > 0 &&
+	       !fs->opts->ctl_visible;
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-	const struct sbx_fs *fs = userdata;
+	struct sbx_fs *fs = userdata;
 
 	if ((conn->capable & FUSE_CAP_POSIX_ACL) && kernel_acls(fs))
 		conn->want |= FUSE_CAP_POSIX_ACL;
@@ -265,6 +278,7 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
 			FUSE_CAP_SPLICE_MOVE);
 	conn->time_gran = 1;
+	fs->no_opendir = kernel_opendir(fs, conn);
 	/* a first read is answered when its fetch ends (fcache_aread.c), so
 	 * many may be in flight: the kernel's default of 12 background
 	 * requests (its read-ahead) would cap a parallel cold read there */

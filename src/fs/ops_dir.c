@@ -1,14 +1,23 @@
 /* ops_dir.c - FUSE handlers for reading directories: opendir, readdir,
  * readdirplus, releasedir.
  *
- * opendir takes a listing (the directory's cached one when fresh, else
- * one remote readdir that returns every entry's attributes; with change
- * reports a tree listing, answered later: later.h) and keeps a
- * reference to it in the handle, so offsets (indexes into the sorted
- * listing) stay stable however the directory changes. readdirplus hands the
- * attributes to the kernel and counts one lookup for each entry that fit in
- * the buffer, and only for those (libfuse's rule: an entry that did not fit
- * is not returned, so it must not be counted).
+ * A listing is the directory's cached one when fresh, else one remote
+ * readdir that returns every entry's attributes (with change reports a
+ * tree listing, answered later: later.h). Offsets are keys made from the
+ * names (dirlist.h), so a read in several requests continues right from
+ * any listing of the directory.
+ *
+ * Where the kernel may keep every listing (fs->no_opendir: listings are
+ * cached, and the root's is the same for all users, as without
+ * ctl_visible), opendir answers ENOSYS: the kernel then opens directories
+ * without asking, keeps what readdir gave it (FOPEN_CACHE_DIR is its
+ * default there) and sends no releasedir, so a warm walk of a tree makes
+ * no request at all, where it made two per directory. readdir then takes
+ * the listing itself. Otherwise opendir takes it, and the handle keeps a
+ * reference. readdirplus hands the attributes to the kernel and counts one
+ * lookup for each entry that fit in the buffer, and only for those
+ * (libfuse's rule: an entry that did not fit is not returned, so it must
+ * not be counted).
  */
 #include "fs/ops.h"
 
@@ -340,6 +349,10 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct later *l;
 
 	FS_COUNT_OP(fs, FS_OPENDIR);
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS); /* for good: the kernel's alone */
+		return;
+	}
 	if (ctl_is(ino)) {
 		ctl_opendir(req, ino, fi);
 		return;
@@ -354,50 +367,119 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	ops_get_list_later(l, ino);
 }
 
-/* Adds entry i of the handle to the buffer; returns its size (larger than
- * rem when it did not fit: then nothing was counted), or 0 to skip it.
- * fs->lock held. */
-static size_t add_entry(struct sbx_fs *fs, fuse_req_t req, struct dir_handle *dh, struct node *dir,
-			size_t i, char *p, size_t rem, bool plus)
+/* A readdir reply being filled. */
+struct fill {
+	fuse_req_t req;
+	char *buf;
+	size_t size, rem;
+	bool plus;
+};
+
+/* Adds an entry, next the offset after it; false when it did not fit
+ * (the buffer is full). */
+static bool fill_add(struct fill *f, const char *name, const struct fuse_entry_param *e,
+		     uint64_t next)
+{
+	char *p = f->buf + (f->size - f->rem);
+	size_t sz = f->plus ? fuse_add_direntry_plus(f->req, p, f->rem, name, e, (off_t)next)
+			    : fuse_add_direntry(f->req, p, f->rem, name, &e->attr, (off_t)next);
+
+	if (sz > f->rem)
+		return false;
+	f->rem -= sz;
+	return true;
+}
+
+/* Adds entry de (key key) of listing l of dir (NULL: attach nothing);
+ * readdirplus counts a lookup of its node only when it fit (libfuse's
+ * rule: an entry that did not fit is not returned). fs->lock held. */
+static bool fill_listed(struct sbx_fs *fs, struct fill *f, struct node *dir,
+			const struct dirlist *l, const struct sbx_rfs_dirent *de, uint64_t key)
 {
 	struct fuse_entry_param e = {0};
-	const struct sbx_rfs_dirent *de;
-	struct node *c;
-	size_t sz;
+	struct node *c = f->plus && dir ? node_child(&fs->nodes, dir, de->name) : NULL;
 
-	if (i < 2) {
-		e.attr.st_ino = i == 0 ? dh->id : NODE_ROOT_ID; /* 0 would hide it */
-		e.attr.st_mode = S_IFDIR;
-		return plus ? fuse_add_direntry_plus(req, p, rem, i ? ".." : ".", &e, (off_t)i + 1)
-			    : fuse_add_direntry(req, p, rem, i ? ".." : ".", &e.attr, (off_t)i + 1);
-	}
-	if (i == dh->l->d.n + 2) { /* /.ctl, listed with ctl_visible */
-		if (fs_access_check(&fs->access, fuse_req_ctx(req)->uid, FS_AREA_CTL) < 0)
-			return 0; /* not to those who may not use it */
-		ctl_root_entry(fs, &e);
-		return plus ? fuse_add_direntry_plus(req, p, rem, CTL_NAME, &e, (off_t)i + 1)
-			    : fuse_add_direntry(req, p, rem, CTL_NAME, &e.attr, (off_t)i + 1);
-	}
-	de = &dh->l->d.ents[i - 2];
-	if (dh->id == NODE_ROOT_ID && !strcmp(de->name, CTL_NAME))
-		return 0; /* shadowed by the control tree */
-	if (!plus) {
-		fs_stat_of(&de->attr, 0, &e.attr);
-		return fuse_add_direntry(req, p, rem, de->name, &e.attr, (off_t)i + 1);
-	}
-	c = dir ? node_child(&fs->nodes, dir, de->name) : NULL;
-	if (dir && (!c || !fs_attr_fresh(fs, c)))
-		c = ops_child_with_attr(fs, dir, de->name, &de->attr, dh->l->expire,
-					c ? c->gen : 0);
+	if (f->plus && dir && (!c || !fs_attr_fresh(fs, c)))
+		c = ops_child_with_attr(fs, dir, de->name, &de->attr, l->expire, c ? c->gen : 0);
 	if (!c) {
 		fs_stat_of(&de->attr, 0, &e.attr);
-		return fuse_add_direntry_plus(req, p, rem, de->name, &e, (off_t)i + 1);
+		return fill_add(f, de->name, &e, key);
 	}
 	fs_entry_of(fs, c, &e);
-	sz = fuse_add_direntry_plus(req, p, rem, de->name, &e, (off_t)i + 1);
-	if (sz > rem)
-		node_forget(&fs->nodes, c, 1);
-	return sz;
+	if (fill_add(f, de->name, &e, key))
+		return true;
+	node_forget(&fs->nodes, c, 1);
+	return false;
+}
+
+/* Replies to a readdir of directory id at offset off from listing l: "."
+ * at offset 1, ".." at 2, /.ctl at 3 (in the root with ctl_visible, to
+ * those who may use it), then the entries in key order, each at its key
+ * (dirlist.h), as many as fit in size bytes. */
+static void reply_listing(struct sbx_fs *fs, fuse_req_t req, uint64_t id, struct dirlist *l,
+			  size_t size, off_t off, bool plus)
+{
+	struct fill f = {.req = req, .size = size, .rem = size, .plus = plus};
+	uint64_t at = off > 0 ? (uint64_t)off : 0, key;
+	struct fuse_entry_param e = {0};
+	const struct sbx_rfs_dirent *de;
+	struct node *dir;
+	size_t k;
+	int r;
+
+	f.buf = malloc(size ? size : 1);
+	if (!f.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	r = dirlist_walk(l);
+	dir = node_get(&fs->nodes, id);
+	if (dir && !dir->parent && dir->id != NODE_ROOT_ID)
+		dir = NULL; /* removed: list what we have, attach nothing */
+	e.attr.st_mode = S_IFDIR;
+	e.attr.st_ino = id;
+	if (r < 0 || (at < 1 && !fill_add(&f, ".", &e, 1)))
+		goto out;
+	e.attr.st_ino = NODE_ROOT_ID; /* 0 would hide it */
+	if (at < 2 && !fill_add(&f, "..", &e, 2))
+		goto out;
+	if (at < 3 && id == NODE_ROOT_ID && fs->opts->ctl_visible &&
+	    fs_access_check(&fs->access, fuse_req_ctx(req)->uid, FS_AREA_CTL) == 0) {
+		ctl_root_entry(fs, &e); /* not to those who may not use it */
+		if (!fill_add(&f, CTL_NAME, &e, 3))
+			goto out;
+	}
+	for (k = dirlist_after(l, at); k < l->d.n; k++) {
+		de = dirlist_at(l, k, &key);
+		if (id == NODE_ROOT_ID && !strcmp(de->name, CTL_NAME))
+			continue; /* shadowed by the control tree */
+		if (!fill_listed(fs, &f, dir, l, de, key))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, f.buf, size - f.rem);
+	free(f.buf);
+}
+
+/* A readdir without a handle: its listing came (or was cached). */
+static void readdir_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+
+	if (l->q.rc < 0) {
+		fuse_reply_err(l->req, fs_errno(l->q.rc));
+		return;
+	}
+	reply_listing(fs, l->req, l->ino, l->list, l->size, l->off, l->plus);
+	pthread_mutex_lock(&fs->lock);
+	dirlist_unref(l->list);
+	l->list = NULL;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -405,34 +487,30 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
-	size_t i, rem = size, total, sz;
-	struct node *dir;
-	char *buf;
+	struct later *l;
 
 	FS_COUNT_OP(fs, FS_READDIR);
 	if (ctl_is(ino)) {
 		ctl_readdir(req, ino, size, off, fi, plus);
 		return;
 	}
-	buf = malloc(size ? size : 1);
-	if (!buf) {
+	if (dh) {
+		reply_listing(fs, req, dh->id, dh->l, size, off, plus);
+		return;
+	}
+	/* no handle (opendir is the kernel's alone: ops_opendir): the
+	 * directory's own listing, or one fetched now; the keys make any
+	 * listing continue where the last request stopped */
+	l = later_new(fs, req, SBX_RFS_OP_READDIR, NULL, NULL, NULL);
+	if (!l) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	total = dh->l->d.n + 2 + (dh->id == NODE_ROOT_ID && fs->opts->ctl_visible);
-	pthread_mutex_lock(&fs->lock);
-	dir = node_get(&fs->nodes, dh->id);
-	if (dir && !dir->parent && dir->id != NODE_ROOT_ID)
-		dir = NULL; /* removed: list what we have, attach nothing */
-	for (i = off >= 0 ? (size_t)off : 0; i < total; i++) {
-		sz = add_entry(fs, req, dh, dir, i, buf + (size - rem), rem, plus);
-		if (sz > rem)
-			break;
-		rem -= sz;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_buf(req, buf, size - rem);
-	free(buf);
+	l->size = size;
+	l->off = off;
+	l->plus = plus;
+	l->after = readdir_then;
+	ops_get_list_later(l, ino);
 }
 
 void ops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

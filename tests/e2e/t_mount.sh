@@ -296,6 +296,56 @@ expect_eq "names with spaces, quotes, newlines, unicode, dashes" ok "$(cat "$T/n
 expect_eq "the sandbox sees the same 10 names" 10 \
 	"$(rx find /srv/work/names -mindepth 1 -maxdepth 1 -printf x | wc -c)"
 
+# --- a large directory read in pieces while it changes --------------------------------------------------
+# readdir offsets are keys made from the names (src/fs/dirlist.h): a listing
+# read in several getdents calls, while names go (through the mount and in
+# the sandbox) and come, returns every name that stayed exactly once and
+# none twice, whichever listing serves each piece.
+section "a large directory read in pieces while it changes"
+rx sh -c 'mkdir /srv/work/big && cd /srv/work/big &&
+	seq -f "%04g-a-long-name-so-that-each-getdents-call-returns-only-a-part-of-the-directory" \
+		0 1499 | xargs touch'
+tm python3 - "$MNT" >"$T/big.out" 2>&1 <<'EOF'
+import collections, os, sys
+mnt = sys.argv[1]
+d = mnt + "/big"
+def job(cmd):  # runs in the sandbox; its changes are applied before EOF
+    fd = os.open(mnt + "/.ctl/exec", os.O_RDWR)
+    os.write(fd, cmd.encode())
+    while os.read(fd, 65536):
+        pass
+    os.close(fd)
+first = sorted(os.listdir(d))
+removed, seen = set(), []
+for e in os.scandir(d):
+    seen.append(e.name)
+    if len(seen) == 100:  # some read, most not: names go both ways
+        for n in first[::25]:  # few: each is a round trip over shell
+            os.unlink(os.path.join(d, n))
+            removed.add(n)
+        with open(os.path.join(d, "new-through-the-mount"), "w"):
+            pass
+    if len(seen) == 400:
+        job("cd /srv/work/big && rm -f ./???7-a-long* && touch new-in-the-sandbox")
+        removed.update(n for n in first if n[3] == "7")
+count = collections.Counter(seen)
+dup = sorted(n for n, c in count.items() if c > 1)
+lost = sorted(n for n in set(first) - removed if count[n] != 1)
+print(len(first), len(dup), len(lost), dup[:3], lost[:3])
+EOF
+expect_eq "getdents in pieces: every name that stayed once, none twice" "1500 0 0 [] []" \
+	"$(cat "$T/big.out")"
+expect_eq "  ... and a listing after it is the sandbox's" \
+	"$(rx sh -c 'ls -a /srv/work/big' | sort | md5sum)" "$(ls -a "$MNT/big" | sort | md5sum)"
+# removed in the sandbox by a job: one round trip, where rm -r through the
+# mount makes one per name (over the shell transport a minute)
+tm python3 -c 'import os, sys
+fd = os.open(sys.argv[1] + "/.ctl/exec", os.O_RDWR)
+os.write(fd, b"rm -rf /srv/work/big")
+while os.read(fd, 65536):
+    pass' "$MNT"
+check "  ... removed by a job, it is gone from the mount" test ! -e "$MNT/big"
+
 # --- errno of each failure ----------------------------------------------------------------------------------
 section "errno of each failure"
 python3 - "$MNT" <<'EOF' >"$T/errno.out"

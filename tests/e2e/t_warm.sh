@@ -119,6 +119,12 @@ r0=$(fcount readdir)
 lsr >/dev/null
 expect_eq "ls -lR, warm: the kernel lists every directory from its own copy" 0 \
 	$(($(fcount readdir) - r0))
+# and it opens them itself (opendir answered ENOSYS once): a warm walk
+# makes no FUSE request per directory at all
+o0=$(($(fcount opendir) + $(fcount releasedir)))
+find "$MNT" -newer "$MNT" >/dev/null
+expect_eq "find, warm: no opendir or releasedir" 0 \
+	$(($(fcount opendir) + $(fcount releasedir) - o0))
 # and, the mount's owner being root, the files' ACLs (FUSE_CAP_POSIX_ACL):
 # `ls -l` asks for one per entry, a FUSE request each without that (the
 # kernel drops a few with attributes it refreshes)

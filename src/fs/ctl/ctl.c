@@ -104,6 +104,21 @@ static unsigned newest(const struct ctl *c)
 	return c->n_jobs ? c->jobs[c->n_jobs - 1]->id : 0;
 }
 
+void ctl_stamp(struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec < t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec <= t->tv_nsec)) {
+		now = *t;
+		if (++now.tv_nsec == 1000000000L) {
+			now.tv_sec++;
+			now.tv_nsec = 0;
+		}
+	}
+	*t = now;
+}
+
 /* Attributes of a ctl node; 0 or -ENOENT. */
 static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 {
@@ -130,6 +145,12 @@ static int ctl_stat(struct ctl *c, uint64_t ino, struct stat *st)
 			st->st_mode = S_IFLNK | 0777, r = 0;
 		if (kind == K_JOBS || kind == K_DIR || kind == K_LOGS)
 			st->st_nlink = 2;
+		if (kind == K_JOBS && c->jobs_mtime.tv_sec)
+			st->st_mtim = st->st_ctim = c->jobs_mtime;
+		if (kind == K_LOGS) {
+			ctl_stamp(&c->logs_mtime);
+			st->st_mtim = st->st_ctim = c->logs_mtime;
+		}
 	} else if (jid >= PLOG_BASE) {
 		if (kind == K_PLOG && ctl_plog_known_locked(c, jid - PLOG_BASE))
 			st->st_mode = S_IFREG | 0400, r = 0;

@@ -114,7 +114,15 @@ struct ctl {
 	unsigned port;	       /* the port this mount bound through .ctl/ports, or 0 */
 	char *port_url;	       /* where it is reachable (owned), or NULL */
 	struct fs_handle *fhs; /* fs->lock: the handles not released (io.c) */
+	/* the mtimes of jobs/ (its last change) and logs/ (its last stat: a
+	 * live view), strictly rising, so that the kernel, which may keep a
+	 * listing of either (ops_dir.c), sees a new one each time its list
+	 * may have changed; zero until the first */
+	struct timespec jobs_mtime, logs_mtime;
 };
+
+/* Moves *t to now, or just past it when now is not later (ctl->lock). */
+void ctl_stamp(struct timespec *t);
 
 /* A handle of a /.ctl file. */
 struct ctl_fh {

@@ -40,6 +40,7 @@ struct job *jobtab_get(const struct ctl *c, unsigned id)
 static void unlink_at(struct ctl *c, size_t i)
 {
 	c->n_jobs--;
+	ctl_stamp(&c->jobs_mtime);
 	for (; i < c->n_jobs; i++)
 		c->jobs[i] = c->jobs[i + 1];
 }
@@ -113,5 +114,6 @@ int jobtab_add(struct ctl *c, struct job *j, struct job **reaped)
 	j->id = ++c->last_id;
 	j->refs++;
 	c->jobs[c->n_jobs++] = j;
+	ctl_stamp(&c->jobs_mtime);
 	return 0;
 }
