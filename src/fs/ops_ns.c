@@ -40,6 +40,56 @@ static int refuse(struct sbx_fs *fs, fuse_ino_t parent, const char *name)
 	return 0;
 }
 
+/* A directory we just made is listed empty for dir_cache_timeout only:
+ * its watch starts after the mkdir, so the sandbox may have put names
+ * into it in between. One listing made after the watch settles that (a
+ * tree listing: the agent watches each directory before it reads it),
+ * sent behind the reply, waited for by nothing: when it holds no name
+ * our listing lacks (ours has every name made through the mount since),
+ * nothing came in between, and ours lives as long as a watched
+ * directory's. Otherwise it expires as before. Without this, creates in a
+ * directory made by tar x or cp -a longer ago than dir_cache_timeout
+ * needed a listing, which could not be kept while the directory's stores
+ * kept landing: each such create waited for three round trips. */
+#define NEW_DIR_ENTRIES 64
+
+static void new_dir_then(struct later *l)
+{
+	struct sbx_fs *fs = l->fs;
+	const struct sbx_rfs_tree *t = &l->q.tree;
+	bool none_new = l->q.rc == 0 && t->n > 0;
+	struct dirlist *own;
+	struct node *n;
+	size_t i;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, l->ino);
+	own = n && n->watched && l->ep == fs_epoch(fs) ? fs_fresh_list(fs, n) : NULL;
+	for (i = 0; own && none_new && i < t->dirs[0].dir.n; i++)
+		none_new = dirlist_find(own, t->dirs[0].dir.ents[i].name) != NULL;
+	if (own && none_new)
+		own->expire = fs_expiry(fs_list_timeout(fs, n));
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void check_new_dir(struct sbx_fs *fs, uint64_t id)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct later *l = later_new(fs, NULL, SBX_RFS_OP_READDIR, new_dir_then, NULL, NULL);
+
+	if (!l || fs_path(fs, id, &path) < 0) {
+		later_drop(l);
+		sbx_buf_release(&path);
+		return;
+	}
+	l->ino = id;
+	l->ep = fs_epoch(fs);
+	l->q.path = path.data;
+	l->q.max_entries = NEW_DIR_ENTRIES;
+	later_submit(l);
+	sbx_buf_release(&path);
+}
+
 /* Replies an entry for a new name with attributes a (and a symlink target
  * to remember); pa: the parent's attributes after it, when the reply
  * brought them (mode 0: not known, the parent's are stale now). */
@@ -48,6 +98,8 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 {
 	struct fuse_entry_param e;
 	struct node *p, *n = NULL;
+	bool check = false;
+	uint64_t id = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
@@ -63,12 +115,17 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 	}
 	/* we just made it: it is empty, lookups in it need no round trip. The
 	 * watch starts only now, so what the sandbox may have put there since
-	 * is seen when this short-lived listing expires */
-	if (n && S_ISDIR(a->mode) && !n->list && fs->opts->dir_cache_timeout > 0)
+	 * is seen when this short-lived listing expires, unless a listing
+	 * after the watch says nothing came (check_new_dir) */
+	if (n && S_ISDIR(a->mode) && !n->list && fs->opts->dir_cache_timeout > 0) {
 		n->list =
 		    dirlist_new_empty(a, fs_expiry(fs->opts->dir_cache_timeout), fs_epoch(fs));
+		check = n->list && fs->watching && !n->watched;
+	}
 	if (n && S_ISDIR(a->mode))
 		fs_watch_dir(fs, n);
+	check = check && n->watched;
+	id = n ? n->id : 0;
 	if (n && S_ISREG(a->mode) && a->nlink == 1)
 		fs_nocap_set_locked(fs, n); /* a new file has none */
 	if (n && link) {
@@ -83,6 +140,8 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		fuse_reply_entry(req, &e);
 	else
 		fuse_reply_err(req, p ? ENOMEM : ESTALE);
+	if (check)
+		check_new_dir(fs, id);
 }
 
 /* The second half of mkdir, mknod, symlink and link: the new name. */

@@ -203,6 +203,25 @@ check "with sync_close the close reports the failed store ($(head -1 "$T/doomed2
 expect_eq "with sync_close nothing is stored behind" 0 "$(behind)"
 check "and its content is kept too" grep -q data "$T/cache"/sbxfs-unsaved-*
 
+# --- a directory made through the mount stays listed past dir_cache_timeout -----
+# Its listing starts empty and short-lived (the watch starts after the
+# mkdir); a listing made after the watch, sent behind mkdir's reply, finds
+# nothing came in between and keeps it. So creates in it stay deferred once
+# dir_cache_timeout has passed, with no listing (a tar x running longer
+# than that paid three round trips a file there while stores landed).
+umnt
+mnt -o transport=agent,dir_cache_timeout=1
+ls "$MNT/in" >/dev/null
+mkdir "$MNT/in/nd"
+echo first >"$MNT/in/nd/first"
+sleep 1.5 # past dir_cache_timeout
+d0=$(deferred) l0=$(op readdir) c0=$(op create)
+for i in 1 2 3 4 5; do echo "$i" >"$MNT/in/nd/n$i"; done
+expect_eq "creates in it past dir_cache_timeout: deferred, no listing, no create sent" "5 0 0" \
+	"$(($(deferred) - d0)) $(($(op readdir) - l0)) $(($(op create) - c0))"
+rx sh -c 'echo sandbox >/srv/d/in/nd/theirs'
+expect_eq "  ... and a name the sandbox adds there shows" sandbox "$(timeout 10 cat "$MNT/in/nd/theirs")"
+
 # --- sync_create: every create waits -------------------------------------------
 umnt
 mnt -o transport=agent,sync_create
@@ -306,4 +325,5 @@ expect_eq "and a stat through the mount shows the sandbox's owner" "$(rx stat -c
 	"$(stat -c %u "$MNT/in/pt/bad")"
 umnt
 thaw
+
 finish
