@@ -1,9 +1,14 @@
 /* wback.c - the write-behind queue and its threads (see wback.h).
  *
- * A FIFO of caches under one mutex; `busy` counts stores taken off the
- * queue and not yet ended, so wback_drain() can wait for both to reach
- * zero. The threads block the way a FUSE worker does today (the store is
- * synchronous); what changes is that no close waits for them.
+ * A FIFO of caches under one mutex. Each item has a number, given in
+ * queue order; the stores taken off the queue and not ended yet are on a
+ * list of their own, so the oldest number not stored yet is the smaller
+ * of the queue's first (the queue stays in number order, whatever is
+ * taken from its middle) and the in-flight list's least. wback_drain()
+ * waits for that to pass the next number as of its call: stores queued
+ * after it do not hold it, however busy the queue stays. The threads
+ * block the way a FUSE worker does (the store is synchronous); what
+ * changes is that no close waits for them.
  *
  * An item may wait for its due time (a file closed empty, wback.h): a
  * thread takes the first item that is due, so those behind it do not
@@ -25,6 +30,7 @@
 
 struct wb_item {
 	struct wb_item *next;
+	uint64_t seq; /* its place in queue order */
 	struct fcache *fc;
 	int64_t due; /* sbx_now_ms() from which it may be stored */
 };
@@ -34,9 +40,11 @@ struct wback {
 	int64_t delay_ms; /* fixed: of a file closed empty */
 	pthread_mutex_t lock;
 	pthread_cond_t work;	     /* queued, hurry or stopping (CLOCK_MONOTONIC) */
-	pthread_cond_t idle;	     /* queue and busy reached zero */
+	pthread_cond_t done;	     /* a store ended, for those in wback_drain */
 	struct wb_item *head, *tail; /* lock */
-	unsigned queued, busy;	     /* lock */
+	struct wb_item *flying;	     /* lock: taken off the queue, not ended */
+	uint64_t next_seq;	     /* lock: the number of the next item */
+	unsigned queued;	     /* lock */
 	unsigned hurry;		     /* lock: callers of wback_drain waiting */
 	bool stopping;		     /* lock */
 	uint64_t errseq;	     /* atomic */
@@ -93,6 +101,28 @@ static struct wb_item *next_item(struct wback *w)
 	}
 }
 
+/* The number of the oldest item not stored yet, or next_seq when none.
+ * Lock held. */
+static uint64_t oldest(const struct wback *w)
+{
+	uint64_t o = w->head ? w->head->seq : w->next_seq;
+	const struct wb_item *it;
+
+	for (it = w->flying; it; it = it->next)
+		if (it->seq < o)
+			o = it->seq;
+	return o;
+}
+
+static void unfly(struct wback *w, struct wb_item *it)
+{
+	struct wb_item **p;
+
+	for (p = &w->flying; *p != it; p = &(*p)->next)
+		;
+	*p = it->next;
+}
+
 static void *worker(void *arg)
 {
 	struct wback *w = arg;
@@ -104,7 +134,8 @@ static void *worker(void *arg)
 		it = next_item(w);
 		if (!it)
 			break; /* stopping and nothing left */
-		w->busy++;
+		it->next = w->flying;
+		w->flying = it;
 		pthread_mutex_unlock(&w->lock);
 
 		r = fcache_behind_store(w->fs, it->fc);
@@ -114,11 +145,12 @@ static void *worker(void *arg)
 			wback_failed(w);
 		}
 		fcache_release(w->fs, it->fc); /* the last one tries once more */
-		free(it);
 
 		pthread_mutex_lock(&w->lock);
-		if (--w->busy == 0 && !w->head)
-			pthread_cond_broadcast(&w->idle);
+		unfly(w, it);
+		free(it);
+		if (w->hurry)
+			pthread_cond_broadcast(&w->done);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -139,7 +171,7 @@ int wback_start(struct sbx_fs *fs, double delay, struct wback **ret)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as sbx_now_ms() */
 	pthread_cond_init(&w->work, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->done, NULL);
 	for (i = 0; i < WBACK_THREADS; i++) {
 		if (pthread_create(&w->threads[i], NULL, worker, w) != 0)
 			break;
@@ -166,7 +198,7 @@ void wback_stop(struct wback *w)
 	for (i = 0; i < w->n_threads; i++)
 		pthread_join(w->threads[i], NULL);
 	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->idle);
+	pthread_cond_destroy(&w->done);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -193,6 +225,7 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 	else
 		w->head = it;
 	w->tail = it;
+	it->seq = w->next_seq++;
 	w->queued++;
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
@@ -201,13 +234,16 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 
 void wback_drain(struct wback *w)
 {
+	uint64_t upto;
+
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
+	upto = w->next_seq;
 	w->hurry++; /* what waits for its due time goes now */
 	pthread_cond_broadcast(&w->work);
-	while (w->head || w->busy)
-		pthread_cond_wait(&w->idle, &w->lock);
+	while (oldest(w) < upto)
+		pthread_cond_wait(&w->done, &w->lock);
 	w->hurry--;
 	pthread_mutex_unlock(&w->lock);
 }

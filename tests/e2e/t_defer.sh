@@ -326,4 +326,53 @@ expect_eq "and a stat through the mount shows the sandbox's owner" "$(rx stat -c
 umnt
 thaw
 
+# --- an rmdir waits for the stores queued before it, not for a quiet queue --------
+# rmdir, a rename of a directory, a directory's times and a job wait for
+# the stores queued before them (wback_drain). A writer that never pauses
+# must not hold them: through a proxy adding 50 ms a round trip, it keeps
+# about 200 stores queued (never none, never a full queue, past which
+# closes store themselves), and an rmdir made meanwhile returns while it
+# still writes (before, it waited for the writer's end).
+"$BUILD/sbx-delayproxy" -t "${API#http://}" -d 25 >"$T/px2.port" 2>"$T/px2.log" &
+px2=$!
+for i in $(seq 1 500); do
+	[ -s "$T/px2.port" ] && break
+	sleep 0.01
+done
+mnt -o transport=agent,api_host="http://127.0.0.1:$(head -1 "$T/px2.port")",token_file="$SBX_STATE_DIR/token"
+mkdir -p "$MNT/in/wq/gone" "$MNT/in/wq/files" # (the writer's apart: rmdir locks the parent)
+ls "$MNT/in/wq/files" >/dev/null
+echo first >"$MNT/in/wq/files/first" # a mount's first create waits
+mkfifo "$T/wq.ready"
+python3 - "$MNT/in/wq/files" "$T" "$MNT/.ctl/stats" >"$T/wq.out" 2>&1 <<'EOF' &
+import os, sys, time
+d, t, stats = sys.argv[1:4]
+def behind():  # stores made behind closes, ended
+    for l in open(stats):
+        if l.startswith("store "):
+            return int(l.split(" behind=")[1].split()[0])
+end, i, b0 = time.monotonic() + 90, 0, behind()
+while time.monotonic() < end and not os.path.exists(t + "/wq.stop"):
+    if i - (behind() - b0) >= 200:  # about 200 queued: never empty, never full
+        time.sleep(0.002)
+        continue
+    with open("%s/w%d" % (d, i), "w") as f:
+        f.write("w %d\n" % i)
+    i += 1
+    if i == 300:
+        with open(t + "/wq.ready", "w") as r:
+            r.write("go\n")
+print("stopped" if os.path.exists(t + "/wq.stop") else "ran out", i)
+EOF
+wq=$!
+read -r _ <"$T/wq.ready"
+timeout 120 rmdir "$MNT/in/wq/gone"
+rc=$?
+touch "$T/wq.stop"
+wait $wq
+expect_eq "rmdir while a writer keeps the write-behind queue busy" 0 $rc
+check "  ... returns before the writer stops ($(cat "$T/wq.out"))" grep -q "^stopped" "$T/wq.out"
+umnt
+kill "$px2"
+wait "$px2" 2>/dev/null
 finish
