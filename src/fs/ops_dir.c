@@ -412,58 +412,77 @@ static bool fill_listed(struct sbx_fs *fs, struct fill *f, struct node *dir,
 	return false;
 }
 
-/* Replies to a readdir of directory id at offset off from listing l: "."
- * at offset 1, ".." at 2, /.ctl at 3 (in the root with ctl_visible, to
- * those who may use it), then the entries in key order, each at its key
- * (dirlist.h), as many as fit in size bytes. */
-static void reply_listing(struct sbx_fs *fs, fuse_req_t req, uint64_t id, struct dirlist *l,
-			  size_t size, off_t off, bool plus)
+/* Fills f from listing l of directory id at offset at: "." at offset 1,
+ * ".." at 2, /.ctl at 3 (in the root with ctl_visible, to those who may
+ * use it), then the entries in key order, each at its key (dirlist.h), as
+ * many as fit. 0 or -ENOMEM; fs->lock held. */
+static int fill_listing(struct sbx_fs *fs, struct fill *f, uint64_t id, struct dirlist *l,
+			uint64_t at)
 {
-	struct fill f = {.req = req, .size = size, .rem = size, .plus = plus};
-	uint64_t at = off > 0 ? (uint64_t)off : 0, key;
 	struct fuse_entry_param e = {0};
 	const struct sbx_rfs_dirent *de;
 	struct node *dir;
+	uint64_t key;
 	size_t k;
-	int r;
+	int r = dirlist_walk(l);
 
-	f.buf = malloc(size ? size : 1);
-	if (!f.buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	r = dirlist_walk(l);
 	dir = node_get(&fs->nodes, id);
 	if (dir && !dir->parent && dir->id != NODE_ROOT_ID)
 		dir = NULL; /* removed: list what we have, attach nothing */
 	e.attr.st_mode = S_IFDIR;
 	e.attr.st_ino = id;
-	if (r < 0 || (at < 1 && !fill_add(&f, ".", &e, 1)))
-		goto out;
+	if (r < 0 || (at < 1 && !fill_add(f, ".", &e, 1)))
+		return r;
 	e.attr.st_ino = NODE_ROOT_ID; /* 0 would hide it */
-	if (at < 2 && !fill_add(&f, "..", &e, 2))
-		goto out;
+	if (at < 2 && !fill_add(f, "..", &e, 2))
+		return 0;
 	if (at < 3 && id == NODE_ROOT_ID && fs->opts->ctl_visible &&
-	    fs_access_check(&fs->access, fuse_req_ctx(req)->uid, FS_AREA_CTL) == 0) {
+	    fs_access_check(&fs->access, fuse_req_ctx(f->req)->uid, FS_AREA_CTL) == 0) {
 		ctl_root_entry(fs, &e); /* not to those who may not use it */
-		if (!fill_add(&f, CTL_NAME, &e, 3))
-			goto out;
+		if (!fill_add(f, CTL_NAME, &e, 3))
+			return 0;
 	}
 	for (k = dirlist_after(l, at); k < l->d.n; k++) {
 		de = dirlist_at(l, k, &key);
 		if (id == NODE_ROOT_ID && !strcmp(de->name, CTL_NAME))
 			continue; /* shadowed by the control tree */
-		if (!fill_listed(fs, &f, dir, l, de, key))
+		if (!fill_listed(fs, f, dir, l, de, key))
 			break;
 	}
-out:
+	return 0;
+}
+
+/* Replies to a readdir of directory id at offset off from listing l, or,
+ * l NULL, from the directory's own when it is fresh: false then when it
+ * is not (nothing replied). size: the reply's bound. */
+static bool reply_listing(struct sbx_fs *fs, fuse_req_t req, uint64_t id, struct dirlist *l,
+			  size_t size, off_t off, bool plus)
+{
+	struct fill f = {.req = req, .size = size, .rem = size, .plus = plus};
+	struct node *n;
+	int r = 0;
+
+	f.buf = malloc(size ? size : 1);
+	if (!f.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return true;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (!l) {
+		n = node_get(&fs->nodes, id);
+		l = n ? fs_fresh_list(fs, n) : NULL;
+		if (l)
+			FS_COUNT(fs, dir_hit);
+	}
+	if (l)
+		r = fill_listing(fs, &f, id, l, off > 0 ? (uint64_t)off : 0);
 	pthread_mutex_unlock(&fs->lock);
-	if (r < 0)
+	if (l && r < 0)
 		fuse_reply_err(req, -r);
-	else
+	else if (l)
 		fuse_reply_buf(req, f.buf, size - f.rem);
 	free(f.buf);
+	return l != NULL;
 }
 
 /* A readdir without a handle: its listing came (or was cached). */
@@ -499,8 +518,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	/* no handle (opendir is the kernel's alone: ops_opendir): the
-	 * directory's own listing, or one fetched now; the keys make any
-	 * listing continue where the last request stopped */
+	 * directory's own listing, used under fs->lock (a reference would
+	 * make our own changes drop it meanwhile: dirlist.h), or one fetched
+	 * now; the keys make any listing continue where the last request
+	 * stopped */
+	if (reply_listing(fs, req, ino, NULL, size, off, plus))
+		return;
 	l = later_new(fs, req, SBX_RFS_OP_READDIR, NULL, NULL, NULL);
 	if (!l) {
 		fuse_reply_err(req, ENOMEM);
