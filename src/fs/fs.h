@@ -77,8 +77,9 @@ enum fs_op {
 struct fs_stats {
 	uint64_t ops[FS_OP__N];
 	uint64_t attr_hit, attr_miss; /* lookup/getattr from cache, or remote */
-	uint64_t dir_hit, dir_miss;   /* opendir/lookup from a listing, or remote */
+	uint64_t dir_hit, dir_miss;   /* a listing (opendir, readdir, lookup) cached, or remote */
 	uint64_t neg_hit;	      /* lookups answered "no such name" from a listing */
+	uint64_t dir_checked;	      /* listings of directories just made (ops_ns.c) */
 	uint64_t xattr_hit;	      /* getxattr/listxattr answered from the caches */
 	uint64_t link_hit;	      /* readlink answered from the caches */
 	uint64_t data_hit, data_miss; /* reads served locally / content fetched */

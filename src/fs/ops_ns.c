@@ -86,6 +86,7 @@ static void check_new_dir(struct sbx_fs *fs, uint64_t id)
 	l->ep = fs_epoch(fs);
 	l->q.path = path.data;
 	l->q.max_entries = NEW_DIR_ENTRIES;
+	FS_COUNT(fs, dir_checked);
 	later_submit(l);
 	sbx_buf_release(&path);
 }

@@ -137,7 +137,11 @@ expect_eq "owner: still runs jobs" owner-job-ran "$(job_output "$M2")"
 # stores behind closes and new attributes of files leave them to the
 # directory's change report
 rstat() { sed -n 's/^rfs\.stat requests=\([0-9]*\).*/\1/p' "$M2/.ctl/stats"; }
-rlist() { sed -n 's/^rfs\.readdir requests=\([0-9]*\).*/\1/p' "$M2/.ctl/stats"; }
+# listings asked for, but the one sent behind each mkdir (new_checked=)
+rlist() {
+	echo $(($(sed -n 's/^rfs\.readdir requests=\([0-9]*\).*/\1/p' "$M2/.ctl/stats") -
+		$(sed -n 's/^cache\.dir .* new_checked=\([0-9]*\).*/\1/p' "$M2/.ctl/stats")))
+}
 for d in a b c; do
 	mkdir -p "$T/tree/t/$d"
 	for i in $(seq 1 20); do echo "$d$i" >"$T/tree/t/$d/f$i"; done

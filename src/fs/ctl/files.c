@@ -155,7 +155,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 		   ?: sbx_buf_printf(
 			  out,
 			  "cache.attr hits=%llu misses=%llu\n"
-			  "cache.dir hits=%llu misses=%llu negative_hits=%llu\n"
+			  "cache.dir hits=%llu misses=%llu negative_hits=%llu new_checked=%llu\n"
 			  "cache.xattr hits=%llu\n"
 			  "cache.link hits=%llu\n"
 			  "cache.data hits=%llu misses=%llu revalidated=%llu spilled=%llu "
@@ -168,7 +168,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "refused %llu\n"
 			  "jobs total=%zu running=%zu\n",
 			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
-			  LD(s->neg_hit), LD(s->xattr_hit), LD(s->link_hit), LD(s->data_hit),
+			  LD(s->neg_hit), LD(s->dir_checked), LD(s->xattr_hit), LD(s->link_hit), LD(s->data_hit),
 			  LD(s->data_miss), LD(s->data_revalidated), LD(s->data_spilled),
 			  LD(s->data_trimmed), (unsigned long long)idle_n,
 			  (unsigned long long)idle_b, (unsigned long long)ranged_b, LD(s->stores),
