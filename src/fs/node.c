@@ -131,6 +131,7 @@ int node_table_init(struct node_table *t)
 static void node_free(struct node *n)
 {
 	dirlist_unref(n->list);
+	dirlist_unref(n->read_list);
 	free(n->xlist);
 	free(n->link);
 	free(n->name);

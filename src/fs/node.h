@@ -42,6 +42,10 @@ struct node {
 	uint64_t gen;		  /* bumped by every change made through us */
 
 	struct dirlist *list; /* cached listing of a directory, or NULL */
+	/* the last listing a readdir fetched and could not keep as list (the
+	 * directory changed through us meanwhile), for the rest of that read
+	 * only (ops_dir.c), or NULL */
+	struct dirlist *read_list;
 	/* cached symlink target, or NULL: of the version attr names, valid
 	 * while attr is fresh (fs_node_set_attr drops it with the version) */
 	char *link;

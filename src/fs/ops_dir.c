@@ -468,9 +468,17 @@ static bool reply_listing(struct sbx_fs *fs, fuse_req_t req, uint64_t id, struct
 		return true;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (!l) {
-		n = node_get(&fs->nodes, id);
-		l = n ? fs_fresh_list(fs, n) : NULL;
+	if (!l && (n = node_get(&fs->nodes, id))) {
+		l = fs_fresh_list(fs, n);
+		if (off <= 0 && n->read_list) { /* a new read: that one's done */
+			dirlist_unref(n->read_list);
+			n->read_list = NULL;
+		}
+		/* the rest of a read whose listing could not be kept: one
+		 * fetch a read, not one per request of it */
+		if (!l && off > 0 && n->read_list && n->read_list->epoch == fs_epoch(fs) &&
+		    n->read_list->expire > fs_now())
+			l = n->read_list;
 		if (l)
 			FS_COUNT(fs, dir_hit);
 	}
@@ -489,6 +497,7 @@ static bool reply_listing(struct sbx_fs *fs, fuse_req_t req, uint64_t id, struct
 static void readdir_then(struct later *l)
 {
 	struct sbx_fs *fs = l->fs;
+	struct node *n;
 
 	if (l->q.rc < 0) {
 		fuse_reply_err(l->req, fs_errno(l->q.rc));
@@ -496,7 +505,13 @@ static void readdir_then(struct later *l)
 	}
 	reply_listing(fs, l->req, l->ino, l->list, l->size, l->off, l->plus);
 	pthread_mutex_lock(&fs->lock);
-	dirlist_unref(l->list);
+	n = node_get(&fs->nodes, l->ino);
+	if (n && n->list != l->list) { /* not kept: for the rest of this read */
+		dirlist_unref(n->read_list);
+		n->read_list = l->list;
+	} else {
+		dirlist_unref(l->list);
+	}
 	l->list = NULL;
 	pthread_mutex_unlock(&fs->lock);
 }
