@@ -168,9 +168,9 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "refused %llu\n"
 			  "jobs total=%zu running=%zu\n",
 			  LD(s->attr_hit), LD(s->attr_miss), LD(s->dir_hit), LD(s->dir_miss),
-			  LD(s->neg_hit), LD(s->dir_checked), LD(s->xattr_hit), LD(s->link_hit), LD(s->data_hit),
-			  LD(s->data_miss), LD(s->data_revalidated), LD(s->data_spilled),
-			  LD(s->data_trimmed), (unsigned long long)idle_n,
+			  LD(s->neg_hit), LD(s->dir_checked), LD(s->xattr_hit), LD(s->link_hit),
+			  LD(s->data_hit), LD(s->data_miss), LD(s->data_revalidated),
+			  LD(s->data_spilled), LD(s->data_trimmed), (unsigned long long)idle_n,
 			  (unsigned long long)idle_b, (unsigned long long)ranged_b, LD(s->stores),
 			  LD(s->store_errors), LD(s->creates_deferred), LD(s->stores_behind),
 			  LD(s->behind_errors), LD(s->attrs_after), LD(s->stores_in_flight),
