@@ -78,9 +78,14 @@ static int by_key(const void *a, const void *b, void *ctx)
 	return x < y ? -1 : x > y; /* same hash: by name */
 }
 
-/* A key is 55 bits of the name's hash, then 8 of its rank among the
+/* A key is 23 bits of the name's hash, then 8 of its rank among the
  * names of the same hash (in name order): unique, above DIRLIST_KEY_MIN,
- * and a valid off_t. Two names share a key only past 256 of one hash. */
+ * and below 2^31, so that a 32-bit program's getdents (a 32-bit d_off)
+ * takes it too. Two names share a key only past 256 of one hash. A name
+ * of a hash other names have may move within their ranks when one of
+ * them comes or goes: a read under way could then skip or repeat one of
+ * those few names (in a directory of 10,000 names, about one name in 840
+ * has a hash another has). */
 int dirlist_walk(struct dirlist *l)
 {
 	size_t i, rank = 0;
@@ -96,7 +101,7 @@ int dirlist_walk(struct dirlist *l)
 		return -ENOMEM;
 	}
 	for (i = 0; i < l->d.n; i++) {
-		uint64_t h = dirlist_name_hash(l->d.ents[i].name) >> 9;
+		uint64_t h = dirlist_name_hash(l->d.ents[i].name) >> 41;
 
 		l->keys[i] = (h ? h : 1) << 8;
 		l->order[i] = (uint32_t)i;

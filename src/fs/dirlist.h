@@ -7,7 +7,8 @@
  * of the last entry returned, so a listing read in several requests skips
  * or repeats no entry that stayed, whatever was added or removed meanwhile
  * and whichever listing of the directory serves the next request (there
- * may be no handle to keep one: ops_dir.c). Reference counted; the count
+ * may be no handle to keep one: ops_dir.c), but, rarely, a name sharing
+ * its hash with one that came or went (dirlist_walk). Reference counted; the count
  * and the content
  * are protected by the owner's lock (fs->lock). A listing shared with an
  * open directory handle (refs > 1) never changes; one held by its node only

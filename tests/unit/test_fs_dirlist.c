@@ -46,7 +46,7 @@ START_TEST(keys_unique_and_in_range)
 	for (k = 0; k < l->d.n; k++) {
 		dirlist_at(l, k, &key);
 		ck_assert_uint_ge(key, DIRLIST_KEY_MIN);
-		ck_assert_uint_le(key, INT64_MAX);
+		ck_assert_uint_le(key, INT32_MAX); /* a 32-bit d_off */
 		ck_assert_uint_gt(key, prev); /* strictly rising: unique */
 		prev = key;
 	}
@@ -154,6 +154,55 @@ START_TEST(order_follows_changes)
 }
 END_TEST
 
+/* Two names whose keys share their hash part (23 bits): ranks 0 and 1,
+ * in name order, and each listing made of them gives them the same keys. */
+START_TEST(same_hash_ranked)
+{
+	static unsigned char seen[1u << 20]; /* a bit per 23-bit hash */
+	struct sbx_rfs_attr a = {.mode = 0100644};
+	struct dirlist *l = dirlist_new_empty(&a, 0, 0), *l2;
+	char x[32], y[32];
+	uint64_t k0, k1, h;
+	int i;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0;; i++) {
+		name_of(x, sizeof(x), "c", i);
+		h = dirlist_name_hash(x) >> 41;
+		if (seen[h >> 3] & (1u << (h & 7)))
+			break;
+		seen[h >> 3] |= 1u << (h & 7);
+	}
+	for (i = 0;; i++) { /* the earlier name of that hash */
+		name_of(y, sizeof(y), "c", i);
+		if (dirlist_name_hash(y) >> 41 == h)
+			break;
+	}
+	ck_assert_str_ne(x, y);
+	ck_assert_int_eq(dirlist_set(l, x, &a, NULL), 0);
+	ck_assert_int_eq(dirlist_set(l, y, &a, NULL), 0);
+	ck_assert_int_eq(dirlist_set(l, "other", &a, NULL), 0);
+	ck_assert_int_eq(dirlist_walk(l), 0);
+	l2 = listing("f", 0, 0);
+	ck_assert_int_eq(dirlist_set(l2, "other", &a, NULL), 0);
+	ck_assert_int_eq(dirlist_set(l2, y, &a, NULL), 0);
+	ck_assert_int_eq(dirlist_set(l2, x, &a, NULL), 0);
+	ck_assert_int_eq(dirlist_walk(l2), 0);
+	for (i = 0; i < 3; i++) {
+		const struct sbx_rfs_dirent *de = dirlist_at(l, (size_t)i, &k0);
+
+		if (!strcmp(de->name, "other"))
+			continue;
+		ck_assert_uint_eq(k0 >> 8, h ? h : 1);
+		ck_assert_uint_eq(k0 & 0xff, strcmp(de->name, strcmp(x, y) < 0 ? x : y) ? 1 : 0);
+		ck_assert_str_eq(dirlist_at(l2, (size_t)i, &k1)->name, de->name);
+		ck_assert_uint_eq(k1, k0);
+	}
+	dirlist_unref(l);
+	dirlist_unref(l2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fs_dirlist");
@@ -165,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, pieces_same_listing_changed);
 	tcase_add_test(tc, pieces_new_listing);
 	tcase_add_test(tc, order_follows_changes);
+	tcase_add_test(tc, same_hash_ranked);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
