@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/hash.h"
+
 static int by_name(const void *a, const void *b)
 {
 	const struct sbx_rfs_dirent *x = a, *y = b;
@@ -55,17 +57,7 @@ void dirlist_unref(struct dirlist *l)
 
 uint64_t dirlist_name_hash(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, then a 64-bit mix */
-	const unsigned char *p = (const unsigned char *)name;
-
-	for (; *p; p++)
-		h = (h ^ *p) * 0x100000001b3u;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdu;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53u;
-	h ^= h >> 33;
-	return h;
+	return fs_str_hash(0, name);
 }
 
 static int by_key(const void *a, const void *b, void *ctx)

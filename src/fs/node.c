@@ -11,31 +11,16 @@
 #include <string.h>
 
 #include "fs/dirlist.h"
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+#include "fs/hash.h"
 
 static uint64_t name_hash(uint64_t parent, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL ^ mix64(parent);
-
-	for (; *name; name++) {
-		h ^= (unsigned char)*name;
-		h *= 1099511628211ULL;
-	}
-	return mix64(h);
+	return fs_str_hash(fs_mix64(parent), name);
 }
 
 static size_t id_slot(const struct node_table *t, uint64_t id)
 {
-	return (size_t)(mix64(id) & (t->cap - 1));
+	return (size_t)(fs_mix64(id) & (t->cap - 1));
 }
 
 static size_t name_slot(const struct node_table *t, uint64_t parent, const char *name)
