@@ -994,12 +994,16 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty)
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
+			 bool *ret_queued)
 {
 	bool ok;
 
 	fcache_lock(fc);
 	pthread_mutex_lock(&fs->lock);
+	/* behind: fcache_behind_store() clears it under fc->lock before it
+	 * stores, so the store has not begun */
+	*ret_queued = !fc->ranged && fc->behind && !fc->err;
 	/* after a failed store the close retries it itself, and says how it went */
 	ok = !fc->ranged && fc->dirty && !fc->behind && !fc->err && fc->node->unstored;
 	if (ok) {

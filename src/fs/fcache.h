@@ -222,8 +222,12 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
  * instead of made now (a file only created here, whole, with changes, no
  * store queued yet and no store failed); fc is then marked and one more reference taken,
  * which fcache_behind_store()'s caller gives back with fcache_release(),
- * and *ret_empty says whether the file is empty. */
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty);
+ * and *ret_empty says whether the file is empty. *ret_queued: false, but
+ * a store of fc is queued and has not begun, so it takes what was written
+ * up to now (a shell's `echo > f` closes the file twice: after its dup2,
+ * and at exit) and this close has nothing to store. */
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
+			 bool *ret_queued);
 /* Makes the store fcache_behind_begin() allowed (from the queue, or at
  * once when the queue refused it) and clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);

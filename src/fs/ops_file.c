@@ -279,7 +279,7 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbxfs_fh *fh;
-	bool empty = false;
+	bool empty = false, queued = false;
 	int r;
 
 	FS_COUNT_OP(fs, FS_FLUSH);
@@ -288,13 +288,15 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh = fh_of(fi);
-	if (fs->wb && fcache_behind_begin(fs, fh->fc, &empty)) {
+	if (fs->wb && fcache_behind_begin(fs, fh->fc, &empty, &queued)) {
 		if (wback_queue(fs->wb, fh->fc, empty)) {
 			fuse_reply_err(req, fs_errno(behind_error(fs, fh)));
 			return;
 		}
 		r = fcache_behind_store(fs, fh->fc);
 		fcache_release(fs, fh->fc);
+	} else if (queued) {
+		r = 0; /* the store queued takes these changes too */
 	} else {
 		r = fcache_flush(fs, fh->fc);
 	}
