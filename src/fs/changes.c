@@ -152,6 +152,7 @@ static void node_set(struct sbx_fs *fs, struct node *dn, struct node *c,
 	}
 	if (!(c->local && c->local_dirty)) {
 		c->attr = *a;
+		fs_attr_keep_behind(c, &c->attr);
 		c->attr_expire = fs_expiry(fs_node_attr_timeout(fs, c));
 		if (!c->attr_expire)
 			c->attr_expire = 1;
@@ -213,9 +214,12 @@ static void dir_itself(struct sbx_fs *fs, struct node *dn, const struct fs_chang
 		nt->inode[0] = dn->id;
 	} else if (ch->attr.seq > dn->attr.seq && S_ISDIR(ch->attr.mode) &&
 		   (dn->attr.mode & S_IFMT) == S_IFDIR) {
-		if (!same(&dn->attr, &ch->attr))
+		struct sbx_rfs_attr v = ch->attr;
+
+		fs_attr_keep_behind(dn, &v);
+		if (!same(&dn->attr, &v))
 			nt->inode[0] = dn->id;
-		dn->attr = ch->attr;
+		dn->attr = v;
 		dn->attr_expire = fs_expiry(fs_node_attr_timeout(fs, dn));
 		if (!dn->attr_expire)
 			dn->attr_expire = 1;

@@ -23,6 +23,7 @@
 #include "fs/dirlist.h"
 #include "fs/inval.h"
 #include "fs/fcache_range.h"
+#include "fs/wback.h"
 #include "fs/ops.h"
 #include "fs/prefetch.h"
 #include "util/log.h"
@@ -930,10 +931,20 @@ out:
 	return r;
 }
 
+/* A store made outside the write-behind queue must not pass a
+ * directory's attribute changes queued before it (dattr.h): the store
+ * would move the mtime they set. */
+static void after_dir_attrs(struct sbx_fs *fs)
+{
+	if (wback_dirs_pending(fs->wb))
+		wback_drain(fs->wb);
+}
+
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 {
 	int r = 0;
 
+	after_dir_attrs(fs);
 	fcache_lock(fc);
 	if (fc->ranged)
 		r = fcr_sync(fs, fc, false);
@@ -978,6 +989,7 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 	bool synced = true;
 	int r = 0;
 
+	after_dir_attrs(fs);
 	fcache_lock(fc);
 	if (fc->ranged && fc->wf)
 		r = fcr_sync(fs, fc, true);

@@ -132,11 +132,23 @@ bool fs_attr_fresh(struct sbx_fs *fs, const struct node *n)
 {
 	uint64_t ep = fs_epoch(fs);
 
-	if (n->local && n->local_dirty)
+	if ((n->local && n->local_dirty) || n->attrs_behind)
 		return true;
 	if (n->attr_epoch != ep || !n->attr_expire)
 		return false;
 	return n->local || n->attr_expire > fs_now();
+}
+
+void fs_attr_keep_behind(const struct node *n, struct sbx_rfs_attr *v)
+{
+	if (!n->attrs_behind)
+		return;
+	v->mode = (v->mode & S_IFMT) | (n->attr.mode & 07777);
+	v->uid = n->attr.uid;
+	v->gid = n->attr.gid;
+	v->atime = n->attr.atime;
+	v->mtime = n->attr.mtime;
+	v->ctime = n->attr.ctime;
 }
 
 void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_attr *a,
@@ -157,6 +169,7 @@ void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_at
 		v.uid = n->attr.uid;
 		v.gid = n->attr.gid;
 	}
+	fs_attr_keep_behind(n, &v);
 	if (n->link && !fs_same_inode_version(&v, &n->attr)) {
 		free(n->link); /* another file, or another version of it */
 		n->link = NULL;

@@ -92,6 +92,7 @@ struct fs_stats {
 	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */
 	uint64_t behind_errors;	   /* of those, failed (and setattrs made after stores) */
 	uint64_t attrs_after;	   /* setattrs made after a store, for changes made during it */
+	uint64_t dir_attrs;	   /* directory setattrs answered at once (dattr.h) */
 	uint64_t stores_in_flight; /* now: stores begun and not ended (with their attrs_after) */
 	uint64_t fsyncs;	   /* fsync(2)s that made an FSYNC in the sandbox */
 	uint64_t invalidations;	   /* whole-cache drops (jobs, drop-caches) */
@@ -212,8 +213,12 @@ double fs_left(int64_t expire);
 void fs_stat_of(const struct sbx_rfs_attr *a, uint64_t id, struct stat *st);
 /* true when n's cached attributes may be used (fs->lock held). */
 bool fs_attr_fresh(struct sbx_fs *fs, const struct node *n);
+/* A directory with attribute changes behind (dattr.h) keeps its own mode,
+ * owner and times in v, attributes the sandbox gave (fs->lock held). */
+void fs_attr_keep_behind(const struct node *n, struct sbx_rfs_attr *v);
 /* Stores attributes into n unless n changed since gen0 (fs->lock held). A
- * node that holds local content keeps its local size and mtime. */
+ * node that holds local content keeps its local size and mtime; one with
+ * attribute changes behind keeps those. */
 void fs_node_set_attr(struct sbx_fs *fs, struct node *n, const struct sbx_rfs_attr *a,
 		      uint64_t gen0);
 /* Whether a and b name the same version of one file's inode: its number

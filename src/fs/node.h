@@ -57,6 +57,10 @@ struct node {
 	uint64_t data_epoch;   /* fs epoch + 1 of the last listing with contents */
 	uint64_t data_evicted; /* fs->idle_evicted at that listing */
 	bool unstored;	       /* created here, not yet in the sandbox (deferred create) */
+	bool made_dir;	       /* a directory made by our mkdir (dattr.h) */
+	/* queue items with attribute changes of the directory not made yet
+	 * (dattr.h): its mode, owner and times are ours until then */
+	unsigned attrs_behind;
 	bool local_dirty;      /* fc holds changes not yet stored */
 	/* fcache.undurable of a cache that is gone: an fsync(2) through a
 	 * later open of the file still owes the sandbox an FSYNC. Handed to

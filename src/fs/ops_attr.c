@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fs/ctl/ctl.h"
+#include "fs/dattr.h"
 #include "fs/dirlist.h"
 #include "fs/cred.h"
 #include "fs/fcache.h"
@@ -435,6 +436,19 @@ void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	to_rfs(attr, to_set, &sa);
+	if (dattr_defer(fs, ino, &sa, cred)) {
+		/* a directory made here: answered now, made behind (dattr.h) */
+		pthread_mutex_lock(&fs->lock);
+		n = node_get(&fs->nodes, ino);
+		if (n)
+			reply_attr_unlock(fs, req, n);
+		else {
+			pthread_mutex_unlock(&fs->lock);
+			fuse_reply_err(req, ESTALE);
+		}
+		return;
+	}
+	dattr_settle(fs, ino); /* after the changes behind */
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
 	fc = n ? fcache_get_locked(fs, n) : NULL;

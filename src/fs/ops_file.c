@@ -16,6 +16,7 @@
 
 #include "fs/cred.h"
 #include "fs/ctl/ctl.h"
+#include "fs/dattr.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
 #include "fs/wback.h"
@@ -171,6 +172,8 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
 		pthread_mutex_unlock(&fs->lock);
 	}
+	if (r == 0 && !here)
+		dattr_settle(fs, parent);
 	r = r ?: here ? 0 : fs_child_path(fs, parent, name, &path);
 	r = r
 		?: here ? 0

@@ -19,6 +19,7 @@
 
 #include "fs/cred.h"
 #include "fs/ctl/ctl.h"
+#include "fs/dattr.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
 #include "fs/later.h"
@@ -114,6 +115,8 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
 	}
+	if (n && S_ISDIR(a->mode))
+		n->made_dir = true; /* its owner, mode and times may go behind */
 	/* we just made it: it is empty, lookups in it need no round trip. The
 	 * watch starts only now, so what the sandbox may have put there since
 	 * is seen when this short-lived listing expires, unless a listing
@@ -166,6 +169,7 @@ static void make_name(struct later *l, fuse_req_t req, fuse_ino_t parent, const 
 		later_drop(l);
 		return;
 	}
+	dattr_settle(fs, parent);
 	l->parent = parent;
 	l->q.cred = fs_cred_of(req, fs->uid, &cb);
 	l->q.path = path.data;
@@ -334,6 +338,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	}
 	if (dir)
 		settle_below(fs, parent, name);
+	dattr_settle(fs, parent);
 	r = (dir ? 0 : settle_name(fs, parent, name)) ?: fs_child_path(fs, parent, name, &path);
 	l = later_start(fs, req, r, dir ? SBX_RFS_OP_RMDIR : SBX_RFS_OP_UNLINK, remove_then,
 			name, NULL);
@@ -486,6 +491,8 @@ void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	settle_below(fs, parent, name);
 	if (flags & RENAME_EXCHANGE)
 		settle_below(fs, newparent, newname);
+	dattr_settle(fs, parent);
+	dattr_settle(fs, newparent);
 	/* the target too: a store of it still on its way would land after the
 	 * rename and undo it */
 	r = settle_name(fs, parent, name) ?: settle_name(fs, newparent, newname)
@@ -544,6 +551,7 @@ void ops_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 		fuse_reply_err(req, r);
 		return;
 	}
+	dattr_settle(fs, newparent);
 	r = fcache_settle(fs, ino) ?: fs_path(fs, ino, &from)
 		?: fs_child_path(fs, newparent, newname, &to);
 	l = later_start(fs, req, r, SBX_RFS_OP_LINK, link_then, newname, NULL);

@@ -37,6 +37,7 @@
 
 #include "fs/cred.h"
 #include "fs/ctl/ctl.h"
+#include "fs/dattr.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
 #include "fs/later.h"
@@ -328,6 +329,8 @@ void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		FS_COUNT(fs, xattr_hit);
 		r = -ENODATA;
 	}
+	if (r == 0)
+		dattr_settle(fs, ino); /* an ACL's mask follows a chmod behind */
 	/* listed: the value; not known: the list first (absent is ENODATA) */
 	l = xattr_later(fs, req, r, k == LISTED ? value_then : list_then, name, ino, gen0, size,
 			cred);
@@ -381,6 +384,7 @@ void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		r = list ? 0 : -ENOMEM;
 	}
 	if (r == 0 && !list) {
+		dattr_settle(fs, ino);
 		l = xattr_later(fs, req, 0, names_then, NULL, ino, gen0, size, cred);
 		if (l)
 			send_xattr(l, path.data, NULL, false);
@@ -554,6 +558,8 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		fuse_reply_err(req, 0);
 		return;
 	}
+	if (r == 0)
+		dattr_settle(fs, ino); /* a chmod behind would change an ACL after it */
 	r = r ?: fcache_settle(fs, ino) ?: prepare(fs, ino, &path, NULL, NULL, NULL, NULL, NULL);
 	if (r == 0 && !strcmp(name, ACL_NAME)) {
 		r = change_acl(fs, ino, cred, path.data, name, value, size, flags);

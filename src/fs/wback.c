@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fs/dattr.h"
 #include "fs/fcache.h"
 #include "fs/fs.h"
 #include "fs/wback.h"
@@ -31,8 +32,12 @@
 struct wb_item {
 	struct wb_item *next;
 	uint64_t seq; /* its place in queue order */
-	struct fcache *fc;
-	int64_t due; /* sbx_now_ms() from which it may be stored */
+	struct fcache *fc; /* a store; NULL: a directory's attributes */
+	int64_t due;	   /* sbx_now_ms() from which it may be stored */
+	/* attribute changes of directory dir (dattr.h) at path */
+	uint64_t dir;
+	char *path;
+	struct sbx_rfs_setattr sa;
 };
 
 struct wback {
@@ -46,6 +51,8 @@ struct wback {
 	uint64_t next_seq;	     /* lock: the number of the next item */
 	unsigned queued;	     /* lock */
 	unsigned hurry;		     /* lock: callers of wback_drain waiting */
+	unsigned dirs_queued;	     /* lock: directory items queued */
+	unsigned dirs_flying;	     /* lock: directory items taken, not ended */
 	bool stopping;		     /* lock */
 	uint64_t errseq;	     /* atomic */
 	pthread_t threads[WBACK_THREADS];
@@ -54,16 +61,28 @@ struct wback {
 
 /* Takes the first item that may be stored now off the queue, or returns
  * NULL and in *next the earliest due time of the others (INT64_MAX when
- * there are none). Lock held. */
+ * there are none). A directory item is a barrier: taken only first in
+ * the queue, and nothing is taken while one is in flight. Lock held. */
 static struct wb_item *take_due(struct wback *w, int64_t *next)
 {
 	bool all = w->stopping || w->hurry || w->queued > WBACK_QUEUE_MAX / 2;
+	bool hold = w->dirs_queued > 0; /* what is before one is due */
 	int64_t now = sbx_now_ms();
 	struct wb_item *it, *prev = NULL;
 
 	*next = INT64_MAX;
+	if (w->dirs_flying)
+		return NULL; /* its end wakes the threads */
 	for (it = w->head; it; prev = it, it = it->next) {
-		if (all || it->due <= now)
+		if (!it->fc) { /* first now: what was before it is due */
+			if (w->flying)
+				return NULL; /* after them: the last one's end wakes us */
+			if (all || it->due <= now)
+				break;
+			*next = it->due;
+			return NULL;
+		}
+		if (all || hold || it->due <= now)
 			break;
 		if (it->due < *next)
 			*next = it->due;
@@ -77,6 +96,11 @@ static struct wb_item *take_due(struct wback *w, int64_t *next)
 	if (w->tail == it)
 		w->tail = prev;
 	w->queued--;
+	if (!it->fc) {
+		w->dirs_queued--;
+		w->dirs_flying++;
+	} else if (w->head && !w->head->fc)
+		pthread_cond_signal(&w->work); /* a directory item is first now */
 	return it;
 }
 
@@ -138,19 +162,30 @@ static void *worker(void *arg)
 		w->flying = it;
 		pthread_mutex_unlock(&w->lock);
 
-		r = fcache_behind_store(w->fs, it->fc);
-		if (r < 0) {
-			sbx_log(SBX_LOG_ERR, "a file closed earlier could not be stored: %s",
-				strerror(-r));
-			wback_failed(w);
+		if (it->fc) {
+			r = fcache_behind_store(w->fs, it->fc);
+			if (r < 0) {
+				sbx_log(SBX_LOG_ERR, "a file closed earlier could not be stored: %s",
+					strerror(-r));
+				wback_failed(w);
+			}
+			fcache_release(w->fs, it->fc); /* the last one tries once more */
+		} else {
+			dattr_apply(w->fs, it->dir, it->path, &it->sa);
 		}
-		fcache_release(w->fs, it->fc); /* the last one tries once more */
 
 		pthread_mutex_lock(&w->lock);
 		unfly(w, it);
-		free(it);
+		if (!it->fc) {
+			w->dirs_flying--;
+			pthread_cond_broadcast(&w->work); /* what it held back */
+		} else if (!w->flying && w->head && !w->head->fc) {
+			pthread_cond_signal(&w->work); /* a directory item waits for that */
+		}
 		if (w->hurry)
 			pthread_cond_broadcast(&w->done);
+		free(it->path);
+		free(it);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -232,6 +267,53 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 	return true;
 }
 
+int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
+		    const struct sbx_rfs_setattr *sa)
+{
+	struct wb_item *it, *t;
+
+	if (!w)
+		return -1;
+	it = calloc(1, sizeof(*it));
+	if (!it || !(it->path = strdup(path))) {
+		free(it);
+		return -1;
+	}
+	it->dir = dir;
+	it->sa = *sa;
+	/* the changes that follow at once (tar: utimensat, chown, chmod) go
+	 * with it */
+	it->due = sbx_now_ms() + WBACK_DIR_GATHER_MS;
+	pthread_mutex_lock(&w->lock);
+	t = w->tail;
+	if (t && !t->fc && t->dir == dir && !strcmp(t->path, path)) {
+		/* the same directory's changes, one after the other (chown,
+		 * chmod, utimensat): one request */
+		dattr_merge(&t->sa, sa);
+		pthread_mutex_unlock(&w->lock);
+		free(it->path);
+		free(it);
+		return 0;
+	}
+	if (w->stopping || w->queued >= WBACK_QUEUE_MAX) {
+		pthread_mutex_unlock(&w->lock);
+		free(it->path);
+		free(it);
+		return -1;
+	}
+	if (w->tail)
+		w->tail->next = it;
+	else
+		w->head = it;
+	w->tail = it;
+	it->seq = w->next_seq++;
+	w->queued++;
+	w->dirs_queued++;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->lock);
+	return 1;
+}
+
 void wback_drain(struct wback *w)
 {
 	uint64_t upto;
@@ -246,6 +328,18 @@ void wback_drain(struct wback *w)
 		pthread_cond_wait(&w->done, &w->lock);
 	w->hurry--;
 	pthread_mutex_unlock(&w->lock);
+}
+
+bool wback_dirs_pending(struct wback *w)
+{
+	bool r;
+
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	r = w->dirs_queued || w->dirs_flying;
+	pthread_mutex_unlock(&w->lock);
+	return r;
 }
 
 void wback_failed(struct wback *w)

@@ -53,9 +53,12 @@
 struct sbx_fs;
 struct fcache;
 struct wback;
+struct sbx_rfs_setattr;
 
 #define WBACK_THREADS	16
 #define WBACK_QUEUE_MAX 1024
+/* a directory's attribute changes wait this long for the next ones */
+#define WBACK_DIR_GATHER_MS 2
 
 /* Starts the pool; the store of a file closed empty starts delay seconds
  * after its close (0: at once). Returns 0 or a negative errno. */
@@ -68,6 +71,16 @@ void wback_stop(struct wback *w);
  * Returns true when queued; false when the queue is full or stopping (the
  * caller stores it itself, the reference stays the caller's). */
 bool wback_queue(struct wback *w, struct fcache *fc, bool later);
+
+/* Queues attribute changes sa of directory dir, at path (dattr.h): 1, or
+ * 0 when they were added to the same directory's changes last in the
+ * queue, or -1 when the queue is full or stopping (nothing queued). */
+int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
+		    const struct sbx_rfs_setattr *sa);
+
+/* Whether attribute changes of a directory are queued or being made: a
+ * store made outside the queue waits for the queue first then (dattr.h). */
+bool wback_dirs_pending(struct wback *w);
 
 /* Waits until every store queued before the call has ended (none waits
  * for its delay then). */

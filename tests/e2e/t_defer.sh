@@ -332,6 +332,79 @@ expect_eq "and a stat through the mount shows the sandbox's owner" "$(rx stat -c
 umnt
 thaw
 
+# --- a directory's owner, mode and times, set after its files, never wait ----
+# tar x and cp -a set them on every directory they made once its files are
+# closed: a chown, a chmod and a utimensat. On a directory made through the
+# mount they are answered at once and made behind (src/fs/dattr.h), one
+# request for the changes of a directory in a row, after the stores queued
+# before them and before those queued after. Through the stopped proxy, a
+# change that waited would hang.
+mnt -o transport=agent,api_host="http://127.0.0.1:$PX_PORT",token_file="$SBX_STATE_DIR/token"
+mkdir "$MNT/in/dt"
+ls "$MNT/in/dt" >/dev/null
+echo first >"$MNT/in/dt/first" # a mount's first create waits
+mkdir "$MNT/in/dt/a" "$MNT/in/dt/b" "$MNT/in/dt/gone" "$MNT/in/dt/new" "$MNT/in/dt/late"
+for i in $(seq 1 20); do echo "a $i" >"$MNT/in/dt/a/f$i"; done
+da() { sed -n 's/^store .* dir_attrs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats"; }
+errs() { sed -n 's/^store .* behind_errors=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats"; }
+echo sync >"$MNT/.ctl/ctl"
+# their attributes fresh (the kernel checks each change, and the create
+# below, against them): after sync no report of ours is on its way
+stat "$MNT/in/dt" "$MNT/in/dt/a" "$MNT/in/dt/b" "$MNT/in/dt/gone" >/dev/null
+s0=$(op setattr) d0=$(da) e0=$(errs)
+freeze
+# files whose stores wait at the proxy: what follows stays queued behind them
+timeout 60 sh -c 'for i in 1 2 3; do echo "sh $i" >"$1/sh$i"; done' sh "$MNT/in/dt"
+expect_eq "three files written with the sandbox unreachable" 0 $?
+(cd "$MNT/in/dt" && timeout 60 sh -c 'chown 1234:2345 a && chmod 750 a &&
+	touch -d @1500000000 a && chmod 705 b && touch -m -d @1600000000 b && chmod 700 gone')
+expect_eq "chown, chmod and touch of directories made here end with the sandbox unreachable" 0 $?
+expect_eq "  ... and a stat through the mount shows them" \
+	"a 750 1234 2345 1500000000 b 705 1600000000" \
+	"$(cd "$MNT/in/dt" && timeout 60 stat -c '%n %a %u %g %Y' a | tr '\n' ' ' &&
+		timeout 60 stat -c '%n %a %Y' b)"
+SBX_NO_MOUNT_SYNC=1 rx rmdir /srv/d/in/dt/gone # (sbxd itself, not the proxy; no sync of the mount first)
+thaw
+echo sync >"$MNT/.ctl/ctl" 2>/dev/null # fails: gone's chmod failed during it
+expect_eq "after sync the sandbox has them, the mtime after the stores queued before" \
+	"a 750 1234 2345 1500000000 b 705 1600000000" \
+	"$(rx sh -c 'cd /srv/d/in/dt && stat -c "%n %a %u %g %Y" a | tr "\n" " " && stat -c "%n %a %Y" b')"
+expect_eq "  ... and every file under it" 20 "$(rx sh -c 'cat /srv/d/in/dt/a/f* | wc -l')"
+expect_eq "  ... and the files of the redirections" "sh 1 sh 2 sh 3" \
+	"$(rx sh -c 'cat /srv/d/in/dt/sh1 /srv/d/in/dt/sh2 /srv/d/in/dt/sh3' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "  ... in one request a directory ($(($(da) - d0)) answered at once)" 3 \
+	$(($(op setattr) - s0))
+expect_eq "one the sandbox refused (its directory removed there) counts as a failure" 1 \
+	$(($(errs) - e0))
+check "  ... and the mount no longer shows that directory" \
+	timeout 60 sh -c "until ! stat '$MNT/in/dt/gone' 2>/dev/null; do sleep 0.1; done"
+# what the sandbox sees of such a directory comes after them
+touch -d @1500000000 "$MNT/in/dt/new"
+mkdir "$MNT/in/dt/new/sub"
+m=$(rx stat -c %Y /srv/d/in/dt/new)
+check "a name made in a directory after its times moves its mtime ($m)" test "$m" -gt 1600000000
+expect_eq "  ... which the mount shows" "$m" "$(stat -c %Y "$MNT/in/dt/new")"
+touch -d @1500000000 "$MNT/in/dt/late"
+echo late >"$MNT/in/dt/late/f" # a store queued behind them
+echo sync >"$MNT/.ctl/ctl"
+m=$(rx stat -c %Y /srv/d/in/dt/late)
+check "a file stored after a directory's times moves its mtime ($m)" test "$m" -gt 1600000000
+chmod 711 "$MNT/in/dt/late"
+expect_eq "a /.ctl job sees a mode set just before it" 711 "$(python3 - "$MNT" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1] + "/.ctl/exec", os.O_RDWR)
+os.write(fd, b"stat -c %a /srv/d/in/dt/late")
+out = b""
+while True:
+    b = os.read(fd, 4096)
+    if not b:
+        break
+    out += b
+print(out.decode().strip())
+EOF
+)"
+umnt
+
 # --- an rmdir waits for the stores queued before it, not for a quiet queue --------
 # rmdir, a rename of a directory, a directory's times and a job wait for
 # the stores queued before them (wback_drain). A writer that never pauses

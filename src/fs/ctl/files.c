@@ -162,7 +162,8 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  "trimmed=%llu\n"
 			  "cache.held idle_files=%llu idle_bytes=%llu ranged_in_memory=%llu\n"
 			  "store count=%llu errors=%llu creates_deferred=%llu behind=%llu "
-			  "behind_errors=%llu attrs_after=%llu in_flight=%llu fsyncs=%llu\n"
+			  "behind_errors=%llu attrs_after=%llu in_flight=%llu fsyncs=%llu "
+			  "dir_attrs=%llu\n"
 			  "invalidations %llu\n"
 			  "changes %llu\n"
 			  "refused %llu\n"
@@ -174,7 +175,7 @@ int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
 			  (unsigned long long)idle_b, (unsigned long long)ranged_b, LD(s->stores),
 			  LD(s->store_errors), LD(s->creates_deferred), LD(s->stores_behind),
 			  LD(s->behind_errors), LD(s->attrs_after), LD(s->stores_in_flight),
-			  LD(s->fsyncs), LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
+			  LD(s->fsyncs), LD(s->dir_attrs), LD(s->invalidations), LD(s->changes), LD(s->refused), jobs,
 			  running);
 }
 
