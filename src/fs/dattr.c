@@ -14,7 +14,8 @@
 
 #define DATTR_KINDS                                                                        \
 	(SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID | SBX_RFS_SET_ATIME |        \
-	 SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW | SBX_RFS_SET_MTIME_NOW)
+	 SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW | SBX_RFS_SET_MTIME_NOW |                \
+	 SBX_RFS_SET_ACL_PLAIN)
 
 /* Whether the changes sa of n may go behind. fs->lock held. */
 static bool may_defer(struct sbx_fs *fs, const struct node *n, const struct sbx_rfs_setattr *sa)

@@ -87,5 +87,14 @@ void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 void ops_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 /* A node we just created has no security.capability (fs->lock held). */
 void fs_nocap_set_locked(struct sbx_fs *fs, struct node *n);
+/* A directory n we just made in parent: when parent is known to have no
+ * default ACL, n has no extended attribute (it would only have inherited
+ * ACLs; security labels are not shown), so an xattr call on it (cp -a
+ * removes the default ACL of every directory it makes) needs no round
+ * trip: true then (fs->lock held). */
+bool ops_xattr_new_dir_locked(struct sbx_fs *fs, struct node *parent, struct node *n);
+/* Asks for the names of ino's extended attributes and keeps them, waited
+ * for by nothing (a directory just made whose parent's are not known). */
+void ops_xattr_learn(struct sbx_fs *fs, uint64_t ino);
 
 #endif

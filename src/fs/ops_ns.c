@@ -100,7 +100,7 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 {
 	struct fuse_entry_param e;
 	struct node *p, *n = NULL;
-	bool check = false;
+	bool check = false, learn = false;
 	uint64_t id = 0;
 
 	pthread_mutex_lock(&fs->lock);
@@ -115,8 +115,10 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		n = node_child(&fs->nodes, p, name);
 		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
 	}
-	if (n && S_ISDIR(a->mode))
+	if (n && S_ISDIR(a->mode)) {
 		n->made_dir = true; /* its owner, mode and times may go behind */
+		learn = fs->watching && !ops_xattr_new_dir_locked(fs, p, n);
+	}
 	/* we just made it: it is empty, lookups in it need no round trip. The
 	 * watch starts only now, so what the sandbox may have put there since
 	 * is seen when this short-lived listing expires, unless a listing
@@ -146,6 +148,8 @@ static void reply_new(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, cons
 		fuse_reply_err(req, p ? ENOMEM : ESTALE);
 	if (check)
 		check_new_dir(fs, id);
+	if (learn)
+		ops_xattr_learn(fs, id);
 }
 
 /* The second half of mkdir, mknod, symlink and link: the new name. */

@@ -45,6 +45,7 @@
 
 #define CAP_NAME "security.capability"
 #define ACL_NAME "system.posix_acl_access"
+#define DEF_ACL_NAME "system.posix_acl_default"
 /* SELinux labels are not carried. With SELinux on, the local kernel labels
  * a FUSE mount by its own policy and never asks sbxfs; with it off, `ls
  * -l` asks every file for one (a FUSE request each, the most of a warm `ls
@@ -179,6 +180,56 @@ static void send_xattr(struct later *l, const char *path, const char *name, bool
 	later_submit(l);
 }
 
+bool ops_xattr_new_dir_locked(struct sbx_fs *fs, struct node *parent, struct node *n)
+{
+	char *none;
+
+	if (!list_fresh_locked(fs, parent) ||
+	    xlist_has(parent->xlist, parent->xlist_len, DEF_ACL_NAME))
+		return false;
+	if (!(none = malloc(1)))
+		return true; /* not worth a round trip */
+	free(n->xlist);
+	n->xlist = none;
+	n->xlist_len = 0;
+	n->xlist_ok = true;
+	n->xlist_epoch = fs_epoch(fs);
+	n->xlist_gen++;
+	return true;
+}
+
+/* The list ops_xattr_learn asked for came. */
+static void learned_then(struct later *l)
+{
+	if (l->q.rc >= 0)
+		keep_list(l->fs, l->ino, l->q.value, l->q.value_len, l->gen0);
+}
+
+void ops_xattr_learn(struct sbx_fs *fs, uint64_t ino)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct later *l = later_new(fs, NULL, SBX_RFS_OP_XATTR, learned_then, NULL, NULL);
+	uint64_t gen0 = 0;
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	r = n ? node_path(n, fs->root, &path) : -ESTALE;
+	if (n)
+		gen0 = n->xlist_gen;
+	pthread_mutex_unlock(&fs->lock);
+	if (!l || r < 0) {
+		later_drop(l);
+		sbx_buf_release(&path);
+		return;
+	}
+	l->ino = ino;
+	l->gen0 = gen0;
+	send_xattr(l, path.data, NULL, false);
+	sbx_buf_release(&path);
+}
+
 /* An access ACL set through us changed the file's mode bits in the
  * sandbox (cp -a sets one instead of chmod): an open file with unstored
  * changes keeps its own mode until it is stored, so it takes this one as
@@ -227,6 +278,45 @@ static void xattr_changed(struct sbx_fs *fs, fuse_ino_t ino, const char *name, b
 	if (n && n->parent) /* its entry there no longer has the right names */
 		fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, n->link);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+/* An access ACL that is a mode was set on ino (acl_as_chmod): the file
+ * has no access ACL now and keeps its other names, so a cached list stays
+ * true without it (cp -a removes the default ACL of every directory next:
+ * known absent, that is no round trip). */
+static void plain_acl_set(struct sbx_fs *fs, fuse_ino_t ino)
+{
+	struct node *n;
+	bool kept = false;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	if (n && list_fresh_locked(fs, n)) {
+		n->xlist_len = xlist_drop_prefix(n->xlist, n->xlist_len, ACL_NAME);
+		n->xlist_gen++; /* a list read before may have it */
+		n->gen++;
+		if (!n->local)
+			n->attr_expire = 0; /* its ctime moved */
+		if (n->parent)
+			fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, n->link);
+		kept = true;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!kept)
+		xattr_changed(fs, ino, ACL_NAME, false, NULL, 0);
+}
+
+/* Whether name is known to be absent from ino's attributes. */
+static bool known_absent(struct sbx_fs *fs, fuse_ino_t ino, const char *name)
+{
+	struct node *n;
+	bool r;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, ino);
+	r = n && lookup_locked(fs, n, name) == ABSENT;
+	pthread_mutex_unlock(&fs->lock);
+	return r;
 }
 
 /* The node's generation, bumped: attributes read after this call are
@@ -445,8 +535,9 @@ static int acl_perms(struct sbx_fs *fs, const char *value, size_t size, int flag
  * extended ACL (SBX_RFS_SET_ACL_PLAIN), applied with the store as any
  * chmod of the open file is (ops_setattr): no store first, no round trip.
  * Not for a set-group-ID file (the kernel may clear the bit then), nor
- * with XATTR_CREATE or XATTR_REPLACE. 1 when taken, 0 when the ACL is
- * to be set in the sandbox. */
+ * with XATTR_CREATE or XATTR_REPLACE. On a directory made here it goes
+ * behind the caller as a chmod would (dattr.h). 1 when taken, 0 when the
+ * ACL is to be set in the sandbox. */
 static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_cred *cred,
 			const char *value, size_t size, int flags)
 {
@@ -454,23 +545,29 @@ static int acl_as_chmod(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_
 	int perms = acl_perms(fs, value, size, flags);
 	struct fcache *fc = NULL;
 	struct node *n;
+	bool dir;
 	int r;
 
 	if (perms < 0)
 		return 0;
 	pthread_mutex_lock(&fs->lock);
 	n = node_get(&fs->nodes, ino);
+	dir = n && S_ISDIR(n->attr.mode) && fs_attr_fresh(fs, n);
 	if (n && S_ISREG(n->attr.mode) && !(n->attr.mode & S_ISGID))
 		fc = fcache_get_locked(fs, n);
-	if (fc)
+	if (fc || dir)
 		sa.mode = (n->attr.mode & 07000) | (uint32_t)perms;
 	pthread_mutex_unlock(&fs->lock);
-	if (!fc)
+	if (dir) /* a directory made here: behind, as its chmod would be */
+		r = dattr_defer(fs, ino, &sa, cred) ? 1 : 0;
+	else if (!fc)
 		return 0;
-	r = fcache_pend_attrs(fs, fc, &sa, cred);
-	fcache_release(fs, fc);
+	else
+		r = fcache_pend_attrs(fs, fc, &sa, cred);
+	if (fc)
+		fcache_release(fs, fc);
 	if (r == 1) {
-		xattr_changed(fs, ino, ACL_NAME, false, NULL, 0);
+		plain_acl_set(fs, ino);
 		FS_COUNT(fs, xattr_hit);
 	}
 	return r;
@@ -556,6 +653,11 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		r = acl_as_chmod(fs, ino, cred, value, size, flags);
 	if (r == 1) {
 		fuse_reply_err(req, 0);
+		return;
+	}
+	if (r == 0 && !value && !cred && known_absent(fs, ino, name)) {
+		FS_COUNT(fs, xattr_hit); /* the kernel checked the permission */
+		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	if (r == 0)
