@@ -168,5 +168,5 @@ void dattr_settle(struct sbx_fs *fs, uint64_t ino)
 	behind = n && n->attrs_behind;
 	pthread_mutex_unlock(&fs->lock);
 	if (behind)
-		wback_drain(fs->wb);
+		wback_drain_dirs(fs->wb); /* its changes are among them */
 }

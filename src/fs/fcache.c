@@ -936,8 +936,7 @@ out:
  * would move the mtime they set. */
 static void after_dir_attrs(struct sbx_fs *fs)
 {
-	if (wback_dirs_pending(fs->wb))
-		wback_drain(fs->wb);
+	wback_drain_dirs(fs->wb);
 }
 
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc)

@@ -52,6 +52,7 @@ struct wback {
 	unsigned queued;	     /* lock */
 	unsigned hurry;		     /* lock: callers of wback_drain waiting */
 	unsigned dirs_queued;	     /* lock: directory items queued */
+	uint64_t last_dir_seq;	     /* lock: the number of the last one queued */
 	unsigned dirs_flying;	     /* lock: directory items taken, not ended */
 	bool stopping;		     /* lock */
 	uint64_t errseq;	     /* atomic */
@@ -309,6 +310,7 @@ int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
 	it->seq = w->next_seq++;
 	w->queued++;
 	w->dirs_queued++;
+	w->last_dir_seq = it->seq;
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	return 1;
@@ -330,16 +332,22 @@ void wback_drain(struct wback *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-bool wback_dirs_pending(struct wback *w)
+void wback_drain_dirs(struct wback *w)
 {
-	bool r;
+	uint64_t upto;
 
 	if (!w)
-		return false;
+		return;
 	pthread_mutex_lock(&w->lock);
-	r = w->dirs_queued || w->dirs_flying;
+	if (w->dirs_queued || w->dirs_flying) {
+		upto = w->last_dir_seq + 1;
+		w->hurry++;
+		pthread_cond_broadcast(&w->work);
+		while (oldest(w) < upto)
+			pthread_cond_wait(&w->done, &w->lock);
+		w->hurry--;
+	}
 	pthread_mutex_unlock(&w->lock);
-	return r;
 }
 
 void wback_failed(struct wback *w)

@@ -78,9 +78,11 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later);
 int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
 		    const struct sbx_rfs_setattr *sa);
 
-/* Whether attribute changes of a directory are queued or being made: a
- * store made outside the queue waits for the queue first then (dattr.h). */
-bool wback_dirs_pending(struct wback *w);
+/* Waits until the directories' attribute changes queued before the call
+ * have been made (so the stores queued before them too, not those queued
+ * after the last of them); returns at once when none is queued or being
+ * made. A store made outside the queue calls it first (dattr.h). */
+void wback_drain_dirs(struct wback *w);
 
 /* Waits until every store queued before the call has ended (none waits
  * for its delay then). */
