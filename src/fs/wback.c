@@ -239,6 +239,23 @@ void wback_stop(struct wback *w)
 	free(w);
 }
 
+/* Puts it last in the queue, with its number; false when the queue is
+ * full or stopping. Lock held. */
+static bool append_locked(struct wback *w, struct wb_item *it)
+{
+	if (w->stopping || w->queued >= WBACK_QUEUE_MAX)
+		return false;
+	if (w->tail)
+		w->tail->next = it;
+	else
+		w->head = it;
+	w->tail = it;
+	it->seq = w->next_seq++;
+	w->queued++;
+	pthread_cond_signal(&w->work);
+	return true;
+}
+
 bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 {
 	struct wb_item *it;
@@ -251,19 +268,11 @@ bool wback_queue(struct wback *w, struct fcache *fc, bool later)
 	it->fc = fc;
 	it->due = sbx_now_ms() + (later ? w->delay_ms : 0);
 	pthread_mutex_lock(&w->lock);
-	if (w->stopping || w->queued >= WBACK_QUEUE_MAX) {
+	if (!append_locked(w, it)) {
 		pthread_mutex_unlock(&w->lock);
 		free(it);
 		return false;
 	}
-	if (w->tail)
-		w->tail->next = it;
-	else
-		w->head = it;
-	w->tail = it;
-	it->seq = w->next_seq++;
-	w->queued++;
-	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	return true;
 }
@@ -296,22 +305,14 @@ int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
 		free(it);
 		return 0;
 	}
-	if (w->stopping || w->queued >= WBACK_QUEUE_MAX) {
+	if (!append_locked(w, it)) {
 		pthread_mutex_unlock(&w->lock);
 		free(it->path);
 		free(it);
 		return -1;
 	}
-	if (w->tail)
-		w->tail->next = it;
-	else
-		w->head = it;
-	w->tail = it;
-	it->seq = w->next_seq++;
-	w->queued++;
 	w->dirs_queued++;
 	w->last_dir_seq = it->seq;
-	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	return 1;
 }

@@ -100,6 +100,18 @@ start_delayproxy() {
 	PX_PORT=$(head -1 "$T/px.port")
 	[ -n "$PX_PORT" ]
 }
+# ctl_exec EXEC CMD: runs CMD through a mount's .ctl/exec file EXEC (one
+# write, then its output to EOF) and prints that output.
+ctl_exec() {
+	python3 -c 'import os,sys
+fd=os.open(sys.argv[1],os.O_RDWR); os.write(fd,sys.argv[2].encode())
+out=b""
+while True:
+    b=os.read(fd,65536)
+    if not b: break
+    out+=b
+sys.stdout.write(out.decode())' "$1" "$2"
+}
 freeze() { kill -STOP "$PX" && FROZEN=1; }
 thaw() {
 	[ -n "$FROZEN" ] && kill -CONT "$PX"

@@ -410,19 +410,8 @@ check "  ... which went behind ($(($(da) - d0)) changes, $(($(op setattr) - s0))
 	test $(($(da) - d0)) -ge 12
 check "  ... with at most one xattr round trip ($(($(op xattr) - x0)): the first directory's names)" \
 	test $(($(op xattr) - x0)) -le 1
-expect_eq "a /.ctl job sees a mode set just before it" 711 "$(python3 - "$MNT" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1] + "/.ctl/exec", os.O_RDWR)
-os.write(fd, b"stat -c %a /srv/d/in/dt/late")
-out = b""
-while True:
-    b = os.read(fd, 4096)
-    if not b:
-        break
-    out += b
-print(out.decode().strip())
-EOF
-)"
+expect_eq "a /.ctl job sees a mode set just before it" 711 \
+	"$(ctl_exec "$MNT/.ctl/exec" 'stat -c %a /srv/d/in/dt/late')"
 umnt
 
 # --- an rmdir waits for the stores queued before it, not for a quiet queue --------

@@ -58,14 +58,7 @@ expect_eq "its exit" 0 "$(tm cat "$C/jobs/$N/exit")"
 expect_eq "its stdout" "line1 line2 line3" "$(tm cat "$C/jobs/$N/stdout" | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "its stderr" "err" "$(tm cat "$C/jobs/$N/stderr")"
 expect_eq "its cmd" "for i in 1 2 3; do echo line\$i; sleep 1; done; echo err >&2" "$(tm cat "$C/jobs/$N/cmd")"
-run_exec() { python3 -c 'import os,sys
-fd=os.open(sys.argv[1],os.O_RDWR); os.write(fd,sys.argv[2].encode())
-out=b""
-while True:
-    b=os.read(fd,65536)
-    if not b: break
-    out+=b
-sys.stdout.write(out.decode())' "$C/exec" "$1"; }
+run_exec() { ctl_exec "$C/exec" "$1"; }
 for code in 0 1 7; do
 	run_exec "exit $code" >/dev/null
 	N=$(readlink "$C/jobs/last")
