@@ -11,14 +11,21 @@ WORKLOADS=(untar cpin
 	find.cold find.warm git.cold git.warm
 	saves write read.cold read.warm ctl_exec sbx_exec)
 
+# settle MNT COL: for sbxfs, waits until every store queued behind a close
+# (write-behind) is in the sandbox, so that a write workload is timed until
+# its data is there, as sshfs's close waits for its writes
+settle() {
+	case $2 in agent | shell) echo sync >"$1/.ctl/ctl" ;; esac
+}
+
 # work W MNT DIR COL: the command of workload W in MNT/DIR (runs in its own
 # bash under timeout)
 work() {
 	local W=$1 M=$2 c=$4 d=$2/$3 i tok
 	local tar=$T/tree-$5.tar out=$T/out/$4
 	case $W in
-	untar) mkdir -p "$d" && tar -C "$d" -xf "$tar" ;;
-	cpin) mkdir -p "$d" && cp -a "$T/tree-$5/tree" "$d/cpin" ;;
+	untar) mkdir -p "$d" && tar -C "$d" -xf "$tar" && settle "$M" "$c" ;;
+	cpin) mkdir -p "$d" && cp -a "$T/tree-$5/tree" "$d/cpin" && settle "$M" "$c" ;;
 	cpout.*) rm -rf "$out" && cp -a "$d/tree" "$out" ;;
 	grep.*) grep -r -c -e let "$d/tree" >/dev/null; [ $? -le 1 ] ;;
 	lsr.*) ls -lR "$d/tree" >/dev/null ;;
@@ -68,7 +75,7 @@ run_one() {
 	col_is_sbx "$c" && r0=$(rt "$c")
 	t0=$EPOCHREALTIME
 	timeout "$TMO" bash -c "$(declare -f work); $(declare -p T BUILD ID SAVES EXECS PX_API_PORT \
-		PX_SSH_PORT TOKEN_FILE); work \"\$@\"" _ "$W" "$M" "$dir" "$c" "$(col_files "$c")" \
+		PX_SSH_PORT TOKEN_FILE); $(declare -f settle); work \"\$@\"" _ "$W" "$M" "$dir" "$c" "$(col_files "$c")" \
 		>>"$T/work.log" 2>&1
 	rc=$?
 	t1=$EPOCHREALTIME
