@@ -20,6 +20,7 @@
 struct notes {
 	uint64_t inode[2]; /* attributes and pages to drop (0: none) */
 	uint64_t parent;   /* a name to drop: parent's id and name (0: none) */
+	struct fs_ids sib; /* the file's other names (hard links): the same */
 };
 
 void fs_change_free(struct fs_change *ch)
@@ -174,6 +175,10 @@ static void entry_exists(struct sbx_fs *fs, struct node *dn, const struct fs_cha
 	list_set(dn, ch->name, &ch->attr);
 	if (c && c->attr.seq <= ch->attr.seq)
 		node_set(fs, dn, c, &ch->attr, nt);
+	/* the report names one name of the file: the others hold its old
+	 * attributes (and contents, kept here or by the kernel) */
+	if (ch->mask & (SBX_RFS_CH_DATA | SBX_RFS_CH_ATTRIB))
+		fs_names_stale(fs, &ch->attr, dn, ch->name, &nt->sib);
 	if (!c && (ch->mask & SBX_RFS_CH_CREATE)) {
 		dn->gen++; /* our negative entries of the name are wrong now */
 		/* unless it is ours, its reply not handled yet: the kernel
@@ -229,7 +234,7 @@ static void dir_itself(struct sbx_fs *fs, struct node *dn, const struct fs_chang
 
 void fs_apply_change(struct sbx_fs *fs, const struct fs_change *ch)
 {
-	struct notes nt = {{0, 0}, 0};
+	struct notes nt = {{0, 0}, 0, {.n = 0}};
 	struct node *dn;
 	size_t i;
 
@@ -262,6 +267,8 @@ void fs_apply_change(struct sbx_fs *fs, const struct fs_change *ch)
 	for (i = 0; fs->se && i < 2; i++)
 		if (nt.inode[i])
 			fuse_lowlevel_notify_inval_inode(fs->se, nt.inode[i], 0, 0);
+	for (i = 0; fs->se && i < nt.sib.n; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, nt.sib.id[i], 0, 0);
 	if (fs->se && nt.parent)
 		fuse_lowlevel_notify_inval_entry(fs->se, nt.parent, ch->name, strlen(ch->name));
 }

@@ -251,7 +251,10 @@ void fs_dir_entry_del_keep(struct sbx_fs *fs, struct node *dir, const char *name
 
 struct sib_ctx {
 	struct sbx_fs *fs;
-	const struct node *self;
+	const struct sbx_rfs_attr *a; /* the file's */
+	const struct node *self;      /* the name not to count, and its node */
+	const struct node *dir;
+	const char *name;
 	struct fs_ids *ids;
 };
 
@@ -274,7 +277,7 @@ static bool list_names(const struct dirlist *l, const struct sbx_rfs_attr *a, co
 static void find_sibling(struct node *n, void *ud)
 {
 	struct sib_ctx *c = ud;
-	const struct sbx_rfs_attr *a = &c->self->attr;
+	const struct sbx_rfs_attr *a = c->a;
 
 	if (n != c->self && n->attr.ino == a->ino && n->attr.dev == a->dev &&
 	    !S_ISDIR(n->attr.mode) && c->ids->n < FS_IDS_MAX) {
@@ -284,15 +287,24 @@ static void find_sibling(struct node *n, void *ud)
 	/* a listing's entries give the kernel attributes too (readdirplus,
 	 * lookups it answers): one that names the file shows the old link
 	 * count, and the listing is asked for again */
-	if (n->list && list_names(n->list, a, n == c->self->parent ? c->self->name : NULL))
+	if (n->list && list_names(n->list, a, n == c->dir ? c->name : NULL))
 		fs_dir_changed(c->fs, n);
 }
 
 void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids)
 {
-	struct sib_ctx c = {fs, n, ids};
+	struct sib_ctx c = {fs, &n->attr, n, n->parent, n->name, ids};
 
 	if (n->attr.nlink > 1 && !S_ISDIR(n->attr.mode))
+		node_foreach(&fs->nodes, find_sibling, &c);
+}
+
+void fs_names_stale(struct sbx_fs *fs, const struct sbx_rfs_attr *a, const struct node *dir,
+		    const char *name, struct fs_ids *ids)
+{
+	struct sib_ctx c = {fs, a, node_child(&fs->nodes, dir, name), dir, name, ids};
+
+	if (a->nlink > 1 && !S_ISDIR(a->mode))
 		node_foreach(&fs->nodes, find_sibling, &c);
 }
 

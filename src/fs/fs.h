@@ -261,6 +261,10 @@ struct fs_ids {
  * (but for n's own entry), since their entries carry the old link count
  * (fs->lock held). */
 void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids);
+/* The same for the file a, changed in the sandbox through the name `name`
+ * of dir (a change report): its other names (fs->lock held). */
+void fs_names_stale(struct sbx_fs *fs, const struct sbx_rfs_attr *a, const struct node *dir,
+		    const char *name, struct fs_ids *ids);
 /* Makes the kernel forget the attributes of ids (fs->lock NOT held). Safe
  * from a handler: attributes only, never the handler's own inode. */
 void fs_notify_attrs(struct sbx_fs *fs, const struct fs_ids *ids);

@@ -184,6 +184,21 @@ expect_eq "  ... and by sbx exec, once its change report came" five "$(readlink 
 ln -sfn six "$MNT/lst/sl"
 expect_eq "  ... and through the mount" six "$(readlink "$MNT/lst/sl")"
 expect_eq "  ... as the sandbox has it" six "$(rx readlink /srv/w/lst/sl)"
+
+# --- a file's other names (hard links) follow a change made through one ---------------------
+# a change report names the name it came through; the listing that
+# brought the first name's contents primed the second's too
+rx sh -c 'mkdir /srv/w/hl && seq 1 3000 >/srv/w/hl/one && ln /srv/w/hl/one /srv/w/hl/two'
+expect_eq "a file with two names, read through one" 1 "$(head -c 1 "$MNT/hl/one")"
+rx sh -c 'printf exe2 | dd of=/srv/w/hl/one bs=1 seek=0 conv=notrunc status=none'
+for _ in $(seq 1 250); do [ "$(head -c 4 "$MNT/hl/one")" = exe2 ] && break; sleep 0.02; done
+expect_eq "  ... changed by sbx exec through it" exe2 "$(head -c 4 "$MNT/hl/one")"
+expect_eq "  ... shows the change through the other name" exe2 "$(head -c 4 "$MNT/hl/two")"
+printf mnt3 | dd of="$MNT/hl/one" bs=1 seek=0 conv=notrunc status=none
+expect_eq "  ... and a write through the mount" mnt3 "$(head -c 4 "$MNT/hl/two")"
+job 'printf job4 | dd of=/srv/w/hl/two bs=1 seek=0 conv=notrunc status=none'
+expect_eq "  ... and a job's change through the second name" job4 "$(head -c 4 "$MNT/hl/one")"
+
 umnt
 # over the shell transport there are no change reports: a job's end drops
 # every cache, the kernel's listings with them
