@@ -36,7 +36,7 @@ work() {
 			printf 'save %s\n' "$i" | dd of="$d/.save.txt.swp" conv=fsync status=none &&
 				mv -f "$d/.save.txt.swp" "$d/save.txt" || return 1
 		done ;;
-	write) dd if="$T/big" of="$d/big" bs=1M conv=fsync status=none ;;
+	write) mkdir -p "$d" && dd if="$T/big" of="$d/big" bs=1M conv=fsync status=none ;;
 	read.*) cat "$d/big" >/dev/null ;;
 	ctl_exec) # sbxfs: `true` through MNT/.ctl/exec; sshfs: `ssh host true`
 		for i in $(seq 1 "$EXECS"); do

@@ -14,6 +14,7 @@
 #
 #   scripts/bench.sh [--reps N] [--delays 0,10,50] [--transports agent,shell]
 #                    [--files N] [--shell-files N] [--quick] [--out DIR] [--build DIR]
+#                    [--workloads W,W...]
 
 set -uo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,9 +30,10 @@ SAVES=100
 EXECS=10  # calls per `true` workload; the table shows one call
 TMO=1800  # bound of any one timed command, seconds
 OUT=
+ONLY= # --workloads: a subset of bench/workloads.sh's WORKLOADS
 
 usage() {
-	sed -n '14,15p' "$0" | sed 's/^# *//' >&2
+	sed -n '14,16p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -44,7 +46,8 @@ while [ $# -gt 0 ]; do
 	--quick) REPS=1 DELAYS=0,50 NFILES=100 SHELL_FILES=30 BIGMB=16 SAVES=10 EXECS=3; shift ;;
 	--out) OUT=${2:-}; shift 2 || usage ;;
 	--build) BUILD=${2:-}; shift 2 || usage ;;
-	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	--workloads) ONLY=${2:-}; shift 2 || usage ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -223,6 +226,15 @@ head -c $((BIGMB * 1024 * 1024)) /dev/urandom >"$T/big"
 
 . "$SRC/bench/columns.sh"
 . "$SRC/bench/workloads.sh"
+if [ -n "$ONLY" ]; then
+	IFS=, read -ra want <<<"$ONLY"
+	for w in "${want[@]}"; do
+		[[ " ${WORKLOADS[*]} " == *" $w "* ]] || die "--workloads: no workload '$w' (${WORKLOADS[*]})"
+	done
+	kept=()
+	for w in "${WORKLOADS[@]}"; do [[ ",$ONLY," == *",$w,"* ]] && kept+=("$w"); done
+	WORKLOADS=("${kept[@]}")
+fi
 
 # --- prepare: probe the transports, make the git repos (untimed) --------------------------------
 log "preparing at 0 ms: probing transports, creating the git repos"
