@@ -360,6 +360,25 @@ static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct 
 	       same_time(&n->attr.mtime, &fc->ver.mtime);
 }
 
+bool fcache_kernel_keeps(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct node *n;
+	bool keep, fresh;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fc->node;
+	fresh = fs_attr_fresh(fs, n);
+	keep = fresh && n->kver_ok && n->kver_ino == n->attr.ino && n->kver_size == n->attr.size &&
+	       same_time(&n->kver_mtime, &n->attr.mtime) && same_time(&n->kver_ctime, &n->attr.ctime);
+	n->kver_ok = fresh;
+	n->kver_ino = n->attr.ino;
+	n->kver_size = n->attr.size;
+	n->kver_mtime = n->attr.mtime;
+	n->kver_ctime = n->attr.ctime;
+	pthread_mutex_unlock(&fs->lock);
+	return keep;
+}
+
 /* A new cache for n with one reference (fs->lock held). */
 static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 {

@@ -206,6 +206,16 @@ struct fcache {
  * truncates (O_TRUNC); created: the file was just created empty by us.
  * Returns 0 and *ret with one reference, or a negative errno. */
 int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret);
+/* Whether the open of fc being answered may let the kernel keep the pages
+ * it holds of the file (FOPEN_KEEP_CACHE): yes when the node's attributes
+ * are fresh and name the version they named at the file's previous open
+ * (the kernel's pages are of that version: every change learnt since
+ * dropped them, notify_inval_inode; a change learnt only now shows as
+ * another version here). No also makes the kernel drop them, which then
+ * hold the version of now. Close-to-open as for our own cache
+ * (version_fresh): a change the attributes do not show yet is seen after
+ * their timeout. */
+bool fcache_kernel_keeps(struct sbx_fs *fs, struct fcache *fc);
 /* A file created here and not yet in the sandbox (node->unstored): its
  * first store makes it, so it counts as changed even if never written. */
 void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc);

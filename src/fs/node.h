@@ -51,6 +51,13 @@ struct node {
 	char *link;
 	uint64_t link_epoch;
 
+	/* The version (ino, size, mtime, ctime of attr) that the kernel's
+	 * page cache of the file holds, as far as we know: set at each open,
+	 * valid when kver_ok (fcache_kernel_keeps) */
+	bool kver_ok;
+	uint64_t kver_ino, kver_size;
+	struct timespec kver_mtime, kver_ctime;
+
 	struct fcache *fc;     /* shared cache of the open file, or NULL */
 	bool local;	       /* fc holds the content: size/mtime are local */
 	bool watched;	       /* a directory whose changes the agent reports */

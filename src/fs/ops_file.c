@@ -62,7 +62,7 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb));
 	fi->fh = (uintptr_t)fh;
-	fi->keep_cache = 0;
+	fi->keep_cache = !e && fcache_kernel_keeps(fs, fc);
 	fi->direct_io = 0;
 	/* before the reply: its release may come at once */
 	fs_handle_link(fs, &fs->fhs, &fh->link);

@@ -199,6 +199,53 @@ expect_eq "  ... and a write through the mount" mnt3 "$(head -c 4 "$MNT/hl/two")
 job 'printf job4 | dd of=/srv/w/hl/two bs=1 seek=0 conv=notrunc status=none'
 expect_eq "  ... and a job's change through the second name" job4 "$(head -c 4 "$MNT/hl/one")"
 
+# --- the kernel keeps the pages of a file that did not change ----------------------------
+# (FOPEN_KEEP_CACHE, fcache_kernel_keeps): a second cat of a file, small
+# or large, sends no FUSE read; and a change, of the same size, made in the
+# sandbox shows at the next open
+rx sh -c 'mkdir /srv/w/pg && seq 1 3000 >/srv/w/pg/small && head -c 41943040 /dev/urandom >/srv/w/pg/large'
+rx cat /srv/w/pg/large >"$T/large"
+# reads FILE... : the FUSE reads they made (reading /.ctl/stats makes some:
+# those of a read of it alone are taken off)
+reads() {
+	local r0 r1 r2
+	r0=$(fcount read)
+	r1=$(fcount read)
+	cat "$@" >"$T/reads.out"
+	r2=$(fcount read)
+	echo $((r2 - r1 - (r1 - r0)))
+}
+for f in small large; do
+	cat "$MNT/pg/$f" >/dev/null
+	expect_eq "$f file read again: no FUSE read" 0 "$(reads "$MNT/pg/$f")"
+	cp "$T/reads.out" "$T/$f.again"
+done
+expect_eq "  ... and the bytes are the file's" "$(seq 1 3000 | md5sum)" "$(md5sum <"$T/small.again")"
+check "  ... also the large file's" cmp -s "$T/large" "$T/large.again"
+# a reader going through a large file in order leaves behind it no copy
+# of what the kernel holds (fcache_range.c, trim)
+check "the large file's copy was let go behind the reader (trimmed=)" \
+	grep -Eq '^cache\.data .* trimmed=[1-9]' "$MNT/.ctl/stats"
+# same size, so that only the version (mtime, ctime) tells the change
+job 'printf job1 | dd of=/srv/w/pg/small bs=1 seek=0 conv=notrunc status=none'
+expect_eq "a change of the same size by a job: seen at the next open" "job1" "$(head -c 4 "$MNT/pg/small")"
+rx sh -c 'printf exe2 | dd of=/srv/w/pg/small bs=1 seek=0 conv=notrunc status=none'
+for _ in $(seq 1 250); do [ "$(head -c 4 "$MNT/pg/small")" = exe2 ] && break; sleep 0.02; done
+expect_eq "  ... by sbx exec: seen once its change report came" exe2 "$(head -c 4 "$MNT/pg/small")"
+rx sh -c 'printf EXE3 | dd of=/srv/w/pg/large bs=1 seek=33554432 conv=notrunc status=none'
+for _ in $(seq 1 250); do [ "$(tail -c +33554433 "$MNT/pg/large" | head -c 4)" = EXE3 ] && break; sleep 0.02; done
+expect_eq "  ... in the large file too" EXE3 "$(tail -c +33554433 "$MNT/pg/large" | head -c 4)"
+printf mnt4 | dd of="$MNT/pg/small" bs=1 seek=0 conv=notrunc status=none
+umnt
+# without change reports: a change is seen once the attributes expired
+mnt -o transport=shell,attr_timeout=1
+expect_eq "shell transport: a file read" "mnt4" "$(head -c 4 "$MNT/pg/small")"
+expect_eq "  ... and read again, from the kernel's pages" 0 "$(reads "$MNT/pg/small")"
+expect_eq "  ... the same bytes" "mnt4" "$(head -c 4 "$T/reads.out")"
+rx sh -c 'printf shl5 | dd of=/srv/w/pg/small bs=1 seek=0 conv=notrunc status=none'
+sleep 1.2 # attr_timeout=1: no change report tells this mount
+expect_eq "  ... changed by another process: the new bytes after attr_timeout" shl5 \
+	"$(head -c 4 "$MNT/pg/small")"
 umnt
 # over the shell transport there are no change reports: a job's end drops
 # every cache, the kernel's listings with them
