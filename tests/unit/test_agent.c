@@ -755,7 +755,7 @@ static unsigned tree_walk(struct sess *s, uint32_t id, const char *d, uint32_t m
 				sbxa_get_attr(&f.r, &a);
 				ck_assert(S_ISDIR(a.mode));
 				ck_assert_uint_gt(sbxa_get_u32(&f.r), 0); /* watched */
-				snprintf(dirs[nd], 64, "%s", rel);
+				snprintf(dirs[nd], sizeof(dirs[nd]), "%.63s", rel);
 				ended[nd++] = false;
 			} else if (kind == SBXA_REC_ENTRY) {
 				ck_assert(sbxa_get_path(&f.r, name, 255, false));
