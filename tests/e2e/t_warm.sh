@@ -235,7 +235,15 @@ expect_eq "  ... by sbx exec: seen once its change report came" exe2 "$(head -c 
 rx sh -c 'printf EXE3 | dd of=/srv/w/pg/large bs=1 seek=33554432 conv=notrunc status=none'
 for _ in $(seq 1 250); do [ "$(tail -c +33554433 "$MNT/pg/large" | head -c 4)" = EXE3 ] && break; sleep 0.02; done
 expect_eq "  ... in the large file too" EXE3 "$(tail -c +33554433 "$MNT/pg/large" | head -c 4)"
+# replaced by another file of the same size and mtime (only the inode
+# tells): the kernel compares size and mtime alone
+rx sh -c 'cp -p /srv/w/pg/small /srv/w/pg/.t && printf ren3 | dd of=/srv/w/pg/.t bs=1 seek=0 conv=notrunc status=none && touch -r /srv/w/pg/small /srv/w/pg/.t && mv /srv/w/pg/.t /srv/w/pg/small'
+for _ in $(seq 1 250); do [ "$(head -c 4 "$MNT/pg/small")" = ren3 ] && break; sleep 0.02; done
+expect_eq "  ... replaced by a file of the same size and mtime: seen once its report came" ren3 \
+	"$(head -c 4 "$MNT/pg/small")"
 printf mnt4 | dd of="$MNT/pg/small" bs=1 seek=0 conv=notrunc status=none
+expect_eq "a write through the mount: read back by the next open" mnt4 "$(head -c 4 "$MNT/pg/small")"
+expect_eq "  ... and the sandbox has it" mnt4 "$(rx head -c 4 /srv/w/pg/small)"
 umnt
 # without change reports: a change is seen once the attributes expired
 mnt -o transport=shell,attr_timeout=1
