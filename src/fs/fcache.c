@@ -362,19 +362,10 @@ static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct 
 
 bool fcache_kernel_keeps(struct sbx_fs *fs, struct fcache *fc)
 {
-	struct node *n;
-	bool keep, fresh;
+	bool keep;
 
 	pthread_mutex_lock(&fs->lock);
-	n = fc->node;
-	fresh = fs_attr_fresh(fs, n);
-	keep = fresh && n->kver_ok && n->kver_ino == n->attr.ino && n->kver_size == n->attr.size &&
-	       same_time(&n->kver_mtime, &n->attr.mtime) && same_time(&n->kver_ctime, &n->attr.ctime);
-	n->kver_ok = fresh;
-	n->kver_ino = n->attr.ino;
-	n->kver_size = n->attr.size;
-	n->kver_mtime = n->attr.mtime;
-	n->kver_ctime = n->attr.ctime;
+	keep = node_kernel_keeps(fc->node, fs_attr_fresh(fs, fc->node));
 	pthread_mutex_unlock(&fs->lock);
 	return keep;
 }

@@ -304,3 +304,22 @@ void node_foreach(struct node_table *t, void (*fn)(struct node *n, void *ud), vo
 		for (n = t->by_id[i]; n; n = n->next_id)
 			fn(n, ud);
 }
+
+static bool same_ts(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+bool node_kernel_keeps(struct node *n, bool fresh)
+{
+	bool keep = fresh && n->kver_ok && n->kver_ino == n->attr.ino &&
+		    n->kver_size == n->attr.size && same_ts(&n->kver_mtime, &n->attr.mtime) &&
+		    same_ts(&n->kver_ctime, &n->attr.ctime);
+
+	n->kver_ok = fresh;
+	n->kver_ino = n->attr.ino;
+	n->kver_size = n->attr.size;
+	n->kver_mtime = n->attr.mtime;
+	n->kver_ctime = n->attr.ctime;
+	return keep;
+}

@@ -53,7 +53,7 @@ struct node {
 
 	/* The version (ino, size, mtime, ctime of attr) that the kernel's
 	 * page cache of the file holds, as far as we know: set at each open,
-	 * valid when kver_ok (fcache_kernel_keeps) */
+	 * valid when kver_ok (node_kernel_keeps) */
 	bool kver_ok;
 	uint64_t kver_ino, kver_size;
 	struct timespec kver_mtime, kver_ctime;
@@ -125,6 +125,14 @@ int node_path(const struct node *n, const char *root, struct sbx_buf *out);
 /* Appends the path of the child `name` of parent. */
 int node_child_path(const struct node *parent, const char *root, const char *name,
 		    struct sbx_buf *out);
+
+/* The open of n's file being answered: whether the kernel may keep the
+ * pages it holds of it (FOPEN_KEEP_CACHE), given whether n's attributes
+ * are fresh now. Yes when they are, and name the version (ino, size,
+ * mtime, ctime) that they named at the previous open, which then was
+ * fresh too; the version of now is remembered for the next open either
+ * way (fcache_kernel_keeps says why this is enough). */
+bool node_kernel_keeps(struct node *n, bool fresh);
 
 /* Calls fn for every node (the table must not change meanwhile). */
 void node_foreach(struct node_table *t, void (*fn)(struct node *n, void *ud), void *ud);

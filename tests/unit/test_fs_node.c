@@ -185,6 +185,43 @@ START_TEST(listing_changes_in_place)
 }
 END_TEST
 
+/* FOPEN_KEEP_CACHE: the kernel keeps a file's pages when the attributes
+ * at this open are fresh and name the version of the previous open */
+START_TEST(kernel_keeps_same_version)
+{
+	struct node_table t;
+	struct node *n;
+
+	ck_assert_int_eq(node_table_init(&t), 0);
+	n = node_new_child(&t, t.root, "f");
+	ck_assert_ptr_nonnull(n);
+	n->attr.mode = S_IFREG | 0644;
+	n->attr.ino = 11;
+	n->attr.size = 100;
+	n->attr.mtime = (struct timespec){1700000000, 5};
+	n->attr.ctime = n->attr.mtime;
+	ck_assert(!node_kernel_keeps(n, true)); /* the first open: nothing known */
+	ck_assert(node_kernel_keeps(n, true));	/* the same version */
+	ck_assert(node_kernel_keeps(n, true));
+	n->attr.mtime.tv_nsec = 6; /* a write: a nanosecond later */
+	ck_assert(!node_kernel_keeps(n, true));
+	ck_assert(node_kernel_keeps(n, true));
+	n->attr.ctime.tv_sec++; /* chmod, xattr: the ctime alone */
+	ck_assert(!node_kernel_keeps(n, true));
+	n->attr.ino = 12; /* replaced by another file, same size and times */
+	ck_assert(!node_kernel_keeps(n, true));
+	n->attr.size = 50;
+	ck_assert(!node_kernel_keeps(n, true));
+	ck_assert(node_kernel_keeps(n, true));
+	/* attributes not fresh: the pages go, and the next open, fresh
+	 * again, does not trust what this one could not check */
+	ck_assert(!node_kernel_keeps(n, false));
+	ck_assert(!node_kernel_keeps(n, true));
+	ck_assert(node_kernel_keeps(n, true));
+	node_table_release(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fs_node");
@@ -197,6 +234,7 @@ int main(void)
 	tcase_add_test(tc, many_nodes_grow);
 	tcase_add_test(tc, listing_search);
 	tcase_add_test(tc, listing_changes_in_place);
+	tcase_add_test(tc, kernel_keeps_same_version);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
