@@ -28,6 +28,7 @@
 #include "fs/prefetch.h"
 #include "util/log.h"
 #include "util/rand.h"
+#include "util/timeutil.h"
 
 int fcache_disk_fd(struct sbx_fs *fs)
 {
@@ -346,18 +347,13 @@ struct fcache *fcache_get_locked(struct sbx_fs *fs, struct node *n)
 	return n->fc;
 }
 
-static bool same_time(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 /* May an idle cache be used without asking the sandbox? Its content is
  * clean and the node's fresh attributes name the version it holds. */
 static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct fcache *fc)
 {
 	return (fc->loaded || fc->ranged) && !fc->dirty && !fc->wrote && fs_attr_fresh(fs, n) &&
 	       n->attr.ino == fc->ver.ino && n->attr.size == fc->ver.size &&
-	       same_time(&n->attr.mtime, &fc->ver.mtime);
+	       sbx_ts_equal(&n->attr.mtime, &fc->ver.mtime);
 }
 
 bool fcache_kernel_keeps(struct sbx_fs *fs, struct fcache *fc)

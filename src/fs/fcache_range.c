@@ -19,6 +19,7 @@
 
 #include "fs/conns.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #define ALIGN	  (64u << 10) /* a miss fetches whole aligned blocks */
 #define TRIES_MAX 16	      /* fetch rounds of one read (versions racing) */
@@ -28,15 +29,10 @@ static uint64_t whole_max(const struct sbx_fs *fs)
 	return (uint64_t)fs->opts->whole_max_kb << 10;
 }
 
-static bool same_time(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 static bool same_version(const struct sbx_rfs_attr *a, const struct sbx_rfs_attr *b)
 {
-	return a->ino == b->ino && a->size == b->size && same_time(&a->mtime, &b->mtime) &&
-	       same_time(&a->ctime, &b->ctime);
+	return a->ino == b->ino && a->size == b->size && sbx_ts_equal(&a->mtime, &b->mtime) &&
+	       sbx_ts_equal(&a->ctime, &b->ctime);
 }
 
 static int path_of(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path)

@@ -12,6 +12,7 @@
 
 #include "fs/dirlist.h"
 #include "fs/hash.h"
+#include "util/timeutil.h"
 
 static uint64_t name_hash(uint64_t parent, const char *name)
 {
@@ -305,16 +306,11 @@ void node_foreach(struct node_table *t, void (*fn)(struct node *n, void *ud), vo
 			fn(n, ud);
 }
 
-static bool same_ts(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 bool node_kernel_keeps(struct node *n, bool fresh)
 {
 	bool keep = fresh && n->kver_ok && n->kver_ino == n->attr.ino &&
-		    n->kver_size == n->attr.size && same_ts(&n->kver_mtime, &n->attr.mtime) &&
-		    same_ts(&n->kver_ctime, &n->attr.ctime);
+		    n->kver_size == n->attr.size && sbx_ts_equal(&n->kver_mtime, &n->attr.mtime) &&
+		    sbx_ts_equal(&n->kver_ctime, &n->attr.ctime);
 
 	n->kver_ok = fresh;
 	n->kver_ino = n->attr.ino;
