@@ -291,21 +291,25 @@ static void find_sibling(struct node *n, void *ud)
 		fs_dir_changed(c->fs, n);
 }
 
+/* The names of the file a but self (the node of dir/name, if any). */
+static void others_stale(struct sbx_fs *fs, const struct sbx_rfs_attr *a, const struct node *self,
+			 const struct node *dir, const char *name, struct fs_ids *ids)
+{
+	struct sib_ctx c = {fs, a, self, dir, name, ids};
+
+	if (a->nlink > 1 && !S_ISDIR(a->mode))
+		node_foreach(&fs->nodes, find_sibling, &c);
+}
+
 void fs_siblings_stale(struct sbx_fs *fs, const struct node *n, struct fs_ids *ids)
 {
-	struct sib_ctx c = {fs, &n->attr, n, n->parent, n->name, ids};
-
-	if (n->attr.nlink > 1 && !S_ISDIR(n->attr.mode))
-		node_foreach(&fs->nodes, find_sibling, &c);
+	others_stale(fs, &n->attr, n, n->parent, n->name, ids);
 }
 
 void fs_names_stale(struct sbx_fs *fs, const struct sbx_rfs_attr *a, const struct node *dir,
 		    const char *name, struct fs_ids *ids)
 {
-	struct sib_ctx c = {fs, a, node_child(&fs->nodes, dir, name), dir, name, ids};
-
-	if (a->nlink > 1 && !S_ISDIR(a->mode))
-		node_foreach(&fs->nodes, find_sibling, &c);
+	others_stale(fs, a, node_child(&fs->nodes, dir, name), dir, name, ids);
 }
 
 void fs_notify_attrs(struct sbx_fs *fs, const struct fs_ids *ids)
