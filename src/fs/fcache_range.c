@@ -462,45 +462,46 @@ static uint64_t keep_of(struct sbx_fs *fs, const struct fcache *fc)
 	return others + KEEP_MIN < max ? max - others : KEEP_MIN;
 }
 
-/* Lets go of what of fc's copy lies further than keep / 2 from pos,
- * bytes and ranges. The sandbox has those bytes (our
- * writes to them were sent before, and a read after them is ordered on
- * the main session): a later read fetches them again. Without this, a
- * 10 GiB file read or written through took 10 GiB of cache_dir, which is
- * memory where /tmp is a tmpfs. The reads in flight there end first: they
- * write into fd. A failure leaves the copy as it was. */
+/* Lets go of what of fc's copy lies below lo (a multiple of ALIGN),
+ * bytes and ranges, once the reads in flight there ended (they write into
+ * fd): false when one failed (nothing is let go then). The sandbox has
+ * those bytes (our writes to them were sent before, and a read after them
+ * is ordered on the main session): a later read fetches them again. */
+static bool cut_below(struct sbx_fs *fs, struct fcache *fc, uint64_t lo)
+{
+	uint64_t b0 = fc->valid.bytes;
+
+	if (settle(fs, fc, 0, lo, false) < 0)
+		return false;
+	/* nothing valid there: nothing to punch (a reader in order calls
+	 * this at every read) */
+	if (fc->valid.n && fc->valid.r[0].start < lo &&
+	    fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
+		rmap_trim_below(&fc->valid, lo);
+	if (fc->valid.bytes < b0)
+		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
+	return true;
+}
+
+/* Lets go of what of fc's copy lies further than keep / 2 from pos, as
+ * cut_below does. Without this, a 10 GiB file read or written through
+ * took 10 GiB of cache_dir, which is memory where /tmp is a tmpfs. A
+ * failure leaves the copy as it was. */
 static void cut_far(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, uint64_t keep)
 {
-	uint64_t lo = 0, hi = UINT64_MAX, b0 = fc->valid.bytes;
+	uint64_t lo = 0, hi = UINT64_MAX, b0;
 
 	if (pos > keep / 2)
 		lo = (pos - keep / 2) / ALIGN * ALIGN;
 	if (pos < UINT64_MAX - keep)
 		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
-	if ((lo && settle(fs, fc, 0, lo, false) < 0) ||
-	    (hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0))
+	if ((hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0) ||
+	    (lo && !cut_below(fs, fc, lo)))
 		return;
-	if (lo && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)lo) == 0)
-		rmap_trim_below(&fc->valid, lo);
+	b0 = fc->valid.bytes;
 	if (hi < fc->size && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				       (off_t)hi, (off_t)(fc->size - hi)) == 0)
 		rmap_cut(&fc->valid, hi);
-	if (fc->valid.bytes < b0)
-		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
-}
-
-/* Lets go of what of fc's copy lies below lo (a multiple of ALIGN), as
- * cut_far does. */
-static void cut_below(struct sbx_fs *fs, struct fcache *fc, uint64_t lo)
-{
-	uint64_t first = fc->valid.n ? fc->valid.r[0].start / ALIGN * ALIGN : lo,
-		 b0 = fc->valid.bytes;
-
-	if (first >= lo || settle(fs, fc, 0, lo, false) < 0)
-		return;
-	if (fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)first,
-		      (off_t)(lo - first)) == 0)
-		rmap_trim_below(&fc->valid, lo);
 	if (fc->valid.bytes < b0)
 		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);
 }
