@@ -565,7 +565,8 @@ struct sbx_rfs_async {
 			     *   STATFS, XATTR (by xop: sbx_rfs_getxattr() of
 			     *   name, or sbx_rfs_listxattr() when name is NULL;
 			     *   sbx_rfs_setxattr(); sbx_rfs_removexattr()),
-			     *   FETCH (sbx_rfs_fetch() into fd) */
+			     *   FETCH (sbx_rfs_fetch() into fd),
+			     *   READ_RANGE (sbx_rfs_read_range() into fd) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
@@ -582,8 +583,12 @@ struct sbx_rfs_async {
 				    *   rest of the request) */
 	size_t set_len;
 	int set_flags; /**< XATTR SET: 0, XATTR_CREATE or XATTR_REPLACE */
-	int fd;	       /**< FETCH: the content is written there from offset 0, by
-			*   a libsbx thread, until done() runs */
+	int fd;	       /**< FETCH: the content is written there from offset 0;
+			*   READ_RANGE: the range's bytes from fd_off; by a
+			*   libsbx thread, until done() runs */
+	uint64_t off;	 /**< READ_RANGE: where the range starts in the file */
+	uint64_t count;	 /**< READ_RANGE: its length, at most SBX_RFS_READ_MAX */
+	uint64_t fd_off; /**< READ_RANGE: where in fd its first byte goes */
 	const char *validator; /**< FETCH: the version held (NULL: none) */
 	uint64_t size_hint;    /**< FETCH: the expected size (extends the deadline) */
 	/** Called exactly once with the result filled in; on a libsbx thread
@@ -594,9 +599,10 @@ struct sbx_rfs_async {
 	void *ud; /**< the caller's */
 	/* the result, when done() runs */
 	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
-	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH; RENAME: the moved
-	 *  entry's after it (mode 0: not known, as after an exchange or with
-	 *  the shell transport) */
+	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH; READ_RANGE: the
+	 *  file's when its bytes were read (sbx_rfs_read_finish()); RENAME: the
+	 *  moved entry's after it (mode 0: not known, as after an exchange or
+	 *  with the shell transport) */
 	struct sbx_rfs_attr attr;
 	/** MKDIR: the parent directory's attributes after it (its link count
 	 *  and times moved; mode 0: not known, as with the shell transport) */
@@ -609,14 +615,16 @@ struct sbx_rfs_async {
 				   *   buffer of size; done() takes it (free) */
 	size_t value_len;	  /**< XATTR: the value's or the list's length */
 	bool unchanged;		  /**< FETCH: validator still names the file (fd untouched) */
-	uint64_t len;		  /**< FETCH: bytes written into fd */
+	uint64_t len;		  /**< FETCH, READ_RANGE: bytes written into fd (short
+				   *   at the end of the file) */
 	char fetched_validator[SBX_RFS_VALIDATOR_MAX]; /**< FETCH: the version read */
 };
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout,
- *  and for a FETCH 1 s more per MiB of size_hint) passed (-SBX_ETIMEDOUT).
+ *  and for a FETCH 1 s more per MiB of size_hint, for a READ_RANGE per MiB
+ *  of count) passed (-SBX_ETIMEDOUT).
  *  A request that may run twice (STAT, READLINK, READDIR, SETATTR, STATFS,
- *  FETCH, an XATTR GET) is sent again once when its
+ *  FETCH, READ_RANGE, an XATTR GET) is sent again once when its
  *  session ended before the reply. With the agent transport any number of requests are in flight
  *  at once. Where requests cannot be answered later (the shell transport),
  *  or the request could not be sent, q->done() runs on the calling thread

@@ -362,6 +362,59 @@ START_TEST(fetch_into_fd)
 }
 END_TEST
 
+/* a ranged read: its bytes at fd_off of the caller's fd, their count and
+ * the version read; a reply longer than asked for is refused; a range
+ * longer than SBX_RFS_READ_MAX never leaves the caller's thread */
+START_TEST(read_range_into_fd)
+{
+	struct sbxa_attr a = {.mode = S_IFREG | 0644, .nlink = 1, .size = 90000, .ino = 9};
+	char got[16] = {0};
+	int fd = memfd_create("range", 0);
+	struct req r1, r2, r3;
+	struct fx f;
+
+	ck_assert_int_ge(fd, 0);
+	fx_init(&f, 30);
+	memset(&r1, 0, sizeof(r1));
+	r1.f = &f;
+	r1.q.op = SBX_RFS_OP_READ_RANGE;
+	r1.q.path = "/big";
+	r1.q.fd = fd;
+	r1.q.off = 4096;
+	r1.q.count = 8;
+	r1.q.fd_off = 100;
+	r1.q.done = on_done;
+	sbx_rfs_submit(&f.r, &r1.q);
+	reply_read(&f, 1, &a, 0, "abcdefgh", 8);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert(!pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.len, 8);
+	ck_assert_uint_eq(r1.q.attr.size, 90000);
+	ck_assert_uint_eq(r1.q.attr.ino, 9);
+	ck_assert_uint_gt(r1.q.attr.seq, 0);
+	ck_assert_int_eq(pread(fd, got, sizeof(got), 100), 8);
+	ck_assert_str_eq(got, "abcdefgh");
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_READ_RANGE].bytes_in, 8);
+
+	memcpy(&r2, &r1, sizeof(r1));
+	r2.q.count = 4; /* and 8 bytes come */
+	sbx_rfs_submit(&f.r, &r2.q);
+	reply_read(&f, 2, &a, 0, "ABCDEFGH", 8);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r2.q.rc, -EPROTO);
+
+	memcpy(&r3, &r1, sizeof(r1));
+	r3.q.count = (uint64_t)SBX_RFS_READ_MAX + 1;
+	sbx_rfs_submit(&f.r, &r3.q);
+	ck_assert_int_eq(wait_done(&f, 3), 3);
+	ck_assert(pthread_equal(f.thr[2], pthread_self()));
+	ck_assert_int_eq(r3.q.rc, -EINVAL);
+	fx_end(&f);
+	close(fd);
+}
+END_TEST
+
 /* Feeds a sized reply (GETXATTR, LISTXATTR) of request id: len bytes of d. */
 static void reply_sized(struct fx *f, uint32_t id, uint16_t op, const char *d, uint32_t len)
 {
@@ -527,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, refused_at_once);
 	tcase_add_test(tc, tree_listing);
 	tcase_add_test(tc, fetch_into_fd);
+	tcase_add_test(tc, read_range_into_fd);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);
 	suite_add_tcase(s, tc);

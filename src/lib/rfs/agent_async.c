@@ -41,9 +41,9 @@ struct acall {
 	struct tree_ud tu;     /* READDIR */
 	struct sbxa_statfs sf; /* STATFS */
 	struct sized_ud zu;    /* XATTR: its buf is the caller's value once done */
-	struct read_ud ru;     /* FETCH: into the caller's fd */
+	struct read_ud ru;     /* FETCH, READ_RANGE: into the caller's fd */
 	char *validator;       /* FETCH: the caller's, kept to check "unchanged" */
-	uint64_t hint;	       /* FETCH: bytes expected (a later deadline) */
+	uint64_t hint;	       /* FETCH, READ_RANGE: bytes expected (a later deadline) */
 	char *root;	       /* READDIR, FETCH: the path, kept for the decoder */
 	int tries;	       /* sends left, this one included */
 	int64_t t0;	       /* when it was submitted */
@@ -170,6 +170,11 @@ static void complete(struct acall *x, int rc)
 		x->ru.seq = x->q.seq;
 		rc = rfs_agent_fetch_end(&x->ru, x->validator, x->root, &u->unchanged, &u->len,
 					 &u->attr, u->fetched_validator, NULL);
+	}
+	if (rc == 0 && u->op == SBX_RFS_OP_READ_RANGE) {
+		u->len = x->ru.n;
+		rfs_agent_attr(&u->attr, &x->ru.a);
+		u->attr.seq = x->q.seq;
 	}
 	if (rc == 0 && u->op == SBX_RFS_OP_STATFS)
 		rfs_agent_statvfs(&u->vfs, &x->sf);
@@ -299,6 +304,19 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_read_frame;
 		x->q.on_reset = rfs_agent_read_reset;
 		x->q.ud = &x->ru;
+	} else if (u->op == SBX_RFS_OP_READ_RANGE) {
+		if (u->count > SBX_RFS_READ_MAX) {
+			complete(x, -EINVAL);
+			return;
+		}
+		x->hint = u->count;
+		x->ru.fd = u->fd;
+		x->ru.fd_off = u->fd_off;
+		x->ru.max = u->count; /* a reply longer than asked is refused */
+		rfs_agent_read_request(&x->w, u->path, u->off, u->count, NULL, &x->ru);
+		x->q.on_frame = rfs_agent_read_frame;
+		x->q.on_reset = rfs_agent_read_reset;
+		x->q.ud = &x->ru;
 	} else if (u->op == SBX_RFS_OP_XATTR && u->xop != SBX_RFS_XATTR_GET) {
 		rc = rfs_agent_xattr_change(&x->w, u->cred, u->path, u->name,
 					    u->xop == SBX_RFS_XATTR_SET, u->set_value, u->set_len,
@@ -337,7 +355,8 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 		x->q.on_frame = rfs_agent_attr_frame;
 		x->q.ud = &x->at.a;
 	}
-	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR || u->op == SBX_RFS_OP_FETCH
+	rc = (u->op == SBX_RFS_OP_READDIR || u->op == SBX_RFS_OP_XATTR ||
+			      u->op == SBX_RFS_OP_FETCH || u->op == SBX_RFS_OP_READ_RANGE
 		      ? 0
 		      : rfs_agent_async_frame(&x->w, u))
 		?: thread_up(a) ?: send(x);

@@ -398,6 +398,13 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 		q->rc = sbx_rfs_fetch(r, q->path, q->fd, q->validator, q->size_hint, &q->unchanged,
 				      &q->len, &q->attr, q->fetched_validator, NULL);
 		break;
+	case SBX_RFS_OP_READ_RANGE:
+		memset(&q->attr, 0, sizeof(q->attr)); /* the version read is not known */
+		q->rc = q->count > SBX_RFS_READ_MAX
+			    ? -EINVAL
+			    : sbx_rfs_read_range(r, q->path, q->off, q->count, q->fd, q->fd_off,
+						 &q->len, NULL);
+		break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
