@@ -119,6 +119,31 @@ bool fcache_lock_unless_aread(struct fcache *fc, bool wait)
 	return got;
 }
 
+void fcache_aread_begin_locked(struct fcache *fc)
+{
+	/* a read never makes changes to store: this stays true until it ends */
+	fc->aread_clean = !fc->dirty && !fc->behind && !fc->err && !fc->wf && !fc->wrote;
+	fc->aread = true;
+	pthread_cond_broadcast(&fc->hcv); /* reads waiting for it queue instead */
+}
+
+/* fcache_lock(), unless a read answered later holds it and the file has
+ * nothing to store (false then, fc->lock not taken): a flush need not
+ * wait for that read. */
+static bool lock_unless_clean_read(struct fcache *fc)
+{
+	bool got;
+
+	pthread_mutex_lock(&fc->hm);
+	while (fc->held && !(fc->aread && fc->aread_clean))
+		pthread_cond_wait(&fc->hcv, &fc->hm);
+	got = !fc->held;
+	if (got)
+		fc->held = true;
+	pthread_mutex_unlock(&fc->hm);
+	return got;
+}
+
 void fcache_lock(struct fcache *fc)
 {
 	fcache_lock_unless_aread(fc, true);
@@ -950,7 +975,8 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	int r = 0;
 
 	after_dir_attrs(fs);
-	fcache_lock(fc);
+	if (!lock_unless_clean_read(fc))
+		return 0; /* a `cat` that exits while its read waits */
 	if (fc->ranged)
 		r = fcr_sync(fs, fc, false);
 	else if (fc->dirty)
@@ -1016,7 +1042,9 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
 {
 	bool ok;
 
-	fcache_lock(fc);
+	*ret_queued = false;
+	if (!lock_unless_clean_read(fc))
+		return false; /* nothing to store */
 	pthread_mutex_lock(&fs->lock);
 	/* behind: fcache_behind_store() clears it under fc->lock before it
 	 * stores, so the store has not begun */

@@ -157,6 +157,7 @@ struct fcache {
 	pthread_cond_t hcv;
 	bool held;
 	bool aread;
+	bool aread_clean; /* and the file had nothing to store (fcache_aread_begin) */
 	struct fcache_rwait *waiters, **waiters_tail;
 	int fd;		       /* the local content */
 	bool loaded;	       /* fd holds the whole content */
@@ -271,6 +272,10 @@ void fcache_lock(struct fcache *fc);
 bool fcache_lock_unless_aread(struct fcache *fc, bool wait);
 /* Lets it go (from whichever thread: a read's holds it across threads). */
 void fcache_unlock(struct fcache *fc);
+/* The holder of fc->lock becomes a read answered later (fc->aread): reads
+ * that come meanwhile queue behind it, and a flush of a file with nothing
+ * to store does not wait for it. fc->hm held. */
+void fcache_aread_begin_locked(struct fcache *fc);
 
 /* The operations below take fc->lock themselves (reads:
  * fcache_read_req() below). */

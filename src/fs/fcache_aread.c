@@ -173,8 +173,7 @@ void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_
 	ar->size = size;
 	ar->off = off;
 	pthread_mutex_lock(&fc->hm);
-	fc->aread = true;
-	pthread_cond_broadcast(&fc->hcv); /* reads waiting for it queue instead */
+	fcache_aread_begin_locked(fc);
 	pthread_mutex_unlock(&fc->hm);
 	if (!fcache_tree_begin(fs, fc, &ar->ft)) {
 		fetch(fs, req, ar);

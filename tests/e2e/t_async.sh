@@ -113,6 +113,7 @@ expect_eq "and a large one too" "$(rx sha256sum /srv/a/g2/big | cut -d' ' -f1)" 
 rx sh -c "head -c 3000000 /dev/urandom >/srv/a/g3/big3"
 tm ls -l "$MNT/g3" >/dev/null
 q0=$(async reads_queued)
+exec 9<"$MNT/g3/big3" # another descriptor of it, closed meanwhile
 freeze
 python3 - "$MNT/g3/big3" "$T/b3" <<'PY' &
 import os, sys, threading
@@ -129,6 +130,9 @@ expect_eq "one fetch is in flight for them" 1 "$(in_flight 1)"
 for _ in $(seq 1 500); do [ "$(async reads_queued)" -ge $((q0 + 3)) ] && break; sleep 0.02; done
 check "  ... and the other reads wait with it, not on a worker ($q0 -> $(async reads_queued))" \
 	test "$(async reads_queued)" -ge $((q0 + 3))
+check "  ... and a close of the file does not wait for it (nothing to store)" \
+	timeout 10 sh -c "exec 9<&-"
+exec 9<&-
 thaw
 reap
 expect_eq "every read of it succeeded" 0 "$bad"
