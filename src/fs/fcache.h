@@ -36,8 +36,9 @@
  * the copies there hold less than data_cache in all (fs->ranged_mem;
  * idle caches make way for them), else in the cache dir. A read fetches what
  * it misses; sequential reads start read-ahead with a growing window,
- * several ranged reads in flight (sbx_rfs_read_start), so throughput is
- * not one round trip per chunk. Each read's reply names the version it
+ * several ranged reads in flight (READ_RANGE of sbx_rfs_submit), so
+ * throughput is not one round trip per chunk, and a FUSE read that waits
+ * for them holds no thread (struct fcache_park). Each read's reply names the version it
  * read: a newer version than fc->ver drops the valid ranges. Revalidation
  * (after open, or a cache drop) is a stat compared with fc->ver.
  *
@@ -112,11 +113,24 @@ struct fcache_rwait {
 	struct fcache_rwait *next;
 };
 
-/* A ranged read in flight: [off, off + len) of the file into fd. */
+/* A ranged read in flight: [off, off + len) of the file into fd, a
+ * READ_RANGE of sbx_rfs_submit() (q.ud: its fcache). Made and freed under
+ * fc->lock (fcache_range.c); its done() only marks it ended. */
 struct fcache_ra {
-	struct sbx_rfs_pread *p;
+	struct sbx_rfs_async q; /* first */
 	uint64_t off, len;
-	bool main; /* on fs->rfs (else one of fs->conns: -o max_conns) */
+	bool main;   /* on fs->rfs (else one of fs->conns: -o max_conns) */
+	bool ended;  /* fc->hm: its done() ran (q's result is there) */
+	bool wanted; /* fc->hm: the parked read waits for it */
+};
+
+/* A read of a large file that waits for ranged reads in flight without a
+ * thread (fcache_aread.c): it holds fc->lock meanwhile (fc->aread), and
+ * resume() runs on the thread that ends the last read it waits for (a
+ * completion thread of libsbx). */
+struct fcache_park {
+	unsigned pending; /* fc->hm: what it still waits for */
+	void (*resume)(struct fcache_park *pk);
 };
 
 /* The attribute changes of an open file (fcache_attr.c), under fc->plock.
@@ -156,7 +170,7 @@ struct fcache {
 	pthread_mutex_t hm;
 	pthread_cond_t hcv;
 	bool held;
-	bool aread;
+	bool aread;	  /* or a large file's read parked for its ranged reads */
 	bool aread_clean; /* and the file had nothing to store (fcache_aread_begin) */
 	struct fcache_rwait *waiters, **waiters_tail;
 	int fd;		       /* the local content */
@@ -193,14 +207,17 @@ struct fcache {
 	struct fcache_attrs attrs; /* plock */
 
 	/* ranged content (fcache_range.c); all under fc->lock */
-	bool ranged;			      /* fd holds only the ranges in valid */
-	struct rmap valid;		      /* ranges of fd that hold the file's bytes */
-	struct fcache_ra ra[FCACHE_RA_SLOTS]; /* reads in flight, n_ra used */
+	bool ranged;			       /* fd holds only the ranges in valid */
+	struct rmap valid;		       /* ranges of fd that hold the file's bytes */
+	struct fcache_ra *ra[FCACHE_RA_SLOTS]; /* reads in flight (owned), n_ra used */
 	unsigned n_ra;
-	uint64_t ra_next;	  /* where the last read ended */
-	uint64_t ra_win;	  /* read-ahead window, bytes */
-	struct sbx_rfs_wfile *wf; /* writes in place, or NULL */
-	bool wrote;		  /* we changed the file since ver was taken */
+	struct fcache_park *parked; /* fc->hm: the read waiting for some of them */
+	bool have_newer;	    /* a read named a newer version (newer): */
+	struct sbx_rfs_attr newer;  /* the ranges go once no read is in flight */
+	uint64_t ra_next;	    /* where the last read ended */
+	uint64_t ra_win;	    /* read-ahead window, bytes */
+	struct sbx_rfs_wfile *wf;   /* writes in place, or NULL */
+	bool wrote;		    /* we changed the file since ver was taken */
 };
 
 /* Opens (or shares) the cache of node id for a new handle. trunc: the open
@@ -237,8 +254,7 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
  * a store of fc is queued and has not begun, so it takes what was written
  * up to now (a shell's `echo > f` closes the file twice: after its dup2,
  * and at exit) and this close has nothing to store. */
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
-			 bool *ret_queued);
+bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty, bool *ret_queued);
 /* Makes the store fcache_behind_begin() allowed (from the queue, or at
  * once when the queue refused it) and clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
@@ -382,8 +398,8 @@ int fcache_read_locked(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t s
 		       size_t *ret_n);
 /* A FUSE read of fc (fcache_aread.c): replied now when no round trip is
  * needed, else when the sandbox answered, from the completion thread
- * (the agent transport; a large file's ranged reads, and the shell
- * transport, still make theirs here). Takes fc->lock itself. */
+ * (the agent transport; the shell transport makes its round trips
+ * here). Takes fc->lock itself. */
 void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
 		     uint64_t off);
 

@@ -8,9 +8,15 @@
  * The read keeps fc->lock (fcache.h, Locking) until the completion
  * thread ends it: the content is filled, the read answered, and so is
  * every read of the file that came meanwhile (queued in fc->waiters, not
- * waiting on a worker), then fc->lock is let go. A large file's ranged
- * reads are still made on the worker (fcache_range.c), and so is every
- * read with the shell transport, which cannot answer later.
+ * waiting on a worker), then fc->lock is let go.
+ *
+ * A large file's read (fcache_range.c) may wait for ranged reads in
+ * flight, or for the stat that revalidates the copy: it parks (struct
+ * fcache_park) holding fc->lock, and goes on on the thread that ends what
+ * it waited for. Once it is answered, the reads queued behind it are
+ * answered in turn by the same thread, each parking again when it must.
+ * Every read with the shell transport, which cannot answer later, is made
+ * on its worker.
  */
 #include "fs/fcache.h"
 
@@ -156,6 +162,99 @@ static void read_here(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size
 	free(buf);
 }
 
+/* ---- a large file's read ---- */
+
+/* A read of a ranged file, parked when it must wait, and then the reads
+ * queued behind it; owns itself, and fc->lock from its start to its end
+ * (ranged_next). */
+struct rread {
+	struct fcache_park pk; /* first */
+	struct sbx_fs *fs;
+	struct fcache *fc;
+	fuse_req_t req;
+	struct fcr_rd rd;
+};
+
+/* Runs rr's read as far as it goes: true when answered, false when parked
+ * (then rr is pk's: it resumes on another thread). */
+static bool ranged_run(struct rread *rr)
+{
+	struct sbx_fs *fs = rr->fs;
+	char *buf = NULL;
+	size_t n = 0;
+	int r = fcr_read_step(fs, rr->fc, &rr->rd, &rr->pk);
+
+	if (r == 1) {
+		FS_COUNT(fs, reads_parked);
+		return false;
+	}
+	if (r == 0 && !(buf = malloc(rr->rd.size ? rr->rd.size : 1)))
+		r = -ENOMEM;
+	r = r ?: fcr_read_copy(fs, rr->fc, &rr->rd, buf, &n);
+	if (r < 0)
+		fuse_reply_err(rr->req, fs_errno(r));
+	else
+		fuse_reply_buf(rr->req, buf, n);
+	free(buf);
+	return true;
+}
+
+/* After an answer: the reads queued meanwhile, in turn, until one parks;
+ * or, none left, fc->lock goes and rr ends. */
+static void ranged_next(struct rread *rr)
+{
+	struct fcache *fc = rr->fc;
+	struct sbx_fs *fs = rr->fs;
+	struct fcache_rwait *w;
+
+	for (;;) {
+		pthread_mutex_lock(&fc->hm);
+		if ((w = fc->waiters) && !(fc->waiters = w->next))
+			fc->waiters_tail = &fc->waiters;
+		if (!w)
+			fc->aread = false;
+		pthread_mutex_unlock(&fc->hm);
+		if (!w)
+			break;
+		rr->req = w->req;
+		fcr_read_init(fc, &rr->rd, w->size, w->off);
+		free(w);
+		if (!ranged_run(rr))
+			return;
+	}
+	fcache_unlock(fc);
+	free(rr);
+	later_end(fs);
+}
+
+static void ranged_resume(struct fcache_park *pk)
+{
+	struct rread *rr = (struct rread *)pk;
+
+	if (ranged_run(rr))
+		ranged_next(rr);
+}
+
+/* A read of ranged fc, fc->lock held: answered, now or later. */
+static void ranged_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		       uint64_t off)
+{
+	struct rread *rr = calloc(1, sizeof(*rr));
+
+	if (!rr) {
+		read_here(fs, fc, req, size, off);
+		return;
+	}
+	rr->pk.resume = ranged_resume;
+	rr->fs = fs;
+	rr->fc = fc;
+	rr->req = req;
+	fcr_read_init(fc, &rr->rd, size, off);
+	later_begin(fs); /* an unmount answers it before it goes */
+	if (ranged_run(rr))
+		ranged_next(rr);
+}
+
 void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
 		     uint64_t off)
 {
@@ -164,6 +263,10 @@ void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_
 
 	if (!lock_or_queue(fs, fc, req, size, off))
 		return;
+	if (sbx_rfs_submits_async(fs->rfs) && fcr_use(fs, fc)) {
+		ranged_req(fs, fc, req, size, off);
+		return;
+	}
 	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fcr_use(fs, fc) ||
 	    fcache_ready(fs, fc) || !(ar = calloc(1, sizeof(*ar)))) {
 		read_here(fs, fc, req, size, off);

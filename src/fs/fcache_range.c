@@ -6,12 +6,19 @@
  * writes a range a read may cover, first ends the reads concerned
  * (settle). Their bytes are kept (marked valid) only when the reply names
  * the version fc holds; a reply that names a newer one (larger seq) makes
- * fc drop its ranges once no read is in flight any more.
+ * fc drop its ranges once no read is in flight any more (have_newer).
+ *
+ * A read in flight is a READ_RANGE of sbx_rfs_submit(): its done() only
+ * marks it ended, under fc->hm; what it brought is taken in by the holder
+ * of fc->lock (settle). A holder that must not wait (a FUSE read of the
+ * agent transport: fcr_read_step with a park) parks instead (wait_for),
+ * and is resumed by the done() of the last read it waits for.
  */
 #include "fs/fcache_range.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -225,13 +232,13 @@ void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
  * (*ret_a; nothing kept), or a negative errno. */
 static int finish_one(struct sbx_fs *fs, struct fcache *fc, unsigned i, struct sbx_rfs_attr *ret_a)
 {
-	struct fcache_ra ra = fc->ra[i];
-	struct sbx_rfs_attr a;
-	uint64_t n = 0;
-	int r;
+	struct fcache_ra *p = fc->ra[i], ra = *p;
+	struct sbx_rfs_attr a = ra.q.attr;
+	uint64_t n = ra.q.len;
+	int r = ra.q.rc;
 
 	fc->ra[i] = fc->ra[--fc->n_ra];
-	r = sbx_rfs_read_finish(ra.p, &n, &a, NULL);
+	free(p);
 	if (r < 0)
 		return r;
 	if (!ra.main)
@@ -258,42 +265,142 @@ static int finish_one(struct sbx_fs *fs, struct fcache *fc, unsigned i, struct s
 	return 0;
 }
 
-/* Ends the reads in flight that overlap [s, e), or all; a newer version
- * seen makes fc hold it (with no range). 0 or the first error. */
-static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, bool all)
+/* The end of a read in flight, told by its done(), on whichever thread:
+ * the read parked for it resumes when it was the last one it waited for.
+ * ra NULL: the revalidation's STAT (always waited for). */
+static void ended(struct fcache *fc, struct fcache_ra *ra)
 {
-	struct sbx_rfs_attr a, newer;
-	bool have = false;
-	unsigned i = 0;
+	struct fcache_park *pk = NULL;
+
+	pthread_mutex_lock(&fc->hm);
+	if (ra)
+		ra->ended = true;
+	if ((!ra || ra->wanted) && fc->parked && --fc->parked->pending == 0) {
+		pk = fc->parked;
+		fc->parked = NULL;
+	}
+	pthread_cond_broadcast(&fc->hcv); /* for wait_for() */
+	pthread_mutex_unlock(&fc->hm);
+	/* ra and fc may be gone now, unless pk holds fc->lock */
+	if (pk)
+		pk->resume(pk);
+}
+
+static void ra_done(struct sbx_rfs_async *q)
+{
+	ended(q->ud, (struct fcache_ra *)q);
+}
+
+static void stat_done(struct sbx_rfs_async *q)
+{
+	ended(q->ud, NULL);
+}
+
+/* Parks pk for n things in flight (fc->hm held): from now on it holds
+ * fc->lock, and reads that come meanwhile queue behind it. */
+static void park_locked(struct fcache *fc, struct fcache_park *pk, unsigned n)
+{
+	pk->pending = n;
+	fc->parked = pk;
+	fcache_aread_begin_locked(fc);
+}
+
+static bool overlaps(const struct fcache_ra *ra, uint64_t s, uint64_t e)
+{
+	return ra->off < e && ra->off + ra->len > s;
+}
+
+/* Until the reads in flight over [s, e) (all: every one) ended: waits for
+ * them and returns 0. With pk, does not wait: parks pk for them and
+ * returns 1, or 0 when none is in flight. */
+static int wait_for(struct fcache *fc, uint64_t s, uint64_t e, bool all, struct fcache_park *pk)
+{
+	unsigned i, n;
+
+	pthread_mutex_lock(&fc->hm);
+	for (;;) {
+		for (i = n = 0; i < fc->n_ra; i++) {
+			struct fcache_ra *ra = fc->ra[i];
+
+			if (ra->ended || !(all || overlaps(ra, s, e)))
+				continue;
+			n++;
+			ra->wanted = pk != NULL;
+		}
+		if (!n || pk)
+			break;
+		pthread_cond_wait(&fc->hcv, &fc->hm);
+	}
+	if (n)
+		park_locked(fc, pk, n);
+	pthread_mutex_unlock(&fc->hm);
+	return n ? 1 : 0;
+}
+
+static bool ra_ended(struct fcache *fc, struct fcache_ra *ra)
+{
+	bool e;
+
+	pthread_mutex_lock(&fc->hm);
+	e = ra->ended;
+	pthread_mutex_unlock(&fc->hm);
+	return e;
+}
+
+/* Takes in the reads that ended over [s, e) (all: every one), waiting for
+ * those in flight when wait. A newer version seen makes fc hold it, with
+ * no range, once no read is in flight: with wait, at once (every read is
+ * waited for); without, at a later call (have_newer stays). 0; the first
+ * failure of a read; or, without wait, -EINPROGRESS while a read over
+ * [s, e) is in flight or have_newer holds. */
+static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, bool all, bool wait)
+{
+	struct sbx_rfs_attr a;
+	bool every, busy;
+	unsigned i;
 	int r, first = 0;
 
-	while (i < fc->n_ra) {
-		struct fcache_ra *ra = &fc->ra[i];
+	do {
+		every = all || fc->have_newer;
+		if (wait)
+			wait_for(fc, s, e, every, NULL);
+		busy = false;
+		for (i = 0; i < fc->n_ra;) {
+			struct fcache_ra *ra = fc->ra[i];
 
-		if (!all && !have && !(ra->off < e && ra->off + ra->len > s)) {
-			i++;
-			continue;
+			if (!every && !overlaps(ra, s, e)) {
+				i++;
+				continue;
+			}
+			if (!ra_ended(fc, ra)) {
+				busy = true;
+				i++;
+				continue;
+			}
+			r = finish_one(fs, fc, i, &a); /* the last one moved to i */
+			if (r == 1 && (!fc->have_newer || a.seq >= fc->newer.seq)) {
+				fc->newer = a;
+				fc->have_newer = true;
+			}
+			if (r < 0 && !first)
+				first = r;
 		}
-		r = finish_one(fs, fc, i, &a);
-		if (r == 1 && (!have || a.seq >= newer.seq)) {
-			newer = a;
-			have = true;
-			i = 0; /* every read must end before fd is emptied */
-		}
-		if (r < 0 && !first)
-			first = r;
-	}
-	if (have) {
+		/* every read must end before fd is emptied */
+	} while (wait && every != (all || fc->have_newer));
+	if (fc->have_newer && fc->n_ra == 0) {
 		uint64_t gen;
 
-		drop_ranges(fc, &newer);
+		fc->have_newer = false;
+		drop_ranges(fc, &fc->newer);
 		pthread_mutex_lock(&fs->lock);
 		gen = fc->node->gen;
-		fs_node_set_attr(fs, fc->node, &newer, gen);
+		fs_node_set_attr(fs, fc->node, &fc->newer, gen);
 		pthread_mutex_unlock(&fs->lock);
 		fcache_mirror(fs, fc, false);
 	}
-	return first;
+	if (first)
+		return first;
+	return busy || fc->have_newer ? -EINPROGRESS : 0;
 }
 
 /* The end of the read in flight that holds pos, or 0; *next: the start
@@ -304,7 +411,7 @@ static uint64_t in_flight(const struct fcache *fc, uint64_t pos, uint64_t *next)
 
 	*next = UINT64_MAX;
 	for (i = 0; i < fc->n_ra; i++) {
-		const struct fcache_ra *ra = &fc->ra[i];
+		const struct fcache_ra *ra = fc->ra[i];
 
 		if (ra->off <= pos && pos < ra->off + ra->len)
 			return ra->off + ra->len;
@@ -325,17 +432,16 @@ static struct sbx_rfs *data_rfs(struct sbx_fs *fs, struct fcache *fc)
 }
 
 /* Starts reads for what of [s, e) is neither valid nor in flight, in
- * chunks, while slots last. */
+ * chunks, while slots last (one that cannot be sent ends failed). */
 static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_t s, uint64_t e)
 {
 	uint64_t gs, ge, pos = s, end, next;
-	struct sbx_rfs_pread *p;
+	struct fcache_ra *ra;
 	struct sbx_rfs *rfs;
 	/* the shell transport reads one range per exec, in turn: fewer,
 	 * larger ones */
 	uint64_t chunk =
 	    strcmp(sbx_rfs_transport_name(fs->rfs), "agent") ? FCACHE_RA_MAX : FCACHE_RA_CHUNK;
-	int r;
 
 	if (e > fc->size)
 		e = fc->size;
@@ -352,55 +458,101 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 			end = next;
 		if (end - pos > chunk)
 			end = pos + chunk;
+		if (!(ra = calloc(1, sizeof(*ra))))
+			return -ENOMEM;
 		rfs = data_rfs(fs, fc);
-		r = sbx_rfs_read_start(rfs, path, pos, end - pos, fc->fd, pos, &p, NULL);
-		if (r < 0)
-			return r;
-		fc->ra[fc->n_ra].main = rfs == fs->rfs;
-		fc->ra[fc->n_ra].p = p;
-		fc->ra[fc->n_ra].off = pos;
-		fc->ra[fc->n_ra].len = end - pos;
-		fc->n_ra++;
+		ra->main = rfs == fs->rfs;
+		ra->off = pos;
+		ra->len = end - pos;
+		ra->q.op = SBX_RFS_OP_READ_RANGE;
+		ra->q.path = path;
+		ra->q.fd = fc->fd;
+		ra->q.off = ra->q.fd_off = pos;
+		ra->q.count = ra->len;
+		ra->q.done = ra_done;
+		ra->q.ud = fc;
+		fc->ra[fc->n_ra++] = ra; /* first: done() may run before submit returns */
+		sbx_rfs_submit(rfs, &ra->q);
 		pos = end;
 	}
 	return 0;
 }
 
-/* Checks the remote version after an open or a cache drop (a stat). */
-static int revalidate(struct sbx_fs *fs, struct fcache *fc)
+/* Takes in the revalidation's stat (r, a): the copy is kept when a names
+ * the version held. */
+static int reval_end(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, int r,
+		     const struct sbx_rfs_attr *a)
 {
-	struct sbx_buf path = SBX_BUF_INIT;
-	uint64_t ep = fs_epoch(fs), gen0;
-	struct sbx_rfs_attr a;
-	int r;
-
-	if (!fc->revalidate && fc->loaded_epoch == ep)
-		return 0;
-	r = settle(fs, fc, 0, UINT64_MAX, true);
-	pthread_mutex_lock(&fs->lock);
-	gen0 = fc->node->gen;
-	pthread_mutex_unlock(&fs->lock);
-	r = path_of(fs, fc, &path) ?: fs_check_alive(fs) ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
-	sbx_buf_release(&path);
 	if (r == -ESTALE)
 		return 0; /* unlinked while open: what we have is the file */
 	if (r < 0)
 		return r;
-	if (same_version(&a, &fc->ver))
+	if (same_version(a, &fc->ver))
 		FS_COUNT(fs, data_revalidated);
-	else if (fc->wrote && a.ino == fc->ver.ino)
-		fc->ver = a; /* the change is ours */
+	else if (fc->wrote && a->ino == fc->ver.ino)
+		fc->ver = *a; /* the change is ours */
 	else
-		drop_ranges(fc, &a);
+		drop_ranges(fc, a);
 	fc->revalidate = false;
-	fc->loaded_epoch = ep;
+	fc->loaded_epoch = rd->ep;
 	if (!fc->wrote) {
 		pthread_mutex_lock(&fs->lock);
-		fs_node_set_attr(fs, fc->node, &a, gen0);
+		fs_node_set_attr(fs, fc->node, a, rd->gen0);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	fcache_mirror(fs, fc, false);
 	return 0;
+}
+
+/* Checks the remote version after an open or a cache drop (a stat),
+ * every read in flight ended first. 0, an error, or 1 when pk was parked
+ * (for those reads, or for the stat: rd->stat_sent). */
+static int revalidate(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd,
+		      struct fcache_park *pk)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	int r;
+
+	if (rd->stat_sent) {
+		rd->stat_sent = false;
+		return reval_end(fs, fc, rd, rd->st.rc, &rd->st.attr);
+	}
+	rd->ep = fs_epoch(fs);
+	if (!fc->revalidate && fc->loaded_epoch == rd->ep)
+		return 0;
+	if (wait_for(fc, 0, UINT64_MAX, true, pk))
+		return 1;
+	settle(fs, fc, 0, UINT64_MAX, true, false);
+	pthread_mutex_lock(&fs->lock);
+	rd->gen0 = fc->node->gen;
+	pthread_mutex_unlock(&fs->lock);
+	r = path_of(fs, fc, &path) ?: fs_check_alive(fs);
+	if (r == 0 && pk && sbx_rfs_submits_async(fs->rfs)) {
+		memset(&rd->st, 0, sizeof(rd->st));
+		rd->st.op = SBX_RFS_OP_STAT;
+		rd->st.path = path.data;
+		rd->st.done = stat_done;
+		rd->st.ud = fc;
+		rd->stat_sent = true;
+		pthread_mutex_lock(&fc->hm);
+		park_locked(fc, pk, 1);
+		pthread_mutex_unlock(&fc->hm);
+		sbx_rfs_submit(fs->rfs, &rd->st); /* pk may resume before it returns */
+		sbx_buf_release(&path);
+		return 1;
+	}
+	r = r ?: sbx_rfs_stat(fs->rfs, path.data, &a, NULL);
+	sbx_buf_release(&path);
+	return reval_end(fs, fc, rd, r, &a);
+}
+
+/* revalidate(), its round trip made here. */
+static int revalidate_here(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct fcr_rd rd = {0};
+
+	return revalidate(fs, fc, &rd, NULL);
 }
 
 /* Is a read at off the continuation of the last one? Reads may come a
@@ -413,39 +565,63 @@ static bool sequential(const struct fcache *fc, uint64_t off, size_t size)
 	       off + size + FCACHE_RA_CHUNK >= fc->ra_next;
 }
 
-/* Brings [off, end) into fd, and starts read-ahead up to ra_end. */
-static int fetch(struct sbx_fs *fs, struct fcache *fc, uint64_t off, uint64_t end, uint64_t ra_end)
+/* Brings [rd->off, rd->end) into fd, and starts read-ahead up to
+ * rd->ra_end: 0 or an error; with pk, 1 when parked (fcr_read_step). */
+static int fetch(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, struct fcache_park *pk)
 {
 	struct sbx_buf path = SBX_BUF_INIT;
-	uint64_t s = off / ALIGN * ALIGN, e = (end + ALIGN - 1) / ALIGN * ALIGN;
-	int r = 0, tries = 0;
-	bool miss = false;
+	uint64_t s = rd->off / ALIGN * ALIGN, e = (rd->end + ALIGN - 1) / ALIGN * ALIGN;
+	int r;
 
-	while (r == 0 && off < fc->size && !rmap_covers(&fc->valid, off, end)) {
-		if (++tries > TRIES_MAX)
-			return -EIO;
-		if (!path.data)
-			r = path_of(fs, fc, &path);
-		if (fc->n_ra == FCACHE_RA_SLOTS)
-			r = r ?: settle(fs, fc, 0, UINT64_MAX, true); /* room for the demand */
-		r = r ?: issue(fs, fc, path.data, s, e);
-		r = r ?: issue(fs, fc, path.data, e, ra_end);
-		r = r ?: settle(fs, fc, off, end, false);
-		if (end > fc->size)
-			end = fc->size;
-		miss = true;
+	for (;;) {
+		/* what ended is taken in: a failure of the demand's reads is
+		 * this read's, one of read-ahead's only a range not held */
+		r = settle(fs, fc, rd->off, rd->end, false, false);
+		settle(fs, fc, 0, UINT64_MAX, true, false);
+		if (r < 0 && r != -EINPROGRESS)
+			break;
+		r = 0;
+		if (fc->have_newer) { /* every read ends before the ranges go */
+			if (wait_for(fc, 0, UINT64_MAX, true, pk))
+				goto parked;
+			continue;
+		}
+		if (rd->end > fc->size)
+			rd->end = fc->size;
+		if (rd->off >= fc->size || rmap_covers(&fc->valid, rd->off, rd->end))
+			break;
+		if (++rd->tries > TRIES_MAX) {
+			r = -EIO;
+			break;
+		}
+		rd->miss = true;
+		if (!path.data && (r = path_of(fs, fc, &path)) < 0)
+			break;
+		if (fc->n_ra == FCACHE_RA_SLOTS) { /* room for the demand */
+			if (wait_for(fc, 0, UINT64_MAX, true, pk))
+				goto parked;
+			continue;
+		}
+		r = issue(fs, fc, path.data, s, e) ?: issue(fs, fc, path.data, e, rd->ra_end);
+		if (r < 0)
+			break;
+		if (wait_for(fc, rd->off, rd->end, false, pk))
+			goto parked;
 	}
-	if (r == 0 && ra_end > end && fc->n_ra < FCACHE_RA_SLOTS / 2) {
+	if (r == 0 && rd->ra_end > rd->end && fc->n_ra < FCACHE_RA_SLOTS / 2) {
 		if (!path.data)
 			r = path_of(fs, fc, &path);
-		r = r ?: issue(fs, fc, path.data, end, ra_end); /* keep the pipe full */
+		r = r ?: issue(fs, fc, path.data, rd->end, rd->ra_end); /* keep the pipe full */
 	}
 	sbx_buf_release(&path);
-	if (miss)
+	if (rd->miss)
 		FS_COUNT(fs, data_miss);
 	else
 		FS_COUNT(fs, data_hit);
 	return r == -ESTALE ? -EIO : r;
+parked: /* rd and fc are pk's now */
+	sbx_buf_release(&path);
+	return 1;
 }
 
 /* The most bytes fc's copy keeps: keep_max() on disk; in memory, what
@@ -471,7 +647,7 @@ static bool cut_below(struct sbx_fs *fs, struct fcache *fc, uint64_t lo)
 {
 	uint64_t b0 = fc->valid.bytes;
 
-	if (settle(fs, fc, 0, lo, false) < 0)
+	if (settle(fs, fc, 0, lo, false, false) != 0)
 		return false;
 	/* nothing valid there: nothing to punch (a reader in order calls
 	 * this at every read) */
@@ -495,7 +671,7 @@ static void cut_far(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, uint64_t
 		lo = (pos - keep / 2) / ALIGN * ALIGN;
 	if (pos < UINT64_MAX - keep)
 		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
-	if ((hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false) < 0) ||
+	if ((hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false, false) != 0) ||
 	    (lo && !cut_below(fs, fc, lo)))
 		return;
 	b0 = fc->valid.bytes;
@@ -526,31 +702,53 @@ static void trim(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, bool behind
 	account(fs, fc);
 }
 
-int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
-	     size_t *ret_n)
+void fcr_read_init(struct fcache *fc, struct fcr_rd *rd, size_t size, uint64_t off)
 {
-	uint64_t end;
-	size_t done = 0;
-	bool seq = sequential(fc, off, size);
+	memset(rd, 0, sizeof(*rd));
+	rd->size = size;
+	rd->off = off;
+	rd->seq = sequential(fc, off, size);
+}
+
+int fcr_read_step(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, struct fcache_park *pk)
+{
 	int r;
 
+	if (!rd->begun) {
+		r = revalidate(fs, fc, rd, pk);
+		if (r != 0)
+			return r;
+		rd->begun = true;
+		if (rd->off >= fc->size) {
+			rd->end = rd->off;
+			return 0;
+		}
+		rd->end = rd->off + rd->size < fc->size ? rd->off + rd->size : fc->size;
+		if (rd->seq)
+			fc->ra_win = fc->ra_win ? fc->ra_win * 2 : FCACHE_RA_MIN;
+		else
+			fc->ra_win = 0;
+		if (fc->ra_win > FCACHE_RA_MAX)
+			fc->ra_win = FCACHE_RA_MAX;
+		if (!rd->seq || rd->end > fc->ra_next)
+			fc->ra_next = rd->end;
+		rd->ra_end = rd->end + fc->ra_win;
+	}
+	if (rd->off >= fc->size)
+		return 0;
+	return fetch(fs, fc, rd, pk);
+}
+
+int fcr_read_copy(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, char *buf, size_t *ret_n)
+{
+	uint64_t off = rd->off, end = rd->end < fc->size ? rd->end : fc->size;
+	size_t done = 0;
+	int r = 0;
+
 	*ret_n = 0;
-	r = revalidate(fs, fc);
-	if (r < 0 || off >= fc->size)
-		return r;
-	end = off + size < fc->size ? off + size : fc->size;
-	if (seq)
-		fc->ra_win = fc->ra_win ? fc->ra_win * 2 : FCACHE_RA_MIN;
-	else
-		fc->ra_win = 0;
-	if (fc->ra_win > FCACHE_RA_MAX)
-		fc->ra_win = FCACHE_RA_MAX;
-	if (!seq || end > fc->ra_next)
-		fc->ra_next = end;
-	r = fetch(fs, fc, off, end, end + fc->ra_win);
-	if (end > fc->size)
-		end = fc->size;
-	while (r == 0 && off + done < end) {
+	if (off >= end)
+		return 0;
+	while (off + done < end) {
 		ssize_t n = pread(fc->fd, buf + done, end - off - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
@@ -567,9 +765,21 @@ int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint6
 		done = end - off;
 	}
 	if (r == 0)
-		trim(fs, fc, off, seq);
+		trim(fs, fc, off, rd->seq);
 	*ret_n = done;
 	return r;
+}
+
+int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
+	     size_t *ret_n)
+{
+	struct fcr_rd rd;
+	int r;
+
+	*ret_n = 0;
+	fcr_read_init(fc, &rd, size, off);
+	r = fcr_read_step(fs, fc, &rd, NULL);
+	return r ?: fcr_read_copy(fs, fc, &rd, buf, ret_n);
 }
 
 /* The transport cannot write in place: fetch every missing range, and go
@@ -577,13 +787,17 @@ int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint6
 static int to_whole(struct sbx_fs *fs, struct fcache *fc)
 {
 	uint64_t gs, ge;
-	int r = settle(fs, fc, 0, UINT64_MAX, true);
+	int r = settle(fs, fc, 0, UINT64_MAX, true, true);
 
 	/* the whole file in memory only if small: it is not a range copy any more */
 	if (r == 0 && fc->size > FCACHE_MEM_MAX)
 		r = to_disk(fs, fc);
-	while (r == 0 && rmap_first_gap(&fc->valid, 0, fc->size, &gs, &ge))
-		r = fetch(fs, fc, gs, ge < gs + SBX_RFS_READ_MAX ? ge : gs + SBX_RFS_READ_MAX, 0);
+	while (r == 0 && rmap_first_gap(&fc->valid, 0, fc->size, &gs, &ge)) {
+		struct fcr_rd rd = {.off = gs,
+				    .end = ge < gs + SBX_RFS_READ_MAX ? ge : gs + SBX_RFS_READ_MAX};
+
+		r = fetch(fs, fc, &rd, NULL);
+	}
 	if (r < 0)
 		return r;
 	if (ftruncate(fc->fd, (off_t)fc->size) < 0)
@@ -620,10 +834,10 @@ int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size
 	struct sbx_buf path = SBX_BUF_INIT;
 	int r;
 
-	r = revalidate(fs, fc);
+	r = revalidate_here(fs, fc);
 	if (append)
 		off = fc->size;
-	r = r ?: settle(fs, fc, off, off + size, false);
+	r = r ?: settle(fs, fc, off, off + size, false, true);
 	if (r == 0 && !fc->wf) {
 		r = path_of(fs, fc, &path) ?: fs_check_alive(fs)
 			?: sbx_rfs_wfile_open(fs->rfs, path.data, &fc->wf, NULL);
@@ -668,7 +882,7 @@ int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	struct sbx_rfs_attr a;
 	int r;
 
-	r = revalidate(fs, fc) ?: settle(fs, fc, 0, UINT64_MAX, true);
+	r = revalidate_here(fs, fc) ?: settle(fs, fc, 0, UINT64_MAX, true, true);
 	r = r ?: path_of(fs, fc, &path) ?: fs_check_alive(fs)
 		?: sbx_rfs_setattr(fs->rfs, fc->has_writer ? &fc->writer : NULL, path.data, &sa, &a, NULL);
 	sbx_buf_release(&path);
@@ -736,7 +950,7 @@ int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc)
 {
 	int r;
 
-	settle(fs, fc, 0, UINT64_MAX, true);
+	settle(fs, fc, 0, UINT64_MAX, true, true);
 	r = fcr_sync(fs, fc, false);
 	if (fc->wf) {
 		int r2 = sbx_rfs_wfile_close(fc->wf, NULL);

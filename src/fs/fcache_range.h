@@ -15,9 +15,37 @@
  * past whole_max and fc holds nothing, or only a whole copy that must be
  * revalidated (the file grew in the sandbox: it is not fetched whole). */
 bool fcr_use(struct sbx_fs *fs, struct fcache *fc);
-/* fcache_read of a ranged fc. */
+/* fcache_read of a ranged fc, its waits made here. */
 int fcr_read(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t size, uint64_t off,
 	     size_t *ret_n);
+
+/* A read of a ranged fc in steps, for a caller that does not wait
+ * (fcache_aread.c): fcr_read_init(), then fcr_read_step() until it
+ * returns 0 (or an error), then fcr_read_copy(). */
+struct fcr_rd {
+	size_t size;
+	uint64_t off, end, ra_end; /* asked for; read-ahead up to ra_end */
+	bool seq;		   /* the continuation of the last read */
+	bool begun;		   /* the window is set (after the revalidation) */
+	bool miss;		   /* it had to fetch */
+	int tries;
+	/* the revalidation's STAT, while in flight */
+	bool stat_sent;
+	uint64_t gen0, ep;
+	struct sbx_rfs_async st;
+};
+/* Readies rd for size bytes at off. */
+void fcr_read_init(struct fcache *fc, struct fcr_rd *rd, size_t size, uint64_t off);
+/* Brings what rd asks for into fc's copy: 0 when it is there, or a
+ * negative errno. pk NULL: waits for the sandbox here. Else never waits:
+ * 1 when pk was parked (fc->aread set; pk->resume runs when what it waits
+ * for ended, and calls this again). After a 1, the caller touches neither
+ * fc nor rd: the resume may already run on another thread. */
+int fcr_read_step(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, struct fcache_park *pk);
+/* Copies what rd asked for into buf (*ret_n bytes: short at the end of
+ * the file) once fcr_read_step() returned 0. */
+int fcr_read_copy(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, char *buf,
+		  size_t *ret_n);
 /* fcache_write of a ranged fc. Returns 1 when the transport cannot write
  * in place: fc was made whole (every range fetched, no longer ranged) and
  * the caller writes it the whole-file way. */

@@ -87,6 +87,7 @@ struct fs_stats {
 	uint64_t data_spilled;	      /* contents moved from memory to the cache dir */
 	uint64_t data_trimmed;	      /* bytes an open large file's local copy let go */
 	uint64_t reads_queued;	      /* reads answered with another's fetch (fcache_aread.c) */
+	uint64_t reads_parked;	      /* large files' reads that waited without a thread */
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
 	uint64_t stores_behind;	   /* stores made after the close returned (wback.h) */

@@ -92,6 +92,18 @@ static void done(struct sbx_rfs_async *q)
 		inval_post_ordered(iv, tell_name, nn);
 	}
 	later_drop(l);
+	later_end(fs);
+}
+
+void later_begin(struct sbx_fs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->later_n++;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void later_end(struct sbx_fs *fs)
+{
 	pthread_mutex_lock(&fs->lock);
 	if (--fs->later_n == 0)
 		pthread_cond_broadcast(&fs->later_cv);

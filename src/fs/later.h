@@ -80,6 +80,11 @@ void later_naming(struct later *l);
 /* Whether a request making parent/name is in flight (fs->lock held); it
  * is marked, so that the kernel is told about the name should it fail. */
 bool later_naming_pending(struct sbx_fs *fs, uint64_t parent, const char *name);
+/* A request answered later that is not a struct later (a large file's
+ * read parked for its ranged reads, fcache_aread.c) begins, and ends:
+ * later_drain() waits for it too. */
+void later_begin(struct sbx_fs *fs);
+void later_end(struct sbx_fs *fs);
 /* Waits until every request submitted has run its second half. */
 void later_drain(struct sbx_fs *fs);
 

@@ -155,6 +155,107 @@ expect_eq "a read in flight at SIGTERM is answered first, with the sandbox's byt
 	"$(cut -d' ' -f1 "$T/term.out")"
 for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
 check "  ... and sbxfs exits" test ! -d "/proc/$pid"
+
+# --- and large files' reads by ranges ----------------------------------------
+# with whole_max=64 the g*/big files (300000 bytes) are read by ranges
+# (fcache_range.c): a read that waits for its ranged reads is parked, it
+# holds no worker thread
+mnt max_threads=2,whole_max=64
+ls -l "$MNT" "$MNT"/g* >/dev/null
+cat "$MNT/cached" >/dev/null
+# at_least N: waits (bounded) until N requests or more are in flight; prints
+# how many there were last ("" when every worker thread is held)
+at_least() {
+	local n= i
+	for i in $(seq 1 500); do
+		n=$(async in_flight)
+		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
+		sleep 0.02
+	done
+	echo "$n"
+}
+p0=$(async reads_parked)
+freeze
+pids=()
+for i in $(seq 1 $N); do
+	dd if="$MNT/g$i/big" bs=4k count=1 skip=$((i * 2)) status=none >"$T/rr$i.out" 2>"$T/rr$i.err" &
+	pids+=($!)
+done
+n=$(at_least $N)
+check "$N large files' reads in flight at once on 2 worker threads ($n)" test "${n:-0}" -ge $N
+check "  ... each parked, none on a worker ($p0 -> $(async reads_parked))" \
+	test "$(async reads_parked)" -ge $((p0 + N))
+check "  ... and a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every ranged read succeeded" "0 " "$bad $(cat "$T"/rr*.err)"
+rx sh -c "for i in \$(seq 1 $N); do dd if=/srv/a/g\$i/big bs=4k count=1 skip=\$((i * 2)) status=none | sha256sum; done" >"$T/rr.want"
+for i in $(seq 1 $N); do sha256sum <"$T/rr$i.out"; done >"$T/rr.got"
+check "  ... with the sandbox's bytes" cmp "$T/rr.want" "$T/rr.got"
+# many reads of one large file, at four places: the first parks, the
+# others queue behind it and are answered in turn, each parking again
+q0=$(async reads_queued)
+freeze
+python3 - "$MNT/g3/big3" "$T/r3" <<'PY' &
+import os, sys, threading
+fd = os.open(sys.argv[1], os.O_RDONLY)
+def part(i):
+    with open(f"{sys.argv[2]}.{i}", "wb") as f:
+        f.write(os.pread(fd, 65536, 2097152 + i * 196608))
+ts = [threading.Thread(target=part, args=(i,)) for i in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+pids=($!)
+for _ in $(seq 1 500); do [ "$(async reads_queued)" -ge $((q0 + 3)) ] && break; sleep 0.02; done
+check "the reads of one large file queue behind its parked read ($q0 -> $(async reads_queued))" \
+	test "$(async reads_queued)" -ge $((q0 + 3))
+thaw
+reap
+expect_eq "  ... every one succeeded" 0 "$bad"
+for i in 0 1 2 3; do
+	rx dd if=/srv/a/g3/big3 bs=64k skip=$((32 + i * 3)) count=1 status=none >"$T/r3s.$i"
+	check "  ... part $i is the sandbox's" cmp "$T/r3.$i" "$T/r3s.$i"
+done
+# an open large file after a cache drop: the read's stat (the copy is
+# checked) is parked too
+exec 9<"$MNT/g5/big"
+dd bs=4k count=1 status=none <&9 >/dev/null
+echo drop-caches >"$MNT/.ctl/ctl"
+rx sh -c "head -c 300000 /dev/urandom >/srv/a/g5/new && mv /srv/a/g5/new /srv/a/g5/big"
+p0=$(async reads_parked)
+freeze
+python3 -c 'import os,sys; sys.stdout.buffer.write(os.pread(9, 4096, 200704))' >"$T/r5.out" &
+pids=($!)
+n=$(at_least 1)
+check "a revalidating read is in flight ($n)" test "${n:-0}" -ge 1
+check "  ... parked ($p0 -> $(async reads_parked))" test "$(async reads_parked)" -gt "$p0"
+# (every process started here has fd 9: its exit closes it, a flush)
+check "  ... and a close of the file meanwhile does not wait for it (nothing to store)" \
+	timeout 10 sh -c "exec 9<&-"
+thaw
+reap
+exec 9<&-
+expect_eq "  ... and it reads the file's new bytes" \
+	"$(rx sh -c 'dd if=/srv/a/g5/big bs=4k skip=49 count=1 status=none | sha256sum')" \
+	"$(sha256sum <"$T/r5.out")"
+# SIGTERM: a parked read is answered before the unmount
+pid=$(fspid)
+ls -l "$MNT/g6" >/dev/null # (attributes dropped above)
+p0=$(async reads_parked)
+freeze
+dd if="$MNT/g6/big" bs=4k count=1 skip=20 status=none 2>"$T/rterm.err" | sha256sum >"$T/rterm.out" &
+rd=$!
+for _ in $(seq 1 500); do [ "$(async reads_parked)" -gt "$p0" ] && break; sleep 0.02; done
+check "a ranged read is parked ($p0 -> $(async reads_parked))" test "$(async reads_parked)" -gt "$p0"
+kill -TERM "$pid"
+thaw
+wait $rd
+expect_eq "a ranged read parked at SIGTERM is answered first, with the sandbox's bytes" \
+	"$(rx sh -c 'dd if=/srv/a/g6/big bs=4k skip=20 count=1 status=none | sha256sum' | cut -d' ' -f1)" \
+	"$(cut -d' ' -f1 "$T/rterm.out")"
+for _ in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+check "  ... and sbxfs exits" test ! -d "/proc/$pid"
 mnt max_threads=2
 ls -l "$MNT" "$MNT"/e* >/dev/null
 
@@ -253,7 +354,7 @@ expect_eq "unlink and rmdir land" "" "$(rx sh -c 'ls -d /srv/a/d3/h /srv/a/d1/sl
 fusermount3 -u "$MNT"
 
 # --- a deadline: op_timeout, then EIO; the worker was free all along ----------
-mnt max_threads=2,op_timeout=2
+mnt max_threads=2,op_timeout=2,whole_max=64
 ls "$MNT" "$MNT/d4" >/dev/null
 freeze
 mkdir "$MNT/d4/late" 2>"$T/late.err" &
@@ -264,6 +365,20 @@ expect_eq "the mkdir past op_timeout fails" 1 $?
 expect_eq "with EIO" "Input/output error" "$(sed 's/.*: //' "$T/late.err")"
 thaw
 expect_eq "nothing left in flight after the deadline" 0 "$(async in_flight)"
+# and a large file's read by ranges (whole_max=64), parked meanwhile
+ls -l "$MNT/g7" >/dev/null
+freeze
+dd if="$MNT/g7/big" bs=4k count=1 status=none 2>"$T/rlate.err" >/dev/null &
+late=$!
+check "a cached stat is answered while the ranged read waits" timeout 10 stat "$MNT/cached"
+wait $late
+expect_eq "the ranged read past op_timeout fails" 1 $?
+expect_eq "  ... with EIO" "Input/output error" "$(sed 's/.*: //' "$T/rlate.err")"
+thaw
+expect_eq "  ... nothing left in flight" 0 "$(async in_flight)"
+expect_eq "  ... and the next read gets the sandbox's bytes" \
+	"$(rx sh -c 'head -c 4096 /srv/a/g7/big | sha256sum')" \
+	"$(dd if="$MNT/g7/big" bs=4k count=1 status=none | sha256sum)"
 # the agent may still have made it: the mount learns it from the sandbox
 rx mkdir -p /srv/a/d4/late
 check "the name is usable afterwards" tm ls -d "$MNT/d4/late"

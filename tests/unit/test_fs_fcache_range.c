@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/changes.h"
@@ -77,6 +78,9 @@ static void fx_init(struct fx *f)
 	f->fc->refs = 1;
 	f->fc->fd = memfd_create("big", MFD_CLOEXEC);
 	ck_assert_int_ge(f->fc->fd, 0);
+	pthread_mutex_init(&f->fc->hm, NULL);
+	pthread_cond_init(&f->fc->hcv, NULL);
+	f->fc->held = true; /* the test's thread is the holder */
 	f->fc->ranged = true;
 	f->fc->size = OLD_SIZE;
 	f->fc->ver = f->n->attr;
@@ -89,7 +93,11 @@ static void fx_end(struct fx *f)
 	rfs_agent_free(f->a);
 	pthread_mutex_destroy(&f->r.lock);
 	f->n->fc = NULL;
+	ck_assert_uint_eq(f->fc->n_ra, 0);
+	rmap_release(&f->fc->valid);
 	close(f->fc->fd);
+	pthread_mutex_destroy(&f->fc->hm);
+	pthread_cond_destroy(&f->fc->hcv);
 	free(f->fc);
 	node_table_release(&f->fs.nodes);
 	pthread_mutex_destroy(&f->fs.lock);
@@ -203,6 +211,179 @@ START_TEST(reports_of_our_writes_do_not_undo_the_sync)
 }
 END_TEST
 
+/* ---- a read that parks for its ranged reads ---- */
+
+struct parked {
+	struct fcache_park pk; /* first */
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int resumed; /* m */
+	pthread_t thr; /* m: where the last resume ran */
+};
+
+static void on_resume(struct fcache_park *pk)
+{
+	struct parked *p = (struct parked *)pk;
+
+	pthread_mutex_lock(&p->m);
+	p->resumed++;
+	p->thr = pthread_self();
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+}
+
+static void parked_init(struct parked *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pk.resume = on_resume;
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
+}
+
+/* Waits (at most 10 s) until the read resumed n times; how many it did. */
+static int wait_resumed(struct parked *p, int n)
+{
+	struct timespec ts;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	pthread_mutex_lock(&p->m);
+	while (p->resumed < n && pthread_cond_timedwait(&p->cv, &p->m, &ts) == 0)
+		;
+	got = p->resumed;
+	pthread_mutex_unlock(&p->m);
+	return got;
+}
+
+/* Feeds the READ reply of request id: the version (ino, size), then len
+ * bytes, each (off + i) % 251 (what the file holds at off + i). */
+static void read_reply(struct fx *f, uint32_t id, uint64_t ino, uint64_t size, uint64_t off,
+		       size_t len)
+{
+	struct sbxa_attr a = {.mode = S_IFREG | 0644, .nlink = 1, .size = size, .ino = ino};
+	struct sbxa_w w = {0};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | SBXA_OP_READ, 0);
+	uint8_t *dst;
+	size_t i;
+
+	sbxa_put_i32(&w, 0);
+	sbxa_put_attr(&w, &a);
+	sbxa_put_u32(&w, 0);
+	dst = sbxa_w_room(&w, len);
+	ck_assert_ptr_nonnull(dst);
+	for (i = 0; i < len; i++)
+		dst[i] = (uint8_t)((off + i) % 251);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f->a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+}
+
+/* fcr_read_copy of rd holds the file's bytes (read_reply's). */
+static void copy_is_file(struct fx *f, struct fcr_rd *rd)
+{
+	char buf[4096];
+	size_t n = 0, i;
+
+	ck_assert_uint_le(rd->size, sizeof(buf));
+	ck_assert_int_eq(fcr_read_copy(&f->fs, f->fc, rd, buf, &n), 0);
+	ck_assert_uint_eq(n, rd->size);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq((uint8_t)buf[i], (rd->off + i) % 251);
+}
+
+/* The read in flight that starts at off has ended (its done() ran). */
+static bool ra_ended_at(struct fx *f, uint64_t off)
+{
+	bool e = false;
+	unsigned i;
+
+	pthread_mutex_lock(&f->fc->hm);
+	for (i = 0; i < f->fc->n_ra; i++)
+		if (f->fc->ra[i]->off == off)
+			e = f->fc->ra[i]->ended;
+	pthread_mutex_unlock(&f->fc->hm);
+	return e;
+}
+
+/* A read of what is not here parks (no thread waits); the end of the
+ * read it waits for resumes it on the session's completion thread, and
+ * only that one: the end of read-ahead it does not need does not. */
+START_TEST(parked_read_resumes_when_its_range_came)
+{
+	struct parked p;
+	struct fcr_rd rd;
+	struct fx f;
+	int i;
+
+	fx_init(&f);
+	parked_init(&p);
+	fcr_read_init(f.fc, &rd, 4096, 0);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 1);
+	ck_assert(f.fc->aread);
+	ck_assert_uint_eq(f.fc->n_ra, 2); /* its block, and read-ahead */
+	read_reply(&f, 1, 7, OLD_SIZE, 0, 65536);
+	ck_assert_int_eq(wait_resumed(&p, 1), 1);
+	ck_assert(!pthread_equal(p.thr, pthread_self()));
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 0);
+	copy_is_file(&f, &rd);
+
+	/* a read inside the read-ahead in flight parks for it alone */
+	fcr_read_init(f.fc, &rd, 4096, 131072);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 1);
+	ck_assert_uint_eq(f.fc->n_ra, 2); /* that one, and more read-ahead */
+	read_reply(&f, 3, 7, OLD_SIZE, 266240, 393216);
+	for (i = 0; i < 10000 && !ra_ended_at(&f, 266240); i++)
+		usleep(1000);
+	ck_assert(ra_ended_at(&f, 266240));
+	ck_assert_int_eq(wait_resumed(&p, 1), 1); /* not for that one */
+	read_reply(&f, 2, 7, OLD_SIZE, 65536, 200704);
+	ck_assert_int_eq(wait_resumed(&p, 2), 2);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 0);
+	copy_is_file(&f, &rd);
+	ck_assert_int_eq(fcr_quiesce(&f.fs, f.fc), 0);
+	fx_end(&f);
+}
+END_TEST
+
+/* A reply naming a newer version while another read is in flight: the
+ * ranges go only once that one ended (it writes into fd), the read
+ * parked for it meanwhile, then what it asked for is read anew. */
+START_TEST(newer_version_waits_for_every_read)
+{
+	struct parked p;
+	struct fcr_rd rd;
+	struct fx f;
+
+	fx_init(&f);
+	parked_init(&p);
+	pthread_mutex_lock(&f.a->m);
+	f.a->seq = 10; /* replies come after the version held (seq 5) */
+	pthread_mutex_unlock(&f.a->m);
+	fcr_read_init(f.fc, &rd, 4096, 0);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 1);
+	read_reply(&f, 1, 8, NEW_SIZE, 0, 65536); /* replaced in the sandbox */
+	ck_assert_int_eq(wait_resumed(&p, 1), 1);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 1); /* for the read-ahead */
+	ck_assert(f.fc->have_newer);
+	ck_assert_uint_eq(f.fc->ver.ino, 7);
+	read_reply(&f, 2, 8, NEW_SIZE, 65536, 200704);
+	ck_assert_int_eq(wait_resumed(&p, 2), 2);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 1); /* read anew */
+	ck_assert(!f.fc->have_newer);
+	ck_assert_uint_eq(f.fc->ver.ino, 8);
+	ck_assert_uint_eq(f.fc->size, NEW_SIZE);
+	ck_assert_uint_eq(f.n->attr.size, NEW_SIZE);
+	read_reply(&f, 3, 8, NEW_SIZE, 0, 65536);
+	ck_assert_int_eq(wait_resumed(&p, 3), 3);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &rd, &p.pk), 0);
+	copy_is_file(&f, &rd);
+	read_reply(&f, 4, 8, NEW_SIZE, 65536, 200704);
+	ck_assert_int_eq(fcr_quiesce(&f.fs, f.fc), 0);
+	fx_end(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fs_fcache_range");
@@ -211,6 +392,8 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, reports_of_our_writes_do_not_undo_the_sync);
+	tcase_add_test(tc, parked_read_resumes_when_its_range_came);
+	tcase_add_test(tc, newer_version_waits_for_every_read);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

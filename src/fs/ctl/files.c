@@ -125,10 +125,11 @@ static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 	return r
 		   ?: sbx_buf_printf(out, "rfs.total requests=%llu round_trips=%llu\n",
 				     (unsigned long long)req, (unsigned long long)rt)
-		   ?: sbx_buf_printf(out, "async in_flight=%llu most=%llu reads_queued=%llu\n",
+		   ?: sbx_buf_printf(out,
+				     "async in_flight=%llu most=%llu reads_queued=%llu "
+				     "reads_parked=%llu\n",
 				     (unsigned long long)now, (unsigned long long)most,
-				     (unsigned long long)__atomic_load_n(&fs->stats.reads_queued,
-									 __ATOMIC_RELAXED));
+				     LD(fs->stats.reads_queued), LD(fs->stats.reads_parked));
 }
 
 int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
