@@ -660,9 +660,10 @@ static bool cut_below(struct sbx_fs *fs, struct fcache *fc, uint64_t lo)
 }
 
 /* Lets go of what of fc's copy lies further than keep / 2 from pos, as
- * cut_below does. Without this, a 10 GiB file read or written through
- * took 10 GiB of cache_dir, which is memory where /tmp is a tmpfs. A
- * failure leaves the copy as it was. */
+ * cut_below does, on each side once no read is in flight there (a later
+ * call cuts what this one could not: nothing here waits). Without this, a
+ * 10 GiB file read or written through took 10 GiB of cache_dir, which is
+ * memory where /tmp is a tmpfs. A failure leaves that side as it was. */
 static void cut_far(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, uint64_t keep)
 {
 	uint64_t lo = 0, hi = UINT64_MAX, b0;
@@ -671,12 +672,13 @@ static void cut_far(struct sbx_fs *fs, struct fcache *fc, uint64_t pos, uint64_t
 		lo = (pos - keep / 2) / ALIGN * ALIGN;
 	if (pos < UINT64_MAX - keep)
 		hi = (pos + keep / 2 + ALIGN - 1) / ALIGN * ALIGN;
-	if ((hi < fc->size && settle(fs, fc, hi, UINT64_MAX, false, false) != 0) ||
-	    (lo && !cut_below(fs, fc, lo)))
+	if (lo)
+		cut_below(fs, fc, lo);
+	if (hi >= fc->size || settle(fs, fc, hi, UINT64_MAX, false, false) != 0)
 		return;
 	b0 = fc->valid.bytes;
-	if (hi < fc->size && fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				       (off_t)hi, (off_t)(fc->size - hi)) == 0)
+	if (fallocate(fc->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)hi,
+		      (off_t)(fc->size - hi)) == 0)
 		rmap_cut(&fc->valid, hi);
 	if (fc->valid.bytes < b0)
 		FS_ADD(fs, data_trimmed, b0 - fc->valid.bytes);

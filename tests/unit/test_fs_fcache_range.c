@@ -384,6 +384,37 @@ START_TEST(newer_version_waits_for_every_read)
 }
 END_TEST
 
+/* A copy past its bound lets go of what lies far below the offset read
+ * although a read is in flight far above it: nothing waits for that read
+ * (the side above is cut by a later call). */
+START_TEST(far_cut_below_while_reads_in_flight_above)
+{
+	struct fcr_rd rd = {.size = 4096, .off = 30u << 20, .end = (30u << 20) + 4096, .begun = true};
+	struct fcr_rd ahead;
+	struct parked p;
+	char buf[4096];
+	size_t n = 0;
+	struct fx f;
+
+	fx_init(&f);
+	parked_init(&p);
+	ck_assert_int_eq(rmap_add(&f.fc->valid, 0, 40u << 20), 0); /* past the bound of 32 MiB */
+	fcr_read_init(f.fc, &ahead, 4096, 47u << 20);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &ahead, &p.pk), 1);
+	ck_assert_uint_eq(f.fc->n_ra, 1);
+	ck_assert_int_eq(fcr_read_copy(&f.fs, f.fc, &rd, buf, &n), 0);
+	ck_assert_uint_eq(n, 4096);
+	ck_assert_uint_eq(f.fc->valid.bytes, 26u << 20); /* [14 MiB, 40 MiB) */
+	ck_assert(!rmap_covers(&f.fc->valid, 0, 14u << 20));
+	read_reply(&f, 1, 7, OLD_SIZE, 47u << 20, 65536);
+	ck_assert_int_eq(wait_resumed(&p, 1), 1);
+	ck_assert_int_eq(fcr_read_step(&f.fs, f.fc, &ahead, &p.pk), 0);
+	copy_is_file(&f, &ahead);
+	ck_assert_int_eq(fcr_quiesce(&f.fs, f.fc), 0);
+	fx_end(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fs_fcache_range");
@@ -394,6 +425,7 @@ int main(void)
 	tcase_add_test(tc, reports_of_our_writes_do_not_undo_the_sync);
 	tcase_add_test(tc, parked_read_resumes_when_its_range_came);
 	tcase_add_test(tc, newer_version_waits_for_every_read);
+	tcase_add_test(tc, far_cut_below_while_reads_in_flight_above);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
