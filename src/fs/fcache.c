@@ -105,18 +105,26 @@ void fcache_on_disk(struct sbx_fs *fs, struct fcache *fc, int fd)
 	FS_COUNT(fs, data_spilled);
 }
 
-bool fcache_lock_unless_aread(struct fcache *fc, bool wait)
+/* Takes fc->lock, waiting while another holds it, unless that holder is
+ * a read answered later (fc->aread) and any_read, or clean_read and the
+ * file had nothing to store: false then, fc->lock not taken. */
+static bool take(struct fcache *fc, bool any_read, bool clean_read)
 {
 	bool got;
 
 	pthread_mutex_lock(&fc->hm);
-	while (fc->held && (wait || !fc->aread))
+	while (fc->held && !(fc->aread && (any_read || (clean_read && fc->aread_clean))))
 		pthread_cond_wait(&fc->hcv, &fc->hm);
 	got = !fc->held;
 	if (got)
 		fc->held = true;
 	pthread_mutex_unlock(&fc->hm);
 	return got;
+}
+
+bool fcache_lock_unless_aread(struct fcache *fc, bool wait)
+{
+	return take(fc, !wait, false);
 }
 
 void fcache_aread_begin_locked(struct fcache *fc)
@@ -132,16 +140,7 @@ void fcache_aread_begin_locked(struct fcache *fc)
  * wait for that read. */
 static bool lock_unless_clean_read(struct fcache *fc)
 {
-	bool got;
-
-	pthread_mutex_lock(&fc->hm);
-	while (fc->held && !(fc->aread && fc->aread_clean))
-		pthread_cond_wait(&fc->hcv, &fc->hm);
-	got = !fc->held;
-	if (got)
-		fc->held = true;
-	pthread_mutex_unlock(&fc->hm);
-	return got;
+	return take(fc, false, true);
 }
 
 void fcache_lock(struct fcache *fc)

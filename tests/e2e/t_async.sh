@@ -354,28 +354,27 @@ expect_eq "unlink and rmdir land" "" "$(rx sh -c 'ls -d /srv/a/d3/h /srv/a/d1/sl
 fusermount3 -u "$MNT"
 
 # --- a deadline: op_timeout, then EIO; the worker was free all along ----------
+# past_deadline WHAT CMD: with the link stopped, CMD (a shell string; its
+# stderr goes to $T/late.err) fails with EIO at op_timeout, and a cached
+# stat is answered meanwhile
+past_deadline() {
+	local late
+	freeze
+	eval "$2" 2>"$T/late.err" &
+	late=$!
+	check "a cached stat is answered while the $1 waits" timeout 10 stat "$MNT/cached"
+	wait $late
+	expect_eq "the $1 past op_timeout fails" 1 $?
+	expect_eq "  ... with EIO" "Input/output error" "$(sed 's/.*: //' "$T/late.err")"
+	thaw
+	expect_eq "  ... nothing left in flight after the deadline" 0 "$(async in_flight)"
+}
 mnt max_threads=2,op_timeout=2,whole_max=64
 ls "$MNT" "$MNT/d4" >/dev/null
-freeze
-mkdir "$MNT/d4/late" 2>"$T/late.err" &
-late=$!
-check "a cached stat is answered while the mkdir waits" timeout 10 stat "$MNT/cached"
-wait $late
-expect_eq "the mkdir past op_timeout fails" 1 $?
-expect_eq "with EIO" "Input/output error" "$(sed 's/.*: //' "$T/late.err")"
-thaw
-expect_eq "nothing left in flight after the deadline" 0 "$(async in_flight)"
+past_deadline mkdir 'mkdir "$MNT/d4/late"'
 # and a large file's read by ranges (whole_max=64), parked meanwhile
 ls -l "$MNT/g7" >/dev/null
-freeze
-dd if="$MNT/g7/big" bs=4k count=1 status=none 2>"$T/rlate.err" >/dev/null &
-late=$!
-check "a cached stat is answered while the ranged read waits" timeout 10 stat "$MNT/cached"
-wait $late
-expect_eq "the ranged read past op_timeout fails" 1 $?
-expect_eq "  ... with EIO" "Input/output error" "$(sed 's/.*: //' "$T/rlate.err")"
-thaw
-expect_eq "  ... nothing left in flight" 0 "$(async in_flight)"
+past_deadline "ranged read" 'dd if="$MNT/g7/big" bs=4k count=1 status=none >/dev/null'
 expect_eq "  ... and the next read gets the sandbox's bytes" \
 	"$(rx sh -c 'head -c 4096 /srv/a/g7/big | sha256sum')" \
 	"$(dd if="$MNT/g7/big" bs=4k count=1 status=none | sha256sum)"

@@ -116,6 +116,17 @@ static void reply(struct fx *f, uint32_t id, uint16_t op, int32_t st, uint32_t m
 	sbxa_w_release(&w);
 }
 
+/* Readies r, a request of op that writes into fd (FETCH, READ_RANGE). */
+static void data_req(struct req *r, struct fx *f, enum sbx_rfs_op op, const char *path, int fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->f = f;
+	r->q.op = op;
+	r->q.path = path;
+	r->q.fd = fd;
+	r->q.done = on_done;
+}
+
 static void counts(struct fx *f, uint64_t *now, uint64_t *most)
 {
 	sbx_rfs_async_counts(&f->r, now, most);
@@ -322,13 +333,8 @@ START_TEST(fetch_into_fd)
 
 	ck_assert_int_ge(fd, 0);
 	fx_init(&f, 30);
-	memset(&r1, 0, sizeof(r1));
-	r1.f = &f;
-	r1.q.op = SBX_RFS_OP_FETCH;
-	r1.q.path = "/f";
-	r1.q.fd = fd;
+	data_req(&r1, &f, SBX_RFS_OP_FETCH, "/f", fd);
 	r1.q.size_hint = 11;
-	r1.q.done = on_done;
 	sbx_rfs_submit(&f.r, &r1.q);
 	reply_read(&f, 1, &a, 0, "hello world", 11);
 	ck_assert_int_eq(wait_done(&f, 1), 1);
@@ -375,15 +381,10 @@ START_TEST(read_range_into_fd)
 
 	ck_assert_int_ge(fd, 0);
 	fx_init(&f, 30);
-	memset(&r1, 0, sizeof(r1));
-	r1.f = &f;
-	r1.q.op = SBX_RFS_OP_READ_RANGE;
-	r1.q.path = "/big";
-	r1.q.fd = fd;
+	data_req(&r1, &f, SBX_RFS_OP_READ_RANGE, "/big", fd);
 	r1.q.off = 4096;
 	r1.q.count = 8;
 	r1.q.fd_off = 100;
-	r1.q.done = on_done;
 	sbx_rfs_submit(&f.r, &r1.q);
 	reply_read(&f, 1, &a, 0, "abcdefgh", 8);
 	ck_assert_int_eq(wait_done(&f, 1), 1);
