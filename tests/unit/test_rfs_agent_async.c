@@ -416,6 +416,37 @@ START_TEST(read_range_into_fd)
 }
 END_TEST
 
+/* the same read started and ended apart by the caller (rfs.h's
+ * sbx_rfs_read_start/_finish): the finish waits for the reply */
+START_TEST(read_start_then_finish)
+{
+	struct sbxa_attr a = {.mode = S_IFREG | 0644, .nlink = 1, .size = 90000, .ino = 9};
+	struct sbx_rfs_pread *p = NULL;
+	struct sbx_rfs_attr got_a;
+	char got[16] = {0};
+	int fd = memfd_create("range", 0);
+	uint64_t n = 0;
+	struct fx f;
+
+	ck_assert_int_ge(fd, 0);
+	fx_init(&f, 30);
+	ck_assert_int_eq(sbx_rfs_read_start(&f.r, "/big", 4096, 8, fd, 100, &p, NULL), 0);
+	ck_assert_ptr_nonnull(p);
+	reply_read(&f, 1, &a, 0, "abcdefgh", 8);
+	ck_assert_int_eq(sbx_rfs_read_finish(p, &n, &got_a, NULL), 0);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_uint_eq(got_a.size, 90000);
+	ck_assert_uint_gt(got_a.seq, 0);
+	ck_assert_int_eq(pread(fd, got, sizeof(got), 100), 8);
+	ck_assert_str_eq(got, "abcdefgh");
+	ck_assert_int_eq(
+	    sbx_rfs_read_start(&f.r, "/big", 0, (uint64_t)SBX_RFS_READ_MAX + 1, fd, 0, &p, NULL),
+	    -EINVAL);
+	fx_end(&f);
+	close(fd);
+}
+END_TEST
+
 /* Feeds a sized reply (GETXATTR, LISTXATTR) of request id: len bytes of d. */
 static void reply_sized(struct fx *f, uint32_t id, uint16_t op, const char *d, uint32_t len)
 {
@@ -582,6 +613,7 @@ int main(void)
 	tcase_add_test(tc, tree_listing);
 	tcase_add_test(tc, fetch_into_fd);
 	tcase_add_test(tc, read_range_into_fd);
+	tcase_add_test(tc, read_start_then_finish);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);
 	suite_add_tcase(s, tc);
