@@ -13,14 +13,14 @@
 MNT=$T/mnt
 # async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
 async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
-# in_flight N: waits (bounded) until N requests are in flight; prints how
-# many there were last ("" when /.ctl/stats did not answer: every worker
-# thread is held)
+# in_flight N: waits (bounded) until N requests or more are in flight;
+# prints how many there were last ("" when /.ctl/stats did not answer:
+# every worker thread is held)
 in_flight() {
 	local n= i
 	for i in $(seq 1 500); do
 		n=$(async in_flight)
-		[ "$n" = "$1" ] || [ -z "$n" ] && break
+		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
 		sleep 0.02
 	done
 	echo "$n"
@@ -163,17 +163,6 @@ check "  ... and sbxfs exits" test ! -d "/proc/$pid"
 mnt max_threads=2,whole_max=64
 ls -l "$MNT" "$MNT"/g* >/dev/null
 cat "$MNT/cached" >/dev/null
-# at_least N: waits (bounded) until N requests or more are in flight; prints
-# how many there were last ("" when every worker thread is held)
-at_least() {
-	local n= i
-	for i in $(seq 1 500); do
-		n=$(async in_flight)
-		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
-		sleep 0.02
-	done
-	echo "$n"
-}
 p0=$(async reads_parked)
 freeze
 pids=()
@@ -181,7 +170,7 @@ for i in $(seq 1 $N); do
 	dd if="$MNT/g$i/big" bs=4k count=1 skip=$((i * 2)) status=none >"$T/rr$i.out" 2>"$T/rr$i.err" &
 	pids+=($!)
 done
-n=$(at_least $N)
+n=$(in_flight $N)
 check "$N large files' reads in flight at once on 2 worker threads ($n)" test "${n:-0}" -ge $N
 check "  ... each parked, none on a worker ($p0 -> $(async reads_parked))" \
 	test "$(async reads_parked)" -ge $((p0 + N))
@@ -227,7 +216,7 @@ p0=$(async reads_parked)
 freeze
 python3 -c 'import os,sys; sys.stdout.buffer.write(os.pread(9, 4096, 200704))' >"$T/r5.out" &
 pids=($!)
-n=$(at_least 1)
+n=$(in_flight 1)
 check "a revalidating read is in flight ($n)" test "${n:-0}" -ge 1
 check "  ... parked ($p0 -> $(async reads_parked))" test "$(async reads_parked)" -gt "$p0"
 # (every process started here has fd 9: its exit closes it, a flush)
