@@ -266,6 +266,8 @@ void fcache_reap(struct sbx_fs *fs)
 		list = fc->idle_next;
 		close(fc->fd);
 		rmap_release(&fc->valid);
+		free(fc->writer);
+		free(fc->rng);
 		pthread_mutex_destroy(&fc->hm);
 		pthread_cond_destroy(&fc->hcv);
 		pthread_mutex_destroy(&fc->plock);
@@ -896,7 +898,7 @@ static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
 	r = node_path(n, fs->root, &path);
 	o.in_place = n->attr.nlink > 1;
 	o.durable = durable;
-	o.cred = fc->has_writer ? &fc->writer : NULL;
+	o.cred = fc->writer;
 	if (o.cred) {
 		o.in_place = true; /* see has_writer in fcache.h */
 	} else {
@@ -1173,13 +1175,21 @@ static void forget_unstored(struct sbx_fs *fs, struct node *n)
 	inval_post_change(iv, ch);
 }
 
-void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
+int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
 {
+	int r = 0;
+
 	fcache_lock(fc);
-	fc->has_writer = cred != NULL;
-	if (cred)
-		fc->writer = *cred;
+	if (!cred) {
+		free(fc->writer);
+		fc->writer = NULL;
+	} else if (!fc->writer && !(fc->writer = malloc(sizeof(*fc->writer)))) {
+		r = -ENOMEM;
+	} else {
+		*fc->writer = *cred;
+	}
 	fcache_unlock(fc);
+	return r;
 }
 
 bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)

@@ -124,6 +124,13 @@ struct fcache_ra {
 	bool wanted; /* fc->hm: the parked read waits for it */
 };
 
+/* What only a file read by ranges needs, apart (fc->rng): every cached
+ * file has a struct fcache, and a tree's prefetch makes thousands. */
+struct fcache_rng {
+	struct fcache_ra *ra[FCACHE_RA_SLOTS]; /* reads in flight (owned) */
+	struct sbx_rfs_attr newer; /* have_newer: the ranges go once no read is in flight */
+};
+
 /* A read of a large file that waits for ranged reads in flight without a
  * thread (fcache_aread.c): it holds fc->lock meanwhile (fc->aread), and
  * resume() runs on the thread that ends the last read it waits for (a
@@ -146,8 +153,9 @@ struct fcache_attrs {
 	bool st_on;		     /* a store is in flight (its thread holds fc->lock) */
 	bool st_creates;	     /* it makes the file (created here) */
 	bool st_root;		     /* it acts as root in the sandbox */
-	bool st_has_cred;	     /* it acts as st_cred, else the transport's ids */
-	struct sbx_rfs_cred st_cred;
+	/* whom it acts as (fc->writer, which cannot change while the store
+	 * holds fc->lock), NULL: the transport's ids */
+	const struct sbx_rfs_cred *st_cred;
 	struct sbx_rfs_setattr sent;  /* the pend it carries (pending again if it fails) */
 	struct sbx_rfs_setattr after; /* made while it is in flight: applied after it */
 };
@@ -183,13 +191,13 @@ struct fcache {
 	struct sbx_rfs_attr ver;	       /* attributes of that version */
 	int err;			       /* last store error (negative), 0 */
 	/* Whose stores these are: the caller of the last writable open
-	 * (fs/cred.h); has_writer false: the mount owner's (the transport's
-	 * own ids). Another user's store is written in place with only the
+	 * (fs/cred.h), owned; NULL: the mount owner's (the transport's own
+	 * ids). Another user's store is written in place with only the
 	 * pending attribute changes: replacing the file would need write
 	 * access to its directory and would chown a new inode, which only
-	 * root may do. */
-	struct sbx_rfs_cred writer;
-	bool has_writer;
+	 * root may do. A pointer, not a copy: a cred is 268 bytes, and every
+	 * cached file has a struct fcache (thousands after a tree's prefetch). */
+	struct sbx_rfs_cred *writer;
 	bool behind;	   /* a write-behind store is queued (wback.h) */
 	bool mem;	   /* fd is in memory (a memfd), not in the cache dir */
 	uint64_t mem_held; /* fs->lock: what of fs->ranged_mem is fd's */
@@ -207,13 +215,12 @@ struct fcache {
 	struct fcache_attrs attrs; /* plock */
 
 	/* ranged content (fcache_range.c); all under fc->lock */
-	bool ranged;			       /* fd holds only the ranges in valid */
-	struct rmap valid;		       /* ranges of fd that hold the file's bytes */
-	struct fcache_ra *ra[FCACHE_RA_SLOTS]; /* reads in flight (owned), n_ra used */
-	unsigned n_ra;
+	bool ranged;		    /* fd holds only the ranges in valid */
+	struct rmap valid;	    /* ranges of fd that hold the file's bytes */
+	struct fcache_rng *rng;	    /* made by the first ranged read (owned), or NULL */
+	unsigned n_ra;		    /* reads in flight: rng->ra[0 .. n_ra) */
 	struct fcache_park *parked; /* fc->hm: the read waiting for some of them */
-	bool have_newer;	    /* a read named a newer version (newer): */
-	struct sbx_rfs_attr newer;  /* the ranges go once no read is in flight */
+	bool have_newer;	    /* a read named a newer version (rng->newer): */
 	uint64_t ra_next;	    /* where the last read ended */
 	uint64_t ra_win;	    /* read-ahead window, bytes */
 	struct sbx_rfs_wfile *wf;   /* writes in place, or NULL */
@@ -306,8 +313,9 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
  * after the writes through, or alone when they were stored before). The
  * shell transport cannot: there it is fcache_flush. */
 int fcache_fsync(struct sbx_fs *fs, struct fcache *fc);
-/* The next stores act as cred (NULL: the mount owner). */
-void fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
+/* The next stores act as cred (NULL: the mount owner). 0, or -ENOMEM
+ * (then nothing changed: the caller fails the open). */
+int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
 /* A request of ours is about to change the file in the sandbox (a size
  * sent there, so that its errno, e.g. EFBIG, is the sandbox's): when the
  * cache holds no unstored changes its content is forgotten (the next read

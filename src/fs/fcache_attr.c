@@ -149,8 +149,7 @@ static bool after_ok(struct sbx_fs *fs, const struct fcache *fc, const struct sb
 
 	/* a failure must reach the handles: only write-behind has the means */
 	return fs->wb && at->st_on &&
-	       fcache_after_allowed(sa, cred, at->st_has_cred ? &at->st_cred : NULL, at->st_creates,
-				    at->st_root);
+	       fcache_after_allowed(sa, cred, at->st_cred, at->st_creates, at->st_root);
 }
 
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa,
@@ -197,9 +196,7 @@ void fcache_store_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_set
 	at->st_on = true;
 	at->st_creates = creates;
 	at->st_root = root;
-	at->st_has_cred = cred != NULL;
-	if (cred)
-		at->st_cred = *cred;
+	at->st_cred = cred;
 	pthread_mutex_unlock(&fc->plock);
 	__atomic_add_fetch(&fs->stats.stores_in_flight, 1, __ATOMIC_RELAXED);
 }
@@ -254,7 +251,7 @@ void fcache_store_node_locked(struct sbx_fs *fs, struct fcache *fc, const struct
  * store did (fc->lock held). */
 static void apply_after(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
 {
-	const struct sbx_rfs_cred *cred = fc->attrs.st_has_cred ? &fc->attrs.st_cred : NULL;
+	const struct sbx_rfs_cred *cred = fc->attrs.st_cred;
 	struct sbx_buf path = SBX_BUF_INIT;
 	struct fs_ids sib = {.n = 0};
 	struct node *n = fc->node;

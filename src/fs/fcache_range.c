@@ -232,12 +232,12 @@ void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc)
  * (*ret_a; nothing kept), or a negative errno. */
 static int finish_one(struct sbx_fs *fs, struct fcache *fc, unsigned i, struct sbx_rfs_attr *ret_a)
 {
-	struct fcache_ra *p = fc->ra[i], ra = *p;
+	struct fcache_ra *p = fc->rng->ra[i], ra = *p;
 	struct sbx_rfs_attr a = ra.q.attr;
 	uint64_t n = ra.q.len;
 	int r = ra.q.rc;
 
-	fc->ra[i] = fc->ra[--fc->n_ra];
+	fc->rng->ra[i] = fc->rng->ra[--fc->n_ra];
 	free(p);
 	if (r < 0)
 		return r;
@@ -320,7 +320,7 @@ static int wait_for(struct fcache *fc, uint64_t s, uint64_t e, bool all, struct 
 	pthread_mutex_lock(&fc->hm);
 	for (;;) {
 		for (i = n = 0; i < fc->n_ra; i++) {
-			struct fcache_ra *ra = fc->ra[i];
+			struct fcache_ra *ra = fc->rng->ra[i];
 
 			if (ra->ended || !(all || overlaps(ra, s, e)))
 				continue;
@@ -366,7 +366,7 @@ static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, 
 			wait_for(fc, s, e, every, NULL);
 		busy = false;
 		for (i = 0; i < fc->n_ra;) {
-			struct fcache_ra *ra = fc->ra[i];
+			struct fcache_ra *ra = fc->rng->ra[i];
 
 			if (!every && !overlaps(ra, s, e)) {
 				i++;
@@ -378,8 +378,8 @@ static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, 
 				continue;
 			}
 			r = finish_one(fs, fc, i, &a); /* the last one moved to i */
-			if (r == 1 && (!fc->have_newer || a.seq >= fc->newer.seq)) {
-				fc->newer = a;
+			if (r == 1 && (!fc->have_newer || a.seq >= fc->rng->newer.seq)) {
+				fc->rng->newer = a;
 				fc->have_newer = true;
 			}
 			if (r < 0 && !first)
@@ -391,10 +391,10 @@ static int settle(struct sbx_fs *fs, struct fcache *fc, uint64_t s, uint64_t e, 
 		uint64_t gen;
 
 		fc->have_newer = false;
-		drop_ranges(fc, &fc->newer);
+		drop_ranges(fc, &fc->rng->newer);
 		pthread_mutex_lock(&fs->lock);
 		gen = fc->node->gen;
-		fs_node_set_attr(fs, fc->node, &fc->newer, gen);
+		fs_node_set_attr(fs, fc->node, &fc->rng->newer, gen);
 		pthread_mutex_unlock(&fs->lock);
 		fcache_mirror(fs, fc, false);
 	}
@@ -411,7 +411,7 @@ static uint64_t in_flight(const struct fcache *fc, uint64_t pos, uint64_t *next)
 
 	*next = UINT64_MAX;
 	for (i = 0; i < fc->n_ra; i++) {
-		const struct fcache_ra *ra = fc->ra[i];
+		const struct fcache_ra *ra = fc->rng->ra[i];
 
 		if (ra->off <= pos && pos < ra->off + ra->len)
 			return ra->off + ra->len;
@@ -466,6 +466,8 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 		if (ahead && end == e && e < fc->size &&
 		    end - pos < (fc->ra_win / 2 < chunk ? fc->ra_win / 2 : chunk))
 			break;
+		if (!fc->rng && !(fc->rng = calloc(1, sizeof(*fc->rng))))
+			return -ENOMEM;
 		if (!(ra = calloc(1, sizeof(*ra))))
 			return -ENOMEM;
 		rfs = data_rfs(fs, fc);
@@ -479,7 +481,7 @@ static int issue(struct sbx_fs *fs, struct fcache *fc, const char *path, uint64_
 		ra->q.count = ra->len;
 		ra->q.done = ra_done;
 		ra->q.ud = fc;
-		fc->ra[fc->n_ra++] = ra; /* first: done() may run before submit returns */
+		fc->rng->ra[fc->n_ra++] = ra; /* first: done() may run before submit returns */
 		sbx_rfs_submit(rfs, &ra->q);
 		pos = end;
 	}
@@ -896,7 +898,7 @@ int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 
 	r = revalidate_here(fs, fc) ?: settle(fs, fc, 0, UINT64_MAX, true, true);
 	r = r ?: path_of(fs, fc, &path) ?: fs_check_alive(fs)
-		?: sbx_rfs_setattr(fs->rfs, fc->has_writer ? &fc->writer : NULL, path.data, &sa, &a, NULL);
+		?: sbx_rfs_setattr(fs->rfs, fc->writer, path.data, &sa, &a, NULL);
 	sbx_buf_release(&path);
 	if (r < 0)
 		return r;

@@ -41,6 +41,21 @@ static struct sbxfs_fh *fh_of(struct fuse_file_info *fi)
 	return (struct sbxfs_fh *)(uintptr_t)fi->fh;
 }
 
+/* A create that is not answered after all: the kernel will not forget
+ * the node it did not get (e: the entry of the create, or NULL). */
+static void undo_create(struct sbx_fs *fs, const struct fuse_entry_param *e)
+{
+	struct node *n;
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, e->ino);
+	if (n)
+		node_forget(&fs->nodes, n, 1);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 /* Wraps fc in a handle and replies; undoes everything if the reply fails
  * (the open was interrupted: no release will come). e: reply a create.
  * A writable open makes its caller the one the stores act as. */
@@ -51,7 +66,10 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	struct sbx_rfs_cred cb;
 	int r;
 
-	if (!fh) {
+	if (!fh || ((fi->flags & O_ACCMODE) != O_RDONLY &&
+		    fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb)) < 0)) {
+		free(fh);
+		undo_create(fs, e);
 		fcache_release(fs, fc);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -59,8 +77,6 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	fh->fc = fc;
 	fh->append = fi->flags & O_APPEND;
 	fh->wb_seen = wback_errseq(fs->wb);
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb));
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = !e && fcache_kernel_keeps(fs, fc);
 	fi->direct_io = 0;
@@ -69,13 +85,7 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	r = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (r < 0) {
 		fs_handle_unlink(fs, &fs->fhs, &fh->link);
-		if (e) {
-			pthread_mutex_lock(&fs->lock);
-			struct node *n = node_get(&fs->nodes, e->ino);
-			if (n)
-				node_forget(&fs->nodes, n, 1);
-			pthread_mutex_unlock(&fs->lock);
-		}
+		undo_create(fs, e);
 		fh_end(fs, fh);
 	}
 }

@@ -98,6 +98,7 @@ static void fx_end(struct fx *f)
 	close(f->fc->fd);
 	pthread_mutex_destroy(&f->fc->hm);
 	pthread_cond_destroy(&f->fc->hcv);
+	free(f->fc->rng);
 	free(f->fc);
 	node_table_release(&f->fs.nodes);
 	pthread_mutex_destroy(&f->fs.lock);
@@ -300,8 +301,8 @@ static bool ra_ended_at(struct fx *f, uint64_t off)
 
 	pthread_mutex_lock(&f->fc->hm);
 	for (i = 0; i < f->fc->n_ra; i++)
-		if (f->fc->ra[i]->off == off)
-			e = f->fc->ra[i]->ended;
+		if (f->fc->rng->ra[i]->off == off)
+			e = f->fc->rng->ra[i]->ended;
 	pthread_mutex_unlock(&f->fc->hm);
 	return e;
 }
