@@ -604,9 +604,11 @@ bool fcache_tree_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_tree 
 		top = NULL;
 	p->data_epoch = ft->ep + 1;
 	p->data_evicted = fs->idle_evicted;
+	p->data_top = false;
 	if (top) {
 		top->data_epoch = ft->ep + 1;
 		top->data_evicted = fs->idle_evicted;
+		top->data_top = true;
 	}
 	ft->pid = p->id;
 	ft->tid = top ? top->id : 0;

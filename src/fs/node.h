@@ -63,6 +63,8 @@ struct node {
 	bool watched;	       /* a directory whose changes the agent reports */
 	uint64_t data_epoch;   /* fs epoch + 1 of the last listing with contents */
 	uint64_t data_evicted; /* fs->idle_evicted at that listing */
+	bool data_top;	       /* that listing was of its subtree (the top of a fill),
+				* not only of its own files (prefetch.h) */
 	bool unstored;	       /* created here, not yet in the sandbox (deferred create) */
 	bool made_dir;	       /* a directory made by our mkdir (dattr.h) */
 	/* queue items with attribute changes of the directory not made yet

@@ -175,6 +175,7 @@ void ops_install_subdirs(struct sbx_fs *fs, uint64_t id, const char *tpath, stru
 		if (n && with_data && all_small_files_came(fs, &td->dir)) {
 			n->data_epoch = ep + 1; /* its first read needs no listing */
 			n->data_evicted = fs->idle_evicted;
+			n->data_top = false; /* the bytes bound may have cut its subdirectories */
 		}
 		keep = n && n->list && fs_fresh_list(fs, n); /* keep what is cached */
 		primed += ops_prime_locked(fs, n, &td->dir);

@@ -56,8 +56,13 @@ struct node *prefetch_top(struct sbx_fs *fs, struct node *p, uint64_t file_max, 
 				    .max_bytes = max_bytes,
 				    .max_entries = max_entries};
 
-		if (a->data_epoch == ep1 && a->data_evicted == fs->idle_evicted)
-			break; /* filled already: so is what it could bring */
+		/* The top of a fill this epoch brought all its subtree could:
+		 * a second one would bring nothing new. An ancestor marked
+		 * only because its own files came (ops_install_subdirs: a
+		 * listing's byte bound, breadth first, left its deeper
+		 * directories out) is still worth filling from. */
+		if (a->data_epoch == ep1 && a->data_evicted == fs->idle_evicted && a->data_top)
+			break;
 		if (!measure(&m, a, 0))
 			break;
 		top = a;

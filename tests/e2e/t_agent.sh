@@ -152,6 +152,25 @@ expect_eq "up: the first read in a leaf costs one round trip" 1 $((r1 - r0))
 check "up: its parent's and sibling's files then cost none" \
 	test "$(cat "$MNT/up/y" "$MNT/up/sub/z")" = "$(printf 'y\nz')" -a "$(rt)" = "$r1"
 umnt
+# a fill cut by its byte bound (8 MiB, breadth first) leaves the deep
+# directories without contents; their parent was marked filled (its own
+# files came), which once stopped the next fill from climbing to it: a
+# round trip per deep directory
+rx sh -c 'mkdir -p /srv/a/cut/a && i=0; while [ $i -lt 150 ]; do
+	head -c 61440 /dev/urandom > /srv/a/cut/a/$i; i=$((i+1)); done
+	echo top > /srv/a/cut/top; i=0; while [ $i -lt 30 ]; do
+	mkdir -p /srv/a/cut/z/deep/$i && head -c 40960 /dev/urandom > /srv/a/cut/z/deep/$i/f
+	i=$((i+1)); done'
+mnt -o transport=agent
+ls -R "$MNT/cut" >/dev/null
+cat "$MNT/cut/top" >/dev/null # fills from cut/: a's 9 MiB pass the bound
+r0=$(rt)
+expect_eq "cut: the deep directories' files read back" $((30 * 40960)) \
+	"$(cat "$MNT"/cut/z/deep/*/f | wc -c)"
+r1=$(rt)
+check "cut: and cost one fill, not one a directory ($((r1 - r0)) round trips)" \
+	test $((r1 - r0)) -le 2
+umnt
 # more files than the old fixed bound on idle caches (1024): a second
 # grep -r must find them all still cached, not refetch each
 rx sh -c 'for d in $(seq 1 12); do mkdir -p /srv/a/many/$d; i=0
