@@ -566,7 +566,10 @@ struct sbx_rfs_async {
 			     *   name, or sbx_rfs_listxattr() when name is NULL;
 			     *   sbx_rfs_setxattr(); sbx_rfs_removexattr()),
 			     *   FETCH (sbx_rfs_fetch() into fd),
-			     *   READ_RANGE (sbx_rfs_read_range() into fd) */
+			     *   READ_RANGE (sbx_rfs_read_range() into fd),
+			     *   STORE (sbx_rfs_store() of fd's first count
+			     *   bytes as path; never sent again; one of more
+			     *   than 16 MiB is made on the calling thread) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
@@ -587,10 +590,13 @@ struct sbx_rfs_async {
 			*   READ_RANGE: the range's bytes from fd_off; by a
 			*   libsbx thread, until done() runs */
 	uint64_t off;	 /**< READ_RANGE: where the range starts in the file */
-	uint64_t count;	 /**< READ_RANGE: its length, at most SBX_RFS_READ_MAX */
+	uint64_t count;	 /**< READ_RANGE: its length, at most SBX_RFS_READ_MAX;
+			  *   STORE: the bytes of fd to store */
 	uint64_t fd_off; /**< READ_RANGE: where in fd its first byte goes */
 	const char *validator; /**< FETCH: the version held (NULL: none) */
 	uint64_t size_hint;    /**< FETCH: the expected size (extends the deadline) */
+	/** STORE: how (NULL: sbx_rfs_store()'s defaults); borrowed, cred included */
+	const struct sbx_rfs_store_opts *store;
 	/** Called exactly once with the result filled in; on a libsbx thread
 	 *  (one per context, which it shares with the other completions), or
 	 *  on the caller's own before sbx_rfs_submit() returns (see there).
@@ -599,7 +605,7 @@ struct sbx_rfs_async {
 	void *ud; /**< the caller's */
 	/* the result, when done() runs */
 	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
-	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH; READ_RANGE: the
+	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH, STORE; READ_RANGE: the
 	 *  file's when its bytes were read (sbx_rfs_read_finish()); RENAME: the
 	 *  moved entry's after it (mode 0: not known, as after an exchange or
 	 *  with the shell transport) */
@@ -617,12 +623,13 @@ struct sbx_rfs_async {
 	bool unchanged;		  /**< FETCH: validator still names the file (fd untouched) */
 	uint64_t len;		  /**< FETCH, READ_RANGE: bytes written into fd (short
 				   *   at the end of the file) */
-	char fetched_validator[SBX_RFS_VALIDATOR_MAX]; /**< FETCH: the version read */
+	/** FETCH: the version read; STORE: the version stored */
+	char fetched_validator[SBX_RFS_VALIDATOR_MAX];
 };
 /** Sends @p q and returns without waiting for the sandbox: q->done() runs
  *  when the reply came, the request failed, or its deadline (op_timeout,
- *  and for a FETCH 1 s more per MiB of size_hint, for a READ_RANGE per MiB
- *  of count) passed (-SBX_ETIMEDOUT).
+ *  and for a FETCH 1 s more per MiB of size_hint, for a READ_RANGE and a
+ *  STORE per MiB of count) passed (-SBX_ETIMEDOUT).
  *  A request that may run twice (STAT, READLINK, READDIR, SETATTR, STATFS,
  *  FETCH, READ_RANGE, an XATTR GET) is sent again once when its
  *  session ended before the reply. With the agent transport any number of requests are in flight

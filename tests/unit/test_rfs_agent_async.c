@@ -234,7 +234,7 @@ START_TEST(refused_at_once)
 	ck_assert_int_eq(f.done, 1);
 	ck_assert(pthread_equal(f.thr[0], pthread_self()));
 	ck_assert_int_eq(r1.q.rc, -EINVAL);
-	submit(&f, &r2, SBX_RFS_OP_STORE, "/f", 2); /* not an operation it takes */
+	submit(&f, &r2, SBX_RFS_OP_SWEEP, "/f", 2); /* not an operation it takes */
 	ck_assert_int_eq(f.done, 2);
 	ck_assert_int_eq(r2.q.rc, -EINVAL);
 	fx_end(&f);
@@ -411,6 +411,101 @@ START_TEST(read_range_into_fd)
 	ck_assert_int_eq(wait_done(&f, 3), 3);
 	ck_assert(pthread_equal(f.thr[2], pthread_self()));
 	ck_assert_int_eq(r3.q.rc, -EINVAL);
+	fx_end(&f);
+	close(fd);
+}
+END_TEST
+
+/* Feeds a PWRITE's reply: status st, n bytes written. */
+static void reply_written(struct fx *f, uint32_t id, int32_t st, uint32_t n)
+{
+	struct sbxa_w w = {0};
+	size_t at = sbxa_frame_begin(&w, id, SBXA_REPLY | SBXA_OP_PWRITE, 0);
+
+	sbxa_put_i32(&w, st);
+	sbxa_put_u32(&w, n);
+	sbxa_frame_end(&w, at);
+	ck_assert_int_eq(rfs_agent_offline_feed(f->a, w.p, w.len), 0);
+	sbxa_w_release(&w);
+}
+
+/* a store answered later: its requests (TMPFILE, FTRUNCATE, PWRITE,
+ * COMMIT; with durable an FSYNC before the COMMIT; in place OPEN ...
+ * CLOSE, SETATTR) go at once, done() runs once the last is answered, with
+ * the attributes of the COMMIT's (or SETATTR's) reply; a write reported
+ * short fails it, and its first error is what it returns */
+START_TEST(store_answered_later)
+{
+	struct sbx_rfs_store_opts atomic = {0}, durable = {.durable = true},
+				  in_place = {.in_place = true};
+	int fd = memfd_create("store", 0);
+	struct req r1, r2, r3, r4;
+	uint64_t now, most;
+	struct fx f;
+
+	ck_assert_int_eq(pwrite(fd, "0123456789", 10, 0), 10);
+	fx_init(&f, 30);
+	data_req(&r1, &f, SBX_RFS_OP_STORE, "/f", fd);
+	r1.q.count = 10;
+	r1.q.store = &atomic;
+	sbx_rfs_submit(&f.r, &r1.q);
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 1); /* one request for the caller */
+	reply(&f, 1, SBXA_OP_TMPFILE, 0, 0);
+	reply(&f, 2, SBXA_OP_FTRUNCATE, 0, 0);
+	reply_written(&f, 3, 0, 10);
+	ck_assert_int_eq(f.done, 0);
+	reply(&f, 4, SBXA_OP_COMMIT, 0, S_IFREG | 0644);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert(!pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.attr.mode, S_IFREG | 0644);
+	ck_assert_uint_eq(r1.q.attr.ino, 77);
+	ck_assert_uint_gt(r1.q.attr.seq, 0);
+	ck_assert_str_eq(r1.q.fetched_validator, "A77:4096:0.000000000:0.000000000");
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_STORE].requests, 1);
+	ck_assert_uint_gt(f.r.stats[SBX_RFS_OP_STORE].bytes_out, 10);
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 0);
+
+	memcpy(&r2, &r1, sizeof(r1));
+	r2.q.store = &durable;
+	sbx_rfs_submit(&f.r, &r2.q);
+	reply(&f, 5, SBXA_OP_TMPFILE, 0, 0);
+	reply(&f, 6, SBXA_OP_FTRUNCATE, 0, 0);
+	reply_written(&f, 7, 0, 10);
+	reply(&f, 8, SBXA_OP_FSYNC, 0, 0);
+	ck_assert_int_eq(f.done, 1);
+	reply(&f, 9, SBXA_OP_COMMIT, 0, S_IFREG | 0600);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r2.q.rc, 0);
+	ck_assert_uint_eq(r2.q.attr.mode, S_IFREG | 0600);
+
+	memcpy(&r3, &r1, sizeof(r1));
+	r3.q.store = &in_place;
+	sbx_rfs_submit(&f.r, &r3.q);
+	reply(&f, 10, SBXA_OP_OPEN, 0, 0);
+	reply(&f, 11, SBXA_OP_FTRUNCATE, 0, 0);
+	reply_written(&f, 12, 0, 10);
+	reply(&f, 13, SBXA_OP_CLOSE, 0, 0);
+	ck_assert_int_eq(f.done, 2);
+	reply(&f, 14, SBXA_OP_SETATTR, 0, S_IFREG | 0640);
+	ck_assert_int_eq(wait_done(&f, 3), 3);
+	ck_assert_int_eq(r3.q.rc, 0);
+	ck_assert_uint_eq(r3.q.attr.mode, S_IFREG | 0640);
+
+	/* a write that reports fewer bytes, and a COMMIT that then fails */
+	memcpy(&r4, &r1, sizeof(r1));
+	sbx_rfs_submit(&f.r, &r4.q);
+	reply(&f, 15, SBXA_OP_TMPFILE, 0, 0);
+	reply(&f, 16, SBXA_OP_FTRUNCATE, 0, 0);
+	reply_written(&f, 17, 0, 9);
+	reply(&f, 18, SBXA_OP_COMMIT, -ENOSPC, 0);
+	ck_assert_int_eq(wait_done(&f, 4), 4);
+	ck_assert_int_eq(r4.q.rc, -EIO);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_STORE].errors, 1);
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 0);
 	fx_end(&f);
 	close(fd);
 }
@@ -613,6 +708,7 @@ int main(void)
 	tcase_add_test(tc, tree_listing);
 	tcase_add_test(tc, fetch_into_fd);
 	tcase_add_test(tc, read_range_into_fd);
+	tcase_add_test(tc, store_answered_later);
 	tcase_add_test(tc, read_start_then_finish);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);

@@ -195,6 +195,25 @@ int rfs_agent_removexattr(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, co
 void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
 /* Stops the completion thread (at free; nothing may be in flight). */
 void rfs_agent_async_stop(struct rfs_agent *a);
+/* Sends the frame w (its buffer is taken: w is left empty) as a request
+ * answered later and never sent again: on_frame (may be NULL) decodes its
+ * reply with ud, as for agent_req, and ended(ctx, rc, seq) runs once it
+ * ended, on the completion thread; the caller counts it. hint: the bytes
+ * it moves (a later deadline). 0, or a negative errno when it could not
+ * be sent (ended() is not called then). */
+int rfs_agent_submit_frame(struct sbx_rfs *r, struct sbxa_w *w,
+			   int (*on_frame)(void *ud, uint16_t type, uint16_t flags,
+					   const uint8_t *p, size_t n),
+			   void *ud, uint64_t hint, void (*ended)(void *ctx, int rc, uint64_t seq),
+			   void *ctx);
+/* agent_store.c: rfs.h's sbx_rfs_store(), and sbx_rfs_submit()'s STORE
+ * (the whole request: rfs_async_begin() to q->done()). */
+int rfs_agent_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
+		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
+		    char *ret_validator, struct sbx_err *err);
+void rfs_agent_store_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
+/* agent_ops.c: rfs.h's setattr as the protocol's. */
+void rfs_agent_setattr_of(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa);
 /* agent_ops.c: the request frame of q (its op's fields): 0, or -EINVAL
  * for an op sbx_rfs_submit() does not take or bad flags. */
 int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q);

@@ -45,11 +45,14 @@ struct acall {
 	char *validator;       /* FETCH: the caller's, kept to check "unchanged" */
 	uint64_t hint;	       /* FETCH, READ_RANGE: bytes expected (a later deadline) */
 	char *root;	       /* READDIR, FETCH: the path, kept for the decoder */
-	int tries;	       /* sends left, this one included */
-	int64_t t0;	       /* when it was submitted */
-	int64_t deadline;      /* a->m: of the send in flight */
-	bool live;	       /* a->m: on a->alive */
-	struct acall *prev;    /* a->m: a->alive links */
+	/* rfs_agent_submit_frame: no user; this ends it (ended_ctx) */
+	void (*ended)(void *ctx, int rc, uint64_t seq);
+	void *ended_ctx;
+	int tries;	    /* sends left, this one included */
+	int64_t t0;	    /* when it was submitted */
+	int64_t deadline;   /* a->m: of the send in flight */
+	bool live;	    /* a->m: on a->alive */
+	struct acall *prev; /* a->m: a->alive links */
 	struct acall *next;
 	struct acall *qnext; /* a->m: a->adone */
 };
@@ -149,6 +152,17 @@ static void complete(struct acall *x, int rc)
 {
 	struct sbx_rfs_async *u = x->user;
 	struct sbx_rfs *r = x->a->r;
+
+	if (x->ended) {
+		void (*ended)(void *ctx, int rc, uint64_t seq) = x->ended;
+		void *ctx = x->ended_ctx;
+		uint64_t seq = x->q.seq;
+
+		sbxa_w_release(&x->w);
+		free(x);
+		ended(ctx, rc, seq);
+		return;
+	}
 
 	if (rc == 0 &&
 	    (x->q.on_frame == rfs_agent_attr_frame || x->q.on_frame == rfs_agent_attr_opt_frame)) {
@@ -258,12 +272,48 @@ static int thread_up(struct rfs_agent *a)
 	return rc;
 }
 
-void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
+int rfs_agent_submit_frame(struct sbx_rfs *r, struct sbxa_w *w,
+			   int (*on_frame)(void *ud, uint16_t type, uint16_t flags,
+					   const uint8_t *p, size_t n),
+			   void *ud, uint64_t hint, void (*ended)(void *ctx, int rc, uint64_t seq),
+			   void *ctx)
 {
-	struct rfs_agent *a = r->agent;
 	struct acall *x = calloc(1, sizeof(*x));
 	int rc;
 
+	if (!x) {
+		sbxa_w_release(w);
+		return -ENOMEM;
+	}
+	x->a = r->agent;
+	x->t0 = sbx_now_ms();
+	x->tries = 1;
+	x->hint = hint;
+	x->w = *w;
+	memset(w, 0, sizeof(*w));
+	x->q.on_frame = on_frame;
+	x->q.ud = ud;
+	x->ended = ended;
+	x->ended_ctx = ctx;
+	rc = thread_up(x->a) ?: send(x);
+	if (rc < 0) {
+		sbxa_w_release(&x->w);
+		free(x);
+	}
+	return rc;
+}
+
+void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
+{
+	struct rfs_agent *a = r->agent;
+	struct acall *x;
+	int rc;
+
+	if (u->op == SBX_RFS_OP_STORE) {
+		rfs_agent_store_submit(r, u);
+		return;
+	}
+	x = calloc(1, sizeof(*x));
 	rfs_async_begin(r, u);
 	if (!x) {
 		u->rc = -ENOMEM;

@@ -36,7 +36,7 @@ int rfs_agent_attr_pair_frame(void *ud, uint16_t type, uint16_t flags, const uin
 int rfs_agent_attr_opt_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* agent_ops.c: statfs block; ud is a struct sbxa_statfs. */
 int rfs_agent_statfs_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
-/* agent_ops.c: PWRITE's count; ud is the uint32_t it must be. */
+/* agent_store.c: PWRITE's count; ud is the uint32_t it must be. */
 int rfs_agent_pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n);
 /* agent_xattr.c: a sized reply ("u32 len, bytes": GETXATTR, LISTXATTR)
  * into buf (size bytes; size 0: the length only); ud is a struct

@@ -1,16 +1,9 @@
 /* agent_ops.c - the agent transport: each operation of rfs.h as requests
  * to sbx-agent (src/agent/proto.h) on the context's session.
  *
- * A metadata operation is one request and one reply. A store sends all of
- * its requests (TMPFILE or OPEN, the PWRITEs, COMMIT or CLOSE) back to back
- * and then waits, so a small file costs one round trip; a large one keeps
- * at most STORE_WINDOW writes unanswered. The new content is first given
- * its length (FTRUNCATE) and then only the data extents of the local copy
- * are sent, so a sparse file stays sparse. The agent's COMMIT puts it in
- * place only when no write on the handle failed or wrote short and the
- * size is the length sent, and the client checks every write's reply as
- * well, so a store that lost a write fails. Statistics count one round
- * trip per wait for the sandbox (a pipelined batch counts once).
+ * A metadata operation is one request and one reply; a store is several
+ * (agent_store.c). Statistics count one round trip per wait for the
+ * sandbox (a pipelined batch counts once).
  *
  * The signal and sweep operations have no agent request: they use the
  * shell transport's.
@@ -30,8 +23,6 @@
 #include "rfs/shell.h"
 #include "rfs/transport.h"
 #include "util/timeutil.h"
-
-#define STORE_WINDOW 16 /* PWRITEs unanswered at once */
 
 _Static_assert(SBX_RFS_SET_MODE == SBXA_SET_MODE && SBX_RFS_SET_UID == SBXA_SET_UID &&
 		   SBX_RFS_SET_GID == SBXA_SET_GID && SBX_RFS_SET_SIZE == SBXA_SET_SIZE &&
@@ -78,7 +69,7 @@ static struct sbxa_time from_ts(const struct timespec *ts)
 	return t;
 }
 
-static void to_setattr(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa)
+void rfs_agent_setattr_of(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa)
 {
 	memset(o, 0, sizeof(*o));
 	o->valid = sa->valid;
@@ -285,7 +276,7 @@ static void frame_setattr(struct sbxa_w *w, const struct sbx_rfs_cred *cred, con
 {
 	struct sbxa_setattr s;
 
-	to_setattr(&s, sa);
+	rfs_agent_setattr_of(&s, sa);
 	frame_path(w, SBXA_OP_SETATTR, cred, path);
 	sbxa_put_setattr(w, &s);
 }
@@ -771,284 +762,6 @@ static int ag_read_range(struct sbx_rfs *r, const char *path, uint64_t off, uint
 	return rc;
 }
 
-/* ---- store ---- */
-
-struct store {
-	struct sbx_rfs *r;
-	const struct sbx_rfs_cred *cred; /* borrowed: o->cred */
-	uint32_t h;
-	struct agent_req win[STORE_WINDOW];
-	uint32_t want[STORE_WINDOW]; /* bytes each PWRITE must report */
-	unsigned inflight, head;     /* ring of PWRITE requests */
-	int first_err;
-	struct sbx_err err;
-	uint64_t bytes_out;
-};
-
-static void store_note(struct store *s, int rc)
-{
-	if (rc < 0 && !s->first_err)
-		s->first_err = rc;
-}
-
-/* Waits for the oldest PWRITE. */
-static void store_wait_one(struct store *s, int64_t end)
-{
-	struct agent_req *q = &s->win[s->head];
-
-	store_note(s, rfs_agent_wait(s->r->agent, q, end, &s->err));
-	s->head = (s->head + 1) % STORE_WINDOW;
-	s->inflight--;
-}
-
-/* A PWRITE's reply: all of the chunk was written, or the store fails. */
-int rfs_agent_pwrite_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
-{
-	const uint32_t *want = ud;
-	struct sbxa_r rd;
-	uint32_t got;
-
-	sbxa_r_init(&rd, p, n);
-	sbxa_get_i32(&rd);
-	got = sbxa_get_u32(&rd);
-	if (rd.err)
-		return rd.err;
-	return got == *want ? 0 : -EIO;
-}
-
-/* Sends one chunk of fd as a PWRITE, keeping at most STORE_WINDOW open. */
-static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t end)
-{
-	struct agent_req *q;
-	struct sbxa_w w = {0};
-	uint8_t *dst;
-	ssize_t got;
-	int rc;
-
-	if (s->inflight == STORE_WINDOW)
-		store_wait_one(s, end);
-	rfs_agent_begin_as(&w, SBXA_OP_PWRITE, s->cred);
-	sbxa_put_u32(&w, s->h);
-	sbxa_put_u64(&w, off);
-	dst = sbxa_w_room(&w, n);
-	if (!dst) {
-		sbxa_w_release(&w);
-		return -ENOMEM;
-	}
-	got = pread(fd, dst, n, (off_t)off);
-	if (got != (ssize_t)n) {
-		sbxa_w_release(&w);
-		return got < 0 ? -errno : -EIO; /* the local copy is shorter */
-	}
-	sbxa_frame_end(&w, 0);
-	q = &s->win[(s->head + s->inflight) % STORE_WINDOW];
-	memset(q, 0, sizeof(*q));
-	s->want[(s->head + s->inflight) % STORE_WINDOW] = (uint32_t)n;
-	q->on_frame = rfs_agent_pwrite_frame;
-	q->ud = &s->want[(s->head + s->inflight) % STORE_WINDOW];
-	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
-	if (rc == 0) {
-		s->inflight++;
-		s->bytes_out += w.len;
-	}
-	sbxa_w_release(&w);
-	return rc;
-}
-
-/* The request that opens the file to write: TMPFILE (atomic) or OPEN. */
-static int store_open(struct store *s, const char *path, const struct sbx_rfs_store_opts *o,
-		      struct agent_req *q)
-{
-	struct sbxa_w w = {0};
-	int rc;
-
-	if (o->in_place) {
-		rfs_agent_begin_as(&w, SBXA_OP_OPEN, s->cred);
-		sbxa_put_u32(&w, s->h);
-		sbxa_put_cstr(&w, path);
-		sbxa_put_u32(&w, SBXA_O_WRONLY | SBXA_O_CREAT | SBXA_O_TRUNC);
-		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
-	} else {
-		rfs_agent_begin_as(&w, SBXA_OP_TMPFILE, s->cred);
-		sbxa_put_u32(&w, s->h);
-		sbxa_put_cstr(&w, path);
-		sbxa_put_u32(&w, o->attrs.valid & SBX_RFS_SET_MODE ? o->attrs.mode & 07777 : 0644);
-	}
-	sbxa_frame_end(&w, 0);
-	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
-	s->bytes_out += w.len;
-	sbxa_w_release(&w);
-	return rc;
-}
-
-/* FTRUNCATE of the new content to its length, so that only data needs
- * sending. */
-static int store_length(struct store *s, uint64_t len, struct agent_req *q)
-{
-	struct sbxa_w w = {0};
-	int rc;
-
-	rfs_agent_begin_as(&w, SBXA_OP_FTRUNCATE, s->cred);
-	sbxa_put_u32(&w, s->h);
-	sbxa_put_u64(&w, len);
-	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
-	s->bytes_out += w.len;
-	sbxa_w_release(&w);
-	return rc;
-}
-
-/* FSYNC of the new content, after its data and before it is put in place
- * (the agent runs a session's requests in order). */
-static int store_fsync(struct store *s, struct agent_req *q)
-{
-	struct sbxa_w w = {0};
-	int rc;
-
-	rfs_agent_begin_as(&w, SBXA_OP_FSYNC, s->cred);
-	sbxa_put_u32(&w, s->h);
-	sbxa_put_u32(&w, 0);
-	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
-	s->bytes_out += w.len;
-	sbxa_w_release(&w);
-	return rc;
-}
-
-/* The closing request: COMMIT (atomic) or CLOSE then SETATTR (in place). */
-static int store_finish(struct store *s, const char *path, uint64_t len,
-			const struct sbx_rfs_store_opts *o, struct agent_req *q,
-			struct agent_req *q2, struct sbxa_attr *a)
-{
-	struct sbx_rfs_setattr sa = o->attrs;
-	struct sbxa_setattr set;
-	struct sbxa_w w = {0};
-	int rc;
-
-	sa.valid &= ~SBX_RFS_SET_SIZE;
-	to_setattr(&set, &sa);
-	q->on_frame = o->in_place ? NULL : rfs_agent_attr_frame;
-	q->ud = a;
-	rfs_agent_begin_as(&w, o->in_place ? SBXA_OP_CLOSE : SBXA_OP_COMMIT, s->cred);
-	sbxa_put_u32(&w, s->h);
-	if (!o->in_place) {
-		sbxa_put_cstr(&w, path);
-		sbxa_put_u64(&w, len);
-		sbxa_put_setattr(&w, &set);
-	}
-	sbxa_frame_end(&w, 0);
-	rc = rfs_agent_send(s->r->agent, q, &w, &s->err);
-	if (rc < 0 || !o->in_place) {
-		sbxa_w_release(&w);
-		return rc;
-	}
-	/* in place: the attributes after the close, and the new attr */
-	q2->on_frame = rfs_agent_attr_frame;
-	q2->ud = a;
-	rfs_agent_begin_as(&w, SBXA_OP_SETATTR, s->cred);
-	sbxa_put_cstr(&w, path);
-	sbxa_put_setattr(&w, &set);
-	sbxa_frame_end(&w, 0);
-	rc = rfs_agent_send(s->r->agent, q2, &w, &s->err);
-	sbxa_w_release(&w);
-	store_note(s, rc);
-	return rc < 0 ? 0 : 1; /* the CLOSE was sent: it is waited for */
-}
-
-static void store_abort(struct store *s, int64_t end)
-{
-	struct agent_req q = {0};
-	struct sbxa_w w = {0};
-
-	rfs_agent_begin_as(&w, SBXA_OP_CLOSE, s->cred);
-	sbxa_put_u32(&w, s->h);
-	sbxa_frame_end(&w, 0);
-	if (rfs_agent_send(s->r->agent, &q, &w, NULL) == 0)
-		rfs_agent_wait(s->r->agent, &q, end, NULL);
-	sbxa_w_release(&w);
-}
-
-static int ag_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
-		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
-		    char *ret_validator, struct sbx_err *err)
-{
-	struct store s = {.r = r};
-	struct agent_req qo = {0}, qt = {0}, qd = {0}, qf = {0}, qs = {0};
-	struct sbx_rfs_store_opts none = {0};
-	int64_t t0 = sbx_now_ms(), end = rfs_agent_deadline(r, len);
-	char what[SBX_FS_WHAT_MAX];
-	struct sbxa_attr a;
-	uint64_t off = 0;
-	bool opened = false, truncated = false, synced = false;
-	int rc, fin = -1;
-
-	o = o ? o : &none;
-	s.cred = o->cred;
-	sbx_fs_describe(what, sizeof(what), "store", path, NULL);
-	rc = rfs_agent_handle_get(r->agent, &s.h);
-	if (rc < 0)
-		goto out;
-	rc = store_open(&s, path, o, &qo);
-	opened = rc == 0;
-	if (rc == 0)
-		rc = store_length(&s, len, &qt);
-	truncated = rc == 0;
-	/* only the data: holes of the local copy stay holes in the sandbox */
-	while (rc == 0 && off < len) {
-		uint64_t hole = len;
-		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
-
-		if (d < 0 && errno == ENXIO)
-			break; /* a hole up to the end */
-		if (d >= 0) {
-			off = (uint64_t)d;
-			h = lseek(fd, d, SEEK_HOLE);
-			hole = h >= 0 && (uint64_t)h < len ? (uint64_t)h : len;
-		}
-		while (rc == 0 && off < hole) {
-			size_t n = hole - off < SBXA_IO_MAX ? (size_t)(hole - off) : SBXA_IO_MAX;
-
-			rc = store_chunk(&s, fd, off, n, end);
-			off += n;
-		}
-	}
-	if (rc == 0 && o->durable) {
-		rc = store_fsync(&s, &qd);
-		synced = rc == 0;
-	}
-	if (rc == 0)
-		rc = fin = store_finish(&s, path, len, o, &qf, &qs, &a);
-	/* every request sent is waited for */
-	if (opened)
-		store_note(&s, rfs_agent_wait(r->agent, &qo, end, &s.err));
-	if (truncated)
-		store_note(&s, rfs_agent_wait(r->agent, &qt, end, &s.err));
-	while (s.inflight)
-		store_wait_one(&s, end);
-	if (synced)
-		store_note(&s, rfs_agent_wait(r->agent, &qd, end, &s.err));
-	if (fin >= 0)
-		store_note(&s, rfs_agent_wait(r->agent, &qf, end, &s.err));
-	if (fin == 1)
-		store_note(&s, rfs_agent_wait(r->agent, &qs, end, &s.err));
-	store_note(&s, rc);
-	rc = s.first_err;
-	if (rc < 0 && opened && fin < 0 && !sbx_rfs_is_transport_error(rc))
-		store_abort(&s, end);
-	rfs_agent_handle_put(r->agent, s.h);
-out:
-	if (rc < 0 && !sbx_rfs_is_transport_error(rc))
-		sbx_err_set(err, rc, 0, "%s: %s", what, strerror(-rc));
-	else if (rc < 0 && err)
-		*err = s.err;
-	if (rc == 0 && ret) {
-		to_attr(ret, &a);
-		ret->seq = fin == 1 ? qs.seq : qf.seq;
-	}
-	if (rc == 0 && ret_validator)
-		validator_of(ret_validator, &a);
-	rfs_count(r, SBX_RFS_OP_STORE, 1, rc, (sbx_now_ms() - t0) * 1000, 0, s.bytes_out);
-	return rc;
-}
-
 const struct rfs_transport rfs_agent_transport = {
     .name = "agent",
     .stat = ag_stat,
@@ -1069,7 +782,7 @@ const struct rfs_transport rfs_agent_transport = {
     .statfs = ag_statfs,
     .fetch = ag_fetch,
     .read_range = ag_read_range,
-    .store = ag_store,
+    .store = rfs_agent_store,
     .read_start = rfs_agent_read_start,
     .read_finish = rfs_agent_read_finish,
     .wfile_open = rfs_agent_wfile_open,

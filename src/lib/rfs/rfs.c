@@ -405,6 +405,10 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 			    : sbx_rfs_read_range(r, q->path, q->off, q->count, q->fd, q->fd_off,
 						 &q->len, NULL);
 		break;
+	case SBX_RFS_OP_STORE:
+		q->rc = sbx_rfs_store(r, q->path, q->fd, q->count, q->store, &q->attr,
+				      q->fetched_validator, NULL);
+		break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
