@@ -883,66 +883,69 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	return r;
 }
 
-/* Uploads the content (fc->lock held, fc->dirty); durable: onto the
- * sandbox's disk (fcache_fsync). */
-static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
+int fcache_st_begin(struct sbx_fs *fs, struct fcache *fc, bool durable, struct fcache_st *st)
 {
-	struct fs_ids sib = {.n = 0};
-	struct sbx_rfs_store_opts o = {0};
-	struct sbx_buf path = SBX_BUF_INIT;
-	char val[SBX_RFS_VALIDATOR_MAX];
-	struct sbx_rfs_attr a;
+	struct sbx_rfs_store_opts *o = &st->o;
 	struct node *n = fc->node;
 	bool creates, root;
 	int r;
 
+	memset(st, 0, sizeof(*st));
+	sbx_buf_init(&st->path);
 	pthread_mutex_lock(&fs->lock);
-	r = node_path(n, fs->root, &path);
-	o.in_place = n->attr.nlink > 1;
-	o.durable = durable;
-	o.cred = fc->writer;
-	if (o.cred) {
-		o.in_place = true; /* see has_writer in fcache.h */
+	r = node_path(n, fs->root, &st->path);
+	o->in_place = n->attr.nlink > 1;
+	o->durable = durable;
+	o->cred = fc->writer;
+	if (o->cred) {
+		o->in_place = true; /* see writer in fcache.h */
 	} else {
-		o.attrs.valid |= SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID;
-		o.attrs.mode = n->attr.mode & 07777;
-		o.attrs.uid = n->attr.uid;
-		o.attrs.gid = n->attr.gid;
+		o->attrs.valid |= SBX_RFS_SET_MODE | SBX_RFS_SET_UID | SBX_RFS_SET_GID;
+		o->attrs.mode = n->attr.mode & 07777;
+		o->attrs.uid = n->attr.uid;
+		o->attrs.gid = n->attr.gid;
 	}
 	creates = n->unstored;
-	root = o.cred ? o.cred->uid == 0 : fs->create_ids_known && fs->create_uid == 0;
+	root = o->cred ? o->cred->uid == 0 : fs->create_ids_known && fs->create_uid == 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (r == -ESTALE) {
 		/* unlinked: its content goes with it, as on a local disk */
 		fc->dirty = false;
 		fcache_queued_sync(fc);
-		r = 0;
-		goto out;
+		return 0;
 	}
 	r = r ?: fs_check_alive(fs);
-	if (r == 0) {
-		/* adds the pending changes; later ones wait for its end */
-		fcache_store_begin(fs, fc, &o.attrs, o.cred, creates, root);
-		r = sbx_rfs_store(fs->rfs, path.data, fc->fd, fc->size, &o, &a, val, NULL);
-	}
+	if (r < 0)
+		return fcache_st_end(fs, fc, st, r, NULL, NULL);
+	/* adds the pending changes; later ones wait for its end */
+	fcache_store_begin(fs, fc, &o->attrs, o->cred, creates, root);
+	return 1;
+}
+
+int fcache_st_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_st *st, int r,
+		  const struct sbx_rfs_attr *a, const char *val)
+{
+	struct fs_ids sib = {.n = 0};
+	struct node *n = fc->node;
+
 	FS_COUNT(fs, stores);
 	if (r < 0) {
 		FS_COUNT(fs, store_errors);
 		fc->err = r;
 		fcache_store_failed(fs, fc);
-		goto out;
+		return r;
 	}
 	fc->dirty = false;
 	fc->err = 0;
-	fc->undurable = !durable;
-	memcpy(fc->validator, val, sizeof(val));
+	fc->undurable = !st->o.durable;
+	memcpy(fc->validator, val, sizeof(fc->validator));
 	fc->loaded_epoch = fs_epoch(fs);
-	fc->ver = a;
+	fc->ver = *a;
 	fc->made_here = false;
 	pthread_mutex_lock(&fc->plock); /* no change between the answer and the node */
 	pthread_mutex_lock(&fs->lock);
 	n->unstored = false; /* it exists now: its inode number is known */
-	fcache_store_node_locked(fs, fc, &a);
+	fcache_store_node_locked(fs, fc, a);
 	/* The store put a name into the directory (a new file, or a whole
 	 * one renamed over the old), mostly behind a close; whoever waits
 	 * for it (fsync) waits for the file, not for the directory's times.
@@ -958,10 +961,31 @@ static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
 	pthread_mutex_unlock(&fs->lock);
 	pthread_mutex_unlock(&fc->plock);
 	fs_notify_attrs(fs, &sib);
-	fcache_store_after(fs, fc); /* the changes made meanwhile */
-out:
+	return 0;
+}
+
+void fcache_st_out(struct sbx_fs *fs, struct fcache *fc, struct fcache_st *st)
+{
 	fcache_mirror(fs, fc, false);
-	sbx_buf_release(&path);
+	sbx_buf_release(&st->path);
+}
+
+/* Uploads the content (fc->lock held, fc->dirty); durable: onto the
+ * sandbox's disk (fcache_fsync). */
+static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
+{
+	char val[SBX_RFS_VALIDATOR_MAX];
+	struct fcache_st st;
+	struct sbx_rfs_attr a;
+	int r = fcache_st_begin(fs, fc, durable, &st);
+
+	if (r == 1) {
+		r = sbx_rfs_store(fs->rfs, st.path.data, fc->fd, fc->size, &st.o, &a, val, NULL);
+		r = fcache_st_end(fs, fc, &st, r, &a, val);
+		if (r == 0)
+			fcache_store_after(fs, fc); /* the changes made meanwhile */
+	}
+	fcache_st_out(fs, fc, &st);
 	return r;
 }
 
@@ -973,17 +997,29 @@ static void after_dir_attrs(struct sbx_fs *fs)
 	wback_drain_dirs(fs->wb);
 }
 
+bool fcache_sync_lock(struct sbx_fs *fs, struct fcache *fc, bool fsync)
+{
+	after_dir_attrs(fs);
+	if (!fsync)
+		return lock_unless_clean_read(fc); /* a `cat` that exits while its read waits */
+	fcache_lock(fc);
+	return true;
+}
+
+int fcache_flush_locked(struct sbx_fs *fs, struct fcache *fc)
+{
+	if (fc->ranged)
+		return fcr_sync(fs, fc, false);
+	return fc->dirty ? store(fs, fc, false) : 0;
+}
+
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 {
-	int r = 0;
+	int r;
 
-	after_dir_attrs(fs);
-	if (!lock_unless_clean_read(fc))
-		return 0; /* a `cat` that exits while its read waits */
-	if (fc->ranged)
-		r = fcr_sync(fs, fc, false);
-	else if (fc->dirty)
-		r = store(fs, fc, false);
+	if (!fcache_sync_lock(fs, fc, false))
+		return 0;
+	r = fcache_flush_locked(fs, fc);
 	fcache_unlock(fc);
 	return r;
 }
@@ -1018,13 +1054,16 @@ static int sync_stored(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
+void fcache_count_fsync(struct sbx_fs *fs)
 {
-	bool synced = true;
-	int r = 0;
+	if (sbx_rfs_writes_in_place(fs->rfs)) /* the shell transport makes no FSYNC */
+		FS_COUNT(fs, fsyncs);
+}
 
-	after_dir_attrs(fs);
-	fcache_lock(fc);
+int fcache_fsync_locked(struct sbx_fs *fs, struct fcache *fc)
+{
+	int r;
+
 	if (fc->ranged && fc->wf)
 		r = fcr_sync(fs, fc, true);
 	else if (!fc->ranged && fc->dirty)
@@ -1032,11 +1071,9 @@ int fcache_fsync(struct sbx_fs *fs, struct fcache *fc)
 	else if (fc->undurable)
 		r = sync_stored(fs, fc);
 	else
-		synced = false; /* nothing this mount wrote is left to sync */
-	fcache_unlock(fc);
-	/* the shell transport makes no FSYNC */
-	if (r == 0 && synced && sbx_rfs_writes_in_place(fs->rfs))
-		FS_COUNT(fs, fsyncs);
+		return 0; /* nothing this mount wrote is left to sync */
+	if (r == 0)
+		fcache_count_fsync(fs);
 	return r;
 }
 

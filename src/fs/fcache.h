@@ -308,11 +308,46 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
-/* fsync(2): fcache_flush, and what this mount wrote of the file is on
- * the sandbox's disk when it returns 0 (an FSYNC there: with the store,
- * after the writes through, or alone when they were stored before). The
- * shell transport cannot: there it is fcache_flush. */
-int fcache_fsync(struct sbx_fs *fs, struct fcache *fc);
+/* fsync(2)'s part of fcache_flush_req() below: fcache_flush, and what this
+ * mount wrote of the file is on the sandbox's disk when it returns 0 (an
+ * FSYNC there: with the store, after the writes through, or alone when
+ * they were stored before). The shell transport cannot: there it is
+ * fcache_flush. fc->lock held. */
+int fcache_fsync_locked(struct sbx_fs *fs, struct fcache *fc);
+/* fcache_flush() without its lock (fc->lock held). */
+int fcache_flush_locked(struct sbx_fs *fs, struct fcache *fc);
+/* The lock a flush (fsync: an fsync) takes, once the directories'
+ * attribute changes queued before it are made: false when there is
+ * nothing to store (a read answered later holds it, the file clean). */
+bool fcache_sync_lock(struct sbx_fs *fs, struct fcache *fc, bool fsync);
+/* An FSYNC was made in the sandbox (counted in .ctl/stats). */
+void fcache_count_fsync(struct sbx_fs *fs);
+
+/* A close (FUSE flush) or, with fsync, an fsync(2) of a handle of fc,
+ * answered when its store is made (fcache_astore.c): reply(ctx, req, r)
+ * runs once with the result (0 or a negative errno), on this thread or on
+ * libsbx's completion thread. A whole file with changes is stored with
+ * sbx_rfs_submit(), holding fc->lock and no thread until the sandbox
+ * answered (and the attribute changes made meanwhile are applied); the
+ * rest is made here (a large file's writes through, an FSYNC of what was
+ * stored before, the shell transport). */
+void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
+		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx);
+
+/* A store in two halves (fc->lock held, fc->dirty): _begin readies it
+ * (path, options, the pending attribute changes taken): 1 to send, or its
+ * result when there is nothing to send (0: the file is gone) or it failed
+ * before (then ended). _end takes the store's result (r, attributes a,
+ * validator val) and returns r; on success fcache_store_after() (or its
+ * steps) follows. _out ends either, whatever the result. */
+struct fcache_st {
+	struct sbx_rfs_store_opts o;
+	struct sbx_buf path;
+};
+int fcache_st_begin(struct sbx_fs *fs, struct fcache *fc, bool durable, struct fcache_st *st);
+int fcache_st_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_st *st, int r,
+		  const struct sbx_rfs_attr *a, const char *val);
+void fcache_st_out(struct sbx_fs *fs, struct fcache *fc, struct fcache_st *st);
 /* The next stores act as cred (NULL: the mount owner). 0, or -ENOMEM
  * (then nothing changed: the caller fails the open). */
 int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
@@ -430,6 +465,20 @@ void fcache_store_node_locked(struct sbx_fs *fs, struct fcache *fc, const struct
 /* After a successful store: applies the changes made while it was in
  * flight, and those made while that is done, then ends it. */
 void fcache_store_after(struct sbx_fs *fs, struct fcache *fc);
+/* fcache_store_after() in steps, for a store answered later
+ * (fcache_astore.c): _next gives the changes still to apply (true), or
+ * ends the store (false); _begin readies their setattr: 1 to send (as
+ * fc->attrs.st_cred, at af->path), 0 when nothing is to be done (the file
+ * is gone), or a negative errno; _end takes the setattr's result r
+ * (attributes a), or _begin's error. fc->lock held throughout. */
+struct fcache_after {
+	struct sbx_buf path;
+	uint64_t gen0;
+};
+bool fcache_after_next(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa);
+int fcache_after_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_after *af);
+void fcache_after_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_after *af, int r,
+		      const struct sbx_rfs_attr *a);
 /* fc->behind or fc->dirty changed outside a store: queued follows them
  * (a store queued behind a close, not begun, with changes to store). */
 void fcache_queued_sync(struct fcache *fc);

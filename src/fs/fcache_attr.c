@@ -247,33 +247,37 @@ void fcache_store_node_locked(struct sbx_fs *fs, struct fcache *fc, const struct
 	n->attr.ctime = keep.ctime;
 }
 
-/* The setattr of changes sa made during a store of fc, acting as the
- * store did (fc->lock held). */
-static void apply_after(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
+int fcache_after_begin(struct sbx_fs *fs, struct fcache *fc, struct fcache_after *af)
 {
-	const struct sbx_rfs_cred *cred = fc->attrs.st_cred;
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct fs_ids sib = {.n = 0};
 	struct node *n = fc->node;
-	struct sbx_rfs_attr a;
-	uint64_t gen0;
-	bool ld;
 	int r;
 
+	sbx_buf_init(&af->path);
 	pthread_mutex_lock(&fs->lock);
-	r = node_path(n, fs->root, &path);
-	gen0 = n->gen;
+	r = node_path(n, fs->root, &af->path);
+	af->gen0 = n->gen;
 	pthread_mutex_unlock(&fs->lock);
-	if (r == -ESTALE)
-		goto out; /* unlinked meanwhile: its attributes went with it */
-	r = r ?: fs_check_alive(fs) ?: sbx_rfs_setattr(fs->rfs, cred, path.data, sa, &a, NULL);
+	if (r == -ESTALE) {
+		sbx_buf_release(&af->path);
+		return 0; /* unlinked meanwhile: its attributes went with it */
+	}
+	return r ?: fs_check_alive(fs) ?: 1;
+}
+
+void fcache_after_end(struct sbx_fs *fs, struct fcache *fc, struct fcache_after *af, int r,
+		      const struct sbx_rfs_attr *a)
+{
+	struct fs_ids sib = {.n = 0};
+	struct node *n = fc->node;
+	bool ld;
+
 	FS_COUNT(fs, attrs_after);
 	pthread_mutex_lock(&fs->lock);
 	if (r == 0) {
 		/* unless changed again meanwhile, this answer is the truth */
 		ld = n->local_dirty;
 		n->local_dirty = false;
-		fs_node_set_attr(fs, n, &a, gen0);
+		fs_node_set_attr(fs, n, a, af->gen0);
 		n->local_dirty = ld;
 		if (n->parent) /* its entry's attributes: the directory is as it was */
 			fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, NULL);
@@ -284,34 +288,48 @@ static void apply_after(struct sbx_fs *fs, struct fcache *fc, const struct sbx_r
 	pthread_mutex_unlock(&fs->lock);
 	if (r == 0) {
 		fs_notify_attrs(fs, &sib);
-		fc->ver = a; /* the idle copy names this version (times and all) */
-		(void)sbx_rfs_validator(fs->rfs, &a, fc->validator); /* shell: keeps its own */
-		goto out;
+		fc->ver = *a; /* the idle copy names this version (times and all) */
+		(void)sbx_rfs_validator(fs->rfs, a, fc->validator); /* shell: keeps its own */
+	} else {
+		sbx_log(SBX_LOG_ERR,
+			"attributes set on %s during its store could not be applied: %s",
+			af->path.data ? af->path.data : "?", strerror(-r));
+		wback_failed(fs->wb);
 	}
-	sbx_log(SBX_LOG_ERR, "attributes set on %s during its store could not be applied: %s",
-		path.data ? path.data : "?", strerror(-r));
-	wback_failed(fs->wb);
-out:
-	sbx_buf_release(&path);
+	sbx_buf_release(&af->path);
+}
+
+bool fcache_after_next(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa)
+{
+	struct fcache_attrs *at = &fc->attrs;
+
+	pthread_mutex_lock(&fc->plock);
+	*sa = at->after;
+	memset(&at->after, 0, sizeof(at->after));
+	if (!sa->valid) {
+		at->st_on = false;
+		at->queued = fc->behind && fc->dirty;
+	}
+	pthread_mutex_unlock(&fc->plock);
+	if (!sa->valid)
+		__atomic_sub_fetch(&fs->stats.stores_in_flight, 1, __ATOMIC_RELAXED);
+	return sa->valid != 0;
 }
 
 void fcache_store_after(struct sbx_fs *fs, struct fcache *fc)
 {
-	struct fcache_attrs *at = &fc->attrs;
 	struct sbx_rfs_setattr sa;
+	struct fcache_after af;
+	struct sbx_rfs_attr a;
+	int r;
 
-	for (;;) {
-		pthread_mutex_lock(&fc->plock);
-		sa = at->after;
-		memset(&at->after, 0, sizeof(at->after));
-		if (!sa.valid) {
-			at->st_on = false;
-			at->queued = fc->behind && fc->dirty;
-		}
-		pthread_mutex_unlock(&fc->plock);
-		if (!sa.valid)
-			break;
-		apply_after(fs, fc, &sa);
+	while (fcache_after_next(fs, fc, &sa)) {
+		r = fcache_after_begin(fs, fc, &af);
+		if (r == 0)
+			continue;
+		if (r == 1)
+			r = sbx_rfs_setattr(fs->rfs, fc->attrs.st_cred, af.path.data, &sa, &a,
+					    NULL);
+		fcache_after_end(fs, fc, &af, r, &a);
 	}
-	__atomic_sub_fetch(&fs->stats.stores_in_flight, 1, __ATOMIC_RELAXED);
 }

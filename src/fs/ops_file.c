@@ -4,7 +4,8 @@
  * Handles of one node share its fcache (fcache.h): reads and writes are
  * local once the content is there; flush (every close) and fsync store the
  * changes and return the store's error, so close-to-open holds and a
- * failed upload is never a silent success.
+ * failed upload is never a silent success (answered when the store is
+ * made, holding no thread meanwhile: fcache_astore.c).
  */
 #include "fs/ops.h"
 
@@ -284,6 +285,13 @@ static int behind_error(struct sbx_fs *fs, struct sbxfs_fh *fh)
 	return __atomic_exchange_n(&fh->wb_seen, now, __ATOMIC_ACQ_REL) != now ? -EIO : 0;
 }
 
+/* The answer of a close or fsync whose store returned r (fcache_flush_req):
+ * else a write-behind failure is its error. */
+static void reply_synced(void *ctx, fuse_req_t req, int r)
+{
+	fuse_reply_err(req, fs_errno(r ?: behind_error(fs_of(req), ctx)));
+}
+
 /* A close: the store of a file only created here is queued (wback.h),
  * for a while when the file is empty (a lock file, likely removed at
  * once); others are made now, so close-to-open holds for files the
@@ -311,15 +319,15 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (queued) {
 		r = 0; /* the store queued takes these changes too */
 	} else {
-		r = fcache_flush(fs, fh->fc);
+		fcache_flush_req(fs, fh->fc, req, false, reply_synced, fh);
+		return;
 	}
-	fuse_reply_err(req, fs_errno(r ?: behind_error(fs, fh)));
+	reply_synced(fh, req, r);
 }
 
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
-	int r;
 
 	(void)datasync;
 	FS_COUNT_OP(fs, FS_FSYNC);
@@ -327,8 +335,7 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 		fuse_reply_err(req, 0);
 		return;
 	}
-	r = fcache_fsync(fs, fh_of(fi)->fc);
-	fuse_reply_err(req, fs_errno(r ?: behind_error(fs, fh_of(fi))));
+	fcache_flush_req(fs, fh_of(fi)->fc, req, true, reply_synced, fh_of(fi));
 }
 
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -1,0 +1,144 @@
+/* fcache_astore.c - a close or fsync answered when its store is made.
+ *
+ * Closing a file that the sandbox has (close-to-open) and fsync(2) store
+ * its changes and return the store's error. With the agent the worker
+ * thread readies the store, hands it to libsbx (a STORE of
+ * sbx_rfs_submit(): every request of it sent back to back) and goes back
+ * to the FUSE queue. The store keeps fc->lock (fcache.h, Locking) until
+ * libsbx's completion thread ends it: the cache takes the answer, the
+ * attribute changes made during the store are applied (a SETATTR sent
+ * from there, the next step when it is answered), fc->lock goes and the
+ * request is answered. Whoever needs the file meanwhile (a write, another
+ * close, fs_flush_all() before a job) waits for fc->lock as it waited for
+ * a store made on a worker thread.
+ *
+ * What is not answered later: a large file's writes through (fcr_sync),
+ * an FSYNC of what was stored before, and every store with the shell
+ * transport (sbx_rfs_submit() answers on the calling thread there).
+ */
+#include "fs/fcache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/later.h"
+
+/* A store in flight for a FUSE request; owns itself. */
+struct astore {
+	struct sbx_rfs_async q; /* first: the STORE, then each SETATTR after it */
+	struct sbx_fs *fs;
+	struct fcache *fc;
+	fuse_req_t req;
+	bool fsync;
+	void (*reply)(void *ctx, fuse_req_t req, int r);
+	void *ctx;
+	int r;			   /* the store's result */
+	struct fcache_st st;	   /* the store */
+	struct fcache_after af;	   /* the SETATTR in flight after it */
+	struct sbx_rfs_setattr sa; /* what that SETATTR changes */
+};
+
+/* The end: fc->lock goes, the request is answered. */
+static void finish(struct astore *as)
+{
+	struct sbx_fs *fs = as->fs;
+
+	fcache_st_out(fs, as->fc, &as->st);
+	if (as->r == 0 && as->fsync)
+		fcache_count_fsync(fs);
+	fcache_unlock(as->fc);
+	as->reply(as->ctx, as->req, as->r);
+	free(as);
+	later_end(fs);
+}
+
+static void after_done(struct sbx_rfs_async *q);
+
+/* The attribute changes made during the store, one SETATTR at a time;
+ * then the end. */
+static void after_step(struct astore *as)
+{
+	struct sbx_fs *fs = as->fs;
+	struct fcache *fc = as->fc;
+	int r;
+
+	while (fcache_after_next(fs, fc, &as->sa)) {
+		r = fcache_after_begin(fs, fc, &as->af);
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			fcache_after_end(fs, fc, &as->af, r, NULL);
+			continue;
+		}
+		memset(&as->q, 0, sizeof(as->q));
+		as->q.op = SBX_RFS_OP_SETATTR;
+		as->q.path = as->af.path.data;
+		as->q.cred = fc->attrs.st_cred;
+		as->q.sa = &as->sa;
+		as->q.done = after_done;
+		sbx_rfs_submit(fs->rfs, &as->q);
+		return;
+	}
+	finish(as);
+}
+
+static void after_done(struct sbx_rfs_async *q)
+{
+	struct astore *as = (struct astore *)q;
+
+	fcache_after_end(as->fs, as->fc, &as->af, q->rc, &q->attr);
+	after_step(as);
+}
+
+static void stored(struct sbx_rfs_async *q)
+{
+	struct astore *as = (struct astore *)q;
+
+	as->r = fcache_st_end(as->fs, as->fc, &as->st, q->rc, &q->attr, q->fetched_validator);
+	if (as->r == 0)
+		after_step(as);
+	else
+		finish(as);
+}
+
+void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
+		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
+{
+	struct astore *as = NULL;
+	int r;
+
+	if (!fcache_sync_lock(fs, fc, fsync)) {
+		reply(ctx, req, 0);
+		return;
+	}
+	if (!sbx_rfs_submits_async(fs->rfs) || fc->ranged || !fc->dirty ||
+	    !(as = calloc(1, sizeof(*as)))) {
+		r = fsync ? fcache_fsync_locked(fs, fc) : fcache_flush_locked(fs, fc);
+		fcache_unlock(fc);
+		reply(ctx, req, r);
+		return;
+	}
+	as->fs = fs;
+	as->fc = fc;
+	as->req = req;
+	as->fsync = fsync;
+	as->reply = reply;
+	as->ctx = ctx;
+	r = fcache_st_begin(fs, fc, fsync, &as->st);
+	if (r != 1) {
+		fcache_st_out(fs, fc, &as->st);
+		fcache_unlock(fc);
+		free(as);
+		reply(ctx, req, r);
+		return;
+	}
+	later_begin(fs); /* an unmount answers it before it goes */
+	as->q.op = SBX_RFS_OP_STORE;
+	as->q.path = as->st.path.data;
+	as->q.fd = fc->fd;
+	as->q.count = fc->size;
+	as->q.store = &as->st.o;
+	as->q.done = stored;
+	sbx_rfs_submit(fs->rfs, &as->q);
+}
