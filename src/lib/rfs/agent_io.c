@@ -20,6 +20,7 @@
 
 #include "fs/errmap.h"
 #include "rfs/agent.h"
+#include "rfs/agent_dec.h"
 #include "rfs/call.h"
 #include "rfs/transport.h"
 #include "util/timeutil.h"
@@ -140,23 +141,6 @@ static void wf_note(struct sbx_rfs_wfile *f, int rc)
 		f->err = rc;
 }
 
-/* A PWRITE's reply: all of it was written, or the write failed. */
-static int wf_frame(void *ud, uint16_t type, uint16_t flags, const uint8_t *p, size_t n)
-{
-	const uint32_t *want = ud;
-	struct sbxa_r rd;
-	uint32_t got;
-
-	(void)type;
-	(void)flags;
-	sbxa_r_init(&rd, p, n);
-	sbxa_get_i32(&rd);
-	got = sbxa_get_u32(&rd);
-	if (rd.err)
-		return rd.err;
-	return got == *want ? 0 : -EIO;
-}
-
 static void wf_wait_one(struct sbx_rfs_wfile *f)
 {
 	struct agent_req *q = &f->win[f->head];
@@ -225,7 +209,7 @@ int sbx_rfs_wfile_write(struct sbx_rfs_wfile *f, const void *buf, size_t n, uint
 		q = &f->win[slot];
 		memset(q, 0, sizeof(*q));
 		f->want[slot] = (uint32_t)k;
-		q->on_frame = wf_frame;
+		q->on_frame = rfs_agent_pwrite_frame;
 		q->ud = &f->want[slot];
 		rfs_agent_begin(&w, SBXA_OP_PWRITE);
 		sbxa_put_u32(&w, f->h);
