@@ -173,6 +173,9 @@ def chart(out, meta, data, delays, workloads):
             if not meta.get("na_" + tr) for d in delays]
     if not cols:
         return
+    if not any(x["ratio"] for x in data["results"]):
+        print("bench: no ratio to chart (every rep failed)", file=sys.stderr)
+        return
     dat = os.path.join(out, "ratios.dat")
     with open(dat, "w") as f:
         f.write("workload " + " ".join("%s@%dms" % c for c in cols) + "\n")

@@ -32,6 +32,7 @@ work() {
 	find.*) find "$d/tree" -newer "$d/tree" >/dev/null ;;
 	git.*) cd "$M/repo" && git status --porcelain >/dev/null ;;
 	saves) # an editor's save: write a temporary, fsync it, rename it over
+		mkdir -p "$d" || return 1 # (also without untar before it)
 		for i in $(seq 1 "$SAVES"); do
 			printf 'save %s\n' "$i" | dd of="$d/.save.txt.swp" conv=fsync status=none &&
 				mv -f "$d/.save.txt.swp" "$d/save.txt" || return 1
