@@ -385,6 +385,22 @@ wait $cl
 expect_eq "  ... the close succeeded" 0 $?
 expect_eq "  ... the sandbox has the content and the mode" "late 604" \
 	"$(rx sh -c 'cat /srv/a/d1/s; stat -c %a /srv/a/d1/s' | tr '\n' ' ' | sed 's/ $//')"
+# an sbx exec waits for the stores in flight (it sees every earlier
+# write), and after a while says what it waits for
+freeze
+printf slow | dd of="$MNT/d2/s" status=none &
+cl=$!
+expect_eq "a close's store is in flight" 1 "$(in_flight 1)"
+timeout 60 "$BUILD/sbx" exec "$ID" -- cat /srv/a/d2/s >"$T/ex.out" 2>"$T/ex.err" &
+ex=$!
+for _ in $(seq 1 300); do grep -q "waiting for files" "$T/ex.err" && break; sleep 0.02; done
+check "an sbx exec meanwhile says what it waits for" \
+	grep -q "sbx: waiting for files written through a mount of $ID" "$T/ex.err"
+thaw
+wait $cl
+expect_eq "  ... the close succeeded" 0 $?
+wait $ex
+expect_eq "  ... and the exec, which sees the file as closed" "0 slow" "$? $(cat "$T/ex.out")"
 fusermount3 -u "$MNT"
 
 # --- a deadline: op_timeout, then EIO; the worker was free all along ----------
