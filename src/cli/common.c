@@ -5,15 +5,11 @@
  */
 #include "cli/cli.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <unistd.h>
 
@@ -222,62 +218,15 @@ void cli_keep_result(struct sbx_exec_result *dst, const struct sbx_exec_result *
 	dst->stderr_data = NULL;
 }
 
-/* Says, once SLOW_SYNC_MS have passed, what a sync of the mounts that is
- * still going waits for: stores in flight on a slow or stopped link (up to
- * op_timeout), with nothing on the screen otherwise. */
-#define SLOW_SYNC_MS 2000
-
-struct slow_sync {
-	pthread_mutex_t m;
-	pthread_cond_t cv;
-	bool done;
-	const char *arg;
-};
-
-static void *slow_sync_note(void *ud)
-{
-	struct slow_sync *ss = ud;
-	struct timespec ts;
-	int r = 0;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += SLOW_SYNC_MS / 1000;
-	pthread_mutex_lock(&ss->m);
-	while (!ss->done && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&ss->cv, &ss->m, &ts);
-	if (!ss->done)
-		fprintf(stderr,
-			"sbx: waiting for files written through a mount of %s to reach the "
-			"sandbox (SBX_NO_MOUNT_SYNC=1 does not wait)\n",
-			ss->arg);
-	pthread_mutex_unlock(&ss->m);
-	return NULL;
-}
-
 void cli_sync_mounts(struct cli *cli, struct sbx_sandbox *sb, const char *arg)
 {
 	const char *names[3] = {arg, sbx_sandbox_id(sb), sbx_sandbox_name(sb)};
 	const char *off = getenv("SBX_NO_MOUNT_SYNC");
-	struct slow_sync ss = {.arg = arg};
-	bool noting;
-	pthread_t t;
 	int r;
 
 	if (off && *off && strcmp(off, "0") != 0)
 		return; /* a hung mount must not hang every exec */
-	pthread_mutex_init(&ss.m, NULL);
-	pthread_cond_init(&ss.cv, NULL);
-	noting = !cli->quiet && pthread_create(&t, NULL, slow_sync_note, &ss) == 0;
-	r = mounts_sync_sandbox(NULL, names, 3);
-	if (noting) {
-		pthread_mutex_lock(&ss.m);
-		ss.done = true;
-		pthread_cond_signal(&ss.cv);
-		pthread_mutex_unlock(&ss.m);
-		pthread_join(t, NULL);
-	}
-	pthread_mutex_destroy(&ss.m);
-	pthread_cond_destroy(&ss.cv);
+	r = mounts_sync_sandbox(NULL, names, 3, !cli->quiet);
 
 	if (r < 0 && !cli->quiet)
 		fprintf(stderr,

@@ -8,10 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void mounts_unescape(char *s)
@@ -156,7 +158,66 @@ static bool source_names(const char *src, const char *const *names, size_t n)
 	return false;
 }
 
-int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n)
+/* Says, once SLOW_SYNC_MS have passed, what a sync of the mounts that is
+ * still going waits for: stores in flight on a slow or stopped link (up to
+ * op_timeout), with nothing on the screen otherwise. */
+#define SLOW_SYNC_MS 2000
+
+struct slow_sync {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	bool done;
+	const char *of; /* the sandbox, as the command named it */
+};
+
+static void *slow_sync_note(void *ud)
+{
+	struct slow_sync *ss = ud;
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += SLOW_SYNC_MS / 1000;
+	pthread_mutex_lock(&ss->m);
+	while (!ss->done && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&ss->cv, &ss->m, &ts);
+	if (!ss->done)
+		fprintf(stderr,
+			"sbx: waiting for files written through a mount of %s to reach the "
+			"sandbox (SBX_NO_MOUNT_SYNC=1 does not wait)\n",
+			ss->of);
+	pthread_mutex_unlock(&ss->m);
+	return NULL;
+}
+
+/* mounts_sync(mnt), and with of (the sandbox's name) a note on stderr
+ * when it lasts (slow_sync_note). */
+static int sync_noting(const char *mnt, const char *of)
+{
+	struct slow_sync ss = {.of = of};
+	bool noting;
+	pthread_t t;
+	int r;
+
+	if (!of)
+		return mounts_sync(mnt);
+	pthread_mutex_init(&ss.m, NULL);
+	pthread_cond_init(&ss.cv, NULL);
+	noting = pthread_create(&t, NULL, slow_sync_note, &ss) == 0;
+	r = mounts_sync(mnt);
+	if (noting) {
+		pthread_mutex_lock(&ss.m);
+		ss.done = true;
+		pthread_cond_signal(&ss.cv);
+		pthread_mutex_unlock(&ss.m);
+		pthread_join(t, NULL);
+	}
+	pthread_mutex_destroy(&ss.m);
+	pthread_cond_destroy(&ss.cv);
+	return r;
+}
+
+int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n, bool note)
 {
 	FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
 	char *line = NULL, *mnt, *type, *src, *opts;
@@ -170,7 +231,7 @@ int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t 
 		    strcmp(type, "fuse.sbxfs") != 0 || !source_names(src, names, n) ||
 		    !mounted_by_me(opts))
 			continue;
-		r = mounts_sync(mnt);
+		r = sync_noting(mnt, note ? names[0] : NULL);
 		/* another user's mount, or one whose server is gone: not ours to wait for */
 		if (r < 0 && r != -EACCES && r != -EPERM && r != -ENOTCONN && r != -ENOENT &&
 		    !first)

@@ -7,6 +7,7 @@
 #ifndef SBX_CLI_MOUNTS_H
 #define SBX_CLI_MOUNTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -36,7 +37,10 @@ int mounts_sync(const char *mnt);
  * (`sync` in its .ctl/ctl; sbxfs's write-behind), so that a command run
  * in the sandbox next sees every write made through them. Mounts of
  * another user and mounts whose server is gone are skipped. Returns 0,
- * or the first failure (-EIO: a store failed; the mount keeps the data). */
-int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n);
+ * or the first failure (-EIO: a store failed; the mount keeps the data).
+ * note: a wait of a mount past 2 s is said on stderr, naming names[0]
+ * (stores on a slow or stopped link last up to op_timeout). No thread is
+ * started when no mount matches. */
+int mounts_sync_sandbox(const char *mountinfo, const char *const *names, size_t n, bool note);
 
 #endif

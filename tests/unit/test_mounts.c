@@ -118,7 +118,7 @@ START_TEST(sync_own_mounts_only)
 	snprintf(info + off, sizeof(info) - off,
 		 "53 22 0:53 / %s rw - fuse.sbxfs id-1 rw,group_id=0,user_id=%u\n", d[3], me);
 	write_info(info);
-	ck_assert_int_eq(mounts_sync_sandbox(path, names, 3), 0);
+	ck_assert_int_eq(mounts_sync_sandbox(path, names, 3, false), 0);
 	read_ctl(d[0], buf, sizeof(buf));
 	ck_assert_str_eq(buf, "sync\n");
 	read_ctl(d[1], buf, sizeof(buf));
