@@ -467,6 +467,12 @@ SBX_API int sbx_rfs_store(struct sbx_rfs *r, const char *path, int fd, uint64_t 
 			  const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
 			  char *ret_validator, struct sbx_err *err);
 
+/** fsync(2) in the sandbox of the regular file @p path as it is (what a
+ *  store made without `durable` put there): opened for writing, not
+ *  following a symlink, by the transport's own ids. Agent transport only:
+ *  -ENOTSUP with the shell transport, which has no handles. */
+SBX_API int sbx_rfs_fsync(struct sbx_rfs *r, const char *path, struct sbx_err *err);
+
 /** Sends signal @p sig_name ("TERM", "INT", "KILL", …: letters only) to every
  *  process in the sandbox whose environment holds @p env_marker ("K=V").
  *  *ret_count: processes signalled. Linux /proc only. */
@@ -539,6 +545,7 @@ enum sbx_rfs_op {
 	SBX_RFS_OP_CONNECT,
 	SBX_RFS_OP_XATTR, /**< any of the four xattr calls */
 	SBX_RFS_OP_WRITE_RANGE,
+	SBX_RFS_OP_FSYNC, /**< sbx_rfs_fsync() */
 	SBX_RFS_OP__N
 };
 /** "stat", "readdir", … (static string). */
@@ -569,7 +576,8 @@ struct sbx_rfs_async {
 			     *   READ_RANGE (sbx_rfs_read_range() into fd),
 			     *   STORE (sbx_rfs_store() of fd's first count
 			     *   bytes as path; never sent again; one of more
-			     *   than 16 MiB is made on the calling thread) */
+			     *   than 16 MiB is made on the calling thread),
+			     *   FSYNC (sbx_rfs_fsync() of path) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */

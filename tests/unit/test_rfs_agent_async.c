@@ -511,6 +511,44 @@ START_TEST(store_answered_later)
 }
 END_TEST
 
+/* an FSYNC of a file stored before: OPEN, FSYNC and CLOSE sent at once,
+ * done() when the last is answered, with the first failure */
+START_TEST(fsync_answered_later)
+{
+	struct req r1, r2;
+	uint64_t now, most;
+	struct fx f;
+
+	fx_init(&f, 30);
+	data_req(&r1, &f, SBX_RFS_OP_FSYNC, "/f", -1);
+	sbx_rfs_submit(&f.r, &r1.q);
+	reply(&f, 1, SBXA_OP_OPEN, 0, 0);
+	reply(&f, 2, SBXA_OP_FSYNC, 0, 0);
+	ck_assert_int_eq(f.done, 0);
+	reply(&f, 3, SBXA_OP_CLOSE, 0, 0);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert(!pthread_equal(f.thr[0], pthread_self()));
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_FSYNC].requests, 1);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_STORE].requests, 0);
+
+	/* the fsync fails: the handle is closed all the same, and its error
+	 * is the result */
+	data_req(&r2, &f, SBX_RFS_OP_FSYNC, "/f", -1);
+	sbx_rfs_submit(&f.r, &r2.q);
+	reply(&f, 4, SBXA_OP_OPEN, 0, 0);
+	reply(&f, 5, SBXA_OP_FSYNC, -EIO, 0);
+	ck_assert_int_eq(f.done, 1);
+	reply(&f, 6, SBXA_OP_CLOSE, 0, 0);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r2.q.rc, -EIO);
+	ck_assert_uint_eq(f.r.stats[SBX_RFS_OP_FSYNC].errors, 1);
+	counts(&f, &now, &most);
+	ck_assert_uint_eq(now, 0);
+	fx_end(&f);
+}
+END_TEST
+
 /* the same read started and ended apart by the caller (rfs.h's
  * sbx_rfs_read_start/_finish): the finish waits for the reply */
 START_TEST(read_start_then_finish)
@@ -709,6 +747,7 @@ int main(void)
 	tcase_add_test(tc, fetch_into_fd);
 	tcase_add_test(tc, read_range_into_fd);
 	tcase_add_test(tc, store_answered_later);
+	tcase_add_test(tc, fsync_answered_later);
 	tcase_add_test(tc, read_start_then_finish);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);

@@ -207,7 +207,7 @@ int rfs_agent_submit_frame(struct sbx_rfs *r, struct sbxa_w *w,
 			   void *ud, uint64_t hint, void (*ended)(void *ctx, int rc, uint64_t seq),
 			   void *ctx);
 /* agent_store.c: rfs.h's sbx_rfs_store(), and sbx_rfs_submit()'s STORE
- * (the whole request: rfs_async_begin() to q->done()). */
+ * and FSYNC (the whole request: rfs_async_begin() to q->done()). */
 int rfs_agent_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
 		    char *ret_validator, struct sbx_err *err);

@@ -309,7 +309,7 @@ void rfs_agent_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	struct acall *x;
 	int rc;
 
-	if (u->op == SBX_RFS_OP_STORE) {
+	if (u->op == SBX_RFS_OP_STORE || u->op == SBX_RFS_OP_FSYNC) {
 		rfs_agent_store_submit(r, u);
 		return;
 	}

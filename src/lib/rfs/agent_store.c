@@ -16,7 +16,9 @@
  * of agent_async.c (rfs_agent_submit_frame) and ends when the last of them
  * has: nobody waits, and no thread is held meanwhile. It takes at most
  * STORE_ASYNC_MAX bytes (its frames are queued on the session at once);
- * a larger one is the waiting store, made on the caller's thread.
+ * a larger one is the waiting store, made on the caller's thread. An
+ * FSYNC answered later (sbx_rfs_fsync() of a file stored before) is made
+ * the same way: OPEN, FSYNC and CLOSE back to back, one round trip.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -395,12 +397,12 @@ static void astore_end(struct astore *as)
 
 	if (as->has_h)
 		rfs_agent_handle_put(r->agent, as->h);
-	if (rc == 0) {
+	if (rc == 0 && u->op == SBX_RFS_OP_STORE) {
 		rfs_agent_attr(&u->attr, &as->a);
 		u->attr.seq = as->seq;
 		rfs_agent_validator(&u->attr, u->fetched_validator);
 	}
-	rfs_count(r, SBX_RFS_OP_STORE, 1, rc, (sbx_now_ms() - as->t0) * 1000, 0, as->bytes_out);
+	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - as->t0) * 1000, 0, as->bytes_out);
 	while ((p = as->parts)) {
 		as->parts = p->next;
 		free(p);
@@ -459,21 +461,91 @@ static int part_send(struct astore *as, struct sbxa_w *w, bool pwrite, uint32_t 
 	return 0;
 }
 
+/* The requests of a STORE of len bytes after the handle's (see the top):
+ * 0, or the first failure (noted). */
+static int store_parts(struct astore *as, struct sbxa_w *w, const struct sbx_rfs_store_opts *o,
+		       uint64_t len)
+{
+	const struct sbx_rfs_cred *cred = o->cred;
+	struct sbx_rfs_async *u = as->u;
+	uint64_t off = 0, hole;
+	bool finished = false;
+	int rc;
+
+	frame_open(w, cred, as->h, u->path, o);
+	rc = part_send(as, w, false, 0, false);
+	if (rc < 0)
+		return rc;
+	frame_length(w, cred, as->h, len);
+	rc = part_send(as, w, false, 0, false);
+	while (rc == 0 && next_data(u->fd, &off, len, &hole)) {
+		while (rc == 0 && off < hole) {
+			size_t n = hole - off < SBXA_IO_MAX ? (size_t)(hole - off) : SBXA_IO_MAX;
+
+			rc = frame_chunk(w, cred, as->h, u->fd, off, n);
+			if (rc < 0)
+				sbxa_w_release(w);
+			rc = rc ?: part_send(as, w, true, (uint32_t)n, false);
+			off += n;
+		}
+	}
+	if (rc == 0 && o->durable) {
+		frame_fsync(w, cred, as->h);
+		rc = part_send(as, w, false, 0, false);
+	}
+	if (rc == 0) {
+		frame_finish(w, cred, as->h, u->path, len, o);
+		rc = part_send(as, w, false, 0, !o->in_place);
+		finished = rc == 0;
+	}
+	if (rc == 0 && o->in_place) {
+		frame_setattr(w, cred, u->path, o);
+		rc = part_send(as, w, false, 0, true);
+	}
+	astore_note(as, rc);
+	/* stopped before the closing request, not by the session's end:
+	 * the handle goes back */
+	if (rc < 0 && !finished && !sbx_rfs_is_transport_error(rc)) {
+		frame_close(w, cred, as->h);
+		part_send(as, w, false, 0, false);
+	}
+	return rc;
+}
+
+/* The requests of an FSYNC (sbx_rfs_fsync()): OPEN of the file as it is,
+ * FSYNC, CLOSE; 0, or the first failure (noted). */
+static int fsync_parts(struct astore *as, struct sbxa_w *w)
+{
+	int rc;
+
+	rfs_agent_begin(w, SBXA_OP_OPEN);
+	sbxa_put_u32(w, as->h);
+	sbxa_put_cstr(w, as->u->path);
+	sbxa_put_u32(w, SBXA_O_WRONLY | SBXA_O_NOFOLLOW);
+	sbxa_put_u32(w, 0);
+	rc = part_send(as, w, false, 0, false);
+	if (rc < 0)
+		return rc;
+	frame_fsync(w, NULL, as->h);
+	rc = part_send(as, w, false, 0, false);
+	if (rc < 0 && sbx_rfs_is_transport_error(rc))
+		return rc;
+	frame_close(w, NULL, as->h);
+	return part_send(as, w, false, 0, false) ?: rc;
+}
+
 void rfs_agent_store_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 {
 	struct sbx_rfs_store_opts none = {0};
 	const struct sbx_rfs_store_opts *o = u->store ? u->store : &none;
-	const struct sbx_rfs_cred *cred = o->cred;
 	struct sbxa_w w = {0};
 	struct astore *as;
-	uint64_t off = 0, hole, len = u->count;
-	bool opened = false, finished = false;
 	int rc;
 
 	rfs_async_begin(r, u);
-	if (len > STORE_ASYNC_MAX) {
-		u->rc = rfs_agent_store(r, u->path, u->fd, len, o, &u->attr, u->fetched_validator,
-					NULL);
+	if (u->op == SBX_RFS_OP_STORE && u->count > STORE_ASYNC_MAX) {
+		u->rc = rfs_agent_store(r, u->path, u->fd, u->count, o, &u->attr,
+					u->fetched_validator, NULL);
 		rfs_async_end(r);
 		u->done(u);
 		return;
@@ -492,45 +564,9 @@ void rfs_agent_store_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	as->pending = 1;
 	rc = rfs_agent_handle_get(r->agent, &as->h);
 	as->has_h = rc == 0;
-	if (rc == 0) {
-		frame_open(&w, cred, as->h, u->path, o);
-		rc = part_send(as, &w, false, 0, false);
-		opened = rc == 0;
-	}
-	if (rc == 0) {
-		frame_length(&w, cred, as->h, len);
-		rc = part_send(as, &w, false, 0, false);
-	}
-	while (rc == 0 && next_data(u->fd, &off, len, &hole)) {
-		while (rc == 0 && off < hole) {
-			size_t n = hole - off < SBXA_IO_MAX ? (size_t)(hole - off) : SBXA_IO_MAX;
-
-			rc = frame_chunk(&w, cred, as->h, u->fd, off, n);
-			if (rc < 0)
-				sbxa_w_release(&w);
-			rc = rc ?: part_send(as, &w, true, (uint32_t)n, false);
-			off += n;
-		}
-	}
-	if (rc == 0 && o->durable) {
-		frame_fsync(&w, cred, as->h);
-		rc = part_send(as, &w, false, 0, false);
-	}
-	if (rc == 0) {
-		frame_finish(&w, cred, as->h, u->path, len, o);
-		rc = part_send(as, &w, false, 0, !o->in_place);
-		finished = rc == 0;
-	}
-	if (rc == 0 && o->in_place) {
-		frame_setattr(&w, cred, u->path, o);
-		rc = part_send(as, &w, false, 0, true);
-	}
+	if (rc == 0)
+		rc = u->op == SBX_RFS_OP_FSYNC ? fsync_parts(as, &w)
+					       : store_parts(as, &w, o, u->count);
 	astore_note(as, rc);
-	/* stopped before the closing request, not by the session's end:
-	 * the handle goes back */
-	if (rc < 0 && opened && !finished && !sbx_rfs_is_transport_error(rc)) {
-		frame_close(&w, cred, as->h);
-		part_send(as, &w, false, 0, false);
-	}
 	astore_drop(as);
 }

@@ -30,6 +30,7 @@ static const char *const op_names[SBX_RFS_OP__N] = {
     [SBX_RFS_OP_STORE] = "store",	[SBX_RFS_OP_SIGNAL] = "signal",
     [SBX_RFS_OP_SWEEP] = "sweep",	[SBX_RFS_OP_CONNECT] = "connect",
     [SBX_RFS_OP_XATTR] = "xattr",	[SBX_RFS_OP_WRITE_RANGE] = "write_range",
+    [SBX_RFS_OP_FSYNC] = "fsync",
 };
 
 const char *sbx_rfs_op_name(enum sbx_rfs_op op)

@@ -16,6 +16,7 @@
 #include "rfs/call.h"
 #include "rfs/transport.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 int sbx_rfs_new(struct sbx_sandbox *sb, const struct sbx_rfs_opts *opts, struct sbx_rfs **ret)
 {
@@ -292,6 +293,23 @@ int sbx_rfs_wfile_open(struct sbx_rfs *r, const char *path, struct sbx_rfs_wfile
 	return r->tp->wfile_open(r, path, ret, err);
 }
 
+int sbx_rfs_fsync(struct sbx_rfs *r, const char *path, struct sbx_err *err)
+{
+	struct sbx_rfs_wfile *wf = NULL;
+	int64_t t0 = sbx_now_ms();
+	int rc, rc2;
+
+	rc = sbx_rfs_wfile_open(r, path, &wf, err);
+	if (rc < 0)
+		return rc;
+	rc = sbx_rfs_wfile_sync(wf, true, err);
+	rc2 = sbx_rfs_wfile_close(wf, rc < 0 ? NULL : err);
+	rc = rc ?: rc2;
+	/* the open, the FSYNC and the close: one wait each */
+	rfs_count(r, SBX_RFS_OP_FSYNC, 3, rc, (sbx_now_ms() - t0) * 1000, 0, 0);
+	return rc;
+}
+
 bool sbx_rfs_writes_in_place(const struct sbx_rfs *r)
 {
 	return r->tp->wfile_open != NULL;
@@ -409,6 +427,7 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 		q->rc = sbx_rfs_store(r, q->path, q->fd, q->count, q->store, &q->attr,
 				      q->fetched_validator, NULL);
 		break;
+	case SBX_RFS_OP_FSYNC: q->rc = sbx_rfs_fsync(r, q->path, NULL); break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
