@@ -1024,33 +1024,38 @@ int fcache_flush(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-/* An FSYNC in the sandbox of what was stored before (fc->lock held, no
- * write handle open): open, fsync, close. */
-static int sync_stored(struct sbx_fs *fs, struct fcache *fc)
+int fcache_synced_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path)
 {
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_wfile *wf = NULL;
 	int r;
 
 	pthread_mutex_lock(&fs->lock);
-	r = node_path(fc->node, fs->root, &path);
+	r = node_path(fc->node, fs->root, path);
 	pthread_mutex_unlock(&fs->lock);
 	if (r == -ESTALE)
-		r = 0; /* unlinked: nothing of it to keep */
-	else if (r == 0)
-		r = fs_check_alive(fs) ?: sbx_rfs_wfile_open(fs->rfs, path.data, &wf, NULL);
-	if (r == 0 && wf)
-		r = sbx_rfs_wfile_sync(wf, true, NULL);
-	if (wf) {
-		int r2 = sbx_rfs_wfile_close(wf, NULL);
+		return 0; /* unlinked: nothing of it to keep */
+	r = r ?: fs_check_alive(fs);
+	return r < 0 ? r : 1;
+}
 
-		r = r ?: r2;
-	}
-	sbx_buf_release(&path);
+int fcache_synced_end(struct fcache *fc, int r)
+{
 	if (r == -ENOTSUP)
 		r = 0; /* the shell transport: no handles, no fsync */
 	if (r == 0)
 		fc->undurable = false;
+	return r;
+}
+
+/* An FSYNC in the sandbox of what was stored before (fc->lock held, no
+ * write handle open). */
+static int sync_stored(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	int r = fcache_synced_begin(fs, fc, &path);
+
+	if (r == 1)
+		r = fcache_synced_end(fc, sbx_rfs_fsync(fs->rfs, path.data, NULL));
+	sbx_buf_release(&path);
 	return r;
 }
 
@@ -1121,6 +1126,17 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc)
 	}
 	fcache_unlock(fc);
 	return r;
+}
+
+void fcache_behind_cancel(struct sbx_fs *fs, struct fcache *fc)
+{
+	fcache_lock(fc);
+	pthread_mutex_lock(&fs->lock);
+	fc->behind = false;
+	pthread_mutex_unlock(&fs->lock);
+	fcache_queued_sync(fc); /* a setattr goes with the close's store, or after it */
+	fcache_unlock(fc);
+	fcache_release(fs, fc);
 }
 
 void fcache_mark_unstored(struct sbx_fs *fs, struct fcache *fc)

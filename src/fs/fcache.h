@@ -262,9 +262,12 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
  * up to now (a shell's `echo > f` closes the file twice: after its dup2,
  * and at exit) and this close has nothing to store. */
 bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty, bool *ret_queued);
-/* Makes the store fcache_behind_begin() allowed (from the queue, or at
- * once when the queue refused it) and clears the mark. 0 or its error. */
+/* Makes the store fcache_behind_begin() allowed (from the queue) and
+ * clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
+/* The queue refused it: clears the mark and gives the reference back;
+ * the close then stores the file as any other (fcache_flush_req). */
+void fcache_behind_cancel(struct sbx_fs *fs, struct fcache *fc);
 /* Drops a reference; the last one stores what is left and frees. */
 void fcache_release(struct sbx_fs *fs, struct fcache *fc);
 /* Takes an extra reference on the cache of a node that is open (fs->lock
@@ -322,15 +325,22 @@ int fcache_flush_locked(struct sbx_fs *fs, struct fcache *fc);
 bool fcache_sync_lock(struct sbx_fs *fs, struct fcache *fc, bool fsync);
 /* An FSYNC was made in the sandbox (counted in .ctl/stats). */
 void fcache_count_fsync(struct sbx_fs *fs);
+/* An FSYNC of what was stored before in two halves (fc->lock held, the
+ * file clean and fc->undurable): _begin puts the file's remote path in
+ * *path (the caller releases it) and returns 1 to send it, 0 when there
+ * is nothing to sync (the file is gone), or a negative errno; _end takes
+ * sbx_rfs_fsync()'s result and returns the fsync's. */
+int fcache_synced_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path);
+int fcache_synced_end(struct fcache *fc, int r);
 
 /* A close (FUSE flush) or, with fsync, an fsync(2) of a handle of fc,
  * answered when its store is made (fcache_astore.c): reply(ctx, req, r)
  * runs once with the result (0 or a negative errno), on this thread or on
  * libsbx's completion thread. A whole file with changes is stored with
  * sbx_rfs_submit(), holding fc->lock and no thread until the sandbox
- * answered (and the attribute changes made meanwhile are applied); the
- * rest is made here (a large file's writes through, an FSYNC of what was
- * stored before, the shell transport). */
+ * answered (and the attribute changes made meanwhile are applied), and
+ * so is an FSYNC of what was stored before; the rest is made here (a
+ * large file's writes through, the shell transport). */
 void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
 		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx);
 

@@ -12,9 +12,13 @@
  * close, fs_flush_all() before a job) waits for fc->lock as it waited for
  * a store made on a worker thread.
  *
+ * An fsync of a file with nothing left to store, which a close stored
+ * before without asking for its disk, is an FSYNC of sbx_rfs_submit()
+ * the same way (fc->lock held until its answer).
+ *
  * What is not answered later: a large file's writes through (fcr_sync),
- * an FSYNC of what was stored before, and every store with the shell
- * transport (sbx_rfs_submit() answers on the calling thread there).
+ * and every store with the shell transport (sbx_rfs_submit() answers on
+ * the calling thread there).
  */
 #include "fs/fcache.h"
 
@@ -91,6 +95,30 @@ static void after_done(struct sbx_rfs_async *q)
 	after_step(as);
 }
 
+static void synced(struct sbx_rfs_async *q)
+{
+	struct astore *as = (struct astore *)q;
+
+	as->r = fcache_synced_end(as->fc, q->rc);
+	finish(as);
+}
+
+/* An fsync of what was stored before (fc->lock held, as ready): 1 once
+ * handed over, else the result to answer (nothing sent). */
+static int sync_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
+{
+	int r = fcache_synced_begin(fs, fc, &as->st.path);
+
+	if (r != 1)
+		return r;
+	later_begin(fs); /* an unmount answers it before it goes */
+	as->q.op = SBX_RFS_OP_FSYNC;
+	as->q.path = as->st.path.data;
+	as->q.done = synced;
+	sbx_rfs_submit(fs->rfs, &as->q);
+	return 1;
+}
+
 static void stored(struct sbx_rfs_async *q)
 {
 	struct astore *as = (struct astore *)q;
@@ -106,13 +134,15 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
 {
 	struct astore *as = NULL;
+	bool syncs;
 	int r;
 
 	if (!fcache_sync_lock(fs, fc, fsync)) {
 		reply(ctx, req, 0);
 		return;
 	}
-	if (!sbx_rfs_submits_async(fs->rfs) || fc->ranged || !fc->dirty ||
+	syncs = fsync && !fc->ranged && !fc->dirty && fc->undurable;
+	if (!sbx_rfs_submits_async(fs->rfs) || fc->ranged || (!fc->dirty && !syncs) ||
 	    !(as = calloc(1, sizeof(*as)))) {
 		r = fsync ? fcache_fsync_locked(fs, fc) : fcache_flush_locked(fs, fc);
 		fcache_unlock(fc);
@@ -125,8 +155,11 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 	as->fsync = fsync;
 	as->reply = reply;
 	as->ctx = ctx;
-	r = fcache_st_begin(fs, fc, fsync, &as->st);
-	if (r != 1) {
+	sbx_buf_init(&as->st.path);
+	r = syncs ? sync_req(fs, fc, as) : fcache_st_begin(fs, fc, fsync, &as->st);
+	if (syncs && r == 1)
+		return;
+	if (syncs || r != 1) {
 		fcache_st_out(fs, fc, &as->st);
 		fcache_unlock(fc);
 		free(as);

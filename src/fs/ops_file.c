@@ -301,7 +301,6 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sbx_fs *fs = fs_of(req);
 	struct sbxfs_fh *fh;
 	bool empty = false, queued = false;
-	int r;
 
 	FS_COUNT_OP(fs, FS_FLUSH);
 	if (ctl_is(ino)) {
@@ -314,15 +313,12 @@ void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, fs_errno(behind_error(fs, fh)));
 			return;
 		}
-		r = fcache_behind_store(fs, fh->fc);
-		fcache_release(fs, fh->fc);
+		fcache_behind_cancel(fs, fh->fc); /* the queue is full: stored now */
 	} else if (queued) {
-		r = 0; /* the store queued takes these changes too */
-	} else {
-		fcache_flush_req(fs, fh->fc, req, false, reply_synced, fh);
+		reply_synced(fh, req, 0); /* the store queued takes these changes too */
 		return;
 	}
-	reply_synced(fh, req, r);
+	fcache_flush_req(fs, fh->fc, req, false, reply_synced, fh);
 }
 
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

@@ -371,6 +371,17 @@ expect_eq "  ... the sandbox has the appended bytes" "new$N more" \
 	"$(rx cat /srv/a/d$N/s | tr '\n' ' ' | sed 's/ $//')"
 check "  ... and each is counted as an FSYNC made" \
 	test "$(sed -n 's/^store .*fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")" -ge $((f0 + N))
+# an fsync with nothing left to store (a close stored the file, not onto
+# the sandbox's disk) is an FSYNC alone: in flight without a worker too
+for i in $(seq 1 $N); do echo again$i >"$MNT/d$i/s"; done
+f0=$(sed -n 's/^store .*fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")
+burst "fsyncs of stored files" 'python3 -c "import os,sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))" "$MNT/d$i/s" 2>"$T/fa$i.err"'
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every fsync succeeded" "0 " "$bad $(cat "$T"/fa*.err)"
+expect_eq "  ... each an FSYNC of the sandbox, counted" "$((f0 + N)) $N" \
+	"$(sed -n 's/^store .*fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats") $(sed -n 's/^rfs\.fsync requests=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")"
 # a change of mode made while a close's store is in flight is applied
 # right after it (fcache_attr.c), from the completion thread; the mount
 # knows it by then that the agent's files are root's (a first create tells)
@@ -401,6 +412,30 @@ wait $cl
 expect_eq "  ... the close succeeded" 0 $?
 wait $ex
 expect_eq "  ... and the exec, which sees the file as closed" "0 slow" "$? $(cat "$T/ex.out")"
+# the close of a new file is queued (write-behind, src/fs/wback.h) up to
+# 1,024 files; past that bound a close stores its file itself, answered
+# later as well
+ls -l "$MNT/full" >/dev/null
+freeze
+(for i in $(seq 1 1100); do echo q$i >"$MNT/full/q$i" || exit 1; done) 2>"$T/pq.err" &
+ql=$!
+expect_eq "with the link stopped, closes of new files are queued up to the bound" 1 \
+	"$(in_flight 1)"
+pids=()
+for i in $(seq 1 $N); do
+	echo p$i 2>"$T/pb$i.err" >"$MNT/full/p$i" &
+	pids+=($!)
+done
+expect_eq "  ... and past it $((N + 1)) closes in flight at once on 2 worker threads" \
+	$((N + 1)) "$(in_flight $((N + 1)))"
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+wait $ql
+expect_eq "every close succeeded" "0 0 " "$bad $? $(cat "$T"/pb*.err "$T/pq.err")"
+echo sync >"$MNT/.ctl/ctl"
+expect_eq "  ... the sandbox has every file" "$((1100 + N)) q1100 p$N" \
+	"$(rx sh -c "ls /srv/a/full | grep -c '^[pq]'; cat /srv/a/full/q1100 /srv/a/full/p$N" | tr '\n' ' ' | sed 's/ $//')"
 fusermount3 -u "$MNT"
 
 # --- a deadline: op_timeout, then EIO; the worker was free all along ----------
