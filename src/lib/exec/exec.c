@@ -436,8 +436,14 @@ int sbx_exec_write_stdin(struct sbx_exec *e, const void *data, size_t n)
 		r = -EPIPE;
 	else if (n > STDIN_QUEUE_MAX - (e->q.len - e->q_off))
 		r = -ENOBUFS;
-	else if (n)
+	else if (n) {
+		/* the part already sent goes before the buffer grows for it */
+		if (e->q_off && e->q.len + n >= e->q.cap) {
+			sbx_buf_consume(&e->q, e->q_off);
+			e->q_off = 0;
+		}
 		r = sbx_buf_append(&e->q, data, n);
+	}
 	if (r == 0 && n)
 		sbx_wsc_want_write(e->sess);
 	pthread_mutex_unlock(&e->c->lock);

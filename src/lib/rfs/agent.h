@@ -88,6 +88,14 @@ void rfs_agent_begin_as(struct sbxa_w *w, uint16_t op, const struct sbx_rfs_cred
 /* Sends the frame in w (its id is assigned here) and registers q. On
  * failure nothing was sent and q needs no wait. */
 int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err);
+/* Room in the session's stdin window for a frame of about n bytes, taken
+ * before the frame is built: waits while what is queued and what others
+ * took would not leave room for n (unless nothing is). So that senders
+ * waiting for the window (a store's writes, from many threads) do not
+ * each hold a frame of their data meanwhile. Given back with
+ * rfs_agent_unreserve() once the frame was sent, or not. */
+void rfs_agent_reserve(struct rfs_agent *a, size_t n);
+void rfs_agent_unreserve(struct rfs_agent *a, size_t n);
 /* Waits for q's last frame or deadline_ms (sbx_now_ms() clock); returns
  * q->status. q is unregistered when this returns. */
 int rfs_agent_wait(struct rfs_agent *a, struct agent_req *q, int64_t deadline_ms,

@@ -35,7 +35,8 @@ struct acall {
 	struct agent_req q; /* first: the hooks get &q */
 	struct rfs_agent *a;
 	struct sbx_rfs_async *user;
-	struct sbxa_w w;	 /* the frame, kept for a second try */
+	struct sbxa_w w;	 /* the frame, kept for a second try (tries > 1) */
+	size_t wlen;		 /* its length, once let go */
 	struct rfs_attr_pair at; /* .a alone but for MKDIR */
 	struct str_ud su;
 	struct tree_ud tu;     /* READDIR */
@@ -139,12 +140,25 @@ static int64_t expire_locked(struct rfs_agent *a, int64_t now)
 
 static int send(struct acall *x)
 {
+	struct sbxa_w w;
+	int rc;
+
 	x->q.on_sent = on_sent;
 	x->q.on_end = on_end;
 	x->deadline = rfs_agent_deadline(x->a->r, x->hint);
 	if (x->q.on_reset)
 		x->q.on_reset(x->q.ud);
-	return rfs_agent_send(x->a, &x->q, &x->w, NULL);
+	if (x->tries > 1)
+		return rfs_agent_send(x->a, &x->q, &x->w, NULL);
+	/* never sent again: the session takes a copy, and a store's writes
+	 * kept until answered would hold their whole content. Taken out of
+	 * x first: x may be completed and freed as soon as it is sent. */
+	w = x->w;
+	memset(&x->w, 0, sizeof(x->w));
+	x->wlen = w.len;
+	rc = rfs_agent_send(x->a, &x->q, &w, NULL);
+	sbxa_w_release(&w);
+	return rc;
 }
 
 /* Hands the result to the caller and frees x. */
@@ -200,7 +214,8 @@ static void complete(struct acall *x, int rc)
 	}
 	free(x->root);
 	free(x->validator);
-	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, x->ru.n, x->w.len);
+	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - x->t0) * 1000, x->ru.n,
+		  x->w.p ? x->w.len : x->wlen);
 	sbxa_w_release(&x->w);
 	free(x);
 	u->rc = rc;

@@ -53,6 +53,7 @@ struct rfs_agent {
 	struct sess *dead;	/* m: ended sessions, freed with the context */
 	bool starting;		/* m: a thread is starting a session */
 	struct agent_req *reqs; /* m: in flight */
+	size_t reserved;	/* m: stdin room taken for frames being built */
 	uint32_t next_id;	/* m */
 	uint64_t seq;		/* m: frames received, over all sessions */
 	int64_t last_rx_ms;	/* m: when the last frame arrived */
@@ -66,20 +67,20 @@ struct rfs_agent {
 	void *change_ud;			 /* fixed */
 	struct agent_watch *watches;		 /* m: every directory asked for */
 	size_t n_watches, cap_watches;		 /* m */
-	size_t *dir_tab, dir_cap; /* m: watches' indexes by directory (agent_watch.c) */
-	uint32_t *wd_tab;	  /* m: index + 1 of the live watch of each wd, 0: none */
-	size_t wd_cap;		  /* m */
-	struct job_ev *jobq, *jobq_tail;	 /* m: callbacks waiting (agent_job.c) */
-	struct agent_job *timed;		 /* m: jobs with a deadline */
-	pthread_t timer;			 /* the deadline thread, when timer_on */
-	pthread_cond_t tcv;			 /* m: wakes it */
-	bool timer_on, timer_stop;		 /* m */
+	size_t *dir_tab, dir_cap;	 /* m: watches' indexes by directory (agent_watch.c) */
+	uint32_t *wd_tab;		 /* m: index + 1 of the live watch of each wd, 0: none */
+	size_t wd_cap;			 /* m */
+	struct job_ev *jobq, *jobq_tail; /* m: callbacks waiting (agent_job.c) */
+	struct agent_job *timed;	 /* m: jobs with a deadline */
+	pthread_t timer;		 /* the deadline thread, when timer_on */
+	pthread_cond_t tcv;		 /* m: wakes it */
+	bool timer_on, timer_stop;	 /* m */
 	/* agent_async.c: requests answered later */
-	struct acall *alive;		   /* m: in flight (their deadlines) */
-	struct acall *adone, *adone_tail;  /* m: ended, for the completion thread */
-	pthread_t athr;			   /* the completion thread, when athr_on */
-	pthread_cond_t acv;		   /* m: wakes it */
-	bool athr_on, athr_stop;	   /* m */
+	struct acall *alive;		  /* m: in flight (their deadlines) */
+	struct acall *adone, *adone_tail; /* m: ended, for the completion thread */
+	pthread_t athr;			  /* the completion thread, when athr_on */
+	pthread_cond_t acv;		  /* m: wakes it */
+	bool athr_on, athr_stop;	  /* m */
 };
 
 #endif

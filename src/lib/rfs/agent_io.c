@@ -9,10 +9,9 @@
  *
  * Writes in place: OPEN (sent, not waited for: the client picks the
  * handle, so PWRITEs can follow it at once), then PWRITEs with at most
- * WF_WINDOW of them and WF_BYTES_MAX bytes unanswered. Every reply is checked (all bytes written); the
- * first failure is kept until a sync reports it. A session that ends
- * loses the handle: later writes fail (-EIO) until the file is opened
- * again.
+ * WF_WINDOW of them and WF_BYTES_MAX bytes unanswered. Every reply is checked (all bytes written);
+ * the first failure is kept until a sync reports it. A session that ends loses the handle: later
+ * writes fail (-EIO) until the file is opened again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -211,6 +210,7 @@ int sbx_rfs_wfile_write(struct sbx_rfs_wfile *f, const void *buf, size_t n, uint
 		f->want[slot] = (uint32_t)k;
 		q->on_frame = rfs_agent_pwrite_frame;
 		q->ud = &f->want[slot];
+		rfs_agent_reserve(f->r->agent, k);
 		rfs_agent_begin(&w, SBXA_OP_PWRITE);
 		sbxa_put_u32(&w, f->h);
 		sbxa_put_u64(&w, off);
@@ -219,6 +219,7 @@ int sbx_rfs_wfile_write(struct sbx_rfs_wfile *f, const void *buf, size_t n, uint
 			memcpy(dst, d, k);
 		rc = dst ? rfs_agent_send(f->r->agent, q, &w, NULL) : -ENOMEM;
 		sbxa_w_release(&w);
+		rfs_agent_unreserve(f->r->agent, k);
 		if (rc == 0) {
 			f->inflight++;
 			f->inflight_bytes += k;

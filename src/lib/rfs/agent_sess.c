@@ -9,7 +9,10 @@
  *
  * stdin is a window: a sender waits while more than AGENT_STDIN_WINDOW
  * bytes are queued in libsbx, woken by on_stdin_sent, so a large store
- * never queues more than that in memory.
+ * never queues more than that in memory. The senders of large frames
+ * (a store's writes) take room in it before they build the frame
+ * (rfs_agent_reserve), so that many of them waiting at once do not each
+ * hold a frame of data.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -479,6 +482,27 @@ int rfs_agent_send_locked(struct rfs_agent *a, struct agent_req *q, struct sbxa_
 	if (rc < 0 && q->detached)
 		free(q);
 	return w->err ? w->err : rc;
+}
+
+void rfs_agent_reserve(struct rfs_agent *a, size_t n)
+{
+	struct sess *s;
+	size_t used;
+
+	pthread_mutex_lock(&a->m);
+	while ((s = a->cur) && s->e && (used = sbx_exec_stdin_pending(s->e) + a->reserved) > 0 &&
+	       used + n > AGENT_STDIN_WINDOW)
+		pthread_cond_wait(&a->cv, &a->m);
+	a->reserved += n;
+	pthread_mutex_unlock(&a->m);
+}
+
+void rfs_agent_unreserve(struct rfs_agent *a, size_t n)
+{
+	pthread_mutex_lock(&a->m);
+	a->reserved -= n;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->m);
 }
 
 int rfs_agent_send(struct rfs_agent *a, struct agent_req *q, struct sbxa_w *w, struct sbx_err *err)

@@ -220,8 +220,10 @@ static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t 
 
 	if (s->inflight == STORE_WINDOW)
 		store_wait_one(s, end);
+	rfs_agent_reserve(s->r->agent, n);
 	rc = frame_chunk(&w, s->cred, s->h, fd, off, n);
 	if (rc < 0) {
+		rfs_agent_unreserve(s->r->agent, n);
 		sbxa_w_release(&w);
 		return rc;
 	}
@@ -232,6 +234,7 @@ static int store_chunk(struct store *s, int fd, uint64_t off, size_t n, int64_t 
 	q->on_frame = rfs_agent_pwrite_frame;
 	q->ud = &s->want[slot];
 	rc = store_send(s, q, &w);
+	rfs_agent_unreserve(s->r->agent, n);
 	if (rc == 0)
 		s->inflight++;
 	return rc;
@@ -482,10 +485,12 @@ static int store_parts(struct astore *as, struct sbxa_w *w, const struct sbx_rfs
 		while (rc == 0 && off < hole) {
 			size_t n = hole - off < SBXA_IO_MAX ? (size_t)(hole - off) : SBXA_IO_MAX;
 
+			rfs_agent_reserve(as->r->agent, n);
 			rc = frame_chunk(w, cred, as->h, u->fd, off, n);
 			if (rc < 0)
 				sbxa_w_release(w);
 			rc = rc ?: part_send(as, w, true, (uint32_t)n, false);
+			rfs_agent_unreserve(as->r->agent, n);
 			off += n;
 		}
 	}
