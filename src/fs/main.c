@@ -12,6 +12,7 @@
 #include "fs/fuse_inc.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,19 @@ static void raise_nofile(struct sbx_fs *fs)
 	fs->idle_max = fcache_idle_limit(rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : rl.rlim_cur);
 }
 
+/* The frames of stores and writes are 1 MiB each, made and freed by many
+ * threads. glibc raises its mmap threshold to the size of the first such
+ * block freed, so that the next ones come from the threads' arenas, which
+ * keep them once freed: with 16 workers and the write-behind threads that
+ * is tens of MiB held for nothing (a 256 MiB write peaked at 29 MiB of
+ * RSS, 100 closes of 4 MB files at once at 50 MiB; 21 and 25 MiB with the
+ * threshold fixed, write throughput within the noise). A fixed threshold
+ * keeps blocks this large in mappings of their own, given back on free. */
+static void tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -149,6 +163,7 @@ int main(int argc, char **argv)
 	char msg[1024];
 	int rc = 1;
 
+	tune_malloc();
 	memset(&fs, 0, sizeof(fs));
 	fs.cache_dirfd = -1;
 	if (sbxfs_opts_parse(&args, &o) < 0) {
