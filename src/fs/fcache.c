@@ -799,19 +799,21 @@ static int grow_through(struct sbx_fs *fs, struct fcache *fc, uint64_t end)
 	return 1;
 }
 
-int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
-		 bool append)
+bool fcache_write_needs_load(struct sbx_fs *fs, struct fcache *fc)
+{
+	return !fcr_use(fs, fc) && !(fc->loaded && !fc->revalidate) && !fcache_ready(fs, fc);
+}
+
+int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size,
+			uint64_t off, bool append)
 {
 	size_t done = 0;
 	int r;
 
-	fcache_lock(fc);
 	if (fcr_use(fs, fc)) {
 		r = fcr_write(fs, fc, buf, size, off, append);
-		if (r <= 0) {
-			fcache_unlock(fc);
+		if (r <= 0)
 			return r;
-		}
 	}
 	r = fc->loaded && !fc->revalidate ? 0 : ensure_loaded(fs, fc);
 	if (append)
@@ -819,10 +821,8 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 	r = r ?: grow_through(fs, fc, off + size);
 	if (r == 1) {
 		r = fcr_write(fs, fc, buf, size, off, false);
-		if (r <= 0) {
-			fcache_unlock(fc);
+		if (r <= 0)
 			return r;
-		}
 		r = 0; /* made whole again (no handle after all): on below */
 	}
 	r = r ?: fcache_spill(fs, fc, off + size);
@@ -844,6 +844,16 @@ int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t s
 		fcache_pend_drop_times(fc);
 		fcache_mirror(fs, fc, true);
 	}
+	return r;
+}
+
+int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
+		 bool append)
+{
+	int r;
+
+	fcache_lock(fc);
+	r = fcache_write_locked(fs, fc, buf, size, off, append);
 	fcache_unlock(fc);
 	return r;
 }

@@ -305,9 +305,15 @@ void fcache_aread_begin_locked(struct fcache *fc);
 
 /* The operations below take fc->lock themselves (reads:
  * fcache_read_req() below). */
-/* append: write at the end whatever off says (O_APPEND). *ret_off: where. */
+/* append: write at the end whatever off says (O_APPEND). */
 int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
 		 bool append);
+/* fcache_write() with fc->lock held. */
+int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size,
+			uint64_t off, bool append);
+/* Whether a write of whole file fc needs its content first (a round
+ * trip); fc->lock held. */
+bool fcache_write_needs_load(struct sbx_fs *fs, struct fcache *fc);
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
@@ -455,6 +461,13 @@ int fcache_read_locked(struct sbx_fs *fs, struct fcache *fc, char *buf, size_t s
  * here). Takes fc->lock itself. */
 void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
 		     uint64_t off);
+/* A FUSE write of size bytes of buf at off (append: at the end) to fc,
+ * answered now, or, when the file's content must come first, once it
+ * came (the same round trips as a first read, fcache_read_req, holding
+ * fc->lock and no thread meanwhile; buf is copied). Takes fc->lock
+ * itself. */
+void fcache_write_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, const char *buf,
+		      size_t size, uint64_t off, bool append);
 
 /* Internal to fcache*.c, all with fc->lock held: */
 /* A write changed the content: pending times give way to the write's. */

@@ -17,20 +17,31 @@
  * answered in turn by the same thread, each parking again when it must.
  * Every read with the shell transport, which cannot answer later, is made
  * on its worker.
+ *
+ * A write that needs the file's content first (an append to a file not
+ * read yet) is made the same way (fcache_write_req): its bytes copied,
+ * the same round trips, then the write into the content on the
+ * completion thread, where nothing waits (the content is here by then,
+ * and a file made here, whose write may store, never takes this way).
  */
 #include "fs/fcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fs/fcache_range.h"
 #include "fs/later.h"
 
-/* A read whose round trip is in flight; owned by the later in flight. */
+/* A read whose round trip is in flight, or a write waiting for the
+ * content (wbuf); owned by the later in flight. */
 struct aread {
+	struct sbx_fs *fs;
 	struct fcache *fc;
 	size_t size;
 	uint64_t off;
+	char *wbuf;  /* a write's bytes (size of them, owned), else NULL */
+	bool append; /* a write's O_APPEND */
 	struct fcache_tree ft;
 	struct fcache_fetch ff;
 };
@@ -79,8 +90,21 @@ static void answer(struct fcache *fc, fuse_req_t req, size_t size, uint64_t off,
 	free(buf);
 }
 
-/* The end of ar (the read req) with r: it and the reads queued behind it
- * are answered, and fc->lock goes. */
+/* Makes the write ar (req) now that the content came (r: how the round
+ * trip went), and answers it. */
+static void answer_write(struct aread *ar, fuse_req_t req, int r)
+{
+	if (r == 0 && fcache_write_needs_load(ar->fs, ar->fc))
+		r = -EIO; /* no content after all: never a wait here */
+	r = r ?: fcache_write_locked(ar->fs, ar->fc, ar->wbuf, ar->size, ar->off, ar->append);
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		fuse_reply_write(req, ar->size);
+}
+
+/* The end of ar (the read or write req) with r: it and the reads queued
+ * behind it are answered, and fc->lock goes. */
 static void finish(fuse_req_t req, struct aread *ar, int r)
 {
 	struct fcache *fc = ar->fc;
@@ -92,13 +116,17 @@ static void finish(fuse_req_t req, struct aread *ar, int r)
 	fc->waiters_tail = &fc->waiters;
 	fc->aread = false;
 	pthread_mutex_unlock(&fc->hm);
-	answer(fc, req, ar->size, ar->off, r);
+	if (ar->wbuf)
+		answer_write(ar, req, r);
+	else
+		answer(fc, req, ar->size, ar->off, r);
 	for (; w; w = next) {
 		next = w->next;
 		answer(fc, w->req, w->size, w->off, r);
 		free(w);
 	}
 	fcache_unlock(fc);
+	free(ar->wbuf);
 	free(ar);
 }
 
@@ -255,26 +283,14 @@ static void ranged_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, siz
 		ranged_next(rr);
 }
 
-void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
-		     uint64_t off)
+/* The round trips of ar's content, fc->lock held: the tree listing that
+ * may bring it, else (or when it did not) its fetch; ar ends when it
+ * came. Reads of the file coming meanwhile are queued behind ar. */
+static void load(struct sbx_fs *fs, fuse_req_t req, struct aread *ar)
 {
-	struct aread *ar;
+	struct fcache *fc = ar->fc;
 	struct later *l;
 
-	if (!lock_or_queue(fs, fc, req, size, off))
-		return;
-	if (sbx_rfs_submits_async(fs->rfs) && fcr_use(fs, fc)) {
-		ranged_req(fs, fc, req, size, off);
-		return;
-	}
-	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fcr_use(fs, fc) ||
-	    fcache_ready(fs, fc) || !(ar = calloc(1, sizeof(*ar)))) {
-		read_here(fs, fc, req, size, off);
-		return;
-	}
-	ar->fc = fc;
-	ar->size = size;
-	ar->off = off;
 	pthread_mutex_lock(&fc->hm);
 	fcache_aread_begin_locked(fc);
 	pthread_mutex_unlock(&fc->hm);
@@ -293,4 +309,56 @@ void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_
 	l->q.max_entries = (uint32_t)fs->opts->tree_entries;
 	l->q.flags = SBX_RFS_TREE_DATA;
 	later_submit(l);
+}
+
+void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		     uint64_t off)
+{
+	struct aread *ar;
+
+	if (!lock_or_queue(fs, fc, req, size, off))
+		return;
+	if (sbx_rfs_submits_async(fs->rfs) && fcr_use(fs, fc)) {
+		ranged_req(fs, fc, req, size, off);
+		return;
+	}
+	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fcr_use(fs, fc) ||
+	    fcache_ready(fs, fc) || !(ar = calloc(1, sizeof(*ar)))) {
+		read_here(fs, fc, req, size, off);
+		return;
+	}
+	ar->fs = fs;
+	ar->fc = fc;
+	ar->size = size;
+	ar->off = off;
+	load(fs, req, ar);
+}
+
+void fcache_write_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, const char *buf,
+		      size_t size, uint64_t off, bool append)
+{
+	struct aread *ar = NULL;
+	int r;
+
+	fcache_lock(fc);
+	/* a file made here has its content: only one of the sandbox's waits */
+	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fc->made_here ||
+	    !fcache_write_needs_load(fs, fc) || !(ar = calloc(1, sizeof(*ar))) ||
+	    !(ar->wbuf = malloc(size ? size : 1))) {
+		free(ar);
+		r = fcache_write_locked(fs, fc, buf, size, off, append);
+		fcache_unlock(fc);
+		if (r < 0)
+			fuse_reply_err(req, fs_errno(r));
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	memcpy(ar->wbuf, buf, size);
+	ar->fs = fs;
+	ar->fc = fc;
+	ar->size = size;
+	ar->off = off;
+	ar->append = append;
+	load(fs, req, ar);
 }

@@ -259,7 +259,6 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 {
 	struct sbx_fs *fs = fs_of(req);
 	struct sbxfs_fh *fh;
-	int r;
 
 	FS_COUNT_OP(fs, FS_WRITE);
 	if (ctl_is(ino)) {
@@ -267,13 +266,11 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		return;
 	}
 	fh = fh_of(fi);
-	r = fs->opts->ro
-		? -EROFS
-		: fcache_write(fs, fh->fc, buf, size, off < 0 ? 0 : (uint64_t)off, fh->append);
-	if (r < 0)
-		fuse_reply_err(req, fs_errno(r));
+	if (fs->opts->ro)
+		fuse_reply_err(req, EROFS);
 	else
-		fuse_reply_write(req, size);
+		fcache_write_req(fs, fh->fc, req, buf, size, off < 0 ? 0 : (uint64_t)off,
+				 fh->append);
 }
 
 /* -EIO once per handle when a write-behind store failed since it was

@@ -104,6 +104,17 @@ reap
 expect_eq "every fetch succeeded" 0 "$bad"
 expect_eq "with the sandbox's bytes" "$(rx cat /srv/a/sums | sort -k2 -V)" \
 	"$(cat "$T"/rb*.out | sed "s| $MNT/| |" | sort -k2 -V)"
+# and writes that need the content first: appends to files never read
+rx sh -c "for i in \$(seq 1 $N); do mkdir /srv/a/h\$i && echo h\$i >/srv/a/h\$i/a; done"
+for _ in $(seq 1 500); do [ "$(ls "$MNT" | grep -c '^h')" = $N ] && break; sleep 0.02; done
+ls -l "$MNT"/h* >/dev/null
+burst "appends to files not read yet" 'echo more 2>"$T/ap$i.err" >>"$MNT/h$i/a"'
+expect_eq "a read of a cached file is answered meanwhile" hi "$(timeout 10 cat "$MNT/cached")"
+thaw
+reap
+expect_eq "every append succeeded" "0 " "$bad $(cat "$T"/ap*.err)"
+expect_eq "  ... after the sandbox's bytes" "h1 more h$N more" \
+	"$(rx cat /srv/a/h1/a /srv/a/h$N/a | tr '\n' ' ' | sed 's/ $//')"
 rx sh -c "echo changed >/srv/a/g1/s; head -c 300000 /dev/urandom >/srv/a/g2/big"
 expect_eq "a file changed in the sandbox reads anew" changed "$(tm cat "$MNT/g1/s")"
 expect_eq "and a large one too" "$(rx sha256sum /srv/a/g2/big | cut -d' ' -f1)" \
