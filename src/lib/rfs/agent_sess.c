@@ -243,11 +243,12 @@ static void on_done(void *ud, const struct sbx_exec_result *res)
 	pthread_mutex_unlock(&a->m);
 	/* the jobs' last callbacks, before anyone may free the context */
 	rfs_agent_deliver(a);
+	sbx_debug("agent session ended: %s (exit %d)", s->why, s->exit_code);
+	/* the last touch of s: rfs_agent_free() frees it once it is over */
 	pthread_mutex_lock(&a->m);
 	s->over = true;
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->m);
-	sbx_debug("agent session ended: %s (exit %d)", s->why, s->exit_code);
 }
 
 /* ---- starting a session ---- */
