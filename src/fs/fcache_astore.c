@@ -16,9 +16,13 @@
  * before without asking for its disk, is an FSYNC of sbx_rfs_submit()
  * the same way (fc->lock held until its answer).
  *
- * What is not answered later: a large file's writes through (fcr_sync),
- * and every store with the shell transport (sbx_rfs_submit() answers on
- * the calling thread there).
+ * The close of a large file written through (fcache_range.c) waits for
+ * its writes' answers and then stats the file: a STAT sent behind the
+ * writes does both, since the agent answers in order (fcr_close_begin).
+ *
+ * What is not answered later: an fsync of a large file's writes through
+ * (an FSYNC on its handle), and every store with the shell transport
+ * (sbx_rfs_submit() answers on the calling thread there).
  */
 #include "fs/fcache.h"
 
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/fcache_range.h"
 #include "fs/later.h"
 
 /* A store in flight for a FUSE request; owns itself. */
@@ -41,6 +46,7 @@ struct astore {
 	struct fcache_st st;	   /* the store */
 	struct fcache_after af;	   /* the SETATTR in flight after it */
 	struct sbx_rfs_setattr sa; /* what that SETATTR changes */
+	uint64_t gen0;		   /* a large file's close: the node's generation */
 };
 
 /* The end: fc->lock goes, the request is answered. */
@@ -130,11 +136,55 @@ static void stored(struct sbx_rfs_async *q)
 		finish(as);
 }
 
+/* A store of the whole file (fc->lock held, as ready): 1 once handed
+ * over, else the result to answer (nothing sent). */
+static int store_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
+{
+	int r = fcache_st_begin(fs, fc, as->fsync, &as->st);
+
+	if (r != 1)
+		return r;
+	later_begin(fs); /* an unmount answers it before it goes */
+	as->q.op = SBX_RFS_OP_STORE;
+	as->q.path = as->st.path.data;
+	as->q.fd = fc->fd;
+	as->q.count = fc->size;
+	as->q.store = &as->st.o;
+	as->q.done = stored;
+	sbx_rfs_submit(fs->rfs, &as->q);
+	return 1;
+}
+
+static void closed(struct sbx_rfs_async *q)
+{
+	struct astore *as = (struct astore *)q;
+
+	as->r = fcr_close_end(as->fs, as->fc, q->rc, &q->attr, as->gen0);
+	finish(as);
+}
+
+/* The close of a large file written through (fc->lock held, as ready):
+ * a STAT behind its writes (fcr_close_begin); 1 once handed over, else
+ * the result to answer. */
+static int ranged_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
+{
+	int r = fcr_close_begin(fs, fc, &as->st.path, &as->gen0);
+
+	if (r != 1)
+		return r;
+	later_begin(fs);
+	as->q.op = SBX_RFS_OP_STAT;
+	as->q.path = as->st.path.data;
+	as->q.done = closed;
+	sbx_rfs_submit(fs->rfs, &as->q);
+	return 1;
+}
+
 void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
 		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
 {
 	struct astore *as = NULL;
-	bool syncs;
+	bool syncs, through;
 	int r;
 
 	if (!fcache_sync_lock(fs, fc, fsync)) {
@@ -142,8 +192,9 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 		return;
 	}
 	syncs = fsync && !fc->ranged && !fc->dirty && fc->undurable;
-	if (!sbx_rfs_submits_async(fs->rfs) || fc->ranged || (!fc->dirty && !syncs) ||
-	    !(as = calloc(1, sizeof(*as)))) {
+	through = !fsync && fc->ranged && fc->wf && fc->wrote;
+	if (!sbx_rfs_submits_async(fs->rfs) || (fc->ranged && !through) ||
+	    (!fc->ranged && !fc->dirty && !syncs) || !(as = calloc(1, sizeof(*as)))) {
 		r = fsync ? fcache_fsync_locked(fs, fc) : fcache_flush_locked(fs, fc);
 		fcache_unlock(fc);
 		reply(ctx, req, r);
@@ -156,22 +207,11 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 	as->reply = reply;
 	as->ctx = ctx;
 	sbx_buf_init(&as->st.path);
-	r = syncs ? sync_req(fs, fc, as) : fcache_st_begin(fs, fc, fsync, &as->st);
-	if (syncs && r == 1)
+	r = through ? ranged_req(fs, fc, as) : syncs ? sync_req(fs, fc, as) : store_req(fs, fc, as);
+	if (r == 1)
 		return;
-	if (syncs || r != 1) {
-		fcache_st_out(fs, fc, &as->st);
-		fcache_unlock(fc);
-		free(as);
-		reply(ctx, req, r);
-		return;
-	}
-	later_begin(fs); /* an unmount answers it before it goes */
-	as->q.op = SBX_RFS_OP_STORE;
-	as->q.path = as->st.path.data;
-	as->q.fd = fc->fd;
-	as->q.count = fc->size;
-	as->q.store = &as->st.o;
-	as->q.done = stored;
-	sbx_rfs_submit(fs->rfs, &as->q);
+	fcache_st_out(fs, fc, &as->st);
+	fcache_unlock(fc);
+	free(as);
+	reply(ctx, req, r);
 }

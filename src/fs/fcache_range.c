@@ -915,12 +915,10 @@ int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	return 0;
 }
 
-int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
+/* The write handle's part of fcr_sync(): every write answered (durable:
+ * and an FSYNC of them); a handle that failed is closed. */
+static int wf_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 {
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_attr a;
-	bool known = false;
-	uint64_t gen0;
 	int r = 0;
 
 	if (fc->wf) {
@@ -934,17 +932,19 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 		}
 	}
 	fc->dirty = false;
-	pthread_mutex_lock(&fs->lock);
-	gen0 = fc->node->gen;
-	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
+/* The end of fcr_sync(), the handle synced with result r: a the stat
+ * made after it (NULL: none; the node's generation was gen0 when sent). */
+static int sync_done(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
+		     uint64_t gen0)
+{
 	/* the version our writes made: later changes by others are told from it */
-	if (r == 0 && fc->wrote && path_of(fs, fc, &path) == 0 &&
-	    sbx_rfs_stat(fs->rfs, path.data, &a, NULL) == 0) {
-		fc->ver = a;
+	if (r == 0 && a) {
+		fc->ver = *a;
 		fc->wrote = false;
-		known = true;
 	}
-	sbx_buf_release(&path);
 	fcache_mirror(fs, fc, false);
 	/* Until now the node's size and times were our own (fcache_mirror),
 	 * with the sequence number of an older answer. A change report of one
@@ -952,12 +952,56 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 	 * once the node is clean: the size from before a later write, until
 	 * the next report. The answer above came after every write was done,
 	 * and its sequence number says so to those reports. */
-	if (known) {
+	if (r == 0 && a) {
 		pthread_mutex_lock(&fs->lock);
-		fs_node_set_attr(fs, fc->node, &a, gen0);
+		fs_node_set_attr(fs, fc->node, a, gen0);
 		pthread_mutex_unlock(&fs->lock);
 	}
 	return r;
+}
+
+static uint64_t gen_of(struct sbx_fs *fs, struct fcache *fc)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&fs->lock);
+	gen = fc->node->gen;
+	pthread_mutex_unlock(&fs->lock);
+	return gen;
+}
+
+int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
+{
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_attr a;
+	bool known = false;
+	uint64_t gen0;
+	int r = wf_sync(fs, fc, durable);
+
+	gen0 = gen_of(fs, fc);
+	if (r == 0 && fc->wrote && path_of(fs, fc, &path) == 0 &&
+	    sbx_rfs_stat(fs->rfs, path.data, &a, NULL) == 0)
+		known = true;
+	sbx_buf_release(&path);
+	return sync_done(fs, fc, r, known ? &a : NULL, gen0);
+}
+
+int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0)
+{
+	if (!fc->wf || !fc->wrote || path_of(fs, fc, path) < 0)
+		return fcr_sync(fs, fc, false);
+	*gen0 = gen_of(fs, fc);
+	return 1;
+}
+
+int fcr_close_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
+		  uint64_t gen0)
+{
+	/* the stat was sent after every write and answered after them: the
+	 * handle's sync waits for nothing now */
+	int rw = wf_sync(fs, fc, false);
+
+	return sync_done(fs, fc, rw, rw == 0 && r == 0 ? a : NULL, gen0);
 }
 
 int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc)

@@ -58,6 +58,16 @@ void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc);
 /* Waits for every write sent (durable: then an FSYNC of them in the
  * sandbox); 0 or the first failure (reported once). */
 int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable);
+/* fcr_sync(fs, fc, false) in two halves, for a close answered later
+ * (fcache_astore.c): _begin returns 1 with the path to stat in *path
+ * (the caller releases it) and the node's generation in *gen0 when writes
+ * went through, else fcr_sync()'s result, made here. The STAT is sent on
+ * fs->rfs, behind the writes: the agent answers in order, so when its
+ * answer (r, a) came every write was answered too, and _end waits for
+ * nothing; it returns the close's result. */
+int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0);
+int fcr_close_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
+		  uint64_t gen0);
 /* Ends the reads in flight and closes the write handle (its failure is
  * returned); the ranges stay. Before fc goes idle or is freed. */
 int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc);

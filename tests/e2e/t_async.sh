@@ -192,6 +192,21 @@ expect_eq "every ranged read succeeded" "0 " "$bad $(cat "$T"/rr*.err)"
 rx sh -c "for i in \$(seq 1 $N); do dd if=/srv/a/g\$i/big bs=4k count=1 skip=\$((i * 2)) status=none | sha256sum; done" >"$T/rr.want"
 for i in $(seq 1 $N); do sha256sum <"$T/rr$i.out"; done >"$T/rr.got"
 check "  ... with the sandbox's bytes" cmp "$T/rr.want" "$T/rr.got"
+# and their closes after writes through: each waits for its writes'
+# answers and the stat sent behind them, on no worker thread (the bytes
+# at 150000, where the reads below do not look)
+head -c 100000 /dev/urandom >"$T/wt"
+burst "closes of large files written through" \
+	'dd if="$T/wt" of="$MNT/g$i/big" bs=100000 count=1 oflag=seek_bytes seek=150000 conv=notrunc status=none 2>"$T/wt$i.err"'
+check "  ... and a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every close succeeded" "0 " "$bad $(cat "$T"/wt*.err)"
+expect_eq "  ... the sandbox has the bytes written, and the rest" \
+	"$(sha256sum <"$T/wt" | cut -d' ' -f1) 300000" \
+	"$(rx sh -c "tail -c +150001 /srv/a/g$N/big | head -c 100000 | sha256sum | cut -d' ' -f1; stat -c %s /srv/a/g1/big" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "  ... and the mount shows what the sandbox has" \
+	"$(rx sha256sum /srv/a/g1/big | cut -d' ' -f1)" "$(sha256sum <"$MNT/g1/big" | cut -d' ' -f1)"
 # many reads of one large file, at four places: the first parks, the
 # others queue behind it and are answered in turn, each parking again
 q0=$(async reads_queued)
