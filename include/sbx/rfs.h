@@ -577,7 +577,9 @@ struct sbx_rfs_async {
 			     *   STORE (sbx_rfs_store() of fd's first count
 			     *   bytes as path; never sent again; one of more
 			     *   than 16 MiB is made on the calling thread),
-			     *   FSYNC (sbx_rfs_fsync() of path) */
+			     *   FSYNC (sbx_rfs_fsync() of path; with wf: an
+			     *   FSYNC of wf's writes, sent behind them, then a
+			     *   stat of path for attr) */
 	const char *path;   /**< the name acted on (LINK, RENAME: the new one) */
 	const char *from;   /**< LINK, RENAME: the existing name; SYMLINK: the target */
 	const struct sbx_rfs_cred *cred; /**< NULL: the transport's own ids */
@@ -605,6 +607,11 @@ struct sbx_rfs_async {
 	uint64_t size_hint;    /**< FETCH: the expected size (extends the deadline) */
 	/** STORE: how (NULL: sbx_rfs_store()'s defaults); borrowed, cred included */
 	const struct sbx_rfs_store_opts *store;
+	/** FSYNC: the write handle whose writes to sync (NULL: open path).
+	 *  Not used by anyone else until done() ran; when it has, every
+	 *  write sent before was answered: sbx_rfs_wfile_sync(wf, false)
+	 *  then collects their results without waiting. */
+	struct sbx_rfs_wfile *wf;
 	/** Called exactly once with the result filled in; on a libsbx thread
 	 *  (one per context, which it shares with the other completions), or
 	 *  on the caller's own before sbx_rfs_submit() returns (see there).
@@ -613,7 +620,9 @@ struct sbx_rfs_async {
 	void *ud; /**< the caller's */
 	/* the result, when done() runs */
 	int rc;			  /**< 0 or a negative errno / SBX code, as the call would */
-	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH, STORE; READ_RANGE: the
+	/** STAT, MKDIR, CREATE, SYMLINK, LINK, SETATTR, FETCH, STORE, FSYNC
+	 *  with wf (mode 0 when that stat failed, which does not fail the
+	 *  FSYNC); READ_RANGE: the
 	 *  file's when its bytes were read (sbx_rfs_read_finish()); RENAME: the
 	 *  moved entry's after it (mode 0: not known, as after an exchange or
 	 *  with the shell transport) */

@@ -549,6 +549,50 @@ START_TEST(fsync_answered_later)
 }
 END_TEST
 
+/* an FSYNC of a write handle's writes: FSYNC on the handle behind them,
+ * then the file's stat, whose failure leaves the attributes unknown but
+ * does not fail the FSYNC; the writes' results are there after it */
+START_TEST(fsync_of_writes_answered_later)
+{
+	struct sbx_rfs_wfile *wf = NULL;
+	struct req r1, r2;
+	struct fx f;
+
+	fx_init(&f, 30);
+	ck_assert_int_eq(sbx_rfs_wfile_open(&f.r, "/f", &wf, NULL), 0);
+	ck_assert_int_eq(sbx_rfs_wfile_write(wf, "abc", 3, 0), 0);
+	data_req(&r1, &f, SBX_RFS_OP_FSYNC, "/f", -1);
+	r1.q.wf = wf;
+	sbx_rfs_submit(&f.r, &r1.q);
+	reply(&f, 1, SBXA_OP_OPEN, 0, 0);
+	reply_written(&f, 2, 0, 3);
+	reply(&f, 3, SBXA_OP_FSYNC, 0, 0);
+	ck_assert_int_eq(f.done, 0);
+	reply(&f, 4, SBXA_OP_LSTAT, 0, S_IFREG | 0640);
+	ck_assert_int_eq(wait_done(&f, 1), 1);
+	ck_assert_int_eq(r1.q.rc, 0);
+	ck_assert_uint_eq(r1.q.attr.mode, S_IFREG | 0640);
+	ck_assert_uint_gt(r1.q.attr.seq, 0);
+	ck_assert_int_eq(sbx_rfs_wfile_sync(wf, false, NULL), 0); /* answered: no wait */
+
+	/* a write that failed, and a stat that did: the write's error */
+	ck_assert_int_eq(sbx_rfs_wfile_write(wf, "de", 2, 3), 0);
+	data_req(&r2, &f, SBX_RFS_OP_FSYNC, "/f", -1);
+	r2.q.wf = wf;
+	sbx_rfs_submit(&f.r, &r2.q);
+	reply_written(&f, 5, -ENOSPC, 0);
+	reply(&f, 6, SBXA_OP_FSYNC, 0, 0);
+	reply(&f, 7, SBXA_OP_LSTAT, -ENOENT, 0);
+	ck_assert_int_eq(wait_done(&f, 2), 2);
+	ck_assert_int_eq(r2.q.rc, 0); /* the FSYNC itself went well */
+	ck_assert_uint_eq(r2.q.attr.mode, 0);
+	ck_assert_int_eq(sbx_rfs_wfile_sync(wf, false, NULL), -ENOSPC);
+	f.r.op_timeout_s = 0.1; /* nobody answers the CLOSE */
+	sbx_rfs_wfile_close(wf, NULL);
+	fx_end(&f);
+}
+END_TEST
+
 /* the same read started and ended apart by the caller (rfs.h's
  * sbx_rfs_read_start/_finish): the finish waits for the reply */
 START_TEST(read_start_then_finish)
@@ -748,6 +792,7 @@ int main(void)
 	tcase_add_test(tc, read_range_into_fd);
 	tcase_add_test(tc, store_answered_later);
 	tcase_add_test(tc, fsync_answered_later);
+	tcase_add_test(tc, fsync_of_writes_answered_later);
 	tcase_add_test(tc, read_start_then_finish);
 	tcase_add_test(tc, xattr_and_statfs);
 	tcase_add_test(tc, xattr_changes);

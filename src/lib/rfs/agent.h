@@ -220,6 +220,8 @@ int rfs_agent_store(struct sbx_rfs *r, const char *path, int fd, uint64_t len,
 		    const struct sbx_rfs_store_opts *o, struct sbx_rfs_attr *ret,
 		    char *ret_validator, struct sbx_err *err);
 void rfs_agent_store_submit(struct sbx_rfs *r, struct sbx_rfs_async *q);
+/* agent_io.c: the agent's handle of a write handle. */
+uint32_t rfs_agent_wfile_handle(const struct sbx_rfs_wfile *f);
 /* agent_ops.c: rfs.h's setattr as the protocol's. */
 void rfs_agent_setattr_of(struct sbxa_setattr *o, const struct sbx_rfs_setattr *sa);
 /* agent_ops.c: the request frame of q (its op's fields): 0, or -EINVAL

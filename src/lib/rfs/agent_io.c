@@ -132,6 +132,11 @@ struct sbx_rfs_wfile {
 	char what[SBX_FS_WHAT_MAX];
 };
 
+uint32_t rfs_agent_wfile_handle(const struct sbx_rfs_wfile *f)
+{
+	return f->h;
+}
+
 static void wf_note(struct sbx_rfs_wfile *f, int rc)
 {
 	if (rc == -EBADF)

@@ -18,7 +18,8 @@
  * STORE_ASYNC_MAX bytes (its frames are queued on the session at once);
  * a larger one is the waiting store, made on the caller's thread. An
  * FSYNC answered later (sbx_rfs_fsync() of a file stored before) is made
- * the same way: OPEN, FSYNC and CLOSE back to back, one round trip.
+ * the same way: OPEN, FSYNC and CLOSE back to back, one round trip; one
+ * of a write handle's writes is an FSYNC on it and an LSTAT of the file.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -363,6 +364,7 @@ struct apart {
 	struct astore *as;
 	uint32_t want; /* a PWRITE: the bytes it must report */
 	bool last;     /* its reply carries the stored file's attributes */
+	bool soft;     /* its failure only says the attributes are not known */
 	struct apart *next;
 };
 
@@ -375,6 +377,7 @@ struct astore {
 	int first_err;	    /* atomic */
 	struct sbxa_attr a; /* the last request's reply (its decoder) */
 	uint64_t seq;	    /* of that reply */
+	bool no_attr;	    /* a soft last request failed */
 	uint64_t bytes_out;
 	int64_t t0;
 	struct apart *parts; /* the submitter's until its hold goes */
@@ -400,10 +403,12 @@ static void astore_end(struct astore *as)
 
 	if (as->has_h)
 		rfs_agent_handle_put(r->agent, as->h);
-	if (rc == 0 && u->op == SBX_RFS_OP_STORE) {
+	memset(&u->attr, 0, sizeof(u->attr));
+	if (rc == 0 && !as->no_attr && (u->op == SBX_RFS_OP_STORE || u->wf)) {
 		rfs_agent_attr(&u->attr, &as->a);
 		u->attr.seq = as->seq;
-		rfs_agent_validator(&u->attr, u->fetched_validator);
+		if (u->op == SBX_RFS_OP_STORE)
+			rfs_agent_validator(&u->attr, u->fetched_validator);
 	}
 	rfs_count(r, u->op, 1, rc, (sbx_now_ms() - as->t0) * 1000, 0, as->bytes_out);
 	while ((p = as->parts)) {
@@ -427,14 +432,27 @@ static void part_ended(void *ctx, int rc, uint64_t seq)
 {
 	struct apart *p = ctx;
 
-	astore_note(p->as, rc);
+	if (p->soft && rc < 0)
+		p->as->no_attr = true; /* alone at its end: read by astore_end() after */
+	else
+		astore_note(p->as, rc);
 	if (rc == 0 && p->last)
 		p->as->seq = seq;
 	astore_drop(p->as);
 }
 
+/* part_send() below, and soft: the part's failure is not the request's. */
+static int part_send_as(struct astore *as, struct sbxa_w *w, bool pwrite, uint32_t want, bool last,
+			bool soft);
+
 /* Sends w (released) as a request of as: 0, or a negative errno (noted). */
 static int part_send(struct astore *as, struct sbxa_w *w, bool pwrite, uint32_t want, bool last)
+{
+	return part_send_as(as, w, pwrite, want, last, false);
+}
+
+static int part_send_as(struct astore *as, struct sbxa_w *w, bool pwrite, uint32_t want, bool last,
+			bool soft)
 {
 	struct apart *p = calloc(1, sizeof(*p));
 	size_t len = w->len;
@@ -448,6 +466,7 @@ static int part_send(struct astore *as, struct sbxa_w *w, bool pwrite, uint32_t 
 	p->as = as;
 	p->want = want;
 	p->last = last;
+	p->soft = soft;
 	p->next = as->parts;
 	as->parts = p;
 	__atomic_add_fetch(&as->pending, 1, __ATOMIC_ACQ_REL);
@@ -517,12 +536,30 @@ static int store_parts(struct astore *as, struct sbxa_w *w, const struct sbx_rfs
 	return rc;
 }
 
+/* The requests of an FSYNC of a write handle's writes: the FSYNC on it,
+ * behind them, then the file's LSTAT (soft: its failure leaves the
+ * attributes unknown). */
+static int wf_fsync_parts(struct astore *as, struct sbxa_w *w)
+{
+	struct sbx_rfs_async st = {.op = SBX_RFS_OP_STAT, .path = as->u->path};
+	int rc;
+
+	frame_fsync(w, NULL, rfs_agent_wfile_handle(as->u->wf));
+	rc = part_send(as, w, false, 0, false);
+	if (rc < 0)
+		return rc;
+	rfs_agent_async_frame(w, &st);
+	return part_send_as(as, w, false, 0, true, true);
+}
+
 /* The requests of an FSYNC (sbx_rfs_fsync()): OPEN of the file as it is,
  * FSYNC, CLOSE; 0, or the first failure (noted). */
 static int fsync_parts(struct astore *as, struct sbxa_w *w)
 {
 	int rc;
 
+	if (as->u->wf)
+		return wf_fsync_parts(as, w);
 	rfs_agent_begin(w, SBXA_OP_OPEN);
 	sbxa_put_u32(w, as->h);
 	sbxa_put_cstr(w, as->u->path);
@@ -567,8 +604,8 @@ void rfs_agent_store_submit(struct sbx_rfs *r, struct sbx_rfs_async *u)
 	as->u = u;
 	as->t0 = sbx_now_ms();
 	as->pending = 1;
-	rc = rfs_agent_handle_get(r->agent, &as->h);
-	as->has_h = rc == 0;
+	rc = u->wf ? 0 : rfs_agent_handle_get(r->agent, &as->h);
+	as->has_h = rc == 0 && !u->wf;
 	if (rc == 0)
 		rc = u->op == SBX_RFS_OP_FSYNC ? fsync_parts(as, &w)
 					       : store_parts(as, &w, o, u->count);

@@ -427,7 +427,11 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 		q->rc = sbx_rfs_store(r, q->path, q->fd, q->count, q->store, &q->attr,
 				      q->fetched_validator, NULL);
 		break;
-	case SBX_RFS_OP_FSYNC: q->rc = sbx_rfs_fsync(r, q->path, NULL); break;
+	case SBX_RFS_OP_FSYNC:
+		q->rc =
+		    q->wf ? sbx_rfs_wfile_sync(q->wf, true, NULL) : sbx_rfs_fsync(r, q->path, NULL);
+		memset(&q->attr, 0, sizeof(q->attr)); /* not asked for here */
+		break;
 	default: q->rc = -EINVAL; break;
 	}
 	rfs_async_end(r);
