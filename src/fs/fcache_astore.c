@@ -18,10 +18,10 @@
  *
  * The close of a large file written through (fcache_range.c) waits for
  * its writes' answers and then stats the file: a STAT sent behind the
- * writes does both, since the agent answers in order (fcr_close_begin).
+ * writes does both, since the agent answers in order (fcr_close_begin);
+ * its fsync is an FSYNC on its handle behind them, and a stat.
  *
- * What is not answered later: an fsync of a large file's writes through
- * (an FSYNC on its handle), and every store with the shell transport
+ * What is not answered later: every store with the shell transport
  * (sbx_rfs_submit() answers on the calling thread there).
  */
 #include "fs/fcache.h"
@@ -159,21 +159,25 @@ static void closed(struct sbx_rfs_async *q)
 {
 	struct astore *as = (struct astore *)q;
 
-	as->r = fcr_close_end(as->fs, as->fc, q->rc, &q->attr, as->gen0);
+	as->r = as->fsync ? fcr_fsync_end(as->fs, as->fc, q->rc, &q->attr, as->gen0)
+			  : fcr_close_end(as->fs, as->fc, q->rc, &q->attr, as->gen0);
 	finish(as);
 }
 
-/* The close of a large file written through (fc->lock held, as ready):
- * a STAT behind its writes (fcr_close_begin); 1 once handed over, else
- * the result to answer. */
+/* The close or fsync of a large file written through (fc->lock held, as
+ * ready): a STAT behind its writes (fcr_close_begin), or an FSYNC on its
+ * handle and a stat (fcr_fsync_begin); 1 once handed over, else the
+ * result to answer. */
 static int ranged_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 {
-	int r = fcr_close_begin(fs, fc, &as->st.path, &as->gen0);
+	int r = as->fsync ? fcr_fsync_begin(fs, fc, &as->st.path, &as->gen0)
+			  : fcr_close_begin(fs, fc, &as->st.path, &as->gen0);
 
 	if (r != 1)
 		return r;
 	later_begin(fs);
-	as->q.op = SBX_RFS_OP_STAT;
+	as->q.op = as->fsync ? SBX_RFS_OP_FSYNC : SBX_RFS_OP_STAT;
+	as->q.wf = as->fsync ? fc->wf : NULL;
 	as->q.path = as->st.path.data;
 	as->q.done = closed;
 	sbx_rfs_submit(fs->rfs, &as->q);
@@ -191,10 +195,13 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 		reply(ctx, req, 0);
 		return;
 	}
-	syncs = fsync && !fc->ranged && !fc->dirty && fc->undurable;
-	through = !fsync && fc->ranged && fc->wf && fc->wrote;
-	if (!sbx_rfs_submits_async(fs->rfs) || (fc->ranged && !through) ||
-	    (!fc->ranged && !fc->dirty && !syncs) || !(as = calloc(1, sizeof(*as)))) {
+	/* what fcache_fsync_locked() and fcache_flush_locked() would do
+	 * over a round trip: a large file's writes through synced, an FSYNC
+	 * alone of what was stored before, or a whole file's store */
+	through = fc->ranged && fc->wf && (fsync || fc->wrote);
+	syncs = fsync && !through && !(!fc->ranged && fc->dirty) && fc->undurable;
+	if (!sbx_rfs_submits_async(fs->rfs) || (!through && !syncs && (fc->ranged || !fc->dirty)) ||
+	    !(as = calloc(1, sizeof(*as)))) {
 		r = fsync ? fcache_fsync_locked(fs, fc) : fcache_flush_locked(fs, fc);
 		fcache_unlock(fc);
 		reply(ctx, req, r);

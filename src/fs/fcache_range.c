@@ -994,6 +994,34 @@ int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, 
 	return 1;
 }
 
+int fcr_fsync_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0)
+{
+	int r = path_of(fs, fc, path);
+
+	if (r < 0)
+		return fcr_sync(fs, fc, true);
+	*gen0 = gen_of(fs, fc);
+	return 1;
+}
+
+int fcr_fsync_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
+		  uint64_t gen0)
+{
+	/* the FSYNC went behind every write: their answers are here */
+	int rw = wf_sync(fs, fc, false);
+
+	r = rw ?: r;
+	if (r < 0 && fc->wf) {
+		/* the FSYNC failed: the handle goes, as after a failed write */
+		sbx_rfs_wfile_close(fc->wf, NULL);
+		fc->wf = NULL;
+		FS_COUNT(fs, store_errors);
+	}
+	if (r == 0)
+		fc->undurable = false;
+	return sync_done(fs, fc, r, fc->wrote && a->mode ? a : NULL, gen0);
+}
+
 int fcr_close_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
 		  uint64_t gen0)
 {

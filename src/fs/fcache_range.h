@@ -68,6 +68,14 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable);
 int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0);
 int fcr_close_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
 		  uint64_t gen0);
+/* fcr_sync(fs, fc, true) of fc->wf's writes in two halves, the same way:
+ * _begin returns 1 with the path and generation (then send an FSYNC of
+ * sbx_rfs_submit() with wf: behind the writes, with a stat after it),
+ * else fcr_sync()'s result, made here; _end takes the FSYNC's result r
+ * and the stat's attributes a (mode 0: not known). */
+int fcr_fsync_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0);
+int fcr_fsync_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
+		  uint64_t gen0);
 /* Ends the reads in flight and closes the write handle (its failure is
  * returned); the ranges stay. Before fc goes idle or is freed. */
 int fcr_quiesce(struct sbx_fs *fs, struct fcache *fc);

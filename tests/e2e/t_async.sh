@@ -207,6 +207,16 @@ expect_eq "  ... the sandbox has the bytes written, and the rest" \
 	"$(rx sh -c "tail -c +150001 /srv/a/g$N/big | head -c 100000 | sha256sum | cut -d' ' -f1; stat -c %s /srv/a/g1/big" | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "  ... and the mount shows what the sandbox has" \
 	"$(rx sha256sum /srv/a/g1/big | cut -d' ' -f1)" "$(sha256sum <"$MNT/g1/big" | cut -d' ' -f1)"
+# and their fsyncs: an FSYNC on the handle behind the writes, then a stat
+f0=$(sed -n 's/^store .*fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats")
+burst "fsyncs of large files written through" \
+	'python3 -c "import os,sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.pwrite(fd, b\"fsynced\", 150000); os.fsync(fd)" "$MNT/g$i/big" 2>"$T/wf$i.err"'
+check "  ... and a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every fsync succeeded" "0 " "$bad $(cat "$T"/wf*.err)"
+expect_eq "  ... counted, and the sandbox has the bytes" "$((f0 + N)) fsynced" \
+	"$(sed -n 's/^store .*fsyncs=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats") $(rx sh -c "tail -c +150001 /srv/a/g$N/big | head -c 7")"
 # many reads of one large file, at four places: the first parks, the
 # others queue behind it and are answered in turn, each parking again
 q0=$(async reads_queued)
