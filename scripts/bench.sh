@@ -7,7 +7,7 @@
 # `sbx exec` talk to sbxd through one, sshfs and ssh to sshd through the
 # other. For every added round trip (--delays), every rep and every
 # workload, each mount runs the same command in turn (the order rotates by
-# rep); round trips of sbxfs come from /.ctl/stats, its peak memory from
+# rep; a warm run follows its own mount's cold run); round trips of sbxfs come from /.ctl/stats, its peak memory from
 # VmHWM. A transport that sbxfs refuses is reported "n/a". Writes
 # table.txt, results.json, raw.tsv and ratios.png into --out; installs
 # nothing, downloads nothing; everything it started is stopped on exit.
@@ -305,8 +305,21 @@ for D in "${DELAY_LIST[@]}"; do
 		ORDER=()
 		for i in $(seq 0 $((n - 1))); do ORDER+=("${COLS[$(((i + R) % n))]}"); done
 		log "delay $D ms, rep $R/$REPS, order ${ORDER[*]}"
-		for W in "${WORKLOADS[@]}"; do
-			for c in "${ORDER[@]}"; do run_one "$D" "$W" "$c" "$R"; done
+		# a W.warm right after its W.cold runs on each mount right after
+		# that mount's own cold run: else, at 50 ms on a large tree, the
+		# other mount's rows in between outlast the caches' timeouts
+		for ((k = 0; k < ${#WORKLOADS[@]}; k++)); do
+			W=${WORKLOADS[$k]}
+			NEXT=${WORKLOADS[$((k + 1))]:-}
+			if [[ $W == *.cold && $NEXT == "${W%.cold}.warm" ]]; then
+				for c in "${ORDER[@]}"; do
+					run_one "$D" "$W" "$c" "$R"
+					run_one "$D" "$NEXT" "$c" "$R"
+				done
+				k=$((k + 1))
+			else
+				for c in "${ORDER[@]}"; do run_one "$D" "$W" "$c" "$R"; done
+			fi
 		done
 	done
 	for c in "${COLS[@]}"; do col_umount "$c"; done
