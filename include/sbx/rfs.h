@@ -295,6 +295,9 @@ SBX_API int sbx_rfs_rmdir(struct sbx_rfs *r, const struct sbx_rfs_cred *cred, co
 
 #define SBX_RFS_NOREPLACE 1u /**< rename: fail with -EEXIST if @p to exists */
 #define SBX_RFS_EXCHANGE  2u /**< rename: swap the two (agent transport only) */
+/** sbx_rfs_submit()'s CREATE of a regular file: an existing one is
+ *  opened (its attributes returned), as sbx_rfs_create() without excl. */
+#define SBX_RFS_CREATE_SHARED 4u
 /** rename(2) semantics: an existing target is replaced atomically (a file by
  *  a file, a directory by a directory if empty). Flags: SBX_RFS_NOREPLACE
  *  (atomic with the agent; with the shell transport checked just before the
@@ -566,7 +569,8 @@ struct sbx_rfs_async {
 	/* the request (borrowed for the call of sbx_rfs_submit() only: the
 	 * frame is built there) */
 	enum sbx_rfs_op op; /**< STAT, READLINK, MKDIR, CREATE (mknod: mode
-			     *   with its type bits, rdev, always exclusive),
+			     *   with its type bits, rdev, exclusive but with
+			     *   SBX_RFS_CREATE_SHARED),
 			     *   SYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR,
 			     *   READDIR (a tree listing: sbx_rfs_readtree()),
 			     *   STATFS, XATTR (by xop: sbx_rfs_getxattr() of
@@ -586,6 +590,7 @@ struct sbx_rfs_async {
 	uint32_t mode;			 /**< MKDIR, CREATE */
 	uint64_t rdev;			 /**< CREATE */
 	unsigned flags;			 /**< RENAME: SBX_RFS_NOREPLACE, SBX_RFS_EXCHANGE;
+					  *   CREATE: SBX_RFS_CREATE_SHARED;
 					  *   READDIR: SBX_RFS_TREE_DATA */
 	uint32_t max_entries;		 /**< READDIR: entries of the tree, at most */
 	const struct sbx_rfs_setattr *sa; /**< SETATTR: what to change */

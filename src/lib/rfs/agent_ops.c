@@ -293,7 +293,10 @@ int rfs_agent_async_frame(struct sbxa_w *w, const struct sbx_rfs_async *q)
 	case SBX_RFS_OP_STAT: frame_path(w, SBXA_OP_LSTAT, NULL, q->path); return 0;
 	case SBX_RFS_OP_READLINK: frame_path(w, SBXA_OP_READLINK, NULL, q->path); return 0;
 	case SBX_RFS_OP_MKDIR: frame_mkdir(w, q->cred, q->path, q->mode); return 0;
-	case SBX_RFS_OP_CREATE: frame_mknod(w, q->cred, q->path, q->mode, q->rdev, true); return 0;
+	case SBX_RFS_OP_CREATE:
+		frame_mknod(w, q->cred, q->path, q->mode, q->rdev,
+			    !(q->flags & SBX_RFS_CREATE_SHARED) || !S_ISREG(q->mode));
+		return 0;
 	case SBX_RFS_OP_UNLINK: frame_path(w, SBXA_OP_UNLINK, q->cred, q->path); return 0;
 	case SBX_RFS_OP_RMDIR: frame_path(w, SBXA_OP_RMDIR, q->cred, q->path); return 0;
 	case SBX_RFS_OP_LINK: frame_two(w, SBXA_OP_LINK, q->cred, q->from, q->path); return 0;

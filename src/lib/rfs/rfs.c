@@ -391,7 +391,9 @@ static void submit_here(struct sbx_rfs *r, struct sbx_rfs_async *q)
 		q->rc = sbx_rfs_mkdir(r, q->cred, q->path, q->mode, &q->attr, NULL);
 		break;
 	case SBX_RFS_OP_CREATE:
-		q->rc = sbx_rfs_mknod(r, q->cred, q->path, q->mode, q->rdev, &q->attr, NULL);
+		q->rc = (q->flags & SBX_RFS_CREATE_SHARED) && S_ISREG(q->mode)
+			    ? sbx_rfs_create(r, q->cred, q->path, q->mode, false, &q->attr, NULL)
+			    : sbx_rfs_mknod(r, q->cred, q->path, q->mode, q->rdev, &q->attr, NULL);
 		break;
 	case SBX_RFS_OP_SYMLINK:
 		q->rc = sbx_rfs_symlink(r, q->cred, q->from, q->path, &q->attr, NULL);
