@@ -20,6 +20,7 @@
 #include "fs/dattr.h"
 #include "fs/dirlist.h"
 #include "fs/fcache.h"
+#include "fs/later.h"
 #include "fs/wback.h"
 
 struct sbxfs_fh {
@@ -157,63 +158,40 @@ static bool create_here(struct sbx_fs *fs, struct node *p, const char *name, mod
 	return true;
 }
 
-void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		struct fuse_file_info *fi)
+/* The create's part after the sandbox's (or, here, the mount's own)
+ * answer a: the name, the node, the open cache, the reply. others: made
+ * as another user (their ids say nothing of the agent's files). Runs on
+ * the worker, or on the completion thread for a create answered later:
+ * the node then has no cache (create_later), so nothing here waits. */
+static void create_rest(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+			bool others, bool here, struct sbx_rfs_attr *a, struct fuse_file_info *fi)
 {
-	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
 	struct fuse_entry_param e;
-	struct sbx_rfs_attr a;
 	struct fcache *fc;
 	struct node *p, *n = NULL;
-	bool here = false;
 	int r;
 
-	FS_COUNT_OP(fs, FS_CREATE);
-	if (ctl_is(parent) || (parent == NODE_ROOT_ID && !strcmp(name, CTL_NAME))) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
-	if (r == 0) {
-		pthread_mutex_lock(&fs->lock);
-		/* others' creates wait: ownership and group rules are the sandbox's */
-		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (r == 0 && !here)
-		dattr_settle(fs, parent);
-	r = r ?: here ? 0 : fs_child_path(fs, parent, name, &path);
-	r = r
-		?: here ? 0
-			: sbx_rfs_create(fs->rfs, cred, path.data, S_IFREG | (mode & 07777),
-					 fi->flags & O_EXCL, &a, NULL);
-	sbx_buf_release(&path);
-	if (r == 0 && !S_ISREG(a.mode))
-		r = S_ISDIR(a.mode) ? -EISDIR : -EINVAL;
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
+	if (!S_ISREG(a->mode)) {
+		fuse_reply_err(req, S_ISDIR(a->mode) ? EISDIR : EINVAL);
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
 	p = node_get(&fs->nodes, parent);
-	if (p && !here && !cred && !fs->create_ids_known && !(p->attr.mode & S_ISGID)) {
+	if (p && !here && !others && !fs->create_ids_known && !(p->attr.mode & S_ISGID)) {
 		/* a create made in the sandbox tells whose files the agent makes */
-		fs->create_uid = a.uid;
-		fs->create_gid = a.gid;
+		fs->create_uid = a->uid;
+		fs->create_gid = a->gid;
 		fs->create_ids_known = true;
 	}
 	if (p) {
 		if (here)
-			fs_dir_entry_set_keep(fs, p, name, &a, NULL);
+			fs_dir_entry_set_keep(fs, p, name, a, NULL);
 		else
-			fs_dir_entry_set(fs, p, name, &a, NULL);
+			fs_dir_entry_set(fs, p, name, a, NULL);
 		n = node_child(&fs->nodes, p, name);
-		n = ops_child_with_attr(fs, p, name, &a, 0, n ? n->gen : 0);
+		n = ops_child_with_attr(fs, p, name, a, 0, n ? n->gen : 0);
 	}
-	if (n && a.nlink == 1 && a.size == 0)
+	if (n && a->nlink == 1 && a->size == 0)
 		fs_nocap_set_locked(fs, n); /* we made it (or it is empty): no capability */
 	if (n) {
 		n->unstored = here;
@@ -224,7 +202,7 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		fuse_reply_err(req, p ? ENOMEM : ESTALE);
 		return;
 	}
-	r = fcache_open(fs, e.ino, fi->flags & O_TRUNC, a.size == 0, &fc);
+	r = fcache_open(fs, e.ino, fi->flags & O_TRUNC, a->size == 0, &fc);
 	if (r == 0 && here)
 		fcache_mark_unstored(fs, fc);
 	if (r < 0) {
@@ -240,6 +218,88 @@ void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	if (here)
 		FS_COUNT(fs, creates_deferred);
 	reply_opened(fs, req, fc, fi, &e);
+}
+
+static void create_then(struct later *l)
+{
+	if (!later_failed(l))
+		create_rest(l->fs, l->req, l->parent, l->name, l->has_cred, false, &l->q.attr,
+			    &l->fi);
+}
+
+/* A create that waits for the sandbox, answered later (later.h) when the
+ * node it may meet has no cache: opening one that has may wait for its
+ * lock (a read in flight), which the completion thread must not. While
+ * the kernel waits for this create it lets no other open or lookup into
+ * parent, so no cache for the name appears meanwhile. true when sent. */
+static bool create_later(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+			 const char *path, mode_t mode, const struct sbx_rfs_cred *cred,
+			 struct fuse_file_info *fi)
+{
+	struct node *p, *n;
+	struct later *l;
+	bool cached;
+
+	if (!sbx_rfs_submits_async(fs->rfs))
+		return false;
+	pthread_mutex_lock(&fs->lock);
+	p = node_get(&fs->nodes, parent);
+	n = p ? node_child(&fs->nodes, p, name) : NULL;
+	cached = n && n->fc;
+	pthread_mutex_unlock(&fs->lock);
+	if (cached || !(l = later_new(fs, req, SBX_RFS_OP_CREATE, create_then, name, NULL)))
+		return false;
+	l->parent = parent;
+	l->fi = *fi;
+	l->has_cred = cred != NULL; /* whose create: all create_rest needs of it */
+	l->q.cred = cred;
+	l->q.path = path;
+	l->q.mode = S_IFREG | (mode & 07777);
+	l->q.flags = fi->flags & O_EXCL ? 0 : SBX_RFS_CREATE_SHARED;
+	later_submit(l);
+	return true;
+}
+
+void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi)
+{
+	struct sbx_fs *fs = fs_of(req);
+	struct sbx_buf path = SBX_BUF_INIT;
+	struct sbx_rfs_cred cb;
+	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
+	struct sbx_rfs_attr a;
+	bool here = false;
+	int r;
+
+	FS_COUNT_OP(fs, FS_CREATE);
+	if (ctl_is(parent) || (parent == NODE_ROOT_ID && !strcmp(name, CTL_NAME))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	r = fs->opts->ro ? -EROFS : strlen(name) > 255 ? -ENAMETOOLONG : fs_check_alive(fs);
+	if (r == 0) {
+		pthread_mutex_lock(&fs->lock);
+		/* others' creates wait: ownership and group rules are the sandbox's */
+		here = !cred && create_here(fs, node_get(&fs->nodes, parent), name, mode, &a);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (r == 0 && !here) {
+		dattr_settle(fs, parent);
+		r = fs_child_path(fs, parent, name, &path);
+		if (r == 0 && create_later(fs, req, parent, name, path.data, mode, cred, fi)) {
+			sbx_buf_release(&path);
+			return;
+		}
+		r = r
+			?: sbx_rfs_create(fs->rfs, cred, path.data, S_IFREG | (mode & 07777),
+					  fi->flags & O_EXCL, &a, NULL);
+	}
+	sbx_buf_release(&path);
+	if (r < 0) {
+		fuse_reply_err(req, fs_errno(r));
+		return;
+	}
+	create_rest(fs, req, parent, name, cred != NULL, here, &a, fi);
 }
 
 void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

@@ -474,6 +474,22 @@ expect_eq "  ... the sandbox has every file" "$((1100 + N)) q1100 p$N" \
 	"$(rx sh -c "ls /srv/a/full | grep -c '^[pq]'; cat /srv/a/full/q1100 /srv/a/full/p$N" | tr '\n' ' ' | sed 's/ $//')"
 fusermount3 -u "$MNT"
 
+# --- and creates that wait for the sandbox (not deferred: -o sync_create,
+# another user's, a mount's first): each is answered when its CREATE is
+mnt max_threads=2,sync_create
+ls -l "$MNT" "$MNT"/d* >/dev/null
+cat "$MNT/cached" >/dev/null
+burst "creates" 'echo c$i 2>"$T/cr$i.err" >"$MNT/d$i/c"'
+check "a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+thaw
+reap
+expect_eq "every create succeeded" "0 " "$bad $(cat "$T"/cr*.err)"
+expect_eq "  ... none deferred, and the sandbox has the files" "0 c1 c$N" \
+	"$(sed -n 's/^store .*creates_deferred=\([0-9]*\).*/\1/p' "$MNT/.ctl/stats") $(rx cat /srv/a/d1/c /srv/a/d$N/c | tr '\n' ' ' | sed 's/ $//')"
+check "  ... an exclusive create of one of them fails" \
+	sh -c "! python3 -c 'import os,sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' '$MNT/d1/c' 2>/dev/null"
+fusermount3 -u "$MNT"
+
 # --- a deadline: op_timeout, then EIO; the worker was free all along ----------
 # past_deadline WHAT CMD: with the link stopped, CMD (a shell string; its
 # stderr goes to $T/late.err) fails with EIO at op_timeout, and a cached
