@@ -96,8 +96,8 @@ exec 7>&-
 # window before they read their data, and blocks that large are given
 # back when freed (src/fs/main.c, tune_malloc), so sbxfs's peak memory
 # grows by about the window and the FUSE buffers (27 MiB here), not by the
-# bytes in flight (400 MB: 54 MiB of growth here before, 42 to 114 MiB
-# in other runs)
+# bytes in flight (400 MB: 107 MiB of growth here with d4374f7, before
+# these bounds)
 fusermount3 -u "$MNT"
 K=100
 rx sh -c "mkdir -p /srv/m/w && for i in \$(seq 1 $K); do head -c 4000000 /dev/zero >/srv/m/w/f\$i; done"
