@@ -847,17 +847,6 @@ int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, s
 	return r;
 }
 
-int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
-		 bool append)
-{
-	int r;
-
-	fcache_lock(fc);
-	r = fcache_write_locked(fs, fc, buf, size, off, append);
-	fcache_unlock(fc);
-	return r;
-}
-
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 {
 	int r = 0;

@@ -305,10 +305,9 @@ void fcache_aread_begin_locked(struct fcache *fc);
 
 /* The operations below take fc->lock themselves (reads:
  * fcache_read_req() below). */
-/* append: write at the end whatever off says (O_APPEND). */
-int fcache_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
-		 bool append);
-/* fcache_write() with fc->lock held. */
+/* A write of size bytes of buf at off into fc (append: at the end,
+ * whatever off says: O_APPEND), fc->lock held; FUSE writes go through
+ * fcache_write_req() below. */
 int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size,
 			uint64_t off, bool append);
 /* Whether a write of whole file fc needs its content first (a round
