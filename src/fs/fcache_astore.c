@@ -18,7 +18,7 @@
  *
  * The close of a large file written through (fcache_range.c) waits for
  * its writes' answers and then stats the file: a STAT sent behind the
- * writes does both, since the agent answers in order (fcr_close_begin);
+ * writes does both, since the agent answers in order (fcr_sync_begin);
  * its fsync is an FSYNC on its handle behind them, and a stat.
  *
  * What is not answered later: every store with the shell transport
@@ -165,13 +165,11 @@ static void closed(struct sbx_rfs_async *q)
 }
 
 /* The close or fsync of a large file written through (fc->lock held, as
- * ready): a STAT behind its writes (fcr_close_begin), or an FSYNC on its
- * handle and a stat (fcr_fsync_begin); 1 once handed over, else the
- * result to answer. */
+ * ready): a STAT behind its writes, or an FSYNC on its handle and a stat
+ * (fcr_sync_begin); 1 once handed over, else the result to answer. */
 static int ranged_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 {
-	int r = as->fsync ? fcr_fsync_begin(fs, fc, &as->st.path, &as->gen0)
-			  : fcr_close_begin(fs, fc, &as->st.path, &as->gen0);
+	int r = fcr_sync_begin(fs, fc, as->fsync, &as->st.path, &as->gen0);
 
 	if (r != 1)
 		return r;

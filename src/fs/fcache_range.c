@@ -986,20 +986,11 @@ int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable)
 	return sync_done(fs, fc, r, known ? &a : NULL, gen0);
 }
 
-int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0)
+int fcr_sync_begin(struct sbx_fs *fs, struct fcache *fc, bool durable, struct sbx_buf *path,
+		   uint64_t *gen0)
 {
-	if (!fc->wf || !fc->wrote || path_of(fs, fc, path) < 0)
-		return fcr_sync(fs, fc, false);
-	*gen0 = gen_of(fs, fc);
-	return 1;
-}
-
-int fcr_fsync_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0)
-{
-	int r = path_of(fs, fc, path);
-
-	if (r < 0)
-		return fcr_sync(fs, fc, true);
+	if (!fc->wf || (!durable && !fc->wrote) || path_of(fs, fc, path) < 0)
+		return fcr_sync(fs, fc, durable);
 	*gen0 = gen_of(fs, fc);
 	return 1;
 }

@@ -46,7 +46,7 @@ int fcr_read_step(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, struc
  * the file) once fcr_read_step() returned 0. */
 int fcr_read_copy(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, char *buf,
 		  size_t *ret_n);
-/* fcache_write of a ranged fc. Returns 1 when the transport cannot write
+/* fcache_write_locked of a ranged fc. Returns 1 when the transport cannot write
  * in place: fc was made whole (every range fetched, no longer ranged) and
  * the caller writes it the whole-file way. */
 int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
@@ -58,22 +58,20 @@ void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc);
 /* Waits for every write sent (durable: then an FSYNC of them in the
  * sandbox); 0 or the first failure (reported once). */
 int fcr_sync(struct sbx_fs *fs, struct fcache *fc, bool durable);
-/* fcr_sync(fs, fc, false) in two halves, for a close answered later
- * (fcache_astore.c): _begin returns 1 with the path to stat in *path
- * (the caller releases it) and the node's generation in *gen0 when writes
- * went through, else fcr_sync()'s result, made here. The STAT is sent on
- * fs->rfs, behind the writes: the agent answers in order, so when its
- * answer (r, a) came every write was answered too, and _end waits for
- * nothing; it returns the close's result. */
-int fcr_close_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0);
+/* fcr_sync() in parts, for a close or fsync answered later
+ * (fcache_astore.c). fcr_sync_begin returns 1 with the path in *path (the
+ * caller releases it) and the node's generation in *gen0 when the
+ * sandbox must be asked (a handle, and for a close writes made through
+ * it), else fcr_sync()'s result, made here. Then, on fs->rfs, behind the
+ * writes (the agent answers in order, so when that answer came every
+ * write was answered too and the ends wait for nothing): for a close a
+ * STAT, ended by fcr_close_end with its result r and attributes a; for
+ * an fsync an FSYNC of sbx_rfs_submit() with wf (and its stat), ended by
+ * fcr_fsync_end (a->mode 0: the stat failed). Each returns the result. */
+int fcr_sync_begin(struct sbx_fs *fs, struct fcache *fc, bool durable, struct sbx_buf *path,
+		   uint64_t *gen0);
 int fcr_close_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
 		  uint64_t gen0);
-/* fcr_sync(fs, fc, true) of fc->wf's writes in two halves, the same way:
- * _begin returns 1 with the path and generation (then send an FSYNC of
- * sbx_rfs_submit() with wf: behind the writes, with a stat after it),
- * else fcr_sync()'s result, made here; _end takes the FSYNC's result r
- * and the stat's attributes a (mode 0: not known). */
-int fcr_fsync_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path, uint64_t *gen0);
 int fcr_fsync_end(struct sbx_fs *fs, struct fcache *fc, int r, const struct sbx_rfs_attr *a,
 		  uint64_t gen0);
 /* Ends the reads in flight and closes the write handle (its failure is
