@@ -22,6 +22,7 @@
 #include "fs/changes.h"
 #include "fs/dirlist.h"
 #include "fs/inval.h"
+#include "fs/later.h"
 #include "fs/fcache_range.h"
 #include "fs/wback.h"
 #include "fs/ops.h"
@@ -103,57 +104,6 @@ void fcache_on_disk(struct sbx_fs *fs, struct fcache *fc, int fd)
 	fc->fd = fd;
 	fc->mem = false;
 	FS_COUNT(fs, data_spilled);
-}
-
-/* Takes fc->lock, waiting while another holds it, unless that holder is
- * a read answered later (fc->aread) and any_read, or clean_read and the
- * file had nothing to store: false then, fc->lock not taken. */
-static bool take(struct fcache *fc, bool any_read, bool clean_read)
-{
-	bool got;
-
-	pthread_mutex_lock(&fc->hm);
-	while (fc->held && !(fc->aread && (any_read || (clean_read && fc->aread_clean))))
-		pthread_cond_wait(&fc->hcv, &fc->hm);
-	got = !fc->held;
-	if (got)
-		fc->held = true;
-	pthread_mutex_unlock(&fc->hm);
-	return got;
-}
-
-bool fcache_lock_unless_aread(struct fcache *fc, bool wait)
-{
-	return take(fc, !wait, false);
-}
-
-void fcache_aread_begin_locked(struct fcache *fc)
-{
-	/* a read never makes changes to store: this stays true until it ends */
-	fc->aread_clean = !fc->dirty && !fc->behind && !fc->err && !fc->wf && !fc->wrote;
-	fc->aread = true;
-	pthread_cond_broadcast(&fc->hcv); /* reads waiting for it queue instead */
-}
-
-/* fcache_lock(), unless a read answered later holds it and the file has
- * nothing to store (false then, fc->lock not taken): a flush need not
- * wait for that read. */
-static bool lock_unless_clean_read(struct fcache *fc)
-{
-	return take(fc, false, true);
-}
-
-void fcache_lock(struct fcache *fc)
-{
-	fcache_lock_unless_aread(fc, true);
-}
-
-void fcache_unlock(struct fcache *fc)
-{
-	pthread_mutex_lock(&fc->hm);
-	fc->held = false;
-	pthread_cond_signal(&fc->hcv);
-	pthread_mutex_unlock(&fc->hm);
 }
 
 static struct timespec now_real(void)
@@ -417,6 +367,7 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 	pthread_mutex_init(&fc->hm, NULL);
 	pthread_cond_init(&fc->hcv, NULL);
 	fc->waiters_tail = &fc->waiters;
+	fc->lq_tail = &fc->lq;
 	pthread_mutex_init(&fc->plock, NULL);
 	fc->fd = fd;
 	fc->mem = mem;
@@ -429,35 +380,15 @@ static struct fcache *fc_new(struct sbx_fs *fs, struct node *n, int *err)
 	return fc;
 }
 
-int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret)
-{
-	struct fcache *fc = NULL;
-	struct node *n;
-	bool first = true, fresh = false;
-	int r = -ESTALE;
+static int set_writer_locked(struct fcache *fc, const struct sbx_rfs_cred *cred);
 
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, id);
-	if (n && n->fc) {
-		fc = n->fc;
-		first = fc->refs == 0;
-		if (fc->idle) {
-			idle_unlink(fs, fc);
-			fresh = version_fresh(fs, n, fc);
-		}
-		fc->refs++;
-	} else if (n) {
-		fc = fc_new(fs, n, &r);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (!fc)
-		return r;
-	/* another handle's first read is fetching it: that fetch, sent before
-	 * this open's reply, is what close-to-open asks for; no need to wait */
-	if (!fcache_lock_unless_aread(fc, trunc || created || first)) {
-		*ret = fc;
-		return 0;
-	}
+/* An open's part once fc->lock is held (o: what fcache_open_req had). */
+static int open_locked(struct sbx_fs *fs, struct fcache_oreq *o)
+{
+	struct fcache *fc = o->fc;
+	bool trunc = o->trunc, created = o->created, first = o->first;
+	int r = 0;
+
 	if (fc->ranged && ((created && first) || trunc))
 		fcr_leave(fs, fc); /* emptied: the whole-file way again */
 	if (created && first) {
@@ -471,8 +402,8 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 		fc->loaded_epoch = fs_epoch(fs);
 		fc->made_here = true;
 	} else if (first) {
-		fc->revalidate = !fresh; /* close-to-open */
-		if (fresh) {
+		fc->revalidate = !o->fresh; /* close-to-open */
+		if (o->fresh) {
 			fc->loaded_epoch = fs_epoch(fs);
 			FS_COUNT(fs, data_revalidated);
 		}
@@ -492,9 +423,80 @@ int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct
 		fc->revalidate = false;
 	}
 	fcache_mirror(fs, fc, trunc);
+	if (o->writes)
+		r = set_writer_locked(fc, o->writer);
 	fcache_unlock(fc);
-	*ret = fc;
-	return 0;
+	return r;
+}
+
+static void open_run(struct fcache_lwait *w)
+{
+	struct fcache_oreq *o = (struct fcache_oreq *)w;
+	int r = open_locked(w->fs, o);
+
+	if (r < 0) {
+		fcache_release(w->fs, o->fc);
+		o->fc = NULL;
+	}
+	o->done(o, r);
+}
+
+int fcache_open_req(struct sbx_fs *fs, uint64_t id, struct fcache_oreq *o)
+{
+	struct fcache *fc = NULL;
+	enum fcache_lq got;
+	struct node *n;
+	bool read_ok;
+	int r = -ESTALE;
+
+	o->first = true;
+	o->fresh = false;
+	o->fc = NULL;
+	pthread_mutex_lock(&fs->lock);
+	n = node_get(&fs->nodes, id);
+	if (n && n->fc) {
+		fc = n->fc;
+		o->first = fc->refs == 0;
+		if (fc->idle) {
+			idle_unlink(fs, fc);
+			o->fresh = version_fresh(fs, n, fc);
+		}
+		fc->refs++;
+	} else if (n) {
+		fc = fc_new(fs, n, &r);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!fc)
+		return r;
+	o->fc = fc;
+	/* another handle's first read is fetching it: that fetch, sent before
+	 * this open's reply, is what close-to-open asks for; no need to wait
+	 * (unless the open changes the file or whose it is) */
+	read_ok = !o->trunc && !o->created && !o->first && !o->writes;
+	o->w.run = open_run;
+	got = fcache_lock_or_queue(fs, fc, o->done ? &o->w : NULL, read_ok ? FCACHE_LQ_ANY_READ : 0);
+	if (got == FCACHE_READING)
+		return 0;
+	if (got == FCACHE_QUEUED)
+		return 1;
+	if (got == FCACHE_BUSY)
+		fcache_lock(fc); /* (no done: waits here) */
+	r = open_locked(fs, o);
+	if (r < 0) {
+		fcache_release(fs, fc);
+		o->fc = NULL;
+	}
+	return r;
+}
+
+int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret)
+{
+	struct fcache_oreq o = {.trunc = trunc, .created = created};
+	int r = fcache_open_req(fs, id, &o);
+
+	if (r == 0)
+		*ret = o.fc;
+	return r;
 }
 
 /* Fills fc (node n, in directory listing d) from d's entry for n, if it
@@ -847,16 +849,12 @@ int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, s
 	return r;
 }
 
-int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
+int fcache_truncate_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 {
 	int r = 0;
 
-	fcache_lock(fc);
-	if (fcr_use(fs, fc)) {
-		r = fcr_truncate(fs, fc, size);
-		fcache_unlock(fc);
-		return r;
-	}
+	if (fcr_use(fs, fc))
+		return fcr_truncate(fs, fc, size);
 	if (size > 0 && (!fc->loaded || fc->revalidate))
 		r = ensure_loaded(fs, fc);
 	if (r == 0 && !fc->dirty && fs->opts->whole_max_kb >= 0 &&
@@ -864,9 +862,7 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		/* grown past whole_max: the size is set in the sandbox now, so
 		 * that `truncate -s 1G` moves no data */
 		fcr_from_whole(fs, fc);
-		r = fcr_truncate(fs, fc, size);
-		fcache_unlock(fc);
-		return r;
+		return fcr_truncate(fs, fc, size);
 	}
 	r = r ?: fcache_spill(fs, fc, size);
 	if (r == 0 && ftruncate(fc->fd, (off_t)size) < 0)
@@ -878,6 +874,15 @@ int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 		fc->dirty = true;
 		fcache_mirror(fs, fc, true);
 	}
+	return r;
+}
+
+int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
+{
+	int r;
+
+	fcache_lock(fc);
+	r = fcache_truncate_locked(fs, fc, size);
 	fcache_unlock(fc);
 	return r;
 }
@@ -991,16 +996,16 @@ static int store(struct sbx_fs *fs, struct fcache *fc, bool durable)
 /* A store made outside the write-behind queue must not pass a
  * directory's attribute changes queued before it (dattr.h): the store
  * would move the mtime they set. */
-static void after_dir_attrs(struct sbx_fs *fs)
+void fcache_sync_dirs(struct sbx_fs *fs)
 {
 	wback_drain_dirs(fs->wb);
 }
 
 bool fcache_sync_lock(struct sbx_fs *fs, struct fcache *fc, bool fsync)
 {
-	after_dir_attrs(fs);
+	fcache_sync_dirs(fs);
 	if (!fsync)
-		return lock_unless_clean_read(fc); /* a `cat` that exits while its read waits */
+		return fcache_lock_unless_clean_read(fc); /* a `cat` that exits while its read waits */
 	fcache_lock(fc);
 	return true;
 }
@@ -1081,14 +1086,12 @@ int fcache_fsync_locked(struct sbx_fs *fs, struct fcache *fc)
 	return r;
 }
 
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
-			 bool *ret_queued)
+bool fcache_behind_begin_locked(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
+				bool *ret_queued)
 {
 	bool ok;
 
 	*ret_queued = false;
-	if (!lock_unless_clean_read(fc))
-		return false; /* nothing to store */
 	pthread_mutex_lock(&fs->lock);
 	/* behind: fcache_behind_store() clears it under fc->lock before it
 	 * stores, so the store has not begun */
@@ -1103,7 +1106,6 @@ bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
 	pthread_mutex_unlock(&fs->lock);
 	if (ok)
 		fcache_queued_sync(fc); /* a setattr now goes with it, waiting for nothing */
-	fcache_unlock(fc);
 	return ok;
 }
 
@@ -1229,11 +1231,11 @@ static void forget_unstored(struct sbx_fs *fs, struct node *n)
 	inval_post_change(iv, ch);
 }
 
-int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
+/* fcache_set_writer(), fc->lock held. */
+static int set_writer_locked(struct fcache *fc, const struct sbx_rfs_cred *cred)
 {
 	int r = 0;
 
-	fcache_lock(fc);
 	if (!cred) {
 		free(fc->writer);
 		fc->writer = NULL;
@@ -1242,8 +1244,29 @@ int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
 	} else {
 		*fc->writer = *cred;
 	}
+	return r;
+}
+
+int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred)
+{
+	int r;
+
+	fcache_lock(fc);
+	r = set_writer_locked(fc, cred);
 	fcache_unlock(fc);
 	return r;
+}
+
+bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc)
+{
+	bool clean = !fc->dirty;
+
+	if (clean) {
+		fc->loaded = false;
+		fc->revalidate = true;
+		fcache_mirror(fs, fc, false);
+	}
+	return clean;
 }
 
 bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
@@ -1251,14 +1274,49 @@ bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
 	bool clean;
 
 	fcache_lock(fc);
-	clean = !fc->dirty;
-	if (clean) {
-		fc->loaded = false;
-		fc->revalidate = true;
-		fcache_mirror(fs, fc, false);
-	}
+	clean = fcache_forget_clean_locked(fs, fc);
 	fcache_unlock(fc);
 	return clean;
+}
+
+/* fcache_release_nowait()'s job. */
+struct rel_job {
+	struct bgrun_job job; /* first */
+	struct sbx_fs *fs;
+	struct fcache *fc;
+};
+
+static void rel_run(struct bgrun_job *j)
+{
+	struct rel_job *rj = (struct rel_job *)j;
+	struct sbx_fs *fs = rj->fs;
+
+	fcache_release(fs, rj->fc);
+	free(rj);
+	later_end(fs);
+}
+
+void fcache_release_nowait(struct sbx_fs *fs, struct fcache *fc)
+{
+	struct rel_job *rj;
+	bool last;
+
+	pthread_mutex_lock(&fs->lock);
+	last = fc->refs == 1;
+	if (!last)
+		fc->refs--; /* not the last: nothing more to do */
+	pthread_mutex_unlock(&fs->lock);
+	if (!last)
+		return;
+	if (!fs->bg || !(rj = calloc(1, sizeof(*rj)))) {
+		fcache_release(fs, fc); /* (out of memory: better late than never) */
+		return;
+	}
+	rj->fs = fs;
+	rj->fc = fc;
+	rj->job.run = rel_run;
+	later_begin(fs);
+	bgrun_push(fs->bg, &rj->job);
 }
 
 /* Keeps the content of a file that could not be stored in the cache dir. */

@@ -17,10 +17,14 @@
  *
  * Locking: fc->lock (fcache_lock) protects the content and every field
  * below it; it is taken before fs->lock, never after. It is held by a
- * thread, or by a read whose round trip is in flight (fcache_aread.c),
+ * thread, or by a request whose round trip is in flight (a read,
+ * fcache_aread.c; a store, fcache_astore.c; a setattr, ops_setattr.c),
  * which is why it is a flag under a mutex rather than a mutex: the
- * completion thread that ends that read lets it go. Nothing on the
- * completion thread takes it. refs and the node's fc pointer are
+ * completion thread that ends that request lets it go (fcache_lock.c).
+ * Nothing on the completion thread takes it; a FUSE request that needs
+ * it while such a request holds it is queued, not waited for, and goes
+ * on on a thread of fs->bg once handed the lock (fcache_lock_or_queue).
+ * refs and the node's fc pointer are
  * protected by fs->lock. fc->plock protects the attribute changes (struct
  * fcache_attrs): taken after fc->lock and before fs->lock, and never held
  * across a round trip, so that a setattr of a file whose store is queued
@@ -79,6 +83,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fs/bgrun.h"
 #include "fs/fs.h"
 #include "fs/rmap.h"
 
@@ -103,6 +108,10 @@ unsigned fcache_idle_limit(uint64_t nofile);
 /* Read-ahead window: first, and largest (doubling on each sequential read). */
 #define FCACHE_RA_MIN (256u << 10)
 #define FCACHE_RA_MAX (16u << 20)
+
+/* Bytes of FUSE writes queued for files' locks at once (their copies):
+ * past it a write waits for the lock on its worker thread. */
+#define FCACHE_WQ_MAX (16u << 20)
 
 /* A FUSE read queued behind a read whose fetch holds fc->lock
  * (fcache_aread.c): answered at that fetch's end. */
@@ -179,8 +188,14 @@ struct fcache {
 	pthread_cond_t hcv;
 	bool held;
 	bool aread;	  /* or a large file's read parked for its ranged reads */
-	bool aread_clean; /* and the file had nothing to store (fcache_aread_begin) */
+	/* the holder answered later (aread, held_long) began when the file
+	 * had nothing to store, and makes nothing to store: a close need not
+	 * wait for it */
+	bool held_clean;
 	struct fcache_rwait *waiters, **waiters_tail;
+	bool held_long; /* the holder keeps it across a round trip (fcache_hold_long) */
+	/* requests queued for the lock, handed it in turn (fcache_unlock) */
+	struct fcache_lwait *lq, **lq_tail;
 	int fd;		       /* the local content */
 	bool loaded;	       /* fd holds the whole content */
 	bool dirty;	       /* changes not yet stored */
@@ -231,6 +246,7 @@ struct fcache {
  * truncates (O_TRUNC); created: the file was just created empty by us.
  * Returns 0 and *ret with one reference, or a negative errno. */
 int fcache_open(struct sbx_fs *fs, uint64_t id, bool trunc, bool created, struct fcache **ret);
+
 /* Whether the open of fc being answered may let the kernel keep the pages
  * it holds of the file (FOPEN_KEEP_CACHE): yes when the node's attributes
  * are fresh and name the version they named at the file's previous open
@@ -253,15 +269,17 @@ int fcache_settle(struct sbx_fs *fs, uint64_t id);
  * file's does). true when so, and then nothing needs the sandbox; false
  * when id is 0 or the file is in the sandbox (or on its way there). */
 bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id);
-/* Write-behind (wback.h), at a close: true when fc's store may be queued
- * instead of made now (a file only created here, whole, with changes, no
- * store queued yet and no store failed); fc is then marked and one more reference taken,
+/* Write-behind (wback.h), at a close (fc->lock held): true when fc's
+ * store may be queued instead of made now (a file only created here,
+ * whole, with changes, no store queued yet and no store failed); fc is
+ * then marked and one more reference taken,
  * which fcache_behind_store()'s caller gives back with fcache_release(),
  * and *ret_empty says whether the file is empty. *ret_queued: false, but
  * a store of fc is queued and has not begun, so it takes what was written
  * up to now (a shell's `echo > f` closes the file twice: after its dup2,
  * and at exit) and this close has nothing to store. */
-bool fcache_behind_begin(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty, bool *ret_queued);
+bool fcache_behind_begin_locked(struct sbx_fs *fs, struct fcache *fc, bool *ret_empty,
+				bool *ret_queued);
 /* Makes the store fcache_behind_begin() allowed (from the queue) and
  * clears the mark. 0 or its error. */
 int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
@@ -293,11 +311,77 @@ void fcache_drop_idle(struct sbx_fs *fs);
 /* Takes fc->lock, waiting while another holds it. Never on the
  * completion thread. */
 void fcache_lock(struct fcache *fc);
-/* fcache_lock(); but unless wait, false at once (and fc->lock not taken)
- * when a read whose fetch is in flight holds it. */
-bool fcache_lock_unless_aread(struct fcache *fc, bool wait);
-/* Lets it go (from whichever thread: a read's holds it across threads). */
+/* Lets it go (from whichever thread: a read's holds it across threads);
+ * to the first request queued for it (fcache_lock_or_queue), if any. */
 void fcache_unlock(struct fcache *fc);
+
+/* A request queued for fc->lock (fcache_lock_or_queue), in the caller's
+ * own struct. */
+struct fcache_lwait {
+	struct bgrun_job job;	    /* first (bgrun.h) */
+	struct fcache_lwait *next;  /* fc->hm: in fc->lq */
+	struct sbx_fs *fs;	    /* set by fcache_lock_or_queue */
+	/* runs holding fc->lock, handed over by fcache_unlock(), on a thread
+	 * of fs->bg; may free w; lets the lock go when done, or keeps it
+	 * for a request of its own answered later */
+	void (*run)(struct fcache_lwait *w);
+};
+
+enum fcache_lq {
+	FCACHE_TAKEN,	/* fc->lock taken: go on here */
+	FCACHE_QUEUED,	/* w queued: w->run() goes on */
+	FCACHE_BUSY,	/* another keeps it and w was NULL: nothing done */
+	FCACHE_READING, /* a read answered later holds it, as flags allow:
+			 * not taken, nothing done */
+};
+/* fcache_lock_or_queue()'s flags: FCACHE_READING when a read answered
+ * later holds the lock; or when any request answered later does that
+ * began with nothing to store and makes nothing to store (a close need
+ * not wait for it) */
+#define FCACHE_LQ_ANY_READ 1u
+#define FCACHE_LQ_CLEAN_READ 2u
+
+/* Takes fc->lock, waiting while a thread holds it for work of its own;
+ * but while its holder keeps it across a round trip (a read answered
+ * later, fcache_hold_long), queues w (unless NULL), so that the request
+ * goes on without a thread waiting: whoever lets the lock go hands it to
+ * the first queued, whose run() is a job of fs->bg. Requests queued are
+ * served in order, before threads that wait in fcache_lock(). Without
+ * fs->bg (the shell transport answers on the worker anyway) this waits
+ * like fcache_lock(). later_drain() waits for a queued request too. */
+enum fcache_lq fcache_lock_or_queue(struct sbx_fs *fs, struct fcache *fc, struct fcache_lwait *w,
+				    unsigned flags);
+
+/* An open for a FUSE request (fcache_open_req), in the caller's struct. */
+struct fcache_oreq {
+	struct fcache_lwait w; /* first */
+	/* the caller's */
+	bool trunc, created; /* as fcache_open()'s */
+	bool writes;	     /* a writable open: writer becomes the file's (fcache_set_writer) */
+	const struct sbx_rfs_cred *writer; /* borrowed until done */
+	/* NULL: wait for the lock here; else, when the open was queued
+	 * (fcache_lock_or_queue), called once it is made (r: 0, fc holding
+	 * one reference, or a negative errno), on a thread of fs->bg */
+	void (*done)(struct fcache_oreq *o, int r);
+	/* fcache_open_req()'s */
+	struct fcache *fc;
+	bool first, fresh;
+};
+/* fcache_open() that does not wait while another request keeps the
+ * file's lock across a round trip (a store, a setattr): 1 when queued
+ * (o->done() follows), else 0 with o->fc (one reference) or a negative
+ * errno, done() not called. */
+int fcache_open_req(struct sbx_fs *fs, uint64_t id, struct fcache_oreq *o);
+/* The holder of fc->lock keeps it across a round trip answered later (a
+ * store, a setattr): requests that need the lock meanwhile queue for it
+ * (fcache_lock_or_queue) rather than wait on their thread, but a close of
+ * a file with nothing to store does not wait for it. Until its
+ * fcache_unlock(). */
+void fcache_hold_long(struct fcache *fc);
+/* fcache_lock(), unless a read answered later holds it and the file has
+ * nothing to store (false then, fc->lock not taken): a flush need not
+ * wait for that read. */
+bool fcache_lock_unless_clean_read(struct fcache *fc);
 /* The holder of fc->lock becomes a read answered later (fc->aread): reads
  * that come meanwhile queue behind it, and a flush of a file with nothing
  * to store does not wait for it. fc->hm held. */
@@ -314,6 +398,8 @@ int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, s
  * trip); fc->lock held. */
 bool fcache_write_needs_load(struct sbx_fs *fs, struct fcache *fc);
 int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
+/* fcache_truncate(), fc->lock held. */
+int fcache_truncate_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
 /* fsync(2)'s part of fcache_flush_req() below: fcache_flush, and what this
@@ -328,6 +414,9 @@ int fcache_flush_locked(struct sbx_fs *fs, struct fcache *fc);
  * attribute changes queued before it are made: false when there is
  * nothing to store (a read answered later holds it, the file clean). */
 bool fcache_sync_lock(struct sbx_fs *fs, struct fcache *fc, bool fsync);
+/* What a store waits for before it takes the lock: the directories'
+ * attribute changes queued before it (dattr.h). */
+void fcache_sync_dirs(struct sbx_fs *fs);
 /* An FSYNC was made in the sandbox (counted in .ctl/stats). */
 void fcache_count_fsync(struct sbx_fs *fs);
 /* An FSYNC of what was stored before in two halves (fc->lock held, the
@@ -338,15 +427,24 @@ void fcache_count_fsync(struct sbx_fs *fs);
 int fcache_synced_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_buf *path);
 int fcache_synced_end(struct fcache *fc, int r);
 
-/* A close (FUSE flush) or, with fsync, an fsync(2) of a handle of fc,
- * answered when its store is made (fcache_astore.c): reply(ctx, req, r)
- * runs once with the result (0 or a negative errno), on this thread or on
- * libsbx's completion thread. A whole file with changes is stored with
- * sbx_rfs_submit(), holding fc->lock and no thread until the sandbox
- * answered (and the attribute changes made meanwhile are applied), and
- * so is an FSYNC of what was stored before; the rest is made here (a
- * large file's writes through, the shell transport). */
-void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
+/* fcache_flush_req()'s how: an fsync(2), else a close (FUSE flush);
+ * a close may be queued for write-behind (wback.h) */
+#define FCACHE_FSYNC 1u
+#define FCACHE_BEHIND 2u
+
+/* A close (FUSE flush) or an fsync(2) of a handle of fc, answered when
+ * its store is made (fcache_astore.c): reply(ctx, req, r) runs once with
+ * the result (0 or a negative errno), on this thread, on libsbx's
+ * completion thread or on one of fs->bg. A whole file with changes is
+ * stored with sbx_rfs_submit(), holding fc->lock and no thread until the
+ * sandbox answered (and the attribute changes made meanwhile are
+ * applied), and so is an FSYNC of what was stored before; the rest is
+ * made here (a large file's writes through, the shell transport). While
+ * another request keeps fc->lock across a round trip, this one is queued
+ * for it (fcache_lock_or_queue). With FCACHE_BEHIND, the store of a file
+ * only created here is queued for write-behind when it may be
+ * (fcache_behind_begin_locked), and the close answered at once. */
+void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, unsigned how,
 		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx);
 
 /* A store in two halves (fc->lock held, fc->dirty): _begin readies it
@@ -372,6 +470,12 @@ int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
  * fetches it) and true is returned; false, and nothing changed, when it
  * does (the change must then be made locally and stored). */
 bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc);
+/* fcache_forget_clean(), fc->lock held. */
+bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc);
+/* fcache_release() from a thread that must not wait (libsbx's completion
+ * thread): the last reference, which may store, is given back on a thread
+ * of fs->bg (here without one: the shell transport answers on workers). */
+void fcache_release_nowait(struct sbx_fs *fs, struct fcache *fc);
 /* Internal to fcache*.c: mirrors the content state into the node
  * (fc->lock held; takes fs->lock); touched: the content changed now. */
 void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);
@@ -407,6 +511,13 @@ int fcache_spill(struct sbx_fs *fs, struct fcache *fc, uint64_t need);
  * open then; logged, counted in store behind_errors=). */
 int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa,
 		      const struct sbx_rfs_cred *cred);
+/* fcache_pend_attrs() in two halves: _nowait takes sa when a store queued
+ * or in flight will (true), else false and nothing done; _locked (fc->lock
+ * held) is the rest: 1 when kept for the next store, 0 to apply now. */
+bool fcache_pend_attrs_nowait(struct sbx_fs *fs, struct fcache *fc,
+			      const struct sbx_rfs_setattr *sa, const struct sbx_rfs_cred *cred);
+int fcache_pend_attrs_locked(struct sbx_fs *fs, struct fcache *fc,
+			     const struct sbx_rfs_setattr *sa);
 /* May changes sa of a caller acting as caller wait until after a store in
  * flight that acts as storer (NULL: the transport's ids; root: as root),
  * and that makes the file when creates? Only what cannot fail for the

@@ -46,13 +46,16 @@ struct aread {
 	struct fcache_fetch ff;
 };
 
-/* Takes fc->lock; or, while a read whose round trip is in flight holds
- * it, queues this one to be answered at its end (false then). */
+/* Takes fc->lock (true); or, while a read whose round trip is in flight
+ * holds it, queues this one to be answered at its end (false then); or,
+ * held otherwise, false when *ret_wait is set: the read should queue for
+ * the lock (fcache_lock_or_queue). */
 static bool lock_or_queue(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
-			  uint64_t off)
+			  uint64_t off, bool *ret_wait)
 {
 	struct fcache_rwait *w = NULL;
 
+	*ret_wait = false;
 	pthread_mutex_lock(&fc->hm);
 	while (fc->held) {
 		if (fc->aread && (w || (w = calloc(1, sizeof(*w))))) {
@@ -63,6 +66,12 @@ static bool lock_or_queue(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, 
 			fc->waiters_tail = &w->next;
 			pthread_mutex_unlock(&fc->hm);
 			FS_COUNT(fs, reads_queued);
+			return false;
+		}
+		if (fc->held_long && fs->bg) {
+			pthread_mutex_unlock(&fc->hm);
+			free(w);
+			*ret_wait = true;
 			return false;
 		}
 		pthread_cond_wait(&fc->hcv, &fc->hm);
@@ -311,13 +320,12 @@ static void load(struct sbx_fs *fs, fuse_req_t req, struct aread *ar)
 	later_submit(l);
 }
 
-void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
-		     uint64_t off)
+/* A read's part once fc->lock is held: answered here, or later. */
+static void read_locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+			uint64_t off)
 {
 	struct aread *ar;
 
-	if (!lock_or_queue(fs, fc, req, size, off))
-		return;
 	if (sbx_rfs_submits_async(fs->rfs) && fcr_use(fs, fc)) {
 		ranged_req(fs, fc, req, size, off);
 		return;
@@ -334,31 +342,142 @@ void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_
 	load(fs, req, ar);
 }
 
-void fcache_write_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, const char *buf,
-		      size_t size, uint64_t off, bool append)
+/* A read queued for fc->lock (held by a store, a write…). */
+struct rqueued {
+	struct fcache_lwait w; /* first */
+	struct fcache *fc;
+	fuse_req_t req;
+	size_t size;
+	uint64_t off;
+};
+
+static void read_run(struct fcache_lwait *w)
+{
+	struct rqueued *q = (struct rqueued *)w;
+
+	read_locked(w->fs, q->fc, q->req, q->size, q->off);
+	free(q);
+}
+
+void fcache_read_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, size_t size,
+		     uint64_t off)
+{
+	struct rqueued *q;
+	bool wait;
+
+	if (lock_or_queue(fs, fc, req, size, off, &wait)) {
+		read_locked(fs, fc, req, size, off);
+		return;
+	}
+	if (!wait)
+		return; /* answered with the read in flight */
+	if (!(q = calloc(1, sizeof(*q)))) {
+		fcache_lock(fc);
+		read_locked(fs, fc, req, size, off);
+		return;
+	}
+	q->fc = fc;
+	q->req = req;
+	q->size = size;
+	q->off = off;
+	q->w.run = read_run;
+	if (fcache_lock_or_queue(fs, fc, &q->w, 0) == FCACHE_TAKEN)
+		read_run(&q->w);
+}
+
+/* A write's part once fc->lock is held: made here, or after the round
+ * trips that bring the content (load). own: buf is a copy, owned. */
+static void write_locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, char *buf, bool own,
+			 size_t size, uint64_t off, bool append)
 {
 	struct aread *ar = NULL;
 	int r;
 
-	fcache_lock(fc);
 	/* a file made here has its content: only one of the sandbox's waits */
 	if (!sbx_rfs_submits_async(fs->rfs) || fs->opts->tree_entries == 0 || fc->made_here ||
 	    !fcache_write_needs_load(fs, fc) || !(ar = calloc(1, sizeof(*ar))) ||
-	    !(ar->wbuf = malloc(size ? size : 1))) {
+	    !(ar->wbuf = own ? buf : malloc(size ? size : 1))) {
 		free(ar);
 		r = fcache_write_locked(fs, fc, buf, size, off, append);
 		fcache_unlock(fc);
+		if (own)
+			free(buf);
 		if (r < 0)
 			fuse_reply_err(req, fs_errno(r));
 		else
 			fuse_reply_write(req, size);
 		return;
 	}
-	memcpy(ar->wbuf, buf, size);
+	if (!own)
+		memcpy(ar->wbuf, buf, size);
 	ar->fs = fs;
 	ar->fc = fc;
 	ar->size = size;
 	ar->off = off;
 	ar->append = append;
 	load(fs, req, ar);
+}
+
+/* A write queued for fc->lock, its bytes copied. */
+struct wqueued {
+	struct fcache_lwait w; /* first */
+	struct fcache *fc;
+	fuse_req_t req;
+	char *buf; /* owned */
+	size_t size;
+	uint64_t off;
+	bool append;
+};
+
+static void write_run(struct fcache_lwait *w)
+{
+	struct wqueued *q = (struct wqueued *)w;
+
+	__atomic_sub_fetch(&w->fs->wq_bytes, q->size, __ATOMIC_RELAXED);
+	write_locked(w->fs, q->fc, q->req, q->buf, true, q->size, q->off, q->append);
+	free(q);
+}
+
+/* Room for size bytes more of writes queued (FCACHE_WQ_MAX in all). */
+static bool wq_room(struct sbx_fs *fs, size_t size)
+{
+	uint64_t was = __atomic_fetch_add(&fs->wq_bytes, size, __ATOMIC_RELAXED);
+
+	if (was + size <= FCACHE_WQ_MAX)
+		return true;
+	__atomic_sub_fetch(&fs->wq_bytes, size, __ATOMIC_RELAXED);
+	return false;
+}
+
+void fcache_write_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, const char *buf,
+		      size_t size, uint64_t off, bool append)
+{
+	struct wqueued *q;
+
+	/* the bytes are copied only when the write must wait for the lock */
+	if (fcache_lock_or_queue(fs, fc, NULL, 0) == FCACHE_TAKEN) {
+		write_locked(fs, fc, req, (char *)buf, false, size, off, append);
+		return;
+	}
+	q = wq_room(fs, size) ? calloc(1, sizeof(*q)) : NULL;
+	if (q && !(q->buf = malloc(size ? size : 1))) {
+		free(q);
+		q = NULL;
+		__atomic_sub_fetch(&fs->wq_bytes, size, __ATOMIC_RELAXED);
+	}
+	if (!q) {
+		/* past the bound (or out of memory): waits on its worker */
+		fcache_lock(fc);
+		write_locked(fs, fc, req, (char *)buf, false, size, off, append);
+		return;
+	}
+	memcpy(q->buf, buf, size);
+	q->fc = fc;
+	q->req = req;
+	q->size = size;
+	q->off = off;
+	q->append = append;
+	q->w.run = write_run;
+	if (fcache_lock_or_queue(fs, fc, &q->w, 0) == FCACHE_TAKEN)
+		write_run(&q->w); /* let go meanwhile */
 }

@@ -32,6 +32,7 @@
 
 #include "fs/fcache_range.h"
 #include "fs/later.h"
+#include "fs/wback.h"
 
 /* A store in flight for a FUSE request; owns itself. */
 struct astore {
@@ -117,6 +118,7 @@ static int sync_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 
 	if (r != 1)
 		return r;
+	fcache_hold_long(fc);
 	later_begin(fs); /* an unmount answers it before it goes */
 	as->q.op = SBX_RFS_OP_FSYNC;
 	as->q.path = as->st.path.data;
@@ -144,6 +146,7 @@ static int store_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 
 	if (r != 1)
 		return r;
+	fcache_hold_long(fc);
 	later_begin(fs); /* an unmount answers it before it goes */
 	as->q.op = SBX_RFS_OP_STORE;
 	as->q.path = as->st.path.data;
@@ -173,6 +176,7 @@ static int ranged_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 
 	if (r != 1)
 		return r;
+	fcache_hold_long(fc);
 	later_begin(fs);
 	as->q.op = as->fsync ? SBX_RFS_OP_FSYNC : SBX_RFS_OP_STAT;
 	as->q.wf = as->fsync ? fc->wf : NULL;
@@ -182,17 +186,14 @@ static int ranged_req(struct sbx_fs *fs, struct fcache *fc, struct astore *as)
 	return 1;
 }
 
-void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
-		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
+/* The close or fsync once fc->lock is held (see fcache_flush_req). */
+static void flush_locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool fsync,
+			 void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
 {
 	struct astore *as = NULL;
 	bool syncs, through;
 	int r;
 
-	if (!fcache_sync_lock(fs, fc, fsync)) {
-		reply(ctx, req, 0);
-		return;
-	}
 	/* what fcache_fsync_locked() and fcache_flush_locked() would do
 	 * over a round trip: a large file's writes through synced, an FSYNC
 	 * alone of what was stored before, or a whole file's store */
@@ -219,4 +220,93 @@ void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, bool
 	fcache_unlock(fc);
 	free(as);
 	reply(ctx, req, r);
+}
+
+/* A close, fc->lock held: the store queued for write-behind when it may
+ * be, else made (flush_locked). */
+static void close_locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req,
+			 void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
+{
+	bool empty = false, queued = false;
+
+	if (fs->wb && fcache_behind_begin_locked(fs, fc, &empty, &queued)) {
+		fcache_unlock(fc);
+		if (wback_queue(fs->wb, fc, empty)) {
+			reply(ctx, req, 0);
+			return;
+		}
+		fcache_behind_cancel(fs, fc); /* the queue is full: stored now */
+		fcache_flush_req(fs, fc, req, 0, reply, ctx);
+		return;
+	}
+	if (queued) {
+		fcache_unlock(fc);
+		reply(ctx, req, 0); /* the store queued takes these changes too */
+		return;
+	}
+	if (wback_dirs_pending(fs->wb)) {
+		/* a store waits for them (fcache_sync_dirs), not holding the
+		 * lock: the queue's stores may need it */
+		fcache_unlock(fc);
+		fcache_flush_req(fs, fc, req, 0, reply, ctx);
+		return;
+	}
+	flush_locked(fs, fc, req, false, reply, ctx);
+}
+
+/* A close or fsync queued for fc->lock. */
+struct fqueued {
+	struct fcache_lwait w; /* first */
+	struct fcache *fc;
+	fuse_req_t req;
+	unsigned how;
+	void (*reply)(void *ctx, fuse_req_t req, int r);
+	void *ctx;
+};
+
+static void locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, unsigned how,
+		   void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
+{
+	if (how & FCACHE_BEHIND)
+		close_locked(fs, fc, req, reply, ctx);
+	else
+		flush_locked(fs, fc, req, how & FCACHE_FSYNC, reply, ctx);
+}
+
+static void flush_run(struct fcache_lwait *w)
+{
+	struct fqueued *q = (struct fqueued *)w;
+
+	locked(w->fs, q->fc, q->req, q->how, q->reply, q->ctx);
+	free(q);
+}
+
+void fcache_flush_req(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req, unsigned how,
+		      void (*reply)(void *ctx, fuse_req_t req, int r), void *ctx)
+{
+	bool clean = !(how & FCACHE_FSYNC); /* a close need not wait for a read */
+	struct fqueued *q = NULL;
+	enum fcache_lq got;
+
+	if (!(how & FCACHE_BEHIND))
+		fcache_sync_dirs(fs); /* (else close_locked() sees to it) */
+	got = fcache_lock_or_queue(fs, fc, NULL, clean ? FCACHE_LQ_CLEAN_READ : 0);
+	if (got == FCACHE_BUSY && (q = calloc(1, sizeof(*q)))) {
+		q->fc = fc;
+		q->req = req;
+		q->how = how;
+		q->reply = reply;
+		q->ctx = ctx;
+		q->w.run = flush_run;
+		got = fcache_lock_or_queue(fs, fc, &q->w, clean ? FCACHE_LQ_CLEAN_READ : 0);
+		if (got == FCACHE_QUEUED)
+			return;
+		free(q);
+	} else if (got == FCACHE_BUSY) {
+		got = fcache_sync_lock(fs, fc, how & FCACHE_FSYNC) ? FCACHE_TAKEN : FCACHE_READING;
+	}
+	if (got == FCACHE_READING)
+		reply(ctx, req, 0); /* nothing to store */
+	else
+		locked(fs, fc, req, how, reply, ctx);
 }

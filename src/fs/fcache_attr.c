@@ -152,8 +152,8 @@ static bool after_ok(struct sbx_fs *fs, const struct fcache *fc, const struct sb
 	       fcache_after_allowed(sa, cred, at->st_cred, at->st_creates, at->st_root);
 }
 
-int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa,
-		      const struct sbx_rfs_cred *cred)
+bool fcache_pend_attrs_nowait(struct sbx_fs *fs, struct fcache *fc,
+			      const struct sbx_rfs_setattr *sa, const struct sbx_rfs_cred *cred)
 {
 	struct fcache_attrs *at = &fc->attrs;
 	bool done = true;
@@ -166,20 +166,31 @@ int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs
 	else
 		done = false;
 	pthread_mutex_unlock(&fc->plock);
-	if (done)
+	return done;
+}
+
+int fcache_pend_attrs_locked(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa)
+{
+	if (!fc->dirty || fc->ranged)
+		return 0; /* a ranged file's writes are sent already: apply them now */
+	pthread_mutex_lock(&fc->plock);
+	take(fs, fc, &fc->attrs.pend, sa, false);
+	pthread_mutex_unlock(&fc->plock);
+	return 1;
+}
+
+int fcache_pend_attrs(struct sbx_fs *fs, struct fcache *fc, const struct sbx_rfs_setattr *sa,
+		      const struct sbx_rfs_cred *cred)
+{
+	int r;
+
+	if (fcache_pend_attrs_nowait(fs, fc, sa, cred))
 		return 1;
 	/* no store queued, or one in flight that this must wait for */
 	fcache_lock(fc);
-	if (!fc->dirty || fc->ranged) {
-		/* a ranged file's writes are sent already: apply them now */
-		fcache_unlock(fc);
-		return 0;
-	}
-	pthread_mutex_lock(&fc->plock);
-	take(fs, fc, &at->pend, sa, false);
-	pthread_mutex_unlock(&fc->plock);
+	r = fcache_pend_attrs_locked(fs, fc, sa);
 	fcache_unlock(fc);
-	return 1;
+	return r;
 }
 
 void fcache_store_begin(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa,

@@ -33,6 +33,7 @@
 struct ctl;
 struct inval;
 struct wback;
+struct bgrun;
 
 /* What a handle the kernel holds (an open file's, an open directory's)
  * starts with: its link in one of the mount's lists (fs->lock), so that
@@ -87,6 +88,8 @@ struct fs_stats {
 	uint64_t data_spilled;	      /* contents moved from memory to the cache dir */
 	uint64_t data_trimmed;	      /* bytes an open large file's local copy let go */
 	uint64_t reads_queued;	      /* reads answered with another's fetch (fcache_aread.c) */
+	uint64_t lock_queued;	      /* requests queued for a file's lock (fcache_lock.c) */
+	uint64_t lock_waiting;	      /* of those, not handed the lock yet (now) */
 	uint64_t reads_parked;	      /* large files' reads that waited without a thread */
 	uint64_t stores, store_errors;
 	uint64_t creates_deferred; /* creates made by their first store */
@@ -172,7 +175,11 @@ struct sbx_fs {
 	uint64_t statfs_usage;	  /* lock: while no store or change report came */
 
 	struct ctl *ctl;
-	struct wback *wb;	 /* fixed while mounted; NULL: every close stores */
+	struct wback *wb; /* fixed while mounted; NULL: every close stores */
+	/* fixed while mounted: threads for requests queued behind a file's
+	 * lock (bgrun.h); NULL: they wait for it on their own thread */
+	struct bgrun *bg;
+	uint64_t wq_bytes;	 /* atomic: bytes of writes queued for a file's lock */
 	struct inval *inval;	 /* atomic: read by the change callback */
 	bool watching;		 /* fixed once connected: change events on */
 	bool no_opendir;	 /* fixed at init: opendir is the kernel's (ops_dir.c) */

@@ -14,8 +14,10 @@
  * file's cache lock, a store, a listing in flight): all completions share
  * one thread. What it may do: take fs->lock, change nodes, cache what a
  * listing brought (small contents into memory), reply, tell the kernel to
- * drop attributes, and hand over another request (a lookup whose listing
- * did not have the name asks for the one name).
+ * drop attributes, hand over another request (a lookup whose listing
+ * did not have the name asks for the one name), and let go a file's lock
+ * its request held (fcache_unlock() hands it to the request queued for
+ * it, which goes on on another thread).
  *
  * When the loop ends (a signal, an unmount), every request handed over
  * is answered before the kernel connection goes (later_drain): each has

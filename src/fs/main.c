@@ -105,6 +105,8 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 	__atomic_store_n(&fs->inval, iv, __ATOMIC_RELEASE); /* change reports may come now */
 	if (!o->sync_close && wback_start(fs, o->empty_delay, &fs->wb) < 0)
 		fs->wb = NULL; /* every close stores: slower, not wrong */
+	if (sbx_rfs_submits_async(fs->rfs) && bgrun_new(&fs->bg) < 0)
+		fs->bg = NULL; /* requests wait for a file's lock on their worker */
 	fs->se = se;
 	rc = serve(se, o) == 0 ? 0 : 1;
 	/* the requests handed over (later.h) are answered while the kernel
@@ -112,6 +114,8 @@ static int run(struct sbx_fs *fs, struct fuse_args *args, const struct sbxfs_cre
 	later_drain(fs);
 	fuse_session_unmount(se);
 	sbxfs_teardown(fs);
+	bgrun_free(fs->bg); /* idle: later_drain() waited for its jobs */
+	fs->bg = NULL;
 	fs->se = NULL;
 	goto out_signals;
 out_unmount:

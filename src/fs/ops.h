@@ -31,6 +31,8 @@ void ops_get_list_later(struct later *l, uint64_t id);
  * n's children (taken out of d either way; n NULL: dropped). fs->lock
  * held; returns how many, and the caller runs fcache_reap() after. */
 size_t ops_prime_locked(struct sbx_fs *fs, struct node *n, struct sbx_rfs_dir *d);
+/* Replies the node's attributes (fs->lock held; released). */
+void ops_reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n);
 struct node *ops_child_with_attr(struct sbx_fs *fs, struct node *parent, const char *name,
 				 const struct sbx_rfs_attr *a, int64_t expire, uint64_t gen0);
 

@@ -1,5 +1,5 @@
 /* ops_attr.c - FUSE handlers for names and attributes: lookup, forget,
- * getattr, setattr, readlink, statfs.
+ * getattr, readlink, statfs (setattr: ops_setattr.c).
  *
  * Lookups are answered, in order, from a node with fresh attributes, from a
  * fresh listing of the parent (positive or negative, no round trip), or by
@@ -249,8 +249,7 @@ void ops_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 	fuse_reply_none(req);
 }
 
-/* Replies the node's attributes (fs->lock held; released). */
-static void reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
+void ops_reply_attr_unlock(struct sbx_fs *fs, fuse_req_t req, struct node *n)
 {
 	struct stat st;
 	double t = n->unstored ? 0 /* inode number to come */
@@ -284,7 +283,7 @@ static void getattr_then(struct later *l)
 	/* when the node changed meanwhile through us, this keeps the newer
 	 * truth and replies it */
 	fs_node_set_attr(fs, n, a, l->gen0);
-	reply_attr_unlock(fs, l->req, n);
+	ops_reply_attr_unlock(fs, l->req, n);
 }
 
 void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -308,7 +307,7 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * attributes are the truth, like fstat of an unlinked local file */
 	if (n && (fs_attr_fresh(fs, n) || (!n->parent && n->id != NODE_ROOT_ID))) {
 		FS_COUNT(fs, attr_hit);
-		reply_attr_unlock(fs, req, n);
+		ops_reply_attr_unlock(fs, req, n);
 		return;
 	}
 	r = n ? node_path(n, fs->root, &path) : -ESTALE;
@@ -323,184 +322,6 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		later_submit(l);
 	}
 	sbx_buf_release(&path);
-}
-
-/* FUSE setattr bits to rfs ones. */
-static void to_rfs(const struct stat *st, int to_set, struct sbx_rfs_setattr *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	if (to_set & FUSE_SET_ATTR_MODE)
-		sa->valid |= SBX_RFS_SET_MODE, sa->mode = st->st_mode & 07777;
-	if (to_set & FUSE_SET_ATTR_UID)
-		sa->valid |= SBX_RFS_SET_UID, sa->uid = st->st_uid;
-	if (to_set & FUSE_SET_ATTR_GID)
-		sa->valid |= SBX_RFS_SET_GID, sa->gid = st->st_gid;
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		sa->valid |= SBX_RFS_SET_SIZE, sa->size = (uint64_t)st->st_size;
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		sa->valid |= SBX_RFS_SET_ATIME_NOW;
-	else if (to_set & FUSE_SET_ATTR_ATIME)
-		sa->valid |= SBX_RFS_SET_ATIME, sa->atime = st->st_atim;
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		sa->valid |= SBX_RFS_SET_MTIME_NOW;
-	else if (to_set & FUSE_SET_ATTR_MTIME)
-		sa->valid |= SBX_RFS_SET_MTIME, sa->mtime = st->st_mtim;
-}
-
-/* setattr on an open file: the rest pending while the file has unstored
- * changes. A size goes to the sandbox when the file has none (its kernel
- * answers, e.g. EFBIG past its filesystem's largest file, and a truncate
- * to 1 GiB costs no upload), else it is applied locally and stored with
- * the rest. Returns 1 when nothing is left to do remotely. */
-static int setattr_local(struct sbx_fs *fs, struct fcache *fc, struct sbx_rfs_setattr *sa,
-			 const struct sbx_rfs_cred *cred)
-{
-	int r = 0;
-
-	if ((sa->valid & SBX_RFS_SET_SIZE) && fcache_forget_clean(fs, fc))
-		return 0;
-	if (sa->valid & SBX_RFS_SET_SIZE) {
-		r = fcache_truncate(fs, fc, sa->size);
-		if (r < 0)
-			return r;
-		sa->valid &= ~SBX_RFS_SET_SIZE;
-	}
-	if (!(sa->valid & ~SBX_RFS_SET_SIZE))
-		return 1;
-	return fcache_pend_attrs(fs, fc, sa, cred);
-}
-
-/* The sandbox's attributes after a setattr of ino, made through the mount
- * (the node's generation was gen0 when it was sent). */
-static void setattr_done(struct sbx_fs *fs, fuse_ino_t ino, const struct sbx_rfs_attr *a,
-			 uint64_t gen0)
-{
-	struct fs_ids sib = {.n = 0};
-	struct node *n;
-
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, ino);
-	if (n) {
-		fs_node_set_attr(fs, n, a, gen0);
-		if (n->parent) /* its entry's attributes: the directory is as it was */
-			fs_dir_entry_set_keep(fs, n->parent, n->name, &n->attr, n->link);
-		fs_siblings_stale(fs, n, &sib);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	fs_notify_attrs(fs, &sib);
-}
-
-/* setattr's second half, for a file not open (no cache to release). */
-static void setattr_then(struct later *l)
-{
-	struct sbx_fs *fs = l->fs;
-	struct node *n;
-
-	if (later_failed(l))
-		return;
-	setattr_done(fs, l->ino, &l->q.attr, l->gen0);
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, l->ino);
-	if (!n) {
-		pthread_mutex_unlock(&fs->lock);
-		fuse_reply_err(l->req, ESTALE);
-		return;
-	}
-	reply_attr_unlock(fs, l->req, n);
-}
-
-void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		 struct fuse_file_info *fi)
-{
-	struct sbx_fs *fs = fs_of(req);
-	struct sbx_buf path = SBX_BUF_INIT;
-	struct sbx_rfs_cred cb;
-	const struct sbx_rfs_cred *cred = fs_cred_of(req, fs->uid, &cb);
-	struct sbx_rfs_setattr sa;
-	struct sbx_rfs_attr a;
-	struct fcache *fc = NULL;
-	struct later *l;
-	struct node *n;
-	uint64_t gen0 = 0;
-	bool dir_times;
-	int r;
-
-	(void)fi;
-	FS_COUNT_OP(fs, FS_SETATTR);
-	if (ctl_is(ino)) {
-		ctl_setattr(req, ino, attr, to_set);
-		return;
-	}
-	if (fs->opts->ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	to_rfs(attr, to_set, &sa);
-	if (dattr_defer(fs, ino, &sa, cred)) {
-		/* a directory made here: answered now, made behind (dattr.h) */
-		pthread_mutex_lock(&fs->lock);
-		n = node_get(&fs->nodes, ino);
-		if (n)
-			reply_attr_unlock(fs, req, n);
-		else {
-			pthread_mutex_unlock(&fs->lock);
-			fuse_reply_err(req, ESTALE);
-		}
-		return;
-	}
-	dattr_settle(fs, ino); /* after the changes behind */
-	pthread_mutex_lock(&fs->lock);
-	n = node_get(&fs->nodes, ino);
-	fc = n ? fcache_get_locked(fs, n) : NULL;
-	if (n && !fc)
-		fcache_evict_locked(fs, n); /* the content may change remotely */
-	dir_times = n && S_ISDIR(n->attr.mode) &&
-		    (sa.valid & (SBX_RFS_SET_ATIME | SBX_RFS_SET_MTIME | SBX_RFS_SET_ATIME_NOW |
-				 SBX_RFS_SET_MTIME_NOW));
-	pthread_mutex_unlock(&fs->lock);
-	fcache_reap(fs);
-	/* tar and cp -a set a directory's times after its files were closed:
-	 * the stores of those still behind would land after the times and
-	 * move the mtime again (write-behind, wback.h) */
-	if (dir_times)
-		wback_drain(fs->wb);
-	r = n ? 0 : -ESTALE;
-	if (!r && fc)
-		r = setattr_local(fs, fc, &sa, cred);
-	if (r == 0) {
-		pthread_mutex_lock(&fs->lock);
-		r = node_path(n, fs->root, &path);
-		gen0 = ++n->gen;
-		pthread_mutex_unlock(&fs->lock);
-		r = r ?: fs_check_alive(fs);
-		/* a file not open: answered later. An open one keeps its
-		 * cache (so its store waits) until the sandbox answered, and
-		 * the last release may store: that stays on this thread */
-		l = r || fc ? NULL
-			    : later_new(fs, req, SBX_RFS_OP_SETATTR, setattr_then, NULL, NULL);
-		if (l) {
-			l->ino = ino;
-			l->gen0 = gen0;
-			l->q.cred = cred;
-			l->q.path = path.data;
-			l->q.sa = &sa;
-			later_submit(l);
-			sbx_buf_release(&path);
-			return;
-		}
-		r = r ?: sbx_rfs_setattr(fs->rfs, cred, path.data, &sa, &a, NULL);
-		if (r == 0)
-			setattr_done(fs, ino, &a, gen0);
-	}
-	if (fc)
-		fcache_release(fs, fc);
-	sbx_buf_release(&path);
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-		return;
-	}
-	pthread_mutex_lock(&fs->lock);
-	reply_attr_unlock(fs, req, n);
 }
 
 /* The target of symlink n known here, as a copy, or NULL: the one kept

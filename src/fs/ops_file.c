@@ -60,15 +60,17 @@ static void undo_create(struct sbx_fs *fs, const struct fuse_entry_param *e)
 
 /* Wraps fc in a handle and replies; undoes everything if the reply fails
  * (the open was interrupted: no release will come). e: reply a create.
- * A writable open makes its caller the one the stores act as. */
+ * A writable open makes its caller the one the stores act as (unless
+ * writer_set: the open did). */
 static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
-			 struct fuse_file_info *fi, const struct fuse_entry_param *e)
+			 struct fuse_file_info *fi, const struct fuse_entry_param *e,
+			 bool writer_set)
 {
 	struct sbxfs_fh *fh = calloc(1, sizeof(*fh));
 	struct sbx_rfs_cred cb;
 	int r;
 
-	if (!fh || ((fi->flags & O_ACCMODE) != O_RDONLY &&
+	if (!fh || (!writer_set && (fi->flags & O_ACCMODE) != O_RDONLY &&
 		    fcache_set_writer(fc, fs_cred_of(req, fs->uid, &cb)) < 0)) {
 		free(fh);
 		undo_create(fs, e);
@@ -92,11 +94,32 @@ static void reply_opened(struct sbx_fs *fs, fuse_req_t req, struct fcache *fc,
 	}
 }
 
+/* An open in flight: answered at once, or once the file's lock came
+ * (fcache_open_req). */
+struct openq {
+	struct fcache_oreq o; /* first */
+	struct sbx_fs *fs;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	struct sbx_rfs_cred cred; /* o.writer's */
+};
+
+static void opened(struct fcache_oreq *o, int r)
+{
+	struct openq *q = (struct openq *)o;
+
+	if (r < 0)
+		fuse_reply_err(q->req, fs_errno(r));
+	else
+		reply_opened(q->fs, q->req, o->fc, &q->fi, NULL, true);
+	free(q);
+}
+
 void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
 	int acc = fi->flags & O_ACCMODE;
-	struct fcache *fc;
+	struct openq *q = NULL;
 	struct node *n;
 	int r;
 
@@ -113,13 +136,24 @@ void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	n = node_get(&fs->nodes, ino);
 	r = !n ? -ESTALE : S_ISDIR(n->attr.mode) ? -EISDIR : 0;
 	pthread_mutex_unlock(&fs->lock);
-	r = r ?: fs_check_alive(fs) ?:
-		fcache_open(fs, ino, (fi->flags & O_TRUNC) && acc != O_RDONLY, false, &fc);
-	if (r < 0) {
-		fuse_reply_err(req, fs_errno(r));
-		return;
+	r = r ?: fs_check_alive(fs) ?: (q = calloc(1, sizeof(*q))) ? 0 : -ENOMEM;
+	if (r == 0) {
+		q->fs = fs;
+		q->req = req;
+		q->fi = *fi;
+		q->o.trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
+		q->o.writes = acc != O_RDONLY;
+		q->o.writer = fs_cred_of(req, fs->uid, &q->cred);
+		q->o.done = opened;
+		r = fcache_open_req(fs, ino, &q->o);
 	}
-	reply_opened(fs, req, fc, fi, NULL);
+	if (r == 1)
+		return; /* queued: opened() replies */
+	if (r < 0)
+		fuse_reply_err(req, fs_errno(r));
+	else
+		reply_opened(fs, req, q->o.fc, fi, NULL, true);
+	free(q);
 }
 
 /* Can the create of name in parent wait for the file's first store? When
@@ -217,7 +251,7 @@ static void create_rest(struct sbx_fs *fs, fuse_req_t req, fuse_ino_t parent, co
 	}
 	if (here)
 		FS_COUNT(fs, creates_deferred);
-	reply_opened(fs, req, fc, fi, &e);
+	reply_opened(fs, req, fc, fi, &e, false);
 }
 
 static void create_then(struct later *l)
@@ -356,26 +390,13 @@ static void reply_synced(void *ctx, fuse_req_t req, int r)
 void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sbx_fs *fs = fs_of(req);
-	struct sbxfs_fh *fh;
-	bool empty = false, queued = false;
 
 	FS_COUNT_OP(fs, FS_FLUSH);
 	if (ctl_is(ino)) {
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fh = fh_of(fi);
-	if (fs->wb && fcache_behind_begin(fs, fh->fc, &empty, &queued)) {
-		if (wback_queue(fs->wb, fh->fc, empty)) {
-			fuse_reply_err(req, fs_errno(behind_error(fs, fh)));
-			return;
-		}
-		fcache_behind_cancel(fs, fh->fc); /* the queue is full: stored now */
-	} else if (queued) {
-		reply_synced(fh, req, 0); /* the store queued takes these changes too */
-		return;
-	}
-	fcache_flush_req(fs, fh->fc, req, false, reply_synced, fh);
+	fcache_flush_req(fs, fh_of(fi)->fc, req, FCACHE_BEHIND, reply_synced, fh_of(fi));
 }
 
 void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -388,7 +409,7 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 		fuse_reply_err(req, 0);
 		return;
 	}
-	fcache_flush_req(fs, fh_of(fi)->fc, req, true, reply_synced, fh_of(fi));
+	fcache_flush_req(fs, fh_of(fi)->fc, req, FCACHE_FSYNC, reply_synced, fh_of(fi));
 }
 
 void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

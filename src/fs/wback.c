@@ -351,6 +351,18 @@ void wback_drain_dirs(struct wback *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+bool wback_dirs_pending(struct wback *w)
+{
+	bool r;
+
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	r = w->dirs_queued || w->dirs_flying;
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
 void wback_failed(struct wback *w)
 {
 	if (!w)

@@ -83,6 +83,8 @@ int wback_queue_dir(struct wback *w, uint64_t dir, const char *path,
  * after the last of them); returns at once when none is queued or being
  * made. A store made outside the queue calls it first (dattr.h). */
 void wback_drain_dirs(struct wback *w);
+/* Whether wback_drain_dirs() would wait now (false for NULL). */
+bool wback_dirs_pending(struct wback *w);
 
 /* Waits until every store queued before the call has ended (none waits
  * for its delay then). */

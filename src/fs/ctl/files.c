@@ -127,9 +127,10 @@ static int stats_rfs(struct sbx_fs *fs, struct sbx_buf *out)
 				     (unsigned long long)req, (unsigned long long)rt)
 		   ?: sbx_buf_printf(out,
 				     "async in_flight=%llu most=%llu reads_queued=%llu "
-				     "reads_parked=%llu\n",
+				     "reads_parked=%llu lock_waiting=%llu lock_queued=%llu\n",
 				     (unsigned long long)now, (unsigned long long)most,
-				     LD(fs->stats.reads_queued), LD(fs->stats.reads_parked));
+				     LD(fs->stats.reads_queued), LD(fs->stats.reads_parked),
+				     LD(fs->stats.lock_waiting), LD(fs->stats.lock_queued));
 }
 
 int ctl_snap_stats(struct sbx_fs *fs, struct sbx_buf *out)
