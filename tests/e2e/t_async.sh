@@ -11,40 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 
 MNT=$T/mnt
-# async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
-async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
-# in_flight N: waits (bounded) until N requests or more are in flight;
-# prints how many there were last ("" when /.ctl/stats did not answer:
-# every worker thread is held)
-in_flight() {
-	local n= i
-	for i in $(seq 1 500); do
-		n=$(async in_flight)
-		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
-		sleep 0.02
-	done
-	echo "$n"
-}
 mnt() { tm "$BUILD/sbxfs" -o "transport=agent,api_host=http://127.0.0.1:$PX_PORT,token_file=$SBX_STATE_DIR/token,$1" "$ID:/srv/a" "$MNT"; }
 fspid() { pgrep -f "[s]bxfs .*$ID:/srv/a $MNT" | head -1; }
-# burst WHAT CMD: stops the link, starts CMD (a shell string; $i from 1 to
-# N) N times in the background (pids) and checks that all are in flight
-burst() {
-	local i
-	freeze
-	pids=()
-	for i in $(seq 1 $N); do
-		eval "$2" &
-		pids+=($!)
-	done
-	expect_eq "$N $1 in flight at once on 2 worker threads" $N "$(in_flight $N)"
-}
-# reap: waits for every background command in pids; bad = how many failed
-reap() {
-	local p
-	bad=0
-	for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
-}
 N=30
 
 start_sbxd
