@@ -121,18 +121,20 @@ thaw() {
 # stopped: t_async.sh, t_queued.sh.
 # async FIELD: in_flight or most, from /.ctl/stats ("" when it did not answer)
 async() { timeout 10 sed -n "s/^async .*$1=\([0-9]*\).*/\1/p" "$MNT/.ctl/stats"; }
-# in_flight N: waits (bounded) until N requests or more are in flight;
-# prints how many there were last ("" when /.ctl/stats did not answer:
-# every worker thread is held)
-in_flight() {
+# at_least FIELD N: waits (bounded) until async FIELD is N or more;
+# prints what it was last ("" when /.ctl/stats did not answer: every
+# worker thread is held)
+at_least() {
 	local n= i
 	for i in $(seq 1 500); do
-		n=$(async in_flight)
-		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
+		n=$(async "$1")
+		[ -z "$n" ] || [ "$n" -ge "$2" ] && break
 		sleep 0.02
 	done
 	echo "$n"
 }
+# in_flight N: at_least N requests in flight
+in_flight() { at_least in_flight "$1"; }
 # burst WHAT CMD: stops the link, starts CMD (a shell string; $i from 1 to
 # N, the caller's) N times in the background (pids) and checks that all
 # are in flight

@@ -89,17 +89,8 @@ store_new() {
 		"$MNT/d$1/s" "new$1
 " 2>"$T/st$1.err"
 }
-# waiting N: waits (bounded) until N requests or more wait for a file's
-# lock in a queue; prints how many did last
-waiting() {
-	local n= i
-	for i in $(seq 1 500); do
-		n=$(async lock_waiting)
-		[ -z "$n" ] || [ "$n" -ge "$1" ] && break
-		sleep 0.02
-	done
-	echo "$n"
-}
+# waiting N: at_least N requests wait for a file's lock in a queue
+waiting() { at_least lock_waiting "$1"; }
 sandbox() { echo "$(rx cat /srv/q/d1/s) $(rx cat /srv/q/d$N/s)"; }
 
 behind_stores write
