@@ -877,16 +877,6 @@ int fcache_truncate_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
 	return r;
 }
 
-int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size)
-{
-	int r;
-
-	fcache_lock(fc);
-	r = fcache_truncate_locked(fs, fc, size);
-	fcache_unlock(fc);
-	return r;
-}
-
 int fcache_st_begin(struct sbx_fs *fs, struct fcache *fc, bool durable, struct fcache_st *st)
 {
 	struct sbx_rfs_store_opts *o = &st->o;
@@ -1266,16 +1256,6 @@ bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc)
 		fc->revalidate = true;
 		fcache_mirror(fs, fc, false);
 	}
-	return clean;
-}
-
-bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc)
-{
-	bool clean;
-
-	fcache_lock(fc);
-	clean = fcache_forget_clean_locked(fs, fc);
-	fcache_unlock(fc);
 	return clean;
 }
 

@@ -397,8 +397,9 @@ int fcache_write_locked(struct sbx_fs *fs, struct fcache *fc, const char *buf, s
 /* Whether a write of whole file fc needs its content first (a round
  * trip); fc->lock held. */
 bool fcache_write_needs_load(struct sbx_fs *fs, struct fcache *fc);
-int fcache_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
-/* fcache_truncate(), fc->lock held. */
+/* A size change of fc, fc->lock held: made in the local copy (stored
+ * with the rest), or, for a ranged file or one grown past whole_max, in
+ * the sandbox at once. */
 int fcache_truncate_locked(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Stores the changes, if any. Returns 0 or the (negative) store error. */
 int fcache_flush(struct sbx_fs *fs, struct fcache *fc);
@@ -468,9 +469,7 @@ int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
  * sent there, so that its errno, e.g. EFBIG, is the sandbox's): when the
  * cache holds no unstored changes its content is forgotten (the next read
  * fetches it) and true is returned; false, and nothing changed, when it
- * does (the change must then be made locally and stored). */
-bool fcache_forget_clean(struct sbx_fs *fs, struct fcache *fc);
-/* fcache_forget_clean(), fc->lock held. */
+ * does (the change must then be made locally and stored). fc->lock held. */
 bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc);
 /* fcache_release() from a thread that must not wait (libsbx's completion
  * thread): the last reference, which may store, is given back on a thread

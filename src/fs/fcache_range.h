@@ -51,7 +51,7 @@ int fcr_read_copy(struct sbx_fs *fs, struct fcache *fc, struct fcr_rd *rd, char 
  * the caller writes it the whole-file way. */
 int fcr_write(struct sbx_fs *fs, struct fcache *fc, const char *buf, size_t size, uint64_t off,
 	      bool append);
-/* fcache_truncate of a ranged fc: the size changes in the sandbox now. */
+/* fcache_truncate_locked of a ranged fc: the size changes in the sandbox now. */
 int fcr_truncate(struct sbx_fs *fs, struct fcache *fc, uint64_t size);
 /* Makes a clean, loaded whole fc ranged, its content one valid range. */
 void fcr_from_whole(struct sbx_fs *fs, struct fcache *fc);
