@@ -323,6 +323,15 @@ struct fcache *fcache_get_locked(struct sbx_fs *fs, struct node *n)
 	return n->fc;
 }
 
+struct fcache *fcache_get_unsettled_locked(struct sbx_fs *fs, struct node *n)
+{
+	(void)fs;
+	if (!n->fc || (n->fc->refs == 0 && n->fc->releasing == 0))
+		return NULL;
+	n->fc->refs++; /* a release running leaves the end to this one's */
+	return n->fc;
+}
+
 /* May an idle cache be used without asking the sandbox? Its content is
  * clean and the node's fresh attributes name the version it holds. */
 static bool version_fresh(struct sbx_fs *fs, const struct node *n, const struct fcache *fc)
@@ -1192,35 +1201,6 @@ bool fcache_drop_unstored(struct sbx_fs *fs, uint64_t id)
 	return done;
 }
 
-/* A file created here whose store failed for good never was in the
- * sandbox: its name goes from the listing and the kernel's cache (as if
- * the sandbox had removed it). fs->lock NOT held. */
-static void forget_unstored(struct sbx_fs *fs, struct node *n)
-{
-	struct fs_change *ch = calloc(1, sizeof(*ch));
-	struct sbx_buf dir = SBX_BUF_INIT;
-	struct inval *iv;
-	int r;
-
-	pthread_mutex_lock(&fs->lock);
-	r = n->unstored && n->parent && n->name ? node_path(n->parent, fs->root, &dir) : -ENOENT;
-	n->unstored = false;
-	if (r == 0 && ch) {
-		ch->dir = strdup(dir.data);
-		ch->name = strdup(n->name);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	sbx_buf_release(&dir);
-	iv = __atomic_load_n(&fs->inval, __ATOMIC_ACQUIRE);
-	if (r < 0 || !ch || !ch->dir || !ch->name || !iv) {
-		fs_change_free(ch);
-		return;
-	}
-	ch->mask = SBX_RFS_CH_DELETE;
-	ch->seq = UINT64_MAX; /* newer than anything we have of it */
-	inval_post_change(iv, ch);
-}
-
 /* fcache_set_writer(), fc->lock held. */
 static int set_writer_locked(struct fcache *fc, const struct sbx_rfs_cred *cred)
 {
@@ -1259,110 +1239,11 @@ bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc)
 	return clean;
 }
 
-/* fcache_release_nowait()'s job. */
-struct rel_job {
-	struct bgrun_job job; /* first */
-	struct sbx_fs *fs;
-	struct fcache *fc;
-};
-
-static void rel_run(struct bgrun_job *j)
-{
-	struct rel_job *rj = (struct rel_job *)j;
-	struct sbx_fs *fs = rj->fs;
-
-	fcache_release(fs, rj->fc);
-	free(rj);
-	later_end(fs);
-}
-
-void fcache_release_nowait(struct sbx_fs *fs, struct fcache *fc)
-{
-	struct rel_job *rj;
-	bool last;
-
-	pthread_mutex_lock(&fs->lock);
-	last = fc->refs == 1;
-	if (!last)
-		fc->refs--; /* not the last: nothing more to do */
-	pthread_mutex_unlock(&fs->lock);
-	if (!last)
-		return;
-	if (!fs->bg || !(rj = calloc(1, sizeof(*rj)))) {
-		fcache_release(fs, fc); /* (out of memory: better late than never) */
-		return;
-	}
-	rj->fs = fs;
-	rj->fc = fc;
-	rj->job.run = rel_run;
-	later_begin(fs);
-	bgrun_push(fs->bg, &rj->job);
-}
-
-/* Keeps the content of a file that could not be stored in the cache dir. */
-static void keep_unsaved(struct sbx_fs *fs, struct fcache *fc, int err)
-{
-	struct sbx_buf path = SBX_BUF_INIT;
-	char proc[64], name[96], hex[9];
-
-	if (fcache_spill(fs, fc, UINT64_MAX) < 0) /* a memfd cannot be linked */
-		sbx_debug("fcache: moving unsaved content to the cache dir failed");
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fc->fd);
-	if (sbx_rand_hex(hex, 4) < 0)
-		hex[0] = '\0';
-	snprintf(name, sizeof(name), "sbxfs-unsaved-%llu-%s", (unsigned long long)fc->node->id,
-		 hex);
-	pthread_mutex_lock(&fs->lock);
-	if (node_path(fc->node, fs->root, &path) < 0)
-		sbx_buf_puts(&path, "(unlinked)");
-	pthread_mutex_unlock(&fs->lock);
-	if (linkat(AT_FDCWD, proc, fs->cache_dirfd, name, AT_SYMLINK_FOLLOW) == 0)
-		sbx_log(SBX_LOG_ERR,
-			"could not store %s in the sandbox (%s); its content is "
-			"kept in %s/%s",
-			path.data ? path.data : "?", strerror(-err),
-			fs->opts->cache_dir ? fs->opts->cache_dir : "the cache dir", name);
-	else
-		sbx_log(SBX_LOG_ERR,
-			"could not store %s in the sandbox (%s), nor keep it "
-			"locally (%s)",
-			path.data ? path.data : "?", strerror(-err), strerror(errno));
-	sbx_buf_release(&path);
-}
-
-void fcache_release(struct sbx_fs *fs, struct fcache *fc)
+void fcache_settle_locked(struct sbx_fs *fs, struct fcache *fc, bool keep)
 {
 	struct node *n = fc->node;
-	bool last, keep, evict;
-	int r = 0;
+	bool evict = fc->evict_asked;
 
-	pthread_mutex_lock(&fs->lock);
-	last = --fc->refs == 0;
-	if (last)
-		fc->releasing++;
-	pthread_mutex_unlock(&fs->lock);
-	if (!last)
-		return;
-	fcache_lock(fc);
-	if (fc->ranged) {
-		r = fcr_quiesce(fs, fc);
-		if (r < 0)
-			sbx_log(SBX_LOG_ERR, "a write to a large file failed: %s", strerror(-r));
-	} else if (fc->dirty) {
-		r = store(fs, fc, false);
-		if (r < 0) {
-			keep_unsaved(fs, fc, r);
-			fc->dirty = false;
-			fc->loaded = false; /* not the sandbox's version: never reuse */
-			forget_unstored(fs, n);
-		}
-	}
-	keep = (fc->loaded || (fc->ranged && fc->valid.bytes && !fc->wrote)) &&
-	       fs->opts->data_cache_mb > 0;
-	fcache_unlock(fc);
-	/* unlocked before it may be reaped; refs == 0 says nobody uses it */
-	pthread_mutex_lock(&fs->lock);
-	evict = fc->evict_asked;
 	if (--fc->releasing == 0)
 		fc->evict_asked = false;
 	if (fc->refs == 0 && fc->releasing == 0 && n->fc == fc && !fc->idle) {
@@ -1374,6 +1255,4 @@ void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 			to_reap(fs, fc);
 		}
 	}
-	pthread_mutex_unlock(&fs->lock);
-	fcache_reap(fs);
 }

@@ -18,7 +18,8 @@
  * Locking: fc->lock (fcache_lock) protects the content and every field
  * below it; it is taken before fs->lock, never after. It is held by a
  * thread, or by a request whose round trip is in flight (a read,
- * fcache_aread.c; a store, fcache_astore.c; a setattr, ops_setattr.c),
+ * fcache_aread.c; a store, fcache_astore.c, also at a last release,
+ * fcache_release.c; a setattr, ops_setattr.c),
  * which is why it is a flag under a mutex rather than a mutex: the
  * completion thread that ends that request lets it go (fcache_lock.c).
  * Nothing on the completion thread takes it; a FUSE request that needs
@@ -286,11 +287,18 @@ int fcache_behind_store(struct sbx_fs *fs, struct fcache *fc);
 /* The queue refused it: clears the mark and gives the reference back;
  * the close then stores the file as any other (fcache_flush_req). */
 void fcache_behind_cancel(struct sbx_fs *fs, struct fcache *fc);
-/* Drops a reference; the last one stores what is left and frees. */
+/* Drops a reference; the last one stores what is left and frees
+ * (fcache_release.c), waiting for that store here. */
 void fcache_release(struct sbx_fs *fs, struct fcache *fc);
+/* fcache_release() for a FUSE release: the last reference's store is
+ * answered later, holding no thread (with the agent; else made here). */
+void fcache_release_later(struct sbx_fs *fs, struct fcache *fc);
 /* Takes an extra reference on the cache of a node that is open (fs->lock
  * held); NULL when it has none or only an idle one. */
 struct fcache *fcache_get_locked(struct sbx_fs *fs, struct node *n);
+/* fcache_get_locked(), and also while a last release still runs (its
+ * store may be in flight): for fs_flush_all(), which waits for it. */
+struct fcache *fcache_get_unsettled_locked(struct sbx_fs *fs, struct node *n);
 /* Drops the idle cache of a node (its content is about to change
  * remotely, or the kernel forgot the node). fs->lock held; the cache is
  * freed later by fcache_reap(). */
@@ -472,9 +480,22 @@ int fcache_set_writer(struct fcache *fc, const struct sbx_rfs_cred *cred);
  * does (the change must then be made locally and stored). fc->lock held. */
 bool fcache_forget_clean_locked(struct sbx_fs *fs, struct fcache *fc);
 /* fcache_release() from a thread that must not wait (libsbx's completion
- * thread): the last reference, which may store, is given back on a thread
- * of fs->bg (here without one: the shell transport answers on workers). */
+ * thread): the last reference is given back on a thread of fs->bg, as
+ * fcache_release_later() (here without one: the shell transport answers
+ * on workers). */
 void fcache_release_nowait(struct sbx_fs *fs, struct fcache *fc);
+/* Internal to fcache*.c: stores fc's changes (fc->lock held, fc->dirty,
+ * not ranged) with a STORE answered later (fcache_astore.c); done() runs
+ * with fc->lock still held, on libsbx's completion thread, or here when
+ * nothing was sent. False, nothing done, when it cannot be answered later
+ * (the shell transport, or no memory). */
+bool fcache_store_later(struct sbx_fs *fs, struct fcache *fc,
+			void (*done)(struct sbx_fs *fs, struct fcache *fc, int r));
+/* Internal to fcache*.c: the end of a last release (fs->lock held,
+ * fc->lock let go): fc->releasing drops and, unless it is in use again,
+ * fc goes idle (keep: its content may serve a later open) or is reaped
+ * (fcache_reap() after). */
+void fcache_settle_locked(struct sbx_fs *fs, struct fcache *fc, bool keep);
 /* Internal to fcache*.c: mirrors the content state into the node
  * (fc->lock held; takes fs->lock); touched: the content changed now. */
 void fcache_mirror(struct sbx_fs *fs, struct fcache *fc, bool touched);

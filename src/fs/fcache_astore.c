@@ -21,6 +21,9 @@
  * writes does both, since the agent answers in order (fcr_sync_begin);
  * its fsync is an FSYNC on its handle behind them, and a stat.
  *
+ * The store at a file's last release (fcache_release.c) is one of these
+ * too, with no request to answer: fcache_store_later().
+ *
  * What is not answered later: every store with the shell transport
  * (sbx_rfs_submit() answers on the calling thread there).
  */
@@ -43,6 +46,9 @@ struct astore {
 	bool fsync;
 	void (*reply)(void *ctx, fuse_req_t req, int r);
 	void *ctx;
+	/* a store with no request (fcache_store_later): called instead of
+	 * reply, fc->lock still held */
+	void (*locked_done)(struct sbx_fs *fs, struct fcache *fc, int r);
 	int r;			   /* the store's result */
 	struct fcache_st st;	   /* the store */
 	struct fcache_after af;	   /* the SETATTR in flight after it */
@@ -50,7 +56,7 @@ struct astore {
 	uint64_t gen0;		   /* a large file's close: the node's generation */
 };
 
-/* The end: fc->lock goes, the request is answered. */
+/* The end: fc->lock goes, the request is answered (or locked_done). */
 static void finish(struct astore *as)
 {
 	struct sbx_fs *fs = as->fs;
@@ -58,8 +64,12 @@ static void finish(struct astore *as)
 	fcache_st_out(fs, as->fc, &as->st);
 	if (as->r == 0 && as->fsync)
 		fcache_count_fsync(fs);
-	fcache_unlock(as->fc);
-	as->reply(as->ctx, as->req, as->r);
+	if (as->locked_done) {
+		as->locked_done(fs, as->fc, as->r);
+	} else {
+		fcache_unlock(as->fc);
+		as->reply(as->ctx, as->req, as->r);
+	}
 	free(as);
 	later_end(fs);
 }
@@ -252,6 +262,27 @@ static void close_locked(struct sbx_fs *fs, struct fcache *fc, fuse_req_t req,
 		return;
 	}
 	flush_locked(fs, fc, req, false, reply, ctx);
+}
+
+bool fcache_store_later(struct sbx_fs *fs, struct fcache *fc,
+			void (*done)(struct sbx_fs *fs, struct fcache *fc, int r))
+{
+	struct astore *as;
+	int r;
+
+	if (!sbx_rfs_submits_async(fs->rfs) || !(as = calloc(1, sizeof(*as))))
+		return false;
+	as->fs = fs;
+	as->fc = fc;
+	as->locked_done = done;
+	sbx_buf_init(&as->st.path);
+	r = store_req(fs, fc, as);
+	if (r == 1)
+		return true;
+	fcache_st_out(fs, fc, &as->st);
+	free(as);
+	done(fs, fc, r);
+	return true;
 }
 
 /* A close or fsync queued for fc->lock. */

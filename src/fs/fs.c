@@ -549,7 +549,7 @@ static void collect_dirty(struct node *n, void *ud)
 		f->fcs = p;
 		f->cap = ncap;
 	}
-	fc = fcache_get_locked(f->fs, n);
+	fc = fcache_get_unsettled_locked(f->fs, n); /* a store at a release too */
 	if (fc)
 		f->fcs[f->n++] = fc;
 }

@@ -424,7 +424,10 @@ void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fh = fh_of(fi);
 	fs_handle_unlink(fs, &fs->fhs, &fh->link);
-	fh_end(fs, fh);
+	/* the kernel does not wait for this answer: a store at the last
+	 * release is answered later (fs_flush_all() waits for it) */
+	fcache_release_later(fs, fh->fc);
+	free(fh);
 	fuse_reply_err(req, 0);
 }
 
