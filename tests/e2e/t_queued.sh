@@ -157,6 +157,68 @@ reap
 exec 9<&-
 expect_eq "  ... both succeeded, and the read saw the truncated file" "0 T T" \
 	"$bad $(cat "$T/qr.out" "$T/qr.err") $(rx cat /srv/q/d2/s)"
+
+# --- a store at a file's last release -------------------------------------
+# Writes through a shared mapping after the file's last close are written
+# back when it is unmapped, then the file is released: that release
+# stores them. The kernel does not wait for its answer; sbxfs answers at
+# once and the store holds no thread (src/fs/fcache_release.c).
+# mm.py PATH FIFO READY: writes the file's first byte again (its content
+# comes here, the close stores it), maps it, closes it, writes M through
+# the mapping, makes READY, waits until FIFO says go, and unmaps it.
+# (mmap(2) through ctypes: Python's mmap module keeps a descriptor of its
+# own, whose close would store the file before the release.)
+cat >"$T/mm.py" <<'PY'
+import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+path, fifo, ready = sys.argv[1:4]
+fd = os.open(path, os.O_RDWR)
+os.pwrite(fd, os.pread(fd, 1, 0), 0)
+p = libc.mmap(None, 4096, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+if p == ctypes.c_void_p(-1).value:
+    sys.exit("mmap: " + os.strerror(ctypes.get_errno()))
+os.close(fd)
+ctypes.memmove(p, b"M", 1)
+open(ready, "w").close()
+with open(fifo, "rb") as f:
+    f.read(1)
+if libc.munmap(p, 4096) != 0:
+    sys.exit("munmap: " + os.strerror(ctypes.get_errno()))
+PY
+pids=()
+for i in $(seq 1 $N); do
+	rm -f "$T/go$i" "$T/mm$i.ready" && mkfifo "$T/go$i"
+	python3 "$T/mm.py" "$MNT/d$i/s" "$T/go$i" "$T/mm$i.ready" 2>"$T/mm$i.err" &
+	pids+=($!)
+done
+for i in $(seq 1 $N); do
+	for _ in $(seq 1 500); do [ -e "$T/mm$i.ready" ] && break; sleep 0.01; done
+done
+freeze
+for i in $(seq 1 $N); do echo >"$T/go$i"; done
+reap
+expect_eq "$N processes that wrote through mappings after the close unmapped them" "0 " \
+	"$bad $(cat "$T"/mm*.err)"
+expect_eq "  ... their files' stores at the last release in flight on 2 worker threads" \
+	$N "$(in_flight $N)"
+check "  ... a cached stat is answered meanwhile" timeout 10 stat "$MNT/cached"
+cat "$MNT/d1/s" >"$T/mmr.out" 2>&1 &
+pids=($!)
+expect_eq "  ... an open of such a file is queued behind its store" 1 "$(waiting 1)"
+# an sbx exec started now waits for those stores (it sees every write)
+rx cat /srv/q/d1/s /srv/q/d$N/s >"$T/mmx.out" 2>&1 &
+pids+=($!)
+thaw
+reap
+expect_eq "  ... the open saw what was stored, and so did an sbx exec started meanwhile" \
+	"0 Mew MewMew" "$bad $(cat "$T/mmr.out") $(cat "$T/mmx.out")"
+expect_eq "the sandbox has every file's new byte" "Mew M Mew" \
+	"$(rx cat /srv/q/d1/s) $(rx cat /srv/q/d2/s) $(rx cat /srv/q/d$N/s)"
+expect_eq "  ... nothing left in flight or queued" "0 0" "$(async in_flight) $(async lock_waiting)"
 fusermount3 -u "$MNT"
 
 finish
