@@ -7,7 +7,9 @@
 # files (through descriptors opened before) join them, while a cached stat
 # is answered. When the link comes back each lands after what it waited
 # for, in order. Also: a setattr of an open file is answered when the
-# sandbox answered, and requests for that file queue behind it.
+# sandbox answered, and requests for that file queue behind it; a store
+# at a file's last release (writes through a mapping after its close)
+# holds no worker, and an open of the file queues behind it.
 # The link is a delay proxy (bench/delayproxy.c) stopped with SIGSTOP.
 . "$(dirname "$0")/lib.sh"
 
