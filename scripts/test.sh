@@ -43,14 +43,16 @@ fi
 if [ "$MODE" = all ]; then
 	# the suites that drive the driver's caches from many threads at once
 	# (stores, writes through, change reports, answers on libsbx's
-	# completion thread), once more with every binary under ASan+UBSan:
-	# a release build can survive a use after free that these report
+	# completion thread, requests queued for a file's lock), once more
+	# with every binary under ASan+UBSan: a release build can survive a
+	# use after free that these report
 	echo "== end-to-end cache suites under ASan + UBSan"
 	san=$(mktemp -d "${TMPDIR:-/tmp}/sbx-san.XXXXXX")
 	ASAN_OPTIONS=log_path=$san/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$san/ubsan \
 		"$ROOT/tests/e2e/run.sh" "$ROOT/build-asan" "$ROOT/tests/e2e/t_ranged.sh" \
 		"$ROOT/tests/e2e/t_async.sh" "$ROOT/tests/e2e/t_defer.sh" "$ROOT/tests/e2e/t_warm.sh" \
-		"$ROOT/tests/e2e/t_posix.sh" "$ROOT/tests/e2e/t_fsync.sh" || failed=1
+		"$ROOT/tests/e2e/t_posix.sh" "$ROOT/tests/e2e/t_fsync.sh" \
+		"$ROOT/tests/e2e/t_queued.sh" || failed=1
 	if [ -n "$(ls -A "$san")" ]; then
 		echo "sanitizer reports:"
 		cat "$san"/*
