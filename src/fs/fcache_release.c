@@ -134,15 +134,20 @@ static void release_end(struct sbx_fs *fs, struct fcache *fc, int r)
 	fcache_reap(fs);
 }
 
+/* What a last release leaves to store, made on this thread (fc->lock
+ * held): a whole file's changes, or a large file's writes through
+ * waited for and its handle closed. 0 or the error. */
+static int store_here(struct sbx_fs *fs, struct fcache *fc)
+{
+	return fc->ranged ? fcr_quiesce(fs, fc) : fcache_flush_locked(fs, fc);
+}
+
 void fcache_release(struct sbx_fs *fs, struct fcache *fc)
 {
-	int r;
-
 	if (!release_ref(fs, fc))
 		return;
 	fcache_lock(fc);
-	r = fc->ranged ? fcr_quiesce(fs, fc) : fcache_flush_locked(fs, fc);
-	release_end(fs, fc, r);
+	release_end(fs, fc, store_here(fs, fc));
 }
 
 /* ---- a last release that holds no thread across its round trips ---- */
@@ -204,15 +209,11 @@ static void stored(struct sbx_fs *fs, struct fcache *fc, int r)
 /* A last release with fc->lock held, on a thread that may wait. */
 static void release_locked(struct sbx_fs *fs, struct fcache *fc)
 {
-	int r = 0;
-
 	if (!fc->ranged && fc->dirty && fcache_store_later(fs, fc, stored))
 		return;
-	if (fc->ranged || fc->dirty) {
+	if (fc->ranged || fc->dirty)
 		fcache_hold_long(fc); /* whoever needs it meanwhile queues */
-		r = fc->ranged ? fcr_quiesce(fs, fc) : fcache_flush_locked(fs, fc);
-	}
-	release_end(fs, fc, r);
+	release_end(fs, fc, store_here(fs, fc));
 }
 
 /* fc->lock is handed over (w queued): the release goes on, on a thread
